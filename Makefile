@@ -1,0 +1,49 @@
+# massline: `make run` starts the whole system, `make test` runs every test tier.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEPS_HASH := $(shell cat pyproject.toml shared/pyproject.toml requirements.lock 2>/dev/null | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(DEPS_HASH)
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-unit test-component test-integration test-e2e asyncapi lint clean help
+
+help:
+	@echo "make run    - install (first time) and start everything on http://127.0.0.1:$${PORT:-8000}"
+	@echo "make test   - install and run the unit, component, integration and e2e tests"
+	@echo "make asyncapi - regenerate docs/asyncapi.json from the code"
+
+$(STAMP): pyproject.toml shared/pyproject.toml requirements.lock
+	@echo "[massline] creating the virtual environment in $(VENV) and installing (first run takes a minute)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --disable-pip-version-check --no-input -q -c requirements.lock -e './shared[embedded]' -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+	@echo "[massline] installed"
+
+install: $(STAMP)
+
+run: install
+	@$(PY) -m massline run
+
+test: install
+	@$(PY) -m pytest tests $(PYTEST_ARGS)
+
+test-unit: install
+	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-component: install
+	@$(PY) -m pytest tests/component $(PYTEST_ARGS)
+
+test-integration: install
+	@$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+test-e2e: install
+	@$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+asyncapi: install
+	@$(PY) -m massline asyncapi
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

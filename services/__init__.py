@@ -1,0 +1,1 @@
+"""The five massline services and the gateway in front of them."""

@@ -1,0 +1,1 @@
+"""Voting service: voter verification, casting votes within the daily quota, live standings."""

@@ -1,0 +1,98 @@
+"""Voting rules without I/O: voter identity hashing, tickets, the voting day, ranks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+import jwt
+
+TICKET_AUDIENCE = "massline-voter"
+
+
+def keyed_hash(secret: str, purpose: str, value: str) -> str:
+    """A stable pseudonym: the same input gives the same id, and the input cannot be read back."""
+    return hmac.new(secret.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+@dataclass(frozen=True)
+class VoterTicket:
+    voter_id: str
+    campaign_id: str
+    method: str
+    verified_at: int
+    expires_at: int
+
+
+class TicketError(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def issue_ticket(secret: str, *, voter_id: str, campaign_id: str, method: str, ttl_s: int, now: float | None = None) -> str:
+    now = int(now if now is not None else time.time())
+    return jwt.encode(
+        {"sub": voter_id, "cid": campaign_id, "m": method, "iat": now, "exp": now + ttl_s, "aud": TICKET_AUDIENCE},
+        secret,
+        algorithm="HS256",
+    )
+
+
+def read_ticket(secret: str, token: str, campaign_id: str) -> VoterTicket:
+    """A forged, altered or foreign ticket is `ticket_invalid`; an old one is `ticket_expired`."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=TICKET_AUDIENCE)
+    except jwt.ExpiredSignatureError:
+        raise TicketError("ticket_expired") from None
+    except jwt.PyJWTError:
+        raise TicketError("ticket_invalid") from None
+    if claims.get("cid") != campaign_id or not claims.get("sub"):
+        raise TicketError("ticket_invalid")
+    return VoterTicket(claims["sub"], claims["cid"], claims.get("m", ""), claims["iat"], claims["exp"])
+
+
+def voting_day(now: datetime, tz: str) -> date:
+    """The quota resets at midnight in the campaign's timezone, not the server's."""
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def network_prefix(ip: str | None) -> str | None:
+    """The /24 (IPv4) or /64 (IPv6) a vote came from; None when the address is missing or garbage."""
+    if not ip:
+        return None
+    try:
+        addr = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    prefix = 24 if addr.version == 4 else 64
+    return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
+
+
+def competition_ranks(votes: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Rank by votes, ties share a rank and the next rank skips (1, 2, 2, 4)."""
+    ordered = sorted(votes, key=lambda kv: (-kv[1], kv[0]))
+    ranks: dict[str, int] = {}
+    previous: int | None = None
+    rank = 0
+    for position, (entry, count) in enumerate(ordered, start=1):
+        if count != previous:
+            rank = position
+            previous = count
+        ranks[entry] = rank
+    return ranks
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

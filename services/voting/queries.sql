@@ -1,0 +1,111 @@
+-- name: upsert_campaign
+INSERT INTO campaigns (id, version, timezone, vote_rules, categories, current_phase)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (id) DO UPDATE
+SET version = EXCLUDED.version, timezone = EXCLUDED.timezone, vote_rules = EXCLUDED.vote_rules,
+    categories = EXCLUDED.categories,
+    current_phase = COALESCE(EXCLUDED.current_phase, campaigns.current_phase), updated_at = now()
+WHERE campaigns.version <= EXCLUDED.version;
+
+-- name: set_phase
+UPDATE campaigns SET current_phase = $2, updated_at = now() WHERE id = $1;
+
+-- name: get_campaign
+SELECT id, version, timezone, vote_rules, categories, current_phase FROM campaigns WHERE id = $1;
+
+-- name: upsert_entry
+INSERT INTO entries (id, campaign_id, category_id, name, unit_name, votable)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (id) DO UPDATE
+SET category_id = EXCLUDED.category_id, name = EXCLUDED.name, unit_name = EXCLUDED.unit_name,
+    votable = EXCLUDED.votable, updated_at = now();
+
+-- name: set_entry_votable
+UPDATE entries SET votable = $2, updated_at = now() WHERE id = $1;
+
+-- name: get_entry
+SELECT id, campaign_id, category_id, name, unit_name, votable FROM entries WHERE id = $1;
+
+-- name: list_entries
+SELECT e.id, e.category_id, e.name, e.unit_name, coalesce(s.votes, 0) AS votes
+FROM entries e LEFT JOIN standings s ON s.entry_id = e.id
+WHERE e.campaign_id = $1 AND e.votable AND ($2::text IS NULL OR e.category_id = $2)
+ORDER BY e.category_id, e.name;
+
+-- name: save_code
+INSERT INTO verification_codes (campaign_id, phone_hash, code_hash, sent_at, expires_at, attempts)
+VALUES ($1, $2, $3, $4, $5, 0)
+ON CONFLICT (campaign_id, phone_hash) DO UPDATE
+SET code_hash = EXCLUDED.code_hash, sent_at = EXCLUDED.sent_at, expires_at = EXCLUDED.expires_at, attempts = 0;
+
+-- name: get_code
+SELECT code_hash, sent_at, expires_at, attempts FROM verification_codes
+WHERE campaign_id = $1 AND phone_hash = $2 FOR UPDATE;
+
+-- name: count_attempt
+UPDATE verification_codes SET attempts = attempts + 1 WHERE campaign_id = $1 AND phone_hash = $2;
+
+-- name: delete_code
+DELETE FROM verification_codes WHERE campaign_id = $1 AND phone_hash = $2;
+
+-- name: upsert_voter
+INSERT INTO voters (campaign_id, voter_id, method) VALUES ($1, $2, $3)
+ON CONFLICT (campaign_id, voter_id) DO UPDATE SET method = voters.method
+RETURNING verified_at;
+
+-- name: get_voter
+SELECT verified_at FROM voters WHERE campaign_id = $1 AND voter_id = $2;
+
+-- name: find_vote_by_key
+SELECT response FROM votes WHERE campaign_id = $1 AND voter_id = $2 AND idempotency_key = $3;
+
+-- name: take_daily_quota
+-- Atomic: the row is locked by the upsert, so concurrent votes of one voter never pass the limit.
+INSERT INTO daily_quota AS q (campaign_id, voter_id, day, used) VALUES ($1, $2, $3, $4)
+ON CONFLICT (campaign_id, voter_id, day) DO UPDATE SET used = q.used + EXCLUDED.used
+WHERE q.used + EXCLUDED.used <= $5
+RETURNING used;
+
+-- name: take_entry_quota
+INSERT INTO entry_daily_quota AS q (campaign_id, voter_id, entry_id, day, used) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (campaign_id, voter_id, entry_id, day) DO UPDATE SET used = q.used + EXCLUDED.used
+WHERE q.used + EXCLUDED.used <= $6
+RETURNING used;
+
+-- name: used_today
+SELECT coalesce((SELECT used FROM daily_quota WHERE campaign_id = $1 AND voter_id = $2 AND day = $3), 0);
+
+-- name: insert_vote
+INSERT INTO votes (vote_id, campaign_id, voter_id, idempotency_key, entry_id, category_id, count, day, cast_at, response)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
+
+-- name: add_votes
+INSERT INTO standings AS s (entry_id, campaign_id, category_id, votes)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[])
+ON CONFLICT (entry_id) DO UPDATE SET votes = s.votes + EXCLUDED.votes;
+
+-- name: mark_invalidated
+-- Returns a row only when the validity actually changed, so each move is applied once.
+INSERT INTO vote_validity AS v (vote_id, invalidated) VALUES ($1, $2)
+ON CONFLICT (vote_id) DO UPDATE SET invalidated = EXCLUDED.invalidated
+WHERE v.invalidated IS DISTINCT FROM EXCLUDED.invalidated
+RETURNING vote_id;
+
+-- name: adjust_standing
+INSERT INTO standings AS s (entry_id, campaign_id, category_id, votes, invalidated)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (entry_id) DO UPDATE SET votes = s.votes + EXCLUDED.votes, invalidated = s.invalidated + EXCLUDED.invalidated;
+
+-- name: category_standings
+SELECT s.entry_id, s.votes FROM standings s
+JOIN entries e ON e.id = s.entry_id
+WHERE s.campaign_id = $1 AND s.category_id = $2 AND e.votable;
+
+-- name: standings_for_api
+SELECT e.id AS entry_id, e.name, e.unit_name, e.category_id, coalesce(s.votes, 0) AS votes,
+       coalesce(s.invalidated, 0) AS invalidated
+FROM entries e LEFT JOIN standings s ON s.entry_id = e.id
+WHERE e.campaign_id = $1 AND e.votable AND ($2::text IS NULL OR e.category_id = $2);
+
+-- name: campaign_categories_with_entries
+SELECT DISTINCT category_id FROM entries WHERE campaign_id = $1 AND votable;

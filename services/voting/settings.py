@@ -1,0 +1,13 @@
+"""Voting service settings."""
+
+from pydantic import Field
+
+from massline.settings import ServiceSettings
+
+
+class VotingSettings(ServiceSettings):
+    ticket_ttl_s: int = Field(2 * 3600, description="How long a voter ticket stays valid.")
+    code_ttl_s: int = Field(300, description="How long a one-time verification code stays valid.")
+    code_max_attempts: int = 5
+    code_resend_interval_s: int = Field(60, description="Minimum gap between two codes to one phone.")
+    standings_cache_s: float = Field(1.0, description="Standings are served from memory for this long.")

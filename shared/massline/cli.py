@@ -1,0 +1,264 @@
+"""The massline command line: run the system, serve one service, migrate, replay, documents, campaigns."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .devstack import SERVICES, Stack
+
+app = typer.Typer(help="massline: public selection campaigns, from nomination to published results.",
+                  no_args_is_help=True, add_completion=False)
+campaign_app = typer.Typer(help="Validate, load, list campaigns and advance their phases.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(demo_app, name="demo")
+
+ALL = [*SERVICES, "gateway"]
+
+
+def _say(msg: str) -> None:
+    typer.echo(f"[massline] {msg}", err=True)
+
+
+def _service_module(name: str):
+    if name not in ALL:
+        raise typer.BadParameter(f"unknown service {name!r}; one of {', '.join(ALL)}")
+    return importlib.import_module(f"services.{name}.app")
+
+
+@app.command()
+def serve(
+    service: str = typer.Argument(..., help=f"One of: {', '.join(ALL)}"),
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8080, help="Port to bind."),
+    home: Optional[Path] = typer.Option(None, help="Data folder of the launcher that started this process."),
+    workers: int = typer.Option(1, help="Worker processes (each a full service instance)."),
+) -> None:
+    """Serve one service over HTTP, with its consumers and outbox relay."""
+    import uvicorn
+
+    _service_module(service)
+    uvicorn.run(
+        f"services.{service}.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def migrate(service: Optional[str] = typer.Option(None, help="Only this service.")) -> None:
+    """Apply every service's migrations (each in its own schema)."""
+    from .db import migrate as run_migrations
+    from .settings import ServiceSettings
+
+    settings = ServiceSettings()
+    names = [service] if service else SERVICES
+
+    async def go() -> None:
+        for name in names:
+            module = _service_module(name)
+            applied = await run_migrations(settings.database_url, name, module.MIGRATIONS)
+            _say(f"{name}: {len(applied)} migration(s) applied" + (f" ({', '.join(applied)})" if applied else ""))
+
+    asyncio.run(go())
+
+
+@app.command()
+def replay(
+    service: Optional[str] = typer.Option(None, help="Only this service's outbox."),
+    since: Optional[str] = typer.Option(None, help="Only events recorded at or after this ISO time."),
+) -> None:
+    """Publish every recorded event again from the outboxes; consumers apply each event once."""
+    from .db import create_pool
+    from .outbox import replay as replay_outbox
+    from .settings import ServiceSettings
+
+    settings = ServiceSettings()
+    names = [service] if service else SERVICES
+
+    async def go() -> None:
+        for name in names:
+            pool = await create_pool(settings.database_url, name, min_size=1, max_size=2)
+            try:
+                count = await replay_outbox(pool, since=since)
+            finally:
+                await pool.close()
+            _say(f"{name}: {count} event(s) queued for republishing")
+
+    asyncio.run(go())
+
+
+@app.command()
+def asyncapi(
+    output: Path = typer.Option(Path("docs/asyncapi.json"), help="Where the document goes."),
+    check: bool = typer.Option(False, help="Fail if the committed document differs from the code."),
+) -> None:
+    """Generate the AsyncAPI document of every service from the code."""
+    from .docs import asyncapi_document
+
+    text = asyncapi_document()
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
+        if current != text:
+            _say(f"{output} is out of date; run `massline asyncapi` and commit it")
+            raise typer.Exit(1)
+        _say(f"{output} matches the code")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    _say(f"wrote {output}")
+
+
+@app.command()
+def run(
+    port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Entry port (env PORT)."),
+    home: Path = typer.Option(Path(os.environ.get("MASSLINE_HOME", ".massline")), help="Data and logs folder."),
+    demo: bool = typer.Option(True, help="Load the demo campaign and nominations."),
+) -> None:
+    """Start the whole system on this machine: database, broker, every service, the entry point, demo data."""
+    stack = Stack(
+        home=home.resolve(),
+        gateway_port=port,
+        database_url=os.environ.get("MASSLINE_DATABASE_URL") or None,
+        kafka_bootstrap=os.environ.get("MASSLINE_KAFKA_BOOTSTRAP_SERVERS") or None,
+        progress=_say,
+    )
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.monotonic()
+    try:
+        stack.start_infrastructure()
+        stack.start_services()
+        if demo:
+            from .demo import load_demo
+
+            load_demo(stack.gateway_url, _say)
+        _say(f"ready in {time.monotonic() - started:.1f}s")
+        typer.echo(
+            f"\n  massline is running: {stack.gateway_url}\n"
+            f"  health:   {stack.gateway_url}/health\n"
+            f"  API docs: {stack.gateway_url}/docs\n"
+            f"  logs:     {stack.log_dir}\n\n  Press Ctrl-C to stop.\n",
+            err=True,
+        )
+        while True:
+            for name, proc in list(stack.services.items()):
+                if not proc.alive():
+                    _say(f"{name} exited unexpectedly; last log lines:\n{proc.log_tail()}")
+                    raise typer.Exit(1)
+            time.sleep(1)
+    except KeyboardInterrupt:
+        _say("stopping")
+    except RuntimeError as exc:
+        _say(f"could not start: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        stack.stop()
+        _say("stopped every process started by this run")
+
+
+@demo_app.command("load")
+def demo_load(url: str = typer.Option("http://127.0.0.1:8000", help="Entry URL of a running system.")) -> None:
+    """Load the demo campaign (seed 000, Shaanxi 2024 accounts) and a handful of nominations."""
+    from .demo import load_demo
+
+    load_demo(url, _say)
+
+
+@campaign_app.command("validate")
+def campaign_validate(path: Path) -> None:
+    """Check a campaign definition file; errors name the field and say what is wrong."""
+    from services.submission.domain.campaign import CampaignDefinitionError, load_campaign_file
+
+    try:
+        definition = load_campaign_file(path)
+    except CampaignDefinitionError as exc:
+        for err in exc.errors:
+            typer.echo(f"{path}: {err['field']}: {err['message']}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{path}: valid ({definition.id} v{definition.version}, {len(definition.categories)} categories)")
+
+
+def _client(url: str, token: Optional[str]):
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=url, headers=headers, timeout=30)
+
+
+def _admin_token(url: str, username: str, password: str) -> str:
+    import httpx
+
+    r = httpx.post(f"{url}/api/submission/auth/login", json={"username": username, "password": password}, timeout=30)
+    if r.status_code != 200:
+        _say(f"login failed: {r.text}")
+        raise typer.Exit(1)
+    return r.json()["access_token"]
+
+
+@campaign_app.command("load")
+def campaign_load(
+    path: Path,
+    url: str = typer.Option("http://127.0.0.1:8000", help="Entry URL."),
+    username: str = typer.Option("admin", envvar="MASSLINE_ADMIN_USER"),
+    password: str = typer.Option("admin-demo-password", envvar="MASSLINE_ADMIN_PASSWORD"),
+) -> None:
+    """Load (or load a new version of) a campaign definition into the running system."""
+    with _client(url, _admin_token(url, username, password)) as c:
+        r = c.post("/api/submission/campaigns", json={"definition_yaml": path.read_text(encoding="utf-8")})
+    typer.echo(json.dumps(r.json(), ensure_ascii=False, indent=2))
+    if r.status_code >= 300:
+        raise typer.Exit(1)
+
+
+@campaign_app.command("list")
+def campaign_list(url: str = typer.Option("http://127.0.0.1:8000", help="Entry URL.")) -> None:
+    """List loaded campaigns with their current phase."""
+    with _client(url, None) as c:
+        r = c.get("/api/submission/campaigns")
+    for item in r.json().get("campaigns", []):
+        typer.echo(f"{item['id']}\tv{item['version']}\t{item['current_phase'] or '-'}\t{item['title']}")
+
+
+@campaign_app.command("phase")
+def campaign_phase(
+    campaign_id: str,
+    phase: str,
+    url: str = typer.Option("http://127.0.0.1:8000", help="Entry URL."),
+    username: str = typer.Option("admin", envvar="MASSLINE_ADMIN_USER"),
+    password: str = typer.Option("admin-demo-password", envvar="MASSLINE_ADMIN_PASSWORD"),
+) -> None:
+    """Move a campaign into a phase (nomination, initial_review, voting, expert_review, final_review, publication)."""
+    with _client(url, _admin_token(url, username, password)) as c:
+        r = c.post(f"/api/submission/campaigns/{campaign_id}/phase", json={"phase": phase})
+    typer.echo(json.dumps(r.json(), ensure_ascii=False, indent=2))
+    if r.status_code >= 300:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    sys.path.insert(0, os.getcwd())  # the services package lives at the project root
+    app()

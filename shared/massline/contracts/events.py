@@ -1,0 +1,347 @@
+"""Every event type in the system. Payloads carry no personal data (phones, ID numbers, birth dates)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import topics
+from .envelope import Event
+
+__all__ = [
+    "ActivitySubmitted",
+    "CampaignLoaded",
+    "CategoryInfo",
+    "EntryRanking",
+    "EntryStanding",
+    "FraudAlertRaised",
+    "MetricsReported",
+    "NominationApproved",
+    "NominationRejected",
+    "NominationReturned",
+    "NominationSubmitted",
+    "NominationWithdrawn",
+    "NotificationFailed",
+    "NotificationSent",
+    "PhaseChanged",
+    "PhaseInfo",
+    "RankingComputed",
+    "ResultsPublished",
+    "TallyUpdated",
+    "VoteCast",
+    "VoteFlagged",
+    "VoteInvalidated",
+    "VoteReinstated",
+    "VoteRules",
+]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# --- campaigns -------------------------------------------------------------------------------
+
+
+class CategoryInfo(_Part):
+    id: str
+    name: str
+    name_en: str = ""
+    kind: str = ""
+    winners: int | None = None
+
+
+class PhaseInfo(_Part):
+    id: str
+    name: str = ""
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+class VoteRules(_Part):
+    votes_per_day: int = Field(10, ge=1, description="Votes each verified voter may cast per day.")
+    per_entry_daily_cap: int | None = Field(None, description="Most votes one voter may give one entry per day.")
+    show_counts: Literal["always", "rank_only", "hidden"] = "always"
+    timezone: str = "Asia/Shanghai"
+
+
+class CampaignLoaded(Event):
+    """A campaign definition (a new version of it) was loaded; rules are handed on to voting and scoring."""
+
+    topic = topics.CAMPAIGN
+    key_field = "campaign_id"
+
+    campaign_id: str
+    version: int
+    title: str
+    timezone: str
+    categories: list[CategoryInfo]
+    phases: list[PhaseInfo]
+    current_phase: str | None = None
+    vote_rules: VoteRules
+    scoring: dict[str, Any] = Field(default_factory=dict, description="The campaign's scoring section as loaded.")
+
+
+class PhaseChanged(Event):
+    """The operator moved the campaign into another phase."""
+
+    topic = topics.CAMPAIGN
+    key_field = "campaign_id"
+
+    campaign_id: str
+    phase: str
+    previous_phase: str | None = None
+
+
+# --- nominations -----------------------------------------------------------------------------
+
+
+class NominationSubmitted(Event):
+    """A nominating unit submitted (or resubmitted) a nomination for review."""
+
+    topic = topics.NOMINATION
+    key_field = "nomination_id"
+
+    nomination_id: uuid.UUID
+    unit_id: str
+    unit_name: str
+    category_id: str
+    entry_name: str = Field(description="Public name of the account or case.")
+    platform: str | None = None
+    resubmission: bool = False
+
+
+class NominationApproved(Event):
+    """An approval step approved the nomination; when `final`, it becomes an entry of the campaign."""
+
+    topic = topics.NOMINATION
+    key_field = "nomination_id"
+
+    nomination_id: uuid.UUID
+    unit_id: str
+    unit_name: str
+    category_id: str
+    entry_name: str
+    platform: str | None = None
+    summary: str = Field("", description="Public summary, neutralised text.")
+    step_id: str
+    final: bool
+
+
+class NominationReturned(Event):
+    """A reviewer returned the nomination to its unit for correction."""
+
+    topic = topics.NOMINATION
+    key_field = "nomination_id"
+
+    nomination_id: uuid.UUID
+    unit_id: str
+    category_id: str
+    entry_name: str
+    step_id: str
+    reason: str
+
+
+class NominationRejected(Event):
+    """A reviewer rejected the nomination for good."""
+
+    topic = topics.NOMINATION
+    key_field = "nomination_id"
+
+    nomination_id: uuid.UUID
+    unit_id: str
+    category_id: str
+    entry_name: str
+    reason: str
+
+
+class NominationWithdrawn(Event):
+    """The nominating unit withdrew the nomination."""
+
+    topic = topics.NOMINATION
+    key_field = "nomination_id"
+
+    nomination_id: uuid.UUID
+    unit_id: str
+    category_id: str
+
+
+class ActivitySubmitted(Event):
+    """The practice activity summary (互动实践活动总结) arrived; `on_time` against the campaign deadline."""
+
+    topic = topics.NOMINATION
+    key_field = "nomination_id"
+
+    nomination_id: uuid.UUID
+    category_id: str
+    submitted_at: datetime
+    on_time: bool
+
+
+class MetricsReported(Event):
+    """Account metrics for the initial score, as reported by the unit or verified by the office."""
+
+    topic = topics.NOMINATION
+    key_field = "nomination_id"
+
+    nomination_id: uuid.UUID
+    category_id: str
+    platform: str | None = None
+    followers: int = Field(ge=0)
+    posts: int = Field(ge=0)
+    interactions: int = Field(ge=0)
+    source: Literal["reported", "verified"]
+
+
+# --- votes -----------------------------------------------------------------------------------
+
+
+class VoteCast(Event):
+    """A vote was accepted and committed. Internal: network signals are hashed, never raw."""
+
+    topic = topics.VOTE
+    key_field = "voter_id"
+
+    vote_id: uuid.UUID
+    voter_id: str = Field(description="Pseudonymous voter id (keyed hash), never a phone number.")
+    entry_id: uuid.UUID
+    category_id: str
+    count: int = Field(ge=1)
+    cast_at: datetime
+    ip_hash: str | None = None
+    subnet: str | None = Field(None, description="Network prefix (/24 IPv4, /64 IPv6) for concentration checks.")
+    device_hash: str | None = None
+    identity_verified_at: datetime | None = None
+
+
+class _VoteDecision(Event):
+    vote_id: uuid.UUID
+    voter_id: str
+    entry_id: uuid.UUID
+    category_id: str
+    count: int = Field(ge=1)
+    reason_code: str
+    explanation: str
+    decision_id: uuid.UUID
+
+
+class VoteFlagged(_VoteDecision):
+    """A vote was quarantined for review; it still counts until invalidated."""
+
+    topic = topics.VOTE_DECISION
+    key_field = "vote_id"
+
+
+class VoteInvalidated(_VoteDecision):
+    """A vote no longer counts, with the reason."""
+
+    topic = topics.VOTE_DECISION
+    key_field = "vote_id"
+
+
+class VoteReinstated(_VoteDecision):
+    """An invalidation was overturned; the vote counts again."""
+
+    topic = topics.VOTE_DECISION
+    key_field = "vote_id"
+
+
+class FraudAlertRaised(Event):
+    """Operators should look at something: a detector crossed its threshold."""
+
+    topic = topics.FRAUD_ALERT
+    key_field = "campaign_id"
+
+    campaign_id: str
+    alert_id: uuid.UUID
+    reason_code: str
+    explanation: str
+    severity: Literal["info", "warning", "critical"] = "warning"
+    entry_id: uuid.UUID | None = None
+
+
+class EntryStanding(_Part):
+    entry_id: uuid.UUID
+    votes: int | None = Field(None, description="Omitted when the campaign hides counts while voting is open.")
+    rank: int
+
+
+class TallyUpdated(Event):
+    """The standings of a category changed; `final` marks the tally at the close of voting."""
+
+    topic = topics.TALLY
+    key_field = "category_id"
+
+    category_id: str
+    standings: list[EntryStanding]
+    final: bool = False
+    as_of: datetime
+
+
+# --- scoring and results ---------------------------------------------------------------------
+
+
+class EntryRanking(_Part):
+    entry_id: uuid.UUID
+    entry_name: str
+    unit_id: str
+    rank: int
+    total: float
+    components: dict[str, float] = Field(description="Score per component (initial, vote, expert, activity).")
+    explanation: dict[str, Any] = Field(default_factory=dict, description="Inputs each component came from.")
+
+
+class RankingComputed(Event):
+    """A category's ranking was (re)computed from its inputs under a rule version."""
+
+    topic = topics.SCORING
+    key_field = "category_id"
+
+    category_id: str
+    rule_version: str
+    inputs_digest: str = Field(description="Hash of every input; the same inputs give the same digest and ranking.")
+    entries: list[EntryRanking]
+
+
+class ResultsPublished(Event):
+    """The committee's approved results, published. Immutable: a correction is a new version."""
+
+    topic = topics.RESULT
+    key_field = "campaign_id"
+
+    campaign_id: str
+    version: int
+    categories: dict[str, list[EntryRanking]]
+    supersedes: int | None = None
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+class NotificationSent(Event):
+    """A notification reached its channel."""
+
+    topic = topics.NOTIFICATION
+    key_field = "recipient"
+
+    notification_id: uuid.UUID
+    source_event_id: uuid.UUID
+    recipient: str
+    channel: str
+    template: str
+
+
+class NotificationFailed(Event):
+    """A notification could not be delivered after its retries."""
+
+    topic = topics.NOTIFICATION
+    key_field = "recipient"
+
+    notification_id: uuid.UUID
+    source_event_id: uuid.UUID
+    recipient: str
+    channel: str
+    reason: str

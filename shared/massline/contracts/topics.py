@@ -1,0 +1,64 @@
+"""The topic catalog: every topic the system uses, its key, its partitions, and its dead-letter twin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEAD_LETTER_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    partitions: int
+    description: str
+    public: bool = False  # public topics are promised to downstream systems (docs/integration.md)
+
+    @property
+    def dead_letter(self) -> str:
+        return dead_letter_topic(self.name)
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where a message goes when it cannot be applied; key and headers are kept."""
+    return f"{topic}{DEAD_LETTER_SUFFIX}"
+
+
+# Votes are keyed by voter so the hot topic spreads evenly; tallies are commutative sums, so
+# per-entry ordering is not needed, while per-voter ordering keeps antifraud state local.
+TOPICS: dict[str, TopicSpec] = {
+    spec.name: spec
+    for spec in (
+        TopicSpec("massline.campaign.v1", "campaign_id", 1, "Campaign definitions loaded and phases changed.", True),
+        TopicSpec(
+            "massline.nomination.v1",
+            "nomination_id",
+            3,
+            "Nomination lifecycle, activity summaries and account metrics.",
+            True,
+        ),
+        TopicSpec("massline.vote.v1", "voter_id", 12, "Every accepted vote (internal: carries network signals)."),
+        TopicSpec(
+            "massline.vote-decision.v1",
+            "vote_id",
+            6,
+            "Anti-fraud decisions on votes: flagged, invalidated, reinstated.",
+        ),
+        TopicSpec("massline.fraud-alert.v1", "campaign_id", 1, "Alerts for operators about suspected brushing."),
+        TopicSpec("massline.tally.v1", "category_id", 3, "Standings per category, and the final tally at close.", True),
+        TopicSpec("massline.scoring.v1", "category_id", 3, "Computed scores and rankings per category.", True),
+        TopicSpec("massline.result.v1", "campaign_id", 1, "Published results (immutable, versioned).", True),
+        TopicSpec("massline.notification.v1", "recipient", 3, "Notifications sent or failed."),
+    )
+}
+
+CAMPAIGN = "massline.campaign.v1"
+NOMINATION = "massline.nomination.v1"
+VOTE = "massline.vote.v1"
+VOTE_DECISION = "massline.vote-decision.v1"
+FRAUD_ALERT = "massline.fraud-alert.v1"
+TALLY = "massline.tally.v1"
+SCORING = "massline.scoring.v1"
+RESULT = "massline.result.v1"
+NOTIFICATION = "massline.notification.v1"

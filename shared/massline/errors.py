@@ -1,0 +1,111 @@
+"""Errors a user can cause: a stable code, a message in Chinese and English, and the HTTP mapping."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class RequestBody(BaseModel):
+    """Base for every HTTP request body: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ApiError(Exception):
+    """A refusal the caller can act on. Raising it before any write keeps state unchanged."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message_zh: str,
+        message_en: str,
+        details: Any = None,
+    ) -> None:
+        super().__init__(f"{code}: {message_en}")
+        self.status = status
+        self.code = code
+        self.message_zh = message_zh
+        self.message_en = message_en
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message_en, "message_zh": self.message_zh}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
+
+
+def not_found(what_zh: str, what_en: str, code: str = "not_found") -> ApiError:
+    return ApiError(404, code, f"{what_zh}不存在", f"{what_en} not found")
+
+
+def forbidden(code: str = "forbidden", zh: str = "无权执行此操作", en: str = "You may not do this") -> ApiError:
+    return ApiError(403, code, zh, en)
+
+
+_FIELD_CODES = {
+    "json_invalid": "malformed_json",
+    "extra_forbidden": "unknown_field",
+    "missing": "field_required",
+}
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        out.append(
+            {
+                "field": ".".join(loc),
+                "code": _FIELD_CODES.get(err.get("type", ""), "invalid_value"),
+                "message": err.get("msg", ""),
+            }
+        )
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every refusal has the same shape: {"error": {"code", "message", "message_zh", "details"}}."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = _field_errors(exc)
+        if any(f["code"] == "malformed_json" for f in fields):
+            err = ApiError(400, "malformed_json", "请求体不是合法的 JSON", "The request body is not valid JSON")
+        else:
+            err = ApiError(
+                422, "validation_failed", "请求内容有误，请检查标出的字段", "The request has invalid fields", fields
+            )
+            err.details = fields
+        return JSONResponse(err.body(), status_code=err.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+        code = codes.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"error": {"code": code, "message": str(exc.detail), "message_zh": str(exc.detail)}},
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(
+            {"error": {"code": "internal_error", "message": "Internal error", "message_zh": "服务器内部错误"}},
+            status_code=500,
+        )

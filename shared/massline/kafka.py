@@ -1,0 +1,74 @@
+"""The Kafka broker of a service: factory, topic creation, and the raw-bytes decoder consumers use."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import CollectorRegistry
+
+from .contracts.topics import TOPICS, dead_letter_topic
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+def broker_factory(settings: ServiceSettings, service: str, registry: CollectorRegistry) -> KafkaBroker:
+    """A broker with FastStream's Prometheus middleware; idempotence only where the broker supports it."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"massline-{service}",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        acks="all",
+        linger_ms=5,
+        middlewares=(KafkaPrometheusMiddleware(registry=registry, app_name=service),),
+        logger=logging.getLogger(f"massline.{service}.broker"),
+    )
+
+
+async def raw_decoder(msg: Any) -> None:
+    """Consumers read the raw records themselves, so a malformed body reaches them instead of crashing."""
+    return None
+
+
+def topics_with_dead_letters(names: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        out += [name, dead_letter_topic(name)]
+    return out
+
+
+async def ensure_topics(settings: ServiceSettings, names: Iterable[str], *, attempts: int = 30) -> None:
+    """Create the topics (and their dead-letter twins) this service uses, if they are missing."""
+    wanted = topics_with_dead_letters(sorted(set(names)))
+    for attempt in range(attempts):
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [
+                NewTopic(
+                    n,
+                    num_partitions=TOPICS[n].partitions if n in TOPICS else 1,
+                    replication_factor=1 if settings.env != "production" else -1,
+                )
+                for n in wanted
+                if n not in existing
+            ]
+            if missing:
+                try:
+                    await admin.create_topics(missing)
+                except TopicAlreadyExistsError:
+                    pass  # another service created it between our list and create
+            return
+        except (KafkaError, OSError) as exc:
+            log.warning("broker not ready for topic creation (%s), retrying", exc)
+            await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
+        finally:
+            await admin.close()
+    raise RuntimeError(f"could not create topics on {settings.kafka_bootstrap_servers}")

@@ -1,0 +1,37 @@
+"""Settings every service reads from the environment (prefix MASSLINE_)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What a service needs to reach the broker and the database, and how to behave."""
+
+    model_config = SettingsConfigDict(env_prefix="MASSLINE_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", description="production turns on the strict checks (webhook targets, secrets)."
+    )
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/massline",
+        description="PostgreSQL DSN; each service uses its own schema in it.",
+    )
+    database_pool_min: int = 2
+    database_pool_max: int = 10
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Comma-separated host:port list.")
+    # Tansu (the embedded broker) has no InitProducerId, so the idempotent producer is a setting.
+    kafka_enable_idempotence: bool = False
+    # Every consumer-group join waits about half the session timeout: short in dev and tests.
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 1_000
+    kafka_topic_partitions: int = Field(6, description="Partitions for topics this service creates.")
+    kafka_consumer_max_records: int = 500
+    secret_key: str = Field("dev-secret-change-me", description="Signs tokens and voter tickets.")
+    log_level: str = "INFO"
+    outbox_batch_size: int = 500
+    outbox_poll_interval_s: float = 0.5
+    instance_id: str = Field("", description="Distinguishes replicas in logs; defaults to host:pid.")
