@@ -67,6 +67,7 @@ class ServiceRuntime:
         self.publishes = list(publishes)
         self._topics: set[str] = {e.topic for e in self.publishes}
         self._background: list[BackgroundTask] = []
+        self._startup: list[BackgroundTask] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.started = False
         # Service-specific objects (metrics, providers, caches) shared by its routes and subscribers.
@@ -105,6 +106,11 @@ class ServiceRuntime:
         self._topics.add(topic)
         self.consumers.subscribe(topic, name, handler, events=events, description=description)
 
+    def on_startup(self, step: BackgroundTask) -> BackgroundTask:
+        """Run `step(runtime)` once after migrations and before the service reports ready."""
+        self._startup.append(step)
+        return step
+
     def background(self, task: BackgroundTask) -> BackgroundTask:
         """Run `task(runtime)` for the life of the service (e.g. a periodic job)."""
         self._background.append(task)
@@ -118,6 +124,8 @@ class ServiceRuntime:
             min_size=self.settings.database_pool_min,
             max_size=self.settings.database_pool_max,
         )
+        for step in self._startup:
+            await step(self)
         await ensure_topics(self.settings, self._topics)
         await self._start_broker()
         self._tasks.append(asyncio.create_task(self.outbox.run(self.pool, self.broker), name="outbox-relay"))

@@ -1,0 +1,1 @@
+"""Anti-fraud service: watches every accepted vote for brushing (刷票) and decides what no longer counts."""

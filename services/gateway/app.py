@@ -1,0 +1,130 @@
+"""Gateway factory: one entry URL for people and systems, aggregated health, a reverse proxy to the services."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from massline.errors import install_error_handlers
+from massline.logging import configure_logging
+
+from .settings import GatewaySettings
+
+MIGRATIONS = None  # the gateway owns no data
+
+_HOP_HEADERS = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+                "transfer-encoding", "upgrade", "host", "content-length"}
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    upstreams = settings.upstreams()
+    registry = CollectorRegistry()
+    requests = Counter("massline_gateway_requests", "Requests proxied", ["service", "status"], registry=registry)
+    latency = Histogram("massline_gateway_request_seconds", "Proxied request time", ["service"], registry=registry)
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
+        state["client"] = httpx.AsyncClient(timeout=settings.proxy_timeout_s, limits=limits)
+        try:
+            yield
+        finally:
+            await state["client"].aclose()
+
+    app = FastAPI(title="massline", description="The entry point: every service's API under /api/<service>/.",
+                  version="1.0.0", lifespan=lifespan)
+    install_error_handlers(app)
+
+    async def service_health(name: str, base: str) -> dict[str, Any]:
+        try:
+            r = await state["client"].get(f"{base}/health/ready", timeout=3)
+            body = r.json()
+            return {"service": name, "state": "ready" if r.status_code == 200 else "not_ready",
+                    "checks": body.get("checks", {})}
+        except (httpx.HTTPError, ValueError) as exc:
+            return {"service": name, "state": "unreachable", "error": type(exc).__name__}
+
+    @app.get("/health", tags=["health"])
+    async def health() -> JSONResponse:
+        """200 only when every service is ready; lists each service with its state."""
+        results = await asyncio.gather(*(service_health(n, u) for n, u in upstreams.items()))
+        ok = all(r["state"] == "ready" for r in results)
+        return JSONResponse({"status": "ready" if ok else "degraded", "services": results},
+                            status_code=200 if ok else 503)
+
+    @app.get("/health/live", tags=["health"])
+    async def live() -> dict[str, Any]:
+        return {"service": "gateway", "status": "live", "pid": os.getpid()}
+
+    @app.get("/health/ready", tags=["health"])
+    async def ready() -> dict[str, Any]:
+        return {"service": "gateway", "status": "ready"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)
+    async def proxy(service: str, path: str, request: Request) -> Response:
+        base = upstreams.get(service)
+        if base is None:
+            return JSONResponse({"error": {"code": "unknown_service", "message": f"No service named {service}",
+                                           "message_zh": "没有这个服务"}}, status_code=404)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+        client_ip = request.client.host if request.client else ""
+        prior = request.headers.get("x-forwarded-for")
+        headers["x-forwarded-for"] = f"{prior}, {client_ip}" if prior else client_ip
+        started = time.perf_counter()
+        try:
+            upstream = await state["client"].request(
+                request.method, f"{base}/{path}", params=request.query_params, headers=headers,
+                content=await request.body(),
+            )
+        except httpx.HTTPError as exc:
+            requests.labels(service, "502").inc()
+            return JSONResponse({"error": {"code": "service_unavailable",
+                                           "message": f"{service} did not answer ({type(exc).__name__})",
+                                           "message_zh": "服务暂时不可用，请稍后再试"}}, status_code=502)
+        latency.labels(service).observe(time.perf_counter() - started)
+        requests.labels(service, str(upstream.status_code)).inc()
+        out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS
+                       and k.lower() != "content-encoding"}
+        return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def home() -> str:
+        return _HOME
+
+    return app
+
+
+_HOME = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>massline · 走好网上群众路线 推选活动</title>
+<style>body{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;max-width:46rem;margin:2rem auto;
+padding:0 1rem;line-height:1.6;color:#1f2328}a{color:#b3261e}code{background:#f4f4f4;padding:0 .3em}</style>
+</head><body>
+<h1>massline 推选活动平台</h1>
+<p>推荐、审核、网络投票、专家评审、结果发布。Nomination, review, public voting, expert review, published results.</p>
+<h2>Status 状态</h2><p><a href="/health">/health</a> — every service and its state.</p>
+<h2>API</h2><ul>
+<li><a href="/api/submission/campaigns">/api/submission/campaigns</a> — campaigns 活动</li>
+<li><code>/api/submission/public/campaigns/{id}/entries</code> — approved entries 参评作品</li>
+<li><code>/api/voting/campaigns/{id}/standings</code> — live standings 实时排名</li>
+<li><code>/api/scoring/campaigns/{id}/rankings</code> — rankings with every component 综合排名</li>
+<li>OpenAPI: <a href="/api/submission/openapi.json">submission</a>, <a href="/api/voting/openapi.json">voting</a>,
+<a href="/api/antifraud/openapi.json">antifraud</a>, <a href="/api/scoring/openapi.json">scoring</a>,
+<a href="/api/notification/openapi.json">notification</a></li></ul>
+</body></html>"""

@@ -1,0 +1,24 @@
+"""Gateway settings: where each service answers."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MASSLINE_", extra="ignore")
+
+    submission_url: str = "http://127.0.0.1:8101"
+    voting_url: str = "http://127.0.0.1:8102"
+    antifraud_url: str = "http://127.0.0.1:8103"
+    scoring_url: str = "http://127.0.0.1:8104"
+    notification_url: str = "http://127.0.0.1:8105"
+    log_level: str = "INFO"
+    proxy_timeout_s: float = 30.0
+
+    def upstreams(self) -> dict[str, str]:
+        return {
+            "submission": self.submission_url,
+            "voting": self.voting_url,
+            "antifraud": self.antifraud_url,
+            "scoring": self.scoring_url,
+            "notification": self.notification_url,
+        }

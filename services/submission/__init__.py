@@ -1,0 +1,1 @@
+"""Submission service: campaigns, nominating units and offices, nominations, their review and approval."""

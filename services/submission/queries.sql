@@ -1,0 +1,113 @@
+-- name: get_campaign
+SELECT id, version, title, definition, current_phase, loaded_at FROM campaigns WHERE id = $1;
+
+-- name: list_campaigns
+SELECT id, version, title, current_phase, loaded_at FROM campaigns ORDER BY loaded_at DESC;
+
+-- name: upsert_campaign
+INSERT INTO campaigns (id, version, title, definition, current_phase)
+VALUES ($1, $2, $3, $4, NULL)
+ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, title = EXCLUDED.title,
+    definition = EXCLUDED.definition, loaded_at = now()
+RETURNING current_phase;
+
+-- name: insert_campaign_version
+INSERT INTO campaign_versions (campaign_id, version, definition, source_yaml, loaded_by)
+VALUES ($1, $2, $3, $4, $5);
+
+-- name: set_phase
+UPDATE campaigns SET current_phase = $2 WHERE id = $1;
+
+-- name: insert_phase_change
+INSERT INTO phase_changes (campaign_id, phase, previous, changed_by) VALUES ($1, $2, $3, $4);
+
+-- name: lock_campaign
+-- Quotas and the one-nomination-per-account rule span units: submissions to one campaign take turns.
+SELECT pg_advisory_xact_lock(hashtext('nominations:' || $1));
+
+-- name: get_organisation
+SELECT id, name, kind, level, parent_id FROM organisations WHERE id = $1;
+
+-- name: upsert_organisation
+INSERT INTO organisations (id, name, kind, level, parent_id) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, level = EXCLUDED.level,
+    parent_id = EXCLUDED.parent_id;
+
+-- name: subtree
+WITH RECURSIVE tree AS (
+    SELECT id FROM organisations WHERE id = $1
+    UNION ALL
+    SELECT o.id FROM organisations o JOIN tree t ON o.parent_id = t.id
+)
+SELECT id FROM tree;
+
+-- name: get_user
+SELECT username, display_name, password_hash, role, organisation_id FROM users WHERE username = $1;
+
+-- name: upsert_user
+INSERT INTO users (username, display_name, password_hash, role, organisation_id) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (username) DO UPDATE SET display_name = EXCLUDED.display_name, password_hash = EXCLUDED.password_hash,
+    role = EXCLUDED.role, organisation_id = EXCLUDED.organisation_id;
+
+-- name: count_admins
+SELECT count(*) FROM users WHERE role = 'admin';
+
+-- name: campaign_nominations_active
+SELECT id, unit_id, category_id, platform, account_key, operating_entity_key, status
+FROM nominations WHERE campaign_id = $1 AND status NOT IN ('withdrawn', 'rejected');
+
+-- name: insert_nomination
+INSERT INTO nominations (id, campaign_id, unit_id, category_id, entry_name, platform, account_key,
+    operating_entity_key, level, public_fields, private_fields, self_nomination, status, step_index)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'submitted', $13);
+
+-- name: update_nomination_form
+UPDATE nominations SET category_id = $2, entry_name = $3, platform = $4, account_key = $5, operating_entity_key = $6,
+    level = $7, public_fields = $8, private_fields = $9, revision = revision + 1, updated_at = now()
+WHERE id = $1;
+
+-- name: get_nomination
+SELECT n.*, o.name AS unit_name FROM nominations n JOIN organisations o ON o.id = n.unit_id WHERE n.id = $1;
+
+-- name: lock_nomination
+SELECT n.*, o.name AS unit_name FROM nominations n JOIN organisations o ON o.id = n.unit_id
+WHERE n.id = $1 FOR UPDATE OF n;
+
+-- name: set_status
+UPDATE nominations SET status = $2, step_index = $3, updated_at = now() WHERE id = $1;
+
+-- name: list_nominations
+SELECT n.id, n.campaign_id, n.unit_id, o.name AS unit_name, n.category_id, n.entry_name, n.platform, n.level,
+       n.status, n.step_index, n.revision, n.created_at, n.updated_at
+FROM nominations n JOIN organisations o ON o.id = n.unit_id
+WHERE n.campaign_id = $1 AND n.unit_id = ANY($2::text[])
+ORDER BY n.created_at;
+
+-- name: public_entries
+SELECT n.id, n.category_id, n.entry_name, n.platform, o.name AS unit_name, n.public_fields
+FROM nominations n JOIN organisations o ON o.id = n.unit_id
+WHERE n.campaign_id = $1 AND n.status = 'approved'
+ORDER BY n.category_id, n.entry_name;
+
+-- name: add_history
+INSERT INTO nomination_history (nomination_id, action, step_id, actor, reason) VALUES ($1, $2, $3, $4, $5);
+
+-- name: history
+SELECT action, step_id, actor, reason, at FROM nomination_history WHERE nomination_id = $1 ORDER BY id;
+
+-- name: upsert_metrics
+INSERT INTO nomination_metrics (nomination_id, source, followers, posts, interactions, recorded_by)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (nomination_id, source) DO UPDATE SET followers = EXCLUDED.followers, posts = EXCLUDED.posts,
+    interactions = EXCLUDED.interactions, recorded_by = EXCLUDED.recorded_by, recorded_at = now();
+
+-- name: metrics
+SELECT source, followers, posts, interactions, recorded_by, recorded_at FROM nomination_metrics WHERE nomination_id = $1;
+
+-- name: insert_activity
+INSERT INTO activity_summaries (nomination_id, summary, links, submitted_at, on_time) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (nomination_id) DO UPDATE SET summary = EXCLUDED.summary, links = EXCLUDED.links,
+    submitted_at = EXCLUDED.submitted_at, on_time = EXCLUDED.on_time;
+
+-- name: get_activity
+SELECT summary, links, submitted_at, on_time FROM activity_summaries WHERE nomination_id = $1;

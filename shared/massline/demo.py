@@ -1,0 +1,112 @@
+"""Demo data: the seed-000 campaign (Shaanxi 2024 accounts), its units and offices, a handful of nominations."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import yaml
+
+DEMO_CAMPAIGN = "shaanxi-2024-accounts"
+DEMO_PASSWORD = "demo-password-2024"
+
+OFFICE = {"id": "sx-center", "name": "陕西高校网络思想政治工作中心", "kind": "office", "level": "provincial"}
+UNITS = [
+    {"id": "univ-a", "name": "示范理工大学", "kind": "unit", "level": "unit", "parent_id": "sx-center"},
+    {"id": "univ-b", "name": "示范师范大学", "kind": "unit", "level": "unit", "parent_id": "sx-center"},
+    {"id": "univ-c", "name": "示范农林大学", "kind": "unit", "level": "unit", "parent_id": "sx-center"},
+]
+NOMINATIONS = [
+    ("univ-a", "institutional", "示范理工大学", "wechat", "sflg_weixin", "https://mp.weixin.qq.com/s/sflg", 58000,
+     820, 130000, "示范理工大学党委宣传部", "学校官方微信公众号，发布校园要闻、服务师生。"),
+    ("univ-a", "personal", "李老师说思政", "douyin", "lls_sz", "https://www.douyin.com/user/lls_sz", 125000, 410,
+     980000, "李某某", "党员教师个人抖音号，用短视频讲好思政课。"),
+    ("univ-b", "institutional", "示范师大", "weibo", "sfsd_weibo", "https://weibo.com/sfsd", 160000, 1500, 260000,
+     "示范师范大学党委宣传部", "学校官方微博，权威发布、回应关切。"),
+    ("univ-c", "institutional", "示范农林", "bilibili", "sfnl_bili", "https://space.bilibili.com/10086", 42000, 230,
+     88000, "示范农林大学党委宣传部", "学校B站账号，科普与乡村振兴实践。"),
+    ("univ-c", "personal", "张书记的田间课堂", "kuaishou", "zsj_tjkt", "https://www.kuaishou.com/profile/zsjtjkt",
+     76000, 300, 450000, "张某某", "驻村第一书记个人快手号，直播助农。"),
+]
+
+
+def campaigns_dir() -> Path:
+    return Path(os.environ.get("MASSLINE_CAMPAIGNS_DIR", Path.cwd() / "campaigns"))
+
+
+def _shift(value: Any, delta: timedelta) -> Any:
+    if isinstance(value, datetime):
+        return value + delta
+    if isinstance(value, dict):
+        return {k: _shift(v, delta) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shift(v, delta) for v in value]
+    return value
+
+
+def demo_definition(path: Path | None = None, now: datetime | None = None) -> str:
+    """The seed-000 definition with its calendar moved so that today falls in the nomination phase."""
+    path = path or campaigns_dir() / f"{DEMO_CAMPAIGN}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    nomination = next(p for p in data["phases"] if p["id"] == "nomination")
+    start = nomination["starts_at"]
+    now = now or datetime.now(timezone.utc)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=timezone(timedelta(hours=8)))
+    delta = timedelta(days=(now - start).days - 1)
+    shifted = _shift(data, delta)
+    shifted["title"] = f"{shifted['title']}（演示）"
+    return yaml.safe_dump(shifted, allow_unicode=True, sort_keys=False)
+
+
+def load_demo(url: str, say: Callable[[str], None]) -> None:
+    with httpx.Client(base_url=url, timeout=60) as c:
+        token = c.post("/api/submission/auth/login",
+                       json={"username": os.environ.get("MASSLINE_ADMIN_USER", "admin"),
+                             "password": os.environ.get("MASSLINE_ADMIN_PASSWORD", "admin-demo-password")})
+        token.raise_for_status()
+        admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        existing = c.get("/api/submission/campaigns").json()["campaigns"]
+        if any(item["id"] == DEMO_CAMPAIGN for item in existing):
+            say("demo data already loaded")
+            return
+        say("loading the demo campaign (seed 000, Shaanxi 2024 accounts)")
+        for org in [OFFICE, *UNITS]:
+            c.put("/api/submission/organisations", json=org, headers=admin).raise_for_status()
+        c.put("/api/submission/users", headers=admin, json={
+            "username": "office", "display_name": "中心审核员", "password": DEMO_PASSWORD, "role": "office",
+            "organisation_id": OFFICE["id"]}).raise_for_status()
+        for unit in UNITS:
+            c.put("/api/submission/users", headers=admin, json={
+                "username": unit["id"], "display_name": unit["name"], "password": DEMO_PASSWORD, "role": "unit",
+                "organisation_id": unit["id"]}).raise_for_status()
+        r = c.post("/api/submission/campaigns", headers=admin, json={"definition_yaml": demo_definition()})
+        r.raise_for_status()
+        c.post(f"/api/submission/campaigns/{DEMO_CAMPAIGN}/phase", headers=admin,
+               json={"phase": "nomination"}).raise_for_status()
+        tokens: dict[str, dict[str, str]] = {}
+        for username in ["office", *(u["id"] for u in UNITS)]:
+            t = c.post("/api/submission/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+            t.raise_for_status()
+            tokens[username] = {"Authorization": f"Bearer {t.json()['access_token']}"}
+        ids = []
+        for unit, category, name, platform, account_id, url_, followers, posts, interactions, entity, intro in NOMINATIONS:
+            form = {"account_name": name, "platform": platform, "account_id": account_id, "account_url": url_,
+                    "operating_entity": entity, "level": "provincial", "followers": followers, "posts": posts,
+                    "interactions": interactions, "introduction": intro, "contact_name": "联系人",
+                    "contact_phone": "13800138000"}
+            r = c.post(f"/api/submission/campaigns/{DEMO_CAMPAIGN}/nominations", headers=tokens[unit],
+                       json={"category_id": category, "form": form, "unit_opinion": "同意推荐"})
+            if r.status_code != 201:
+                raise RuntimeError(f"demo nomination {name} refused: {r.text}")
+            ids.append(r.json()["id"])
+        for nomination_id in ids:
+            c.post(f"/api/submission/nominations/{nomination_id}/review", headers=tokens["office"],
+                   json={"decision": "approve", "reason": "材料齐全，符合条件"}).raise_for_status()
+        c.post(f"/api/submission/campaigns/{DEMO_CAMPAIGN}/phase", headers=admin,
+               json={"phase": "voting"}).raise_for_status()
+        say(f"demo campaign loaded: {len(ids)} approved nominations, voting open "
+            f"(office / univ-a / univ-b / univ-c, password {DEMO_PASSWORD})")
