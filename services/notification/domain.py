@@ -18,6 +18,7 @@ from massline.contracts import (
 
 LOCALES = ("zh", "en")
 DEFAULT_LOCALE = "zh"
+FALLBACK_LOCALE = "en"
 INBOX = "inbox"
 CHANNELS = ("inbox", "email", "sms", "webhook")
 RECIPIENT_KINDS = ("unit", "office", "expert", "committee")
@@ -42,6 +43,11 @@ def parse_recipient(address: str) -> str:
     if not _RECIPIENT.match(address):
         raise RecipientInvalid(address)
     return address
+
+
+def resolve_locale(locale: str) -> str:
+    """The locale a notice is written in: the one asked for when there is text for it, else English."""
+    return locale if locale in LOCALES else FALLBACK_LOCALE
 
 
 def delivery_id(source_event_id: uuid.UUID, recipient: str, channel: str) -> uuid.UUID:

@@ -1,13 +1,4 @@
-"""The notice templates: loaded, compiled and checked once at start, then rendered per recipient.
-
-A template file is `<template>.<locale>.txt`: the first line is the subject, the second is empty,
-the rest is the body. Both are Jinja2 with autoescape on and StrictUndefined.
-
-Why escape plain text: the in-app inbox is shown in web pages, and entry names and reasons are
-typed by units and reviewers. The stored subject and body are therefore HTML-safe text (`&`, `<`,
-`>`, quotes escaped) that a page may insert as markup without running anything; a channel that
-needs raw text (SMS, later) unescapes with `markupsafe.Markup(...).unescape()`.
-"""
+"""The notice templates: loaded, compiled and checked once at start, then rendered per recipient."""
 
 from __future__ import annotations
 
@@ -18,8 +9,24 @@ from typing import Any, Mapping
 
 from jinja2 import Environment, StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta
 
-from .domain import DEFAULT_LOCALE, LOCALES, NOTICE_KINDS, CampaignNames, Notice, NoticeKind, template_context
+from .domain import (
+    DEFAULT_LOCALE,
+    LOCALES,
+    NOTICE_KINDS,
+    CampaignNames,
+    Notice,
+    NoticeKind,
+    resolve_locale,
+    template_context,
+)
 
+# A template file is `<template>.<locale>.txt`: the first line is the subject, the second is empty,
+# the rest is the body; both are Jinja2 with autoescape on and StrictUndefined.
+#
+# Why escape plain text: the in-app inbox is shown in web pages, and entry names and reasons are
+# typed by units and reviewers. The stored subject and body are therefore HTML-safe text (`&`, `<`,
+# `>` and quotes escaped) that a page may insert as markup without running anything. A channel
+# that needs raw text (SMS, later) unescapes with `markupsafe.Markup(...).unescape()`.
 TEMPLATES = Path(__file__).with_name("templates")
 _FILE_NAME = re.compile(r"^(?P<template>[a-z][a-z0-9_]*)\.(?P<locale>[a-z]{2})\.txt$")
 
@@ -101,7 +108,7 @@ class TemplateCatalog:
 
     def render(self, template: str, locale: str, context: Mapping[str, Any]) -> RenderedNotice:
         """Render one notice. A locale without its own text gets the English one."""
-        item = self._compiled.get((template, locale)) or self._compiled[(template, "en")]
+        item = self._compiled[(template, resolve_locale(locale))]
         # A subject is one line whatever the template did; mail headers will rely on it.
         subject = " ".join(item.subject.render(context).split())
         body = "\n".join(line.rstrip() for line in item.body.render(context).strip().splitlines())
@@ -111,6 +118,7 @@ class TemplateCatalog:
         self, notice: Notice, campaign_id: str, campaign: CampaignNames | None, locale: str = DEFAULT_LOCALE
     ) -> RenderedNotice:
         """Render a notice built from an event, its text neutralised for that locale."""
+        locale = resolve_locale(locale)
         return self.render(notice.template, locale, template_context(notice, campaign_id, campaign, locale))
 
 

@@ -29,7 +29,7 @@ NOMINATIONS = [
     ("univ-c", "institutional", "示范农林", "bilibili", "sfnl_bili", "https://space.bilibili.com/10086", 42000, 230,
      88000, "示范农林大学党委宣传部", "学校B站账号，科普与乡村振兴实践。"),
     ("univ-c", "personal", "张书记的田间课堂", "kuaishou", "zsj_tjkt", "https://www.kuaishou.com/profile/zsjtjkt",
-     76000, 300, 450000, "张某某", "驻村第一书记个人快手号，直播助农。"),
+     176000, 300, 450000, "张某某", "驻村第一书记个人快手号，直播助农。"),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Notification service: tells units, offices, experts and the committee what happened, in their inbox."""

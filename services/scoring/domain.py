@@ -1,0 +1,493 @@
+"""Scoring rules without I/O: the campaign's scoring configuration, component scores, the ranking and its digest.
+
+A category's ranking is a pure function of its inputs (`CategoryInputs`): the same inputs give the
+same components, the same order and the same `inputs_digest`, whatever order the entries came in.
+
+Components, each out of 100:
+
+- initial: for each account metric (followers, posts, interactions), value / the category's highest
+  value × 100 (0 when that highest value is 0), combined with the `initial_metrics` weights
+  (equal weights when none are configured). An entry without reported metrics scores 0.
+- vote: from the entry's vote rank, by the campaign's `vote_conversion` (see `VoteConversion`).
+- expert: mean of the submitted expert scores; 0 and `pending` while there are none.
+- activity: mean of the submitted expert scores of the practice activity; 0 and `forfeited` when no
+  summary arrived on time and the campaign forfeits it (视作放弃该部分分数).
+
+total = Σ weight/100 × component, with components and total rounded half-up to 2 decimals; the
+total is computed from the rounded components so that the published numbers add up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Iterable, Literal, Mapping, Sequence
+
+COMPONENTS = ("initial", "vote", "expert", "activity")
+METRICS = ("followers", "posts", "interactions")
+VOTE_METHODS = ("rank_step", "linear", "tiers")
+
+# Seed 000 (§四.4): initial review 20, public vote 30, expert review of the account 30, activity 20.
+DEFAULT_WEIGHTS: Mapping[str, float] = {"initial": 20.0, "vote": 30.0, "expert": 30.0, "activity": 20.0}
+DEFAULT_TOP = 100.0
+DEFAULT_STEP = 2.0
+
+ActivityStatus = Literal["on_time", "late", "missing"]
+
+
+# --- canonical form and rounding -----------------------------------------------------------
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per value: sorted keys, no spaces, UTF-8 kept, no NaN."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def round2(value: float) -> float:
+    """Half-up to 2 decimals on the decimal spelling, so 2.675 becomes 2.68 as a person would expect."""
+    return float(Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from configuration, or None (booleans are not numbers here)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _weighted_items(raw: Any, key: str) -> list[tuple[Any, Any]]:
+    """Accept both `[{key: id, weight: w}, ...]` and `{id: w}` spellings of a weight list."""
+    if isinstance(raw, Mapping):
+        return list(raw.items())
+    if isinstance(raw, Sequence) and not isinstance(raw, (str, bytes)):
+        return [(item.get(key), item.get("weight")) if isinstance(item, Mapping) else (None, None) for item in raw]
+    return []
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoteTier:
+    up_to_rank: int
+    score: float
+
+
+@dataclass(frozen=True)
+class VoteConversion:
+    """How a vote rank becomes the vote score.
+
+    - rank_step: rank 1 scores `top`, each rank below scores `step` less.
+    - linear: `top × (n − rank) / (n − 1)` with n the entries in the category; a lone entry scores `top`.
+    - tiers: the score of the first tier whose `up_to_rank` covers the rank; beyond every tier, `floor`.
+
+    No method scores below `floor` (default 0). Tied entries share a rank, so they share its score.
+    """
+
+    method: str = "rank_step"
+    top: float = DEFAULT_TOP
+    step: float = DEFAULT_STEP
+    floor: float = 0.0
+    tiers: tuple[VoteTier, ...] = ()
+
+    def score(self, rank: int, entries: int) -> float:
+        if rank < 1:
+            raise ValueError("rank starts at 1")
+        if self.method == "linear":
+            raw = self.top if entries <= 1 else self.top * (entries - rank) / (entries - 1)
+        elif self.method == "tiers":
+            raw = next((t.score for t in self.tiers if rank <= t.up_to_rank), self.floor)
+        else:
+            raw = self.top - (rank - 1) * self.step
+        return max(self.floor, raw)
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method, "top": self.top, "floor": self.floor}
+        if self.method == "rank_step":
+            out["step"] = self.step
+        if self.method == "tiers":
+            out["tiers"] = [{"up_to_rank": t.up_to_rank, "score": t.score} for t in self.tiers]
+        return out
+
+
+@dataclass(frozen=True)
+class ScoringRules:
+    """The campaign's scoring section, read tolerantly: what is missing falls back to the seed-000 defaults.
+
+    Defaults: weights initial 20 / vote 30 / expert 30 / activity 20 (percent); vote conversion
+    rank_step with top 100 and step 2; equal initial-metric weights; an activity summary that is
+    missing or late forfeits the activity component. What could not be read is listed in `warnings`
+    and the default is used instead, so a flawed definition still gives a ranking that says why.
+    """
+
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    initial_weights: Mapping[str, float] = field(default_factory=lambda: {m: 1.0 for m in METRICS})
+    vote_conversion: VoteConversion = field(default_factory=VoteConversion)
+    activity_forfeit_if_missing: bool = True
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, scoring: Mapping[str, Any] | None) -> ScoringRules:
+        config = scoring if isinstance(scoring, Mapping) else {}
+        warnings: list[str] = []
+        return cls(
+            weights=_component_weights(config.get("components"), warnings),
+            initial_weights=_initial_weights(config.get("initial_metrics"), config, warnings),
+            vote_conversion=_vote_conversion(config.get("vote_conversion"), warnings),
+            activity_forfeit_if_missing=_forfeit(config.get("activity_forfeit_if_missing", True), warnings),
+            warnings=tuple(warnings),
+        )
+
+
+def _component_weights(raw: Any, warnings: list[str]) -> dict[str, float]:
+    if raw is None:
+        return dict(DEFAULT_WEIGHTS)
+    items = _weighted_items(raw, "id")
+    if not items:
+        warnings.append("scoring.components is empty or unreadable; default weights 20/30/30/20 used")
+        return dict(DEFAULT_WEIGHTS)
+    # A component the campaign does not list weighs nothing (e.g. seed 001 has no initial score).
+    weights = {c: 0.0 for c in COMPONENTS}
+    for component, weight in items:
+        if component not in COMPONENTS:
+            warnings.append(f"scoring component {component!r} is not known and is ignored")
+            continue
+        number = _number(weight)
+        if number is None or number < 0:
+            warnings.append(f"scoring component {component!r} has no usable weight; it counts 0")
+            continue
+        weights[component] = number
+    total = sum(weights.values())
+    if not math.isclose(total, 100.0, abs_tol=1e-6):
+        warnings.append(f"component weights sum to {total:g}, not 100")
+    return weights
+
+
+def _initial_weights(raw: Any, config: Mapping[str, Any], warnings: list[str]) -> dict[str, float]:
+    normalization = config.get("initial_normalization", "relative_to_max")
+    if normalization != "relative_to_max":
+        warnings.append(f"initial_normalization {normalization!r} is not supported; relative_to_max used")
+    equal = {m: 1.0 for m in METRICS}
+    if raw is None:
+        return equal
+    weights = {m: 0.0 for m in METRICS}
+    for metric, weight in _weighted_items(raw, "metric"):
+        number = _number(weight)
+        if metric not in METRICS or number is None or number < 0:
+            warnings.append(f"initial metric {metric!r} with weight {weight!r} is ignored")
+            continue
+        weights[metric] = number
+    if sum(weights.values()) <= 0:
+        warnings.append("initial_metrics give no weight to any metric; equal weights used")
+        return equal
+    return weights
+
+
+def _vote_conversion(raw: Any, warnings: list[str]) -> VoteConversion:
+    if raw is None:
+        return VoteConversion()
+    if not isinstance(raw, Mapping):
+        warnings.append("vote_conversion is unreadable; rank_step with top 100 and step 2 used")
+        return VoteConversion()
+    method = raw.get("method", "rank_step")
+    if method not in VOTE_METHODS:
+        warnings.append(f"vote conversion method {method!r} is not known; rank_step with top 100 and step 2 used")
+        return VoteConversion()
+    top = _number(raw.get("top", DEFAULT_TOP))
+    step = _number(raw.get("step", DEFAULT_STEP))
+    floor = _number(raw.get("floor", 0))
+    if top is None or top <= 0:
+        warnings.append(f"vote conversion top {raw.get('top')!r} is not usable; {DEFAULT_TOP:g} used")
+        top = DEFAULT_TOP
+    if step is None or step <= 0:
+        warnings.append(f"vote conversion step {raw.get('step')!r} is not usable; {DEFAULT_STEP:g} used")
+        step = DEFAULT_STEP
+    if floor is None or floor < 0 or floor > top:
+        warnings.append(f"vote conversion floor {raw.get('floor')!r} is not usable; 0 used")
+        floor = 0.0
+    tiers: list[VoteTier] = []
+    if method == "tiers":
+        for tier in raw.get("tiers") or ():
+            rank = _number(tier.get("up_to_rank")) if isinstance(tier, Mapping) else None
+            score = _number(tier.get("score")) if isinstance(tier, Mapping) else None
+            if rank is None or score is None or rank < 1 or not rank.is_integer() or score < 0:
+                warnings.append(f"vote tier {tier!r} is ignored")
+                continue
+            tiers.append(VoteTier(int(rank), score))
+        if not tiers:
+            warnings.append("vote conversion tiers has no usable tier; rank_step with top 100 and step 2 used")
+            return VoteConversion()
+        tiers.sort(key=lambda t: t.up_to_rank)
+    return VoteConversion(method=method, top=top, step=step, floor=floor, tiers=tuple(tiers))
+
+
+def _forfeit(raw: Any, warnings: list[str]) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    warnings.append(f"activity_forfeit_if_missing {raw!r} is not true or false; true used")
+    return True
+
+
+def config_hash(scoring: Mapping[str, Any] | None) -> str:
+    """Hash of the scoring section as loaded: any change to it, even a name, is a new rule version."""
+    return sha256_hex(canonical_json(dict(scoring or {})))[:12]
+
+
+def rule_version(campaign_id: str, version: int, scoring: Mapping[str, Any] | None) -> str:
+    """`<campaign>@v<definition version>:<hash of the scoring section>`."""
+    return f"{campaign_id}@v{version}:{config_hash(scoring)}"
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountMetrics:
+    """Followers, posts and interactions of the account; `verified` figures replace `reported` ones."""
+
+    followers: int
+    posts: int
+    interactions: int
+    source: str = "reported"
+
+    def value(self, metric: str) -> int:
+        return int(getattr(self, metric))
+
+
+@dataclass(frozen=True)
+class EntryInputs:
+    """Everything the ranking knows about one entry (an approved nomination)."""
+
+    entry_id: str
+    name: str
+    unit_id: str
+    metrics: AccountMetrics | None = None
+    votes: int | None = None  # None when the tally hides counts; the tally rank is used then
+    tally_rank: int | None = None
+    activity: ActivityStatus = "missing"
+    expert_scores: tuple[float, ...] = ()
+    activity_scores: tuple[float, ...] = ()
+
+    def canonical(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "name": self.name,
+            "unit_id": self.unit_id,
+            "metrics": None if self.metrics is None else {
+                "followers": self.metrics.followers,
+                "posts": self.metrics.posts,
+                "interactions": self.metrics.interactions,
+                "source": self.metrics.source,
+            },
+            "votes": self.votes,
+            "tally_rank": self.tally_rank,
+            "activity": self.activity,
+            "expert_scores": sorted(float(s) for s in self.expert_scores),
+            "activity_scores": sorted(float(s) for s in self.activity_scores),
+        }
+
+
+@dataclass(frozen=True)
+class CategoryInputs:
+    campaign_id: str
+    category_id: str
+    rule_version: str
+    rules: ScoringRules
+    entries: tuple[EntryInputs, ...]
+    voting_closed: bool = False
+
+    def canonical(self) -> dict[str, Any]:
+        """The digest's subject. When the tally was taken is not an input: equal counts, equal ranking."""
+        return {
+            "campaign_id": self.campaign_id,
+            "category_id": self.category_id,
+            "rule_version": self.rule_version,
+            "voting_closed": self.voting_closed,
+            "entries": [e.canonical() for e in sorted(self.entries, key=lambda e: e.entry_id)],
+        }
+
+
+def inputs_digest(inputs: CategoryInputs) -> str:
+    """sha256 of the canonical JSON of every input and the rule version."""
+    return sha256_hex(canonical_json(inputs.canonical()))
+
+
+# --- components ----------------------------------------------------------------------------
+
+Scored = tuple[float, dict[str, Any]]
+
+
+def initial_scores(entries: Iterable[EntryInputs], weights: Mapping[str, float]) -> dict[str, Scored]:
+    """Each metric as a share of the category's best (× 100, 0 when the best is 0), then weighted."""
+    entries = list(entries)
+    best = {m: max((e.metrics.value(m) for e in entries if e.metrics is not None), default=0) for m in METRICS}
+    weight_sum = sum(weights.get(m, 0.0) for m in METRICS)
+    out: dict[str, Scored] = {}
+    for e in entries:
+        if e.metrics is None:
+            out[e.entry_id] = (0.0, {"missing": True, "source": None})
+            continue
+        parts: dict[str, Any] = {}
+        score = 0.0
+        for m in METRICS:
+            value = e.metrics.value(m)
+            normalised = value / best[m] * 100 if best[m] > 0 else 0.0
+            share = weights.get(m, 0.0) / weight_sum
+            score += share * normalised
+            parts[m] = {"value": value, "category_max": best[m], "score": round2(normalised),
+                        "weight": weights.get(m, 0.0)}
+        out[e.entry_id] = (score, {"missing": False, "source": e.metrics.source, "metrics": parts})
+    return out
+
+
+def competition_ranks(keys: Mapping[str, float]) -> dict[str, int]:
+    """Lower key ranks first; equal keys share a rank and the next rank skips (1, 2, 2, 4)."""
+    ordered = sorted(keys.items(), key=lambda kv: (kv[1], kv[0]))
+    ranks: dict[str, int] = {}
+    previous: float | None = None
+    rank = 0
+    for position, (entry, key) in enumerate(ordered, start=1):
+        if key != previous:
+            rank, previous = position, key
+        ranks[entry] = rank
+    return ranks
+
+
+def _vote_keys(entries: Sequence[EntryInputs]) -> dict[str, float]:
+    """Sort keys of the entries that have votes: minus the count, or the tally rank when counts are hidden."""
+    counts_known = all(e.votes is not None for e in entries if e.tally_rank is not None)
+    if counts_known:
+        return {e.entry_id: -float(e.votes) for e in entries if e.votes}
+    return {e.entry_id: float(e.tally_rank) for e in entries if e.votes is None and e.tally_rank is not None}
+
+
+def vote_ranks(entries: Iterable[EntryInputs]) -> dict[str, int]:
+    """Rank by votes among the category's entries; entries without votes rank together after all with votes.
+
+    When the tally hides counts (votes is None) its own ranks give the order instead.
+    """
+    entries = list(entries)
+    keys = _vote_keys(entries)
+    ranks = competition_ranks(keys)
+    after = len(keys) + 1
+    return {e.entry_id: ranks.get(e.entry_id, after) for e in entries}
+
+
+def vote_scores(entries: Iterable[EntryInputs], conversion: VoteConversion, *, voting_closed: bool) -> dict[str, Scored]:
+    """The vote score of every entry. Before any entry has a vote, every vote score is 0 and `pending`."""
+    entries = list(entries)
+    voted = _vote_keys(entries)
+    ranks = vote_ranks(entries)
+    out: dict[str, Scored] = {}
+    for e in entries:
+        explanation: dict[str, Any] = {
+            "votes": e.votes,
+            "tally_rank": e.tally_rank,
+            "vote_rank": ranks[e.entry_id] if voted else None,
+            "entries": len(entries),
+            "no_votes": e.entry_id not in voted,
+            "voting_closed": voting_closed,
+            "pending": not voted,
+            **conversion.describe(),
+        }
+        # Rank-based scores would hand every entry the top score before a single vote: wait instead.
+        score = conversion.score(ranks[e.entry_id], len(entries)) if voted else 0.0
+        out[e.entry_id] = (score, explanation)
+    return out
+
+
+def expert_score(scores: Sequence[float]) -> Scored:
+    """Mean of the submitted expert scores; 0 and `pending` while none is in."""
+    ordered = sorted(float(s) for s in scores)
+    if not ordered:
+        return 0.0, {"scores": [], "experts": 0, "pending": True}
+    return sum(ordered) / len(ordered), {"scores": ordered, "experts": len(ordered), "pending": False}
+
+
+def activity_score(status: ActivityStatus, scores: Sequence[float], *, forfeit_if_missing: bool) -> Scored:
+    """No summary by the deadline forfeits the component (视作放弃该部分分数) when the campaign says so."""
+    if status != "on_time" and forfeit_if_missing:
+        return 0.0, {"summary": status, "forfeited": True, "scores": [], "experts": 0, "pending": False}
+    score, explanation = expert_score(scores)
+    return score, {"summary": status, "forfeited": False, **explanation}
+
+
+def total_score(components: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """Σ weight/100 × component over the four components, rounded half-up to 2 decimals."""
+    return round2(sum(weights.get(c, 0.0) / 100 * components.get(c, 0.0) for c in COMPONENTS))
+
+
+# --- the ranking ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankedEntry:
+    entry_id: str
+    entry_name: str
+    unit_id: str
+    rank: int
+    total: float
+    components: dict[str, float]
+    explanation: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    category_id: str
+    rule_version: str
+    inputs_digest: str
+    entries: tuple[RankedEntry, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def ranking_order(entry: RankedEntry) -> tuple[Any, ...]:
+    """Total, then vote score, then initial score, all descending; then entry name (by Unicode code
+    point), then entry id.
+
+    The last two only decide between entries equal in every score, so the order never depends on
+    the order the inputs arrived in, and no two entries share a rank.
+    """
+    return (-entry.total, -entry.components["vote"], -entry.components["initial"], entry.entry_name, entry.entry_id)
+
+
+def compute_ranking(inputs: CategoryInputs) -> Ranking:
+    """Score every entry of the category and rank them 1..n (see `ranking_order`)."""
+    rules = inputs.rules
+    entries = sorted(inputs.entries, key=lambda e: e.entry_id)
+    initial = initial_scores(entries, rules.initial_weights)
+    vote = vote_scores(entries, rules.vote_conversion, voting_closed=inputs.voting_closed)
+    unranked: list[RankedEntry] = []
+    for e in entries:
+        expert = expert_score(e.expert_scores)
+        activity = activity_score(e.activity, e.activity_scores, forfeit_if_missing=rules.activity_forfeit_if_missing)
+        scored = {"initial": initial[e.entry_id], "vote": vote[e.entry_id], "expert": expert, "activity": activity}
+        components = {c: round2(scored[c][0]) for c in COMPONENTS}
+        explanation = {c: {"weight": rules.weights.get(c, 0.0), **scored[c][1]} for c in COMPONENTS}
+        unranked.append(RankedEntry(
+            entry_id=e.entry_id,
+            entry_name=e.name,
+            unit_id=e.unit_id,
+            rank=0,
+            total=total_score(components, rules.weights),
+            components=components,
+            explanation=explanation,
+        ))
+    ranked = tuple(replace(r, rank=position) for position, r in enumerate(sorted(unranked, key=ranking_order), start=1))
+    return Ranking(
+        category_id=inputs.category_id,
+        rule_version=inputs.rule_version,
+        inputs_digest=inputs_digest(inputs),
+        entries=ranked,
+        warnings=rules.warnings,
+    )

@@ -1,0 +1,139 @@
+"""The transactional outbox and the idempotent consumer on the real PostgreSQL and the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Sequence
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry
+
+from massline.consumer import ConsumerMetrics, Delivered, EventConsumer
+from massline.contracts import PhaseChanged, make_envelope, parse_envelope, topics
+from massline.db import create_pool, migrate
+from massline.kafka import ensure_topics
+from massline.outbox import Outbox, replay
+from massline.settings import ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).parent / "no-migrations"
+
+
+async def _read(bootstrap: str, topic: str, n: int, timeout: float = 20) -> list[Any]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=f"reader-{uuid.uuid4().hex}",
+                                session_timeout_ms=6000, heartbeat_interval_ms=500)
+    await consumer.start()
+    out: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(out) < n and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for msgs in batch.values():
+                out += msgs
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def test_migrations_apply_once_and_refuse_edits(database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "0001_things.sql").write_text("CREATE TABLE things (id int PRIMARY KEY);")
+    first = await migrate(database_url, "probe", tmp_path)
+    assert first == ["infra/0001_outbox_inbox.sql", "0001_things.sql"]
+    assert await migrate(database_url, "probe", tmp_path) == []
+    (tmp_path / "0001_things.sql").write_text("CREATE TABLE things (id bigint PRIMARY KEY);")
+    with pytest.raises(RuntimeError, match="changed after it was applied"):
+        await migrate(database_url, "probe", tmp_path)
+
+
+async def test_outbox_publishes_only_committed_events_in_order_and_replays(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    await migrate(database_url, "probe", MIGRATIONS)
+    pool = await create_pool(database_url, "probe")
+    broker = KafkaBroker(kafka_bootstrap)
+    await ensure_topics(settings, [topic])
+    await broker.start()
+    outbox = Outbox("probe", "probe")
+    try:
+        class Probed(PhaseChanged):
+            """A PhaseChanged routed to a test topic."""
+
+        Probed.topic = topic  # type: ignore[misc]
+        with pytest.raises(RuntimeError):
+            async with pool.acquire() as conn, conn.transaction():
+                await outbox.record(conn, Probed(campaign_id="c", phase="never"), campaign_id="c")
+                raise RuntimeError("the state change failed")
+        async with pool.acquire() as conn, conn.transaction():
+            for phase in ("nomination", "initial_review", "voting"):
+                await outbox.record(conn, Probed(campaign_id="c", phase=phase), campaign_id="c")
+        assert await outbox.publish_pending(pool, broker) == 3
+        assert await outbox.publish_pending(pool, broker) == 0
+        messages = await _read(kafka_bootstrap, topic, 3)
+        assert [m.value for m in messages] and len(messages) == 3
+        phases = [parse_envelope(m.value)[0].payload["phase"] for m in messages]
+        assert phases == ["nomination", "initial_review", "voting"]  # one key, one partition, recorded order
+        assert all(m.key == b"c" for m in messages)
+
+        assert await replay(pool) == 3
+        assert await outbox.publish_pending(pool, broker) == 3
+        again = await _read(kafka_bootstrap, topic, 6)
+        assert len(again) == 6
+        assert {parse_envelope(m.value)[0].event_id for m in again} == {
+            parse_envelope(m.value)[0].event_id for m in messages}
+    finally:
+        await broker.stop()
+        await pool.close()
+
+
+async def test_consumer_applies_each_event_once_and_dead_letters_a_failing_one(
+    database_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    topic = topics.CAMPAIGN
+    (tmp_path / "0001_seen.sql").write_text("CREATE TABLE seen (phase text NOT NULL);")
+    await migrate(database_url, "probe", tmp_path)
+    pool = await create_pool(database_url, "probe")
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap, kafka_session_timeout_ms=6000,
+                               kafka_heartbeat_interval_ms=500)
+    await ensure_topics(settings, [topic])
+    broker = KafkaBroker(kafka_bootstrap)
+    consumer = EventConsumer(broker=broker, settings=settings, service=f"probe{uuid.uuid4().hex[:6]}",
+                             metrics=ConsumerMetrics(CollectorRegistry()), pool_getter=lambda: pool)
+
+    async def handler(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+        for item in batch:
+            if item.event.phase == "poison":
+                raise ValueError("this phase cannot be applied")
+            await conn.execute("INSERT INTO seen (phase) VALUES ($1)", item.event.phase)
+
+    consumer.subscribe(topic, "phases", handler, events=[PhaseChanged])
+    await broker.start()
+    try:
+        good = make_envelope(PhaseChanged(campaign_id="c", phase="voting"), campaign_id="c", producer="t")
+        poison = make_envelope(PhaseChanged(campaign_id="c", phase="poison"), campaign_id="c", producer="t")
+        after = make_envelope(PhaseChanged(campaign_id="c", phase="publication"), campaign_id="c", producer="t")
+        for env in (good, good, poison, good, after):
+            await broker.publish(env.to_bytes(), topic, key=b"c")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            rows = [r["phase"] for r in await pool.fetch("SELECT phase FROM seen")]
+            if "publication" in rows:
+                break
+            await asyncio.sleep(0.2)
+        assert sorted(rows) == ["publication", "voting"]  # the duplicate applied once, the poison not at all
+        dead = await _read(kafka_bootstrap, f"{topic}.dlq", 1)
+        reasons = [dict(m.headers).get("x-dead-letter-reason") for m in dead
+                   if parse_envelope(m.value)[0].event_id == poison.event_id]
+        assert reasons == [b"handler_failed"]
+    finally:
+        await broker.stop()
+        await pool.close()

@@ -1,0 +1,131 @@
+"""The event envelope and the topic catalog: what every producer and consumer agrees on."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from massline.contracts import (
+    TOPICS,
+    EventParseError,
+    NominationApproved,
+    PhaseChanged,
+    VoteCast,
+    dead_letter_topic,
+    make_envelope,
+    parse_envelope,
+    registered_events,
+)
+from massline.contracts.envelope import Event, upcaster
+from massline.contracts import topics
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_envelope_round_trip_keeps_identity_and_payload() -> None:
+    event = PhaseChanged(campaign_id="c1", phase="voting", previous_phase="initial_review")
+    env = make_envelope(event, campaign_id="c1", producer="submission")
+    parsed_env, parsed = parse_envelope(env.to_bytes())
+    assert parsed == event
+    assert parsed_env.event_id == env.event_id
+    assert parsed_env.schema_version == 1 and parsed_env.producer == "submission"
+
+
+def test_occurred_at_is_always_utc() -> None:
+    shanghai = timezone(timedelta(hours=8))
+    env = make_envelope(PhaseChanged(campaign_id="c", phase="voting"), campaign_id="c", producer="x",
+                        occurred_at=datetime(2024, 11, 20, 8, 0, tzinfo=shanghai))
+    assert env.occurred_at == datetime(2024, 11, 20, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"", "empty_message"),
+        (b"{not json", "malformed_json"),
+        (b"[1, 2]", "not_an_object"),
+        (b'{"event_id": "x"}', "invalid_envelope"),
+    ],
+)
+def test_unreadable_messages_say_why(raw: bytes, code: str) -> None:
+    with pytest.raises(EventParseError) as exc:
+        parse_envelope(raw)
+    assert exc.value.code == code
+
+
+def _raw(event_type: str, payload: dict, version: int = 1) -> bytes:
+    return json.dumps({"event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": version,
+                       "occurred_at": "2024-11-20T00:00:00Z", "producer": "t", "campaign_id": "c",
+                       "payload": payload}).encode()
+
+
+def test_unknown_event_type_and_bad_payload_are_refused() -> None:
+    with pytest.raises(EventParseError) as exc:
+        parse_envelope(_raw("NoSuchThingHappened", {}))
+    assert exc.value.code == "unknown_event_type"
+    with pytest.raises(EventParseError) as exc:
+        parse_envelope(_raw("VoteCast", {"vote_id": "nope"}))
+    assert exc.value.code == "invalid_payload"
+
+
+def test_newer_schema_versions_are_refused_not_misread() -> None:
+    with pytest.raises(EventParseError) as exc:
+        parse_envelope(_raw("PhaseChanged", {"campaign_id": "c", "phase": "voting"}, version=99))
+    assert exc.value.code == "unsupported_schema_version"
+
+
+def test_an_added_field_is_compatible() -> None:
+    _, event = parse_envelope(_raw("PhaseChanged", {"campaign_id": "c", "phase": "voting", "new_field": 1}))
+    assert event == PhaseChanged(campaign_id="c", phase="voting")
+
+
+def test_upcaster_turns_an_old_payload_into_the_current_one() -> None:
+    class SampleRenamed(Event):
+        """A test event whose v1 called the field `title`."""
+
+        topic = topics.CAMPAIGN
+        key_field = "campaign_id"
+        schema_version = 2
+        campaign_id: str
+        name: str
+
+    @upcaster("SampleRenamed", 1)
+    def _v1_to_v2(payload: dict) -> dict:
+        payload = dict(payload)
+        payload["name"] = payload.pop("title")
+        return payload
+
+    _, event = parse_envelope(_raw("SampleRenamed", {"campaign_id": "c", "title": "old"}, version=1))
+    assert event.name == "old"  # type: ignore[attr-defined]
+
+
+def test_every_event_is_past_tense_on_a_catalogued_topic_with_a_dead_letter_twin() -> None:
+    for name, cls in registered_events().items():
+        if name == "SampleRenamed":
+            continue
+        assert name.endswith(("ed", "Cast", "Sent", "Withdrawn")), name
+        assert cls.topic in TOPICS, name
+        assert dead_letter_topic(cls.topic) == f"{cls.topic}.dlq"
+        assert cls.key_field in cls.model_fields, name
+
+
+def test_vote_events_never_carry_a_phone_number() -> None:
+    fields = set(VoteCast.model_fields) | set(NominationApproved.model_fields)
+    assert not fields & {"phone", "mobile", "id_number", "birth_month", "contact_phone"}
+
+
+def test_committed_asyncapi_document_matches_the_code() -> None:
+    from massline.docs import asyncapi_document
+
+    committed = (ROOT / "docs" / "asyncapi.json").read_text(encoding="utf-8")
+    assert committed == asyncapi_document(), "docs/asyncapi.json is stale: run `make asyncapi` and commit it"
+    doc = json.loads(committed)
+    channels = json.dumps(doc["channels"])
+    for topic in TOPICS:
+        if topic in (topics.RESULT,):  # published once results exist
+            continue
+        assert topic in channels, f"{topic} missing from the AsyncAPI document"

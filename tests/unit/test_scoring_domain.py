@@ -1,0 +1,268 @@
+"""Scoring rules: vote conversions, ties, forfeits, normalisation, the hand-computed seed-000 total, determinism."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services.scoring.domain import (
+    AccountMetrics,
+    CategoryInputs,
+    EntryInputs,
+    ScoringRules,
+    VoteConversion,
+    VoteTier,
+    activity_score,
+    compute_ranking,
+    expert_score,
+    initial_scores,
+    inputs_digest,
+    round2,
+    rule_version,
+    vote_ranks,
+    vote_scores,
+)
+
+CAMPAIGNS = Path(__file__).parents[2] / "campaigns"
+
+# Seed 000 (§四.4) as the Shaanxi definition spells it.
+SEED_000_SCORING = {
+    "components": [
+        {"id": "initial", "weight": 20},
+        {"id": "vote", "weight": 30},
+        {"id": "expert", "weight": 30},
+        {"id": "activity", "weight": 20},
+    ],
+    "initial_metrics": [
+        {"metric": "followers", "weight": 40},
+        {"metric": "posts", "weight": 30},
+        {"metric": "interactions", "weight": 30},
+    ],
+    "vote_conversion": {"method": "rank_step", "top": 100, "step": 2, "floor": 0},
+    "activity_forfeit_if_missing": True,
+}
+
+
+def entry(entry_id: str, name: str | None = None, **kw) -> EntryInputs:
+    return EntryInputs(entry_id=entry_id, name=name or f"entry {entry_id}", unit_id=f"unit-{entry_id}", **kw)
+
+
+def category(entries, scoring=SEED_000_SCORING, *, voting_closed=False) -> CategoryInputs:
+    return CategoryInputs(
+        campaign_id="shaanxi-2024-accounts",
+        category_id="institutional",
+        rule_version=rule_version("shaanxi-2024-accounts", 1, scoring),
+        rules=ScoringRules.from_config(scoring),
+        entries=tuple(entries),
+        voting_closed=voting_closed,
+    )
+
+
+def seed_000_entries() -> list[EntryInputs]:
+    return [
+        entry("a", "陕西发布", metrics=AccountMetrics(200_000, 500, 10_000, "verified"), votes=300, tally_rank=2,
+              activity="on_time", expert_scores=(80, 90), activity_scores=(60, 70)),
+        entry("b", "西安发布", metrics=AccountMetrics(100_000, 1_000, 5_000, "reported"), votes=500, tally_rank=1,
+              activity="late", expert_scores=(70,)),
+        entry("c", "宝鸡发布", metrics=AccountMetrics(50_000, 250, 0, "reported"), votes=100, tally_rank=3,
+              activity="on_time"),
+    ]
+
+
+# --- vote conversion -----------------------------------------------------------------------
+
+def test_rank_step_loses_step_points_per_rank_and_never_goes_below_the_floor():
+    conversion = VoteConversion("rank_step", top=100, step=2)
+    assert [conversion.score(r, 10) for r in (1, 2, 3, 4)] == [100, 98, 96, 94]
+    steep = VoteConversion("rank_step", top=100, step=40, floor=5)
+    assert [steep.score(r, 10) for r in (1, 2, 3, 4)] == [100, 60, 20, 5]
+
+
+def test_linear_spreads_top_to_zero_over_the_entries_and_a_lone_entry_gets_top():
+    conversion = VoteConversion("linear", top=100)
+    assert [conversion.score(r, 5) for r in (1, 2, 3, 4, 5)] == [100, 75, 50, 25, 0]
+    assert conversion.score(1, 1) == 100
+
+
+def test_tiers_take_the_first_tier_covering_the_rank_and_the_floor_beyond():
+    conversion = VoteConversion("tiers", top=100, tiers=(VoteTier(3, 100), VoteTier(10, 60)))
+    assert [conversion.score(r, 20) for r in (1, 3, 4, 10, 11)] == [100, 100, 60, 60, 0]
+
+
+def test_tied_votes_share_the_rank_and_its_score():
+    entries = [entry("a", votes=10, tally_rank=1), entry("b", votes=10, tally_rank=1), entry("c", votes=5, tally_rank=3)]
+    scores = vote_scores(entries, VoteConversion("rank_step", step=2), voting_closed=False)
+    assert {k: v[0] for k, v in scores.items()} == {"a": 100, "b": 100, "c": 96}
+    assert scores["c"][1]["vote_rank"] == 3
+
+
+def test_entries_without_votes_rank_together_after_every_entry_with_votes():
+    entries = [entry("a", votes=10, tally_rank=1), entry("b", votes=0, tally_rank=2), entry("c"),
+               entry("d", votes=3, tally_rank=2)]
+    assert vote_ranks(entries) == {"a": 1, "d": 2, "b": 3, "c": 3}
+    scores = vote_scores(entries, VoteConversion("linear"), voting_closed=False)
+    assert scores["c"][0] == pytest.approx(100 / 3) and scores["c"][1]["no_votes"] is True
+
+
+def test_before_any_vote_the_vote_score_is_pending_not_top():
+    scores = vote_scores([entry("a"), entry("b")], VoteConversion(), voting_closed=False)
+    assert all(score == 0 and why["pending"] for score, why in scores.values())
+
+
+def test_hidden_counts_fall_back_to_the_tally_ranks():
+    entries = [entry("a", tally_rank=2), entry("b", tally_rank=1), entry("c", tally_rank=2), entry("d")]
+    assert vote_ranks(entries) == {"b": 1, "a": 2, "c": 2, "d": 4}
+
+
+# --- other components ----------------------------------------------------------------------
+
+def test_missing_or_late_activity_summary_forfeits_the_activity_component():
+    for status in ("missing", "late"):
+        score, why = activity_score(status, (90.0,), forfeit_if_missing=True)
+        assert score == 0 and why["forfeited"] is True and why["summary"] == status
+    score, why = activity_score("on_time", (80.0, 90.0), forfeit_if_missing=True)
+    assert score == 85 and why["forfeited"] is False
+
+
+def test_a_campaign_without_forfeit_lets_experts_score_a_late_activity():
+    score, why = activity_score("late", (70.0,), forfeit_if_missing=False)
+    assert score == 70 and why["forfeited"] is False
+
+
+def test_expert_score_is_the_mean_and_pending_without_scores():
+    assert expert_score([]) == (0.0, {"scores": [], "experts": 0, "pending": True})
+    assert expert_score([90, 70, 80])[0] == 80
+
+
+def test_a_metric_whose_category_maximum_is_zero_scores_zero_instead_of_failing():
+    entries = [entry("a", metrics=AccountMetrics(100, 10, 0)), entry("b", metrics=AccountMetrics(50, 0, 0))]
+    scores = initial_scores(entries, {"followers": 1, "posts": 1, "interactions": 1})
+    assert scores["a"][0] == pytest.approx(200 / 3)  # (100 + 100 + 0) / 3
+    assert scores["b"][0] == pytest.approx(50 / 3)
+    assert scores["b"][1]["metrics"]["interactions"] == {"value": 0, "category_max": 0, "score": 0.0, "weight": 1}
+
+
+def test_an_entry_without_metrics_scores_zero_and_says_so():
+    scores = initial_scores([entry("a"), entry("b", metrics=AccountMetrics(10, 10, 10))], {"followers": 1})
+    assert scores["a"] == (0.0, {"missing": True, "source": None})
+    assert scores["b"][0] == 100
+
+
+def test_verified_metrics_are_reported_as_the_source_of_the_initial_score():
+    ranking = compute_ranking(category(seed_000_entries()))
+    by_id = {e.entry_id: e for e in ranking.entries}
+    assert by_id["a"].explanation["initial"]["source"] == "verified"
+
+
+# --- the total and the ranking -------------------------------------------------------------
+
+def test_seed_000_total_matches_the_hand_computation():
+    # initial (followers 40, posts 30, interactions 30; maxima 200000 / 1000 / 10000):
+    #   a: .4×100 + .3×50 + .3×100 = 85     b: .4×50 + .3×100 + .3×50 = 65     c: .4×25 + .3×25 + 0 = 17.5
+    # vote ranks b 1, a 2, c 3 → 100, 98, 96; expert a (80+90)/2 = 85, b 70, c none → 0
+    # activity a (60+70)/2 = 65, b late → forfeited 0, c on time but not scored yet → 0
+    # total a = .2×85 + .3×98 + .3×85 + .2×65 = 84.9; b = 13 + 30 + 21 = 64; c = 3.5 + 28.8 = 32.3
+    ranking = compute_ranking(category(seed_000_entries()))
+    got = {e.entry_id: (e.rank, e.total, e.components) for e in ranking.entries}
+    assert got == {
+        "a": (1, 84.9, {"initial": 85.0, "vote": 98.0, "expert": 85.0, "activity": 65.0}),
+        "b": (2, 64.0, {"initial": 65.0, "vote": 100.0, "expert": 70.0, "activity": 0.0}),
+        "c": (3, 32.3, {"initial": 17.5, "vote": 96.0, "expert": 0.0, "activity": 0.0}),
+    }
+    b, c = ranking.entries[1], ranking.entries[2]
+    assert b.explanation["activity"]["forfeited"] is True
+    assert c.explanation["expert"]["pending"] is True and c.explanation["activity"]["pending"] is True
+    assert b.explanation["vote"]["weight"] == 30
+
+
+def test_equal_totals_are_broken_by_vote_score_then_initial_then_name_then_id():
+    scoring = {"components": [{"id": "initial", "weight": 50}, {"id": "vote", "weight": 50}],
+               "vote_conversion": {"method": "rank_step", "top": 100, "step": 20}}
+    # x: initial 100, vote rank 2 → 80; y: initial 80, vote rank 1 → 100; both total 90.
+    x = entry("x", "A账号", metrics=AccountMetrics(100, 100, 100), votes=5, tally_rank=2)
+    y = entry("y", "B账号", metrics=AccountMetrics(80, 80, 80), votes=9, tally_rank=1)
+    ranking = compute_ranking(category([x, y], scoring))
+    assert [(e.entry_id, e.total) for e in ranking.entries] == [("y", 90.0), ("x", 90.0)]
+
+    # Equal in every score: the name decides, then the id; ranks are never shared.
+    twins = [entry("2", "同名"), entry("1", "同名"), entry("3", "甲")]
+    ranking = compute_ranking(category(twins, scoring))
+    assert [(e.entry_id, e.rank) for e in ranking.entries] == [("1", 1), ("2", 2), ("3", 3)]
+
+
+def test_the_same_inputs_in_any_order_give_the_same_ranking_and_digest():
+    entries = seed_000_entries() + [entry(f"z{i}", votes=i, tally_rank=None, metrics=AccountMetrics(i, i, i))
+                                    for i in range(12)]
+    expected = compute_ranking(category(entries))
+    shuffler = random.Random(7)
+    for _ in range(5):
+        shuffled = entries[:]
+        shuffler.shuffle(shuffled)
+        shuffled = [replace(e, expert_scores=tuple(reversed(e.expert_scores))) for e in shuffled]
+        assert compute_ranking(category(shuffled)) == expected
+    assert compute_ranking(category(entries)).inputs_digest == expected.inputs_digest
+
+
+@pytest.mark.parametrize("change", [
+    lambda es: [replace(es[0], votes=301)] + es[1:],
+    lambda es: [replace(es[0], expert_scores=(80, 91))] + es[1:],
+    lambda es: [replace(es[0], metrics=replace(es[0].metrics, source="reported"))] + es[1:],
+    lambda es: [replace(es[1], activity="on_time")] + es[:1] + es[2:],
+    lambda es: es[:2],
+])
+def test_any_changed_input_changes_the_digest(change):
+    before = inputs_digest(category(seed_000_entries()))
+    assert inputs_digest(category(change(seed_000_entries()))) != before
+
+
+def test_the_close_of_voting_and_the_rules_are_inputs_too():
+    entries = seed_000_entries()
+    before = inputs_digest(category(entries))
+    assert inputs_digest(category(entries, voting_closed=True)) != before
+    steeper = {**SEED_000_SCORING, "vote_conversion": {"method": "rank_step", "top": 100, "step": 5}}
+    assert inputs_digest(category(entries, steeper)) != before
+
+
+def test_rule_version_names_campaign_version_and_configuration():
+    version = rule_version("shaanxi-2024-accounts", 3, SEED_000_SCORING)
+    assert version.startswith("shaanxi-2024-accounts@v3:")
+    assert version == rule_version("shaanxi-2024-accounts", 3, dict(reversed(list(SEED_000_SCORING.items()))))
+    assert version != rule_version("shaanxi-2024-accounts", 3, {**SEED_000_SCORING, "activity_forfeit_if_missing": False})
+
+
+# --- configuration -------------------------------------------------------------------------
+
+def test_an_empty_scoring_section_falls_back_to_the_seed_000_defaults():
+    rules = ScoringRules.from_config({})
+    assert dict(rules.weights) == {"initial": 20, "vote": 30, "expert": 30, "activity": 20}
+    assert rules.vote_conversion == VoteConversion("rank_step", top=100, step=2, floor=0)
+    assert dict(rules.initial_weights) == {"followers": 1, "posts": 1, "interactions": 1}
+    assert rules.activity_forfeit_if_missing is True and rules.warnings == ()
+
+
+def test_weights_may_be_given_as_a_mapping_and_unknown_parts_are_reported_not_fatal():
+    rules = ScoringRules.from_config({
+        "components": {"vote": 40, "expert": 60, "committee": 10},
+        "initial_metrics": {"followers": 1},
+        "vote_conversion": {"method": "lottery"},
+    })
+    assert dict(rules.weights) == {"initial": 0, "vote": 40, "expert": 60, "activity": 0}
+    assert dict(rules.initial_weights) == {"followers": 1, "posts": 0, "interactions": 0}
+    assert rules.vote_conversion == VoteConversion()
+    assert any("committee" in w for w in rules.warnings) and any("lottery" in w for w in rules.warnings)
+
+
+@pytest.mark.parametrize("path", sorted(CAMPAIGNS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_the_shipped_campaign_definitions_read_without_warnings(path):
+    scoring = yaml.safe_load(path.read_text(encoding="utf-8"))["scoring"]
+    rules = ScoringRules.from_config(scoring)
+    assert rules.warnings == ()
+    assert sum(rules.weights.values()) == 100
+
+
+def test_rounding_is_half_up_on_the_decimal_spelling():
+    assert round2(2.675) == 2.68 and round2(84.899999999) == 84.9 and round2(0.125) == 0.13
