@@ -17,7 +17,7 @@ help:
 $(STAMP): pyproject.toml shared/pyproject.toml requirements.lock
 	@echo "[massline] creating the virtual environment in $(VENV) and installing (first run takes a minute)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --disable-pip-version-check --no-input -q -c requirements.lock -e './shared[embedded]' -e '.[test]'
+	@$(PY) -m pip install --disable-pip-version-check --no-input --progress-bar off -c requirements.lock -e './shared[embedded]' -e '.[test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 	@echo "[massline] installed"

@@ -171,13 +171,25 @@ class EventConsumer:
                         await handler(conn, fresh)
                 for item in fresh:
                     self.metrics.applied.labels(consumer, item.envelope.event_type).inc()
-                    if len(items) == 1:
-                        log.info("event applied", extra={"consumer": consumer, "event_type": item.envelope.event_type})
+                self._log_applied(consumer, fresh)
                 return
             except _TRANSIENT as exc:
                 log.warning("database unavailable in %s (%s); retrying", consumer, exc)
                 await asyncio.sleep(min(0.5 * (attempt + 1), 5))
         raise RuntimeError(f"{consumer}: database unavailable")
+
+    @staticmethod
+    def _log_applied(consumer: str, fresh: list[Delivered]) -> None:
+        # One line per event while traffic is light; a summary line per batch on the hot path.
+        if len(fresh) <= 20:
+            for item in fresh:
+                with event_context(str(item.envelope.event_id), item.envelope.campaign_id):
+                    log.info("event applied", extra={"consumer": consumer, "event_type": item.envelope.event_type})
+        elif fresh:
+            campaigns = {i.envelope.campaign_id for i in fresh}
+            with event_context(None, campaigns.pop() if len(campaigns) == 1 else None):
+                log.info("batch applied", extra={"consumer": consumer, "events": len(fresh),
+                                                 "first_event_id": str(fresh[0].envelope.event_id)})
 
     async def dead_letter(self, topic: str, record: Any, reason: str, detail: str) -> None:
         """Republish the original bytes with their key and headers, plus why, to the dead-letter twin."""
@@ -195,7 +207,9 @@ class EventConsumer:
         )
         await self.broker.publish(record.value or b"", dead_letter_topic(topic), key=record.key, headers=headers)
         self.metrics.dead_letters.labels(topic, reason).inc()
-        log.warning(
-            "message dead-lettered",
-            extra={"topic": topic, "reason": reason, "detail": detail[:300], "offset": record.offset},
-        )
+        event_id = headers.get("event_id")
+        with event_context(event_id, None):
+            log.warning(
+                "message dead-lettered",
+                extra={"topic": topic, "reason": reason, "detail": detail[:300], "offset": record.offset},
+            )

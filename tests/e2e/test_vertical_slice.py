@@ -302,3 +302,12 @@ def test_nominate_approve_vote_rank_notify_and_survive_broker_loss(system, infra
     assert _ranking(api, "institutional").json()["entries"] == final_ranking["entries"]
     assert _ranking(api, "institutional").json()["inputs_digest"] == final_ranking["inputs_digest"]
     assert len(inbox("e2e-unit-a")) == notices_before
+
+    # --- logs are JSON lines that carry the event and campaign, and never a phone number ---
+    applied = []
+    for log_file in system.log_dir.glob("*.log"):
+        for line in log_file.read_text(errors="replace").splitlines():
+            assert "1390000" not in line and "13700001234" not in line, f"personal data in {log_file.name}"
+            if '"event applied"' in line:
+                applied.append(json.loads(line))
+    assert any(r.get("campaign_id") == CAMPAIGN and r.get("event_id") and r["service"] == "voting" for r in applied)
