@@ -6,8 +6,6 @@ and stopped by process id at the end. Nothing attaches to a server the session d
 
 from __future__ import annotations
 
-import asyncio
-import os
 import shutil
 import subprocess
 import tempfile

@@ -6,13 +6,13 @@ import uuid
 from typing import Annotated, Any, Literal, Sequence
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from prometheus_client import Counter
 
 from massline.consumer import Delivered
 from massline.contracts import VoteCast, VoteFlagged, VoteInvalidated, VoteReinstated, topics
 from massline.errors import ApiError, RequestBody
-from massline.service import ServiceRuntime, runtime_of
+from massline.service import Runtime, ServiceRuntime
 
 from . import domain
 from .repository import Q
@@ -21,11 +21,6 @@ from .settings import AntifraudSettings
 router = APIRouter(tags=["antifraud"])
 
 
-def rt_dep(request: Request) -> ServiceRuntime:
-    return runtime_of(request)
-
-
-Runtime = Annotated[ServiceRuntime, Depends(rt_dep)]
 
 
 async def on_votes(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Sequence
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from prometheus_client import Counter
 
 from massline.consumer import Delivered
@@ -23,7 +23,7 @@ from massline.contracts import (
     topics,
 )
 from massline.errors import ApiError
-from massline.service import ServiceRuntime, runtime_of
+from massline.service import Runtime, ServiceRuntime
 
 from . import domain
 from .rendering import TemplateCatalog
@@ -57,11 +57,6 @@ class Metrics:
         )
 
 
-def rt_dep(request: Request) -> ServiceRuntime:
-    return runtime_of(request)
-
-
-Runtime = Annotated[ServiceRuntime, Depends(rt_dep)]
 
 
 def _settings(rt: ServiceRuntime) -> NotificationSettings:

@@ -7,7 +7,7 @@ import logging
 from typing import Annotated, Any, Iterable, Sequence
 
 import asyncpg
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from prometheus_client import Counter
 
 from massline.consumer import Delivered
@@ -24,7 +24,7 @@ from massline.contracts import (
     topics,
 )
 from massline.errors import ApiError
-from massline.service import ServiceRuntime, runtime_of
+from massline.service import Runtime, ServiceRuntime
 
 from . import domain
 from .repository import Q, load_category_inputs
@@ -59,11 +59,6 @@ class Metrics:
         )
 
 
-def rt_dep(request: Request) -> ServiceRuntime:
-    return runtime_of(request)
-
-
-Runtime = Annotated[ServiceRuntime, Depends(rt_dep)]
 
 
 # --- rankings ------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ import hashlib
 import logging
 import uuid
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import Field
 
 from massline.contracts import (
@@ -27,7 +27,7 @@ from massline.contracts import (
     VoteRules,
 )
 from massline.errors import ApiError, RequestBody
-from massline.service import ServiceRuntime, runtime_of
+from massline.service import Runtime, ServiceRuntime
 
 from .auth import Caller, CallerDep, hash_password, issue_token, require_role, verify_password
 from .domain.campaign import CampaignDefinition, CampaignDefinitionError, parse_campaign
@@ -44,11 +44,6 @@ PERSONAL_FIELDS = {"submitter_name", "name", "ethnicity", "birth_month", "politi
                    "phone", "id_number", "position"}
 
 
-def rt_dep(request: Request) -> ServiceRuntime:
-    return runtime_of(request)
-
-
-Runtime = Annotated[ServiceRuntime, Depends(rt_dep)]
 
 
 def _now() -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -12,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Sequence
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field, field_validator
 from prometheus_client import Counter, Histogram
@@ -32,7 +31,7 @@ from massline.contracts import (
     topics,
 )
 from massline.errors import ApiError, RequestBody
-from massline.service import ServiceRuntime, runtime_of
+from massline.service import Runtime, ServiceRuntime
 
 from . import domain
 from .repository import Q
@@ -72,11 +71,6 @@ class Metrics:
         )
 
 
-def rt_dep(request: Request) -> ServiceRuntime:
-    return runtime_of(request)
-
-
-Runtime = Annotated[ServiceRuntime, Depends(rt_dep)]
 
 
 def _settings(rt: ServiceRuntime) -> VotingSettings:

@@ -8,11 +8,9 @@ import json
 from faststream.specification import AsyncAPI
 
 from .devstack import SERVICES
-from .settings import ServiceSettings
 
 
 def asyncapi_document() -> str:
-    settings = ServiceSettings()
     brokers = []
     for name in SERVICES:
         module = importlib.import_module(f"services.{name}.app")

@@ -8,10 +8,10 @@ import os
 import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Annotated, Any, AsyncIterator, Awaitable, Callable, Iterable
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -213,6 +213,10 @@ class ServiceRuntime:
 def runtime_of(request: Request) -> ServiceRuntime:
     """FastAPI dependency: the runtime of the service handling the request."""
     return request.app.state.runtime
+
+
+# Route parameter type: `rt: Runtime` gives a route the runtime of its service.
+Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
 
 
 def known_topics() -> list[str]:
