@@ -47,3 +47,14 @@ asyncapi: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
+
+# Benchmarks and evaluations (not tests): each writes its figures to docs/.
+.PHONY: bench-votes bench-notify eval-fraud
+bench-votes: install
+	@$(PY) tests/bench/bench_votes.py
+
+bench-notify: install
+	@$(PY) tests/bench/bench_notify.py
+
+eval-fraud: install
+	@$(PY) tests/bench/eval_fraud.py

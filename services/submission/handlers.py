@@ -29,7 +29,7 @@ from massline.contracts import (
 from massline.errors import ApiError, RequestBody
 from massline.service import Runtime, ServiceRuntime
 
-from .auth import Caller, CallerDep, hash_password, issue_token, require_role, verify_password
+from massline.auth import Caller, CallerDep, hash_password, issue_token, require_role, verify_password
 from .domain.campaign import CampaignDefinition, CampaignDefinitionError, parse_campaign
 from .domain.rules import ExistingNomination, ProposedNomination, RuleViolation, check_nomination
 from .repository import Q

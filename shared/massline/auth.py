@@ -1,4 +1,4 @@
-"""Who is calling: password login, signed tokens, and the role checks every route uses."""
+"""Who is calling: staff tokens (issued by submission at login, verified by every service) and role checks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Header, Request
 
-from massline.errors import ApiError
+from .errors import ApiError
 
 _hasher = PasswordHasher()
 AUDIENCE = "massline-staff"
@@ -31,7 +31,7 @@ def verify_password(stored_hash: str, password: str) -> bool:
 @dataclass(frozen=True)
 class Caller:
     username: str
-    role: str  # unit | office | admin
+    role: str  # unit | office | admin | expert | committee | supervisor | operator
     organisation_id: str | None
 
 
