@@ -34,7 +34,9 @@ from massline.errors import ApiError, RequestBody
 from massline.service import Runtime, ServiceRuntime
 
 from . import domain
+from .batcher import VoteBatcher, VoteRefused, VoteRequest
 from .repository import Q
+from .rules_cache import RulesCache
 from .settings import VotingSettings
 
 log = logging.getLogger(__name__)
@@ -247,86 +249,48 @@ async def _cast(
         if exc.code == "ticket_expired":
             raise _err(401, "ticket_expired", "投票验证已过期，请重新验证", "Your voter ticket expired; verify again")
         raise _err(401, "ticket_invalid", "投票凭证无效，请重新验证", "The voter ticket is not valid; verify again")
-    campaign = await _campaign(rt.pool, campaign_id)
-    if campaign["current_phase"] != "voting":
+    rules = await rt.state["rules"].get(campaign_id)
+    if rules is None:
+        raise campaign_unknown()
+    if rules.phase != "voting":
         raise phase_closed()
-    rules = campaign["vote_rules"]
-    limit = int(rules.get("votes_per_day", 10))
-    cap = rules.get("per_entry_daily_cap")
-    entry = await rt.pool.fetchrow(Q.get_entry, body.entry_id)
-    if entry is None or entry["campaign_id"] != campaign_id or not entry["votable"]:
+    entry = rules.entries.get(body.entry_id)
+    if entry is None or not entry[1]:
         raise _err(404, "entry_not_votable", "该作品不在投票范围内", "This entry is not open for voting")
+    if body.count > rules.votes_per_day:
+        raise _err(429, "quota_exceeded", f"每人每天最多{rules.votes_per_day}票",
+                   f"At most {rules.votes_per_day} votes per day", {"votes_per_day": rules.votes_per_day})
     now = domain.utcnow()
-    day = domain.voting_day(now, campaign["timezone"])
     ip = _client_ip(request)
-    async with rt.pool.acquire() as conn:
-        try:
-            return await _cast_in_transaction(conn, rt, s, campaign_id, body, ticket, entry, limit, cap, now, day, ip)
-        except _Replay:
-            previous = await conn.fetchval(Q.find_vote_by_key, campaign_id, ticket.voter_id, body.idempotency_key)
-            return 200, {**previous, "replayed": True}
-
-
-async def _cast_in_transaction(
-    conn: asyncpg.Connection, rt: ServiceRuntime, s: VotingSettings, campaign_id: str, body: CastVote,
-    ticket: domain.VoterTicket, entry: asyncpg.Record, limit: int, cap: int | None, now: datetime, day: Any,
-    ip: str | None,
-) -> tuple[int, dict[str, Any]]:
-    async with conn.transaction():
-        previous = await conn.fetchval(Q.find_vote_by_key, campaign_id, ticket.voter_id, body.idempotency_key)
-        if previous is not None:
-            return 200, {**previous, "replayed": True}
-        used = await conn.fetchval(Q.take_daily_quota, campaign_id, ticket.voter_id, day, body.count, limit)
-        if used is None or body.count > limit:
-            used_now = await conn.fetchval(Q.used_today, campaign_id, ticket.voter_id, day)
-            left = max(limit - used_now, 0)
-            raise _err(429, "quota_exceeded", f"今日票数不足，还剩{left}票", f"Not enough votes left today ({left} left)",
-                       {"remaining_today": left, "votes_per_day": limit})
-        if cap:
-            got = await conn.fetchval(Q.take_entry_quota, campaign_id, ticket.voter_id, body.entry_id, day,
-                                      body.count, int(cap))
-            if got is None:
-                raise _err(429, "entry_cap_exceeded", f"今日对该作品最多投{cap}票",
-                           f"At most {cap} votes per entry per day", {"per_entry_daily_cap": cap})
-        vote_id = uuid.uuid4()
-        result = {
-            "vote_id": str(vote_id),
-            "entry_id": str(body.entry_id),
-            "count": body.count,
-            "remaining_today": limit - used,
-            "votes_per_day": limit,
-            "day": day.isoformat(),
-        }
-        try:
-            async with conn.transaction():
-                await conn.execute(Q.insert_vote, vote_id, campaign_id, ticket.voter_id, body.idempotency_key,
-                                   body.entry_id, entry["category_id"], body.count, day, now, result)
-        except asyncpg.UniqueViolationError:
-            # The same key raced in from a parallel request that committed first: roll back our quota take.
-            raise _Replay() from None
-        verified_at = await conn.fetchval(Q.get_voter, campaign_id, ticket.voter_id)
-        await rt.outbox.record(
-            conn,
-            VoteCast(
-                vote_id=vote_id,
-                voter_id=ticket.voter_id,
-                entry_id=body.entry_id,
-                category_id=entry["category_id"],
-                count=body.count,
-                cast_at=now,
-                ip_hash=domain.keyed_hash(s.secret_key, "ip", ip) if ip else None,
-                subnet=domain.network_prefix(ip),
-                device_hash=domain.keyed_hash(s.secret_key, "device", body.device) if body.device else None,
-                identity_verified_at=verified_at,
-            ),
-            campaign_id=campaign_id,
-        )
-    rt.state["metrics"].accepted.inc(body.count)
-    return 201, result
-
-
-class _Replay(Exception):
-    pass
+    vote = VoteRequest(
+        campaign_id=campaign_id,
+        voter_id=ticket.voter_id,
+        idempotency_key=body.idempotency_key,
+        entry_id=body.entry_id,
+        category_id=entry[0],
+        count=body.count,
+        votes_per_day=rules.votes_per_day,
+        per_entry_daily_cap=rules.per_entry_daily_cap,
+        day=domain.voting_day(now, rules.timezone),
+        cast_at=now,
+        ip_hash=domain.keyed_hash(s.secret_key, "ip", ip) if ip else None,
+        subnet=domain.network_prefix(ip),
+        device_hash=domain.keyed_hash(s.secret_key, "device", body.device) if body.device else None,
+        identity_verified_at=datetime.fromtimestamp(ticket.verified_at, timezone.utc),
+    )
+    try:
+        status, answer = await rt.state["batcher"].cast(vote)
+    except VoteRefused as refused:
+        if refused.code == "entry_cap_exceeded":
+            cap = refused.per_entry_daily_cap
+            raise _err(429, "entry_cap_exceeded", f"今日对该作品最多投{cap}票", f"At most {cap} votes per entry per day",
+                       {"per_entry_daily_cap": cap, "remaining_today": refused.remaining_today})
+        left = refused.remaining_today
+        raise _err(429, "quota_exceeded", f"今日票数不足，还剩{left}票", f"Not enough votes left today ({left} left)",
+                   {"remaining_today": left, "votes_per_day": refused.votes_per_day})
+    if status == 201:
+        rt.state["metrics"].accepted.inc(body.count)
+    return status, answer
 
 
 @router.get("/campaigns/{campaign_id}/voters/me")
@@ -476,7 +440,18 @@ async def _emit_tallies(
 
 
 def register(rt: ServiceRuntime) -> None:
-    rt.state = {"metrics": Metrics(rt), "sms": SmsProvider(), "standings_cache": {}}
+    s = _settings(rt)
+    rt.state.update({
+        "metrics": Metrics(rt),
+        "sms": SmsProvider(),
+        "standings_cache": {},
+        "rules": RulesCache(lambda: rt.pool, ttl_s=s.rules_cache_s),
+        "batcher": VoteBatcher(lambda: rt.pool, rt.outbox, max_batch=s.vote_batch_max, max_wait_s=s.vote_batch_wait_s),
+    })
+
+    @rt.background
+    async def settle_votes(runtime: ServiceRuntime) -> None:
+        await runtime.state["batcher"].run()
 
     def bind(fn):
         async def handler(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:

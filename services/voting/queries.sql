@@ -109,3 +109,53 @@ WHERE e.campaign_id = $1 AND e.votable AND ($2::text IS NULL OR e.category_id = 
 
 -- name: campaign_categories_with_entries
 SELECT DISTINCT category_id FROM entries WHERE campaign_id = $1 AND votable;
+
+-- name: campaign_entries
+SELECT id, campaign_id, category_id, votable FROM entries WHERE campaign_id = $1;
+
+-- name: ensure_quota_rows
+-- Sorted input, so concurrent batches lock rows in the same order and never deadlock.
+INSERT INTO daily_quota (campaign_id, voter_id, day, used)
+SELECT c, v, d, 0 FROM unnest($1::text[], $2::text[], $3::date[]) AS u(c, v, d)
+ORDER BY c, v, d
+ON CONFLICT (campaign_id, voter_id, day) DO NOTHING;
+
+-- name: lock_quota_rows
+SELECT q.campaign_id, q.voter_id, q.day, q.used
+FROM daily_quota q JOIN unnest($1::text[], $2::text[], $3::date[]) AS u(c, v, d)
+  ON q.campaign_id = u.c AND q.voter_id = u.v AND q.day = u.d
+ORDER BY q.campaign_id, q.voter_id, q.day
+FOR UPDATE OF q;
+
+-- name: set_quota_rows
+UPDATE daily_quota q SET used = u.used
+FROM unnest($1::text[], $2::text[], $3::date[], $4::int[]) AS u(c, v, d, used)
+WHERE q.campaign_id = u.c AND q.voter_id = u.v AND q.day = u.d;
+
+-- name: ensure_entry_quota_rows
+INSERT INTO entry_daily_quota (campaign_id, voter_id, entry_id, day, used)
+SELECT c, v, e, d, 0 FROM unnest($1::text[], $2::text[], $3::uuid[], $4::date[]) AS u(c, v, e, d)
+ORDER BY c, v, e, d
+ON CONFLICT (campaign_id, voter_id, entry_id, day) DO NOTHING;
+
+-- name: lock_entry_quota_rows
+SELECT q.campaign_id, q.voter_id, q.entry_id, q.day, q.used
+FROM entry_daily_quota q JOIN unnest($1::text[], $2::text[], $3::uuid[], $4::date[]) AS u(c, v, e, d)
+  ON q.campaign_id = u.c AND q.voter_id = u.v AND q.entry_id = u.e AND q.day = u.d
+ORDER BY q.campaign_id, q.voter_id, q.entry_id, q.day
+FOR UPDATE OF q;
+
+-- name: set_entry_quota_rows
+UPDATE entry_daily_quota q SET used = u.used
+FROM unnest($1::text[], $2::text[], $3::uuid[], $4::date[], $5::int[]) AS u(c, v, e, d, used)
+WHERE q.campaign_id = u.c AND q.voter_id = u.v AND q.entry_id = u.e AND q.day = u.d;
+
+-- name: find_votes_by_keys
+SELECT v.voter_id, v.idempotency_key, v.response
+FROM votes v JOIN unnest($1::text[], $2::text[], $3::text[]) AS u(c, voter, k)
+  ON v.campaign_id = u.c AND v.voter_id = u.voter AND v.idempotency_key = u.k;
+
+-- name: insert_votes
+INSERT INTO votes (vote_id, campaign_id, voter_id, idempotency_key, entry_id, category_id, count, day, cast_at, response)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::int[], $8::date[],
+                     $9::timestamptz[], $10::jsonb[]);

@@ -11,3 +11,6 @@ class VotingSettings(ServiceSettings):
     code_max_attempts: int = 5
     code_resend_interval_s: int = Field(60, description="Minimum gap between two codes to one phone.")
     standings_cache_s: float = Field(1.0, description="Standings are served from memory for this long.")
+    rules_cache_s: float = Field(1.0, description="Campaign rules and entries are read from memory for this long.")
+    vote_batch_max: int = Field(256, description="Most votes settled in one transaction.")
+    vote_batch_wait_s: float = Field(0.002, description="How long a batch waits for more votes once one arrived.")

@@ -1,0 +1,184 @@
+"""Casts votes in micro-batches: many requests, one transaction, one statement per table.
+
+Single-row transactions cap PostgreSQL at a few thousand per second on small machines; the vote
+path instead gathers the requests that arrive within a couple of milliseconds and settles them
+together. Each request still gets its own answer, and only after the batch has committed: a 2xx
+means durable. Quota rows are locked in a fixed order, so concurrent batches (other workers or
+replicas) serialise per voter and can never let a voter pass the daily limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from massline.contracts import VoteCast
+from massline.outbox import Outbox
+
+from .repository import Q
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class VoteRequest:
+    campaign_id: str
+    voter_id: str
+    idempotency_key: str
+    entry_id: uuid.UUID
+    category_id: str
+    count: int
+    votes_per_day: int
+    per_entry_daily_cap: int | None
+    day: date
+    cast_at: datetime
+    ip_hash: str | None
+    subnet: str | None
+    device_hash: str | None
+    identity_verified_at: datetime | None
+    future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass(frozen=True)
+class VoteRefused(Exception):
+    code: str
+    remaining_today: int
+    votes_per_day: int
+    per_entry_daily_cap: int | None = None
+
+
+class VoteBatcher:
+    def __init__(self, pool_getter: Any, outbox: Outbox, *, max_batch: int = 256, max_wait_s: float = 0.002) -> None:
+        self._pool = pool_getter
+        self.outbox = outbox
+        self.max_batch = max_batch
+        self.max_wait_s = max_wait_s
+        self.queue: asyncio.Queue[VoteRequest] = asyncio.Queue()
+        self.batches = 0
+
+    async def cast(self, request: VoteRequest) -> tuple[int, dict[str, Any]]:
+        """(201, answer) for a new vote, (200, original answer) for a repeated key; VoteRefused otherwise."""
+        await self.queue.put(request)
+        return await request.future
+
+    async def run(self) -> None:
+        while True:
+            first = await self.queue.get()
+            batch = [first]
+            deadline = asyncio.get_running_loop().time() + self.max_wait_s
+            while len(batch) < self.max_batch:
+                timeout = deadline - asyncio.get_running_loop().time()
+                if timeout <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self.queue.get(), timeout))
+                except asyncio.TimeoutError:
+                    break
+            while len(batch) < self.max_batch and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            await self._settle_with_retry(batch)
+
+    async def _settle_with_retry(self, batch: list[VoteRequest]) -> None:
+        for attempt in range(3):
+            try:
+                outcomes = await self._settle(batch)
+            except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError) as exc:
+                log.warning("vote batch retried (%s)", type(exc).__name__)
+                await asyncio.sleep(0.005 * (attempt + 1))
+                continue
+            except Exception as exc:  # noqa: BLE001 - every waiting request must get an answer
+                log.exception("vote batch failed")
+                for req in batch:
+                    if not req.future.done():
+                        req.future.set_exception(exc)
+                return
+            self.batches += 1
+            for req, outcome in zip(batch, outcomes):
+                if req.future.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    req.future.set_exception(outcome)
+                else:
+                    req.future.set_result(outcome)
+            return
+        for req in batch:
+            if not req.future.done():
+                req.future.set_exception(RuntimeError("vote batch could not be settled"))
+
+    async def _settle(self, batch: list[VoteRequest]) -> list[Any]:
+        quota_keys = sorted({(r.campaign_id, r.voter_id, r.day) for r in batch})
+        qc, qv, qd = (list(col) for col in zip(*quota_keys))
+        capped = [r for r in batch if r.per_entry_daily_cap]
+        entry_keys = sorted({(r.campaign_id, r.voter_id, r.entry_id, r.day) for r in capped})
+        async with self._pool().acquire() as conn, conn.transaction():
+            # Lock first, then look up keys: a repeated key racing in another batch waits here.
+            await conn.execute(Q.ensure_quota_rows, qc, qv, qd)
+            used = {(r["campaign_id"], r["voter_id"], r["day"]): r["used"]
+                    for r in await conn.fetch(Q.lock_quota_rows, qc, qv, qd)}
+            entry_used: dict[tuple[str, str, uuid.UUID, date], int] = {}
+            if entry_keys:
+                ec, ev, ee, ed = (list(col) for col in zip(*entry_keys))
+                await conn.execute(Q.ensure_entry_quota_rows, ec, ev, ee, ed)
+                entry_used = {(r["campaign_id"], r["voter_id"], r["entry_id"], r["day"]): r["used"]
+                              for r in await conn.fetch(Q.lock_entry_quota_rows, ec, ev, ee, ed)}
+            known = {(r["voter_id"], r["idempotency_key"]): r["response"] for r in await conn.fetch(
+                Q.find_votes_by_keys, [r.campaign_id for r in batch], [r.voter_id for r in batch],
+                [r.idempotency_key for r in batch])}
+
+            outcomes: list[Any] = []
+            accepted: list[tuple[VoteRequest, uuid.UUID, dict[str, Any]]] = []
+            seen_in_batch: dict[tuple[str, str, str], dict[str, Any]] = {}
+            for r in batch:
+                key = (r.campaign_id, r.voter_id, r.idempotency_key)
+                previous = known.get((r.voter_id, r.idempotency_key)) or seen_in_batch.get(key)
+                if previous is not None:
+                    outcomes.append((200, {**previous, "replayed": True}))
+                    continue
+                qkey = (r.campaign_id, r.voter_id, r.day)
+                left = r.votes_per_day - used[qkey]
+                if r.count > left:
+                    outcomes.append(VoteRefused("quota_exceeded", max(left, 0), r.votes_per_day))
+                    continue
+                if r.per_entry_daily_cap:
+                    ekey = (r.campaign_id, r.voter_id, r.entry_id, r.day)
+                    if entry_used[ekey] + r.count > r.per_entry_daily_cap:
+                        outcomes.append(VoteRefused("entry_cap_exceeded", left, r.votes_per_day,
+                                                    r.per_entry_daily_cap))
+                        continue
+                    entry_used[ekey] += r.count
+                used[qkey] += r.count
+                vote_id = uuid.uuid4()
+                answer = {"vote_id": str(vote_id), "entry_id": str(r.entry_id), "count": r.count,
+                          "remaining_today": r.votes_per_day - used[qkey], "votes_per_day": r.votes_per_day,
+                          "day": r.day.isoformat()}
+                seen_in_batch[key] = answer
+                accepted.append((r, vote_id, answer))
+                outcomes.append((201, answer))
+
+            if accepted:
+                touched = sorted({(r.campaign_id, r.voter_id, r.day) for r, _, _ in accepted})
+                await conn.execute(Q.set_quota_rows, *[list(c) for c in zip(*touched)],
+                                   [used[k] for k in touched])
+                if entry_used:
+                    ek = sorted(entry_used)
+                    await conn.execute(Q.set_entry_quota_rows, *[list(c) for c in zip(*ek)],
+                                       [entry_used[k] for k in ek])
+                await conn.execute(
+                    Q.insert_votes,
+                    [v for _, v, _ in accepted], [r.campaign_id for r, _, _ in accepted],
+                    [r.voter_id for r, _, _ in accepted], [r.idempotency_key for r, _, _ in accepted],
+                    [r.entry_id for r, _, _ in accepted], [r.category_id for r, _, _ in accepted],
+                    [r.count for r, _, _ in accepted], [r.day for r, _, _ in accepted],
+                    [r.cast_at for r, _, _ in accepted], [a for _, _, a in accepted],
+                )
+                await self.outbox.record_many(conn, [(VoteCast(
+                    vote_id=v, voter_id=r.voter_id, entry_id=r.entry_id, category_id=r.category_id, count=r.count,
+                    cast_at=r.cast_at, ip_hash=r.ip_hash, subnet=r.subnet, device_hash=r.device_hash,
+                    identity_verified_at=r.identity_verified_at), r.campaign_id) for r, v, _ in accepted])
+        return outcomes

@@ -1,0 +1,107 @@
+"""Voting under pressure and abuse: the daily quota holds under parallel requests, keys are idempotent, bad input counts nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import jwt
+import pytest
+
+from services.voting import domain
+
+from support import Api, open_voting, voter_ticket, wait_for
+
+pytestmark = pytest.mark.e2e
+
+CAMPAIGN = "e2e-quota"
+
+
+def _votes(api: Api, ticket: str, entry: str, bodies: list[dict]) -> list[httpx.Response]:
+    async def go() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=api.base, timeout=60,
+                                     limits=httpx.Limits(max_connections=64)) as client:
+            return await asyncio.gather(*(client.post(
+                f"/api/voting/campaigns/{CAMPAIGN}/votes", headers={"Authorization": f"Bearer {ticket}"},
+                json={"entry_id": entry, **b}) for b in bodies))
+
+    return asyncio.run(go())
+
+
+def _left(api: Api, ticket: str) -> int:
+    r = api.call("GET", f"/api/voting/campaigns/{CAMPAIGN}/voters/me", headers={"Authorization": f"Bearer {ticket}"})
+    assert r.status_code == 200, r.text
+    return r.json()["remaining_today"]
+
+
+def test_quota_idempotency_and_bad_input(system) -> None:
+    api = Api(system.gateway_url)
+    entry_a, entry_b = open_voting(api, CAMPAIGN, ["丙大学", "丁大学"])
+    ticket = voter_ticket(api, CAMPAIGN, "13611112222")
+    wait_for("voting to open on the vote path", lambda: _votes(
+        api, ticket, entry_a, [{"count": 1, "idempotency_key": "open"}])[0].status_code == 201)
+
+    # 64 parallel requests from one voter, 9 votes left: exactly 9 are accepted, never more.
+    answers = _votes(api, ticket, entry_a, [{"count": 1, "idempotency_key": f"p{i}"} for i in range(64)])
+    codes = sorted(r.status_code for r in answers)
+    assert codes.count(201) == 9 and codes.count(429) == 55, codes
+    assert all(r.json()["error"]["code"] == "quota_exceeded" for r in answers if r.status_code == 429)
+    assert sorted(r.json()["remaining_today"] for r in answers if r.status_code == 201) == list(range(9))
+    assert _left(api, ticket) == 0
+
+    # One key sent 16 times in parallel by a second voter: one vote, the same answer for all.
+    ticket2 = voter_ticket(api, CAMPAIGN, "13611113333")
+    same = _votes(api, ticket2, entry_b, [{"count": 3, "idempotency_key": "once"}] * 16)
+    assert sorted(r.status_code for r in same) == [200] * 15 + [201]
+    assert len({r.json()["vote_id"] for r in same}) == 1
+    assert _left(api, ticket2) == 7
+
+    # Bad input: each refused with its code, nothing counted.
+    secret = "dev-secret-change-me"
+    forged = domain.issue_ticket("another-secret", voter_id="x", campaign_id=CAMPAIGN, method="sms", ttl_s=600)
+    expired = domain.issue_ticket(secret, voter_id="y", campaign_id=CAMPAIGN, method="sms", ttl_s=-10)
+    foreign = domain.issue_ticket(secret, voter_id="z", campaign_id="another-campaign", method="sms", ttl_s=600)
+    altered = ticket2[:-3] + ("AAA" if not ticket2.endswith("AAA") else "BBB")
+    cases = [
+        (forged, {"entry_id": entry_b, "count": 1}, 401, "ticket_invalid"),
+        (expired, {"entry_id": entry_b, "count": 1}, 401, "ticket_expired"),
+        (foreign, {"entry_id": entry_b, "count": 1}, 401, "ticket_invalid"),
+        (altered, {"entry_id": entry_b, "count": 1}, 401, "ticket_invalid"),
+        ("not-a-jwt", {"entry_id": entry_b, "count": 1}, 401, "ticket_invalid"),
+        (ticket2, {"entry_id": str(uuid.uuid4()), "count": 1}, 404, "entry_not_votable"),
+        (ticket2, {"entry_id": entry_b, "count": 0}, 422, "validation_failed"),
+        (ticket2, {"entry_id": entry_b, "count": -2}, 422, "validation_failed"),
+        (ticket2, {"entry_id": entry_b, "count": 11}, 429, "quota_exceeded"),
+        (ticket2, {"entry_id": entry_b, "count": 8}, 429, "quota_exceeded"),
+        (ticket2, {"entry_id": "not-a-uuid", "count": 1}, 422, "validation_failed"),
+    ]
+    for token, body, status, code in cases:
+        r = api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/votes", headers={"Authorization": f"Bearer {token}"},
+                     json={**body, "idempotency_key": uuid.uuid4().hex})
+        assert (r.status_code, r.json()["error"]["code"]) == (status, code), (body, r.text)
+    r = api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/votes", content=b"{nope",
+                 headers={"Authorization": f"Bearer {ticket2}", "content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
+    assert _left(api, ticket2) == 7
+    assert jwt.decode(ticket2, options={"verify_signature": False})["sub"] not in r.text
+
+    # Close voting: the vote path refuses with phase_closed (votes accepted in the moment before count).
+    api.phase(CAMPAIGN, "expert_review")
+    late = []
+
+    def closed() -> bool:
+        r = api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/votes", headers={"Authorization": f"Bearer {ticket2}"},
+                     json={"entry_id": entry_b, "count": 1, "idempotency_key": uuid.uuid4().hex})
+        if r.status_code == 201:
+            late.append(r)
+        return r.status_code == 409 and r.json()["error"]["code"] == "phase_closed"
+
+    wait_for("the vote path to see the phase change", closed)
+
+    # The standings count exactly what was accepted (counts are shown once voting closes).
+    def counts() -> dict[str, int]:
+        body = api.call("GET", f"/api/voting/campaigns/{CAMPAIGN}/standings").json()
+        return {e["entry_id"]: e.get("votes") for e in body.get("categories", {}).get("institutional", [])}
+
+    wait_for("exact standings", lambda: counts() == {entry_a: 10, entry_b: 3 + len(late)})
