@@ -20,7 +20,7 @@ from .settings import GatewaySettings
 
 MIGRATIONS = None  # the gateway owns no data
 
-_HOP_HEADERS = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+_HOP_HEADERS = {"x-real-ip", "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                 "transfer-encoding", "upgrade", "host", "content-length"}
 
 
@@ -86,6 +86,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         client_ip = request.client.host if request.client else ""
         prior = request.headers.get("x-forwarded-for")
         headers["x-forwarded-for"] = f"{prior}, {client_ip}" if prior else client_ip
+        headers["x-real-ip"] = client_ip  # what the services trust: set here, never passed through
         started = time.perf_counter()
         try:
             upstream = await state["client"].request(

@@ -213,9 +213,10 @@ def _bearer(authorization: str | None) -> str:
 
 
 def _client_ip(request: Request) -> str | None:
-    fwd = request.headers.get("x-forwarded-for")
-    if fwd:
-        return fwd.split(",")[0].strip()
+    # The gateway overwrites X-Real-IP with the address it saw; a client cannot choose it.
+    real = request.headers.get("x-real-ip")
+    if real:
+        return real.strip()
     return request.client.host if request.client else None
 
 

@@ -49,7 +49,7 @@ def unauthenticated(en: str = "Sign in first", zh: str = "请先登录") -> ApiE
     return ApiError(401, "unauthenticated", zh, en)
 
 
-def current_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def current_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise unauthenticated()
     secret = request.app.state.runtime.settings.secret_key

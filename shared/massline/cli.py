@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import json
 import os
 import signal
 import sys
@@ -42,7 +41,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8080, help="Port to bind."),
     home: Optional[Path] = typer.Option(None, help="Data folder of the launcher that started this process."),
-    workers: int = typer.Option(1, help="Worker processes (each a full service instance)."),
+    workers: int = typer.Option(1, envvar="MASSLINE_WORKERS", help="Worker processes (each a full service instance)."),
 ) -> None:
     """Serve one service over HTTP, with its consumers and outbox relay."""
     import uvicorn
@@ -211,13 +210,37 @@ def _client(url: str, token: Optional[str]):
     return httpx.Client(base_url=url, headers=headers, timeout=30)
 
 
-def _admin_token(url: str, username: str, password: str) -> str:
+def _request(url: str, method: str, path: str, token: Optional[str] = None, **kw):
+    """One call to a running system; an unreachable system is a clear message, not a traceback."""
     import httpx
 
-    r = httpx.post(f"{url}/api/submission/auth/login", json={"username": username, "password": password}, timeout=30)
+    try:
+        with _client(url, token) as c:
+            return c.request(method, path, **kw)
+    except httpx.HTTPError as exc:
+        _say(f"cannot reach {url}: {exc}")
+        raise typer.Exit(2) from None
+
+
+def _refused(r) -> None:
+    """Print a refusal: its code and message, then each field it names."""
+    try:
+        error = r.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        _say(f"HTTP {r.status_code}: {r.text[:500]}")
+        raise typer.Exit(1) from None
+    typer.echo(f"refused: {error['code']}: {error.get('message')} / {error.get('message_zh')}", err=True)
+    details = error.get("details")
+    for item in details if isinstance(details, list) else []:
+        if isinstance(item, dict):
+            typer.echo(f"  {item.get('field') or '(document)'}: {item.get('message')}", err=True)
+    raise typer.Exit(1)
+
+
+def _admin_token(url: str, username: str, password: str) -> str:
+    r = _request(url, "POST", "/api/submission/auth/login", json={"username": username, "password": password})
     if r.status_code != 200:
-        _say(f"login failed: {r.text}")
-        raise typer.Exit(1)
+        _refused(r)
     return r.json()["access_token"]
 
 
@@ -228,19 +251,38 @@ def campaign_load(
     username: str = typer.Option("admin", envvar="MASSLINE_ADMIN_USER"),
     password: str = typer.Option("admin-demo-password", envvar="MASSLINE_ADMIN_PASSWORD"),
 ) -> None:
-    """Load (or load a new version of) a campaign definition into the running system."""
-    with _client(url, _admin_token(url, username, password)) as c:
-        r = c.post("/api/submission/campaigns", json={"definition_yaml": path.read_text(encoding="utf-8")})
-    typer.echo(json.dumps(r.json(), ensure_ascii=False, indent=2))
+    """Load (or load a new version of) a campaign definition into the running system.
+
+    The file is checked here first; a definition with any error is refused whole and nothing is sent.
+    """
+    from services.submission.domain.campaign import CampaignDefinitionError, parse_campaign
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        _say(f"cannot read {path}: {exc.strerror}")
+        raise typer.Exit(1) from None
+    try:
+        parse_campaign(text, source=str(path))
+    except CampaignDefinitionError as exc:
+        for err in exc.errors:
+            typer.echo(f"{path}: {err['field'] or '(document)'}: {err['message']}", err=True)
+        _say("refused: nothing was loaded")
+        raise typer.Exit(1) from None
+    r = _request(url, "POST", "/api/submission/campaigns", _admin_token(url, username, password),
+                 json={"definition_yaml": text})
     if r.status_code >= 300:
-        raise typer.Exit(1)
+        _refused(r)
+    body = r.json()
+    typer.echo(f"loaded {body['id']} v{body['version']} (phase {body['current_phase'] or '-'}): {body['title']}")
 
 
 @campaign_app.command("list")
 def campaign_list(url: str = typer.Option("http://127.0.0.1:8000", help="Entry URL.")) -> None:
-    """List loaded campaigns with their current phase."""
-    with _client(url, None) as c:
-        r = c.get("/api/submission/campaigns")
+    """List loaded campaigns with their version and current phase."""
+    r = _request(url, "GET", "/api/submission/campaigns")
+    if r.status_code >= 300:
+        _refused(r)
     for item in r.json().get("campaigns", []):
         typer.echo(f"{item['id']}\tv{item['version']}\t{item['current_phase'] or '-'}\t{item['title']}")
 
@@ -254,11 +296,15 @@ def campaign_phase(
     password: str = typer.Option("admin-demo-password", envvar="MASSLINE_ADMIN_PASSWORD"),
 ) -> None:
     """Move a campaign into a phase (nomination, initial_review, voting, expert_review, final_review, publication)."""
-    with _client(url, _admin_token(url, username, password)) as c:
-        r = c.post(f"/api/submission/campaigns/{campaign_id}/phase", json={"phase": phase})
-    typer.echo(json.dumps(r.json(), ensure_ascii=False, indent=2))
+    r = _request(url, "POST", f"/api/submission/campaigns/{campaign_id}/phase", _admin_token(url, username, password),
+                 json={"phase": phase})
     if r.status_code >= 300:
-        raise typer.Exit(1)
+        _refused(r)
+    body = r.json()
+    if body.get("changed"):
+        typer.echo(f"{campaign_id}: {body.get('previous_phase') or '-'} -> {body['current_phase']}")
+    else:
+        typer.echo(f"{campaign_id}: already in {body['current_phase']}")
 
 
 def main() -> None:

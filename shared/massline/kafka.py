@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import Any, Iterable
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
@@ -28,6 +29,17 @@ def broker_factory(settings: ServiceSettings, service: str, registry: CollectorR
         linger_ms=5,
         middlewares=(KafkaPrometheusMiddleware(registry=registry, app_name=service),),
         logger=logging.getLogger(f"massline.{service}.broker"),
+    )
+
+
+def outbox_producer(settings: ServiceSettings, service: str) -> AIOKafkaProducer:
+    """The relay's own producer: plain aiokafka, so publishing an outbox row costs no framework layers."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"massline-{service}-outbox",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        acks="all",
+        linger_ms=5,
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import asyncpg
-from faststream.kafka import KafkaBroker
+from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from .contracts.envelope import Envelope, Event, make_envelope
@@ -69,7 +69,7 @@ class Outbox:
         await conn.execute("SELECT pg_notify($1, '')", self.channel)
         return envelopes
 
-    async def publish_pending(self, pool: asyncpg.Pool, broker: KafkaBroker) -> int:
+    async def publish_pending(self, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> int:
         """Publish one batch in id order; rows are marked only after the broker confirmed them."""
         async with pool.acquire() as conn, conn.transaction():
             # One relay per schema at a time keeps per-key order across replicas.
@@ -84,17 +84,17 @@ class Outbox:
                 return 0
             futures = []
             for r in rows:
+                # The producer batches sends itself; each future resolves when the broker acknowledged.
                 futures.append(
-                    await broker.publish(
-                        bytes(r["body"]),
+                    await producer.send(
                         r["topic"],
+                        bytes(r["body"]),
                         key=r["message_key"].encode() if r["message_key"] is not None else None,
-                        headers={
-                            "content-type": "application/json",
-                            "event_type": r["event_type"],
-                            "event_id": str(r["event_id"]),
-                        },
-                        no_confirm=True,
+                        headers=[
+                            ("content-type", b"application/json"),
+                            ("event_type", r["event_type"].encode()),
+                            ("event_id", str(r["event_id"]).encode()),
+                        ],
                     )
                 )
             await asyncio.gather(*futures)
@@ -108,18 +108,21 @@ class Outbox:
     async def pending(self, pool: asyncpg.Pool) -> int:
         return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
 
-    async def run(self, pool: asyncpg.Pool, broker: KafkaBroker) -> None:
+    async def run(self, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> None:
         """The relay loop: publish what is pending, then sleep until notified or the poll interval passes."""
         listener = await pool.acquire()
         await listener.add_listener(self.channel, self._on_notify)
         backoff = 0.2
+        gauge_at = 0.0
         try:
             while not self._stopping:
                 try:
-                    published = await self.publish_pending(pool, broker)
+                    published = await self.publish_pending(pool, producer)
                     backoff = 0.2
-                    if self.metrics:
+                    now = asyncio.get_running_loop().time()
+                    if self.metrics and now - gauge_at > 5:  # a count is not free on a busy outbox
                         self.metrics.pending.set(await self.pending(pool))
+                        gauge_at = now
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # broker or database unavailable: keep the rows, retry later

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, AsyncIterator, Awaitable, Callable, Iterable
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
@@ -21,7 +22,7 @@ from .contracts.envelope import Event
 from .contracts.topics import TOPICS
 from .db import create_pool, migrate
 from .errors import install_error_handlers
-from .kafka import broker_factory, ensure_topics
+from .kafka import broker_factory, ensure_topics, outbox_producer
 from .logging import configure_logging
 from .outbox import Outbox, OutboxMetrics
 from .settings import ServiceSettings
@@ -57,6 +58,7 @@ class ServiceRuntime:
         )
         self.outbox.metrics = OutboxMetrics.create(self.registry)
         self._pool: asyncpg.Pool | None = None
+        self.producer: AIOKafkaProducer | None = None
         self.consumers = EventConsumer(
             broker=self.broker,
             settings=settings,
@@ -128,7 +130,9 @@ class ServiceRuntime:
             await step(self)
         await ensure_topics(self.settings, self._topics)
         await self._start_broker()
-        self._tasks.append(asyncio.create_task(self.outbox.run(self.pool, self.broker), name="outbox-relay"))
+        self.producer = outbox_producer(self.settings, self.name)
+        await self.producer.start()
+        self._tasks.append(asyncio.create_task(self.outbox.run(self.pool, self.producer), name="outbox-relay"))
         for task in self._background:
             self._tasks.append(asyncio.create_task(task(self), name=task.__name__))
         self.started = True
@@ -151,6 +155,8 @@ class ServiceRuntime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.producer is not None:
+            await self.producer.stop()
         await self.broker.stop()
         if self._pool is not None:
             await self._pool.close()
@@ -210,7 +216,7 @@ class ServiceRuntime:
         return app
 
 
-def runtime_of(request: Request) -> ServiceRuntime:
+async def runtime_of(request: Request) -> ServiceRuntime:
     """FastAPI dependency: the runtime of the service handling the request."""
     return request.app.state.runtime
 

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from massline.consumer import ConsumerMetrics, Delivered, EventConsumer
 from massline.contracts import PhaseChanged, make_envelope, parse_envelope, topics
 from massline.db import create_pool, migrate
-from massline.kafka import ensure_topics
+from massline.kafka import ensure_topics, outbox_producer
 from massline.outbox import Outbox, replay
 from massline.settings import ServiceSettings
 
@@ -60,9 +60,9 @@ async def test_outbox_publishes_only_committed_events_in_order_and_replays(
     settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
     await migrate(database_url, "probe", MIGRATIONS)
     pool = await create_pool(database_url, "probe")
-    broker = KafkaBroker(kafka_bootstrap)
+    producer = outbox_producer(settings, "probe")
     await ensure_topics(settings, [topic])
-    await broker.start()
+    await producer.start()
     outbox = Outbox("probe", "probe")
     try:
         class Probed(PhaseChanged):
@@ -76,8 +76,8 @@ async def test_outbox_publishes_only_committed_events_in_order_and_replays(
         async with pool.acquire() as conn, conn.transaction():
             for phase in ("nomination", "initial_review", "voting"):
                 await outbox.record(conn, Probed(campaign_id="c", phase=phase), campaign_id="c")
-        assert await outbox.publish_pending(pool, broker) == 3
-        assert await outbox.publish_pending(pool, broker) == 0
+        assert await outbox.publish_pending(pool, producer) == 3
+        assert await outbox.publish_pending(pool, producer) == 0
         messages = await _read(kafka_bootstrap, topic, 3)
         assert [m.value for m in messages] and len(messages) == 3
         phases = [parse_envelope(m.value)[0].payload["phase"] for m in messages]
@@ -85,13 +85,13 @@ async def test_outbox_publishes_only_committed_events_in_order_and_replays(
         assert all(m.key == b"c" for m in messages)
 
         assert await replay(pool) == 3
-        assert await outbox.publish_pending(pool, broker) == 3
+        assert await outbox.publish_pending(pool, producer) == 3
         again = await _read(kafka_bootstrap, topic, 6)
         assert len(again) == 6
         assert {parse_envelope(m.value)[0].event_id for m in again} == {
             parse_envelope(m.value)[0].event_id for m in messages}
     finally:
-        await broker.stop()
+        await producer.stop()
         await pool.close()
 
 

@@ -83,6 +83,8 @@ class CampaignLoaded(Event):
     current_phase: str | None = None
     vote_rules: VoteRules
     scoring: dict[str, Any] = Field(default_factory=dict, description="The campaign's scoring section as loaded.")
+    activity_deadline: datetime | None = Field(
+        None, description="When the practice activity summary is due; after it a missing summary is forfeited.")
 
 
 class PhaseChanged(Event):
