@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
@@ -9,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 import asyncpg
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import Field
 
 from massline.contracts import (
@@ -31,7 +32,16 @@ from massline.service import Runtime, ServiceRuntime
 
 from massline.auth import Caller, CallerDep, hash_password, issue_token, require_role, verify_password
 from .domain.campaign import CampaignDefinition, CampaignDefinitionError, parse_campaign
-from .domain.rules import ExistingNomination, ProposedNomination, RuleViolation, check_nomination
+from .domain.content import HoldReason, neutralise, neutralise_form, split_holds
+from .domain.rules import (
+    ExistingNomination,
+    ProposedNomination,
+    RuleViolation,
+    check_nomination,
+    count_by_unit_and_category,
+    quota_shortfalls,
+)
+from . import exports
 from .repository import Q
 
 log = logging.getLogger(__name__)
@@ -39,6 +49,9 @@ router = APIRouter()
 
 PHASES = ["nomination", "initial_review", "voting", "expert_review", "final_review", "publication"]
 _REVIEW_PHASES = {"nomination", "initial_review"}
+STAFF_ROLES = ("unit", "office", "admin", "expert", "committee", "supervisor", "operator")
+# Roles that belong to an organisation of the same kind (a unit user to a unit, an office user to an office).
+_ORGANISATION_ROLES = ("unit", "office")
 # Form fields whose value is personal data: stored once, never in events or public answers.
 PERSONAL_FIELDS = {"submitter_name", "name", "ethnicity", "birth_month", "political_status", "gender", "mobile",
                    "phone", "id_number", "position"}
@@ -61,7 +74,8 @@ class LoginRequest(RequestBody):
 async def login(body: LoginRequest, rt: Runtime) -> dict[str, Any]:
     """Sign in with a username and password; the token goes in `Authorization: Bearer …`."""
     row = await rt.pool.fetchrow(Q.get_user, body.username)
-    if row is None or not verify_password(row["password_hash"], body.password):
+    # Password hashing is deliberately slow: off the event loop, so one sign-in does not stall other requests.
+    if row is None or not await asyncio.to_thread(verify_password, row["password_hash"], body.password):
         raise ApiError(401, "invalid_credentials", "用户名或密码错误", "Wrong username or password")
     caller = Caller(row["username"], row["role"], row["organisation_id"])
     return {
@@ -100,7 +114,7 @@ class UserRequest(RequestBody):
     username: str = Field(pattern=r"^[a-zA-Z0-9_.-]{3,64}$")
     display_name: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=10, max_length=200)
-    role: Literal["unit", "office", "admin"]
+    role: Literal["unit", "office", "admin", "expert", "committee", "supervisor", "operator"]
     organisation_id: str | None = None
 
 
@@ -108,12 +122,14 @@ class UserRequest(RequestBody):
 async def put_user(body: UserRequest, rt: Runtime, caller: CallerDep) -> dict[str, Any]:
     """Create or update a user (admins). Unit and office users belong to an organisation of that kind."""
     require_role(caller, "admin")
-    if body.role != "admin":
-        org = await rt.pool.fetchrow(Q.get_organisation, body.organisation_id) if body.organisation_id else None
-        if org is None or org["kind"] != body.role:
-            raise ApiError(422, "organisation_mismatch", f"{body.role}用户必须属于一个{body.role}组织",
-                           f"A {body.role} user must belong to an organisation of kind {body.role}")
-    await rt.pool.execute(Q.upsert_user, body.username, body.display_name, hash_password(body.password), body.role,
+    org = await rt.pool.fetchrow(Q.get_organisation, body.organisation_id) if body.organisation_id else None
+    if body.role in _ORGANISATION_ROLES and (org is None or org["kind"] != body.role):
+        raise ApiError(422, "organisation_mismatch", f"{body.role}用户必须属于一个{body.role}组织",
+                       f"A {body.role} user must belong to an organisation of kind {body.role}")
+    if body.organisation_id and org is None:
+        raise ApiError(422, "unknown_organisation", "所属组织不存在", "The organisation does not exist")
+    password_hash = await asyncio.to_thread(hash_password, body.password)
+    await rt.pool.execute(Q.upsert_user, body.username, body.display_name, password_hash, body.role,
                           body.organisation_id)
     return {"username": body.username, "role": body.role, "organisation_id": body.organisation_id}
 
@@ -204,7 +220,8 @@ async def get_campaign(campaign_id: str, rt: Runtime) -> dict[str, Any]:
     row = await _campaign(rt.pool, campaign_id)
     d = _definition(row)
     public = d.model_dump(mode="json", include={"id", "version", "title", "title_en", "organizer", "timezone",
-                                                "kind", "categories", "phases", "voting", "results"})
+                                                "kind", "categories", "phases", "voting", "results", "form",
+                                                "activity"})
     public["current_phase"] = row["current_phase"]
     return public
 
@@ -305,7 +322,8 @@ def _first_office_step(d: CampaignDefinition) -> int:
 async def _check_and_keys(
     conn: Any, d: CampaignDefinition, row: asyncpg.Record, unit_id: str, body: NominationRequest,
     nomination_id: str | None,
-) -> tuple[str | None, str | None]:
+) -> tuple[str | None, str | None, list[HoldReason]]:
+    """Refuses a nomination that breaks a rule; returns its keys and the content concerns that hold it."""
     existing = _existing(await conn.fetch(Q.campaign_nominations_active, d.id))
     proposal = ProposedNomination(
         id=nomination_id, unit_id=unit_id, category=body.category_id, form={**body.form, "category": body.category_id},
@@ -314,9 +332,11 @@ async def _check_and_keys(
     # The phase is the operator's (or the dates'), checked before; the rule set checks the rest.
     violations = [v for v in check_nomination(d, proposal, existing, at=_at_inside_nomination(d))
                   if str(v.code) != "phase_closed"]
-    if violations:
-        raise _violations_error(violations)
-    return _key(body.form.get("account_id") or body.form.get("account_url")), _key(body.form.get("operating_entity"))
+    refused, holds = split_holds(violations)
+    if refused:
+        raise _violations_error(refused)
+    account_key = _key(body.form.get("account_id") or body.form.get("account_url"))
+    return account_key, _key(body.form.get("operating_entity")), holds
 
 
 def _at_inside_nomination(d: CampaignDefinition) -> datetime:
@@ -336,26 +356,34 @@ async def submit_nomination(
     unit_id = caller.organisation_id
     if unit_id is None:
         raise ApiError(403, "no_organisation", "账号未关联推荐单位", "Your account belongs to no nominating unit")
+    body = _neutralised(body)
     nomination_id = uuid.uuid4()
     async with rt.pool.acquire() as conn, conn.transaction():
         await conn.execute(Q.lock_campaign, campaign_id)
         row = await _campaign(conn, campaign_id)
         _require_phase(row, {"nomination"}, "报名推荐", "Nominating")
         d = _definition(row)
-        account_key, entity_key = await _check_and_keys(conn, d, row, unit_id, body, None)
+        account_key, entity_key, holds = await _check_and_keys(conn, d, row, unit_id, body, None)
         public, private = _split_fields(d, body.form)
         unit = await conn.fetchrow(Q.get_organisation, unit_id)
         first_step = _first_office_step(d)
         entry_name = _entry_name(body.form)
+        status = "held_for_review" if holds else "submitted"
         await conn.execute(Q.insert_nomination, nomination_id, campaign_id, unit_id, body.category_id, entry_name,
                            body.form.get("platform"), account_key, entity_key, body.form.get("level"), public,
-                           private, body.self_nomination, first_step)
+                           private, body.self_nomination, status, first_step, [h.to_dict() for h in holds])
         await conn.execute(Q.add_history, nomination_id, "submitted", None, caller.username, None)
         for step in d.approval_steps[:first_step]:
             await conn.execute(Q.add_history, nomination_id, "approved", step.id, caller.username, body.unit_opinion)
-        events: list[tuple[Any, str]] = [(NominationSubmitted(
-            nomination_id=nomination_id, unit_id=unit_id, unit_name=unit["name"], category_id=body.category_id,
-            entry_name=entry_name, platform=body.form.get("platform")), campaign_id)]
+        events: list[tuple[Any, str]] = []
+        if holds:
+            await conn.execute(Q.add_history, nomination_id, "held_for_review", None, "content-check",
+                               _hold_summary(holds))
+        else:
+            # A held nomination is announced only once a person has released it: nothing unchecked leaves.
+            events.append((NominationSubmitted(
+                nomination_id=nomination_id, unit_id=unit_id, unit_name=unit["name"], category_id=body.category_id,
+                entry_name=entry_name, platform=body.form.get("platform")), campaign_id))
         metrics = _metrics_from(body.form)
         if metrics:
             await conn.execute(Q.upsert_metrics, nomination_id, "reported", *metrics, caller.username)
@@ -363,8 +391,21 @@ async def submit_nomination(
                                            platform=body.form.get("platform"), followers=metrics[0],
                                            posts=metrics[1], interactions=metrics[2], source="reported"),
                            campaign_id))
-        await rt.outbox.record_many(conn, events)
+        if events:
+            await rt.outbox.record_many(conn, events)
     return await _nomination_view(rt, nomination_id, caller)
+
+
+def _neutralised(body: NominationRequest) -> NominationRequest:
+    """The request with markup and scripts taken out of every text, before any rule or storage sees it."""
+    return body.model_copy(update={
+        "form": neutralise_form(body.form),
+        "unit_opinion": neutralise(body.unit_opinion) if body.unit_opinion else body.unit_opinion,
+    })
+
+
+def _hold_summary(holds: list[HoldReason]) -> str:
+    return "；".join(h.message_zh for h in holds)[:1000]
 
 
 def _metrics_from(form: dict[str, Any]) -> tuple[int, int, int] | None:
@@ -417,6 +458,7 @@ async def _nomination_view(rt: ServiceRuntime, nomination_id: uuid.UUID, caller:
         "current_step": steps[row["step_index"]].id if row["status"] == "submitted" and row["step_index"] < len(steps)
         else None,
         "revision": row["revision"],
+        "held_reasons": row["held_reasons"] if row["status"] == "held_for_review" else [],
         "form": {**row["public_fields"], **row["private_fields"]},
         "history": [{"action": h["action"], "step_id": h["step_id"], "actor": h["actor"], "reason": h["reason"],
                      "at": h["at"].isoformat()} for h in history],
@@ -433,22 +475,30 @@ async def get_nomination(nomination_id: uuid.UUID, rt: Runtime, caller: CallerDe
     return await _nomination_view(rt, nomination_id, caller)
 
 
+NominationStatus = Literal["submitted", "held_for_review", "returned", "approved", "rejected", "withdrawn"]
+
+
 @router.get("/campaigns/{campaign_id}/nominations", tags=["nominations"])
-async def list_nominations(campaign_id: str, rt: Runtime, caller: CallerDep) -> dict[str, Any]:
-    """Nominations the caller may see: a unit its own, an office those of units under it."""
+async def list_nominations(
+    campaign_id: str, rt: Runtime, caller: CallerDep, status: NominationStatus | None = None
+) -> dict[str, Any]:
+    """Nominations the caller may see: a unit its own, an office those of units under it; `status` filters."""
+    require_role(caller, "unit", "office", "admin")
     async with rt.pool.acquire() as conn:
         await _campaign(conn, campaign_id)
         visible = await _visible_units(conn, caller)
         if visible is None:
-            visible = [r["id"] for r in await conn.fetch("SELECT id FROM organisations")]
-        rows = await conn.fetch(Q.list_nominations, campaign_id, visible)
+            visible = [r["id"] for r in await conn.fetch(Q.all_organisation_ids)]
+        rows = await conn.fetch(Q.list_nominations, campaign_id, visible, status)
     return {"nominations": [{**dict(r), "id": str(r["id"]), "created_at": r["created_at"].isoformat(),
                              "updated_at": r["updated_at"].isoformat()} for r in rows]}
 
 
 class ReviewRequest(RequestBody):
     decision: Literal["approve", "return", "reject"]
-    reason: str | None = Field(None, max_length=1000, description="Required to return or reject.")
+    reason: str | None = Field(None, max_length=1000,
+                               description="The reviewer's reason (核实甄选意见), kept in the history; required to "
+                                           "return or reject.")
 
 
 @router.post("/nominations/{nomination_id}/review", tags=["nominations"])
@@ -502,26 +552,36 @@ async def correct_nomination(
 ) -> dict[str, Any]:
     """The unit corrects a returned nomination and resubmits it to the first office step."""
     require_role(caller, "unit")
+    body = _neutralised(body)
     async with rt.pool.acquire() as conn, conn.transaction():
         row = await _load_for(conn, nomination_id, caller, lock=True)
         await conn.execute(Q.lock_campaign, row["campaign_id"])
         campaign = await _campaign(conn, row["campaign_id"])
-        _require_phase(campaign, {"nomination"}, "修改推荐", "Correcting a nomination")
-        if row["status"] not in ("returned", "submitted"):
+        # A nomination returned during the initial review is corrected then; others only while nominating.
+        allowed = {"nomination", "initial_review"} if row["status"] == "returned" else {"nomination"}
+        _require_phase(campaign, allowed, "修改推荐", "Correcting a nomination")
+        if row["status"] not in ("returned", "submitted", "held_for_review"):
             raise ApiError(409, "not_correctable", "该推荐当前不能修改", "This nomination cannot be corrected now",
                            {"status": row["status"]})
         d = _definition(campaign)
-        account_key, entity_key = await _check_and_keys(conn, d, campaign, row["unit_id"], body, str(nomination_id))
+        account_key, entity_key, holds = await _check_and_keys(conn, d, campaign, row["unit_id"], body,
+                                                               str(nomination_id))
         public, private = _split_fields(d, body.form)
         entry_name = _entry_name(body.form)
         await conn.execute(Q.update_nomination_form, nomination_id, body.category_id, entry_name,
                            body.form.get("platform"), account_key, entity_key, body.form.get("level"), public, private)
-        await conn.execute(Q.set_status, nomination_id, "submitted", _first_office_step(d))
-        await conn.execute(Q.add_history, nomination_id, "resubmitted", None, caller.username, None)
-        await rt.outbox.record(conn, NominationSubmitted(
-            nomination_id=nomination_id, unit_id=row["unit_id"], unit_name=row["unit_name"],
-            category_id=body.category_id, entry_name=entry_name, platform=body.form.get("platform"),
-            resubmission=True), campaign_id=row["campaign_id"])
+        await conn.execute(Q.set_status, nomination_id, "held_for_review" if holds else "submitted",
+                           _first_office_step(d))
+        await conn.execute(Q.set_held_reasons, nomination_id, [h.to_dict() for h in holds])
+        await conn.execute(Q.add_history, nomination_id, "resubmitted", None, caller.username, body.unit_opinion)
+        if holds:
+            await conn.execute(Q.add_history, nomination_id, "held_for_review", None, "content-check",
+                               _hold_summary(holds))
+        else:
+            await rt.outbox.record(conn, NominationSubmitted(
+                nomination_id=nomination_id, unit_id=row["unit_id"], unit_name=row["unit_name"],
+                category_id=body.category_id, entry_name=entry_name, platform=body.form.get("platform"),
+                resubmission=True), campaign_id=row["campaign_id"])
     return await _nomination_view(rt, nomination_id, caller)
 
 
@@ -542,6 +602,74 @@ async def withdraw_nomination(nomination_id: uuid.UUID, rt: Runtime, caller: Cal
                                                          category_id=row["category_id"]),
                                campaign_id=row["campaign_id"])
     return await _nomination_view(rt, nomination_id, caller)
+
+
+class ContentReviewRequest(RequestBody):
+    decision: Literal["release", "return", "reject"] = Field(
+        description="release: the content is acceptable, the nomination goes on to its approval step; "
+                    "return: the unit corrects it; reject: it is refused.")
+    reason: str = Field(min_length=1, max_length=1000, description="Recorded in the history.")
+
+
+@router.post("/nominations/{nomination_id}/content-review", tags=["nominations"])
+async def review_held_content(
+    nomination_id: uuid.UUID, body: ContentReviewRequest, rt: Runtime, caller: CallerDep
+) -> dict[str, Any]:
+    """An office decides on a nomination the content check held (spam, links outside the campaign's sites)."""
+    require_role(caller, "office", "admin")
+    if not body.reason.strip():
+        raise ApiError(422, "reason_required", "审核意见须说明理由", "Every review decision records its reason")
+    async with rt.pool.acquire() as conn, conn.transaction():
+        row = await _load_for(conn, nomination_id, caller, lock=True)
+        campaign = await _campaign(conn, row["campaign_id"])
+        _require_phase(campaign, _REVIEW_PHASES, "审核", "Reviewing")
+        if row["status"] != "held_for_review":
+            raise ApiError(409, "not_held_for_review", "该推荐未因内容问题待审", "This nomination is not held for review",
+                           {"status": row["status"]})
+        cid = row["campaign_id"]
+        reason = neutralise(body.reason)
+        if body.decision == "release":
+            await conn.execute(Q.set_status, nomination_id, "submitted", row["step_index"])
+            await conn.execute(Q.add_history, nomination_id, "content_released", None, caller.username, reason)
+            await rt.outbox.record(conn, NominationSubmitted(
+                nomination_id=nomination_id, unit_id=row["unit_id"], unit_name=row["unit_name"],
+                category_id=row["category_id"], entry_name=row["entry_name"], platform=row["platform"]),
+                campaign_id=cid)
+        elif body.decision == "return":
+            await conn.execute(Q.set_status, nomination_id, "returned", row["step_index"])
+            await conn.execute(Q.add_history, nomination_id, "returned", "content_check", caller.username, reason)
+            await rt.outbox.record(conn, NominationReturned(
+                nomination_id=nomination_id, unit_id=row["unit_id"], category_id=row["category_id"],
+                entry_name=row["entry_name"], step_id="content_check", reason=reason), campaign_id=cid)
+        else:
+            await conn.execute(Q.set_status, nomination_id, "rejected", row["step_index"])
+            await conn.execute(Q.add_history, nomination_id, "rejected", "content_check", caller.username, reason)
+            await rt.outbox.record(conn, NominationRejected(
+                nomination_id=nomination_id, unit_id=row["unit_id"], category_id=row["category_id"],
+                entry_name=row["entry_name"], reason=reason), campaign_id=cid)
+    return await _nomination_view(rt, nomination_id, caller)
+
+
+@router.get("/campaigns/{campaign_id}/shortfalls", tags=["nominations"])
+async def shortfalls(campaign_id: str, rt: Runtime, caller: CallerDep) -> dict[str, Any]:
+    """Units under the caller short of the campaign's minimum per category (原则上不少于N个); never a block."""
+    require_role(caller, "office", "admin")
+    async with rt.pool.acquire() as conn:
+        d = _definition(await _campaign(conn, campaign_id))
+        visible = await _visible_units(conn, caller)
+        if visible is None:
+            visible = [r["id"] for r in await conn.fetch(Q.all_organisation_ids)]
+        units = {r["id"]: r["name"] for r in await conn.fetch(Q.units_in, visible)}
+        existing = [e for e in _existing(await conn.fetch(Q.campaign_nominations_active, campaign_id))
+                    if e.unit_id in units]
+    found = quota_shortfalls(d, count_by_unit_and_category(existing), units)
+    return {
+        "campaign_id": campaign_id,
+        "minimum_per_unit_per_category": d.quotas.min_per_unit_per_category,
+        "shortfalls": [{"unit_id": f.unit_id, "unit_name": units[f.unit_id], "category_id": f.category,
+                        "minimum": f.minimum, "actual": f.actual, "missing": f.missing,
+                        "message": f.message_en, "message_zh": f.message_zh} for f in found],
+    }
 
 
 class MetricsRequest(RequestBody):
@@ -596,6 +724,44 @@ async def submit_activity(
                                                        submitted_at=now, on_time=True),
                                campaign_id=row["campaign_id"])
     return await _nomination_view(rt, nomination_id, caller)
+
+
+# Roles that may export, and those among them that may see personal data (the offices read the forms).
+_EXPORT_ROLES = ("office", "admin", "committee", "supervisor")
+_PERSONAL_DATA_ROLES = ("office", "admin")
+_MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+          "csv": "text/csv; charset=utf-8"}
+
+
+@router.get("/campaigns/{campaign_id}/exports/{sheet}", tags=["exports"],
+            responses={200: {"content": {_MEDIA["xlsx"]: {}, _MEDIA["csv"]: {}}}})
+async def export_sheet(
+    campaign_id: str, sheet: Literal["statistics", "nominations"], rt: Runtime, caller: CallerDep,
+    format: Literal["xlsx", "csv"] = "xlsx",
+) -> Response:
+    """The statistics sheet (征集统计表) per reporting unit, or every nomination, for the caller's units.
+
+    An office gets the units under it, admins, the committee and the supervisor every unit; personal data
+    (contact names, phone numbers, birth months …) only for offices and admins.
+    """
+    require_role(caller, *_EXPORT_ROLES)
+    async with rt.pool.acquire() as conn:
+        d = _definition(await _campaign(conn, campaign_id))
+        visible = None if caller.role != "office" else await _visible_units(conn, caller)
+        if visible is None:
+            visible = [r["id"] for r in await conn.fetch(Q.all_organisation_ids)]
+        rows = [dict(r) for r in await conn.fetch(Q.export_nominations, campaign_id, visible)]
+        units = [dict(r) for r in await conn.fetch(Q.units_in, visible)]
+        reporter = await conn.fetchrow(Q.get_organisation, caller.organisation_id) if caller.organisation_id else None
+    if sheet == "statistics":
+        table = exports.statistics_sheet(d, units, rows, reported_by=reporter["name"] if reporter else caller.username,
+                                         at=_now())
+    else:
+        table = exports.nominations_sheet(d, rows, include_personal=caller.role in _PERSONAL_DATA_ROLES)
+    body = exports.to_xlsx(table) if format == "xlsx" else exports.to_csv(table)
+    filename = f"{campaign_id}-{sheet}.{format}"
+    return Response(body, media_type=_MEDIA[format],
+                    headers={"content-disposition": f'attachment; filename="{filename}"'})
 
 
 @router.get("/public/campaigns/{campaign_id}/entries", tags=["public"])

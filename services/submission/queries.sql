@@ -58,8 +58,11 @@ FROM nominations WHERE campaign_id = $1 AND status NOT IN ('withdrawn', 'rejecte
 
 -- name: insert_nomination
 INSERT INTO nominations (id, campaign_id, unit_id, category_id, entry_name, platform, account_key,
-    operating_entity_key, level, public_fields, private_fields, self_nomination, status, step_index)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'submitted', $13);
+    operating_entity_key, level, public_fields, private_fields, self_nomination, status, step_index, held_reasons)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15);
+
+-- name: set_held_reasons
+UPDATE nominations SET held_reasons = $2 WHERE id = $1;
 
 -- name: update_nomination_form
 UPDATE nominations SET category_id = $2, entry_name = $3, platform = $4, account_key = $5, operating_entity_key = $6,
@@ -78,10 +81,35 @@ UPDATE nominations SET status = $2, step_index = $3, updated_at = now() WHERE id
 
 -- name: list_nominations
 SELECT n.id, n.campaign_id, n.unit_id, o.name AS unit_name, n.category_id, n.entry_name, n.platform, n.level,
-       n.status, n.step_index, n.revision, n.created_at, n.updated_at
+       n.status, n.step_index, n.revision, n.held_reasons, n.created_at, n.updated_at
 FROM nominations n JOIN organisations o ON o.id = n.unit_id
-WHERE n.campaign_id = $1 AND n.unit_id = ANY($2::text[])
+WHERE n.campaign_id = $1 AND n.unit_id = ANY($2::text[]) AND ($3::text IS NULL OR n.status = $3)
 ORDER BY n.created_at;
+
+-- name: export_nominations
+-- Everything a reviewer exports; the caller decides which private fields leave the service.
+SELECT n.id, n.unit_id, o.name AS unit_name, o.parent_id, p.name AS parent_name, n.category_id, n.entry_name,
+       n.platform, n.level, n.status, n.revision, n.self_nomination, n.public_fields, n.private_fields,
+       n.held_reasons, n.created_at, n.updated_at,
+       r.followers AS reported_followers, r.posts AS reported_posts, r.interactions AS reported_interactions,
+       v.followers AS verified_followers, v.posts AS verified_posts, v.interactions AS verified_interactions,
+       a.submitted_at AS activity_submitted_at
+FROM nominations n
+JOIN organisations o ON o.id = n.unit_id
+LEFT JOIN organisations p ON p.id = o.parent_id
+LEFT JOIN nomination_metrics r ON r.nomination_id = n.id AND r.source = 'reported'
+LEFT JOIN nomination_metrics v ON v.nomination_id = n.id AND v.source = 'verified'
+LEFT JOIN activity_summaries a ON a.nomination_id = n.id
+WHERE n.campaign_id = $1 AND n.unit_id = ANY($2::text[])
+ORDER BY o.name, n.category_id, n.created_at;
+
+-- name: units_in
+SELECT o.id, o.name, o.parent_id, p.name AS parent_name FROM organisations o
+LEFT JOIN organisations p ON p.id = o.parent_id
+WHERE o.kind = 'unit' AND o.id = ANY($1::text[]) ORDER BY o.name;
+
+-- name: all_organisation_ids
+SELECT id FROM organisations;
 
 -- name: public_entries
 SELECT n.id, n.category_id, n.entry_name, n.platform, o.name AS unit_name, n.public_fields

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from services.submission.domain.campaign import CampaignDefinition, load_campaign_file
+from services.submission.domain.content import neutralise, neutralise_form, split_holds
 from services.submission.domain.rules import (
     ExistingNomination,
     ProposedNomination,
@@ -152,6 +153,7 @@ def test_every_code_is_stable() -> None:
         "field_too_long",
         "invalid_phone",
         "invalid_link",
+        "link_domain_not_allowed",
         "link_platform_mismatch",
         "invalid_number",
         "unknown_category",
@@ -547,12 +549,12 @@ def test_seed001_link_outside_the_allowed_sites_fails() -> None:
     violations = check_nomination(
         henan(), case(form={"links": ["https://casino.example.com/"]}), at=HENAN_OPEN
     )
-    assert codes(violations) == ["invalid_link"]
+    assert codes(violations) == ["link_domain_not_allowed"]
     assert "casino.example.com" in violations[0].message_en
 
 
 def test_seed001_lookalike_domain_fails() -> None:
-    assert henan_codes(case(form={"links": ["https://weibo.com.evil.example/u/1"]})) == ["invalid_link"]
+    assert henan_codes(case(form={"links": ["https://weibo.com.evil.example/u/1"]})) == ["link_domain_not_allowed"]
 
 
 def test_seed001_links_may_come_as_one_text() -> None:
@@ -562,7 +564,7 @@ def test_seed001_links_may_come_as_one_text() -> None:
 
 def test_seed001_link_hidden_in_main_deeds_is_checked() -> None:
     text = "详见 https://spam.example.com/ 页面"
-    assert henan_codes(case(form={"main_deeds": text})) == ["invalid_link"]
+    assert henan_codes(case(form={"main_deeds": text})) == ["link_domain_not_allowed"]
 
 
 def test_link_helpers() -> None:
@@ -599,6 +601,58 @@ def test_seed000_level_outside_the_choices_fails() -> None:
 def test_blocked_term_is_caught_through_spacing() -> None:
     proposal = account(form={"introduction": "欢迎访问太阳城 博 彩 官网"})
     assert shaanxi_codes(proposal) == ["blocked_term"]
+
+
+# The first line of seed 003: gambling spam injected into a government page.
+SEED_003_SPAM = "您现在所在的位置 : 首页 > 要闻 > 太阳城赌城_太阳城娱乐场$官网"
+
+
+def test_seed003_gambling_spam_is_a_content_concern_in_either_campaign() -> None:
+    assert shaanxi_codes(account(form={"introduction": SEED_003_SPAM})) == ["blocked_term"]
+    assert henan_codes(case(form={"main_deeds": SEED_003_SPAM})) == ["blocked_term"]
+
+
+def test_spam_is_caught_even_where_the_campaign_lists_no_blocked_terms() -> None:
+    data = yaml.safe_load((CAMPAIGNS / "shaanxi-2024-accounts.yaml").read_text(encoding="utf-8"))
+    data["content"]["blocked_terms"] = []
+    bare = CampaignDefinition.model_validate(data)
+    [violation] = check_nomination(bare, account(form={"introduction": "真人荷官 在线发牌"}), at=SHAANXI_OPEN)
+    assert violation.code == "blocked_term" and violation.field == "introduction"
+    assert "真人荷官" in violation.message_zh
+
+
+def test_content_concerns_hold_while_rule_breaches_refuse() -> None:
+    violations = check_nomination(
+        henan(), case(form={"main_deeds": SEED_003_SPAM, "links": ["https://casino.example.com/"],
+                            "mobile": "12345"}), at=HENAN_OPEN)
+    refused, holds = split_holds(violations)
+    assert [v.code for v in refused] == ["invalid_phone"]
+    assert sorted(h.code for h in holds) == ["blocked_term", "link_domain_not_allowed"]
+    assert all(h.message_zh and h.message_en for h in holds)
+
+
+@pytest.mark.parametrize(
+    ("text", "public"),
+    [
+        ("<script>alert(document.cookie)</script>示范号", "示范号"),
+        ("<SCRIPT src=//evil.example/x.js></SCRIPT>号", "号"),
+        ('<img src=x onerror="alert(1)">服务群众', "服务群众"),
+        ('<a href="javascript:steal()">点我</a>', "点我"),
+        ("<b>加粗</b><!-- 注释 -->正文", "加粗正文"),
+        ("<iframe src=https://evil.example>", ""),
+        ("粉丝量 < 10万 > 5万", "粉丝量 ＜ 10万 ＞ 5万"),
+        ("<<script>script>alert(1)<</script>/script>", ""),
+        ("正常文本\u202e倒置", "正常文本倒置"),
+    ],
+)
+def test_markup_and_scripts_are_neutralised(text: str, public: str) -> None:
+    assert neutralise(text) == public
+    assert "<" not in neutralise(text)
+
+
+def test_neutralise_form_leaves_numbers_and_cleans_lists() -> None:
+    form = {"followers": 20_000, "links": ["<b>https://weibo.com/u/1</b>"], "name": "<i>甲</i>"}
+    assert neutralise_form(form) == {"followers": 20_000, "links": ["https://weibo.com/u/1"], "name": "甲"}
 
 
 # --- quota_shortfalls ---------------------------------------------------------------------

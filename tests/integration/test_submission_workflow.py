@@ -1,0 +1,465 @@
+"""The submission service on real PostgreSQL: who may do what, quotas under parallel requests, content holds,
+the approval chain with returns and corrections, the practice activity, metrics, shortfalls and exports."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from massline.db import create_pool, migrate
+from massline.demo import demo_definition
+from services.submission import handlers
+from services.submission.app import MIGRATIONS, build_runtime
+from services.submission.settings import SubmissionSettings
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "integration-pass-1"
+# The gambling spam injected into a government page, copied from seed 003's own first line.
+SEED_003_SPAM = "您现在所在的位置 : 首页 > 要闻 > 太阳城赌城_太阳城娱乐场$官网"
+
+ORGANISATIONS = [
+    {"id": "prov", "name": "省委网信办", "kind": "office", "level": "provincial"},
+    {"id": "city-x", "name": "甲市网信办", "kind": "office", "level": "city", "parent_id": "prov"},
+    {"id": "city-y", "name": "乙市网信办", "kind": "office", "level": "city", "parent_id": "prov"},
+    {"id": "u1", "name": "甲市第一单位", "kind": "unit", "level": "unit", "parent_id": "city-x"},
+    {"id": "u2", "name": "甲市第二单位", "kind": "unit", "level": "unit", "parent_id": "city-x"},
+    {"id": "u3", "name": "乙市单位", "kind": "unit", "level": "unit", "parent_id": "city-y"},
+]
+USERS = [
+    ("prov-office", "office", "prov"), ("x-office", "office", "city-x"), ("y-office", "office", "city-y"),
+    ("unit1", "unit", "u1"), ("unit2", "unit", "u2"), ("unit3", "unit", "u3"),
+    ("expert1", "expert", None), ("committee1", "committee", None), ("supervisor1", "supervisor", None),
+    ("operator1", "operator", None),
+]
+
+
+class Client:
+    """The service over HTTP, with one set of fresh campaigns per test (the people are shared by the module).
+
+    `open` is seed 000 with today inside its nomination phase; `late` is seed 000 on its own 2024 calendar,
+    so its activity deadline has passed; `henan` is seed 001.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, pool: Any) -> None:
+        self.http = http
+        self.pool = pool
+        self.tokens: dict[str, str] = {}
+        self.open = self.late = self.henan = ""
+
+    async def login(self, username: str, password: str = PASSWORD) -> dict[str, Any]:
+        r = await self.http.post("/auth/login", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        self.tokens[username] = r.json()["access_token"]
+        return r.json()
+
+    async def call(self, method: str, path: str, user: str | None = None, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+        return await self.http.request(method, path, headers=headers, **kw)
+
+    async def nominate(self, user: str, category: str, form: dict[str, Any], campaign: str = "") -> httpx.Response:
+        return await self.call("POST", f"/campaigns/{campaign or self.open}/nominations", user,
+                               json={"category_id": category, "form": form, "unit_opinion": "同意推荐"})
+
+    async def events(self, event_type: str) -> list[dict[str, Any]]:
+        """Payloads of this test's events of one type recorded in the outbox, oldest first."""
+        rows = await self.pool.fetch("SELECT body FROM outbox WHERE event_type = $1 ORDER BY id", event_type)
+        envelopes = [json.loads(bytes(r["body"])) for r in rows]
+        mine = {self.open, self.late, self.henan}
+        return [e["payload"] for e in envelopes if e["campaign_id"] in mine]
+
+    async def load_campaigns(self) -> None:
+        suffix = uuid.uuid4().hex[:8]
+        self.open, self.late, self.henan = f"open-{suffix}", f"late-{suffix}", f"henan-{suffix}"
+        seed000 = ROOT / "campaigns" / "shaanxi-2024-accounts.yaml"
+        definitions = {
+            self.open: demo_definition(seed000).replace("id: shaanxi-2024-accounts", f"id: {self.open}", 1),
+            self.late: seed000.read_text(encoding="utf-8").replace("id: shaanxi-2024-accounts", f"id: {self.late}", 1),
+            self.henan: (ROOT / "campaigns" / "henan-2021-cases.yaml").read_text(encoding="utf-8").replace(
+                "id: henan-2021-cases", f"id: {self.henan}", 1),
+        }
+        for campaign_id, text in definitions.items():
+            r = await self.call("POST", "/campaigns", "admin", json={"definition_yaml": text})
+            assert r.status_code == 201, r.text
+            r = await self.call("POST", f"/campaigns/{campaign_id}/phase", "admin", json={"phase": "nomination"})
+            assert r.status_code == 200, r.text
+
+
+def account(name: str, account_id: str, **overrides: Any) -> dict[str, Any]:
+    form = {"account_name": name, "platform": "wechat", "account_id": account_id,
+            "account_url": f"https://mp.weixin.qq.com/s/{account_id}", "operating_entity": f"{name}运营中心",
+            "level": "provincial", "followers": 60_000, "posts": 500, "interactions": 20_000,
+            "introduction": f"{name}是服务群众的官方账号。", "contact_name": "王联系", "contact_phone": "13712345678"}
+    return {**form, **overrides}
+
+
+@pytest.fixture(scope="module")
+async def service(infrastructure: Any) -> AsyncIterator[Client]:
+    database_url = infrastructure.new_database()
+    settings = SubmissionSettings(database_url=database_url, env="test")
+    rt = build_runtime(settings)
+    await migrate(database_url, "submission", MIGRATIONS)
+    rt._pool = await create_pool(database_url, "submission", min_size=2, max_size=10)
+    await handlers.ensure_admin(rt)
+    app = rt.build_app([handlers.router], title="submission under test")
+    # No broker: the events stay in the outbox, where the tests read them.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://submission") as http:
+        client = Client(http, rt.pool)
+        await client.login("admin", "admin-demo-password")
+        for org in ORGANISATIONS:
+            assert (await client.call("PUT", "/organisations", "admin", json=org)).status_code == 200
+        for username, role, org in USERS:
+            r = await client.call("PUT", "/users", "admin", json={
+                "username": username, "display_name": username, "password": PASSWORD, "role": role,
+                "organisation_id": org})
+            assert r.status_code == 200, r.text
+            await client.login(username)
+        try:
+            yield client
+        finally:
+            await rt.pool.close()
+
+
+@pytest.fixture
+async def api(service: Client) -> Client:
+    await service.load_campaigns()
+    return service
+
+
+def assert_denied(r: httpx.Response, code: str) -> None:
+    assert r.status_code == 403, r.text
+    error = r.json()["error"]
+    assert error["code"] == code
+    assert error["message"] and error["message_zh"]
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+
+async def test_every_staff_role_signs_in_and_carries_its_role(api: Client) -> None:
+    for username, role, org in USERS:
+        me = await api.call("GET", "/auth/me", username)
+        assert me.json() == {"username": username, "role": role, "organisation_id": org}
+
+
+async def test_a_unit_may_not_do_an_office_or_admin_job_nor_touch_another_units_nomination(api: Client) -> None:
+    other = await api.nominate("unit2", "institutional", account("乙号", "yi_hao"))
+    assert other.status_code == 201, other.text
+    nid = other.json()["id"]
+    assert_denied(await api.call("GET", f"/nominations/{nid}", "unit1"), "not_your_nomination")
+    assert_denied(await api.call("PUT", f"/nominations/{nid}", "unit1",
+                                 json={"category_id": "institutional", "form": account("改名", "yi_hao")}),
+                  "not_your_nomination")
+    assert_denied(await api.call("POST", f"/nominations/{nid}/withdraw", "unit1"), "not_your_nomination")
+    assert_denied(await api.call("POST", f"/nominations/{nid}/review", "unit1",
+                                 json={"decision": "approve", "reason": "自己批"}), "role_not_allowed")
+    assert_denied(await api.call("POST", "/campaigns", "unit1", json={"definition_yaml": "id: x"}), "role_not_allowed")
+    assert_denied(await api.call("POST", f"/campaigns/{api.open}/phase", "unit1", json={"phase": "voting"}),
+                  "role_not_allowed")
+    assert_denied(await api.call("GET", f"/campaigns/{api.open}/exports/nominations", "unit1"), "role_not_allowed")
+    assert_denied(await api.call("GET", f"/campaigns/{api.open}/shortfalls", "unit1"), "role_not_allowed")
+    # nothing the denied calls asked for happened
+    view = await api.call("GET", f"/nominations/{nid}", "unit2")
+    assert view.json()["status"] == "submitted" and view.json()["entry_name"] == "乙号"
+    listed = await api.call("GET", f"/campaigns/{api.open}/nominations", "unit1")
+    assert listed.json()["nominations"] == []
+
+
+async def test_an_office_sees_only_the_units_under_it_and_does_not_nominate_or_administer(api: Client) -> None:
+    r = await api.nominate("unit3", "institutional", account("丙号", "bing_hao"))
+    nid = r.json()["id"]
+    assert_denied(await api.call("GET", f"/nominations/{nid}", "x-office"), "outside_your_jurisdiction")
+    assert_denied(await api.call("POST", f"/nominations/{nid}/review", "x-office",
+                                 json={"decision": "approve", "reason": "越权"}), "outside_your_jurisdiction")
+    assert_denied(await api.nominate("x-office", "institutional", account("办号", "ban_hao")), "role_not_allowed")
+    assert_denied(await api.call("PUT", "/users", "x-office", json={
+        "username": "intruder", "display_name": "x", "password": PASSWORD, "role": "admin"}), "role_not_allowed")
+    assert_denied(await api.call("POST", f"/campaigns/{api.open}/phase", "x-office", json={"phase": "voting"}),
+                  "role_not_allowed")
+    assert (await api.call("GET", f"/nominations/{nid}", "y-office")).status_code == 200
+    assert (await api.call("GET", f"/nominations/{nid}", "prov-office")).status_code == 200  # the province above
+    assert (await api.call("GET", f"/campaigns/{api.open}/nominations", "x-office")).json()["nominations"] == []
+    assert (await api.call("GET", f"/nominations/{nid}", "y-office")).json()["status"] == "submitted"
+    assert (await api.call("POST", "/auth/login", json={"username": "intruder", "password": PASSWORD})
+            ).status_code == 401
+
+
+async def test_admins_manage_but_do_not_nominate(api: Client) -> None:
+    assert_denied(await api.nominate("admin", "institutional", account("管理号", "guanli")), "role_not_allowed")
+    r = await api.nominate("unit1", "institutional", account("甲号", "jia_hao"))
+    assert_denied(await api.call("POST", f"/nominations/{r.json()['id']}/withdraw", "admin"), "role_not_allowed")
+    assert (await api.call("GET", f"/nominations/{r.json()['id']}", "admin")).json()["status"] == "submitted"
+
+
+@pytest.mark.parametrize("role_user", ["expert1", "committee1", "supervisor1", "operator1"])
+async def test_experts_committee_supervisors_and_operators_touch_no_nomination(api: Client, role_user: str) -> None:
+    r = await api.nominate("unit1", "institutional", account("甲号", "jia_hao"))
+    nid = r.json()["id"]
+    assert_denied(await api.nominate(role_user, "institutional", account("他号", "ta_hao")), "role_not_allowed")
+    assert_denied(await api.call("POST", f"/nominations/{nid}/review", role_user,
+                                 json={"decision": "approve", "reason": "越权"}), "role_not_allowed")
+    assert_denied(await api.call("GET", f"/nominations/{nid}", role_user), "outside_your_jurisdiction")
+    assert_denied(await api.call("GET", f"/campaigns/{api.open}/nominations", role_user), "role_not_allowed")
+    assert_denied(await api.call("POST", "/campaigns", role_user, json={"definition_yaml": "id: x"}),
+                  "role_not_allowed")
+    assert_denied(await api.call("PUT", "/organisations", role_user,
+                                 json={"id": "rogue", "name": "x", "kind": "unit", "level": "unit"}),
+                  "role_not_allowed")
+    assert_denied(await api.call("PUT", f"/nominations/{nid}/metrics/verified", role_user,
+                                 json={"followers": 1, "posts": 1, "interactions": 1}), "role_not_allowed")
+    export = await api.call("GET", f"/campaigns/{api.open}/exports/nominations?format=csv", role_user)
+    if role_user in ("committee1", "supervisor1"):
+        assert export.status_code == 200
+        assert "甲号" in export.text and "13712345678" not in export.text and "王联系" not in export.text
+    else:
+        assert_denied(export, "role_not_allowed")
+    assert (await api.call("GET", f"/nominations/{nid}", "unit1")).json()["status"] == "submitted"
+
+
+# --- quotas under parallel requests ----------------------------------------------------------
+
+
+async def test_parallel_submissions_never_both_pass_a_quota_of_one(api: Client) -> None:
+    # Seed 000: at most one personal account per unit. Eight at once from one unit: exactly one gets in.
+    attempts = [api.nominate("unit1", "personal", account(f"个人号{i}", f"person_{i}")) for i in range(8)]
+    answers = await asyncio.gather(*attempts)
+    assert sorted(r.status_code for r in answers) == [201] + [422] * 7
+    assert {r.json()["error"]["code"] for r in answers if r.status_code == 422} == {"quota_personal_exceeded"}
+    listed = (await api.call("GET", f"/campaigns/{api.open}/nominations", "unit1")).json()["nominations"]
+    assert len(listed) == 1
+    assert len(await api.events("NominationSubmitted")) == 1
+
+
+async def test_parallel_units_never_both_nominate_one_account(api: Client) -> None:
+    same = account("共享号", "shared_one")
+    answers = await asyncio.gather(api.nominate("unit1", "institutional", same),
+                                   api.nominate("unit2", "institutional", {**same, "operating_entity": "另一主体"}),
+                                   api.nominate("unit3", "institutional", {**same, "operating_entity": "第三主体"}))
+    assert sorted(r.status_code for r in answers) == [201, 422, 422]
+    assert {r.json()["error"]["code"] for r in answers if r.status_code == 422} == {"account_already_nominated"}
+
+
+# --- content check ---------------------------------------------------------------------------
+
+
+async def test_seed_003_gambling_spam_holds_the_nomination_for_the_office(api: Client) -> None:
+    r = await api.nominate("unit1", "institutional", account("甲号", "jia_hao", introduction=SEED_003_SPAM))
+    assert r.status_code == 201, r.text
+    held = r.json()
+    assert held["status"] == "held_for_review"
+    assert {h["code"] for h in held["held_reasons"]} == {"blocked_term"}
+    assert "赌城" in held["held_reasons"][0]["message_zh"]
+    nid = held["id"]
+    # nothing is announced downstream while it is held
+    assert await api.events("NominationSubmitted") == []
+    queue = (await api.call("GET", f"/campaigns/{api.open}/nominations?status=held_for_review", "x-office")).json()
+    assert [n["id"] for n in queue["nominations"]] == [nid]
+    assert queue["nominations"][0]["held_reasons"][0]["code"] == "blocked_term"
+    # the ordinary approval cannot skip the hold
+    r = await api.call("POST", f"/nominations/{nid}/review", "x-office", json={"decision": "approve", "reason": "好"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_awaiting_review"
+    r = await api.call("POST", f"/nominations/{nid}/content-review", "x-office",
+                       json={"decision": "return", "reason": "简介含赌博广告，请删除"})
+    assert r.json()["status"] == "returned"
+    fixed = await api.call("PUT", f"/nominations/{nid}", "unit1",
+                           json={"category_id": "institutional", "form": account("甲号", "jia_hao")})
+    assert fixed.json()["status"] == "submitted" and fixed.json()["held_reasons"] == []
+    assert len(await api.events("NominationSubmitted")) == 1
+
+
+async def test_link_to_a_site_the_campaign_does_not_allow_is_held_and_can_be_released(api: Client) -> None:
+    intro = "详情请见 https://casino.example.com/promo 活动页面"
+    r = await api.nominate("unit1", "institutional", account("甲号", "jia_hao", introduction=intro))
+    assert r.json()["status"] == "held_for_review"
+    assert [h["code"] for h in r.json()["held_reasons"]] == ["link_domain_not_allowed"]
+    nid = r.json()["id"]
+    r = await api.call("POST", f"/nominations/{nid}/content-review", "x-office", json={"decision": "release",
+                                                                                        "reason": "经核实链接无害"})
+    assert r.json()["status"] == "submitted" and r.json()["current_step"] == "center"
+    r = await api.call("POST", f"/nominations/{nid}/review", "x-office", json={"decision": "approve",
+                                                                                "reason": "材料属实"})
+    assert r.json()["status"] == "approved"
+    actions = [h["action"] for h in r.json()["history"]]
+    assert actions == ["submitted", "approved", "held_for_review", "content_released", "approved"]
+
+
+async def test_markup_and_scripts_never_reach_the_public_entry(api: Client) -> None:
+    form = account("<script>alert('x')</script>示范号", "shifan",
+                   introduction='<img src=x onerror="alert(1)"><b>服务</b>群众 <a href="javascript:steal()">点我</a>')
+    r = await api.nominate("unit1", "institutional", form)
+    assert r.status_code == 201, r.text
+    nid = r.json()["id"]
+    assert r.json()["entry_name"] == "示范号"
+    await api.call("POST", f"/nominations/{nid}/review", "x-office", json={"decision": "approve", "reason": "符合"})
+    public = (await api.call("GET", f"/public/campaigns/{api.open}/entries")).text
+    assert "示范号" in public and "服务群众" in public
+    for dangerous in ("<script", "<img", "onerror=", "javascript:", "<b>"):
+        assert dangerous not in public
+    approved = await api.events("NominationApproved")
+    assert "<" not in approved[0]["summary"] and "<" not in approved[0]["entry_name"]
+
+
+# --- approval chain ---------------------------------------------------------------------------
+
+
+async def test_return_correct_resubmit_approve_keeps_every_step_and_reason(api: Client) -> None:
+    r = await api.nominate("unit1", "institutional", account("甲号", "jia_hao", followers=20_000))
+    nid = r.json()["id"]
+    assert r.json()["current_step"] == "center"  # the university's own opinion is the first step, given at once
+    no_reason = await api.call("POST", f"/nominations/{nid}/review", "x-office", json={"decision": "return"})
+    assert no_reason.status_code == 422 and no_reason.json()["error"]["code"] == "reason_required"
+    assert (await api.call("GET", f"/nominations/{nid}", "x-office")).json()["status"] == "submitted"
+    r = await api.call("POST", f"/nominations/{nid}/review", "x-office",
+                       json={"decision": "return", "reason": "粉丝量与截图不符，请核实"})
+    assert r.json()["status"] == "returned"
+    # the office cannot approve a nomination waiting for its unit
+    again = await api.call("POST", f"/nominations/{nid}/review", "x-office", json={"decision": "approve", "reason": "好"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_awaiting_review"
+    # the campaign moves on to the initial review; a returned nomination can still be corrected
+    await api.call("POST", f"/campaigns/{api.open}/phase", "admin", json={"phase": "initial_review"})
+    r = await api.call("PUT", f"/nominations/{nid}", "unit1",
+                       json={"category_id": "institutional", "form": account("甲号", "jia_hao", followers=25_000),
+                             "unit_opinion": "已按意见核实修改"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "submitted" and r.json()["revision"] == 2
+    assert r.json()["form"]["followers"] == 25_000
+    r = await api.call("POST", f"/nominations/{nid}/review", "x-office",
+                       json={"decision": "approve", "reason": "核实甄选：数据属实"})
+    assert r.json()["status"] == "approved"
+    history = [(h["action"], h["step_id"], h["actor"], h["reason"]) for h in r.json()["history"]]
+    assert history == [
+        ("submitted", None, "unit1", None),
+        ("approved", "university", "unit1", "同意推荐"),
+        ("returned", "center", "x-office", "粉丝量与截图不符，请核实"),
+        ("resubmitted", None, "unit1", "已按意见核实修改"),
+        ("approved", "center", "x-office", "核实甄选：数据属实"),
+    ]
+    assert [e["resubmission"] for e in await api.events("NominationSubmitted")] == [False, True]
+    assert [e["reason"] for e in await api.events("NominationReturned")] == ["粉丝量与截图不符，请核实"]
+
+
+async def test_a_withdrawn_nomination_gives_its_quota_place_back(api: Client) -> None:
+    first = await api.nominate("unit1", "personal", account("个人号", "person_a"))
+    blocked = await api.nominate("unit1", "personal", account("个人号二", "person_b"))
+    assert blocked.json()["error"]["code"] == "quota_personal_exceeded"
+    r = await api.call("POST", f"/nominations/{first.json()['id']}/withdraw", "unit1")
+    assert r.json()["status"] == "withdrawn"
+    assert r.json()["history"][-1]["action"] == "withdrawn"
+    twice = await api.call("POST", f"/nominations/{first.json()['id']}/withdraw", "unit1")
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "not_withdrawable"
+    assert (await api.nominate("unit1", "personal", account("个人号二", "person_b"))).status_code == 201
+    assert len(await api.events("NominationWithdrawn")) == 1
+
+
+async def test_a_rejected_nomination_cannot_be_corrected(api: Client) -> None:
+    r = await api.nominate("unit1", "institutional", account("甲号", "jia_hao"))
+    nid = r.json()["id"]
+    await api.call("POST", f"/nominations/{nid}/review", "x-office", json={"decision": "reject", "reason": "不符合"})
+    r = await api.call("PUT", f"/nominations/{nid}", "unit1",
+                       json={"category_id": "institutional", "form": account("甲号", "jia_hao")})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_correctable"
+
+
+# --- practice activity and metrics -----------------------------------------------------------
+
+
+async def test_activity_summary_before_the_deadline_is_taken_and_announced(api: Client) -> None:
+    nid = (await api.nominate("unit1", "institutional", account("甲号", "jia_hao"))).json()["id"]
+    r = await api.call("POST", f"/nominations/{nid}/activity", "unit1",
+                       json={"summary": "开展“网上群众路线”主题互动活动一期", "links": ["https://mp.weixin.qq.com/s/act"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["activity"]["on_time"] is True
+    [event] = await api.events("ActivitySubmitted")
+    assert event["nomination_id"] == nid and event["on_time"] is True
+
+
+async def test_a_late_activity_summary_is_refused_and_nothing_is_recorded(api: Client) -> None:
+    nid = (await api.nominate("unit1", "institutional", account("甲号", "jia_hao"), campaign=api.late)).json()["id"]
+    r = await api.call("POST", f"/nominations/{nid}/activity", "unit1", json={"summary": "迟交的总结"})
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "activity_deadline_passed"
+    assert r.json()["error"]["details"]["deadline"].startswith("2024-09-2")
+    assert (await api.call("GET", f"/nominations/{nid}", "unit1")).json()["activity"] is None
+    assert await api.events("ActivitySubmitted") == []
+
+
+async def test_reported_and_verified_metrics_are_kept_apart_and_sent_to_scoring(api: Client) -> None:
+    nid = (await api.nominate("unit1", "institutional", account("甲号", "jia_hao"))).json()["id"]
+    r = await api.call("PUT", f"/nominations/{nid}/metrics/verified", "x-office",
+                       json={"followers": 55_000, "posts": 480, "interactions": 19_000})
+    assert r.json()["metrics"] == {"reported": {"followers": 60_000, "posts": 500, "interactions": 20_000},
+                                   "verified": {"followers": 55_000, "posts": 480, "interactions": 19_000}}
+    events = await api.events("MetricsReported")
+    assert [(e["source"], e["followers"]) for e in events] == [("reported", 60_000), ("verified", 55_000)]
+    bad = await api.call("PUT", f"/nominations/{nid}/metrics/verified", "x-office",
+                         json={"followers": -1, "posts": 480, "interactions": 19_000})
+    assert bad.status_code == 422
+
+
+# --- shortfalls and exports -------------------------------------------------------------------
+
+
+def henan_case(name: str, category: str = "institutional") -> dict[str, Any]:
+    return {"submitter_name": "李报送", "ethnicity": "汉族", "birth_month": "1985-06", "political_status": "中共党员",
+            "gender": "男", "mobile": "13912345678", "unit_position": "甲市网信办 科长", "case_name": name,
+            "case_month": "2021-05", "main_deeds": f"{name}：用数据说话，办结群众留言1200件。",
+            "links": ["https://weibo.com/u/1"]}
+
+
+async def test_office_sees_the_shortfall_of_each_unit_under_it(api: Client) -> None:
+    for i in range(2):
+        r = await api.nominate("unit1", "institutional", henan_case(f"机构案例{i}"), campaign=api.henan)
+        assert r.status_code == 201, r.text
+    r = await api.call("GET", f"/campaigns/{api.henan}/shortfalls", "x-office")
+    assert r.status_code == 200
+    short = {(s["unit_id"], s["category_id"]): s["missing"] for s in r.json()["shortfalls"]}
+    assert short == {("u1", "personal"): 2, ("u1", "creative"): 2, ("u2", "institutional"): 2,
+                     ("u2", "personal"): 2, ("u2", "creative"): 2}
+    assert all(s["message_zh"] for s in r.json()["shortfalls"])
+    assert (await api.call("GET", f"/campaigns/{api.open}/shortfalls", "x-office")).json()["shortfalls"] == []
+
+
+async def test_statistics_sheet_and_nomination_list_export_for_the_office_subtree(api: Client) -> None:
+    await api.nominate("unit1", "institutional", henan_case("甲案例"), campaign=api.henan)
+    await api.nominate("unit2", "personal", henan_case("乙案例"), campaign=api.henan)
+    await api.nominate("unit3", "creative", henan_case("丙案例"), campaign=api.henan)
+
+    r = await api.call("GET", f"/campaigns/{api.henan}/exports/statistics?format=csv", "x-office")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert "征集统计表" in rows[0][0] and rows[1] == ["填报单位：", "甲市网信办"]
+    header = rows[4]
+    body = {row[0]: dict(zip(header, row)) for row in rows[5:]}
+    assert set(body) == {"甲市第一单位", "甲市第二单位", "合计 Total"}  # not the unit of the other city
+    assert body["甲市第一单位"]["优秀机构案例 institutional"] == "1"
+    assert body["合计 Total"]["合计 Total"] == "2"
+
+    r = await api.call("GET", f"/campaigns/{api.henan}/exports/nominations?format=xlsx", "prov-office")
+    assert r.status_code == 200
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    names = {row[4] for row in cells[1:]}
+    assert names == {"甲案例", "乙案例", "丙案例"}
+    assert any("13912345678" in str(v) for row in cells for v in row)  # offices read the whole form
+
+    committee = await api.call("GET", f"/campaigns/{api.henan}/exports/nominations?format=xlsx", "committee1")
+    values = {str(c.value) for row in load_workbook(io.BytesIO(committee.content)).active.iter_rows() for c in row}
+    assert "甲案例" in values
+    assert not {"13912345678", "李报送", "1985-06", "汉族", "中共党员"} & values
+
+
+async def test_export_cells_are_never_spreadsheet_formulas(api: Client) -> None:
+    await api.nominate("unit1", "institutional", account("=HYPERLINK(\"x\")", "formula_hao"))
+    r = await api.call("GET", f"/campaigns/{api.open}/exports/nominations?format=csv", "admin")
+    assert "'=HYPERLINK" in r.content.decode("utf-8-sig")
