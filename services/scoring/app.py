@@ -6,10 +6,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from massline.contracts import RankingComputed
+from massline.contracts import RankingComputed, ResultsPublished
 from massline.service import ServiceRuntime
 
-from . import handlers
+from . import handlers, results_api, review_api
 from .settings import ScoringSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -20,7 +20,7 @@ def build_runtime(settings: ScoringSettings | None = None) -> ServiceRuntime:
         "scoring",
         settings or ScoringSettings(),
         migrations_dir=MIGRATIONS,
-        publishes=[RankingComputed],
+        publishes=[RankingComputed, ResultsPublished],
     )
     handlers.register(rt)
     return rt
@@ -29,7 +29,8 @@ def build_runtime(settings: ScoringSettings | None = None) -> ServiceRuntime:
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     rt = build_runtime(settings)
     return rt.build_app(
-        [handlers.router],
+        [handlers.router, review_api.router, results_api.router],
         title="massline scoring",
-        description="Score components per entry and rankings per category, each number with its inputs.",
+        description="Score components per entry and rankings per category, each number with its inputs; expert "
+                    "review, final review, approval and the published results.",
     )

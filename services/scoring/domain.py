@@ -6,15 +6,20 @@ same components, the same order and the same `inputs_digest`, whatever order the
 Components, each out of 100:
 
 - initial: for each account metric (followers, posts, interactions), value / the category's highest
-  value × 100 (0 when that highest value is 0), combined with the `initial_metrics` weights
-  (equal weights when none are configured). An entry without reported metrics scores 0.
+  value × 100 (0 when that highest value is 0; `initial_normalization: relative_to_max`), or by the
+  metric's rank among the entries, 100 × (n − rank) / (n − 1) (`rank`; ties share the rank), combined
+  with the `initial_metrics` weights (equal weights when none are configured). An entry without
+  reported metrics scores 0.
 - vote: from the entry's vote rank, by the campaign's `vote_conversion` (see `VoteConversion`).
-- expert: mean of the submitted expert scores; 0 and `pending` while there are none.
+- expert: mean of the submitted expert scores (after the panel's normalisation, see review.py); 0 and
+  `pending` while there are none.
 - activity: mean of the submitted expert scores of the practice activity; 0 and `forfeited` when no
-  summary arrived on time and the campaign forfeits it (视作放弃该部分分数).
+  summary arrived by the deadline and the campaign forfeits it (视作放弃该部分分数); `pending`, not
+  forfeited, while the deadline has not passed.
 
-total = Σ weight/100 × component, with components and total rounded half-up to 2 decimals; the
-total is computed from the rounded components so that the published numbers add up.
+total = Σ weight/100 × component + the committee's adjustments, with components and total rounded
+half-up to 2 decimals; the total is computed from the rounded components so that the published
+numbers add up.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {"initial": 20.0, "vote": 30.0, "expert":
 DEFAULT_TOP = 100.0
 DEFAULT_STEP = 2.0
 
-ActivityStatus = Literal["on_time", "late", "missing"]
+# awaiting: no summary yet and its deadline has not passed; missing: none arrived by the deadline.
+ActivityStatus = Literal["on_time", "late", "missing", "awaiting"]
+INITIAL_NORMALIZATIONS = ("relative_to_max", "rank")
 
 
 # --- canonical form and rounding -----------------------------------------------------------
@@ -133,6 +140,7 @@ class ScoringRules:
 
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     initial_weights: Mapping[str, float] = field(default_factory=lambda: {m: 1.0 for m in METRICS})
+    initial_normalization: str = "relative_to_max"
     vote_conversion: VoteConversion = field(default_factory=VoteConversion)
     activity_forfeit_if_missing: bool = True
     warnings: tuple[str, ...] = ()
@@ -144,6 +152,8 @@ class ScoringRules:
         return cls(
             weights=_component_weights(config.get("components"), warnings),
             initial_weights=_initial_weights(config.get("initial_metrics"), config, warnings),
+            initial_normalization=(config.get("initial_normalization") if config.get("initial_normalization")
+                                   in INITIAL_NORMALIZATIONS else "relative_to_max"),
             vote_conversion=_vote_conversion(config.get("vote_conversion"), warnings),
             activity_forfeit_if_missing=_forfeit(config.get("activity_forfeit_if_missing", True), warnings),
             warnings=tuple(warnings),
@@ -176,7 +186,7 @@ def _component_weights(raw: Any, warnings: list[str]) -> dict[str, float]:
 
 def _initial_weights(raw: Any, config: Mapping[str, Any], warnings: list[str]) -> dict[str, float]:
     normalization = config.get("initial_normalization", "relative_to_max")
-    if normalization != "relative_to_max":
+    if normalization not in INITIAL_NORMALIZATIONS:
         warnings.append(f"initial_normalization {normalization!r} is not supported; relative_to_max used")
     equal = {m: 1.0 for m in METRICS}
     if raw is None:
@@ -278,6 +288,11 @@ class EntryInputs:
     activity: ActivityStatus = "missing"
     expert_scores: tuple[float, ...] = ()
     activity_scores: tuple[float, ...] = ()
+    # The scores as the experts gave them, when normalisation changed them; for the explanation.
+    expert_raw: tuple[float, ...] = ()
+    activity_raw: tuple[float, ...] = ()
+    # The committee's adjustments of the total: (points, reason), in the order they were made.
+    adjustments: tuple[tuple[float, str], ...] = ()
 
     def canonical(self) -> dict[str, Any]:
         return {
@@ -295,6 +310,9 @@ class EntryInputs:
             "activity": self.activity,
             "expert_scores": sorted(float(s) for s in self.expert_scores),
             "activity_scores": sorted(float(s) for s in self.activity_scores),
+            "expert_raw": sorted(float(s) for s in self.expert_raw),
+            "activity_raw": sorted(float(s) for s in self.activity_raw),
+            "adjustments": [{"points": float(p), "reason": r} for p, r in self.adjustments],
         }
 
 
@@ -306,6 +324,7 @@ class CategoryInputs:
     rules: ScoringRules
     entries: tuple[EntryInputs, ...]
     voting_closed: bool = False
+    expert_normalization: str = "none"
 
     def canonical(self) -> dict[str, Any]:
         """The digest's subject. When the tally was taken is not an input: equal counts, equal ranking."""
@@ -314,6 +333,7 @@ class CategoryInputs:
             "category_id": self.category_id,
             "rule_version": self.rule_version,
             "voting_closed": self.voting_closed,
+            "expert_normalization": self.expert_normalization,
             "entries": [e.canonical() for e in sorted(self.entries, key=lambda e: e.entry_id)],
         }
 
@@ -328,10 +348,15 @@ def inputs_digest(inputs: CategoryInputs) -> str:
 Scored = tuple[float, dict[str, Any]]
 
 
-def initial_scores(entries: Iterable[EntryInputs], weights: Mapping[str, float]) -> dict[str, Scored]:
-    """Each metric as a share of the category's best (× 100, 0 when the best is 0), then weighted."""
+def initial_scores(
+    entries: Iterable[EntryInputs], weights: Mapping[str, float], normalization: str = "relative_to_max"
+) -> dict[str, Scored]:
+    """Each metric as a share of the category's best (× 100, 0 when the best is 0) or by its rank
+    among the entries with metrics (100 × (n − rank) / (n − 1), a lone entry 100), then weighted."""
     entries = list(entries)
     best = {m: max((e.metrics.value(m) for e in entries if e.metrics is not None), default=0) for m in METRICS}
+    measured = [e for e in entries if e.metrics is not None]
+    metric_ranks = {m: competition_ranks({e.entry_id: -float(e.metrics.value(m)) for e in measured}) for m in METRICS}
     weight_sum = sum(weights.get(m, 0.0) for m in METRICS)
     out: dict[str, Scored] = {}
     for e in entries:
@@ -342,12 +367,20 @@ def initial_scores(entries: Iterable[EntryInputs], weights: Mapping[str, float])
         score = 0.0
         for m in METRICS:
             value = e.metrics.value(m)
-            normalised = value / best[m] * 100 if best[m] > 0 else 0.0
+            if normalization == "rank":
+                rank = metric_ranks[m][e.entry_id]
+                n = len(measured)
+                normalised = 100.0 if n <= 1 else 100.0 * (n - rank) / (n - 1)
+                parts[m] = {"value": value, "rank": rank, "entries": n, "score": round2(normalised),
+                            "weight": weights.get(m, 0.0)}
+            else:
+                normalised = value / best[m] * 100 if best[m] > 0 else 0.0
+                parts[m] = {"value": value, "category_max": best[m], "score": round2(normalised),
+                            "weight": weights.get(m, 0.0)}
             share = weights.get(m, 0.0) / weight_sum
             score += share * normalised
-            parts[m] = {"value": value, "category_max": best[m], "score": round2(normalised),
-                        "weight": weights.get(m, 0.0)}
-        out[e.entry_id] = (score, {"missing": False, "source": e.metrics.source, "metrics": parts})
+        out[e.entry_id] = (score, {"missing": False, "source": e.metrics.source, "normalization": normalization,
+                                   "metrics": parts})
     return out
 
 
@@ -407,25 +440,40 @@ def vote_scores(entries: Iterable[EntryInputs], conversion: VoteConversion, *, v
     return out
 
 
-def expert_score(scores: Sequence[float]) -> Scored:
-    """Mean of the submitted expert scores; 0 and `pending` while none is in."""
+def expert_score(scores: Sequence[float], raw: Sequence[float] = (), normalization: str = "none") -> Scored:
+    """Mean of the submitted expert scores; 0 and `pending` while none is in.
+
+    With normalisation the raw scores are listed beside the normalised ones that were averaged.
+    """
     ordered = sorted(float(s) for s in scores)
     if not ordered:
         return 0.0, {"scores": [], "experts": 0, "pending": True}
-    return sum(ordered) / len(ordered), {"scores": ordered, "experts": len(ordered), "pending": False}
+    explanation: dict[str, Any] = {"scores": ordered, "experts": len(ordered), "pending": False}
+    if normalization != "none":
+        explanation["normalization"] = normalization
+        explanation["raw_scores"] = sorted(float(s) for s in raw)
+    return sum(ordered) / len(ordered), explanation
 
 
-def activity_score(status: ActivityStatus, scores: Sequence[float], *, forfeit_if_missing: bool) -> Scored:
-    """No summary by the deadline forfeits the component (视作放弃该部分分数) when the campaign says so."""
+def activity_score(
+    status: ActivityStatus, scores: Sequence[float], *, forfeit_if_missing: bool, raw: Sequence[float] = (),
+    normalization: str = "none",
+) -> Scored:
+    """No summary by the deadline forfeits the component (视作放弃该部分分数) when the campaign says so.
+
+    Before the deadline (`awaiting`) nothing is forfeited yet: the component is pending.
+    """
+    if status == "awaiting":
+        return 0.0, {"summary": status, "forfeited": False, "scores": [], "experts": 0, "pending": True}
     if status != "on_time" and forfeit_if_missing:
         return 0.0, {"summary": status, "forfeited": True, "scores": [], "experts": 0, "pending": False}
-    score, explanation = expert_score(scores)
+    score, explanation = expert_score(scores, raw, normalization)
     return score, {"summary": status, "forfeited": False, **explanation}
 
 
-def total_score(components: Mapping[str, float], weights: Mapping[str, float]) -> float:
-    """Σ weight/100 × component over the four components, rounded half-up to 2 decimals."""
-    return round2(sum(weights.get(c, 0.0) / 100 * components.get(c, 0.0) for c in COMPONENTS))
+def total_score(components: Mapping[str, float], weights: Mapping[str, float], adjustment: float = 0.0) -> float:
+    """Σ weight/100 × component over the four components plus the committee's adjustment, half-up to 2 decimals."""
+    return round2(sum(weights.get(c, 0.0) / 100 * components.get(c, 0.0) for c in COMPONENTS) + adjustment)
 
 
 # --- the ranking ---------------------------------------------------------------------------
@@ -465,21 +513,26 @@ def compute_ranking(inputs: CategoryInputs) -> Ranking:
     """Score every entry of the category and rank them 1..n (see `ranking_order`)."""
     rules = inputs.rules
     entries = sorted(inputs.entries, key=lambda e: e.entry_id)
-    initial = initial_scores(entries, rules.initial_weights)
+    initial = initial_scores(entries, rules.initial_weights, rules.initial_normalization)
+    norm = inputs.expert_normalization
     vote = vote_scores(entries, rules.vote_conversion, voting_closed=inputs.voting_closed)
     unranked: list[RankedEntry] = []
     for e in entries:
-        expert = expert_score(e.expert_scores)
-        activity = activity_score(e.activity, e.activity_scores, forfeit_if_missing=rules.activity_forfeit_if_missing)
+        expert = expert_score(e.expert_scores, e.expert_raw, norm)
+        activity = activity_score(e.activity, e.activity_scores, forfeit_if_missing=rules.activity_forfeit_if_missing,
+                                  raw=e.activity_raw, normalization=norm)
         scored = {"initial": initial[e.entry_id], "vote": vote[e.entry_id], "expert": expert, "activity": activity}
         components = {c: round2(scored[c][0]) for c in COMPONENTS}
         explanation = {c: {"weight": rules.weights.get(c, 0.0), **scored[c][1]} for c in COMPONENTS}
+        adjustment = sum(p for p, _ in e.adjustments)
+        if e.adjustments:
+            explanation["adjustments"] = [{"points": p, "reason": r} for p, r in e.adjustments]
         unranked.append(RankedEntry(
             entry_id=e.entry_id,
             entry_name=e.name,
             unit_id=e.unit_id,
             rank=0,
-            total=total_score(components, rules.weights),
+            total=total_score(components, rules.weights, adjustment),
             components=components,
             explanation=explanation,
         ))

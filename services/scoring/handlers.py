@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Iterable, Sequence
 
 import asyncpg
@@ -56,6 +58,16 @@ class Metrics:
         self.rankings_computed = Counter(
             "massline_rankings_computed", "Rankings stored and announced because their inputs changed",
             registry=rt.registry,
+        )
+        self.rankings_held = Counter(
+            "massline_rankings_held", "Ranking announcements held back while voting is open (sent later)",
+            registry=rt.registry,
+        )
+        self.scores_submitted = Counter(
+            "massline_expert_scores_submitted", "Expert scores submitted (locked)", registry=rt.registry,
+        )
+        self.results_published = Counter(
+            "massline_results_published", "Result versions published", registry=rt.registry,
         )
 
 
@@ -129,8 +141,14 @@ def _lock_key(campaign_id: str, category_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def recompute(conn: asyncpg.Connection, rt: ServiceRuntime, touched: Iterable[tuple[str, str]]) -> int:
+async def recompute(
+    conn: asyncpg.Connection, rt: ServiceRuntime, touched: Iterable[tuple[str, str]], *, throttle: bool = False
+) -> int:
     """Recompute the touched categories; store and announce each ranking whose inputs digest changed.
+
+    With `throttle` (a tally while voting is open) a category announced less than
+    `ranking_announce_interval_s` ago is stored but not announced; `announce_held_rankings` sends
+    its latest ranking once the interval has passed, so the last change is always announced.
 
     Campaign, nomination and tally consumers run side by side. Each takes the category's lock after
     writing its inputs and reads them after getting it, so whichever commits last computed from
@@ -167,12 +185,16 @@ async def recompute(conn: asyncpg.Connection, rt: ServiceRuntime, touched: Itera
             Q.save_ranking, campaign_id, category_id, ranking.rule_version, ranking.inputs_digest, inputs.canonical(),
             [e.model_dump(mode="json") for e in entries], list(ranking.warnings), tally.as_of, tally.voting_closed,
         )
-        await rt.outbox.record(
-            conn,
-            RankingComputed(category_id=category_id, rule_version=ranking.rule_version,
-                            inputs_digest=ranking.inputs_digest, entries=entries),
-            campaign_id=campaign_id,
-        )
+        if throttle and await _recently_announced(conn, rt, campaign_id, category_id):
+            rt.state["metrics"].rankings_held.inc()
+        else:
+            await rt.outbox.record(
+                conn,
+                RankingComputed(category_id=category_id, rule_version=ranking.rule_version,
+                                inputs_digest=ranking.inputs_digest, entries=entries),
+                campaign_id=campaign_id,
+            )
+            await conn.execute(Q.mark_announced, campaign_id, category_id)
         if ranking.warnings:
             log.warning("ranking computed with configuration warnings",
                         extra={"campaign_id": campaign_id, "category_id": category_id,
@@ -180,6 +202,55 @@ async def recompute(conn: asyncpg.Connection, rt: ServiceRuntime, touched: Itera
         announced += 1
     rt.state["metrics"].rankings_computed.inc(announced)
     return announced
+
+
+async def _recently_announced(conn: asyncpg.Connection, rt: ServiceRuntime, campaign_id: str, category_id: str) -> bool:
+    interval = rt.settings.ranking_announce_interval_s
+    if interval <= 0:
+        return False
+    row = await conn.fetchrow(Q.get_announcement, campaign_id, category_id)
+    if row is None or row["announced_at"] is None:
+        return False
+    return row["announced_at"] > datetime.now(timezone.utc) - timedelta(seconds=interval)
+
+
+async def announce_held_rankings(rt: ServiceRuntime) -> int:
+    """Announce every ranking whose latest change the throttle held back and whose interval has passed."""
+    announced = 0
+    async with rt.pool.acquire() as conn, conn.transaction():
+        for row in await conn.fetch(Q.unannounced_rankings, float(rt.settings.ranking_announce_interval_s)):
+            await rt.outbox.record(
+                conn,
+                RankingComputed(category_id=row["category_id"], rule_version=row["rule_version"],
+                                inputs_digest=row["inputs_digest"],
+                                entries=[EntryRanking(**e) for e in row["entries"]]),
+                campaign_id=row["campaign_id"],
+            )
+            await conn.execute(Q.mark_announced, row["campaign_id"], row["category_id"])
+            announced += 1
+    return announced
+
+
+async def apply_passed_activity_deadlines(rt: ServiceRuntime, now: datetime | None = None) -> int:
+    """Rerank every campaign whose activity deadline has passed since: missing summaries are forfeited now."""
+    done = 0
+    async with rt.pool.acquire() as conn, conn.transaction():
+        for row in await conn.fetch(Q.campaigns_past_activity_deadline):
+            categories = [r["category_id"] for r in await conn.fetch(Q.campaign_category_ids, row["id"])]
+            await recompute(conn, rt, [(row["id"], c) for c in categories])
+            await conn.execute(Q.mark_activity_deadline_applied, row["id"])
+            done += 1
+    return done
+
+
+async def _every(rt: ServiceRuntime, seconds: float, job, what: str) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job(rt)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            # A database outage is waited out; the next round catches up.
+            log.warning("%s postponed: database unavailable", what, exc_info=True)
 
 
 # --- consumers -----------------------------------------------------------------------------
@@ -195,6 +266,7 @@ async def on_campaign(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: 
             Q.upsert_campaign, e.campaign_id, e.version, e.title,
             [c.model_dump(mode="json") for c in e.categories], e.scoring,
             domain.rule_version(e.campaign_id, e.version, e.scoring),
+            [p.model_dump(mode="json") for p in e.phases], e.activity_deadline,
         )
         if stored is not None:
             loaded.add(e.campaign_id)
@@ -241,19 +313,33 @@ async def on_nomination(conn: asyncpg.Connection, batch: Sequence[Delivered], rt
 
 async def on_tally(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime) -> None:
     """Keep the latest tally of each category and rerank it."""
-    touched: Touched = set()
+    open_: Touched = set()
+    final: Touched = set()
     for item in batch:
         e = item.event
         if not isinstance(e, TallyUpdated):
             continue
         standings = [s.model_dump(mode="json") for s in e.standings]
         await conn.execute(Q.upsert_tally, item.envelope.campaign_id, e.category_id, e.as_of, e.final, standings)
-        touched.add((item.envelope.campaign_id, e.category_id))
-    await recompute(conn, rt, touched)
+        (final if e.final else open_).add((item.envelope.campaign_id, e.category_id))
+    # A tally per vote batch would announce a ranking per batch: while voting is open they are throttled.
+    await recompute(conn, rt, open_ - final, throttle=True)
+    await recompute(conn, rt, final)
 
 
 def register(rt: ServiceRuntime) -> None:
     rt.state = {"metrics": Metrics(rt)}
+    interval = rt.settings.ranking_announce_interval_s
+
+    if interval > 0:
+        @rt.background
+        async def announce_held(runtime: ServiceRuntime) -> None:
+            await _every(runtime, interval, announce_held_rankings, "announcing held rankings")
+
+    @rt.background
+    async def activity_deadlines(runtime: ServiceRuntime) -> None:
+        await _every(runtime, rt.settings.activity_deadline_check_s, apply_passed_activity_deadlines,
+                     "applying activity deadlines")
 
     def bind(fn):
         async def handler(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:

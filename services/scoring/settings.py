@@ -1,7 +1,15 @@
 """Scoring service settings."""
 
+from pydantic import Field
+
 from massline.settings import ServiceSettings
 
 
 class ScoringSettings(ServiceSettings):
-    """Scoring needs only what every service needs: its database and the broker."""
+    """What every service needs, plus how often rankings are announced and deadlines checked."""
+
+    ranking_announce_interval_s: float = Field(
+        5.0, ge=0, description="While voting is open, at most one RankingComputed per category per this many "
+                               "seconds (the last change is always announced); 0 announces every change.")
+    activity_deadline_check_s: float = Field(
+        30.0, gt=0, description="How often to look for campaigns whose activity deadline has just passed.")

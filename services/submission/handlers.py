@@ -174,6 +174,7 @@ def campaign_loaded_event(d: CampaignDefinition, current_phase: str | None) -> C
             timezone=d.timezone,
         ),
         scoring=d.scoring.model_dump(mode="json") if d.scoring else {},
+        activity_deadline=d.activity.summary_deadline if d.activity else None,
     )
 
 

@@ -44,3 +44,21 @@ def test_the_rankings_counter_is_exported(client):
 def test_the_openapi_document_lists_both_ranking_routes(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/campaigns/{campaign_id}/rankings", "/campaigns/{campaign_id}/rankings/{category_id}"} <= set(paths)
+
+
+def test_the_review_and_results_routes_are_published(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/campaigns/{campaign_id}/my-assignments", "/campaigns/{campaign_id}/publication",
+            "/campaigns/{campaign_id}/approval", "/campaigns/{campaign_id}/results",
+            "/campaigns/{campaign_id}/results/export.xlsx"} <= set(paths)
+
+
+@pytest.mark.parametrize("method, path", [
+    ("PUT", "/campaigns/c1/my-assignments/00000000-0000-0000-0000-00000000000a/expert"),
+    ("POST", "/campaigns/c1/publication"),
+    ("POST", "/campaigns/c1/approval"),
+    ("POST", "/campaigns/c1/adjustments"),
+])
+def test_staff_actions_need_a_staff_token(client, method, path):
+    response = client.request(method, path, json={})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthenticated"

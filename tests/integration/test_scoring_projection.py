@@ -96,7 +96,8 @@ async def scoring(database_url: str):
     schema = f"scoring_t{uuid.uuid4().hex[:10]}"
     await migrate(database_url, schema, scoring_app.MIGRATIONS)
     pool = await create_pool(database_url, schema, min_size=1, max_size=4)
-    rt = scoring_app.build_runtime(ScoringSettings(database_url=database_url))
+    # Every change announced at once unless a test turns the throttle on.
+    rt = scoring_app.build_runtime(ScoringSettings(database_url=database_url, ranking_announce_interval_s=0))
     try:
         yield Scoring(rt, pool)
     finally:

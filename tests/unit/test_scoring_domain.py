@@ -266,3 +266,28 @@ def test_the_shipped_campaign_definitions_read_without_warnings(path):
 
 def test_rounding_is_half_up_on_the_decimal_spelling():
     assert round2(2.675) == 2.68 and round2(84.899999999) == 84.9 and round2(0.125) == 0.13
+
+
+# --- deadlines, adjustments, rank normalisation --------------------------------------------
+
+def test_before_its_deadline_a_missing_activity_is_pending_not_forfeited():
+    score, why = activity_score("awaiting", (), forfeit_if_missing=True)
+    assert score == 0 and why["forfeited"] is False and why["pending"] is True
+
+
+def test_a_committee_adjustment_moves_the_total_and_says_why():
+    base = compute_ranking(category(seed_000_entries()))
+    adjusted = [replace(e, adjustments=((20.0, "复核加分"),)) if e.entry_id == "b" else e for e in seed_000_entries()]
+    ranking = compute_ranking(category(adjusted))
+    b = next(e for e in ranking.entries if e.entry_id == "b")
+    assert b.total == 84.0 and b.rank == 2  # 64 + 20, still behind a (84.9)
+    assert b.explanation["adjustments"] == [{"points": 20.0, "reason": "复核加分"}]
+    assert ranking.inputs_digest != base.inputs_digest
+
+
+def test_rank_normalisation_scores_each_metric_by_its_place_among_the_entries():
+    entries = [entry("a", metrics=AccountMetrics(300, 1, 1)), entry("b", metrics=AccountMetrics(200, 1, 1)),
+               entry("c", metrics=AccountMetrics(100, 1, 1))]
+    scores = initial_scores(entries, {"followers": 1, "posts": 0, "interactions": 0}, "rank")
+    assert [scores[x][0] for x in "abc"] == [100, 50, 0]
+    assert scores["b"][1]["metrics"]["followers"]["rank"] == 2
