@@ -36,5 +36,6 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     return rt.build_app(
         [handlers.router],
         title="massline notification",
-        description="Tells nominating units, offices, experts and the committee what happened, in their inbox.",
+        description="Tells nominating units, offices, experts and the committee what happened (inbox, e-mail, SMS) "
+        "and posts public events, signed, to downstream webhooks.",
     )

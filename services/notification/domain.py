@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from massline.contracts import (
     Event,
@@ -14,6 +20,8 @@ from massline.contracts import (
     NominationRejected,
     NominationReturned,
     NominationSubmitted,
+    RankingComputed,
+    ResultsPublished,
 )
 
 LOCALES = ("zh", "en")
@@ -73,9 +81,33 @@ _NOMINATION_SAMPLE: dict[str, Any] = {
 }
 _NOMINATION_VARS = frozenset(_NOMINATION_SAMPLE)
 
+_DEADLINE_SAMPLE: dict[str, Any] = {
+    "campaign_title": _NOMINATION_SAMPLE["campaign_title"],
+    "deadline": "2024-09-21 00:00",
+    "days_left": 3,
+}
+_RESULT_SAMPLE: dict[str, Any] = {
+    "campaign_title": _NOMINATION_SAMPLE["campaign_title"],
+    "version": 1,
+    "entries": [{"entry_name": "示例大学官方微信公众号", "category_name": "机构/政务账号", "rank": 3}],
+}
+
 NOTICE_KINDS: dict[str, NoticeKind] = {
     kind.template: kind
     for kind in (
+        NoticeKind("nomination_to_review", _NOMINATION_VARS | {"unit_name", "resubmission"},
+                   {**_NOMINATION_SAMPLE, "unit_name": "示例大学", "resubmission": False}),
+        NoticeKind("activity_deadline_near", frozenset(_DEADLINE_SAMPLE), _DEADLINE_SAMPLE),
+        NoticeKind("results_published", frozenset(_RESULT_SAMPLE), _RESULT_SAMPLE),
+        NoticeKind("ranking_ready", frozenset({"campaign_title", "category_name", "entries_count", "rule_version"}),
+                   {"campaign_title": _NOMINATION_SAMPLE["campaign_title"], "category_name": "机构/政务账号",
+                    "entries_count": 42, "rule_version": "shaanxi-2024@1"}),
+        # Ready for the scoring service's expert assignment: no event announces it yet, so nothing
+        # sends these until one does (see notices_for).
+        NoticeKind("expert_assigned", frozenset({"campaign_title", "category_name", "entries_count", "deadline"}),
+                   {"campaign_title": _NOMINATION_SAMPLE["campaign_title"], "category_name": "机构/政务账号",
+                    "entries_count": 12, "deadline": "2024-09-30 18:00"}),
+        NoticeKind("expert_deadline_near", frozenset(_DEADLINE_SAMPLE), _DEADLINE_SAMPLE),
         NoticeKind("nomination_received", _NOMINATION_VARS | {"resubmission"},
                    {**_NOMINATION_SAMPLE, "resubmission": False}),
         NoticeKind("nomination_approved", _NOMINATION_VARS, _NOMINATION_SAMPLE),
@@ -97,10 +129,28 @@ class Notice:
     refs: Mapping[str, str] = field(default_factory=dict)
 
 
-def notices_for(event: Event) -> list[Notice]:
-    """What an event means for the people concerned; empty when nobody needs to be told."""
+def notices_for(event: Event, campaign_id: str = "", reviewers: Sequence[str] = ()) -> list[Notice]:
+    """What an event means for the people concerned; empty when nobody needs to be told.
+
+    `reviewers` are the recipients an administrator named for the campaign's new nominations.
+    """
     if isinstance(event, NominationSubmitted):
-        return [_nomination_notice("nomination_received", event, resubmission=event.resubmission)]
+        to_reviewers = [
+            replace(_nomination_notice("nomination_to_review", event, unit_name=event.unit_name,
+                                       resubmission=event.resubmission), recipient=reviewer)
+            for reviewer in reviewers
+        ]
+        return [_nomination_notice("nomination_received", event, resubmission=event.resubmission), *to_reviewers]
+    if isinstance(event, RankingComputed):
+        return [Notice(
+            template="ranking_ready",
+            recipient=recipient_address("committee", campaign_id),
+            facts={"category_id": event.category_id, "entries_count": len(event.entries),
+                   "rule_version": event.rule_version},
+            refs={"category_id": event.category_id, "inputs_digest": event.inputs_digest},
+        )]
+    if isinstance(event, ResultsPublished):
+        return _result_notices(event)
     if isinstance(event, NominationApproved):
         # Intermediate steps are the offices' business; the unit hears once, when the entry is in.
         return [_nomination_notice("nomination_approved", event)] if event.final else []
@@ -109,6 +159,25 @@ def notices_for(event: Event) -> list[Notice]:
     if isinstance(event, NominationRejected):
         return [_nomination_notice("nomination_rejected", event, reason=event.reason)]
     return []
+
+
+def _result_notices(event: ResultsPublished) -> list[Notice]:
+    """One notice per unit with an entry in the results, listing its entries and their ranks."""
+    by_unit: dict[str, list[dict[str, Any]]] = {}
+    for category_id, ranking in sorted(event.categories.items()):
+        for entry in ranking:
+            by_unit.setdefault(entry.unit_id, []).append(
+                {"entry_name": entry.entry_name, "category_id": category_id, "rank": entry.rank}
+            )
+    return [
+        Notice(
+            template="results_published",
+            recipient=recipient_address("unit", unit_id),
+            facts={"version": event.version, "entries": entries},
+            refs={"results_version": str(event.version)},
+        )
+        for unit_id, entries in sorted(by_unit.items())
+    ]
 
 
 def _nomination_notice(template: str, event: Any, **extra: Any) -> Notice:
@@ -148,13 +217,27 @@ def template_context(
         names = (campaign.categories.get(category_id) if campaign else None) or {}
         context["category_name"] = neutral_line(names.get(locale) or names.get(DEFAULT_LOCALE) or category_id, locale)
     for name, value in facts.items():
-        if name == "reason":
+        if name == "entries":
+            context[name] = [
+                {
+                    "entry_name": neutral_line(e["entry_name"], locale),
+                    "category_name": neutral_line(_category_name(campaign, e["category_id"], locale), locale),
+                    "rank": e["rank"],
+                }
+                for e in value
+            ]
+        elif name == "reason":
             context[name] = neutral_text(value, locale)
         elif isinstance(value, str):
             context[name] = neutral_line(value, locale)
         else:
             context[name] = value
     return context
+
+
+def _category_name(campaign: CampaignNames | None, category_id: str, locale: str) -> str:
+    names = (campaign.categories.get(category_id) if campaign else None) or {}
+    return names.get(locale) or names.get(DEFAULT_LOCALE) or category_id
 
 
 # --- neutralising text from events --------------------------------------------------------
@@ -197,3 +280,192 @@ def neutral_text(text: str, locale: str = DEFAULT_LOCALE) -> str:
     lines = [" ".join(line.split()) for line in _clean(unified, locale).split("\n")]
     paragraphs = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return _cut(paragraphs, TEXT_LIMIT)
+
+
+# --- channels ------------------------------------------------------------------------------
+
+EMAIL = "email"
+SMS = "sms"
+WEBHOOK = "webhook"
+# An SMS is short and costs money: only what a unit must act on or will want to know at once.
+SMS_TEMPLATES = frozenset({"nomination_returned", "nomination_approved", "activity_deadline_near",
+                           "results_published", "expert_assigned", "expert_deadline_near"})
+
+
+@dataclass(frozen=True)
+class ContactChannels:
+    """Which outbound channels a recipient can be reached on; the details themselves stay in the table."""
+
+    email: bool = False
+    sms: bool = False
+
+
+def channels_for(template: str, contact: ContactChannels | None) -> list[str]:
+    """The inbox always; e-mail and SMS when the recipient has the detail (SMS for urgent notices only)."""
+    channels = [INBOX]
+    if contact and contact.email:
+        channels.append(EMAIL)
+    if contact and contact.sms and template in SMS_TEMPLATES:
+        channels.append(SMS)
+    return channels
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `limit` outbound messages per recipient and channel in any `window_s` seconds."""
+
+    limit: int
+    window_s: float
+
+
+def rate_limited_until(sent_times: Sequence[float], now: float, rule: RateLimit) -> float | None:
+    """When the next message may go, or None if it may go now. `sent_times` are epoch seconds.
+
+    A message over the limit is held, never dropped: it goes when the oldest one in the window ages out.
+    """
+    recent = sorted(t for t in sent_times if t > now - rule.window_s)
+    if len(recent) < rule.limit:
+        return None
+    return recent[len(recent) - rule.limit] + rule.window_s
+
+
+_EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_MOBILE = re.compile(r"^\+?\d{6,15}$")
+
+
+def valid_email(text: str) -> bool:
+    return len(text) <= 254 and bool(_EMAIL.match(text))
+
+
+def valid_mobile(text: str) -> bool:
+    return bool(_MOBILE.match(text))
+
+
+# --- retries -------------------------------------------------------------------------------
+
+def backoff_s(attempt: int, base_s: float, cap_s: float, jitter: float) -> float:
+    """Delay before retry number `attempt` (1 = first retry): exponential, capped, with full jitter.
+
+    `jitter` is a number in [0, 1) (random in production, fixed in tests); spreading retries keeps a
+    recovering endpoint from being hit by every waiting delivery at the same instant.
+    """
+    ceiling = min(cap_s, base_s * (2 ** max(0, attempt - 1)))
+    return ceiling / 2 + jitter * ceiling / 2
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+# The public events downstream systems may subscribe to, and the topic each travels on.
+WEBHOOK_EVENTS: dict[str, str] = {
+    "ResultsPublished": "massline.result.v1",
+    "RankingComputed": "massline.scoring.v1",
+    "NominationSubmitted": "massline.nomination.v1",
+    "NominationApproved": "massline.nomination.v1",
+    "NominationReturned": "massline.nomination.v1",
+    "NominationRejected": "massline.nomination.v1",
+    "NominationWithdrawn": "massline.nomination.v1",
+}
+SIGNATURE_HEADER = "X-Massline-Signature"
+TIMESTAMP_HEADER = "X-Massline-Timestamp"
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """`sha256=<hex>` of HMAC-SHA256 over `<timestamp>.<body>`, the value of X-Massline-Signature."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def signature_valid(secret: str, timestamp: str, body: bytes, header: str, now: float, tolerance_s: float = 300) -> bool:
+    """What a receiver checks: the signature matches and the timestamp is recent (no replays)."""
+    try:
+        ts = int(timestamp)
+    except ValueError:
+        return False
+    if abs(now - ts) > tolerance_s:
+        return False
+    return hmac.compare_digest(signature(secret, ts, body), header)
+
+
+class WebhookUrlRefused(ValueError):
+    """The URL cannot be a webhook target; `code` is the stable error code."""
+
+    def __init__(self, code: str, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.code, self.en, self.zh = code, en, zh
+
+
+def check_webhook_url(url: str, *, production: bool, resolve: Any = None) -> str:
+    """The URL when it may be a target: http(s), a host, and in production no private address.
+
+    `resolve(host)` returns the host's addresses; in production a name is resolved so a public-looking
+    name that points inside the network is refused too. Delivery checks again at send time.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise WebhookUrlRefused("webhook_url_scheme", "A webhook URL must start with http:// or https://",
+                                "Webhook 地址必须以 http:// 或 https:// 开头")
+    if not parts.hostname or parts.username or parts.password:
+        raise WebhookUrlRefused("webhook_url_invalid", "A webhook URL needs a host and no user name or password",
+                                "Webhook 地址须包含主机名，且不能含用户名或密码")
+    if production:
+        addresses = _addresses(parts.hostname, resolve)
+        if not addresses or any(not ip.is_global for ip in addresses):
+            raise WebhookUrlRefused("webhook_url_private",
+                                    "In production a webhook must point at a public address",
+                                    "生产环境中 Webhook 地址必须是公网地址")
+    return url
+
+
+def _addresses(host: str, resolve: Any) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return [ipaddress.ip_address("127.0.0.1")]
+    try:
+        return [ipaddress.ip_address(a) for a in (resolve(host) if resolve else [])]
+    except (OSError, ValueError):
+        return []
+
+
+# --- reminders -----------------------------------------------------------------------------
+
+def reminder_id(campaign_id: str, template: str, deadline: datetime) -> uuid.UUID:
+    """Stable, so a campaign loaded again schedules the same reminder and it is sent once."""
+    return uuid.uuid5(_DELIVERY_NAMESPACE, f"reminder|{campaign_id}|{template}|{deadline.isoformat()}")
+
+
+def activity_deadline(scoring: Mapping[str, Any], phases: Sequence[Any], tz: str = "Asia/Shanghai") -> datetime | None:
+    """When the units' activity summaries are due.
+
+    CampaignLoaded does not carry the definition's activity section, so an explicit deadline in the
+    scoring section wins, else the start of the expert review (summaries are due before experts score).
+    """
+    for key in ("activity_deadline", "summary_deadline"):
+        value = scoring.get(key)
+        if value:
+            return _aware(datetime.fromisoformat(str(value)), tz)
+    for phase in phases:
+        if phase.id == "expert_review" and phase.starts_at is not None:
+            return _aware(phase.starts_at, tz)
+    return None
+
+
+def _aware(moment: datetime, tz: str) -> datetime:
+    """Campaign dates without a zone are in the campaign's own time zone."""
+    if moment.tzinfo:
+        return moment
+    try:
+        return moment.replace(tzinfo=ZoneInfo(tz))
+    except (KeyError, ValueError):
+        return moment.replace(tzinfo=timezone.utc)
+
+
+def local_time(moment: datetime, tz: str) -> str:
+    """A deadline as people there read it: `YYYY-MM-DD HH:MM` in the campaign's time zone."""
+    try:
+        zone = ZoneInfo(tz)
+    except (KeyError, ValueError):
+        zone = timezone.utc
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,174 @@
+"""Who else is told (reviewers, units on results day, the committee), on which channels, and webhook rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from massline.contracts import (
+    EntryRanking,
+    NominationSubmitted,
+    PhaseInfo,
+    RankingComputed,
+    ResultsPublished,
+)
+from services.notification import domain
+from services.notification.channels import plain, sms_text
+from services.notification.rendering import TemplateCatalog
+
+CAMPAIGN = domain.CampaignNames(
+    "2024年陕西省“走好网上群众路线”成绩突出账号推选活动",
+    {"institutional": {"zh": "机构/政务账号", "en": "Institutional account"},
+     "personal": {"zh": "个人账号", "en": "Personal account"}},
+)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> TemplateCatalog:
+    return TemplateCatalog.load()
+
+
+def _entry(name: str, unit: str, rank: int) -> EntryRanking:
+    return EntryRanking(entry_id=uuid.uuid4(), entry_name=name, unit_id=unit, rank=rank, total=90.0 - rank,
+                        components={"vote": 50.0})
+
+
+def test_reviewers_named_for_the_campaign_hear_of_each_new_nomination(catalog):
+    event = NominationSubmitted(nomination_id=uuid.uuid4(), unit_id="u-xjtu", unit_name="西安交通大学",
+                                category_id="institutional", entry_name="西安交大发布")
+    notices = domain.notices_for(event, "shaanxi", ["office:xian", "office:province"])
+    assert [(n.template, n.recipient) for n in notices] == [
+        ("nomination_received", "unit:u-xjtu"),
+        ("nomination_to_review", "office:xian"),
+        ("nomination_to_review", "office:province"),
+    ]
+    rendered = catalog.render_notice(notices[1], "shaanxi", CAMPAIGN, "zh")
+    assert "西安交通大学" in rendered.body and "西安交大发布" in rendered.subject and "请及时审核" in rendered.body
+    assert domain.notices_for(event, "shaanxi") == notices[:1]
+
+
+def test_results_tell_each_unit_where_its_own_entries_placed(catalog):
+    event = ResultsPublished(campaign_id="shaanxi", version=2, categories={
+        "institutional": [_entry("西安交大发布", "u-xjtu", 1), _entry("长安发布", "u-city", 2)],
+        "personal": [_entry("交大小新", "u-xjtu", 5)],
+    })
+    notices = {n.recipient: n for n in domain.notices_for(event, "shaanxi")}
+    assert sorted(notices) == ["unit:u-city", "unit:u-xjtu"]
+    zh = catalog.render_notice(notices["unit:u-xjtu"], "shaanxi", CAMPAIGN, "zh")
+    assert "“西安交大发布”（机构/政务账号）：第1名" in zh.body
+    assert "“交大小新”（个人账号）：第5名" in zh.body
+    assert "长安发布" not in zh.body
+    en = catalog.render_notice(notices["unit:u-xjtu"], "shaanxi", CAMPAIGN, "en")
+    assert '"西安交大发布" (Institutional account): rank 1' in plain(en.body)
+
+
+def test_an_entry_name_in_results_is_escaped_and_kept_on_one_line(catalog):
+    event = ResultsPublished(campaign_id="shaanxi", version=1, categories={
+        "institutional": [_entry("<b>发布</b>\n伪造一行", "u-x", 1)]})
+    [notice] = domain.notices_for(event, "shaanxi")
+    body = catalog.render_notice(notice, "shaanxi", CAMPAIGN, "zh").body
+    assert "<b>" not in body and "&lt;b&gt;" in body
+    assert "伪造一行" in body.splitlines()[1]
+
+
+def test_the_committee_hears_when_a_ranking_is_ready(catalog):
+    event = RankingComputed(category_id="institutional", rule_version="shaanxi@1", inputs_digest="abc",
+                            entries=[_entry("西安交大发布", "u-xjtu", 1)])
+    [notice] = domain.notices_for(event, "shaanxi")
+    assert notice.recipient == "committee:shaanxi" and notice.template == "ranking_ready"
+    rendered = catalog.render_notice(notice, "shaanxi", CAMPAIGN, "zh")
+    assert "机构/政务账号" in rendered.subject and "共1个参评作品" in rendered.body
+
+
+@pytest.mark.parametrize("template", ["activity_deadline_near", "expert_assigned", "expert_deadline_near"])
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_reminder_and_expert_notices_render_their_deadline(catalog, template, locale):
+    rendered = catalog.render(template, locale, domain.NOTICE_KINDS[template].sample)
+    assert "2024-09-" in rendered.body
+
+
+def test_email_and_sms_only_for_recipients_with_the_detail_and_sms_only_when_urgent():
+    both = domain.ContactChannels(email=True, sms=True)
+    assert domain.channels_for("nomination_returned", None) == ["inbox"]
+    assert domain.channels_for("nomination_returned", both) == ["inbox", "email", "sms"]
+    assert domain.channels_for("nomination_received", both) == ["inbox", "email"]
+    assert domain.channels_for("nomination_returned", domain.ContactChannels(sms=True)) == ["inbox", "sms"]
+
+
+def test_sms_text_is_raw_text_not_html():
+    assert sms_text("推荐被退回修改：A&amp;B") == "【群众路线推选】推荐被退回修改：A&B"
+
+
+def test_a_recipient_over_the_rate_limit_waits_for_the_oldest_to_age_out():
+    rule = domain.RateLimit(limit=3, window_s=3600)
+    now = 10_000.0
+    assert domain.rate_limited_until([now - 100, now - 50], now, rule) is None
+    assert domain.rate_limited_until([now - 5000, now - 100, now - 50], now, rule) is None
+    assert domain.rate_limited_until([now - 300, now - 100, now - 50], now, rule) == now - 300 + 3600
+
+
+def test_retries_back_off_exponentially_with_jitter_up_to_a_cap():
+    assert domain.backoff_s(1, 5, 3600, 0.0) == 2.5 and domain.backoff_s(1, 5, 3600, 0.999) < 5
+    assert domain.backoff_s(4, 5, 3600, 0.0) == 20
+    assert domain.backoff_s(30, 5, 3600, 0.5) == 2700
+
+
+def test_a_signature_verifies_only_for_the_same_secret_body_and_a_recent_timestamp():
+    body = b'{"event_type":"ResultsPublished"}'
+    header = domain.signature("s3cret-s3cret-s3cret", 1_700_000_000, body)
+    assert header.startswith("sha256=") and len(header) == 7 + 64
+    check = domain.signature_valid
+    assert check("s3cret-s3cret-s3cret", "1700000000", body, header, now=1_700_000_100)
+    assert not check("other-secret-other", "1700000000", body, header, now=1_700_000_100)
+    assert not check("s3cret-s3cret-s3cret", "1700000000", body + b" ", header, now=1_700_000_100)
+    assert not check("s3cret-s3cret-s3cret", "1700000001", body, header, now=1_700_000_100)
+    assert not check("s3cret-s3cret-s3cret", "1700000000", body, header, now=1_700_009_000)
+
+
+@pytest.mark.parametrize("url,code", [
+    ("ftp://example.org/hook", "webhook_url_scheme"),
+    ("file:///etc/passwd", "webhook_url_scheme"),
+    ("https://user:pw@example.org/hook", "webhook_url_invalid"),
+    ("http:///nohost", "webhook_url_invalid"),
+])
+def test_a_url_that_is_not_http_is_refused(url, code):
+    with pytest.raises(domain.WebhookUrlRefused) as err:
+        domain.check_webhook_url(url, production=False)
+    assert err.value.code == code
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/h", "http://localhost/h", "http://10.1.2.3/h",
+                                 "http://[::1]/h", "http://192.168.0.5/h", "http://169.254.169.254/latest",
+                                 "https://intranet.example/h"])
+def test_production_refuses_private_and_loopback_targets(url):
+    inside = {"intranet.example": ["10.0.0.7"]}
+    with pytest.raises(domain.WebhookUrlRefused) as err:
+        domain.check_webhook_url(url, production=True, resolve=lambda host: inside[host])
+    assert err.value.code == "webhook_url_private"
+    assert domain.check_webhook_url(url, production=False) == url
+
+
+def test_production_accepts_a_public_target():
+    url = "https://results.example.org/hook"
+    assert domain.check_webhook_url(url, production=True, resolve=lambda host: ["93.184.216.34"]) == url
+
+
+def test_the_activity_deadline_comes_from_the_campaign_in_its_time_zone():
+    phases = [PhaseInfo(id="voting", starts_at=datetime(2024, 9, 10)),
+              PhaseInfo(id="expert_review", starts_at=datetime(2024, 9, 21))]
+    deadline = domain.activity_deadline({}, phases, "Asia/Shanghai")
+    assert deadline == datetime(2024, 9, 20, 16, 0, tzinfo=timezone.utc)
+    assert domain.local_time(deadline, "Asia/Shanghai") == "2024-09-21 00:00"
+    explicit = domain.activity_deadline({"activity_deadline": "2024-09-18T12:00:00"}, phases, "Asia/Shanghai")
+    assert explicit == datetime(2024, 9, 18, 4, 0, tzinfo=timezone.utc)
+    assert domain.activity_deadline({}, phases[:1]) is None
+
+
+def test_a_reminder_keeps_its_id_when_the_campaign_is_loaded_again():
+    deadline = datetime(2024, 9, 20, 16, tzinfo=timezone.utc)
+    assert domain.reminder_id("c", "activity_deadline_near", deadline) == \
+        domain.reminder_id("c", "activity_deadline_near", deadline)
+    assert domain.reminder_id("c", "activity_deadline_near", deadline) != \
+        domain.reminder_id("d", "activity_deadline_near", deadline)
