@@ -440,7 +440,8 @@ async def on_campaign(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: 
             categories = {c.id: {"zh": c.name, "en": c.name_en or c.name} for c in e.categories}
             await conn.execute(Q.upsert_campaign, e.campaign_id, e.version, e.title, categories)
             await conn.execute(Q.set_campaign_timezone, e.campaign_id, e.timezone or "Asia/Shanghai")
-            deadline = domain.activity_deadline(e.scoring, e.phases, e.timezone)
+            # The definition's own deadline when the event carries it; older events fall back to the phases.
+            deadline = e.activity_deadline or domain.activity_deadline(e.scoring, e.phases, e.timezone)
             if deadline is not None:
                 await conn.execute(
                     Q.schedule_reminder, domain.reminder_id(e.campaign_id, "activity_deadline_near", deadline),
