@@ -17,6 +17,11 @@ help:
 $(STAMP): pyproject.toml shared/pyproject.toml requirements.lock
 	@echo "[massline] creating the virtual environment in $(VENV) and installing (first run takes a minute)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# The browser tests drive Debian's Chromium (never a downloaded browser); CJK fonts for readable screenshots.
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  echo "[massline] installing Chromium from the distribution's packages" && \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null); } || \
+	  echo "[massline] Chromium not installed: the browser tests will say so"
 	@$(PY) -m pip install --disable-pip-version-check --no-input --progress-bar off -c requirements.lock -e './shared[embedded]' -e '.[test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@

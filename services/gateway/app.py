@@ -10,12 +10,13 @@ from typing import Any, AsyncIterator
 
 import httpx
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from massline.errors import install_error_handlers
 from massline.logging import configure_logging
 
+from .pages import install_pages
 from .settings import GatewaySettings
 
 MIGRATIONS = None  # the gateway owns no data
@@ -104,28 +105,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                        and k.lower() != "content-encoding"}
         return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def home() -> str:
-        return _HOME
+    install_pages(app, upstreams, lambda: state["client"])
 
     return app
 
-
-_HOME = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>massline · 走好网上群众路线 推选活动</title>
-<style>body{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;max-width:46rem;margin:2rem auto;
-padding:0 1rem;line-height:1.6;color:#1f2328}a{color:#b3261e}code{background:#f4f4f4;padding:0 .3em}</style>
-</head><body>
-<h1>massline 推选活动平台</h1>
-<p>推荐、审核、网络投票、专家评审、结果发布。Nomination, review, public voting, expert review, published results.</p>
-<h2>Status 状态</h2><p><a href="/health">/health</a> — every service and its state.</p>
-<h2>API</h2><ul>
-<li><a href="/api/submission/campaigns">/api/submission/campaigns</a> — campaigns 活动</li>
-<li><code>/api/submission/public/campaigns/{id}/entries</code> — approved entries 参评作品</li>
-<li><code>/api/voting/campaigns/{id}/standings</code> — live standings 实时排名</li>
-<li><code>/api/scoring/campaigns/{id}/rankings</code> — rankings with every component 综合排名</li>
-<li>OpenAPI: <a href="/api/submission/openapi.json">submission</a>, <a href="/api/voting/openapi.json">voting</a>,
-<a href="/api/antifraud/openapi.json">antifraud</a>, <a href="/api/scoring/openapi.json">scoring</a>,
-<a href="/api/notification/openapi.json">notification</a></li></ul>
-</body></html>"""

@@ -84,7 +84,7 @@ def open_voting(api: Api, campaign: str, entries: list[str], *, replace: dict[st
             "category_id": "institutional", "form": account_form(name, f"{campaign}-{i}", 50_000 + i)})
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
-        r = api.call("POST", f"/api/submission/nominations/{ids[-1]}/review", office, json={"decision": "approve"})
+        r = api.call("POST", f"/api/submission/nominations/{ids[-1]}/review", office, json={"decision": "approve", "reason": "符合条件"})
         assert r.status_code == 200, r.text
     wait_for("entries to become votable", lambda: len(api.call(
         "GET", f"/api/voting/campaigns/{campaign}/entries").json().get("entries", [])) == len(ids))

@@ -1,0 +1,147 @@
+// Voting on a phone: verify the number, keep the voter ticket for this tab, vote, show what is left today.
+(function () {
+  "use strict";
+  var panel = document.getElementById("vote-panel");
+  if (!panel) return;
+  var campaign = panel.getAttribute("data-campaign");
+  var base = "/api/voting/campaigns/" + encodeURIComponent(campaign);
+  var messages = JSON.parse(document.getElementById("vote-messages").textContent);
+  var english = document.documentElement.lang === "en";
+  var ticketKey = "massline-ticket:" + campaign;
+  var verifyForm = document.getElementById("verify-form");
+  var phoneInput = document.getElementById("voter-phone");
+  var codeInput = document.getElementById("voter-code");
+  var sendButton = document.getElementById("send-code");
+  var forget = document.getElementById("forget-voter");
+  var left = document.getElementById("votes-left");
+  var status = document.getElementById("vote-message");
+
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (all, key) {
+      return values && values[key] !== undefined ? String(values[key]) : all;
+    });
+  }
+
+  function sentence(error) {
+    var text = messages[error.code];
+    if (text) {
+      text = fill(text, error.details || {});
+      if (text.indexOf("{") === -1) return text;
+    }
+    return (english ? error.message : error.message_zh) || messages.internal_error;
+  }
+
+  function say(where, text, kind) {
+    where.textContent = text;
+    where.className = "notice " + (kind || "");
+    where.hidden = false;
+  }
+
+  function ticket() { return sessionStorage.getItem(ticketKey); }
+
+  function showVerified(verified) {
+    verifyForm.hidden = verified;
+    forget.hidden = !verified;
+    if (!verified) left.hidden = true;
+  }
+
+  function showLeft(remaining) {
+    left.textContent = fill(messages.votes_left, { n: remaining });
+    left.hidden = false;
+  }
+
+  function request(method, path, body, withTicket) {
+    var headers = { "content-type": "application/json" };
+    if (withTicket && ticket()) headers.authorization = "Bearer " + ticket();
+    return fetch(base + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (data) {
+          if (r.ok) return data;
+          var error = (data && data.error) || { code: r.status >= 500 ? "service_unavailable" : "internal_error" };
+          throw error;
+        });
+      }, function () { throw { code: "network_error" }; });
+  }
+
+  function forgetTicket() {
+    sessionStorage.removeItem(ticketKey);
+    showVerified(false);
+  }
+
+  function refreshLeft() {
+    if (!ticket()) { showVerified(false); return; }
+    showVerified(true);
+    request("GET", "/voters/me", null, true).then(function (me) { showLeft(me.remaining_today); }, function (error) {
+      if (error.code === "ticket_expired" || error.code === "ticket_invalid") forgetTicket();
+    });
+  }
+
+  sendButton.addEventListener("click", function () {
+    var phone = phoneInput.value.trim();
+    if (!/^1[3-9]\d{9}$/.test(phone)) {
+      phoneInput.setAttribute("aria-invalid", "true");
+      say(status, messages.phone_invalid, "error");
+      phoneInput.focus();
+      return;
+    }
+    phoneInput.removeAttribute("aria-invalid");
+    sendButton.disabled = true;
+    request("POST", "/voters/sms-code", { phone: phone }).then(function () {
+      say(status, messages.code_sent, "ok");
+      codeInput.focus();
+    }, function (error) { say(status, sentence(error), "error"); }).then(function () { sendButton.disabled = false; });
+  });
+
+  verifyForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var phone = phoneInput.value.trim();
+    var code = codeInput.value.trim();
+    if (!/^1[3-9]\d{9}$/.test(phone)) { say(status, messages.phone_invalid, "error"); phoneInput.focus(); return; }
+    if (!/^\d{6}$/.test(code)) { say(status, messages.code_format, "error"); codeInput.focus(); return; }
+    request("POST", "/voters/sms-verify", { phone: phone, code: code }).then(function (answer) {
+      sessionStorage.setItem(ticketKey, answer.ticket);
+      codeInput.value = "";
+      say(status, messages.verified, "ok");
+      refreshLeft();
+    }, function (error) { say(status, sentence(error), "error"); codeInput.focus(); });
+  });
+
+  forget.addEventListener("click", function () { forgetTicket(); status.hidden = true; phoneInput.focus(); });
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll(".vote-form"), function (form) {
+    var result = document.createElement("p");
+    result.className = "notice";
+    result.hidden = true;
+    result.setAttribute("aria-live", "polite");
+    result.setAttribute("role", "status");
+    form.parentNode.insertBefore(result, form.nextSibling);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!ticket()) {
+        say(result, messages.ticket_invalid, "error");
+        phoneInput.focus();
+        return;
+      }
+      var count = parseInt(form.elements.count.value, 10);
+      if (!(count >= 1)) count = 1;
+      var button = form.querySelector("button");
+      button.disabled = true;
+      request("POST", "/votes", { entry_id: form.getAttribute("data-entry"), count: count, idempotency_key: newKey() },
+              true).then(function (answer) {
+        say(result, fill(messages.voted, { count: answer.count }), "ok");
+        if (answer.remaining_today !== undefined) showLeft(answer.remaining_today);
+      }, function (error) {
+        say(result, sentence(error), "error");
+        if (error.code === "ticket_expired" || error.code === "ticket_invalid") { forgetTicket(); }
+        if (error.details && error.details.remaining_today !== undefined) showLeft(error.details.remaining_today);
+      }).then(function () { button.disabled = false; });
+    });
+  });
+
+  refreshLeft();
+})();
