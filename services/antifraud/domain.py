@@ -1,30 +1,516 @@
-"""Detector rules without I/O: velocity windows and the explanation an operator reads."""
+"""Brushing (刷票) detectors without I/O: the windows a vote counts in, the rules that trip, what operators read.
+
+A detector never looks at one vote alone: each vote bumps counters (per voter, IP, network, device,
+entry, in short and long windows), and the rules below read those counters back. Network signals
+(IP, /24 or /64) are never decisive alone, because a campus or a mobile carrier puts thousands of
+honest voters behind one address: they trip only together with a second signal (focus on one entry,
+synchronised timing, fresh identities). Missing or garbage network data bumps nothing and so can
+never trip anything.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import ipaddress
+import statistics
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+# Window lengths in seconds.
+MINUTE = 60
+BURST = 10
+TEN_MINUTES = 600
+HOUR = 3600
+DAY = 86400
+
+_PLACEHOLDERS = {"", "unknown", "null", "none", "undefined", "nil", "0", "-", "n/a", "na", "default"}
 
 
-def minute_of(at: datetime) -> datetime:
-    return at.replace(second=0, microsecond=0)
+@dataclass(frozen=True)
+class Thresholds:
+    """Detector limits; every one is a setting of the service."""
+
+    voter_per_minute: int = 30
+    device_per_minute: int = 20
+    ip_per_minute: int = 120
+    subnet_per_minute: int = 300
+    device_voters_per_day: int = 5
+    focus_min_votes_minute: int = 40
+    focus_min_votes_hour: int = 150
+    focus_share: float = 0.9
+    entry_share: float = 0.2
+    burst_min: int = 20
+    burst_ratio: float = 6.0
+    lockstep_min_shared: int = 3
+    fresh_window_s: int = 300
+    fresh_min_votes: int = 10
+    fresh_focus_share: float = 0.8
+    fresh_entry_alert: int = 50
+    # Network findings need the entry's voters to be most of the identities the network showed today:
+    # a campus rally of 40 among its 3,000 students is not a takeover, a botnet's own /24 is.
+    takeover_share: float = 0.5
+    regular_min_votes: int = 5
+    regular_min_gap_s: float = 20.0
+    regular_max_cv: float = 0.05
+
+
+@dataclass(frozen=True)
+class VoteSignal:
+    """What the detectors know about one accepted vote (cleaned: garbage becomes None)."""
+
+    vote_id: uuid.UUID
+    campaign_id: str
+    voter_id: str
+    entry_id: uuid.UUID
+    category_id: str
+    count: int
+    cast_at: datetime
+    ip_hash: str | None
+    subnet: str | None
+    device_hash: str | None
+    verified_at: datetime | None
+    fresh: bool
+    shard: int = 0  # the vote topic partition it came from (see SHARDED)
+
+    @classmethod
+    def of(cls, campaign_id: str, e: Any, thresholds: Thresholds, shard: int = 0) -> "VoteSignal":
+        """From a VoteCast event."""
+        cast_at = utc(e.cast_at)
+        verified = utc(e.identity_verified_at) if e.identity_verified_at else None
+        fresh = (verified is not None
+                 and timedelta(0) <= cast_at - verified <= timedelta(seconds=thresholds.fresh_window_s))
+        return cls(e.vote_id, campaign_id, e.voter_id, e.entry_id, e.category_id, e.count, cast_at,
+                   clean_key(e.ip_hash), clean_subnet(e.subnet), clean_key(e.device_hash), verified, fresh, shard)
+
+
+def utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+
+
+def clean_key(value: str | None) -> str | None:
+    """A hash or fingerprint, or None when it is missing or a placeholder a client sends when it has none."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.lower() in _PLACEHOLDERS or len(value) > 200:
+        return None
+    return value
+
+
+def clean_subnet(value: str | None) -> str | None:
+    """A /24 or /64 in canonical form; anything else (garbage, a single host, a whole /8) is unknown."""
+    value = clean_key(value)
+    if value is None:
+        return None
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+    if net.prefixlen != (24 if net.version == 4 else 64):
+        return None
+    return str(net)
+
+
+def window_start(at: datetime, length_s: int) -> datetime:
+    ts = int(at.timestamp())
+    return datetime.fromtimestamp(ts - ts % length_s, tz=timezone.utc)
+
+
+# A counter is (campaign, dimension, key, window start); its value is what was added in that window.
+CounterKey = tuple[str, str, str, datetime]
+
+# dimension -> (window length, counts vote requests (False) or votes (True))
+DIMENSIONS: dict[str, tuple[int, bool]] = {
+    "voter_minute": (MINUTE, False),
+    "ip_minute": (MINUTE, False),
+    "subnet_minute": (MINUTE, False),
+    "device_minute": (MINUTE, False),
+    "entry_subnet_minute": (MINUTE, True),
+    "subnet_votes_minute": (MINUTE, True),
+    "entry_votes_minute": (MINUTE, True),
+    "entry_subnet_hour": (HOUR, True),
+    "subnet_votes_hour": (HOUR, True),
+    "entry_votes_hour": (HOUR, True),
+    "entry_burst": (BURST, False),
+    "entry_requests_hour": (HOUR, False),
+    "entry_subnet_burst": (BURST, False),
+    "entry_device_burst": (BURST, False),
+    "fresh_entry_subnet_votes": (TEN_MINUTES, True),
+    "fresh_subnet_votes": (TEN_MINUTES, True),
+}
+# Counters every instance adds to (per entry, per network: a carrier NAT is in every batch) are kept in one row
+# per vote-topic partition, so instances owning different partitions never wait on each other's row locks;
+# a rule reads the sum over the partitions.
+SHARDED = {d for d in DIMENSIONS if d.startswith(("entry_", "subnet_")) and d != "entry_device_burst"}
+
+# Distinct identities per window: one busy voter must not look like many.
+DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "subnet_voters_day": DAY,
+                                       "entry_subnet_voters_hour": HOUR, "fresh_entry_subnet": TEN_MINUTES,
+                                       "fresh_subnet": TEN_MINUTES, "fresh_entry": TEN_MINUTES}
+
+
+def _key(v: VoteSignal, dimension: str, key: str) -> CounterKey:
+    return (v.campaign_id, dimension, key, window_start(v.cast_at, DIMENSIONS[dimension][0]))
+
+
+ShardedKey = tuple[CounterKey, int]
+
+
+def counter_increments(votes: Iterable[VoteSignal]) -> dict[ShardedKey, int]:
+    """Every counter the batch adds to, summed per counter and partition row (one upsert row each).
+
+    The entry's previous hour is added with 0 so that its value comes back as the burst baseline.
+    """
+    out: dict[ShardedKey, int] = {}
+
+    def add(k: CounterKey, n: int, shard: int) -> None:
+        row = (k, shard if k[1] in SHARDED else 0)
+        out[row] = out.get(row, 0) + n
+
+    for v in votes:
+        e = str(v.entry_id)
+        plan: list[tuple[str, str | None]] = [
+            ("voter_minute", v.voter_id), ("ip_minute", v.ip_hash), ("subnet_minute", v.subnet),
+            ("device_minute", v.device_hash), ("entry_burst", e), ("entry_requests_hour", e),
+            ("entry_votes_minute", e), ("entry_votes_hour", e),
+        ]
+        if v.subnet:
+            plan += [("entry_subnet_minute", f"{e}|{v.subnet}"), ("subnet_votes_minute", v.subnet),
+                     ("entry_subnet_hour", f"{e}|{v.subnet}"), ("subnet_votes_hour", v.subnet),
+                     ("entry_subnet_burst", f"{e}|{v.subnet}")]
+        if v.device_hash:
+            plan.append(("entry_device_burst", f"{e}|{v.device_hash}"))
+        if v.fresh and v.subnet:
+            plan += [("fresh_entry_subnet_votes", f"{e}|{v.subnet}"), ("fresh_subnet_votes", v.subnet)]
+        for dimension, key in plan:
+            if key:
+                add(_key(v, dimension, key), v.count if DIMENSIONS[dimension][1] else 1, v.shard)
+        previous_hour = window_start(v.cast_at, HOUR) - timedelta(seconds=HOUR)
+        add((v.campaign_id, "entry_requests_hour", e, previous_hour), 0, v.shard)
+    return out
+
+
+def distinct_members(votes: Iterable[VoteSignal]) -> set[tuple[CounterKey, str]]:
+    """Distinct counters: identities seen on one device in a day; fresh identities per entry and network."""
+    out: set[tuple[CounterKey, str]] = set()
+    for v in votes:
+        e = str(v.entry_id)
+        plan: list[tuple[str, str | None]] = [("device_voters_day", v.device_hash), ("subnet_voters_day", v.subnet),
+                                              ("entry_subnet_voters_hour", f"{e}|{v.subnet}" if v.subnet else None)]
+        if v.fresh:
+            plan.append(("fresh_entry", e))
+            if v.subnet:
+                plan += [("fresh_entry_subnet", f"{e}|{v.subnet}"), ("fresh_subnet", v.subnet)]
+        for dimension, key in plan:
+            if key:
+                out.add(((v.campaign_id, dimension, key, window_start(v.cast_at, DISTINCT_DIMENSIONS[dimension])),
+                         v.voter_id))
+    return out
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which stored votes a finding covers: every vote matching the set fields in [start, end)."""
+
+    campaign_id: str
+    start: datetime
+    end: datetime
+    entry_id: uuid.UUID | None = None
+    subnet: str | None = None
+    device_hash: str | None = None
+    voter_id: str | None = None
+    fresh_only: bool = False
 
 
 @dataclass(frozen=True)
 class Finding:
+    """A detector tripped. Decisive findings open a case; the others only raise an alert."""
+
     reason_code: str
+    subject: str
     explanation: str
-    evidence: dict
+    evidence: dict[str, Any]
+    selector: Selector
+    decisive: bool = True
+    entry_id: uuid.UUID | None = None
+
+    @property
+    def identity(self) -> tuple[str, str, str, datetime]:
+        return (self.selector.campaign_id, self.reason_code, self.subject, self.selector.start)
 
 
-def velocity_finding(dimension: str, votes_in_minute: int, limit: int, minute: datetime) -> Finding | None:
-    """Too many votes from one voter / network / device in one minute. Missing keys are never punished."""
-    if votes_in_minute <= limit:
+REASONS: dict[str, str] = {
+    "velocity_voter": "one identity voting faster than a person can",
+    "velocity_device": "one device casting votes faster than a person can",
+    "velocity_ip": "many votes from one address (alert only: shared NAT is common)",
+    "velocity_subnet": "many votes from one network (alert only: campus and carrier NAT)",
+    "device_shared": "many identities voting from one device",
+    "concentration_subnet": "one network giving almost all its votes to one entry, and much of that entry's votes",
+    "lockstep_group": "identities voting for one entry in the same seconds from a shared network or device",
+    "fresh_identity_surge": "freshly verified identities from one network all voting for one entry",
+    "fresh_identity_entry_surge": "many freshly verified identities voting for one entry (alert only)",
+    "regular_gaps": "one identity voting at machine-regular intervals",
+}
+
+
+def _hm(at: datetime) -> str:
+    return f"{at:%m-%d %H:%M:%S} UTC"
+
+
+def _sel(v: VoteSignal, length_s: int, **fields: Any) -> Selector:
+    start = window_start(v.cast_at, length_s)
+    return Selector(v.campaign_id, start, start + timedelta(seconds=length_s), **fields)
+
+
+def judge(
+    votes: Iterable[VoteSignal],
+    counts: dict[CounterKey, int],
+    distinct: dict[CounterKey, int],
+    history: dict[tuple[str, str], list[datetime]],
+    t: Thresholds,
+) -> list[Finding]:
+    """Every rule, read against the counters after the batch was added. One finding per subject and window."""
+    found: dict[tuple[str, str, str, datetime], Finding] = {}
+
+    def c(v: VoteSignal, dimension: str, key: str | None) -> int:
+        return counts.get(_key(v, dimension, key), 0) if key else 0
+
+    def put(f: Finding) -> None:
+        found.setdefault(f.identity, f)
+
+    for v in votes:
+        e = str(v.entry_id)
+        minute = window_start(v.cast_at, MINUTE)
+        n = c(v, "voter_minute", v.voter_id)
+        if n > t.voter_per_minute:
+            put(Finding("velocity_voter", f"voter:{v.voter_id}",
+                        f"{n} vote requests from one identity in the minute from {_hm(minute)} "
+                        f"(limit {t.voter_per_minute})",
+                        {"requests": n, "limit": t.voter_per_minute}, _sel(v, MINUTE, voter_id=v.voter_id)))
+        n = c(v, "device_minute", v.device_hash)
+        if n > t.device_per_minute:
+            put(Finding("velocity_device", f"device:{v.device_hash}",
+                        f"{n} vote requests from one device in the minute from {_hm(minute)} "
+                        f"(limit {t.device_per_minute})",
+                        {"requests": n, "limit": t.device_per_minute}, _sel(v, MINUTE, device_hash=v.device_hash)))
+        n = c(v, "ip_minute", v.ip_hash)
+        if n > t.ip_per_minute:
+            put(Finding("velocity_ip", f"ip:{v.ip_hash}",
+                        f"{n} vote requests from one address in the minute from {_hm(minute)} "
+                        f"(alert level {t.ip_per_minute}; not punished alone, shared NAT is common)",
+                        {"requests": n, "limit": t.ip_per_minute}, _sel(v, MINUTE), decisive=False))
+        n = c(v, "subnet_minute", v.subnet)
+        if n > t.subnet_per_minute:
+            put(Finding("velocity_subnet", f"subnet:{v.subnet}",
+                        f"{n} vote requests from {v.subnet} in the minute from {_hm(minute)} "
+                        f"(alert level {t.subnet_per_minute}; not punished alone, campus and carrier NAT)",
+                        {"requests": n, "limit": t.subnet_per_minute}, _sel(v, MINUTE, subnet=v.subnet),
+                        decisive=False))
+        if v.device_hash:
+            day_key = (v.campaign_id, "device_voters_day", v.device_hash, window_start(v.cast_at, DAY))
+            ids = distinct.get(day_key, 0)
+            if ids >= t.device_voters_per_day:
+                put(Finding("device_shared", f"device:{v.device_hash}",
+                            f"{ids} different identities voted from one device on {v.cast_at:%Y-%m-%d} "
+                            f"(limit {t.device_voters_per_day - 1})",
+                            {"identities": ids, "limit": t.device_voters_per_day - 1},
+                            _sel(v, DAY, device_hash=v.device_hash)))
+        def ids(dim: str, key: str | None, v: VoteSignal = v) -> int:
+            return distinct.get((v.campaign_id, dim, key, window_start(v.cast_at, DISTINCT_DIMENSIONS[dim])), 0) \
+                if key else 0
+
+        if v.subnet:
+            _focus(v, e, c, ids, t, put)
+        _fresh(v, e, c, ids, t, put)
+        _lockstep(v, e, c, counts, t, put)
+    _regular(votes, history, t, put)
+    return list(found.values())
+
+
+def takeover(v: VoteSignal, voters: int, ids: Any) -> float:
+    """Share of the identities seen on the vote's network today that are `voters`."""
+    population = ids("subnet_voters_day", v.subnet)
+    return voters / population if population else 0.0
+
+
+def _focus(v: VoteSignal, e: str, c: Any, ids: Any, t: Thresholds, put: Any) -> None:
+    # Two time scales: the minute catches a burst at once, the hour catches a steadier stream.
+    scales = ((MINUTE, "minute", t.focus_min_votes_minute), (HOUR, "hour", t.focus_min_votes_hour))
+    for length, suffix, minimum in scales:
+        to_entry = c(v, f"entry_subnet_{suffix}", f"{e}|{v.subnet}")
+        if to_entry < minimum:
+            continue
+        from_subnet = c(v, f"subnet_votes_{suffix}", v.subnet)
+        entry_total = c(v, f"entry_votes_{suffix}", e)
+        focus = to_entry / from_subnet if from_subnet else 0.0
+        share = to_entry / entry_total if entry_total else 0.0
+        voters = ids("entry_subnet_voters_hour", f"{e}|{v.subnet}")
+        taken = takeover(v, voters, ids)
+        if focus >= t.focus_share and share >= t.entry_share and taken >= t.takeover_share:
+            put(Finding("concentration_subnet", f"subnet:{v.subnet}|entry:{e}|{suffix}",
+                        f"{to_entry} votes from {v.subnet} to this entry in the {suffix} from "
+                        f"{_hm(window_start(v.cast_at, length))}: {focus:.0%} of that network's votes and {share:.0%} "
+                        f"of the entry's, from {voters} identities, {taken:.0%} of all the network showed today "
+                        f"(limits {t.focus_share:.0%}, {t.entry_share:.0%}, {t.takeover_share:.0%}, "
+                        f"at least {minimum} votes)",
+                        {"votes": to_entry, "network_votes": from_subnet, "entry_votes": entry_total,
+                         "focus": round(focus, 3), "entry_share": round(share, 3), "identities": voters,
+                         "network_share_of_identities": round(taken, 3), "window": suffix},
+                        _sel(v, length, entry_id=v.entry_id, subnet=v.subnet), entry_id=v.entry_id))
+
+
+def _fresh(v: VoteSignal, e: str, c: Any, ids: Any, t: Thresholds, put: Any) -> None:
+    if not v.fresh:
+        return
+    start = window_start(v.cast_at, TEN_MINUTES)
+    to_entry = ids("fresh_entry_subnet", f"{e}|{v.subnet}")
+    # The focus is measured on votes: a campus student who also votes for her own university is not a bot.
+    votes_to_entry = c(v, "fresh_entry_subnet_votes", f"{e}|{v.subnet}")
+    votes_from_subnet = c(v, "fresh_subnet_votes", v.subnet)
+    focus = votes_to_entry / votes_from_subnet if votes_from_subnet else 0.0
+    if (v.subnet and to_entry >= t.fresh_min_votes and focus >= t.fresh_focus_share
+            and takeover(v, to_entry, ids) >= t.takeover_share):
+        put(Finding("fresh_identity_surge", f"subnet:{v.subnet}|entry:{e}",
+                    f"{to_entry} identities verified less than {t.fresh_window_s // 60} minutes before voting, from "
+                    f"{v.subnet}, voted for this entry in the 10 minutes from {_hm(start)}, with {focus:.0%} of "
+                    f"that network's fresh votes; they are {takeover(v, to_entry, ids):.0%} of the identities it "
+                    f"showed today "
+                    f"(limits {t.fresh_min_votes} identities, {t.fresh_focus_share:.0%}, {t.takeover_share:.0%})",
+                    {"fresh_identities": to_entry, "votes": votes_to_entry, "network_fresh_votes": votes_from_subnet,
+                     "focus": round(focus, 3), "network_share_of_identities": round(takeover(v, to_entry, ids), 3)},
+                    _sel(v, TEN_MINUTES, entry_id=v.entry_id, subnet=v.subnet, fresh_only=True), entry_id=v.entry_id))
+    n = ids("fresh_entry", e)
+    if n >= t.fresh_entry_alert:
+        put(Finding("fresh_identity_entry_surge", f"entry:{e}",
+                    f"{n} freshly verified identities voted for this entry in the 10 minutes from {_hm(start)}",
+                    {"fresh_identities": n}, _sel(v, TEN_MINUTES, entry_id=v.entry_id), decisive=False,
+                    entry_id=v.entry_id))
+
+
+def burst_threshold(previous_hour_requests: int, t: Thresholds) -> float:
+    """A 10-second window is a burst at `burst_ratio` times the entry's usual rate, and at least `burst_min`."""
+    return max(t.burst_min, t.burst_ratio * previous_hour_requests / (HOUR / BURST))
+
+
+def _lockstep(v: VoteSignal, e: str, c: Any, counts: dict[CounterKey, int], t: Thresholds, put: Any) -> None:
+    in_burst = c(v, "entry_burst", e)
+    previous = counts.get((v.campaign_id, "entry_requests_hour", e,
+                           window_start(v.cast_at, HOUR) - timedelta(seconds=HOUR)), 0)
+    limit = burst_threshold(previous, t)
+    if in_burst < limit:
+        return
+    start = window_start(v.cast_at, BURST)
+    for label, dimension, key, fields in (("network", "entry_subnet_burst", v.subnet, {"subnet": v.subnet}),
+                                          ("device", "entry_device_burst", v.device_hash,
+                                           {"device_hash": v.device_hash})):
+        shared = c(v, dimension, f"{e}|{key}") if key else 0
+        if shared >= t.lockstep_min_shared:
+            put(Finding("lockstep_group", f"{label}:{key}|entry:{e}",
+                        f"{shared} identities from one {label} voted for this entry within the 10 seconds from "
+                        f"{_hm(start)}, while the entry got {in_burst} requests in those seconds "
+                        f"(usual rate gives {limit:.0f} at most)",
+                        {"shared": shared, "burst_requests": in_burst, "burst_limit": round(limit, 1), "by": label},
+                        _sel(v, BURST, entry_id=v.entry_id, **fields), entry_id=v.entry_id))
+
+
+def regular_gaps(times: list[datetime], t: Thresholds) -> tuple[float, float] | None:
+    """(mean gap, coefficient of variation) when one identity's last votes are spaced like a timer, else None."""
+    times = sorted(times)[-t.regular_min_votes * 2:]
+    if len(times) < t.regular_min_votes:
         return None
-    names = {"voter": "one voter", "subnet": "one network (/24 or /64)", "device": "one device"}
-    return Finding(
-        f"velocity_{dimension}",
-        f"{votes_in_minute} votes from {names[dimension]} in the minute starting {minute:%H:%M} UTC "
-        f"(limit {limit})",
-        {"dimension": dimension, "votes_in_minute": votes_in_minute, "limit": limit, "minute": minute.isoformat()},
-    )
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+    mean = statistics.fmean(gaps)
+    if mean < t.regular_min_gap_s or min(gaps) < t.regular_min_gap_s:
+        return None
+    cv = statistics.pstdev(gaps) / mean
+    return (mean, cv) if cv <= t.regular_max_cv else None
+
+
+def _regular(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[datetime]], t: Thresholds,
+             put: Any) -> None:
+    latest: dict[tuple[str, str], VoteSignal] = {}
+    for v in votes:
+        latest[(v.campaign_id, v.voter_id)] = v
+    for key, v in latest.items():
+        times = history.get(key, [])
+        hit = regular_gaps(times, t)
+        if hit is None:
+            continue
+        mean, cv = hit
+        first = min(times)
+        put(Finding("regular_gaps", f"voter:{v.voter_id}",
+                    f"{len(times)} votes from one identity since {_hm(first)} spaced {mean:.0f} s apart with a "
+                    f"variation of {cv:.1%} (a person varies far more; limit {t.regular_max_cv:.0%})",
+                    {"votes": len(times), "mean_gap_s": round(mean, 1), "variation": round(cv, 4)},
+                    Selector(v.campaign_id, window_start(first, MINUTE), v.cast_at + timedelta(seconds=1),
+                             voter_id=v.voter_id)))
+
+
+@dataclass
+class MemoryWindows:
+    """The detector state in memory, with the same meaning as the PostgreSQL tables (for the evaluation and tests)."""
+
+    counters: dict[CounterKey, int] = field(default_factory=dict)
+    members: dict[CounterKey, set[str]] = field(default_factory=dict)
+    index: dict[tuple[str, str, str], list[VoteSignal]] = field(default_factory=dict)
+    by_voter: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
+
+    async def remember(self, votes: list[VoteSignal]) -> None:
+        for v in votes:
+            self.by_voter.setdefault((v.campaign_id, v.voter_id), []).append(v.cast_at)
+            for name, value in (("voter", v.voter_id), ("device", v.device_hash), ("entry", str(v.entry_id)),
+                                ("all", "")):
+                if value is not None:
+                    self.index.setdefault((v.campaign_id, name, value), []).append(v)
+
+    async def bump(self, increments: dict[ShardedKey, int]) -> dict[CounterKey, int]:
+        for (k, _shard), n in increments.items():
+            self.counters[k] = self.counters.get(k, 0) + n  # the sum over partitions, as the rules read it
+        return {k: self.counters[k] for k, _ in increments}
+
+    async def bump_distinct(self, members: set[tuple[CounterKey, str]]) -> dict[CounterKey, int]:
+        for k, m in members:
+            self.members.setdefault(k, set()).add(m)
+        return {k: len(self.members[k]) for k, _ in members}
+
+    async def history(self, voters: set[tuple[str, str]], since: datetime) -> dict[tuple[str, str], list[datetime]]:
+        return {k: [at for at in self.by_voter.get(k, []) if at >= since] for k in voters}
+
+    async def select(self, selectors: list[Selector]) -> list[list[VoteSignal]]:
+        return [[v for v in self._candidates(s) if matches(s, v)] for s in selectors]
+
+    def _candidates(self, s: Selector) -> Iterable[VoteSignal]:
+        # Votes arrive in time order: look back from the end only as far as the window goes.
+        name, value = (("voter", s.voter_id) if s.voter_id else ("device", s.device_hash) if s.device_hash
+                       else ("entry", str(s.entry_id)) if s.entry_id else ("all", ""))
+        for v in reversed(self.index.get((s.campaign_id, name, value), [])):
+            if v.cast_at < s.start - timedelta(hours=1):
+                break
+            yield v
+
+
+def matches(s: Selector, v: VoteSignal) -> bool:
+    return (v.campaign_id == s.campaign_id and s.start <= v.cast_at < s.end
+            and (s.entry_id is None or v.entry_id == s.entry_id) and (s.subnet is None or v.subnet == s.subnet)
+            and (s.device_hash is None or v.device_hash == s.device_hash)
+            and (s.voter_id is None or v.voter_id == s.voter_id) and (not s.fresh_only or v.fresh))
+
+
+async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tuple[Finding, list[VoteSignal]]]:
+    """The whole pipeline for one batch, the same in the consumer (PostgreSQL store) and the evaluation (memory).
+
+    Four round trips per batch whatever its size: store the votes, add to the counters, count distinct
+    identities, read each voter's recent times; a fifth fetches the votes of whatever tripped.
+    """
+    if not votes:
+        return []
+    await store.remember(votes)
+    counts = await store.bump(counter_increments(votes))
+    distinct = await store.bump_distinct(distinct_members(votes))
+    since = min(v.cast_at for v in votes) - timedelta(seconds=DAY)
+    history = await store.history({(v.campaign_id, v.voter_id) for v in votes}, since)
+    findings = judge(votes, counts, distinct, history, t)
+    decisive = [f for f in findings if f.decisive]
+    covered = await store.select([f.selector for f in decisive]) if decisive else []
+    return [(f, vs) for f, vs in zip(decisive, covered)] + [(f, []) for f in findings if not f.decisive]

@@ -1,29 +1,175 @@
--- name: bump_velocity
-INSERT INTO velocity AS v (campaign_id, dimension, key, minute, votes)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::int[])
-ON CONFLICT (campaign_id, dimension, key, minute) DO UPDATE SET votes = v.votes + EXCLUDED.votes
-RETURNING campaign_id, dimension, key, minute, votes;
+-- name: remember_votes
+INSERT INTO votes (vote_id, campaign_id, voter_id, entry_id, category_id, count, cast_at, ip_hash, subnet,
+                   device_hash, fresh)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::timestamptz[],
+                     $8::text[], $9::text[], $10::text[], $11::bool[])
+ON CONFLICT (vote_id) DO NOTHING;
 
--- name: insert_case
-INSERT INTO cases (id, campaign_id, vote_id, voter_id, entry_id, category_id, count, reason_code, explanation,
-                   evidence, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-ON CONFLICT (vote_id, reason_code) DO NOTHING
-RETURNING id;
+-- name: bump_windows
+-- Rows come sorted by key so that two instances bumping the same counters lock them in the same order.
+INSERT INTO windows AS w (campaign_id, dimension, key, window_start, shard, value)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::int[])
+ON CONFLICT (campaign_id, dimension, key, window_start, shard) DO UPDATE SET value = w.value + EXCLUDED.value
+RETURNING campaign_id, dimension, key, window_start, value;
 
--- name: list_cases
-SELECT id, vote_id, voter_id, entry_id, category_id, count, reason_code, explanation, evidence, status,
-       created_at, decided_by, decided_at
-FROM cases WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2)
-ORDER BY created_at DESC LIMIT 500;
+-- name: sum_shards
+-- Other instances' rows as last committed (no lock is taken), this batch's own as just added.
+SELECT t.campaign_id, t.dimension, t.key, t.window_start, sum(w.value)::int AS value
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS t(campaign_id, dimension, key, window_start)
+JOIN windows w ON w.campaign_id = t.campaign_id AND w.dimension = t.dimension AND w.key = t.key
+ AND w.window_start = t.window_start
+GROUP BY t.campaign_id, t.dimension, t.key, t.window_start;
+
+-- name: add_members
+INSERT INTO window_members (campaign_id, dimension, key, window_start, member)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+ON CONFLICT DO NOTHING;
+
+-- name: count_members
+SELECT t.campaign_id, t.dimension, t.key, t.window_start, count(m.member) AS value
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS t(campaign_id, dimension, key, window_start)
+JOIN window_members m USING (campaign_id, dimension, key, window_start)
+GROUP BY t.campaign_id, t.dimension, t.key, t.window_start;
+
+-- name: voter_history
+SELECT v.campaign_id, v.voter_id, array_agg(v.cast_at ORDER BY v.cast_at) AS times
+FROM unnest($1::text[], $2::text[]) AS t(campaign_id, voter_id)
+JOIN votes v ON v.campaign_id = t.campaign_id AND v.voter_id = t.voter_id AND v.cast_at >= $3
+GROUP BY v.campaign_id, v.voter_id;
+
+-- name: select_votes
+SELECT t.idx, v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
+       v.subnet, v.device_hash, v.fresh
+FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::uuid[], $6::text[], $7::text[],
+            $8::text[], $9::bool[]) AS t(idx, campaign_id, start_at, end_at, entry_id, subnet, device_hash, voter_id,
+                                         fresh_only)
+JOIN votes v ON v.campaign_id = t.campaign_id AND v.cast_at >= t.start_at AND v.cast_at < t.end_at
+ AND (t.entry_id IS NULL OR v.entry_id = t.entry_id) AND (t.subnet IS NULL OR v.subnet = t.subnet)
+ AND (t.device_hash IS NULL OR v.device_hash = t.device_hash) AND (t.voter_id IS NULL OR v.voter_id = t.voter_id)
+ AND (NOT t.fresh_only OR v.fresh);
+
+-- name: policy
+SELECT policy FROM policies WHERE campaign_id = $1;
+
+-- name: set_policy
+INSERT INTO policies (campaign_id, policy, set_by, reason) VALUES ($1, $2, $3, $4)
+ON CONFLICT (campaign_id) DO UPDATE SET policy = EXCLUDED.policy, set_by = EXCLUDED.set_by,
+                                        reason = EXCLUDED.reason, set_at = now()
+RETURNING campaign_id, policy, set_by, reason, set_at;
+
+-- name: open_case
+-- Returns the case (new or existing) for a tripped subject; an existing case keeps its status and evidence.
+WITH ins AS (
+    INSERT INTO cases (id, campaign_id, reason_code, subject, window_start, entry_id, explanation, evidence, status)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    ON CONFLICT (campaign_id, reason_code, subject, window_start) DO UPDATE
+        SET evidence = EXCLUDED.evidence, explanation = EXCLUDED.explanation, updated_at = now()
+    RETURNING id, status, (xmax = 0) AS created
+)
+SELECT id, status, created FROM ins;
+
+-- name: link_votes
+INSERT INTO case_votes (case_id, vote_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING vote_id;
+
+-- name: flag_votes
+-- Rows are locked in id order: two instances holding the same votes (one device, voters on two partitions)
+-- then wait for each other instead of deadlocking.
+UPDATE votes SET state = 'flagged'
+WHERE vote_id IN (SELECT vote_id FROM votes WHERE vote_id = ANY($1::uuid[]) AND state = 'counted'
+                  ORDER BY vote_id FOR UPDATE)
+  AND state = 'counted'
+RETURNING vote_id, campaign_id, voter_id, entry_id, category_id, count;
+
+-- name: invalidate_votes
+UPDATE votes SET state = 'invalidated'
+WHERE vote_id IN (SELECT vote_id FROM votes WHERE vote_id = ANY($1::uuid[]) AND state <> 'invalidated'
+                  ORDER BY vote_id FOR UPDATE)
+  AND state <> 'invalidated'
+RETURNING vote_id, campaign_id, voter_id, entry_id, category_id, count;
+
+-- name: case_vote_ids
+SELECT vote_id FROM case_votes WHERE case_id = $1;
+
+-- name: overturn_votes
+-- A vote of an overturned case counts again unless another case still holds it.
+WITH target AS (
+    SELECT v.vote_id, v.state AS old_state,
+           CASE WHEN bool_or(c.status = 'invalidated') THEN 'invalidated'
+                WHEN bool_or(c.status = 'flagged') THEN 'flagged' ELSE 'counted' END AS new_state
+    FROM case_votes cv
+    JOIN votes v ON v.vote_id = cv.vote_id
+    LEFT JOIN case_votes o ON o.vote_id = v.vote_id AND o.case_id <> $1
+    LEFT JOIN cases c ON c.id = o.case_id
+    WHERE cv.case_id = $1
+    GROUP BY v.vote_id, v.state
+)
+UPDATE votes v SET state = t.new_state FROM target t WHERE v.vote_id = t.vote_id AND v.state <> t.new_state
+RETURNING v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, t.old_state, v.state;
+
+-- name: set_case_status
+UPDATE cases SET status = $2, updated_at = now() WHERE id = $1;
+
+-- name: audit
+INSERT INTO decisions (case_id, action, actor, actor_role, reason, votes_changed) VALUES ($1, $2, $3, $4, $5, $6);
 
 -- name: lock_case
 SELECT * FROM cases WHERE id = $1 FOR UPDATE;
 
--- name: decide_case
-UPDATE cases SET status = $2, decided_by = $3, decided_at = now() WHERE id = $1;
+-- name: list_cases
+SELECT c.id, c.reason_code, c.subject, c.window_start, c.entry_id, c.explanation, c.status, c.created_at,
+       c.updated_at, count(cv.vote_id) AS votes, coalesce(sum(v.count), 0) AS vote_count
+FROM cases c LEFT JOIN case_votes cv ON cv.case_id = c.id LEFT JOIN votes v ON v.vote_id = cv.vote_id
+WHERE c.campaign_id = $1 AND ($2::text IS NULL OR c.status = $2) AND ($3::text IS NULL OR c.reason_code = $3)
+GROUP BY c.id ORDER BY c.created_at DESC, c.id LIMIT $4;
 
--- name: invalidated_per_entry
-SELECT entry_id, reason_code, sum(count) AS votes, count(*) AS cases
-FROM cases WHERE campaign_id = $1 AND status = 'invalidated'
-GROUP BY entry_id, reason_code ORDER BY entry_id, reason_code;
+-- name: get_case
+SELECT c.*, (SELECT count(*) FROM case_votes WHERE case_id = c.id) AS votes FROM cases c WHERE c.id = $1;
+
+-- name: case_votes_sample
+SELECT v.vote_id, v.voter_id, v.entry_id, v.count, v.cast_at, v.subnet, v.ip_hash, v.device_hash, v.fresh, v.state
+FROM case_votes cv JOIN votes v ON v.vote_id = cv.vote_id WHERE cv.case_id = $1 ORDER BY v.cast_at LIMIT $2;
+
+-- name: case_decisions
+SELECT action, actor, actor_role, reason, votes_changed, decided_at FROM decisions WHERE case_id = $1 ORDER BY id;
+
+-- name: invalidations_per_entry
+-- Per entry and reason: the votes no longer counted (invalidated) or held for review (flagged).
+SELECT v.entry_id, e.entry_name, e.unit_id, e.unit_name, v.state, c.reason_code,
+       count(DISTINCT v.vote_id) AS requests, sum(v.count) AS votes
+FROM votes v
+JOIN case_votes cv ON cv.vote_id = v.vote_id
+JOIN cases c ON c.id = cv.case_id AND c.status <> 'overturned'
+LEFT JOIN entries e ON e.entry_id = v.entry_id
+WHERE v.campaign_id = $1 AND v.state <> 'counted' AND ($2::text IS NULL OR e.unit_id = $2)
+GROUP BY v.entry_id, e.entry_name, e.unit_id, e.unit_name, v.state, c.reason_code
+ORDER BY v.entry_id, v.state, c.reason_code;
+
+-- name: entry_totals
+-- Each vote once, however many cases hold it.
+SELECT v.entry_id, v.state, count(*) AS requests, sum(v.count) AS votes
+FROM votes v LEFT JOIN entries e ON e.entry_id = v.entry_id
+WHERE v.campaign_id = $1 AND v.state <> 'counted' AND ($2::text IS NULL OR e.unit_id = $2)
+GROUP BY v.entry_id, v.state;
+
+-- name: unit_campaigns
+SELECT DISTINCT campaign_id FROM entries WHERE unit_id = $1 ORDER BY campaign_id;
+
+-- name: upsert_entry
+INSERT INTO entries (entry_id, campaign_id, unit_id, unit_name, entry_name, category_id)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+ON CONFLICT (entry_id) DO UPDATE SET unit_id = EXCLUDED.unit_id, unit_name = EXCLUDED.unit_name,
+                                     entry_name = EXCLUDED.entry_name, category_id = EXCLUDED.category_id;
+
+-- name: raise_alert
+INSERT INTO alerts (campaign_id, reason_code, subject, window_start, alert_id, severity, explanation, entry_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING alert_id;
+
+-- name: list_alerts
+SELECT alert_id, reason_code, subject, window_start, severity, explanation, entry_id, raised_at
+FROM alerts WHERE campaign_id = $1 ORDER BY raised_at DESC LIMIT 200;
+
+-- name: prune_windows
+DELETE FROM windows WHERE window_start < $1;
+
+-- name: prune_members
+DELETE FROM window_members WHERE window_start < $1;

@@ -1,0 +1,220 @@
+"""Anti-fraud on real PostgreSQL: the stored windows agree with the in-memory ones, decisions are events once each,
+operators review with an audit trail, and a unit reads the invalidations of its own entries only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from massline.auth import Caller, issue_token
+from massline.consumer import Delivered
+from massline.contracts import NominationApproved, VoteCast, make_envelope
+from massline.db import create_pool, migrate
+from massline.errors import install_error_handlers
+from services.antifraud import domain, handlers
+from services.antifraud.app import MIGRATIONS, build_runtime
+from services.antifraud.repository import PgWindows
+from services.antifraud.settings import AntifraudSettings
+
+pytestmark = pytest.mark.integration
+
+CAMPAIGN = "af-store"
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+TARGET = uuid.UUID(int=7)
+OTHER = uuid.UUID(int=8)
+
+
+def vote(voter: str, entry: uuid.UUID, at: datetime, *, count: int = 1, subnet: str | None = "198.51.100.0/24",
+         device: str | None = None) -> VoteCast:
+    return VoteCast(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=count,
+                    cast_at=at, ip_hash=f"ip-{voter}", subnet=subnet, device_hash=device or f"dev-{voter}",
+                    identity_verified_at=at - timedelta(days=2))
+
+
+def traffic() -> list[VoteCast]:
+    honest = [vote(f"h{i}", OTHER if i % 3 else TARGET, T0 + timedelta(seconds=2 * i), subnet=f"203.0.{i}.0/24")
+              for i in range(60)]
+    farm = [vote(f"farm{i}", TARGET, T0 + timedelta(seconds=3 * i + 1), count=10, subnet=f"192.0.{i}.0/24",
+                 device="farm-phone") for i in range(12)]
+    return sorted(honest + farm, key=lambda e: e.cast_at)
+
+
+class Service:
+    def __init__(self, rt, pool: asyncpg.Pool, client: httpx.AsyncClient) -> None:
+        self.rt, self.pool, self.client, self.offset = rt, pool, client, 0
+
+    async def deliver(self, events: list, handler=None, partition: int = 0) -> None:
+        batch = []
+        for e in events:
+            self.offset += 1
+            batch.append(Delivered(make_envelope(e, campaign_id=CAMPAIGN, producer="test"), e, e.topic, partition,
+                                   self.offset))
+        async with self.pool.acquire() as conn, conn.transaction():
+            if handler is None:
+                await handlers.on_votes(conn, batch, self.rt)
+            else:
+                await handler(conn, batch)
+
+    async def outbox(self, event_type: str) -> list[dict]:
+        rows = await self.pool.fetch("SELECT body FROM outbox WHERE event_type = $1 ORDER BY id", event_type)
+        return [json.loads(bytes(r["body"]))["payload"] for r in rows]
+
+    def as_(self, username: str, role: str, org: str | None = None) -> dict[str, str]:
+        return {"authorization": f"Bearer {issue_token(self.rt.settings.secret_key, Caller(username, role, org), 600)}"}
+
+
+@pytest.fixture
+async def service(database_url: str):
+    await migrate(database_url, "antifraud", MIGRATIONS)
+    pool = await create_pool(database_url, "antifraud", min_size=1, max_size=4)
+    rt = build_runtime(AntifraudSettings(database_url=database_url, env="test"))
+    rt._pool = pool
+    app = FastAPI()
+    app.state.runtime = rt
+    install_error_handlers(app)
+    app.include_router(handlers.router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        try:
+            yield Service(rt, pool, client)
+        finally:
+            await pool.close()
+
+
+async def test_the_postgres_windows_find_exactly_what_the_memory_windows_find(service):
+    t = domain.Thresholds()
+    events = traffic()
+    memory = domain.MemoryWindows()
+    found_pg: dict[tuple, set] = {}
+    found_mem: dict[tuple, set] = {}
+    for i in range(0, len(events), 9):
+        signals = [domain.VoteSignal.of(CAMPAIGN, e, t) for e in events[i:i + 9]]
+        async with service.pool.acquire() as conn, conn.transaction():
+            for f, vs in await domain.detect(signals, PgWindows(conn), t):
+                found_pg.setdefault(f.identity, set()).update(v.vote_id for v in vs)
+        for f, vs in await domain.detect(signals, memory, t):
+            found_mem.setdefault(f.identity, set()).update(v.vote_id for v in vs)
+    assert found_pg == found_mem
+    farm = {e.vote_id for e in events if e.voter_id.startswith("farm")}
+    assert set().union(*found_pg.values()) == farm
+
+
+async def test_invalidate_policy_emits_each_invalidation_once_and_an_operator_overturn_reinstates_them(service):
+    operator = service.as_("ops-li", "operator")
+    r = await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers=operator,
+                                 json={"policy": "invalidate", "reason": "省网信办要求立即剔除"})
+    assert r.status_code == 200 and r.json()["set_by"] == "ops-li"
+    await service.deliver([NominationApproved(nomination_id=TARGET, unit_id="unit-a", unit_name="甲大学",
+                                              category_id="cases", entry_name="甲大学案例", step_id="office",
+                                              final=True)], handler=handlers.on_nominations)
+    events = traffic()
+    for i in range(0, len(events), 10):
+        await service.deliver(events[i:i + 10])
+    farm = {str(e.vote_id) for e in events if e.voter_id.startswith("farm")}
+    invalidated = await service.outbox("VoteInvalidated")
+    assert sorted(p["vote_id"] for p in invalidated) == sorted(farm)  # each exactly once, no honest vote
+    assert {p["reason_code"] for p in invalidated} == {"device_shared"}
+    assert await service.outbox("FraudAlertRaised")
+
+    # the review queue shows the case; a unit may not read it
+    assert (await service.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=service.as_("u", "unit", "unit-a"))
+            ).status_code == 403
+    cases = (await service.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=operator)).json()["cases"]
+    assert [(c["reason_code"], c["status"], c["votes"], c["vote_count"]) for c in cases] == [
+        ("device_shared", "invalidated", 12, 120)]
+
+    # the unit sees its entry's invalidations and why; another unit sees nothing of them
+    mine = (await service.client.get("/units/me/invalidations", headers=service.as_("ua", "unit", "unit-a"))).json()
+    [entry] = mine["campaigns"][CAMPAIGN]
+    assert entry["entry_id"] == str(TARGET) and entry["invalidated_votes"] == 120
+    assert entry["reasons"][0]["reason_code"] == "device_shared" and entry["entry_name"] == "甲大学案例"
+    theirs = (await service.client.get(f"/units/me/invalidations?campaign_id={CAMPAIGN}",
+                                       headers=service.as_("ub", "unit", "unit-b"))).json()
+    assert theirs["campaigns"][CAMPAIGN] == []
+
+    # overturn: every invalidated vote is reinstated once; a second overturn is refused and changes nothing
+    case_id = cases[0]["id"]
+    bad = await service.client.post(f"/cases/{case_id}/decision", headers=operator, json={"decision": "overturn"})
+    assert bad.status_code == 422
+    r = await service.client.post(f"/cases/{case_id}/decision", headers=operator,
+                                  json={"decision": "overturn", "reason": "核实为同一网吧的真实读者"})
+    assert r.status_code == 200 and r.json()["votes_changed"] == 12
+    again = await service.client.post(f"/cases/{case_id}/decision", headers=operator,
+                                      json={"decision": "overturn", "reason": "重复操作"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "decision_not_allowed"
+    reinstated = await service.outbox("VoteReinstated")
+    assert sorted(p["vote_id"] for p in reinstated) == sorted(farm)
+    assert all("ops-li" in p["explanation"] for p in reinstated)
+
+    # the audit trail says who did what and why; the per-entry view no longer counts them
+    detail = (await service.client.get(f"/cases/{case_id}", headers=operator)).json()
+    *automatic, last = detail["decisions"]
+    assert {(d["action"], d["actor"]) for d in automatic} == {("invalidate", "antifraud")}
+    assert sum(d["votes_changed"] for d in automatic) == 12  # the case grew batch by batch, each step audited
+    assert (last["action"], last["actor"], last["actor_role"], last["reason"]) == (
+        "overturn", "ops-li", "operator", "核实为同一网吧的真实读者")
+    assert len(detail["vote_sample"]) == 12
+    view = (await service.client.get(f"/campaigns/{CAMPAIGN}/invalidations", headers=operator)).json()
+    assert view["entries"] == []
+
+    # more votes of the overturned subject are kept, not held again
+    late = [vote(f"farm-late{i}", TARGET, T0 + timedelta(seconds=100 + i), device="farm-phone") for i in range(3)]
+    await service.deliver(late)
+    assert len(await service.outbox("VoteInvalidated")) == 12
+
+
+async def test_flag_policy_quarantines_without_touching_the_standings_until_confirmed(service):
+    events = traffic()
+    await service.deliver(events)
+    assert await service.outbox("VoteInvalidated") == []
+    flagged = await service.outbox("VoteFlagged")
+    assert len(flagged) == 12
+    operator = service.as_("admin", "admin")
+    [case] = (await service.client.get(f"/campaigns/{CAMPAIGN}/cases?status=flagged", headers=operator)).json()["cases"]
+    r = await service.client.post(f"/cases/{case['id']}/decision", headers=operator,
+                                  json={"decision": "confirm", "reason": "同一设备12个身份"})
+    assert r.status_code == 200 and r.json()["status"] == "invalidated"
+    assert len(await service.outbox("VoteInvalidated")) == 12
+    # the same batch delivered again (the consumer would skip it; the handler alone must not double either)
+    await service.deliver(events)
+    assert len(await service.outbox("VoteInvalidated")) == 12
+    assert len(await service.outbox("VoteFlagged")) == 12
+
+
+async def test_garbage_network_data_in_a_batch_is_scored_without_failing(service):
+    events = [vote(f"g{i}", TARGET, T0 + timedelta(seconds=i), subnet=s, device=d)
+              for i, (s, d) in enumerate([(None, None), ("garbage", "null"), ("::1/128", ""), ("1.2.3.0/24", "x" * 500)])]
+    await service.deliver(events)
+    stored = await service.pool.fetch("SELECT subnet, device_hash FROM votes ORDER BY cast_at")
+    assert [tuple(r) for r in stored] == [(None, "dev-g0"), (None, None), (None, "dev-g2"), ("1.2.3.0/24", None)]
+
+
+async def test_two_instances_on_two_partitions_share_the_counters_and_invalidate_each_vote_once(service):
+    await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers=service.as_("ops", "operator"),
+                             json={"policy": "invalidate", "reason": "两个实例共同处理"})
+    events = traffic()
+    # The vote topic is keyed by voter: each instance gets the voters of its partitions, in small batches.
+    partitions = [[e for e in events if sum(map(ord, e.voter_id)) % 2 == p] for p in (0, 1)]
+
+    async def instance(partition: int) -> None:
+        mine = partitions[partition]
+        for i in range(0, len(mine), 3):
+            await service.deliver(mine[i:i + 3], partition=partition)
+
+    await asyncio.gather(instance(0), instance(1))
+    farm = sorted(str(e.vote_id) for e in events if e.voter_id.startswith("farm"))
+    assert sorted(p["vote_id"] for p in await service.outbox("VoteInvalidated")) == farm
+    # the device's identities were counted across both instances: one case holds all twelve
+    cases = (await service.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=service.as_("ops", "operator"))).json()
+    assert [(c["reason_code"], c["votes"]) for c in cases["cases"]] == [("device_shared", 12)]
+    # the per-entry counters were kept in one row per partition, and the rules read their sum
+    rows = await service.pool.fetch("SELECT shard, value FROM windows WHERE dimension = 'entry_requests_hour' "
+                                    "AND key = $1 AND value > 0", str(TARGET))
+    assert {r["shard"] for r in rows} == {0, 1}
+    assert sum(r["value"] for r in rows) == sum(e.entry_id == TARGET for e in events)
