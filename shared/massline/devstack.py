@@ -323,6 +323,7 @@ class Stack:
     kafka_bootstrap: str | None = None
     durable: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)  # per service, e.g. MASSLINE_WORKERS
     progress: Progress = _quiet
     postgres: EmbeddedPostgres | None = None
     kafka: EmbeddedKafka | None = None
@@ -399,7 +400,7 @@ class Stack:
             port=port,
             log_dir=self.log_dir,
             run_dir=self.run_dir,
-            env=self.env(),
+            env={**self.env(), **self.service_env.get(name, {})},
         )
 
     def _wait_ready(self, name: str, proc: ManagedProcess, timeout: float) -> None:
@@ -407,7 +408,8 @@ class Stack:
 
         def ours() -> bool:
             # The process answering must be the one we started, not something else on that port.
-            return httpx.get(f"{base}/health/live", timeout=1).json().get("pid") == proc.pid
+            # (with several workers, a worker answers: a child of the process we started)
+            return httpx.get(f"{base}/health/live", timeout=1).json().get("pid") in _family(proc.pid)
 
         _wait(f"{name} (pid {proc.pid})", ours, proc, timeout)
         _wait(f"{name} readiness", lambda: httpx.get(f"{base}/health/ready", timeout=2).status_code == 200, proc,

@@ -30,7 +30,9 @@ class ServiceSettings(BaseSettings):
     kafka_heartbeat_interval_ms: int = 1_000
     kafka_topic_partitions: int = Field(6, description="Partitions for topics this service creates.")
     kafka_consumer_max_records: int = 500
-    secret_key: str = Field("dev-secret-change-me", description="Signs tokens and voter tickets.")
+    secret_key: str = Field(
+        "development-secret-change-me-in-production", description="Signs staff tokens and voter tickets."
+    )
     log_level: str = "INFO"
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 0.5

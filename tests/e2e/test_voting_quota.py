@@ -58,7 +58,7 @@ def test_quota_idempotency_and_bad_input(system) -> None:
     assert _left(api, ticket2) == 7
 
     # Bad input: each refused with its code, nothing counted.
-    secret = "dev-secret-change-me"
+    secret = "development-secret-change-me-in-production"  # the development default
     forged = domain.issue_ticket("another-secret", voter_id="x", campaign_id=CAMPAIGN, method="sms", ttl_s=600)
     expired = domain.issue_ticket(secret, voter_id="y", campaign_id=CAMPAIGN, method="sms", ttl_s=-10)
     foreign = domain.issue_ticket(secret, voter_id="z", campaign_id="another-campaign", method="sms", ttl_s=600)

@@ -1,0 +1,54 @@
+"""Voter tickets: only tickets this service signed, for this campaign, not yet expired, are accepted."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import jwt
+import pytest
+
+from services.voting.domain import TicketError, issue_ticket, read_ticket
+
+SECRET = "a-secret-of-at-least-thirty-two-bytes!!"
+
+
+def test_a_fresh_ticket_reads_back() -> None:
+    token = issue_ticket(SECRET, voter_id="v1", campaign_id="c1", method="sms", ttl_s=60, now=1_000)
+    t = read_ticket(SECRET, token, "c1", now=1_030)
+    assert (t.voter_id, t.campaign_id, t.method, t.verified_at, t.expires_at) == ("v1", "c1", "sms", 1_000, 1_060)
+
+
+def test_the_same_claims_verify_with_the_jwt_library_too() -> None:
+    token = issue_ticket(SECRET, voter_id="v1", campaign_id="c1", method="sms", ttl_s=60)
+    assert jwt.decode(token, SECRET, algorithms=["HS256"], audience="massline-voter")["sub"] == "v1"
+
+
+def _code(token: str, campaign: str = "c1", now: float = 1_030) -> str:
+    with pytest.raises(TicketError) as exc:
+        read_ticket(SECRET, token, campaign, now=now)
+    return exc.value.code
+
+
+def test_expired_foreign_forged_and_altered_tickets_are_refused() -> None:
+    token = issue_ticket(SECRET, voter_id="v1", campaign_id="c1", method="sms", ttl_s=60, now=1_000)
+    assert _code(token, now=1_060) == "ticket_expired"
+    assert _code(token, campaign="c2") == "ticket_invalid"
+    assert _code(issue_ticket("another-secret-entirely-32-bytes-long", voter_id="v1", campaign_id="c1",
+                              method="sms", ttl_s=60, now=1_000)) == "ticket_invalid"
+    header, payload, sig = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["sub"] = "someone-else"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    assert _code(f"{header}.{forged_payload}.{sig}") == "ticket_invalid"
+    assert _code(f"{header}.{payload}.{sig[:-2]}xx") == "ticket_invalid"
+    assert _code("not.a.ticket") == "ticket_invalid"
+    assert _code("") == "ticket_invalid"
+    none_alg = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    assert _code(f"{none_alg}.{payload}.") == "ticket_invalid"
+
+
+def test_a_staff_token_is_not_a_voter_ticket() -> None:
+    staff = jwt.encode({"sub": "admin", "aud": "massline-staff", "exp": 2_000, "iat": 1_000, "cid": "c1"}, SECRET,
+                       algorithm="HS256")
+    assert _code(staff) == "ticket_invalid"
