@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from massline.contracts import (
     Event,
+    ExpertAssigned,
     NominationApproved,
     NominationRejected,
     NominationReturned,
@@ -102,8 +103,6 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
         NoticeKind("ranking_ready", frozenset({"campaign_title", "category_name", "entries_count", "rule_version"}),
                    {"campaign_title": _NOMINATION_SAMPLE["campaign_title"], "category_name": "机构/政务账号",
                     "entries_count": 42, "rule_version": "shaanxi-2024@1"}),
-        # Ready for the scoring service's expert assignment: no event announces it yet, so nothing
-        # sends these until one does (see notices_for).
         NoticeKind("expert_assigned", frozenset({"campaign_title", "category_name", "entries_count", "deadline"}),
                    {"campaign_title": _NOMINATION_SAMPLE["campaign_title"], "category_name": "机构/政务账号",
                     "entries_count": 12, "deadline": "2024-09-30 18:00"}),
@@ -151,6 +150,15 @@ def notices_for(event: Event, campaign_id: str = "", reviewers: Sequence[str] = 
         )]
     if isinstance(event, ResultsPublished):
         return _result_notices(event)
+    if isinstance(event, ExpertAssigned):
+        return [Notice(
+            template="expert_assigned",
+            recipient=recipient_address("expert", event.expert_id),
+            facts={"category_id": event.category_ids[0] if event.category_ids else "",
+                   "entries_count": event.entries_count,
+                   "deadline": local_time(event.deadline, "Asia/Shanghai") if event.deadline else "—"},
+            refs={"panel_id": event.panel_id},
+        )]
     if isinstance(event, NominationApproved):
         # Intermediate steps are the offices' business; the unit hears once, when the entry is in.
         return [_nomination_notice("nomination_approved", event)] if event.final else []

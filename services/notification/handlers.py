@@ -25,6 +25,7 @@ from massline.contracts import (
     NominationSubmitted,
     NominationWithdrawn,
     NotificationSent,
+    ExpertAssigned,
     RankingComputed,
     ResultsPublished,
     topics,
@@ -480,6 +481,13 @@ async def on_ranking(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: S
     await fan_out_webhooks(conn, rt, batch)
 
 
+async def on_review(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime) -> None:
+    """Tell each expert of the entries newly assigned to them (internal: never sent to webhooks)."""
+    pending = [(_source(item), n) for item in batch for n in domain.notices_for(item.event, item.envelope.campaign_id)]
+    if pending:
+        await record_notices(conn, rt, pending)
+
+
 async def on_results(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime) -> None:
     """Tell every unit with an entry where it placed, and webhooks that results are out."""
     pending = [(_source(item), n) for item in batch for n in domain.notices_for(item.event, item.envelope.campaign_id)]
@@ -634,5 +642,7 @@ def register(rt: ServiceRuntime, templates: TemplateCatalog) -> None:
                  description="Tell units and reviewers what became of nominations; forward status to webhooks.")
     rt.subscribe(topics.SCORING, "rankings", bind(on_ranking), events=[RankingComputed],
                  description="Tell the committee a ranking is ready; forward it to webhooks.")
+    rt.subscribe(topics.REVIEW, "review", bind(on_review), events=[ExpertAssigned],
+                 description="Tell experts of their assignments.")
     rt.subscribe(topics.RESULT, "results", bind(on_results), events=[ResultsPublished],
                  description="Tell units where their entries placed; forward results to webhooks.")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path
 from pydantic import Field
 
 from massline.auth import Caller, CallerDep, require_role
+from massline.contracts import ExpertAssigned
 from massline.errors import ApiError, RequestBody
 from massline.service import Runtime, ServiceRuntime
 
@@ -203,6 +204,7 @@ async def assign_panel(campaign_id: CampaignId, panel_id: PanelId, rt: Runtime, 
         current = [(a["expert_id"], str(a["entry_id"]), a["component"])
                    for a in await conn.fetch(Q.campaign_assignments, campaign_id)]
         assigned: dict[str, int] = {}
+        newly: dict[str, set[str]] = {}
         understaffed = []
         for component in components_reviewed(campaign):
             existing = [(x, e) for x, e, c in current if c == component and (x, e) not in conflicts]
@@ -211,7 +213,20 @@ async def assign_panel(campaign_id: CampaignId, panel_id: PanelId, rt: Runtime, 
                 await conn.execute(Q.insert_assignment, campaign_id, expert_id, uuid.UUID(entry_id), component)
             assigned[component] = len(new)
             understaffed += [{"entry_id": e, "component": component, "experts": n} for e, n in sorted(short.items())]
+            for expert_id, entry_id in new:
+                newly.setdefault(expert_id, set()).add(entry_id)
         rows = await conn.fetch(Q.campaign_assignments, campaign_id)
+        panel_entry_ids = {e.entry_id for e in entries}
+        held: dict[str, set[str]] = {}
+        for a in rows:
+            if str(a["entry_id"]) in panel_entry_ids and (a["expert_id"], str(a["entry_id"])) not in conflicts:
+                held.setdefault(a["expert_id"], set()).add(str(a["entry_id"]))
+        # Each expert with new work hears of it once (notification turns this into a notice).
+        deadline = review_deadline(panel, campaign)
+        await rt.outbox.record_many(conn, [(ExpertAssigned(
+            expert_id=expert_id, panel_id=panel_id, category_ids=list(panel["category_ids"]),
+            entries_count=len(held.get(expert_id, entry_ids)), new_entries=len(entry_ids), deadline=deadline),
+            campaign_id) for expert_id, entry_ids in sorted(newly.items())])
     panel_entries = {e.entry_id for e in entries}
     by_entry: dict[str, dict[str, list[str]]] = {}
     for a in rows:

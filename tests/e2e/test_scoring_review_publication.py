@@ -129,6 +129,17 @@ def test_experts_score_the_committee_adjusts_the_supervisor_approves_and_results
     assigned = {e: v["expert"] for e, v in r.json()["assignments"].items()}
     assert sorted(assigned[entry_a]) == ["sc-expert-b", "sc-expert-c"] and len(assigned[entry_b]) == 2
 
+    # --- each assigned expert is told once, in their inbox, how many entries they have ---
+    def expert_notices(expert: str) -> list[dict[str, Any]]:
+        r = api.c.get(f"/api/notification/inbox/expert:{expert}")
+        return [n for n in r.json().get("notifications", []) if n["template"] == "expert_assigned"] \
+            if r.status_code == 200 else []
+
+    notice = wait_for("the assignment notice", lambda: expert_notices("sc-expert-b"))
+    held_by_b = sum("sc-expert-b" in experts for experts in assigned.values())
+    assert len(notice) == 1 and f"共{held_by_b}个参评作品" in notice[0]["body"]
+    assert len(wait_for("expert A's notice", lambda: expert_notices("sc-expert-a"))) == 1
+
     # --- expert B sees only their assignments and scores entry A per criterion ---
     mine = api.scoring("GET", "/my-assignments", "sc-expert-b").json()
     assert entry_a in {a["entry_id"] for a in mine["assignments"]}

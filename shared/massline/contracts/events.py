@@ -17,6 +17,7 @@ __all__ = [
     "CategoryInfo",
     "EntryRanking",
     "EntryStanding",
+    "ExpertAssigned",
     "FraudAlertRaised",
     "MetricsReported",
     "NominationApproved",
@@ -306,6 +307,20 @@ class RankingComputed(Event):
     rule_version: str
     inputs_digest: str = Field(description="Hash of every input; the same inputs give the same digest and ranking.")
     entries: list[EntryRanking]
+
+
+class ExpertAssigned(Event):
+    """An expert was given (more) entries to score; internal, because it names the expert."""
+
+    topic = topics.REVIEW
+    key_field = "expert_id"
+
+    expert_id: str = Field(description="The expert's staff username.")
+    panel_id: str
+    category_ids: list[str]
+    entries_count: int = Field(ge=1, description="Assignments the expert now holds in this panel.")
+    new_entries: int = Field(ge=1)
+    deadline: datetime | None = None
 
 
 class ResultsPublished(Event):

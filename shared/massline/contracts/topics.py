@@ -49,6 +49,7 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec("massline.tally.v1", "category_id", 3, "Standings per category, and the final tally at close.", True),
         TopicSpec("massline.scoring.v1", "category_id", 3, "Computed scores and rankings per category.", True),
         TopicSpec("massline.result.v1", "campaign_id", 1, "Published results (immutable, versioned).", True),
+        TopicSpec("massline.review.v1", "expert_id", 3, "Expert review work (internal: names experts)."),
         TopicSpec("massline.notification.v1", "recipient", 3, "Notifications sent or failed."),
     )
 }
@@ -61,4 +62,5 @@ FRAUD_ALERT = "massline.fraud-alert.v1"
 TALLY = "massline.tally.v1"
 SCORING = "massline.scoring.v1"
 RESULT = "massline.result.v1"
+REVIEW = "massline.review.v1"
 NOTIFICATION = "massline.notification.v1"
