@@ -38,9 +38,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
         state["client"] = httpx.AsyncClient(timeout=settings.proxy_timeout_s, limits=limits)
+        sampling = asyncio.create_task(vote_rate.run())
         try:
             yield
         finally:
+            sampling.cancel()
             await state["client"].aclose()
 
     app = FastAPI(title="massline", description="The entry point: every service's API under /api/<service>/.",
@@ -105,7 +107,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                        and k.lower() != "content-encoding"}
         return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
 
-    install_pages(app, upstreams, lambda: state["client"])
+    vote_rate = install_pages(app, upstreams, lambda: state["client"])
 
     return app
 

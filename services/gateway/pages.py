@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from . import texts
+from .consoles import Kit, VoteRate, install_review_consoles
 
 HERE = Path(__file__).parent
 STAFF_COOKIE = "massline_staff"
@@ -55,7 +56,8 @@ def _is_link(value: Any) -> bool:
     return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
 
 
-def install_pages(app: FastAPI, upstreams: dict[str, str], client: Callable[[], httpx.AsyncClient]) -> None:
+def install_pages(app: FastAPI, upstreams: dict[str, str], client: Callable[[], httpx.AsyncClient]) -> "VoteRate":
+    """Add every page to the app; returns the vote-rate sampler the app runs in the background."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["is_link"] = _is_link
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -123,6 +125,8 @@ def install_pages(app: FastAPI, upstreams: dict[str, str], client: Callable[[], 
             "action_name": lambda a: texts.pick(texts.ACTIONS, a, lang),
             "platform_name": lambda p: texts.pick(texts.PLATFORMS, p, lang),
             "phase_name": lambda p: texts.pick(texts.PHASES, p, lang),
+            "case_status_name": lambda s: texts.pick(texts.CASE_STATUS, s, lang),
+            "fraud_reason": lambda r: texts.pick(texts.FRAUD_REASONS, r, lang),
             "platforms": [(k, v[1] if lang == "en" else v[0]) for k, v in texts.PLATFORMS.items()],
             "switch_url": f"{request.url.path}?{urlencode({**request.query_params, 'lang': other})}",
             "staff": staff_of(request), **context,
@@ -492,6 +496,10 @@ def install_pages(app: FastAPI, upstreams: dict[str, str], client: Callable[[], 
                 return problem(request, {"code": "internal_error"}, r.status_code)
         keep = {k: v for k, v in r.headers.items() if k.lower() in ("content-type", "content-disposition")}
         return Response(r.content, headers=keep)
+
+    return install_review_consoles(app, Kit(call=call, render=render, problem=problem, sign_in_again=sign_in_again,
+                                            staff_of=staff_of, lang_of=lang_of, public_campaign=public_campaign,
+                                            detail_sentence=_detail_sentence, upstreams=upstreams, client=client))
 
 
 async def _form(request: Request) -> dict[str, str]:
