@@ -10,6 +10,7 @@ from massline.contracts import TallyUpdated, VoteCast
 from massline.service import ServiceRuntime
 
 from . import handlers
+from .fastpath import VoteFastPath
 from .settings import VotingSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -28,8 +29,10 @@ def build_runtime(settings: VotingSettings | None = None) -> ServiceRuntime:
 
 def create_app(settings: VotingSettings | None = None) -> FastAPI:
     rt = build_runtime(settings)
-    return rt.build_app(
+    app = rt.build_app(
         [handlers.router],
         title="massline voting",
         description="Voter verification, votes within the daily quota, live standings.",
     )
+    app.add_middleware(VoteFastPath, runtime=rt)
+    return app

@@ -229,19 +229,28 @@ async def cast_vote(
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Cast votes for one entry. Answers only after the vote and the quota change are committed."""
+    # Served by VoteFastPath (fastpath.py) in the running service; this route documents the API and
+    # serves any app built without that middleware.
+    status, result = await cast_measured(campaign_id, body, _client_ip(request), rt, authorization)
+    return JSONResponse(result, status_code=status)
+
+
+async def cast_measured(
+    campaign_id: str, body: CastVote, client_ip: str | None, rt: ServiceRuntime, authorization: str | None
+) -> tuple[int, dict[str, Any]]:
     metrics: Metrics = rt.state["metrics"]
     started = time.perf_counter()
     try:
-        status, result = await _cast(campaign_id, body, request, rt, authorization)
+        status, result = await _cast(campaign_id, body, client_ip, rt, authorization)
     except ApiError as exc:
         metrics.rejected.labels(exc.code).inc()
         raise
     metrics.cast_latency.observe(time.perf_counter() - started)
-    return JSONResponse(result, status_code=status)
+    return status, result
 
 
 async def _cast(
-    campaign_id: str, body: CastVote, request: Request, rt: ServiceRuntime, authorization: str | None
+    campaign_id: str, body: CastVote, ip: str | None, rt: ServiceRuntime, authorization: str | None
 ) -> tuple[int, dict[str, Any]]:
     s = _settings(rt)
     try:
@@ -262,7 +271,6 @@ async def _cast(
         raise _err(429, "quota_exceeded", f"每人每天最多{rules.votes_per_day}票",
                    f"At most {rules.votes_per_day} votes per day", {"votes_per_day": rules.votes_per_day})
     now = domain.utcnow()
-    ip = _client_ip(request)
     vote = VoteRequest(
         campaign_id=campaign_id,
         voter_id=ticket.voter_id,

@@ -60,9 +60,10 @@ _FIELD_CODES = {
 }
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's errors as [{field, code, message}] with our stable codes."""
     out = []
-    for err in exc.errors():
+    for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
         out.append(
             {
@@ -74,6 +75,14 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def request_validation_error(errors: list[dict[str, Any]]) -> ApiError:
+    """The refusal for a body that is not JSON (400 malformed_json) or has invalid fields (422)."""
+    fields = field_errors(errors)
+    if any(f["code"] == "malformed_json" for f in fields):
+        return ApiError(400, "malformed_json", "请求体不是合法的 JSON", "The request body is not valid JSON")
+    return ApiError(422, "validation_failed", "请求内容有误，请检查标出的字段", "The request has invalid fields", fields)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every refusal has the same shape: {"error": {"code", "message", "message_zh", "details"}}."""
 
@@ -83,14 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = _field_errors(exc)
-        if any(f["code"] == "malformed_json" for f in fields):
-            err = ApiError(400, "malformed_json", "请求体不是合法的 JSON", "The request body is not valid JSON")
-        else:
-            err = ApiError(
-                422, "validation_failed", "请求内容有误，请检查标出的字段", "The request has invalid fields", fields
-            )
-            err.details = fields
+        err = request_validation_error(list(exc.errors()))
         return JSONResponse(err.body(), status_code=err.status)
 
     @app.exception_handler(StarletteHTTPException)
