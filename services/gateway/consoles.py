@@ -109,6 +109,36 @@ class VoteRate:
                 "chart": chart, "top": round(top, 1)}
 
 
+async def pipeline_view(kit: "Kit") -> dict[str, Any]:
+    """Consumer lag per group and dead letters per topic, read from every service's own metrics."""
+    async def one(name: str, base: str) -> tuple[str, str | None]:
+        try:
+            r = await kit.client().get(f"{base}/metrics", timeout=3)
+            r.raise_for_status()
+            return name, r.text
+        except httpx.HTTPError:
+            return name, None
+
+    lag: dict[str, float] = {}
+    dead: dict[str, float] = {}
+    unreachable = []
+    for name, text in await asyncio.gather(*(one(n, b) for n, b in sorted(kit.upstreams.items()))):
+        if text is None:
+            unreachable.append(name)
+            continue
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "massline_consumer_lag":
+                    group = sample.labels.get("group", "")
+                    lag[group] = lag.get(group, 0.0) + sample.value
+                elif sample.name == "massline_dead_letters_total":
+                    topic = sample.labels.get("topic", "")
+                    dead[topic] = dead.get(topic, 0.0) + sample.value
+    return {"lag": {g: int(v) for g, v in sorted(lag.items())},
+            "dead": {t: int(v) for t, v in sorted(dead.items()) if v},
+            "unreachable": unreachable}
+
+
 async def _posted(request: Request) -> dict[str, str]:
     body = await request.body()
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
@@ -282,7 +312,8 @@ def install_review_consoles(app: FastAPI, kit: Kit) -> VoteRate:
         return kit.render(request, "operations.html", {
             "c": c.body, "cases": cases.body.get("cases", []), "shown": shown,
             "per_entry": per_entry.body.get("entries", []) if per_entry.ok else None,
-            "rate": rate.view(), "flash": request.query_params.get("done")})
+            "rate": rate.view(), "pipeline": await pipeline_view(kit),
+            "flash": request.query_params.get("done")})
 
     async def case_page(request: Request, staff: Any, case_id: uuid.UUID, *, status: int = 200,
                         kept: dict[str, Any] | None = None) -> Response:

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from .consumer import ConsumerMetrics, EventConsumer, Handler
 from .contracts.envelope import Event
@@ -57,6 +57,8 @@ class ServiceRuntime:
             poll_interval_s=settings.outbox_poll_interval_s,
         )
         self.outbox.metrics = OutboxMetrics.create(self.registry)
+        self.lag_gauge = Gauge("massline_consumer_lag", "Messages on a partition not yet applied by its group",
+                               ["group", "topic", "partition"], registry=self.registry)
         self._pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
         self.consumers = EventConsumer(
@@ -133,6 +135,7 @@ class ServiceRuntime:
         self.producer = outbox_producer(self.settings, self.name)
         await self.producer.start()
         self._tasks.append(asyncio.create_task(self.outbox.run(self.pool, self.producer), name="outbox-relay"))
+        self._tasks.append(asyncio.create_task(self._watch_lag(), name="consumer-lag"))
         for task in self._background:
             self._tasks.append(asyncio.create_task(task(self), name=task.__name__))
         self.started = True
@@ -149,6 +152,25 @@ class ServiceRuntime:
         for pub in self.broker.publishers:
             await pub.start()
         self.broker.running = True
+
+    async def _watch_lag(self, interval_s: float = 5.0) -> None:
+        """Consumer lag per group and partition (messages not yet applied), for operators and autoscaling."""
+        while True:
+            await asyncio.sleep(interval_s)
+            for sub in self.broker.subscribers:
+                consumer = getattr(sub, "consumer", None)
+                group = getattr(sub, "group_id", None) or ""
+                if consumer is None:
+                    continue
+                try:
+                    for tp in consumer.assignment():
+                        high = consumer.highwater(tp)
+                        if high is None:
+                            continue
+                        lag = max(high - await consumer.position(tp), 0)
+                        self.lag_gauge.labels(group, tp.topic, str(tp.partition)).set(lag)
+                except Exception as exc:  # noqa: BLE001 - a rebalance in progress; next round will do
+                    log.debug("lag not measured: %s", exc)
 
     async def stop(self) -> None:
         self.outbox.stop()

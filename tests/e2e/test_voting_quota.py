@@ -105,3 +105,14 @@ def test_quota_idempotency_and_bad_input(system) -> None:
         return {e["entry_id"]: e.get("votes") for e in body.get("categories", {}).get("institutional", [])}
 
     wait_for("exact standings", lambda: counts() == {entry_a: 10, entry_b: 3 + len(late)})
+
+    # Operators see each consumer group's lag per partition; once caught up it is zero everywhere.
+    def lag() -> dict[str, float]:
+        text = httpx.get(f"{system.service_url('voting')}/metrics").text
+        return {line.split("{", 1)[1].split("}", 1)[0]: float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("massline_consumer_lag{") and 'group="voting.standings"' in line}
+
+    seen = wait_for("lag gauges for the standings consumer", lambda: lag() or None)
+    assert len(seen) == 12  # one per partition of the vote topic
+    wait_for("the standings consumer to be caught up", lambda: all(v == 0 for v in lag().values()))
