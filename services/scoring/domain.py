@@ -43,6 +43,9 @@ DEFAULT_STEP = 2.0
 # awaiting: no summary yet and its deadline has not passed; missing: none arrived by the deadline.
 ActivityStatus = Literal["on_time", "late", "missing", "awaiting"]
 INITIAL_NORMALIZATIONS = ("relative_to_max", "rank")
+# Where the initial score compares an entry: with its whole category, or only with the entries of
+# the category on the same platform (a WeChat account's followers against WeChat accounts).
+INITIAL_SCOPES = ("category", "platform")
 
 
 # --- canonical form and rounding -----------------------------------------------------------
@@ -141,6 +144,7 @@ class ScoringRules:
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     initial_weights: Mapping[str, float] = field(default_factory=lambda: {m: 1.0 for m in METRICS})
     initial_normalization: str = "relative_to_max"
+    initial_scope: str = "category"
     vote_conversion: VoteConversion = field(default_factory=VoteConversion)
     activity_forfeit_if_missing: bool = True
     warnings: tuple[str, ...] = ()
@@ -154,10 +158,18 @@ class ScoringRules:
             initial_weights=_initial_weights(config.get("initial_metrics"), config, warnings),
             initial_normalization=(config.get("initial_normalization") if config.get("initial_normalization")
                                    in INITIAL_NORMALIZATIONS else "relative_to_max"),
+            initial_scope=_initial_scope(config.get("initial_normalization_scope", "category"), warnings),
             vote_conversion=_vote_conversion(config.get("vote_conversion"), warnings),
             activity_forfeit_if_missing=_forfeit(config.get("activity_forfeit_if_missing", True), warnings),
             warnings=tuple(warnings),
         )
+
+
+def _initial_scope(raw: Any, warnings: list[str]) -> str:
+    if raw in INITIAL_SCOPES:
+        return str(raw)
+    warnings.append(f"initial_normalization_scope {raw!r} is not supported; category used")
+    return "category"
 
 
 def _component_weights(raw: Any, warnings: list[str]) -> dict[str, float]:
@@ -293,6 +305,7 @@ class EntryInputs:
     activity_raw: tuple[float, ...] = ()
     # The committee's adjustments of the total: (points, reason), in the order they were made.
     adjustments: tuple[tuple[float, str], ...] = ()
+    platform: str | None = None
 
     def canonical(self) -> dict[str, Any]:
         return {
@@ -313,6 +326,7 @@ class EntryInputs:
             "expert_raw": sorted(float(s) for s in self.expert_raw),
             "activity_raw": sorted(float(s) for s in self.activity_raw),
             "adjustments": [{"points": float(p), "reason": r} for p, r in self.adjustments],
+            "platform": self.platform,
         }
 
 
@@ -349,11 +363,26 @@ Scored = tuple[float, dict[str, Any]]
 
 
 def initial_scores(
-    entries: Iterable[EntryInputs], weights: Mapping[str, float], normalization: str = "relative_to_max"
+    entries: Iterable[EntryInputs], weights: Mapping[str, float], normalization: str = "relative_to_max",
+    scope: str = "category",
 ) -> dict[str, Scored]:
-    """Each metric as a share of the category's best (× 100, 0 when the best is 0) or by its rank
-    among the entries with metrics (100 × (n − rank) / (n − 1), a lone entry 100), then weighted."""
+    """Each metric as a share of the best (× 100, 0 when the best is 0) or by its rank among the
+    entries with metrics (100 × (n − rank) / (n − 1), a lone entry 100), then weighted.
+
+    With scope `platform`, "the best" and the ranks are those of the category's entries on the same
+    platform (an entry without a platform is compared with the others without one).
+    """
     entries = list(entries)
+    if scope == "platform":
+        groups: dict[str, list[EntryInputs]] = {}
+        for e in entries:
+            groups.setdefault(e.platform or "", []).append(e)
+        out: dict[str, Scored] = {}
+        for platform, members in sorted(groups.items()):
+            for entry_id, (score, explanation) in initial_scores(members, weights, normalization).items():
+                out[entry_id] = (score, {**explanation, "scope": "platform", "platform": platform or None,
+                                         "compared_with": len(members)})
+        return out
     best = {m: max((e.metrics.value(m) for e in entries if e.metrics is not None), default=0) for m in METRICS}
     measured = [e for e in entries if e.metrics is not None]
     metric_ranks = {m: competition_ranks({e.entry_id: -float(e.metrics.value(m)) for e in measured}) for m in METRICS}
@@ -513,7 +542,7 @@ def compute_ranking(inputs: CategoryInputs) -> Ranking:
     """Score every entry of the category and rank them 1..n (see `ranking_order`)."""
     rules = inputs.rules
     entries = sorted(inputs.entries, key=lambda e: e.entry_id)
-    initial = initial_scores(entries, rules.initial_weights, rules.initial_normalization)
+    initial = initial_scores(entries, rules.initial_weights, rules.initial_normalization, rules.initial_scope)
     norm = inputs.expert_normalization
     vote = vote_scores(entries, rules.vote_conversion, voting_closed=inputs.voting_closed)
     unranked: list[RankedEntry] = []

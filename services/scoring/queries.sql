@@ -69,7 +69,7 @@ SET as_of = CASE WHEN t.as_of <= EXCLUDED.as_of THEN EXCLUDED.as_of ELSE t.as_of
 SELECT pg_advisory_xact_lock($1::bigint);
 
 -- name: category_entries
-SELECT e.id, e.name, e.unit_id, m.followers, m.posts, m.interactions, m.source, a.on_time AS activity_on_time
+SELECT e.id, e.name, e.unit_id, e.platform, m.followers, m.posts, m.interactions, m.source, a.on_time AS activity_on_time
 FROM entries e
 LEFT JOIN LATERAL (
     SELECT followers, posts, interactions, source FROM account_metrics am

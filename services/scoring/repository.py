@@ -72,6 +72,7 @@ async def load_category_inputs(
             expert_raw=tuple(raw["expert"].get(entry_id, {}).values()) if normalised else (),
             activity_raw=tuple(raw["activity"].get(entry_id, {}).values()) if normalised else (),
             adjustments=tuple(adjustments.get(entry_id, ())),
+            platform=r["platform"],
         ))
     state = TallyState(tally["as_of"] if tally else None, bool(tally and tally["voting_closed"]))
     inputs = domain.CategoryInputs(

@@ -291,3 +291,24 @@ def test_rank_normalisation_scores_each_metric_by_its_place_among_the_entries():
     scores = initial_scores(entries, {"followers": 1, "posts": 0, "interactions": 0}, "rank")
     assert [scores[x][0] for x in "abc"] == [100, 50, 0]
     assert scores["b"][1]["metrics"]["followers"]["rank"] == 2
+
+
+def test_initial_score_can_compare_accounts_only_with_their_own_platform() -> None:
+    from services.scoring.domain import AccountMetrics, EntryInputs, ScoringRules, initial_scores
+
+    entries = [
+        EntryInputs("a", "微信甲", "u1", AccountMetrics(20_000, 100, 1_000, "verified"), platform="wechat"),
+        EntryInputs("b", "微信乙", "u2", AccountMetrics(10_000, 50, 500, "verified"), platform="wechat"),
+        EntryInputs("c", "抖音丙", "u3", AccountMetrics(400_000, 100, 90_000, "verified"), platform="douyin"),
+    ]
+    weights = {"followers": 1.0, "posts": 1.0, "interactions": 1.0}
+    whole = initial_scores(entries, weights)
+    by_platform = initial_scores(entries, weights, scope="platform")
+    # Against the whole category the Douyin account's followers dwarf the WeChat ones ...
+    assert whole["a"][0] < 70
+    # ... compared within its platform, the best WeChat account scores 100, and the other half of it.
+    assert [round(by_platform[k][0], 6) for k in "abc"] == [100, 50, 100]
+    assert by_platform["b"][1]["platform"] == "wechat" and by_platform["b"][1]["compared_with"] == 2
+    assert ScoringRules.from_config({"initial_normalization_scope": "platform"}).initial_scope == "platform"
+    rules = ScoringRules.from_config({"initial_normalization_scope": "galaxy"})
+    assert rules.initial_scope == "category" and any("galaxy" in w for w in rules.warnings)

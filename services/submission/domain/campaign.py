@@ -372,6 +372,9 @@ class Scoring(_Model):
     initial_metrics: list[InitialMetric] = Field(default_factory=list)
     # Each metric is scaled against the best entry (relative_to_max) or by its rank among entries.
     initial_normalization: Literal["relative_to_max", "rank"] = "relative_to_max"
+    # Compare an entry's metrics with its whole category, or only with the category's entries on the
+    # same platform (followers on WeChat and on Douyin are not the same currency).
+    initial_normalization_scope: Literal["category", "platform"] = "category"
     vote_conversion: VoteConversion | None = None
     expert_criteria: list[Criterion] = Field(default_factory=list)
     activity_criteria: list[Criterion] = Field(default_factory=list)
