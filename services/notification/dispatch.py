@@ -211,7 +211,7 @@ class Dispatcher:
     # --- reminders -----------------------------------------------------------------------
 
     async def send_due_reminders(self) -> int:
-        """Tell every unit with an entry that a deadline is near, once per reminder."""
+        """Tell the reminder's recipient (or every unit with an entry) that a deadline is near, once."""
         from .handlers import Source, record_notices
 
         sent = 0
@@ -221,11 +221,14 @@ class Dispatcher:
                 deadline: datetime = reminder["deadline"]
                 days_left = max(1, math.ceil((deadline - datetime.now(timezone.utc)).total_seconds() / 86400))
                 facts = {"deadline": domain.local_time(deadline, tz), "days_left": days_left}
-                units = [r["unit_id"] for r in await conn.fetch(Q.campaign_unit_ids, reminder["campaign_id"])]
+                if reminder["recipient"]:
+                    recipients = [reminder["recipient"]]
+                else:
+                    recipients = [domain.recipient_address("unit", r["unit_id"])
+                                  for r in await conn.fetch(Q.campaign_unit_ids, reminder["campaign_id"])]
                 notices = [
-                    domain.Notice(reminder["template"], domain.recipient_address("unit", unit), facts,
-                                  {"deadline": deadline.isoformat()})
-                    for unit in units
+                    domain.Notice(reminder["template"], recipient, facts, {"deadline": deadline.isoformat()})
+                    for recipient in recipients
                 ]
                 source = Source(reminder["id"], "ReminderDue", reminder["campaign_id"])
                 if notices:

@@ -482,10 +482,21 @@ async def on_ranking(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: S
 
 
 async def on_review(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime) -> None:
-    """Tell each expert of the entries newly assigned to them (internal: never sent to webhooks)."""
+    """Tell each expert of the entries newly assigned to them, and remind them before their deadline."""
     pending = [(_source(item), n) for item in batch for n in domain.notices_for(item.event, item.envelope.campaign_id)]
     if pending:
         await record_notices(conn, rt, pending)
+    days = _settings(rt).reminder_days
+    for item in batch:
+        e = item.event
+        if isinstance(e, ExpertAssigned) and e.deadline is not None:
+            recipient = domain.recipient_address("expert", e.expert_id)
+            await conn.execute(
+                Q.schedule_recipient_reminder,
+                domain.reminder_id(item.envelope.campaign_id, f"expert_deadline_near:{recipient}", e.deadline),
+                item.envelope.campaign_id, "expert_deadline_near", e.deadline, e.deadline - timedelta(days=days),
+                recipient,
+            )
 
 
 async def on_results(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime) -> None:

@@ -99,8 +99,17 @@ WITH dropped AS (
 INSERT INTO reminders (id, campaign_id, template, deadline, due_at) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT DO NOTHING;
 
+-- name: schedule_recipient_reminder
+-- One recipient's reminder; a moved deadline replaces the one not yet sent.
+WITH dropped AS (
+    DELETE FROM reminders
+    WHERE campaign_id = $2 AND template = $3 AND recipient = $6 AND deadline <> $4 AND sent_at IS NULL
+)
+INSERT INTO reminders (id, campaign_id, template, deadline, due_at, recipient) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT DO NOTHING;
+
 -- name: claim_due_reminders
-SELECT id, campaign_id, template, deadline FROM reminders
+SELECT id, campaign_id, template, deadline, recipient FROM reminders
 WHERE sent_at IS NULL AND due_at <= now() AND deadline > now()
 ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED;
 

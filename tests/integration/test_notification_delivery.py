@@ -386,3 +386,20 @@ async def test_units_with_an_entry_are_reminded_once_before_the_activity_deadlin
     reminder = [n for n in inbox if n["template"] == "activity_deadline_near"]
     assert len(reminder) == 1
     assert review_starts.strftime("%Y-%m-%d %H:%M") in reminder[0]["body"] and "还有2天" in reminder[0]["body"]
+
+
+async def test_an_assigned_expert_is_told_once_and_reminded_once_before_the_review_deadline(service):
+    rt, client = service
+    from massline.contracts import ExpertAssigned
+
+    deadline = (datetime.now(timezone.utc) + timedelta(days=2)).replace(microsecond=0)
+    assigned = ExpertAssigned(expert_id="zhang-expert", panel_id="p1", category_ids=["institutional"],
+                              entries_count=4, new_entries=4, deadline=deadline)
+    batch = await _apply(rt, handlers.on_review, [assigned], "c-expert")
+    await _apply_again(rt, handlers.on_review, batch)  # redelivered: nothing new
+    assert await rt.state["dispatcher"].send_due_reminders() == 1
+    assert await rt.state["dispatcher"].send_due_reminders() == 0
+    inbox = (await client.get("/inbox/expert:zhang-expert")).json()["notifications"]
+    assert sorted(n["template"] for n in inbox) == ["expert_assigned", "expert_deadline_near"]
+    told = next(n for n in inbox if n["template"] == "expert_assigned")
+    assert "共4个参评作品" in told["body"]
