@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import httpx
-
 from massline.demo import demo_definition
 
 PASSWORD = "e2e-password-123"
@@ -99,3 +99,11 @@ def voter_ticket(api: Api, campaign: str, phone: str) -> str:
     r = api.call("POST", f"/api/voting/campaigns/{campaign}/voters/sms-verify", json={"phone": phone, "code": code})
     assert r.status_code == 200, r.text
     return r.json()["ticket"]
+
+
+# --- browser journeys: Debian's Chromium driven by Playwright (never a downloaded browser) ---
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE_SIZE = {"width": 390, "height": 844}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"

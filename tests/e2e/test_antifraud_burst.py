@@ -8,13 +8,13 @@ case the votes count again.
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
-
+import support
 from massline.demo import demo_definition
+from support import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -22,33 +22,10 @@ CAMPAIGN = "e2e-antifraud"
 PASSWORD = "af-password-123"
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
-
-
-class Api:
+class Api(support.Api):
     def __init__(self, base: str) -> None:
-        self.c = httpx.Client(base_url=base, timeout=30)
-        self.tokens: dict[str, str] = {}
+        super().__init__(base)
         self.tickets: dict[str, str] = {}
-
-    def login(self, username: str, password: str) -> None:
-        r = self.c.post("/api/submission/auth/login", json={"username": username, "password": password})
-        assert r.status_code == 200, r.text
-        self.tokens[username] = r.json()["access_token"]
-
-    def call(self, method: str, path: str, as_user: str | None = None, **kw: Any) -> httpx.Response:
-        headers = kw.pop("headers", {})
-        if as_user:
-            headers["Authorization"] = f"Bearer {self.tokens[as_user]}"
-        return self.c.request(method, path, headers=headers, **kw)
 
     def ticket(self, phone: str) -> str:
         if phone not in self.tickets:

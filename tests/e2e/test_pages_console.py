@@ -3,13 +3,9 @@ office returns it with a reason, and the unit reads the reason."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator
-
 import pytest
-
 from massline.demo import demo_definition
-from support import PASSWORD, Api
+from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -18,21 +14,6 @@ pytestmark = pytest.mark.e2e
 CAMPAIGN = "pages-console"
 OFFICE = f"{CAMPAIGN}-office"
 UNIT = f"{CAMPAIGN}-unit"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE_SIZE = {"width": 390, "height": 844}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is needed at /usr/bin/chromium (apt-get install -y chromium)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _campaign_in_nomination(api: Api) -> None:

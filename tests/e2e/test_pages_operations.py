@@ -3,33 +3,17 @@ evidence, and confirms the case with a reason (a refusal without one is explaine
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
-
-from support import PASSWORD, Api, open_voting, voter_ticket, wait_for
+from support import PASSWORD, SCREENSHOTS, Api, open_voting, voter_ticket, wait_for
 
 playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.e2e
 
 CAMPAIGN = "pages-ops"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is needed at /usr/bin/chromium (apt-get install -y chromium)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser) -> None:

@@ -3,14 +3,12 @@ approves, the committee publishes, and the public reads the results."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
-
 from massline.demo import demo_definition
-from support import PASSWORD, Api, account_form, wait_for
+from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api, account_form, wait_for
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -19,21 +17,6 @@ pytestmark = pytest.mark.e2e
 CAMPAIGN = "pages-review"
 CATEGORY = "institutional"
 P = "pr"  # prefix of this test's organisations and people
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE_SIZE = {"width": 390, "height": 844}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is needed at /usr/bin/chromium (apt-get install -y chromium)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _vote(api: Api, phone: str, entry_id: str, count: int, key: str) -> httpx.Response:
@@ -212,7 +195,7 @@ def test_an_expert_scores_the_committee_publishes_and_the_public_sees_the_result
     expect(rows.nth(0)).to_contain_text("入选")
     expect(rows.nth(1)).to_contain_text(names[second])
     expect(rows.nth(1)).not_to_contain_text("入选")
-    expect(reader.locator(f"tr:has-text('己大学') td.num")).to_have_text(str(adjusted_total))
+    expect(reader.locator("tr:has-text('己大学') td.num")).to_have_text(str(adjusted_total))
     assert "13700001234" not in reader.content() and "13922220001" not in reader.content()
     reader.screenshot(path=str(SCREENSHOTS / "public-reads-published-results.png"), full_page=True)
     reader.get_by_role("link", name="English").click()

@@ -3,33 +3,14 @@ number, votes until the day's quota is used up and reads why the next vote is re
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator
-
 import pytest
-
-from support import Api, open_voting
+from support import PHONE_SIZE, SCREENSHOTS, Api, open_voting
 
 playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.e2e
 
 CAMPAIGN = "pages-vote"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE_SIZE = {"width": 390, "height": 844}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is needed at /usr/bin/chromium (apt-get install -y chromium)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_a_voter_verifies_votes_until_the_quota_and_reads_the_refusal(system, browser) -> None:

@@ -3,13 +3,13 @@ committee adjusts with a reason, the supervisor approves, the results are publis
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
-
+import support
 from massline.demo import demo_definition
+from support import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -18,33 +18,7 @@ PASSWORD = "e2e-scoring-password"
 CATEGORY = "institutional"
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
-
-
-class Api:
-    def __init__(self, base: str) -> None:
-        self.c = httpx.Client(base_url=base, timeout=30)
-        self.tokens: dict[str, str] = {}
-
-    def login(self, username: str, password: str) -> None:
-        r = self.c.post("/api/submission/auth/login", json={"username": username, "password": password})
-        assert r.status_code == 200, r.text
-        self.tokens[username] = r.json()["access_token"]
-
-    def call(self, method: str, path: str, as_user: str | None = None, **kw: Any) -> httpx.Response:
-        headers = kw.pop("headers", {})
-        if as_user:
-            headers["Authorization"] = f"Bearer {self.tokens[as_user]}"
-        return self.c.request(method, path, headers=headers, **kw)
-
+class Api(support.Api):
     def scoring(self, method: str, path: str, as_user: str | None = None, **kw: Any) -> httpx.Response:
         return self.call(method, f"/api/scoring/campaigns/{CAMPAIGN}{path}", as_user, **kw)
 

@@ -9,29 +9,17 @@ import io
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable
 
 import httpx
 import pytest
 from openpyxl import load_workbook
+from support import wait_for
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 CAMPAIGN = "cli-cases"
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
 def test_campaign_commands_against_the_running_system(system, tmp_path: Path) -> None:

@@ -14,55 +14,18 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
 from massline.contracts import EventParseError, parse_envelope, topics
 from massline.demo import demo_definition
+from support import PASSWORD, Api, account_form, wait_for
 
 pytestmark = pytest.mark.e2e
 
 CAMPAIGN = "e2e-accounts"
-PASSWORD = "e2e-password-123"
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
-
-
-class Api:
-    def __init__(self, base: str) -> None:
-        self.c = httpx.Client(base_url=base, timeout=30)
-        self.tokens: dict[str, str] = {}
-
-    def login(self, username: str, password: str) -> None:
-        r = self.c.post("/api/submission/auth/login", json={"username": username, "password": password})
-        assert r.status_code == 200, r.text
-        self.tokens[username] = r.json()["access_token"]
-
-    def call(self, method: str, path: str, as_user: str | None = None, **kw: Any) -> httpx.Response:
-        headers = kw.pop("headers", {})
-        if as_user:
-            headers["Authorization"] = f"Bearer {self.tokens[as_user]}"
-        return self.c.request(method, path, headers=headers, **kw)
-
-
-def _form(name: str, account: str, followers: int) -> dict[str, Any]:
-    return {"account_name": name, "platform": "wechat", "account_id": account,
-            "account_url": f"https://mp.weixin.qq.com/s/{account}", "operating_entity": f"{name}宣传部",
-            "level": "provincial", "followers": followers, "posts": 500, "interactions": 20000,
-            "introduction": f"{name}的官方账号", "contact_name": "联系人", "contact_phone": "13700001234"}
-
 
 _TICKETS: dict[str, str] = {}
 
@@ -179,15 +142,15 @@ def test_nominate_approve_vote_rank_notify_and_survive_broker_loss(system, infra
 
     # --- units nominate over HTTP; a rule violation is refused with its code and writes nothing ---
     low = api.call("POST", f"/api/submission/campaigns/{CAMPAIGN}/nominations", "e2e-unit-a",
-                   json={"category_id": "institutional", "form": _form("甲大学", "jia_low", 19_999)})
+                   json={"category_id": "institutional", "form": account_form("甲大学", "jia_low", 19_999)})
     assert low.status_code == 422 and low.json()["error"]["code"] == "below_follower_threshold"
     assert api.call("GET", f"/api/submission/campaigns/{CAMPAIGN}/nominations", "e2e-unit-a").json()[
         "nominations"] == []
     a = api.call("POST", f"/api/submission/campaigns/{CAMPAIGN}/nominations", "e2e-unit-a",
-                 json={"category_id": "institutional", "form": _form("甲大学", "jia", 60_000)})
+                 json={"category_id": "institutional", "form": account_form("甲大学", "jia", 60_000)})
     assert a.status_code == 201, a.text
     b = api.call("POST", f"/api/submission/campaigns/{CAMPAIGN}/nominations", "e2e-unit-b",
-                 json={"category_id": "institutional", "form": _form("乙大学", "yi", 30_000)})
+                 json={"category_id": "institutional", "form": account_form("乙大学", "yi", 30_000)})
     assert b.status_code == 201, b.text
     entry_a, entry_b = a.json()["id"], b.json()["id"]
     # a unit sees only its own nominations

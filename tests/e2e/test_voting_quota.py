@@ -8,10 +8,9 @@ import uuid
 import httpx
 import jwt
 import pytest
+from support import Api, open_voting, voter_ticket, wait_for
 
 from services.voting import domain
-
-from support import Api, open_voting, voter_ticket, wait_for
 
 pytestmark = pytest.mark.e2e
 
