@@ -114,6 +114,13 @@ async def logged_vote_ids(dsn: str) -> set[str]:
         await conn.close()
 
 
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
 def machine() -> str:
     cpu = platform.processor() or ""
     try:
@@ -191,14 +198,39 @@ def main() -> None:
             memory["first_minute"] = rss()
 
         sampler = threading.Thread(target=sample_memory, daemon=True)
+        # A person browsing during the surge: the public pages through the gateway, twice a second.
+        pages: dict[str, list[float]] = {"standings": [], "entries": []}
+        page_errors: list[int] = []
+        browsing = threading.Event()
+
+        def browse() -> None:
+            urls = {"standings": f"{stack.gateway_url}/c/{CAMPAIGN}/standings",
+                    "entries": f"{stack.gateway_url}/c/{CAMPAIGN}/entries?category=institutional"}
+            with httpx.Client(timeout=10) as client:
+                while not browsing.is_set():
+                    for name, url in urls.items():
+                        t0 = time.perf_counter()
+                        try:
+                            status = client.get(url).status_code
+                        except httpx.HTTPError:
+                            status = 0
+                        pages[name].append((time.perf_counter() - t0) * 1000)
+                        if status != 200:
+                            page_errors.append(status)
+                    time.sleep(0.5)
+
+        browser = threading.Thread(target=browse, daemon=True)
         say(f"driving {voting}/campaigns/{CAMPAIGN}/votes for {args.duration}s "
             f"({args.connections} connections, {args.voters} voters, {args.entries} entries)")
         started = time.monotonic()
         sampler.start()
+        browser.start()
         run = subprocess.run([wrk, "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
                               "--timeout", "10s", "--latency", "-s", str(Path(__file__).with_name("votes.lua")),
                               voting], env=env, capture_output=True, text=True)
         elapsed = time.monotonic() - started
+        browsing.set()
+        browser.join(timeout=15)
         memory["end"] = rss()
         sampler.join(timeout=1)
         votes = parse_wrk(run.stdout)
@@ -256,6 +288,7 @@ service's `POST /campaigns/{{id}}/votes` directly for {args.duration} s with {ar
 | voting service memory, first minute → end (MiB) | {memory.get('first_minute', float('nan')):.0f} → {memory['end']:.0f} |
 | reconciliation: distinct accepted vote ids / committed votes / standings | {len(accepted_ids):,} / {len(committed):,} / {standings_total:,} → lost={lost} double={double} |
 | bare endpoint (`GET /health/live`, same server) | {bare.get('rps', 0):,.0f} req/s, p50 {bare.get('p50_ms', 0):.1f} ms |
+| public pages during the surge, p50 / p99 (ms): standings · entries | {pct(pages["standings"], 50):.0f} / {pct(pages["standings"], 99):.0f} · {pct(pages["entries"], 50):.0f} / {pct(pages["entries"], 99):.0f} ({len(pages["standings"]) + len(pages["entries"])} loads, {len(page_errors)} not 200) |
 | vote path as a share of the bare endpoint | {votes.get('rps', 0) / bare['rps'] if bare.get('rps') else float('nan'):.2f} |
 
 Command: `make bench-votes` (`BENCH_DURATION`, `BENCH_VOTING_WORKERS` change the run).
