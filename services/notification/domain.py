@@ -59,6 +59,21 @@ def resolve_locale(locale: str) -> str:
     return locale if locale in LOCALES else FALLBACK_LOCALE
 
 
+def may_read_inbox(role: str, username: str, organisation_id: str | None, address: str) -> bool:
+    """A unit or office reads its own inbox, an expert theirs, the committee the committee's;
+    administrators and operators read any (to help)."""
+    kind, _, ident = address.partition(":")
+    if role in ("admin", "operator"):
+        return True
+    if kind in ("unit", "office"):
+        return role == kind and organisation_id == ident
+    if kind == "expert":
+        return role == "expert" and username == ident
+    if kind == "committee":
+        return role in ("committee", "supervisor")
+    return False
+
+
 def delivery_id(source_event_id: uuid.UUID, recipient: str, channel: str) -> uuid.UUID:
     return uuid.uuid5(_DELIVERY_NAMESPACE, f"{source_event_id}|{recipient}|{channel}")
 

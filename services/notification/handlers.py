@@ -83,10 +83,18 @@ def _recipient(address: str) -> str:
 
 # --- inbox ---------------------------------------------------------------------------------
 
+def _own_inbox(recipient: str, caller: Any) -> str:
+    address = _recipient(recipient)
+    if not domain.may_read_inbox(caller.role, caller.username, caller.organisation_id, address):
+        raise ApiError(403, "not_your_inbox", "只能查看本人或本单位的消息", "You may read only your own inbox")
+    return address
+
+
 @router.get("/inbox/{recipient}")
 async def inbox(
     recipient: str,
     rt: Runtime,
+    caller: CallerDep,
     lang: Annotated[Literal["zh", "en"], Query(description="Language of subject and body.")] = "zh",
     unread_only: bool = False,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,
@@ -98,9 +106,10 @@ async def inbox(
     page as they are (with `white-space: pre-line` for the line breaks), never escape them again
     and never unescape them.
 
-    Not yet authenticated: the gateway will let a unit, office or expert read only its own inbox.
+    Signed in: a unit or office reads only its own inbox, an expert theirs, the committee the
+    committee's (403 `not_your_inbox` otherwise).
     """
-    address = _recipient(recipient)
+    address = _own_inbox(recipient, caller)
     page = limit or _settings(rt).inbox_page_size
     rows = await rt.pool.fetch(Q.inbox, address, before, unread_only, page)
     unread = await rt.pool.fetchval(Q.unread_count, address)
@@ -127,12 +136,9 @@ async def inbox(
 
 
 @router.post("/inbox/{recipient}/{notification_id}/read")
-async def mark_read(recipient: str, notification_id: uuid.UUID, rt: Runtime) -> dict[str, Any]:
-    """Mark one notice read. Repeating it changes nothing and keeps the first reading time.
-
-    Not yet authenticated: the gateway will let only the recipient mark its own notices.
-    """
-    address = _recipient(recipient)
+async def mark_read(recipient: str, notification_id: uuid.UUID, rt: Runtime, caller: CallerDep) -> dict[str, Any]:
+    """Mark one notice read (its recipient only). Repeating it changes nothing and keeps the first reading time."""
+    address = _own_inbox(recipient, caller)
     row = await rt.pool.fetchrow(Q.mark_read, notification_id, address)
     if row is None:
         raise notification_not_found()
@@ -144,15 +150,16 @@ async def mark_read(recipient: str, notification_id: uuid.UUID, rt: Runtime) -> 
 @router.get("/deliveries")
 async def deliveries(
     rt: Runtime,
+    caller: CallerDep,
     source_event_id: uuid.UUID | None = None,
     recipient: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """Every delivery with its status, newest first: what was told to whom about which event.
 
-    For operators; the notice text is left out. Not yet authenticated: the gateway will admit
-    operators only.
+    For operators and administrators; the notice text is left out.
     """
+    require_role(caller, "operator", "admin")
     address = _recipient(recipient) if recipient is not None else None
     rows = await rt.pool.fetch(Q.deliveries, source_event_id, address, limit)
     return {

@@ -105,7 +105,7 @@ def test_experts_score_the_committee_adjusts_the_supervisor_approves_and_results
 
     # --- each assigned expert is told once, in their inbox, how many entries they have ---
     def expert_notices(expert: str) -> list[dict[str, Any]]:
-        r = api.c.get(f"/api/notification/inbox/expert:{expert}")
+        r = api.call("GET", f"/api/notification/inbox/expert:{expert}", expert)  # signed in as the expert
         return [n for n in r.json().get("notifications", []) if n["template"] == "expert_assigned"] \
             if r.status_code == 200 else []
 

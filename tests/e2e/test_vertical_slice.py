@@ -213,7 +213,7 @@ def test_nominate_approve_vote_rank_notify_and_survive_broker_loss(system, infra
 
     # --- notification recorded a delivery to each nominating unit ---
     def inbox(unit: str) -> list[dict[str, Any]]:
-        r = api.call("GET", f"/api/notification/inbox/unit:{unit}")
+        r = api.call("GET", f"/api/notification/inbox/unit:{unit}", unit)  # signed in as that unit
         return r.json().get("notifications", []) if r.status_code == 200 else []
 
     wait_for("the approval notice in unit A's inbox",

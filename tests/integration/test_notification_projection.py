@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from massline.auth import Caller, issue_token
 from massline.consumer import Delivered
 from massline.contracts import (
     CampaignLoaded,
@@ -174,7 +175,16 @@ async def test_the_unit_reads_its_inbox_and_operators_see_deliveries(runtime):
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(handlers.router)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+    secret = runtime.settings.secret_key
+    as_unit = {"Authorization": "Bearer " + issue_token(secret, Caller("u", "unit", unit_id), 600)}
+    as_other_unit = {"Authorization": "Bearer " + issue_token(secret, Caller("o", "unit", "another-unit"), 600)}
+    as_operator = {"Authorization": "Bearer " + issue_token(secret, Caller("op", "operator", None), 600)}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers=as_unit) as client:
+        # Only the unit itself (or an operator) reads its inbox; nobody without signing in.
+        assert (await client.get(f"/inbox/{recipient}", headers={"Authorization": ""})).status_code == 401
+        other = await client.get(f"/inbox/{recipient}", headers=as_other_unit)
+        assert other.status_code == 403 and other.json()["error"]["code"] == "not_your_inbox"
         inbox = (await client.get(f"/inbox/{recipient}")).json()
         assert inbox["unread"] == 2
         assert [n["template"] for n in inbox["notifications"]] == ["nomination_returned", "nomination_received"]
@@ -194,15 +204,18 @@ async def test_the_unit_reads_its_inbox_and_operators_see_deliveries(runtime):
         after = (await client.get(f"/inbox/{recipient}", params={"unread_only": "true"})).json()
         assert after["unread"] == 1 and [n["template"] for n in after["notifications"]] == ["nomination_received"]
 
-        foreign = await client.post(f"/inbox/unit:someone-else/{newest['id']}/read")
+        foreign = await client.post(f"/inbox/unit:someone-else/{newest['id']}/read", headers=as_operator)
         assert foreign.status_code == 404 and foreign.json()["error"]["code"] == "notification_not_found"
         bad = await client.get("/inbox/voter:1")
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "recipient_invalid"
 
-        listed = (await client.get("/deliveries", params={"source_event_id": str(second.envelope.event_id)})).json()
+        assert (await client.get("/deliveries")).status_code == 403  # a unit is not an operator
+        listed = (await client.get("/deliveries", params={"source_event_id": str(second.envelope.event_id)},
+                                   headers=as_operator)).json()
         [delivery] = listed["deliveries"]
         assert delivery["recipient"] == recipient and delivery["status"] == "delivered"
         assert delivery["channel"] == "inbox" and delivery["read_at"] is not None
         assert "body" not in delivery
-        by_recipient = (await client.get("/deliveries", params={"recipient": recipient})).json()
+        by_recipient = (await client.get("/deliveries", params={"recipient": recipient},
+                                         headers=as_operator)).json()
         assert len(by_recipient["deliveries"]) == 2

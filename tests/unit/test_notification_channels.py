@@ -172,3 +172,17 @@ def test_a_reminder_keeps_its_id_when_the_campaign_is_loaded_again():
         domain.reminder_id("c", "activity_deadline_near", deadline)
     assert domain.reminder_id("c", "activity_deadline_near", deadline) != \
         domain.reminder_id("d", "activity_deadline_near", deadline)
+
+
+def test_who_may_read_which_inbox() -> None:
+    from services.notification.domain import may_read_inbox
+
+    assert may_read_inbox("unit", "u1", "univ-a", "unit:univ-a")
+    assert not may_read_inbox("unit", "u1", "univ-a", "unit:univ-b")
+    assert not may_read_inbox("unit", "u1", "univ-a", "office:univ-a")  # same id, other kind
+    assert may_read_inbox("office", "o1", "sx-center", "office:sx-center")
+    assert may_read_inbox("expert", "zhang", None, "expert:zhang")
+    assert not may_read_inbox("expert", "zhang", None, "expert:li")
+    assert may_read_inbox("committee", "c1", None, "committee:shaanxi-2024-accounts")
+    assert not may_read_inbox("expert", "zhang", None, "committee:shaanxi-2024-accounts")
+    assert may_read_inbox("operator", "op", None, "unit:univ-b") and may_read_inbox("admin", "a", None, "expert:li")
