@@ -265,6 +265,23 @@ def install_pages(app: FastAPI, upstreams: dict[str, str], client: Callable[[], 
             return problem(request, r.error, r.status)
         return render(request, "console.html", {"campaigns": r.body.get("campaigns", [])})
 
+    @app.get("/console/inbox", response_class=HTMLResponse, include_in_schema=False)
+    async def staff_inbox(request: Request) -> Response:
+        """The signed-in unit's, office's or expert's notices (received, returned with reason, assignments…)."""
+        staff = staff_of(request)
+        if staff is None:
+            return sign_in_again(request)
+        kind = {"unit": "unit", "office": "office", "expert": "expert"}.get(staff.role)
+        ident = staff.username if kind == "expert" else staff.organisation_id
+        notices: list[dict[str, Any]] = []
+        if kind and ident:
+            r = await call("notification", "GET", f"/inbox/{quote(kind + ':' + ident, safe=':')}", token=staff.token,
+                           params={"lang": lang_of(request)})
+            if not r.ok:
+                return problem(request, r.error, r.status)
+            notices = r.body.get("notifications", [])
+        return render(request, "inbox.html", {"notices": notices, "has_inbox": bool(kind and ident)})
+
     @app.get("/console/c/{campaign_id}/nominations", response_class=HTMLResponse, include_in_schema=False)
     async def unit_nominations(campaign_id: str, request: Request) -> Response:
         staff = staff_of(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from massline.demo import demo_definition
-from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api
+from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api, wait_for
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -118,5 +118,15 @@ def test_a_unit_fixes_a_refused_nomination_and_the_office_returns_it_with_a_reas
     expect(page.locator("#returned-reason")).to_contain_text("粉丝量截图不清晰，请补充后台截图")
     expect(page.get_by_role("link", name="修改并重新提交")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "unit-reads-return-reason.png"), full_page=True)
+
+    # The notice of the return reaches the unit's inbox (by event, through the notification service).
+    def notice_arrived() -> bool:
+        page.goto(f"{base}/console/inbox")
+        return page.get_by_text("粉丝量截图不清晰，请补充后台截图").count() > 0
+
+    wait_for("the return notice in the unit's inbox", notice_arrived)
+    expect(page.get_by_role("heading", name="消息")).to_be_visible()
+    assert "&lt;" not in page.locator("main").inner_text()  # nothing escaped twice
+    page.screenshot(path=str(SCREENSHOTS / "unit-inbox.png"), full_page=True)
     office.close()
     unit.close()
