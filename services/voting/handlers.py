@@ -407,6 +407,7 @@ async def on_vote(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: Serv
         totals[key][2] += e.count
         lag.observe(max((now - e.cast_at).total_seconds(), 0))
     ids = list(totals)
+    await _lock_categories(conn, {(v[0], v[1]) for v in totals.values()})
     await conn.execute(Q.add_votes, ids, [totals[i][0] for i in ids], [totals[i][1] for i in ids],
                        [totals[i][2] for i in ids])
     for campaign_id, category_id in {(v[0], v[1]) for v in totals.values()}:
@@ -416,6 +417,7 @@ async def on_vote(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: Serv
 async def on_vote_decision(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime) -> None:
     """Invalidations subtract and reinstatements add back, each only if the vote's validity changes."""
     touched = set()
+    await _lock_categories(conn, {(item.envelope.campaign_id, item.event.category_id) for item in batch})
     for item in batch:
         e = item.event
         invalid = isinstance(e, VoteInvalidated)
@@ -430,12 +432,25 @@ async def on_vote_decision(conn: asyncpg.Connection, batch: Sequence[Delivered],
         await _emit_tallies(conn, rt, campaign_id, category_id, final=False)
 
 
+async def _lock_categories(conn: asyncpg.Connection, categories: set[tuple[str, str]]) -> None:
+    """Changes to a category's standings, and the tallies read from them, take turns.
+
+    Without this, a tally read while another transaction's votes are not yet committed would miss
+    them yet carry a later `as_of`, and downstream (scoring keeps the latest tally) would keep the
+    incomplete one — at the close of voting, a final tally short of the last votes. Sorted, so two
+    transactions never wait on each other in opposite order.
+    """
+    for campaign_id, category_id in sorted(categories):
+        await conn.execute(Q.lock_category, f"{campaign_id}:{category_id}")
+
+
 async def _emit_tallies(
     conn: asyncpg.Connection, rt: ServiceRuntime, campaign_id: str, category_id: str | None, *, final: bool
 ) -> None:
     categories = [category_id] if category_id else [
         r["category_id"] for r in await conn.fetch(Q.campaign_categories_with_entries, campaign_id)
     ]
+    await _lock_categories(conn, {(campaign_id, c) for c in categories})
     for cat in categories:
         rows = await conn.fetch(Q.category_standings, campaign_id, cat)
         ranks = domain.competition_ranks((str(r["entry_id"]), r["votes"]) for r in rows)

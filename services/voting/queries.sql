@@ -159,3 +159,7 @@ FROM votes v JOIN unnest($1::text[], $2::text[], $3::text[]) AS u(c, voter, k)
 INSERT INTO votes (vote_id, campaign_id, voter_id, idempotency_key, entry_id, category_id, count, day, cast_at, response)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::int[], $8::date[],
                      $9::timestamptz[], $10::jsonb[]);
+
+-- name: lock_category
+-- Held to the end of the transaction; taken again in the same transaction, it is already held.
+SELECT pg_advisory_xact_lock(hashtext('standings:' || $1));

@@ -40,6 +40,13 @@ def _vote(api: Api, phone: str, entry_id: str, count: int, key: str) -> httpx.Re
                     json={"entry_id": entry_id, "count": count, "idempotency_key": key})
 
 
+class _Seen(dict):
+    """A falsy record of what was last seen, so a timeout says what the ranking looked like."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
 def _ranked(api: Api) -> dict[str, dict[str, Any]]:
     r = api.scoring("GET", f"/rankings/{CATEGORY}")
     return {e["entry_id"]: e for e in r.json()["entries"]} if r.status_code == 200 else {}
@@ -87,8 +94,13 @@ def test_experts_score_the_committee_adjusts_the_supervisor_approves_and_results
     assert _vote(api, "13911110001", entry_a, 2, "sc-1").status_code == 201
     assert api.call("POST", f"/api/submission/campaigns/{CAMPAIGN}/phase", "admin",
                     json={"phase": "expert_review"}).status_code == 200
-    wait_for("the final tally in the ranking", lambda: (r := _ranked(api)) and len(r) == 2
-             and r[entry_b]["components"]["vote"] == 100 and r[entry_a]["components"]["vote"] == 98)
+    def final_tally_ranked() -> Any:
+        r = _ranked(api)
+        votes = {e: (x["components"]["vote"], x["explanation"].get("vote")) for e, x in r.items()}
+        ok = len(r) == 2 and r[entry_b]["components"]["vote"] == 100 and r[entry_a]["components"]["vote"] == 98
+        return True if ok else _Seen(votes)
+
+    wait_for("the final tally in the ranking", final_tally_ranked, timeout=60)
 
     # --- an admin sets up the panel; expert A belongs to unit A, so is never assigned its entry ---
     r = api.scoring("PUT", "/panels/sc-panel", "admin",
