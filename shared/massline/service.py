@@ -25,7 +25,7 @@ from .errors import install_error_handlers
 from .kafka import broker_factory, ensure_topics, outbox_producer
 from .logging import configure_logging
 from .outbox import Outbox, OutboxMetrics
-from .settings import ServiceSettings
+from .settings import ServiceSettings, secret_problem
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,10 @@ class ServiceRuntime:
         return task
 
     async def start(self) -> None:
+        problem = secret_problem(self.settings)
+        if problem:
+            # Tokens and voter tickets signed with a known secret could be forged by anyone.
+            raise RuntimeError(f"{self.name} refuses to start in production: {problem}")
         await migrate(self.settings.database_url, self.schema, self.migrations_dir)
         self._pool = await create_pool(
             self.settings.database_url,

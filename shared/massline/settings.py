@@ -37,3 +37,18 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 0.5
     instance_id: str = Field("", description="Distinguishes replicas in logs; defaults to host:pid.")
+
+
+# Values that appear in this repository's files: a production service refuses to sign with them.
+KNOWN_DEFAULT_SECRETS = {"development-secret-change-me-in-production", "change-me-in-production"}
+
+
+def secret_problem(settings: ServiceSettings) -> str | None:
+    """Why the signing secret is unfit for production, or None when it is fit (or not in production)."""
+    if settings.env != "production":
+        return None
+    if settings.secret_key in KNOWN_DEFAULT_SECRETS:
+        return "MASSLINE_SECRET_KEY is a default from the repository; set a random secret (openssl rand -hex 32)"
+    if len(settings.secret_key.encode()) < 32:
+        return "MASSLINE_SECRET_KEY is shorter than 32 bytes; set a random secret (openssl rand -hex 32)"
+    return None

@@ -129,3 +129,12 @@ def test_committed_asyncapi_document_matches_the_code() -> None:
         if topic in (topics.RESULT,):  # published once results exist
             continue
         assert topic in channels, f"{topic} missing from the AsyncAPI document"
+
+
+def test_production_refuses_a_default_or_short_secret() -> None:
+    from massline.settings import ServiceSettings, secret_problem
+
+    assert secret_problem(ServiceSettings(env="development")) is None  # the development default is fine there
+    assert "default" in secret_problem(ServiceSettings(env="production", secret_key="change-me-in-production"))
+    assert "shorter" in secret_problem(ServiceSettings(env="production", secret_key="short-secret"))
+    assert secret_problem(ServiceSettings(env="production", secret_key="x" * 64)) is None
