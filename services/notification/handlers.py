@@ -609,13 +609,6 @@ async def record_notices(
     )
 
 
-# Kept for callers that still apply nomination notices to the inbox by name.
-async def record_inbox_notices(
-    conn: asyncpg.Connection, rt: ServiceRuntime, pending: Sequence[tuple[Delivered, domain.Notice]]
-) -> None:
-    await record_notices(conn, rt, [(_source(item), notice) for item, notice in pending])
-
-
 _DELIVERY_COLUMNS = (
     "id", "source_event_id", "source_event_type", "campaign_id", "recipient", "channel", "template", "refs",
     "subject_zh", "body_zh", "subject_en", "body_en", "status",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import uuid
 from datetime import datetime, timezone
@@ -774,10 +773,6 @@ async def public_entries(campaign_id: str, rt: Runtime) -> dict[str, Any]:
                          "platform": r["platform"], "unit_name": r["unit_name"],
                          "fields": {k: v for k, v in r["public_fields"].items() if k not in PERSONAL_FIELDS}}
                         for r in rows]}
-
-
-def fingerprint(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def register(rt: ServiceRuntime) -> None:

@@ -45,14 +45,6 @@ class ApiError(Exception):
         return {"error": error}
 
 
-def not_found(what_zh: str, what_en: str, code: str = "not_found") -> ApiError:
-    return ApiError(404, code, f"{what_zh}不存在", f"{what_en} not found")
-
-
-def forbidden(code: str = "forbidden", zh: str = "无权执行此操作", en: str = "You may not do this") -> ApiError:
-    return ApiError(403, code, zh, en)
-
-
 _FIELD_CODES = {
     "json_invalid": "malformed_json",
     "extra_forbidden": "unknown_field",

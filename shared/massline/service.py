@@ -19,7 +19,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 
 from .consumer import ConsumerMetrics, EventConsumer, Handler
 from .contracts.envelope import Event
-from .contracts.topics import TOPICS
 from .db import create_pool, migrate
 from .errors import install_error_handlers
 from .kafka import broker_factory, ensure_topics, outbox_producer
@@ -249,7 +248,3 @@ async def runtime_of(request: Request) -> ServiceRuntime:
 
 # Route parameter type: `rt: Runtime` gives a route the runtime of its service.
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
-
-
-def known_topics() -> list[str]:
-    return sorted(TOPICS)
