@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import time
 from contextlib import asynccontextmanager
@@ -21,6 +22,36 @@ from .settings import GatewaySettings
 
 MIGRATIONS = None  # the gateway owns no data
 
+def parse_networks(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()]
+
+
+def voter_address(peer: str, forwarded_for: str | None,
+                  trusted: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str:
+    """The address a request came from: the connecting peer, unless that peer is a trusted proxy.
+
+    Then the X-Forwarded-For chain is read from the right, skipping trusted proxies; the first
+    address that is not one of ours is the client's. Anything to its left was written by the
+    client and proves nothing.
+    """
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in trusted)
+
+    if not trusted or not is_trusted(peer) or not forwarded_for:
+        return peer
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+        if not is_trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return ""  # unknown: scored with what else is known, never as a shared address
+    return peer
+
+
 _HOP_HEADERS = {"x-real-ip", "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                 "transfer-encoding", "upgrade", "host", "content-length"}
 
@@ -29,6 +60,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
     upstreams = settings.upstreams()
+    trusted = parse_networks(settings.trusted_proxies)
     registry = CollectorRegistry()
     requests = Counter("massline_gateway_requests", "Requests proxied", ["service", "status"], registry=registry)
     latency = Histogram("massline_gateway_request_seconds", "Proxied request time", ["service"], registry=registry)
@@ -86,7 +118,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             return JSONResponse({"error": {"code": "unknown_service", "message": f"No service named {service}",
                                            "message_zh": "没有这个服务"}}, status_code=404)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
-        client_ip = request.client.host if request.client else ""
+        client_ip = voter_address(request.client.host if request.client else "",
+                                  request.headers.get("x-forwarded-for"), trusted)
         prior = request.headers.get("x-forwarded-for")
         headers["x-forwarded-for"] = f"{prior}, {client_ip}" if prior else client_ip
         headers["x-real-ip"] = client_ip  # what the services trust: set here, never passed through

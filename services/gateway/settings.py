@@ -1,5 +1,6 @@
 """Gateway settings: where each service answers."""
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,6 +14,10 @@ class GatewaySettings(BaseSettings):
     notification_url: str = "http://127.0.0.1:8105"
     log_level: str = "INFO"
     proxy_timeout_s: float = 30.0
+    trusted_proxies: str = Field(
+        "", description="Comma-separated networks of load balancers in front of the gateway (e.g. 10.0.0.0/8); "
+        "the voter's address is then read from their X-Forwarded-For. Empty: the connecting address."
+    )
 
     def upstreams(self) -> dict[str, str]:
         return {

@@ -40,7 +40,7 @@ class VoteFastPath:
         headers = {k: v for k, v in scope["headers"] if k in (b"authorization", b"x-real-ip")}
         authorization = headers[b"authorization"].decode("latin-1") if b"authorization" in headers else None
         client = scope.get("client")
-        ip = headers[b"x-real-ip"].decode("latin-1").strip() if b"x-real-ip" in headers else (
+        ip = (headers[b"x-real-ip"].decode("latin-1").strip() or None) if b"x-real-ip" in headers else (
             client[0] if client else None)
         try:
             raw = await _read_body(receive)

@@ -215,8 +215,8 @@ def _bearer(authorization: str | None) -> str:
 def _client_ip(request: Request) -> str | None:
     # The gateway overwrites X-Real-IP with the address it saw; a client cannot choose it.
     real = request.headers.get("x-real-ip")
-    if real:
-        return real.strip()
+    if real is not None:
+        return real.strip() or None  # empty: the gateway could not tell
     return request.client.host if request.client else None
 
 

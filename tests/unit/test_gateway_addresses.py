@@ -1,0 +1,27 @@
+"""The voter's address the gateway hands to the services: a client cannot choose it."""
+
+from __future__ import annotations
+
+from services.gateway.app import parse_networks, voter_address
+
+LB = parse_networks("10.0.0.0/8, fd00::/8")
+
+
+def test_without_trusted_proxies_the_connecting_address_counts_and_headers_are_ignored() -> None:
+    assert voter_address("203.0.113.7", "1.2.3.4", []) == "203.0.113.7"
+
+
+def test_behind_a_trusted_load_balancer_the_client_is_read_from_the_right() -> None:
+    assert voter_address("10.0.0.5", "198.51.100.9", LB) == "198.51.100.9"
+    # a client that forges a header only adds to the left of what the load balancer wrote
+    assert voter_address("10.0.0.5", "1.2.3.4, 198.51.100.9", LB) == "198.51.100.9"
+    assert voter_address("10.0.0.5", "198.51.100.9, 10.1.2.3", LB) == "198.51.100.9"  # two of our hops
+
+
+def test_an_untrusted_peer_cannot_claim_another_address() -> None:
+    assert voter_address("198.51.100.9", "10.0.0.1, 5.6.7.8", LB) == "198.51.100.9"
+
+
+def test_garbage_in_the_header_is_not_trusted() -> None:
+    assert voter_address("10.0.0.5", "not-an-address", LB) == ""  # unknown, not a shared "address"
+    assert voter_address("10.0.0.5", "", LB) == "10.0.0.5"
