@@ -375,17 +375,27 @@ def install_pages(app: FastAPI, upstreams: dict[str, str], client: Callable[[], 
         return render_form(request, c.body, action=request.url.path, category=category, raw=raw, errors=errors,
                            general=general, unit_opinion=opinion, status=422 if r.status < 500 else 502)
 
-    @app.get("/console/nominations/{nomination_id}", response_class=HTMLResponse, include_in_schema=False)
-    async def nomination_page(nomination_id: uuid.UUID, request: Request) -> Response:
-        staff = staff_of(request)
-        if staff is None:
-            return sign_in_again(request)
+    async def nomination_and_campaign(
+        request: Request, staff: Staff, nomination_id: uuid.UUID
+    ) -> tuple[Upstream, Upstream] | Response:
+        """The nomination as the signed-in staff member may see it, and its campaign; or the page saying why not."""
         r = await call("submission", "GET", f"/nominations/{nomination_id}", token=staff.token)
         if not r.ok:
             return problem(request, r.error, r.status)
         c = await public_campaign(r.body["campaign_id"])
         if not c.ok:
             return problem(request, c.error, c.status)
+        return r, c
+
+    @app.get("/console/nominations/{nomination_id}", response_class=HTMLResponse, include_in_schema=False)
+    async def nomination_page(nomination_id: uuid.UUID, request: Request) -> Response:
+        staff = staff_of(request)
+        if staff is None:
+            return sign_in_again(request)
+        found = await nomination_and_campaign(request, staff, nomination_id)
+        if isinstance(found, Response):
+            return found
+        r, c = found
         return render(request, "nomination.html", {"c": c.body, "n": r.body, "flash": request.query_params.get("done"),
                                                    "review_error": None, "reason": "", "decision": "",
                                                    "activity_error": None})
@@ -421,12 +431,10 @@ def install_pages(app: FastAPI, upstreams: dict[str, str], client: Callable[[], 
 
     async def _nomination_again(request: Request, staff: Staff, nomination_id: uuid.UUID, **kept: Any) -> Response:
         lang = lang_of(request)
-        r = await call("submission", "GET", f"/nominations/{nomination_id}", token=staff.token)
-        if not r.ok:
-            return problem(request, r.error, r.status)
-        c = await public_campaign(r.body["campaign_id"])
-        if not c.ok:
-            return problem(request, c.error, c.status)
+        found = await nomination_and_campaign(request, staff, nomination_id)
+        if isinstance(found, Response):
+            return found
+        r, c = found
         context = {"c": c.body, "n": r.body, "flash": None, "reason": kept.get("reason", ""),
                    "decision": kept.get("decision", ""), "summary": kept.get("summary", ""),
                    "links": kept.get("links", ""), "review_error": None, "activity_error": None}
@@ -448,12 +456,10 @@ def install_pages(app: FastAPI, upstreams: dict[str, str], client: Callable[[], 
         staff = staff_of(request)
         if staff is None:
             return sign_in_again(request)
-        r = await call("submission", "GET", f"/nominations/{nomination_id}", token=staff.token)
-        if not r.ok:
-            return problem(request, r.error, r.status)
-        c = await public_campaign(r.body["campaign_id"])
-        if not c.ok:
-            return problem(request, c.error, c.status)
+        found = await nomination_and_campaign(request, staff, nomination_id)
+        if isinstance(found, Response):
+            return found
+        r, c = found
         raw = {k: "" if v is None else str(v) for k, v in r.body.get("form", {}).items()}
         return render_form(request, c.body, action=request.url.path, category=r.body["category_id"], raw=raw,
                            correcting=True)
