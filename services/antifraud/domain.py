@@ -10,6 +10,7 @@ never trip anything.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import statistics
 import uuid
@@ -114,7 +115,13 @@ def clean_subnet(value: str | None) -> str | None:
 
 def window_start(at: datetime, length_s: int) -> datetime:
     ts = int(at.timestamp())
-    return datetime.fromtimestamp(ts - ts % length_s, tz=timezone.utc)
+    return _window_at(ts - ts % length_s)
+
+
+@functools.lru_cache(maxsize=16384)
+def _window_at(start: int) -> datetime:
+    # A vote touches up to sixteen windows and a batch shares most of them: build each datetime once.
+    return datetime.fromtimestamp(start, tz=timezone.utc)
 
 
 # A counter is (campaign, dimension, key, window start); its value is what was added in that window.
