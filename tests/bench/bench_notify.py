@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -30,7 +29,6 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import psutil
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
@@ -40,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from massline.auth import Caller, issue_token  # noqa: E402
 from massline.contracts import EntryRanking, NominationApproved, ResultsPublished, make_envelope  # noqa: E402
 from massline.devstack import Stack, free_port  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 UNITS = 5_000
 CAMPAIGNS = 10
@@ -190,19 +189,6 @@ async def one_run(run: int, stack: Stack, dsn: str, subscriptions: dict[str, str
         await conn.close()
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{psutil.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
-
-
 def write_section(body: str) -> Path:
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\nEach section is written by its benchmark.\n"
@@ -252,7 +238,7 @@ async def main(runs: int) -> None:
     first = results[0]
     body = f"""
 Command: `make bench-notify` (`.venv/bin/python tests/bench/bench_notify.py --runs {runs}`), {datetime.now(timezone.utc):%Y-%m-%d}.
-Machine: {machine()}. Embedded PostgreSQL and Tansu; the notification service as one process; the SMTP server
+Machine: {describe_machine()}. Embedded PostgreSQL and Tansu; the notification service as one process; the SMTP server
 (aiosmtpd) and the webhook receivers on loopback in the benchmark process.
 
 Each run: {CAMPAIGNS} ResultsPublished events naming {UNITS:,} units that each have an e-mail address, so

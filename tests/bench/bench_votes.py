@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from massline.devstack import Stack, free_port  # noqa: E402
 from services.voting import domain  # noqa: E402
 from support import Api, open_voting  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 SECRET = "bench-secret-not-for-production"
 CAMPAIGN = "bench-votes"
@@ -119,18 +119,6 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, {platform.platform()}"
 
 
 def write_report(section: str) -> None:
@@ -270,7 +258,7 @@ def main() -> None:
         refused = votes.get("non2xx", 0)
         section = f"""## Votes — `make bench-votes`
 
-Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}, everything co-located:
+Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {describe_machine()}, everything co-located:
 PostgreSQL (fsync on), Tansu, the five services, the gateway and the load generator (wrk,
 {args.threads} threads, {args.connections} connections) on the same machine. wrk drives the voting
 service's `POST /campaigns/{{id}}/votes` directly for {args.duration} s with {args.voters:,} voters

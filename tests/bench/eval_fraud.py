@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
-import platform
 import random
 import statistics
 import sys
@@ -32,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from massline.contracts import VoteCast  # noqa: E402
 from services.antifraud import domain  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 CAMPAIGN = "eval-fraud"
 DAY0 = datetime(2026, 11, 20, 16, 0, tzinfo=timezone.utc)  # 00:00 in Asia/Shanghai
@@ -344,18 +343,6 @@ async def run_postgres(honest: list[Vote], attack: list[Vote], t: domain.Thresho
         shutil.rmtree(home, ignore_errors=True)
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
-
-
 def table(rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -403,7 +390,7 @@ def main() -> None:
         print(pg_note.strip(), file=sys.stderr)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = (f"Measured {stamp} with `make eval-fraud` (`python tests/bench/eval_fraud.py --voters {args.voters} "
-            f"--seed {args.seed}`), in memory, on {machine()}; {time.perf_counter() - total:.0f} s in all. "
+            f"--seed {args.seed}`), in memory, on {describe_machine()}; {time.perf_counter() - total:.0f} s in all. "
             f"Honest traffic: {args.voters} identities, {len(honest)} vote requests in one simulated day.\n\n"
             + table(rows) + pg_note)
     print(body)
