@@ -62,7 +62,8 @@ async def on_votes(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: Ser
     """Run the batch through every detector (a handful of statements whatever its size) and act on what tripped."""
     t: domain.Thresholds = rt.state["thresholds"]
     metrics: Metrics = rt.state["metrics"]
-    signals = [domain.VoteSignal.of(item.envelope.campaign_id, item.event, t, shard=item.partition) for item in batch]
+    signals = [domain.VoteSignal.of(item.envelope.campaign_id, vote, t, shard=item.partition)
+               for item in batch for vote in item.event.votes]  # type: ignore[attr-defined]
     results = await domain.detect(signals, PgWindows(conn), t)
     metrics.scored.inc(len(signals))
     policies: dict[str, str] = {}

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from massline.contracts import TallyUpdated, VoteCast
 from massline.service import ServiceRuntime
 
@@ -27,12 +25,12 @@ def build_runtime(settings: VotingSettings | None = None) -> ServiceRuntime:
     return rt
 
 
-def create_app(settings: VotingSettings | None = None) -> FastAPI:
+def create_app(settings: VotingSettings | None = None) -> VoteFastPath:
+    """The FastAPI application behind the vote fast path, which sits outermost: a vote passes no middleware."""
     rt = build_runtime(settings)
     app = rt.build_app(
         [handlers.router],
         title="massline voting",
         description="Voter verification, votes within the daily quota, live standings.",
     )
-    app.add_middleware(VoteFastPath, runtime=rt)
-    return app
+    return VoteFastPath(app, rt)

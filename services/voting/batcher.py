@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from massline.contracts import VoteCast
+from massline.contracts import CastVote, VoteCast, voter_shard
 from massline.outbox import Outbox
 
 from .repository import Q
@@ -177,8 +177,16 @@ class VoteBatcher:
                     [r.count for r, _, _ in accepted], [r.day for r, _, _ in accepted],
                     [r.cast_at for r, _, _ in accepted], [a for _, _, a in accepted],
                 )
-                await self.outbox.record_many(conn, [(VoteCast(
-                    vote_id=v, voter_id=r.voter_id, entry_id=r.entry_id, category_id=r.category_id, count=r.count,
-                    cast_at=r.cast_at, ip_hash=r.ip_hash, subnet=r.subnet, device_hash=r.device_hash,
-                    identity_verified_at=r.identity_verified_at), r.campaign_id) for r, v, _ in accepted])
+                await self.outbox.record_many(conn, vote_events(accepted))
         return outcomes
+
+
+def vote_events(accepted: list[tuple[VoteRequest, uuid.UUID, dict[str, Any]]]) -> list[tuple[VoteCast, str]]:
+    """One VoteCast per campaign and voter shard, the votes in the order they were accepted."""
+    groups: dict[tuple[str, int], list[CastVote]] = {}
+    for r, vote_id, _ in accepted:
+        groups.setdefault((r.campaign_id, voter_shard(r.voter_id)), []).append(CastVote(
+            vote_id=vote_id, voter_id=r.voter_id, entry_id=r.entry_id, category_id=r.category_id, count=r.count,
+            cast_at=r.cast_at, ip_hash=r.ip_hash, subnet=r.subnet, device_hash=r.device_hash,
+            identity_verified_at=r.identity_verified_at))
+    return [(VoteCast(voter_shard=shard, votes=votes), campaign) for (campaign, shard), votes in groups.items()]

@@ -3,7 +3,8 @@
 Routing, dependency resolution and response classes cost more CPU than the vote itself on the hot
 path, so this ASGI middleware answers `POST /campaigns/{id}/votes` directly: it parses the body with
 the same pydantic model, runs the same rules (`handlers.cast_measured`) and refuses with the same
-error shapes. Every other request goes on to the FastAPI application.
+error shapes. Every other request (and the lifespan) goes on to the FastAPI application, whose
+attributes (`state`, `routes`, `openapi()`) the wrapper passes through.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class VoteFastPath:
     def __init__(self, app: Any, runtime: ServiceRuntime) -> None:
         self.app = app
         self.rt = runtime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":

@@ -400,12 +400,13 @@ async def on_vote(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: Serv
     now = datetime.now(timezone.utc)
     lag = rt.state["metrics"].standings_lag
     for item in batch:
-        e: VoteCast = item.event  # type: ignore[assignment]
-        key = e.entry_id
-        if key not in totals:
-            totals[key] = [item.envelope.campaign_id, e.category_id, 0]
-        totals[key][2] += e.count
-        lag.observe(max((now - e.cast_at).total_seconds(), 0))
+        cast: VoteCast = item.event  # type: ignore[assignment]
+        for e in cast.votes:
+            key = e.entry_id
+            if key not in totals:
+                totals[key] = [item.envelope.campaign_id, e.category_id, 0]
+            totals[key][2] += e.count
+            lag.observe(max((now - e.cast_at).total_seconds(), 0))
     ids = list(totals)
     await _lock_categories(conn, {(v[0], v[1]) for v in totals.values()})
     await conn.execute(Q.add_votes, ids, [totals[i][0] for i in ids], [totals[i][1] for i in ids],

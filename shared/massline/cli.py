@@ -55,6 +55,11 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
+        # The services read the voter's address from X-Real-IP, which only the gateway sets; the gateway
+        # itself believes X-Forwarded-For only from MASSLINE_TRUSTED_PROXIES. So no rewriting here.
+        proxy_headers=False,
+        loop="uvloop",
+        http="httptools",
         timeout_graceful_shutdown=10,
     )
 

@@ -11,6 +11,7 @@ import pytest
 
 from massline.contracts import (
     TOPICS,
+    CastVote,
     EventParseError,
     NominationApproved,
     PhaseChanged,
@@ -19,6 +20,7 @@ from massline.contracts import (
     make_envelope,
     parse_envelope,
     registered_events,
+    voter_shard,
 )
 from massline.contracts.envelope import Event, upcaster
 from massline.contracts import topics
@@ -114,7 +116,7 @@ def test_every_event_is_past_tense_on_a_catalogued_topic_with_a_dead_letter_twin
 
 
 def test_vote_events_never_carry_a_phone_number() -> None:
-    fields = set(VoteCast.model_fields) | set(NominationApproved.model_fields)
+    fields = set(VoteCast.model_fields) | set(CastVote.model_fields) | set(NominationApproved.model_fields)
     assert not fields & {"phone", "mobile", "id_number", "birth_month", "contact_phone"}
 
 
@@ -138,3 +140,25 @@ def test_production_refuses_a_default_or_short_secret() -> None:
     assert "default" in secret_problem(ServiceSettings(env="production", secret_key="change-me-in-production"))
     assert "shorter" in secret_problem(ServiceSettings(env="production", secret_key="short-secret"))
     assert secret_problem(ServiceSettings(env="production", secret_key="x" * 64)) is None
+
+
+def test_a_version_1_vote_is_read_as_a_batch_of_one_on_its_voter_shard() -> None:
+    """Outboxes recorded before votes travelled in batches replay into the same standings."""
+    vote = {"vote_id": str(uuid.uuid4()), "voter_id": "v-1", "entry_id": str(uuid.uuid4()), "category_id": "gov",
+            "count": 2, "cast_at": "2026-11-20T08:00:00+00:00", "subnet": "10.0.0.0/24"}
+    _, event = parse_envelope(_raw("VoteCast", vote, version=1))
+    assert isinstance(event, VoteCast)
+    assert event.voter_shard == voter_shard("v-1") and event.key() == str(voter_shard("v-1"))
+    assert [(str(v.vote_id), v.count, v.subnet) for v in event.votes] == [(vote["vote_id"], 2, "10.0.0.0/24")]
+
+
+def test_voter_shards_are_stable_and_cover_the_vote_topic() -> None:
+    shards = {voter_shard(f"voter-{i}") for i in range(2000)}
+    assert shards == set(range(TOPICS[topics.VOTE].partitions))
+    assert voter_shard("voter-7") == 608077056 % TOPICS[topics.VOTE].partitions  # CRC-32, not Python's hash()
+
+
+def test_an_empty_vote_batch_is_refused() -> None:
+    with pytest.raises(EventParseError) as exc:
+        parse_envelope(_raw("VoteCast", {"voter_shard": 1, "votes": []}, version=2))
+    assert exc.value.code == "invalid_payload"

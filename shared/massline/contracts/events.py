@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
+import zlib
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import topics
-from .envelope import Event
+from .envelope import Event, upcaster
 
 __all__ = [
     "ActivitySubmitted",
+    "CastVote",
     "CampaignLoaded",
     "CategoryInfo",
     "EntryRanking",
@@ -37,6 +39,8 @@ __all__ = [
     "VoteInvalidated",
     "VoteReinstated",
     "VoteRules",
+    "VOTE_SHARDS",
+    "voter_shard",
 ]
 
 
@@ -202,11 +206,8 @@ class MetricsReported(Event):
 # --- votes -----------------------------------------------------------------------------------
 
 
-class VoteCast(Event):
-    """A vote was accepted and committed. Internal: network signals are hashed, never raw."""
-
-    topic = topics.VOTE
-    key_field = "voter_id"
+class CastVote(_Part):
+    """One accepted vote as the anti-fraud detectors and the standings read it."""
 
     vote_id: uuid.UUID
     voter_id: str = Field(description="Pseudonymous voter id (keyed hash), never a phone number.")
@@ -218,6 +219,37 @@ class VoteCast(Event):
     subnet: str | None = Field(None, description="Network prefix (/24 IPv4, /64 IPv6) for concentration checks.")
     device_hash: str | None = None
     identity_verified_at: datetime | None = None
+
+
+def voter_shard(voter_id: str) -> int:
+    """The shard of a voter id: stable across processes and releases (CRC-32 modulo the vote topic's partitions)."""
+    return zlib.crc32(voter_id.encode()) % VOTE_SHARDS
+
+
+VOTE_SHARDS = topics.TOPICS[topics.VOTE].partitions
+
+
+class VoteCast(Event):
+    """Votes accepted and committed together: one micro-batch's votes of one voter shard.
+
+    Internal: network signals are hashed, never raw. One message per batch and shard instead of one
+    per vote keeps the broker and every consumer's per-message work off the hot path; the shard is
+    the message key, so all of a voter's votes travel on one partition, in order.
+    Version 1 carried a single vote; it is read as a batch of one.
+    """
+
+    topic = topics.VOTE
+    key_field = "voter_shard"
+    schema_version = 2
+
+    voter_shard: int = Field(ge=0, description="`voter_shard(voter_id)` of every vote in the batch; the message key.")
+    votes: list[CastVote] = Field(min_length=1, description="The votes, in the order they were accepted.")
+
+
+@upcaster("VoteCast", 1)
+def _vote_cast_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    voter_id = payload.get("voter_id")
+    return {"voter_shard": voter_shard(voter_id) if isinstance(voter_id, str) else 0, "votes": [payload]}
 
 
 class _VoteDecision(Event):

@@ -25,8 +25,9 @@ def dead_letter_topic(topic: str) -> str:
     return f"{topic}{DEAD_LETTER_SUFFIX}"
 
 
-# Votes are keyed by voter so the hot topic spreads evenly; tallies are commutative sums, so
-# per-entry ordering is not needed, while per-voter ordering keeps antifraud state local.
+# Votes are keyed by voter shard (one message carries a micro-batch of one shard's votes), so the hot
+# topic spreads evenly; tallies are commutative sums, so per-entry ordering is not needed, while
+# per-voter ordering keeps antifraud state local.
 TOPICS: dict[str, TopicSpec] = {
     spec.name: spec
     for spec in (
@@ -38,7 +39,8 @@ TOPICS: dict[str, TopicSpec] = {
             "Nomination lifecycle, activity summaries and account metrics.",
             True,
         ),
-        TopicSpec("massline.vote.v1", "voter_id", 12, "Every accepted vote (internal: carries network signals)."),
+        TopicSpec("massline.vote.v1", "voter_shard", 12,
+                  "Every accepted vote, in batches per voter shard (internal: carries network signals)."),
         TopicSpec(
             "massline.vote-decision.v1",
             "vote_id",
