@@ -5,6 +5,11 @@ path instead gathers the requests that arrive within a couple of milliseconds an
 together. Each request still gets its own answer, and only after the batch has committed: a 2xx
 means durable. Quota rows are locked in a fixed order, so concurrent batches (other workers or
 replicas) serialise per voter and can never let a voter pass the daily limit.
+
+Repeated idempotency keys are rare (a client retrying), so a batch is first settled as if every key
+were new: the vote insert skips keys already in the log, and if it skipped any, the transaction is
+rolled back and the batch settled again after looking its keys up. The common batch so probes the
+key index once per vote instead of twice.
 """
 
 from __future__ import annotations
@@ -53,6 +58,10 @@ class VoteRefused(Exception):
     per_entry_daily_cap: int | None = None
 
 
+class _KeysRepeated(Exception):
+    """A key of the batch is already in the vote log: settle the batch again, looking keys up first."""
+
+
 class VoteBatcher:
     def __init__(self, pool_getter: Any, outbox: Outbox, *, max_batch: int = 256, max_wait_s: float = 0.002) -> None:
         self._pool = pool_getter
@@ -87,7 +96,10 @@ class VoteBatcher:
     async def _settle_with_retry(self, batch: list[VoteRequest]) -> None:
         for attempt in range(3):
             try:
-                outcomes = await self._settle(batch)
+                try:
+                    outcomes = await self._settle(batch, look_up_keys=attempt > 0)
+                except _KeysRepeated:
+                    outcomes = await self._settle(batch, look_up_keys=True)
             except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError) as exc:
                 log.warning("vote batch retried (%s)", type(exc).__name__)
                 await asyncio.sleep(0.005 * (attempt + 1))
@@ -111,7 +123,7 @@ class VoteBatcher:
             if not req.future.done():
                 req.future.set_exception(RuntimeError("vote batch could not be settled"))
 
-    async def _settle(self, batch: list[VoteRequest]) -> list[Any]:
+    async def _settle(self, batch: list[VoteRequest], *, look_up_keys: bool) -> list[Any]:
         quota_keys = sorted({(r.campaign_id, r.voter_id, r.day) for r in batch})
         qc, qv, qd = (list(col) for col in zip(*quota_keys))
         capped = [r for r in batch if r.per_entry_daily_cap]
@@ -129,7 +141,7 @@ class VoteBatcher:
                               for r in await conn.fetch(Q.lock_entry_quota_rows, ec, ev, ee, ed)}
             known = {(r["voter_id"], r["idempotency_key"]): r["response"] for r in await conn.fetch(
                 Q.find_votes_by_keys, [r.campaign_id for r in batch], [r.voter_id for r in batch],
-                [r.idempotency_key for r in batch])}
+                [r.idempotency_key for r in batch])} if look_up_keys else {}
 
             outcomes: list[Any] = []
             accepted: list[tuple[VoteRequest, uuid.UUID, dict[str, Any]]] = []
@@ -162,14 +174,7 @@ class VoteBatcher:
                 outcomes.append((201, answer))
 
             if accepted:
-                touched = sorted({(r.campaign_id, r.voter_id, r.day) for r, _, _ in accepted})
-                await conn.execute(Q.set_quota_rows, *[list(c) for c in zip(*touched)],
-                                   [used[k] for k in touched])
-                if entry_used:
-                    ek = sorted(entry_used)
-                    await conn.execute(Q.set_entry_quota_rows, *[list(c) for c in zip(*ek)],
-                                       [entry_used[k] for k in ek])
-                await conn.execute(
+                inserted = await conn.fetch(
                     Q.insert_votes,
                     [v for _, v, _ in accepted], [r.campaign_id for r, _, _ in accepted],
                     [r.voter_id for r, _, _ in accepted], [r.idempotency_key for r, _, _ in accepted],
@@ -177,6 +182,15 @@ class VoteBatcher:
                     [r.count for r, _, _ in accepted], [r.day for r, _, _ in accepted],
                     [r.cast_at for r, _, _ in accepted], [a for _, _, a in accepted],
                 )
+                if len(inserted) < len(accepted):
+                    raise _KeysRepeated  # rolls the whole batch back; nothing of it was written
+                touched = sorted({(r.campaign_id, r.voter_id, r.day) for r, _, _ in accepted})
+                await conn.execute(Q.set_quota_rows, *[list(c) for c in zip(*touched)],
+                                   [used[k] for k in touched])
+                if entry_used:
+                    ek = sorted(entry_used)
+                    await conn.execute(Q.set_entry_quota_rows, *[list(c) for c in zip(*ek)],
+                                       [entry_used[k] for k in ek])
                 await self.outbox.record_many(conn, vote_events(accepted))
         return outcomes
 

@@ -156,9 +156,12 @@ FROM votes v JOIN unnest($1::text[], $2::text[], $3::text[]) AS u(c, voter, k)
   ON v.campaign_id = u.c AND v.voter_id = u.voter AND v.idempotency_key = u.k;
 
 -- name: insert_votes
+-- A key already in the log is skipped and not returned: the batch is then settled again with the log's answers.
 INSERT INTO votes (vote_id, campaign_id, voter_id, idempotency_key, entry_id, category_id, count, day, cast_at, response)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::int[], $8::date[],
-                     $9::timestamptz[], $10::jsonb[]);
+                     $9::timestamptz[], $10::jsonb[])
+ON CONFLICT (campaign_id, voter_id, idempotency_key) DO NOTHING
+RETURNING vote_id;
 
 -- name: lock_category
 -- Held to the end of the transaction; taken again in the same transaction, it is already held.

@@ -55,6 +55,11 @@ def test_quota_idempotency_and_bad_input(system) -> None:
     assert sorted(r.status_code for r in same) == [200] * 15 + [201]
     assert len({r.json()["vote_id"] for r in same}) == 1
     assert _left(api, ticket2) == 7
+    # The key again later, beside a new vote: the stored answer for it, the new vote counted, once each.
+    later = _votes(api, ticket2, entry_b, [{"count": 3, "idempotency_key": "once"}, {"count": 1, "idempotency_key": "next"}])
+    assert [r.status_code for r in later] == [200, 201]
+    assert later[0].json()["vote_id"] == same[0].json()["vote_id"] and later[0].json()["replayed"] is True
+    assert later[1].json()["remaining_today"] == 6 and _left(api, ticket2) == 6
 
     # Bad input: each refused with its code, nothing counted.
     secret = "development-secret-change-me-in-production"  # the development default
@@ -82,7 +87,7 @@ def test_quota_idempotency_and_bad_input(system) -> None:
     r = api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/votes", content=b"{nope",
                  headers={"Authorization": f"Bearer {ticket2}", "content-type": "application/json"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
-    assert _left(api, ticket2) == 7
+    assert _left(api, ticket2) == 6
     assert jwt.decode(ticket2, options={"verify_signature": False})["sub"] not in r.text
 
     # Close voting: the vote path refuses with phase_closed (votes accepted in the moment before count).
@@ -103,7 +108,7 @@ def test_quota_idempotency_and_bad_input(system) -> None:
         body = api.call("GET", f"/api/voting/campaigns/{CAMPAIGN}/standings").json()
         return {e["entry_id"]: e.get("votes") for e in body.get("categories", {}).get("institutional", [])}
 
-    wait_for("exact standings", lambda: counts() == {entry_a: 10, entry_b: 3 + len(late)})
+    wait_for("exact standings", lambda: counts() == {entry_a: 10, entry_b: 3 + 1 + len(late)})
 
     # Operators see each consumer group's lag per partition; once caught up it is zero everywhere.
     def lag() -> dict[str, float]:
