@@ -4,7 +4,10 @@ Single-row transactions cap PostgreSQL at a few thousand per second on small mac
 path instead gathers the requests that arrive within a couple of milliseconds and settles them
 together. Each request still gets its own answer, and only after the batch has committed: a 2xx
 means durable. Quota rows are locked in a fixed order, so concurrent batches (other workers or
-replicas) serialise per voter and can never let a voter pass the daily limit.
+replicas) serialise per voter and can never let a voter pass the daily limit. A voter whose whole
+demand in the batch fits under the limit (most of them) is settled by one conditional upsert; only
+voters near their limit, or with per-entry caps, are locked and decided request by request. A
+deadlock between the two kinds of batch is retried with every voter decided the slow way.
 
 Repeated idempotency keys are rare (a client retrying), so a batch is first settled as if every key
 were new: the vote insert skips keys already in the log, and if it skipped any, the transaction is
@@ -63,11 +66,13 @@ class _KeysRepeated(Exception):
 
 
 class VoteBatcher:
-    def __init__(self, pool_getter: Any, outbox: Outbox, *, max_batch: int = 256, max_wait_s: float = 0.002) -> None:
+    def __init__(self, pool_getter: Any, outbox: Outbox, *, max_batch: int = 256, max_wait_s: float = 0.002,
+                 concurrency: int = 3) -> None:
         self._pool = pool_getter
         self.outbox = outbox
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
+        self.concurrency = concurrency
         self.queue: asyncio.Queue[VoteRequest] = asyncio.Queue()
         self.batches = 0
 
@@ -77,6 +82,16 @@ class VoteBatcher:
         return await request.future
 
     async def run(self) -> None:
+        """Settle batches until cancelled, `concurrency` of them at a time (each on its own connection).
+
+        A commit waits for the log to reach the disk; with one batch at a time the vote path would sit
+        idle for it. Concurrent batches are safe: each locks its voters' quota rows in sorted order.
+        """
+        async with asyncio.TaskGroup() as group:
+            for _ in range(self.concurrency):
+                group.create_task(self._gather_and_settle())
+
+    async def _gather_and_settle(self) -> None:
         while True:
             first = await self.queue.get()
             batch = [first]
@@ -124,21 +139,35 @@ class VoteBatcher:
                 req.future.set_exception(RuntimeError("vote batch could not be settled"))
 
     async def _settle(self, batch: list[VoteRequest], *, look_up_keys: bool) -> list[Any]:
-        quota_keys = sorted({(r.campaign_id, r.voter_id, r.day) for r in batch})
-        qc, qv, qd = (list(col) for col in zip(*quota_keys))
-        capped = [r for r in batch if r.per_entry_daily_cap]
-        entry_keys = sorted({(r.campaign_id, r.voter_id, r.entry_id, r.day) for r in capped})
         async with self._pool().acquire() as conn, conn.transaction():
-            # Lock first, then look up keys: a repeated key racing in another batch waits here.
-            await conn.execute(Q.ensure_quota_rows, qc, qv, qd)
-            used = {(r["campaign_id"], r["voter_id"], r["day"]): r["used"]
-                    for r in await conn.fetch(Q.lock_quota_rows, qc, qv, qd)}
+            # Most voters of a batch are far from their limit: their whole demand is taken in one
+            # statement. The rest (near the limit, per-entry caps, or keys to look up) lock their rows
+            # and are decided request by request.
+            granted: dict[tuple[str, str, date], int] = {}
+            if not look_up_keys and not any(r.per_entry_daily_cap for r in batch):
+                granted = await self._take_whole(conn, batch)
+            rest = [r for r in batch if (r.campaign_id, r.voter_id, r.day) not in granted]
+            used: dict[tuple[str, str, date], int] = {}
             entry_used: dict[tuple[str, str, uuid.UUID, date], int] = {}
-            if entry_keys:
-                ec, ev, ee, ed = (list(col) for col in zip(*entry_keys))
-                await conn.execute(Q.ensure_entry_quota_rows, ec, ev, ee, ed)
-                entry_used = {(r["campaign_id"], r["voter_id"], r["entry_id"], r["day"]): r["used"]
-                              for r in await conn.fetch(Q.lock_entry_quota_rows, ec, ev, ee, ed)}
+            if rest:
+                quota_keys = sorted({(r.campaign_id, r.voter_id, r.day) for r in rest})
+                qc, qv, qd = (list(col) for col in zip(*quota_keys))
+                # Lock first, then look up keys: a repeated key racing in another batch waits here.
+                await conn.execute(Q.ensure_quota_rows, qc, qv, qd)
+                used = {(r["campaign_id"], r["voter_id"], r["day"]): r["used"]
+                        for r in await conn.fetch(Q.lock_quota_rows, qc, qv, qd)}
+                entry_keys = sorted({(r.campaign_id, r.voter_id, r.entry_id, r.day)
+                                     for r in rest if r.per_entry_daily_cap})
+                if entry_keys:
+                    ec, ev, ee, ed = (list(col) for col in zip(*entry_keys))
+                    await conn.execute(Q.ensure_entry_quota_rows, ec, ev, ee, ed)
+                    entry_used = {(r["campaign_id"], r["voter_id"], r["entry_id"], r["day"]): r["used"]
+                                  for r in await conn.fetch(Q.lock_entry_quota_rows, ec, ev, ee, ed)}
+            # A granted voter's requests all fit: deciding them from the value before the batch gives
+            # each its own remaining count, and ends at the value already written.
+            demand = _demand(batch)
+            for qkey, after in granted.items():
+                used[qkey] = after - demand[qkey]
             known = {(r["voter_id"], r["idempotency_key"]): r["response"] for r in await conn.fetch(
                 Q.find_votes_by_keys, [r.campaign_id for r in batch], [r.voter_id for r in batch],
                 [r.idempotency_key for r in batch])} if look_up_keys else {}
@@ -184,15 +213,42 @@ class VoteBatcher:
                 )
                 if len(inserted) < len(accepted):
                     raise _KeysRepeated  # rolls the whole batch back; nothing of it was written
-                touched = sorted({(r.campaign_id, r.voter_id, r.day) for r, _, _ in accepted})
-                await conn.execute(Q.set_quota_rows, *[list(c) for c in zip(*touched)],
-                                   [used[k] for k in touched])
+                touched = sorted({(r.campaign_id, r.voter_id, r.day) for r, _, _ in accepted} - granted.keys())
+                if touched:
+                    await conn.execute(Q.set_quota_rows, *[list(c) for c in zip(*touched)],
+                                       [used[k] for k in touched])
                 if entry_used:
                     ek = sorted(entry_used)
                     await conn.execute(Q.set_entry_quota_rows, *[list(c) for c in zip(*ek)],
                                        [entry_used[k] for k in ek])
                 await self.outbox.record_many(conn, vote_events(accepted))
         return outcomes
+
+    @staticmethod
+    async def _take_whole(conn: asyncpg.Connection, batch: list[VoteRequest]) -> dict[tuple[str, str, date], int]:
+        """Take each voter's whole demand where it fits; the voters taken for, with their count after."""
+        demand = _demand(batch)
+        limits = {(r.campaign_id, r.voter_id, r.day): r.votes_per_day for r in batch}
+        granted: dict[tuple[str, str, date], int] = {}
+        for limit in sorted(set(limits.values())):
+            keys = sorted(k for k, v in limits.items() if v == limit)
+            rows = await conn.fetch(Q.take_whole_quota, [k[0] for k in keys], [k[1] for k in keys],
+                                    [k[2] for k in keys], [demand[k] for k in keys], limit)
+            granted.update({(r["campaign_id"], r["voter_id"], r["day"]): r["used"] for r in rows})
+        return granted
+
+
+def _demand(batch: list[VoteRequest]) -> dict[tuple[str, str, date], int]:
+    """Votes each voter asks for in the batch, a key repeated within the batch counted once."""
+    demand: dict[tuple[str, str, date], int] = {}
+    seen: set[tuple[str, str, str]] = set()
+    for r in batch:
+        qkey = (r.campaign_id, r.voter_id, r.day)
+        demand.setdefault(qkey, 0)
+        if (r.campaign_id, r.voter_id, r.idempotency_key) not in seen:
+            seen.add((r.campaign_id, r.voter_id, r.idempotency_key))
+            demand[qkey] += r.count
+    return demand
 
 
 def vote_events(accepted: list[tuple[VoteRequest, uuid.UUID, dict[str, Any]]]) -> list[tuple[VoteCast, str]]:

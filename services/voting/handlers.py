@@ -471,7 +471,8 @@ def register(rt: ServiceRuntime) -> None:
         "sms": SmsProvider(),
         "standings_cache": {},
         "rules": RulesCache(lambda: rt.pool, ttl_s=s.rules_cache_s),
-        "batcher": VoteBatcher(lambda: rt.pool, rt.outbox, max_batch=s.vote_batch_max, max_wait_s=s.vote_batch_wait_s),
+        "batcher": VoteBatcher(lambda: rt.pool, rt.outbox, max_batch=s.vote_batch_max,
+                               max_wait_s=s.vote_batch_wait_s, concurrency=s.vote_batch_concurrency),
     })
 
     @rt.background

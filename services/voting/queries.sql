@@ -113,6 +113,17 @@ SELECT DISTINCT category_id FROM entries WHERE campaign_id = $1 AND votable;
 -- name: campaign_entries
 SELECT id, campaign_id, category_id, votable FROM entries WHERE campaign_id = $1;
 
+-- name: take_whole_quota
+-- Each voter's whole demand of the batch, taken at once where it fits under the daily limit ($5).
+-- Rows are inserted or locked in sorted order; a voter not returned was left unchanged.
+INSERT INTO daily_quota AS q (campaign_id, voter_id, day, used)
+SELECT c, v, d, n FROM unnest($1::text[], $2::text[], $3::date[], $4::int[]) AS u(c, v, d, n)
+WHERE n <= $5
+ORDER BY c, v, d
+ON CONFLICT (campaign_id, voter_id, day) DO UPDATE SET used = q.used + EXCLUDED.used
+WHERE q.used + EXCLUDED.used <= $5
+RETURNING campaign_id, voter_id, day, used;
+
 -- name: ensure_quota_rows
 -- Sorted input, so concurrent batches lock rows in the same order and never deadlock.
 INSERT INTO daily_quota (campaign_id, voter_id, day, used)

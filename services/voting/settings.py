@@ -14,3 +14,6 @@ class VotingSettings(ServiceSettings):
     rules_cache_s: float = Field(1.0, description="Campaign rules and entries are read from memory for this long.")
     vote_batch_max: int = Field(256, description="Most votes settled in one transaction.")
     vote_batch_wait_s: float = Field(0.002, description="How long a batch waits for more votes once one arrived.")
+    vote_batch_concurrency: int = Field(
+        3, ge=1, le=16,
+        description="Batches settled at once per process: while one waits for its commit, the next one gathers.")

@@ -1,0 +1,104 @@
+"""The vote batcher on the real PostgreSQL: one batch mixing every kind of request, decided exactly."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, datetime, timezone
+
+import pytest
+
+from massline.contracts import VoteCast, parse_envelope, voter_shard
+from massline.db import create_pool, migrate
+from massline.outbox import Outbox
+from services.voting.app import MIGRATIONS
+from services.voting.batcher import VoteBatcher, VoteRefused, VoteRequest
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2026, 11, 20)
+ENTRY = uuid.uuid4()
+
+
+def _request(voter: str, key: str, count: int = 1, cap: int | None = None) -> VoteRequest:
+    return VoteRequest(campaign_id="batcher", voter_id=voter, idempotency_key=key, entry_id=ENTRY,
+                       category_id="gov", count=count, votes_per_day=10, per_entry_daily_cap=cap, day=DAY,
+                       cast_at=datetime(2026, 11, 20, 8, tzinfo=timezone.utc), ip_hash=None, subnet=None,
+                       device_hash=None, identity_verified_at=None)
+
+
+async def _outcome(batcher: VoteBatcher, batch: list[VoteRequest]) -> list[object]:
+    await batcher._settle_with_retry(batch)
+    out: list[object] = []
+    for r in batch:
+        try:
+            out.append(r.future.result())
+        except VoteRefused as refused:
+            out.append((refused.code, refused.remaining_today))
+    return out
+
+
+async def test_one_batch_with_room_near_limit_repeats_and_replays(database_url: str) -> None:
+    schema = f"voting_b{uuid.uuid4().hex[:6]}"
+    await migrate(database_url, schema, MIGRATIONS)
+    pool = await create_pool(database_url, schema)
+    try:
+        batcher = VoteBatcher(lambda: pool, Outbox("voting", schema))
+        # Earlier today: "near" used 8 of 10; "replayer" cast the key "r1".
+        first = await _outcome(batcher, [_request("near", "n0", 4), _request("near", "n1", 4),
+                                         _request("replayer", "r1", 2)])
+        assert [o[0] for o in first] == [201, 201, 201]  # type: ignore[index]
+
+        batch = [
+            _request("room", "a", 3), _request("room", "b", 2),    # fits: taken at once
+            _request("room", "a", 3),                              # the same key again in the batch
+            _request("near", "n2", 1), _request("near", "n3", 2),  # 2 left: the first fits, the second not
+            _request("fresh", "f", 10),                            # a whole day's votes at once
+        ]
+        room_a, room_b, room_again, near_1, near_2, fresh = await _outcome(batcher, batch)
+        assert (room_a[0], room_a[1]["remaining_today"]) == (201, 7)  # type: ignore[index]
+        assert (room_b[0], room_b[1]["remaining_today"]) == (201, 5)  # type: ignore[index]
+        assert room_again[0] == 200 and room_again[1]["vote_id"] == room_a[1]["vote_id"]  # type: ignore[index]
+        assert (near_1[0], near_1[1]["remaining_today"]) == (201, 1)  # type: ignore[index]
+        assert near_2 == ("quota_exceeded", 1)
+        assert (fresh[0], fresh[1]["remaining_today"]) == (201, 0)  # type: ignore[index]
+
+        # A key already in the log, beside a new vote of the same voter: the stored answer, one new vote.
+        replay, new = await _outcome(batcher, [_request("replayer", "r1", 2), _request("replayer", "r2", 1)])
+        assert replay[0] == 200 and replay[1]["vote_id"] == first[2][1]["vote_id"]  # type: ignore[index]
+        assert (new[0], new[1]["remaining_today"]) == (201, 7)  # type: ignore[index]
+
+        used = {r["voter_id"]: r["used"] for r in await pool.fetch("SELECT voter_id, used FROM daily_quota")}
+        assert used == {"room": 5, "near": 9, "replayer": 3, "fresh": 10}
+        logged = await pool.fetch("SELECT voter_id, sum(count) AS n FROM votes GROUP BY voter_id")
+        assert {r["voter_id"]: r["n"] for r in logged} == used
+
+        # The outbox holds one VoteCast per voter shard and batch, together carrying each vote once.
+        bodies = [r["body"] for r in await pool.fetch("SELECT body FROM outbox WHERE event_type = 'VoteCast'")]
+        events = [parse_envelope(bytes(b))[1] for b in bodies]
+        assert all(isinstance(e, VoteCast) for e in events)
+        votes = [v for e in events for v in e.votes]  # type: ignore[attr-defined]
+        assert len({v.vote_id for v in votes}) == len(votes) == 3 + 4 + 1
+        assert all(voter_shard(v.voter_id) == e.voter_shard for e in events for v in e.votes)  # type: ignore[attr-defined]
+    finally:
+        await pool.close()
+
+
+async def test_concurrent_batches_never_pass_the_limit(database_url: str) -> None:
+    schema = f"voting_c{uuid.uuid4().hex[:6]}"
+    await migrate(database_url, schema, MIGRATIONS)
+    pool = await create_pool(database_url, schema)
+    try:
+        batcher = VoteBatcher(lambda: pool, Outbox("voting", schema), max_batch=8, concurrency=4)
+        runner = asyncio.create_task(batcher.run())
+        requests = [_request(f"v{i % 5}", f"k{i}", 1 + i % 3) for i in range(200)]
+        results = await asyncio.gather(*(batcher.cast(r) for r in requests), return_exceptions=True)
+        runner.cancel()
+        accepted = [(r.voter_id, r.count) for r, o in zip(requests, results) if isinstance(o, tuple)]
+        assert all(isinstance(o, (tuple, VoteRefused)) for o in results), results
+        per_voter = {v: sum(c for w, c in accepted if w == v) for v in {w for w, _ in accepted}}
+        used = {r["voter_id"]: r["used"] for r in await pool.fetch("SELECT voter_id, used FROM daily_quota")}
+        assert per_voter == used and max(used.values()) <= 10
+        assert all(n >= 8 for n in used.values())  # a voter is refused only when what it asked no longer fit
+    finally:
+        await pool.close()
