@@ -93,6 +93,13 @@ def voting_day(now: datetime, tz: str) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
 
 
+@functools.lru_cache(maxsize=16384)
+def address_hash(secret: str, ip: str) -> str:
+    """`keyed_hash` of a voter's address, remembered: a busy NAT address votes again and again."""
+    return keyed_hash(secret, "ip", ip)
+
+
+@functools.lru_cache(maxsize=16384)
 def network_prefix(ip: str | None) -> str | None:
     """The /24 (IPv4) or /64 (IPv6) a vote came from; None when the address is missing or garbage."""
     if not ip:

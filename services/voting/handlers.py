@@ -282,7 +282,7 @@ async def _cast(
         per_entry_daily_cap=rules.per_entry_daily_cap,
         day=domain.voting_day(now, rules.timezone),
         cast_at=now,
-        ip_hash=domain.keyed_hash(s.secret_key, "ip", ip) if ip else None,
+        ip_hash=domain.address_hash(s.secret_key, ip) if ip else None,
         subnet=domain.network_prefix(ip),
         device_hash=domain.keyed_hash(s.secret_key, "device", body.device) if body.device else None,
         identity_verified_at=datetime.fromtimestamp(ticket.verified_at, timezone.utc),
