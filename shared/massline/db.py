@@ -28,6 +28,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Released connections need no reset query: the services keep no session state.
+
+    asyncpg still rolls back an open transaction and drops listener callbacks on release; what the
+    default reset adds (RESET ALL, advisory unlock, UNLISTEN *) is a round trip per release, and the
+    code never sets session variables, takes only transaction-level advisory locks, and the outbox
+    relay unlistens its own connection.
+    """
+
+
 async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     """One pool per service; every connection sees only the service's schema by default."""
     return await asyncpg.create_pool(
@@ -36,6 +46,7 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int
         max_size=max_size,
         server_settings={"search_path": _check_schema(schema), "application_name": f"massline-{schema}"},
         init=_init_connection,
+        reset=_keep_session,
     )
 
 
