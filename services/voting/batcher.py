@@ -27,6 +27,7 @@ from typing import Any
 import asyncpg
 
 from massline.contracts import CastVote, VoteCast, voter_shard
+from massline.contracts.ids import uuid7
 from massline.outbox import Outbox
 
 from .repository import Q
@@ -194,7 +195,7 @@ class VoteBatcher:
                         continue
                     entry_used[ekey] += r.count
                 used[qkey] += r.count
-                vote_id = uuid.uuid4()
+                vote_id = uuid7()
                 answer = {"vote_id": str(vote_id), "entry_id": str(r.entry_id), "count": r.count,
                           "remaining_today": r.votes_per_day - used[qkey], "votes_per_day": r.votes_per_day,
                           "day": r.day.isoformat()}

@@ -162,3 +162,16 @@ def test_an_empty_vote_batch_is_refused() -> None:
     with pytest.raises(EventParseError) as exc:
         parse_envelope(_raw("VoteCast", {"voter_shard": 1, "votes": []}, version=2))
     assert exc.value.code == "invalid_payload"
+
+
+def test_ids_are_version_7_unique_and_ordered_by_time() -> None:
+    from massline.contracts.ids import uuid7
+
+    ids = [uuid7(now_ms=1_700_000_000_000 + i // 100) for i in range(1000)]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert len(set(ids)) == 1000
+    # Ordered by their millisecond; random within one.
+    assert [i.int >> 80 for i in ids] == sorted(i.int >> 80 for i in ids)
+    assert ids[0].int >> 80 == 1_700_000_000_000
+    env = make_envelope(PhaseChanged(campaign_id="c", phase="voting"), campaign_id="c", producer="t")
+    assert env.event_id.version == 7

@@ -9,6 +9,8 @@ from typing import Any, Callable, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from .ids import uuid7
+
 _REGISTRY: dict[str, type["Event"]] = {}
 # (event_type, from_version) -> function that turns that version's payload into the next version's.
 _UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -116,7 +118,7 @@ def registered_events() -> dict[str, type[Event]]:
 
 def make_envelope(event: Event, *, campaign_id: str, producer: str, occurred_at: datetime | None = None) -> Envelope:
     return Envelope(
-        event_id=uuid.uuid4(),
+        event_id=uuid7(),
         event_type=event.event_type,
         schema_version=event.schema_version,
         occurred_at=occurred_at or datetime.now(timezone.utc),
