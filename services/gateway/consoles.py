@@ -9,7 +9,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 from fastapi import FastAPI, Request
@@ -24,6 +24,8 @@ EXPERT_ROLES = ("expert",)
 REVIEW_ROLES = ("committee", "supervisor", "admin")
 OPERATOR_ROLES = ("operator", "admin")
 SIGN_IN_AGAIN = ("unauthenticated", "token_expired", "token_invalid")
+REOPEN_REASON_MIN = 2  # the scoring service's own minimum for a reopening's reason
+COMPONENT_ORDER = {"expert": 0, "activity": 1}
 
 
 @dataclass
@@ -290,6 +292,94 @@ def install_review_consoles(app: FastAPI, kit: Kit) -> VoteRate:
         return await committee_post(request, campaign_id, "publication", {"winners": winners}, "published_ok",
                                     {"form": "publish", "winners": {k: str(v) for k, v in winners.items()}})
 
+    # --- the committee: every expert's score, and reopening a locked one ---------------------
+
+    def scores_url(campaign_id: str, category: str, **query: str) -> str:
+        params = {**({"category": category} if category else {}), **query}
+        return f"/console/c/{quote(campaign_id)}/expert-scores" + (f"?{urlencode(params)}" if params else "")
+
+    async def scores_page(request: Request, staff: Any, campaign_id: str, category: str, *, status: int = 200,
+                          kept: dict[str, Any] | None = None) -> Response:
+        c = await kit.public_campaign(campaign_id)
+        if not c.ok:
+            return kit.problem(request, c.error, c.status)
+        r = await kit.call("scoring", "GET", f"/campaigns/{quote(campaign_id)}/final-review", token=staff.token)
+        if not r.ok:
+            return kit.problem(request, r.error, r.status)
+        shown = category if category in r.body.get("rankings", {}) else ""
+        return kit.render(request, "expert_scores.html", {
+            "c": c.body, "f": r.body, "sheet": score_sheet(r.body, shown), "category": shown,
+            "categories": list(r.body.get("rankings", {})), "flash": request.query_params.get("done"),
+            "kept": kept or {}, "scores_url": scores_url}, status=status)
+
+    @app.get("/console/c/{campaign_id}/expert-scores", response_class=HTMLResponse, include_in_schema=False)
+    async def expert_scores(campaign_id: str, request: Request, category: str = "") -> Response:
+        staff = staff_or_none(request)
+        if staff is None:
+            return kit.sign_in_again(request)
+        return await scores_page(request, staff, campaign_id, category)
+
+    @app.get("/console/c/{campaign_id}/expert-scores/reopen", include_in_schema=False)
+    async def reopen_link(campaign_id: str, request: Request) -> Response:
+        # The language link of a page answered to a post points here: back to the scores, in that language.
+        lang = request.query_params.get("lang")
+        return RedirectResponse(scores_url(campaign_id, "", **({"lang": lang} if lang in texts.LANGS else {})),
+                                status_code=303)
+
+    @app.post("/console/c/{campaign_id}/expert-scores/reopen", response_class=HTMLResponse, include_in_schema=False)
+    async def reopen(campaign_id: str, request: Request) -> Response:
+        """Two steps: the reason first, then a page that says what reopening does; only its confirmation posts."""
+        staff = staff_or_none(request)
+        if staff is None:
+            return kit.sign_in_again(request)
+        form = await _posted(request)
+        target = {k: form.get(k, "").strip() for k in ("expert_id", "entry_id", "component")}
+        category, reason = form.get("category", "").strip(), form.get("reason", "").strip()
+        lang = kit.lang_of(request)
+        kept = {"key": f"{target['entry_id']}/{target['expert_id']}/{target['component']}", "reason": reason}
+        if len(reason) < REOPEN_REASON_MIN:
+            return await scores_page(request, staff, campaign_id, category, status=422, kept={
+                **kept, "error": texts.pick(texts.ERRORS, "reopen_reason_required", lang)})
+        if form.get("confirmed") != "yes":
+            return await reopen_confirmation(request, staff, campaign_id, category, target, reason, kept)
+        r = await kit.call("scoring", "POST", f"/campaigns/{quote(campaign_id)}/expert-scores/reopen",
+                           token=staff.token, json={**target, "reason": reason})
+        anchor = f"#s-{target['entry_id']}-{target['expert_id']}-{target['component']}"
+        if r.ok:
+            return RedirectResponse(scores_url(campaign_id, category, done="reopened_ok") + anchor, status_code=303)
+        if r.error.get("code") in SIGN_IN_AGAIN:
+            return kit.sign_in_again(request)
+        if _names_field(r.error, "reason"):
+            sentence = texts.pick(texts.ERRORS, "reopen_reason_required", lang)
+        else:
+            sentence = refusal(r.error, lang)
+        return await scores_page(request, staff, campaign_id, category, status=422 if r.status < 500 else 502,
+                                 kept={**kept, "error": sentence})
+
+    async def reopen_confirmation(request: Request, staff: Any, campaign_id: str, category: str,
+                                  target: dict[str, str], reason: str, kept: dict[str, Any]) -> Response:
+        c = await kit.public_campaign(campaign_id)
+        if not c.ok:
+            return kit.problem(request, c.error, c.status)
+        r = await kit.call("scoring", "GET", f"/campaigns/{quote(campaign_id)}/final-review", token=staff.token)
+        if not r.ok:
+            return kit.problem(request, r.error, r.status)
+        wanted = (target["expert_id"], target["entry_id"], target["component"])
+        row = None
+        for cat in score_sheet(r.body, ""):
+            for entry in cat["entries"]:
+                for x in entry["rows"]:
+                    if (x["expert_id"], entry["entry_id"], x["component"]) == wanted:
+                        row = {**x, "entry": entry, "category_id": cat["category_id"]}
+        if row is not None and not row["reopenable"]:
+            # Already unlocked (another member was quicker) or never locked: said now, not after a confirmation.
+            return await scores_page(request, staff, campaign_id, category, status=422, kept={
+                **kept, "error": texts.pick(texts.ERRORS, "score_not_submitted", kit.lang_of(request))})
+        return kit.render(request, "reopen_confirm.html", {
+            "c": c.body, "f": r.body, "target": target, "row": row, "reason": reason, "category": category,
+            "back": scores_url(campaign_id, category) + f"#s-{target['entry_id']}-{target['expert_id']}-"
+                                                       f"{target['component']}"})
+
     # --- the operator -----------------------------------------------------------------------
 
     @app.get("/console/c/{campaign_id}/operations", response_class=HTMLResponse, include_in_schema=False)
@@ -349,6 +439,59 @@ def install_review_consoles(app: FastAPI, kit: Kit) -> VoteRate:
             "decision": decision, "reason": reason, "error": refusal(r.error, kit.lang_of(request))})
 
     return rate
+
+
+def _names_field(error: dict[str, Any], field: str) -> bool:
+    """Whether a validation refusal is about the given request field."""
+    details = error.get("details")
+    return error.get("code") == "validation_failed" and isinstance(details, list) and any(
+        isinstance(d, dict) and str(d.get("field", "")).removeprefix("body.") == field for d in details)
+
+
+def score_sheet(final: dict[str, Any], category: str) -> list[dict[str, Any]]:
+    """The final review's expert scores per category and ranked entry, each with its state and its reopenings.
+
+    A state is what the committee acts on: `locked` (submitted, counts), `resubmitted` (locked again after a
+    reopening), `reopened` (unlocked, waiting for the expert, does not count), `draft`, `to_score`, `recused`.
+    Only `locked` and `resubmitted` scores can be reopened.
+    """
+    review = final.get("expert_review") or {}
+    reopenings: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in review.get("reopenings", []):
+        reopenings.setdefault((r["expert_id"], r["entry_id"], r["component"]), []).append(r)
+    recused = {(x["expert_id"], x["entry_id"]) for x in review.get("recusals", [])}
+    rows: dict[str, list[dict[str, Any]]] = {}
+    scored = set()
+    for s in final.get("expert_scores", []):
+        key = (s["expert_id"], s["entry_id"], s["component"])
+        scored.add(key)
+        history = reopenings.get(key, [])
+        if (s["expert_id"], s["entry_id"]) in recused:
+            state = "recused"
+        elif s["submitted"]:
+            state = "resubmitted" if history else "locked"
+        else:
+            state = "reopened" if history else "draft"
+        rows.setdefault(s["entry_id"], []).append({
+            "expert_id": s["expert_id"], "component": s["component"], "score": s["score"],
+            "criteria": s.get("criteria") or {}, "state": state, "reopenings": history,
+            "reopenable": state in ("locked", "resubmitted")})
+    for p in review.get("pending", []):
+        key = (p["expert_id"], p["entry_id"], p["component"])
+        if key not in scored:
+            rows.setdefault(p["entry_id"], []).append({
+                "expert_id": p["expert_id"], "component": p["component"], "score": None, "criteria": {},
+                "state": "to_score", "reopenings": reopenings.get(key, []), "reopenable": False})
+    sheet = []
+    for category_id, ranking in final.get("rankings", {}).items():
+        if category and category_id != category:
+            continue
+        entries = [{"entry_id": e["entry_id"], "entry_name": e.get("entry_name", ""), "rank": e.get("rank"),
+                    "rows": sorted(rows.get(e["entry_id"], []),
+                                   key=lambda x: (COMPONENT_ORDER.get(x["component"], 9), x["expert_id"]))}
+                   for e in ranking.get("entries", [])]
+        sheet.append({"category_id": category_id, "entries": entries})
+    return sheet
 
 
 def _explanation_lines(explanation: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -62,7 +62,12 @@ ERRORS: dict[str, tuple[str, str]] = {
                           "Some criteria are not part of this review; reload the page and try again."),
     "score_out_of_range": ("分值超出范围：每项须在 0 到 {max_points} 分之间。",
                            "Points out of range: each criterion allows 0 to {max_points}."),
-    "score_not_submitted": ("该评分尚未提交，无需重新开放。", "There is no submitted score to reopen."),
+    "score_not_submitted": ("这项评分目前没有锁定（可能已被重新开放，或专家尚未提交），无需重新开放。",
+                            ("This score is not locked now (it may have been reopened already, or was never "
+                             "submitted); there is nothing to reopen.")),
+    "reopen_reason_required": ("请填写重新开放的理由（至少 2 个字）：理由会记入评分的处理记录。",
+                               ("Please give a reason for reopening (at least 2 characters); it is kept in the "
+                                "score's record.")),
     "panel_not_found": ("没有这个评审组。", "There is no such expert panel."),
     # the committee, the supervisor, publication
     "points_invalid": ("请填写调整分值：-100 到 100 之间的非零数字。", "Enter the points: a number from -100 to 100, "
@@ -247,6 +252,51 @@ UI: dict[str, tuple[str, str]] = {
     "adjusted_ok": ("调整已记录，排名已重新计算。", "The adjustment is recorded and the ranking recomputed."),
     "approved_ok": ("已审批当前排名。", "The rankings are approved."),
     "published_ok": ("结果已发布。", "The results are published."),
+    "expert_scores": ("专家评分明细", "Expert scores"),
+    "expert_scores_of": ("查看本类别的专家评分", "Expert scores in this category"),
+    "expert_scores_intro": (("每位专家对每个作品的评分及其状态。专家提出更正或发现录入有误时，可重新开放已锁定的评分："
+                             "专家修改后重新提交，在此之前这项评分不计入排名。每次重新开放都记录理由、操作人和时间。"),
+                            ("Every expert's score of every entry, with its state. When an expert asks for a "
+                             "correction or a score was entered wrongly, a locked score can be reopened: the expert "
+                             "changes it and submits it again, and until then it does not count. Every reopening "
+                             "records the reason, who did it and when.")),
+    "expert_name": ("评审专家", "Expert"),
+    "entry_name": ("参评作品", "Entry"),
+    "score_part": ("评审内容", "What was scored"),
+    "criteria_points": ("各评分项", "Points per criterion"),
+    "no_expert_scores": ("还没有分配专家或专家评分。", "No expert is assigned to this entry and no score has come."),
+    "score_state_locked": ("已提交（已锁定）", "Submitted (locked)"),
+    "score_state_resubmitted": ("重新提交（已锁定）", "Submitted again (locked)"),
+    "score_state_reopened": ("已重新开放，待专家重新提交（暂不计入）",
+                             "Reopened: waiting for the expert to submit again (does not count)"),
+    "score_state_draft": ("草稿（未计入）", "Draft (does not count)"),
+    "score_state_to_score": ("待评分", "Not scored yet"),
+    "score_state_recused": ("专家已回避（不计入）", "The expert is recused (does not count)"),
+    "reopen": ("重新开放评分", "Reopen the score"),
+    "reopen_reason": ("重新开放的理由", "Reason for reopening"),
+    "reopen_hint": ("例如：专家来函说明某一评分项录入有误。",
+                    "For example: the expert wrote that one criterion was entered wrongly."),
+    "reopened_line": ("重新开放：{by}，{at}", "Reopened by {by} at {at}"),
+    "reopen_confirm_title": ("确认重新开放评分", "Confirm: reopen this score"),
+    "reopen_confirm_effect": (("确认后这项评分解除锁定，专家可以修改并重新提交；"
+                               "在重新提交之前它不计入排名，排名会立即重新计算。"),
+                              ("Once confirmed, the score is unlocked and the expert can change it and submit it "
+                               "again; until then it does not count, and the ranking is recomputed at once.")),
+    "reopen_confirm_approval": ("主管单位已审批当前排名；重新开放后排名会变化，须重新审批。",
+                                ("The supervising unit approved the current rankings; after this change they must be "
+                                 "approved again.")),
+    "reopen_confirm_published": (("结果已发布第 {v} 版：已发布的版本不会改变，"
+                                  "更正后的结果须重新审批，并作为新版本发布。"),
+                                 ("Version {v} of the results is published: it stays as it is, and the corrected "
+                                  "results must be approved again and published as a new version.")),
+    "reopen_confirm_unknown": ("这项评分在当前的评审记录中找不到，可能已经变化；确认后由评分服务判断能否重新开放。",
+                               ("This score is not in the current review as shown; on confirming, the scoring "
+                                "service decides whether it can be reopened.")),
+    "confirm_reopen": ("确认重新开放", "Reopen it"),
+    "cancel": ("取消", "Cancel"),
+    "reopened_ok": ("评分已重新开放，等待专家修改后重新提交。",
+                    "The score is reopened; it waits for the expert to submit it again."),
+    "go_to_score": ("查看这项评分", "Go to the score"),
     # the operator
     "operations": ("运行监测", "Operations"),
     "vote_rate": ("投票速率", "Vote rate"),
