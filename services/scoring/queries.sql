@@ -255,6 +255,12 @@ UPDATE expert_scores SET submitted_at = NULL, updated_at = now()
 WHERE campaign_id = $1 AND expert_id = $2 AND entry_id = $3 AND component = $4 AND submitted_at IS NOT NULL
 RETURNING entry_id;
 
+-- name: reopened_unlocked
+-- The committee reopened this score and it is not locked again yet.
+SELECT EXISTS (SELECT 1 FROM score_reopenings r JOIN expert_scores s USING (campaign_id, expert_id, entry_id, component)
+               WHERE r.campaign_id = $1 AND r.expert_id = $2 AND r.entry_id = $3 AND r.component = $4
+                 AND s.submitted_at IS NULL);
+
 -- name: record_reopening
 INSERT INTO score_reopenings (campaign_id, expert_id, entry_id, component, reason, reopened_by)
 VALUES ($1, $2, $3, $4, $5, $6);

@@ -305,7 +305,9 @@ async def score_assignment(campaign_id: CampaignId, entry_id: uuid.UUID, compone
         campaign = await campaign_or_404(conn, campaign_id)
         row = await _assignment_or_refuse(conn, campaign_id, caller, entry_id, component)
         deadline = review_deadline(await conn.fetchrow(Q.get_panel, campaign_id, expert["panel_id"]), campaign)
-        if deadline is not None and _now() > deadline:
+        # A score the committee reopened may be corrected after the deadline: it was reopened to be.
+        if deadline is not None and _now() > deadline and not await conn.fetchval(
+                Q.reopened_unlocked, campaign_id, caller.username, entry_id, component):
             raise ApiError(409, "review_deadline_passed", "专家评审已截止", "The expert review deadline has passed",
                            {"deadline": deadline.isoformat()})
         if row["submitted_at"] is not None:

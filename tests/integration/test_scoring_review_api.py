@@ -200,6 +200,30 @@ async def test_scores_after_the_deadline_are_refused(api: Http):
     assert r.status_code == 409 and r.json()["error"]["code"] == "review_deadline_passed"
 
 
+async def test_a_score_reopened_after_the_deadline_can_be_corrected_and_only_that_one(api: Http):
+    await _panel(api, k=2)
+    experts = {e: v["expert"] for e, v in (await api.admin("POST", "/panels/p1/assignments")).json()[
+        "assignments"].items()}
+    first, second = experts[str(B)]
+    r = await api.expert(first, "PUT", f"/my-assignments/{B}/expert", json={"criteria": points(20, 20, 20, 20)})
+    assert r.status_code == 200
+    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    r = await api.admin("PUT", "/panels/p1", json={"name": "机构账号评审组", "category_ids": [CATEGORY],
+                                                    "experts_per_entry": 2, "deadline": past})
+    assert r.status_code == 200, r.text
+    r = await api.committee("POST", "/expert-scores/reopen", json={
+        "expert_id": first, "entry_id": str(B), "component": "expert", "reason": "专家申请更正"})
+    assert r.status_code == 200, r.text
+    corrected = await api.expert(first, "PUT", f"/my-assignments/{B}/expert", json={"criteria": points(15, 15, 15, 15)})
+    assert corrected.status_code == 200, corrected.text
+    assert (await api.ranking())[str(B)]["components"]["expert"] == 60
+    # Locked again, it is closed for good; the other expert's unscored assignment stays closed.
+    again = await api.expert(first, "PUT", f"/my-assignments/{B}/expert", json={"criteria": points(1, 1, 1, 1)})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "review_deadline_passed"
+    late = await api.expert(second, "PUT", f"/my-assignments/{B}/expert", json={"criteria": points(20, 20, 20, 20)})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "review_deadline_passed"
+
+
 async def test_a_forfeited_activity_cannot_be_scored(api: Http):
     await _panel(api, k=3)
     await api.admin("POST", "/panels/p1/assignments")
