@@ -19,8 +19,15 @@ app = typer.Typer(help="massline: public selection campaigns, from nomination to
                   no_args_is_help=True, add_completion=False)
 campaign_app = typer.Typer(help="Validate, load, list campaigns and advance their phases.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+dead_letters_app = typer.Typer(
+    help="List the messages consumers could not apply (each topic's .dlq twin) and send them back once fixed.",
+    no_args_is_help=True,
+)
+outbox_app = typer.Typer(help="Maintain the services' outboxes.", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(demo_app, name="demo")
+app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(outbox_app, name="outbox")
 
 ALL = [*SERVICES, "gateway"]
 
@@ -87,7 +94,12 @@ def replay(
     service: Optional[str] = typer.Option(None, help="Only this service's outbox."),
     since: Optional[str] = typer.Option(None, help="Only events recorded at or after this ISO time."),
 ) -> None:
-    """Publish every recorded event again from the outboxes; consumers apply each event once."""
+    """Publish every recorded event again from the outboxes; consumers apply each event once.
+
+    How far back: published events are kept MASSLINE_OUTBOX_RETENTION_DAYS days (default 14) after they were recorded;
+    the relay then deletes them (`massline outbox prune` does it by hand), so replay reaches back that far.
+    Events not yet published are never deleted.
+    """
     from .db import create_pool
     from .outbox import replay as replay_outbox
     from .settings import ServiceSettings
@@ -310,6 +322,133 @@ def campaign_phase(
         typer.echo(f"{campaign_id}: {body.get('previous_phase') or '-'} -> {body['current_phase']}")
     else:
         typer.echo(f"{campaign_id}: already in {body['current_phase']}")
+
+
+def _quiet_kafka_client() -> None:
+    # The client logs each failed connection attempt; the command reports the failure once, with its code.
+    import logging
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
+def _dead_letter_failure(exc) -> None:
+    typer.echo(f"error: {exc.code}: {exc.message} / {exc.message_zh}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(
+    topic: str | None = typer.Option(None, help="Only this topic's dead letters (the topic or its .dlq twin)."),
+    limit: int = typer.Option(100, min=1, help="Print at most this many letters (oldest first)."),
+    reason: str | None = typer.Option(None, help="Only letters dead-lettered for this reason."),
+) -> None:
+    """One line per dead letter: topic, partition:offset, reason, detail, event_type/event_id, consumer, status.
+
+    Status is `redriven` once `massline dead-letters redrive` sent the letter back, else `pending`.
+    Message bodies are never printed. Reading commits nothing.
+    """
+    from .deadletters import DeadLetterError, list_dead_letters
+    from .settings import ServiceSettings
+
+    _quiet_kafka_client()
+
+    try:
+        listings = asyncio.run(list_dead_letters(ServiceSettings(), topic=topic, reason=reason, limit=limit))
+    except DeadLetterError as exc:
+        _dead_letter_failure(exc)
+    for listing in listings:
+        for letter in listing.letters:
+            typer.echo(letter.line())
+    for listing in listings:
+        if not listing.exists:
+            if topic:
+                _say(f"{listing.topic}: not on the broker (no service has used the topic since the broker started)")
+            continue
+        if not listing.total and not topic:
+            continue
+        shown = f"listed {len(listing.letters)}" + ("" if listing.complete else " (--limit reached)")
+        pending = sum(not letter.redriven for letter in listing.letters)
+        _say(f"{listing.topic}: {listing.total} dead letter(s), {shown}, {pending} of them pending")
+    if not topic and not any(listing.total for listing in listings):
+        _say("no dead letters on any topic")
+
+
+@dead_letters_app.command("redrive")
+def dead_letters_redrive(
+    topic: str = typer.Option(..., help="The topic whose dead letters go back to it (the topic or its .dlq twin)."),
+    reason: str | None = typer.Option(None, help="Only letters dead-lettered for this reason; others stay."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be sent; send and commit nothing."),
+) -> None:
+    """Send dead letters back to their topic once the cause is fixed; each letter is sent back once.
+
+    Key and headers are the original ones, less the x-dead-letter-* and x-original-* headers,
+    plus x-redriven-from (dead-letter topic:partition:offset).
+    What was sent is remembered in the broker (a consumer group of its own): a second run sends only newer letters.
+    Consumers apply each event once, so a letter whose event was applied meanwhile changes nothing.
+    """
+    from .deadletters import DeadLetterError, redrive
+    from .settings import ServiceSettings
+
+    _quiet_kafka_client()
+
+    def show(letter) -> None:
+        typer.echo(("would re-drive\t" if dry_run else "re-driving\t") + letter.line())
+
+    try:
+        summary = asyncio.run(redrive(ServiceSettings(), topic=topic, reason=reason, dry_run=dry_run, progress=show))
+    except DeadLetterError as exc:
+        _dead_letter_failure(exc)
+    if not summary.exists:
+        _say(f"{summary.topic}.dlq: not on the broker (no service has used the topic since the broker started)")
+    _say(f"{summary.topic}: {summary.line()}")
+
+
+@outbox_app.command("prune")
+def outbox_prune(
+    service: str | None = typer.Option(None, help="Only this service's outbox."),
+    older_than_days: int | None = typer.Option(
+        None, min=0, help="Delete published events recorded more than this many days ago "
+        "(default MASSLINE_OUTBOX_RETENTION_DAYS, 14)."),
+) -> None:
+    """Delete published outbox events past retention, in chunks; unpublished events are never deleted.
+
+    Each service's relay does this by itself every few minutes with MASSLINE_OUTBOX_RETENTION_DAYS.
+    Afterwards `massline replay` reaches back only to the oldest event left, which this prints.
+    """
+    from datetime import timedelta
+
+    import asyncpg
+
+    from .db import create_pool
+    from .outbox import prune
+    from .settings import ServiceSettings
+
+    settings = ServiceSettings()
+    days = settings.outbox_retention_days if older_than_days is None else older_than_days
+    names = [service] if service else SERVICES
+    for name in names:
+        _service_module(name)
+
+    async def go() -> None:
+        for name in names:
+            try:
+                pool = await create_pool(settings.database_url, name, min_size=1, max_size=2)
+            except (OSError, asyncpg.PostgresError) as exc:
+                typer.echo(f"error: database_unreachable: cannot reach the database ({type(exc).__name__}: {exc})"
+                           " / 无法连接数据库", err=True)
+                raise typer.Exit(3) from None
+            try:
+                deleted = await prune(pool, older_than=timedelta(days=days))
+                oldest = await pool.fetchval("SELECT min(created_at) FROM outbox")
+            except asyncpg.UndefinedTableError:
+                _say(f"{name}: no outbox (service not migrated); nothing to prune")
+                continue
+            finally:
+                await pool.close()
+            reach = f"replay reaches back to {oldest.isoformat(timespec='seconds')}" if oldest else "outbox is empty"
+            _say(f"{name}: pruned {deleted} published event(s) recorded more than {days} day(s) ago; {reach}")
+
+    asyncio.run(go())
 
 
 def main() -> None:

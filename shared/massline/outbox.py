@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Sequence
 
 import asyncpg
@@ -20,29 +21,70 @@ INSERT INTO outbox (event_id, event_type, topic, message_key, body)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[])
 """
 
+# Pruning walks the primary key: ids grow with created_at, so the rows past retention are a prefix of
+# the table. The boundary is the first id still within retention (found by scanning only the old
+# prefix); each chunk then deletes a bounded id range, so no statement scans the young rows.
+_PRUNE_BOUNDARY = """
+SELECT coalesce(
+    (SELECT min(id) FROM outbox WHERE created_at >= $1),
+    (SELECT max(id) + 1 FROM outbox),
+    0)
+"""
+# The conditions are repeated on the deleted row itself: a replay that marked it unpublished meanwhile
+# is seen there (READ COMMITTED re-checks the target row), so an unpublished row is never deleted.
+_PRUNE_CHUNK = """
+WITH doomed AS (
+    SELECT id FROM outbox
+    WHERE id > $1 AND id < $2 AND published_at IS NOT NULL AND created_at < $3
+    ORDER BY id
+    LIMIT $4
+), gone AS (
+    DELETE FROM outbox o USING doomed
+    WHERE o.id = doomed.id AND o.published_at IS NOT NULL AND o.created_at < $3
+    RETURNING o.id
+)
+SELECT count(*) AS deleted, max(id) AS last_id FROM gone
+"""
+PRUNE_CHUNK_ROWS = 10_000
+
 
 @dataclass
 class OutboxMetrics:
     published: Counter
     pending: Gauge
+    pruned: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> "OutboxMetrics":
         return cls(
             Counter("massline_outbox_published", "Events published from the outbox", registry=registry),
             Gauge("massline_outbox_pending", "Events recorded but not yet published", registry=registry),
+            Counter("massline_outbox_pruned", "Published outbox rows deleted after the retention period",
+                    registry=registry),
         )
 
 
 class Outbox:
     """Records events in the caller's transaction; a relay task publishes them in order."""
 
-    def __init__(self, producer: str, schema: str, *, batch_size: int = 500, poll_interval_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        producer: str,
+        schema: str,
+        *,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.5,
+        retention_days: float | None = None,
+        prune_interval_s: float = 300.0,
+    ) -> None:
         self.producer = producer
         self.channel = f"massline_outbox_{schema}"
         self.lock_name = f"massline-outbox-{schema}"
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
+        # None: never prune (the service runtime passes MASSLINE_OUTBOX_RETENTION_DAYS).
+        self.retention_days = retention_days
+        self.prune_interval_s = prune_interval_s
         self._wake = asyncio.Event()
         self._stopping = False
         self.metrics: OutboxMetrics | None = None
@@ -112,6 +154,7 @@ class Outbox:
         """The relay loop: publish what is pending, then sleep until notified or the poll interval passes."""
         listener = await pool.acquire()
         await listener.add_listener(self.channel, self._on_notify)
+        pruner = asyncio.create_task(self._prune_periodically(pool), name="outbox-prune")
         backoff = 0.2
         gauge_at = 0.0
         try:
@@ -138,10 +181,31 @@ class Outbox:
                     pass
                 self._wake.clear()
         finally:
+            pruner.cancel()
+            await asyncio.gather(pruner, return_exceptions=True)
             try:
                 await listener.remove_listener(self.channel, self._on_notify)
             finally:
                 await pool.release(listener)
+
+    async def _prune_periodically(self, pool: asyncpg.Pool) -> None:
+        """Beside the relay: delete published rows past retention, then sleep for the prune interval."""
+        if self.retention_days is None:
+            return  # an outbox built without a retention keeps its rows (tests, tools)
+        retention = timedelta(days=self.retention_days)
+        while not self._stopping:
+            try:
+                # Another replica holding the prune lock is doing this round's work: skip it.
+                deleted = await prune(pool, older_than=retention, wait_for_lock=False)
+                if deleted:
+                    if self.metrics:
+                        self.metrics.pruned.inc(deleted)
+                    log.info("outbox pruned", extra={"deleted": deleted, "retention_days": self.retention_days})
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - database away: the rows wait for the next round
+                log.warning("outbox prune failed: %s", exc)
+            await asyncio.sleep(self.prune_interval_s)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -162,3 +226,35 @@ async def replay(pool: asyncpg.Pool, *, since: str | None = None) -> int:
     count = int(status.split()[-1])
     await pool.execute("SELECT pg_notify($1, '')", f"massline_outbox_{await pool.fetchval('SELECT current_schema()')}")
     return count
+
+
+async def prune(
+    pool: asyncpg.Pool,
+    *,
+    older_than: timedelta,
+    chunk_rows: int = PRUNE_CHUNK_ROWS,
+    wait_for_lock: bool = True,
+) -> int:
+    """Delete published rows recorded before now - `older_than`, `chunk_rows` per statement; never unpublished ones.
+
+    Returns how many rows were deleted. Each chunk is its own short transaction holding the schema's
+    prune lock, so the relay keeps publishing meanwhile and two pruners never delete the same rows.
+    Without `wait_for_lock`, a chunk whose lock another pruner holds ends the run instead of waiting.
+    """
+    cutoff: datetime = await pool.fetchval("SELECT now() - $1::interval", older_than)
+    boundary: int = await pool.fetchval(_PRUNE_BOUNDARY, cutoff)
+    lock = "SELECT pg_advisory_xact_lock(hashtext($1))" if wait_for_lock else \
+        "SELECT pg_try_advisory_xact_lock(hashtext($1))"
+    deleted = 0
+    after = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            name = "massline-outbox-prune-" + await conn.fetchval("SELECT current_schema()")
+            if await conn.fetchval(lock, name) is False:
+                return deleted
+            row = await conn.fetchrow(_PRUNE_CHUNK, after, boundary, cutoff, chunk_rows)
+        deleted += row["deleted"]
+        if row["deleted"] < chunk_rows or row["last_id"] is None:
+            return deleted
+        after = row["last_id"]
+        await asyncio.sleep(0)  # let the relay's own statements in between chunks

@@ -54,6 +54,7 @@ class ServiceRuntime:
             self.schema,
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
+            retention_days=settings.outbox_retention_days,
         )
         self.outbox.metrics = OutboxMetrics.create(self.registry)
         self.lag_gauge = Gauge("massline_consumer_lag", "Messages on a partition not yet applied by its group",

@@ -36,6 +36,12 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 0.5
+    outbox_retention_days: int = Field(
+        14,
+        ge=1,
+        description="Published outbox rows are kept this long, so `massline replay` reaches back this far; "
+        "the relay deletes older published rows (never unpublished ones).",
+    )
     instance_id: str = Field("", description="Distinguishes replicas in logs; defaults to host:pid.")
 
 
