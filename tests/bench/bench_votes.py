@@ -251,6 +251,17 @@ def main() -> None:
                                          "--latency", "-s", str(Path(__file__).with_name("bare.lua")),
                                          f"{voting}/health/live"], capture_output=True, text=True).stdout)
         accepted_rate = len(accepted_ids) / elapsed
+        # Latency below saturation: the same load paced to about half the rate just measured.
+        paced_target = max(100.0, round(accepted_rate * 0.5, -2))
+        say(f"measuring latency at about {paced_target:,.0f} votes/s (paced)")
+        paced_dir = work / "paced"
+        paced_dir.mkdir()
+        paced_run = subprocess.run(
+            [wrk, "-t", str(args.threads), "-c", str(args.connections), "-d", "20s", "--timeout", "10s", "--latency",
+             "-s", str(Path(__file__).with_name("votes.lua")), voting],
+            env={**env, "BENCH_OUT": str(paced_dir), "BENCH_DELAY_MS": str(args.connections * 1000 / paced_target)},
+            capture_output=True, text=True)
+        paced = parse_wrk(paced_run.stdout)
         # lost: answered 201 but not in the vote log, or committed but missing from the standings;
         # double: one vote id answered twice, or standings above what was committed.
         lost = len(accepted_ids - committed) + max(len(committed) - standings_total, 0)
@@ -275,6 +286,7 @@ service's `POST /campaigns/{{id}}/votes` directly for {args.duration} s with {ar
 | acceptance → standings lag p50 / p99 (s) | {lag50 if lag50 is not None else float('nan'):.3f} / {lag99 if lag99 is not None else float('nan'):.3f} |
 | voting service memory, first minute → end (MiB) | {memory.get('first_minute', float('nan')):.0f} → {memory['end']:.0f} |
 | reconciliation: distinct accepted vote ids / committed votes / standings | {len(accepted_ids):,} / {len(committed):,} / {standings_total:,} → lost={lost} double={double} |
+| latency p50 / p99 at {paced.get('rps', 0):,.0f} votes/s (paced to half the rate above, 20 s) (ms) | {paced.get('p50_ms', 0):.1f} / {paced.get('p99_ms', 0):.1f} |
 | bare endpoint (`GET /health/live`, same server) | {bare.get('rps', 0):,.0f} req/s, p50 {bare.get('p50_ms', 0):.1f} ms |
 | public pages during the surge, p50 / p99 (ms): standings · entries | {pct(pages["standings"], 50):.0f} / {pct(pages["standings"], 99):.0f} · {pct(pages["entries"], 50):.0f} / {pct(pages["entries"], 99):.0f} ({len(pages["standings"]) + len(pages["entries"])} loads, {len(page_errors)} not 200) |
 | vote path as a share of the bare endpoint | {votes.get('rps', 0) / bare['rps'] if bare.get('rps') else float('nan'):.2f} |

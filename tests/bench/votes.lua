@@ -33,6 +33,14 @@ local function pick_entry()
   return entries[#entries]
 end
 
+-- BENCH_DELAY_MS paces each connection (a paced run measures latency below saturation).
+local pace = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if pace > 0 then
+  delay = function()
+    return math.floor(pace * (0.5 + math.random()))  -- jittered around the mean, so requests do not march
+  end
+end
+
 request = function()
   counter = counter + 1
   local ticket = tickets[math.random(1, #tickets)]
