@@ -4,17 +4,18 @@ A detector never looks at one vote alone: each vote bumps counters (per voter, I
 entry, in short and long windows), and the rules below read those counters back. Network signals
 (IP, /24 or /64) are never decisive alone, because a campus or a mobile carrier puts thousands of
 honest voters behind one address: they trip only together with a second signal (focus on one entry,
-synchronised timing, fresh identities). Missing or garbage network data bumps nothing and so can
-never trip anything.
+synchronised timing, fresh identities, a network taken over by one entry, a shared timer). Missing or
+garbage network data bumps nothing and so can never trip anything.
 """
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+import math
 import statistics
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
@@ -54,6 +55,23 @@ class Thresholds:
     regular_min_votes: int = 5
     regular_min_gap_s: float = 20.0
     regular_max_cv: float = 0.05
+    # Co-voting (CopyCatch-like, over the day): nearly every identity a network showed today voted for one entry,
+    # with most of the network's votes. Measured over the day, not the hour, so that a campus rally (every
+    # student of one class within minutes) is a small part of the thousands the campus NAT showed; an honest
+    # campus peaks at about 85 % of its identities and 58 % of its votes for its own university in our traffic.
+    covote_min_identities: int = 10
+    covote_min_votes: int = 40
+    covote_share: float = 0.95
+    covote_focus: float = 0.5
+    # A timer shared by a network (SynchroTrap-like): identities voting again for one entry after the same
+    # interval (within timer_tolerance), most of the network's identities that voted for it more than once today.
+    timer_min_identities: int = 3
+    timer_share: float = 0.8
+    timer_tolerance: float = 0.005
+    # Gaps a person leaves between clicks in one sitting (mostly under a minute) are not compared: a timer that fast
+    # makes an identity trip regular_gaps within a few minutes anyway.
+    timer_min_gap_s: float = 60.0
+    timer_max_gap_s: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,15 @@ class VoteSignal:
     verified_at: datetime | None
     fresh: bool
     shard: int = 0  # the vote topic partition it came from (see SHARDED)
+    # A vote's window starts, built once each: every rule reads the same few (minute, hour, day) many times.
+    _starts: dict[int, datetime] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def window(self, length_s: int) -> datetime:
+        """The start of the window of `length_s` seconds this vote falls in."""
+        start = self._starts.get(length_s)
+        if start is None:
+            start = self._starts[length_s] = window_start(self.cast_at, length_s)
+        return start
 
     @classmethod
     def of(cls, campaign_id: str, e: Any, thresholds: Thresholds, shard: int = 0) -> "VoteSignal":
@@ -145,23 +172,41 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
     "entry_device_burst": (BURST, False),
     "fresh_entry_subnet_votes": (TEN_MINUTES, True),
     "fresh_subnet_votes": (TEN_MINUTES, True),
+    "entry_subnet_day": (DAY, True),
+    "subnet_votes_day": (DAY, True),
 }
 # Counters every instance adds to (per entry, per network: a carrier NAT is in every batch) are kept in one row
 # per vote-topic partition, so instances owning different partitions never wait on each other's row locks;
 # a rule reads the sum over the partitions.
 SHARDED = {d for d in DIMENSIONS if d.startswith(("entry_", "subnet_")) and d != "entry_device_burst"}
 
-# Distinct identities per window: one busy voter must not look like many.
+# Distinct identities per window: one busy voter must not look like many. The timer dimensions hold the
+# identities of a network that voted for an entry again after a timed gap (any gap; in one gap bucket).
 DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "subnet_voters_day": DAY,
                                        "entry_subnet_voters_hour": HOUR, "fresh_entry_subnet": TEN_MINUTES,
-                                       "fresh_subnet": TEN_MINUTES, "fresh_entry": TEN_MINUTES}
+                                       "fresh_subnet": TEN_MINUTES, "fresh_entry": TEN_MINUTES,
+                                       "entry_subnet_voters_day": DAY, "timer_gapped_day": DAY,
+                                       "timer_gap_day": DAY}
 
 
 def _key(v: VoteSignal, dimension: str, key: str) -> CounterKey:
-    return (v.campaign_id, dimension, key, window_start(v.cast_at, DIMENSIONS[dimension][0]))
+    return (v.campaign_id, dimension, key, v.window(DIMENSIONS[dimension][0]))
 
 
 ShardedKey = tuple[CounterKey, int]
+
+
+# One earlier vote of an identity as the detectors read it back: (cast at, entry, network).
+Earlier = tuple[datetime, uuid.UUID, str | None]
+
+
+@dataclass(frozen=True)
+class VoterPast:
+    """What a vote's identity did before it: the gap to its previous vote when it could be a timer's (seconds,
+    bucket), and the other entries it voted for from the same network earlier in the vote's day."""
+
+    gap: tuple[float, int] | None
+    entries: frozenset[uuid.UUID]
 
 
 def counter_increments(votes: Iterable[VoteSignal]) -> dict[ShardedKey, int]:
@@ -185,7 +230,8 @@ def counter_increments(votes: Iterable[VoteSignal]) -> dict[ShardedKey, int]:
         if v.subnet:
             plan += [("entry_subnet_minute", f"{e}|{v.subnet}"), ("subnet_votes_minute", v.subnet),
                      ("entry_subnet_hour", f"{e}|{v.subnet}"), ("subnet_votes_hour", v.subnet),
-                     ("entry_subnet_burst", f"{e}|{v.subnet}")]
+                     ("entry_subnet_burst", f"{e}|{v.subnet}"), ("entry_subnet_day", f"{e}|{v.subnet}"),
+                     ("subnet_votes_day", v.subnet)]
         if v.device_hash:
             plan.append(("entry_device_burst", f"{e}|{v.device_hash}"))
         if v.fresh and v.subnet:
@@ -193,25 +239,62 @@ def counter_increments(votes: Iterable[VoteSignal]) -> dict[ShardedKey, int]:
         for dimension, key in plan:
             if key:
                 add(_key(v, dimension, key), v.count if DIMENSIONS[dimension][1] else 1, v.shard)
-        previous_hour = window_start(v.cast_at, HOUR) - timedelta(seconds=HOUR)
+        previous_hour = v.window(HOUR) - timedelta(seconds=HOUR)
         add((v.campaign_id, "entry_requests_hour", e, previous_hour), 0, v.shard)
     return out
 
 
-def distinct_members(votes: Iterable[VoteSignal]) -> set[tuple[CounterKey, str]]:
-    """Distinct counters: identities seen on one device in a day; fresh identities per entry and network."""
-    out: set[tuple[CounterKey, str]] = set()
+def gap_bucket(gap_s: float, t: Thresholds) -> int:
+    """Gaps on a log scale: two gaps in one bucket or neighbouring ones differ by at most about 2 tolerances."""
+    return round(math.log(gap_s) / math.log1p(t.timer_tolerance))
+
+
+def voter_past(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earlier]],
+               t: Thresholds) -> dict[uuid.UUID, VoterPast]:
+    """Per vote of the batch, from its identity's recent votes (the batch's own included)."""
+    out: dict[uuid.UUID, VoterPast] = {}
+    for v in votes:
+        before = [p for p in history.get((v.campaign_id, v.voter_id), []) if p[0] < v.cast_at]
+        if not before:
+            continue
+        gap_s = (v.cast_at - max(p[0] for p in before)).total_seconds()
+        gap = (gap_s, gap_bucket(gap_s, t)) if t.timer_min_gap_s <= gap_s <= t.timer_max_gap_s else None
+        day = v.window(DAY)
+        entries = frozenset(p[1] for p in before if p[1] != v.entry_id and v.subnet and p[2] == v.subnet
+                            and p[0] >= day)
+        if gap or entries:
+            out[v.vote_id] = VoterPast(gap, entries)
+    return out
+
+
+# A member of a distinct counter: (counter, identity).
+Member = tuple[CounterKey, str]
+
+
+def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPast] | None = None) -> set[Member]:
+    """Distinct counters: identities seen on one device in a day; fresh identities per entry and network; the
+    identities per network voting for an entry (any gap, and per gap bucket for the timer rule)."""
+    out: set[Member] = set()
+    past = past or {}
     for v in votes:
         e = str(v.entry_id)
         plan: list[tuple[str, str | None]] = [("device_voters_day", v.device_hash), ("subnet_voters_day", v.subnet),
-                                              ("entry_subnet_voters_hour", f"{e}|{v.subnet}" if v.subnet else None)]
+                                              ("entry_subnet_voters_hour", f"{e}|{v.subnet}" if v.subnet else None),
+                                              ("entry_subnet_voters_day", f"{e}|{v.subnet}" if v.subnet else None)]
         if v.fresh:
             plan.append(("fresh_entry", e))
             if v.subnet:
                 plan += [("fresh_entry_subnet", f"{e}|{v.subnet}"), ("fresh_subnet", v.subnet)]
+        mine = past.get(v.vote_id)
+        if v.subnet and mine and mine.gap:
+            # The identity counts in its own bucket and both neighbours, so a bucket's count holds every identity
+            # whose gap is within one bucket of it, wherever the bucket edges fall.
+            bucket = mine.gap[1]
+            plan.append(("timer_gapped_day", f"{e}|{v.subnet}"))
+            plan += [("timer_gap_day", f"{e}|{v.subnet}|{b}") for b in (bucket - 1, bucket, bucket + 1)]
         for dimension, key in plan:
             if key:
-                out.add(((v.campaign_id, dimension, key, window_start(v.cast_at, DISTINCT_DIMENSIONS[dimension])),
+                out.add(((v.campaign_id, dimension, key, v.window(DISTINCT_DIMENSIONS[dimension])),
                          v.voter_id))
     return out
 
@@ -228,6 +311,9 @@ class Selector:
     device_hash: str | None = None
     voter_id: str | None = None
     fresh_only: bool = False
+    # Instead of the entry's votes: every vote from the network in the window by the identities that voted for the
+    # entry from it in the window (their camouflage votes for other entries too).
+    voters_of_entry: bool = False
 
 
 @dataclass(frozen=True)
@@ -258,6 +344,8 @@ REASONS: dict[str, str] = {
     "fresh_identity_surge": "freshly verified identities from one network all voting for one entry",
     "fresh_identity_entry_surge": "many freshly verified identities voting for one entry (alert only)",
     "regular_gaps": "one identity voting at machine-regular intervals",
+    "covoting_subnet": "nearly every identity of one network voting for one entry, with most of the network's votes",
+    "timer_subnet": "identities of one network voting again for one entry after the same machine interval",
 }
 
 
@@ -266,16 +354,34 @@ def _hm(at: datetime) -> str:
 
 
 def _sel(v: VoteSignal, length_s: int, **fields: Any) -> Selector:
-    start = window_start(v.cast_at, length_s)
+    start = v.window(length_s)
     return Selector(v.campaign_id, start, start + timedelta(seconds=length_s), **fields)
+
+
+def past_reads(votes: Iterable[VoteSignal],
+               past: dict[uuid.UUID, VoterPast]) -> tuple[set[CounterKey], set[CounterKey]]:
+    """The counters and distinct counts read back without adding to them: co-voting is judged again, on each vote
+    of an identity, for the entries it voted for earlier today from the same network, so that its camouflage
+    votes after its vote for the target are held as they come."""
+    counters: set[CounterKey] = set()
+    distinct: set[CounterKey] = set()
+    for v in votes:
+        mine = past.get(v.vote_id)
+        if v.subnet and mine:
+            day = v.window(DAY)
+            for other in mine.entries:
+                counters.add((v.campaign_id, "entry_subnet_day", f"{other}|{v.subnet}", day))
+                distinct.add((v.campaign_id, "entry_subnet_voters_day", f"{other}|{v.subnet}", day))
+    return counters, distinct
 
 
 def judge(
     votes: Iterable[VoteSignal],
     counts: dict[CounterKey, int],
     distinct: dict[CounterKey, int],
-    history: dict[tuple[str, str], list[datetime]],
+    history: dict[tuple[str, str], list[Earlier]],
     t: Thresholds,
+    past: dict[uuid.UUID, VoterPast] | None = None,
 ) -> list[Finding]:
     """Every rule, read against the counters after the batch was added. One finding per subject and window."""
     found: dict[tuple[str, str, str, datetime], Finding] = {}
@@ -288,7 +394,7 @@ def judge(
 
     for v in votes:
         e = str(v.entry_id)
-        minute = window_start(v.cast_at, MINUTE)
+        minute = v.window(MINUTE)
         n = c(v, "voter_minute", v.voter_id)
         if n > t.voter_per_minute:
             put(Finding("velocity_voter", f"voter:{v.voter_id}",
@@ -315,7 +421,7 @@ def judge(
                         {"requests": n, "limit": t.subnet_per_minute}, _sel(v, MINUTE, subnet=v.subnet),
                         decisive=False))
         if v.device_hash:
-            day_key = (v.campaign_id, "device_voters_day", v.device_hash, window_start(v.cast_at, DAY))
+            day_key = (v.campaign_id, "device_voters_day", v.device_hash, v.window(DAY))
             ids = distinct.get(day_key, 0)
             if ids >= t.device_voters_per_day:
                 put(Finding("device_shared", f"device:{v.device_hash}",
@@ -324,11 +430,16 @@ def judge(
                             {"identities": ids, "limit": t.device_voters_per_day - 1},
                             _sel(v, DAY, device_hash=v.device_hash)))
         def ids(dim: str, key: str | None, v: VoteSignal = v) -> int:
-            return distinct.get((v.campaign_id, dim, key, window_start(v.cast_at, DISTINCT_DIMENSIONS[dim])), 0) \
+            return distinct.get((v.campaign_id, dim, key, v.window(DISTINCT_DIMENSIONS[dim])), 0) \
                 if key else 0
 
         if v.subnet:
             _focus(v, e, c, ids, t, put)
+            mine = (past or {}).get(v.vote_id)
+            for entry in (v.entry_id, *(mine.entries if mine else ())):
+                _covoting(v, entry, c, ids, t, put)
+            if mine and mine.gap:
+                _timer(v, e, mine.gap, ids, t, put)
         _fresh(v, e, c, ids, t, put)
         _lockstep(v, e, c, counts, t, put)
     _regular(votes, history, t, put)
@@ -357,7 +468,7 @@ def _focus(v: VoteSignal, e: str, c: Any, ids: Any, t: Thresholds, put: Any) -> 
         if focus >= t.focus_share and share >= t.entry_share and taken >= t.takeover_share:
             put(Finding("concentration_subnet", f"subnet:{v.subnet}|entry:{e}|{suffix}",
                         f"{to_entry} votes from {v.subnet} to this entry in the {suffix} from "
-                        f"{_hm(window_start(v.cast_at, length))}: {focus:.0%} of that network's votes and {share:.0%} "
+                        f"{_hm(v.window(length))}: {focus:.0%} of that network's votes and {share:.0%} "
                         f"of the entry's, from {voters} identities, {taken:.0%} of all the network showed today "
                         f"(limits {t.focus_share:.0%}, {t.entry_share:.0%}, {t.takeover_share:.0%}, "
                         f"at least {minimum} votes)",
@@ -367,10 +478,49 @@ def _focus(v: VoteSignal, e: str, c: Any, ids: Any, t: Thresholds, put: Any) -> 
                         _sel(v, length, entry_id=v.entry_id, subnet=v.subnet), entry_id=v.entry_id))
 
 
+def _covoting(v: VoteSignal, entry: uuid.UUID, c: Any, ids: Any, t: Thresholds, put: Any) -> None:
+    e = str(entry)
+    voters = ids("entry_subnet_voters_day", f"{e}|{v.subnet}")
+    if voters < t.covote_min_identities:
+        return
+    population = ids("subnet_voters_day", v.subnet)
+    share = voters / population if population else 0.0
+    to_entry = c(v, "entry_subnet_day", f"{e}|{v.subnet}")
+    from_subnet = c(v, "subnet_votes_day", v.subnet)
+    focus = to_entry / from_subnet if from_subnet else 0.0
+    if share >= t.covote_share and focus >= t.covote_focus and to_entry >= t.covote_min_votes:
+        put(Finding("covoting_subnet", f"subnet:{v.subnet}|entry:{e}",
+                    f"{voters} of the {population} identities that voted from {v.subnet} on {v.cast_at:%Y-%m-%d} "
+                    f"({share:.0%}) voted for this entry, and it got {focus:.0%} of that network's votes "
+                    f"({to_entry} of {from_subnet}); the people behind one network spread their votes, and even a "
+                    f"campus voting for its own university does not all vote for it "
+                    f"(limits {t.covote_share:.0%} of identities, {t.covote_focus:.0%} of votes, at least "
+                    f"{t.covote_min_identities} identities and {t.covote_min_votes} votes)",
+                    {"identities": voters, "network_identities": population, "share_of_identities": round(share, 3),
+                     "votes": to_entry, "network_votes": from_subnet, "focus": round(focus, 3)},
+                    _sel(v, DAY, entry_id=entry, subnet=v.subnet, voters_of_entry=True), entry_id=entry))
+
+
+def _timer(v: VoteSignal, e: str, gap: tuple[float, int], ids: Any, t: Thresholds, put: Any) -> None:
+    seconds, bucket = gap
+    same = ids("timer_gap_day", f"{e}|{v.subnet}|{bucket}")
+    repeating = ids("timer_gapped_day", f"{e}|{v.subnet}")
+    share = same / repeating if repeating else 0.0
+    if same >= t.timer_min_identities and share >= t.timer_share:
+        put(Finding("timer_subnet", f"subnet:{v.subnet}|entry:{e}",
+                    f"{same} identities from {v.subnet} voted for this entry again after the same interval, about "
+                    f"{seconds:.0f} s (within {2 * t.timer_tolerance:.0%}), on {v.cast_at:%Y-%m-%d}: {share:.0%} of "
+                    f"the {repeating} identities of that network that voted for it again; people do not share a "
+                    f"clock (limits {t.timer_min_identities} identities, {t.timer_share:.0%})",
+                    {"identities": same, "repeating_identities": repeating, "share": round(share, 3),
+                     "gap_s": round(seconds, 1)},
+                    _sel(v, DAY, entry_id=v.entry_id, subnet=v.subnet), entry_id=v.entry_id))
+
+
 def _fresh(v: VoteSignal, e: str, c: Any, ids: Any, t: Thresholds, put: Any) -> None:
     if not v.fresh:
         return
-    start = window_start(v.cast_at, TEN_MINUTES)
+    start = v.window(TEN_MINUTES)
     to_entry = ids("fresh_entry_subnet", f"{e}|{v.subnet}")
     # The focus is measured on votes: a campus student who also votes for her own university is not a bot.
     votes_to_entry = c(v, "fresh_entry_subnet_votes", f"{e}|{v.subnet}")
@@ -403,11 +553,11 @@ def burst_threshold(previous_hour_requests: int, t: Thresholds) -> float:
 def _lockstep(v: VoteSignal, e: str, c: Any, counts: dict[CounterKey, int], t: Thresholds, put: Any) -> None:
     in_burst = c(v, "entry_burst", e)
     previous = counts.get((v.campaign_id, "entry_requests_hour", e,
-                           window_start(v.cast_at, HOUR) - timedelta(seconds=HOUR)), 0)
+                           v.window(HOUR) - timedelta(seconds=HOUR)), 0)
     limit = burst_threshold(previous, t)
     if in_burst < limit:
         return
-    start = window_start(v.cast_at, BURST)
+    start = v.window(BURST)
     for label, dimension, key, fields in (("network", "entry_subnet_burst", v.subnet, {"subnet": v.subnet}),
                                           ("device", "entry_device_burst", v.device_hash,
                                            {"device_hash": v.device_hash})):
@@ -434,13 +584,13 @@ def regular_gaps(times: list[datetime], t: Thresholds) -> tuple[float, float] | 
     return (mean, cv) if cv <= t.regular_max_cv else None
 
 
-def _regular(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[datetime]], t: Thresholds,
+def _regular(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earlier]], t: Thresholds,
              put: Any) -> None:
     latest: dict[tuple[str, str], VoteSignal] = {}
     for v in votes:
         latest[(v.campaign_id, v.voter_id)] = v
     for key, v in latest.items():
-        times = history.get(key, [])
+        times = [p[0] for p in history.get(key, [])]
         hit = regular_gaps(times, t)
         if hit is None:
             continue
@@ -461,37 +611,47 @@ class MemoryWindows:
     counters: dict[CounterKey, int] = field(default_factory=dict)
     members: dict[CounterKey, set[str]] = field(default_factory=dict)
     index: dict[tuple[str, str, str], list[VoteSignal]] = field(default_factory=dict)
-    by_voter: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
+    by_voter: dict[tuple[str, str], list[Earlier]] = field(default_factory=dict)
 
     async def remember(self, votes: list[VoteSignal]) -> None:
         for v in votes:
-            self.by_voter.setdefault((v.campaign_id, v.voter_id), []).append(v.cast_at)
+            self.by_voter.setdefault((v.campaign_id, v.voter_id), []).append((v.cast_at, v.entry_id, v.subnet))
             for name, value in (("voter", v.voter_id), ("device", v.device_hash), ("entry", str(v.entry_id)),
-                                ("all", "")):
+                                ("subnet", v.subnet), ("all", "")):
                 if value is not None:
                     self.index.setdefault((v.campaign_id, name, value), []).append(v)
 
-    async def bump(self, increments: dict[ShardedKey, int]) -> dict[CounterKey, int]:
+    async def bump(self, increments: dict[ShardedKey, int],
+                   reads: set[CounterKey] = frozenset()) -> dict[CounterKey, int]:
         for (k, _shard), n in increments.items():
             self.counters[k] = self.counters.get(k, 0) + n  # the sum over partitions, as the rules read it
-        return {k: self.counters[k] for k, _ in increments}
+        return {k: self.counters.get(k, 0) for k in {k for k, _ in increments} | reads}
 
-    async def bump_distinct(self, members: set[tuple[CounterKey, str]]) -> dict[CounterKey, int]:
+    async def bump_distinct(self, members: set[Member], reads: set[CounterKey] = frozenset()) -> dict[CounterKey, int]:
         for k, m in members:
             self.members.setdefault(k, set()).add(m)
-        return {k: len(self.members[k]) for k, _ in members}
+        return {k: len(self.members.get(k, ())) for k in {k for k, _ in members} | reads}
 
-    async def history(self, voters: set[tuple[str, str]], since: datetime) -> dict[tuple[str, str], list[datetime]]:
-        return {k: [at for at in self.by_voter.get(k, []) if at >= since] for k in voters}
+    async def history(self, voters: set[tuple[str, str]], since: datetime) -> dict[tuple[str, str], list[Earlier]]:
+        return {k: sorted((p for p in self.by_voter.get(k, []) if p[0] >= since), key=lambda p: p[0]) for k in voters}
 
     async def select(self, selectors: list[Selector]) -> list[list[VoteSignal]]:
-        return [[v for v in self._candidates(s) if matches(s, v)] for s in selectors]
+        out = []
+        for s in selectors:
+            if s.voters_of_entry:
+                voters = {v.voter_id for v in self._candidates(s) if matches(s, v)}
+                s = replace(s, entry_id=None, voters_of_entry=False)
+                out.append([v for v in self._candidates(s) if matches(s, v) and v.voter_id in voters])
+            else:
+                out.append([v for v in self._candidates(s) if matches(s, v)])
+        return out
 
     def _candidates(self, s: Selector) -> Iterable[VoteSignal]:
-        # Votes arrive in time order: look back from the end only as far as the window goes.
-        name, value = (("voter", s.voter_id) if s.voter_id else ("device", s.device_hash) if s.device_hash
-                       else ("entry", str(s.entry_id)) if s.entry_id else ("all", ""))
-        for v in reversed(self.index.get((s.campaign_id, name, value), [])):
+        # Votes arrive in time order: look back from the end of the shortest list only as far as the window goes.
+        lists = [self.index.get((s.campaign_id, name, value), []) for name, value in (
+            ("voter", s.voter_id), ("device", s.device_hash), ("entry", str(s.entry_id) if s.entry_id else None),
+            ("subnet", s.subnet)) if value is not None] or [self.index.get((s.campaign_id, "all", ""), [])]
+        for v in reversed(min(lists, key=len)):
             if v.cast_at < s.start - timedelta(hours=1):
                 break
             yield v
@@ -507,17 +667,20 @@ def matches(s: Selector, v: VoteSignal) -> bool:
 async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tuple[Finding, list[VoteSignal]]]:
     """The whole pipeline for one batch, the same in the consumer (PostgreSQL store) and the evaluation (memory).
 
-    Four round trips per batch whatever its size: store the votes, add to the counters, count distinct
-    identities, read each voter's recent times; a fifth fetches the votes of whatever tripped.
+    Four round trips per batch whatever its size: store the votes, read each voter's recent votes (the gap to
+    the identity's previous vote feeds the timer counters; the entries it voted for earlier today are judged
+    again), add to the counters, count distinct identities; a fifth fetches the votes of whatever tripped.
     """
     if not votes:
         return []
     await store.remember(votes)
-    counts = await store.bump(counter_increments(votes))
-    distinct = await store.bump_distinct(distinct_members(votes))
     since = min(v.cast_at for v in votes) - timedelta(seconds=DAY)
     history = await store.history({(v.campaign_id, v.voter_id) for v in votes}, since)
-    findings = judge(votes, counts, distinct, history, t)
+    past = voter_past(votes, history, t)
+    counter_reads, distinct_reads = past_reads(votes, past)
+    counts = await store.bump(counter_increments(votes), counter_reads)
+    distinct = await store.bump_distinct(distinct_members(votes, past), distinct_reads)
+    findings = judge(votes, counts, distinct, history, t, past)
     decisive = [f for f in findings if f.decisive]
     covered = await store.select([f.selector for f in decisive]) if decisive else []
     return [(f, vs) for f, vs in zip(decisive, covered)] + [(f, []) for f in findings if not f.decisive]

@@ -32,21 +32,39 @@ JOIN window_members m USING (campaign_id, dimension, key, window_start)
 GROUP BY t.campaign_id, t.dimension, t.key, t.window_start;
 
 -- name: voter_history
-SELECT v.campaign_id, v.voter_id, array_agg(v.cast_at ORDER BY v.cast_at) AS times
+SELECT v.campaign_id, v.voter_id, array_agg(v.cast_at ORDER BY v.cast_at, v.vote_id) AS times,
+       array_agg(v.entry_id ORDER BY v.cast_at, v.vote_id) AS entries,
+       array_agg(v.subnet ORDER BY v.cast_at, v.vote_id) AS subnets
 FROM unnest($1::text[], $2::text[]) AS t(campaign_id, voter_id)
 JOIN votes v ON v.campaign_id = t.campaign_id AND v.voter_id = t.voter_id AND v.cast_at >= $3
 GROUP BY v.campaign_id, v.voter_id;
 
 -- name: select_votes
+-- voters_of_entry: not the entry's votes but every vote from the network in the window by the identities that
+-- voted for the entry from it in the window. Such selectors are matched on their own, by network and time only.
+WITH t AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::uuid[], $6::text[],
+                         $7::text[], $8::text[], $9::bool[], $10::bool[])
+        AS t(idx, campaign_id, start_at, end_at, entry_id, subnet, device_hash, voter_id, fresh_only, voters_of_entry)
+)
 SELECT t.idx, v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
        v.subnet, v.device_hash, v.fresh
-FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::uuid[], $6::text[], $7::text[],
-            $8::text[], $9::bool[]) AS t(idx, campaign_id, start_at, end_at, entry_id, subnet, device_hash, voter_id,
-                                         fresh_only)
+FROM t
 JOIN votes v ON v.campaign_id = t.campaign_id AND v.cast_at >= t.start_at AND v.cast_at < t.end_at
  AND (t.entry_id IS NULL OR v.entry_id = t.entry_id) AND (t.subnet IS NULL OR v.subnet = t.subnet)
  AND (t.device_hash IS NULL OR v.device_hash = t.device_hash) AND (t.voter_id IS NULL OR v.voter_id = t.voter_id)
- AND (NOT t.fresh_only OR v.fresh);
+ AND (NOT t.fresh_only OR v.fresh)
+WHERE NOT t.voters_of_entry
+UNION ALL
+SELECT t.idx, v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
+       v.subnet, v.device_hash, v.fresh
+FROM t
+JOIN votes v ON v.campaign_id = t.campaign_id AND v.subnet = t.subnet AND v.cast_at >= t.start_at
+ AND v.cast_at < t.end_at
+WHERE t.voters_of_entry AND v.voter_id IN (
+    SELECT w.voter_id FROM votes w
+    WHERE w.campaign_id = t.campaign_id AND w.subnet = t.subnet AND w.entry_id = t.entry_id
+      AND w.cast_at >= t.start_at AND w.cast_at < t.end_at);
 
 -- name: policy
 SELECT policy FROM policies WHERE campaign_id = $1;

@@ -30,6 +30,17 @@ class AntifraudSettings(ServiceSettings):
     fresh_min_votes: int = Field(_T.fresh_min_votes, description="Fresh identities from one network for one entry.")
     regular_min_votes: int = Field(_T.regular_min_votes, description="Votes needed to judge an identity's rhythm.")
     regular_max_cv: float = Field(_T.regular_max_cv, description="Gap variation below which the rhythm is a timer.")
+    covote_min_identities: int = Field(_T.covote_min_identities,
+                                       description="Co-voting: least identities of one network voting for one entry.")
+    covote_min_votes: int = Field(_T.covote_min_votes, description="Co-voting: least votes to the entry that day.")
+    covote_share: float = Field(_T.covote_share,
+                                description="Co-voting: share of the network's identities that day voting for it.")
+    covote_focus: float = Field(_T.covote_focus, description="Co-voting: share of the network's votes that day.")
+    timer_min_identities: int = Field(_T.timer_min_identities,
+                                      description="Shared timer: least identities repeating one interval.")
+    timer_share: float = Field(_T.timer_share,
+                               description="Shared timer: share of the network's repeat voters for the entry.")
+    timer_tolerance: float = Field(_T.timer_tolerance, description="Shared timer: how close two intervals must be.")
     window_retention_h: int = Field(48, description="How long detector windows are kept.")
 
     def thresholds(self) -> Thresholds:
@@ -41,4 +52,7 @@ class AntifraudSettings(ServiceSettings):
             focus_min_votes_hour=self.focus_min_votes_hour, burst_min=self.burst_min, burst_ratio=self.burst_ratio,
             lockstep_min_shared=self.lockstep_min_shared, fresh_window_s=self.fresh_window_s,
             fresh_min_votes=self.fresh_min_votes, regular_min_votes=self.regular_min_votes,
-            regular_max_cv=self.regular_max_cv)
+            regular_max_cv=self.regular_max_cv, covote_min_identities=self.covote_min_identities,
+            covote_min_votes=self.covote_min_votes, covote_share=self.covote_share, covote_focus=self.covote_focus,
+            timer_min_identities=self.timer_min_identities, timer_share=self.timer_share,
+            timer_tolerance=self.timer_tolerance)

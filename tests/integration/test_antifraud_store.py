@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from massline.auth import Caller, issue_token
 from massline.consumer import Delivered
-from massline.contracts import NominationApproved, VoteCast, make_envelope
+from massline.contracts import CastVote, NominationApproved, VoteCast, make_envelope, voter_shard
 from massline.db import create_pool, migrate
 from massline.errors import install_error_handlers
 from services.antifraud import domain, handlers
@@ -32,13 +32,18 @@ OTHER = uuid.UUID(int=8)
 
 
 def vote(voter: str, entry: uuid.UUID, at: datetime, *, count: int = 1, subnet: str | None = "198.51.100.0/24",
-         device: str | None = None) -> VoteCast:
-    return VoteCast(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=count,
+         device: str | None = None) -> CastVote:
+    return CastVote(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=count,
                     cast_at=at, ip_hash=f"ip-{voter}", subnet=subnet, device_hash=device or f"dev-{voter}",
                     identity_verified_at=at - timedelta(days=2))
 
 
-def traffic() -> list[VoteCast]:
+def as_events(items: list) -> list:
+    """Votes become the VoteCast events that carry them (one per vote here); other events pass as they are."""
+    return [VoteCast(voter_shard=voter_shard(i.voter_id), votes=[i]) if isinstance(i, CastVote) else i for i in items]
+
+
+def traffic() -> list[CastVote]:
     honest = [vote(f"h{i}", OTHER if i % 3 else TARGET, T0 + timedelta(seconds=2 * i), subnet=f"203.0.{i}.0/24")
               for i in range(60)]
     farm = [vote(f"farm{i}", TARGET, T0 + timedelta(seconds=3 * i + 1), count=10, subnet=f"192.0.{i}.0/24",
@@ -52,7 +57,7 @@ class Service:
 
     async def deliver(self, events: list, handler=None, partition: int = 0) -> None:
         batch = []
-        for e in events:
+        for e in as_events(events):
             self.offset += 1
             batch.append(Delivered(make_envelope(e, campaign_id=CAMPAIGN, producer="test"), e, e.topic, partition,
                                    self.offset))
@@ -103,6 +108,44 @@ async def test_the_postgres_windows_find_exactly_what_the_memory_windows_find(se
     assert found_pg == found_mem
     farm = {e.vote_id for e in events if e.voter_id.startswith("farm")}
     assert set().union(*found_pg.values()) == farm
+
+
+def network_traffic() -> list[CastVote]:
+    """A network whose every identity votes for TARGET with most votes and camouflages with OTHER (co-voting), a
+    network whose identities vote for OTHER again every 420 s (a shared timer), and honest voters around them."""
+    honest = [vote(f"n{i}", (TARGET, OTHER)[i % 2], T0 + timedelta(seconds=7 * i), subnet=f"203.0.{i}.0/24")
+              for i in range(80)]
+    crew = []
+    for i in range(14):
+        at = T0 + timedelta(seconds=40 * i)
+        crew += [vote(f"crew{i}", OTHER, at, subnet="192.0.2.0/24"),
+                 vote(f"crew{i}", TARGET, at + timedelta(seconds=11 + i), count=6, subnet="192.0.2.0/24"),
+                 vote(f"crew{i}", OTHER, at + timedelta(seconds=30 + 2 * i), subnet="192.0.2.0/24")]
+    timer = [vote(f"timer{i}", OTHER, T0 + timedelta(seconds=100 * i + 420 * k), subnet="198.18.0.0/24")
+             for i in range(4) for k in range(3)]
+    return sorted(honest + crew + timer, key=lambda e: e.cast_at)
+
+
+async def test_network_findings_in_postgres_match_memory_and_hold_the_camouflage_votes(service):
+    t = domain.Thresholds()
+    events = network_traffic()
+    memory = domain.MemoryWindows()
+    found_pg: dict[tuple, set] = {}
+    found_mem: dict[tuple, set] = {}
+    for i in range(0, len(events), 5):
+        signals = [domain.VoteSignal.of(CAMPAIGN, e, t, shard=i % 3) for e in events[i:i + 5]]
+        async with service.pool.acquire() as conn, conn.transaction():
+            for f, vs in await domain.detect(signals, PgWindows(conn), t):
+                found_pg.setdefault(f.identity, set()).update(v.vote_id for v in vs)
+        for f, vs in await domain.detect(signals, memory, t):
+            found_mem.setdefault(f.identity, set()).update(v.vote_id for v in vs)
+    assert found_pg == found_mem
+    by_reason: dict[str, set] = {}
+    for (_, reason, _, _), held in found_pg.items():
+        by_reason.setdefault(reason, set()).update(held)
+    assert by_reason == {
+        "covoting_subnet": {e.vote_id for e in events if e.voter_id.startswith("crew")},  # camouflage votes too
+        "timer_subnet": {e.vote_id for e in events if e.voter_id.startswith("timer")}}
 
 
 async def test_invalidate_policy_emits_each_invalidation_once_and_an_operator_overturn_reinstates_them(service):
@@ -189,7 +232,8 @@ async def test_flag_policy_quarantines_without_touching_the_standings_until_conf
 
 async def test_garbage_network_data_in_a_batch_is_scored_without_failing(service):
     events = [vote(f"g{i}", TARGET, T0 + timedelta(seconds=i), subnet=s, device=d)
-              for i, (s, d) in enumerate([(None, None), ("garbage", "null"), ("::1/128", ""), ("1.2.3.0/24", "x" * 500)])]
+              for i, (s, d) in enumerate([(None, None), ("garbage", "null"), ("::1/128", ""),
+                                          ("1.2.3.0/24", "x" * 500)])]
     await service.deliver(events)
     stored = await service.pool.fetch("SELECT subnet, device_hash FROM votes ORDER BY cast_at")
     assert [tuple(r) for r in stored] == [(None, "dev-g0"), (None, None), (None, "dev-g2"), ("1.2.3.0/24", None)]

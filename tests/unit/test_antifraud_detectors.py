@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 import pytest
+from massline.contracts import CastVote
 
 from services.antifraud import domain
 
@@ -19,23 +20,31 @@ OTHERS = [uuid.UUID(int=i) for i in range(1, 11)]
 
 def cast(voter: str, entry: uuid.UUID = TARGET, at: datetime = T0, count: int = 1, *, ip: str | None = "ip",
          subnet: str | None = "203.0.113.0/24", device: str | None = None, verified: datetime | None = None):
-    event = SimpleNamespace(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=count,
-                            cast_at=at, ip_hash=ip, subnet=subnet, device_hash=device or f"dev-{voter}",
-                            identity_verified_at=verified or at - timedelta(days=3))
-    return domain.VoteSignal.of("c", event, T)
+    vote = CastVote(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=count,
+                    cast_at=at, ip_hash=ip, subnet=subnet, device_hash=device or f"dev-{voter}",
+                    identity_verified_at=verified or at - timedelta(days=3))
+    return domain.VoteSignal.of("c", vote, T)
 
 
-def run(votes: list[domain.VoteSignal], per_batch: int = 50) -> dict[str, set[uuid.UUID]]:
-    """Feed votes in time order through the pipeline; the votes each reason covered (decisive findings only)."""
+def run(votes: list[domain.VoteSignal], per_batch: int = 50,
+        held_at: dict[uuid.UUID, datetime] | None = None) -> dict[str, set[uuid.UUID]]:
+    """Feed votes in time order through the pipeline; the votes each reason covered (decisive findings only).
+
+    held_at, when given, receives the time of the batch that first held each vote (its last vote's cast time).
+    """
     store = domain.MemoryWindows()
     covered: dict[str, set[uuid.UUID]] = {}
     votes = sorted(votes, key=lambda v: v.cast_at)
 
     async def go() -> None:
         for i in range(0, len(votes), per_batch):
-            for finding, vs in await domain.detect(votes[i:i + per_batch], store, T):
+            batch = votes[i:i + per_batch]
+            for finding, vs in await domain.detect(batch, store, T):
                 if finding.decisive:
                     covered.setdefault(finding.reason_code, set()).update(v.vote_id for v in vs)
+                    for v in vs:
+                        if held_at is not None:
+                            held_at.setdefault(v.vote_id, batch[-1].cast_at)
     asyncio.run(go())
     return covered
 
@@ -57,7 +66,8 @@ def test_one_device_used_by_many_identities_in_a_minute_is_caught():
 
 def test_a_device_shared_by_a_family_is_not_punished_but_a_device_farm_is():
     family = [cast(f"fam{i}", at=T0 + timedelta(minutes=30 * i), device="family-phone") for i in range(3)]
-    farm = [cast(f"farm{i}", at=T0 + timedelta(minutes=10 * i), device="farm-phone") for i in range(T.device_voters_per_day)]
+    farm = [cast(f"farm{i}", at=T0 + timedelta(minutes=10 * i), device="farm-phone")
+            for i in range(T.device_voters_per_day)]
     found = run(family + farm)
     assert found["device_shared"] == ids(farm)  # every farm vote of the day, the early ones too
 
@@ -95,7 +105,8 @@ def test_a_lockstep_wave_from_shared_networks_is_caught_and_honest_votes_in_the_
 
 def test_a_busy_entry_at_its_usual_rate_is_no_burst():
     # The previous hour gave the entry 5 requests per second; 30 in ten seconds is its normal pace.
-    busy = [cast(f"p{i}", TARGET, T0 - timedelta(hours=1) + timedelta(seconds=i * 0.2), subnet=f"10.{i % 200}.{i % 7}.0/24")
+    busy = [cast(f"p{i}", TARGET, T0 - timedelta(hours=1) + timedelta(seconds=i * 0.2),
+                 subnet=f"10.{i % 200}.{i % 7}.0/24")
             for i in range(18000)]
     now = [cast(f"n{i}", TARGET, T0 + timedelta(seconds=i * 0.3), subnet=f"100.64.{i % 4}.0/24") for i in range(30)]
     found = run(busy + now, per_batch=500)
@@ -168,7 +179,8 @@ def test_a_class_rallying_for_its_university_on_the_campus_nat_is_not_punished_b
     rally = []
     for i in range(40):
         at = T0 + timedelta(seconds=3 * i)
-        rally.append(cast(f"class{i}", TARGET, at, count=10, subnet="202.117.8.0/24", verified=at - timedelta(seconds=60)))
+        rally.append(cast(f"class{i}", TARGET, at, count=10, subnet="202.117.8.0/24",
+                          verified=at - timedelta(seconds=60)))
     assert run(earlier + rally) == {}
     botnet = []
     for i in range(40):
@@ -176,3 +188,82 @@ def test_a_class_rallying_for_its_university_on_the_campus_nat_is_not_punished_b
         botnet.append(cast(f"bot{i}", TARGET, at, count=10, subnet="192.0.2.0/24", verified=at - timedelta(seconds=60)))
     found = run(earlier + botnet)
     assert set().union(*found.values()) == ids(botnet)
+
+
+def camouflaged_crew(subnet: str, n: int, start: datetime) -> list[domain.VoteSignal]:
+    """Identities with their own (spoofed) devices, one after another, each giving 6 votes to the target and 4 to
+    popular entries at a human pace, the target vote third."""
+    votes, rng = [], random.Random(subnet)
+    for i in range(n):
+        at = start + timedelta(seconds=90 * i)
+        for entry, count in [(OTHERS[0], 1), (OTHERS[1], 1), (TARGET, 6), (OTHERS[0], 1), (OTHERS[2], 1)]:
+            votes.append(cast(f"{subnet}-crew{i}", entry, at, count, subnet=subnet, device=f"spoofed-{subnet}-{i}"))
+            at += timedelta(seconds=3 + rng.expovariate(1 / 20))
+    return votes
+
+
+def test_a_network_whose_identities_all_vote_for_one_entry_is_caught_with_their_camouflage_votes():
+    crew = camouflaged_crew("192.0.2.0/24", 20, T0)
+    honest = [cast(f"h{i}", OTHERS[i % 10], T0 + timedelta(seconds=17 * i), subnet=f"198.51.{i}.0/24")
+              for i in range(100)]
+    held_at: dict[uuid.UUID, datetime] = {}
+    found = run(crew + honest, per_batch=1, held_at=held_at)
+    assert found == {"covoting_subnet": ids(crew)}  # the votes for popular entries too, and no honest vote
+    # Once the network is known, a later identity's votes are held within two minutes of being cast: its votes for
+    # popular entries are held when it votes for the target, not before (alone they look like anyone's).
+    late = [v for v in crew if v.voter_id.endswith(("crew15", "crew16", "crew17", "crew18", "crew19"))]
+    assert all((held_at[v.vote_id] - v.cast_at).total_seconds() <= 120 for v in late)
+
+
+def test_a_campus_that_mostly_votes_for_its_university_and_a_small_office_that_all_does_are_not_punished():
+    # 200 students on one NAT: 85 % of them give their university about half their votes, the others vote elsewhere.
+    campus, rng = [], random.Random(7)
+    for i in range(200):
+        at = T0 + timedelta(seconds=30 * i)
+        for entry in [TARGET, OTHERS[i % 10]] if i % 20 >= 3 else [OTHERS[i % 10], OTHERS[(i + 1) % 10]]:
+            campus.append(cast(f"student{i}", entry, at, 5, ip="campus-nat", subnet="202.117.8.0/24"))
+            at += timedelta(seconds=3 + rng.expovariate(1 / 20))
+    # Then a class of 40 gives its university all ten votes within two minutes, as the campus is allowed to.
+    rally = [cast(f"class{i}", TARGET, T0 + timedelta(hours=2, seconds=3 * i), 10, ip="campus-nat",
+                  subnet="202.117.8.0/24") for i in range(40)]
+    # An office whose nine people all give all their votes to their employer, from the office's one address.
+    office = [cast(f"staff{i}", OTHERS[4], T0 + timedelta(seconds=40 * i), 10, ip="office", subnet="198.18.7.0/24")
+              for i in range(T.covote_min_identities - 1)]
+    assert run(campus + rally + office) == {}
+
+
+def test_identities_of_one_network_voting_again_after_the_same_interval_are_caught_before_five_votes_each():
+    # A timer makes each identity vote for the target every 420 s; new identities join every ten minutes.
+    drip = [cast(f"drip{i}", TARGET, T0 + timedelta(seconds=600 * i + 420 * k + 0.3 * (k % 2)), subnet="192.0.2.0/24")
+            for i in range(6) for k in range(3)]
+    # People on a busy NAT voting again for the same entry after all sorts of intervals.
+    gaps = [35, 410, 95, 1200, 61, 250, 700, 48, 3000, 130]
+    people = [cast(f"p{i}", TARGET, T0 + timedelta(seconds=60 * i + g * k), subnet="100.64.0.0/24")
+              for i, g in enumerate(gaps) for k in range(2)]
+    held_at: dict[uuid.UUID, datetime] = {}
+    found = run(drip + people, per_batch=1, held_at=held_at)
+    assert found == {"timer_subnet": ids(drip)}
+    # Caught at the third identity's second vote (no identity has more than three votes yet), with the network's
+    # earlier votes for the target; from then on every vote that repeats the interval is held in the batch it
+    # arrives in (a new identity's first vote, which has no interval yet, at the network's next one).
+    third = sorted(v.cast_at for v in drip if v.voter_id == "drip2")[1]
+    assert min(held_at.values()) == third
+    repeats = [v for v in drip if v.cast_at > min(w.cast_at for w in drip if w.voter_id == v.voter_id)]
+    assert all(held_at[v.vote_id] == v.cast_at for v in repeats if v.cast_at > third)
+
+
+def test_a_co_voting_finding_explains_itself_with_its_numbers():
+    crew = camouflaged_crew("192.0.2.0/24", T.covote_min_identities, T0)
+
+    async def go() -> list:
+        store, out = domain.MemoryWindows(), []
+        for v in sorted(crew, key=lambda v: v.cast_at):
+            out += [f for f, _ in await domain.detect([v], store, T)]
+        return out
+    [finding, *_] = asyncio.run(go())
+    assert finding.reason_code == "covoting_subnet" and finding.reason_code in domain.REASONS
+    assert finding.evidence["identities"] == T.covote_min_identities
+    assert finding.evidence["share_of_identities"] >= T.covote_share
+    assert f"{T.covote_min_identities} of the {finding.evidence['network_identities']} identities" in \
+        finding.explanation
+    assert "192.0.2.0/24" in finding.explanation
