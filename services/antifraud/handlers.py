@@ -62,9 +62,10 @@ async def on_votes(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: Ser
     """Run the batch through every detector (a handful of statements whatever its size) and act on what tripped."""
     t: domain.Thresholds = rt.state["thresholds"]
     metrics: Metrics = rt.state["metrics"]
-    signals = [domain.VoteSignal.of(item.envelope.campaign_id, vote, t, shard=item.partition)
+    shards = _settings(rt).counter_shards
+    signals = [domain.VoteSignal.of(item.envelope.campaign_id, vote, t, shard=item.partition % shards)
                for item in batch for vote in item.event.votes]  # type: ignore[attr-defined]
-    results = await domain.detect(signals, PgWindows(conn), t)
+    results = await domain.detect(signals, PgWindows(conn, sharded=shards > 1), t)
     metrics.scored.inc(len(signals))
     policies: dict[str, str] = {}
     for finding, votes in results:

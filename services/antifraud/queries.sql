@@ -21,15 +21,11 @@ JOIN windows w ON w.campaign_id = t.campaign_id AND w.dimension = t.dimension AN
 GROUP BY t.campaign_id, t.dimension, t.key, t.window_start;
 
 -- name: add_members
+-- Returns the members this batch adds for the first time: the distinct count grows by exactly them.
 INSERT INTO window_members (campaign_id, dimension, key, window_start, member)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
-ON CONFLICT DO NOTHING;
-
--- name: count_members
-SELECT t.campaign_id, t.dimension, t.key, t.window_start, count(m.member) AS value
-FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS t(campaign_id, dimension, key, window_start)
-JOIN window_members m USING (campaign_id, dimension, key, window_start)
-GROUP BY t.campaign_id, t.dimension, t.key, t.window_start;
+ON CONFLICT DO NOTHING
+RETURNING campaign_id, dimension, key, window_start;
 
 -- name: voter_history
 SELECT v.campaign_id, v.voter_id, array_agg(v.cast_at ORDER BY v.cast_at, v.vote_id) AS times,

@@ -21,8 +21,11 @@ def _columns(rows: list[tuple]) -> list[list]:
 class PgWindows:
     """The same five operations as `domain.MemoryWindows`, each one statement for the whole batch."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, *, sharded: bool = True) -> None:
+        # Unsharded (one counter row per key: a single instance, or instances that may share rows),
+        # the upsert's own result is the value and no second read is needed.
         self.conn = conn
+        self.sharded = sharded
 
     async def remember(self, votes: list[VoteSignal]) -> None:
         await self.conn.execute(Q.remember_votes, *_columns([
@@ -37,8 +40,9 @@ class PgWindows:
         rows = sorted((k[0], k[1], k[2], k[3], shard, n) for (k, shard), n in increments.items())
         got = await self.conn.fetch(Q.bump_windows, *_columns(rows))
         out = {(r["campaign_id"], r["dimension"], r["key"], r["window_start"]): r["value"] for r in got
-               if r["dimension"] not in SHARDED}
-        sharded = sorted({k for k, _ in increments if k[1] in SHARDED} | {k for k in reads if k[1] in SHARDED})
+               if not self.sharded or r["dimension"] not in SHARDED}
+        sharded = sorted(({k for k, _ in increments if k[1] in SHARDED} if self.sharded else set())
+                         | {k for k in reads if k[1] in SHARDED and k not in out})
         if sharded:
             for r in await self.conn.fetch(Q.sum_shards, *_columns(sharded)):
                 out[(r["campaign_id"], r["dimension"], r["key"], r["window_start"])] = r["value"]
@@ -48,10 +52,19 @@ class PgWindows:
         if not members:
             return {}
         rows = sorted((k[0], k[1], k[2], k[3], m) for k, m in members)
-        await self.conn.execute(Q.add_members, *_columns(rows))
-        keys = sorted({r[:4] for r in rows} | reads)
-        got = await self.conn.fetch(Q.count_members, *_columns(keys))
-        return {(r["campaign_id"], r["dimension"], r["key"], r["window_start"]): r["value"] for r in got}
+        added: dict[CounterKey, int] = {}
+        for r in await self.conn.fetch(Q.add_members, *_columns(rows)):
+            k = (r["campaign_id"], r["dimension"], r["key"], r["window_start"])
+            added[k] = added.get(k, 0) + 1
+        out: dict[CounterKey, int] = {}
+        if added:  # the count rows, in key order like every counter upsert
+            got = await self.conn.fetch(Q.bump_windows, *_columns([(*k, 0, n) for k, n in sorted(added.items())]))
+            out = {(r["campaign_id"], r["dimension"], r["key"], r["window_start"]): r["value"] for r in got}
+        unchanged = sorted(({r[:4] for r in rows} | reads) - out.keys())
+        if unchanged:
+            for r in await self.conn.fetch(Q.sum_shards, *_columns(unchanged)):
+                out[(r["campaign_id"], r["dimension"], r["key"], r["window_start"])] = r["value"]
+        return out
 
     async def history(self, voters: set[tuple[str, str]], since: datetime) -> dict[tuple[str, str], list[Earlier]]:
         if not voters:

@@ -12,6 +12,10 @@ _T = Thresholds()
 
 
 class AntifraudSettings(ServiceSettings):
+    counter_shards: int = Field(
+        1, ge=1, le=64,
+        description="Rows per busy counter (entry, network): 1 for one instance; about the number of instances when "
+                    "several would otherwise wait on each other's row locks (each row is then read as a sum).")
     policy: Literal["flag", "invalidate"] = Field(
         "flag", description="For campaigns without their own policy: flag = quarantine for review, invalidate at once.")
     voter_votes_per_minute: int = Field(_T.voter_per_minute, description="Vote requests per identity per minute.")

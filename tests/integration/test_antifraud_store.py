@@ -126,16 +126,18 @@ def network_traffic() -> list[CastVote]:
     return sorted(honest + crew + timer, key=lambda e: e.cast_at)
 
 
-async def test_network_findings_in_postgres_match_memory_and_hold_the_camouflage_votes(service):
+@pytest.mark.parametrize("shards", [3, 1], ids=["three-counter-shards", "one-counter-row"])
+async def test_network_findings_in_postgres_match_memory_and_hold_the_camouflage_votes(service, shards: int):
     t = domain.Thresholds()
     events = network_traffic()
     memory = domain.MemoryWindows()
     found_pg: dict[tuple, set] = {}
     found_mem: dict[tuple, set] = {}
+    campaign = f"{CAMPAIGN}-{shards}"  # each run its own counters
     for i in range(0, len(events), 5):
-        signals = [domain.VoteSignal.of(CAMPAIGN, e, t, shard=i % 3) for e in events[i:i + 5]]
+        signals = [domain.VoteSignal.of(campaign, e, t, shard=i % shards) for e in events[i:i + 5]]
         async with service.pool.acquire() as conn, conn.transaction():
-            for f, vs in await domain.detect(signals, PgWindows(conn), t):
+            for f, vs in await domain.detect(signals, PgWindows(conn, sharded=shards > 1), t):
                 found_pg.setdefault(f.identity, set()).update(v.vote_id for v in vs)
         for f, vs in await domain.detect(signals, memory, t):
             found_mem.setdefault(f.identity, set()).update(v.vote_id for v in vs)
@@ -239,7 +241,9 @@ async def test_garbage_network_data_in_a_batch_is_scored_without_failing(service
     assert [tuple(r) for r in stored] == [(None, "dev-g0"), (None, None), (None, "dev-g2"), ("1.2.3.0/24", None)]
 
 
-async def test_two_instances_on_two_partitions_share_the_counters_and_invalidate_each_vote_once(service):
+@pytest.mark.parametrize("shards", [2, 1], ids=["a-row-per-partition", "one-shared-row"])
+async def test_two_instances_on_two_partitions_share_the_counters_and_invalidate_each_vote_once(service, shards: int):
+    service.rt.settings = service.rt.settings.model_copy(update={"counter_shards": shards})
     await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers=service.as_("ops", "operator"),
                              json={"policy": "invalidate", "reason": "两个实例共同处理"})
     events = traffic()
@@ -257,8 +261,8 @@ async def test_two_instances_on_two_partitions_share_the_counters_and_invalidate
     # the device's identities were counted across both instances: one case holds all twelve
     cases = (await service.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=service.as_("ops", "operator"))).json()
     assert [(c["reason_code"], c["votes"]) for c in cases["cases"]] == [("device_shared", 12)]
-    # the per-entry counters were kept in one row per partition, and the rules read their sum
+    # the per-entry counters were kept in one row per counter shard, and the rules read their sum
     rows = await service.pool.fetch("SELECT shard, value FROM windows WHERE dimension = 'entry_requests_hour' "
                                     "AND key = $1 AND value > 0", str(TARGET))
-    assert {r["shard"] for r in rows} == {0, 1}
+    assert {r["shard"] for r in rows} == set(range(shards))
     assert sum(r["value"] for r in rows) == sum(e.entry_id == TARGET for e in events)
