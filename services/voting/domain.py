@@ -104,6 +104,12 @@ def network_prefix(ip: str | None) -> str | None:
     """The /24 (IPv4) or /64 (IPv6) a vote came from; None when the address is missing or garbage."""
     if not ip:
         return None
+    parts = ip.split(".")
+    # The common case without the general parser: four plain decimal octets (no leading zeros, as
+    # ipaddress would refuse them too).
+    if len(parts) == 4 and all(p.isdigit() and p.isascii() and len(p) <= 3 and (p == "0" or p[0] != "0")
+                               and int(p) <= 255 for p in parts):
+        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"
     try:
         addr = ipaddress.ip_address(ip.strip())
     except ValueError:
