@@ -221,6 +221,14 @@ def main() -> None:
         browser.join(timeout=15)
         memory["end"] = rss()
         sampler.join(timeout=1)
+        wrk_done = time.monotonic()
+        antifraud = stack.service_url("antifraud")
+
+        def scored() -> float:
+            m = re.search(r"^massline_fraud_votes_scored_total ([\d.e+]+)$", httpx.get(f"{antifraud}/metrics").text, re.M)
+            return float(m.group(1)) if m else 0.0
+
+        scored_at_end = scored()
         votes = parse_wrk(run.stdout)
         say(run.stdout.strip().splitlines()[-1] if run.stdout else run.stderr)
         accepted_ids: set[str] = set()
@@ -243,6 +251,10 @@ def main() -> None:
         standings_total = asyncio.run(standings_sum(stack.database_url)) - 1
         # Requests in flight when wrk stopped commit a moment later: compare with the final log.
         committed = asyncio.run(logged_vote_ids(stack.database_url))
+        # Anti-fraud keeping up: every committed vote (and the warm-up one) run through the detectors.
+        while scored() < len(committed) + 1 and time.monotonic() - wrk_done < 120:
+            time.sleep(0.5)
+        antifraud_caught_up = time.monotonic() - wrk_done if scored() >= len(committed) + 1 else float("nan")
         metrics = httpx.get(f"{voting}/metrics").text
         lag50 = histogram_quantile(metrics, "massline_standings_lag_seconds", 0.5)
         lag99 = histogram_quantile(metrics, "massline_standings_lag_seconds", 0.99)
@@ -286,6 +298,7 @@ service's `POST /campaigns/{{id}}/votes` directly for {args.duration} s with {ar
 | acceptance → standings lag p50 / p99 (s) | {lag50 if lag50 is not None else float('nan'):.3f} / {lag99 if lag99 is not None else float('nan'):.3f} |
 | voting service memory, first minute → end (MiB) | {memory.get('first_minute', float('nan')):.0f} → {memory['end']:.0f} |
 | reconciliation: distinct accepted vote ids / committed votes / standings | {len(accepted_ids):,} / {len(committed):,} / {standings_total:,} → lost={lost} double={double} |
+| anti-fraud: votes not yet scored when the load stopped; all scored this long after (s) | {max(len(committed) + 1 - scored_at_end, 0):,.0f}; {antifraud_caught_up:.1f} |
 | latency p50 / p99 at {paced.get('rps', 0):,.0f} votes/s (paced to half the rate above, 20 s) (ms) | {paced.get('p50_ms', 0):.1f} / {paced.get('p99_ms', 0):.1f} |
 | bare endpoint (`GET /health/live`, same server) | {bare.get('rps', 0):,.0f} req/s, p50 {bare.get('p50_ms', 0):.1f} ms |
 | public pages during the surge, p50 / p99 (ms): standings · entries | {pct(pages["standings"], 50):.0f} / {pct(pages["standings"], 99):.0f} · {pct(pages["entries"], 50):.0f} / {pct(pages["entries"], 99):.0f} ({len(pages["standings"]) + len(pages["entries"])} loads, {len(page_errors)} not 200) |
