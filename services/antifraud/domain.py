@@ -318,11 +318,15 @@ class Selector:
 
 @dataclass(frozen=True)
 class Finding:
-    """A detector tripped. Decisive findings open a case; the others only raise an alert."""
+    """A detector tripped. Decisive findings open a case; the others only raise an alert.
+
+    The explanation is written twice, in English and in Chinese (what operators read first), with the same numbers.
+    """
 
     reason_code: str
     subject: str
     explanation: str
+    explanation_zh: str
     evidence: dict[str, Any]
     selector: Selector
     decisive: bool = True
@@ -348,8 +352,28 @@ REASONS: dict[str, str] = {
     "timer_subnet": "identities of one network voting again for one entry after the same machine interval",
 }
 
+REASONS_ZH: dict[str, str] = {
+    "velocity_voter": "同一身份投票速度超出常人",
+    "velocity_device": "同一设备投票速度超出常人",
+    "velocity_ip": "同一地址大量投票（仅提示：共享出口较为常见）",
+    "velocity_subnet": "同一网段大量投票（仅提示：校园网和运营商共享出口）",
+    "device_shared": "多个身份使用同一设备投票",
+    "concentration_subnet": "同一网段几乎全部选票投给同一作品，且占该作品得票的很大比例",
+    "lockstep_group": "多个身份在同一时刻、通过同一网段或设备为同一作品投票",
+    "fresh_identity_surge": "同一网段新验证的身份集中为同一作品投票",
+    "fresh_identity_entry_surge": "大量新验证的身份为同一作品投票（仅提示）",
+    "regular_gaps": "同一身份按机器般固定的间隔投票",
+    "covoting_subnet": "同一网段几乎所有身份都投给同一作品，且占该网段大部分选票",
+    "timer_subnet": "同一网段的多个身份按相同的机器间隔再次为同一作品投票",
+}
 
+_WINDOW_ZH = {"minute": "一分钟", "hour": "一小时"}
+_BY_ZH = {"network": "网段", "device": "设备"}
+
+
+@functools.lru_cache(maxsize=4096)
 def _hm(at: datetime) -> str:
+    # Both sentences of every finding name its window's start, and the votes of a batch share a few windows.
     return f"{at:%m-%d %H:%M:%S} UTC"
 
 
@@ -400,24 +424,30 @@ def judge(
             put(Finding("velocity_voter", f"voter:{v.voter_id}",
                         f"{n} vote requests from one identity in the minute from {_hm(minute)} "
                         f"(limit {t.voter_per_minute})",
+                        f"同一身份在 {_hm(minute)} 起的一分钟内发出 {n} 次投票请求（上限 {t.voter_per_minute} 次）",
                         {"requests": n, "limit": t.voter_per_minute}, _sel(v, MINUTE, voter_id=v.voter_id)))
         n = c(v, "device_minute", v.device_hash)
         if n > t.device_per_minute:
             put(Finding("velocity_device", f"device:{v.device_hash}",
                         f"{n} vote requests from one device in the minute from {_hm(minute)} "
                         f"(limit {t.device_per_minute})",
+                        f"同一设备在 {_hm(minute)} 起的一分钟内发出 {n} 次投票请求（上限 {t.device_per_minute} 次）",
                         {"requests": n, "limit": t.device_per_minute}, _sel(v, MINUTE, device_hash=v.device_hash)))
         n = c(v, "ip_minute", v.ip_hash)
         if n > t.ip_per_minute:
             put(Finding("velocity_ip", f"ip:{v.ip_hash}",
                         f"{n} vote requests from one address in the minute from {_hm(minute)} "
                         f"(alert level {t.ip_per_minute}; not punished alone, shared NAT is common)",
+                        f"同一地址在 {_hm(minute)} 起的一分钟内发出 {n} 次投票请求（提示阈值 {t.ip_per_minute} 次；"
+                        f"共享出口较为常见，仅凭此项不作处理）",
                         {"requests": n, "limit": t.ip_per_minute}, _sel(v, MINUTE), decisive=False))
         n = c(v, "subnet_minute", v.subnet)
         if n > t.subnet_per_minute:
             put(Finding("velocity_subnet", f"subnet:{v.subnet}",
                         f"{n} vote requests from {v.subnet} in the minute from {_hm(minute)} "
                         f"(alert level {t.subnet_per_minute}; not punished alone, campus and carrier NAT)",
+                        f"网段 {v.subnet} 在 {_hm(minute)} 起的一分钟内发出 {n} 次投票请求（提示阈值 "
+                        f"{t.subnet_per_minute} 次；校园网和运营商共享出口常见，仅凭此项不作处理）",
                         {"requests": n, "limit": t.subnet_per_minute}, _sel(v, MINUTE, subnet=v.subnet),
                         decisive=False))
         if v.device_hash:
@@ -427,6 +457,8 @@ def judge(
                 put(Finding("device_shared", f"device:{v.device_hash}",
                             f"{ids} different identities voted from one device on {v.cast_at:%Y-%m-%d} "
                             f"(limit {t.device_voters_per_day - 1})",
+                            f"{v.cast_at:%Y-%m-%d} 有 {ids} 个不同身份使用同一设备投票"
+                            f"（上限 {t.device_voters_per_day - 1} 个）",
                             {"identities": ids, "limit": t.device_voters_per_day - 1},
                             _sel(v, DAY, device_hash=v.device_hash)))
         def ids(dim: str, key: str | None, v: VoteSignal = v) -> int:
@@ -472,6 +504,10 @@ def _focus(v: VoteSignal, e: str, c: Any, ids: Any, t: Thresholds, put: Any) -> 
                         f"of the entry's, from {voters} identities, {taken:.0%} of all the network showed today "
                         f"(limits {t.focus_share:.0%}, {t.entry_share:.0%}, {t.takeover_share:.0%}, "
                         f"at least {minimum} votes)",
+                        f"{_hm(v.window(length))} 起的{_WINDOW_ZH[suffix]}内，网段 {v.subnet} 向该作品投出 {to_entry} "
+                        f"票，占该网段全部投票的 {focus:.0%}、该作品得票的 {share:.0%}，来自 {voters} 个身份，占该网段"
+                        f"当天出现的全部身份的 {taken:.0%}（阈值 {t.focus_share:.0%}、{t.entry_share:.0%}、"
+                        f"{t.takeover_share:.0%}，且不少于 {minimum} 票）",
                         {"votes": to_entry, "network_votes": from_subnet, "entry_votes": entry_total,
                          "focus": round(focus, 3), "entry_share": round(share, 3), "identities": voters,
                          "network_share_of_identities": round(taken, 3), "window": suffix},
@@ -496,6 +532,11 @@ def _covoting(v: VoteSignal, entry: uuid.UUID, c: Any, ids: Any, t: Thresholds, 
                     f"campus voting for its own university does not all vote for it "
                     f"(limits {t.covote_share:.0%} of identities, {t.covote_focus:.0%} of votes, at least "
                     f"{t.covote_min_identities} identities and {t.covote_min_votes} votes)",
+                    f"{v.cast_at:%Y-%m-%d} 从网段 {v.subnet} 投票的 {population} 个身份中有 {voters} 个（{share:.0%}）"
+                    f"投给了该作品，该作品获得该网段 {focus:.0%} 的选票（{from_subnet} 票中的 {to_entry} 票）；"
+                    f"同一网络背后的真实用户会分散投票，即使校园为本校投票，也不会人人都投给它"
+                    f"（阈值：身份占比 {t.covote_share:.0%}、选票占比 {t.covote_focus:.0%}，且不少于 "
+                    f"{t.covote_min_identities} 个身份、{t.covote_min_votes} 票）",
                     {"identities": voters, "network_identities": population, "share_of_identities": round(share, 3),
                      "votes": to_entry, "network_votes": from_subnet, "focus": round(focus, 3)},
                     _sel(v, DAY, entry_id=entry, subnet=v.subnet, voters_of_entry=True), entry_id=entry))
@@ -512,6 +553,10 @@ def _timer(v: VoteSignal, e: str, gap: tuple[float, int], ids: Any, t: Threshold
                     f"{seconds:.0f} s (within {2 * t.timer_tolerance:.0%}), on {v.cast_at:%Y-%m-%d}: {share:.0%} of "
                     f"the {repeating} identities of that network that voted for it again; people do not share a "
                     f"clock (limits {t.timer_min_identities} identities, {t.timer_share:.0%})",
+                    f"{v.cast_at:%Y-%m-%d}，网段 {v.subnet} 的 {same} 个身份相隔同样的时间（约 {seconds:.0f} 秒，"
+                    f"误差 {2 * t.timer_tolerance:.0%} 以内）再次为该作品投票，占该网段再次为它投票的 {repeating} "
+                    f"个身份的 {share:.0%}；真实用户不会共用一个时钟（阈值 {t.timer_min_identities} 个身份、"
+                    f"{t.timer_share:.0%}）",
                     {"identities": same, "repeating_identities": repeating, "share": round(share, 3),
                      "gap_s": round(seconds, 1)},
                     _sel(v, DAY, entry_id=v.entry_id, subnet=v.subnet), entry_id=v.entry_id))
@@ -534,6 +579,10 @@ def _fresh(v: VoteSignal, e: str, c: Any, ids: Any, t: Thresholds, put: Any) -> 
                     f"that network's fresh votes; they are {takeover(v, to_entry, ids):.0%} of the identities it "
                     f"showed today "
                     f"(limits {t.fresh_min_votes} identities, {t.fresh_focus_share:.0%}, {t.takeover_share:.0%})",
+                    f"{_hm(start)} 起的 10 分钟内，网段 {v.subnet} 有 {to_entry} 个投票前不到 "
+                    f"{t.fresh_window_s // 60} 分钟才完成验证的身份为该作品投票，占该网段新验证身份投票的 "
+                    f"{focus:.0%}；这些身份占该网段当天出现的全部身份的 {takeover(v, to_entry, ids):.0%}"
+                    f"（阈值 {t.fresh_min_votes} 个身份、{t.fresh_focus_share:.0%}、{t.takeover_share:.0%}）",
                     {"fresh_identities": to_entry, "votes": votes_to_entry, "network_fresh_votes": votes_from_subnet,
                      "focus": round(focus, 3), "network_share_of_identities": round(takeover(v, to_entry, ids), 3)},
                     _sel(v, TEN_MINUTES, entry_id=v.entry_id, subnet=v.subnet, fresh_only=True), entry_id=v.entry_id))
@@ -541,6 +590,7 @@ def _fresh(v: VoteSignal, e: str, c: Any, ids: Any, t: Thresholds, put: Any) -> 
     if n >= t.fresh_entry_alert:
         put(Finding("fresh_identity_entry_surge", f"entry:{e}",
                     f"{n} freshly verified identities voted for this entry in the 10 minutes from {_hm(start)}",
+                    f"{_hm(start)} 起的 10 分钟内，有 {n} 个新验证的身份为该作品投票",
                     {"fresh_identities": n}, _sel(v, TEN_MINUTES, entry_id=v.entry_id), decisive=False,
                     entry_id=v.entry_id))
 
@@ -567,6 +617,8 @@ def _lockstep(v: VoteSignal, e: str, c: Any, counts: dict[CounterKey, int], t: T
                         f"{shared} identities from one {label} voted for this entry within the 10 seconds from "
                         f"{_hm(start)}, while the entry got {in_burst} requests in those seconds "
                         f"(usual rate gives {limit:.0f} at most)",
+                        f"{_hm(start)} 起的 10 秒内，来自同一{_BY_ZH[label]}的 {shared} 个身份为该作品投票，而该作品"
+                        f"在这几秒内共收到 {in_burst} 次投票请求（按平时的速率至多 {limit:.0f} 次）",
                         {"shared": shared, "burst_requests": in_burst, "burst_limit": round(limit, 1), "by": label},
                         _sel(v, BURST, entry_id=v.entry_id, **fields), entry_id=v.entry_id))
 
@@ -599,6 +651,8 @@ def _regular(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Ea
         put(Finding("regular_gaps", f"voter:{v.voter_id}",
                     f"{len(times)} votes from one identity since {_hm(first)} spaced {mean:.0f} s apart with a "
                     f"variation of {cv:.1%} (a person varies far more; limit {t.regular_max_cv:.0%})",
+                    f"同一身份自 {_hm(first)} 起投票 {len(times)} 次，间隔均约 {mean:.0f} 秒，波动仅 {cv:.1%}"
+                    f"（真人的间隔波动要大得多；上限 {t.regular_max_cv:.0%}）",
                     {"votes": len(times), "mean_gap_s": round(mean, 1), "variation": round(cv, 4)},
                     Selector(v.campaign_id, window_start(first, MINUTE), v.cast_at + timedelta(seconds=1),
                              voter_id=v.voter_id)))

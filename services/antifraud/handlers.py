@@ -84,7 +84,7 @@ async def _apply(conn: asyncpg.Connection, rt: ServiceRuntime, f: domain.Finding
     metrics: Metrics = rt.state["metrics"]
     status = "invalidated" if policy == "invalidate" else "flagged"
     case = await conn.fetchrow(Q.open_case, uuid.uuid4(), f.selector.campaign_id, f.reason_code, f.subject,
-                               f.selector.start, f.entry_id, f.explanation, f.evidence, status)
+                               f.selector.start, f.entry_id, f.explanation, f.evidence, status, f.explanation_zh)
     linked = [r["vote_id"] for r in await conn.fetch(Q.link_votes, case["id"], sorted(v.vote_id for v in votes))]
     if case["created"]:
         metrics.cases.labels(f.reason_code, status).inc()
@@ -98,10 +98,10 @@ async def _apply(conn: asyncpg.Connection, rt: ServiceRuntime, f: domain.Finding
     event_cls = VoteInvalidated if invalidating else VoteFlagged
     await rt.outbox.record_many(conn, [(event_cls(
         vote_id=r["vote_id"], voter_id=r["voter_id"], entry_id=r["entry_id"], category_id=r["category_id"],
-        count=r["count"], reason_code=f.reason_code, explanation=f.explanation, decision_id=case["id"]),
-        r["campaign_id"]) for r in changed])
+        count=r["count"], reason_code=f.reason_code, explanation=f.explanation, explanation_zh=f.explanation_zh,
+        decision_id=case["id"]), r["campaign_id"]) for r in changed])
     await conn.execute(Q.audit, case["id"], "invalidate" if invalidating else "flag", DETECTOR, "detector",
-                       f.explanation, len(changed))
+                       f.explanation, len(changed), f.explanation_zh)
     metrics.votes.labels("invalidated" if invalidating else "flagged").inc(len(changed))
     now = datetime.now(timezone.utc)
     cast = {v.vote_id: v.cast_at for v in votes}
@@ -111,12 +111,13 @@ async def _apply(conn: asyncpg.Connection, rt: ServiceRuntime, f: domain.Finding
 
 async def _alert(conn: asyncpg.Connection, rt: ServiceRuntime, f: domain.Finding, severity: str) -> None:
     alert_id = await conn.fetchval(Q.raise_alert, f.selector.campaign_id, f.reason_code, f.subject,
-                                   f.selector.start, uuid.uuid4(), severity, f.explanation, f.entry_id)
+                                   f.selector.start, uuid.uuid4(), severity, f.explanation, f.entry_id,
+                                   f.explanation_zh)
     if alert_id is None:
         return  # raised already for this subject and window
     await rt.outbox.record(conn, FraudAlertRaised(
         campaign_id=f.selector.campaign_id, alert_id=alert_id, reason_code=f.reason_code, explanation=f.explanation,
-        severity=severity, entry_id=f.entry_id), campaign_id=f.selector.campaign_id)
+        explanation_zh=f.explanation_zh, severity=severity, entry_id=f.entry_id), campaign_id=f.selector.campaign_id)
     rt.state["metrics"].alerts.labels(f.reason_code).inc()
 
 
@@ -192,6 +193,7 @@ async def get_case(
     sample = await rt.pool.fetch(Q.case_votes_sample, case_id, votes)
     trail = await rt.pool.fetch(Q.case_decisions, case_id)
     return {**dict(case), "reason": domain.REASONS.get(case["reason_code"], case["reason_code"]),
+            "reason_zh": domain.REASONS_ZH.get(case["reason_code"], case["reason_code"]),
             "vote_sample": [dict(r) for r in sample], "decisions": [dict(r) for r in trail]}
 
 
@@ -216,25 +218,29 @@ async def decide(case_id: uuid.UUID, body: CaseDecision, rt: Runtime, caller: Ca
                            {"status": case["status"]})
         await conn.execute(Q.set_case_status, case_id, target)
         explanation = f"{caller.username}: {body.reason} ({case['explanation']})"
+        # A case opened before explanations were written in Chinese has only the English one.
+        explanation_zh = f"{caller.username}：{body.reason}（{case['explanation_zh'] or case['explanation']}）"
         events: list[tuple[Any, str]] = []
         if target == "invalidated":
             ids = [r["vote_id"] for r in await conn.fetch(Q.case_vote_ids, case_id)]
             changed = await conn.fetch(Q.invalidate_votes, ids)
             events = [(VoteInvalidated(
                 vote_id=r["vote_id"], voter_id=r["voter_id"], entry_id=r["entry_id"], category_id=r["category_id"],
-                count=r["count"], reason_code=case["reason_code"], explanation=explanation, decision_id=case_id),
-                r["campaign_id"]) for r in changed]
+                count=r["count"], reason_code=case["reason_code"], explanation=explanation,
+                explanation_zh=explanation_zh, decision_id=case_id), r["campaign_id"]) for r in changed]
             metrics.votes.labels("invalidated").inc(len(changed))
         else:
             changed = await conn.fetch(Q.overturn_votes, case_id)
             # Only a vote that was invalidated is reinstated: the standings never saw a flagged one removed.
             events = [(VoteReinstated(
                 vote_id=r["vote_id"], voter_id=r["voter_id"], entry_id=r["entry_id"], category_id=r["category_id"],
-                count=r["count"], reason_code=case["reason_code"], explanation=explanation, decision_id=case_id),
-                r["campaign_id"]) for r in changed if r["old_state"] == "invalidated"]
+                count=r["count"], reason_code=case["reason_code"], explanation=explanation,
+                explanation_zh=explanation_zh, decision_id=case_id), r["campaign_id"])
+                for r in changed if r["old_state"] == "invalidated"]
             metrics.votes.labels("reinstated").inc(len(events))
         await rt.outbox.record_many(conn, events)
-        await conn.execute(Q.audit, case_id, body.decision, caller.username, caller.role, body.reason, len(changed))
+        await conn.execute(Q.audit, case_id, body.decision, caller.username, caller.role, body.reason, len(changed),
+                           None)
     metrics.decisions.labels(body.decision).inc()
     log.info("case decided", extra={"campaign_id": case["campaign_id"]})
     return {"id": str(case_id), "status": target, "votes_changed": len(changed),
@@ -263,6 +269,7 @@ async def _per_entry(rt: ServiceRuntime, campaign_id: str, unit_id: str | None) 
         e.update({"entry_name": r["entry_name"], "unit_id": r["unit_id"], "unit_name": r["unit_name"]})
         e["reasons"].append({"state": r["state"], "reason_code": r["reason_code"],
                              "reason": domain.REASONS.get(r["reason_code"], r["reason_code"]),
+                             "reason_zh": domain.REASONS_ZH.get(r["reason_code"], r["reason_code"]),
                              "votes": r["votes"], "requests": r["requests"]})
     return list(entries.values())
 

@@ -74,10 +74,12 @@ RETURNING campaign_id, policy, set_by, reason, set_at;
 -- name: open_case
 -- Returns the case (new or existing) for a tripped subject; an existing case keeps its status and evidence.
 WITH ins AS (
-    INSERT INTO cases (id, campaign_id, reason_code, subject, window_start, entry_id, explanation, evidence, status)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    INSERT INTO cases (id, campaign_id, reason_code, subject, window_start, entry_id, explanation, evidence, status,
+                       explanation_zh)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
     ON CONFLICT (campaign_id, reason_code, subject, window_start) DO UPDATE
-        SET evidence = EXCLUDED.evidence, explanation = EXCLUDED.explanation, updated_at = now()
+        SET evidence = EXCLUDED.evidence, explanation = EXCLUDED.explanation,
+            explanation_zh = EXCLUDED.explanation_zh, updated_at = now()
     RETURNING id, status, (xmax = 0) AS created
 )
 SELECT id, status, created FROM ins;
@@ -124,14 +126,16 @@ RETURNING v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.cou
 UPDATE cases SET status = $2, updated_at = now() WHERE id = $1;
 
 -- name: audit
-INSERT INTO decisions (case_id, action, actor, actor_role, reason, votes_changed) VALUES ($1, $2, $3, $4, $5, $6);
+-- reason_zh: the detector's explanation in Chinese; an operator's reason is kept as typed, in reason only.
+INSERT INTO decisions (case_id, action, actor, actor_role, reason, votes_changed, reason_zh)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
 
 -- name: lock_case
 SELECT * FROM cases WHERE id = $1 FOR UPDATE;
 
 -- name: list_cases
-SELECT c.id, c.reason_code, c.subject, c.window_start, c.entry_id, c.explanation, c.status, c.created_at,
-       c.updated_at, count(cv.vote_id) AS votes, coalesce(sum(v.count), 0) AS vote_count
+SELECT c.id, c.reason_code, c.subject, c.window_start, c.entry_id, c.explanation, c.explanation_zh, c.status,
+       c.created_at, c.updated_at, count(cv.vote_id) AS votes, coalesce(sum(v.count), 0) AS vote_count
 FROM cases c LEFT JOIN case_votes cv ON cv.case_id = c.id LEFT JOIN votes v ON v.vote_id = cv.vote_id
 WHERE c.campaign_id = $1 AND ($2::text IS NULL OR c.status = $2) AND ($3::text IS NULL OR c.reason_code = $3)
 GROUP BY c.id ORDER BY c.created_at DESC, c.id LIMIT $4;
@@ -144,7 +148,8 @@ SELECT v.vote_id, v.voter_id, v.entry_id, v.count, v.cast_at, v.subnet, v.ip_has
 FROM case_votes cv JOIN votes v ON v.vote_id = cv.vote_id WHERE cv.case_id = $1 ORDER BY v.cast_at LIMIT $2;
 
 -- name: case_decisions
-SELECT action, actor, actor_role, reason, votes_changed, decided_at FROM decisions WHERE case_id = $1 ORDER BY id;
+SELECT action, actor, actor_role, reason, reason_zh, votes_changed, decided_at FROM decisions WHERE case_id = $1
+ORDER BY id;
 
 -- name: invalidations_per_entry
 -- Per entry and reason: the votes no longer counted (invalidated) or held for review (flagged).
@@ -175,11 +180,12 @@ ON CONFLICT (entry_id) DO UPDATE SET unit_id = EXCLUDED.unit_id, unit_name = EXC
                                      entry_name = EXCLUDED.entry_name, category_id = EXCLUDED.category_id;
 
 -- name: raise_alert
-INSERT INTO alerts (campaign_id, reason_code, subject, window_start, alert_id, severity, explanation, entry_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING alert_id;
+INSERT INTO alerts (campaign_id, reason_code, subject, window_start, alert_id, severity, explanation, entry_id,
+                    explanation_zh)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING alert_id;
 
 -- name: list_alerts
-SELECT alert_id, reason_code, subject, window_start, severity, explanation, entry_id, raised_at
+SELECT alert_id, reason_code, subject, window_start, severity, explanation, explanation_zh, entry_id, raised_at
 FROM alerts WHERE campaign_id = $1 ORDER BY raised_at DESC LIMIT 200;
 
 -- name: prune_windows

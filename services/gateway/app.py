@@ -70,7 +70,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
         state["client"] = httpx.AsyncClient(timeout=settings.proxy_timeout_s, limits=limits)
-        sampling = asyncio.create_task(vote_rate.run())
+        sampling = asyncio.create_task(service_metrics.run())
         try:
             yield
         finally:
@@ -140,7 +140,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                        and k.lower() != "content-encoding"}
         return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
 
-    vote_rate = install_pages(app, upstreams, lambda: state["client"])
+    service_metrics = install_pages(app, upstreams, lambda: state["client"])
 
     return app
 

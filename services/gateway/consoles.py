@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 import uuid
@@ -43,102 +44,195 @@ class Kit:
     client: Callable[[], httpx.AsyncClient]
 
 
-class VoteRate:
-    """Votes per minute, from the voting service's own counters sampled every few seconds (last 30 minutes)."""
+@dataclass(frozen=True)
+class ServiceReading:
+    """What one service's `/metrics` said at one moment, reduced to what the operator's view shows."""
+
+    lag: dict[str, float]  # consumer group -> messages waiting
+    dead: dict[str, float]  # topic -> messages dead-lettered
+    server_errors: float  # requests answered 5xx
+    accepted: dict[str, float]  # campaign -> votes accepted (the voting service)
+    refused: dict[tuple[str, str], float]  # (campaign, code) -> vote requests refused (the voting service)
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float
+    services: dict[str, ServiceReading | None]  # None: the service's metrics could not be read
+
+
+def read_metrics(text: str) -> ServiceReading:
+    lag: dict[str, float] = {}
+    dead: dict[str, float] = {}
+    accepted: dict[str, float] = {}
+    refused: dict[tuple[str, str], float] = {}
+    server_errors = 0.0
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == "massline_consumer_lag":
+                group = s.labels.get("group", "")
+                lag[group] = lag.get(group, 0.0) + s.value
+            elif s.name == "massline_dead_letters_total":
+                topic = s.labels.get("topic", "")
+                dead[topic] = dead.get(topic, 0.0) + s.value
+            elif s.name == "massline_http_responses_total" and s.labels.get("status") == "5xx":
+                server_errors += s.value
+            elif s.name == "massline_votes_accepted_total":
+                campaign = s.labels.get("campaign", "")
+                accepted[campaign] = accepted.get(campaign, 0.0) + s.value
+            elif s.name == "massline_votes_rejected_total":
+                key = (s.labels.get("campaign", ""), s.labels.get("code", ""))
+                refused[key] = refused.get(key, 0.0) + s.value
+    return ServiceReading(lag, dead, server_errors, accepted, refused)
+
+
+def increase(values: list[float | None]) -> float | None:
+    """How much a counter grew over readings in time order (None: not read then); a drop is a restart, from 0.
+
+    None when fewer than two readings exist: growth cannot be told from one.
+    """
+    total, previous, seen = 0.0, None, 0
+    for v in values:
+        if v is None:
+            continue
+        if previous is not None:
+            total += v - previous if v >= previous else v
+        previous, seen = v, seen + 1
+    return total if seen >= 2 else None
+
+
+class ServiceMetrics:
+    """Every service's own counters, sampled every 15 s in the background and when the operations page opens.
+
+    The samples of the last 30 minutes are kept in memory: the vote rate per campaign and the errors per service
+    are the growth of counters between them. The last sample is always the newest reading, but one taken within a
+    few seconds of the sample before it is replaced by the next, so page views do not crowd the history out.
+    """
 
     INTERVAL_S = 15.0
-    KEEP = 120
+    KEEP_S = 1800.0
+    MIN_SPACING_S = 5.0
+    ERROR_WINDOW_S = 600.0
 
-    def __init__(self, voting_base: str | None, client: Callable[[], httpx.AsyncClient]) -> None:
-        self.base = voting_base
+    def __init__(self, upstreams: dict[str, str], client: Callable[[], httpx.AsyncClient]) -> None:
+        self.upstreams = upstreams
         self.client = client
-        self.samples: deque[tuple[float, float, dict[str, float]]] = deque(maxlen=self.KEEP)
+        self.samples: deque[Sample] = deque(maxlen=1000)
 
-    async def sample(self) -> bool:
-        if not self.base:
-            return False
-        try:
-            r = await self.client().get(f"{self.base}/metrics", timeout=3)
-            r.raise_for_status()
-        except httpx.HTTPError:
-            return False
-        accepted, refused = 0.0, {}
-        for family in text_string_to_metric_families(r.text):
-            for s in family.samples:
-                if s.name == "massline_votes_accepted_total":
-                    accepted += s.value
-                elif s.name == "massline_votes_rejected_total":
-                    code = s.labels.get("code", "")
-                    refused[code] = refused.get(code, 0.0) + s.value
-        self.samples.append((time.time(), accepted, refused))
-        return True
+    async def read(self) -> Sample:
+        async def one(name: str, base: str) -> tuple[str, ServiceReading | None]:
+            try:
+                r = await self.client().get(f"{base}/metrics", timeout=3)
+                r.raise_for_status()
+                return name, read_metrics(r.text)
+            except (httpx.HTTPError, ValueError):
+                return name, None
 
-    async def fresh(self) -> None:
-        """A sample taken now if the last is older than a few seconds, so the page is never stale."""
-        if not self.samples or time.time() - self.samples[-1][0] > 5:
-            await self.sample()
+        got = await asyncio.gather(*(one(n, b) for n, b in sorted(self.upstreams.items())))
+        return Sample(time.time(), dict(got))
+
+    async def sample(self) -> Sample:
+        taken = await self.read()
+        if len(self.samples) >= 2 and self.samples[-1].at - self.samples[-2].at < self.MIN_SPACING_S:
+            self.samples[-1] = taken
+        else:
+            self.samples.append(taken)
+        while self.samples and taken.at - self.samples[0].at > self.KEEP_S:
+            self.samples.popleft()
+        return taken
 
     async def run(self) -> None:
         while True:
             try:
                 await self.sample()
-            except Exception:  # the chart must never take the gateway down
-                log.warning("sampling the vote rate failed", exc_info=True)
+            except Exception:  # the operator's view must never take the gateway down
+                log.warning("sampling the services' metrics failed", exc_info=True)
             await asyncio.sleep(self.INTERVAL_S)
 
-    def view(self) -> dict[str, Any]:
-        """Per interval votes/minute, the figures to show, and the chart as SVG coordinates."""
-        pts = list(self.samples)
-        rates: list[tuple[float, float]] = []
-        for (t0, a0, _), (t1, a1, _) in zip(pts, pts[1:]):
-            if t1 > t0:
-                rates.append((t1, max(0.0, a1 - a0) * 60.0 / (t1 - t0)))  # a restart resets the counter
-        last = pts[-1] if pts else None
-        width, height = 320, 120
-        peak = max((r for _, r in rates), default=0.0)
-        top = max(peak, 1.0)
-        chart = None
-        if len(rates) >= 2:
-            span = rates[-1][0] - rates[0][0] or 1.0
-            coords = [(round((t - rates[0][0]) / span * width, 1), round(height - r / top * (height - 10), 1))
-                      for t, r in rates]
-            chart = {"width": width, "height": height, "line": " ".join(f"{x},{y}" for x, y in coords),
-                     "area": f"0,{height} " + " ".join(f"{x},{y}" for x, y in coords) + f" {width},{height}",
-                     "minutes": round(span / 60, 1)}
-        return {"now": round(rates[-1][1], 1) if rates else None, "peak": round(peak, 1),
-                "accepted": int(last[1]) if last else None,
-                "refused": {k: int(v) for k, v in sorted(last[2].items())} if last else {},
-                "chart": chart, "top": round(top, 1)}
+
+def vote_rate_view(samples: list[Sample], campaign_id: str) -> dict[str, Any]:
+    """One campaign's votes per minute between samples, the figures to show, and the chart as SVG coordinates."""
+    pts = [(s.at, r) for s in samples if (r := s.services.get("voting")) is not None]
+    rates: list[tuple[float, float]] = []
+    for (t0, r0), (t1, r1) in itertools.pairwise(pts):
+        if t1 > t0:
+            grown = increase([r0.accepted.get(campaign_id, 0.0), r1.accepted.get(campaign_id, 0.0)]) or 0.0
+            rates.append((t1, grown * 60.0 / (t1 - t0)))
+    last = pts[-1][1] if pts else None
+    width, height = 320, 120
+    peak = max((r for _, r in rates), default=0.0)
+    top = max(peak, 1.0)
+    chart = None
+    if len(rates) >= 2:
+        span = rates[-1][0] - rates[0][0] or 1.0
+        coords = [(round((t - rates[0][0]) / span * width, 1), round(height - r / top * (height - 10), 1))
+                  for t, r in rates]
+        chart = {"width": width, "height": height, "line": " ".join(f"{x},{y}" for x, y in coords),
+                 "area": f"0,{height} " + " ".join(f"{x},{y}" for x, y in coords) + f" {width},{height}",
+                 "minutes": round(span / 60, 1)}
+    refused = {code: int(n) for (campaign, code), n in sorted(last.refused.items())
+               if campaign == campaign_id and n} if last else {}
+    return {"now": round(rates[-1][1], 1) if rates else None, "peak": round(peak, 1),
+            "accepted": int(last.accepted.get(campaign_id, 0.0)) if last else None,
+            "refused": refused, "chart": chart, "top": round(top, 1)}
 
 
-async def pipeline_view(kit: "Kit") -> dict[str, Any]:
-    """Consumer lag per group and dead letters per topic, read from every service's own metrics."""
-    async def one(name: str, base: str) -> tuple[str, str | None]:
-        try:
-            r = await kit.client().get(f"{base}/metrics", timeout=3)
-            r.raise_for_status()
-            return name, r.text
-        except httpx.HTTPError:
-            return name, None
-
+def pipeline_view(sample: Sample) -> dict[str, Any]:
+    """Consumer lag per group and dead letters per topic, as every service's own metrics said last."""
     lag: dict[str, float] = {}
     dead: dict[str, float] = {}
-    unreachable = []
-    for name, text in await asyncio.gather(*(one(n, b) for n, b in sorted(kit.upstreams.items()))):
-        if text is None:
-            unreachable.append(name)
+    for reading in sample.services.values():
+        if reading is None:
             continue
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == "massline_consumer_lag":
-                    group = sample.labels.get("group", "")
-                    lag[group] = lag.get(group, 0.0) + sample.value
-                elif sample.name == "massline_dead_letters_total":
-                    topic = sample.labels.get("topic", "")
-                    dead[topic] = dead.get(topic, 0.0) + sample.value
+        for group, n in reading.lag.items():
+            lag[group] = lag.get(group, 0.0) + n
+        for topic, n in reading.dead.items():
+            dead[topic] = dead.get(topic, 0.0) + n
     return {"lag": {g: int(v) for g, v in sorted(lag.items())},
             "dead": {t: int(v) for t, v in sorted(dead.items()) if v},
-            "unreachable": unreachable}
+            "unreachable": sorted(n for n, r in sample.services.items() if r is None)}
+
+
+def errors_view(samples: list[Sample], window_s: float = ServiceMetrics.ERROR_WINDOW_S) -> dict[str, Any]:
+    """Per service, over the last minutes: requests answered 5xx, messages dead-lettered, and for the voting
+    service its refusals by code; each with its count since the service started.
+
+    With a single sample (the gateway has just started) the growth is unknown and the counts since each service
+    started stand in for it.
+    """
+    if not samples:
+        return {"services": [], "seconds": 0, "clean": True, "recent": False}
+    last = samples[-1]
+    # From the last sample before the window on: growth is measured from a reading, not from the window's edge.
+    first = max((i for i, s in enumerate(samples) if s.at <= last.at - window_s), default=0)
+    window = samples[first:]
+    seconds = int(last.at - window[0].at)
+    rows = []
+    for name in sorted(last.services):
+        now = last.services[name]
+        if now is None:
+            rows.append({"service": name, "unreachable": True, "clean": False})  # no news is not good news
+            continue
+        series = [s.services.get(name) for s in window]
+        server = increase([r.server_errors if r else None for r in series])
+        dead = increase([sum(r.dead.values()) if r else None for r in series])
+        codes = sorted({code for _, code in now.refused})
+        refused = {}
+        for code in codes:
+            def total(r: ServiceReading, code: str = code) -> float:
+                return sum(n for (_, c), n in r.refused.items() if c == code)
+            grown = increase([total(r) if r else None for r in series])
+            shown = total(now) if grown is None else grown
+            if shown:
+                refused[code] = int(shown)
+        shown_server = now.server_errors if server is None else server
+        shown_dead = sum(now.dead.values()) if dead is None else dead
+        rows.append({"service": name, "unreachable": False, "server_errors": int(shown_server),
+                     "server_errors_total": int(now.server_errors), "dead": int(shown_dead),
+                     "dead_total": int(sum(now.dead.values())), "refused": refused,
+                     "clean": not shown_server and not shown_dead})
+    return {"services": rows, "seconds": seconds, "recent": len(window) >= 2,
+            "clean": all(r["clean"] for r in rows)}
 
 
 async def _posted(request: Request) -> dict[str, str]:
@@ -156,8 +250,8 @@ def _number(text: str) -> float | int | str:
     return int(value) if value.is_integer() else value
 
 
-def install_review_consoles(app: FastAPI, kit: Kit) -> VoteRate:
-    rate = VoteRate(kit.upstreams.get("voting"), kit.client)
+def install_review_consoles(app: FastAPI, kit: Kit) -> ServiceMetrics:
+    sampler = ServiceMetrics(kit.upstreams, kit.client)
 
     def staff_or_none(request: Request) -> Any:
         return kit.staff_of(request)
@@ -392,17 +486,18 @@ def install_review_consoles(app: FastAPI, kit: Kit) -> VoteRate:
             return kit.problem(request, c.error, c.status)
         shown = status if status in ("flagged", "invalidated", "overturned") else ""
         params = {"status": shown} if shown else None
-        cases = await kit.call("antifraud", "GET", f"/campaigns/{quote(campaign_id)}/cases", token=staff.token,
-                               params=params)
+        cases, per_entry, now = await asyncio.gather(
+            kit.call("antifraud", "GET", f"/campaigns/{quote(campaign_id)}/cases", token=staff.token, params=params),
+            kit.call("antifraud", "GET", f"/campaigns/{quote(campaign_id)}/invalidations", token=staff.token),
+            sampler.sample())
         if not cases.ok:
             return kit.problem(request, cases.error, cases.status)
-        per_entry = await kit.call("antifraud", "GET", f"/campaigns/{quote(campaign_id)}/invalidations",
-                                   token=staff.token)
-        await rate.fresh()
+        samples = list(sampler.samples)
         return kit.render(request, "operations.html", {
             "c": c.body, "cases": cases.body.get("cases", []), "shown": shown,
             "per_entry": per_entry.body.get("entries", []) if per_entry.ok else None,
-            "rate": rate.view(), "pipeline": await pipeline_view(kit),
+            "rate": vote_rate_view(samples, campaign_id), "pipeline": pipeline_view(now),
+            "errors": errors_view(samples),
             "flash": request.query_params.get("done")})
 
     async def case_page(request: Request, staff: Any, case_id: uuid.UUID, *, status: int = 200,
@@ -438,7 +533,7 @@ def install_review_consoles(app: FastAPI, kit: Kit) -> VoteRate:
         return await case_page(request, staff, case_id, status=422, kept={
             "decision": decision, "reason": reason, "error": refusal(r.error, kit.lang_of(request))})
 
-    return rate
+    return sampler
 
 
 def _names_field(error: dict[str, Any], field: str) -> bool:

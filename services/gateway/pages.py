@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from . import texts
-from .consoles import Kit, VoteRate, install_review_consoles
+from .consoles import Kit, ServiceMetrics, install_review_consoles
 
 HERE = Path(__file__).parent
 STAFF_COOKIE = "massline_staff"
@@ -56,8 +56,9 @@ def _is_link(value: Any) -> bool:
     return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
 
 
-def install_pages(app: FastAPI, upstreams: dict[str, str], client: Callable[[], httpx.AsyncClient]) -> "VoteRate":
-    """Add every page to the app; returns the vote-rate sampler the app runs in the background."""
+def install_pages(app: FastAPI, upstreams: dict[str, str],
+                  client: Callable[[], httpx.AsyncClient]) -> ServiceMetrics:
+    """Add every page to the app; returns the sampler of the services' metrics the app runs in the background."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["is_link"] = _is_link
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -118,15 +119,24 @@ def install_pages(app: FastAPI, upstreams: dict[str, str], client: Callable[[], 
                 return ""
             return (obj.get(f"{field}_en") if lang == "en" else None) or obj.get(field) or ""
 
+        def said(obj: Any, field: str) -> str:
+            """A service's text in the page's language: `<field>_zh` in Chinese when there is one, else `<field>`."""
+            if not isinstance(obj, dict):
+                return ""
+            return (obj.get(f"{field}_zh") if lang == "zh" else None) or obj.get(field) or ""
+
         other = "en" if lang == "zh" else "zh"
         page = templates.TemplateResponse(request, name, {
-            "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", "t": t, "loc": loc,
+            "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", "t": t, "loc": loc, "said": said,
             "status_name": lambda s: texts.pick(texts.STATUS, s, lang),
             "action_name": lambda a: texts.pick(texts.ACTIONS, a, lang),
             "platform_name": lambda p: texts.pick(texts.PLATFORMS, p, lang),
             "phase_name": lambda p: texts.pick(texts.PHASES, p, lang),
             "case_status_name": lambda s: texts.pick(texts.CASE_STATUS, s, lang),
             "fraud_reason": lambda r: texts.pick(texts.FRAUD_REASONS, r, lang),
+            "service_name": lambda s: texts.pick(texts.SERVICES, s, lang),
+            "vote_state": lambda s: texts.pick(texts.VOTE_STATES, s, lang),
+            "case_action": lambda a: texts.pick(texts.CASE_ACTIONS, a, lang),
             "platforms": [(k, v[1] if lang == "en" else v[0]) for k, v in texts.PLATFORMS.items()],
             "switch_url": f"{request.url.path}?{urlencode({**request.query_params, 'lang': other})}",
             "staff": staff_of(request), **context,

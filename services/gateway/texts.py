@@ -303,14 +303,38 @@ UI: dict[str, tuple[str, str]] = {
     "votes_per_minute": ("每分钟 {n} 票", "{n} votes a minute"),
     "rate_peak": ("近 {m} 分钟峰值：每分钟 {n} 票", "Peak over the last {m} minutes: {n} votes a minute"),
     "rate_none": ("暂无数据（每 15 秒采样一次）。", "No figures yet (sampled every 15 seconds)."),
-    "votes_accepted": ("已接受的票数（全部活动）", "Votes accepted (all campaigns)"),
-    "votes_refused": ("被拒绝的投票请求", "Vote requests refused"),
+    "rate_scope": ("只统计本活动的投票；投票服务重启后，累计数从零开始。",
+                   "This campaign's votes only; the totals start again from zero when the voting service restarts."),
+    "votes_accepted": ("本活动已接受的票数", "Votes accepted in this campaign"),
+    "votes_refused": ("本活动被拒绝的投票请求", "Vote requests refused in this campaign"),
     "fraud_cases": ("异常投票案件", "Fraud review queue"),
     "pipeline": ("事件处理", "Event processing"),
     "consumer_group": ("消费组", "Consumer group"),
     "consumer_lag": ("待处理消息", "Messages waiting"),
     "dead_letters": ("死信（无法处理的消息）", "Dead letters (messages that could not be applied)"),
     "service_unreachable": ("无法读取 {s} 的指标", "Could not read the metrics of {s}"),
+    "errors": ("各服务错误", "Errors per service"),
+    "errors_last_minutes": ("近 {n} 分钟", "the last {n} minutes"),
+    "errors_last_seconds": ("近 {n} 秒", "the last {n} seconds"),
+    "errors_since_start": ("自启动以来", "since each service started"),
+    "errors_none": ("{w}各服务均无错误：没有 5xx 应答，也没有死信。",
+                    "No errors in any service ({w}): no 5xx answers and no dead letters."),
+    "errors_some": ("{w}有服务出错，见下表。", "Some services failed ({w}); see the table."),
+    "errors_scope": ("数字为{w}的次数；“累计”为服务启动以来的次数。",
+                     "Counts for {w}; \"in all\": since the service started."),
+    "service": ("服务", "Service"),
+    "since_start_total": ("（累计 {n}）", "({n} in all)"),
+    "server_errors": ("5xx 应答", "5xx answers"),
+    "dead_lettered": ("死信", "Dead letters"),
+    "no_errors": ("无错误", "No errors"),
+    "has_errors": ("有错误", "Errors"),
+    "metrics_unreadable": ("无法读取指标", "Metrics unreadable"),
+    "refusals_by_code": ("拒绝的投票请求（4xx，全部活动，按代码）：",
+                         "Vote requests refused (4xx, all campaigns, by code):"),
+    "no_refusals": ("没有拒绝的投票请求", "No vote request refused"),
+    "voter_pseudonym": ("投票人（匿名）", "Voter (pseudonymous)"),
+    "network": ("网段", "Network"),
+    "device": ("设备", "Device"),
     "case_status_filter": ("案件状态", "Case status"),
     "show": ("显示", "Show"),
     "all": ("全部", "All"),
@@ -422,6 +446,27 @@ def messages_for_script(lang: str) -> dict[str, str]:
         out[key] = pick(UI, key, lang)
     return out
 
+SERVICES: dict[str, tuple[str, str]] = {
+    "submission": ("报名与审核", "Submission"),
+    "voting": ("网络投票", "Voting"),
+    "antifraud": ("异常投票监测", "Anti-fraud"),
+    "scoring": ("评分与结果", "Scoring"),
+    "notification": ("通知", "Notification"),
+}
+
+VOTE_STATES: dict[str, tuple[str, str]] = {
+    "counted": ("计入", "Counted"),
+    "flagged": ("待核查", "Held"),
+    "invalidated": ("已作废", "Invalidated"),
+}
+
+CASE_ACTIONS: dict[str, tuple[str, str]] = {
+    "flag": ("自动标记待查", "Held automatically"),
+    "invalidate": ("自动作废", "Invalidated automatically"),
+    "confirm": ("确认作废", "Confirmed"),
+    "overturn": ("推翻", "Overturned"),
+}
+
 FRAUD_REASONS: dict[str, tuple[str, str]] = {
     "velocity_voter": ("同一身份投票速度超出常人", "One identity voting faster than a person can"),
     "velocity_device": ("同一设备投票速度超出常人", "One device casting votes faster than a person can"),
@@ -434,4 +479,11 @@ FRAUD_REASONS: dict[str, tuple[str, str]] = {
                        "Identities voting for one entry in the same seconds from a shared network or device"),
     "fresh_identity_surge": ("同一网段新验证身份集中为同一作品投票",
                              "Freshly verified identities from one network all voting for one entry"),
+    "fresh_identity_entry_surge": ("大量新验证身份为同一作品投票（仅提示）",
+                                   "Many freshly verified identities voting for one entry (alert only)"),
+    "regular_gaps": ("同一身份按机器般固定的间隔投票", "One identity voting at machine-regular intervals"),
+    "covoting_subnet": ("同一网段几乎所有身份都投给同一作品",
+                        "Nearly every identity of one network voting for one entry"),
+    "timer_subnet": ("同一网段多个身份按相同间隔再次投票",
+                     "Identities of one network voting again after the same machine interval"),
 }

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
 from .consumer import ConsumerMetrics, EventConsumer, Handler
 from .contracts.envelope import Event
@@ -30,6 +30,40 @@ from .settings import ServiceSettings, secret_problem
 log = logging.getLogger(__name__)
 
 BackgroundTask = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+class AnswerCounter:
+    """ASGI middleware: the requests a service answered, per status class, so operators see its 5xx at a glance.
+
+    It sits inside the framework's outermost error handler, so an unhandled exception (answered 500 there) passes
+    through it and counts as a 5xx. A request the client abandoned before the answer counts as nothing.
+    """
+
+    CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+
+    def __init__(self, app: Any, counter: Counter) -> None:
+        self.app = app
+        self.answered = {c: counter.labels(c) for c in self.CLASSES}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def counted(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counted)
+        except Exception:
+            self.answered["5xx"].inc()
+            raise
+        if status:
+            self.answered.get(f"{status // 100}xx", self.answered["5xx"]).inc()
 
 
 class ServiceRuntime:
@@ -60,6 +94,8 @@ class ServiceRuntime:
         self.outbox.metrics = OutboxMetrics.create(self.registry)
         self.lag_gauge = Gauge("massline_consumer_lag", "Messages on a partition not yet applied by its group",
                                ["group", "topic", "partition"], registry=self.registry)
+        self.answers = Counter("massline_http_responses", "HTTP requests answered, per status class (5xx: failed)",
+                               ["status"], registry=self.registry)
         self._pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
         self.consumers = EventConsumer(
@@ -241,6 +277,7 @@ class ServiceRuntime:
         app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
         app.state.runtime = self
         install_error_handlers(app)
+        app.add_middleware(AnswerCounter, counter=self.answers)
         app.include_router(self.health_router())
         for router in routers:
             app.include_router(router)

@@ -260,6 +260,10 @@ class _VoteDecision(Event):
     count: int = Field(ge=1)
     reason_code: str
     explanation: str
+    explanation_zh: str | None = Field(
+        None, description="The explanation in Chinese, with the same numbers; absent from events recorded before it "
+                          "was written (then read `explanation`).",
+        examples=["2026-11-20 有 6 个不同身份使用同一设备投票（上限 4 个）"])
     decision_id: uuid.UUID
 
 
@@ -294,6 +298,10 @@ class FraudAlertRaised(Event):
     alert_id: uuid.UUID
     reason_code: str
     explanation: str
+    explanation_zh: str | None = Field(
+        None, description="The explanation in Chinese, with the same numbers; absent from events recorded before it "
+                          "was written (then read `explanation`).",
+        examples=["11-20 12:00:00 UTC 起的 10 分钟内，有 50 个新验证的身份为该作品投票"])
     severity: Literal["info", "warning", "critical"] = "warning"
     entry_id: uuid.UUID | None = None
 
