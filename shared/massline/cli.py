@@ -451,6 +451,20 @@ def outbox_prune(
     asyncio.run(go())
 
 
+def _use_running_stack(argv: list[str]) -> None:
+    """Commands run beside `make run` reach its database and broker without any setting."""
+    if len(argv) < 2 or argv[1] in ("run", "serve") or os.environ.get("MASSLINE_DATABASE_URL") \
+            or os.environ.get("MASSLINE_KAFKA_BOOTSTRAP_SERVERS"):
+        return
+    from .devstack import running_stack_env
+
+    found = running_stack_env(Path(os.environ.get("MASSLINE_HOME", ".massline")))
+    if found:
+        os.environ.update(found)
+        _say("using the system started by `massline run` here (its database and broker)")
+
+
 def main() -> None:
     sys.path.insert(0, os.getcwd())  # the services package lives at the project root
+    _use_running_stack(sys.argv)
     app()

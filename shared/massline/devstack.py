@@ -313,6 +313,23 @@ class EmbeddedKafka:
             self.process.stop(timeout=10)
 
 
+STACK_ENV = "stack.env"
+
+
+def running_stack_env(home: Path) -> dict[str, str]:
+    """The addresses of the stack `massline run` started from `home`, if that launcher is still alive."""
+    try:
+        lines = (home / "run" / STACK_ENV).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    values = dict(line.split("=", 1) for line in lines if "=" in line)
+    try:
+        alive = psutil.pid_exists(int(values.get("MASSLINE_STACK_PID", "")))
+    except ValueError:
+        alive = False
+    return {k: v for k, v in values.items() if k != "MASSLINE_STACK_PID" and v} if alive else {}
+
+
 @dataclass
 class Stack:
     """The whole system on one machine: infrastructure (unless given), five services, the gateway."""
@@ -358,6 +375,11 @@ class Stack:
             self.kafka_bootstrap = self.kafka.start(self.progress)
         else:
             self.progress("using the external Kafka from MASSLINE_KAFKA_BOOTSTRAP_SERVERS")
+        # Where the command line finds this stack (`massline replay`, `dead-letters`, `outbox prune`).
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / STACK_ENV).write_text(
+            f"MASSLINE_DATABASE_URL={self.database_url}\nMASSLINE_KAFKA_BOOTSTRAP_SERVERS={self.kafka_bootstrap}\n"
+            f"MASSLINE_STACK_PID={os.getpid()}\n", encoding="utf-8")
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -430,6 +452,7 @@ class Stack:
         self.kafka.start(self.progress, port=port)
 
     def stop(self) -> None:
+        (self.run_dir / STACK_ENV).unlink(missing_ok=True)
         self.stop_services()
         if self.kafka:
             self.kafka.stop()
