@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from massline.contracts import (
     Event,
     ExpertAssigned,
+    ExpertScoreReopened,
     NominationApproved,
     NominationRejected,
     NominationReturned,
@@ -122,6 +123,11 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
                    {"campaign_title": _NOMINATION_SAMPLE["campaign_title"], "category_name": "机构/政务账号",
                     "entries_count": 12, "deadline": "2024-09-30 18:00"}),
         NoticeKind("expert_deadline_near", frozenset(_DEADLINE_SAMPLE), _DEADLINE_SAMPLE),
+        NoticeKind("expert_score_reopened",
+                   frozenset({"campaign_title", "category_name", "entry_name", "part", "reason"}),
+                   {"campaign_title": _NOMINATION_SAMPLE["campaign_title"], "category_name": "机构/政务账号",
+                    "entry_name": "示例大学官方微信公众号", "part": "expert",
+                    "reason": "专家申请更正第三项评分的录入错误。"}),
         NoticeKind("nomination_received", _NOMINATION_VARS | {"resubmission"},
                    {**_NOMINATION_SAMPLE, "resubmission": False}),
         NoticeKind("nomination_approved", _NOMINATION_VARS, _NOMINATION_SAMPLE),
@@ -173,6 +179,14 @@ def notices_for(event: Event, campaign_id: str = "", reviewers: Sequence[str] = 
                    "entries_count": event.entries_count,
                    "deadline": local_time(event.deadline, "Asia/Shanghai") if event.deadline else "—"},
             refs={"panel_id": event.panel_id},
+        )]
+    if isinstance(event, ExpertScoreReopened):
+        return [Notice(
+            template="expert_score_reopened",
+            recipient=recipient_address("expert", event.expert_id),
+            facts={"category_id": event.category_id, "entry_name": event.entry_name or str(event.entry_id),
+                   "part": event.component, "reason": event.reason},
+            refs={"entry_id": str(event.entry_id), "component": event.component},
         )]
     if isinstance(event, NominationApproved):
         # Intermediate steps are the offices' business; the unit hears once, when the entry is in.
@@ -312,7 +326,8 @@ SMS = "sms"
 WEBHOOK = "webhook"
 # An SMS is short and costs money: only what a unit must act on or will want to know at once.
 SMS_TEMPLATES = frozenset({"nomination_returned", "nomination_approved", "activity_deadline_near",
-                           "results_published", "expert_assigned", "expert_deadline_near"})
+                           "results_published", "expert_assigned", "expert_deadline_near",
+                           "expert_score_reopened"})
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from massline.contracts import (
     NominationWithdrawn,
     NotificationSent,
     ExpertAssigned,
+    ExpertScoreReopened,
     RankingComputed,
     ResultsPublished,
     topics,
@@ -489,7 +490,7 @@ async def on_ranking(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: S
 
 
 async def on_review(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime) -> None:
-    """Tell each expert of the entries newly assigned to them, and remind them before their deadline."""
+    """Tell each expert of new assignments and of scores the committee reopened; remind them before the deadline."""
     pending = [(_source(item), n) for item in batch for n in domain.notices_for(item.event, item.envelope.campaign_id)]
     if pending:
         await record_notices(conn, rt, pending)
@@ -653,7 +654,7 @@ def register(rt: ServiceRuntime, templates: TemplateCatalog) -> None:
                  description="Tell units and reviewers what became of nominations; forward status to webhooks.")
     rt.subscribe(topics.SCORING, "rankings", bind(on_ranking), events=[RankingComputed],
                  description="Tell the committee a ranking is ready; forward it to webhooks.")
-    rt.subscribe(topics.REVIEW, "review", bind(on_review), events=[ExpertAssigned],
+    rt.subscribe(topics.REVIEW, "review", bind(on_review), events=[ExpertAssigned, ExpertScoreReopened],
                  description="Tell experts of their assignments.")
     rt.subscribe(topics.RESULT, "results", bind(on_results), events=[ResultsPublished],
                  description="Tell units where their entries placed; forward results to webhooks.")

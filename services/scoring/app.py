@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from massline.contracts import ExpertAssigned, RankingComputed, ResultsPublished
+from massline.contracts import ExpertAssigned, ExpertScoreReopened, RankingComputed, ResultsPublished
 from massline.service import ServiceRuntime
 
 from . import handlers, results_api, review_api
@@ -20,7 +20,7 @@ def build_runtime(settings: ScoringSettings | None = None) -> ServiceRuntime:
         "scoring",
         settings or ScoringSettings(),
         migrations_dir=MIGRATIONS,
-        publishes=[RankingComputed, ResultsPublished, ExpertAssigned],
+        publishes=[RankingComputed, ResultsPublished, ExpertAssigned, ExpertScoreReopened],
     )
     handlers.register(rt)
     return rt

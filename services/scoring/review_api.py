@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path
 from pydantic import Field
 
 from massline.auth import Caller, CallerDep, require_role
-from massline.contracts import ExpertAssigned
+from massline.contracts import ExpertAssigned, ExpertScoreReopened
 from massline.errors import ApiError, RequestBody
 from massline.service import Runtime, ServiceRuntime
 
@@ -383,6 +383,9 @@ async def reopen_score(campaign_id: CampaignId, body: ReopenRequest, rt: Runtime
                            body.reason, caller.username)
         entry = await conn.fetchrow(Q.get_entry, body.entry_id)
         await recompute(conn, rt, [(campaign_id, entry["category_id"])])
+        await rt.outbox.record(conn, ExpertScoreReopened(
+            expert_id=body.expert_id, entry_id=body.entry_id, entry_name=entry["name"] or "",
+            category_id=entry["category_id"], component=body.component, reason=body.reason), campaign_id=campaign_id)
     return {"expert_id": body.expert_id, "entry_id": str(body.entry_id), "component": body.component,
             "status": "reopened", "reason": body.reason}
 

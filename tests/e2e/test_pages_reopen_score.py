@@ -136,8 +136,16 @@ def test_the_committee_reopens_a_locked_score_and_the_expert_scores_again(system
     expect(row_a.get_by_role("button", name="重新开放评分")).to_have_count(0)
     wait_for("the reopened score to stop counting", lambda: _ranked(api)[entry_a]["components"]["expert"] != 80)
 
+    # --- the expert is told, in the inbox, which score was reopened and why ---
+    def told() -> bool:
+        page.goto(f"{base}/console/inbox")
+        return page.get_by_text(reason).count() > 0
+
+    wait_for("the reopening notice in the expert's inbox", told)
+    expect(page.locator("main")).to_contain_text("评分已重新开放")
+
     # --- the expert finds the score open again, changes it and locks it again ---
-    page.reload()
+    page.goto(f"{base}/console/c/{CAMPAIGN}/scoring")
     card_a = page.locator(f"#a-{entry_a}-expert")
     expect(card_a.locator(".status")).to_have_text("草稿（未计入）")
     expect(card_a.get_by_label("规范性")).to_have_value("20")

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from massline.contracts import (
+    ExpertScoreReopened,
     EntryRanking,
     NominationSubmitted,
     PhaseInfo,
@@ -186,3 +187,15 @@ def test_who_may_read_which_inbox() -> None:
     assert may_read_inbox("committee", "c1", None, "committee:shaanxi-2024-accounts")
     assert not may_read_inbox("expert", "zhang", None, "committee:shaanxi-2024-accounts")
     assert may_read_inbox("operator", "op", None, "unit:univ-b") and may_read_inbox("admin", "a", None, "expert:li")
+
+
+@pytest.mark.parametrize(("locale", "part", "says"), [("zh", "expert", "专家评分"), ("zh", "activity", "实践活动评分"),
+                                                     ("en", "expert", "expert score")])
+def test_an_expert_hears_that_the_committee_reopened_a_score_and_why(catalog, locale, part, says):
+    event = ExpertScoreReopened(expert_id="expert-li", entry_id=uuid.uuid4(), entry_name="西安交大发布",
+                                category_id="institutional", component=part, reason="专家申请更正录入错误")
+    [notice] = domain.notices_for(event, "shaanxi")
+    assert notice.recipient == domain.recipient_address("expert", "expert-li")
+    rendered = catalog.render_notice(notice, "shaanxi", CAMPAIGN, locale)
+    assert "西安交大发布" in rendered.subject and says in rendered.body and "专家申请更正录入错误" in rendered.body
+    assert ("机构/政务账号" if locale == "zh" else "Institutional account") in rendered.body

@@ -20,6 +20,7 @@ __all__ = [
     "EntryRanking",
     "EntryStanding",
     "ExpertAssigned",
+    "ExpertScoreReopened",
     "FraudAlertRaised",
     "MetricsReported",
     "NominationApproved",
@@ -361,6 +362,20 @@ class ExpertAssigned(Event):
     entries_count: int = Field(ge=1, description="Assignments the expert now holds in this panel.")
     new_entries: int = Field(ge=1)
     deadline: datetime | None = None
+
+
+class ExpertScoreReopened(Event):
+    """The committee unlocked an expert's submitted score so the expert can correct it; internal (names the expert)."""
+
+    topic = topics.REVIEW
+    key_field = "expert_id"
+
+    expert_id: str = Field(description="The expert's staff username.")
+    entry_id: uuid.UUID
+    entry_name: str = ""
+    category_id: str
+    component: str = Field(description="`expert` (the expert score) or `activity` (the activity score).")
+    reason: str = Field(description="Why the committee reopened it, as the committee wrote it.")
 
 
 class ResultsPublished(Event):
