@@ -447,19 +447,41 @@ async def on_vote(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: Serv
 
 
 async def on_vote_decision(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime) -> None:
-    """Invalidations subtract and reinstatements add back, each only if the vote's validity changes."""
-    touched = set()
+    """Invalidations subtract and reinstatements add back, each only if the vote's validity changes.
+
+    A case can hold thousands of votes: the batch is applied in rounds of set-based statements, each
+    vote at most once per round (a vote invalidated and reinstated in one batch takes two rounds, in
+    order), so the result is the same as applying the events one by one.
+    """
     await _lock_categories(conn, {(item.envelope.campaign_id, item.event.category_id) for item in batch})
-    for item in batch:
-        e = item.event
-        invalid = isinstance(e, VoteInvalidated)
-        changed = await conn.fetchval(Q.mark_invalidated, e.vote_id, invalid)
-        if changed is None:
-            continue
-        sign = -1 if invalid else 1
-        await conn.execute(Q.adjust_standing, e.entry_id, item.envelope.campaign_id, e.category_id,
-                           sign * e.count, -sign * e.count)
-        touched.add((item.envelope.campaign_id, e.category_id))
+    touched: set[tuple[str, str]] = set()
+    pending = list(batch)
+    while pending:
+        round_: dict[Any, Delivered] = {}
+        later: list[Delivered] = []
+        for item in pending:
+            if item.event.vote_id in round_:
+                later.append(item)  # the same vote again: the next round, after this one
+            else:
+                round_[item.event.vote_id] = item
+        pending = later
+        ids = list(round_)
+        changed = {r["vote_id"] for r in await conn.fetch(
+            Q.mark_validity_many, ids, [isinstance(round_[v].event, VoteInvalidated) for v in ids])}
+        moves: dict[Any, list[Any]] = {}
+        for vote_id in changed:
+            item = round_[vote_id]
+            e = item.event
+            sign = -1 if isinstance(e, VoteInvalidated) else 1
+            move = moves.setdefault(e.entry_id, [item.envelope.campaign_id, e.category_id, 0, 0])
+            move[2] += sign * e.count
+            move[3] -= sign * e.count
+            touched.add((item.envelope.campaign_id, e.category_id))
+        if moves:
+            entries = sorted(moves)
+            await conn.execute(Q.adjust_standings, entries, [moves[k][0] for k in entries],
+                               [moves[k][1] for k in entries], [moves[k][2] for k in entries],
+                               [moves[k][3] for k in entries])
     for campaign_id, category_id in touched:
         await _emit_tallies(conn, rt, campaign_id, category_id, final=False)
 

@@ -84,16 +84,19 @@ INSERT INTO standings AS s (entry_id, campaign_id, category_id, votes)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[])
 ON CONFLICT (entry_id) DO UPDATE SET votes = s.votes + EXCLUDED.votes;
 
--- name: mark_invalidated
--- Returns a row only when the validity actually changed, so each move is applied once.
-INSERT INTO vote_validity AS v (vote_id, invalidated) VALUES ($1, $2)
+-- name: mark_validity_many
+-- The same for many votes at once (each vote at most once per statement); returns those that changed.
+INSERT INTO vote_validity AS v (vote_id, invalidated)
+SELECT * FROM unnest($1::uuid[], $2::bool[])
+ORDER BY 1
 ON CONFLICT (vote_id) DO UPDATE SET invalidated = EXCLUDED.invalidated
 WHERE v.invalidated IS DISTINCT FROM EXCLUDED.invalidated
 RETURNING vote_id;
 
--- name: adjust_standing
+-- name: adjust_standings
 INSERT INTO standings AS s (entry_id, campaign_id, category_id, votes, invalidated)
-VALUES ($1, $2, $3, $4, $5)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+ORDER BY 1
 ON CONFLICT (entry_id) DO UPDATE SET votes = s.votes + EXCLUDED.votes, invalidated = s.invalidated + EXCLUDED.invalidated;
 
 -- name: category_standings
