@@ -144,9 +144,10 @@ class VoteBatcher:
             # Most voters of a batch are far from their limit: their whole demand is taken in one
             # statement. The rest (near the limit, per-entry caps, or keys to look up) lock their rows
             # and are decided request by request.
+            demand = _demand(batch)
             granted: dict[tuple[str, str, date], int] = {}
             if not look_up_keys and not any(r.per_entry_daily_cap for r in batch):
-                granted = await self._take_whole(conn, batch)
+                granted = await self._take_whole(conn, batch, demand)
             rest = [r for r in batch if (r.campaign_id, r.voter_id, r.day) not in granted]
             used: dict[tuple[str, str, date], int] = {}
             entry_used: dict[tuple[str, str, uuid.UUID, date], int] = {}
@@ -166,7 +167,6 @@ class VoteBatcher:
                                   for r in await conn.fetch(Q.lock_entry_quota_rows, ec, ev, ee, ed)}
             # A granted voter's requests all fit: deciding them from the value before the batch gives
             # each its own remaining count, and ends at the value already written.
-            demand = _demand(batch)
             for qkey, after in granted.items():
                 used[qkey] = after - demand[qkey]
             known = {(r["voter_id"], r["idempotency_key"]): r["response"] for r in await conn.fetch(
@@ -226,9 +226,9 @@ class VoteBatcher:
         return outcomes
 
     @staticmethod
-    async def _take_whole(conn: asyncpg.Connection, batch: list[VoteRequest]) -> dict[tuple[str, str, date], int]:
+    async def _take_whole(conn: asyncpg.Connection, batch: list[VoteRequest],
+                          demand: dict[tuple[str, str, date], int]) -> dict[tuple[str, str, date], int]:
         """Take each voter's whole demand where it fits; the voters taken for, with their count after."""
-        demand = _demand(batch)
         limits = {(r.campaign_id, r.voter_id, r.day): r.votes_per_day for r in batch}
         granted: dict[tuple[str, str, date], int] = {}
         for limit in sorted(set(limits.values())):

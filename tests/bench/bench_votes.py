@@ -57,6 +57,14 @@ def ensure_wrk() -> str:
     raise SystemExit("wrk is needed (Debian/Ubuntu: apt-get install wrk)")
 
 
+def run_wrk(wrk: str, args: argparse.Namespace, script: str, url: str, seconds: int, *, timeout: bool = True,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """One wrk run with the benchmark's threads and connections, and a Lua script beside this file."""
+    return subprocess.run([wrk, "-t", str(args.threads), "-c", str(args.connections), "-d", f"{seconds}s",
+                           *(["--timeout", "10s"] if timeout else []), "--latency",
+                           "-s", str(Path(__file__).with_name(script)), url], env=env, capture_output=True, text=True)
+
+
 def parse_wrk(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     m = re.search(r"Requests/sec:\s+([\d.]+)", text)
@@ -213,9 +221,7 @@ def main() -> None:
         started = time.monotonic()
         sampler.start()
         browser.start()
-        run = subprocess.run([wrk, "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
-                              "--timeout", "10s", "--latency", "-s", str(Path(__file__).with_name("votes.lua")),
-                              voting], env=env, capture_output=True, text=True)
+        run = run_wrk(wrk, args, "votes.lua", voting, args.duration, env=env)
         elapsed = time.monotonic() - started
         browsing.set()
         browser.join(timeout=15)
@@ -259,21 +265,15 @@ def main() -> None:
         lag50 = histogram_quantile(metrics, "massline_standings_lag_seconds", 0.5)
         lag99 = histogram_quantile(metrics, "massline_standings_lag_seconds", 0.99)
         say("measuring the bare endpoint of the same server")
-        bare = parse_wrk(subprocess.run([wrk, "-t", str(args.threads), "-c", str(args.connections), "-d", "15s",
-                                         "--latency", "-s", str(Path(__file__).with_name("bare.lua")),
-                                         f"{voting}/health/live"], capture_output=True, text=True).stdout)
+        bare = parse_wrk(run_wrk(wrk, args, "bare.lua", f"{voting}/health/live", 15, timeout=False).stdout)
         accepted_rate = len(accepted_ids) / elapsed
         # Latency below saturation: the same load paced to about half the rate just measured.
         paced_target = max(100.0, round(accepted_rate * 0.5, -2))
         say(f"measuring latency at about {paced_target:,.0f} votes/s (paced)")
         paced_dir = work / "paced"
         paced_dir.mkdir()
-        paced_run = subprocess.run(
-            [wrk, "-t", str(args.threads), "-c", str(args.connections), "-d", "20s", "--timeout", "10s", "--latency",
-             "-s", str(Path(__file__).with_name("votes.lua")), voting],
-            env={**env, "BENCH_OUT": str(paced_dir), "BENCH_DELAY_MS": str(args.connections * 1000 / paced_target)},
-            capture_output=True, text=True)
-        paced = parse_wrk(paced_run.stdout)
+        paced = parse_wrk(run_wrk(wrk, args, "votes.lua", voting, 20, env={
+            **env, "BENCH_OUT": str(paced_dir), "BENCH_DELAY_MS": str(args.connections * 1000 / paced_target)}).stdout)
         # lost: answered 201 but not in the vote log, or committed but missing from the standings;
         # double: one vote id answered twice, or standings above what was committed.
         lost = len(accepted_ids - committed) + max(len(committed) - standings_total, 0)
