@@ -15,6 +15,7 @@ import ipaddress
 import math
 import statistics
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
@@ -90,7 +91,8 @@ class VoteSignal:
     device_hash: str | None
     verified_at: datetime | None
     fresh: bool
-    shard: int = 0  # the vote topic partition it came from (see SHARDED)
+    shard: int = 0  # the counter row of its partition (see SHARDED)
+    partition: int = 0  # the vote topic partition it came from (see NetworkState)
     # A vote's window starts, built once each: every rule reads the same few (minute, hour, day) many times.
     _starts: dict[int, datetime] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -102,14 +104,16 @@ class VoteSignal:
         return start
 
     @classmethod
-    def of(cls, campaign_id: str, e: Any, thresholds: Thresholds, shard: int = 0) -> "VoteSignal":
+    def of(cls, campaign_id: str, e: Any, thresholds: Thresholds, shard: int = 0,
+           partition: int = 0) -> "VoteSignal":
         """From a VoteCast event."""
         cast_at = utc(e.cast_at)
         verified = utc(e.identity_verified_at) if e.identity_verified_at else None
         fresh = (verified is not None
                  and timedelta(0) <= cast_at - verified <= timedelta(seconds=thresholds.fresh_window_s))
         return cls(e.vote_id, campaign_id, e.voter_id, e.entry_id, e.category_id, e.count, cast_at,
-                   clean_key(e.ip_hash), clean_subnet(e.subnet), clean_key(e.device_hash), verified, fresh, shard)
+                   clean_key(e.ip_hash), clean_subnet(e.subnet), clean_key(e.device_hash), verified, fresh, shard,
+                   partition)
 
 
 def utc(at: datetime) -> datetime:
@@ -128,6 +132,12 @@ def clean_key(value: str | None) -> str | None:
 
 def clean_subnet(value: str | None) -> str | None:
     """A /24 or /64 in canonical form; anything else (garbage, a single host, a whole /8) is unknown."""
+    return None if value is None else _clean_subnet(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _clean_subnet(value: str) -> str | None:
+    # Parsing a network is the dearest step of reading a vote, and a network votes many times.
     value = clean_key(value)
     if value is None:
         return None
@@ -156,7 +166,6 @@ CounterKey = tuple[str, str, str, datetime]
 
 # dimension -> (window length, counts vote requests (False) or votes (True))
 DIMENSIONS: dict[str, tuple[int, bool]] = {
-    "voter_minute": (MINUTE, False),
     "ip_minute": (MINUTE, False),
     "subnet_minute": (MINUTE, False),
     "device_minute": (MINUTE, False),
@@ -187,6 +196,28 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "subnet_voters_
                                        "fresh_subnet": TEN_MINUTES, "fresh_entry": TEN_MINUTES,
                                        "entry_subnet_voters_day": DAY, "timer_gapped_day": DAY,
                                        "timer_gap_day": DAY}
+
+
+# The windows of one network (its address's key starts with the network): the vote topic is keyed by network, so
+# every vote of a network reaches the one instance that owns its partition, which keeps them in memory
+# (`NetworkState`). The others (per entry, per device) are shared by every instance, in PostgreSQL.
+NETWORK_DIMENSIONS = {"ip_minute", "subnet_minute", "subnet_votes_minute", "subnet_votes_hour", "subnet_votes_day",
+                      "entry_subnet_minute", "entry_subnet_hour", "entry_subnet_day", "entry_subnet_burst",
+                      "fresh_entry_subnet_votes", "fresh_subnet_votes",
+                      "subnet_voters_day", "entry_subnet_voters_hour", "entry_subnet_voters_day",
+                      "fresh_entry_subnet", "fresh_subnet", "timer_gapped_day", "timer_gap_day"}
+
+
+def network_of(dimension: str, key: str) -> str:
+    """The network a network dimension's key belongs to ("" for an address without a known network)."""
+    if dimension.startswith(("subnet_", "fresh_subnet")) or dimension == "ip_minute":
+        return key.split("|", 1)[0]
+    return key.split("|", 2)[1]  # entry|network[|gap bucket]
+
+
+def ip_key(v: VoteSignal) -> str | None:
+    """An address's counter key: its network first, so that the address is counted where its network is."""
+    return f"{v.subnet or ''}|{v.ip_hash}" if v.ip_hash else None
 
 
 def _key(v: VoteSignal, dimension: str, key: str) -> CounterKey:
@@ -223,7 +254,7 @@ def counter_increments(votes: Iterable[VoteSignal]) -> dict[ShardedKey, int]:
     for v in votes:
         e = str(v.entry_id)
         plan: list[tuple[str, str | None]] = [
-            ("voter_minute", v.voter_id), ("ip_minute", v.ip_hash), ("subnet_minute", v.subnet),
+            ("ip_minute", ip_key(v)), ("subnet_minute", v.subnet),
             ("device_minute", v.device_hash), ("entry_burst", e), ("entry_requests_hour", e),
             ("entry_votes_minute", e), ("entry_votes_hour", e),
         ]
@@ -416,10 +447,18 @@ def judge(
     def put(f: Finding) -> None:
         found.setdefault(f.identity, f)
 
+    # An identity's requests per minute, from its history (which holds the batch): the identity's votes may come
+    # from several networks, and so from several instances.
+    requests: dict[tuple[str, str, datetime], int] = {}
+    for campaign, voter in {(v.campaign_id, v.voter_id) for v in votes}:
+        for p in history.get((campaign, voter), ()):
+            k = (campaign, voter, window_start(p[0], MINUTE))
+            requests[k] = requests.get(k, 0) + 1
+
     for v in votes:
         e = str(v.entry_id)
         minute = v.window(MINUTE)
-        n = c(v, "voter_minute", v.voter_id)
+        n = requests.get((v.campaign_id, v.voter_id, minute), 0)
         if n > t.voter_per_minute:
             put(Finding("velocity_voter", f"voter:{v.voter_id}",
                         f"{n} vote requests from one identity in the minute from {_hm(minute)} "
@@ -433,7 +472,7 @@ def judge(
                         f"(limit {t.device_per_minute})",
                         f"同一设备在 {_hm(minute)} 起的一分钟内发出 {n} 次投票请求（上限 {t.device_per_minute} 次）",
                         {"requests": n, "limit": t.device_per_minute}, _sel(v, MINUTE, device_hash=v.device_hash)))
-        n = c(v, "ip_minute", v.ip_hash)
+        n = c(v, "ip_minute", ip_key(v))
         if n > t.ip_per_minute:
             put(Finding("velocity_ip", f"ip:{v.ip_hash}",
                         f"{n} vote requests from one address in the minute from {_hm(minute)} "
@@ -667,7 +706,10 @@ class MemoryWindows:
     index: dict[tuple[str, str, str], list[VoteSignal]] = field(default_factory=dict)
     by_voter: dict[tuple[str, str], list[Earlier]] = field(default_factory=dict)
 
-    async def remember(self, votes: list[VoteSignal]) -> None:
+    async def prepare(self, votes: list[VoteSignal]) -> None:
+        """Nothing to load: every window is here."""
+
+    async def remember(self, votes: list[VoteSignal], past: dict[uuid.UUID, VoterPast]) -> None:
         for v in votes:
             self.by_voter.setdefault((v.campaign_id, v.voter_id), []).append((v.cast_at, v.entry_id, v.subnet))
             for name, value in (("voter", v.voter_id), ("device", v.device_hash), ("entry", str(v.entry_id)),
@@ -719,18 +761,20 @@ def matches(s: Selector, v: VoteSignal) -> bool:
 
 
 async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tuple[Finding, list[VoteSignal]]]:
-    """The whole pipeline for one batch, the same in the consumer (PostgreSQL store) and the evaluation (memory).
+    """The whole pipeline for one batch, the same in the consumer and the evaluation (memory).
 
-    Four round trips per batch whatever its size: store the votes, read each voter's recent votes (the gap to
-    the identity's previous vote feeds the timer counters; the entries it voted for earlier today are judged
-    again), add to the counters, count distinct identities; a fifth fetches the votes of whatever tripped.
+    A few round trips per batch whatever its size: load the windows of networks the instance does not hold yet,
+    read each voter's recent votes (the gap to the identity's previous vote feeds the timer counters; the entries
+    it voted for earlier today are judged again), store the votes, add to the shared counters, count distinct
+    identities; one more fetches the votes of whatever tripped.
     """
     if not votes:
         return []
-    await store.remember(votes)
+    await store.prepare(votes)
     since = min(v.cast_at for v in votes) - timedelta(seconds=DAY)
-    history = await store.history({(v.campaign_id, v.voter_id) for v in votes}, since)
+    history = with_batch(await store.history({(v.campaign_id, v.voter_id) for v in votes}, since), votes)
     past = voter_past(votes, history, t)
+    await store.remember(votes, past)
     counter_reads, distinct_reads = past_reads(votes, past)
     counts = await store.bump(counter_increments(votes), counter_reads)
     distinct = await store.bump_distinct(distinct_members(votes, past), distinct_reads)
@@ -738,3 +782,142 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     decisive = [f for f in findings if f.decisive]
     covered = await store.select([f.selector for f in decisive]) if decisive else []
     return [(f, vs) for f, vs in zip(decisive, covered)] + [(f, []) for f in findings if not f.decisive]
+
+
+def with_batch(history: dict[tuple[str, str], list[Earlier]],
+               votes: list[VoteSignal]) -> dict[tuple[str, str], list[Earlier]]:
+    """Each voter's stored votes followed by the batch's own, in time order."""
+    out = {k: list(v) for k, v in history.items()}
+    for v in votes:
+        out.setdefault((v.campaign_id, v.voter_id), []).append((v.cast_at, v.entry_id, v.subnet))
+    for k in {(v.campaign_id, v.voter_id) for v in votes}:
+        out[k].sort(key=lambda p: p[0])
+    return out
+
+
+NEVER = datetime.min.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class Net:
+    """One network's windows as this instance holds them: complete from `since` on."""
+
+    partition: int
+    since: datetime
+    counters: dict[CounterKey, int] = field(default_factory=dict)
+    members: dict[CounterKey, set[str]] = field(default_factory=dict)
+    latest: datetime = NEVER
+    pruned: datetime = NEVER
+
+    def add(self, counters: dict[CounterKey, int], members: Iterable[Member], latest: datetime) -> None:
+        for k, n in counters.items():
+            self.counters[k] = self.counters.get(k, 0) + n
+        for k, m in members:
+            self.members.setdefault(k, set()).add(m)
+        self.latest = max(self.latest, latest)
+        if self.latest - self.pruned >= timedelta(seconds=MINUTE):
+            self.prune()
+
+    def prune(self) -> None:
+        """Windows that ended more than ten minutes before the network's latest vote are dropped; the network is
+        then complete from the start of its latest vote's day (a later vote for an earlier day reloads it)."""
+        self.pruned = self.latest
+        edge = self.latest - timedelta(seconds=TEN_MINUTES)
+        self.counters = {k: n for k, n in self.counters.items()
+                         if k[3] + timedelta(seconds=DIMENSIONS[k[1]][0]) >= edge}
+        self.members = {k: m for k, m in self.members.items()
+                        if k[3] + timedelta(seconds=DISTINCT_DIMENSIONS[k[1]]) >= edge}
+        self.since = max(self.since, window_start(edge, DAY))
+
+
+NetKey = tuple[str, str]  # (campaign, network); network "" holds the addresses without a known network
+
+
+def network_increments(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPast] | None = None,
+                       ) -> tuple[dict[NetKey, dict[CounterKey, int]], dict[NetKey, set[Member]]]:
+    """The network windows a run of votes adds to, per network (what a network's stored votes rebuild)."""
+    votes = list(votes)
+    counters: dict[NetKey, dict[CounterKey, int]] = {}
+    for (k, _), n in counter_increments(votes).items():
+        if k[1] in NETWORK_DIMENSIONS:
+            mine = counters.setdefault((k[0], network_of(k[1], k[2])), {})
+            mine[k] = mine.get(k, 0) + n
+    members: dict[NetKey, set[Member]] = {}
+    for k, m in distinct_members(votes, past):
+        if k[1] in NETWORK_DIMENSIONS:
+            members.setdefault((k[0], network_of(k[1], k[2])), set()).add((k, m))
+    return counters, members
+
+
+class NetworkState:
+    """The network windows of the networks this instance's partitions carry, in memory, the least recently used
+    dropped beyond `capacity` (they are rebuilt from the stored votes when the network votes again).
+
+    A network whose partition this instance may have missed messages of (the partition went to another instance
+    and came back: its offsets jump) is dropped and rebuilt the same way, so what it reads is always complete.
+    """
+
+    def __init__(self, t: Thresholds, capacity: int = 100_000) -> None:
+        self.t = t
+        self.capacity = capacity
+        self.nets: OrderedDict[NetKey, Net] = OrderedDict()
+        self.next_offset: dict[int, int] = {}
+        self.rebuilt = 0
+        self.dropped = 0
+
+    def follow(self, offsets: dict[int, tuple[int, int]]) -> None:
+        """Before a batch: (first, last) offset per partition. Networks of a partition that skipped are dropped."""
+        stale = {p for p, (first, _) in offsets.items() if p in self.next_offset and self.next_offset[p] != first}
+        if stale:
+            for key in [k for k, n in self.nets.items() if n.partition in stale]:
+                del self.nets[key]
+                self.dropped += 1
+            for p in stale:
+                del self.next_offset[p]
+
+    def missing(self, votes: Iterable[VoteSignal]) -> dict[NetKey, tuple[int, datetime]]:
+        """The known networks of the votes not held (or not from early enough): partition and since when to load."""
+        out: dict[NetKey, tuple[int, datetime]] = {}
+        for v in votes:
+            if not v.subnet:
+                continue
+            key, day = (v.campaign_id, v.subnet), v.window(DAY)
+            net = self.nets.get(key)
+            if net is None or day < net.since:
+                since = min(day, out[key][1]) if key in out else day
+                out[key] = (v.partition, since if net is None else min(since, net.since))
+        return out
+
+    def load(self, missing: dict[NetKey, tuple[int, datetime]], stored: list[VoteSignal],
+             gaps: dict[uuid.UUID, float]) -> None:
+        """Rebuild networks from their stored votes since when `missing` says (with the timer gap each vote was
+        scored with)."""
+        past = {vid: VoterPast((gap, gap_bucket(gap, self.t)), frozenset()) for vid, gap in gaps.items()}
+        counters, members = network_increments(stored, past) if stored else ({}, {})
+        latest: dict[NetKey, datetime] = {}
+        for v in stored:
+            latest[(v.campaign_id, v.subnet or "")] = v.cast_at  # stored votes come in time order
+        for key, (partition, since) in missing.items():
+            net = self.nets[key] = Net(partition, since, pruned=latest.get(key, since))
+            net.add(counters.get(key, {}), members.get(key, ()), latest.get(key, since))
+        self.rebuilt += len(missing)
+
+    def get(self, key: NetKey, partition: int) -> Net:
+        net = self.nets.get(key)
+        if net is None:  # an address without a known network: nothing stored to rebuild from
+            net = self.nets[key] = Net(partition, NEVER)
+        self.nets.move_to_end(key)
+        return net
+
+    def committed(self, offsets: dict[int, tuple[int, int]], counters: dict[NetKey, dict[CounterKey, int]],
+                  members: dict[NetKey, set[Member]], latest: dict[NetKey, datetime],
+                  partitions: dict[NetKey, int]) -> None:
+        """After the batch's transaction committed: its additions become the networks' state."""
+        for key in counters.keys() | members.keys():
+            self.get(key, partitions.get(key, 0)).add(counters.get(key, {}), members.get(key, set()),
+                                                      latest.get(key, NEVER))
+        for p, (_, last) in offsets.items():
+            self.next_offset[p] = last + 1
+        while len(self.nets) > self.capacity:
+            self.nets.popitem(last=False)
+            self.dropped += 1

@@ -6,11 +6,11 @@ import asyncio
 import logging
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, Literal, Sequence
+from typing import Annotated, Any, Callable, Literal, Sequence
 
 import asyncpg
 from fastapi import APIRouter, Query
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic import Field
 
 from massline.auth import Caller, CallerDep, require_role
@@ -28,7 +28,7 @@ from massline.errors import ApiError, RequestBody
 from massline.service import Runtime, ServiceRuntime
 
 from . import domain
-from .repository import PgWindows, Q
+from .repository import HybridWindows, Q
 from .settings import AntifraudSettings
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,11 @@ class Metrics:
                              ["action"], registry=r)
         self.decisions = Counter("massline_fraud_operator_decisions", "Operator decisions", ["decision"], registry=r)
         self.alerts = Counter("massline_fraud_alerts_raised", "FraudAlertRaised events", ["reason"], registry=r)
+        self.rebuilt = Counter("massline_fraud_networks_rebuilt",
+                               "Networks whose windows were rebuilt from the stored votes (first seen by this "
+                               "instance, taken over from another, or dropped to stay within capacity)", registry=r)
+        self.held = Gauge("massline_fraud_networks_held", "Networks whose windows this instance holds in memory",
+                          registry=r)
         self.lag = Histogram("massline_fraud_detection_lag_seconds", "From a vote being cast to its case",
                              buckets=(1, 2, 5, 10, 30, 60, 120, 300, 900, 3600, 86400), registry=r)
 
@@ -58,15 +63,29 @@ def _settings(rt: ServiceRuntime) -> AntifraudSettings:
 
 # --- the hot path ------------------------------------------------------------------------------
 
-async def on_votes(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime) -> None:
-    """Run the batch through every detector (a handful of statements whatever its size) and act on what tripped."""
+async def on_votes(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime,
+                   nets: domain.NetworkState | None = None) -> Callable[[], None]:
+    """Run the batch through every detector (a handful of statements whatever its size) and act on what tripped.
+
+    Returns what makes the batch's additions to the networks held in memory (`nets`, the instance's own by
+    default) count, once its transaction committed.
+    """
     t: domain.Thresholds = rt.state["thresholds"]
     metrics: Metrics = rt.state["metrics"]
+    nets = nets or rt.state["networks"]
     shards = _settings(rt).counter_shards
-    signals = [domain.VoteSignal.of(item.envelope.campaign_id, vote, t, shard=item.partition % shards)
+    offsets: dict[int, tuple[int, int]] = {}
+    for item in batch:
+        first, last = offsets.get(item.partition, (item.offset, item.offset))
+        offsets[item.partition] = (min(first, item.offset), max(last, item.offset))
+    signals = [domain.VoteSignal.of(item.envelope.campaign_id, vote, t, shard=item.partition % shards,
+                                    partition=item.partition)
                for item in batch for vote in item.event.votes]  # type: ignore[attr-defined]
-    results = await domain.detect(signals, PgWindows(conn, sharded=shards > 1), t)
+    store = HybridWindows(conn, nets, offsets, sharded=shards > 1)
+    rebuilt = nets.rebuilt
+    results = await domain.detect(signals, store, t)
     metrics.scored.inc(len(signals))
+    metrics.rebuilt.inc(nets.rebuilt - rebuilt)
     policies: dict[str, str] = {}
     for finding, votes in results:
         metrics.findings.labels(finding.reason_code, str(finding.decisive).lower()).inc()
@@ -77,6 +96,7 @@ async def on_votes(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: Ser
         if campaign not in policies:
             policies[campaign] = await conn.fetchval(Q.policy, campaign) or _settings(rt).policy
         await _apply(conn, rt, finding, votes, policies[campaign])
+    return store.committed
 
 
 async def _apply(conn: asyncpg.Connection, rt: ServiceRuntime, f: domain.Finding, votes: list[domain.VoteSignal],
@@ -299,9 +319,11 @@ def register(rt: ServiceRuntime) -> None:
     s = _settings(rt)
     rt.state["thresholds"] = s.thresholds()
     rt.state["metrics"] = Metrics(rt)
+    rt.state["networks"] = nets = domain.NetworkState(rt.state["thresholds"], s.networks_held)
+    rt.state["metrics"].held.set_function(lambda: len(nets.nets))
 
-    async def votes(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
-        await on_votes(conn, batch, rt)
+    async def votes(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> Callable[[], None]:
+        return await on_votes(conn, batch, rt)
 
     rt.subscribe(topics.VOTE, "detectors", votes, events=[VoteCast],
                  description="Score every accepted vote against the brushing detectors; flag or invalidate.")

@@ -1,7 +1,9 @@
-"""Anti-fraud storage: the detector windows in PostgreSQL (shared by every instance), cases and their votes."""
+"""Anti-fraud storage: the shared detector windows in PostgreSQL, each network's in the memory of the instance that
+owns its partition (rebuilt from the stored votes), cases and their votes."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -9,7 +11,20 @@ import asyncpg
 
 from massline.queries import load_queries
 
-from .domain import SHARDED, CounterKey, Earlier, Member, Selector, ShardedKey, VoteSignal
+from .domain import (
+    NETWORK_DIMENSIONS,
+    SHARDED,
+    CounterKey,
+    Earlier,
+    Member,
+    NetKey,
+    NetworkState,
+    Selector,
+    ShardedKey,
+    VoterPast,
+    VoteSignal,
+    network_of,
+)
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
 
@@ -27,10 +42,15 @@ class PgWindows:
         self.conn = conn
         self.sharded = sharded
 
-    async def remember(self, votes: list[VoteSignal]) -> None:
+    async def prepare(self, votes: list[VoteSignal]) -> None:
+        """Every window is in the tables."""
+
+    async def remember(self, votes: list[VoteSignal], past: dict[uuid.UUID, VoterPast]) -> None:
+        """Store the votes, each with the timer gap it was scored with (what rebuilds its network's windows)."""
         await self.conn.execute(Q.remember_votes, *_columns([
             (v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
-             v.subnet, v.device_hash, v.fresh) for v in votes]))
+             v.subnet, v.device_hash, v.fresh, gap[0] if (gap := getattr(past.get(v.vote_id), "gap", None)) else None)
+            for v in votes]))
 
     async def bump(self, increments: dict[ShardedKey, int],
                    reads: set[CounterKey] = frozenset()) -> dict[CounterKey, int]:
@@ -84,3 +104,94 @@ class PgWindows:
                                             r["category_id"], r["count"], r["cast_at"], r["ip_hash"], r["subnet"],
                                             r["device_hash"], None, r["fresh"]))
         return out
+
+
+class HybridWindows(PgWindows):
+    """What the consumer scores with: network windows from this instance's `NetworkState`, the rest in PostgreSQL.
+
+    The batch's additions to the networks are held aside and become their state only once the batch's
+    transaction has committed (`committed`): a batch that fails and is tried again is not counted twice.
+    """
+
+    def __init__(self, conn: asyncpg.Connection, nets: NetworkState, offsets: dict[int, tuple[int, int]], *,
+                 sharded: bool = True) -> None:
+        super().__init__(conn, sharded=sharded)
+        self.nets = nets
+        self.offsets = offsets
+        self.counters: dict[NetKey, dict[CounterKey, int]] = {}
+        self.members: dict[NetKey, set[Member]] = {}
+        self.new_members: dict[CounterKey, set[str]] = {}
+        self.latest: dict[NetKey, datetime] = {}
+        self.partitions: dict[NetKey, int] = {}
+
+    async def prepare(self, votes: list[VoteSignal]) -> None:
+        """Rebuild the networks of the batch this instance does not hold (before the batch itself is stored)."""
+        self.nets.follow(self.offsets)
+        for v in votes:
+            key = (v.campaign_id, v.subnet or "")
+            self.partitions.setdefault(key, v.partition)
+            self.latest[key] = max(self.latest.get(key, v.cast_at), v.cast_at)
+        missing = self.nets.missing(votes)
+        if not missing:
+            return
+        keys = sorted(missing)
+        stored: list[VoteSignal] = []
+        gaps: dict[uuid.UUID, float] = {}
+        for r in await self.conn.fetch(Q.network_votes, [k[0] for k in keys], [k[1] for k in keys],
+                                       [missing[k][1] for k in keys]):
+            stored.append(VoteSignal(r["vote_id"], r["campaign_id"], r["voter_id"], r["entry_id"], r["category_id"],
+                                     r["count"], r["cast_at"], r["ip_hash"], r["subnet"], r["device_hash"], None,
+                                     r["fresh"]))
+            if r["gap_s"] is not None:
+                gaps[r["vote_id"]] = r["gap_s"]
+        self.nets.load(missing, stored, gaps)
+
+    async def bump(self, increments: dict[ShardedKey, int],
+                   reads: set[CounterKey] = frozenset()) -> dict[CounterKey, int]:
+        shared: dict[ShardedKey, int] = {}
+        mine: dict[CounterKey, NetKey] = {}
+        for sk, n in increments.items():
+            k = sk[0]
+            if k[1] in NETWORK_DIMENSIONS:
+                net_key = (k[0], network_of(k[1], k[2]))
+                staged = self.counters.setdefault(net_key, {})
+                staged[k] = staged.get(k, 0) + n
+                mine[k] = net_key
+            else:
+                shared[sk] = n
+        out = await super().bump(shared, {k for k in reads if k[1] not in NETWORK_DIMENSIONS})
+        for k in reads:
+            if k[1] in NETWORK_DIMENSIONS:
+                mine[k] = (k[0], network_of(k[1], k[2]))
+        held = self.nets.nets
+        for k, net_key in mine.items():
+            net = held.get(net_key)
+            out[k] = (net.counters.get(k, 0) if net else 0) + self.counters.get(net_key, {}).get(k, 0)
+        return out
+
+    async def bump_distinct(self, members: set[Member], reads: set[CounterKey] = frozenset()) -> dict[CounterKey, int]:
+        shared: set[Member] = set()
+        mine: dict[CounterKey, NetKey] = {}
+        held = self.nets.nets
+        for k, m in members:
+            if k[1] in NETWORK_DIMENSIONS:
+                net_key = mine.get(k) or (k[0], network_of(k[1], k[2]))
+                mine[k] = net_key
+                net = held.get(net_key)
+                if net is None or m not in net.members.get(k, ()):
+                    self.new_members.setdefault(k, set()).add(m)
+                    self.members.setdefault(net_key, set()).add((k, m))
+            else:
+                shared.add((k, m))
+        out = await super().bump_distinct(shared, {k for k in reads if k[1] not in NETWORK_DIMENSIONS})
+        for k in reads:
+            if k[1] in NETWORK_DIMENSIONS:
+                mine[k] = (k[0], network_of(k[1], k[2]))
+        for k, net_key in mine.items():
+            net = held.get(net_key)
+            out[k] = (len(net.members.get(k, ())) if net else 0) + len(self.new_members.get(k, ()))
+        return out
+
+    def committed(self) -> None:
+        """The batch's transaction committed: its additions become the networks' state."""
+        self.nets.committed(self.offsets, self.counters, self.members, self.latest, self.partitions)

@@ -26,7 +26,7 @@ from typing import Any
 
 import asyncpg
 
-from massline.contracts import CastVote, VoteCast, voter_shard
+from massline.contracts import CastVote, VoteCast, network_shard
 from massline.contracts.ids import uuid7
 from massline.outbox import Outbox
 
@@ -253,11 +253,15 @@ def _demand(batch: list[VoteRequest]) -> dict[tuple[str, str, date], int]:
 
 
 def vote_events(accepted: list[tuple[VoteRequest, uuid.UUID, dict[str, Any]]]) -> list[tuple[VoteCast, str]]:
-    """One VoteCast per campaign and voter shard, the votes in the order they were accepted."""
+    """One VoteCast per campaign and network shard, the votes in the order they were accepted.
+
+    The shard is that of the vote's network (subnet, else address hash, else voter), so every vote
+    from one network travels on one partition of the vote topic.
+    """
     groups: dict[tuple[str, int], list[CastVote]] = {}
     for r, vote_id, _ in accepted:
-        groups.setdefault((r.campaign_id, voter_shard(r.voter_id)), []).append(CastVote(
+        groups.setdefault((r.campaign_id, network_shard(r.subnet, r.ip_hash, r.voter_id)), []).append(CastVote(
             vote_id=vote_id, voter_id=r.voter_id, entry_id=r.entry_id, category_id=r.category_id, count=r.count,
             cast_at=r.cast_at, ip_hash=r.ip_hash, subnet=r.subnet, device_hash=r.device_hash,
             identity_verified_at=r.identity_verified_at))
-    return [(VoteCast(voter_shard=shard, votes=votes), campaign) for (campaign, shard), votes in groups.items()]
+    return [(VoteCast(network_shard=shard, votes=votes), campaign) for (campaign, shard), votes in groups.items()]

@@ -39,7 +39,9 @@ class Delivered:
     offset: int
 
 
-Handler = Callable[[asyncpg.Connection, Sequence[Delivered]], Awaitable[None]]
+# A handler may return a function to call once its transaction has committed (for state kept in memory that must
+# follow only what was committed); it is not called when the transaction fails.
+Handler = Callable[[asyncpg.Connection, Sequence[Delivered]], Awaitable[Callable[[], None] | None]]
 
 
 class ConsumerMetrics:
@@ -161,6 +163,7 @@ class EventConsumer:
                         )
                     }
                     fresh: list[Delivered] = []
+                    after: Callable[[], None] | None = None
                     for item in items:
                         if item.envelope.event_id in fresh_ids:
                             fresh.append(item)
@@ -168,7 +171,9 @@ class EventConsumer:
                     if len(fresh) < len(items):
                         self.metrics.duplicates.labels(consumer).inc(len(items) - len(fresh))
                     if fresh:
-                        await handler(conn, fresh)
+                        after = await handler(conn, fresh)
+                if callable(after):
+                    after()
                 for item in fresh:
                     self.metrics.applied.labels(consumer, item.envelope.event_type).inc()
                 self._log_applied(consumer, fresh)

@@ -365,8 +365,10 @@ async def redrive(
                     if dry_run:
                         summary.redriven += 1
                         continue
+                    spec = TOPICS.get(original)
                     pending.append(await session.producer.send(  # type: ignore[union-attr]
-                        original, letter.value, key=letter.key, headers=letter.redrive_headers()))
+                        original, letter.value, key=letter.key, headers=letter.redrive_headers(),
+                        partition=spec.partition_of(letter.key) if spec else None))
                     if len(pending) >= _COMMIT_EVERY:
                         summary.redriven += await _confirm(session, pending, tp, record.offset + 1)
                         pending = []

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from massline.contracts import CastVote, VoteCast, voter_shard  # noqa: E402
+from massline.contracts import CastVote, VoteCast, network_shard  # noqa: E402
 from services.antifraud import domain  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 
@@ -63,11 +63,11 @@ class Vote:
 
 
 def vote_events(votes: list[CastVote]) -> list[VoteCast]:
-    """The VoteCast events the voting service publishes for one micro-batch: one per voter shard."""
+    """The VoteCast events the voting service publishes for one micro-batch: one per network shard."""
     shards: dict[int, list[CastVote]] = {}
     for v in votes:
-        shards.setdefault(voter_shard(v.voter_id), []).append(v)
-    return [VoteCast(voter_shard=shard, votes=vs) for shard, vs in sorted(shards.items())]
+        shards.setdefault(network_shard(v.subnet, v.ip_hash, v.voter_id), []).append(v)
+    return [VoteCast(network_shard=shard, votes=vs) for shard, vs in sorted(shards.items())]
 
 
 def local_hour_weights() -> list[float]:
@@ -338,11 +338,16 @@ async def run_postgres(honest: list[Vote], attack: list[Vote], t: domain.Thresho
         casts = [v.cast_vote() for v in votes]
         truth = {c.vote_id: v for c, v in zip(casts, votes)}
         started = time.perf_counter()
+        offsets: dict[int, int] = {}
         for i in range(0, len(casts), batch_size):
-            batch = [Delivered(make_envelope(e, campaign_id=CAMPAIGN, producer="eval"), e, e.topic, 0, i + k)
-                     for k, e in enumerate(vote_events(casts[i:i + batch_size]))]
+            batch = []
+            for e in vote_events(casts[i:i + batch_size]):  # each shard on its own partition, as the relay sends
+                offsets[e.network_shard] = offsets.get(e.network_shard, -1) + 1
+                batch.append(Delivered(make_envelope(e, campaign_id=CAMPAIGN, producer="eval"), e, e.topic,
+                                       e.network_shard, offsets[e.network_shard]))
             async with pool.acquire() as conn, conn.transaction():
-                await handlers.on_votes(conn, batch, rt)
+                committed = await handlers.on_votes(conn, batch, rt)
+            committed()
         elapsed = time.perf_counter() - started
         flagged = {r["vote_id"] for r in await pool.fetch("SELECT vote_id FROM votes WHERE state <> 'counted'")}
         events_out = await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'VoteInvalidated'")

@@ -15,12 +15,12 @@ from fastapi import FastAPI
 
 from massline.auth import Caller, issue_token
 from massline.consumer import Delivered
-from massline.contracts import CastVote, NominationApproved, VoteCast, make_envelope, voter_shard
+from massline.contracts import CastVote, NominationApproved, VoteCast, make_envelope, network_shard
 from massline.db import create_pool, migrate
 from massline.errors import install_error_handlers
 from services.antifraud import domain, handlers
 from services.antifraud.app import MIGRATIONS, build_runtime
-from services.antifraud.repository import PgWindows
+from services.antifraud.repository import HybridWindows
 from services.antifraud.settings import AntifraudSettings
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,8 @@ def vote(voter: str, entry: uuid.UUID, at: datetime, *, count: int = 1, subnet: 
 
 def as_events(items: list) -> list:
     """Votes become the VoteCast events that carry them (one per vote here); other events pass as they are."""
-    return [VoteCast(voter_shard=voter_shard(i.voter_id), votes=[i]) if isinstance(i, CastVote) else i for i in items]
+    return [VoteCast(network_shard=network_shard(i.subnet, i.ip_hash, i.voter_id), votes=[i])
+            if isinstance(i, CastVote) else i for i in items]
 
 
 def traffic() -> list[CastVote]:
@@ -53,19 +54,24 @@ def traffic() -> list[CastVote]:
 
 class Service:
     def __init__(self, rt, pool: asyncpg.Pool, client: httpx.AsyncClient) -> None:
-        self.rt, self.pool, self.client, self.offset = rt, pool, client, 0
+        self.rt, self.pool, self.client, self.offsets = rt, pool, client, {}
 
-    async def deliver(self, events: list, handler=None, partition: int = 0) -> None:
+    async def deliver(self, events: list, handler=None, partition: int = 0, networks=None) -> None:
+        """As the consumer does: one transaction, then what the handler returned once it committed. `networks`
+        stands for another instance's memory (the same database, its own network windows)."""
         batch = []
         for e in as_events(events):
-            self.offset += 1
+            self.offsets[partition] = self.offsets.get(partition, 0) + 1
             batch.append(Delivered(make_envelope(e, campaign_id=CAMPAIGN, producer="test"), e, e.topic, partition,
-                                   self.offset))
+                                   self.offsets[partition]))
+        after = None
         async with self.pool.acquire() as conn, conn.transaction():
             if handler is None:
-                await handlers.on_votes(conn, batch, self.rt)
+                after = await handlers.on_votes(conn, batch, self.rt, networks)
             else:
                 await handler(conn, batch)
+        if after:
+            after()
 
     async def outbox(self, event_type: str) -> list[dict]:
         rows = await self.pool.fetch("SELECT body FROM outbox WHERE event_type = $1 ORDER BY id", event_type)
@@ -92,19 +98,32 @@ async def service(database_url: str):
             await pool.close()
 
 
+async def score(pool: asyncpg.Pool, signals: list, nets: domain.NetworkState, t: domain.Thresholds, *,
+                offset: int, shards: int = 1) -> list:
+    """One batch as the consumer scores it: shared windows in PostgreSQL, the networks' in `nets` once committed."""
+    async with pool.acquire() as conn, conn.transaction():
+        store = HybridWindows(conn, nets, {0: (offset, offset + len(signals) - 1)}, sharded=shards > 1)
+        found = await domain.detect(signals, store, t)
+    store.committed()
+    return found
+
+
+def _collect(into: dict[tuple, set], results: list) -> None:
+    for f, vs in results:
+        into.setdefault(f.identity, set()).update(v.vote_id for v in vs)
+
+
 async def test_the_postgres_windows_find_exactly_what_the_memory_windows_find(service):
     t = domain.Thresholds()
     events = traffic()
     memory = domain.MemoryWindows()
+    nets = domain.NetworkState(t)
     found_pg: dict[tuple, set] = {}
     found_mem: dict[tuple, set] = {}
     for i in range(0, len(events), 9):
         signals = [domain.VoteSignal.of(CAMPAIGN, e, t) for e in events[i:i + 9]]
-        async with service.pool.acquire() as conn, conn.transaction():
-            for f, vs in await domain.detect(signals, PgWindows(conn), t):
-                found_pg.setdefault(f.identity, set()).update(v.vote_id for v in vs)
-        for f, vs in await domain.detect(signals, memory, t):
-            found_mem.setdefault(f.identity, set()).update(v.vote_id for v in vs)
+        _collect(found_pg, await score(service.pool, signals, nets, t, offset=i))
+        _collect(found_mem, await domain.detect(signals, memory, t))
     assert found_pg == found_mem
     farm = {e.vote_id for e in events if e.voter_id.startswith("farm")}
     assert set().union(*found_pg.values()) == farm
@@ -134,13 +153,11 @@ async def test_network_findings_in_postgres_match_memory_and_hold_the_camouflage
     found_pg: dict[tuple, set] = {}
     found_mem: dict[tuple, set] = {}
     campaign = f"{CAMPAIGN}-{shards}"  # each run its own counters
+    nets = domain.NetworkState(t)
     for i in range(0, len(events), 5):
         signals = [domain.VoteSignal.of(campaign, e, t, shard=i % shards) for e in events[i:i + 5]]
-        async with service.pool.acquire() as conn, conn.transaction():
-            for f, vs in await domain.detect(signals, PgWindows(conn, sharded=shards > 1), t):
-                found_pg.setdefault(f.identity, set()).update(v.vote_id for v in vs)
-        for f, vs in await domain.detect(signals, memory, t):
-            found_mem.setdefault(f.identity, set()).update(v.vote_id for v in vs)
+        _collect(found_pg, await score(service.pool, signals, nets, t, offset=i, shards=shards))
+        _collect(found_mem, await domain.detect(signals, memory, t))
     assert found_pg == found_mem
     by_reason: dict[str, set] = {}
     for (_, reason, _, _), held in found_pg.items():
@@ -148,6 +165,46 @@ async def test_network_findings_in_postgres_match_memory_and_hold_the_camouflage
     assert by_reason == {
         "covoting_subnet": {e.vote_id for e in events if e.voter_id.startswith("crew")},  # camouflage votes too
         "timer_subnet": {e.vote_id for e in events if e.voter_id.startswith("timer")}}
+
+
+async def test_an_instance_that_starts_late_or_gets_a_partition_back_rebuilds_its_networks_from_the_votes(service):
+    """Two instances' memories over one database: A scores the first third of the traffic, B (just started) the
+    second, then A again (its partition came back, its offsets jump). Both read complete network windows, rebuilt
+    from the stored votes, and find exactly what one memory that saw everything finds."""
+    t = domain.Thresholds()
+    events = network_traffic()
+    memory = domain.MemoryWindows()
+    a, b = domain.NetworkState(t), domain.NetworkState(t)
+    found: dict[tuple, set] = {}
+    expected: dict[tuple, set] = {}
+    third = len(events) // 15 * 5
+    for i in range(0, len(events), 5):
+        signals = [domain.VoteSignal.of(f"{CAMPAIGN}-takeover", e, t) for e in events[i:i + 5]]
+        _collect(found, await score(service.pool, signals, b if third <= i < 2 * third else a, t, offset=i))
+        _collect(expected, await domain.detect(signals, memory, t))
+    assert found == expected
+    assert {f[1] for f in found} == {"covoting_subnet", "timer_subnet"}
+    assert b.rebuilt and a.dropped  # B rebuilt the networks it met; A dropped what it held when its offsets jumped
+
+
+async def test_a_batch_whose_transaction_failed_is_counted_once_when_tried_again(service):
+    t = domain.Thresholds()
+    events = network_traffic()
+    memory = domain.MemoryWindows()
+    nets = domain.NetworkState(t)
+    found: dict[tuple, set] = {}
+    expected: dict[tuple, set] = {}
+    for i in range(0, len(events), 5):
+        signals = [domain.VoteSignal.of(f"{CAMPAIGN}-retry", e, t) for e in events[i:i + 5]]
+        if i % 20 == 0:  # every fourth batch fails once after scoring, before its transaction commits
+            with pytest.raises(RuntimeError):
+                async with service.pool.acquire() as conn, conn.transaction():
+                    await domain.detect(signals, HybridWindows(conn, nets, {0: (i, i + 4)}), t)
+                    raise RuntimeError("the commit did not happen")
+        _collect(found, await score(service.pool, signals, nets, t, offset=i))
+        _collect(expected, await domain.detect(signals, memory, t))
+    assert found == expected
+    assert {f[1] for f in found} == {"covoting_subnet", "timer_subnet"}
 
 
 async def test_invalidate_policy_emits_each_invalidation_once_and_an_operator_overturn_reinstates_them(service):
@@ -247,13 +304,15 @@ async def test_two_instances_on_two_partitions_share_the_counters_and_invalidate
     await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers=service.as_("ops", "operator"),
                              json={"policy": "invalidate", "reason": "两个实例共同处理"})
     events = traffic()
-    # The vote topic is keyed by voter: each instance gets the voters of its partitions, in small batches.
-    partitions = [[e for e in events if sum(map(ord, e.voter_id)) % 2 == p] for p in (0, 1)]
+    # The vote topic is keyed by network: each instance gets the networks of its partitions, in small batches,
+    # and holds their windows in its own memory; the device's identities come through both.
+    partitions = [[e for e in events if network_shard(e.subnet, e.ip_hash, e.voter_id) % 2 == p] for p in (0, 1)]
+    memories = [domain.NetworkState(domain.Thresholds()) for _ in (0, 1)]
 
     async def instance(partition: int) -> None:
         mine = partitions[partition]
         for i in range(0, len(mine), 3):
-            await service.deliver(mine[i:i + 3], partition=partition)
+            await service.deliver(mine[i:i + 3], partition=partition, networks=memories[partition])
 
     await asyncio.gather(instance(0), instance(1))
     farm = sorted(str(e.vote_id) for e in events if e.voter_id.startswith("farm"))

@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from massline.contracts import VoteCast, parse_envelope, voter_shard
+from massline.contracts import VoteCast, network_shard, parse_envelope
 from massline.db import create_pool, migrate
 from massline.outbox import Outbox
 from services.voting.app import MIGRATIONS
@@ -18,13 +18,16 @@ pytestmark = pytest.mark.integration
 
 DAY = date(2026, 11, 20)
 ENTRY = uuid.uuid4()
+# Voters and the network they vote from; the two subnets fall on different shards of the vote topic.
+SUBNET_A, SUBNET_B = "10.0.0.0/24", "10.0.1.0/24"
+NETWORK = {"room": SUBNET_A, "near": SUBNET_A, "fresh": SUBNET_A, "replayer": SUBNET_B}
 
 
 def _request(voter: str, key: str, count: int = 1, cap: int | None = None) -> VoteRequest:
     return VoteRequest(campaign_id="batcher", voter_id=voter, idempotency_key=key, entry_id=ENTRY,
                        category_id="gov", count=count, votes_per_day=10, per_entry_daily_cap=cap, day=DAY,
-                       cast_at=datetime(2026, 11, 20, 8, tzinfo=timezone.utc), ip_hash=None, subnet=None,
-                       device_hash=None, identity_verified_at=None)
+                       cast_at=datetime(2026, 11, 20, 8, tzinfo=timezone.utc), ip_hash=f"h-{voter}",
+                       subnet=NETWORK.get(voter), device_hash=None, identity_verified_at=None)
 
 
 async def _outcome(batcher: VoteBatcher, batch: list[VoteRequest]) -> list[object]:
@@ -73,13 +76,21 @@ async def test_one_batch_with_room_near_limit_repeats_and_replays(database_url: 
         logged = await pool.fetch("SELECT voter_id, sum(count) AS n FROM votes GROUP BY voter_id")
         assert {r["voter_id"]: r["n"] for r in logged} == used
 
-        # The outbox holds one VoteCast per voter shard and batch, together carrying each vote once.
+        # The outbox holds one VoteCast per network shard and batch, together carrying each vote once.
         bodies = [r["body"] for r in await pool.fetch("SELECT body FROM outbox WHERE event_type = 'VoteCast'")]
-        events = [parse_envelope(bytes(b))[1] for b in bodies]
+        events: list[VoteCast] = [parse_envelope(bytes(b))[1] for b in bodies]  # type: ignore[misc]
         assert all(isinstance(e, VoteCast) for e in events)
-        votes = [v for e in events for v in e.votes]  # type: ignore[attr-defined]
+        votes = [v for e in events for v in e.votes]
         assert len({v.vote_id for v in votes}) == len(votes) == 3 + 4 + 1
-        assert all(voter_shard(v.voter_id) == e.voter_shard for e in events for v in e.votes)  # type: ignore[attr-defined]
+        assert all(network_shard(v.subnet, v.ip_hash, v.voter_id) == e.network_shard for e in events for v in e.votes)
+        assert {e.network_shard for e in events} == {network_shard(SUBNET_A, None, ""), network_shard(SUBNET_B, None, "")}
+        # Per batch, the votes from one subnet travel together, whoever cast them: the first batch
+        # (two subnets) gave two events, each later batch (one subnet) one.
+        assert len(events) == 2 + 1 + 1
+        main = next(e for e in events if room_a[1]["vote_id"] in {str(v.vote_id) for v in e.votes})  # type: ignore[index]
+        assert sorted(str(v.vote_id) for v in main.votes) == sorted(
+            o[1]["vote_id"] for o in (room_a, room_b, near_1, fresh))  # type: ignore[index]
+        assert {v.voter_id for v in main.votes} == {"room", "near", "fresh"}
     finally:
         await pool.close()
 

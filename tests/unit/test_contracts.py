@@ -18,9 +18,9 @@ from massline.contracts import (
     VoteCast,
     dead_letter_topic,
     make_envelope,
+    network_shard,
     parse_envelope,
     registered_events,
-    voter_shard,
 )
 from massline.contracts.envelope import Event, upcaster
 from massline.contracts import topics
@@ -142,26 +142,66 @@ def test_production_refuses_a_default_or_short_secret() -> None:
     assert secret_problem(ServiceSettings(env="production", secret_key="x" * 64)) is None
 
 
-def test_a_version_1_vote_is_read_as_a_batch_of_one_on_its_voter_shard() -> None:
+PARTITIONS = TOPICS[topics.VOTE].partitions
+
+
+def _vote(voter_id: str = "v-1", **network: str) -> dict:
+    return {"vote_id": str(uuid.uuid4()), "voter_id": voter_id, "entry_id": str(uuid.uuid4()), "category_id": "gov",
+            "count": 2, "cast_at": "2026-11-20T08:00:00+00:00", **network}
+
+
+@pytest.mark.parametrize(
+    ("network", "shard"),
+    [
+        ({"subnet": "10.0.0.0/24", "ip_hash": "h-1"}, 3482919157 % PARTITIONS),  # CRC-32 of the subnet
+        ({"ip_hash": "h-1"}, 3362855263 % PARTITIONS),                          # no subnet: the address hash
+        ({}, 3737753381 % PARTITIONS),                                          # no network: the voter ("v-1")
+    ],
+)
+def test_a_version_1_vote_is_read_as_a_batch_of_one_on_its_network_shard(network: dict, shard: int) -> None:
     """Outboxes recorded before votes travelled in batches replay into the same standings."""
-    vote = {"vote_id": str(uuid.uuid4()), "voter_id": "v-1", "entry_id": str(uuid.uuid4()), "category_id": "gov",
-            "count": 2, "cast_at": "2026-11-20T08:00:00+00:00", "subnet": "10.0.0.0/24"}
+    vote = _vote(**network)
     _, event = parse_envelope(_raw("VoteCast", vote, version=1))
     assert isinstance(event, VoteCast)
-    assert event.voter_shard == voter_shard("v-1") and event.key() == str(voter_shard("v-1"))
-    assert [(str(v.vote_id), v.count, v.subnet) for v in event.votes] == [(vote["vote_id"], 2, "10.0.0.0/24")]
+    assert event.network_shard == shard and event.key() == str(shard)
+    assert [(str(v.vote_id), v.count, v.subnet, v.ip_hash) for v in event.votes] == [
+        (vote["vote_id"], 2, network.get("subnet"), network.get("ip_hash"))]
 
 
-def test_voter_shards_are_stable_and_cover_the_vote_topic() -> None:
-    shards = {voter_shard(f"voter-{i}") for i in range(2000)}
-    assert shards == set(range(TOPICS[topics.VOTE].partitions))
-    assert voter_shard("voter-7") == 608077056 % TOPICS[topics.VOTE].partitions  # CRC-32, not Python's hash()
+def test_a_version_2_batch_keeps_its_votes_and_the_key_it_was_published_under() -> None:
+    votes = [_vote("v-1", subnet="10.0.0.0/24"), _vote("v-2", subnet="10.9.9.0/24")]
+    _, event = parse_envelope(_raw("VoteCast", {"voter_shard": 5, "votes": votes}, version=2))
+    assert isinstance(event, VoteCast)
+    assert event.network_shard == 5 and event.key() == "5"
+    assert [(str(v.vote_id), v.voter_id, v.subnet) for v in event.votes] == [
+        (votes[0]["vote_id"], "v-1", "10.0.0.0/24"), (votes[1]["vote_id"], "v-2", "10.9.9.0/24")]
+
+
+def test_network_shards_are_stable_and_cover_the_vote_topic() -> None:
+    shards = {network_shard(f"10.{i // 256}.{i % 256}.0/24", None, "v") for i in range(2000)}
+    assert shards == set(range(PARTITIONS))
+    # CRC-32, not Python's hash(): the same in every process and release.
+    assert network_shard("10.0.0.0/24", None, "v") == 3482919157 % PARTITIONS
+
+
+def test_every_vote_of_one_subnet_shares_a_shard_whatever_its_address_or_voter() -> None:
+    assert {network_shard("10.0.0.0/24", f"h-{i}", f"voter-{i}") for i in range(200)} == {
+        network_shard("10.0.0.0/24", None, "v")}
+
+
+def test_a_vote_without_a_subnet_falls_back_to_its_address_hash_then_to_its_voter() -> None:
+    by_address = {network_shard(None, "h-1", f"voter-{i}") for i in range(200)}
+    assert by_address == {3362855263 % PARTITIONS}
+    assert network_shard("", "h-1", "voter-7") == 3362855263 % PARTITIONS  # an empty subnet is no subnet
+    assert network_shard(None, None, "voter-7") == network_shard("", "", "voter-7") == 608077056 % PARTITIONS
+    assert {network_shard(None, None, f"voter-{i}") for i in range(2000)} == set(range(PARTITIONS))
 
 
 def test_an_empty_vote_batch_is_refused() -> None:
-    with pytest.raises(EventParseError) as exc:
-        parse_envelope(_raw("VoteCast", {"voter_shard": 1, "votes": []}, version=2))
-    assert exc.value.code == "invalid_payload"
+    for payload, version in (({"network_shard": 1, "votes": []}, 3), ({"voter_shard": 1, "votes": []}, 2)):
+        with pytest.raises(EventParseError) as exc:
+            parse_envelope(_raw("VoteCast", payload, version=version))
+        assert exc.value.code == "invalid_payload"
 
 
 def test_ids_are_version_7_unique_and_ordered_by_time() -> None:
@@ -175,3 +215,12 @@ def test_ids_are_version_7_unique_and_ordered_by_time() -> None:
     assert ids[0].int >> 80 == 1_700_000_000_000
     env = make_envelope(PhaseChanged(campaign_id="c", phase="voting"), campaign_id="c", producer="t")
     assert env.event_id.version == 7
+
+
+def test_every_network_shard_is_sent_to_its_own_partition_so_no_consumer_of_the_vote_topic_sits_idle() -> None:
+    spec = TOPICS[topics.VOTE]
+    shards = {network_shard(f"10.{i % 256}.{i // 256}.0/24", None, "v") for i in range(5000)}
+    assert {spec.partition_of(str(s)) for s in shards} == set(range(spec.partitions))
+    assert spec.partition_of(b"7") == 7 and spec.partition_of(None) is None and spec.partition_of("x") is None
+    # other topics are left to the producer's partitioner
+    assert TOPICS[topics.VOTE_DECISION].partition_of("7") is None

@@ -41,7 +41,7 @@ __all__ = [
     "VoteReinstated",
     "VoteRules",
     "VOTE_SHARDS",
-    "voter_shard",
+    "network_shard",
 ]
 
 
@@ -222,35 +222,54 @@ class CastVote(_Part):
     identity_verified_at: datetime | None = None
 
 
-def voter_shard(voter_id: str) -> int:
-    """The shard of a voter id: stable across processes and releases (CRC-32 modulo the vote topic's partitions)."""
-    return zlib.crc32(voter_id.encode()) % VOTE_SHARDS
+def network_shard(subnet: str | None, ip_hash: str | None, voter_id: str) -> int:
+    """The shard of a vote's network: stable across processes and releases (CRC-32 modulo the vote topic's
+    partitions).
+
+    The network is the vote's subnet; a vote without one falls back to its address hash, and a vote
+    with neither to its voter, so every vote has a shard and all votes of one network share it.
+    """
+    return zlib.crc32((subnet or ip_hash or voter_id).encode()) % VOTE_SHARDS
 
 
 VOTE_SHARDS = topics.TOPICS[topics.VOTE].partitions
 
 
 class VoteCast(Event):
-    """Votes accepted and committed together: one micro-batch's votes of one voter shard.
+    """Votes accepted and committed together: one micro-batch's votes of one network shard.
 
     Internal: network signals are hashed, never raw. One message per batch and shard instead of one
     per vote keeps the broker and every consumer's per-message work off the hot path; the shard is
-    the message key, so all of a voter's votes travel on one partition, in order.
-    Version 1 carried a single vote; it is read as a batch of one.
+    the message key, so all votes of one network travel on one partition, in order.
+    Version 1 carried a single vote; it is read as a batch of one. Version 2 was keyed by voter
+    shard; it is read with that shard as its network shard (the key it was published under).
     """
 
     topic = topics.VOTE
-    key_field = "voter_shard"
-    schema_version = 2
+    key_field = "network_shard"
+    schema_version = 3
 
-    voter_shard: int = Field(ge=0, description="`voter_shard(voter_id)` of every vote in the batch; the message key.")
+    network_shard: int = Field(
+        ge=0, description="`network_shard(subnet, ip_hash, voter_id)` of every vote in the batch; the message key.")
     votes: list[CastVote] = Field(min_length=1, description="The votes, in the order they were accepted.")
 
 
 @upcaster("VoteCast", 1)
 def _vote_cast_v1(payload: dict[str, Any]) -> dict[str, Any]:
-    voter_id = payload.get("voter_id")
-    return {"voter_shard": voter_shard(voter_id) if isinstance(voter_id, str) else 0, "votes": [payload]}
+    """A single vote becomes a version 2 batch of one, its shard already that of the vote's network."""
+    voter_id, subnet, ip_hash = (payload.get(k) for k in ("voter_id", "subnet", "ip_hash"))
+    shard = network_shard(subnet if isinstance(subnet, str) else None, ip_hash if isinstance(ip_hash, str) else None,
+                          voter_id if isinstance(voter_id, str) else "")
+    return {"voter_shard": shard, "votes": [payload]}
+
+
+@upcaster("VoteCast", 2)
+def _vote_cast_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """A version 2 batch keeps its votes; its voter shard, the key it was published under, is its shard."""
+    upcast = {k: v for k, v in payload.items() if k != "voter_shard"}
+    if "voter_shard" in payload:
+        upcast["network_shard"] = payload["voter_shard"]
+    return upcast
 
 
 class _VoteDecision(Event):

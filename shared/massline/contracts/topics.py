@@ -14,6 +14,18 @@ class TopicSpec:
     partitions: int
     description: str
     public: bool = False  # public topics are promised to downstream systems (docs/integration.md)
+    # The key is a shard number below `partitions`, and the shard is the partition: the default partitioner would
+    # hash the keys "0" to "11" onto only some of the partitions, leaving the others (and their consumers) idle.
+    sharded: bool = False
+
+    def partition_of(self, key: bytes | str | None) -> int | None:
+        """The partition a message with this key goes to, or None to leave it to the producer's partitioner."""
+        if not self.sharded or key is None:
+            return None
+        try:
+            return int(key) % self.partitions
+        except ValueError:
+            return None
 
     @property
     def dead_letter(self) -> str:
@@ -25,9 +37,9 @@ def dead_letter_topic(topic: str) -> str:
     return f"{topic}{DEAD_LETTER_SUFFIX}"
 
 
-# Votes are keyed by voter shard (one message carries a micro-batch of one shard's votes), so the hot
-# topic spreads evenly; tallies are commutative sums, so per-entry ordering is not needed, while
-# per-voter ordering keeps antifraud state local.
+# Votes are keyed by network shard (one message carries a micro-batch of one shard's votes): tallies
+# are commutative sums, so no per-entry order is needed, and all of a network's votes on one partition
+# keep anti-fraud's per-network windows local to the one instance that owns the partition.
 TOPICS: dict[str, TopicSpec] = {
     spec.name: spec
     for spec in (
@@ -39,8 +51,9 @@ TOPICS: dict[str, TopicSpec] = {
             "Nomination lifecycle, activity summaries and account metrics.",
             True,
         ),
-        TopicSpec("massline.vote.v1", "voter_shard", 12,
-                  "Every accepted vote, in batches per voter shard (internal: carries network signals)."),
+        TopicSpec("massline.vote.v1", "network_shard", 12,
+                  "Every accepted vote, in batches per network shard (internal: carries network signals).",
+                  sharded=True),
         TopicSpec(
             "massline.vote-decision.v1",
             "vote_id",
