@@ -5,17 +5,26 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from massline.consumer import ConsumerMetrics, Delivered, EventConsumer
-from massline.contracts import EventParseError, PhaseChanged, make_envelope, parse_envelope, topics
+from massline.contracts import (
+    CastVote,
+    EventParseError,
+    PhaseChanged,
+    VoteCast,
+    make_envelope,
+    parse_envelope,
+    topics,
+)
 from massline.db import create_pool, migrate
 from massline.kafka import ensure_topics, outbox_producer
 from massline.outbox import Outbox, replay
@@ -91,6 +100,55 @@ async def test_outbox_publishes_only_committed_events_in_order_and_replays(
         assert {parse_envelope(m.value)[0].event_id for m in again} == {
             parse_envelope(m.value)[0].event_id for m in messages}
     finally:
+        await producer.stop()
+        await pool.close()
+
+
+async def test_the_relay_sends_each_vote_shard_to_its_own_partition(database_url: str, kafka_bootstrap: str) -> None:
+    # By key hash alone the shards "0".."11" would land on 7 of the 12 partitions (murmur2: shards 0 and 2
+    # on one, 1, 7 and 8 on another, ...), leaving five partitions, and the instances owning them, idle.
+    topic = topics.VOTE
+    partitions = topics.TOPICS[topic].partitions
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    await migrate(database_url, "probe", MIGRATIONS)
+    pool = await create_pool(database_url, "probe")
+    producer = outbox_producer(settings, "probe")
+    await ensure_topics(settings, [topic])
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
+    await producer.start()
+    await reader.start()
+    outbox = Outbox("probe", "probe")
+    campaign = f"shards-{uuid.uuid4().hex[:8]}"  # the topic is shared with other tests: only these events count
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        start = await reader.end_offsets(tps)
+        assert len(start) == partitions
+
+        def votes(shard: int) -> VoteCast:
+            return VoteCast(network_shard=shard, votes=[CastVote(
+                vote_id=uuid.uuid4(), voter_id=f"{campaign}-voter-{shard}", entry_id=uuid.uuid4(),
+                category_id="c", count=1, cast_at=datetime.now(timezone.utc))])
+
+        async with pool.acquire() as conn, conn.transaction():
+            recorded = await outbox.record_many(conn, [(votes(shard), campaign) for shard in range(partitions)])
+        shard_of = {str(env.event_id): shard for shard, env in enumerate(recorded)}
+        assert await outbox.publish_pending(pool, producer) == partitions
+
+        reader.assign(tps)
+        for tp in tps:
+            reader.seek(tp, start[tp])
+        landed: dict[str, tuple[int, bytes]] = {}
+        deadline = time.monotonic() + 20
+        while len(landed) < partitions and time.monotonic() < deadline:
+            for msgs in (await reader.getmany(timeout_ms=300)).values():
+                for m in msgs:
+                    event_id = dict(m.headers).get("event_id", b"").decode()
+                    if event_id in shard_of:
+                        landed[event_id] = (m.partition, m.key)
+        assert {shard_of[e]: partition for e, (partition, _) in landed.items()} == {n: n for n in range(partitions)}
+        assert {shard_of[e]: key for e, (_, key) in landed.items()} == {n: str(n).encode() for n in range(partitions)}
+    finally:
+        await reader.stop()
         await producer.stop()
         await pool.close()
 
