@@ -240,6 +240,18 @@ class VoterPast:
     entries: frozenset[uuid.UUID]
 
 
+@functools.lru_cache(maxsize=65536)
+def entry_key(entry_id: uuid.UUID) -> str:
+    return str(entry_id)
+
+
+@functools.lru_cache(maxsize=65536)
+def pair(entry: str, subnet: str) -> str:
+    """An (entry, network) key, one string object however many windows and votes share it (they are kept in
+    memory per network)."""
+    return f"{entry}|{subnet}"
+
+
 def counter_increments(votes: Iterable[VoteSignal]) -> dict[ShardedKey, int]:
     """Every counter the batch adds to, summed per counter and partition row (one upsert row each).
 
@@ -252,21 +264,21 @@ def counter_increments(votes: Iterable[VoteSignal]) -> dict[ShardedKey, int]:
         out[row] = out.get(row, 0) + n
 
     for v in votes:
-        e = str(v.entry_id)
+        e = entry_key(v.entry_id)
         plan: list[tuple[str, str | None]] = [
             ("ip_minute", ip_key(v)), ("subnet_minute", v.subnet),
             ("device_minute", v.device_hash), ("entry_burst", e), ("entry_requests_hour", e),
             ("entry_votes_minute", e), ("entry_votes_hour", e),
         ]
         if v.subnet:
-            plan += [("entry_subnet_minute", f"{e}|{v.subnet}"), ("subnet_votes_minute", v.subnet),
-                     ("entry_subnet_hour", f"{e}|{v.subnet}"), ("subnet_votes_hour", v.subnet),
-                     ("entry_subnet_burst", f"{e}|{v.subnet}"), ("entry_subnet_day", f"{e}|{v.subnet}"),
+            plan += [("entry_subnet_minute", pair(e, v.subnet)), ("subnet_votes_minute", v.subnet),
+                     ("entry_subnet_hour", pair(e, v.subnet)), ("subnet_votes_hour", v.subnet),
+                     ("entry_subnet_burst", pair(e, v.subnet)), ("entry_subnet_day", pair(e, v.subnet)),
                      ("subnet_votes_day", v.subnet)]
         if v.device_hash:
             plan.append(("entry_device_burst", f"{e}|{v.device_hash}"))
         if v.fresh and v.subnet:
-            plan += [("fresh_entry_subnet_votes", f"{e}|{v.subnet}"), ("fresh_subnet_votes", v.subnet)]
+            plan += [("fresh_entry_subnet_votes", pair(e, v.subnet)), ("fresh_subnet_votes", v.subnet)]
         for dimension, key in plan:
             if key:
                 add(_key(v, dimension, key), v.count if DIMENSIONS[dimension][1] else 1, v.shard)
@@ -308,20 +320,20 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
     out: set[Member] = set()
     past = past or {}
     for v in votes:
-        e = str(v.entry_id)
+        e = entry_key(v.entry_id)
         plan: list[tuple[str, str | None]] = [("device_voters_day", v.device_hash), ("subnet_voters_day", v.subnet),
-                                              ("entry_subnet_voters_hour", f"{e}|{v.subnet}" if v.subnet else None),
-                                              ("entry_subnet_voters_day", f"{e}|{v.subnet}" if v.subnet else None)]
+                                              ("entry_subnet_voters_hour", pair(e, v.subnet) if v.subnet else None),
+                                              ("entry_subnet_voters_day", pair(e, v.subnet) if v.subnet else None)]
         if v.fresh:
             plan.append(("fresh_entry", e))
             if v.subnet:
-                plan += [("fresh_entry_subnet", f"{e}|{v.subnet}"), ("fresh_subnet", v.subnet)]
+                plan += [("fresh_entry_subnet", pair(e, v.subnet)), ("fresh_subnet", v.subnet)]
         mine = past.get(v.vote_id)
         if v.subnet and mine and mine.gap:
             # The identity counts in its own bucket and both neighbours, so a bucket's count holds every identity
             # whose gap is within one bucket of it, wherever the bucket edges fall.
             bucket = mine.gap[1]
-            plan.append(("timer_gapped_day", f"{e}|{v.subnet}"))
+            plan.append(("timer_gapped_day", pair(e, v.subnet)))
             plan += [("timer_gap_day", f"{e}|{v.subnet}|{b}") for b in (bucket - 1, bucket, bucket + 1)]
         for dimension, key in plan:
             if key:
@@ -798,7 +810,7 @@ def with_batch(history: dict[tuple[str, str], list[Earlier]],
 NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
-@dataclass
+@dataclass(slots=True)
 class Net:
     """One network's windows as this instance holds them: complete from `since` on."""
 
@@ -857,7 +869,7 @@ class NetworkState:
     and came back: its offsets jump) is dropped and rebuilt the same way, so what it reads is always complete.
     """
 
-    def __init__(self, t: Thresholds, capacity: int = 100_000) -> None:
+    def __init__(self, t: Thresholds, capacity: int = 20_000) -> None:
         self.t = t
         self.capacity = capacity
         self.nets: OrderedDict[NetKey, Net] = OrderedDict()

@@ -17,9 +17,9 @@ class AntifraudSettings(ServiceSettings):
         description="Rows per busy counter (entry, network): 1 for one instance; about the number of instances when "
                     "several would otherwise wait on each other's row locks (each row is then read as a sum).")
     networks_held: int = Field(
-        100_000, ge=100,
+        20_000, ge=100,
         description="Networks whose windows an instance keeps in memory; the least recently seen beyond this are "
-                    "dropped and rebuilt from the stored votes when they vote again (about 2 KB each).")
+                    "dropped and rebuilt from the stored votes when they vote again (about 4.5 KB each).")
     policy: Literal["flag", "invalidate"] = Field(
         "flag", description="For campaigns without their own policy: flag = quarantine for review, invalidate at once.")
     voter_votes_per_minute: int = Field(_T.voter_per_minute, description="Vote requests per identity per minute.")

@@ -182,16 +182,18 @@ def main() -> None:
             if r.status_code in (200, 201):
                 break
             time.sleep(0.3)
-        proc = psutil.Process(stack.services["voting"].pid)
+        procs = {name: psutil.Process(stack.services[name].pid) for name in ("voting", "antifraud")}
 
-        def rss() -> float:
+        def rss(name: str) -> float:
+            proc = procs[name]
             return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
 
         memory: dict[str, float] = {}
 
         def sample_memory() -> None:
             time.sleep(min(60, args.duration))
-            memory["first_minute"] = rss()
+            for name in procs:
+                memory[f"{name}_first_minute"] = rss(name)
 
         sampler = threading.Thread(target=sample_memory, daemon=True)
         # A person browsing during the surge: the public pages through the gateway, twice a second.
@@ -225,7 +227,8 @@ def main() -> None:
         elapsed = time.monotonic() - started
         browsing.set()
         browser.join(timeout=15)
-        memory["end"] = rss()
+        for name in procs:
+            memory[f"{name}_end"] = rss(name)
         sampler.join(timeout=1)
         wrk_done = time.monotonic()
         antifraud = stack.service_url("antifraud")
@@ -261,6 +264,8 @@ def main() -> None:
         while scored() < len(committed) + 1 and time.monotonic() - wrk_done < 120:
             time.sleep(0.5)
         antifraud_caught_up = time.monotonic() - wrk_done if scored() >= len(committed) + 1 else float("nan")
+        held = re.search(r"^massline_fraud_networks_held ([\d.e+]+)$", httpx.get(f"{antifraud}/metrics").text, re.M)
+        networks_held = float(held.group(1)) if held else float("nan")
         metrics = httpx.get(f"{voting}/metrics").text
         lag50 = histogram_quantile(metrics, "massline_standings_lag_seconds", 0.5)
         lag99 = histogram_quantile(metrics, "massline_standings_lag_seconds", 0.99)
@@ -296,7 +301,8 @@ service's `POST /campaigns/{{id}}/votes` directly for {args.duration} s with {ar
 | socket errors | {votes.get('socket_errors', 0):,.0f} |
 | latency p50 / p90 / p99 / max (ms) | {votes.get('p50_ms', 0):.1f} / {votes.get('p90_ms', 0):.1f} / {votes.get('p99_ms', 0):.1f} / {votes.get('max_ms', 0):.1f} |
 | acceptance → standings lag p50 / p99 (s) | {lag50 if lag50 is not None else float('nan'):.3f} / {lag99 if lag99 is not None else float('nan'):.3f} |
-| voting service memory, first minute → end (MiB) | {memory.get('first_minute', float('nan')):.0f} → {memory['end']:.0f} |
+| voting service memory, first minute → end (MiB) | {memory.get('voting_first_minute', float('nan')):.0f} → {memory['voting_end']:.0f} |
+| anti-fraud memory, first minute → end (MiB); networks it holds at the end | {memory.get('antifraud_first_minute', float('nan')):.0f} → {memory['antifraud_end']:.0f}; {networks_held:,.0f} |
 | reconciliation: distinct accepted vote ids / committed votes / standings | {len(accepted_ids):,} / {len(committed):,} / {standings_total:,} → lost={lost} double={double} |
 | anti-fraud: votes not yet scored when the load stopped; all scored this long after (s) | {max(len(committed) + 1 - scored_at_end, 0):,.0f}; {antifraud_caught_up:.1f} |
 | latency p50 / p99 at {paced.get('rps', 0):,.0f} votes/s (paced to half the rate above, 20 s) (ms) | {paced.get('p50_ms', 0):.1f} / {paced.get('p99_ms', 0):.1f} |

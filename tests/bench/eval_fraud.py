@@ -232,6 +232,8 @@ class Outcome:
     ids_attack_flagged: int = 0
     ids_honest_flagged: int = 0
     latencies: list[float] = field(default_factory=list)
+    # cast → flag of the attack votes cast after the case that flagged them had opened (its evidence was in)
+    after_case: list[float] = field(default_factory=list)
     first_flag_s: float | None = None
     reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -246,18 +248,21 @@ class Outcome:
         med = f"{statistics.median(lat):.0f}" if lat else "–"
         p95 = f"{lat[int(0.95 * (len(lat) - 1))]:.0f}" if lat else "–"
         within = f"{100 * sum(x <= 60 for x in lat) / self.attack:.1f} %" if self.attack else "–"
+        after = (f"{100 * sum(x <= 60 for x in self.after_case) / len(self.after_case):.1f} % of "
+                 f"{len(self.after_case)}" if self.after_case else "–")
         return [self.name, str(self.attack), ratio(self.attack_flagged, flagged),
                 ratio(self.attack_flagged, self.attack),
                 ratio(self.ids_attack_flagged, ids_flagged), ratio(self.ids_attack_flagged, self.ids_attack),
                 f"{100 * self.honest_flagged / self.honest:.3f} %", f"{100 * self.campus_flagged / self.campus:.3f} %",
                 f"{self.rally_flagged} / 40",
-                f"{self.first_flag_s:.0f}" if self.first_flag_s is not None else "–", med, p95, within,
+                f"{self.first_flag_s:.0f}" if self.first_flag_s is not None else "–", med, p95, within, after,
                 ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items(), key=lambda kv: -kv[1]))]
 
 
 HEADER = ["scenario", "attack votes", "precision (votes)", "recall (votes)", "precision (ids)", "recall (ids)",
           "honest flagged", "campus flagged", "campus rally flagged", "first flag after attack start (s)",
           "cast → flag median (s)", "cast → flag p95 (s)", "attack votes flagged ≤ 60 s after cast",
+          "of those cast after their case opened: flagged ≤ 60 s after cast",
           "findings (decisive, votes covered)"]
 
 
@@ -267,6 +272,8 @@ async def run(name: str, honest: list[Vote], attack: list[Vote], t: domain.Thres
     store = domain.MemoryWindows()
     truth: dict[uuid.UUID, Vote] = {}
     flagged_at: dict[uuid.UUID, datetime] = {}
+    opened: dict[tuple, datetime] = {}  # when each case (subject and window) first tripped
+    case_of: dict[uuid.UUID, datetime] = {}  # when the case that first flagged a vote had opened
     reasons: dict[str, set[uuid.UUID]] = {}
     i = 0
     while i < len(votes):
@@ -280,8 +287,11 @@ async def run(name: str, honest: list[Vote], attack: list[Vote], t: domain.Thres
             j += 1
         now = max(v.cast_at for v in batch)
         for finding, covered in await domain.detect(batch, store, t):
+            opened.setdefault(finding.identity, now)
             for v in covered:
-                flagged_at.setdefault(v.vote_id, now)
+                if v.vote_id not in flagged_at:
+                    flagged_at[v.vote_id] = now
+                    case_of[v.vote_id] = opened[finding.identity]
                 reasons.setdefault(finding.reason_code, set()).add(v.vote_id)
         i = j
     out = Outcome(name, reasons={k: len(v) for k, v in reasons.items()})
@@ -294,6 +304,8 @@ async def run(name: str, honest: list[Vote], attack: list[Vote], t: domain.Thres
             out.attack_flagged += hit
             if hit:
                 out.latencies.append((flagged_at[vid] - v.at).total_seconds())
+                if v.at >= case_of[vid]:
+                    out.after_case.append((flagged_at[vid] - v.at).total_seconds())
                 first = (flagged_at[vid] - attack_start).total_seconds()  # type: ignore[operator]
                 out.first_flag_s = first if out.first_flag_s is None else min(out.first_flag_s, first)
         else:
