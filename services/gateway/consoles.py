@@ -569,13 +569,15 @@ def score_sheet(final: dict[str, Any], category: str) -> list[dict[str, Any]]:
             state = "reopened" if history else "draft"
         rows.setdefault(s["entry_id"], []).append({
             "expert_id": s["expert_id"], "component": s["component"], "score": s["score"],
-            "criteria": s.get("criteria") or {}, "state": state, "reopenings": history,
+            "criteria": s.get("criteria") or {}, "criteria_points": s.get("criteria_points") or [],
+            "state": state, "reopenings": history,
             "reopenable": state in ("locked", "resubmitted")})
     for p in review.get("pending", []):
         key = (p["expert_id"], p["entry_id"], p["component"])
         if key not in scored:
             rows.setdefault(p["entry_id"], []).append({
                 "expert_id": p["expert_id"], "component": p["component"], "score": None, "criteria": {},
+                "criteria_points": [],
                 "state": "to_score", "reopenings": reopenings.get(key, []), "reopenable": False})
     sheet = []
     for category_id, ranking in final.get("rankings", {}).items():

@@ -219,6 +219,13 @@ UI: dict[str, tuple[str, str]] = {
     "score_saved": ("草稿已保存（尚未计入）。", "Draft saved (it does not count yet)."),
     "score_submitted": ("评分已提交。", "The score has been submitted."),
     "recused_ok": ("已回避该作品。", "You are recused from this entry."),
+    "reopened_for_you": (("评审委员会已重新开放这项评分：请按下面的理由修改后重新提交；"
+                          "重新提交之前，这项评分不计入排名。"),
+                         ("The committee reopened this score: please correct it as the reason below says and submit "
+                          "it again; until then it does not count.")),
+    "reopened_resubmitted": ("这项评分曾由评审委员会重新开放，您已修改并重新提交。",
+                             "The committee reopened this score; you have corrected it and submitted it again."),
+    "reopen_history": ("重新开放记录", "Reopenings of this score"),
     # the committee and supervisor
     "final_review": ("终评与发布", "Final review and publication"),
     "no_rankings": ("还没有排名。", "There is no ranking yet."),

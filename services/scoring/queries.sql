@@ -277,6 +277,11 @@ LEFT JOIN expert_conflicts c ON (c.campaign_id, c.expert_id, c.entry_id) = (s.ca
 WHERE s.campaign_id = $1
 ORDER BY e.category_id, s.entry_id, s.component, s.expert_id;
 
+-- name: expert_reopenings
+-- One expert's own reopened scores: when, by whom and why, oldest first.
+SELECT entry_id, component, reason, reopened_by, reopened_at FROM score_reopenings
+WHERE campaign_id = $1 AND expert_id = $2 ORDER BY id;
+
 -- name: campaign_reopenings
 SELECT expert_id, entry_id, component, reason, reopened_by, reopened_at FROM score_reopenings
 WHERE campaign_id = $1 ORDER BY id;

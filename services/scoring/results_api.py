@@ -19,7 +19,8 @@ from massline.service import Runtime, ServiceRuntime
 from . import exports
 from .handlers import CampaignId, recompute
 from .repository import Q
-from .review_api import campaign_or_404, review_overview
+from .review import points_by_criterion
+from .review_api import campaign_or_404, criteria_of, review_overview
 
 router = APIRouter(tags=["final review and results"])
 
@@ -38,7 +39,10 @@ def results_not_published(campaign_id: str, version: int | None = None) -> ApiEr
 @router.get("/campaigns/{campaign_id}/final-review")
 async def final_review(campaign_id: CampaignId, rt: Runtime, caller: CallerDep) -> dict[str, Any]:
     """Every ranking with its components, explanation and canonical inputs; every expert score, recusal,
-    adjustment; the approval and the latest publication (committee, supervisor, admin)."""
+    adjustment; the approval and the latest publication (committee, supervisor, admin).
+
+    An expert score keeps its points by criterion id in `criteria` and lists them in `criteria_points`, in the
+    campaign's order, each with the criterion's id, its names (`name`, `name_en`) and its maximum."""
     require_role(caller, "committee", "supervisor", "admin")
     async with rt.pool.acquire() as conn:
         campaign = await campaign_or_404(conn, campaign_id)
@@ -51,6 +55,7 @@ async def final_review(campaign_id: CampaignId, rt: Runtime, caller: CallerDep) 
         published = await conn.fetchrow(Q.latest_published, campaign_id)
         overview = await review_overview(conn, rt, campaign_id)
     digests = {r["category_id"]: r["inputs_digest"] for r in rankings}
+    criteria = {c: criteria_of(campaign, c) for c in ("expert", "activity")}
     return {
         "campaign_id": campaign_id,
         "title": campaign["title"],
@@ -58,7 +63,9 @@ async def final_review(campaign_id: CampaignId, rt: Runtime, caller: CallerDep) 
                                         "warnings": r["warnings"], "entries": r["entries"],
                                         "inputs": inputs[r["category_id"]]} for r in rankings},
         "expert_scores": [{"expert_id": s["expert_id"], "entry_id": str(s["entry_id"]), "component": s["component"],
-                           "criteria": s["criteria"], "score": float(s["total"]),
+                           "criteria": s["criteria"],
+                           "criteria_points": points_by_criterion(criteria.get(s["component"], ()), s["criteria"]),
+                           "score": float(s["total"]),
                            "submitted": s["submitted_at"] is not None,
                            "counts": s["submitted_at"] is not None and s["recusal_reason"] is None}
                           for s in scores],

@@ -40,6 +40,7 @@ class Criterion:
     id: str
     name: str
     max_points: float
+    name_en: str = ""
 
 
 def criteria_from_config(raw: Any) -> tuple[Criterion, ...]:
@@ -53,11 +54,27 @@ def criteria_from_config(raw: Any) -> tuple[Criterion, ...]:
         except (TypeError, ValueError):
             continue
         if math.isfinite(points) and points > 0:
-            out.append(Criterion(item["id"], str(item.get("name") or item["id"]), points))
+            out.append(Criterion(item["id"], str(item.get("name") or item["id"]), points,
+                                 str(item.get("name_en") or "")))
     return tuple(out)
 
 
-DEFAULT_CRITERIA = (Criterion("overall", "综合评分", 100.0),)
+DEFAULT_CRITERIA = (Criterion("overall", "综合评分", 100.0, "Overall score"),)
+
+
+def points_by_criterion(criteria: Sequence[Criterion], points: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """A score's points per criterion, each with the criterion's id, names and maximum, in the campaign's order.
+
+    Points for an id the campaign no longer defines (its definition changed after the score) follow, with no
+    names and no maximum, so nothing given is hidden.
+    """
+    points = points or {}
+    known = {c.id for c in criteria}
+    out = [{"id": c.id, "name": c.name, "name_en": c.name_en or None, "max_points": c.max_points,
+            "points": points.get(c.id)} for c in criteria if c.id in points]
+    out += [{"id": k, "name": None, "name_en": None, "max_points": None, "points": points[k]}
+            for k in sorted(points) if k not in known]
+    return out
 
 
 def score_total(criteria: Sequence[Criterion], points: Mapping[str, Any]) -> float:

@@ -250,24 +250,38 @@ def _status(row: asyncpg.Record) -> str:
 
 @router.get("/campaigns/{campaign_id}/my-assignments")
 async def my_assignments(campaign_id: CampaignId, rt: Runtime, caller: CallerDep) -> dict[str, Any]:
-    """The entries assigned to the calling expert, with the criteria, their scores so far and the deadline."""
+    """The entries assigned to the calling expert, with the criteria, their scores so far and the deadline.
+
+    A score the committee reopened says so (`reopened` while it waits to be submitted again) and keeps every
+    reopening of it in `reopenings`: when, by whom (the account that reopened it) and the committee's reason.
+    """
     async with rt.pool.acquire() as conn:
         expert = await expert_or_403(conn, campaign_id, caller)
         campaign = await campaign_or_404(conn, campaign_id)
         panel = await conn.fetchrow(Q.get_panel, campaign_id, expert["panel_id"])
         rows = await conn.fetch(Q.expert_assignments, campaign_id, caller.username)
+        reopened = await conn.fetch(Q.expert_reopenings, campaign_id, caller.username)
     deadline = review_deadline(panel, campaign)
-    criteria = {c: [{"id": x.id, "name": x.name, "max_points": x.max_points} for x in criteria_of(campaign, c)]
+    criteria = {c: [{"id": x.id, "name": x.name, "name_en": x.name_en or None, "max_points": x.max_points}
+                    for x in criteria_of(campaign, c)]
                 for c in ("expert", "activity")}
+    # Why each of the expert's scores was reopened: the committee's record of it, and nothing about anyone else.
+    reopenings: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for o in reopened:
+        reopenings.setdefault((str(o["entry_id"]), o["component"]), []).append({
+            "reopened_at": o["reopened_at"].isoformat(), "reopened_by": o["reopened_by"], "reason": o["reason"]})
     items = []
     for r in rows:
         if not r["active"]:
             continue
+        history = reopenings.get((str(r["entry_id"]), r["component"]), [])
+        status = _status(r)
         item = {"entry_id": str(r["entry_id"]), "category_id": r["category_id"], "entry_name": r["name"],
-                "unit_name": r["unit_name"], "component": r["component"], "status": _status(r),
+                "unit_name": r["unit_name"], "component": r["component"], "status": status,
                 "locked": r["submitted_at"] is not None, "criteria": r["criteria"],
                 "score": float(r["total"]) if r["total"] is not None else None,
-                "recusal_reason": r["recusal_reason"]}
+                "recusal_reason": r["recusal_reason"],
+                "reopened": bool(history) and status == "draft", "reopenings": history}
         if r["component"] == "activity":
             item["activity_summary"] = activity_status(r["activity_on_time"], campaign["activity_deadline"], _now())
         items.append(item)

@@ -1,9 +1,11 @@
 """In a real browser: an expert locks a score, the committee reopens it with a reason after a confirmation, the
-expert scores again and locks it, and the committee sees the new score with the record of the reopening; a
-reopening that another committee member already made is refused on the page."""
+expert finds on their scoring page that it was reopened, by whom, when and why, scores again and locks it, and the
+committee sees the new score with the record of the reopening; a reopening that another committee member already
+made is refused on the page. Points are shown under the campaign's names of the criteria."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -110,6 +112,10 @@ def test_the_committee_reopens_a_locked_score_and_the_expert_scores_again(system
     row_a = desk.locator(f"#s-{entry_a}-{EXPERT}-expert")
     expect(row_a.locator(".status")).to_have_text("已提交（已锁定）")
     expect(row_a.locator(".score")).to_have_text("80.0")
+    # the points under the campaign's names of the criteria, not their ids
+    expect(row_a.locator(".criteria-points")).to_have_text(
+        "各评分项：规范性 20/25，传播力 20/25，影响力 20/25，服务性 20/25")
+    expect(row_a).not_to_contain_text("standardization")
     row_a.locator("summary", has_text="重新开放评分").click()
     row_a.get_by_role("button", name="重新开放评分").click()
     expect(desk.get_by_role("alert")).to_contain_text("请填写重新开放的理由（至少 2 个字）")
@@ -122,7 +128,7 @@ def test_the_committee_reopens_a_locked_score_and_the_expert_scores_again(system
     row_a.get_by_role("button", name="重新开放评分").click()
     expect(desk.get_by_role("heading", name="确认重新开放评分")).to_be_visible()
     target = desk.locator("#reopen-target")
-    for shown in ("庚大学", EXPERT, "账号评分", "80.0", reason):
+    for shown in ("庚大学", EXPERT, "账号评分", "80.0", "规范性 20/25", reason):
         expect(target).to_contain_text(shown)
     expect(desk.locator(".notice.warn")).to_contain_text("不计入排名")
     assert _ranked(api)[entry_a]["components"]["expert"] == 80  # nothing changed before the confirmation
@@ -144,16 +150,40 @@ def test_the_committee_reopens_a_locked_score_and_the_expert_scores_again(system
     wait_for("the reopening notice in the expert's inbox", told)
     expect(page.locator("main")).to_contain_text("评分已重新开放")
 
-    # --- the expert finds the score open again, changes it and locks it again ---
+    # --- on the scoring page the expert finds the score open again: reopened by whom, when and why ---
     page.goto(f"{base}/console/c/{CAMPAIGN}/scoring")
     card_a = page.locator(f"#a-{entry_a}-expert")
     expect(card_a.locator(".status")).to_have_text("草稿（未计入）")
+    told = card_a.locator(".reopened")
+    expect(told).to_contain_text("评审委员会已重新开放这项评分：请按下面的理由修改后重新提交")
+    expect(told.locator("li")).to_have_count(1)
+    expect(told).to_contain_text(f"重新开放：{P}-committee")
+    expect(told).to_contain_text(f"重新开放的理由：{reason}")
+    when = told.locator("time").get_attribute("datetime") or ""
+    assert abs(datetime.fromisoformat(when) - datetime.now(timezone.utc)) < timedelta(minutes=10), when
+    expect(told).to_contain_text(when[:16].replace("T", " "))
+    expect(page.locator(f"#a-{entry_b}-expert .reopened")).to_have_count(0)  # still locked, never reopened
+    page.screenshot(path=str(SCREENSHOTS / "expert-sees-why-score-reopened.png"), full_page=True)
+    # ... and in English, with the criteria under their English names
+    page.get_by_role("link", name="English").click()
+    card_a = page.locator(f"#a-{entry_a}-expert")
+    told = card_a.locator(".reopened")
+    expect(told).to_contain_text("The committee reopened this score: please correct it as the reason below says")
+    expect(told).to_contain_text(f"Reopened by {P}-committee at {when[:16].replace('T', ' ')}")
+    expect(told).to_contain_text(reason)
+    expect(card_a.get_by_label("Standardization")).to_have_value("20")
+    page.get_by_role("link", name="中文").click()
+
+    # --- the expert changes it and locks it again; the record of the reopening stays on the card ---
+    card_a = page.locator(f"#a-{entry_a}-expert")
     expect(card_a.get_by_label("规范性")).to_have_value("20")
     expect(card_a.get_by_label("规范性")).to_be_editable()
     _score_and_submit(page, entry_a, {"规范性": "25"})
     card_a = page.locator(f"#a-{entry_a}-expert")
     expect(card_a.locator(".status")).to_have_text("已提交（已锁定）")
     expect(card_a.locator(".score")).to_have_text("85.0")
+    expect(card_a.locator(".reopened")).to_contain_text("这项评分曾由评审委员会重新开放，您已修改并重新提交。")
+    expect(card_a.locator(".reopened")).to_contain_text(reason)
     wait_for("the new score in the ranking", lambda: _ranked(api)[entry_a]["components"]["expert"] == 85)
     expert.close()
 
@@ -201,6 +231,9 @@ def test_the_committee_reopens_a_locked_score_and_the_expert_scores_again(system
     expect(desk.get_by_role("heading", name="Expert scores")).to_be_visible()
     expect(desk.locator(f"#s-{entry_b}-{EXPERT}-expert .status")).to_have_text(
         "Reopened: waiting for the expert to submit again (does not count)")
+    named = desk.locator(f"#s-{entry_b}-{EXPERT}-expert .criteria-points")
+    for shown in ("Standardization 15/25", "Reach 15/25", "Influence 15/25", "Service 15/25"):
+        expect(named).to_contain_text(shown)
     committee.close()
 
     # --- the supervising unit reads the same scores but cannot reopen them ---

@@ -35,10 +35,11 @@ from test_scoring_projection import (  # noqa: F401  (the fixture is used by nam
 pytestmark = pytest.mark.integration
 
 CRITERIA = {**SCORING,
-            "expert_criteria": [{"id": "standardization", "name": "规范性", "max_points": 25},
-                                {"id": "reach", "name": "传播力", "max_points": 25},
-                                {"id": "influence", "name": "影响力", "max_points": 25},
-                                {"id": "service", "name": "服务性", "max_points": 25}],
+            "expert_criteria": [{"id": "standardization", "name": "规范性", "name_en": "Standardization",
+                                 "max_points": 25},
+                                {"id": "reach", "name": "传播力", "name_en": "Reach", "max_points": 25},
+                                {"id": "influence", "name": "影响力", "name_en": "Influence", "max_points": 25},
+                                {"id": "service", "name": "服务性", "name_en": "Service", "max_points": 25}],
             "activity_criteria": [{"id": "conduct", "name": "活动开展情况", "max_points": 40},
                                   {"id": "effect", "name": "活动效果", "max_points": 60}]}
 
@@ -171,11 +172,55 @@ async def test_a_submitted_score_counts_is_locked_and_reopens_only_with_a_reason
         "expert_id": first, "entry_id": str(B), "component": "expert", "reason": "录入有误"})
     assert r.status_code == 200, r.text
     assert (await api.ranking())[str(B)]["explanation"]["expert"]["pending"] is True
+    # the expert's own assignments say the score was reopened, by whom, when and why; nobody else's do
+    mine = {a["entry_id"]: a for a in (await api.expert(first, "GET", "/my-assignments")).json()["assignments"]
+            if a["component"] == "expert"}
+    assert mine[str(B)]["reopened"] is True and mine[str(B)]["locked"] is False
+    (told,) = mine[str(B)]["reopenings"]
+    assert (told["reason"], told["reopened_by"]) == ("录入有误", "committee-wang")
+    assert abs(datetime.fromisoformat(told["reopened_at"]) - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    assert set(told) == {"reopened_at", "reopened_by", "reason"}
+    assert all(not a["reopenings"] for e, a in mine.items() if e != str(B))
+    theirs = (await api.expert(second, "GET", "/my-assignments")).json()["assignments"]
+    assert all(not a["reopened"] and not a["reopenings"] for a in theirs)
     r = await api.expert(first, "PUT", f"/my-assignments/{B}/expert", json={"criteria": points(15, 15, 15, 15)})
     assert r.status_code == 200
     assert (await api.ranking())[str(B)]["components"]["expert"] == 60
+    again = next(a for a in (await api.expert(first, "GET", "/my-assignments")).json()["assignments"]
+                 if (a["entry_id"], a["component"]) == (str(B), "expert"))
+    assert again["reopened"] is False and again["locked"] is True
+    assert [h["reason"] for h in again["reopenings"]] == ["录入有误"]
     review = (await api.committee("GET", "/expert-review")).json()
     assert [x["reason"] for x in review["reopenings"]] == ["录入有误"]
+
+
+async def test_the_final_review_names_every_criterion_of_an_expert_score_and_keeps_its_id(api: Http):
+    await _panel(api, k=1)
+    experts = (await api.admin("POST", "/panels/p1/assignments")).json()["assignments"]
+    (who,) = experts[str(B)]["expert"]
+    given = points(22, 20, 21.5, 23)
+    r = await api.expert(who, "PUT", f"/my-assignments/{B}/expert", json={"criteria": given})
+    assert r.status_code == 200, r.text
+
+    view = (await api.committee("GET", "/final-review")).json()
+    (score,) = [s for s in view["expert_scores"] if (s["entry_id"], s["component"]) == (str(B), "expert")]
+    assert score["criteria"] == given  # by id, as the expert gave them
+    assert [(p["id"], p["name"], p["name_en"], p["points"], p["max_points"]) for p in score["criteria_points"]] == [
+        ("standardization", "规范性", "Standardization", 22, 25), ("reach", "传播力", "Reach", 20, 25),
+        ("influence", "影响力", "Influence", 21.5, 25), ("service", "服务性", "Service", 23, 25)]
+
+    # the names are the campaign's current ones; points for a criterion it no longer has stay, unnamed
+    changed = {**CRITERIA, "expert_criteria": [
+        {"id": "standardization", "name": "规范程度", "name_en": "Conformity", "max_points": 25},
+        {"id": "reach", "name": "传播力", "max_points": 25}, {"id": "influence", "name": "影响力", "max_points": 25},
+        {"id": "originality", "name": "原创性", "max_points": 25}]}
+    await api.scoring.deliver(campaign_loaded(version=2, scoring=changed))
+    view = (await api.committee("GET", "/final-review")).json()
+    (score,) = [s for s in view["expert_scores"] if (s["entry_id"], s["component"]) == (str(B), "expert")]
+    assert [(p["id"], p["name"], p["name_en"]) for p in score["criteria_points"]] == [
+        ("standardization", "规范程度", "Conformity"), ("reach", "传播力", None), ("influence", "影响力", None),
+        ("service", None, None)]
+    assert score["criteria_points"][-1]["points"] == 23 and score["criteria_points"][-1]["max_points"] is None
 
 
 async def test_a_recused_expert_is_refused_and_reassignment_fills_the_slot(api: Http):
