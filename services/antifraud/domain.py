@@ -252,9 +252,11 @@ def pair(entry: str, subnet: str) -> str:
     return f"{entry}|{subnet}"
 
 
-def counter_increments(votes: Iterable[VoteSignal]) -> dict[ShardedKey, int]:
+def counter_increments(votes: Iterable[VoteSignal],
+                       networks: dict[NetKey, dict[CounterKey, int]] | None = None) -> dict[ShardedKey, int]:
     """Every counter the batch adds to, summed per counter and partition row (one upsert row each).
 
+    With `networks`, the network windows' increments are added there instead, per network (they are never rows).
     The entry's previous hour is added with 0 so that its value comes back as the burst baseline.
     (Written out key by key: this runs for every vote, about twenty counters each.)
     """
@@ -268,25 +270,34 @@ def counter_increments(votes: Iterable[VoteSignal]) -> dict[ShardedKey, int]:
             (((c, "entry_burst", e, burst), shard), 1), (((c, "entry_requests_hour", e, hour), shard), 1),
             (((c, "entry_votes_minute", e, minute), shard), n), (((c, "entry_votes_hour", e, hour), shard), n),
             (((c, "entry_requests_hour", e, hour - _HOUR), shard), 0)]
-        if v.ip_hash:
-            keys.append((((c, "ip_minute", ip_key(v), minute), 0), 1))
         if v.device_hash:
             keys += [(((c, "device_minute", v.device_hash, minute), 0), 1),
                      (((c, "entry_device_burst", f"{e}|{v.device_hash}", burst), 0), 1)]
+        network: list[tuple[ShardedKey, int]] = []
+        if v.ip_hash:
+            network.append((((c, "ip_minute", ip_key(v), minute), 0), 1))
         if subnet:
             es, day = pair(e, subnet), v.window(DAY)
-            keys += [(((c, "subnet_minute", subnet, minute), shard), 1),
-                     (((c, "entry_subnet_minute", es, minute), shard), n),
-                     (((c, "subnet_votes_minute", subnet, minute), shard), n),
-                     (((c, "entry_subnet_hour", es, hour), shard), n),
-                     (((c, "subnet_votes_hour", subnet, hour), shard), n),
-                     (((c, "entry_subnet_burst", es, burst), shard), 1),
-                     (((c, "entry_subnet_day", es, day), shard), n),
-                     (((c, "subnet_votes_day", subnet, day), shard), n)]
+            network += [(((c, "subnet_minute", subnet, minute), shard), 1),
+                        (((c, "entry_subnet_minute", es, minute), shard), n),
+                        (((c, "subnet_votes_minute", subnet, minute), shard), n),
+                        (((c, "entry_subnet_hour", es, hour), shard), n),
+                        (((c, "subnet_votes_hour", subnet, hour), shard), n),
+                        (((c, "entry_subnet_burst", es, burst), shard), 1),
+                        (((c, "entry_subnet_day", es, day), shard), n),
+                        (((c, "subnet_votes_day", subnet, day), shard), n)]
             if v.fresh:
                 ten = v.window(TEN_MINUTES)
-                keys += [(((c, "fresh_entry_subnet_votes", es, ten), 0), n),
-                         (((c, "fresh_subnet_votes", subnet, ten), 0), n)]
+                network += [(((c, "fresh_entry_subnet_votes", es, ten), 0), n),
+                            (((c, "fresh_subnet_votes", subnet, ten), 0), n)]
+        if networks is None:
+            keys += network
+        elif network:
+            mine = networks.get((c, subnet or ""))
+            if mine is None:
+                mine = networks[(c, subnet or "")] = {}
+            for (k, _), m in network:
+                mine[k] = mine.get(k, 0) + m
         for row, k in keys:
             out[row] = get(row, 0) + k
     return out
@@ -322,31 +333,39 @@ def voter_past(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[
 Member = tuple[CounterKey, str]
 
 
-def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPast] | None = None) -> set[Member]:
+def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPast] | None = None,
+                     networks: dict[NetKey, set[Member]] | None = None) -> set[Member]:
     """Distinct counters: identities seen on one device in a day; fresh identities per entry and network; the
-    identities per network voting for an entry (any gap, and per gap bucket for the timer rule)."""
+    identities per network voting for an entry (any gap, and per gap bucket for the timer rule).
+
+    With `networks`, the network windows' members are added there instead, per network."""
     out: set[Member] = set()
     past = past or {}
     for v in votes:
-        e = entry_key(v.entry_id)
-        plan: list[tuple[str, str | None]] = [("device_voters_day", v.device_hash), ("subnet_voters_day", v.subnet),
-                                              ("entry_subnet_voters_hour", pair(e, v.subnet) if v.subnet else None),
-                                              ("entry_subnet_voters_day", pair(e, v.subnet) if v.subnet else None)]
+        c, e, subnet, voter = v.campaign_id, entry_key(v.entry_id), v.subnet, v.voter_id
+        if v.device_hash:
+            out.add(((c, "device_voters_day", v.device_hash, v.window(DAY)), voter))
         if v.fresh:
-            plan.append(("fresh_entry", e))
-            if v.subnet:
-                plan += [("fresh_entry_subnet", pair(e, v.subnet)), ("fresh_subnet", v.subnet)]
-        mine = past.get(v.vote_id)
-        if v.subnet and mine and mine.gap:
+            out.add(((c, "fresh_entry", e, v.window(TEN_MINUTES)), voter))
+        if not subnet:
+            continue
+        es, day, hour = pair(e, subnet), v.window(DAY), v.window(HOUR)
+        mine = [((c, "subnet_voters_day", subnet, day), voter), ((c, "entry_subnet_voters_hour", es, hour), voter),
+                ((c, "entry_subnet_voters_day", es, day), voter)]
+        if v.fresh:
+            ten = v.window(TEN_MINUTES)
+            mine += [((c, "fresh_entry_subnet", es, ten), voter), ((c, "fresh_subnet", subnet, ten), voter)]
+        earlier = past.get(v.vote_id)
+        if earlier and earlier.gap:
             # The identity counts in its own bucket and both neighbours, so a bucket's count holds every identity
             # whose gap is within one bucket of it, wherever the bucket edges fall.
-            bucket = mine.gap[1]
-            plan.append(("timer_gapped_day", pair(e, v.subnet)))
-            plan += [("timer_gap_day", f"{e}|{v.subnet}|{b}") for b in (bucket - 1, bucket, bucket + 1)]
-        for dimension, key in plan:
-            if key:
-                out.add(((v.campaign_id, dimension, key, v.window(DISTINCT_DIMENSIONS[dimension])),
-                         v.voter_id))
+            bucket = earlier.gap[1]
+            mine.append(((c, "timer_gapped_day", es, day), voter))
+            mine += [((c, "timer_gap_day", f"{es}|{b}", day), voter) for b in (bucket - 1, bucket, bucket + 1)]
+        if networks is None:
+            out.update(mine)
+        else:
+            networks.setdefault((c, subnet), set()).update(mine)
     return out
 
 
@@ -717,8 +736,19 @@ def _regular(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Ea
                              voter_id=v.voter_id)))
 
 
+class Counting:
+    """How a store counts a batch: its counters and distinct identities, through `bump` and `bump_distinct`."""
+
+    async def count_votes(self, votes: list[VoteSignal], reads: set[CounterKey]) -> dict[CounterKey, int]:
+        return await self.bump(counter_increments(votes), reads)  # type: ignore[attr-defined,no-any-return]
+
+    async def count_identities(self, votes: list[VoteSignal], past: dict[uuid.UUID, VoterPast],
+                               reads: set[CounterKey]) -> dict[CounterKey, int]:
+        return await self.bump_distinct(distinct_members(votes, past), reads)  # type: ignore[attr-defined,no-any-return]
+
+
 @dataclass
-class MemoryWindows:
+class MemoryWindows(Counting):
     """The detector state in memory, with the same meaning as the PostgreSQL tables (for the evaluation and tests)."""
 
     counters: dict[CounterKey, int] = field(default_factory=dict)
@@ -796,8 +826,8 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     past = voter_past(votes, history, t)
     await store.remember(votes, past)
     counter_reads, distinct_reads = past_reads(votes, past)
-    counts = await store.bump(counter_increments(votes), counter_reads)
-    distinct = await store.bump_distinct(distinct_members(votes, past), distinct_reads)
+    counts = await store.count_votes(votes, counter_reads)
+    distinct = await store.count_identities(votes, past, distinct_reads)
     findings = judge(votes, counts, distinct, history, t, past)
     decisive = [f for f in findings if f.decisive]
     covered = await store.select([f.selector for f in decisive]) if decisive else []
@@ -816,6 +846,9 @@ def with_batch(history: dict[tuple[str, str], list[Earlier]],
 
 
 NEVER = datetime.min.replace(tzinfo=timezone.utc)
+# A network's ended windows are dropped at most this often (of its own votes' time): a busy network holds
+# thousands of windows, and walking them for every batch would cost more than keeping them a few minutes longer.
+_PRUNE_EVERY = timedelta(seconds=TEN_MINUTES)
 
 
 @dataclass(slots=True)
@@ -835,7 +868,7 @@ class Net:
         for k, m in members:
             self.members.setdefault(k, set()).add(m)
         self.latest = max(self.latest, latest)
-        if self.latest - self.pruned >= timedelta(seconds=MINUTE):
+        if self.latest - self.pruned >= _PRUNE_EVERY:
             self.prune()
 
     def prune(self) -> None:
@@ -858,14 +891,9 @@ def network_increments(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterP
     """The network windows a run of votes adds to, per network (what a network's stored votes rebuild)."""
     votes = list(votes)
     counters: dict[NetKey, dict[CounterKey, int]] = {}
-    for (k, _), n in counter_increments(votes).items():
-        if k[1] in NETWORK_DIMENSIONS:
-            mine = counters.setdefault((k[0], network_of(k[1], k[2])), {})
-            mine[k] = mine.get(k, 0) + n
     members: dict[NetKey, set[Member]] = {}
-    for k, m in distinct_members(votes, past):
-        if k[1] in NETWORK_DIMENSIONS:
-            members.setdefault((k[0], network_of(k[1], k[2])), set()).add((k, m))
+    counter_increments(votes, counters)
+    distinct_members(votes, past, members)
     return counters, members
 
 

@@ -13,16 +13,20 @@ from massline.queries import load_queries
 
 from .domain import (
     NETWORK_DIMENSIONS,
+    Counting,
     SHARDED,
     CounterKey,
     Earlier,
     Member,
+    Net,
     NetKey,
     NetworkState,
     Selector,
     ShardedKey,
     VoterPast,
     VoteSignal,
+    counter_increments,
+    distinct_members,
     network_of,
 )
 
@@ -33,7 +37,7 @@ def _columns(rows: list[tuple]) -> list[list]:
     return [list(col) for col in zip(*rows)]
 
 
-class PgWindows:
+class PgWindows(Counting):
     """The same five operations as `domain.MemoryWindows`, each one statement for the whole batch."""
 
     def __init__(self, conn: asyncpg.Connection, *, sharded: bool = True) -> None:
@@ -146,49 +150,49 @@ class HybridWindows(PgWindows):
                 gaps[r["vote_id"]] = r["gap_s"]
         self.nets.load(missing, stored, gaps)
 
-    async def bump(self, increments: dict[ShardedKey, int],
-                   reads: set[CounterKey] = frozenset()) -> dict[CounterKey, int]:
-        shared: dict[ShardedKey, int] = {}
-        mine: dict[CounterKey, NetKey] = {}
-        for sk, n in increments.items():
-            k = sk[0]
-            if k[1] in NETWORK_DIMENSIONS:
-                net_key = (k[0], network_of(k[1], k[2]))
-                staged = self.counters.setdefault(net_key, {})
-                staged[k] = staged.get(k, 0) + n
-                mine[k] = net_key
-            else:
-                shared[sk] = n
-        out = await super().bump(shared, {k for k in reads if k[1] not in NETWORK_DIMENSIONS})
-        for k in reads:
-            if k[1] in NETWORK_DIMENSIONS:
-                mine[k] = (k[0], network_of(k[1], k[2]))
+    def _network_reads(self, reads: set[CounterKey]) -> dict[CounterKey, tuple[Net | None, NetKey]]:
         held = self.nets.nets
-        for k, net_key in mine.items():
+        return {k: (held.get(key), key) for k in reads if k[1] in NETWORK_DIMENSIONS
+                for key in [(k[0], network_of(k[1], k[2]))]}
+
+    async def count_votes(self, votes: list[VoteSignal], reads: set[CounterKey]) -> dict[CounterKey, int]:
+        """The shared counters upserted in PostgreSQL; the networks' added aside (`self.counters`) and read as
+        what the network holds plus the batch's own."""
+        shared = counter_increments(votes, self.counters)
+        out = await self.bump(shared, {k for k in reads if k[1] not in NETWORK_DIMENSIONS})
+        held = self.nets.nets
+        for net_key, staged in self.counters.items():
             net = held.get(net_key)
+            if net is None:
+                out.update(staged)
+            else:
+                have = net.counters.get
+                for k, n in staged.items():
+                    out[k] = have(k, 0) + n
+        for k, (net, net_key) in self._network_reads(reads).items():
             out[k] = (net.counters.get(k, 0) if net else 0) + self.counters.get(net_key, {}).get(k, 0)
         return out
 
-    async def bump_distinct(self, members: set[Member], reads: set[CounterKey] = frozenset()) -> dict[CounterKey, int]:
-        shared: set[Member] = set()
-        mine: dict[CounterKey, NetKey] = {}
+    async def count_identities(self, votes: list[VoteSignal], past: dict[uuid.UUID, VoterPast],
+                               reads: set[CounterKey]) -> dict[CounterKey, int]:
+        """Distinct identities: the shared ones in PostgreSQL; a network's are its members held plus the batch's
+        new ones (`self.members`)."""
+        staged: dict[NetKey, set[Member]] = {}
+        shared = distinct_members(votes, past, staged)
+        out = await self.bump_distinct(shared, {k for k in reads if k[1] not in NETWORK_DIMENSIONS})
         held = self.nets.nets
-        for k, m in members:
-            if k[1] in NETWORK_DIMENSIONS:
-                net_key = mine.get(k) or (k[0], network_of(k[1], k[2]))
-                mine[k] = net_key
-                net = held.get(net_key)
-                if net is None or m not in net.members.get(k, ()):
+        counted: dict[CounterKey, Net | None] = {}
+        for net_key, members in staged.items():
+            net = held.get(net_key)
+            have = net.members if net else {}
+            for k, m in members:
+                counted[k] = net
+                if m not in have.get(k, ()):
                     self.new_members.setdefault(k, set()).add(m)
                     self.members.setdefault(net_key, set()).add((k, m))
-            else:
-                shared.add((k, m))
-        out = await super().bump_distinct(shared, {k for k in reads if k[1] not in NETWORK_DIMENSIONS})
-        for k in reads:
-            if k[1] in NETWORK_DIMENSIONS:
-                mine[k] = (k[0], network_of(k[1], k[2]))
-        for k, net_key in mine.items():
-            net = held.get(net_key)
+        for k, (net, _) in self._network_reads(reads).items():
+            counted[k] = net
+        for k, net in counted.items():
             out[k] = (len(net.members.get(k, ())) if net else 0) + len(self.new_members.get(k, ()))
         return out
 
