@@ -12,6 +12,11 @@ _T = Thresholds()
 
 
 class AntifraudSettings(ServiceSettings):
+    kafka_consumer_max_records: int = Field(
+        2000, ge=1,
+        description="Vote messages per batch. A batch costs a handful of statements whatever its size, and one "
+                    "instance scores batches one after the other: when it falls behind, larger batches let it "
+                    "catch up sooner (each message carries one voting micro-batch's votes of one network shard).")
     counter_shards: int = Field(
         1, ge=1, le=64,
         description="Rows per busy counter (entry, network): 1 for one instance; about the number of instances when "
