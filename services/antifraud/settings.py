@@ -24,7 +24,8 @@ class AntifraudSettings(ServiceSettings):
     networks_held: int = Field(
         20_000, ge=100,
         description="Networks whose windows an instance keeps in memory; the least recently seen beyond this are "
-                    "dropped and rebuilt from the stored votes when they vote again (about 4.5 KB each).")
+                    "dropped and rebuilt from the stored votes when they vote again (about 4.5 KB for a network "
+                    "with a couple of votes; a busy one holds the identities it showed that day).")
     policy: Literal["flag", "invalidate"] = Field(
         "flag", description="For campaigns without their own policy: flag = quarantine for review, invalidate at once.")
     voter_votes_per_minute: int = Field(_T.voter_per_minute, description="Vote requests per identity per minute.")
