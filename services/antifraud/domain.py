@@ -848,7 +848,10 @@ def with_batch(history: dict[tuple[str, str], list[Earlier]],
 NEVER = datetime.min.replace(tzinfo=timezone.utc)
 # A network's ended windows are dropped at most this often (of its own votes' time): a busy network holds
 # thousands of windows, and walking them for every batch would cost more than keeping them a few minutes longer.
-_PRUNE_EVERY = timedelta(seconds=TEN_MINUTES)
+_PRUNE_EVERY = timedelta(seconds=MINUTE)
+# How long a window is kept after it ended, in the network's own time: a network's votes arrive in the order they
+# were accepted, give or take the few milliseconds between concurrent voting batches.
+_KEEP_ENDED = timedelta(seconds=MINUTE)
 
 
 @dataclass(slots=True)
@@ -872,10 +875,10 @@ class Net:
             self.prune()
 
     def prune(self) -> None:
-        """Windows that ended more than ten minutes before the network's latest vote are dropped; the network is
+        """Windows that ended more than a minute before the network's latest vote are dropped; the network is
         then complete from the start of its latest vote's day (a later vote for an earlier day reloads it)."""
         self.pruned = self.latest
-        edge = self.latest - timedelta(seconds=TEN_MINUTES)
+        edge = self.latest - _KEEP_ENDED
         self.counters = {k: n for k, n in self.counters.items()
                          if k[3] + timedelta(seconds=DIMENSIONS[k[1]][0]) >= edge}
         self.members = {k: m for k, m in self.members.items()
@@ -905,7 +908,7 @@ class NetworkState:
     and came back: its offsets jump) is dropped and rebuilt the same way, so what it reads is always complete.
     """
 
-    def __init__(self, t: Thresholds, capacity: int = 20_000) -> None:
+    def __init__(self, t: Thresholds, capacity: int = 100_000) -> None:
         self.t = t
         self.capacity = capacity
         self.nets: OrderedDict[NetKey, Net] = OrderedDict()

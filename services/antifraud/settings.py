@@ -22,10 +22,12 @@ class AntifraudSettings(ServiceSettings):
         description="Rows per busy counter (entry, network): 1 for one instance; about the number of instances when "
                     "several would otherwise wait on each other's row locks (each row is then read as a sum).")
     networks_held: int = Field(
-        20_000, ge=100,
+        100_000, ge=100,
         description="Networks whose windows an instance keeps in memory; the least recently seen beyond this are "
-                    "dropped and rebuilt from the stored votes when they vote again (about 4.5 KB for a network "
-                    "with a couple of votes; a busy one holds the identities it showed that day).")
+                    "dropped and rebuilt from the stored votes when they vote again. A network holds its day's "
+                    "and hour's windows: 8-13 KB for one with a few votes, more for a busy one (the identities it "
+                    "showed that day). Keep it above the networks voting within the hour on this instance: below, "
+                    "networks are rebuilt over and over and each rebuild replays the network's day.")
     policy: Literal["flag", "invalidate"] = Field(
         "flag", description="For campaigns without their own policy: flag = quarantine for review, invalidate at once.")
     voter_votes_per_minute: int = Field(_T.voter_per_minute, description="Vote requests per identity per minute.")
