@@ -852,6 +852,7 @@ _PRUNE_EVERY = timedelta(seconds=MINUTE)
 # How long a window is kept after it ended, in the network's own time: a network's votes arrive in the order they
 # were accepted, give or take the few milliseconds between concurrent voting batches.
 _KEEP_ENDED = timedelta(seconds=MINUTE)
+_FEW = 8  # identities kept as a tuple (48 bytes for one) before a set (216 bytes however few)
 
 
 @dataclass(slots=True)
@@ -861,15 +862,24 @@ class Net:
     partition: int
     since: datetime
     counters: dict[CounterKey, int] = field(default_factory=dict)
-    members: dict[CounterKey, set[str]] = field(default_factory=dict)
+    # A window's identities: a tuple while there are a few (most networks show one or two), a set beyond.
+    members: dict[CounterKey, tuple[str, ...] | set[str]] = field(default_factory=dict)
     latest: datetime = NEVER
     pruned: datetime = NEVER
 
     def add(self, counters: dict[CounterKey, int], members: Iterable[Member], latest: datetime) -> None:
         for k, n in counters.items():
             self.counters[k] = self.counters.get(k, 0) + n
+        held = self.members
         for k, m in members:
-            self.members.setdefault(k, set()).add(m)
+            have = held.get(k)
+            if have is None:
+                held[k] = (m,)
+            elif type(have) is tuple:
+                if m not in have:
+                    held[k] = have + (m,) if len(have) < _FEW else {*have, m}
+            else:
+                have.add(m)
         self.latest = max(self.latest, latest)
         if self.latest - self.pruned >= _PRUNE_EVERY:
             self.prune()

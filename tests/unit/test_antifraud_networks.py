@@ -53,3 +53,15 @@ def test_a_partition_whose_offsets_jump_loses_its_networks_and_the_other_keeps_i
     assert set(nets.nets) == {("c", "10.0.1.0/24"), ("c", "10.0.2.0/24")}
     nets.follow({0: (40, 41)})  # partition 0 was away: another instance applied offsets 5-39
     assert set(nets.nets) == {("c", "10.0.2.0/24")} and nets.dropped == 1
+
+
+def test_a_networks_identities_are_counted_once_each_however_many_it_holds() -> None:
+    nets = domain.NetworkState(T)
+    voters = [f"voter-{i}" for i in range(20)]
+    for i, voter in enumerate(voters + voters[:5]):  # 20 identities, five of them twice
+        v = domain.VoteSignal(uuid.uuid4(), "c", voter, ENTRY, "cases", 1, T0 + timedelta(seconds=i), "ip",
+                              "10.0.1.0/24", "dev", None, False)
+        commit(nets, [v], {0: (i, i)})
+    net = nets.nets[("c", "10.0.1.0/24")]
+    day = ("c", "subnet_voters_day", "10.0.1.0/24", T0.replace(hour=0))
+    assert len(net.members[day]) == 20 and set(net.members[day]) == set(voters)
