@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
-from . import texts
+from . import texts, times
 from .consoles import Kit, ServiceMetrics, install_review_consoles
 
 HERE = Path(__file__).parent
@@ -56,11 +58,18 @@ def _is_link(value: Any) -> bool:
     return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
 
 
+@pass_context
+def _local_time(context: Any, value: Any, tz: str | None = None, fmt: str = "datetime", with_zone: bool = True) -> str:
+    """`{{ moment | local_time }}`: in the page's time zone (the campaign's) and language, the zone said."""
+    return times.local_time(value, tz or context.get("time_zone"), context.get("lang", "zh"), fmt, with_zone)
+
+
 def install_pages(app: FastAPI, upstreams: dict[str, str],
                   client: Callable[[], httpx.AsyncClient]) -> ServiceMetrics:
     """Add every page to the app; returns the sampler of the services' metrics the app runs in the background."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["is_link"] = _is_link
+    templates.env.filters["local_time"] = _local_time
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     cache: dict[tuple[str, str], tuple[float, Upstream]] = {}
 
@@ -125,6 +134,9 @@ def install_pages(app: FastAPI, upstreams: dict[str, str],
                 return ""
             return (obj.get(f"{field}_zh") if lang == "zh" else None) or obj.get(field) or ""
 
+        campaign = context.get("c")
+        zone = (campaign.get("timezone") if isinstance(campaign, dict) else None) or times.DEFAULT_ZONE
+
         other = "en" if lang == "zh" else "zh"
         page = templates.TemplateResponse(request, name, {
             "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", "t": t, "loc": loc, "said": said,
@@ -137,6 +149,7 @@ def install_pages(app: FastAPI, upstreams: dict[str, str],
             "service_name": lambda s: texts.pick(texts.SERVICES, s, lang),
             "vote_state": lambda s: texts.pick(texts.VOTE_STATES, s, lang),
             "case_action": lambda a: texts.pick(texts.CASE_ACTIONS, a, lang),
+            "time_zone": zone, "zone_note": lambda: times.zone_note(zone, lang),
             "platforms": [(k, v[1] if lang == "en" else v[0]) for k, v in texts.PLATFORMS.items()],
             "switch_url": f"{request.url.path}?{urlencode({**request.query_params, 'lang': other})}",
             "staff": staff_of(request), **context,
@@ -290,7 +303,12 @@ def install_pages(app: FastAPI, upstreams: dict[str, str],
             if not r.ok:
                 return problem(request, r.error, r.status)
             notices = r.body.get("notifications", [])
-        return render(request, "inbox.html", {"notices": notices, "has_inbox": bool(kind and ident)})
+        # Each notice's time in the zone of the campaign it is about.
+        ids = sorted({n["campaign_id"] for n in notices if n.get("campaign_id")})
+        found = await asyncio.gather(*(public_campaign(i) for i in ids))
+        zones = {i: c.body.get("timezone") for i, c in zip(ids, found) if c.ok}
+        return render(request, "inbox.html", {"notices": notices, "has_inbox": bool(kind and ident),
+                                              "zones": zones})
 
     @app.get("/console/c/{campaign_id}/nominations", response_class=HTMLResponse, include_in_schema=False)
     async def unit_nominations(campaign_id: str, request: Request) -> Response:

@@ -161,7 +161,10 @@ def test_the_committee_reopens_a_locked_score_and_the_expert_scores_again(system
     expect(told).to_contain_text(f"重新开放的理由：{reason}")
     when = told.locator("time").get_attribute("datetime") or ""
     assert abs(datetime.fromisoformat(when) - datetime.now(timezone.utc)) < timedelta(minutes=10), when
-    expect(told).to_contain_text(when[:16].replace("T", " "))
+    # read in the campaign's zone (Asia/Shanghai), which the page names, not as the service's UTC
+    beijing = datetime.fromisoformat(when).astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    expect(told).to_contain_text(f"重新开放：{P}-committee，北京时间 {beijing}")
+    expect(told).not_to_contain_text(datetime.fromisoformat(when).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"))
     expect(page.locator(f"#a-{entry_b}-expert .reopened")).to_have_count(0)  # still locked, never reopened
     page.screenshot(path=str(SCREENSHOTS / "expert-sees-why-score-reopened.png"), full_page=True)
     # ... and in English, with the criteria under their English names
@@ -169,7 +172,7 @@ def test_the_committee_reopens_a_locked_score_and_the_expert_scores_again(system
     card_a = page.locator(f"#a-{entry_a}-expert")
     told = card_a.locator(".reopened")
     expect(told).to_contain_text("The committee reopened this score: please correct it as the reason below says")
-    expect(told).to_contain_text(f"Reopened by {P}-committee at {when[:16].replace('T', ' ')}")
+    expect(told).to_contain_text(f"Reopened by {P}-committee at {beijing} (UTC+8)")
     expect(told).to_contain_text(reason)
     expect(card_a.get_by_label("Standardization")).to_have_value("20")
     page.get_by_role("link", name="中文").click()

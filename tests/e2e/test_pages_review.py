@@ -3,6 +3,7 @@ approves, the committee publishes, and the public reads the results."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -197,8 +198,15 @@ def test_an_expert_scores_the_committee_publishes_and_the_public_sees_the_result
     expect(rows.nth(1)).not_to_contain_text("入选")
     expect(reader.locator("tr:has-text('己大学') td.num")).to_have_text(str(adjusted_total))
     assert "13700001234" not in reader.content() and "13922220001" not in reader.content()
+    # when it was published, in the campaign's zone (Asia/Shanghai) and saying so
+    published = reader.locator("main time").first
+    when = datetime.fromisoformat(published.get_attribute("datetime") or "")
+    assert abs(when - datetime.now(timezone.utc)) < timedelta(minutes=10), when
+    beijing = when.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    expect(published).to_have_text(f"北京时间 {beijing}")
     reader.screenshot(path=str(SCREENSHOTS / "public-reads-published-results.png"), full_page=True)
     reader.get_by_role("link", name="English").click()
     expect(reader.get_by_role("heading", name="Results")).to_be_visible()
     expect(rows.nth(0)).to_contain_text("Selected")
+    expect(reader.locator("main time").first).to_have_text(f"{beijing} (UTC+8)")
     public.close()
