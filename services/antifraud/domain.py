@@ -533,9 +533,9 @@ def judge(
             ids = distinct.get(day_key, 0)
             if ids >= t.device_voters_per_day:
                 put(Finding("device_shared", f"device:{v.device_hash}",
-                            f"{ids} different identities voted from one device on {v.cast_at:%Y-%m-%d} "
+                            f"{ids} different identities voted from one device on {v.cast_at:%Y-%m-%d} (UTC) "
                             f"(limit {t.device_voters_per_day - 1})",
-                            f"{v.cast_at:%Y-%m-%d} 有 {ids} 个不同身份使用同一设备投票"
+                            f"{v.cast_at:%Y-%m-%d}（UTC）有 {ids} 个不同身份使用同一设备投票"
                             f"（上限 {t.device_voters_per_day - 1} 个）",
                             {"identities": ids, "limit": t.device_voters_per_day - 1},
                             _sel(v, DAY, device_hash=v.device_hash)))
@@ -604,13 +604,14 @@ def _covoting(v: VoteSignal, entry: uuid.UUID, c: Any, ids: Any, t: Thresholds, 
     focus = to_entry / from_subnet if from_subnet else 0.0
     if share >= t.covote_share and focus >= t.covote_focus and to_entry >= t.covote_min_votes:
         put(Finding("covoting_subnet", f"subnet:{v.subnet}|entry:{e}",
-                    f"{voters} of the {population} identities that voted from {v.subnet} on {v.cast_at:%Y-%m-%d} "
+                    f"{voters} of the {population} identities that voted from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC) "
                     f"({share:.0%}) voted for this entry, and it got {focus:.0%} of that network's votes "
                     f"({to_entry} of {from_subnet}); the people behind one network spread their votes, and even a "
                     f"campus voting for its own university does not all vote for it "
                     f"(limits {t.covote_share:.0%} of identities, {t.covote_focus:.0%} of votes, at least "
                     f"{t.covote_min_identities} identities and {t.covote_min_votes} votes)",
-                    f"{v.cast_at:%Y-%m-%d} 从网段 {v.subnet} 投票的 {population} 个身份中有 {voters} 个（{share:.0%}）"
+                    f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 投票的 {population} 个身份中有 {voters} 个"
+                    f"（{share:.0%}）"
                     f"投给了该作品，该作品获得该网段 {focus:.0%} 的选票（{from_subnet} 票中的 {to_entry} 票）；"
                     f"同一网络背后的真实用户会分散投票，即使校园为本校投票，也不会人人都投给它"
                     f"（阈值：身份占比 {t.covote_share:.0%}、选票占比 {t.covote_focus:.0%}，且不少于 "
@@ -628,10 +629,12 @@ def _timer(v: VoteSignal, e: str, gap: tuple[float, int], ids: Any, t: Threshold
     if same >= t.timer_min_identities and share >= t.timer_share:
         put(Finding("timer_subnet", f"subnet:{v.subnet}|entry:{e}",
                     f"{same} identities from {v.subnet} voted for this entry again after the same interval, about "
-                    f"{seconds:.0f} s (within {2 * t.timer_tolerance:.0%}), on {v.cast_at:%Y-%m-%d}: {share:.0%} of "
+                    f"{seconds:.0f} s (within {2 * t.timer_tolerance:.0%}), on {v.cast_at:%Y-%m-%d} (UTC): "
+                    f"{share:.0%} of "
                     f"the {repeating} identities of that network that voted for it again; people do not share a "
                     f"clock (limits {t.timer_min_identities} identities, {t.timer_share:.0%})",
-                    f"{v.cast_at:%Y-%m-%d}，网段 {v.subnet} 的 {same} 个身份相隔同样的时间（约 {seconds:.0f} 秒，"
+                    f"{v.cast_at:%Y-%m-%d}（UTC），网段 {v.subnet} 的 {same} 个身份相隔同样的时间"
+                    f"（约 {seconds:.0f} 秒，"
                     f"误差 {2 * t.timer_tolerance:.0%} 以内）再次为该作品投票，占该网段再次为它投票的 {repeating} "
                     f"个身份的 {share:.0%}；真实用户不会共用一个时钟（阈值 {t.timer_min_identities} 个身份、"
                     f"{t.timer_share:.0%}）",

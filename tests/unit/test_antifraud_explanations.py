@@ -101,8 +101,9 @@ def test_each_reason_explains_itself_in_chinese_with_the_numbers_of_the_english(
 def test_a_device_farm_reads_in_plain_chinese() -> None:
     votes, _ = SCENARIOS["device_shared"]()
     finding = findings(votes)["device_shared"]
-    assert finding.explanation == "5 different identities voted from one device on 2026-11-20 (limit 4)"
-    assert finding.explanation_zh == "2026-11-20 有 5 个不同身份使用同一设备投票（上限 4 个）"
+    # the day is the UTC day the windows are kept by, and says so (a Beijing morning is still the UTC day before)
+    assert finding.explanation == "5 different identities voted from one device on 2026-11-20 (UTC) (limit 4)"
+    assert finding.explanation_zh == "2026-11-20（UTC）有 5 个不同身份使用同一设备投票（上限 4 个）"
 
 
 def test_a_botnet_network_reads_as_a_network_in_chinese() -> None:

@@ -283,7 +283,7 @@ class _VoteDecision(Event):
     explanation_zh: str | None = Field(
         None, description="The explanation in Chinese, with the same numbers; absent from events recorded before it "
                           "was written (then read `explanation`).",
-        examples=["2026-11-20 有 6 个不同身份使用同一设备投票（上限 4 个）"])
+        examples=["2026-11-20（UTC）有 6 个不同身份使用同一设备投票（上限 4 个）"])
     decision_id: uuid.UUID
 
 
