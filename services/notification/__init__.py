@@ -1,1 +1,2 @@
-"""Notification service: tells units, offices, experts and the committee what happened (inbox, e-mail, SMS), and posts public events to subscribed webhooks."""
+"""Notification service: tells units, offices, experts and the committee what happened (inbox, e-mail, SMS),
+and posts public events to subscribed webhooks."""

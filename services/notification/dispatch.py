@@ -217,10 +217,10 @@ class Dispatcher:
         sent = 0
         async with self.rt.pool.acquire() as conn, conn.transaction():
             for reminder in await conn.fetch(Q.claim_due_reminders, 20):
-                tz = await conn.fetchval(Q.campaign_timezone, reminder["campaign_id"]) or "Asia/Shanghai"
                 deadline: datetime = reminder["deadline"]
                 days_left = max(1, math.ceil((deadline - datetime.now(timezone.utc)).total_seconds() / 86400))
-                facts = {"deadline": domain.local_time(deadline, tz), "days_left": days_left}
+                # Written out per locale in the campaign's time zone, the zone named, when rendered.
+                facts = {"deadline": deadline, "days_left": days_left}
                 if reminder["recipient"]:
                     recipients = [reminder["recipient"]]
                 else:

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from massline import localtime
 from massline.contracts import (
     Event,
     ExpertAssigned,
@@ -98,9 +99,10 @@ _NOMINATION_SAMPLE: dict[str, Any] = {
 }
 _NOMINATION_VARS = frozenset(_NOMINATION_SAMPLE)
 
+# A deadline reaches a template as text in the campaign's time zone, the zone named (see template_context).
 _DEADLINE_SAMPLE: dict[str, Any] = {
     "campaign_title": _NOMINATION_SAMPLE["campaign_title"],
-    "deadline": "2024-09-21 00:00",
+    "deadline": "北京时间 2024-09-21 00:00",
     "days_left": 3,
 }
 _RESULT_SAMPLE: dict[str, Any] = {
@@ -121,7 +123,7 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
                     "entries_count": 42, "rule_version": "shaanxi-2024@1"}),
         NoticeKind("expert_assigned", frozenset({"campaign_title", "category_name", "entries_count", "deadline"}),
                    {"campaign_title": _NOMINATION_SAMPLE["campaign_title"], "category_name": "机构/政务账号",
-                    "entries_count": 12, "deadline": "2024-09-30 18:00"}),
+                    "entries_count": 12, "deadline": "北京时间 2024-09-30 18:00"}),
         NoticeKind("expert_deadline_near", frozenset(_DEADLINE_SAMPLE), _DEADLINE_SAMPLE),
         NoticeKind("expert_score_reopened",
                    frozenset({"campaign_title", "category_name", "entry_name", "part", "reason"}),
@@ -141,7 +143,8 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
 
 @dataclass(frozen=True)
 class Notice:
-    """One thing to tell one recipient, before it is rendered. `facts` are raw event values."""
+    """One thing to tell one recipient, before it is rendered. `facts` are raw event values; a time is an
+    aware datetime, written out per locale in the campaign's time zone when the notice is rendered."""
 
     template: str
     recipient: str
@@ -177,7 +180,7 @@ def notices_for(event: Event, campaign_id: str = "", reviewers: Sequence[str] = 
             recipient=recipient_address("expert", event.expert_id),
             facts={"category_id": event.category_ids[0] if event.category_ids else "",
                    "entries_count": event.entries_count,
-                   "deadline": local_time(event.deadline, "Asia/Shanghai") if event.deadline else "—"},
+                   "deadline": event.deadline or "—"},
             refs={"panel_id": event.panel_id},
         )]
     if isinstance(event, ExpertScoreReopened):
@@ -233,10 +236,12 @@ def _nomination_notice(template: str, event: Any, **extra: Any) -> Notice:
 
 @dataclass(frozen=True)
 class CampaignNames:
-    """Display names learned from CampaignLoaded: the title and each category's name per locale."""
+    """What notices say of a campaign, learned from CampaignLoaded: the title, each category's name per
+    locale, and the time zone its deadlines are given in (Beijing time when it names none)."""
 
     title: str
     categories: Mapping[str, Mapping[str, str]]
+    timezone: str | None = None
 
 
 def template_context(
@@ -244,8 +249,9 @@ def template_context(
 ) -> dict[str, Any]:
     """The variables a template sees: names resolved, every piece of event text neutralised.
 
-    A campaign not yet learned (its CampaignLoaded still in flight) falls back to the ids, so a
-    notice is never held back for a display name.
+    A campaign not yet learned (its CampaignLoaded still in flight) falls back to the ids and Beijing
+    time, so a notice is never held back for a display name. A time is written in the campaign's zone
+    with the zone named: `北京时间 2024-09-21 00:00` in Chinese, `2024-09-21 00:00 (UTC+8)` in English.
     """
     facts = dict(notice.facts)
     category_id = facts.pop("category_id", None)
@@ -265,6 +271,8 @@ def template_context(
             ]
         elif name == "reason":
             context[name] = neutral_text(value, locale)
+        elif isinstance(value, datetime):
+            context[name] = local_time(value, campaign.timezone if campaign else None, locale)
         elif isinstance(value, str):
             context[name] = neutral_line(value, locale)
         else:
@@ -413,7 +421,8 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def signature_valid(secret: str, timestamp: str, body: bytes, header: str, now: float, tolerance_s: float = 300) -> bool:
+def signature_valid(secret: str, timestamp: str, body: bytes, header: str, now: float,
+                    tolerance_s: float = 300) -> bool:
     """What a receiver checks: the signature matches and the timestamp is recent (no replays)."""
     try:
         ts = int(timestamp)
@@ -500,10 +509,7 @@ def _aware(moment: datetime, tz: str) -> datetime:
         return moment.replace(tzinfo=timezone.utc)
 
 
-def local_time(moment: datetime, tz: str) -> str:
-    """A deadline as people there read it: `YYYY-MM-DD HH:MM` in the campaign's time zone."""
-    try:
-        zone = ZoneInfo(tz)
-    except (KeyError, ValueError):
-        zone = timezone.utc
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+def local_time(moment: datetime, tz: str | None, locale: str = DEFAULT_LOCALE) -> str:
+    """A deadline as people there read it, the zone named as the pages name it: `北京时间 2024-09-21 00:00`,
+    `2024-09-21 00:00 (UTC+8)`; another zone by its offset then, `2024-09-21 00:00（UTC+2）`."""
+    return localtime.local_time(moment, tz, locale)

@@ -448,7 +448,7 @@ async def on_campaign(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: 
         if isinstance(e, CampaignLoaded):
             categories = {c.id: {"zh": c.name, "en": c.name_en or c.name} for c in e.categories}
             await conn.execute(Q.upsert_campaign, e.campaign_id, e.version, e.title, categories)
-            await conn.execute(Q.set_campaign_timezone, e.campaign_id, e.timezone or "Asia/Shanghai")
+            await conn.execute(Q.set_campaign_timezone, e.campaign_id, e.timezone or "Asia/Shanghai", e.version)
             # The definition's own deadline when the event carries it; older events fall back to the phases.
             deadline = e.activity_deadline or domain.activity_deadline(e.scoring, e.phases, e.timezone)
             if deadline is not None:
@@ -547,7 +547,7 @@ async def record_notices(
     templates: TemplateCatalog = rt.state["templates"]
     campaign_ids = sorted({source.campaign_id for source, _ in pending})
     campaigns = {
-        r["id"]: domain.CampaignNames(r["title"], r["categories"])
+        r["id"]: domain.CampaignNames(r["title"], r["categories"], r["timezone"])
         for r in await conn.fetch(Q.campaign_names, campaign_ids)
     }
     recipients = sorted({notice.recipient for _, notice in pending})

@@ -5,7 +5,7 @@ SET version = EXCLUDED.version, title = EXCLUDED.title, categories = EXCLUDED.ca
 WHERE campaigns.version <= EXCLUDED.version;
 
 -- name: campaign_names
-SELECT id, title, categories FROM campaigns WHERE id = ANY($1::text[]);
+SELECT id, title, categories, timezone FROM campaigns WHERE id = ANY($1::text[]);
 
 -- name: ensure_recipients
 INSERT INTO recipients (address) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING;
@@ -117,10 +117,8 @@ ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED;
 UPDATE reminders SET sent_at = now() WHERE id = $1;
 
 -- name: set_campaign_timezone
-UPDATE campaigns SET timezone = $2 WHERE id = $1;
-
--- name: campaign_timezone
-SELECT timezone FROM campaigns WHERE id = $1;
+-- Only from the definition the campaign row holds: an older one read again does not change the zone.
+UPDATE campaigns SET timezone = $2 WHERE id = $1 AND version = $3;
 
 -- name: claim_due_messages
 -- E-mail and SMS deliveries that are due, taken by one worker each (SKIP LOCKED); `sending` with an

@@ -10,6 +10,8 @@ from jinja2 import Environment, select_autoescape
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from massline.localtime import local_time
+
 COLUMNS = [
     ("category", "类别"), ("rank", "名次"), ("entry_name", "名称"), ("unit_name", "推荐单位"),
     ("total", "总分"), ("initial", "初评得分"), ("vote", "投票得分"), ("expert", "专家评审得分"),
@@ -27,7 +29,8 @@ def result_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
             rows.append({
                 "category": category.get("name") or category_id,
                 "rank": e["rank"], "entry_name": e["entry_name"], "unit_name": e.get("unit_name", ""),
-                "total": e["total"], **{c: e["components"].get(c, 0.0) for c in ("initial", "vote", "expert", "activity")},
+                "total": e["total"],
+                **{c: e["components"].get(c, 0.0) for c in ("initial", "vote", "expert", "activity")},
                 "adjustment": e.get("adjustment", 0.0),
                 "activity_forfeited": "是" if e.get("activity_forfeited") else "",
                 "winner": "是" if e.get("winner") else "",
@@ -80,7 +83,8 @@ _COMMENDATION = _env.from_string("""<!doctype html>
 </style></head>
 <body>
 <h1>{{ title }}<br>入选名单</h1>
-<p class="meta">第 {{ version }} 版 · 发布于 {{ published_at }}{% if supersedes %} · 更正并取代第 {{ supersedes }} 版{% endif %}</p>
+<p class="meta">第 {{ version }} 版 · 发布于 {{ published_at }}
+{%- if supersedes %} · 更正并取代第 {{ supersedes }} 版{% endif %}</p>
 {% for category in categories %}
 <section>
 <h2>{{ category.name }}（{{ category.winners|length }}）</h2>
@@ -94,12 +98,16 @@ _COMMENDATION = _env.from_string("""<!doctype html>
 
 
 def commendation_html(results: Mapping[str, Any]) -> str:
-    """The winners per category in rank order, one printed page per category."""
+    """The winners per category in rank order, one printed page per category.
+
+    `timezone` in `results` is the campaign's time zone; without it the publication time is in Beijing time."""
     categories = []
     for category_id in sorted(results["categories"]):
         category = results["categories"][category_id]
         categories.append({"name": category.get("name") or category_id,
                            "winners": [e for e in category["entries"] if e.get("winner")]})
+    # Printed for people: the publication time in the campaign's zone, named (北京时间 when it gives none).
+    published_at = local_time(results["published_at"], results.get("timezone"), "zh")
     return _COMMENDATION.render(title=results.get("title", ""), version=results["version"],
-                                published_at=results["published_at"], supersedes=results.get("supersedes"),
+                                published_at=published_at, supersedes=results.get("supersedes"),
                                 categories=categories)

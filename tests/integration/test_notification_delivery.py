@@ -385,13 +385,19 @@ async def test_units_with_an_entry_are_reminded_once_before_the_activity_deadlin
     inbox = (await client.get("/inbox/unit:u-rem")).json()["notifications"]
     reminder = [n for n in inbox if n["template"] == "activity_deadline_near"]
     assert len(reminder) == 1
-    assert review_starts.strftime("%Y-%m-%d %H:%M") in reminder[0]["body"] and "还有2天" in reminder[0]["body"]
+    # The campaign keeps UTC: the deadline is given in UTC and says so.
+    assert f"将于{review_starts:%Y-%m-%d %H:%M}（UTC）截止" in reminder[0]["body"] and "还有2天" in reminder[0]["body"]
+    [english] = [n for n in (await client.get("/inbox/unit:u-rem", params={"lang": "en"})).json()["notifications"]
+                 if n["template"] == "activity_deadline_near"]
+    assert f"are due by {review_starts:%Y-%m-%d %H:%M} (UTC), 2 days from now" in english["body"]
 
 
-async def test_an_assigned_expert_is_told_once_and_reminded_once_before_the_review_deadline(service):
+async def test_an_assigned_expert_is_told_once_and_reminded_once_before_the_review_deadline(service, smtp_server):
     rt, client = service
+    _, mailbox = smtp_server
     from massline.contracts import ExpertAssigned
 
+    await client.put("/contacts/expert:zhang-expert", json={"email": "zhang@expert.example.org", "locale": "en"})
     deadline = (datetime.now(timezone.utc) + timedelta(days=2)).replace(microsecond=0)
     assigned = ExpertAssigned(expert_id="zhang-expert", panel_id="p1", category_ids=["institutional"],
                               entries_count=4, new_entries=4, deadline=deadline)
@@ -403,3 +409,11 @@ async def test_an_assigned_expert_is_told_once_and_reminded_once_before_the_revi
     assert sorted(n["template"] for n in inbox) == ["expert_assigned", "expert_deadline_near"]
     told = next(n for n in inbox if n["template"] == "expert_assigned")
     assert "共4个参评作品" in told["body"]
+    # The campaign's definition has not arrived: its deadline is given in Beijing time, the zone named.
+    beijing = f"{deadline.astimezone(timezone(timedelta(hours=8))):%Y-%m-%d %H:%M}"
+    assert f"请于北京时间 {beijing}前完成评分" in told["body"]
+    reminded = next(n for n in inbox if n["template"] == "expert_deadline_near")
+    assert f"将于北京时间 {beijing}截止" in reminded["body"]
+    await _settle(rt)
+    mailed = [message_from_bytes(raw, policy=policy.default).get_content() for _, raw in mailbox.messages]
+    assert len(mailed) == 2 and all(f"{beijing} (UTC+8)" in text for text in mailed)

@@ -372,6 +372,11 @@ async def test_results_export_as_csv_xlsx_and_a_printable_commendation_list(api:
     html = (await api.public("/results/commendation")).text
     assert first["entry_name"] in html and ranking["entries"][1]["entry_name"] not in html
     assert "<title>" in html and "第 1 版" in html
+    # Printed for people: the publication time in Beijing time, the zone named, not the stored UTC.
+    [published] = (await api.public("/results/versions")).json()["versions"]
+    at = datetime.fromisoformat(published["published_at"])
+    assert f"发布于 北京时间 {at.astimezone(timezone(timedelta(hours=8))):%Y-%m-%d %H:%M}" in html
+    assert published["published_at"] not in html
 
 
 async def test_a_missing_activity_summary_waits_for_its_deadline_then_is_forfeited(api: Http):

@@ -10,6 +10,7 @@ import httpx
 import jwt
 from fastapi import FastAPI
 
+from massline import localtime
 from services.gateway import times
 from services.gateway.pages import STAFF_COOKIE, install_pages
 
@@ -58,9 +59,9 @@ def test_another_zone_is_named_by_its_offset_at_that_moment() -> None:
 
 def test_without_a_time_zone_database_beijing_time_is_still_shown(monkeypatch) -> None:
     def missing(key: str) -> Any:
-        raise times.ZoneInfoNotFoundError(key)
+        raise localtime.ZoneInfoNotFoundError(key)
 
-    monkeypatch.setattr(times, "ZoneInfo", missing)
+    monkeypatch.setattr(localtime, "ZoneInfo", missing)
     times.zone.cache_clear()
     try:
         assert times.local_time(LATE_UTC, "Asia/Shanghai", "zh") == "北京时间 2026-11-28 02:30"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
 
 from massline.contracts import (
+    ExpertAssigned,
     ExpertScoreReopened,
     EntryRanking,
     NominationSubmitted,
@@ -90,6 +92,46 @@ def test_reminder_and_expert_notices_render_their_deadline(catalog, template, lo
     assert "2024-09-" in rendered.body
 
 
+LATE_UTC = datetime(2024, 9, 30, 17, 30, tzinfo=timezone.utc)  # 01:30 on 1 October in Beijing: the next day
+
+
+def _assigned(deadline: datetime | None) -> ExpertAssigned:
+    return ExpertAssigned(expert_id="zhang-expert", panel_id="p1", category_ids=["institutional"],
+                          entries_count=12, new_entries=12, deadline=deadline)
+
+
+def test_an_expert_is_told_the_deadline_in_beijing_time_with_the_zone_named(catalog):
+    [notice] = domain.notices_for(_assigned(LATE_UTC), "shaanxi")
+    zh = catalog.render_notice(notice, "shaanxi", CAMPAIGN, "zh")
+    assert "请于北京时间 2024-10-01 01:30前完成评分" in zh.body
+    en = catalog.render_notice(notice, "shaanxi", CAMPAIGN, "en")
+    assert "to be scored by 2024-10-01 01:30 (UTC+8)." in plain(en.body)
+    # A campaign whose definition has not arrived yet is read in Beijing time too.
+    assert "北京时间 2024-10-01 01:30" in catalog.render_notice(notice, "shaanxi", None, "zh").body
+    assert "2024-09-30 17:30" not in zh.body + en.body
+
+
+def test_a_campaign_in_another_zone_gives_its_deadlines_there_named_by_the_offset(catalog):
+    berlin = replace(CAMPAIGN, timezone="Europe/Berlin")
+    [notice] = domain.notices_for(_assigned(LATE_UTC), "berlin")
+    assert "请于2024-09-30 19:30（UTC+2）前完成评分" in catalog.render_notice(notice, "berlin", berlin, "zh").body
+    assert "by 2024-09-30 19:30 (UTC+2)." in plain(catalog.render_notice(notice, "berlin", berlin, "en").body)
+    assert "北京时间" not in catalog.render_notice(notice, "berlin", berlin, "zh").body
+
+
+def test_a_reminder_gives_the_deadline_in_the_campaign_zone_and_its_sms_stays_the_short_subject(catalog):
+    reminder = domain.Notice("activity_deadline_near", "unit:u-xjtu", {"deadline": LATE_UTC, "days_left": 3})
+    zh = catalog.render_notice(reminder, "shaanxi", CAMPAIGN, "zh")
+    assert "将于北京时间 2024-10-01 01:30截止提交，距截止还有3天" in zh.body
+    en = catalog.render_notice(reminder, "shaanxi", CAMPAIGN, "en")
+    assert "are due by 2024-10-01 01:30 (UTC+8), 3 days from now." in plain(en.body)
+    assert sms_text(zh.subject) == "【群众路线推选】实践活动材料提交截止提醒：还剩3天"
+    expert = domain.Notice("expert_deadline_near", "expert:zhang", {"deadline": LATE_UTC, "days_left": 2})
+    kolkata = replace(CAMPAIGN, timezone="Asia/Kolkata")
+    assert "closes at 2024-09-30 23:00 (UTC+5:30), 2 days from now." in \
+        plain(catalog.render_notice(expert, "shaanxi", kolkata, "en").body)
+
+
 def test_email_and_sms_only_for_recipients_with_the_detail_and_sms_only_when_urgent():
     both = domain.ContactChannels(email=True, sms=True)
     assert domain.channels_for("nomination_returned", None) == ["inbox"]
@@ -161,7 +203,8 @@ def test_the_activity_deadline_comes_from_the_campaign_in_its_time_zone():
               PhaseInfo(id="expert_review", starts_at=datetime(2024, 9, 21))]
     deadline = domain.activity_deadline({}, phases, "Asia/Shanghai")
     assert deadline == datetime(2024, 9, 20, 16, 0, tzinfo=timezone.utc)
-    assert domain.local_time(deadline, "Asia/Shanghai") == "2024-09-21 00:00"
+    assert domain.local_time(deadline, "Asia/Shanghai") == "北京时间 2024-09-21 00:00"
+    assert domain.local_time(deadline, "Asia/Shanghai", "en") == "2024-09-21 00:00 (UTC+8)"
     explicit = domain.activity_deadline({"activity_deadline": "2024-09-18T12:00:00"}, phases, "Asia/Shanghai")
     assert explicit == datetime(2024, 9, 18, 4, 0, tzinfo=timezone.utc)
     assert domain.activity_deadline({}, phases[:1]) is None

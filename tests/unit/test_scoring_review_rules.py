@@ -110,3 +110,11 @@ def test_exports_keep_names_as_text_and_mark_forfeits_and_winners():
     assert rows[2][10] == "是" and rows[1][11] == "是" and rows[2][11] == ""
     html = exports.commendation_html(RESULTS)
     assert "甲大学" in html and "乙大学" not in html and "<script>" not in html
+
+
+def test_the_commendation_list_gives_the_publication_time_in_the_campaign_zone_with_the_zone_named():
+    late = {**RESULTS, "published_at": "2024-10-20T17:30:00+00:00"}  # 01:30 on 21 October in Beijing
+    html = exports.commendation_html(late)
+    assert "发布于 北京时间 2024-10-21 01:30" in html and "2024-10-20T17:30" not in html
+    assert "发布于 北京时间 2024-10-21 01:30" in exports.commendation_html({**late, "timezone": "Asia/Shanghai"})
+    assert "发布于 2024-10-20 19:30（UTC+2）" in exports.commendation_html({**late, "timezone": "Europe/Berlin"})
