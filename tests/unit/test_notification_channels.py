@@ -132,6 +132,14 @@ def test_a_reminder_gives_the_deadline_in_the_campaign_zone_and_its_sms_stays_th
         plain(catalog.render_notice(expert, "shaanxi", kolkata, "en").body)
 
 
+@pytest.mark.parametrize("template", ["activity_deadline_near", "expert_deadline_near"])
+def test_an_english_reminder_on_the_last_day_says_one_day_not_one_days(catalog, template):
+    last = catalog.render_notice(domain.Notice(template, "unit:u-xjtu", {"deadline": LATE_UTC, "days_left": 1}),
+                                 "shaanxi", CAMPAIGN, "en")
+    assert last.subject.endswith("due in 1 day") and "1 day from now." in plain(last.body)
+    assert "1 days" not in last.subject + plain(last.body)
+
+
 def test_email_and_sms_only_for_recipients_with_the_detail_and_sms_only_when_urgent():
     both = domain.ContactChannels(email=True, sms=True)
     assert domain.channels_for("nomination_returned", None) == ["inbox"]
