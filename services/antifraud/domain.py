@@ -839,8 +839,9 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
 
 def with_batch(history: dict[tuple[str, str], list[Earlier]],
                votes: list[VoteSignal]) -> dict[tuple[str, str], list[Earlier]]:
-    """Each voter's stored votes followed by the batch's own, in time order."""
-    out = {k: list(v) for k, v in history.items()}
+    """Each voter's stored votes followed by the batch's own, in time order (in `history`, which every store
+    builds afresh for the batch)."""
+    out = history
     for v in votes:
         out.setdefault((v.campaign_id, v.voter_id), []).append((v.cast_at, v.entry_id, v.subnet))
     for k in {(v.campaign_id, v.voter_id) for v in votes}:

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from .contracts.topics import DEAD_LETTER_SUFFIX, TOPICS, dead_letter_topic
+from .contracts.topics import DEAD_LETTER_SUFFIX, TOPICS, dead_letter_topic, partition_for
 from .settings import ServiceSettings
 
 REDRIVE_GROUP = "massline.dead-letters.redrive"
@@ -365,10 +365,9 @@ async def redrive(
                     if dry_run:
                         summary.redriven += 1
                         continue
-                    spec = TOPICS.get(original)
                     pending.append(await session.producer.send(  # type: ignore[union-attr]
                         original, letter.value, key=letter.key, headers=letter.redrive_headers(),
-                        partition=spec.partition_of(letter.key) if spec else None))
+                        partition=partition_for(original, letter.key)))
                     if len(pending) >= _COMMIT_EVERY:
                         summary.redriven += await _confirm(session, pending, tp, record.offset + 1)
                         pending = []

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from .contracts.envelope import Envelope, Event, make_envelope
-from .contracts.topics import TOPICS
+from .contracts.topics import partition_for
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class Outbox:
                         r["topic"],
                         bytes(r["body"]),
                         key=r["message_key"].encode() if r["message_key"] is not None else None,
-                        partition=_partition(r["topic"], r["message_key"]),
+                        partition=partition_for(r["topic"], r["message_key"]),
                         headers=[
                             ("content-type", b"application/json"),
                             ("event_type", r["event_type"].encode()),
@@ -261,7 +261,3 @@ async def prune(
         after = row["last_id"]
         await asyncio.sleep(0)  # let the relay's own statements in between chunks
 
-
-def _partition(topic: str, key: str | None) -> int | None:
-    spec = TOPICS.get(topic)
-    return spec.partition_of(key) if spec else None

@@ -37,6 +37,12 @@ def dead_letter_topic(topic: str) -> str:
     return f"{topic}{DEAD_LETTER_SUFFIX}"
 
 
+def partition_for(topic: str, key: bytes | str | None) -> int | None:
+    """The partition a producer sends a message with this key to, or None to leave it to its partitioner."""
+    spec = TOPICS.get(topic)
+    return spec.partition_of(key) if spec else None
+
+
 # Votes are keyed by network shard (one message carries a micro-batch of one shard's votes): tallies
 # are commutative sums, so no per-entry order is needed, and all of a network's votes on one partition
 # keep anti-fraud's per-network windows local to the one instance that owns the partition.
