@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from massline.contracts import FraudAlertRaised, VoteFlagged, VoteInvalidated, VoteReinstated
 from massline.service import ServiceRuntime
 
-from . import handlers
+from . import handlers, review
 from .settings import AntifraudSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -28,5 +28,5 @@ def build_runtime(settings: AntifraudSettings | None = None) -> ServiceRuntime:
 
 def create_app(settings: AntifraudSettings | None = None) -> FastAPI:
     rt = build_runtime(settings)
-    return rt.build_app([handlers.router], title="massline antifraud",
+    return rt.build_app([review.router], title="massline antifraud",
                         description="Vote brushing detection, review cases, invalidations and reinstatements.")

@@ -220,6 +220,10 @@ class CastVote(_Part):
     subnet: str | None = Field(None, description="Network prefix (/24 IPv4, /64 IPv6) for concentration checks.")
     device_hash: str | None = None
     identity_verified_at: datetime | None = None
+    user_agent_hash: str | None = Field(
+        None, description="Keyed hash of the client's User-Agent header; absent when the client sent none.")
+    page_viewed_at: datetime | None = Field(
+        None, description="When the ticket holder first loaded the campaign's public page, if it did before voting.")
 
 
 def network_shard(subnet: str | None, ip_hash: str | None, voter_id: str) -> int:
