@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
@@ -60,10 +61,10 @@ async def on_votes(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: Ser
                    nets: domain.NetworkState | None = None) -> Callable[[], None]:
     """Run the batch through every detector (a handful of statements whatever its size) and act on what tripped.
 
-    Returns what makes the batch's additions to the networks held in memory (`nets`, the instance's own by
-    default) count, once its transaction committed.
+    Each campaign is judged with its own thresholds (the service's, with the campaign's overrides) and acted on
+    with its own policy. Returns what makes the batch's additions to the networks held in memory (`nets`, the
+    instance's own by default) count, once its transaction committed.
     """
-    t: domain.Thresholds = rt.state["thresholds"]
     metrics: Metrics = rt.state["metrics"]
     nets = nets or rt.state["networks"]
     shards = _settings(rt).counter_shards
@@ -71,33 +72,65 @@ async def on_votes(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: Ser
     for item in batch:
         first, last = offsets.get(item.partition, (item.offset, item.offset))
         offsets[item.partition] = (min(first, item.offset), max(last, item.offset))
-    signals = [domain.VoteSignal.of(item.envelope.campaign_id, vote, t, shard=item.partition % shards,
-                                    partition=item.partition)
-               for item in batch for vote in item.event.votes]  # type: ignore[attr-defined]
+    policies = await campaign_policies(conn, rt, {item.envelope.campaign_id for item in batch})
+    by_campaign: dict[str, list[domain.VoteSignal]] = {}
+    for item in batch:
+        campaign = item.envelope.campaign_id
+        t = policies[campaign][1]
+        by_campaign.setdefault(campaign, []).extend(
+            domain.VoteSignal.of(campaign, vote, t, shard=item.partition % shards, partition=item.partition)
+            for vote in item.event.votes)  # type: ignore[attr-defined]
     store = HybridWindows(conn, nets, offsets, sharded=shards > 1)
     rebuilt = nets.rebuilt
-    results = await domain.detect(signals, store, t)
-    metrics.scored.inc(len(signals))
+    for campaign, signals in by_campaign.items():
+        policy, t = policies[campaign]
+        results = await domain.detect(signals, store, t)
+        metrics.scored.inc(len(signals))
+        for finding, votes in results:
+            metrics.findings.labels(finding.reason_code, str(finding.decisive).lower()).inc()
+            if not finding.decisive:
+                await _alert(conn, rt, finding, "info")
+                continue
+            await _apply(conn, rt, finding, votes, policy)
     metrics.rebuilt.inc(nets.rebuilt - rebuilt)
-    policies: dict[str, str] = {}
-    for finding, votes in results:
-        metrics.findings.labels(finding.reason_code, str(finding.decisive).lower()).inc()
-        if not finding.decisive:
-            await _alert(conn, rt, finding, "info")
-            continue
-        campaign = finding.selector.campaign_id
-        if campaign not in policies:
-            policies[campaign] = await conn.fetchval(Q.policy, campaign) or _settings(rt).policy
-        await _apply(conn, rt, finding, votes, policies[campaign])
     return store.committed
+
+
+_POLICY_TTL_S = 5.0
+
+
+async def campaign_policies(conn: asyncpg.Connection, rt: ServiceRuntime,
+                            campaigns: set[str]) -> dict[str, tuple[str, domain.Thresholds]]:
+    """Each campaign's policy and thresholds, read at most every few seconds per instance (a change applies to
+    the votes scored from then on)."""
+    cache: dict[str, tuple[float, str, domain.Thresholds]] = rt.state.setdefault("policies", {})
+    now = time.monotonic()
+    stale = sorted(c for c in campaigns if c not in cache or cache[c][0] < now)
+    if stale:
+        found = {r["campaign_id"]: r for r in await conn.fetch(Q.campaign_policies, stale)}
+        default: domain.Thresholds = rt.state["thresholds"]
+        for c in stale:
+            r = found.get(c)
+            policy = r["policy"] if r else _settings(rt).policy
+            t = domain.with_overrides(default, dict(r["thresholds"])) if r and r["thresholds"] else default
+            cache[c] = (now + _POLICY_TTL_S, policy, t)
+    return {c: cache[c][1:] for c in campaigns}
+
+
+def case_status(policy: str, f: domain.Finding) -> str:
+    """What a case does to its votes: the policy decides, and under `auto` the rule's level."""
+    if policy == "invalidate" or (policy == "auto" and f.level == "invalidate"):
+        return "invalidated"
+    return "flagged"
 
 
 async def _apply(conn: asyncpg.Connection, rt: ServiceRuntime, f: domain.Finding, votes: list[domain.VoteSignal],
                  policy: str) -> None:
     metrics: Metrics = rt.state["metrics"]
-    status = "invalidated" if policy == "invalidate" else "flagged"
+    status = case_status(policy, f)
     case = await conn.fetchrow(Q.open_case, uuid.uuid4(), f.selector.campaign_id, f.reason_code, f.subject,
-                               f.selector.start, f.entry_id, f.explanation, f.evidence, status, f.explanation_zh)
+                               f.selector.start, f.entry_id, f.explanation, f.evidence, status, f.explanation_zh,
+                               f.score)
     linked = [r["vote_id"] for r in await conn.fetch(Q.link_votes, case["id"], sorted(v.vote_id for v in votes))]
     if case["created"]:
         metrics.cases.labels(f.reason_code, status).inc()

@@ -1,14 +1,15 @@
 -- name: remember_votes
 INSERT INTO votes (vote_id, campaign_id, voter_id, entry_id, category_id, count, cast_at, ip_hash, subnet,
-                   device_hash, fresh, gap_s)
+                   device_hash, fresh, gap_s, ua_hash, delay_bin, page_viewed)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::timestamptz[],
-                     $8::text[], $9::text[], $10::text[], $11::bool[], $12::float8[])
+                     $8::text[], $9::text[], $10::text[], $11::bool[], $12::float8[], $13::text[], $14::text[],
+                     $15::bool[])
 ON CONFLICT (vote_id) DO NOTHING;
 
 -- name: network_votes
 -- What rebuilds a network's windows in memory: its stored votes since the start of a day, in the order scored.
 SELECT v.campaign_id, v.subnet, v.vote_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
-       v.device_hash, v.fresh, v.gap_s
+       v.device_hash, v.fresh, v.gap_s, v.ua_hash, v.delay_bin, v.page_viewed
 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(campaign_id, subnet, since)
 JOIN votes v ON v.campaign_id = t.campaign_id AND v.subnet = t.subnet AND v.cast_at >= t.since
 ORDER BY v.cast_at, v.vote_id;
@@ -44,34 +45,41 @@ JOIN votes v ON v.campaign_id = t.campaign_id AND v.voter_id = t.voter_id AND v.
 GROUP BY v.campaign_id, v.voter_id;
 
 -- name: select_votes
--- voters_of_entry: not the entry's votes but every vote from the network in the window by the identities that
--- voted for the entry from it in the window. Such selectors are matched on their own, by network and time only.
+-- voters_of_entry: not the entry's votes but every vote in the window (from the network, if one is set) by the
+-- identities that cast a vote matching the selector in it (their camouflage votes for other entries too). Traits
+-- (user agent, delay bin, page viewed) restrict the matching votes when set.
 WITH t AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::uuid[], $6::text[],
-                         $7::text[], $8::text[], $9::bool[], $10::bool[])
-        AS t(idx, campaign_id, start_at, end_at, entry_id, subnet, device_hash, voter_id, fresh_only, voters_of_entry)
+                         $7::text[], $8::text[], $9::bool[], $10::bool[], $11::text[], $12::text[], $13::bool[])
+        AS t(idx, campaign_id, start_at, end_at, entry_id, subnet, device_hash, voter_id, fresh_only, voters_of_entry,
+             ua_hash, delay_bin, page_viewed)
+), hit AS (
+    SELECT t.idx, t.voters_of_entry, t.subnet AS scope, v.*
+    FROM t
+    JOIN votes v ON v.campaign_id = t.campaign_id AND v.cast_at >= t.start_at AND v.cast_at < t.end_at
+     AND (t.entry_id IS NULL OR v.entry_id = t.entry_id) AND (t.subnet IS NULL OR v.subnet = t.subnet)
+     AND (t.device_hash IS NULL OR v.device_hash = t.device_hash) AND (t.voter_id IS NULL OR v.voter_id = t.voter_id)
+     AND (NOT t.fresh_only OR v.fresh) AND (t.ua_hash IS NULL OR v.ua_hash = t.ua_hash)
+     AND (t.delay_bin IS NULL OR v.delay_bin = t.delay_bin)
+     AND (t.page_viewed IS NULL OR v.page_viewed = t.page_viewed)
 )
-SELECT t.idx, v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
-       v.subnet, v.device_hash, v.fresh
-FROM t
-JOIN votes v ON v.campaign_id = t.campaign_id AND v.cast_at >= t.start_at AND v.cast_at < t.end_at
- AND (t.entry_id IS NULL OR v.entry_id = t.entry_id) AND (t.subnet IS NULL OR v.subnet = t.subnet)
- AND (t.device_hash IS NULL OR v.device_hash = t.device_hash) AND (t.voter_id IS NULL OR v.voter_id = t.voter_id)
- AND (NOT t.fresh_only OR v.fresh)
-WHERE NOT t.voters_of_entry
+SELECT idx, vote_id, campaign_id, voter_id, entry_id, category_id, count, cast_at, ip_hash, subnet, device_hash,
+       fresh, ua_hash, delay_bin, page_viewed
+FROM hit WHERE NOT voters_of_entry
 UNION ALL
 SELECT t.idx, v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
-       v.subnet, v.device_hash, v.fresh
+       v.subnet, v.device_hash, v.fresh, v.ua_hash, v.delay_bin, v.page_viewed
 FROM t
-JOIN votes v ON v.campaign_id = t.campaign_id AND v.subnet = t.subnet AND v.cast_at >= t.start_at
- AND v.cast_at < t.end_at
-WHERE t.voters_of_entry AND v.voter_id IN (
-    SELECT w.voter_id FROM votes w
-    WHERE w.campaign_id = t.campaign_id AND w.subnet = t.subnet AND w.entry_id = t.entry_id
-      AND w.cast_at >= t.start_at AND w.cast_at < t.end_at);
+JOIN (SELECT DISTINCT idx, campaign_id, voter_id FROM hit WHERE voters_of_entry) w ON w.idx = t.idx
+JOIN votes v ON v.campaign_id = w.campaign_id AND v.voter_id = w.voter_id AND v.cast_at >= t.start_at
+ AND v.cast_at < t.end_at AND (t.subnet IS NULL OR v.subnet = t.subnet);
 
 -- name: policy
 SELECT policy FROM policies WHERE campaign_id = $1;
+
+-- name: campaign_policies
+-- What a batch's campaigns decide with: their policy and threshold overrides (none: the service's defaults).
+SELECT campaign_id, policy, thresholds FROM policies WHERE campaign_id = ANY($1::text[]);
 
 -- name: set_policy
 INSERT INTO policies (campaign_id, policy, set_by, reason) VALUES ($1, $2, $3, $4)
@@ -83,11 +91,12 @@ RETURNING campaign_id, policy, set_by, reason, set_at;
 -- Returns the case (new or existing) for a tripped subject; an existing case keeps its status and evidence.
 WITH ins AS (
     INSERT INTO cases (id, campaign_id, reason_code, subject, window_start, entry_id, explanation, evidence, status,
-                       explanation_zh)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                       explanation_zh, score)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
     ON CONFLICT (campaign_id, reason_code, subject, window_start) DO UPDATE
         SET evidence = EXCLUDED.evidence, explanation = EXCLUDED.explanation,
-            explanation_zh = EXCLUDED.explanation_zh, updated_at = now()
+            explanation_zh = EXCLUDED.explanation_zh, score = greatest(cases.score, EXCLUDED.score),
+            updated_at = now()
     RETURNING id, status, (xmax = 0) AS created
 )
 SELECT id, status, created FROM ins;
@@ -201,3 +210,68 @@ DELETE FROM windows WHERE window_start < $1;
 
 -- name: prune_members
 DELETE FROM window_members WHERE window_start < $1;
+
+-- review
+
+-- name: review_standings
+-- Each entry's counted votes per category, as anti-fraud counts them (held and invalidated votes are out), with the
+-- entries known from NominationApproved that have none. An index-only scan of votes_standings (migration 0010).
+SELECT coalesce(s.category_id, e.category_id) AS category_id, coalesce(s.entry_id, e.entry_id) AS entry_id,
+       coalesce(s.counted, 0)::bigint AS counted, e.entry_name, e.unit_name
+FROM (SELECT category_id, entry_id, sum(count) AS counted FROM votes
+      WHERE campaign_id = $1 AND state = 'counted' GROUP BY category_id, entry_id) s
+FULL JOIN (SELECT entry_id, category_id, entry_name, unit_name FROM entries WHERE campaign_id = $1) e
+  ON e.entry_id = s.entry_id;
+
+-- name: review_case_ids
+SELECT id, status FROM cases
+WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR reason_code = $3)
+  AND ($4::uuid[] IS NULL OR id = ANY($4::uuid[]))
+ORDER BY created_at DESC, id;
+
+-- name: review_case_entries
+-- Per case and entry: the votes out of the count now (held or invalidated) and those counted, each vote once; a case
+-- without votes is one row with no entry. $4: only these cases (a page), or every case matching.
+SELECT c.id, c.status, c.created_at, v.category_id, v.entry_id, count(v.vote_id) AS requests,
+       coalesce(sum(v.count) FILTER (WHERE v.state <> 'counted'), 0)::bigint AS held,
+       coalesce(sum(v.count) FILTER (WHERE v.state = 'counted'), 0)::bigint AS counted
+FROM cases c
+LEFT JOIN case_votes cv ON cv.case_id = c.id
+LEFT JOIN votes v ON v.vote_id = cv.vote_id
+WHERE c.campaign_id = $1 AND ($2::text IS NULL OR c.status = $2) AND ($3::text IS NULL OR c.reason_code = $3)
+  AND ($4::uuid[] IS NULL OR c.id = ANY($4::uuid[]))
+GROUP BY c.id, c.status, c.created_at, v.category_id, v.entry_id;
+
+-- name: review_cases_by_id
+SELECT id, campaign_id, reason_code, subject, window_start, entry_id, explanation, explanation_zh, status,
+       created_at, updated_at
+FROM cases WHERE id = ANY($1::uuid[]);
+
+-- name: review_lock_cases
+-- Locked in id order: two operators deciding overlapping sets of cases wait for each other instead of deadlocking.
+SELECT * FROM cases WHERE id = ANY($1::uuid[]) AND campaign_id = $2 ORDER BY id FOR UPDATE;
+
+-- name: review_what_if
+-- How each entry's counted votes change if the cases in $2 were overturned and those in $3 confirmed, as the decisions
+-- would change them: a confirmed case's votes stop counting; a vote of an overturned case that is out of the count
+-- counts again unless a case outside the scenario still holds it (flagged or invalidated).
+WITH chosen AS (
+    SELECT id, id = ANY($3::uuid[]) AS confirm FROM cases
+    WHERE campaign_id = $1 AND (id = ANY($2::uuid[]) OR id = ANY($3::uuid[]))
+), touched AS (
+    SELECT DISTINCT cv.vote_id FROM chosen ch JOIN case_votes cv ON cv.case_id = ch.id
+), per_vote AS (
+    SELECT v.category_id, v.entry_id, v.count, v.state, coalesce(bool_or(ch.confirm), false) AS confirmed,
+           coalesce(bool_or(ch.id IS NULL AND c.status <> 'overturned'), false) AS held_elsewhere
+    FROM touched t
+    JOIN votes v ON v.vote_id = t.vote_id
+    JOIN case_votes cv ON cv.vote_id = t.vote_id
+    JOIN cases c ON c.id = cv.case_id
+    LEFT JOIN chosen ch ON ch.id = c.id
+    GROUP BY v.vote_id, v.category_id, v.entry_id, v.count, v.state
+)
+SELECT category_id, entry_id,
+       sum(CASE WHEN confirmed AND state = 'counted' THEN -count
+                WHEN NOT confirmed AND state <> 'counted' AND NOT held_elsewhere THEN count
+                ELSE 0 END)::bigint AS delta
+FROM per_vote GROUP BY category_id, entry_id;

@@ -33,6 +33,13 @@ from .domain import (
 Q = load_queries(Path(__file__).with_name("queries.sql"))
 
 
+def stored_signal(r: asyncpg.Record) -> VoteSignal:
+    """A stored vote as the detectors read it."""
+    return VoteSignal(r["vote_id"], r["campaign_id"], r["voter_id"], r["entry_id"], r["category_id"], r["count"],
+                      r["cast_at"], r["ip_hash"], r["subnet"], r["device_hash"], None, r["fresh"],
+                      ua=r["ua_hash"], delay=r["delay_bin"], page=r["page_viewed"])
+
+
 def _columns(rows: list[tuple]) -> list[list]:
     return [list(col) for col in zip(*rows)]
 
@@ -53,7 +60,8 @@ class PgWindows(Counting):
         """Store the votes, each with the timer gap it was scored with (what rebuilds its network's windows)."""
         await self.conn.execute(Q.remember_votes, *_columns([
             (v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
-             v.subnet, v.device_hash, v.fresh, gap[0] if (gap := getattr(past.get(v.vote_id), "gap", None)) else None)
+             v.subnet, v.device_hash, v.fresh, gap[0] if (gap := getattr(past.get(v.vote_id), "gap", None)) else None,
+             v.ua, v.delay, v.page)
             for v in votes]))
 
     async def bump(self, increments: dict[ShardedKey, int],
@@ -102,11 +110,9 @@ class PgWindows(Counting):
             return out
         got = await self.conn.fetch(Q.select_votes, *_columns([
             (i, s.campaign_id, s.start, s.end, s.entry_id, s.subnet, s.device_hash, s.voter_id, s.fresh_only,
-             s.voters_of_entry) for i, s in enumerate(selectors)]))
+             s.voters_of_entry, s.ua, s.delay, s.page) for i, s in enumerate(selectors)]))
         for r in got:
-            out[r["idx"]].append(VoteSignal(r["vote_id"], r["campaign_id"], r["voter_id"], r["entry_id"],
-                                            r["category_id"], r["count"], r["cast_at"], r["ip_hash"], r["subnet"],
-                                            r["device_hash"], None, r["fresh"]))
+            out[r["idx"]].append(stored_signal(r))
         return out
 
 
@@ -143,9 +149,7 @@ class HybridWindows(PgWindows):
         gaps: dict[uuid.UUID, float] = {}
         for r in await self.conn.fetch(Q.network_votes, [k[0] for k in keys], [k[1] for k in keys],
                                        [missing[k][1] for k in keys]):
-            stored.append(VoteSignal(r["vote_id"], r["campaign_id"], r["voter_id"], r["entry_id"], r["category_id"],
-                                     r["count"], r["cast_at"], r["ip_hash"], r["subnet"], r["device_hash"], None,
-                                     r["fresh"]))
+            stored.append(stored_signal(r))
             if r["gap_s"] is not None:
                 gaps[r["vote_id"]] = r["gap_s"]
         self.nets.load(missing, stored, gaps)
@@ -155,10 +159,11 @@ class HybridWindows(PgWindows):
         return {k: (held.get(key), key) for k in reads if k[1] in NETWORK_DIMENSIONS
                 for key in [(k[0], network_of(k[1], k[2]))]}
 
-    async def count_votes(self, votes: list[VoteSignal], reads: set[CounterKey]) -> dict[CounterKey, int]:
+    async def count_votes(self, votes: list[VoteSignal], reads: set[CounterKey],
+                          first: dict[uuid.UUID, frozenset[str]] | None = None) -> dict[CounterKey, int]:
         """The shared counters upserted in PostgreSQL; the networks' added aside (`self.counters`) and read as
         what the network holds plus the batch's own."""
-        shared = counter_increments(votes, self.counters)
+        shared = counter_increments(votes, self.counters, first)
         out = await self.bump(shared, {k for k in reads if k[1] not in NETWORK_DIMENSIONS})
         held = self.nets.nets
         for net_key, staged in self.counters.items():

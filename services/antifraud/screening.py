@@ -14,6 +14,7 @@ from typing import Literal, Sequence
 from massline.contracts import CastVote
 
 from . import domain
+from .handlers import case_status
 
 
 @dataclass(frozen=True)
@@ -24,16 +25,22 @@ class Decision:
 
 
 class Screening:
-    """One campaign store in memory; the thresholds of the service's defaults, with `overrides` applied."""
+    """One campaign store in memory; the thresholds of the service's defaults, with `overrides` applied, and
+    the service's default policy (`auto`: what a rule is sure of is invalidated, the rest held)."""
 
-    def __init__(self, overrides: dict[str, float] | None = None) -> None:
-        self.t = domain.Thresholds(**(overrides or {}))
+    def __init__(self, overrides: dict[str, float] | None = None, policy: str = "auto") -> None:
+        self.t = domain.with_overrides(domain.Thresholds(), overrides)
+        self.policy = policy
         self.store = domain.MemoryWindows()
 
     async def screen(self, campaign_id: str, votes: Sequence[CastVote]) -> list[Decision]:
         signals = [domain.VoteSignal.of(campaign_id, v, self.t) for v in votes]
         out: list[Decision] = []
         for finding, covered in await domain.detect(signals, self.store, self.t):
+            if not finding.decisive:
+                continue
+            action: Literal["hold", "invalidate"] = (
+                "invalidate" if case_status(self.policy, finding) == "invalidated" else "hold")
             for v in covered:
-                out.append(Decision(v.vote_id, "hold", (finding.reason_code,)))
+                out.append(Decision(v.vote_id, action, (finding.reason_code,)))
         return out

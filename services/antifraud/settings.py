@@ -2,13 +2,11 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from massline.settings import ServiceSettings
 
-from .domain import Thresholds
-
-_T = Thresholds()
+from .domain import Thresholds, validate_overrides, with_overrides
 
 
 class AntifraudSettings(ServiceSettings):
@@ -28,47 +26,21 @@ class AntifraudSettings(ServiceSettings):
                     "and hour's windows: 8-13 KB for one with a few votes, more for a busy one (the identities it "
                     "showed that day). Keep it above the networks voting within the hour on this instance: below, "
                     "networks are rebuilt over and over and each rebuild replays the network's day.")
-    policy: Literal["flag", "invalidate"] = Field(
-        "flag", description="For campaigns without their own policy: flag = quarantine for review, invalidate at once.")
-    voter_votes_per_minute: int = Field(_T.voter_per_minute, description="Vote requests per identity per minute.")
-    device_votes_per_minute: int = Field(_T.device_per_minute, description="Vote requests per device per minute.")
-    ip_votes_per_minute: int = Field(_T.ip_per_minute, description="Alert level for one address (never decisive).")
-    subnet_votes_per_minute: int = Field(_T.subnet_per_minute, description="Alert level for one /24 or /64.")
-    device_voters_per_day: int = Field(_T.device_voters_per_day, description="Identities on one device in a day.")
-    focus_share: float = Field(_T.focus_share, description="Share of a network's votes going to one entry.")
-    entry_share: float = Field(_T.entry_share, description="Share of an entry's votes coming from one network.")
-    focus_min_votes_minute: int = Field(_T.focus_min_votes_minute, description="Least votes for a focus finding.")
-    focus_min_votes_hour: int = Field(_T.focus_min_votes_hour, description="Least votes for an hourly focus finding.")
-    burst_min: int = Field(_T.burst_min, description="Least requests in 10 s for an entry burst.")
-    burst_ratio: float = Field(_T.burst_ratio, description="Burst: this many times the entry's usual rate.")
-    lockstep_min_shared: int = Field(_T.lockstep_min_shared, description="Identities sharing a network or device.")
-    fresh_window_s: int = Field(_T.fresh_window_s, description="An identity verified this recently is fresh.")
-    fresh_min_votes: int = Field(_T.fresh_min_votes, description="Fresh identities from one network for one entry.")
-    regular_min_votes: int = Field(_T.regular_min_votes, description="Votes needed to judge an identity's rhythm.")
-    regular_max_cv: float = Field(_T.regular_max_cv, description="Gap variation below which the rhythm is a timer.")
-    covote_min_identities: int = Field(_T.covote_min_identities,
-                                       description="Co-voting: least identities of one network voting for one entry.")
-    covote_min_votes: int = Field(_T.covote_min_votes, description="Co-voting: least votes to the entry that day.")
-    covote_share: float = Field(_T.covote_share,
-                                description="Co-voting: share of the network's identities that day voting for it.")
-    covote_focus: float = Field(_T.covote_focus, description="Co-voting: share of the network's votes that day.")
-    timer_min_identities: int = Field(_T.timer_min_identities,
-                                      description="Shared timer: least identities repeating one interval.")
-    timer_share: float = Field(_T.timer_share,
-                               description="Shared timer: share of the network's repeat voters for the entry.")
-    timer_tolerance: float = Field(_T.timer_tolerance, description="Shared timer: how close two intervals must be.")
+    policy: Literal["auto", "flag", "invalidate"] = Field(
+        "auto", description="For campaigns without their own policy. auto: what a rule is sure of is invalidated on "
+                            "its own and the rest is held out of the count for review; flag: everything is held for "
+                            "review; invalidate: everything is invalidated at once.")
+    fraud_thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Detector thresholds that differ from the defaults, by name (the fields of "
+                    "`services.antifraud.domain.Thresholds`), e.g. MASSLINE_FRAUD_THRESHOLDS='{\"device_voters_per_day\": 6}'. "
+                    "A campaign's own overrides (PUT /campaigns/{id}/policy) apply over these.")
     window_retention_h: int = Field(48, description="How long detector windows are kept.")
 
+    @field_validator("fraud_thresholds")
+    @classmethod
+    def _known(cls, value: dict[str, float]) -> dict[str, float]:
+        return validate_overrides(value)
+
     def thresholds(self) -> Thresholds:
-        return Thresholds(
-            voter_per_minute=self.voter_votes_per_minute, device_per_minute=self.device_votes_per_minute,
-            ip_per_minute=self.ip_votes_per_minute, subnet_per_minute=self.subnet_votes_per_minute,
-            device_voters_per_day=self.device_voters_per_day, focus_share=self.focus_share,
-            entry_share=self.entry_share, focus_min_votes_minute=self.focus_min_votes_minute,
-            focus_min_votes_hour=self.focus_min_votes_hour, burst_min=self.burst_min, burst_ratio=self.burst_ratio,
-            lockstep_min_shared=self.lockstep_min_shared, fresh_window_s=self.fresh_window_s,
-            fresh_min_votes=self.fresh_min_votes, regular_min_votes=self.regular_min_votes,
-            regular_max_cv=self.regular_max_cv, covote_min_identities=self.covote_min_identities,
-            covote_min_votes=self.covote_min_votes, covote_share=self.covote_share, covote_focus=self.covote_focus,
-            timer_min_identities=self.timer_min_identities, timer_share=self.timer_share,
-            timer_tolerance=self.timer_tolerance)
+        return with_overrides(Thresholds(), self.fraud_thresholds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+import zlib
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -19,11 +20,27 @@ OTHERS = [uuid.UUID(int=i) for i in range(1, 11)]
 
 
 def cast(voter: str, entry: uuid.UUID = TARGET, at: datetime = T0, count: int = 1, *, ip: str | None = "ip",
-         subnet: str | None = "203.0.113.0/24", device: str | None = None, verified: datetime | None = None):
+         subnet: str | None = "203.0.113.0/24", device: str | None = None, verified: datetime | None = None,
+         ua: str | None = None, page: bool = True):
     vote = CastVote(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=count,
                     cast_at=at, ip_hash=ip, subnet=subnet, device_hash=device or f"dev-{voter}",
-                    identity_verified_at=verified or at - timedelta(days=3))
+                    identity_verified_at=verified or at - timedelta(days=3),
+                    user_agent_hash=ua or f"ua-{zlib.crc32(voter.encode()) % 25}",
+                    page_viewed_at=at - timedelta(seconds=30) if page else None)
     return domain.VoteSignal.of("c", vote, T)
+
+
+def crowd(n: int, start: datetime, span_s: float = 3600, seed: int = 1, fresh: float = 0.5) -> list[domain.VoteSignal]:
+    """People on their own networks voting for popular entries: 25 user agents, most look at the page first, half
+    verified minutes before voting (people take 20 s to several minutes to read and type the code)."""
+    rng, out = random.Random(seed), []
+    for i in range(n):
+        at = start + timedelta(seconds=rng.uniform(0, span_s))
+        verified = at - timedelta(seconds=rng.lognormvariate(4.2, 0.6)) if rng.random() < fresh else None
+        out.append(cast(f"crowd{seed}-{i}", OTHERS[rng.randrange(10)], at, rng.randint(1, 10),
+                        subnet=f"198.{rng.randrange(256)}.{rng.randrange(256)}.0/24", verified=verified,
+                        page=rng.random() < 0.85))
+    return out
 
 
 def run(votes: list[domain.VoteSignal], per_batch: int = 50,
@@ -47,6 +64,18 @@ def run(votes: list[domain.VoteSignal], per_batch: int = 50,
                             held_at.setdefault(v.vote_id, batch[-1].cast_at)
     asyncio.run(go())
     return covered
+
+
+def reasons(votes: list[domain.VoteSignal], per_batch: int = 50) -> set[str]:
+    """Every reason that tripped, alerts included."""
+    store, out = domain.MemoryWindows(), set()
+    votes = sorted(votes, key=lambda v: v.cast_at)
+
+    async def go() -> None:
+        for i in range(0, len(votes), per_batch):
+            out.update(f.reason_code for f, _ in await domain.detect(votes[i:i + per_batch], store, T))
+    asyncio.run(go())
+    return out
 
 
 def ids(votes: list[domain.VoteSignal]) -> set[uuid.UUID]:
@@ -82,11 +111,26 @@ def test_a_campus_nat_voting_heavily_for_its_own_university_is_not_punished():
     assert run(votes) == {}
 
 
-def test_a_botnet_network_giving_all_its_votes_to_one_entry_is_caught_within_the_minute():
-    honest = [cast(f"h{i}", OTHERS[i % 10], T0 + timedelta(seconds=i), subnet=f"198.51.{i}.0/24") for i in range(50)]
-    bots = [cast(f"bot{i}", TARGET, T0 + timedelta(seconds=i * 2), count=10, subnet="192.0.2.0/24") for i in range(20)]
-    found = run(honest + bots)
-    assert found["concentration_subnet"] == ids(bots)
+def test_a_network_giving_all_its_votes_to_one_entry_only_raises_an_alert_without_a_script_s_traits():
+    # Twenty people behind one address all back one entry: a loyal office, or a farm that hides its traits. Alone,
+    # concentration is no evidence of brushing; operators are alerted.
+    honest = crowd(300, T0 - timedelta(hours=1))
+    office = [cast(f"o{i}", TARGET, T0 + timedelta(seconds=i * 2), count=10, subnet="192.0.2.0/24") for i in range(20)]
+    assert run(honest + office) == {}
+    assert "concentration_subnet" in reasons(honest + office)
+
+
+def test_a_botnet_network_with_one_user_agent_voting_seconds_after_verifying_is_held_within_the_minute():
+    honest = crowd(300, T0 - timedelta(hours=1))
+    bots = []
+    for i in range(20):
+        at = T0 + timedelta(seconds=i * 2)
+        bots.append(cast(f"bot{i}", TARGET, at, count=10, subnet="192.0.2.0/24", ua="bot-ua",
+                         verified=at - timedelta(seconds=2), page=False))
+    held_at: dict[uuid.UUID, datetime] = {}
+    found = run(honest + bots, per_batch=5, held_at=held_at)
+    assert found["coordinated_cohort"] == ids(bots)
+    assert max(held_at.values()) - T0 <= timedelta(seconds=60)
 
 
 def test_a_small_entry_is_not_punished_for_a_few_votes_from_one_network():
@@ -94,13 +138,15 @@ def test_a_small_entry_is_not_punished_for_a_few_votes_from_one_network():
     assert run(votes) == {}
 
 
-def test_a_lockstep_wave_from_shared_networks_is_caught_and_honest_votes_in_the_same_seconds_are_not():
+def test_a_lockstep_wave_with_a_shared_user_agent_is_held_and_honest_votes_in_the_same_seconds_are_not():
+    background = crowd(300, T0 - timedelta(hours=1))
     honest = [cast(f"h{i}", TARGET, T0 + timedelta(seconds=i * 0.4), subnet=f"198.51.{i}.0/24") for i in range(5)]
     wave = [cast(f"bot{i}", TARGET, T0 + timedelta(seconds=i * 0.1), subnet=f"192.0.{i % 8}.0/24",
-                 device=f"rnd{i}") for i in range(40)]
-    found = run(honest + wave, per_batch=10)
-    assert found["lockstep_group"] <= ids(wave)
-    assert len(found["lockstep_group"]) >= 0.9 * len(wave)
+                 device=f"rnd{i}", ua="wave-ua") for i in range(40)]
+    found = run(background + honest + wave, per_batch=10)
+    assert set().union(*found.values()) <= ids(wave)
+    assert len(found["coordinated_cohort"]) >= 0.9 * len(wave)
+    assert "lockstep_group" in reasons(background + honest + wave, per_batch=10)  # an alert, and evidence
 
 
 def test_a_busy_entry_at_its_usual_rate_is_no_burst():
@@ -114,18 +160,23 @@ def test_a_busy_entry_at_its_usual_rate_is_no_burst():
     assert domain.burst_threshold(18000, T) == pytest.approx(300)
 
 
-def test_fresh_identities_from_one_network_for_one_entry_are_caught_but_fresh_campus_students_are_not():
-    bots = []
-    for i in range(T.fresh_min_votes + 2):
-        at = T0 + timedelta(seconds=20 * i)
-        bots.append(cast(f"new{i}", TARGET, at, count=10, subnet="192.0.2.0/24", verified=at - timedelta(seconds=60)))
-    students = []
-    for i in range(40):
-        at = T0 + timedelta(seconds=10 * i)
-        entry = TARGET if i % 5 < 2 else OTHERS[i % 10]
-        students.append(cast(f"s{i}", entry, at, subnet="202.117.8.0/24", verified=at - timedelta(seconds=90)))
-    found = run(bots + students)
-    assert found["fresh_identity_surge"] == ids(bots)
+def test_a_surge_of_fresh_identities_from_distinct_addresses_is_held_but_fresh_students_and_newcomers_are_not():
+    # Two hundred identities verified seconds before voting, each on its own address and device, for one entry.
+    background = crowd(400, T0 - timedelta(hours=1))
+    rng = random.Random(3)
+    surge = []
+    for i in range(200):
+        at = T0 + timedelta(seconds=rng.uniform(0, 240))
+        surge.append(cast(f"sms{i}", TARGET, at, count=10, subnet=f"{10 + i // 250}.{i % 250}.{i % 7}.0/24",
+                          verified=at - timedelta(seconds=rng.uniform(1, 6)), page=False))
+    # Meanwhile newcomers who heard of an entry on TV verify and vote for it the way people do.
+    newcomers = crowd(150, T0, span_s=300, seed=2, fresh=1.0)
+    newcomers = [cast(v.voter_id, OTHERS[3], v.cast_at, v.count, subnet=v.subnet, verified=v.verified_at,
+                      page=v.page, ua=v.ua) for v in newcomers]
+    found = run(background + surge + newcomers)
+    held = set().union(*found.values())
+    assert len(held & ids(surge)) >= 0.95 * len(surge)
+    assert not held & ids(background + newcomers)
 
 
 def test_machine_regular_gaps_are_caught_and_human_gaps_are_not():
@@ -174,45 +225,57 @@ def test_subnets_are_kept_only_as_a_24_or_a_64():
 
 def test_a_class_rallying_for_its_university_on_the_campus_nat_is_not_punished_but_a_fresh_botnet_is():
     # 300 students already voted today through the campus NAT; then a class of 40 verifies and votes at once.
+    background = crowd(300, T0 - timedelta(hours=2))
     earlier = [cast(f"s{i}", OTHERS[i % 10], T0 - timedelta(hours=3) + timedelta(seconds=30 * i), count=2,
                     subnet="202.117.8.0/24") for i in range(300)]
+    rng = random.Random(5)
     rally = []
     for i in range(40):
         at = T0 + timedelta(seconds=3 * i)
         rally.append(cast(f"class{i}", TARGET, at, count=10, subnet="202.117.8.0/24",
-                          verified=at - timedelta(seconds=60)))
-    assert run(earlier + rally) == {}
+                          verified=at - timedelta(seconds=rng.lognormvariate(4.2, 0.6))))
+    assert run(background + earlier + rally) == {}
     botnet = []
     for i in range(40):
         at = T0 + timedelta(seconds=3 * i)
-        botnet.append(cast(f"bot{i}", TARGET, at, count=10, subnet="192.0.2.0/24", verified=at - timedelta(seconds=60)))
-    found = run(earlier + botnet)
+        botnet.append(cast(f"bot{i}", TARGET, at, count=10, subnet="192.0.2.0/24", ua=f"bot-{i % 2}",
+                           verified=at - timedelta(seconds=rng.uniform(30, 40)), page=False))
+    found = run(background + earlier + botnet)
     assert set().union(*found.values()) == ids(botnet)
 
 
-def camouflaged_crew(subnet: str, n: int, start: datetime) -> list[domain.VoteSignal]:
+def camouflaged_crew(subnet: str, n: int, start: datetime, script: bool = False) -> list[domain.VoteSignal]:
     """Identities with their own (spoofed) devices, one after another, each giving 6 votes to the target and 4 to
-    popular entries at a human pace, the target vote third."""
+    popular entries at a human pace, the target vote third; with `script`, from two user agents and never
+    loading the page."""
     votes, rng = [], random.Random(subnet)
     for i in range(n):
         at = start + timedelta(seconds=90 * i)
         for entry, count in [(OTHERS[0], 1), (OTHERS[1], 1), (TARGET, 6), (OTHERS[0], 1), (OTHERS[2], 1)]:
-            votes.append(cast(f"{subnet}-crew{i}", entry, at, count, subnet=subnet, device=f"spoofed-{subnet}-{i}"))
+            votes.append(cast(f"{subnet}-crew{i}", entry, at, count, subnet=subnet, device=f"spoofed-{subnet}-{i}",
+                              ua=f"crew-{i % 2}" if script else None, page=not script))
             at += timedelta(seconds=3 + rng.expovariate(1 / 20))
     return votes
 
 
-def test_a_network_whose_identities_all_vote_for_one_entry_is_caught_with_their_camouflage_votes():
-    crew = camouflaged_crew("192.0.2.0/24", 20, T0)
-    honest = [cast(f"h{i}", OTHERS[i % 10], T0 + timedelta(seconds=17 * i), subnet=f"198.51.{i}.0/24")
-              for i in range(100)]
+def test_a_scripted_crew_on_one_network_is_held_with_its_camouflage_votes():
+    crew = camouflaged_crew("192.0.2.0/24", 20, T0, script=True)
+    honest = crowd(300, T0 - timedelta(hours=1)) + [
+        cast(f"h{i}", OTHERS[i % 10], T0 + timedelta(seconds=17 * i), subnet=f"198.51.{i}.0/24") for i in range(100)]
     held_at: dict[uuid.UUID, datetime] = {}
     found = run(crew + honest, per_batch=1, held_at=held_at)
-    assert found == {"covoting_subnet": ids(crew)}  # the votes for popular entries too, and no honest vote
-    # Once the network is known, a later identity's votes are held within two minutes of being cast: its votes for
-    # popular entries are held when it votes for the target, not before (alone they look like anyone's).
+    assert found == {"coordinated_cohort": ids(crew)}  # the votes for popular entries too, and no honest vote
+    # Once the crew is known, a later identity's votes are held within two minutes of being cast.
     late = [v for v in crew if v.voter_id.endswith(("crew15", "crew16", "crew17", "crew18", "crew19"))]
     assert all((held_at[v.vote_id] - v.cast_at).total_seconds() <= 120 for v in late)
+
+
+def test_a_crew_that_behaves_like_everyone_else_on_one_network_is_only_an_alert():
+    # Without a script's traits, a network whose identities all back one entry looks like a loyal campus.
+    crew = camouflaged_crew("192.0.2.0/24", 20, T0)
+    honest = crowd(300, T0 - timedelta(hours=1))
+    assert run(crew + honest, per_batch=1) == {}
+    assert "covoting_subnet" in reasons(crew + honest, per_batch=1)
 
 
 def test_a_campus_that_mostly_votes_for_its_university_and_a_small_office_that_all_does_are_not_punished():

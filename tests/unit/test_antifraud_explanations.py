@@ -21,10 +21,12 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def cast(voter: str, entry: uuid.UUID = TARGET, at: datetime = T0, count: int = 1, *, ip: str | None = "ip",
-         subnet: str | None = "203.0.113.0/24", device: str | None = None, verified: datetime | None = None):
+         subnet: str | None = "203.0.113.0/24", device: str | None = None, verified: datetime | None = None,
+         ua: str | None = None, page: bool = True):
     vote = CastVote(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=count,
                     cast_at=at, ip_hash=ip, subnet=subnet, device_hash=device or f"dev-{voter}",
-                    identity_verified_at=verified or at - timedelta(days=3))
+                    identity_verified_at=verified or at - timedelta(days=3), user_agent_hash=ua,
+                    page_viewed_at=at - timedelta(seconds=20) if page else None)
     return domain.VoteSignal.of("c", vote, T)
 
 
@@ -79,6 +81,12 @@ SCENARIOS = {
     "covoting_subnet": lambda: (crew("192.0.2.0/24", T.covote_min_identities + 2), 1),
     "timer_subnet": lambda: ([cast(f"drip{i}", TARGET, T0 + timedelta(seconds=600 * i + 420 * k + 0.3 * (k % 2)),
                                    subnet="192.0.2.0/24") for i in range(6) for k in range(3)], 1),
+    "coordinated_cohort": lambda: (
+        [cast(f"p{i}", OTHERS[i % 10], T0 - timedelta(minutes=30) + timedelta(seconds=5 * i), ua=f"ua-{i % 20}",
+              subnet=f"198.51.{i % 250}.0/24", verified=T0 - timedelta(minutes=30) + timedelta(seconds=5 * i - 90),
+              page=i % 7 > 0) for i in range(300)]
+        + [cast(f"sms{i}", TARGET, T0 + timedelta(seconds=i), count=10, subnet=f"10.{i}.0.0/24", ua="farm-ua",
+                verified=T0 + timedelta(seconds=i - 3), page=False) for i in range(30)], 10),
 }
 
 
@@ -102,8 +110,20 @@ def test_a_device_farm_reads_in_plain_chinese() -> None:
     votes, _ = SCENARIOS["device_shared"]()
     finding = findings(votes)["device_shared"]
     # the day is the UTC day the windows are kept by, and says so (a Beijing morning is still the UTC day before)
-    assert finding.explanation == "5 different identities voted from one device on 2026-11-20 (UTC) (limit 4)"
-    assert finding.explanation_zh == "2026-11-20（UTC）有 5 个不同身份使用同一设备投票（上限 4 个）"
+    assert finding.explanation == ("5 different identities voted from one device on 2026-11-20 (UTC) "
+                                   "(limit 4; a family shares a phone between two or three)")
+    assert finding.explanation_zh == "2026-11-20（UTC）有 5 个不同身份使用同一设备投票（上限 4 个；一家人共用手机通常只有两三个身份）"
+
+
+def test_a_coordinated_cohort_names_every_signal_that_contributed_and_its_weight() -> None:
+    votes, per_batch = SCENARIOS["coordinated_cohort"]()
+    finding = findings(votes, per_batch)["coordinated_cohort"]
+    assert finding.level in ("hold", "invalidate") and finding.score > 0
+    assert {s["signal"] for s in finding.evidence["signals"]} >= {"ua", "delay", "page"}
+    assert "the same user agent" in finding.explanation and "after verifying" in finding.explanation
+    assert "never loaded the campaign's page" in finding.explanation
+    assert "浏览器标识" in finding.explanation_zh and "投票前从未打开活动页面" in finding.explanation_zh
+    assert finding.evidence["odds"] >= T.hold_odds
 
 
 def test_a_botnet_network_reads_as_a_network_in_chinese() -> None:

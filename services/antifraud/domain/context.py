@@ -1,0 +1,49 @@
+"""What every rule reads for one batch: the counters after the batch was added, the identities' recent votes,
+and where findings and timing evidence go."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from .findings import Finding
+from .registry import Thresholds
+from .signals import DISTINCT_DIMENSIONS, CounterKey, Earlier, VoterPast, VoteSignal, _key
+
+
+class Evidence(NamedTuple):
+    """One signal behind a coordination finding: what it is, how many times likelier under a script than among
+    the campaign's other voters, and what an operator reads."""
+
+    signal: str
+    ratio: float
+    text: str
+    text_zh: str
+
+
+@dataclass
+class Context:
+    counts: dict[CounterKey, int]
+    distinct: dict[CounterKey, int]
+    history: dict[tuple[str, str], list[Earlier]]
+    t: Thresholds
+    past: dict[uuid.UUID, VoterPast]
+    requests: dict[tuple[str, str, datetime], int] = field(default_factory=dict)
+    found: dict[tuple[str, str, str, datetime], Finding] = field(default_factory=dict)
+    # Per vote of the batch: timing evidence (a burst it came in) for the coordination rule.
+    timing: dict[uuid.UUID, list[Evidence]] = field(default_factory=dict)
+
+    def c(self, v: VoteSignal, dimension: str, key: str | None) -> int:
+        """A counter in the vote's window of `dimension`."""
+        return self.counts.get(_key(v, dimension, key), 0) if key else 0
+
+    def ids(self, dimension: str, key: str | None, v: VoteSignal) -> int:
+        """A distinct-identity count in the vote's window of `dimension`."""
+        return self.distinct.get((v.campaign_id, dimension, key, v.window(DISTINCT_DIMENSIONS[dimension])), 0) \
+            if key else 0
+
+    def put(self, f: Finding) -> None:
+        """One finding per subject and window: the first of the batch is kept."""
+        self.found.setdefault(f.identity, f)

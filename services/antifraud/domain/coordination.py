@@ -1,0 +1,159 @@
+"""Coordination: a cohort of identities backing one entry that behaves like one script, not like a crowd.
+
+A crowd — a campus rallying for its own school, a company for its own unit, a carrier NAT, a popular entry at
+its peak — is concentrated, but each person in it behaves like the campaign's other voters: the same mix of
+user agents, the same human delays between verifying and voting, the same habit of looking at the page first.
+A farm shares its script's traits. So each cohort is compared, trait by trait, with the campaign's identities
+that did not vote for the entry that day:
+
+- one entry's voters from one network over the day (a farm on a few subnets);
+- one entry's voters anywhere in ten minutes (a surge of fresh identities from thousands of addresses).
+
+For a vote, each of its traits gets a likelihood ratio: how much more common its value is in the cohort than
+among the others (the cohort's share shrunk towards the others' for small cohorts). Delays are compared among
+identities verified lately only, so a surge of honest newcomers is compared with other newcomers. A burst the
+vote came in (its entry far above its usual rate) adds timing evidence. The identity's votes are held when at
+least two pieces of evidence are strong, one of them a trait, and the ratios multiply to `hold_odds`; with three
+strong pieces and `invalidate_odds`, they are invalidated on their own. A trait that is missing is never evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from .context import Context, Evidence
+from .findings import Finding, Selector, hm
+from .signals import BURST, DAY, DELAY_TEXT_ZH, TEN_MINUTES, CounterKey, VoteSignal, entry_key, pair
+
+_MAX_RATIO = 1000.0
+_MIN_RATIO = 0.05
+_TIMING_CAP = 20.0
+_CONTRIBUTES = 1.5  # a trait this much commoner in the cohort is named in the explanation
+
+_TRAIT_EN = {"ua": "the same user agent", "delay": "voted {value} after verifying",
+             "page": {"n": "never loaded the campaign's page before voting", "y": "loaded the campaign's page"}}
+_TRAIT_ZH = {"ua": "使用相同的浏览器标识", "delay": "在验证后 {value} 内投票",
+             "page": {"n": "投票前从未打开活动页面", "y": "投票前打开过活动页面"}}
+
+
+def cohorts(v: VoteSignal) -> list[tuple[str, str, str, int]]:
+    """(label, dimension, key prefix, window) of each cohort the vote belongs to."""
+    e = entry_key(v.entry_id)
+    out = [("entry", "entry_trait_ten", f"{e}|", TEN_MINUTES)]
+    if v.subnet:
+        out.insert(0, ("network", "entry_subnet_trait_day", f"{pair(e, v.subnet)}|", DAY))
+    return out
+
+
+def reads(v: VoteSignal) -> set[CounterKey]:
+    """Every trait counter the vote's judgement reads (the batch only adds to those of identities' first votes)."""
+    c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
+    values = ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in ("ua", "delay"))]
+    out: set[CounterKey] = set()
+    for x in values:
+        out.add((c, "trait_day", x, day))
+        out.add((c, "entry_trait_day", f"{e}|{x}", day))
+        for _, dimension, prefix, length in cohorts(v):
+            out.add((c, dimension, f"{prefix}{x}", v.window(length)))
+    return out
+
+
+def _describe(name: str, value: str) -> tuple[str, str]:
+    if name == "page":
+        return _TRAIT_EN["page"][value], _TRAIT_ZH["page"][value]  # type: ignore[index]
+    if name == "delay":
+        return (str(_TRAIT_EN["delay"]).format(value=value.replace("-", "–")),
+                str(_TRAIT_ZH["delay"]).format(value=DELAY_TEXT_ZH.get(value, value)))
+    return f"{_TRAIT_EN['ua']} (#{value[:8]})", f"{_TRAIT_ZH['ua']}（#{value[:8]}）"
+
+
+def check(v: VoteSignal, ctx: Context) -> None:
+    t = ctx.t
+    c, e = v.campaign_id, entry_key(v.entry_id)
+
+    def count(dimension: str, key: str, length: int) -> int:
+        return ctx.counts.get((c, dimension, key, v.window(length)), 0)
+
+    def others(x: str) -> int:
+        """Identities of the campaign today that did not vote for this entry, with trait value `x`."""
+        return max(count("trait_day", x, DAY) - count("entry_trait_day", f"{e}|{x}", DAY), 0)
+
+    n_others = others("*")
+    if n_others < t.contrast_baseline_min:
+        return
+    timing = ctx.timing.get(v.vote_id, [])
+    for label, dimension, prefix, length in cohorts(v):
+        n = count(dimension, f"{prefix}*", length)
+        if n < t.contrast_cohort_min:
+            continue
+        evidence: list[tuple[str, str, Evidence]] = []  # the strong traits
+        contributing: list[Evidence] = []  # every trait that made the identity likelier to be scripted
+        score = 0.0
+        for name, value in v.traits():
+            if value == "?":
+                continue
+            unknown = ("ua", "delay")
+            known = n - (count(dimension, f"{prefix}{name}=?", length) if name in unknown else 0)
+            known_others = n_others - (others(f"{name}=?") if name in unknown else 0)
+            if known <= 0 or known_others < t.contrast_baseline_min / 4:
+                continue  # too few to compare (few identities verified lately, few user agents sent)
+            k = count(dimension, f"{prefix}{name}={value}", length)
+            k_others = others(f"{name}={value}")
+            p = (k_others + 0.5) / (known_others + 1.0)
+            q = (k + t.contrast_prior * p) / (known + t.contrast_prior)
+            ratio = min(max(q / p, _MIN_RATIO), _MAX_RATIO)
+            score += math.log(ratio)
+            if ratio < _CONTRIBUTES:
+                continue
+            en, zh = _describe(name, value)
+            ev = Evidence(name, ratio,
+                          f"{k} of them {en} ({k / known:.0%}, against {p:.1%} of the campaign's other voters: "
+                          f"{ratio:.1f}× as common)",
+                          f"其中 {k} 个{zh}（占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}，为其 {ratio:.1f} 倍）")
+            contributing.append(ev)
+            if k >= t.contrast_min_identities and ratio >= t.contrast_ratio:
+                evidence.append((name, value, ev))
+        if not evidence:
+            continue
+        strong = len(evidence)
+        burst = max(timing, key=lambda x: x.ratio) if timing else None
+        if burst is not None:
+            score += math.log(min(burst.ratio, _TIMING_CAP))
+            strong += 1
+        if strong < 2 or score < math.log(t.hold_odds):
+            continue
+        level = "invalidate" if strong >= 3 and score >= math.log(t.invalidate_odds) else "hold"
+        _found(v, ctx, label, prefix, length if burst is None or len(evidence) > 1 else BURST, n, evidence,
+               contributing + ([burst] if burst else []), score, level)
+
+
+def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n: int,
+           evidence: list[tuple[str, str, Evidence]], signals: list[Evidence], score: float, level: str) -> None:
+    """One finding per cohort, window and set of shared traits. It covers the votes, in the window, of the
+    identities that voted for the entry (from the network) with every one of those traits: their other votes of
+    the window too (camouflage). With a single trait and a burst, only the burst's seconds are covered. The
+    explanation names every signal that made the identities likelier to be scripted, strong or not."""
+    start = v.window(length)
+    traits = {name: value for name, value, _ in evidence}
+    whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
+               if label == "network" else
+               f"{n} identities that voted for this entry in the 10 minutes from {hm(v.window(TEN_MINUTES))}")
+    whom_zh = (f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {n} 个身份"
+               if label == "network" else f"{hm(v.window(TEN_MINUTES))} 起的 10 分钟内为该作品投票的 {n} 个身份")
+    odds = math.exp(score)
+    ctx.put(Finding(
+        "coordinated_cohort", f"{label}:{prefix.rstrip('|')}|" + "|".join(f"{k}={x}" for k, x in sorted(traits.items())),
+        f"Of the {whom_en}: " + "; ".join(s.text for s in signals)
+        + f". Together {odds:,.0f}× likelier under one script than among the campaign's other voters "
+          f"(holds at {ctx.t.hold_odds:.0f}×, invalidates at {ctx.t.invalidate_odds:.0f}× with three signals).",
+        f"{whom_zh}中：" + "；".join(s.text_zh for s in signals)
+        + f"。综合来看，出自同一脚本的可能性是活动中其他投票者的 {odds:,.0f} 倍"
+          f"（{ctx.t.hold_odds:.0f} 倍起暂扣待核，三项信号且 {ctx.t.invalidate_odds:.0f} 倍起自动作废）。",
+        {"cohort": label, "identities": n, "odds": round(odds, 1), "score": round(score, 3),
+         "signals": [{"signal": s.signal, "ratio": round(s.ratio, 2)} for s in signals], "traits": traits},
+        Selector(v.campaign_id, start, start + timedelta(seconds=length), entry_id=v.entry_id,
+                 subnet=v.subnet if label == "network" else None, voters_of_entry=True,
+                 ua=traits.get("ua"), delay=traits.get("delay"),
+                 page=None if "page" not in traits else traits["page"] == "y"),
+        level=level, entry_id=v.entry_id, score=score))

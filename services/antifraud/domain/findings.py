@@ -1,0 +1,90 @@
+"""What a tripped rule says: the finding, its explanation in English and Chinese, and which votes it covers."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from .registry import RULES
+from .signals import VoteSignal
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which stored votes a finding covers: every vote matching the set fields in [start, end)."""
+
+    campaign_id: str
+    start: datetime
+    end: datetime
+    entry_id: uuid.UUID | None = None
+    subnet: str | None = None
+    device_hash: str | None = None
+    voter_id: str | None = None
+    fresh_only: bool = False
+    # Instead of the entry's votes: every vote from the network in the window by the identities that voted for the
+    # entry from it in the window (their camouflage votes for other entries too).
+    voters_of_entry: bool = False
+    # Only votes with these traits (None: any): see `VoteSignal.traits`.
+    ua: str | None = None
+    delay: str | None = None
+    page: bool | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A detector tripped. Its level (the rule's, from the registry, unless the check says otherwise) decides:
+    invalidate or hold opens a case (the campaign's policy may hold what would be invalidated); alert only alerts.
+
+    The explanation is written twice, in English and in Chinese (what operators read first), with the same numbers.
+    `score` is the evidence's weight as log odds (coordination findings), 0 for the others.
+    """
+
+    reason_code: str
+    subject: str
+    explanation: str
+    explanation_zh: str
+    evidence: dict[str, Any]
+    selector: Selector
+    level: str = ""
+    entry_id: uuid.UUID | None = None
+    score: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.level:
+            object.__setattr__(self, "level", RULES[self.reason_code].level)
+
+    @property
+    def decisive(self) -> bool:
+        """Opens a case (invalidates or holds votes), rather than only raising an alert."""
+        return self.level != "alert"
+
+    @property
+    def identity(self) -> tuple[str, str, str, datetime]:
+        return (self.selector.campaign_id, self.reason_code, self.subject, self.selector.start)
+
+
+WINDOW_ZH = {"minute": "一分钟", "hour": "一小时"}
+BY_ZH = {"network": "网段", "device": "设备"}
+
+
+@functools.lru_cache(maxsize=4096)
+def hm(at: datetime) -> str:
+    # Both sentences of every finding name its window's start, and the votes of a batch share a few windows.
+    return f"{at:%m-%d %H:%M:%S} UTC"
+
+
+def sel(v: VoteSignal, length_s: int, **fields: Any) -> Selector:
+    start = v.window(length_s)
+    return Selector(v.campaign_id, start, start + timedelta(seconds=length_s), **fields)
+
+
+def matches(s: Selector, v: VoteSignal) -> bool:
+    return (v.campaign_id == s.campaign_id and s.start <= v.cast_at < s.end
+            and (s.entry_id is None or v.entry_id == s.entry_id) and (s.subnet is None or v.subnet == s.subnet)
+            and (s.device_hash is None or v.device_hash == s.device_hash)
+            and (s.voter_id is None or v.voter_id == s.voter_id) and (not s.fresh_only or v.fresh)
+            and (s.ua is None or v.ua == s.ua) and (s.delay is None or v.delay == s.delay)
+            and (s.page is None or v.page == s.page))

@@ -1,0 +1,99 @@
+"""One batch through every rule: the same code in the consumer and in the evaluation (in memory)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from . import coordination, devices, networks, timing, velocity
+from .context import Context
+from .findings import Finding
+from .registry import Thresholds
+from .signals import DAY, MINUTE, CounterKey, Earlier, VoterPast, VoteSignal, firsts, voter_past, window_start
+
+# The signal families, in the order they are read: timing before coordination, which weighs its bursts.
+FAMILIES = (velocity, devices, networks, timing, coordination)
+
+
+def past_reads(votes: Iterable[VoteSignal],
+               past: dict[uuid.UUID, VoterPast]) -> tuple[set[CounterKey], set[CounterKey]]:
+    """The counters and distinct counts read back without adding to them: co-voting is judged again, on each vote
+    of an identity, for the entries it voted for earlier today from the same network; the coordination rule reads
+    every trait counter of the vote's cohorts (the batch adds only to those of identities' first votes)."""
+    counters: set[CounterKey] = set()
+    distinct: set[CounterKey] = set()
+    for v in votes:
+        counters |= coordination.reads(v)
+        mine = past.get(v.vote_id)
+        if v.subnet and mine:
+            day = v.window(DAY)
+            for other in mine.entries:
+                counters.add((v.campaign_id, "entry_subnet_day", f"{other}|{v.subnet}", day))
+                distinct.add((v.campaign_id, "entry_subnet_voters_day", f"{other}|{v.subnet}", day))
+    return counters, distinct
+
+
+def judge(
+    votes: Iterable[VoteSignal],
+    counts: dict[CounterKey, int],
+    distinct: dict[CounterKey, int],
+    history: dict[tuple[str, str], list[Earlier]],
+    t: Thresholds,
+    past: dict[uuid.UUID, VoterPast] | None = None,
+) -> list[Finding]:
+    """Every rule, read against the counters after the batch was added. One finding per subject and window."""
+    votes = list(votes)
+    ctx = Context(counts, distinct, history, t, past or {})
+    # An identity's requests per minute, from its history (which holds the batch): the identity's votes may come
+    # from several networks, and so from several instances.
+    for campaign, voter in {(v.campaign_id, v.voter_id) for v in votes}:
+        for p in history.get((campaign, voter), ()):
+            k = (campaign, voter, window_start(p[0], MINUTE))
+            ctx.requests[k] = ctx.requests.get(k, 0) + 1
+    for v in votes:
+        for family in FAMILIES:
+            family.check(v, ctx)
+    timing.check_batch(votes, ctx)
+    return list(ctx.found.values())
+
+
+async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tuple[Finding, list[VoteSignal]]]:
+    """The whole pipeline for one batch, the same in the consumer and the evaluation (memory).
+
+    A few round trips per batch whatever its size: load the windows of networks the instance does not hold yet,
+    read each voter's recent votes (the gap to the identity's previous vote feeds the timer counters; the entries
+    it voted for earlier today are judged again; its earlier votes tell in which scopes a vote is its first),
+    store the votes, add to the shared counters, count distinct identities; one more fetches the votes of
+    whatever tripped.
+    """
+    if not votes:
+        return []
+    await store.prepare(votes)
+    since = min(v.cast_at for v in votes) - timedelta(seconds=DAY)
+    history = with_batch(await store.history({(v.campaign_id, v.voter_id) for v in votes}, since), votes)
+    past = voter_past(votes, history, t)
+    first = firsts(votes, history)
+    await store.remember(votes, past)
+    counter_reads, distinct_reads = past_reads(votes, past)
+    counts = await store.count_votes(votes, counter_reads, first)
+    distinct = await store.count_identities(votes, past, distinct_reads)
+    findings = judge(votes, counts, distinct, history, t, past)
+    decisive = [f for f in findings if f.decisive]
+    covered = await store.select([f.selector for f in decisive]) if decisive else []
+    return [(f, vs) for f, vs in zip(decisive, covered)] + [(f, []) for f in findings if not f.decisive]
+
+
+def with_batch(history: dict[tuple[str, str], list[Earlier]],
+               votes: list[VoteSignal]) -> dict[tuple[str, str], list[Earlier]]:
+    """Each voter's stored votes followed by the batch's own, in time order (in `history`, which every store
+    builds afresh for the batch)."""
+    out = history
+    for v in votes:
+        out.setdefault((v.campaign_id, v.voter_id), []).append((v.cast_at, v.entry_id, v.subnet))
+    for k in {(v.campaign_id, v.voter_id) for v in votes}:
+        out[k].sort(key=lambda p: p[0])
+    return out
+
+
+__all__ = ["FAMILIES", "detect", "judge", "past_reads", "with_batch", "datetime"]

@@ -1,0 +1,153 @@
+"""One registry of rules: each rule's code, what it means in English and Chinese, what it does on its own
+(invalidate, hold for review, or only raise an alert), and the thresholds it reads.
+
+Adding a rule means an entry here, its check in the module of its signal family, and a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Literal
+
+Level = Literal["invalidate", "hold", "alert"]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Detector limits; every one is a setting of the service (`MASSLINE_FRAUD_<NAME>`), and a campaign may
+    override any of them (`PUT /campaigns/{id}/policy`)."""
+
+    voter_per_minute: int = 30
+    device_per_minute: int = 20
+    ip_per_minute: int = 120
+    subnet_per_minute: int = 300
+    device_voters_per_day: int = 5
+    focus_min_votes_minute: int = 40
+    focus_min_votes_hour: int = 150
+    focus_share: float = 0.9
+    entry_share: float = 0.2
+    burst_min: int = 20
+    burst_ratio: float = 6.0
+    lockstep_min_shared: int = 3
+    fresh_window_s: int = 300
+    fresh_min_votes: int = 10
+    fresh_focus_share: float = 0.8
+    fresh_entry_alert: int = 50
+    # Network findings need the entry's voters to be most of the identities the network showed today:
+    # a campus rally of 40 among its 3,000 students is not a takeover, a botnet's own /24 is.
+    takeover_share: float = 0.5
+    regular_min_votes: int = 5
+    regular_min_gap_s: float = 20.0
+    regular_max_cv: float = 0.05
+    # Co-voting (CopyCatch-like, over the day): nearly every identity a network showed today voted for one entry,
+    # with most of the network's votes. Measured over the day, not the hour, so that a campus rally (every
+    # student of one class within minutes) is a small part of the thousands the campus NAT showed; an honest
+    # campus peaks at about 85 % of its identities and 58 % of its votes for its own university in our traffic.
+    covote_min_identities: int = 10
+    covote_min_votes: int = 40
+    covote_share: float = 0.95
+    covote_focus: float = 0.5
+    # A timer shared by a network (SynchroTrap-like): identities voting again for one entry after the same
+    # interval (within timer_tolerance), most of the network's identities that voted for it more than once today.
+    timer_min_identities: int = 3
+    timer_share: float = 0.8
+    timer_tolerance: float = 0.005
+    # Gaps a person leaves between clicks in one sitting (mostly under a minute) are not compared: a timer that fast
+    # makes an identity trip regular_gaps within a few minutes anyway.
+    timer_min_gap_s: float = 60.0
+    timer_max_gap_s: float = 3600.0
+
+    # Coordination (cohort contrast): the identities of a cohort — one entry's voters from one network today, or
+    # one entry's voters in ten minutes anywhere — are compared with the campaign's other identities today on how
+    # they behave: user agent, how long after verifying they voted (fresh identities only), whether they had
+    # loaded the campaign's page. A crowd behaves like everyone else; a farm shares its script's traits.
+    contrast_cohort_min: int = 10  # identities in the cohort before it is compared at all
+    contrast_baseline_min: int = 200  # other identities of the campaign today to compare against
+    contrast_min_identities: int = 8  # identities sharing a trait before the trait is evidence
+    contrast_ratio: float = 4.0  # how much more common in the cohort than elsewhere a trait must be
+    contrast_prior: float = 10.0  # pseudo-identities of the baseline added to a cohort (small cohorts shrink to it)
+    hold_odds: float = 30.0  # the product of the likelihood ratios that holds an identity's votes for review
+    invalidate_odds: float = 1000.0  # … and that invalidates them on its own (with three pieces of evidence)
+    fresh_delay_max_s: int = 3600  # verified at most this long before voting: the delay is a trait
+
+
+def threshold_names() -> list[str]:
+    return [f.name for f in fields(Thresholds)]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    text: str
+    text_zh: str
+    level: Level
+    thresholds: tuple[str, ...]
+    family: str
+
+
+RULES: dict[str, Rule] = {r.code: r for r in (
+    Rule("velocity_voter", "one identity voting faster than a person can", "同一身份投票速度超出常人",
+         "invalidate", ("voter_per_minute",), "velocity"),
+    Rule("velocity_device", "one device casting votes faster than a person can", "同一设备投票速度超出常人",
+         "hold", ("device_per_minute",), "velocity"),
+    Rule("velocity_ip", "many votes from one address (alert only: shared NAT is common)",
+         "同一地址大量投票（仅提示：共享出口较为常见）", "alert", ("ip_per_minute",), "velocity"),
+    Rule("velocity_subnet", "many votes from one network (alert only: campus and carrier NAT)",
+         "同一网段大量投票（仅提示：校园网和运营商共享出口）", "alert", ("subnet_per_minute",), "velocity"),
+    Rule("device_shared", "many identities voting from one device", "多个身份使用同一设备投票",
+         "invalidate", ("device_voters_per_day",), "devices"),
+    Rule("concentration_subnet",
+         "one network giving almost all its votes to one entry (alert only: a campus votes for its own)",
+         "同一网段几乎全部选票投给同一作品（仅提示：校园为本校投票很常见）", "alert",
+         ("focus_min_votes_minute", "focus_min_votes_hour", "focus_share", "entry_share", "takeover_share"),
+         "networks"),
+    Rule("covoting_subnet",
+         "nearly every identity of one network voting for one entry (alert only: a loyal campus does too)",
+         "同一网段几乎所有身份都投给同一作品（仅提示：忠诚的校园也会如此）", "alert",
+         ("covote_min_identities", "covote_min_votes", "covote_share", "covote_focus"), "networks"),
+    Rule("fresh_identity_surge", "freshly verified identities from one network all voting for one entry (alert only)",
+         "同一网段新验证的身份集中为同一作品投票（仅提示）", "alert",
+         ("fresh_window_s", "fresh_min_votes", "fresh_focus_share", "takeover_share"), "networks"),
+    Rule("fresh_identity_entry_surge", "many freshly verified identities voting for one entry (alert only)",
+         "大量新验证的身份为同一作品投票（仅提示）", "alert", ("fresh_entry_alert",), "networks"),
+    Rule("lockstep_group",
+         "identities voting for one entry in the same seconds from a shared network or device (alert only; "
+         "evidence for coordination)",
+         "多个身份在同一时刻、通过同一网段或设备为同一作品投票（仅提示；作为协同的证据）", "alert",
+         ("burst_min", "burst_ratio", "lockstep_min_shared"), "timing"),
+    Rule("regular_gaps", "one identity voting at machine-regular intervals", "同一身份按机器般固定的间隔投票",
+         "hold", ("regular_min_votes", "regular_min_gap_s", "regular_max_cv"), "timing"),
+    Rule("timer_subnet", "identities of one network voting again for one entry after the same machine interval",
+         "同一网段的多个身份按相同的机器间隔再次为同一作品投票", "hold",
+         ("timer_min_identities", "timer_share", "timer_tolerance", "timer_min_gap_s", "timer_max_gap_s"),
+         "timing"),
+    Rule("coordinated_cohort",
+         "identities backing one entry that share traits of a script (user agent, time from verifying to voting, "
+         "never loading the page, synchronised bursts) far more than the campaign's other voters",
+         "为同一作品投票的一批身份在多项特征上高度一致（浏览器标识、验证到投票的时间、未打开活动页面、同步爆发），"
+         "远超活动中其他投票者", "hold",
+         ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
+          "contrast_prior", "hold_odds", "invalidate_odds", "fresh_delay_max_s"), "coordination"),
+)}
+
+REASONS: dict[str, str] = {code: r.text for code, r in RULES.items()}
+REASONS_ZH: dict[str, str] = {code: r.text_zh for code, r in RULES.items()}
+
+
+def validate_overrides(overrides: dict[str, float]) -> dict[str, float]:
+    """Threshold overrides by name: an unknown name or a value that is not a positive number is refused."""
+    known = {f.name: f.type for f in fields(Thresholds)}
+    for name, value in overrides.items():
+        if name not in known:
+            raise ValueError(f"unknown threshold {name!r}; known: {', '.join(sorted(known))}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"threshold {name!r} must be a number ≥ 0")
+    return overrides
+
+
+def with_overrides(t: Thresholds, overrides: dict[str, float] | None) -> Thresholds:
+    if not overrides:
+        return t
+    validate_overrides(overrides)
+    ints = {f.name for f in fields(Thresholds) if f.type in (int, "int")}
+    return replace(t, **{k: int(v) if k in ints else float(v) for k, v in overrides.items()})

@@ -1,0 +1,421 @@
+"""What a vote tells the detectors, and the windows it counts in.
+
+Each vote bumps counters (per identity, address, network, device, entry, in short and long windows) and
+distinct-identity counts; the rules read them back. Missing or garbage network, device or user-agent
+data bumps nothing and so can never trip anything on its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from .registry import Thresholds
+
+MINUTE = 60
+BURST = 10
+TEN_MINUTES = 600
+HOUR = 3600
+DAY = 86400
+
+_PLACEHOLDERS = {"", "unknown", "null", "none", "undefined", "nil", "0", "-", "n/a", "na", "default"}
+
+@dataclass(frozen=True)
+class VoteSignal:
+    """What the detectors know about one accepted vote (cleaned: garbage becomes None)."""
+
+    vote_id: uuid.UUID
+    campaign_id: str
+    voter_id: str
+    entry_id: uuid.UUID
+    category_id: str
+    count: int
+    cast_at: datetime
+    ip_hash: str | None
+    subnet: str | None
+    device_hash: str | None
+    verified_at: datetime | None
+    fresh: bool
+    shard: int = 0  # the counter row of its partition (see SHARDED)
+    partition: int = 0  # the vote topic partition it came from (see NetworkState)
+    ua: str | None = None  # keyed hash of the user agent
+    delay: str | None = None  # how long after verifying it voted (`delay_bin`), for identities verified lately
+    page: bool = False  # the identity had loaded the campaign's page before voting
+    # A vote's window starts, built once each: every rule reads the same few (minute, hour, day) many times.
+    _starts: dict[int, datetime] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def window(self, length_s: int) -> datetime:
+        """The start of the window of `length_s` seconds this vote falls in."""
+        start = self._starts.get(length_s)
+        if start is None:
+            start = self._starts[length_s] = window_start(self.cast_at, length_s)
+        return start
+
+    @classmethod
+    def of(cls, campaign_id: str, e: Any, thresholds: Thresholds, shard: int = 0,
+           partition: int = 0) -> "VoteSignal":
+        """From a VoteCast event."""
+        cast_at = utc(e.cast_at)
+        verified = utc(e.identity_verified_at) if e.identity_verified_at else None
+        since = (cast_at - verified).total_seconds() if verified is not None else None
+        fresh = since is not None and 0 <= since <= thresholds.fresh_window_s
+        viewed = getattr(e, "page_viewed_at", None)
+        return cls(e.vote_id, campaign_id, e.voter_id, e.entry_id, e.category_id, e.count, cast_at,
+                   clean_key(e.ip_hash), clean_subnet(e.subnet), clean_key(e.device_hash), verified, fresh, shard,
+                   partition, clean_key(getattr(e, "user_agent_hash", None)),
+                   delay_bin(since, thresholds.fresh_delay_max_s), viewed is not None and utc(viewed) <= cast_at)
+
+    def traits(self) -> tuple[tuple[str, str], ...]:
+        """The behaviour the coordination rule compares with the campaign's other voters: (trait, value).
+        Unknown values are "?" (counted, never evidence)."""
+        return (("ua", self.ua or "?"), ("delay", self.delay or "?"), ("page", "y" if self.page else "n"))
+
+
+# From verifying to voting, in seconds: a person reads the code, types it and looks at the page; a script need not.
+DELAY_BINS: tuple[tuple[float, str], ...] = ((5, "0-5s"), (15, "5-15s"), (30, "15-30s"), (60, "30-60s"),
+                                             (120, "1-2min"), (300, "2-5min"), (900, "5-15min"), (3600, "15-60min"))
+DELAY_TEXT_ZH = {"0-5s": "0–5 秒", "5-15s": "5–15 秒", "15-30s": "15–30 秒", "30-60s": "30–60 秒",
+                 "1-2min": "1–2 分钟", "2-5min": "2–5 分钟", "5-15min": "5–15 分钟", "15-60min": "15–60 分钟"}
+
+
+def delay_bin(seconds: float | None, limit_s: float) -> str | None:
+    """The bin of an identity's delay from verifying to voting; None when not known or verified long before."""
+    if seconds is None or seconds < 0 or seconds > limit_s:
+        return None
+    for edge, name in DELAY_BINS:
+        if seconds < edge:
+            return name
+    return None
+
+
+def utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+
+
+def clean_key(value: str | None) -> str | None:
+    """A hash or fingerprint, or None when it is missing or a placeholder a client sends when it has none."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.lower() in _PLACEHOLDERS or len(value) > 200:
+        return None
+    return value
+
+
+def clean_subnet(value: str | None) -> str | None:
+    """A /24 or /64 in canonical form; anything else (garbage, a single host, a whole /8) is unknown."""
+    return None if value is None else _clean_subnet(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _clean_subnet(value: str) -> str | None:
+    # Parsing a network is the dearest step of reading a vote, and a network votes many times.
+    value = clean_key(value)
+    if value is None:
+        return None
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+    if net.prefixlen != (24 if net.version == 4 else 64):
+        return None
+    return str(net)
+
+
+def window_start(at: datetime, length_s: int) -> datetime:
+    ts = int(at.timestamp())
+    return _window_at(ts - ts % length_s)
+
+
+@functools.lru_cache(maxsize=16384)
+def _window_at(start: int) -> datetime:
+    # A vote touches up to sixteen windows and a batch shares most of them: build each datetime once.
+    return datetime.fromtimestamp(start, tz=timezone.utc)
+
+
+# A counter is (campaign, dimension, key, window start); its value is what was added in that window.
+CounterKey = tuple[str, str, str, datetime]
+
+# dimension -> (window length, counts vote requests (False) or votes (True))
+DIMENSIONS: dict[str, tuple[int, bool]] = {
+    "ip_minute": (MINUTE, False),
+    "subnet_minute": (MINUTE, False),
+    "device_minute": (MINUTE, False),
+    "entry_subnet_minute": (MINUTE, True),
+    "subnet_votes_minute": (MINUTE, True),
+    "entry_votes_minute": (MINUTE, True),
+    "entry_subnet_hour": (HOUR, True),
+    "subnet_votes_hour": (HOUR, True),
+    "entry_votes_hour": (HOUR, True),
+    "entry_burst": (BURST, False),
+    "entry_requests_hour": (HOUR, False),
+    "entry_subnet_burst": (BURST, False),
+    "entry_device_burst": (BURST, False),
+    "fresh_entry_subnet_votes": (TEN_MINUTES, True),
+    "fresh_subnet_votes": (TEN_MINUTES, True),
+    "entry_subnet_day": (DAY, True),
+    "subnet_votes_day": (DAY, True),
+    # Identities (each counted at its first vote of the scope) per trait value ("ua=…", "delay=…", "page=y"), and
+    # all of them ("*"): over the campaign's day, an entry's day, an entry's ten minutes, an entry's network's day.
+    "trait_day": (DAY, False),
+    "entry_trait_day": (DAY, False),
+    "entry_trait_ten": (TEN_MINUTES, False),
+    "entry_subnet_trait_day": (DAY, False),
+}
+# entry_subnet_burst and entry_device_burst count identities too (each at its first vote for the entry in the 10 s).
+# Counters every instance adds to (per entry, per network: a carrier NAT is in every batch) are kept in one row
+# per vote-topic partition, so instances owning different partitions never wait on each other's row locks;
+# a rule reads the sum over the partitions.
+SHARDED = {d for d in DIMENSIONS
+           if d.startswith(("entry_", "subnet_", "trait_")) and d != "entry_device_burst"}
+
+# Distinct identities per window: one busy voter must not look like many. The timer dimensions hold the
+# identities of a network that voted for an entry again after a timed gap (any gap; in one gap bucket).
+DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "subnet_voters_day": DAY,
+                                       "entry_subnet_voters_hour": HOUR, "fresh_entry_subnet": TEN_MINUTES,
+                                       "fresh_subnet": TEN_MINUTES, "fresh_entry": TEN_MINUTES,
+                                       "entry_subnet_voters_day": DAY, "timer_gapped_day": DAY,
+                                       "timer_gap_day": DAY}
+
+
+# The windows of one network (its address's key starts with the network): the vote topic is keyed by network, so
+# every vote of a network reaches the one instance that owns its partition, which keeps them in memory
+# (`NetworkState`). The others (per entry, per device) are shared by every instance, in PostgreSQL.
+NETWORK_DIMENSIONS = {"ip_minute", "subnet_minute", "subnet_votes_minute", "subnet_votes_hour", "subnet_votes_day",
+                      "entry_subnet_minute", "entry_subnet_hour", "entry_subnet_day", "entry_subnet_burst",
+                      "fresh_entry_subnet_votes", "fresh_subnet_votes",
+                      "subnet_voters_day", "entry_subnet_voters_hour", "entry_subnet_voters_day",
+                      "fresh_entry_subnet", "fresh_subnet", "timer_gapped_day", "timer_gap_day",
+                      "entry_subnet_trait_day"}
+
+
+def network_of(dimension: str, key: str) -> str:
+    """The network a network dimension's key belongs to ("" for an address without a known network)."""
+    if dimension.startswith(("subnet_", "fresh_subnet")) or dimension == "ip_minute":
+        return key.split("|", 1)[0]
+    return key.split("|", 2)[1]  # entry|network[|gap bucket]
+
+
+def ip_key(v: VoteSignal) -> str | None:
+    """An address's counter key: its network first, so that the address is counted where its network is."""
+    return f"{v.subnet or ''}|{v.ip_hash}" if v.ip_hash else None
+
+
+def _key(v: VoteSignal, dimension: str, key: str) -> CounterKey:
+    return (v.campaign_id, dimension, key, v.window(DIMENSIONS[dimension][0]))
+
+
+ShardedKey = tuple[CounterKey, int]
+
+
+# One earlier vote of an identity as the detectors read it back: (cast at, entry, network).
+Earlier = tuple[datetime, uuid.UUID, str | None]
+
+
+@dataclass(frozen=True)
+class VoterPast:
+    """What a vote's identity did before it: the gap to its previous vote when it could be a timer's (seconds,
+    bucket), and the other entries it voted for from the same network earlier in the vote's day."""
+
+    gap: tuple[float, int] | None
+    entries: frozenset[uuid.UUID]
+
+
+@functools.lru_cache(maxsize=65536)
+def entry_key(entry_id: uuid.UUID) -> str:
+    return str(entry_id)
+
+
+@functools.lru_cache(maxsize=65536)
+def pair(entry: str, subnet: str) -> str:
+    """An (entry, network) key, one string object however many windows and votes share it (they are kept in
+    memory per network)."""
+    return f"{entry}|{subnet}"
+
+
+NetKey = tuple[str, str]  # (campaign, network); network "" holds the addresses without a known network
+
+# The scopes in which a vote may be its identity's first: what counts identities (not requests) cheaply.
+FIRST_SCOPES = ("day", "entry_day", "entry_ten", "entry_subnet_day", "entry_burst")
+_ALL_FIRST = frozenset(FIRST_SCOPES)
+
+
+def firsts(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earlier]]) -> dict[uuid.UUID, frozenset[str]]:
+    """Per vote, the scopes in which it is its identity's first vote, from the identity's votes of the last day
+    (`history`, the batch's own included, in time order)."""
+    out: dict[uuid.UUID, frozenset[str]] = {}
+    for v in votes:
+        day, ten, burst = v.window(DAY), v.window(TEN_MINUTES), v.window(BURST)
+        seen: set[str] = set()
+        for at, entry, subnet in history.get((v.campaign_id, v.voter_id), ()):
+            if at >= v.cast_at:
+                break
+            if at < day:
+                continue
+            seen.add("day")
+            if entry == v.entry_id:
+                seen.add("entry_day")
+                if at >= ten:
+                    seen.add("entry_ten")
+                if at >= burst:
+                    seen.add("entry_burst")
+                if subnet == v.subnet:
+                    seen.add("entry_subnet_day")
+        out[v.vote_id] = _ALL_FIRST - seen if seen else _ALL_FIRST
+    return out
+
+
+def replay_firsts(votes: Iterable[VoteSignal]) -> dict[uuid.UUID, frozenset[str]]:
+    """`firsts` of a run of votes in time order, from the run alone (a network's stored votes rebuild its
+    windows: every earlier vote of an identity for an entry from that network is among them)."""
+    history: dict[tuple[str, str], list[Earlier]] = {}
+    votes = list(votes)
+    for v in votes:
+        history.setdefault((v.campaign_id, v.voter_id), []).append((v.cast_at, v.entry_id, v.subnet))
+    return firsts(votes, history)
+
+
+def trait_keys(prefix: str, v: VoteSignal) -> list[str]:
+    """The keys a vote's identity counts under in a trait dimension: each trait's value, and "*" (all)."""
+    return [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits())]
+
+
+def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[CounterKey, int]] | None = None,
+                       first: dict[uuid.UUID, frozenset[str]] | None = None) -> dict[ShardedKey, int]:
+    """Every counter the batch adds to, summed per counter and partition row (one upsert row each).
+
+    With `networks`, the network windows' increments are added there instead, per network (they are never rows).
+    The entry's previous hour is added with 0 so that its value comes back as the burst baseline.
+    `first` says in which scopes each vote is its identity's first (`firsts`); without it, from the votes alone.
+    (Written out key by key: this runs for every vote, twenty to forty counters each.)
+    """
+    votes = list(votes)
+    if first is None:
+        first = replay_firsts(votes)
+    out: dict[ShardedKey, int] = {}
+    get = out.get
+    for v in votes:
+        c, n, subnet, shard = v.campaign_id, v.count, v.subnet, v.shard
+        e = entry_key(v.entry_id)
+        scopes = first.get(v.vote_id, _ALL_FIRST)
+        minute, hour, burst = v.window(MINUTE), v.window(HOUR), v.window(BURST)
+        keys: list[tuple[ShardedKey, int]] = [
+            (((c, "entry_burst", e, burst), shard), 1), (((c, "entry_requests_hour", e, hour), shard), 1),
+            (((c, "entry_votes_minute", e, minute), shard), n), (((c, "entry_votes_hour", e, hour), shard), n),
+            (((c, "entry_requests_hour", e, hour - _HOUR), shard), 0)]
+        if "day" in scopes:
+            day = v.window(DAY)
+            keys += [(((c, "trait_day", k, day), shard), 1) for k in trait_keys("", v)]
+        if "entry_day" in scopes:
+            day = v.window(DAY)
+            keys += [(((c, "entry_trait_day", k, day), shard), 1) for k in trait_keys(f"{e}|", v)]
+        if "entry_ten" in scopes:
+            ten = v.window(TEN_MINUTES)
+            keys += [(((c, "entry_trait_ten", k, ten), shard), 1) for k in trait_keys(f"{e}|", v)]
+        new_in_burst = "entry_burst" in scopes
+        if v.device_hash and new_in_burst:
+            keys.append((((c, "entry_device_burst", f"{e}|{v.device_hash}", burst), 0), 1))
+        if v.device_hash:
+            keys.append((((c, "device_minute", v.device_hash, minute), 0), 1))
+        network: list[tuple[ShardedKey, int]] = []
+        if v.ip_hash:
+            network.append((((c, "ip_minute", ip_key(v), minute), 0), 1))
+        if subnet:
+            es, day = pair(e, subnet), v.window(DAY)
+            network += [(((c, "subnet_minute", subnet, minute), shard), 1),
+                        (((c, "entry_subnet_minute", es, minute), shard), n),
+                        (((c, "subnet_votes_minute", subnet, minute), shard), n),
+                        (((c, "entry_subnet_hour", es, hour), shard), n),
+                        (((c, "subnet_votes_hour", subnet, hour), shard), n),
+                        (((c, "entry_subnet_day", es, day), shard), n),
+                        (((c, "subnet_votes_day", subnet, day), shard), n)]
+            if new_in_burst:
+                network.append((((c, "entry_subnet_burst", es, burst), shard), 1))
+            if "entry_subnet_day" in scopes:
+                network += [(((c, "entry_subnet_trait_day", k, day), shard), 1) for k in trait_keys(f"{es}|", v)]
+            if v.fresh:
+                ten = v.window(TEN_MINUTES)
+                network += [(((c, "fresh_entry_subnet_votes", es, ten), 0), n),
+                            (((c, "fresh_subnet_votes", subnet, ten), 0), n)]
+        if networks is None:
+            keys += network
+        elif network:
+            mine = networks.get((c, subnet or ""))
+            if mine is None:
+                mine = networks[(c, subnet or "")] = {}
+            for (k, _), m in network:
+                mine[k] = mine.get(k, 0) + m
+        for row, k in keys:
+            out[row] = get(row, 0) + k
+    return out
+
+
+_HOUR = timedelta(seconds=HOUR)
+
+
+def gap_bucket(gap_s: float, t: Thresholds) -> int:
+    """Gaps on a log scale: two gaps in one bucket or neighbouring ones differ by at most about 2 tolerances."""
+    return round(math.log(gap_s) / math.log1p(t.timer_tolerance))
+
+
+def voter_past(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earlier]],
+               t: Thresholds) -> dict[uuid.UUID, VoterPast]:
+    """Per vote of the batch, from its identity's recent votes (the batch's own included)."""
+    out: dict[uuid.UUID, VoterPast] = {}
+    for v in votes:
+        before = [p for p in history.get((v.campaign_id, v.voter_id), []) if p[0] < v.cast_at]
+        if not before:
+            continue
+        gap_s = (v.cast_at - max(p[0] for p in before)).total_seconds()
+        gap = (gap_s, gap_bucket(gap_s, t)) if t.timer_min_gap_s <= gap_s <= t.timer_max_gap_s else None
+        day = v.window(DAY)
+        entries = frozenset(p[1] for p in before if p[1] != v.entry_id and v.subnet and p[2] == v.subnet
+                            and p[0] >= day)
+        if gap or entries:
+            out[v.vote_id] = VoterPast(gap, entries)
+    return out
+
+
+# A member of a distinct counter: (counter, identity).
+Member = tuple[CounterKey, str]
+
+
+def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPast] | None = None,
+                     networks: dict[NetKey, set[Member]] | None = None) -> set[Member]:
+    """Distinct counters: identities seen on one device in a day; fresh identities per entry and network; the
+    identities per network voting for an entry (any gap, and per gap bucket for the timer rule).
+
+    With `networks`, the network windows' members are added there instead, per network."""
+    out: set[Member] = set()
+    past = past or {}
+    for v in votes:
+        c, e, subnet, voter = v.campaign_id, entry_key(v.entry_id), v.subnet, v.voter_id
+        if v.device_hash:
+            out.add(((c, "device_voters_day", v.device_hash, v.window(DAY)), voter))
+        if v.fresh:
+            out.add(((c, "fresh_entry", e, v.window(TEN_MINUTES)), voter))
+        if not subnet:
+            continue
+        es, day, hour = pair(e, subnet), v.window(DAY), v.window(HOUR)
+        mine = [((c, "subnet_voters_day", subnet, day), voter), ((c, "entry_subnet_voters_hour", es, hour), voter),
+                ((c, "entry_subnet_voters_day", es, day), voter)]
+        if v.fresh:
+            ten = v.window(TEN_MINUTES)
+            mine += [((c, "fresh_entry_subnet", es, ten), voter), ((c, "fresh_subnet", subnet, ten), voter)]
+        earlier = past.get(v.vote_id)
+        if earlier and earlier.gap:
+            # The identity counts in its own bucket and both neighbours, so a bucket's count holds every identity
+            # whose gap is within one bucket of it, wherever the bucket edges fall.
+            bucket = earlier.gap[1]
+            mine.append(((c, "timer_gapped_day", es, day), voter))
+            mine += [((c, "timer_gap_day", f"{es}|{b}", day), voter) for b in (bucket - 1, bucket, bucket + 1)]
+        if networks is None:
+            out.update(mine)
+        else:
+            networks.setdefault((c, subnet), set()).update(mine)
+    return out

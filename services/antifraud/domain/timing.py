@@ -1,0 +1,118 @@
+"""Timing: identities acting in the same seconds, on the same timer, or one identity voting like a clock."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from .context import Context, Evidence
+from .findings import BY_ZH, Finding, Selector, hm, sel
+from .registry import Thresholds
+from .signals import BURST, DAY, HOUR, MINUTE, Earlier, VoteSignal, window_start
+
+
+def check(v: VoteSignal, ctx: Context) -> None:
+    e = str(v.entry_id)
+    mine = ctx.past.get(v.vote_id)
+    if v.subnet and mine and mine.gap:
+        _timer(v, e, mine.gap, lambda dimension, key: ctx.ids(dimension, key, v), ctx.t, ctx.put)
+    _lockstep(v, e, ctx, ctx.t)
+
+
+def check_batch(votes: list[VoteSignal], ctx: Context) -> None:
+    _regular(votes, ctx.history, ctx.t, ctx.put)
+
+
+def _timer(v: VoteSignal, e: str, gap: tuple[float, int], ids: Any, t: Thresholds, put: Any) -> None:
+    seconds, bucket = gap
+    same = ids("timer_gap_day", f"{e}|{v.subnet}|{bucket}")
+    repeating = ids("timer_gapped_day", f"{e}|{v.subnet}")
+    share = same / repeating if repeating else 0.0
+    if same >= t.timer_min_identities and share >= t.timer_share:
+        put(Finding("timer_subnet", f"subnet:{v.subnet}|entry:{e}",
+                    f"{same} identities from {v.subnet} voted for this entry again after the same interval, about "
+                    f"{seconds:.0f} s (within {2 * t.timer_tolerance:.0%}), on {v.cast_at:%Y-%m-%d} (UTC): "
+                    f"{share:.0%} of "
+                    f"the {repeating} identities of that network that voted for it again; people do not share a "
+                    f"clock (limits {t.timer_min_identities} identities, {t.timer_share:.0%})",
+                    f"{v.cast_at:%Y-%m-%d}（UTC），网段 {v.subnet} 的 {same} 个身份相隔同样的时间"
+                    f"（约 {seconds:.0f} 秒，"
+                    f"误差 {2 * t.timer_tolerance:.0%} 以内）再次为该作品投票，占该网段再次为它投票的 {repeating} "
+                    f"个身份的 {share:.0%}；真实用户不会共用一个时钟（阈值 {t.timer_min_identities} 个身份、"
+                    f"{t.timer_share:.0%}）",
+                    {"identities": same, "repeating_identities": repeating, "share": round(share, 3),
+                     "gap_s": round(seconds, 1)},
+                    sel(v, DAY, entry_id=v.entry_id, subnet=v.subnet), entry_id=v.entry_id))
+
+
+def burst_threshold(previous_hour_requests: int, t: Thresholds) -> float:
+    """A 10-second window is a burst at `burst_ratio` times the entry's usual rate, and at least `burst_min`."""
+    return max(t.burst_min, t.burst_ratio * previous_hour_requests / (HOUR / BURST))
+
+
+def _lockstep(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
+    """An entry's burst (its 10 s far above its usual rate): every vote in it carries that as timing evidence for
+    the coordination rule; identities of one network or device inside the burst also raise an alert."""
+    in_burst = ctx.c(v, "entry_burst", e)
+    previous = ctx.counts.get((v.campaign_id, "entry_requests_hour", e, v.window(HOUR) - timedelta(seconds=HOUR)), 0)
+    limit = burst_threshold(previous, t)
+    if in_burst < limit:
+        return
+    start = v.window(BURST)
+    usual = previous / (HOUR / BURST)
+    ratio = in_burst / max(usual, 1.0)
+    ctx.timing.setdefault(v.vote_id, []).append(Evidence(
+        "burst", ratio,
+        f"it came in a burst: {in_burst} requests for the entry in the 10 s from {hm(start)}, "
+        f"{ratio:.0f}× its usual rate",
+        f"它在一次爆发中到达：{hm(start)} 起的 10 秒内该作品收到 {in_burst} 次投票请求，是平时速率的 {ratio:.0f} 倍"))
+    for label, dimension, key, fields in (("network", "entry_subnet_burst", v.subnet, {"subnet": v.subnet}),
+                                          ("device", "entry_device_burst", v.device_hash,
+                                           {"device_hash": v.device_hash})):
+        shared = ctx.c(v, dimension, f"{e}|{key}") if key else 0
+        if shared >= t.lockstep_min_shared:
+            ctx.put(Finding("lockstep_group", f"{label}:{key}|entry:{e}",
+                            f"{shared} identities from one {label} voted for this entry within the 10 seconds from "
+                            f"{hm(start)}, while the entry got {in_burst} requests in those seconds "
+                            f"(usual rate gives {limit:.0f} at most)",
+                            f"{hm(start)} 起的 10 秒内，来自同一{BY_ZH[label]}的 {shared} 个身份为该作品投票，而该作品"
+                            f"在这几秒内共收到 {in_burst} 次投票请求（按平时的速率至多 {limit:.0f} 次）",
+                            {"identities": shared, "burst_requests": in_burst, "burst_limit": round(limit, 1),
+                             "by": label},
+                            sel(v, BURST, entry_id=v.entry_id, **fields), entry_id=v.entry_id))
+
+
+def regular_gaps(times: list[datetime], t: Thresholds) -> tuple[float, float] | None:
+    """(mean gap, coefficient of variation) when one identity's last votes are spaced like a timer, else None."""
+    times = sorted(times)[-t.regular_min_votes * 2:]
+    if len(times) < t.regular_min_votes:
+        return None
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+    mean = statistics.fmean(gaps)
+    if mean < t.regular_min_gap_s or min(gaps) < t.regular_min_gap_s:
+        return None
+    cv = statistics.pstdev(gaps) / mean
+    return (mean, cv) if cv <= t.regular_max_cv else None
+
+
+def _regular(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earlier]], t: Thresholds,
+             put: Any) -> None:
+    latest: dict[tuple[str, str], VoteSignal] = {}
+    for v in votes:
+        latest[(v.campaign_id, v.voter_id)] = v
+    for key, v in latest.items():
+        times = [p[0] for p in history.get(key, [])]
+        hit = regular_gaps(times, t)
+        if hit is None:
+            continue
+        mean, cv = hit
+        first = min(times)
+        put(Finding("regular_gaps", f"voter:{v.voter_id}",
+                    f"{len(times)} votes from one identity since {hm(first)} spaced {mean:.0f} s apart with a "
+                    f"variation of {cv:.1%} (a person varies far more; limit {t.regular_max_cv:.0%})",
+                    f"同一身份自 {hm(first)} 起投票 {len(times)} 次，间隔均约 {mean:.0f} 秒，波动仅 {cv:.1%}"
+                    f"（真人的间隔波动要大得多；上限 {t.regular_max_cv:.0%}）",
+                    {"votes": len(times), "mean_gap_s": round(mean, 1), "variation": round(cv, 4)},
+                    Selector(v.campaign_id, window_start(first, MINUTE), v.cast_at + timedelta(seconds=1),
+                             voter_id=v.voter_id)))

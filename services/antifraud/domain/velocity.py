@@ -1,0 +1,41 @@
+"""Velocity: one identity, device, address or network voting faster than people do."""
+
+from __future__ import annotations
+
+from .context import Context
+from .findings import Finding, hm, sel
+from .signals import MINUTE, VoteSignal, ip_key
+
+
+def check(v: VoteSignal, ctx: Context) -> None:
+    t, minute = ctx.t, v.window(MINUTE)
+    n = ctx.requests.get((v.campaign_id, v.voter_id, minute), 0)
+    if n > t.voter_per_minute:
+        ctx.put(Finding("velocity_voter", f"voter:{v.voter_id}",
+                        f"{n} vote requests from one identity in the minute from {hm(minute)} "
+                        f"(limit {t.voter_per_minute})",
+                        f"同一身份在 {hm(minute)} 起的一分钟内发出 {n} 次投票请求（上限 {t.voter_per_minute} 次）",
+                        {"requests": n, "limit": t.voter_per_minute}, sel(v, MINUTE, voter_id=v.voter_id)))
+    n = ctx.c(v, "device_minute", v.device_hash)
+    if n > t.device_per_minute:
+        ctx.put(Finding("velocity_device", f"device:{v.device_hash}",
+                        f"{n} vote requests from one device in the minute from {hm(minute)} "
+                        f"(limit {t.device_per_minute})",
+                        f"同一设备在 {hm(minute)} 起的一分钟内发出 {n} 次投票请求（上限 {t.device_per_minute} 次）",
+                        {"requests": n, "limit": t.device_per_minute}, sel(v, MINUTE, device_hash=v.device_hash)))
+    n = ctx.c(v, "ip_minute", ip_key(v))
+    if n > t.ip_per_minute:
+        ctx.put(Finding("velocity_ip", f"ip:{v.ip_hash}",
+                        f"{n} vote requests from one address in the minute from {hm(minute)} "
+                        f"(alert level {t.ip_per_minute}; not punished alone, shared NAT is common)",
+                        f"同一地址在 {hm(minute)} 起的一分钟内发出 {n} 次投票请求（提示阈值 {t.ip_per_minute} 次；"
+                        f"共享出口较为常见，仅凭此项不作处理）",
+                        {"requests": n, "limit": t.ip_per_minute}, sel(v, MINUTE)))
+    n = ctx.c(v, "subnet_minute", v.subnet)
+    if n > t.subnet_per_minute:
+        ctx.put(Finding("velocity_subnet", f"subnet:{v.subnet}",
+                        f"{n} vote requests from {v.subnet} in the minute from {hm(minute)} "
+                        f"(alert level {t.subnet_per_minute}; not punished alone, campus and carrier NAT)",
+                        f"网段 {v.subnet} 在 {hm(minute)} 起的一分钟内发出 {n} 次投票请求（提示阈值 "
+                        f"{t.subnet_per_minute} 次；校园网和运营商共享出口常见，仅凭此项不作处理）",
+                        {"requests": n, "limit": t.subnet_per_minute}, sel(v, MINUTE, subnet=v.subnet)))
