@@ -18,7 +18,7 @@ from massline.consumer import Delivered
 from massline.contracts import CastVote, NominationApproved, VoteCast, make_envelope, network_shard
 from massline.db import create_pool, migrate
 from massline.errors import install_error_handlers
-from services.antifraud import domain, handlers
+from services.antifraud import domain, handlers, review
 from services.antifraud.app import MIGRATIONS, build_runtime
 from services.antifraud.repository import HybridWindows
 from services.antifraud.settings import AntifraudSettings
@@ -29,13 +29,17 @@ CAMPAIGN = "af-store"
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 TARGET = uuid.UUID(int=7)
 OTHER = uuid.UUID(int=8)
+THIRD = uuid.UUID(int=9)
 
 
 def vote(voter: str, entry: uuid.UUID, at: datetime, *, count: int = 1, subnet: str | None = "198.51.100.0/24",
-         device: str | None = None) -> CastVote:
+         device: str | None = None, ua: str | None = None, page: bool = True,
+         verified: datetime | None = None) -> CastVote:
     return CastVote(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=count,
                     cast_at=at, ip_hash=f"ip-{voter}", subnet=subnet, device_hash=device or f"dev-{voter}",
-                    identity_verified_at=at - timedelta(days=2))
+                    identity_verified_at=verified or at - timedelta(days=2),
+                    user_agent_hash=ua or f"ua-{sum(voter.encode()) % 20}",
+                    page_viewed_at=at - timedelta(seconds=40) if page else None)
 
 
 def as_events(items: list) -> list:
@@ -90,7 +94,7 @@ async def service(database_url: str):
     app = FastAPI()
     app.state.runtime = rt
     install_error_handlers(app)
-    app.include_router(handlers.router)
+    app.include_router(review.router)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         try:
             yield Service(rt, pool, client)
@@ -130,16 +134,20 @@ async def test_the_postgres_windows_find_exactly_what_the_memory_windows_find(se
 
 
 def network_traffic() -> list[CastVote]:
-    """A network whose every identity votes for TARGET with most votes and camouflages with OTHER (co-voting), a
-    network whose identities vote for OTHER again every 420 s (a shared timer), and honest voters around them."""
-    honest = [vote(f"n{i}", (TARGET, OTHER)[i % 2], T0 + timedelta(seconds=7 * i), subnet=f"203.0.{i}.0/24")
-              for i in range(80)]
+    """A scripted crew on one network (one user agent, voting seconds after verifying, never loading the page)
+    that votes for TARGET with most votes and camouflages with OTHER, a network whose identities vote for OTHER
+    again every 420 s (a shared timer), and honest voters around them (the campaign's other voters, whom the crew
+    is compared with)."""
+    honest = [vote(f"n{i}", (TARGET, OTHER, THIRD, THIRD, THIRD)[i % 5],
+                   T0 - timedelta(minutes=30) + timedelta(seconds=6 * i), subnet=f"203.0.{i % 250}.0/24",
+                   page=i % 8 > 0) for i in range(300)]
     crew = []
     for i in range(14):
         at = T0 + timedelta(seconds=40 * i)
-        crew += [vote(f"crew{i}", OTHER, at, subnet="192.0.2.0/24"),
-                 vote(f"crew{i}", TARGET, at + timedelta(seconds=11 + i), count=6, subnet="192.0.2.0/24"),
-                 vote(f"crew{i}", OTHER, at + timedelta(seconds=30 + 2 * i), subnet="192.0.2.0/24")]
+        script = {"subnet": "192.0.2.0/24", "ua": "crew-ua", "page": False, "verified": at - timedelta(seconds=3)}
+        crew += [vote(f"crew{i}", OTHER, at, **script),
+                 vote(f"crew{i}", TARGET, at + timedelta(seconds=11 + i), count=6, **script),
+                 vote(f"crew{i}", OTHER, at + timedelta(seconds=30 + 2 * i), **script)]
     timer = [vote(f"timer{i}", OTHER, T0 + timedelta(seconds=100 * i + 420 * k), subnet="198.18.0.0/24")
              for i in range(4) for k in range(3)]
     return sorted(honest + crew + timer, key=lambda e: e.cast_at)
@@ -161,9 +169,10 @@ async def test_network_findings_in_postgres_match_memory_and_hold_the_camouflage
     assert found_pg == found_mem
     by_reason: dict[str, set] = {}
     for (_, reason, _, _), held in found_pg.items():
-        by_reason.setdefault(reason, set()).update(held)
+        if held:
+            by_reason.setdefault(reason, set()).update(held)
     assert by_reason == {
-        "covoting_subnet": {e.vote_id for e in events if e.voter_id.startswith("crew")},  # camouflage votes too
+        "coordinated_cohort": {e.vote_id for e in events if e.voter_id.startswith("crew")},  # camouflage votes too
         "timer_subnet": {e.vote_id for e in events if e.voter_id.startswith("timer")}}
 
 
@@ -183,7 +192,7 @@ async def test_an_instance_that_starts_late_or_gets_a_partition_back_rebuilds_it
         _collect(found, await score(service.pool, signals, b if third <= i < 2 * third else a, t, offset=i))
         _collect(expected, await domain.detect(signals, memory, t))
     assert found == expected
-    assert {f[1] for f in found} == {"covoting_subnet", "timer_subnet"}
+    assert {f[1] for f, held in found.items() if held} == {"coordinated_cohort", "timer_subnet"}
     assert b.rebuilt and a.dropped  # B rebuilt the networks it met; A dropped what it held when its offsets jumped
 
 
@@ -204,7 +213,7 @@ async def test_a_batch_whose_transaction_failed_is_counted_once_when_tried_again
         _collect(found, await score(service.pool, signals, nets, t, offset=i))
         _collect(expected, await domain.detect(signals, memory, t))
     assert found == expected
-    assert {f[1] for f in found} == {"covoting_subnet", "timer_subnet"}
+    assert {f[1] for f, held in found.items() if held} == {"coordinated_cohort", "timer_subnet"}
 
 
 async def test_invalidate_policy_emits_each_invalidation_once_and_an_operator_overturn_reinstates_them(service):
@@ -271,7 +280,20 @@ async def test_invalidate_policy_emits_each_invalidation_once_and_an_operator_ov
     assert len(await service.outbox("VoteInvalidated")) == 12
 
 
+async def test_by_default_a_device_farm_is_invalidated_without_an_operator(service):
+    events = traffic()
+    await service.deliver(events)
+    farm = sorted(str(e.vote_id) for e in events if e.voter_id.startswith("farm"))
+    assert sorted(p["vote_id"] for p in await service.outbox("VoteInvalidated")) == farm
+    assert await service.outbox("VoteFlagged") == []
+    policy = (await service.client.get(f"/campaigns/{CAMPAIGN}/policy", headers=service.as_("ops", "operator"))).json()
+    assert policy["policy"] == "auto" and policy["default"] is True
+
+
 async def test_flag_policy_quarantines_without_touching_the_standings_until_confirmed(service):
+    r = await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers=service.as_("ops", "operator"),
+                                 json={"policy": "flag", "reason": "全部人工核查"})
+    assert r.status_code == 200
     events = traffic()
     await service.deliver(events)
     assert await service.outbox("VoteInvalidated") == []
