@@ -145,6 +145,7 @@ async def _apply(conn: asyncpg.Connection, rt: ServiceRuntime, f: domain.Finding
     await rt.outbox.record_many(conn, [(event_cls(
         vote_id=r["vote_id"], voter_id=r["voter_id"], entry_id=r["entry_id"], category_id=r["category_id"],
         count=r["count"], reason_code=f.reason_code, explanation=f.explanation, explanation_zh=f.explanation_zh,
+        reason_text=domain.REASONS[f.reason_code], reason_text_zh=domain.REASONS_ZH[f.reason_code],
         decision_id=case["id"]), r["campaign_id"]) for r in changed])
     await conn.execute(Q.audit, case["id"], "invalidate" if invalidating else "flag", DETECTOR, "detector",
                        f.explanation, len(changed), f.explanation_zh)

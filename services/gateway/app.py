@@ -70,6 +70,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
         state["client"] = httpx.AsyncClient(timeout=settings.proxy_timeout_s, limits=limits)
+        # The client's User-Agent reaches the services as it was sent (the vote path hashes it), and a
+        # request without one stays without one instead of taking httpx's own.
+        del state["client"].headers["user-agent"]
         sampling = asyncio.create_task(service_metrics.run())
         try:
             yield

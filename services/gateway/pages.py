@@ -134,6 +134,15 @@ def install_pages(app: FastAPI, upstreams: dict[str, str],
                 return ""
             return (obj.get(f"{field}_zh") if lang == "zh" else None) or obj.get(field) or ""
 
+        def public_reason(reason: Any) -> str:
+            """A reason of the public standings: the rule's label as the decision carried it, in the page's
+            language; where none was carried (the service gives the code), ours for the code, else the code."""
+            if not isinstance(reason, dict):
+                return ""
+            code = str(reason.get("reason_code") or "")
+            text = said(reason, "reason")
+            return texts.pick(texts.FRAUD_REASONS, code, lang) if not text or text == code else text
+
         campaign = context.get("c")
         zone = (campaign.get("timezone") if isinstance(campaign, dict) else None) or times.DEFAULT_ZONE
 
@@ -146,6 +155,7 @@ def install_pages(app: FastAPI, upstreams: dict[str, str],
             "phase_name": lambda p: texts.pick(texts.PHASES, p, lang),
             "case_status_name": lambda s: texts.pick(texts.CASE_STATUS, s, lang),
             "fraud_reason": lambda r: texts.pick(texts.FRAUD_REASONS, r, lang),
+            "public_reason": public_reason,
             "service_name": lambda s: texts.pick(texts.SERVICES, s, lang),
             "vote_state": lambda s: texts.pick(texts.VOTE_STATES, s, lang),
             "case_action": lambda a: texts.pick(texts.CASE_ACTIONS, a, lang),

@@ -114,6 +114,15 @@ UI: dict[str, tuple[str, str]] = {
     "published": ("发布时间", "Published"),
     "standings_hidden": ("本活动投票期间不公布排名。", "This campaign shows no standings while voting is open."),
     "counts_hidden": ("投票期间只公布名次，不公布票数。", "While voting is open only ranks are shown, not vote counts."),
+    "held_note": ("票数不含待核查和已作废的票。疑似异常的票先“待核查”，核查完成前不计入票数：核查确认有效的恢复计入，"
+                  "确认无效的作废。",
+                  "Vote counts leave out held and invalidated votes. Votes that look irregular are held for review "
+                  "and do not count until they are reviewed: those found valid count again, the rest are "
+                  "invalidated."),
+    "held_n": ("待核查 {n} 票", "{n} held for review"),
+    "invalidated_n": ("已作废 {n} 票", "{n} invalidated"),
+    "reason_held": ("待核查：{reason}（{n} 票）", "Held: {reason} ({n})"),
+    "reason_invalidated": ("已作废：{reason}（{n} 票）", "Invalidated: {reason} ({n})"),
     "no_results": ("结果尚未公布，敬请关注。", "The results have not been published yet."),
     "vote": ("投票", "Vote"),
     "vote_for": ("投票给", "Vote for"),

@@ -51,6 +51,8 @@ class VoteRequest:
     subnet: str | None
     device_hash: str | None
     identity_verified_at: datetime | None
+    user_agent_hash: str | None = None
+    page_viewed_at: datetime | None = None
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -263,5 +265,6 @@ def vote_events(accepted: list[tuple[VoteRequest, uuid.UUID, dict[str, Any]]]) -
         groups.setdefault((r.campaign_id, network_shard(r.subnet, r.ip_hash, r.voter_id)), []).append(CastVote(
             vote_id=vote_id, voter_id=r.voter_id, entry_id=r.entry_id, category_id=r.category_id, count=r.count,
             cast_at=r.cast_at, ip_hash=r.ip_hash, subnet=r.subnet, device_hash=r.device_hash,
-            identity_verified_at=r.identity_verified_at))
+            identity_verified_at=r.identity_verified_at, user_agent_hash=r.user_agent_hash,
+            page_viewed_at=r.page_viewed_at))
     return [(VoteCast(network_shard=shard, votes=votes), campaign) for (campaign, shard), votes in groups.items()]

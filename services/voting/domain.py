@@ -19,6 +19,14 @@ import jwt
 
 TICKET_AUDIENCE = "massline-voter"
 
+# A voter ticket is an HS256 JWT signed with the service secret. Its claims:
+#   sub  pseudonymous voter id (keyed hash)     cid  the campaign it is good for
+#   m    verification method (sms, wechat)      iat  when the identity was verified (unix seconds)
+#   exp  expiry (unix seconds)                  aud  "massline-voter"
+#   pv   optional: when the campaign's public page first loaded with this ticket (unix seconds), stamped by
+#        `GET /campaigns/{id}/voters/me` (`stamp_page_view`); a vote carries it as `page_viewed_at`. Tickets
+#        without it (issued before, or never shown on the page) vote as before, `page_viewed_at` None.
+
 
 def keyed_hash(secret: str, purpose: str, value: str) -> str:
     """A stable pseudonym: the same input gives the same id, and the input cannot be read back."""
@@ -36,6 +44,7 @@ class VoterTicket:
     method: str
     verified_at: int
     expires_at: int
+    page_viewed_at: int | None = None  # claim `pv`: when the holder's page first loaded with this ticket (unix s)
 
 
 class TicketError(Exception):
@@ -48,6 +57,21 @@ def issue_ticket(secret: str, *, voter_id: str, campaign_id: str, method: str, t
     now = int(now if now is not None else time.time())
     return jwt.encode(
         {"sub": voter_id, "cid": campaign_id, "m": method, "iat": now, "exp": now + ttl_s, "aud": TICKET_AUDIENCE},
+        secret,
+        algorithm="HS256",
+    )
+
+
+def stamp_page_view(secret: str, ticket: VoterTicket, now: float | None = None) -> str:
+    """The same ticket (holder, campaign, method, issue and expiry unchanged) with the claim `pv`: the page was seen.
+
+    The public page asks for it (`GET /campaigns/{id}/voters/me`) when it holds a ticket without `pv`, so a vote
+    cast with the returned ticket carries `page_viewed_at` at no cost to the vote path. The expiry is kept:
+    stamping never lengthens a ticket's life.
+    """
+    return jwt.encode(
+        {"sub": ticket.voter_id, "cid": ticket.campaign_id, "m": ticket.method, "iat": ticket.verified_at,
+         "exp": ticket.expires_at, "aud": TICKET_AUDIENCE, "pv": int(now if now is not None else time.time())},
         secret,
         algorithm="HS256",
     )
@@ -79,13 +103,16 @@ def read_ticket(secret: str, token: str, campaign_id: str, now: float | None = N
     try:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
         exp, iat = int(claims["exp"]), int(claims["iat"])
-    except (ValueError, KeyError, TypeError):
+        pv = claims.get("pv")
+        if pv is not None:
+            pv = int(pv)
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise TicketError("ticket_invalid") from None
     if claims.get("aud") != TICKET_AUDIENCE or claims.get("cid") != campaign_id or not claims.get("sub"):
         raise TicketError("ticket_invalid")
     if exp <= (now if now is not None else time.time()):
         raise TicketError("ticket_expired")
-    return VoterTicket(claims["sub"], claims["cid"], claims.get("m", ""), iat, exp)
+    return VoterTicket(claims["sub"], claims["cid"], claims.get("m", ""), iat, exp, pv)
 
 
 def voting_day(now: datetime, tz: str) -> date:
@@ -97,6 +124,24 @@ def voting_day(now: datetime, tz: str) -> date:
 def address_hash(secret: str, ip: str) -> str:
     """`keyed_hash` of a voter's address, remembered: a busy NAT address votes again and again."""
     return keyed_hash(secret, "ip", ip)
+
+
+@functools.lru_cache(maxsize=4096)
+def _user_agent_hash(secret: str, user_agent: str) -> str:
+    return keyed_hash(secret, "ua", user_agent)
+
+
+def user_agent_hash(secret: str, user_agent: str | None) -> str | None:
+    """`keyed_hash(secret, "ua", …)` of the User-Agent header as received; None when it is missing or empty.
+
+    Remembered, as a few browsers' strings make most of a surge; a string longer than any browser's is
+    hashed without being remembered, so a client cannot fill the memory with long ones.
+    """
+    if not user_agent:
+        return None
+    if len(user_agent) > 512:
+        return keyed_hash(secret, "ua", user_agent)
+    return _user_agent_hash(secret, user_agent)
 
 
 @functools.lru_cache(maxsize=16384)

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 _VOTE_PATH = re.compile(r"^/campaigns/([^/]{1,200})/votes$")
 MAX_BODY = 16 * 1024
+_WANTED = frozenset((b"authorization", b"x-real-ip", b"user-agent"))  # ASGI header names are lower case
 
 
 class VoteFastPath:
@@ -43,18 +44,20 @@ class VoteFastPath:
         match = _VOTE_PATH.match(scope["path"])
         if match is None:
             return await self.app(scope, receive, send)
-        headers = {k: v for k, v in scope["headers"] if k in (b"authorization", b"x-real-ip")}
+        headers = {k: v for k, v in scope["headers"] if k in _WANTED}
         authorization = headers[b"authorization"].decode("latin-1") if b"authorization" in headers else None
         client = scope.get("client")
         ip = (headers[b"x-real-ip"].decode("latin-1").strip() or None) if b"x-real-ip" in headers else (
             client[0] if client else None)
+        # Only hashed further on (`domain.user_agent_hash`); the raw string is neither kept nor logged.
+        user_agent = headers[b"user-agent"].decode("latin-1") if b"user-agent" in headers else None
         try:
             raw = await _read_body(receive)
             try:
                 body = CastVote.model_validate_json(raw)
             except ValidationError as exc:
                 raise request_validation_error(exc.errors(include_url=False)) from None
-            status, answer = await cast_measured(match.group(1), body, ip, self.rt, authorization)
+            status, answer = await cast_measured(match.group(1), body, ip, self.rt, authorization, user_agent)
         except ApiError as exc:
             status, answer = exc.status, exc.body()
         except Exception:  # noqa: BLE001 - the same answer the framework would give

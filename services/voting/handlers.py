@@ -26,6 +26,7 @@ from massline.contracts import (
     PhaseChanged,
     TallyUpdated,
     VoteCast,
+    VoteFlagged,
     VoteInvalidated,
     VoteReinstated,
     topics,
@@ -262,17 +263,19 @@ async def cast_vote(
     """Cast votes for one entry. Answers only after the vote and the quota change are committed."""
     # Served by VoteFastPath (fastpath.py) in the running service; this route documents the API and
     # serves any app built without that middleware.
-    status, result = await cast_measured(campaign_id, body, _client_ip(request), rt, authorization)
+    status, result = await cast_measured(campaign_id, body, _client_ip(request), rt, authorization,
+                                         request.headers.get("user-agent"))
     return JSONResponse(result, status_code=status)
 
 
 async def cast_measured(
-    campaign_id: str, body: CastVote, client_ip: str | None, rt: ServiceRuntime, authorization: str | None
+    campaign_id: str, body: CastVote, client_ip: str | None, rt: ServiceRuntime, authorization: str | None,
+    user_agent: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     metrics: Metrics = rt.state["metrics"]
     started = time.perf_counter()
     try:
-        status, result = await _cast(campaign_id, body, client_ip, rt, authorization)
+        status, result = await _cast(campaign_id, body, client_ip, rt, authorization, user_agent)
     except ApiError as exc:
         metrics.refused(campaign_id, exc.code)
         raise
@@ -281,7 +284,8 @@ async def cast_measured(
 
 
 async def _cast(
-    campaign_id: str, body: CastVote, ip: str | None, rt: ServiceRuntime, authorization: str | None
+    campaign_id: str, body: CastVote, ip: str | None, rt: ServiceRuntime, authorization: str | None,
+    user_agent: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     s = _settings(rt)
     try:
@@ -317,6 +321,10 @@ async def _cast(
         subnet=domain.network_prefix(ip),
         device_hash=domain.keyed_hash(s.secret_key, "device", body.device) if body.device else None,
         identity_verified_at=datetime.fromtimestamp(ticket.verified_at, timezone.utc),
+        user_agent_hash=domain.user_agent_hash(s.secret_key, user_agent),
+        # From the ticket (claim `pv`, stamped when the public page loaded): no lookup on the vote path.
+        page_viewed_at=(datetime.fromtimestamp(ticket.page_viewed_at, timezone.utc)
+                        if ticket.page_viewed_at is not None else None),
     )
     try:
         status, answer = await rt.state["batcher"].cast(vote)
@@ -337,7 +345,13 @@ async def _cast(
 async def my_quota(
     campaign_id: str, rt: Runtime, authorization: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
-    """How many votes the ticket holder has left today."""
+    """How many votes the ticket holder has left today.
+
+    The public campaign page asks this whenever it loads with a ticket. A ticket without the page-view claim
+    (`pv`) is answered with `ticket`: the same ticket (same holder and expiry) stamped with the time of this
+    page view, for the page to keep and vote with, so each vote says whether and when its voter had the
+    page open (`page_viewed_at` on the vote) without any lookup on the vote path.
+    """
     s = _settings(rt)
     try:
         ticket = domain.read_ticket(s.secret_key, _bearer(authorization), campaign_id)
@@ -347,7 +361,10 @@ async def my_quota(
     limit = int(campaign["vote_rules"].get("votes_per_day", 10))
     day = domain.voting_day(domain.utcnow(), campaign["timezone"])
     used = await rt.pool.fetchval(Q.used_today, campaign_id, ticket.voter_id, day)
-    return {"remaining_today": max(limit - used, 0), "votes_per_day": limit, "day": day.isoformat()}
+    answer: dict[str, Any] = {"remaining_today": max(limit - used, 0), "votes_per_day": limit, "day": day.isoformat()}
+    if ticket.page_viewed_at is None:
+        answer["ticket"] = domain.stamp_page_view(s.secret_key, ticket)
+    return answer
 
 
 # --- standings -----------------------------------------------------------------------------
@@ -356,7 +373,13 @@ async def my_quota(
 async def standings(
     campaign_id: str, rt: Runtime, category_id: Annotated[str | None, Query(max_length=64)] = None
 ) -> dict[str, Any]:
-    """Live standings per category (count and rank, or rank only / nothing while voting, as the campaign says)."""
+    """Live standings per category (count and rank, or rank only / nothing while voting, as the campaign says).
+
+    Where counts are shown, each entry has `votes` (counted), `held` (held for review: not counted until
+    reinstated), `invalidated`, and `reasons`: per state (`held`, `invalidated`) each reason code with its
+    votes and the rule's label in English and Chinese (`reason`, `reason_zh`; the code itself until the
+    decisions carry a label). No voter, address or device is ever shown.
+    """
     cache: dict[tuple[str, str | None], tuple[float, dict[str, Any]]] = rt.state["standings_cache"]
     key = (campaign_id, category_id)
     hit = cache.get(key)
@@ -379,12 +402,24 @@ async def standings(
                 item["rank"] = ranks[str(r["entry_id"])]
             if not voting_open or show == "always":
                 item["votes"] = r["votes"]
+                item["held"] = r["held"]
                 item["invalidated"] = r["invalidated"]
+                item["reasons"] = _public_reasons(r["reasons"])
             entries.append(item)
         out["categories"][cat] = entries
     out["counts_shown"] = not voting_open or show == "always"
     cache[key] = (time.monotonic(), out)
     return out
+
+
+def _public_reasons(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    reasons: dict[str, list[dict[str, Any]]] = {"held": [], "invalidated": []}
+    for r in rows:
+        code = r["reason_code"]
+        reasons[r["state"]].append({
+            "reason_code": code, "votes": r["votes"], "reason": r["reason_text"] or code,
+            "reason_zh": r["reason_text_zh"] or code})
+    return reasons
 
 
 @router.get("/campaigns/{campaign_id}/entries")
@@ -446,14 +481,26 @@ async def on_vote(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: Serv
         await _emit_tallies(conn, rt, campaign_id, category_id, final=False)
 
 
+# The state each decision asks for; `move_votes` (queries.sql) says from which states it applies.
+_TARGET_STATE: dict[type, str] = {VoteFlagged: "held", VoteInvalidated: "invalidated", VoteReinstated: "counted"}
+# A state's place in a standings move: [campaign, category, votes, held, invalidated].
+_STATE_COLUMN = {"counted": 2, "held": 3, "invalidated": 4}
+
+
 async def on_vote_decision(conn: asyncpg.Connection, batch: Sequence[Delivered], rt: ServiceRuntime) -> None:
-    """Invalidations subtract and reinstatements add back, each only if the vote's validity changes.
+    """Flags hold votes out of the count, invalidations take them out for good, reinstatements bring them back.
+
+    A vote is counted, held (VoteFlagged: out of `votes`, into `held`) or invalidated (VoteInvalidated,
+    from counted or held: into `invalidated`, subtracted once); VoteReinstated brings a held or invalidated
+    vote back into `votes`. A decision that does not change the vote's state (redelivered, or a flag for a
+    vote already out) changes nothing. Votes per reason move with them.
 
     A case can hold thousands of votes: the batch is applied in rounds of set-based statements, each
-    vote at most once per round (a vote invalidated and reinstated in one batch takes two rounds, in
-    order), so the result is the same as applying the events one by one.
+    vote at most once per round (a vote flagged and reinstated in one batch takes two rounds, in order),
+    so the result is the same as applying the events one by one.
     """
     await _lock_categories(conn, {(item.envelope.campaign_id, item.event.category_id) for item in batch})
+    await _save_reason_labels(conn, batch)
     touched: set[tuple[str, str]] = set()
     pending = list(batch)
     while pending:
@@ -466,24 +513,50 @@ async def on_vote_decision(conn: asyncpg.Connection, batch: Sequence[Delivered],
                 round_[item.event.vote_id] = item
         pending = later
         ids = list(round_)
-        changed = {r["vote_id"] for r in await conn.fetch(
-            Q.mark_validity_many, ids, [isinstance(round_[v].event, VoteInvalidated) for v in ids])}
+        moved = await conn.fetch(Q.move_votes, ids, [_TARGET_STATE[type(round_[v].event)] for v in ids],
+                                 [round_[v].event.reason_code for v in ids])
         moves: dict[Any, list[Any]] = {}
-        for vote_id in changed:
-            item = round_[vote_id]
+        reasons: dict[tuple[Any, str, str], int] = {}
+        for row in moved:
+            item = round_[row["vote_id"]]
             e = item.event
-            sign = -1 if isinstance(e, VoteInvalidated) else 1
-            move = moves.setdefault(e.entry_id, [item.envelope.campaign_id, e.category_id, 0, 0])
-            move[2] += sign * e.count
-            move[3] -= sign * e.count
-            touched.add((item.envelope.campaign_id, e.category_id))
+            source, target = row["previous_state"], _TARGET_STATE[type(e)]
+            move = moves.setdefault(e.entry_id, [item.envelope.campaign_id, e.category_id, 0, 0, 0])
+            move[_STATE_COLUMN[source]] -= e.count
+            move[_STATE_COLUMN[target]] += e.count
+            if source != "counted" and row["previous_reason"]:
+                key = (e.entry_id, source, row["previous_reason"])
+                reasons[key] = reasons.get(key, 0) - e.count
+            if target != "counted":
+                key = (e.entry_id, target, e.reason_code)
+                reasons[key] = reasons.get(key, 0) + e.count
+            if "counted" in (source, target):  # the counted votes, and so the tally, changed
+                touched.add((item.envelope.campaign_id, e.category_id))
         if moves:
             entries = sorted(moves)
-            await conn.execute(Q.adjust_standings, entries, [moves[k][0] for k in entries],
-                               [moves[k][1] for k in entries], [moves[k][2] for k in entries],
-                               [moves[k][3] for k in entries])
+            await conn.execute(Q.adjust_standings, entries, *[[moves[k][i] for k in entries] for i in range(5)])
+        if reasons:
+            keys = sorted(reasons, key=lambda k: (str(k[0]), k[1], k[2]))
+            await conn.execute(Q.adjust_reasons, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+                               [reasons[k] for k in keys])
     for campaign_id, category_id in touched:
         await _emit_tallies(conn, rt, campaign_id, category_id, final=False)
+
+
+async def _save_reason_labels(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+    """Keep the rule's short label per reason code, as the decisions carry it, for the public standings."""
+    labels: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    for item in batch:
+        e = item.event
+        text, text_zh = getattr(e, "reason_text", None), getattr(e, "reason_text_zh", None)
+        if text or text_zh:
+            key = (item.envelope.campaign_id, e.reason_code)
+            old = labels.get(key, (None, None))
+            labels[key] = (text or old[0], text_zh or old[1])
+    if labels:
+        keys = sorted(labels)
+        await conn.execute(Q.save_reason_labels, [k[0] for k in keys], [k[1] for k in keys],
+                           [labels[k][0] for k in keys], [labels[k][1] for k in keys])
 
 
 async def _lock_categories(conn: asyncpg.Connection, categories: set[tuple[str, str]]) -> None:
@@ -546,6 +619,8 @@ def register(rt: ServiceRuntime) -> None:
                  description="Finally approved nominations become votable entries.")
     rt.subscribe(topics.VOTE, "standings", bind(on_vote), events=[VoteCast],
                  description="Add accepted votes to the live standings.")
+    # The group keeps its first name ("invalidations") so that it goes on from its committed offsets.
     rt.subscribe(topics.VOTE_DECISION, "invalidations", bind(on_vote_decision),
-                 events=[VoteInvalidated, VoteReinstated],
-                 description="Remove invalidated votes from the standings, add reinstated ones back.")
+                 events=[VoteFlagged, VoteInvalidated, VoteReinstated],
+                 description="Hold flagged votes out of the standings, remove invalidated ones, add reinstated "
+                             "ones back.")

@@ -84,20 +84,51 @@ INSERT INTO standings AS s (entry_id, campaign_id, category_id, votes)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[])
 ON CONFLICT (entry_id) DO UPDATE SET votes = s.votes + EXCLUDED.votes;
 
--- name: mark_validity_many
--- The same for many votes at once (each vote at most once per statement); returns those that changed.
-INSERT INTO vote_validity AS v (vote_id, invalidated)
-SELECT * FROM unnest($1::uuid[], $2::bool[])
-ORDER BY 1
-ON CONFLICT (vote_id) DO UPDATE SET invalidated = EXCLUDED.invalidated
-WHERE v.invalidated IS DISTINCT FROM EXCLUDED.invalidated
-RETURNING vote_id;
+-- name: move_votes
+-- Each vote (at most once per statement) to the state its decision asks for ($2: held, invalidated,
+-- counted), where the decision applies to the vote's state: VoteFlagged holds a counted vote,
+-- VoteInvalidated takes a counted or held one out, VoteReinstated brings a held or invalidated one back;
+-- anything else (the same decision again) changes nothing. A vote without a row counts. Returns the votes
+-- that moved, with the state and reason they left. The caller holds the lock of the votes' categories
+-- (`lock_category`), so no other transaction moves them between the read and the write.
+WITH asked AS (
+    SELECT u.vote_id, u.target, u.reason_code, coalesce(v.state, 'counted') AS previous_state,
+           v.reason_code AS previous_reason
+    FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(vote_id, target, reason_code)
+    LEFT JOIN vote_validity v ON v.vote_id = u.vote_id
+), moving AS (
+    SELECT * FROM asked
+    WHERE CASE target WHEN 'held' THEN previous_state = 'counted'
+                      WHEN 'invalidated' THEN previous_state <> 'invalidated'
+                      ELSE previous_state <> 'counted' END
+), written AS (
+    INSERT INTO vote_validity AS v (vote_id, state, reason_code)
+    SELECT vote_id, target, CASE WHEN target = 'counted' THEN NULL ELSE reason_code END FROM moving
+    ORDER BY vote_id
+    ON CONFLICT (vote_id) DO UPDATE SET state = EXCLUDED.state, reason_code = EXCLUDED.reason_code
+)
+SELECT vote_id, previous_state, previous_reason FROM moving;
 
 -- name: adjust_standings
-INSERT INTO standings AS s (entry_id, campaign_id, category_id, votes, invalidated)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+INSERT INTO standings AS s (entry_id, campaign_id, category_id, votes, held, invalidated)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
 ORDER BY 1
-ON CONFLICT (entry_id) DO UPDATE SET votes = s.votes + EXCLUDED.votes, invalidated = s.invalidated + EXCLUDED.invalidated;
+ON CONFLICT (entry_id) DO UPDATE SET votes = s.votes + EXCLUDED.votes, held = s.held + EXCLUDED.held,
+    invalidated = s.invalidated + EXCLUDED.invalidated;
+
+-- name: adjust_reasons
+INSERT INTO standing_reasons AS r (entry_id, state, reason_code, votes)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[])
+ORDER BY 1, 2, 3
+ON CONFLICT (entry_id, state, reason_code) DO UPDATE SET votes = r.votes + EXCLUDED.votes;
+
+-- name: save_reason_labels
+INSERT INTO reason_labels AS l (campaign_id, reason_code, reason_text, reason_text_zh)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+ORDER BY 1, 2
+ON CONFLICT (campaign_id, reason_code) DO UPDATE
+SET reason_text = coalesce(EXCLUDED.reason_text, l.reason_text),
+    reason_text_zh = coalesce(EXCLUDED.reason_text_zh, l.reason_text_zh);
 
 -- name: category_standings
 SELECT s.entry_id, s.votes FROM standings s
@@ -105,8 +136,17 @@ JOIN entries e ON e.id = s.entry_id
 WHERE s.campaign_id = $1 AND s.category_id = $2 AND e.votable;
 
 -- name: standings_for_api
+-- Per entry: votes counted, held and invalidated, and the held and invalidated votes per reason with
+-- the reason's label (never a voter, address or device).
 SELECT e.id AS entry_id, e.name, e.unit_name, e.category_id, coalesce(s.votes, 0) AS votes,
-       coalesce(s.invalidated, 0) AS invalidated
+       coalesce(s.held, 0) AS held, coalesce(s.invalidated, 0) AS invalidated,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'state', r.state, 'reason_code', r.reason_code, 'votes', r.votes,
+                   'reason_text', l.reason_text, 'reason_text_zh', l.reason_text_zh)
+                ORDER BY r.state, r.votes DESC, r.reason_code), '[]'::jsonb)
+        FROM standing_reasons r
+        LEFT JOIN reason_labels l ON l.campaign_id = e.campaign_id AND l.reason_code = r.reason_code
+        WHERE r.entry_id = e.id AND r.votes > 0) AS reasons
 FROM entries e LEFT JOIN standings s ON s.entry_id = e.id
 WHERE e.campaign_id = $1 AND e.votable AND ($2::text IS NULL OR e.category_id = $2);
 

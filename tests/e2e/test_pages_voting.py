@@ -3,6 +3,9 @@ number, votes until the day's quota is used up and reads why the next vote is re
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from support import PHONE_SIZE, SCREENSHOTS, Api, open_voting
 
@@ -57,6 +60,10 @@ def test_a_voter_verifies_votes_until_the_quota_and_reads_the_refusal(system, br
     page.get_by_label("短信验证码").fill(code)
     page.get_by_role("button", name="验证", exact=True).click()
     expect(page.locator("#votes-left")).to_have_text("今日剩余 10 票")
+    # The page keeps its ticket stamped with this page view (claim `pv`) and votes with it (docs/pages.md).
+    ticket = page.evaluate(f"sessionStorage.getItem('massline-ticket:{CAMPAIGN}')")
+    claims = json.loads(base64.urlsafe_b64decode(ticket.split(".")[1] + "=="))
+    assert isinstance(claims.get("pv"), int) and claims["pv"] >= claims["iat"]
 
     # Seven votes to one entry, then five more than the three left: refused, with the number left.
     card_a = page.locator(".entry", has_text="网页测试甲号")
@@ -89,6 +96,7 @@ def test_a_voter_verifies_votes_until_the_quota_and_reads_the_refusal(system, br
     expect(page.locator("table.standings tbody tr").first).to_contain_text("网页测试甲号")
     expect(page.get_by_text("投票期间只公布名次，不公布票数。")).to_be_visible()
     assert page.locator("th", has_text="票数").count() == 0
+    assert page.locator("#held-note").count() == 0 and page.locator(".vote-states").count() == 0  # no counts shown
     page.get_by_role("link", name="English").click()
     expect(page.get_by_role("heading", name="Live standings")).to_be_visible()
     assert page.locator("html").get_attribute("lang") == "en"

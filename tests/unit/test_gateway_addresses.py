@@ -25,3 +25,32 @@ def test_an_untrusted_peer_cannot_claim_another_address() -> None:
 def test_garbage_in_the_header_is_not_trusted() -> None:
     assert voter_address("10.0.0.5", "not-an-address", LB) == ""  # unknown, not a shared "address"
     assert voter_address("10.0.0.5", "", LB) == "10.0.0.5"
+
+
+def test_the_voters_user_agent_reaches_the_services_unchanged_and_a_missing_one_stays_missing(monkeypatch) -> None:
+    """The vote path hashes the User-Agent it receives: the gateway passes the client's on, and adds none of its own."""
+    import httpx
+    from fastapi.testclient import TestClient
+
+    from services.gateway import app as gateway
+
+    seen: list[str | None] = []
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/votes"):
+            seen.append(request.headers.get("user-agent"))
+        return httpx.Response(201, json={})
+
+    real = httpx.AsyncClient
+
+    class Upstream(real):  # type: ignore[misc, valid-type]
+        def __init__(self, **kw: object) -> None:
+            super().__init__(transport=httpx.MockTransport(upstream), **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gateway.httpx, "AsyncClient", Upstream)
+    phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) MicroMessenger/8.0.47(0x18002f2c)"
+    with TestClient(gateway.create_app()) as client:
+        assert client.post("/api/voting/campaigns/c/votes", json={}, headers={"user-agent": phone}).status_code == 201
+        del client.headers["user-agent"]
+        assert client.post("/api/voting/campaigns/c/votes", json={}).status_code == 201
+    assert seen == [phone, None]

@@ -8,7 +8,8 @@ import json
 import jwt
 import pytest
 
-from services.voting.domain import TicketError, issue_ticket, read_ticket
+from services.voting.domain import (TicketError, issue_ticket, keyed_hash, read_ticket, stamp_page_view,
+                                   user_agent_hash)
 
 SECRET = "a-secret-of-at-least-thirty-two-bytes!!"
 
@@ -52,3 +53,32 @@ def test_a_staff_token_is_not_a_voter_ticket() -> None:
     staff = jwt.encode({"sub": "admin", "aud": "massline-staff", "exp": 2_000, "iat": 1_000, "cid": "c1"}, SECRET,
                        algorithm="HS256")
     assert _code(staff) == "ticket_invalid"
+
+
+def test_a_ticket_stamped_on_the_page_reads_back_with_its_page_view_and_the_same_life() -> None:
+    token = issue_ticket(SECRET, voter_id="v1", campaign_id="c1", method="sms", ttl_s=60, now=1_000)
+    plain = read_ticket(SECRET, token, "c1", now=1_010)
+    assert plain.page_viewed_at is None  # a ticket without the claim (all issued before it) still votes
+    stamped = stamp_page_view(SECRET, plain, now=1_010)
+    t = read_ticket(SECRET, stamped, "c1", now=1_030)
+    assert (t.voter_id, t.campaign_id, t.method, t.verified_at, t.expires_at, t.page_viewed_at) == (
+        "v1", "c1", "sms", 1_000, 1_060, 1_010)  # stamping never lengthens a ticket's life
+    assert jwt.decode(stamped, SECRET, algorithms=["HS256"], audience="massline-voter",
+                      options={"verify_exp": False})["pv"] == 1_010
+    assert _code(stamped, now=1_060) == "ticket_expired"
+    # The claim is signed: a holder cannot move the page view.
+    header, payload, sig = stamped.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["pv"] = 900
+    moved = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    assert _code(f"{header}.{moved}.{sig}") == "ticket_invalid"
+
+
+def test_the_user_agent_is_kept_only_as_a_keyed_hash_and_a_missing_one_as_none() -> None:
+    ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) MicroMessenger/8.0.47"
+    assert user_agent_hash(SECRET, ua) == keyed_hash(SECRET, "ua", ua)
+    assert ua not in user_agent_hash(SECRET, ua)  # type: ignore[operator]
+    assert user_agent_hash(SECRET, ua) != user_agent_hash(SECRET, ua + " ")
+    assert user_agent_hash(SECRET, None) is None and user_agent_hash(SECRET, "") is None
+    long = "x" * 5000  # hashed, not remembered
+    assert user_agent_hash(SECRET, long) == keyed_hash(SECRET, "ua", long)

@@ -71,7 +71,12 @@
   function refreshLeft() {
     if (!ticket()) { showVerified(false); return; }
     showVerified(true);
-    request("GET", "/voters/me", null, true).then(function (me) { showLeft(me.remaining_today); }, function (error) {
+    // A ticket this page has not shown yet comes back stamped with the time of this page view (claim `pv`):
+    // kept and voted with, so each vote says its voter had the campaign's page open (docs/pages.md).
+    request("GET", "/voters/me", null, true).then(function (me) {
+      if (me.ticket) sessionStorage.setItem(ticketKey, me.ticket);
+      showLeft(me.remaining_today);
+    }, function (error) {
       if (error.code === "ticket_expired" || error.code === "ticket_invalid") forgetTicket();
     });
   }

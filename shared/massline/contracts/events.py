@@ -289,10 +289,20 @@ class _VoteDecision(Event):
                           "was written (then read `explanation`).",
         examples=["2026-11-20（UTC）有 6 个不同身份使用同一设备投票（上限 4 个）"])
     decision_id: uuid.UUID
+    reason_text: str | None = Field(
+        None, description="A short label of the rule behind `reason_code`, in English, the same for every vote the "
+                          "rule decides. Public: the standings show it beside the votes held or invalidated for "
+                          "that reason, so it names no voter, address, device or number. Absent from events "
+                          "recorded before it was added (then read `reason_code`).",
+        examples=["many identities voting from one device"])
+    reason_text_zh: str | None = Field(
+        None, description="`reason_text` in Chinese; absent from events recorded before it was added (then read "
+                          "`reason_text`, else `reason_code`).",
+        examples=["多个身份使用同一设备投票"])
 
 
 class VoteFlagged(_VoteDecision):
-    """A vote was quarantined for review; it still counts until invalidated."""
+    """A vote was held out of the count for review; it counts again only if reinstated."""
 
     topic = topics.VOTE_DECISION
     key_field = "vote_id"

@@ -1,0 +1,97 @@
+"""The signals a vote carries for anti-fraud, through the real vote fast path and batcher on the real PostgreSQL.
+
+`user_agent_hash`: the keyed hash of the User-Agent header the voting service received (None without one).
+`page_viewed_at`: from the ticket's `pv` claim, stamped when the public page asked `/voters/me`; no lookup
+on the vote path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+from massline.contracts import VoteCast, parse_envelope
+from massline.db import create_pool, migrate
+from services.voting import domain, handlers
+from services.voting.app import MIGRATIONS, build_runtime
+from services.voting.fastpath import VoteFastPath
+from services.voting.settings import VotingSettings
+
+pytestmark = pytest.mark.integration
+
+CAMPAIGN = "signals"
+ENTRY = uuid.uuid4()
+PHONE_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36"
+
+
+async def _not_reached(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("the vote path answers votes itself")
+
+
+async def test_the_fast_path_puts_the_user_agent_hash_and_the_page_view_on_the_vote(database_url: str) -> None:
+    schema = f"voting_s{uuid.uuid4().hex[:6]}"
+    await migrate(database_url, schema, MIGRATIONS)
+    pool = await create_pool(database_url, schema)
+    rt = build_runtime(VotingSettings(database_url=database_url, env="test"))
+    rt._pool = pool  # the pool a started service would hold
+    secret = rt.settings.secret_key  # type: ignore[attr-defined]
+    settling = asyncio.create_task(rt.state["batcher"].run())
+    try:
+        await pool.execute("INSERT INTO campaigns (id, version, timezone, vote_rules, categories, current_phase) "
+                           "VALUES ($1, 1, 'Asia/Shanghai', $2, '[]', 'voting')", CAMPAIGN, {"votes_per_day": 10})
+        await pool.execute("INSERT INTO entries (id, campaign_id, category_id, name, unit_name, votable) "
+                           "VALUES ($1, $2, 'gov', 'A', 'u', true)", ENTRY, CAMPAIGN)
+        await pool.execute("INSERT INTO voters (campaign_id, voter_id, method) VALUES ($1, 'v1', 'sms')", CAMPAIGN)
+        plain = domain.issue_ticket(secret, voter_id="v1", campaign_id=CAMPAIGN, method="sms", ttl_s=600)
+
+        # The page asks how many votes are left: a ticket without `pv` comes back stamped, once.
+        before = int(datetime.now(timezone.utc).timestamp())
+        me = await handlers.my_quota(CAMPAIGN, _Served(rt, pool), f"Bearer {plain}")
+        assert me["remaining_today"] == 10
+        stamped = me["ticket"]
+        assert before <= domain.read_ticket(secret, stamped, CAMPAIGN).page_viewed_at  # type: ignore[operator]
+        assert "ticket" not in await handlers.my_quota(CAMPAIGN, _Served(rt, pool), f"Bearer {stamped}")
+
+        transport = httpx.ASGITransport(app=VoteFastPath(_not_reached, rt))
+        async with httpx.AsyncClient(transport=transport, base_url="http://voting") as client:
+            del client.headers["user-agent"]
+
+            async def vote(ticket: str, key: str, user_agent: str | None) -> dict[str, Any]:
+                headers = {"authorization": f"Bearer {ticket}"}
+                if user_agent is not None:
+                    headers["user-agent"] = user_agent
+                r = await client.post(f"/campaigns/{CAMPAIGN}/votes", headers=headers,
+                                      json={"entry_id": str(ENTRY), "count": 1, "idempotency_key": key})
+                assert r.status_code == 201, r.text
+                return r.json()
+
+            from_page = await vote(stamped, "k1", PHONE_UA)
+            scripted = await vote(plain, "k2", None)
+            empty = await vote(plain, "k3", "")
+
+        bodies = [r["body"] for r in await pool.fetch("SELECT body FROM outbox WHERE event_type = 'VoteCast'")]
+        votes = {str(v.vote_id): v for b in bodies for v in parse_envelope(bytes(b))[1].votes}  # type: ignore[union-attr]
+        assert all(isinstance(parse_envelope(bytes(b))[1], VoteCast) for b in bodies)
+        page_vote = votes[from_page["vote_id"]]
+        assert page_vote.user_agent_hash == domain.keyed_hash(secret, "ua", PHONE_UA)
+        assert page_vote.page_viewed_at == datetime.fromtimestamp(
+            domain.read_ticket(secret, stamped, CAMPAIGN).page_viewed_at, timezone.utc)  # type: ignore[arg-type]
+        assert page_vote.page_viewed_at <= page_vote.cast_at  # type: ignore[operator]
+        for other in (scripted, empty):
+            assert (votes[other["vote_id"]].user_agent_hash, votes[other["vote_id"]].page_viewed_at) == (None, None)
+        assert PHONE_UA not in str([bytes(b) for b in bodies])  # only the hash travels
+    finally:
+        settling.cancel()
+        await pool.close()
+
+
+class _Served:
+    """The runtime as a route sees it once the service has started: its pool open."""
+
+    def __init__(self, rt: Any, pool: Any) -> None:
+        self.state, self.settings, self.pool = rt.state, rt.settings, pool

@@ -1,0 +1,75 @@
+"""The public standings page: where the campaign shows counts, each entry says how many votes are held for review
+and invalidated, and why; a sentence says held votes do not count until reviewed. Never a voter."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.gateway.pages import install_pages
+
+A, B = str(uuid.uuid4()), str(uuid.uuid4())
+
+
+def _campaign(show_counts: str, phase: str) -> dict[str, Any]:
+    return {"id": "c1", "title": "推选活动", "title_en": "The selection", "organizer": "o", "timezone": "Asia/Shanghai",
+            "current_phase": phase, "phases": [], "voting": {"show_counts": show_counts, "votes_per_day": 10},
+            "categories": [{"id": "gov", "name": "政务账号", "name_en": "Government accounts"}]}
+
+
+def _standings(counts: bool) -> dict[str, Any]:
+    a: dict[str, Any] = {"entry_id": A, "name": "甲号", "unit_name": "甲单位", "rank": 1}
+    b: dict[str, Any] = {"entry_id": B, "name": "乙号", "unit_name": "乙单位", "rank": 2}
+    if counts:
+        a.update(votes=96, held=4, invalidated=6, reasons={
+            "held": [{"reason_code": "device_shared", "votes": 4, "reason": "many identities voting from one device",
+                      "reason_zh": "多个身份使用同一设备投票"}],
+            "invalidated": [{"reason_code": "lockstep_group", "votes": 6, "reason": "lockstep_group",
+                             "reason_zh": "lockstep_group"}]})
+        b.update(votes=50, held=0, invalidated=0, reasons={"held": [], "invalidated": []})
+    return {"campaign_id": "c1", "phase": "voting", "counts_shown": counts, "categories": {"gov": [a, b]}}
+
+
+def _site(show_counts: str, phase: str = "voting") -> TestClient:
+    counts = show_counts == "always" or phase != "voting"
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/campaigns/c1/standings":
+            return httpx.Response(200, json=_standings(counts))
+        if request.url.path == "/campaigns/c1":
+            return httpx.Response(200, json=_campaign(show_counts, phase))
+        return httpx.Response(404, json={"error": {"code": "not_found"}})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
+    app = FastAPI()
+    install_pages(app, {"submission": "http://submission", "voting": "http://voting"}, lambda: client)
+    return TestClient(app)
+
+
+def test_the_standings_page_shows_held_and_invalidated_votes_with_their_reasons_in_chinese() -> None:
+    page = _site("always").get("/c/c1/standings").text
+    assert "待核查 4 票 / 已作废 6 票" in page
+    assert "待核查：多个身份使用同一设备投票（4 票）" in page
+    # No label carried by the decisions yet: the page's own name of the rule, not the code.
+    assert "已作废：多个身份在同一时刻、同一网络或设备为同一作品投票（6 票）" in page
+    assert "核查完成前不计入票数" in page
+    assert page.count('class="vote-states"') == 1  # an entry without held or invalidated votes says nothing
+
+
+def test_the_standings_page_says_the_same_in_english() -> None:
+    page = _site("always").get("/c/c1/standings?lang=en").text
+    assert "4 held for review / 6 invalidated" in page
+    assert "Held: many identities voting from one device (4)" in page
+    assert "Invalidated: Identities voting for one entry in the same seconds" in page
+    assert "held for review and do not count until they are reviewed" in page
+
+
+@pytest.mark.parametrize("show", ["rank_only", "hidden"])
+def test_no_counts_no_held_votes_while_the_campaign_hides_counts(show: str) -> None:
+    page = _site(show).get("/c/c1/standings").text
+    assert "待核查" not in page and "核查完成前不计入票数" not in page
