@@ -140,7 +140,8 @@ def network_traffic() -> list[CastVote]:
     is compared with)."""
     honest = [vote(f"n{i}", (TARGET, OTHER, THIRD, THIRD, THIRD)[i % 5],
                    T0 - timedelta(minutes=30) + timedelta(seconds=6 * i), subnet=f"203.0.{i % 250}.0/24",
-                   page=i % 8 > 0) for i in range(300)]
+                   page=i % 8 > 0, verified=T0 - timedelta(minutes=30) + timedelta(seconds=6 * i - 40 - i % 150)
+                   if i % 2 else None) for i in range(300)]
     crew = []
     for i in range(14):
         at = T0 + timedelta(seconds=40 * i)

@@ -246,14 +246,15 @@ def test_a_class_rallying_for_its_university_on_the_campus_nat_is_not_punished_b
 
 def camouflaged_crew(subnet: str, n: int, start: datetime, script: bool = False) -> list[domain.VoteSignal]:
     """Identities with their own (spoofed) devices, one after another, each giving 6 votes to the target and 4 to
-    popular entries at a human pace, the target vote third; with `script`, from two user agents and never
-    loading the page."""
+    popular entries at a human pace, the target vote third; with `script`, from one user agent, verified seconds
+    before its first vote, never loading the page."""
     votes, rng = [], random.Random(subnet)
     for i in range(n):
         at = start + timedelta(seconds=90 * i)
         for entry, count in [(OTHERS[0], 1), (OTHERS[1], 1), (TARGET, 6), (OTHERS[0], 1), (OTHERS[2], 1)]:
             votes.append(cast(f"{subnet}-crew{i}", entry, at, count, subnet=subnet, device=f"spoofed-{subnet}-{i}",
-                              ua=f"crew-{i % 2}" if script else None, page=not script))
+                              ua="crew-ua" if script else None, page=not script,
+                              verified=start + timedelta(seconds=90 * i - 4) if script else None))
             at += timedelta(seconds=3 + rng.expovariate(1 / 20))
     return votes
 

@@ -119,10 +119,13 @@ def test_a_coordinated_cohort_names_every_signal_that_contributed_and_its_weight
     votes, per_batch = SCENARIOS["coordinated_cohort"]()
     finding = findings(votes, per_batch)["coordinated_cohort"]
     assert finding.level in ("hold", "invalidate") and finding.score > 0
-    assert {s["signal"] for s in finding.evidence["signals"]} >= {"ua", "delay", "page"}
-    assert "the same user agent" in finding.explanation and "after verifying" in finding.explanation
-    assert "never loaded the campaign's page" in finding.explanation
-    assert "浏览器标识" in finding.explanation_zh and "投票前从未打开活动页面" in finding.explanation_zh
+    named = {s["signal"] for s in finding.evidence["signals"]}
+    assert named >= {"ua", "delay"}
+    texts = {"ua": ("the same user agent", "浏览器标识"), "delay": ("after verifying", "验证后"),
+             "page": ("never loaded the campaign's page", "投票前从未打开活动页面"),
+             "burst": ("in a burst", "爆发"), "surge": ("its own history", "自身历史")}
+    for signal in named:
+        assert texts[signal][0] in finding.explanation and texts[signal][1] in finding.explanation_zh
     assert finding.evidence["odds"] >= T.hold_odds
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from typing import Any
 
 from .context import Context, Evidence
 from .findings import Finding, Selector, hm
@@ -50,13 +51,44 @@ def reads(v: VoteSignal) -> set[CounterKey]:
     """Every trait counter the vote's judgement reads (the batch only adds to those of identities' first votes)."""
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
     values = ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in ("ua", "delay"))]
-    out: set[CounterKey] = set()
+    out: set[CounterKey] = {(c, "ids_ten", "*", v.window(TEN_MINUTES))}
     for x in values:
         out.add((c, "trait_day", x, day))
         out.add((c, "entry_trait_day", f"{e}|{x}", day))
         for _, dimension, prefix, length in cohorts(v):
             out.add((c, dimension, f"{prefix}{x}", v.window(length)))
     return out
+
+
+def contrast(k: int, known: int, k_others: int, known_others: int, prior: float) -> tuple[float, float]:
+    """The others' share of a trait value, and how many times commoner it is in the cohort, read cautiously:
+    the cohort's share at its lower bound and the others' at their upper bound (about two standard deviations
+    each), and a small cohort shrunk towards the others by `prior` pseudo-identities. Chance never makes a trait
+    look rarer elsewhere or commoner here than the counts can show."""
+    p = (k_others + 0.5) / (known_others + 1.0)
+    p_high = min((k_others + 1 + 2 * math.sqrt(k_others + 1)) / (known_others + 1.0), 1.0)
+    q_low = (max(k - 2 * math.sqrt(k), 0.0) + prior * p_high) / (known + prior)
+    return p, min(max(q_low / p_high, _MIN_RATIO), _MAX_RATIO)
+
+
+def surge(v: VoteSignal, ctx: Context, count: Any) -> Evidence | None:
+    """The entry's share of the campaign's identities in these ten minutes against its share earlier that day
+    (a change-point): a surge several times the entry's own history, read cautiously like a trait."""
+    t, e = ctx.t, entry_key(v.entry_id)
+    here, everyone = count("entry_trait_ten", f"{e}|*", TEN_MINUTES), count("ids_ten", "*", TEN_MINUTES)
+    before = count("entry_trait_day", f"{e}|*", DAY) - here
+    everyone_before = count("trait_day", "*", DAY) - everyone
+    if here < t.surge_min_identities or everyone_before < t.contrast_baseline_min:
+        return None  # no history to jump against (the campaign's first minutes)
+    share_before, ratio = contrast(here, everyone, max(before, 0), everyone_before, t.contrast_prior)
+    if ratio < t.surge_ratio:
+        return None
+    return Evidence("surge", ratio,
+                    f"the entry drew {here} of the campaign's {everyone} identities in the 10 minutes from "
+                    f"{hm(v.window(TEN_MINUTES))} ({here / everyone:.0%}), against {share_before:.1%} earlier that "
+                    f"day: {ratio:.1f}× its own history",
+                    f"{hm(v.window(TEN_MINUTES))} 起的 10 分钟内，该作品获得活动 {everyone} 个身份中的 {here} 个"
+                    f"（{here / everyone:.0%}），当天此前仅 {share_before:.1%}：是其自身历史的 {ratio:.1f} 倍")
 
 
 def _describe(name: str, value: str) -> tuple[str, str]:
@@ -100,9 +132,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
                 continue  # too few to compare (few identities verified lately, few user agents sent)
             k = count(dimension, f"{prefix}{name}={value}", length)
             k_others = others(f"{name}={value}")
-            p = (k_others + 0.5) / (known_others + 1.0)
-            q = (k + t.contrast_prior * p) / (known + t.contrast_prior)
-            ratio = min(max(q / p, _MIN_RATIO), _MAX_RATIO)
+            p, ratio = contrast(k, known, k_others, known_others, t.contrast_prior)
             score += math.log(ratio)
             if ratio < _CONTRIBUTES:
                 continue
@@ -117,7 +147,8 @@ def check(v: VoteSignal, ctx: Context) -> None:
         if not evidence:
             continue
         strong = len(evidence)
-        burst = max(timing, key=lambda x: x.ratio) if timing else None
+        jump = surge(v, ctx, count) if label == "entry" else None
+        burst = max(timing + ([jump] if jump else []), key=lambda x: x.ratio) if timing or jump else None
         if burst is not None:
             score += math.log(min(burst.ratio, _TIMING_CAP))
             strong += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
@@ -10,7 +11,18 @@ from . import coordination, devices, networks, timing, velocity
 from .context import Context
 from .findings import Finding
 from .registry import Thresholds
-from .signals import DAY, MINUTE, CounterKey, Earlier, VoterPast, VoteSignal, firsts, voter_past, window_start
+from .signals import (
+    DAY,
+    MINUTE,
+    CounterKey,
+    Earlier,
+    VoterPast,
+    VoteSignal,
+    delay_bin,
+    firsts,
+    voter_past,
+    window_start,
+)
 
 # The signal families, in the order they are read: timing before coordination, which weighs its bursts.
 FAMILIES = (velocity, devices, networks, timing, coordination)
@@ -72,6 +84,7 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     await store.prepare(votes)
     since = min(v.cast_at for v in votes) - timedelta(seconds=DAY)
     history = with_batch(await store.history({(v.campaign_id, v.voter_id) for v in votes}, since), votes)
+    votes = first_vote_delays(votes, history, t)
     past = voter_past(votes, history, t)
     first = firsts(votes, history)
     await store.remember(votes, past)
@@ -82,6 +95,22 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     decisive = [f for f in findings if f.decisive]
     covered = await store.select([f.selector for f in decisive]) if decisive else []
     return [(f, vs) for f, vs in zip(decisive, covered)] + [(f, []) for f in findings if not f.decisive]
+
+
+def first_vote_delays(votes: list[VoteSignal], history: dict[tuple[str, str], list[Earlier]],
+                      t: Thresholds) -> list[VoteSignal]:
+    """Each vote's delay trait is its identity's: from verifying to the identity's first vote of the day (a
+    script's identity votes seconds after verifying, and every one of its votes carries that)."""
+    out = []
+    for v in votes:
+        if v.verified_at is None:
+            out.append(v)
+            continue
+        day = v.window(DAY)
+        first = next((p[0] for p in history.get((v.campaign_id, v.voter_id), ()) if p[0] >= day), v.cast_at)
+        delay = delay_bin((first - v.verified_at).total_seconds(), t.fresh_delay_max_s)
+        out.append(v if delay == v.delay else replace(v, delay=delay, _starts=v._starts))
+    return out
 
 
 def with_batch(history: dict[tuple[str, str], list[Earlier]],

@@ -69,6 +69,9 @@ class Thresholds:
     hold_odds: float = 30.0  # the product of the likelihood ratios that holds an identity's votes for review
     invalidate_odds: float = 1000.0  # … and that invalidates them on its own (with three pieces of evidence)
     fresh_delay_max_s: int = 3600  # verified at most this long before voting: the delay is a trait
+    # A surge: an entry's share of the campaign's identities in ten minutes against its share earlier that day.
+    surge_min_identities: int = 30
+    surge_ratio: float = 4.0
 
 
 def threshold_names() -> list[str]:
@@ -123,11 +126,13 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "timing"),
     Rule("coordinated_cohort",
          "identities backing one entry that share traits of a script (user agent, time from verifying to voting, "
-         "never loading the page, synchronised bursts) far more than the campaign's other voters",
-         "为同一作品投票的一批身份在多项特征上高度一致（浏览器标识、验证到投票的时间、未打开活动页面、同步爆发），"
-         "远超活动中其他投票者", "hold",
+         "never loading the page) far more than the campaign's other voters, with bursts or a surge against the "
+         "entry's own history as further evidence",
+         "为同一作品投票的一批身份在多项特征上高度一致（浏览器标识、验证到投票的时间、未打开活动页面），"
+         "远超活动中其他投票者；突发或相对作品自身历史的激增作为补充证据", "hold",
          ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
-          "contrast_prior", "hold_odds", "invalidate_odds", "fresh_delay_max_s"), "coordination"),
+          "contrast_prior", "hold_odds", "invalidate_odds", "fresh_delay_max_s", "surge_min_identities",
+          "surge_ratio", "burst_ratio"), "coordination"),
 )}
 
 REASONS: dict[str, str] = {code: r.text for code, r in RULES.items()}

@@ -166,13 +166,14 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
     "entry_trait_day": (DAY, False),
     "entry_trait_ten": (TEN_MINUTES, False),
     "entry_subnet_trait_day": (DAY, False),
+    "ids_ten": (TEN_MINUTES, False),  # the campaign's identities in ten minutes ("*")
 }
 # entry_subnet_burst and entry_device_burst count identities too (each at its first vote for the entry in the 10 s).
 # Counters every instance adds to (per entry, per network: a carrier NAT is in every batch) are kept in one row
 # per vote-topic partition, so instances owning different partitions never wait on each other's row locks;
 # a rule reads the sum over the partitions.
 SHARDED = {d for d in DIMENSIONS
-           if d.startswith(("entry_", "subnet_", "trait_")) and d != "entry_device_burst"}
+           if d.startswith(("entry_", "subnet_", "trait_", "ids_")) and d != "entry_device_burst"}
 
 # Distinct identities per window: one busy voter must not look like many. The timer dimensions hold the
 # identities of a network that voted for an entry again after a timed gap (any gap; in one gap bucket).
@@ -241,7 +242,7 @@ def pair(entry: str, subnet: str) -> str:
 NetKey = tuple[str, str]  # (campaign, network); network "" holds the addresses without a known network
 
 # The scopes in which a vote may be its identity's first: what counts identities (not requests) cheaply.
-FIRST_SCOPES = ("day", "entry_day", "entry_ten", "entry_subnet_day", "entry_burst")
+FIRST_SCOPES = ("day", "ten", "entry_day", "entry_ten", "entry_subnet_day", "entry_burst")
 _ALL_FIRST = frozenset(FIRST_SCOPES)
 
 
@@ -258,6 +259,8 @@ def firsts(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earl
             if at < day:
                 continue
             seen.add("day")
+            if at >= ten:
+                seen.add("ten")
             if entry == v.entry_id:
                 seen.add("entry_day")
                 if at >= ten:
@@ -311,6 +314,8 @@ def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[
         if "day" in scopes:
             day = v.window(DAY)
             keys += [(((c, "trait_day", k, day), shard), 1) for k in trait_keys("", v)]
+        if "ten" in scopes:
+            keys.append((((c, "ids_ten", "*", v.window(TEN_MINUTES)), shard), 1))
         if "entry_day" in scopes:
             day = v.window(DAY)
             keys += [(((c, "entry_trait_day", k, day), shard), 1) for k in trait_keys(f"{e}|", v)]

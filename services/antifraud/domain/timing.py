@@ -51,6 +51,9 @@ def burst_threshold(previous_hour_requests: int, t: Thresholds) -> float:
     return max(t.burst_min, t.burst_ratio * previous_hour_requests / (HOUR / BURST))
 
 
+_KNOWN_AFTER_S = 120
+
+
 def _lockstep(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
     """An entry's burst (its 10 s far above its usual rate): every vote in it carries that as timing evidence for
     the coordination rule; identities of one network or device inside the burst also raise an alert."""
@@ -60,13 +63,20 @@ def _lockstep(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
     if in_burst < limit:
         return
     start = v.window(BURST)
-    usual = previous / (HOUR / BURST)
+    # The usual rate: the previous hour's, or this hour's before the burst when that is higher (a campaign's first
+    # hour, a popular entry's evening). Until an entry has a couple of minutes behind it, its usual rate is unknown
+    # and nothing is a burst for the coordination rule.
+    elapsed = (start - v.window(HOUR)).total_seconds()
+    before = max(ctx.c(v, "entry_requests_hour", e) - in_burst, 0)
+    rates = [previous / HOUR] + ([before / elapsed] if elapsed >= _KNOWN_AFTER_S else [])
+    usual = max(rates) * BURST
     ratio = in_burst / max(usual, 1.0)
-    ctx.timing.setdefault(v.vote_id, []).append(Evidence(
-        "burst", ratio,
-        f"it came in a burst: {in_burst} requests for the entry in the 10 s from {hm(start)}, "
-        f"{ratio:.0f}× its usual rate",
-        f"它在一次爆发中到达：{hm(start)} 起的 10 秒内该作品收到 {in_burst} 次投票请求，是平时速率的 {ratio:.0f} 倍"))
+    if (previous or elapsed >= _KNOWN_AFTER_S) and ratio >= t.burst_ratio:
+        ctx.timing.setdefault(v.vote_id, []).append(Evidence(
+            "burst", ratio,
+            f"it came in a burst: {in_burst} requests for the entry in the 10 s from {hm(start)}, "
+            f"{ratio:.0f}× its usual rate",
+            f"它在一次爆发中到达：{hm(start)} 起的 10 秒内该作品收到 {in_burst} 次投票请求，是平时速率的 {ratio:.0f} 倍"))
     for label, dimension, key, fields in (("network", "entry_subnet_burst", v.subnet, {"subnet": v.subnet}),
                                           ("device", "entry_device_burst", v.device_hash,
                                            {"device_hash": v.device_hash})):
