@@ -14,8 +14,8 @@ Level = Literal["invalidate", "hold", "alert"]
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Detector limits; every one is a setting of the service (`MASSLINE_FRAUD_<NAME>`), and a campaign may
-    override any of them (`PUT /campaigns/{id}/policy`)."""
+    """Detector limits. The service's differ from these by `MASSLINE_FRAUD_THRESHOLDS` (JSON by name), and a
+    campaign's from the service's by its own overrides (`PUT /campaigns/{id}/policy`)."""
 
     voter_per_minute: int = 30
     device_per_minute: int = 20

@@ -1,0 +1,42 @@
+"""One registry of rules: every rule has its texts, a level and thresholds that exist; overrides are checked."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from services.antifraud import domain
+from services.antifraud.settings import AntifraudSettings
+
+
+def test_every_rule_has_both_texts_a_level_a_family_module_and_real_thresholds() -> None:
+    names = set(domain.threshold_names())
+    families = {module.__name__.rsplit(".", 1)[1] for module in domain.FAMILIES}
+    for code, rule in domain.RULES.items():
+        assert rule.code == code and rule.text and rule.text_zh
+        assert rule.level in ("invalidate", "hold", "alert")
+        assert set(rule.thresholds) <= names, code
+        assert rule.family in families, code
+
+
+def test_network_concentration_alone_never_holds_a_vote() -> None:
+    for code in ("velocity_ip", "velocity_subnet", "concentration_subnet", "covoting_subnet", "fresh_identity_surge"):
+        assert domain.RULES[code].level == "alert"
+
+
+def test_the_service_takes_threshold_overrides_by_name_and_refuses_unknown_ones(monkeypatch) -> None:
+    monkeypatch.setenv("MASSLINE_FRAUD_THRESHOLDS", '{"device_voters_per_day": 7, "hold_odds": 50}')
+    t = AntifraudSettings().thresholds()
+    assert t.device_voters_per_day == 7 and isinstance(t.device_voters_per_day, int) and t.hold_odds == 50.0
+    monkeypatch.setenv("MASSLINE_FRAUD_THRESHOLDS", '{"device_voters": 7}')
+    with pytest.raises(ValidationError, match="unknown threshold 'device_voters'"):
+        AntifraudSettings()
+    assert AntifraudSettings.model_fields["policy"].default == "auto"
+
+
+def test_a_campaign_override_applies_over_the_service_s_thresholds() -> None:
+    base = domain.with_overrides(domain.Thresholds(), {"hold_odds": 40})
+    mine = domain.with_overrides(base, {"contrast_ratio": 6})
+    assert (mine.hold_odds, mine.contrast_ratio) == (40.0, 6.0)
+    with pytest.raises(ValueError, match="must be a number"):
+        domain.with_overrides(base, {"contrast_ratio": -1})
