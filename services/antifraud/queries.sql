@@ -230,22 +230,40 @@ WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NU
 ORDER BY created_at DESC, id;
 
 -- name: review_case_entries
--- Per case and entry: the votes out of the count now (held or invalidated) and those counted, each vote once; a case
--- without votes is one row with no entry. $4: only these cases (a page), or every case matching.
-SELECT c.id, c.status, c.created_at, v.category_id, v.entry_id, count(v.vote_id) AS requests,
-       coalesce(sum(v.count) FILTER (WHERE v.state <> 'counted'), 0)::bigint AS held,
-       coalesce(sum(v.count) FILTER (WHERE v.state = 'counted'), 0)::bigint AS counted
-FROM cases c
-LEFT JOIN case_votes cv ON cv.case_id = c.id
-LEFT JOIN votes v ON v.vote_id = cv.vote_id
-WHERE c.campaign_id = $1 AND ($2::text IS NULL OR c.status = $2) AND ($3::text IS NULL OR c.reason_code = $3)
-  AND ($4::uuid[] IS NULL OR c.id = ANY($4::uuid[]))
-GROUP BY c.id, c.status, c.created_at, v.category_id, v.entry_id;
+-- Per case and entry, each vote once: `held`, the votes out of the count now (held or invalidated), and for an
+-- overturned case `counted`, its votes that count (what confirming it would remove); a case with neither is one row
+-- with no entry. $4: only these cases (a page), else every case matching. The votes out of the count are read
+-- through votes_invalidated (only the campaign's held and invalidated votes, not all its votes).
+WITH picked AS (
+    SELECT id, status, created_at FROM cases
+    WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR reason_code = $3)
+      AND ($4::uuid[] IS NULL OR id = ANY($4::uuid[]))
+), linked AS (
+    SELECT cv.case_id, o.category_id, o.entry_id, o.count, false AS counted
+    FROM picked p
+    JOIN case_votes cv ON cv.case_id = p.id
+    JOIN (SELECT vote_id, category_id, entry_id, count FROM votes WHERE campaign_id = $1 AND state <> 'counted') o
+      ON o.vote_id = cv.vote_id
+    UNION ALL
+    SELECT cv.case_id, v.category_id, v.entry_id, v.count, true
+    FROM picked p
+    JOIN case_votes cv ON cv.case_id = p.id
+    JOIN votes v ON v.vote_id = cv.vote_id AND v.state = 'counted'
+    WHERE p.status = 'overturned'
+)
+SELECT p.id, p.status, p.created_at, l.category_id, l.entry_id,
+       coalesce(sum(l.count) FILTER (WHERE NOT l.counted), 0)::bigint AS held,
+       coalesce(sum(l.count) FILTER (WHERE l.counted), 0)::bigint AS counted
+FROM picked p LEFT JOIN linked l ON l.case_id = p.id
+GROUP BY p.id, p.status, p.created_at, l.category_id, l.entry_id;
 
 -- name: review_cases_by_id
-SELECT id, campaign_id, reason_code, subject, window_start, entry_id, explanation, explanation_zh, status,
-       created_at, updated_at
-FROM cases WHERE id = ANY($1::uuid[]);
+-- The page's cases: what an operator reads, the vote requests each holds and their votes (each vote once).
+SELECT c.id, c.campaign_id, c.reason_code, c.subject, c.window_start, c.entry_id, c.explanation, c.explanation_zh,
+       c.status, c.created_at, c.updated_at, count(cv.vote_id) AS votes, coalesce(sum(v.count), 0) AS vote_count
+FROM cases c LEFT JOIN case_votes cv ON cv.case_id = c.id LEFT JOIN votes v ON v.vote_id = cv.vote_id
+WHERE c.id = ANY($1::uuid[])
+GROUP BY c.id;
 
 -- name: review_lock_cases
 -- Locked in id order: two operators deciding overlapping sets of cases wait for each other instead of deadlocking.

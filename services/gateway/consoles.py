@@ -27,6 +27,9 @@ OPERATOR_ROLES = ("operator", "admin")
 SIGN_IN_AGAIN = ("unauthenticated", "token_expired", "token_invalid")
 REOPEN_REASON_MIN = 2  # the scoring service's own minimum for a reopening's reason
 COMPONENT_ORDER = {"expert": 0, "activity": 1}
+CASE_STATUSES = ("flagged", "invalidated", "overturned")
+QUEUE_ORDERS = ("impact", "newest")
+QUEUE_PAGE = 20  # cases per page of the operator's review queue
 
 
 @dataclass
@@ -191,6 +194,32 @@ def pipeline_view(sample: Sample) -> dict[str, Any]:
     return {"lag": {g: int(v) for g, v in sorted(lag.items())},
             "dead": {t: int(v) for t, v in sorted(dead.items()) if v},
             "unreachable": sorted(n for n, r in sample.services.items() if r is None)}
+
+
+def what_if_view(released: dict[str, Any] | None, confirmed: dict[str, Any] | None,
+                 campaign: dict[str, Any]) -> dict[str, Any] | None:
+    """The what-if panel: per category (in the campaign's order), each entry's votes and rank now, if every held vote
+    counted again, and if every held case were confirmed, as the anti-fraud service computed them."""
+    if released is None or confirmed is None:
+        return None
+    names = {cat.get("id"): cat for cat in campaign.get("categories", []) if isinstance(cat, dict)}
+    order = {cid: i for i, cid in enumerate(names)}
+    then = {(cat["category_id"], e["entry_id"]): e for cat in confirmed.get("categories", [])
+            for e in cat.get("entries", [])}
+    categories = []
+    for cat in sorted(released.get("categories", []), key=lambda x: (order.get(x["category_id"], len(order)),
+                                                                      x["category_id"])):
+        rows = []
+        for e in sorted(cat.get("entries", []), key=lambda x: (x["rank_now"], x.get("entry_name") or "")):
+            other = then.get((cat["category_id"], e["entry_id"]), e)
+            rows.append({"entry_id": e["entry_id"], "entry_name": e.get("entry_name"), "unit_name": e.get("unit_name"),
+                         "now": (e["votes_now"], e["rank_now"]),
+                         "released": (e["votes_then"], e["rank_then"], e["moved"]),
+                         "confirmed": (other["votes_then"], other["rank_then"], other["moved"])})
+        categories.append({"category_id": cat["category_id"], "category": names.get(cat["category_id"]),
+                           "rows": rows})
+    return {"held": bool(released.get("release")), "released_moves": released.get("entries_moved", 0),
+            "confirmed_moves": confirmed.get("entries_moved", 0), "categories": categories}
 
 
 def errors_view(samples: list[Sample], window_s: float = ServiceMetrics.ERROR_WINDOW_S) -> dict[str, Any]:
@@ -476,29 +505,96 @@ def install_review_consoles(app: FastAPI, kit: Kit) -> ServiceMetrics:
 
     # --- the operator -----------------------------------------------------------------------
 
-    @app.get("/console/c/{campaign_id}/operations", response_class=HTMLResponse, include_in_schema=False)
-    async def operations(campaign_id: str, request: Request, status: str = "flagged") -> Response:
-        staff = staff_or_none(request)
-        if staff is None:
-            return kit.sign_in_again(request)
+    def operations_url(campaign_id: str, status: str, sort: str, offset: int = 0, **more: Any) -> str:
+        params = {"status": status or "all", "sort": sort, **({"offset": offset} if offset else {}), **more}
+        return f"/console/c/{quote(campaign_id)}/operations?{urlencode(params)}"
+
+    async def operations_page(request: Request, staff: Any, campaign_id: str, status: str, sort: str, offset: int,
+                              *, code: int = 200, kept: dict[str, Any] | None = None) -> Response:
         c = await kit.public_campaign(campaign_id)
         if not c.ok:
             return kit.problem(request, c.error, c.status)
-        shown = status if status in ("flagged", "invalidated", "overturned") else ""
-        params = {"status": shown} if shown else None
-        cases, per_entry, now = await asyncio.gather(
-            kit.call("antifraud", "GET", f"/campaigns/{quote(campaign_id)}/cases", token=staff.token, params=params),
-            kit.call("antifraud", "GET", f"/campaigns/{quote(campaign_id)}/invalidations", token=staff.token),
+        shown = status if status in CASE_STATUSES else ""
+        order = sort if sort in QUEUE_ORDERS else "impact"
+        params = {"sort": order, "limit": QUEUE_PAGE, "offset": max(offset, 0), **({"status": shown} if shown else {})}
+        base = f"/campaigns/{quote(campaign_id)}"
+        cases, per_entry, released, confirmed, now = await asyncio.gather(
+            kit.call("antifraud", "GET", f"{base}/cases", token=staff.token, params=params),
+            kit.call("antifraud", "GET", f"{base}/invalidations", token=staff.token),
+            *(kit.call("antifraud", "GET", f"{base}/what-if", token=staff.token, params={"scenario": scenario})
+              for scenario in ("all_held_released", "all_held_confirmed")),
             sampler.sample())
         if not cases.ok:
             return kit.problem(request, cases.error, cases.status)
         samples = list(sampler.samples)
+        queue = cases.body
+        first = queue.get("offset", 0)
+        pages = {"total": queue.get("total", 0), "from": first + 1, "to": first + len(queue.get("cases", [])),
+                 "previous": operations_url(campaign_id, shown, order, max(first - QUEUE_PAGE, 0)) if first else None,
+                 "next": operations_url(campaign_id, shown, order, queue["next"]) if queue.get("next") else None}
+        done = request.query_params.get("done")
+        bulk = None
+        if done == "bulk_decided":
+            bulk = {k: int(v) if (v := request.query_params.get(k, "0")).isdigit() else 0
+                    for k in ("changed", "skipped")}
         return kit.render(request, "operations.html", {
-            "c": c.body, "cases": cases.body.get("cases", []), "shown": shown,
+            "c": c.body, "cases": queue.get("cases", []), "shown": shown, "order": order, "pages": pages,
+            "offset": first, "kept": kept or {},
             "per_entry": per_entry.body.get("entries", []) if per_entry.ok else None,
+            "what_if": what_if_view(released.body if released.ok else None,
+                                    confirmed.body if confirmed.ok else None, c.body),
             "rate": vote_rate_view(samples, campaign_id), "pipeline": pipeline_view(now),
-            "errors": errors_view(samples),
-            "flash": request.query_params.get("done")})
+            "errors": errors_view(samples), "bulk": bulk,
+            "flash": done if done and done != "bulk_decided" else None}, status=code)
+
+    @app.get("/console/c/{campaign_id}/operations", response_class=HTMLResponse, include_in_schema=False)
+    async def operations(campaign_id: str, request: Request, status: str = "flagged", sort: str = "impact",
+                         offset: str = "0") -> Response:
+        staff = staff_or_none(request)
+        if staff is None:
+            return kit.sign_in_again(request)
+        return await operations_page(request, staff, campaign_id, status, sort, int(offset) if offset.isdigit() else 0)
+
+    @app.get("/console/c/{campaign_id}/operations/decisions", include_in_schema=False)
+    async def bulk_link(campaign_id: str, request: Request) -> Response:
+        # The language link of a page answered to a post points here: back to the queue, in that language.
+        lang = request.query_params.get("lang")
+        return RedirectResponse(operations_url(campaign_id, request.query_params.get("status", "flagged"),
+                                               request.query_params.get("sort", "impact"),
+                                               **({"lang": lang} if lang in texts.LANGS else {})), status_code=303)
+
+    @app.post("/console/c/{campaign_id}/operations/decisions", response_class=HTMLResponse, include_in_schema=False)
+    async def bulk_decide(campaign_id: str, request: Request) -> Response:
+        """The queue's checkboxes: the selected cases confirmed or overturned at once, with one reason."""
+        staff = staff_or_none(request)
+        if staff is None:
+            return kit.sign_in_again(request)
+        pairs = parse_qsl((await request.body()).decode("utf-8", errors="replace"), keep_blank_values=True)
+        form = dict(pairs)
+        chosen = list(dict.fromkeys(v for k, v in pairs if k == "case_id" and v))
+        decision, reason = form.get("decision", ""), form.get("reason", "").strip()
+        status, sort = form.get("status", "flagged"), form.get("sort", "impact")
+        offset = int(form["offset"]) if form.get("offset", "").isdigit() else 0
+        lang = kit.lang_of(request)
+        kept = {"chosen": chosen, "decision": decision, "reason": reason}
+        if not chosen:
+            error = texts.pick(texts.UI, "bulk_none_selected", lang)
+        elif decision not in ("confirm", "overturn"):
+            error = texts.pick(texts.UI, "bulk_decision_missing", lang)
+        elif len(reason) < 2:
+            error = texts.pick(texts.ERRORS, "reason_required", lang)
+        else:
+            r = await kit.call("antifraud", "POST", f"/campaigns/{quote(campaign_id)}/cases/decisions",
+                               token=staff.token, json={"case_ids": chosen, "decision": decision, "reason": reason})
+            if r.ok:
+                return RedirectResponse(operations_url(campaign_id, status, sort, done="bulk_decided",
+                                                       changed=r.body.get("changed", 0),
+                                                       skipped=r.body.get("skipped", 0)), status_code=303)
+            if r.error.get("code") in SIGN_IN_AGAIN:
+                return kit.sign_in_again(request)
+            error = refusal(r.error, lang)
+        return await operations_page(request, staff, campaign_id, status, sort, offset, code=422,
+                                     kept={**kept, "error": error})
 
     async def case_page(request: Request, staff: Any, case_id: uuid.UUID, *, status: int = 200,
                         kept: dict[str, Any] | None = None) -> Response:

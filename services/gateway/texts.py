@@ -58,6 +58,10 @@ ERRORS: dict[str, tuple[str, str]] = {
     "activity_forfeited": ("该单位未按期提交实践活动总结，这一部分视作放弃，无需评分。",
                            "No activity summary arrived by the deadline; this part is forfeited and needs no score."),
     "criteria_incomplete": ("请为每个评分项都打分。", "Please give points for every criterion."),
+    # anti-fraud review
+    "cases_not_found": ("选中的案件中有的已不存在或不属于本活动，所有案件均未处理；请刷新页面后重试。",
+                        "Some of the selected cases are not cases of this campaign; none was decided. Reload the "
+                        "page and try again."),
     "criterion_unknown": ("有评分项不属于本次评审，请刷新页面后重试。",
                           "Some criteria are not part of this review; reload the page and try again."),
     "score_out_of_range": ("分值超出范围：每项须在 0 到 {max_points} 分之间。",
@@ -371,6 +375,41 @@ UI: dict[str, tuple[str, str]] = {
     "invalidated_votes": ("已作废", "Invalidated"),
     "flagged_votes": ("待核查", "Held"),
     "nothing_invalidated": ("没有作废或待查的票。", "No vote is invalidated or held."),
+    # the operator's review queue, bulk decisions and what-if ranks
+    "sort_by": ("排序", "Order"),
+    "sort_impact": ("按对名次的影响", "By effect on the ranks"),
+    "sort_newest": ("最新发现的在前", "Newest first"),
+    "impact_scope": ("会改变名次的案件排在前面，其次按涉及票数从多到少：待核查或已作废的案件按其票数恢复计入后计算，"
+                     "已推翻的案件按确认作废后计算。",
+                     "Cases whose decision would change a rank come first, then those with the most votes: a held or "
+                     "invalidated case as if its votes counted again, an overturned one as if it were confirmed."),
+    "changes_rank": ("会改变名次", "Changes a rank"),
+    "impact_votes_release": ("不计入的票 {n} 票", "{n} votes out of the count"),
+    "impact_votes_confirm": ("确认后将作废 {n} 票", "confirming removes {n} votes"),
+    "page_range": ("第 {a}–{b} 个，共 {n} 个", "{a}–{b} of {n}"),
+    "pages": ("翻页", "Pages"),
+    "previous_page": ("上一页", "Previous page"),
+    "next_page": ("下一页", "Next page"),
+    "select_case": ("选中此案件", "Select this case"),
+    "bulk_decision": ("批量处理选中的案件", "Decide the selected cases"),
+    "bulk_submit": ("提交批量处理决定", "Record the decision for the selected cases"),
+    "bulk_none_selected": ("请先勾选要处理的案件。", "Select the cases to decide first."),
+    "bulk_decision_missing": ("请选择处理决定：确认作废或推翻。", "Choose a decision: confirm or overturn."),
+    "bulk_decided": ("已处理 {n} 个案件；{m} 个已是该状态，未重复处理。",
+                     "{n} cases decided; {m} already were so and were left as they are."),
+    "what_if": ("名次推演", "What-if ranks"),
+    "what_if_scope": ("按异常投票监测服务记录的有效票计算：现在的名次，与待核查的票全部恢复计入、或待核查的案件全部确认作废后的名次。",
+                      "From the votes the anti-fraud service counts: the ranks now, if every held vote counted "
+                      "again, and if every held case were confirmed."),
+    "rank_now": ("现在", "Now"),
+    "if_released": ("待核查票全部恢复计入", "If every held vote counted"),
+    "if_confirmed": ("待核查案件全部确认作废", "If every held case were confirmed"),
+    "rank_n": ("第 {n} 名", "No. {n}"),
+    "votes_n": ("{n} 票", "{n} votes"),
+    "what_if_moves": ("{n} 个作品名次会变化", "{n} entries would change rank"),
+    "what_if_still": ("名次不变", "No rank changes"),
+    "no_held": ("当前没有待核查的案件，名次不会因核查而变化。", "No case is held for review: no review can change a rank now."),
+    "what_if_unavailable": ("暂时无法推演名次。", "The what-if ranks are not available right now."),
     "scoring_console": ("专家评分", "Expert scoring"),
 }
 
@@ -483,6 +522,9 @@ CASE_ACTIONS: dict[str, tuple[str, str]] = {
     "overturn": ("推翻", "Overturned"),
 }
 
+# The consoles show each rule's text as the anti-fraud service gives it (`reason`, `reason_zh` in its answers). This
+# copy is only the public standings' fallback for decisions recorded before the events carried the rule's text
+# (pages.py `public_reason`, and its `fraud_reason`, which no template uses any more); remove it with those.
 FRAUD_REASONS: dict[str, tuple[str, str]] = {
     "velocity_voter": ("同一身份投票速度超出常人", "One identity voting faster than a person can"),
     "velocity_device": ("同一设备投票速度超出常人", "One device casting votes faster than a person can"),

@@ -1,6 +1,7 @@
 """In a real browser: an operator watches event processing, the campaign's own vote figures and the errors per
-service, finds a vote farm in the review queue, reads the evidence in Chinese (and in English), and confirms the
-case with a reason (a refusal without one is explained and the choice kept)."""
+service, finds in the review queue first the vote farm whose held votes would change a rank (the what-if panel shows
+how), reads the evidence in Chinese (and in English), confirms the case with a reason (a refusal without one is
+explained and the choice kept), and overturns the other case from the queue's checkboxes."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from massline.contracts import topics
 from support import PASSWORD, SCREENSHOTS, Api, open_voting, voter_ticket, wait_for
+
+from services.antifraud import domain
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -44,22 +47,35 @@ def _dead_letters(text: str, topic: str) -> float:
 
 def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser) -> None:
     api = Api(system.gateway_url)
-    entry_a, _ = open_voting(api, CAMPAIGN, ["庚大学", "辛大学"])
+    entry_a, entry_b = open_voting(api, CAMPAIGN, ["庚大学", "辛大学"],
+                                   replace={"show_counts: rank_only": "show_counts: always"})
     [elsewhere] = open_voting(api, ELSEWHERE, ["壬大学"])
     r = api.call("PUT", "/api/submission/users", "admin", json={
         "username": "ops-operator", "display_name": "值班员", "password": PASSWORD, "role": "operator"})
     assert r.status_code == 200, r.text
+    # Every finding is held for review in this campaign (by default a device farm is invalidated at once).
+    r = api.call("PUT", f"/api/antifraud/campaigns/{CAMPAIGN}/policy", "admin",
+                 json={"policy": "flag", "reason": "本活动的异常投票一律先人工核查"})
+    assert r.status_code == 200, r.text
 
-    # Six identities vote from one phone (one device fingerprint): a farm.
-    def farm_vote(i: int) -> int:
-        ticket = voter_ticket(api, CAMPAIGN, f"1352222{i:04d}")
+    def cast(phone: str, entry: str, count: int, key: str, device: str | None = None) -> int:
+        ticket = voter_ticket(api, CAMPAIGN, phone)
         return api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/votes",
                         headers={"Authorization": f"Bearer {ticket}"},
-                        json={"entry_id": entry_a, "count": 2, "idempotency_key": f"farm-{i}",
-                              "device": "same-phone-fingerprint"}).status_code
+                        json={"entry_id": entry, "count": count, "idempotency_key": key,
+                              **({"device": device} if device else {})}).status_code
+
+    # Six identities vote from one phone (one device fingerprint) for 庚大学: a farm of 12 votes.
+    def farm_vote(i: int) -> int:
+        return cast(f"1352222{i:04d}", entry_a, 2, f"farm-{i}", "same-phone-fingerprint")
 
     wait_for("voting to open", lambda: farm_vote(0) == 201)
     assert [farm_vote(i) for i in range(1, 6)] == [201] * 5
+    # 辛大学 gets 6 votes from three people, and 5 from a second phone with five identities: a smaller farm, whose
+    # release alone would change no rank (辛大学 leads either way); releasing the first farm's puts 庚大学 first.
+    assert [cast(f"1354444{i:04d}", entry_b, 2, f"honest-{i}") for i in range(3)] == [201] * 3
+    assert [cast(f"1355555{i:04d}", entry_b, 1, f"farm2-{i}", "second-phone-fingerprint")
+            for i in range(5)] == [201] * 5
     # One refusal in this campaign (more votes than a day allows) and votes in another campaign at the same time.
     ticket = voter_ticket(api, CAMPAIGN, "13522229999")
     assert api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/votes", headers={"Authorization": f"Bearer {ticket}"},
@@ -74,8 +90,12 @@ def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser)
     wait_for("the scoring service to dead-letter it",
              lambda: _dead_letters(httpx.get(scoring_metrics).text, topics.TALLY) > dead_before)
     api.login("ops-operator", PASSWORD)
-    wait_for("a case in the review queue", lambda: api.call(
-        "GET", f"/api/antifraud/campaigns/{CAMPAIGN}/cases", "ops-operator").json().get("cases"))
+
+    def held_cases() -> list[dict[str, Any]]:
+        return [k for k in api.call("GET", f"/api/antifraud/campaigns/{CAMPAIGN}/cases?status=flagged",
+                                    "ops-operator").json().get("cases", []) if k["reason_code"] == "device_shared"]
+
+    wait_for("both farms held in the review queue", lambda: len(held_cases()) == 2)
 
     # Lag is measured every few seconds once a group has fetched from its partitions.
     wait_for("lag gauges", lambda: "massline_consumer_lag{" in httpx.get(
@@ -91,8 +111,8 @@ def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser)
     # every consumer group is listed with how many messages wait for it
     expect(page.locator('td[data-group="voting.standings"]')).to_have_text("0", timeout=15_000)
     expect(page.locator('td[data-group="antifraud.detectors"]')).to_be_visible()
-    # the vote figures are this campaign's own: the farm's 12 votes and its refusal, not the other campaign's votes
-    expect(page.locator("#votes-accepted")).to_have_text("12")
+    # the vote figures are this campaign's own: its 23 votes and its refusal, not the other campaign's votes
+    expect(page.locator("#votes-accepted")).to_have_text("23")
     expect(page.locator("#votes-refused")).to_contain_text("quota_exceeded 1")
     # errors per service: the scoring service's dead letter is shown; a service without errors says so
     expect(page.locator("#errors-state")).to_contain_text("有服务出错")
@@ -101,20 +121,48 @@ def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser)
     assert int(scoring.locator('[data-figure="dead"]').inner_text().split()[0]) >= 1
     expect(page.locator('tr[data-service="submission"] .state')).to_have_text("无错误")
     expect(page.locator('tr[data-service="voting-refusals"]')).to_contain_text("quota_exceeded")
-    # the review queue explains each case in Chinese
-    expect(page.locator(".cards .explanation").first).to_contain_text("个不同身份使用同一设备投票")
+    # The review queue: first the farm whose held votes would change a rank, marked so; each case explained in
+    # Chinese with the anti-fraud service's own words for the rule, never its code.
+    cards = page.locator("#queue .card")
+    expect(cards).to_have_count(2)
+    first, second = cards.nth(0), cards.nth(1)
+    expect(first.locator(".rank-badge")).to_have_text("会改变名次")
+    expect(first).to_contain_text("2 个作品名次会变化")
+    expect(first.locator("h3")).to_have_text(domain.REASONS_ZH["device_shared"])
+    expect(first.locator(".explanation")).to_contain_text("6 个不同身份使用同一设备投票")
+    expect(second.locator(".rank-badge")).to_have_count(0)
+    expect(second.locator(".explanation")).to_contain_text("5 个不同身份使用同一设备投票")
+    expect(page.locator("#queue")).not_to_contain_text("device_shared")
+    expect(page.locator("#queue-range")).to_have_text("第 1–2 个，共 2 个")
+    # What-if: releasing every held vote (12 for 庚大学, 5 for 辛大学) puts 庚大学 first; confirming every held case
+    # keeps the ranks as they are (held votes are out of the count already).
+    expect(page.locator("#what-if-summary")).to_contain_text("待核查票全部恢复计入：2 个作品名次会变化")
+    expect(page.locator("#what-if-summary")).to_contain_text("待核查案件全部确认作废：名次不变")
+    gao = page.locator(f'#what-if tr[data-entry="{entry_a}"]')
+    expect(gao.locator("th")).to_contain_text("庚大学")
+    expect(gao.locator('[data-scenario="now"]')).to_contain_text("第 2 名")
+    expect(gao.locator('[data-scenario="released"] .badge')).to_have_text("第 1 名")
+    expect(gao.locator('[data-scenario="released"]')).to_contain_text("12 票")
+    expect(gao.locator('[data-scenario="confirmed"]')).to_contain_text("第 2 名")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "operator-operations.png"), full_page=True)
+    # The same queue in English.
+    page.goto(f"{system.gateway_url}/console/c/{CAMPAIGN}/operations?lang=en")
+    expect(page.locator("#queue .card").first.locator(".rank-badge")).to_have_text("Changes a rank")
+    expect(page.locator("#queue .card h3").first).to_have_text(domain.REASONS["device_shared"])
+    expect(page.locator("#what-if-summary")).to_contain_text("If every held vote counted: 2 entries would change rank")
+    page.goto(f"{system.gateway_url}/console/c/{CAMPAIGN}/operations?lang=zh")
 
     page.goto(f"{system.gateway_url}/console/c/{ELSEWHERE}/operations")
     expect(page.locator("#votes-accepted")).to_have_text("3")
     expect(page.locator("#votes-refused")).to_have_text("0")
 
     page.goto(f"{system.gateway_url}/console/c/{CAMPAIGN}/operations")
-    page.locator(".cards a").first.click()
+    page.locator("#queue .card h3 a").first.click()
     expect(page.locator("#case-status")).to_be_visible()
+    expect(page.locator("h1")).to_have_text(domain.REASONS_ZH["device_shared"])
     expect(page.locator("#case-explanation")).to_have_text(
-        re.compile(r"^\d{4}-\d{2}-\d{2}（UTC）有 [56] 个不同身份使用同一设备投票（上限 4 个）$"))
+        re.compile(r"^\d{4}-\d{2}-\d{2}（UTC）有 6 个不同身份使用同一设备投票（上限 4 个"))
     page.get_by_label("确认作废（这些票不计入）").check()
     page.get_by_role("button", name="提交处理决定").click()
     expect(page.get_by_role("alert")).to_be_visible()  # no reason: explained, the choice kept
@@ -128,14 +176,41 @@ def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser)
     page.goto(page.url.split("?")[0] + "?lang=en")
     expect(page.locator("#case-explanation")).to_contain_text("different identities voted from one device")
 
-    # The decision reached the counts: the farm's votes are invalidated, per entry and with the reason.
+    # Back in the queue (in Chinese): the second farm is left; overturned from its checkbox, with a reason.
+    page.goto(f"{system.gateway_url}/console/c/{CAMPAIGN}/operations?lang=zh")
+    expect(page.locator("#queue .card")).to_have_count(1)
+    expect(page.locator("#what-if-summary")).to_contain_text("待核查票全部恢复计入：名次不变")
+    page.locator("#queue .card").first.get_by_label("选中此案件").check()
+    page.get_by_label("推翻（这些票恢复计入）").check()
+    page.get_by_role("button", name="提交批量处理决定").click()
+    expect(page.get_by_role("alert")).to_contain_text("请填写理由")  # no reason: explained, the choices kept
+    expect(page.locator("#queue .card").first.get_by_label("选中此案件")).to_be_checked()
+    expect(page.get_by_label("推翻（这些票恢复计入）")).to_be_checked()
+    page.get_by_label("理由").fill("核实为同一家庭共用的手机")
+    page.get_by_role("button", name="提交批量处理决定").click()
+    expect(page.locator("#bulk-done")).to_have_text("已处理 1 个案件；0 个已是该状态，未重复处理。")
+    expect(page.locator("#queue")).to_contain_text("没有案件。")
+    expect(page.locator("#what-if-summary")).to_have_text("当前没有待核查的案件，名次不会因核查而变化。")
+    page.screenshot(path=str(SCREENSHOTS / "operator-bulk-overturn.png"), full_page=True)
+
+    # The decisions reached the counts: the first farm's votes are invalidated, per entry and with the reason; the
+    # second farm's count for 辛大学 again (each held vote reinstated), in the public standings too.
     def invalidated() -> Any:
         body = api.call("GET", f"/api/antifraud/campaigns/{CAMPAIGN}/invalidations", "ops-operator").json()
         return [e for e in body.get("entries", []) if e["entry_id"] == entry_a and e.get("invalidated_votes")]
 
     [entry] = wait_for("the invalidation per entry", invalidated)
-    assert entry["invalidated_votes"] >= 10
-    assert entry["reasons"][0]["reason_zh"] == "多个身份使用同一设备投票"
-    [case] = [k for k in api.call("GET", f"/api/antifraud/campaigns/{CAMPAIGN}/cases", "ops-operator").json()["cases"]
-              if k["reason_code"] == "device_shared"]
-    assert "个不同身份使用同一设备投票" in case["explanation_zh"] and "one device" in case["explanation"]
+    assert entry["invalidated_votes"] == 12
+    assert entry["reasons"][0]["reason_zh"] == domain.REASONS_ZH["device_shared"]
+    cases = [k for k in api.call("GET", f"/api/antifraud/campaigns/{CAMPAIGN}/cases?sort=newest",
+                                 "ops-operator").json()["cases"] if k["reason_code"] == "device_shared"]
+    assert sorted(k["status"] for k in cases) == ["invalidated", "overturned"]
+    assert all("个不同身份使用同一设备投票" in k["explanation_zh"] and "one device" in k["explanation"] for k in cases)
+
+    def standing() -> Any:
+        body = api.call("GET", f"/api/voting/campaigns/{CAMPAIGN}/standings").json()
+        rows = {e["entry_id"]: e for cat in body.get("categories", {}).values() for e in cat}
+        a, b = rows.get(entry_a, {}), rows.get(entry_b, {})
+        return (a.get("votes"), a.get("invalidated"), b.get("votes"), b.get("held")) == (0, 12, 11, 0)
+
+    wait_for("the public standings to count the overturned farm's votes again", standing)

@@ -1,0 +1,360 @@
+"""Reviewing anti-fraud cases on real PostgreSQL: the queue sorted by what a decision would do to the ranks and paged,
+decisions on many cases at once (audited per case, an event per vote whose standing changes, all or nothing), and
+what-if ranks.
+
+The votes and cases are written as the detectors write them (a held case's votes `flagged`, an invalidated one's
+`invalidated`), so that each test sets the standings it needs exactly."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from massline.auth import Caller, issue_token
+from massline.db import create_pool, migrate
+from massline.errors import install_error_handlers
+from services.antifraud import domain, review
+from services.antifraud.app import MIGRATIONS, build_runtime
+from services.antifraud.settings import AntifraudSettings
+
+pytestmark = pytest.mark.integration
+
+CAMPAIGN = "af-review"
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+A, B, C, D = (uuid.UUID(int=i) for i in (101, 102, 103, 104))  # category "cases"
+X, Y = uuid.UUID(int=201), uuid.UUID(int=202)  # category "accounts"
+
+
+class Review:
+    def __init__(self, pool: asyncpg.Pool, client: httpx.AsyncClient, secret: str) -> None:
+        self.pool, self.client, self.secret = pool, client, secret
+        self.headers = self.as_("ops-wang", "operator")
+        self.minutes = 0
+
+    def as_(self, username: str, role: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {issue_token(self.secret, Caller(username, role, None), 600)}"}
+
+    async def votes(self, entry: uuid.UUID, n: int, *, count: int = 1, category: str = "cases",
+                    state: str = "counted", campaign: str = CAMPAIGN) -> list[uuid.UUID]:
+        ids = [uuid.uuid4() for _ in range(n)]
+        await self.pool.executemany(
+            "INSERT INTO votes (vote_id, campaign_id, voter_id, entry_id, category_id, count, cast_at, ip_hash, "
+            "subnet, device_hash, fresh, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'ip', '198.51.100.0/24', 'dev', "
+            "false, $8)",
+            [(i, campaign, f"voter-{i}", entry, category, count, T0, state) for i in ids])
+        return ids
+
+    async def case(self, status: str, vote_ids: list[uuid.UUID], *, reason: str = "device_shared",
+                   campaign: str = CAMPAIGN) -> str:
+        """A case as the detectors open it: its votes held (flagged) or invalidated; opened a minute after the last."""
+        self.minutes += 1
+        case_id = uuid.uuid4()
+        await self.pool.execute(
+            "INSERT INTO cases (id, campaign_id, reason_code, subject, window_start, explanation, explanation_zh, "
+            "evidence, status, created_at) VALUES ($1, $2, $3, $4, $5, 'found', '发现', '{}', $6, $7)",
+            case_id, campaign, reason, f"device:{case_id}", T0, status, T0 + timedelta(minutes=self.minutes))
+        await self.pool.execute("INSERT INTO case_votes (case_id, vote_id) SELECT $1, unnest($2::uuid[])",
+                                case_id, vote_ids)
+        if status != "overturned":
+            await self.pool.execute(
+                "UPDATE votes SET state = $2 WHERE vote_id = ANY($1::uuid[]) AND state <> 'invalidated'", vote_ids,
+                status)
+        return str(case_id)
+
+    async def entry(self, entry: uuid.UUID, name: str, category: str = "cases") -> None:
+        await self.pool.execute("INSERT INTO entries (entry_id, campaign_id, unit_id, unit_name, entry_name, "
+                                "category_id) VALUES ($1, $2, 'unit', '单位', $3, $4)", entry, CAMPAIGN, name, category)
+
+    async def queue(self, **params) -> dict:
+        r = await self.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=self.headers, params=params)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def decide(self, case_ids: list[str], decision: str, reason: str = "复核后决定") -> httpx.Response:
+        return await self.client.post(f"/campaigns/{CAMPAIGN}/cases/decisions", headers=self.headers,
+                                      json={"case_ids": case_ids, "decision": decision, "reason": reason})
+
+    async def outbox(self, event_type: str) -> list[dict]:
+        rows = await self.pool.fetch("SELECT body FROM outbox WHERE event_type = $1 ORDER BY id", event_type)
+        return [json.loads(bytes(r["body"]))["payload"] for r in rows]
+
+    async def states(self, ids: list[uuid.UUID]) -> set[str]:
+        return {r["state"] for r in await self.pool.fetch("SELECT state FROM votes WHERE vote_id = ANY($1)", ids)}
+
+    async def status(self, case_id: str) -> str:
+        return await self.pool.fetchval("SELECT status FROM cases WHERE id = $1", uuid.UUID(case_id))
+
+
+@pytest.fixture
+async def svc(database_url: str):
+    await migrate(database_url, "antifraud", MIGRATIONS)
+    pool = await create_pool(database_url, "antifraud", min_size=1, max_size=4)
+    rt = build_runtime(AntifraudSettings(database_url=database_url, env="test"))
+    rt._pool = pool
+    app = FastAPI()
+    app.state.runtime = rt
+    install_error_handlers(app)
+    app.include_router(review.router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        try:
+            yield Review(pool, client, rt.settings.secret_key)
+        finally:
+            await pool.close()
+
+
+async def standings(s: Review) -> None:
+    """A 100, B 95, C 10 in "cases"; X 50, Y 40 in "accounts"."""
+    for entry, n, cat in ((A, 100, "cases"), (B, 95, "cases"), (C, 10, "cases"), (X, 50, "accounts"),
+                          (Y, 40, "accounts")):
+        await s.votes(entry, n, category=cat)
+
+
+async def test_a_small_case_that_flips_a_rank_comes_before_a_big_one_that_does_not(svc: Review):
+    await standings(svc)
+    await svc.entry(A, "甲大学")
+    small = await svc.case("flagged", await svc.votes(B, 10))  # B 95 → 105: passes A
+    big = await svc.case("flagged", await svc.votes(C, 25, count=2))  # C 10 → 60: still third
+    confirmed = await svc.case("invalidated", await svc.votes(Y, 5, count=3, category="accounts"),
+                                 reason="covoting_subnet")  # Y 40 → 55: passes X
+    # counted again; confirming it would take X from 54 to 50, still first
+    overturned = await svc.case("overturned", await svc.votes(X, 4, category="accounts"))
+    # a case of another campaign is not in this queue
+    await svc.case("flagged", await svc.votes(A, 99, campaign="elsewhere"), campaign="elsewhere")
+
+    q = await svc.queue()
+    assert q["total"] == 4 and q["sort"] == "impact" and q["next"] is None
+    assert [(c["id"], c["impact"]) for c in q["cases"]] == [
+        (confirmed, {"changes_rank": True, "entries_moved": 2, "votes": 15}),
+        (small, {"changes_rank": True, "entries_moved": 2, "votes": 10}),
+        (big, {"changes_rank": False, "entries_moved": 0, "votes": 50}),
+        (overturned, {"changes_rank": False, "entries_moved": 0, "votes": 4}),
+    ]
+    first = q["cases"][0]
+    assert (first["reason_code"], first["reason"], first["reason_zh"]) == (
+        "covoting_subnet", domain.REASONS["covoting_subnet"], domain.REASONS_ZH["covoting_subnet"])
+    assert (first["votes"], first["vote_count"], first["status"], first["explanation_zh"]) == (5, 15, "invalidated",
+                                                                                                "发现")
+    # newest first, and the filters still apply
+    assert [c["id"] for c in (await svc.queue(sort="newest"))["cases"]] == [overturned, confirmed, big, small]
+    held = await svc.queue(status="flagged")
+    assert [c["id"] for c in held["cases"]] == [small, big] and held["total"] == 2
+    assert (await svc.queue(reason="covoting_subnet"))["total"] == 1
+    # a unit may not read the queue; nonsense is refused
+    assert (await svc.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=svc.as_("u", "unit"))).status_code == 403
+    assert (await svc.client.get(f"/campaigns/{CAMPAIGN}/cases?sort=loudest", headers=svc.headers)).status_code == 422
+
+
+async def test_a_tie_counts_as_a_change_of_rank_and_so_does_breaking_one(svc: Review):
+    await svc.votes(A, 20)
+    await svc.votes(B, 15)
+    await svc.votes(C, 20)  # A and C share rank 1
+    tie = await svc.case("flagged", await svc.votes(B, 5))  # B 15 → 20: 1, 3, 1 → 1, 1, 1
+    breaks = await svc.case("flagged", await svc.votes(C, 1))  # C 20 → 21: A falls to 2
+    none = await svc.case("flagged", await svc.votes(B, 4))  # B 15 → 19: still third
+    q = await svc.queue()
+    impacts = {c["id"]: c["impact"] for c in q["cases"]}
+    assert impacts[tie] == {"changes_rank": True, "entries_moved": 1, "votes": 5}
+    assert impacts[breaks] == {"changes_rank": True, "entries_moved": 1, "votes": 1}
+    assert impacts[none] == {"changes_rank": False, "entries_moved": 0, "votes": 4}
+    assert [c["id"] for c in q["cases"]] == [tie, breaks, none]
+
+
+async def test_the_queue_is_paged_with_a_total_and_the_next_offset(svc: Review):
+    await standings(svc)
+    cases = [await svc.case("flagged", await svc.votes(C, n)) for n in (1, 2, 3, 4, 5)]
+    page = await svc.queue(limit=2)
+    assert (page["total"], page["limit"], page["offset"], page["next"]) == (5, 2, 0, 2)
+    seen = [c["id"] for c in page["cases"]]
+    while page["next"] is not None:
+        page = await svc.queue(limit=2, offset=page["next"])
+        seen += [c["id"] for c in page["cases"]]
+    assert seen == cases[::-1]  # no rank changes: by votes, most first
+    assert page["offset"] == 4 and len(page["cases"]) == 1
+    beyond = await svc.queue(limit=2, offset=10)
+    assert (beyond["total"], beyond["cases"], beyond["next"]) == (5, [], None)
+    newest = await svc.queue(sort="newest", limit=3, offset=3)
+    assert [c["id"] for c in newest["cases"]] == cases[1::-1] and newest["next"] is None
+    assert all(c["impact"]["votes"] for c in newest["cases"])
+
+
+async def test_a_bulk_confirm_invalidates_every_vote_audits_each_case_and_emits_each_invalidation(svc: Review):
+    await standings(svc)
+    one, two = await svc.votes(B, 3), await svc.votes(C, 4, count=2)
+    first, second = await svc.case("flagged", one), await svc.case("flagged", two, reason="covoting_subnet")
+    r = await svc.decide([first, second], "confirm", "同一设备多个身份，确认刷票")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["changed"], body["skipped"], body["votes_changed"], body["decided_by"]) == (2, 0, 7, "ops-wang")
+    assert [(c["id"], c["previous_status"], c["status"], c["votes_changed"], c["skipped"]) for c in body["cases"]] == [
+        (first, "flagged", "invalidated", 3, False), (second, "flagged", "invalidated", 4, False)]
+    assert body["cases"][1]["reason_zh"] == domain.REASONS_ZH["covoting_subnet"]
+    assert await svc.states(one + two) == {"invalidated"}
+    assert {await svc.status(first), await svc.status(second)} == {"invalidated"}
+    trail = await svc.pool.fetch("SELECT case_id::text, action, actor, actor_role, reason, votes_changed "
+                                 "FROM decisions ORDER BY id")
+    assert [tuple(t) for t in trail] == [
+        (first, "confirm", "ops-wang", "operator", "同一设备多个身份，确认刷票", 3),
+        (second, "confirm", "ops-wang", "operator", "同一设备多个身份，确认刷票", 4)]
+    events = await svc.outbox("VoteInvalidated")
+    assert sorted(e["vote_id"] for e in events) == sorted(str(v) for v in one + two)
+    assert {e["decision_id"] for e in events} == {first, second}
+    assert all("ops-wang" in e["explanation"] and "同一设备多个身份" in e["explanation_zh"] for e in events)
+    assert {(e["reason_code"], e["reason_text_zh"]) for e in events} == {
+        (code, domain.REASONS_ZH[code]) for code in ("device_shared", "covoting_subnet")}
+    assert await svc.outbox("VoteReinstated") == []
+
+
+async def test_a_bulk_overturn_of_a_held_case_reinstates_each_held_vote(svc: Review):
+    await standings(svc)
+    held = await svc.votes(B, 6)
+    invalid = await svc.votes(C, 2, count=3)
+    flagged_case = await svc.case("flagged", held)
+    invalidated_case = await svc.case("invalidated", invalid)
+    r = await svc.decide([flagged_case, invalidated_case], "overturn", "核实为真实读者")
+    assert r.status_code == 200 and r.json()["votes_changed"] == 8
+    assert await svc.states(held + invalid) == {"counted"}
+    reinstated = await svc.outbox("VoteReinstated")
+    # from held and from invalidated alike: the public count left both out
+    assert sorted(e["vote_id"] for e in reinstated) == sorted(str(v) for v in held + invalid)
+    assert {e["reason_code"] for e in reinstated} == {"device_shared"}
+    assert await svc.outbox("VoteInvalidated") == []
+
+
+async def test_overturning_one_of_two_cases_holding_the_same_votes_reinstates_them_only_with_the_second(svc: Review):
+    shared = await svc.votes(B, 4)
+    own = await svc.votes(B, 2)
+    device = await svc.case("flagged", shared + own)
+    network = await svc.case("flagged", shared, reason="covoting_subnet")
+    r = await svc.client.post(f"/cases/{device}/decision", headers=svc.headers,
+                              json={"decision": "overturn", "reason": "同一家庭的手机"})
+    assert r.status_code == 200 and r.json()["votes_changed"] == 2 and r.json()["reason_zh"]
+    assert sorted(e["vote_id"] for e in await svc.outbox("VoteReinstated")) == sorted(str(v) for v in own)
+    assert await svc.states(shared) == {"flagged"}
+    assert (await svc.decide([network], "overturn")).json()["votes_changed"] == 4
+    assert sorted(e["vote_id"] for e in await svc.outbox("VoteReinstated")) == sorted(str(v) for v in own + shared)
+
+
+async def test_an_unknown_case_refuses_the_whole_bulk_decision_and_changes_nothing(svc: Review):
+    await standings(svc)
+    held = await svc.votes(B, 3)
+    known = await svc.case("flagged", held)
+    elsewhere = await svc.case("flagged", await svc.votes(A, 2, campaign="elsewhere"), campaign="elsewhere")
+    for stranger in (str(uuid.uuid4()), elsewhere):
+        r = await svc.decide([known, stranger], "confirm")
+        assert r.status_code == 404, r.text
+        assert r.json()["error"]["code"] == "cases_not_found" and r.json()["error"]["details"] == {
+            "case_ids": [stranger]}
+    assert await svc.status(known) == "flagged" and await svc.states(held) == {"flagged"}
+    assert await svc.pool.fetchval("SELECT count(*) FROM decisions") == 0
+    assert await svc.pool.fetchval("SELECT count(*) FROM outbox") == 0
+    # and a request without a reason, or with too many ids, is refused before anything is read
+    assert (await svc.decide([known], "confirm", "")).status_code == 422
+    assert (await svc.decide([str(uuid.uuid4()) for _ in range(501)], "confirm")).status_code == 422
+    assert (await svc.client.post(f"/campaigns/{CAMPAIGN}/cases/decisions", headers=svc.as_("u", "unit"),
+                                  json={"case_ids": [known], "decision": "confirm", "reason": "不行"})
+            ).status_code == 403
+
+
+async def test_a_case_already_in_the_target_state_is_skipped_not_refused(svc: Review):
+    await standings(svc)
+    done = await svc.case("invalidated", await svc.votes(B, 2))
+    held = await svc.votes(C, 3)
+    todo = await svc.case("flagged", held)
+    r = await svc.decide([done, todo, todo], "confirm")  # an id given twice is decided once
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["changed"], body["skipped"], body["votes_changed"]) == (1, 1, 3)
+    assert [(c["id"], c["skipped"], c["votes_changed"]) for c in body["cases"]] == [(done, True, 0), (todo, False, 3)]
+    assert [r["case_id"] for r in await svc.pool.fetch("SELECT case_id::text FROM decisions")] == [todo]
+    assert len(await svc.outbox("VoteInvalidated")) == 3
+    again = (await svc.decide([done, todo], "confirm")).json()
+    assert (again["changed"], again["skipped"]) == (0, 2)
+    assert len(await svc.outbox("VoteInvalidated")) == 3
+
+
+async def test_what_if_shows_the_ranks_now_and_under_a_scenario(svc: Review):
+    await standings(svc)
+    await svc.entry(B, "乙大学")
+    await svc.entry(D, "丁大学")  # nominated, no votes yet
+    small = await svc.case("flagged", await svc.votes(B, 10))
+    big = await svc.case("flagged", await svc.votes(C, 25, count=2))
+    invalidated = await svc.case("invalidated", await svc.votes(Y, 5, count=3, category="accounts"))
+
+    async def what_if(**params) -> dict:
+        r = await svc.client.get(f"/campaigns/{CAMPAIGN}/what-if", headers=svc.headers, params=params)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def table(answer: dict, category: str) -> list[tuple]:
+        [cat] = [c for c in answer["categories"] if c["category_id"] == category]
+        return [(e["entry_id"], e["votes_now"], e["rank_now"], e["votes_then"], e["rank_then"], e["moved"])
+                for e in cat["entries"]]
+
+    released = await what_if(scenario="all_held_released")
+    assert released["changes_rank"] and released["entries_moved"] == 2
+    assert table(released, "cases") == [(str(B), 95, 2, 105, 1, True), (str(A), 100, 1, 100, 2, True),
+                                        (str(C), 10, 3, 60, 3, False), (str(D), 0, 4, 0, 4, False)]
+    assert table(released, "accounts") == [(str(X), 50, 1, 50, 1, False), (str(Y), 40, 2, 40, 2, False)]
+    assert sorted(released["release"]) == sorted([small, big]) and released["confirm"] == []
+    [cases] = [c for c in released["categories"] if c["category_id"] == "cases"]
+    assert sorted(cases["moved"]) == sorted([str(A), str(B)])
+    assert cases["entries"][0]["entry_name"] == "乙大学"
+
+    confirmed = await what_if(scenario="all_held_confirmed")  # held votes are out already: nothing moves
+    assert not confirmed["changes_rank"] and table(confirmed, "cases")[0] == (str(A), 100, 1, 100, 1, False)
+
+    # chosen cases: ids repeated or comma-separated, GET or POST
+    one = await what_if(release=f"{big},{invalidated}")
+    assert table(one, "cases")[2] == (str(C), 10, 3, 60, 3, False)
+    assert table(one, "accounts") == [(str(Y), 40, 2, 55, 1, True), (str(X), 50, 1, 50, 2, True)]
+    r = await svc.client.post(f"/campaigns/{CAMPAIGN}/what-if", headers=svc.headers,
+                              json={"release": [small], "confirm": [invalidated]})
+    assert r.status_code == 200 and r.json()["entries_moved"] == 2
+    # what-if changes nothing
+    assert await svc.status(small) == "flagged" and await svc.pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+    bad = await svc.client.get(f"/campaigns/{CAMPAIGN}/what-if", headers=svc.headers,
+                               params={"release": str(uuid.uuid4())})
+    assert bad.status_code == 404 and bad.json()["error"]["code"] == "cases_not_found"
+    both = await svc.client.get(f"/campaigns/{CAMPAIGN}/what-if", headers=svc.headers,
+                                params={"release": small, "confirm": small})
+    assert both.status_code == 422 and both.json()["error"]["code"] == "case_in_both"
+    garbage = await svc.client.get(f"/campaigns/{CAMPAIGN}/what-if", headers=svc.headers, params={"release": "x"})
+    assert garbage.status_code == 422
+
+
+async def test_what_if_applies_decisions_as_the_service_would_for_votes_two_cases_hold(svc: Review):
+    await svc.votes(A, 10)
+    await svc.votes(B, 8)
+    shared = await svc.votes(B, 3)
+    device = await svc.case("flagged", shared)
+    network = await svc.case("invalidated", shared)
+
+    async def moved(**params) -> bool:
+        return (await svc.client.get(f"/campaigns/{CAMPAIGN}/what-if", headers=svc.headers,
+                                     params=params)).json()["changes_rank"]
+
+    assert not await moved(release=device)  # the network case still holds them
+    assert await moved(release=[device, network])
+    assert await moved(scenario="all_held_released") is False  # the invalidated case is not held
+
+
+def test_the_queue_counts_moved_entries_as_a_full_ranking_would():
+    """`Standings.moved` (a few bisections per case) agrees with ranking the whole category again."""
+    rng = random.Random(7)
+    for _ in range(2000):
+        entries = [uuid.UUID(int=i) for i in range(rng.randint(1, 40))]
+        totals = {e: rng.choice([0, 1, 5, 5, 10, 20, rng.randint(0, 30)]) for e in entries}
+        s = review.Standings(totals={"k": dict(totals)})
+        changed = rng.sample(entries, rng.randint(1, min(len(entries), rng.choice([2, 6, 40]))))
+        new = {e: max(0, totals[e] + rng.randint(-10, 10)) for e in changed}
+        then = {**totals, **new}
+        before, after = review.competition_ranks(totals), review.competition_ranks(then)
+        assert s.moved("k", new) == sum(before[e] != after[e] for e in entries), (totals, new)
