@@ -82,10 +82,16 @@ SELECT policy FROM policies WHERE campaign_id = $1;
 SELECT campaign_id, policy, thresholds FROM policies WHERE campaign_id = ANY($1::text[]);
 
 -- name: set_policy
-INSERT INTO policies (campaign_id, policy, set_by, reason) VALUES ($1, $2, $3, $4)
+-- Thresholds: NULL keeps the campaign's overrides, {} clears them.
+INSERT INTO policies (campaign_id, policy, set_by, reason, thresholds)
+VALUES ($1, $2, $3, $4, coalesce($5::jsonb, '{}'::jsonb))
 ON CONFLICT (campaign_id) DO UPDATE SET policy = EXCLUDED.policy, set_by = EXCLUDED.set_by,
-                                        reason = EXCLUDED.reason, set_at = now()
-RETURNING campaign_id, policy, set_by, reason, set_at;
+                                        reason = EXCLUDED.reason, set_at = now(),
+                                        thresholds = coalesce($5::jsonb, policies.thresholds)
+RETURNING campaign_id, policy, set_by, reason, set_at, thresholds;
+
+-- name: policy_row
+SELECT policy, thresholds FROM policies WHERE campaign_id = $1;
 
 -- name: open_case
 -- Returns the case (new or existing) for a tripped subject; an existing case keeps its status and evidence.

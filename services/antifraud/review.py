@@ -8,12 +8,12 @@ import bisect
 import itertools
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, Iterable, Literal
 
 import asyncpg
 from fastapi import APIRouter, Query
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from massline.auth import Caller, CallerDep, require_role
 from massline.contracts import VoteInvalidated, VoteReinstated
@@ -49,21 +49,37 @@ class PolicyChange(RequestBody):
                     "operator confirms or overturns the case); invalidate: every finding invalidates its votes at "
                     "once.")
     reason: str = Field(min_length=2, max_length=500, description="Why, for the audit trail.")
+    thresholds: dict[str, float] | None = Field(
+        None, description="Detector thresholds of this campaign that differ from the service's, by name (see "
+                          "`GET /campaigns/{id}/policy` for every name and its value); {} clears them, absent keeps "
+                          "them. Applies to the votes scored from a few seconds on.",
+        examples=[{"hold_odds": 50, "device_voters_per_day": 6}])
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        return None if value is None else domain.validate_overrides(value)
 
 
 @router.get("/campaigns/{campaign_id}/policy")
 async def get_policy(campaign_id: str, rt: Runtime, caller: CallerDep) -> dict[str, Any]:
     """What a case does in this campaign: auto, flag (hold for review) or invalidate at once."""
     _reviewer(caller)
-    policy = await rt.pool.fetchval(Q.policy, campaign_id)
-    return {"campaign_id": campaign_id, "policy": policy or _settings(rt).policy, "default": policy is None}
+    row = await rt.pool.fetchrow(Q.policy_row, campaign_id)
+    overrides = dict(row["thresholds"]) if row else {}
+    effective = domain.with_overrides(_settings(rt).thresholds(), overrides)
+    return {"campaign_id": campaign_id, "policy": row["policy"] if row else _settings(rt).policy,
+            "default": row is None, "thresholds": overrides, "effective_thresholds": asdict(effective),
+            "rules": [{"code": r.code, "text": r.text, "text_zh": r.text_zh, "level": r.level,
+                       "thresholds": list(r.thresholds)} for r in domain.RULES.values()]}
 
 
 @router.put("/campaigns/{campaign_id}/policy")
 async def set_policy(campaign_id: str, body: PolicyChange, rt: Runtime, caller: CallerDep) -> dict[str, Any]:
-    """Set the campaign's policy; applies to cases opened from now on."""
+    """Set the campaign's policy and threshold overrides; applies to cases opened from now on (within seconds)."""
     _reviewer(caller)
-    row = await rt.pool.fetchrow(Q.set_policy, campaign_id, body.policy, caller.username, body.reason)
+    row = await rt.pool.fetchrow(Q.set_policy, campaign_id, body.policy, caller.username, body.reason,
+                                 body.thresholds)
     return dict(row)
 
 

@@ -135,13 +135,12 @@ def install_pages(app: FastAPI, upstreams: dict[str, str],
             return (obj.get(f"{field}_zh") if lang == "zh" else None) or obj.get(field) or ""
 
         def public_reason(reason: Any) -> str:
-            """A reason of the public standings: the rule's label as the decision carried it, in the page's
-            language; where none was carried (the service gives the code), ours for the code, else the code."""
+            """A reason of the public standings: the rule's label as the anti-fraud decision carried it, in the
+            page's language (the gateway keeps no copy of the rules' texts); the code only for decisions recorded
+            before the events carried a label."""
             if not isinstance(reason, dict):
                 return ""
-            code = str(reason.get("reason_code") or "")
-            text = said(reason, "reason")
-            return texts.pick(texts.FRAUD_REASONS, code, lang) if not text or text == code else text
+            return said(reason, "reason") or str(reason.get("reason_code") or "")
 
         campaign = context.get("c")
         zone = (campaign.get("timezone") if isinstance(campaign, dict) else None) or times.DEFAULT_ZONE
@@ -154,7 +153,6 @@ def install_pages(app: FastAPI, upstreams: dict[str, str],
             "platform_name": lambda p: texts.pick(texts.PLATFORMS, p, lang),
             "phase_name": lambda p: texts.pick(texts.PHASES, p, lang),
             "case_status_name": lambda s: texts.pick(texts.CASE_STATUS, s, lang),
-            "fraud_reason": lambda r: texts.pick(texts.FRAUD_REASONS, r, lang),
             "public_reason": public_reason,
             "service_name": lambda s: texts.pick(texts.SERVICES, s, lang),
             "vote_state": lambda s: texts.pick(texts.VOTE_STATES, s, lang),

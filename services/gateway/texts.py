@@ -522,26 +522,3 @@ CASE_ACTIONS: dict[str, tuple[str, str]] = {
     "overturn": ("推翻", "Overturned"),
 }
 
-# The consoles show each rule's text as the anti-fraud service gives it (`reason`, `reason_zh` in its answers). This
-# copy is only the public standings' fallback for decisions recorded before the events carried the rule's text
-# (pages.py `public_reason`, and its `fraud_reason`, which no template uses any more); remove it with those.
-FRAUD_REASONS: dict[str, tuple[str, str]] = {
-    "velocity_voter": ("同一身份投票速度超出常人", "One identity voting faster than a person can"),
-    "velocity_device": ("同一设备投票速度超出常人", "One device casting votes faster than a person can"),
-    "velocity_ip": ("同一地址大量投票（仅提示：共享出口常见）", "Many votes from one address (alert only)"),
-    "velocity_subnet": ("同一网段大量投票（仅提示：校园和运营商共享出口）", "Many votes from one network (alert only)"),
-    "device_shared": ("多个身份使用同一设备投票", "Many identities voting from one device"),
-    "concentration_subnet": ("同一网段几乎全部投给同一作品，且占该作品票数比例高",
-                             "One network giving almost all its votes to one entry, and much of that entry's votes"),
-    "lockstep_group": ("多个身份在同一时刻、同一网络或设备为同一作品投票",
-                       "Identities voting for one entry in the same seconds from a shared network or device"),
-    "fresh_identity_surge": ("同一网段新验证身份集中为同一作品投票",
-                             "Freshly verified identities from one network all voting for one entry"),
-    "fresh_identity_entry_surge": ("大量新验证身份为同一作品投票（仅提示）",
-                                   "Many freshly verified identities voting for one entry (alert only)"),
-    "regular_gaps": ("同一身份按机器般固定的间隔投票", "One identity voting at machine-regular intervals"),
-    "covoting_subnet": ("同一网段几乎所有身份都投给同一作品",
-                        "Nearly every identity of one network voting for one entry"),
-    "timer_subnet": ("同一网段多个身份按相同间隔再次投票",
-                     "Identities of one network voting again after the same machine interval"),
-}

@@ -348,3 +348,24 @@ async def test_two_instances_on_two_partitions_share_the_counters_and_invalidate
                                     "AND key = $1 AND value > 0", str(TARGET))
     assert {r["shard"] for r in rows} == set(range(shards))
     assert sum(r["value"] for r in rows) == sum(e.entry_id == TARGET for e in events)
+
+
+async def test_a_campaign_tunes_its_own_thresholds_and_an_unknown_name_changes_nothing(service):
+    operator = service.as_("ops", "operator")
+    r = await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers=operator,
+                                 json={"policy": "auto", "reason": "家庭共用手机较多", "thresholds": {"device_voters": 20}})
+    assert r.status_code == 422 and "device_voters" in r.text
+    assert (await service.client.get(f"/campaigns/{CAMPAIGN}/policy", headers=operator)).json()["default"] is True
+    r = await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers=operator,
+                                 json={"policy": "auto", "reason": "家庭共用手机较多",
+                                       "thresholds": {"device_voters_per_day": 20}})
+    assert r.status_code == 200 and r.json()["thresholds"] == {"device_voters_per_day": 20}
+    policy = (await service.client.get(f"/campaigns/{CAMPAIGN}/policy", headers=operator)).json()
+    assert policy["effective_thresholds"]["device_voters_per_day"] == 20
+    assert {rule["code"] for rule in policy["rules"]} == set(domain.RULES)
+    await service.deliver(traffic())  # twelve identities on one phone: under this campaign's limit of twenty
+    assert await service.outbox("VoteInvalidated") == [] and await service.outbox("VoteFlagged") == []
+    # a change of policy alone keeps the overrides
+    r = await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers=operator,
+                                 json={"policy": "flag", "reason": "人工核查"})
+    assert r.json()["thresholds"] == {"device_voters_per_day": 20}

@@ -29,8 +29,9 @@ def _standings(counts: bool) -> dict[str, Any]:
         a.update(votes=96, held=4, invalidated=6, reasons={
             "held": [{"reason_code": "device_shared", "votes": 4, "reason": "many identities voting from one device",
                       "reason_zh": "多个身份使用同一设备投票"}],
-            "invalidated": [{"reason_code": "lockstep_group", "votes": 6, "reason": "lockstep_group",
-                             "reason_zh": "lockstep_group"}]})
+            "invalidated": [{"reason_code": "coordinated_cohort", "votes": 6,
+                             "reason": "identities backing one entry that share traits of a script",
+                             "reason_zh": "为同一作品投票的一批身份在多项特征上高度一致"}]})
         b.update(votes=50, held=0, invalidated=0, reasons={"held": [], "invalidated": []})
     return {"campaign_id": "c1", "phase": "voting", "counts_shown": counts, "categories": {"gov": [a, b]}}
 
@@ -55,8 +56,8 @@ def test_the_standings_page_shows_held_and_invalidated_votes_with_their_reasons_
     page = _site("always").get("/c/c1/standings").text
     assert "待核查 4 票 / 已作废 6 票" in page
     assert "待核查：多个身份使用同一设备投票（4 票）" in page
-    # No label carried by the decisions yet: the page's own name of the rule, not the code.
-    assert "已作废：多个身份在同一时刻、同一网络或设备为同一作品投票（6 票）" in page
+    # The rule's label as the anti-fraud service put it on its decisions: the gateway keeps no copy of its own.
+    assert "已作废：为同一作品投票的一批身份在多项特征上高度一致（6 票）" in page
     assert "核查完成前不计入票数" in page
     assert page.count('class="vote-states"') == 1  # an entry without held or invalidated votes says nothing
 
@@ -65,7 +66,7 @@ def test_the_standings_page_says_the_same_in_english() -> None:
     page = _site("always").get("/c/c1/standings?lang=en").text
     assert "4 held for review / 6 invalidated" in page
     assert "Held: many identities voting from one device (4)" in page
-    assert "Invalidated: Identities voting for one entry in the same seconds" in page
+    assert "Invalidated: identities backing one entry that share traits of a script (6)" in page
     assert "held for review and do not count until they are reviewed" in page
 
 
