@@ -166,6 +166,17 @@ GROUP BY c.id ORDER BY c.created_at DESC, c.id LIMIT $4;
 -- name: get_case
 SELECT c.*, (SELECT count(*) FROM case_votes WHERE case_id = c.id) AS votes FROM cases c WHERE c.id = $1;
 
+-- name: identity_votes
+SELECT vote_id, entry_id, count, cast_at, subnet, state FROM votes
+WHERE campaign_id = $1 AND voter_id = $2 ORDER BY cast_at, vote_id LIMIT 1000;
+
+-- name: identity_cases
+SELECT c.id, c.reason_code, c.subject, c.window_start, c.entry_id, c.status, c.score, c.explanation,
+       c.explanation_zh, count(*) AS votes_held
+FROM votes v JOIN case_votes cv ON cv.vote_id = v.vote_id JOIN cases c ON c.id = cv.case_id
+WHERE v.campaign_id = $1 AND v.voter_id = $2
+GROUP BY c.id ORDER BY c.score DESC, c.created_at;
+
 -- name: case_votes_sample
 SELECT v.vote_id, v.voter_id, v.entry_id, v.count, v.cast_at, v.subnet, v.ip_hash, v.device_hash, v.fresh, v.state
 FROM case_votes cv JOIN votes v ON v.vote_id = cv.vote_id WHERE cv.case_id = $1 ORDER BY v.cast_at LIMIT $2;

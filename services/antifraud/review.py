@@ -7,12 +7,13 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
+import math
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, Iterable, Literal
 
 import asyncpg
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import Field, field_validator
 
 from massline.auth import Caller, CallerDep, require_role
@@ -244,6 +245,38 @@ async def get_case(
     trail = await rt.pool.fetch(Q.case_decisions, case_id)
     return {**dict(case), **reason_texts(case["reason_code"]),
             "vote_sample": [dict(r) for r in sample], "decisions": [dict(r) for r in trail]}
+
+
+def identity_risk(cases: Iterable[Any], t: domain.Thresholds) -> dict[str, Any]:
+    """An identity's risk: the strongest case holding its votes, as odds against the campaign's other voters (a
+    coordination case's own weight of evidence; for the other rules, the odds their level stands for). Overturned
+    cases do not count."""
+    odds = 1.0
+    for c in cases:
+        if c["status"] == "overturned":
+            continue
+        level = domain.RULES[c["reason_code"]].level if c["reason_code"] in domain.RULES else "hold"
+        floor = t.invalidate_odds if level == "invalidate" else t.hold_odds
+        odds = max(odds, math.exp(c["score"]) if c["score"] else floor)
+    return {"odds": round(odds, 1), "score": round(math.log(odds), 3),
+            "level": "invalidate" if odds >= t.invalidate_odds else "hold" if odds >= t.hold_odds else "none"}
+
+
+@router.get("/campaigns/{campaign_id}/identities/{voter_id}")
+async def get_identity(campaign_id: str, voter_id: Annotated[str, Path(max_length=100)], rt: Runtime,
+                       caller: CallerDep) -> dict[str, Any]:
+    """One (pseudonymous) identity: its risk score, every case that holds its votes with the explanation naming
+    each signal that contributed (zh and en), and its votes with their state."""
+    _reviewer(caller)
+    votes = await rt.pool.fetch(Q.identity_votes, campaign_id, voter_id)
+    if not votes:
+        raise ApiError(404, "identity_not_found", "该身份在本活动中没有投票", "This identity cast no vote in this campaign")
+    cases = await rt.pool.fetch(Q.identity_cases, campaign_id, voter_id)
+    row = await rt.pool.fetchrow(Q.policy_row, campaign_id)
+    t = domain.with_overrides(_settings(rt).thresholds(), dict(row["thresholds"]) if row else {})
+    return {"campaign_id": campaign_id, "voter_id": voter_id, "risk": identity_risk(cases, t),
+            "cases": [{**dict(c), **reason_texts(c["reason_code"])} for c in cases],
+            "votes": [dict(v) for v in votes]}
 
 
 # --- decisions: one case or many, the same way ---------------------------------------------------

@@ -369,3 +369,20 @@ async def test_a_campaign_tunes_its_own_thresholds_and_an_unknown_name_changes_n
     r = await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers=operator,
                                  json={"policy": "flag", "reason": "人工核查"})
     assert r.json()["thresholds"] == {"device_voters_per_day": 20}
+
+
+async def test_an_identity_s_risk_names_every_signal_behind_it_and_an_honest_one_has_none(service):
+    events = network_traffic()
+    for i in range(0, len(events), 20):
+        await service.deliver(events[i:i + 20])
+    operator = service.as_("ops", "operator")
+    crew = (await service.client.get(f"/campaigns/{CAMPAIGN}/identities/crew12", headers=operator)).json()
+    assert crew["risk"]["level"] in ("hold", "invalidate") and crew["risk"]["odds"] >= domain.Thresholds().hold_odds
+    [case] = [c for c in crew["cases"] if c["reason_code"] == "coordinated_cohort"][:1]
+    assert "the same user agent" in case["explanation"] and "浏览器标识" in case["explanation_zh"]
+    assert case["reason_zh"] == domain.REASONS_ZH["coordinated_cohort"]
+    assert {v["state"] for v in crew["votes"]} <= {"flagged", "invalidated"} and len(crew["votes"]) == 3
+    honest = (await service.client.get(f"/campaigns/{CAMPAIGN}/identities/n7", headers=operator)).json()
+    assert honest["risk"] == {"odds": 1.0, "score": 0.0, "level": "none"} and honest["cases"] == []
+    r = await service.client.get(f"/campaigns/{CAMPAIGN}/identities/nobody", headers=operator)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "identity_not_found"
