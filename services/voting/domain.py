@@ -16,6 +16,7 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 import jwt
+from massline.client_values import clean_client_value
 
 TICKET_AUDIENCE = "massline-voter"
 
@@ -131,13 +132,21 @@ def _user_agent_hash(secret: str, user_agent: str) -> str:
     return keyed_hash(secret, "ua", user_agent)
 
 
+def device_hash(secret: str, device: str | None) -> str | None:
+    """`keyed_hash(secret, "device", …)` of the page's device fingerprint; None when it is missing or a placeholder
+    ("unknown", "null", "0000…"): a broken client's constant must not make its users look like one phone."""
+    device = clean_client_value(device)
+    return keyed_hash(secret, "device", device) if device else None
+
+
 def user_agent_hash(secret: str, user_agent: str | None) -> str | None:
-    """`keyed_hash(secret, "ua", …)` of the User-Agent header as received; None when it is missing or empty.
+    """`keyed_hash(secret, "ua", …)` of the User-Agent header as received; None when it is missing, empty or a
+    placeholder.
 
     Remembered, as a few browsers' strings make most of a surge; a string longer than any browser's is
     hashed without being remembered, so a client cannot fill the memory with long ones.
     """
-    if not user_agent:
+    if not user_agent or clean_client_value(user_agent, max_length=100_000) is None:
         return None
     if len(user_agent) > 512:
         return keyed_hash(secret, "ua", user_agent)

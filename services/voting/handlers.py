@@ -319,7 +319,7 @@ async def _cast(
         cast_at=now,
         ip_hash=domain.address_hash(s.secret_key, ip) if ip else None,
         subnet=domain.network_prefix(ip),
-        device_hash=domain.keyed_hash(s.secret_key, "device", body.device) if body.device else None,
+        device_hash=domain.device_hash(s.secret_key, body.device),
         identity_verified_at=datetime.fromtimestamp(ticket.verified_at, timezone.utc),
         user_agent_hash=domain.user_agent_hash(s.secret_key, user_agent),
         # From the ticket (claim `pv`, stamped when the public page loaded): no lookup on the vote path.

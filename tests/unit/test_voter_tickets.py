@@ -8,6 +8,7 @@ import json
 import jwt
 import pytest
 
+from services.voting import domain
 from services.voting.domain import (TicketError, issue_ticket, keyed_hash, read_ticket, stamp_page_view,
                                    user_agent_hash)
 
@@ -80,5 +81,12 @@ def test_the_user_agent_is_kept_only_as_a_keyed_hash_and_a_missing_one_as_none()
     assert ua not in user_agent_hash(SECRET, ua)  # type: ignore[operator]
     assert user_agent_hash(SECRET, ua) != user_agent_hash(SECRET, ua + " ")
     assert user_agent_hash(SECRET, None) is None and user_agent_hash(SECRET, "") is None
-    long = "x" * 5000  # hashed, not remembered
+    long = "Mozilla/5.0 " + "x" * 5000  # hashed, not remembered
     assert user_agent_hash(SECRET, long) == keyed_hash(SECRET, "ua", long)
+
+
+@pytest.mark.parametrize("placeholder", [None, "", "unknown", " NULL ", "undefined", "0", "00000000", "-"])
+def test_a_placeholder_device_or_user_agent_is_no_value_so_a_broken_client_is_not_one_shared_phone(placeholder):
+    assert domain.device_hash("s" * 32, placeholder) is None
+    assert domain.user_agent_hash("s" * 32, placeholder) is None
+    assert domain.device_hash("s" * 32, "fp-3f9a") == domain.keyed_hash("s" * 32, "device", "fp-3f9a")

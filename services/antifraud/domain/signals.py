@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
+from massline.client_values import clean_client_value
+
 from .registry import Thresholds
 
 MINUTE = 60
@@ -23,7 +25,6 @@ TEN_MINUTES = 600
 HOUR = 3600
 DAY = 86400
 
-_PLACEHOLDERS = {"", "unknown", "null", "none", "undefined", "nil", "0", "-", "n/a", "na", "default"}
 
 @dataclass(frozen=True)
 class VoteSignal:
@@ -99,12 +100,7 @@ def utc(at: datetime) -> datetime:
 
 def clean_key(value: str | None) -> str | None:
     """A hash or fingerprint, or None when it is missing or a placeholder a client sends when it has none."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.lower() in _PLACEHOLDERS or len(value) > 200:
-        return None
-    return value
+    return clean_client_value(value)
 
 
 def clean_subnet(value: str | None) -> str | None:
