@@ -119,7 +119,8 @@ def check(v: VoteSignal, ctx: Context) -> None:
         n = count(dimension, f"{prefix}*", length)
         if n < t.contrast_cohort_min:
             continue
-        evidence: list[tuple[str, str, Evidence]] = []  # the strong traits
+        strong: list[tuple[str, str, Evidence]] = []  # traits far commoner here than elsewhere
+        support: list[tuple[str, str, Evidence]] = []  # traits clearly commoner, not enough alone
         contributing: list[Evidence] = []  # every trait that made the identity likelier to be scripted
         score = 0.0
         for name, value in v.traits():
@@ -143,20 +144,42 @@ def check(v: VoteSignal, ctx: Context) -> None:
                           f"其中 {k} 个{zh}（占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}，为其 {ratio:.1f} 倍）")
             contributing.append(ev)
             if k >= t.contrast_min_identities and ratio >= t.contrast_ratio:
-                evidence.append((name, value, ev))
-        if not evidence:
+                strong.append((name, value, ev))
+            elif k >= t.contrast_min_identities and ratio >= t.contrast_support:
+                support.append((name, value, ev))
+        if not strong:
             continue
-        strong = len(evidence)
-        jump = surge(v, ctx, count) if label == "entry" else None
-        burst = max(timing + ([jump] if jump else []), key=lambda x: x.ratio) if timing or jump else None
-        if burst is not None:
-            score += math.log(min(burst.ratio, _TIMING_CAP))
-            strong += 1
-        if strong < 2 or score < math.log(t.hold_odds):
+        extra: list[Evidence] = []  # evidence beyond the traits: timing, a surge, a network taken over
+        if timing:
+            extra.append(max(timing, key=lambda x: x.ratio))
+        if label == "entry" and (jump := surge(v, ctx, count)):
+            extra.append(jump)
+        if label == "network" and (taken := takeover(v, ctx, n)):
+            extra.append(taken)
+        score += sum(math.log(min(x.ratio, _TIMING_CAP)) for x in extra)
+        pieces = len(strong) + len(support) + len(extra)
+        if pieces < 2 or score < math.log(t.hold_odds):
             continue
-        level = "invalidate" if strong >= 3 and score >= math.log(t.invalidate_odds) else "hold"
-        _found(v, ctx, label, prefix, length if burst is None or len(evidence) > 1 else BURST, n, evidence,
-               contributing + ([burst] if burst else []), score, level)
+        sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)
+        traits = strong + support
+        # One trait and a burst: only the burst's seconds are covered (the trait alone is common enough).
+        window = BURST if len(traits) == 1 and [x.signal for x in extra] == ["burst"] else length
+        _found(v, ctx, label, prefix, window, n, traits, contributing + extra, score,
+               "invalidate" if sure else "hold")
+
+
+def takeover(v: VoteSignal, ctx: Context, n: int) -> Evidence | None:
+    """Most of the identities the network showed today back this entry (with a behavioural trait, not alone:
+    a loyal campus or office does the same)."""
+    t = ctx.t
+    population = ctx.ids("subnet_voters_day", v.subnet, v)
+    share = n / population if population else 0.0
+    if n < t.covote_min_identities or share < t.network_share:
+        return None
+    ratio = min(1.0 / max(1.05 - share, 0.05), _TIMING_CAP)
+    return Evidence("network", ratio,
+                    f"they are {n} of the {population} identities the network {v.subnet} showed that day ({share:.0%})",
+                    f"他们占网段 {v.subnet} 当天出现的 {population} 个身份中的 {n} 个（{share:.0%}）")
 
 
 def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n: int,
