@@ -13,8 +13,11 @@ For a vote, each of its traits gets a likelihood ratio: how much more common its
 among the others (the cohort's share shrunk towards the others' for small cohorts). Delays are compared among
 identities verified lately only, so a surge of honest newcomers is compared with other newcomers. A burst the
 vote came in (its entry far above its usual rate) adds timing evidence. The identity's votes are held when at
-least two pieces of evidence are strong, one of them a trait, and the ratios multiply to `hold_odds`; with three
-strong pieces and `invalidate_odds`, they are invalidated on their own. A trait that is missing is never evidence.
+least one trait is strong and a second piece of evidence supports it (another trait, a burst, a surge against
+the entry's history, or a network taken over), and the ratios multiply to `hold_odds`; with two strong traits,
+three pieces and `invalidate_odds`, they are invalidated on their own. An identity one of whose traits is clearly
+rarer in the cohort than elsewhere is not the script's (an honest voter amid a farm), and is not held by it. A
+trait that is missing is never evidence.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ _MAX_RATIO = 1000.0
 _MIN_RATIO = 0.05
 _TIMING_CAP = 20.0
 _CONTRIBUTES = 1.5  # a trait this much commoner in the cohort is named in the explanation
+_NO_UA_PROFILE = False
+_EXPECTED = 5.0  # identities a trait value would have in the cohort by the others' share, before its rarity counts
 
 _TRAIT_EN = {"ua": "the same user agent", "delay": "voted {value} after verifying",
              "page": {"n": "never loaded the campaign's page before voting", "y": "loaded the campaign's page"}}
@@ -60,14 +65,15 @@ def reads(v: VoteSignal) -> set[CounterKey]:
     return out
 
 
-def contrast(k: int, known: int, k_others: int, known_others: int, prior: float) -> tuple[float, float]:
+def contrast(k: int, known: int, k_others: int, known_others: int, prior: float,
+             sigmas: float = 1.5) -> tuple[float, float]:
     """The others' share of a trait value, and how many times commoner it is in the cohort, read cautiously:
-    the cohort's share at its lower bound and the others' at their upper bound (about two standard deviations
-    each), and a small cohort shrunk towards the others by `prior` pseudo-identities. Chance never makes a trait
-    look rarer elsewhere or commoner here than the counts can show."""
+    the cohort's share at its lower bound and the others' at their upper bound (`sigmas` standard deviations of a
+    count each), and a small cohort shrunk towards the others by `prior` pseudo-identities. Chance rarely makes a
+    trait look rarer elsewhere or commoner here than the counts can show."""
     p = (k_others + 0.5) / (known_others + 1.0)
-    p_high = min((k_others + 1 + 2 * math.sqrt(k_others + 1)) / (known_others + 1.0), 1.0)
-    q_low = (max(k - 2 * math.sqrt(k), 0.0) + prior * p_high) / (known + prior)
+    p_high = min((k_others + 1 + sigmas * math.sqrt(k_others + 1)) / (known_others + 1.0), 1.0)
+    q_low = (max(k - sigmas * math.sqrt(k), 0.0) + prior * p_high) / (known + prior)
     return p, min(max(q_low / p_high, _MIN_RATIO), _MAX_RATIO)
 
 
@@ -80,7 +86,8 @@ def surge(v: VoteSignal, ctx: Context, count: Any) -> Evidence | None:
     everyone_before = count("trait_day", "*", DAY) - everyone
     if here < t.surge_min_identities or everyone_before < t.contrast_baseline_min:
         return None  # no history to jump against (the campaign's first minutes)
-    share_before, ratio = contrast(here, everyone, max(before, 0), everyone_before, t.contrast_prior)
+    share_before, ratio = contrast(here, everyone, max(before, 0), everyone_before, t.contrast_prior,
+                                   t.contrast_sigmas)
     if ratio < t.surge_ratio:
         return None
     return Evidence("surge", ratio,
@@ -122,6 +129,8 @@ def check(v: VoteSignal, ctx: Context) -> None:
         strong: list[tuple[str, str, Evidence]] = []  # traits far commoner here than elsewhere
         support: list[tuple[str, str, Evidence]] = []  # traits clearly commoner, not enough alone
         contributing: list[Evidence] = []  # every trait that made the identity likelier to be scripted
+        contradicts = False
+        shares: list[float] = []  # the others' share of each trait value that stood out
         score = 0.0
         for name, value in v.traits():
             if value == "?":
@@ -133,7 +142,9 @@ def check(v: VoteSignal, ctx: Context) -> None:
                 continue  # too few to compare (few identities verified lately, few user agents sent)
             k = count(dimension, f"{prefix}{name}={value}", length)
             k_others = others(f"{name}={value}")
-            p, ratio = contrast(k, known, k_others, known_others, t.contrast_prior)
+            p, ratio = contrast(k, known, k_others, known_others, t.contrast_prior, t.contrast_sigmas)
+            if known * p >= _EXPECTED and (k + t.contrast_prior * p) / (known + t.contrast_prior) < p / t.contrast_support:
+                contradicts = True  # the cohort's script does not have this identity's trait: it is not one of them
             score += math.log(ratio)
             if ratio < _CONTRIBUTES:
                 continue
@@ -145,9 +156,11 @@ def check(v: VoteSignal, ctx: Context) -> None:
             contributing.append(ev)
             if k >= t.contrast_min_identities and ratio >= t.contrast_ratio:
                 strong.append((name, value, ev))
+                shares.append(p)
             elif k >= t.contrast_min_identities and ratio >= t.contrast_support:
                 support.append((name, value, ev))
-        if not strong:
+                shares.append(p)
+        if not strong or contradicts:
             continue
         extra: list[Evidence] = []  # evidence beyond the traits: timing, a surge, a network taken over
         if timing:
@@ -162,8 +175,13 @@ def check(v: VoteSignal, ctx: Context) -> None:
             continue
         sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)
         traits = strong + support
-        # One trait and a burst: only the burst's seconds are covered (the trait alone is common enough).
-        window = BURST if len(traits) == 1 and [x.signal for x in extra] == ["burst"] else length
+        window = length
+        if len(traits) == 1 and label == "entry" and shares[0] > t.single_trait_share:
+            # One trait that many honest voters have too (never looking at the page, say) picks out a farm only
+            # inside its burst; across an entry's ten minutes it would take the entry's honest voters with it.
+            if not any(x.signal == "burst" for x in extra):
+                continue
+            window = BURST
         _found(v, ctx, label, prefix, window, n, traits, contributing + extra, score,
                "invalidate" if sure else "hold")
 
@@ -184,12 +202,15 @@ def takeover(v: VoteSignal, ctx: Context, n: int) -> Evidence | None:
 
 def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n: int,
            evidence: list[tuple[str, str, Evidence]], signals: list[Evidence], score: float, level: str) -> None:
-    """One finding per cohort, window and set of shared traits. It covers the votes, in the window, of the
-    identities that voted for the entry (from the network) with every one of those traits: their other votes of
-    the window too (camouflage). With a single trait and a burst, only the burst's seconds are covered. The
-    explanation names every signal that made the identities likelier to be scripted, strong or not."""
+    """One finding per cohort, window and set of the script's traits. It covers the votes, in the window, of the
+    identities that voted for the entry (from the network) with every one of those traits — and, when this vote
+    sent no user agent, with none either (what it cannot show, it cannot vouch for in others) — and their other
+    votes of the window too (camouflage). With a single trait and a burst, only the burst's seconds are covered.
+    The explanation names every signal that made the identities likelier to be scripted, strong or not."""
     start = v.window(length)
     traits = {name: value for name, value, _ in evidence}
+    if v.ua is None and _NO_UA_PROFILE:
+        traits["ua"] = "?"
     whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
                if label == "network" else
                f"{n} identities that voted for this entry in the 10 minutes from {hm(v.window(TEN_MINUTES))}")
@@ -200,10 +221,11 @@ def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
         "coordinated_cohort", f"{label}:{prefix.rstrip('|')}|" + "|".join(f"{k}={x}" for k, x in sorted(traits.items())),
         f"Of the {whom_en}: " + "; ".join(s.text for s in signals)
         + f". Together {odds:,.0f}× likelier under one script than among the campaign's other voters "
-          f"(holds at {ctx.t.hold_odds:.0f}×, invalidates at {ctx.t.invalidate_odds:.0f}× with three signals).",
+          f"(holds at {ctx.t.hold_odds:.0f}×; invalidates at {ctx.t.invalidate_odds:.0f}× with two strong traits among "
+          f"three signals).",
         f"{whom_zh}中：" + "；".join(s.text_zh for s in signals)
         + f"。综合来看，出自同一脚本的可能性是活动中其他投票者的 {odds:,.0f} 倍"
-          f"（{ctx.t.hold_odds:.0f} 倍起暂扣待核，三项信号且 {ctx.t.invalidate_odds:.0f} 倍起自动作废）。",
+          f"（{ctx.t.hold_odds:.0f} 倍起暂扣待核；三项信号中有两项显著特征且达 {ctx.t.invalidate_odds:.0f} 倍起自动作废）。",
         {"cohort": label, "identities": n, "odds": round(odds, 1), "score": round(score, 3),
          "signals": [{"signal": s.signal, "ratio": round(s.ratio, 2)} for s in signals], "traits": traits},
         Selector(v.campaign_id, start, start + timedelta(seconds=length), entry_id=v.entry_id,

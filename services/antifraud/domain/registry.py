@@ -66,8 +66,10 @@ class Thresholds:
     contrast_min_identities: int = 8  # identities sharing a trait before the trait is evidence
     contrast_ratio: float = 4.0  # how much more common in the cohort than elsewhere a strong trait is
     contrast_support: float = 2.5  # … and a supporting one (needs a strong trait beside it)
+    single_trait_share: float = 0.05  # a lone trait selects an entry's voters only if rarer than this elsewhere
     network_share: float = 0.8  # a network whose identities that day back the entry this much supports a trait
     contrast_prior: float = 10.0  # pseudo-identities of the baseline added to a cohort (small cohorts shrink to it)
+    contrast_sigmas: float = 1.5  # counts are read this many standard deviations towards "no difference"
     hold_odds: float = 30.0  # the product of the likelihood ratios that holds an identity's votes for review
     invalidate_odds: float = 1000.0  # … and that invalidates them on its own (with three pieces of evidence)
     fresh_delay_max_s: int = 3600  # verified at most this long before voting: the delay is a trait
@@ -133,7 +135,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "为同一作品投票的一批身份在多项特征上高度一致（浏览器标识、验证到投票的时间、未打开活动页面），"
          "远超活动中其他投票者；突发或相对作品自身历史的激增作为补充证据", "hold",
          ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
-          "contrast_support", "contrast_prior", "hold_odds", "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "surge_min_identities",
+          "contrast_support", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share", "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "surge_min_identities",
           "surge_ratio", "burst_ratio"), "coordination"),
 )}
 
