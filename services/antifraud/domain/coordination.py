@@ -14,7 +14,8 @@ among the others (the cohort's share shrunk towards the others' for small cohort
 identities verified lately only, so a surge of honest newcomers is compared with other newcomers. A burst the
 vote came in (its entry far above its usual rate) adds timing evidence. The identity's votes are held when at
 least one trait is strong and a second piece of evidence supports it (another trait, a burst, a surge against
-the entry's history, or a network taken over), and the ratios multiply to `hold_odds`; with two strong traits,
+the entry's history, or a network taken over), or two traits each clearly stand out, and the likelihood ratios
+multiply to `hold_odds` (each trait's ratio as counted; whether it stands out, read cautiously); with two strong traits,
 three pieces and `invalidate_odds`, they are invalidated on their own. An identity one of whose traits is clearly
 rarer in the cohort than elsewhere is not the script's (an honest voter amid a farm), and is not held by it. A
 trait that is missing is never evidence.
@@ -143,9 +144,10 @@ def check(v: VoteSignal, ctx: Context) -> None:
             k = count(dimension, f"{prefix}{name}={value}", length)
             k_others = others(f"{name}={value}")
             p, ratio = contrast(k, known, k_others, known_others, t.contrast_prior, t.contrast_sigmas)
-            if known * p >= _EXPECTED and (k + t.contrast_prior * p) / (known + t.contrast_prior) < p / t.contrast_support:
+            likely = (k + t.contrast_prior * p) / (known + t.contrast_prior) / p  # the likelihood ratio itself
+            if known * p >= _EXPECTED and likely < 1 / t.contrast_support:
                 contradicts = True  # the cohort's script does not have this identity's trait: it is not one of them
-            score += math.log(ratio)
+            score += math.log(min(max(likely, _MIN_RATIO), _MAX_RATIO))
             if ratio < _CONTRIBUTES:
                 continue
             en, zh = _describe(name, value)
@@ -160,7 +162,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
             elif k >= t.contrast_min_identities and ratio >= t.contrast_support:
                 support.append((name, value, ev))
                 shares.append(p)
-        if not strong or contradicts:
+        if contradicts or not (strong or len(support) >= 2):
             continue
         extra: list[Evidence] = []  # evidence beyond the traits: timing, a surge, a network taken over
         if timing:

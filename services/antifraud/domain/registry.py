@@ -70,7 +70,7 @@ class Thresholds:
     network_share: float = 0.8  # a network whose identities that day back the entry this much supports a trait
     contrast_prior: float = 10.0  # pseudo-identities of the baseline added to a cohort (small cohorts shrink to it)
     contrast_sigmas: float = 1.5  # counts are read this many standard deviations towards "no difference"
-    hold_odds: float = 30.0  # the product of the likelihood ratios that holds an identity's votes for review
+    hold_odds: float = 20.0  # the product of the likelihood ratios that holds an identity's votes for review
     invalidate_odds: float = 1000.0  # … and that invalidates them on its own (with three pieces of evidence)
     fresh_delay_max_s: int = 3600  # verified at most this long before voting: the delay is a trait
     # A surge: an entry's share of the campaign's identities in ten minutes against its share earlier that day.
