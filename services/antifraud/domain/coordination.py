@@ -16,8 +16,9 @@ vote came in (its entry far above its usual rate) adds timing evidence. The iden
 least one trait is strong and a second piece of evidence supports it (another trait, a burst, a surge against
 the entry's history, or a network taken over), or two traits each clearly stand out, and the likelihood ratios
 multiply to `hold_odds` (each trait's ratio as counted; whether it stands out, read cautiously); with two strong traits,
-three pieces and `invalidate_odds`, they are invalidated on their own. An identity one of whose traits is clearly
-rarer in the cohort than elsewhere is not the script's (an honest voter amid a farm), and is not held by it. A
+three pieces and `invalidate_odds`, they are invalidated on their own. Among an entry's voters anywhere, an identity
+one of whose traits is clearly rarer in the cohort than elsewhere is not the script's (an honest voter amid a
+farm), and is not held by it; on one network that most of whose identities back the entry, it is. A
 trait that is missing is never evidence.
 """
 
@@ -145,7 +146,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
             k_others = others(f"{name}={value}")
             p, ratio = contrast(k, known, k_others, known_others, t.contrast_prior, t.contrast_sigmas)
             likely = (k + t.contrast_prior * p) / (known + t.contrast_prior) / p  # the likelihood ratio itself
-            if known * p >= _EXPECTED and likely < 1 / t.contrast_support:
+            if label == "entry" and known * p >= _EXPECTED and likely < 1 / t.contrast_support:
                 contradicts = True  # the cohort's script does not have this identity's trait: it is not one of them
             score += math.log(min(max(likely, _MIN_RATIO), _MAX_RATIO))
             if ratio < _CONTRIBUTES:
