@@ -1,0 +1,763 @@
+"""The world the anti-fraud evaluation simulates: how honest people and vote farms behave.
+
+This module is written from a description of voters and farms, never from the detectors: it knows no
+detector, threshold or reason code. It produces, for one *cell* (a population mix, a time regime and a
+seed), a list of simulated vote requests with ground truth (`SimVote.attack`, `SimVote.label`).
+
+The campaign
+    24 entries in one category. Each identity (one verified phone number) may give up to 10 votes a
+    day, in requests of 1–10, to one entry or several. The simulated span is 10–60 minutes of an
+    evening (20:00 Asia/Shanghai). Entry popularity is Zipf-like (weight 1/rank); each person has a
+    favourite drawn from it with personal spread (15 % uniform), gives everything to it about a third
+    of the time, and otherwise splits across requests, mostly to the favourite.
+
+Time regimes
+    "first_hour": the campaign has just opened, every identity verifies by SMS during the span and
+    the arrival rate ramps up as the link spreads. "day3": the third day, 70 % of ordinary voters are
+    returning (verified 1–3 days ago, their first page view was then); the rate is steady with drift.
+
+Honest populations (label in brackets)
+    * ordinary residential voters [ordinary]: own address, each in its own /24 (or own IPv6 /64 for
+      15 %), own device fingerprint, a user agent from a realistic mix (WeChat in-app on iPhone and on
+      Android with per-install build ids, mobile Safari, Chrome for Android, Huawei/Quark browsers,
+      desktop Chrome/Edge, WeChat for Windows, ~2 % none). Arrivals follow a rate with WeChat-share
+      bumps. A fresh voter opens the page, gets and types the SMS code (median 40 s), the page's
+      script loads with the new ticket a second or so later (85 % of voters; the rest vote through
+      links that never load the page), then reads and votes (verify → first vote: log-normal, median
+      35 s, heavy tail to many minutes). Requests 2 s to a minute apart. 8 % come back for a second
+      session within the span, splitting their 10 votes.
+    * families [family]: 3 % of ordinary identities are in households of 2–3 identities on one phone
+      (same device, address and user agent), voting one after another minutes apart.
+    * broken clients [garbled]: 1.5 % of identities send missing or garbage data: no or empty address,
+      subnet "unknown" / "999.1.1.0/24" / "", no, empty or constant ("unknown") device, no user agent.
+    * a campus [campus]: N students behind k NAT addresses (1–8, in 1–3 /24s), own phones and human
+      delays; a WeChat group message starts a rally (arrivals ramp up and decay over minutes,
+      gamma-shaped); a share L (loyalty) of the students vote for their school, 60 % of those all 10;
+      the rest behave as ordinary voters throughout the span. On day 3 half are returning.
+    * carrier-grade NAT [cgnat]: M mobile users behind a handful of addresses in one /24 of a mobile
+      carrier, mobile user agents, otherwise ordinary.
+    * a popular entry at its peak [popular]: a TV mention brings a smooth surge (rise in minutes,
+      decay over ten) of new ordinary people, 85 % of them for that entry.
+    * an office [office]: dozens to hundreds of staff behind one address, mostly desktop browsers,
+      voting after an internal notice for their own unit's entry (loyalty 85 %).
+
+Attack families (label "attack:<family>"; each targets one mid-ranked entry)
+    Each family says *when* its identities vote and *for what*; a `Farm` style says what they look
+    like on the wire: address diversity (a few /24s with a few addresses each, or residential proxies:
+    a distinct residential /24 per identity), devices (shared by n identities, spoofed unique per
+    identity, rotated per vote), user agent (one string, a pool of 5, or the honest mix), verification
+    (scripted: seconds before the first vote; human-like; aged: verified on an earlier day — in the
+    first hour, at the opening), page view (none, or faked a few seconds before voting) and timing
+    jitter.
+    * burst: identities fire within seconds of each other in a few waves minutes apart.
+    * shared_devices: each phone/emulator serves many identities one after another.
+    * camouflage: farm identities also vote for popular entries to look normal.
+    * fresh_surge: freshly verified identities from an SMS farm, each on its own residential address
+      and device, all voting for one entry within minutes; size = multiple of the entry's honest votes
+      in the cell.
+    * slow_drip: identities giving one vote every few minutes, under any rate limit.
+
+All identities, honest or not, stay within 10 votes a day (the voting service enforces it).
+Everything is deterministic given the cell and the seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+ENTRIES = 24
+VOTES_PER_DAY = 10
+DAY = 86_400.0
+
+# Where residential and mobile addresses come from: first octets of large Chinese ISP allocations.
+RESIDENTIAL_OCTETS = [27, 36, 39, 42, 49, 58, 59, 60, 61, 101, 106, 110, 111, 112, 113, 114, 115, 116, 117, 118,
+                      119, 120, 121, 122, 123, 124, 125, 171, 175, 180, 182, 183, 202, 210, 211, 218, 219, 220, 221,
+                      222, 223]
+GARBAGE_SUBNETS = [None, "", "unknown", "999.1.1.0/24"]
+
+
+# --------------------------------------------------------------------------------------------
+# What the generator produces
+
+
+@dataclass(frozen=True)
+class SimVote:
+    """One vote request as the voting service would accept it, with ground truth."""
+
+    key: str                # unique in the cell (the idempotency key over HTTP)
+    voter: str              # pseudonymous identity
+    label: str              # population: ordinary, family, garbled, campus, cgnat, popular, office, attack:<family>
+    attack: bool
+    entry: int              # 0 … ENTRIES-1; entry 0 is the most popular
+    count: int              # votes in this request (1–10)
+    t: float                # seconds since the cell's start
+    ip: str | None          # the client address the gateway would see (or garbage)
+    subnet: str | None      # its /24 or /64 as the voting service derives it (or garbage)
+    device: str | None      # the page's fingerprint as sent (hashed downstream)
+    ua: str | None          # User-Agent header as sent (hashed downstream)
+    verified_t: float       # when the identity verified, seconds since the cell's start (negative: before)
+    page_t: float | None    # when the identity first loaded the campaign page with its ticket, if ever
+    phone: str = ""         # the identity's phone number (for the HTTP mode's SMS verification)
+
+
+@dataclass
+class World:
+    votes: list[SimVote]
+    span_s: float
+    target: int | None = None          # the attacked entry
+    attack_start: float | None = None  # the attack's first vote
+
+    @property
+    def honest(self) -> list[SimVote]:
+        return [v for v in self.votes if not v.attack]
+
+
+# --------------------------------------------------------------------------------------------
+# Small facts of the world
+
+
+def digest(*parts: object, n: int = 16) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:n]
+
+
+def network_prefix(ip: str | None) -> str | None:
+    """The /24 (IPv4) or /64 (IPv6) of an address; None for missing or garbage."""
+    if not ip:
+        return None
+    try:
+        addr = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    return str(ipaddress.ip_network(f"{addr}/{24 if addr.version == 4 else 64}", strict=False))
+
+
+def popularity(n: int = ENTRIES) -> list[float]:
+    return [1.0 / (i + 1) for i in range(n)]
+
+
+def lognormal(rng: random.Random, median: float, sigma: float, lo: float, hi: float) -> float:
+    return min(hi, max(lo, median * math.exp(rng.gauss(0.0, sigma))))
+
+
+def split(rng: random.Random, total: int, parts: int) -> list[int]:
+    """`total` votes in `parts` requests of at least one vote each."""
+    parts = max(1, min(parts, total))
+    cuts = sorted(rng.sample(range(1, total), parts - 1)) if parts > 1 else []
+    bounds = [0, *cuts, total]
+    return [b - a for a, b in zip(bounds, bounds[1:])]
+
+
+class UserAgents:
+    """A realistic mix of user agents: many distinct strings, WeChat's in-app browser dominating."""
+
+    IOS = ["15_8", "16_6_1", "16_7_5", "17_0_3", "17_1_2", "17_2_1", "17_3_1", "17_4_1", "17_5_1", "17_6_1", "18_0",
+           "18_1_1", "18_2"]
+    WECHAT = [("8.0.44", "0x1800442c"), ("8.0.47", "0x18002f2f"), ("8.0.49", "0x18003137"),
+              ("8.0.50", "0x1800323d"), ("8.0.53", "0x18003531")]
+    ANDROID_MODELS = [("12", "V2227A"), ("13", "PJD110"), ("13", "2211133C"), ("14", "23049RAD8C"), ("12", "ALN-AL00"),
+                      ("12", "NOH-AN00"), ("10", "ANA-AN00"), ("12", "LIO-AN00"), ("13", "PGT-AN10"),
+                      ("11", "M2012K11AC"), ("14", "V2307A"), ("13", "PHB110"), ("13", "RMX3706"), ("14", "PJZ110"),
+                      ("12", "SM-S9080"), ("10", "HMA-AL00"), ("14", "24031PN0DC"), ("13", "CPH2451")]
+    CHROME = ["116", "118", "120", "122", "124", "126", "128", "130"]
+
+    def __init__(self) -> None:
+        self.kinds: list[tuple[str, float, Callable[[random.Random], str | None]]] = [
+            ("wechat_ios", 0.30, self.wechat_ios),
+            ("wechat_android", 0.30, self.wechat_android),
+            ("safari", 0.10, self.safari),
+            ("chrome_android", 0.08, self.chrome_android),
+            ("other_android", 0.07, self.other_android),
+            ("desktop", 0.08, self.desktop),
+            ("wechat_windows", 0.05, self.wechat_windows),
+            ("none", 0.02, lambda rng: None),
+        ]
+
+    def pick(self, rng: random.Random, mobile_only: bool = False, desktop_bias: float = 0.0) -> str | None:
+        kinds = [(k, w * (1 + desktop_bias * 8 if k in ("desktop", "wechat_windows") else 1), f)
+                 for k, w, f in self.kinds if not (mobile_only and k in ("desktop", "wechat_windows"))]
+        _, _, make = rng.choices(kinds, [w for _, w, _ in kinds])[0]
+        return make(rng)
+
+    def wechat_ios(self, rng: random.Random) -> str:
+        ios = rng.choices(self.IOS, [i + 1 for i in range(len(self.IOS))])[0]
+        wx, code = rng.choices(self.WECHAT, [1, 2, 3, 4, 6])[0]
+        net = rng.choices(["WIFI", "4G", "5G"], [6, 2, 2])[0]
+        return (f"Mozilla/5.0 (iPhone; CPU iPhone OS {ios} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                f"Mobile/15E148 MicroMessenger/{wx}({code}) NetType/{net} Language/zh_CN")
+
+    def wechat_android(self, rng: random.Random) -> str:
+        android, model = rng.choice(self.ANDROID_MODELS)
+        wx, code = rng.choices(self.WECHAT, [1, 2, 3, 4, 6])[0]
+        chrome = rng.choice(self.CHROME[3:])
+        net = rng.choices(["WIFI", "4G", "5G"], [6, 2, 2])[0]
+        # MMWEBID is a per-install number: WeChat on Android gives nearly every phone its own string.
+        return (f"Mozilla/5.0 (Linux; Android {android}; {model} Build/TP1A.220624.014; wv) AppleWebKit/537.36 "
+                f"(KHTML, like Gecko) Version/4.0 Chrome/{chrome}.0.6367.179 Mobile Safari/537.36 "
+                f"XWEB/1300{rng.randrange(10, 99)} MMWEBSDK/20240404 MMWEBID/{rng.randrange(10000)} "
+                f"MicroMessenger/{wx}.2620({code}) WeChat/arm64 Weixin NetType/{net} Language/zh_CN ABI/arm64")
+
+    def safari(self, rng: random.Random) -> str:
+        ios = rng.choice(self.IOS)
+        version = ios.split("_")[0] + "." + ios.split("_")[1]
+        return (f"Mozilla/5.0 (iPhone; CPU iPhone OS {ios} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                f"Version/{version} Mobile/15E148 Safari/604.1")
+
+    def chrome_android(self, rng: random.Random) -> str:
+        # Chrome's reduced user agent: one string per major version.
+        return (f"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+                f"Chrome/{rng.choice(self.CHROME)}.0.0.0 Mobile Safari/537.36")
+
+    def other_android(self, rng: random.Random) -> str:
+        android, model = rng.choice(self.ANDROID_MODELS)
+        tail = rng.choice([f"HuaweiBrowser/{rng.choice(['13.0.5.303', '14.0.5.302', '15.0.4.312'])}",
+                           f"Quark/{rng.choice(['6.9.5.480', '7.0.0.541', '7.2.1.570'])}",
+                           f"UCBrowser/{rng.choice(['15.5.6.1230', '16.0.8.1290'])}",
+                           f"MQQBrowser/{rng.choice(['14.6', '15.0'])}"])
+        return (f"Mozilla/5.0 (Linux; U; Android {android}; zh-cn; {model} Build/HUAWEI{model}) AppleWebKit/537.36 "
+                f"(KHTML, like Gecko) Version/4.0 Chrome/{rng.choice(self.CHROME)}.0.0.0 Mobile Safari/537.36 {tail}")
+
+    def desktop(self, rng: random.Random) -> str:
+        chrome = rng.choice(self.CHROME)
+        base = (f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                f"Chrome/{chrome}.0.0.0 Safari/537.36")
+        return base + (f" Edg/{chrome}.0.0.0" if rng.random() < 0.4 else "")
+
+    def wechat_windows(self, rng: random.Random) -> str:
+        return ("Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/81.0.4044.138 "
+                f"Safari/537.36 NetType/WIFI MicroMessenger/7.0.20.1781(0x6700143B) "
+                f"WindowsWechat(0x63090{rng.choice('abc')}13) "
+                f"XWEB/{rng.choice(['8555', '9185', '11275'])} Flue")
+
+
+UA = UserAgents()
+
+
+# --------------------------------------------------------------------------------------------
+# The generator's state for one cell
+
+
+@dataclass
+class Person:
+    """One identity and what the wire shows of it."""
+
+    voter: str
+    label: str
+    ip: str | None
+    subnet: str | None
+    device: str | None
+    ua: str | None
+    verified_t: float = 0.0
+    page_t: float | None = None
+    attack: bool = False
+    phone: str = ""
+    used: int = 0  # votes given today
+
+    def left(self) -> int:
+        return VOTES_PER_DAY - self.used
+
+
+class Gen:
+    """Shared state while one cell is generated: randomness per component, unique addresses, ids."""
+
+    def __init__(self, seed: int, regime: str, span_s: float) -> None:
+        assert regime in ("first_hour", "day3"), regime
+        self.seed, self.regime, self.span = seed, regime, span_s
+        self.used_nets: set[str] = set()
+        self.serial = 0
+        self.votes: list[SimVote] = []
+        self.weights = popularity()
+
+    def rng(self, component: str) -> random.Random:
+        return random.Random(f"{self.seed}:{self.regime}:{component}")
+
+    # --- addresses -------------------------------------------------------------------------
+    def fresh_net(self, rng: random.Random, first: int | None = None) -> tuple[int, int, int]:
+        while True:
+            a = first if first is not None else rng.choice(RESIDENTIAL_OCTETS)
+            b, c = rng.randrange(256), rng.randrange(256)
+            net = f"{a}.{b}.{c}.0/24"
+            if net not in self.used_nets:
+                self.used_nets.add(net)
+                return a, b, c
+
+    def residential(self, rng: random.Random, ipv6_share: float = 0.15) -> str:
+        """An address in a /24 (or /64) nobody else in the cell uses."""
+        if rng.random() < ipv6_share:
+            while True:
+                net = f"2409:8a{rng.randrange(16, 100):02d}:{rng.randrange(1 << 16):x}:{rng.randrange(1 << 16):x}"
+                if net not in self.used_nets:
+                    self.used_nets.add(net)
+                    return f"{net}:{rng.randrange(1 << 16):x}:{rng.randrange(1 << 16):x}:{rng.randrange(1 << 16):x}:" \
+                           f"{rng.randrange(1, 1 << 16):x}"
+        a, b, c = self.fresh_net(rng)
+        return f"{a}.{b}.{c}.{rng.randrange(2, 255)}"
+
+    def pool(self, rng: random.Random, addresses: int, subnets: int, first: int | None = None) -> list[str]:
+        """`addresses` addresses spread over `subnets` /24s (a NAT pool, a farm's uplinks)."""
+        nets = [self.fresh_net(rng, first) for _ in range(max(1, subnets))]
+        hosts: list[str] = []
+        for i in range(addresses):
+            a, b, c = nets[i % len(nets)]
+            while True:
+                ip = f"{a}.{b}.{c}.{rng.randrange(2, 255)}"
+                if ip not in hosts:
+                    hosts.append(ip)
+                    break
+        return hosts
+
+    # --- identities ------------------------------------------------------------------------
+    def person(self, rng: random.Random, label: str, ip: str | None, *, device: str | None = None,
+               ua: str | None | type[Ellipsis] = ..., attack: bool = False, mobile_only: bool = False,
+               desktop_bias: float = 0.0) -> Person:
+        self.serial += 1
+        voter = digest("voter", self.seed, self.regime, label, self.serial, n=24)
+        phone = f"1{rng.choice('3456789')}{(self.serial * 7919 + self.seed * 104729) % 10**9:09d}"
+        return Person(voter=voter, label=label, ip=ip, subnet=network_prefix(ip),
+                      device=device if device is not None else "fp-" + digest("device", voter, n=32),
+                      ua=UA.pick(rng, mobile_only, desktop_bias) if ua is ... else ua,  # type: ignore[arg-type]
+                      attack=attack, phone=phone)
+
+    def garble(self, rng: random.Random, p: Person) -> None:
+        """A broken client or a proxy that loses the address: some of the signals are missing or garbage."""
+        p.label = "garbled"
+        broken = rng.sample(["net", "device", "ua"], rng.choice([1, 1, 2, 3]))
+        if "net" in broken:
+            p.subnet = rng.choice(GARBAGE_SUBNETS)
+            p.ip = rng.choice([None, "", "unknown"]) if p.subnet in (None, "", "unknown") else p.ip
+        if "device" in broken:
+            p.device = rng.choice([None, "", "unknown"])
+        if "ua" in broken:
+            p.ua = rng.choice([None, ""])
+
+    def vote(self, p: Person, t: float, entry: int, count: int, *, device: str | None | type[Ellipsis] = ...) -> None:
+        assert 1 <= count <= p.left(), (p.voter, count, p.used)
+        p.used += count
+        self.votes.append(SimVote(
+            key=digest("vote", self.seed, self.regime, len(self.votes), p.voter, n=20), voter=p.voter, label=p.label,
+            attack=p.attack, entry=entry, count=count, t=round(t, 3), ip=p.ip, subnet=p.subnet,
+            device=p.device if device is ... else device, ua=p.ua, verified_t=round(p.verified_t, 3),  # type: ignore
+            page_t=None if p.page_t is None else round(p.page_t, 3), phone=p.phone))
+
+    # --- human behaviour -------------------------------------------------------------------
+    def favourite(self, rng: random.Random) -> int:
+        if rng.random() < 0.15:
+            return rng.randrange(ENTRIES)
+        return rng.choices(range(ENTRIES), self.weights)[0]
+
+    def returning_share(self, day3: float = 0.7) -> float:
+        return 0.0 if self.regime == "first_hour" else day3
+
+    def onboard(self, rng: random.Random, p: Person, arrival: float, returning: bool, page_share: float = 0.85
+                ) -> float:
+        """Verification and page view of a person arriving at `arrival`; returns when they can first vote."""
+        viewer = rng.random() < page_share
+        if returning:
+            p.verified_t = -rng.uniform(1.0, 3.0) * DAY
+            p.page_t = p.verified_t + rng.uniform(2, 60) if viewer else None
+            return arrival + lognormal(rng, 20, 0.8, 4, 600)
+        p.verified_t = arrival + lognormal(rng, 40, 0.5, 12, 600)       # phone typed, SMS read, code typed
+        p.page_t = p.verified_t + rng.uniform(0.5, 4) if viewer else None  # the page's script with the new ticket
+        return p.verified_t + lognormal(rng, 35, 0.9, 6, 1800)            # look at the entries, decide, vote
+
+    def session(self, rng: random.Random, p: Person, start: float, votes: int, picks: Callable[[], int],
+                all_to_one: bool) -> float:
+        """Requests of one sitting: `votes` votes from `start`; returns the time of the last request."""
+        first = picks()
+        counts = [votes] if all_to_one else split(rng, votes, rng.choices([1, 2, 3, 4, 5], [45, 25, 15, 10, 5])[0])
+        t = start
+        for i, count in enumerate(counts):
+            entry = first if (i == 0 or all_to_one or rng.random() < 0.5) else picks()
+            self.vote(p, t, entry, count)
+            t += lognormal(rng, 10, 0.7, 2, 120)
+        return t
+
+    def ordinary_day(self, rng: random.Random, p: Person, arrival: float, returning: bool,
+                     favourite: int | None = None, page_share: float = 0.85) -> float:
+        """An ordinary voter's evening: onboarding, one sitting (sometimes two), up to 10 votes."""
+        fav = self.favourite(rng) if favourite is None else favourite
+        budget = VOTES_PER_DAY if rng.random() < 0.55 else rng.randint(1, VOTES_PER_DAY - 1)
+        t = self.onboard(rng, p, arrival, returning, page_share)
+        picks = lambda: fav if rng.random() < 0.6 else self.favourite(rng)  # noqa: E731
+        all_to_one = rng.random() < 0.35
+        if budget > 1 and rng.random() < 0.08 and t < self.span * 0.6:
+            first = rng.randint(1, budget - 1)
+            end = self.session(rng, p, t, first, picks, all_to_one)
+            t = end + rng.uniform(300, max(301, self.span - end))
+            budget -= first
+        return self.session(rng, p, t, budget, picks, all_to_one)
+
+
+# --------------------------------------------------------------------------------------------
+# Arrival rhythms
+
+
+def rhythm_arrivals(rng: random.Random, n: int, start: float, end: float, regime: str, bumps: int = 4) -> list[float]:
+    """Arrival times with a realistic rhythm: ramp after opening (first hour) or drift (day 3), plus
+    bumps when the link is shared in big WeChat groups."""
+    phase = rng.uniform(0, 2 * math.pi)
+    peaks = [(rng.uniform(start, end), rng.uniform(60, 180), rng.uniform(0.5, 1.5)) for _ in range(bumps)]
+
+    def rate(t: float) -> float:
+        base = (1 - math.exp(-(t + 60) / 600)) if regime == "first_hour" else 1 + 0.3 * math.sin(t / 600 + phase)
+        return base + sum(a * math.exp(-((t - c) / w) ** 2) for c, w, a in peaks)
+
+    top = max(rate(start + (end - start) * i / 200) for i in range(201)) * 1.05
+    out: list[float] = []
+    while len(out) < n:
+        t = rng.uniform(start, end)
+        if rng.random() * top < rate(t):
+            out.append(t)
+    return sorted(out)
+
+
+def surge_arrivals(rng: random.Random, n: int, start: float, shape: float, scale: float, end: float) -> list[float]:
+    """A rally or a TV mention: arrivals rise and decay (gamma-shaped), cut at the span's end."""
+    out: list[float] = []
+    while len(out) < n:
+        t = start + rng.gammavariate(shape, scale)
+        if t < end:
+            out.append(t)
+    return sorted(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Honest populations
+
+
+@dataclass
+class Ordinary:
+    """Residential voters on their own addresses and phones (families and broken clients among them)."""
+
+    identities: int
+    family_share: float = 0.03
+    garbled_share: float = 0.015
+    label: str = "ordinary"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(f"ordinary:{self.label}")
+        arrivals = rhythm_arrivals(rng, self.identities, 0, g.span * 0.9, g.regime)
+        i = 0
+        while i < len(arrivals):
+            returning = rng.random() < g.returning_share()
+            if rng.random() < self.family_share / 2.5 and i + 1 < len(arrivals):
+                size = min(rng.choice([2, 3]), len(arrivals) - i)
+                ip, device = g.residential(rng), "fp-" + digest("family", g.seed, i, n=32)
+                ua = UA.pick(rng, mobile_only=True)
+                t = arrivals[i]
+                for _ in range(size):  # one after another on the same phone
+                    p = g.person(rng, "family", ip, device=device, ua=ua)
+                    end = g.ordinary_day(rng, p, t, returning and rng.random() < 0.8)
+                    t = end + rng.uniform(20, 600)
+                i += size
+                continue
+            p = g.person(rng, self.label, g.residential(rng))
+            if rng.random() < self.garbled_share:
+                g.garble(rng, p)
+            g.ordinary_day(rng, p, arrivals[i], returning)
+            i += 1
+
+
+@dataclass
+class Campus:
+    """Students behind a campus NAT rallying (拉票, allowed) for their own school."""
+
+    students: int
+    nat_addresses: int = 2        # k
+    subnets: int = 1              # /24s the k addresses sit in
+    loyalty: float = 0.7          # share of students voting for their school
+    entry: int = 11
+    rally_at: float = 0.25        # share of the span when the WeChat group message goes out
+    rally_scale_s: float = 150.0  # gamma scale of the ramp and decay
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng("campus")
+        nat = g.pool(rng, self.nat_addresses, min(self.subnets, self.nat_addresses), first=202)
+        loyal = round(self.students * self.loyalty)
+        rally = surge_arrivals(rng, loyal, g.span * self.rally_at, 2.0, self.rally_scale_s, g.span)
+        others = rhythm_arrivals(rng, self.students - loyal, 0, g.span * 0.9, g.regime)
+        for n, arrival in enumerate(rally + others):
+            p = g.person(rng, "campus", rng.choice(nat), mobile_only=rng.random() < 0.8)
+            returning = rng.random() < g.returning_share(0.5)
+            if n >= loyal:
+                g.ordinary_day(rng, p, arrival, returning)
+                continue
+            t = g.onboard(rng, p, arrival, returning)
+            if rng.random() < 0.6:  # all ten for the school, in one to three taps
+                g.session(rng, p, t, VOTES_PER_DAY, lambda: self.entry, all_to_one=rng.random() < 0.6)
+            else:
+                school = rng.randint(3, 9)
+                t = g.session(rng, p, t, school, lambda: self.entry, all_to_one=True)
+                g.session(rng, p, t, VOTES_PER_DAY - school, lambda: g.favourite(rng), all_to_one=False)
+
+
+@dataclass
+class CarrierNat:
+    """Mobile users behind a handful of carrier-grade NAT addresses in one /24."""
+
+    users: int
+    addresses: int = 6
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng("cgnat")
+        nat = g.pool(rng, self.addresses, 1, first=117)
+        for arrival in rhythm_arrivals(rng, self.users, 0, g.span * 0.9, g.regime):
+            p = g.person(rng, "cgnat", rng.choice(nat), mobile_only=True)
+            g.ordinary_day(rng, p, arrival, rng.random() < g.returning_share())
+
+
+@dataclass
+class PopularPeak:
+    """A TV mention: a smooth surge of new ordinary people, most voting for one entry."""
+
+    identities: int
+    entry: int = 14
+    at: float = 0.3
+    scale_s: float = 180.0
+    loyalty: float = 0.85
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng("popular")
+        for arrival in surge_arrivals(rng, self.identities, g.span * self.at, 1.6, self.scale_s, g.span):
+            p = g.person(rng, "popular", g.residential(rng))
+            fav = self.entry if rng.random() < self.loyalty else None
+            g.ordinary_day(rng, p, arrival, rng.random() < g.returning_share(0.3), favourite=fav)
+
+
+@dataclass
+class Office:
+    """Staff of a unit behind its one address, voting for their unit's entry after an internal notice."""
+
+    staff: int
+    entry: int = 17
+    loyalty: float = 0.85
+    at: float = 0.2
+    scale_s: float = 300.0
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng("office")
+        [address] = g.pool(rng, 1, 1, first=61)
+        for arrival in surge_arrivals(rng, self.staff, g.span * self.at, 1.5, self.scale_s, g.span):
+            p = g.person(rng, "office", address, desktop_bias=1.0)
+            fav = self.entry if rng.random() < self.loyalty else None
+            g.ordinary_day(rng, p, arrival, rng.random() < g.returning_share(), favourite=fav)
+
+
+# --------------------------------------------------------------------------------------------
+# Attacks
+
+
+@dataclass(frozen=True)
+class Farm:
+    """What a farm's identities look like on the wire."""
+
+    subnets: int = 0             # 0: residential proxies, a distinct /24 per identity
+    per_subnet: int = 4          # addresses per /24 when subnets > 0
+    devices: str = "spoofed"     # "shared:<n identities per device>" | "spoofed" (unique per identity) |
+    # "rotated" (a new fingerprint every vote)
+    ua: str = "mix"              # "one" | "pool" | "mix"
+    verify: str = "scripted"     # "scripted" (seconds before voting) | "human" | "aged" (an earlier day; in the
+    # first hour: at the opening)
+    page: str = "none"           # "none" | "faked" (loaded by the script a few seconds before the first vote)
+    jitter_s: float = 2.0
+
+
+@dataclass
+class Attack:
+    """Base of the attack families: identities with a farm style, votes scheduled by the family."""
+
+    identities: int = 300
+    farm: Farm = field(default_factory=Farm)
+    entry: int = 9
+    at: float = 0.33  # share of the span when the attack starts
+
+    family = "attack"
+
+    def label(self) -> str:
+        return f"attack:{self.family}"
+
+    def crew(self, g: Gen, rng: random.Random, n: int) -> list[Person]:
+        f = self.farm
+        pool = g.pool(rng, f.subnets * f.per_subnet, f.subnets) if f.subnets else []
+        uas = {"one": [UA.wechat_android(rng)], "pool": [UA.pick(rng, mobile_only=True) for _ in range(5)]}.get(f.ua)
+        shared = int(f.devices.split(":")[1]) if f.devices.startswith("shared") else 0
+        out = []
+        for i in range(n):
+            # a farm phone keeps its uplink; behind residential proxies every identity has its own address
+            slot = i // shared if shared else i
+            ip = pool[slot % len(pool)] if pool else g.residential(rng, ipv6_share=0.05)
+            device = "fp-" + digest("farm-device", g.seed, self.family, i // shared, n=32) if shared else None
+            ua = rng.choice(uas) if uas else UA.pick(rng, mobile_only=True)
+            out.append(g.person(rng, self.label(), ip, device=device, ua=ua, attack=True))
+        return out
+
+    def prepare(self, g: Gen, rng: random.Random, p: Person, first_vote: float) -> None:
+        """Verification and page view before the identity's first vote."""
+        f = self.farm
+        if f.verify == "aged":
+            p.verified_t = (-rng.uniform(1.0, 5.0) * DAY if g.regime == "day3"
+                            else rng.uniform(0, min(120.0, first_vote - 5)))
+        elif f.verify == "human":
+            p.verified_t = first_vote - lognormal(rng, 35, 0.9, 6, 1800)
+        else:
+            p.verified_t = first_vote - rng.uniform(2, 12)
+        p.page_t = first_vote - rng.uniform(1, min(30.0, max(1.5, first_vote - p.verified_t))) \
+            if f.page == "faked" else None
+        if p.page_t is not None and p.page_t < p.verified_t:
+            p.page_t = p.verified_t + 0.5
+
+    def cast(self, g: Gen, rng: random.Random, p: Person, t: float, entry: int, count: int) -> None:
+        device = ("fp-" + digest("rotated", g.seed, p.voter, t, n=32)) if self.farm.devices == "rotated" else ...
+        g.vote(p, t + rng.uniform(0, self.farm.jitter_s), entry, count, device=device)
+
+    def generate(self, g: Gen) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class Burst(Attack):
+    """Coordinated bursts: many identities firing within seconds, in waves minutes apart."""
+
+    waves: int = 3
+    wave_s: float = 5.0
+    gap_s: float = 180.0
+    family = "burst"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label())
+        crew = self.crew(g, rng, self.identities)
+        per_wave = split(rng, VOTES_PER_DAY, self.waves)
+        start = g.span * self.at
+        for p in crew:
+            self.prepare(g, rng, p, start)
+        for w, count in enumerate(per_wave):
+            at = start + w * self.gap_s
+            for p in crew:
+                self.cast(g, rng, p, at + rng.uniform(0, self.wave_s), self.entry, count)
+
+
+@dataclass
+class SharedDevices(Attack):
+    """Phones or emulators each serving many identities one after another."""
+
+    per_identity_s: float = 25.0  # log in as the next identity, vote
+    family = "shared_devices"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label())
+        crew = self.crew(g, rng, self.identities)
+        n = int(self.farm.devices.split(":")[1]) if self.farm.devices.startswith("shared") else 1
+        start = g.span * self.at
+        for i, p in enumerate(crew):
+            t = start + rng.uniform(0, 20) + (i % n) * self.per_identity_s * rng.uniform(0.7, 1.3)
+            self.prepare(g, rng, p, t)
+            for count in split(rng, VOTES_PER_DAY, rng.choice([1, 1, 2])):
+                self.cast(g, rng, p, t, self.entry, count)
+                t += rng.uniform(2, 6)
+
+
+@dataclass
+class Camouflage(Attack):
+    """Farm identities that also vote for popular entries, over a quarter of an hour."""
+
+    target_votes: int = 6
+    window_s: float = 900.0
+    family = "camouflage"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label())
+        crew = self.crew(g, rng, self.identities)
+        start = g.span * self.at
+        popular = list(range(5))
+        for p in crew:
+            t = start + rng.uniform(0, self.window_s)
+            self.prepare(g, rng, p, t)
+            picks = [(self.entry, c) for c in split(rng, self.target_votes, rng.choice([1, 2]))]
+            picks += [(e, 1) for e in rng.choices(popular, popularity(5), k=VOTES_PER_DAY - self.target_votes)]
+            rng.shuffle(picks)
+            for entry, count in picks:
+                self.cast(g, rng, p, t, entry, count)
+                t += lognormal(rng, 10, 0.7, 2, 120)
+
+
+@dataclass
+class FreshSurge(Attack):
+    """SMS-farm identities, each on its own residential address and device: verify, vote at once."""
+
+    multiple: float = 2.0     # votes of the surge as a multiple of the entry's honest votes in the cell
+    window_s: float = 300.0
+    family = "fresh_surge"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label())
+        baseline = sum(v.count for v in g.votes if v.entry == self.entry and not v.attack)
+        crew = self.crew(g, rng, max(1, math.ceil(self.multiple * baseline / VOTES_PER_DAY)))
+        start = g.span * self.at
+        for p in crew:
+            t = start + rng.uniform(0, self.window_s)
+            self.prepare(g, rng, p, t)
+            self.cast(g, rng, p, t, self.entry, VOTES_PER_DAY)
+
+
+@dataclass
+class SlowDrip(Attack):
+    """One vote at a time every few minutes per identity, to the end of the span."""
+
+    interval_s: float = 300.0
+    family = "slow_drip"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label())
+        crew = self.crew(g, rng, self.identities)
+        start = g.span * self.at
+        for p in crew:
+            t = start + rng.uniform(0, self.interval_s)
+            self.prepare(g, rng, p, t)
+            while t < g.span and p.left() > 0:
+                self.cast(g, rng, p, t, self.entry, 1)
+                t += self.interval_s
+
+
+# --------------------------------------------------------------------------------------------
+# A cell
+
+
+Population = Ordinary | Campus | CarrierNat | PopularPeak | Office
+
+
+@dataclass
+class Cell:
+    """One evaluation cell: a background of ordinary voters, honest special populations, one attack."""
+
+    name: str
+    regime: str = "day3"
+    minutes: float = 30.0
+    background: int = 3000
+    populations: list[Population] = field(default_factory=list)
+    attack: Attack | None = None
+    params: str = ""
+
+    def generate(self, seed: int) -> World:
+        g = Gen(seed, self.regime, self.minutes * 60)
+        Ordinary(self.background).generate(g)
+        for population in self.populations:
+            population.generate(g)
+        target = start = None
+        if self.attack is not None:
+            honest = len(g.votes)
+            self.attack.generate(g)
+            target = self.attack.entry
+            start = min((v.t for v in g.votes[honest:]), default=None)
+        votes = sorted(g.votes, key=lambda v: (v.t, v.key))
+        return World(votes, g.span, target, start)
+
+
+def identities(votes: Iterable[SimVote]) -> dict[str, list[SimVote]]:
+    out: dict[str, list[SimVote]] = {}
+    for v in votes:
+        out.setdefault(v.voter, []).append(v)
+    return out

@@ -1,0 +1,221 @@
+"""The anti-fraud evaluation's world describes what it claims, and its metrics compute what they say."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import eval_fraud as ef  # noqa: E402
+import fraud_world as fw  # noqa: E402
+from fraud_world import (Burst, Campus, CarrierNat, Cell, Farm, FreshSurge, Office, PopularPeak,  # noqa: E402
+                         SharedDevices, SimVote, SlowDrip)
+
+
+def by_voter(votes: list[SimVote]) -> dict[str, list[SimVote]]:
+    return fw.identities(votes)
+
+
+@pytest.fixture(scope="module")
+def mixed() -> fw.World:
+    """Every honest population and an attack, small."""
+    return Cell("mixed", "day3", 20, 600, [Campus(120, 3, 2, 0.7), CarrierNat(150, 5), PopularPeak(150),
+                                            Office(40)], Burst(60, Farm(subnets=2))).generate(7)
+
+
+def test_no_identity_exceeds_ten_votes_a_day(mixed: fw.World) -> None:
+    for voter, votes in by_voter(mixed.votes).items():
+        assert sum(v.count for v in votes) <= 10, voter
+        assert all(1 <= v.count <= 10 for v in votes)
+        assert len({v.attack for v in votes}) == 1 and len({v.verified_t for v in votes}) == 1
+
+
+def test_generation_is_deterministic_given_the_seed() -> None:
+    cell = Cell("c", "first_hour", 10, 200, [Campus(50)], FreshSurge(farm=Farm()))
+    assert cell.generate(3).votes == cell.generate(3).votes
+    assert cell.generate(3).votes != cell.generate(4).votes
+
+
+def test_campus_students_share_k_nat_addresses_in_the_stated_subnets(mixed: fw.World) -> None:
+    campus = [v for v in mixed.votes if v.label == "campus"]
+    assert len({v.voter for v in campus}) == 120
+    assert len({v.ip for v in campus}) == 3 and len({v.subnet for v in campus}) == 2
+    others = {v.subnet for v in mixed.votes if v.label != "campus"}
+    assert not others & {v.subnet for v in campus}
+    assert len({v.device for v in campus}) == 120  # own phones
+
+
+def test_campus_loyalty_is_the_share_voting_for_the_school() -> None:
+    for loyalty in (0.4, 1.0):
+        w = Cell("c", "first_hour", 20, 50, [Campus(200, 1, 1, loyalty, entry=11)]).generate(1)
+        students = by_voter([v for v in w.votes if v.label == "campus"])
+        for_school = sum(any(v.entry == 11 for v in vs) for vs in students.values())
+        assert loyalty * 200 <= for_school <= loyalty * 200 + 0.2 * (1 - loyalty) * 200 + 1
+
+
+def test_ordinary_voters_have_their_own_network_and_device(mixed: fw.World) -> None:
+    ordinary = by_voter([v for v in mixed.votes if v.label in ("ordinary", "popular")])
+    nets = [vs[0].subnet for vs in ordinary.values()]
+    assert len(set(nets)) == len(nets)
+    assert len({vs[0].device for vs in ordinary.values()}) == len(ordinary)
+    assert any(":" in n for n in nets) and any(n.endswith("/24") for n in nets)  # IPv6 /64s among them
+
+
+def test_families_share_one_phone_two_or_three_identities() -> None:
+    w = Cell("c", "day3", 30, 3000).generate(2)
+    per_device = defaultdict(set)
+    for v in w.votes:
+        if v.label == "family":
+            per_device[v.device].add(v.voter)
+    assert per_device and all(2 <= len(ids) <= 3 for ids in per_device.values())
+
+
+def test_a_percent_or_two_of_votes_carry_garbage(mixed: fw.World) -> None:
+    w = Cell("c", "day3", 30, 3000).generate(5)
+    garbled = [v for v in w.votes if v.label == "garbled"]
+    assert 0.008 <= len(garbled) / len(w.votes) <= 0.025
+    assert all(v.subnet in fw.GARBAGE_SUBNETS or v.device in (None, "", "unknown") or not v.ua for v in garbled)
+
+
+def test_user_agents_are_a_realistic_mix(mixed: fw.World) -> None:
+    first = [vs[0] for vs in by_voter([v for v in mixed.votes if v.label == "ordinary"]).values()]
+    uas = [v.ua for v in first]
+    assert len(set(uas)) > len(uas) / 3
+    assert sum("MicroMessenger" in (u or "") for u in uas) > len(uas) / 2
+    assert 0 < sum(u is None for u in uas) < len(uas) / 15
+
+
+def test_first_hour_everyone_verifies_during_the_span_with_human_delays() -> None:
+    w = Cell("c", "first_hour", 30, 800).generate(1)
+    people = by_voter(w.honest)
+    delays = sorted(vs[0].t - vs[0].verified_t for vs in people.values())
+    assert all(vs[0].verified_t >= 0 for vs in people.values())
+    assert delays[0] >= 6 and 20 <= delays[len(delays) // 2] <= 60 and delays[int(0.95 * len(delays))] > 100
+    viewed = [vs[0] for vs in people.values() if vs[0].page_t is not None]
+    assert 0.75 <= len(viewed) / len(people) <= 0.95
+    assert all(v.verified_t < v.page_t < v.t for v in viewed)
+
+
+def test_day_three_most_honest_voters_verified_days_ago() -> None:
+    w = Cell("c", "day3", 30, 800).generate(1)
+    people = [vs[0] for vs in by_voter(w.honest).values()]
+    returning = sum(v.verified_t < -fw.DAY / 2 for v in people)
+    assert 0.6 <= returning / len(people) <= 0.8
+
+
+def test_fresh_surge_identities_verify_seconds_before_voting_each_on_its_own_network() -> None:
+    cell = Cell("c", "day3", 20, 600, [], FreshSurge(farm=Farm(), multiple=2.0, window_s=300))
+    w = cell.generate(1)
+    attack = [v for v in w.votes if v.attack]
+    baseline = sum(v.count for v in w.honest if v.entry == w.target)
+    assert 2 * baseline <= sum(v.count for v in attack) < 2 * baseline + 10
+    assert all(v.entry == w.target and v.count == 10 for v in attack)
+    assert all(2 <= v.t - v.verified_t <= 12 + Farm().jitter_s for v in attack)
+    nets = [v.subnet for v in attack]
+    assert len(set(nets)) == len(nets) and not set(nets) & {v.subnet for v in w.honest}
+    assert len({v.device for v in attack}) == len(attack)
+    assert max(v.t for v in attack) - min(v.t for v in attack) <= 300 + Farm().jitter_s
+
+
+def test_shared_devices_serve_the_stated_number_of_identities() -> None:
+    w = Cell("c", "day3", 20, 100, [], SharedDevices(200, Farm(subnets=1, devices="shared:20"))).generate(1)
+    per_device = defaultdict(set)
+    for v in w.votes:
+        if v.attack:
+            per_device[v.device].add(v.voter)
+    assert sorted(len(ids) for ids in per_device.values()) == [20] * 10
+    assert len({v.subnet for v in w.votes if v.attack}) == 1
+
+
+def test_bursts_fire_within_seconds_in_waves() -> None:
+    w = Cell("c", "day3", 20, 100, [], Burst(100, Farm(subnets=2, jitter_s=1), waves=3, wave_s=5, gap_s=180)
+             ).generate(1)
+    times = sorted(v.t for v in w.votes if v.attack)
+    start = times[0]
+    waves = {round((t - start) / 180) for t in times}
+    assert waves == {0, 1, 2}
+    assert all(abs(t - start - 180 * round((t - start) / 180)) <= 6.5 for t in times)
+    assert len({v.subnet for v in w.votes if v.attack}) == 2
+
+
+def test_rotated_devices_change_every_vote_and_slow_drip_keeps_its_pace() -> None:
+    w = Cell("c", "day3", 30, 100, [], SlowDrip(20, Farm(devices="rotated", jitter_s=0), interval_s=300)).generate(1)
+    drip = by_voter([v for v in w.votes if v.attack])
+    for votes in drip.values():
+        assert all(v.count == 1 for v in votes)
+        assert len({v.device for v in votes}) == len(votes)
+        gaps = [b.t - a.t for a, b in zip(votes, votes[1:])]
+        assert all(abs(g - 300) < 1e-6 for g in gaps)
+
+
+# --- metrics on a tiny hand-made example --------------------------------------------------------
+
+
+def sv(key: str, voter: str, entry: int, count: int, t: float, attack: bool = False, label: str = "ordinary"
+       ) -> SimVote:
+    return SimVote(key, voter, "attack:burst" if attack else label, attack, entry, count, t, "1.2.3.4", "1.2.3.0/24",
+                   "d", "ua", 0.0, None)
+
+
+def test_metrics_on_a_hand_made_example() -> None:
+    votes = [
+        sv("h1", "alice", 0, 10, 1.0),                  # entry 0: 10 honest
+        sv("h2", "bob", 1, 6, 2.0),                     # entry 1: 6 + 2 honest
+        sv("h3", "carol", 1, 2, 3.0, label="campus"),
+        sv("h4", "dave", 2, 4, 4.0, label="campus"),     # entry 2: 4 honest
+        sv("a1", "mallory", 2, 10, 10.0, attack=True),
+        sv("a2", "trudy", 2, 5, 11.0, attack=True),
+        sv("a3", "trudy", 0, 5, 12.0, attack=True),
+    ]
+    # the black box holds mallory and carol, invalidates trudy's vote for entry 2; misses a3
+    states = {"a1": "held", "h3": "held", "a2": "invalidated"}
+    decided = {"a1": 25.0, "h3": 30.0, "a2": 40.0}
+    m = ef.score(votes, states, decided, attack_start=10.0, entries=3,
+                 reasons={"a1": {"device_shared"}, "h3": {"device_shared", "subnet"}})
+    assert m.precision_votes == pytest.approx(15 / 17)       # 10 + 5 attack of 17 flagged
+    assert m.precision_ids == pytest.approx(2 / 3)           # mallory, trudy, carol
+    assert m.precision_invalidated == 1.0
+    assert m.recall_ids == 1.0 and m.recall_votes == pytest.approx(15 / 20)
+    assert m.fp == {"campus": (0.5, pytest.approx(2 / 6)), "ordinary": (0.0, 0.0)}
+    assert m.first_flag_s == 15.0
+    # counted: e0 = 10 + 5 = 15, e1 = 6, e2 = 4; honest: e0 10, e1 8, e2 4 → same order
+    assert m.ranks_equal and m.ranks_differ == 0
+    assert m.max_loss == pytest.approx(2 / 8)
+    assert m.reasons == {"attack": {"device_shared": 10}, "campus": {"device_shared": 2, "subnet": 2}}
+    assert ef.failures(Cell("x", attack=Burst()), m) == ["precision", "FP", "recall", "loss"]
+
+    # the attack uncaught: entry 2 (19) goes first, then 0 (15), 1 (8): all three ranks differ; never flagged
+    m = ef.score(votes, {}, {}, attack_start=10.0, entries=3)
+    assert not m.ranks_equal and m.ranks_differ == 3 and math.isinf(m.first_flag_s)
+    assert m.precision_votes is None and m.recall_ids == 0.0 and m.max_loss == 0.0
+
+    worst = ef.worst([ef.score(votes, states, decided, 10.0, 3), m])
+    assert worst.recall_ids == 0.0 and worst.precision_votes == pytest.approx(15 / 17)
+    assert worst.ranks_differ == 3 and math.isinf(worst.first_flag_s) and worst.max_loss == pytest.approx(0.25)
+
+
+def test_competition_ranks_share_ties_and_skip() -> None:
+    assert ef.competition_ranks({0: 5, 1: 9, 2: 5, 3: 1}) == {1: 1, 0: 2, 2: 2, 3: 4}
+
+
+def test_batches_are_one_second_and_capped() -> None:
+    votes = [sv(f"k{i}", f"v{i}", 0, 1, 0.5 + i * 0.0001) for i in range(2500)] + [sv("z", "z", 0, 1, 1.2)]
+    sizes = [len(b) for b in ef.batches(votes)]
+    assert sizes == [2000, 500, 1]
+
+
+def test_write_doc_replaces_its_own_part_only(tmp_path: Path) -> None:
+    doc = tmp_path / "antifraud.md"
+    doc.write_text("# A\n\nintro\n<!-- eval-fraud:start -->\nold\n<!-- eval-fraud:end -->\n\n## After\n")
+    ef.write_doc(doc, "memory one", part="memory")
+    ef.write_doc(doc, "http one", part="http")
+    ef.write_doc(doc, "memory two", part="memory")
+    text = doc.read_text()
+    assert text.startswith("# A\n\nintro\n<!-- eval-fraud:start -->")
+    assert text.endswith("<!-- eval-fraud:end -->\n\n## After\n")
+    assert "memory two" in text and "http one" in text and "memory one" not in text and "old" not in text
