@@ -135,9 +135,17 @@ async def _apply(conn: asyncpg.Connection, rt: ServiceRuntime, f: domain.Finding
     if case["created"]:
         metrics.cases.labels(f.reason_code, status).inc()
         await _alert(conn, rt, f, "critical" if status == "invalidated" else "warning")
-    if case["status"] == "overturned" or not linked:
+    if case["status"] == "overturned":
         return  # an operator judged this subject honest: later votes of it are kept but not held again
     invalidating = case["status"] == "invalidated"
+    if case["status"] == "flagged" and status == "invalidated":
+        # The evidence grew sure enough to act without a person (no operator has decided a held case): the whole
+        # case is invalidated, the votes it held before included.
+        await conn.execute(Q.set_case_status, case["id"], "invalidated")
+        linked = [r["vote_id"] for r in await conn.fetch(Q.case_vote_ids, case["id"])]
+        invalidating = True
+    if not linked:
+        return
     changed = await conn.fetch(Q.invalidate_votes if invalidating else Q.flag_votes, linked)
     if not changed:
         return
@@ -153,7 +161,8 @@ async def _apply(conn: asyncpg.Connection, rt: ServiceRuntime, f: domain.Finding
     now = datetime.now(timezone.utc)
     cast = {v.vote_id: v.cast_at for v in votes}
     for r in changed:
-        metrics.lag.observe(max((now - cast[r["vote_id"]]).total_seconds(), 0.0))
+        if r["vote_id"] in cast:  # a vote of this batch's finding (not one held earlier and invalidated now)
+            metrics.lag.observe(max((now - cast[r["vote_id"]]).total_seconds(), 0.0))
 
 
 async def _alert(conn: asyncpg.Connection, rt: ServiceRuntime, f: domain.Finding, severity: str) -> None:

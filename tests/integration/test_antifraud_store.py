@@ -386,3 +386,30 @@ async def test_an_identity_s_risk_names_every_signal_behind_it_and_an_honest_one
     assert honest["risk"] == {"odds": 1.0, "score": 0.0, "level": "none"} and honest["cases"] == []
     r = await service.client.get(f"/campaigns/{CAMPAIGN}/identities/nobody", headers=operator)
     assert r.status_code == 404 and r.json()["error"]["code"] == "identity_not_found"
+
+
+async def test_a_held_case_whose_evidence_grows_sure_is_invalidated_whole_without_an_operator(service):
+    t = domain.Thresholds()
+    events = [vote(f"s{i}", TARGET, T0 + timedelta(seconds=i), subnet="192.0.2.0/24", ua="script") for i in range(6)]
+    await service.deliver(events)  # nothing trips on six votes
+    signals = [domain.VoteSignal.of(CAMPAIGN, e, t) for e in events]
+    selector = domain.Selector(CAMPAIGN, T0, T0 + timedelta(minutes=10), entry_id=TARGET)
+
+    def finding(level: str) -> domain.Finding:
+        return domain.Finding("coordinated_cohort", f"entry:{TARGET}|ua=script", "script", "脚本", {"odds": 1.0},
+                              selector, level=level, entry_id=TARGET, score=3.0 if level == "hold" else 8.0)
+
+    async with service.pool.acquire() as conn, conn.transaction():
+        await handlers._apply(conn, service.rt, finding("hold"), signals[:4], "auto")
+    assert len(await service.outbox("VoteFlagged")) == 4 and await service.outbox("VoteInvalidated") == []
+    async with service.pool.acquire() as conn, conn.transaction():
+        await handlers._apply(conn, service.rt, finding("invalidate"), signals[4:], "auto")
+    invalidated = await service.outbox("VoteInvalidated")
+    assert sorted(p["vote_id"] for p in invalidated) == sorted(str(e.vote_id) for e in events)
+    [case] = (await service.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=service.as_("ops", "operator"))
+              ).json()["cases"]
+    assert case["status"] == "invalidated"
+    # the same finding again changes nothing: each vote is invalidated once
+    async with service.pool.acquire() as conn, conn.transaction():
+        await handlers._apply(conn, service.rt, finding("invalidate"), signals, "flag")
+    assert len(await service.outbox("VoteInvalidated")) == 6
