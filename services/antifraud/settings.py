@@ -33,7 +33,8 @@ class AntifraudSettings(ServiceSettings):
     fraud_thresholds: dict[str, float] = Field(
         default_factory=dict,
         description="Detector thresholds that differ from the defaults, by name (the fields of "
-                    "`services.antifraud.domain.Thresholds`), e.g. MASSLINE_FRAUD_THRESHOLDS='{\"device_voters_per_day\": 6}'. "
+                    "`services.antifraud.domain.Thresholds`), e.g. "
+                    "MASSLINE_FRAUD_THRESHOLDS='{\"device_voters_per_day\": 6}'. "
                     "A campaign's own overrides (PUT /campaigns/{id}/policy) apply over these.")
     window_retention_h: int = Field(48, description="How long detector windows are kept.")
 

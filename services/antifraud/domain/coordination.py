@@ -11,15 +11,14 @@ that did not vote for the entry that day:
 
 For a vote, each of its traits gets a likelihood ratio: how much more common its value is in the cohort than
 among the others (the cohort's share shrunk towards the others' for small cohorts). Delays are compared among
-identities verified lately only, so a surge of honest newcomers is compared with other newcomers. A burst the
-vote came in (its entry far above its usual rate) adds timing evidence. The identity's votes are held when at
-least one trait is strong and a second piece of evidence supports it (another trait, a burst, a surge against
-the entry's history, or a network taken over), or two traits each clearly stand out, and the likelihood ratios
-multiply to `hold_odds` (each trait's ratio as counted; whether it stands out, read cautiously); with two strong traits,
-three pieces and `invalidate_odds`, they are invalidated on their own. Among an entry's voters anywhere, an identity
-one of whose traits is clearly rarer in the cohort than elsewhere is not the script's (an honest voter amid a
-farm), and is not held by it; on one network that most of whose identities back the entry, it is. A
-trait that is missing is never evidence.
+identities verified lately only, so a surge of honest newcomers is compared with other newcomers. Whether a
+trait stands out is read cautiously (`contrast`). The identity's votes are held when at least one trait is
+strong and a second piece of evidence supports it (another trait, a burst, a surge against the entry's
+history, or a network taken over), or two traits each stand out, and the likelihood ratios multiply to
+`hold_odds`; with two strong traits, three pieces and `invalidate_odds`, they are invalidated on their own.
+Among an entry's voters anywhere, an identity one of whose traits is clearly rarer in the cohort than elsewhere
+is not the script's (an honest voter amid a farm) and is not held by it; on one network most of whose
+identities back the entry, it is. A trait that is missing is never evidence.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ _MAX_RATIO = 1000.0
 _MIN_RATIO = 0.05
 _TIMING_CAP = 20.0
 _CONTRIBUTES = 1.5  # a trait this much commoner in the cohort is named in the explanation
-_NO_UA_PROFILE = False
 _EXPECTED = 5.0  # identities a trait value would have in the cohort by the others' share, before its rarity counts
 
 _TRAIT_EN = {"ua": "the same user agent", "delay": "voted {value} after verifying",
@@ -206,14 +204,11 @@ def takeover(v: VoteSignal, ctx: Context, n: int) -> Evidence | None:
 def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n: int,
            evidence: list[tuple[str, str, Evidence]], signals: list[Evidence], score: float, level: str) -> None:
     """One finding per cohort, window and set of the script's traits. It covers the votes, in the window, of the
-    identities that voted for the entry (from the network) with every one of those traits — and, when this vote
-    sent no user agent, with none either (what it cannot show, it cannot vouch for in others) — and their other
+    identities that voted for the entry (from the network) with every one of those traits, and their other
     votes of the window too (camouflage). With a single trait and a burst, only the burst's seconds are covered.
     The explanation names every signal that made the identities likelier to be scripted, strong or not."""
     start = v.window(length)
     traits = {name: value for name, value, _ in evidence}
-    if v.ua is None and _NO_UA_PROFILE:
-        traits["ua"] = "?"
     whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
                if label == "network" else
                f"{n} identities that voted for this entry in the 10 minutes from {hm(v.window(TEN_MINUTES))}")
@@ -221,7 +216,8 @@ def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
                if label == "network" else f"{hm(v.window(TEN_MINUTES))} 起的 10 分钟内为该作品投票的 {n} 个身份")
     odds = math.exp(score)
     ctx.put(Finding(
-        "coordinated_cohort", f"{label}:{prefix.rstrip('|')}|" + "|".join(f"{k}={x}" for k, x in sorted(traits.items())),
+        "coordinated_cohort",
+        f"{label}:{prefix.rstrip('|')}|" + "|".join(f"{k}={x}" for k, x in sorted(traits.items())),
         f"Of the {whom_en}: " + "; ".join(s.text for s in signals)
         + f". Together {odds:,.0f}× likelier under one script than among the campaign's other voters "
           f"(holds at {ctx.t.hold_odds:.0f}×; invalidates at {ctx.t.invalidate_odds:.0f}× with two strong traits among "

@@ -135,7 +135,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "为同一作品投票的一批身份在多项特征上高度一致（浏览器标识、验证到投票的时间、未打开活动页面），"
          "远超活动中其他投票者；突发或相对作品自身历史的激增作为补充证据", "hold",
          ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
-          "contrast_support", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share", "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "surge_min_identities",
+          "contrast_support", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
+          "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "surge_min_identities",
           "surge_ratio", "burst_ratio"), "coordination"),
 )}
 

@@ -242,7 +242,8 @@ FIRST_SCOPES = ("day", "ten", "entry_day", "entry_ten", "entry_subnet_day", "ent
 _ALL_FIRST = frozenset(FIRST_SCOPES)
 
 
-def firsts(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earlier]]) -> dict[uuid.UUID, frozenset[str]]:
+def firsts(votes: Iterable[VoteSignal],
+           history: dict[tuple[str, str], list[Earlier]]) -> dict[uuid.UUID, frozenset[str]]:
     """Per vote, the scopes in which it is its identity's first vote, from the identity's votes of the last day
     (`history`, the batch's own included, in time order)."""
     out: dict[uuid.UUID, frozenset[str]] = {}
