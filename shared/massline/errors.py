@@ -8,16 +8,37 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
 
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text may not contain the NUL character (\\u0000)")
+    elif isinstance(value, (list, tuple, set)):
+        for item in value:
+            _no_nul(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+    return value
+
+
 class RequestBody(BaseModel):
-    """Base for every HTTP request body: unknown fields are an error, not silently dropped."""
+    """Base for every HTTP request body: unknown fields are an error, not silently dropped, and no text holds a NUL
+    character (PostgreSQL refuses it: it would fail the whole transaction, other people's votes of the same batch
+    with it, instead of this request alone)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        return _no_nul(value)
 
 
 class ApiError(Exception):
