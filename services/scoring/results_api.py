@@ -24,7 +24,8 @@ from .review_api import campaign_or_404, criteria_of, review_overview
 
 router = APIRouter(tags=["final review and results"])
 
-VersionQuery = Annotated[int | None, Query(ge=1, description="A published version; the latest when omitted.")]
+VersionQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1,  # the column is an int
+                                           description="A published version; the latest when omitted.")]
 
 
 def results_not_published(campaign_id: str, version: int | None = None) -> ApiError:

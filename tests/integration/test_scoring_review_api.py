@@ -307,6 +307,9 @@ async def test_publication_needs_approval_and_each_correction_is_a_new_version(a
     refused = await api.committee("POST", "/publication", json={})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_approved"
     assert (await api.public("/results")).json()["error"]["code"] == "results_not_published"
+    # a version past what the database can hold is a bad request, not a server error
+    huge = await api.public("/results", params={"version": 99_999_999_999})
+    assert huge.status_code == 422 and huge.json()["error"]["details"]
 
     # the committee adjusts with a reason; only the committee may
     assert (await api.supervisor("POST", "/adjustments", json={
