@@ -91,12 +91,15 @@ async def me(caller: CallerDep) -> dict[str, Any]:
     return {"username": caller.username, "role": caller.role, "organisation_id": caller.organisation_id}
 
 
+_ORGANISATION_ID = r"^[a-z0-9][a-z0-9_-]{1,63}$"
+
+
 class OrganisationRequest(RequestBody):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")
+    id: str = Field(pattern=_ORGANISATION_ID)
     name: str = Field(min_length=1, max_length=100)
     kind: Literal["office", "unit"]
     level: Literal["provincial", "city", "unit"]
-    parent_id: str | None = None
+    parent_id: str | None = Field(None, pattern=_ORGANISATION_ID, description="Omitted or null for none.")
 
 
 @router.put("/organisations", tags=["people"])
@@ -114,7 +117,7 @@ class UserRequest(RequestBody):
     display_name: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=10, max_length=200)
     role: Literal["unit", "office", "admin", "expert", "committee", "supervisor", "operator"]
-    organisation_id: str | None = None
+    organisation_id: str | None = Field(None, pattern=_ORGANISATION_ID, description="Omitted or null for none.")
 
 
 @router.put("/users", tags=["people"])

@@ -463,3 +463,16 @@ async def test_export_cells_are_never_spreadsheet_formulas(api: Client) -> None:
     await api.nominate("unit1", "institutional", account("=HYPERLINK(\"x\")", "formula_hao"))
     r = await api.call("GET", f"/campaigns/{api.open}/exports/nominations?format=csv", "admin")
     assert "'=HYPERLINK" in r.content.decode("utf-8-sig")
+
+
+async def test_an_empty_parent_or_organisation_is_a_clear_refusal_and_writes_nothing(api: Client) -> None:
+    r = await api.call("PUT", "/organisations", "admin",
+                       json={"id": "empty-parent", "name": "空上级", "kind": "unit", "level": "unit", "parent_id": ""})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "parent_id"
+    r = await api.call("PUT", "/users", "admin", json={"username": "empty-org", "display_name": "x",
+                                                       "password": "a-long-password", "role": "expert",
+                                                       "organisation_id": ""})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "organisation_id"
+    r = await api.call("PUT", "/users", "admin", json={"username": "no-org", "display_name": "x",
+                                                       "password": "a-long-password", "role": "expert"})
+    assert r.status_code == 200
