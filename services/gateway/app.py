@@ -120,7 +120,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         if base is None:
             return JSONResponse({"error": {"code": "unknown_service", "message": f"No service named {service}",
                                            "message_zh": "没有这个服务"}}, status_code=404)
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+            requests.labels(service, "400").inc()
+            return JSONResponse({"error": {"code": "invalid_path", "message": "The path holds a control character",
+                                           "message_zh": "请求路径含有控制字符"}}, status_code=400)
+        # Header values go on stripped: an HTTP client refuses to send one with trailing space ("Bearer "), and
+        # the service, not the gateway, answers what such a header means (here: 401, no ticket).
+        headers = {k: v.strip() for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
         client_ip = voter_address(request.client.host if request.client else "",
                                   request.headers.get("x-forwarded-for"), trusted)
         prior = request.headers.get("x-forwarded-for")

@@ -54,3 +54,31 @@ def test_the_voters_user_agent_reaches_the_services_unchanged_and_a_missing_one_
         del client.headers["user-agent"]
         assert client.post("/api/voting/campaigns/c/votes", json={}).status_code == 201
     assert seen == [phone, None]
+
+
+def test_a_control_character_in_the_path_is_a_400_with_a_code_and_never_reaches_a_service(monkeypatch) -> None:
+    import httpx
+    from fastapi.testclient import TestClient
+
+    from services.gateway import app as gateway
+
+    reached: list[str] = []
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/campaigns"):  # not the gateway's own polling of /metrics
+            reached.append(request.url.path)
+            assert request.headers["authorization"] == "Bearer"  # sent stripped: the service answers it
+        return httpx.Response(401, json={"error": {"code": "ticket_invalid"}})
+
+    real = httpx.AsyncClient
+
+    class Upstream(real):  # type: ignore[misc, valid-type]
+        def __init__(self, **kw: object) -> None:
+            super().__init__(transport=httpx.MockTransport(upstream), **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gateway.httpx, "AsyncClient", Upstream)
+    with TestClient(gateway.create_app()) as client:
+        r = client.get("/api/voting/campaigns/c%01x/standings")
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_path" and reached == []
+        r = client.post("/api/voting/campaigns/c/votes", json={}, headers={"authorization": "Bearer "})
+        assert r.status_code == 401 and reached == ["/campaigns/c/votes"]
