@@ -14,8 +14,8 @@ among the others (the cohort's share shrunk towards the others' for small cohort
 identities verified lately only, so a surge of honest newcomers is compared with other newcomers. Whether a
 trait stands out is read cautiously (`contrast`). The identity's votes are held when at least one trait is
 strong and a second piece of evidence supports it (another trait, a burst, a surge against the entry's
-history, or a network taken over), or two traits each stand out, and the likelihood ratios multiply to
-`hold_odds`; with two strong traits, three pieces and `invalidate_odds`, they are invalidated on their own.
+history, or a network taken over), or two traits each stand out, or one stands out on a network most of whose
+identities back the entry, and the likelihood ratios multiply to `hold_odds`; with two strong traits, three pieces and `invalidate_odds`, they are invalidated on their own.
 Among an entry's voters anywhere, an identity one of whose traits is clearly rarer in the cohort than elsewhere
 is not the script's (an honest voter amid a farm) and is not held by it; on one network most of whose
 identities back the entry, it is. A trait that is missing is never evidence.
@@ -161,15 +161,18 @@ def check(v: VoteSignal, ctx: Context) -> None:
             elif k >= t.contrast_min_identities and ratio >= t.contrast_support:
                 support.append((name, value, ev))
                 shares.append(p)
-        if contradicts or not (strong or len(support) >= 2):
+        if contradicts or not (strong or support):
             continue
         extra: list[Evidence] = []  # evidence beyond the traits: timing, a surge, a network taken over
         if timing:
             extra.append(max(timing, key=lambda x: x.ratio))
         if label == "entry" and (jump := surge(v, ctx, count)):
             extra.append(jump)
-        if label == "network" and (taken := takeover(v, ctx, n)):
+        taken = takeover(v, ctx, n) if label == "network" else None
+        if taken:
             extra.append(taken)
+        if not (strong or len(support) >= 2 or taken):
+            continue  # a supporting trait alone needs a second one, or a network its identities took over
         score += sum(math.log(min(x.ratio, _TIMING_CAP)) for x in extra)
         pieces = len(strong) + len(support) + len(extra)
         if pieces < 2 or score < math.log(t.hold_odds):
