@@ -59,8 +59,7 @@ WITH t AS (
     JOIN votes v ON v.campaign_id = t.campaign_id AND v.cast_at >= t.start_at AND v.cast_at < t.end_at
      AND (t.entry_id IS NULL OR v.entry_id = t.entry_id) AND (t.subnet IS NULL OR v.subnet = t.subnet)
      AND (t.device_hash IS NULL OR v.device_hash = t.device_hash) AND (t.voter_id IS NULL OR v.voter_id = t.voter_id)
-     AND (NOT t.fresh_only OR v.fresh)
-     AND (t.ua_hash IS NULL OR v.ua_hash = t.ua_hash OR (t.ua_hash = '?' AND v.ua_hash IS NULL))
+     AND (NOT t.fresh_only OR v.fresh) AND (t.ua_hash IS NULL OR v.ua_hash = t.ua_hash)
      AND (t.delay_bin IS NULL OR v.delay_bin = t.delay_bin)
      AND (t.page_viewed IS NULL OR v.page_viewed = t.page_viewed)
 )

@@ -27,7 +27,7 @@ class Selector:
     # Instead of the entry's votes: every vote from the network in the window by the identities that voted for the
     # entry from it in the window (their camouflage votes for other entries too).
     voters_of_entry: bool = False
-    # Only votes with these traits (None: any; a user agent "?": none sent): see `VoteSignal.traits`.
+    # Only votes with these traits (None: any): see `VoteSignal.traits`.
     ua: str | None = None
     delay: str | None = None
     page: bool | None = None
@@ -86,5 +86,5 @@ def matches(s: Selector, v: VoteSignal) -> bool:
             and (s.entry_id is None or v.entry_id == s.entry_id) and (s.subnet is None or v.subnet == s.subnet)
             and (s.device_hash is None or v.device_hash == s.device_hash)
             and (s.voter_id is None or v.voter_id == s.voter_id) and (not s.fresh_only or v.fresh)
-            and (s.ua is None or v.ua == (None if s.ua == "?" else s.ua)) and (s.delay is None or v.delay == s.delay)
+            and (s.ua is None or v.ua == s.ua) and (s.delay is None or v.delay == s.delay)
             and (s.page is None or v.page == s.page))
