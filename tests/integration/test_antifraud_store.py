@@ -11,17 +11,14 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from massline.auth import Caller, issue_token
 from massline.consumer import Delivered
 from massline.contracts import CastVote, NominationApproved, VoteCast, make_envelope, network_shard
-from massline.db import create_pool, migrate
-from massline.errors import install_error_handlers
-from services.antifraud import domain, handlers, review
-from services.antifraud.app import MIGRATIONS, build_runtime
+from services.antifraud import domain, handlers
 from services.antifraud.repository import HybridWindows
-from services.antifraud.settings import AntifraudSettings
+
+from antifraud_api import antifraud_api
 
 pytestmark = pytest.mark.integration
 
@@ -87,19 +84,8 @@ class Service:
 
 @pytest.fixture
 async def service(database_url: str):
-    await migrate(database_url, "antifraud", MIGRATIONS)
-    pool = await create_pool(database_url, "antifraud", min_size=1, max_size=4)
-    rt = build_runtime(AntifraudSettings(database_url=database_url, env="test"))
-    rt._pool = pool
-    app = FastAPI()
-    app.state.runtime = rt
-    install_error_handlers(app)
-    app.include_router(review.router)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-        try:
-            yield Service(rt, pool, client)
-        finally:
-            await pool.close()
+    async with antifraud_api(database_url) as (rt, pool, client):
+        yield Service(rt, pool, client)
 
 
 async def score(pool: asyncpg.Pool, signals: list, nets: domain.NetworkState, t: domain.Thresholds, *,
