@@ -29,65 +29,72 @@ ENTRY = uuid.uuid4()
 PHONE_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36"
 
 
-async def _not_reached(scope: Any, receive: Any, send: Any) -> None:
-    raise AssertionError("the vote path answers votes itself")
-
-
-async def test_the_fast_path_puts_the_user_agent_hash_and_the_page_view_on_the_vote(database_url: str) -> None:
-    schema = f"voting_s{uuid.uuid4().hex[:6]}"
+@pytest.fixture
+async def voting(database_url: str) -> Any:
+    """The voting service over its own schema, its batcher settling, one campaign in voting with one entry."""
+    schema = f"voting_{uuid.uuid4().hex[:8]}"
     await migrate(database_url, schema, MIGRATIONS)
     pool = await create_pool(database_url, schema)
     rt = build_runtime(VotingSettings(database_url=database_url, env="test"))
     rt._pool = pool  # the pool a started service would hold
-    secret = rt.settings.secret_key  # type: ignore[attr-defined]
     settling = asyncio.create_task(rt.state["batcher"].run())
     try:
         await pool.execute("INSERT INTO campaigns (id, version, timezone, vote_rules, categories, current_phase) "
                            "VALUES ($1, 1, 'Asia/Shanghai', $2, '[]', 'voting')", CAMPAIGN, {"votes_per_day": 10})
         await pool.execute("INSERT INTO entries (id, campaign_id, category_id, name, unit_name, votable) "
                            "VALUES ($1, $2, 'gov', 'A', 'u', true)", ENTRY, CAMPAIGN)
-        await pool.execute("INSERT INTO voters (campaign_id, voter_id, method) VALUES ($1, 'v1', 'sms')", CAMPAIGN)
-        plain = domain.issue_ticket(secret, voter_id="v1", campaign_id=CAMPAIGN, method="sms", ttl_s=600)
-
-        # The page asks how many votes are left: a ticket without `pv` comes back stamped, once.
-        before = int(datetime.now(timezone.utc).timestamp())
-        me = await handlers.my_quota(CAMPAIGN, _Served(rt, pool), f"Bearer {plain}")
-        assert me["remaining_today"] == 10
-        stamped = me["ticket"]
-        assert before <= domain.read_ticket(secret, stamped, CAMPAIGN).page_viewed_at  # type: ignore[operator]
-        assert "ticket" not in await handlers.my_quota(CAMPAIGN, _Served(rt, pool), f"Bearer {stamped}")
-
-        transport = httpx.ASGITransport(app=VoteFastPath(_not_reached, rt))
-        async with httpx.AsyncClient(transport=transport, base_url="http://voting") as client:
-            del client.headers["user-agent"]
-
-            async def vote(ticket: str, key: str, user_agent: str | None) -> dict[str, Any]:
-                headers = {"authorization": f"Bearer {ticket}"}
-                if user_agent is not None:
-                    headers["user-agent"] = user_agent
-                r = await client.post(f"/campaigns/{CAMPAIGN}/votes", headers=headers,
-                                      json={"entry_id": str(ENTRY), "count": 1, "idempotency_key": key})
-                assert r.status_code == 201, r.text
-                return r.json()
-
-            from_page = await vote(stamped, "k1", PHONE_UA)
-            scripted = await vote(plain, "k2", None)
-            empty = await vote(plain, "k3", "")
-
-        bodies = [r["body"] for r in await pool.fetch("SELECT body FROM outbox WHERE event_type = 'VoteCast'")]
-        votes = {str(v.vote_id): v for b in bodies for v in parse_envelope(bytes(b))[1].votes}  # type: ignore[union-attr]
-        assert all(isinstance(parse_envelope(bytes(b))[1], VoteCast) for b in bodies)
-        page_vote = votes[from_page["vote_id"]]
-        assert page_vote.user_agent_hash == domain.keyed_hash(secret, "ua", PHONE_UA)
-        assert page_vote.page_viewed_at == datetime.fromtimestamp(
-            domain.read_ticket(secret, stamped, CAMPAIGN).page_viewed_at, timezone.utc)  # type: ignore[arg-type]
-        assert page_vote.page_viewed_at <= page_vote.cast_at  # type: ignore[operator]
-        for other in (scripted, empty):
-            assert (votes[other["vote_id"]].user_agent_hash, votes[other["vote_id"]].page_viewed_at) == (None, None)
-        assert PHONE_UA not in str([bytes(b) for b in bodies])  # only the hash travels
+        yield rt, pool
     finally:
         settling.cancel()
         await pool.close()
+
+
+async def _not_reached(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("the vote path answers votes itself")
+
+
+async def test_the_fast_path_puts_the_user_agent_hash_and_the_page_view_on_the_vote(voting: Any) -> None:
+    rt, pool = voting
+    secret = rt.settings.secret_key  # type: ignore[attr-defined]
+    await pool.execute("INSERT INTO voters (campaign_id, voter_id, method) VALUES ($1, 'v1', 'sms')", CAMPAIGN)
+    plain = domain.issue_ticket(secret, voter_id="v1", campaign_id=CAMPAIGN, method="sms", ttl_s=600)
+
+    # The page asks how many votes are left: a ticket without `pv` comes back stamped, once.
+    before = int(datetime.now(timezone.utc).timestamp())
+    me = await handlers.my_quota(CAMPAIGN, _Served(rt, pool), f"Bearer {plain}")
+    assert me["remaining_today"] == 10
+    stamped = me["ticket"]
+    assert before <= domain.read_ticket(secret, stamped, CAMPAIGN).page_viewed_at  # type: ignore[operator]
+    assert "ticket" not in await handlers.my_quota(CAMPAIGN, _Served(rt, pool), f"Bearer {stamped}")
+
+    transport = httpx.ASGITransport(app=VoteFastPath(_not_reached, rt))
+    async with httpx.AsyncClient(transport=transport, base_url="http://voting") as client:
+        del client.headers["user-agent"]
+
+        async def vote(ticket: str, key: str, user_agent: str | None) -> dict[str, Any]:
+            headers = {"authorization": f"Bearer {ticket}"}
+            if user_agent is not None:
+                headers["user-agent"] = user_agent
+            r = await client.post(f"/campaigns/{CAMPAIGN}/votes", headers=headers,
+                                  json={"entry_id": str(ENTRY), "count": 1, "idempotency_key": key})
+            assert r.status_code == 201, r.text
+            return r.json()
+
+        from_page = await vote(stamped, "k1", PHONE_UA)
+        scripted = await vote(plain, "k2", None)
+        empty = await vote(plain, "k3", "")
+
+    bodies = [r["body"] for r in await pool.fetch("SELECT body FROM outbox WHERE event_type = 'VoteCast'")]
+    votes = {str(v.vote_id): v for b in bodies for v in parse_envelope(bytes(b))[1].votes}  # type: ignore[union-attr]
+    assert all(isinstance(parse_envelope(bytes(b))[1], VoteCast) for b in bodies)
+    page_vote = votes[from_page["vote_id"]]
+    assert page_vote.user_agent_hash == domain.keyed_hash(secret, "ua", PHONE_UA)
+    assert page_vote.page_viewed_at == datetime.fromtimestamp(
+        domain.read_ticket(secret, stamped, CAMPAIGN).page_viewed_at, timezone.utc)  # type: ignore[arg-type]
+    assert page_vote.page_viewed_at <= page_vote.cast_at  # type: ignore[operator]
+    for other in (scripted, empty):
+        assert (votes[other["vote_id"]].user_agent_hash, votes[other["vote_id"]].page_viewed_at) == (None, None)
+    assert PHONE_UA not in str([bytes(b) for b in bodies])  # only the hash travels
 
 
 class _Served:
@@ -97,38 +104,24 @@ class _Served:
         self.state, self.settings, self.pool = rt.state, rt.settings, pool
 
 
-async def test_a_vote_with_a_nul_in_its_text_is_refused_alone_and_the_votes_beside_it_all_count(
-        database_url: str) -> None:
+async def test_a_vote_with_a_nul_in_its_text_is_refused_alone_and_the_votes_beside_it_all_count(voting: Any) -> None:
     # PostgreSQL refuses a NUL in text: let through, it failed the whole micro-batch, other voters' votes with it.
-    schema = f"voting_n{uuid.uuid4().hex[:6]}"
-    await migrate(database_url, schema, MIGRATIONS)
-    pool = await create_pool(database_url, schema)
-    rt = build_runtime(VotingSettings(database_url=database_url, env="test"))
-    rt._pool = pool
+    rt, pool = voting
     secret = rt.settings.secret_key  # type: ignore[attr-defined]
-    settling = asyncio.create_task(rt.state["batcher"].run())
-    try:
-        await pool.execute("INSERT INTO campaigns (id, version, timezone, vote_rules, categories, current_phase) "
-                           "VALUES ($1, 1, 'Asia/Shanghai', $2, '[]', 'voting')", CAMPAIGN, {"votes_per_day": 10})
-        await pool.execute("INSERT INTO entries (id, campaign_id, category_id, name, unit_name, votable) "
-                           "VALUES ($1, $2, 'gov', 'A', 'u', true)", ENTRY, CAMPAIGN)
-        tickets = [domain.issue_ticket(secret, voter_id=f"v{i}", campaign_id=CAMPAIGN, method="sms", ttl_s=600)
-                   for i in range(46)]
-        transport = httpx.ASGITransport(app=VoteFastPath(_not_reached, rt))
-        async with httpx.AsyncClient(transport=transport, base_url="http://voting") as client:
-            async def vote(i: int) -> httpx.Response:
-                key = f"bad\u0000{i}" if i % 8 == 7 else f"ok-{i}"
-                device = "dev\u0000ice" if i == 5 else None
-                body = {"entry_id": str(ENTRY), "count": 1, "idempotency_key": key, "device": device}
-                return await client.post(f"/campaigns/{CAMPAIGN}/votes", json=body,
-                                         headers={"authorization": f"Bearer {tickets[i]}"})
+    tickets = [domain.issue_ticket(secret, voter_id=f"v{i}", campaign_id=CAMPAIGN, method="sms", ttl_s=600)
+               for i in range(46)]
+    transport = httpx.ASGITransport(app=VoteFastPath(_not_reached, rt))
+    async with httpx.AsyncClient(transport=transport, base_url="http://voting") as client:
+        async def vote(i: int) -> httpx.Response:
+            key = f"bad\u0000{i}" if i % 8 == 7 else f"ok-{i}"
+            device = "dev\u0000ice" if i == 5 else None
+            body = {"entry_id": str(ENTRY), "count": 1, "idempotency_key": key, "device": device}
+            return await client.post(f"/campaigns/{CAMPAIGN}/votes", json=body,
+                                     headers={"authorization": f"Bearer {tickets[i]}"})
 
-            answers = await asyncio.gather(*(vote(i) for i in range(46)))
-        bad = {i for i in range(46) if i % 8 == 7 or i == 5}
-        assert {i for i, r in enumerate(answers) if r.status_code == 201} == set(range(46)) - bad
-        for i in bad:
-            assert answers[i].status_code == 422 and "NUL" in answers[i].text
-        assert await pool.fetchval("SELECT count(*) FROM votes") == 46 - len(bad)
-    finally:
-        settling.cancel()
-        await pool.close()
+        answers = await asyncio.gather(*(vote(i) for i in range(46)))
+    bad = {i for i in range(46) if i % 8 == 7 or i == 5}
+    assert {i for i, r in enumerate(answers) if r.status_code == 201} == set(range(46)) - bad
+    for i in bad:
+        assert answers[i].status_code == 422 and "NUL" in answers[i].text
+    assert await pool.fetchval("SELECT count(*) FROM votes") == 46 - len(bad)
