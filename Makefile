@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml shared/pyproject.toml requirements.lock
 install: $(STAMP)
 
 run: install
-	@$(PY) -m massline run
+	@$(PY) -m services.operations run
 
 test: install
 	@$(PY) -m pytest tests $(PYTEST_ARGS)
@@ -48,7 +48,7 @@ test-e2e: install
 	@$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 asyncapi: install
-	@$(PY) -m massline asyncapi
+	@$(PY) -m services.operations asyncapi
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from massline.devstack import EmbeddedKafka, EmbeddedPostgres, Stack, free_port
+from services.operations.devstack import EmbeddedKafka, EmbeddedPostgres, Stack, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

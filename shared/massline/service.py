@@ -9,7 +9,7 @@ import os
 import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Annotated, Any, AsyncIterator, Awaitable, Callable, Generic, Iterable, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -29,7 +29,9 @@ from .settings import ServiceSettings, secret_problem
 
 log = logging.getLogger(__name__)
 
-BackgroundTask = Callable[["ServiceRuntime"], Awaitable[None]]
+BackgroundTask = Callable[["ServiceRuntime[Any]"], Awaitable[None]]
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 
 class AnswerCounter:
@@ -66,13 +68,16 @@ class AnswerCounter:
             self.answered.get(f"{status // 100}xx", self.answered["5xx"]).inc()
 
 
-class ServiceRuntime:
-    """One service process: owns its schema, its broker connection and its background tasks."""
+class ServiceRuntime(Generic[SettingsT]):
+    """One service process: owns its schema, its broker connection and its background tasks.
+
+    Generic in its settings, so `rt.settings` has the service's own settings type.
+    """
 
     def __init__(
         self,
         name: str,
-        settings: ServiceSettings,
+        settings: SettingsT,
         *,
         migrations_dir: Path,
         schema: str | None = None,
@@ -284,10 +289,10 @@ class ServiceRuntime:
         return app
 
 
-async def runtime_of(request: Request) -> ServiceRuntime:
+async def runtime_of(request: Request) -> ServiceRuntime[Any]:
     """FastAPI dependency: the runtime of the service handling the request."""
     return request.app.state.runtime
 
 
 # Route parameter type: `rt: Runtime` gives a route the runtime of its service.
-Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
+Runtime = Annotated[ServiceRuntime[Any], Depends(runtime_of)]

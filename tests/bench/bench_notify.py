@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from massline.auth import Caller, issue_token  # noqa: E402
 from massline.contracts import EntryRanking, NominationApproved, ResultsPublished, make_envelope  # noqa: E402
-from massline.devstack import Stack, free_port  # noqa: E402
+from services.operations.devstack import Stack, free_port  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 
 UNITS = 5_000

@@ -30,7 +30,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from massline.devstack import Stack, free_port  # noqa: E402
+from services.operations.devstack import Stack, free_port  # noqa: E402
 from services.voting import domain  # noqa: E402
 from support import Api, open_voting  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402

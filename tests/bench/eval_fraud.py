@@ -739,7 +739,7 @@ def run_http(args: argparse.Namespace) -> None:
     import tempfile
 
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    from massline.devstack import Stack, free_port
+    from services.operations.devstack import Stack, free_port
     from machine import describe as describe_machine
 
     def say(msg: str) -> None:

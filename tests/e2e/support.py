@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import httpx
-from massline.demo import demo_definition
+from services.operations.demo import demo_definition
 
 PASSWORD = "e2e-password-123"
 

@@ -4,7 +4,7 @@ office returns it with a reason, and the unit reads the reason."""
 from __future__ import annotations
 
 import pytest
-from massline.demo import demo_definition
+from services.operations.demo import demo_definition
 from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api, wait_for
 
 playwright = pytest.importorskip("playwright.sync_api")

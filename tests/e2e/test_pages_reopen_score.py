@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from massline.demo import demo_definition
+from services.operations.demo import demo_definition
 from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api, account_form, wait_for
 
 playwright = pytest.importorskip("playwright.sync_api")

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from massline.demo import demo_definition
+from services.operations.demo import demo_definition
 from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api, account_form, wait_for
 
 playwright = pytest.importorskip("playwright.sync_api")

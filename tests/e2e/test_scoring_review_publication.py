@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import support
-from massline.demo import demo_definition
+from services.operations.demo import demo_definition
 from support import wait_for
 
 pytestmark = pytest.mark.e2e

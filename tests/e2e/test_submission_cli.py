@@ -27,7 +27,7 @@ def test_campaign_commands_against_the_running_system(system, tmp_path: Path) ->
     env.pop("MASSLINE_ADMIN_PASSWORD", None)  # the test system's admin has the development password
 
     def massline(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "massline", "campaign", *args], env=env, cwd=ROOT,
+        return subprocess.run([sys.executable, "-m", "services.operations", "campaign", *args], env=env, cwd=ROOT,
                               capture_output=True, text=True, timeout=120)
 
     url = system.gateway_url

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from massline.contracts import EventParseError, parse_envelope, topics
-from massline.demo import demo_definition
+from services.operations.demo import demo_definition
 from support import PASSWORD, Api, account_form, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -252,7 +252,7 @@ def test_nominate_approve_vote_rank_notify_and_survive_broker_loss(system, infra
     system.restart_broker()
     system.start_services()
     env = {**os.environ, **system.env()}
-    out = subprocess.run([sys.executable, "-m", "massline", "replay"], env=env, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "services.operations", "replay"], env=env, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert "voting:" in out.stderr and "submission:" in out.stderr

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 from massline.consumer import ConsumerMetrics, Delivered, EventConsumer
 from massline.contracts import PhaseChanged, make_envelope, topics
 from massline.db import create_pool, migrate
-from massline.devstack import free_port
+from services.operations.devstack import free_port
 from massline.kafka import ensure_topics
 from massline.settings import ServiceSettings
 
@@ -43,7 +43,7 @@ async def massline(bootstrap: str, *args: str) -> Run:
     """The command line as an operator runs it, in its own process."""
     env = {**os.environ, "MASSLINE_KAFKA_BOOTSTRAP_SERVERS": bootstrap, "MASSLINE_ENV": "test"}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "massline", *args, cwd=ROOT, env=env,
+        sys.executable, "-m", "services.operations", *args, cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 180)

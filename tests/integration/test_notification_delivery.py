@@ -31,7 +31,7 @@ from massline.contracts import (
     make_envelope,
 )
 from massline.db import create_pool, migrate
-from massline.devstack import free_port
+from services.operations.devstack import free_port
 from massline.errors import install_error_handlers
 from services.notification import domain, handlers
 from services.notification.app import MIGRATIONS, build_runtime

@@ -36,7 +36,7 @@ async def _massline(database_url: str, *args: str) -> tuple[int, str]:
     env = {**os.environ, "MASSLINE_DATABASE_URL": database_url, "MASSLINE_ENV": "test"}
     env.pop("MASSLINE_OUTBOX_RETENTION_DAYS", None)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "massline", *args, cwd=ROOT, env=env,
+        sys.executable, "-m", "services.operations", *args, cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 120)

@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from massline.db import create_pool, migrate
-from massline.demo import demo_definition
+from services.operations.demo import demo_definition
 from services.submission import handlers
 from services.submission.app import MIGRATIONS, build_runtime
 from services.submission.settings import SubmissionSettings

@@ -121,7 +121,7 @@ def test_vote_events_never_carry_a_phone_number() -> None:
 
 
 def test_committed_asyncapi_document_matches_the_code() -> None:
-    from massline.docs import asyncapi_document
+    from services.operations.docs import asyncapi_document
 
     committed = (ROOT / "docs" / "asyncapi.json").read_text(encoding="utf-8")
     assert committed == asyncapi_document(), "docs/asyncapi.json is stale: run `make asyncapi` and commit it"

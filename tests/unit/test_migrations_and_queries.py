@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from massline.devstack import SERVICES
+from services.operations.devstack import SERVICES
 from massline.queries import load_queries
 
 ROOT = Path(__file__).resolve().parents[2]

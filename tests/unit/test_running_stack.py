@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from massline.devstack import STACK_ENV, running_stack_env
+from services.operations.devstack import STACK_ENV, running_stack_env
 
 
 def _write(home: Path, pid: int) -> None:

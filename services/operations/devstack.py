@@ -420,7 +420,7 @@ class Stack:
         self.progress(f"starting {name} on 127.0.0.1:{port}")
         self.services[name] = _spawn(
             name,
-            [sys.executable, "-m", "massline", "serve", name, "--host", "127.0.0.1", "--port", str(port),
+            [sys.executable, "-m", "services.operations", "serve", name, "--host", "127.0.0.1", "--port", str(port),
              "--home", str(self.home)],
             port=port,
             log_dir=self.log_dir,

@@ -74,8 +74,8 @@ def serve(
 @app.command()
 def migrate(service: Optional[str] = typer.Option(None, help="Only this service.")) -> None:
     """Apply every service's migrations (each in its own schema)."""
-    from .db import migrate as run_migrations
-    from .settings import ServiceSettings
+    from massline.db import migrate as run_migrations
+    from massline.settings import ServiceSettings
 
     settings = ServiceSettings()
     names = [service] if service else SERVICES
@@ -100,9 +100,9 @@ def replay(
     the relay then deletes them (`massline outbox prune` does it by hand), so replay reaches back that far.
     Events not yet published are never deleted.
     """
-    from .db import create_pool
-    from .outbox import replay as replay_outbox
-    from .settings import ServiceSettings
+    from massline.db import create_pool
+    from massline.outbox import replay as replay_outbox
+    from massline.settings import ServiceSettings
 
     settings = ServiceSettings()
     names = [service] if service else SERVICES
@@ -347,8 +347,8 @@ def dead_letters_list(
     Status is `redriven` once `massline dead-letters redrive` sent the letter back, else `pending`.
     Message bodies are never printed. Reading commits nothing.
     """
-    from .deadletters import DeadLetterError, list_dead_letters
-    from .settings import ServiceSettings
+    from massline.deadletters import DeadLetterError, list_dead_letters
+    from massline.settings import ServiceSettings
 
     _quiet_kafka_client()
 
@@ -386,8 +386,8 @@ def dead_letters_redrive(
     What was sent is remembered in the broker (a consumer group of its own): a second run sends only newer letters.
     Consumers apply each event once, so a letter whose event was applied meanwhile changes nothing.
     """
-    from .deadletters import DeadLetterError, redrive
-    from .settings import ServiceSettings
+    from massline.deadletters import DeadLetterError, redrive
+    from massline.settings import ServiceSettings
 
     _quiet_kafka_client()
 
@@ -419,9 +419,9 @@ def outbox_prune(
 
     import asyncpg
 
-    from .db import create_pool
-    from .outbox import prune
-    from .settings import ServiceSettings
+    from massline.db import create_pool
+    from massline.outbox import prune
+    from massline.settings import ServiceSettings
 
     settings = ServiceSettings()
     days = settings.outbox_retention_days if older_than_days is None else older_than_days

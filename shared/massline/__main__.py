@@ -1,5 +1,0 @@
-"""Run the massline command line: python -m massline."""
-
-from .cli import main
-
-main()
