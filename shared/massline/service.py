@@ -26,6 +26,7 @@ from .kafka import broker_factory, ensure_topics, outbox_producer
 from .logging import configure_logging
 from .outbox import Outbox, OutboxMetrics
 from .settings import ServiceSettings, secret_problem
+from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,10 @@ class ServiceRuntime(Generic[SettingsT]):
         if self._pool is None:
             raise RuntimeError("the database pool is not open yet")
         return self._pool
+
+    def unit_of_work(self) -> UnitOfWork:
+        """One transaction with this service's outbox: `async with rt.unit_of_work() as uow: ...`."""
+        return UnitOfWork(self.pool, self.outbox)
 
     def subscribe(
         self,
@@ -268,7 +273,11 @@ class ServiceRuntime(Generic[SettingsT]):
 
         return router
 
-    def build_app(self, routers: Iterable[APIRouter], *, title: str, description: str = "") -> FastAPI:
+    def build_app(
+        self, routers: Iterable[APIRouter], *, title: str, description: str = "", deps: object = None
+    ) -> FastAPI:
+        """The service's FastAPI app. `deps` is the service's dataclass of dependencies, which its routes
+        receive through a typed `Depends` (see each service's `deps.py`)."""
         configure_logging(self.name, self.settings.log_level)
 
         @asynccontextmanager
@@ -281,6 +290,7 @@ class ServiceRuntime(Generic[SettingsT]):
 
         app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
         app.state.runtime = self
+        app.state.deps = deps
         install_error_handlers(app)
         app.add_middleware(AnswerCounter, counter=self.answers)
         app.include_router(self.health_router())
