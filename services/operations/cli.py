@@ -9,7 +9,6 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -47,7 +46,7 @@ def serve(
     service: str = typer.Argument(..., help=f"One of: {', '.join(ALL)}"),
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8080, help="Port to bind."),
-    home: Optional[Path] = typer.Option(None, help="Data folder of the launcher that started this process."),
+    home: Path | None = typer.Option(None, help="Data folder of the launcher that started this process."),
     workers: int = typer.Option(1, envvar="MASSLINE_WORKERS", help="Worker processes (each a full service instance)."),
 ) -> None:
     """Serve one service over HTTP, with its consumers and outbox relay."""
@@ -68,11 +67,14 @@ def serve(
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=10,
+        # Longer than the gateway keeps an idle connection: the gateway always closes first, so it never sends
+        # a request on a connection the service is closing at that moment (an answerless 502).
+        timeout_keep_alive=75,
     )
 
 
 @app.command()
-def migrate(service: Optional[str] = typer.Option(None, help="Only this service.")) -> None:
+def migrate(service: str | None = typer.Option(None, help="Only this service.")) -> None:
     """Apply every service's migrations (each in its own schema)."""
     from massline.db import migrate as run_migrations
     from massline.settings import ServiceSettings
@@ -91,8 +93,8 @@ def migrate(service: Optional[str] = typer.Option(None, help="Only this service.
 
 @app.command()
 def replay(
-    service: Optional[str] = typer.Option(None, help="Only this service's outbox."),
-    since: Optional[str] = typer.Option(None, help="Only events recorded at or after this ISO time."),
+    service: str | None = typer.Option(None, help="Only this service's outbox."),
+    since: str | None = typer.Option(None, help="Only events recorded at or after this ISO time."),
 ) -> None:
     """Publish every recorded event again from the outboxes; consumers apply each event once.
 
@@ -146,7 +148,13 @@ def run(
     home: Path = typer.Option(Path(os.environ.get("MASSLINE_HOME", ".massline")), help="Data and logs folder."),
     demo: bool = typer.Option(True, help="Load the demo campaign and nominations."),
 ) -> None:
-    """Start the whole system on this machine: database, broker, every service, the entry point, demo data."""
+    """Start the whole system on this machine: database, broker, every service, the entry point, demo data.
+
+    supervisord keeps every process running: one that dies is started again (with backoff when it keeps dying),
+    and the rest go on. `massline status` shows them, `massline restart <name>` restarts one.
+    """
+    from .supervision import SupervisedStack
+
     stack = Stack(
         home=home.resolve(),
         gateway_port=port,
@@ -154,6 +162,7 @@ def run(
         kafka_bootstrap=os.environ.get("MASSLINE_KAFKA_BOOTSTRAP_SERVERS") or None,
         progress=_say,
     )
+    supervised = SupervisedStack(stack, _say)
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -168,8 +177,7 @@ def run(
         signal.signal(signum, on_signal)
     started = time.monotonic()
     try:
-        stack.start_infrastructure()
-        stack.start_services()
+        supervised.start()
         if demo:
             from .demo import load_demo
 
@@ -179,23 +187,58 @@ def run(
             f"\n  massline is running: {stack.gateway_url}\n"
             f"  health:   {stack.gateway_url}/health\n"
             f"  API docs: {stack.gateway_url}/docs\n"
-            f"  logs:     {stack.log_dir}\n\n  Press Ctrl-C to stop.\n",
+            f"  logs:     {stack.log_dir}\n"
+            f"  processes: massline status · massline restart <name>\n\n  Press Ctrl-C to stop.\n",
             err=True,
         )
-        while True:
-            for name, proc in list(stack.services.items()):
-                if not proc.alive():
-                    _say(f"{name} exited unexpectedly; last log lines:\n{proc.log_tail()}")
-                    raise typer.Exit(1)
-            time.sleep(1)
+        code = supervised.watch()
+        _say(f"supervisord ended with code {code}")
+        raise typer.Exit(1)
     except KeyboardInterrupt:
         _say("stopping")
     except RuntimeError as exc:
         _say(f"could not start: {exc}")
         raise typer.Exit(1) from None
     finally:
-        stack.stop()
+        supervised.stop()
         _say("stopped every process started by this run")
+
+
+PROCESSES = ["postgres", "tansu", *ALL]
+
+
+@app.command()
+def restart(
+    name: str = typer.Argument(..., help=f"One of: {', '.join(PROCESSES)}."),
+    home: Path = typer.Option(Path(os.environ.get("MASSLINE_HOME", ".massline")), help="Data and logs folder."),
+) -> None:
+    """Restart one process of the system `massline run` started from this folder."""
+    from .supervision import restart as restart_process
+
+    if name not in PROCESSES:
+        _say(f"unknown process {name!r}; one of: {', '.join(PROCESSES)}")
+        raise typer.Exit(2)
+    try:
+        _say(restart_process(home.resolve(), name))
+    except RuntimeError as exc:
+        _say(str(exc))
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def status(
+    home: Path = typer.Option(Path(os.environ.get("MASSLINE_HOME", ".massline")), help="Data and logs folder."),
+) -> None:
+    """Every process of the system `massline run` started from this folder: state, pid, uptime."""
+    from .supervision import status as process_status
+
+    try:
+        rows = process_status(home.resolve())
+    except RuntimeError as exc:
+        _say(str(exc))
+        raise typer.Exit(1) from None
+    for row in rows:
+        typer.echo(f"{row['name']:<14}{row['statename']:<10}{row['description']}")
 
 
 @demo_app.command("load")
@@ -220,14 +263,14 @@ def campaign_validate(path: Path) -> None:
     typer.echo(f"{path}: valid ({definition.id} v{definition.version}, {len(definition.categories)} categories)")
 
 
-def _client(url: str, token: Optional[str]):
+def _client(url: str, token: str | None):
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=url, headers=headers, timeout=30)
 
 
-def _request(url: str, method: str, path: str, token: Optional[str] = None, **kw):
+def _request(url: str, method: str, path: str, token: str | None = None, **kw):
     """One call to a running system; an unreachable system is a clear message, not a traceback."""
     import httpx
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import yaml
@@ -53,7 +54,7 @@ def demo_definition(path: Path | None = None, now: datetime | None = None) -> st
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     nomination = next(p for p in data["phases"] if p["id"] == "nomination")
     start = nomination["starts_at"]
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if start.tzinfo is None:
         start = start.replace(tzinfo=timezone(timedelta(hours=8)))
     delta = timedelta(days=(now - start).days - 1)

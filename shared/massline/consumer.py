@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 import asyncpg
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -21,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from .contracts.envelope import Envelope, Event, EventParseError, parse_envelope
 from .contracts.topics import dead_letter_topic
+from .db import Connection
 from .kafka import raw_decoder
 from .logging import event_context
 from .settings import ServiceSettings
@@ -41,7 +43,7 @@ class Delivered:
 
 # A handler may return a function to call once its transaction has committed (for state kept in memory that must
 # follow only what was committed); it is not called when the transaction fails.
-Handler = Callable[[asyncpg.Connection, Sequence[Delivered]], Awaitable[Callable[[], None] | None]]
+Handler = Callable[[Connection, Sequence[Delivered]], Awaitable[Callable[[], None] | None]]
 
 
 class ConsumerMetrics:

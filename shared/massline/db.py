@@ -7,8 +7,16 @@ import json
 import logging
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# A connection as the services see it: a pooled one (what `pool.acquire()` gives) or a plain one.
+if TYPE_CHECKING:
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection | PoolConnectionProxy
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +55,8 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int
         server_settings={"search_path": _check_schema(schema), "application_name": f"massline-{schema}"},
         init=_init_connection,
         reset=_keep_session,
+        # While the server is down, a request waits at most this long for a connection, then is told 503.
+        timeout=5,
     )
 
 

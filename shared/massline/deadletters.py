@@ -270,7 +270,7 @@ def _letter(record: Any, redriven: bool = False) -> DeadLetter:
 
 
 async def _is_redriven(
-    session: _Session, letter: DeadLetter, tps: list[TopicPartition], begin: dict, end: dict
+    session: _Session, letter: DeadLetter, tps: list[TopicPartition], begin: dict[TopicPartition, int], end: dict[TopicPartition, int]
 ) -> bool:
     tp = TopicPartition(letter.topic, letter.partition)
     everything = await session.committed(REDRIVE_GROUP, tps, begin, end)
@@ -384,7 +384,7 @@ async def redrive(
     return summary
 
 
-async def _confirm(session: _Session, pending: list[asyncio.Future], tp: TopicPartition, next_offset: int) -> int:
+async def _confirm(session: _Session, pending: list[asyncio.Future[Any]], tp: TopicPartition, next_offset: int) -> int:
     """Wait for the broker to acknowledge the sends, then commit past them."""
     await asyncio.gather(*pending)
     await session.consumer.commit({tp: next_offset})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -66,6 +67,33 @@ class ApiError(Exception):
         return {"error": error}
 
 
+# What a client is told while PostgreSQL is down or restarting: try again shortly, nothing was written.
+DATABASE_RETRY_AFTER_S = 5
+_DATABASE_AWAY = (
+    OSError,  # refused or reset: the server is not listening
+    asyncpg.PostgresConnectionError,  # includes a connection closed in the middle of a statement
+    asyncpg.CannotConnectNowError,  # starting up or recovering
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached now (rather than a fault in the request or the code)."""
+    return isinstance(exc, _DATABASE_AWAY) or (
+        isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
+    )
+
+
+def database_unavailable_answer() -> tuple[int, dict[str, Any], dict[str, str]]:
+    """503 database_unavailable with Retry-After: status, body and headers."""
+    body = {"error": {"code": "database_unavailable",
+                      "message": "The database is unavailable; nothing was recorded. Try again shortly.",
+                      "message_zh": "数据库暂时不可用，本次请求未被记录，请稍后重试"}}
+    return 503, body, {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+
+
 _FIELD_CODES = {
     "json_invalid": "malformed_json",
     "extra_forbidden": "unknown_field",
@@ -119,6 +147,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            log.warning("database unavailable: %s", exc)
+            status, body, headers = database_unavailable_answer()
+            return JSONResponse(body, status_code=status, headers=headers)
         log.exception("unhandled error")
         return JSONResponse(
             {"error": {"code": "internal_error", "message": "Internal error", "message_zh": "服务器内部错误"}},

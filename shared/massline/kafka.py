@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -55,9 +56,11 @@ def topics_with_dead_letters(names: Iterable[str]) -> list[str]:
     return out
 
 
-async def ensure_topics(settings: ServiceSettings, names: Iterable[str], *, attempts: int = 30) -> None:
+async def ensure_topics(
+    settings: ServiceSettings, names: Iterable[str], *, attempts: int = 30, dead_letters: bool = True
+) -> None:
     """Create the topics (and their dead-letter twins) this service uses, if they are missing."""
-    wanted = topics_with_dead_letters(sorted(set(names)))
+    wanted = topics_with_dead_letters(sorted(set(names))) if dead_letters else sorted(set(names))
     for attempt in range(attempts):
         admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
         try:

@@ -10,7 +10,7 @@ the same way (services/gateway/times.py uses this module). A time without an off
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,7 +42,7 @@ def instant(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
@@ -50,7 +50,7 @@ def instant(value: Any) -> datetime | None:
             return None
     else:
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def utc_offset(offset: timedelta | None) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from pythonjsonlogger.json import JsonFormatter
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -14,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from .contracts.envelope import Envelope, Event, make_envelope
 from .contracts.topics import partition_for
+from .db import Connection
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ class OutboxMetrics:
     pruned: Counter
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> "OutboxMetrics":
+    def create(cls, registry: CollectorRegistry) -> OutboxMetrics:
         return cls(
             Counter("massline_outbox_published", "Events published from the outbox", registry=registry),
             Gauge("massline_outbox_pending", "Events recorded but not yet published", registry=registry),
@@ -89,12 +92,19 @@ class Outbox:
         self._wake = asyncio.Event()
         self._stopping = False
         self.metrics: OutboxMetrics | None = None
+        # The highest offset the broker acknowledged per (topic, partition). An acknowledgement below it means
+        # the broker lost that partition (restarted empty): see `broker_reset`.
+        self.acknowledged: dict[tuple[str, int], int] = {}
+        self.broker_reset = False
+        # For readiness: when the relay last published (or found nothing to publish), and its last failure.
+        self.last_success = 0.0
+        self.last_error = ""
 
-    async def record(self, conn: asyncpg.Connection, event: Event, *, campaign_id: str) -> Envelope:
+    async def record(self, conn: Connection, event: Event, *, campaign_id: str) -> Envelope:
         return (await self.record_many(conn, [(event, campaign_id)]))[0]
 
     async def record_many(
-        self, conn: asyncpg.Connection, events: Sequence[tuple[Event, str]]
+        self, conn: Connection, events: Sequence[tuple[Event, str]]
     ) -> list[Envelope]:
         """Record events in the current transaction (one statement for the whole batch)."""
         if not events:
@@ -141,7 +151,8 @@ class Outbox:
                         ],
                     )
                 )
-            await asyncio.gather(*futures)
+            acks = await asyncio.gather(*futures)
+            self._note_offsets(acks)
             await conn.execute(
                 "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
             )
@@ -149,8 +160,15 @@ class Outbox:
             self.metrics.published.inc(len(rows))
         return len(rows)
 
+    def _note_offsets(self, acks: Sequence[Any]) -> None:
+        for ack in acks:
+            key = (ack.topic, ack.partition)
+            if ack.offset < self.acknowledged.get(key, -1):
+                self.broker_reset = True
+            self.acknowledged[key] = max(ack.offset, self.acknowledged.get(key, -1))
+
     async def pending(self, pool: asyncpg.Pool) -> int:
-        return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        return int(await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
 
     async def run(self, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> None:
         """The relay loop: publish what is pending, then sleep until notified or the poll interval passes."""
@@ -165,6 +183,7 @@ class Outbox:
                     published = await self.publish_pending(pool, producer)
                     backoff = 0.2
                     now = asyncio.get_running_loop().time()
+                    self.last_success, self.last_error = time.monotonic(), ""
                     if self.metrics and now - gauge_at > 5:  # a count is not free on a busy outbox
                         self.metrics.pending.set(await self.pending(pool))
                         gauge_at = now
@@ -172,6 +191,7 @@ class Outbox:
                     raise
                 except Exception as exc:  # broker or database unavailable: keep the rows, retry later
                     log.warning("outbox relay could not publish: %s", exc)
+                    self.last_error = f"{type(exc).__name__}: {exc}"[:200]
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
@@ -179,7 +199,7 @@ class Outbox:
                     continue
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 self._wake.clear()
         finally:
@@ -255,7 +275,8 @@ async def prune(
             if await conn.fetchval(lock, name) is False:
                 return deleted
             row = await conn.fetchrow(_PRUNE_CHUNK, after, boundary, cutoff, chunk_rows)
-        deleted += row["deleted"]
+        assert row is not None  # an aggregate: always one row
+        deleted += int(row["deleted"])
         if row["deleted"] < chunk_rows or row["last_id"] is None:
             return deleted
         after = row["last_id"]

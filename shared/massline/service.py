@@ -7,12 +7,16 @@ import gc
 import logging
 import os
 import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, AsyncIterator, Awaitable, Callable, Generic, Iterable, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
@@ -22,15 +26,18 @@ from .consumer import ConsumerMetrics, EventConsumer, Handler
 from .contracts.envelope import Event
 from .db import create_pool, migrate
 from .errors import install_error_handlers
-from .kafka import broker_factory, ensure_topics, outbox_producer
+from .kafka import broker_factory, ensure_topics, outbox_producer, topics_with_dead_letters
 from .logging import configure_logging
-from .outbox import Outbox, OutboxMetrics
+from .outbox import Outbox, OutboxMetrics, replay
 from .settings import ServiceSettings, secret_problem
 from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-BackgroundTask = Callable[["ServiceRuntime[Any]"], Awaitable[None]]
+# One record: an id for the broker's life. A broker that restarted empty, or a new cluster, has another.
+EPOCH_TOPIC = "massline.broker-epoch"
+
+BackgroundTask = Callable[["ServiceRuntime[Any]"], Coroutine[Any, Any, None]]
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
@@ -100,6 +107,9 @@ class ServiceRuntime(Generic[SettingsT]):
         self.outbox.metrics = OutboxMetrics.create(self.registry)
         self.lag_gauge = Gauge("massline_consumer_lag", "Messages on a partition not yet applied by its group",
                                ["group", "topic", "partition"], registry=self.registry)
+        self.broker_heals = Counter("massline_broker_heals", "Times this instance found the broker had lost its topics "
+                                    "and created them again, re-sending recent outbox events",
+                                    registry=self.registry)
         self.answers = Counter("massline_http_responses", "HTTP requests answered, per status class (5xx: failed)",
                                ["status"], registry=self.registry)
         self._pool: asyncpg.Pool | None = None
@@ -117,6 +127,12 @@ class ServiceRuntime(Generic[SettingsT]):
         self._startup: list[BackgroundTask] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.started = False
+        # What readiness reports beyond the database: the broker as the watch last saw it, and each consumer
+        # group's lag and when it last moved (group -> (lag, position sum, monotonic time of the last progress)).
+        self.broker_problem = ""
+        self._lag: dict[str, tuple[int, int, float]] = {}
+        self._probe: AIOKafkaConsumer | None = None
+        self._epoch: str | None = None
         # Service-specific objects (metrics, providers, caches) shared by its routes and subscribers.
         self.state: dict[str, Any] = {}
         self.instance_id = settings.instance_id or f"{socket.gethostname()}:{os.getpid()}"
@@ -187,6 +203,7 @@ class ServiceRuntime(Generic[SettingsT]):
         await self.producer.start()
         self._tasks.append(asyncio.create_task(self.outbox.run(self.pool, self.producer), name="outbox-relay"))
         self._tasks.append(asyncio.create_task(self._watch_lag(), name="consumer-lag"))
+        self._tasks.append(asyncio.create_task(self._watch_broker(), name="broker-watch"))
         for task in self._background:
             self._tasks.append(asyncio.create_task(task(self), name=task.__name__))
         self.started = True
@@ -218,14 +235,118 @@ class ServiceRuntime(Generic[SettingsT]):
                 if consumer is None:
                     continue
                 try:
+                    total = positions = 0
                     for tp in consumer.assignment():
                         high = consumer.highwater(tp)
                         if high is None:
                             continue
-                        lag = max(high - await consumer.position(tp), 0)
+                        position = await consumer.position(tp)
+                        lag = max(high - position, 0)
                         self.lag_gauge.labels(group, tp.topic, str(tp.partition)).set(lag)
+                        total += lag
+                        positions += position
+                    self._note_progress(group, total, positions)
                 except Exception as exc:  # noqa: BLE001 - a rebalance in progress; next round will do
                     log.debug("lag not measured: %s", exc)
+
+    def _note_progress(self, group: str, lag: int, positions: int) -> None:
+        now = time.monotonic()
+        _, before, moved_at = self._lag.get(group, (0, -1, now))
+        self._lag[group] = (lag, positions, now if positions != before or lag == 0 else moved_at)
+
+    def consumer_problems(self) -> list[str]:
+        """Consumer groups too far behind, or with work waiting and no progress for a while."""
+        problems = []
+        now = time.monotonic()
+        for group, (lag, _, moved_at) in sorted(self._lag.items()):
+            if lag > self.settings.ready_consumer_max_lag:
+                problems.append(f"{group}: {lag} messages behind (limit {self.settings.ready_consumer_max_lag})")
+            elif lag and now - moved_at > self.settings.ready_consumer_stuck_s:
+                problems.append(f"{group}: {lag} messages waiting, no progress for {now - moved_at:.0f}s")
+        return problems
+
+    async def _watch_broker(self) -> None:
+        """Notice a broker that lost this service's topics (restarted empty, or a new cluster) and heal it."""
+        while True:
+            await asyncio.sleep(self.settings.broker_check_interval_s)
+            try:
+                reason = await self._broker_lost()
+            except Exception as exc:  # noqa: BLE001 - the broker is away: readiness says so, the next round retries
+                self.broker_problem = f"{type(exc).__name__}: {exc}"[:200]
+                continue
+            self.broker_problem = ""
+            if reason:
+                try:
+                    await self._heal_broker(reason)
+                except Exception as exc:  # noqa: BLE001 - database or broker away mid-way: the next round retries
+                    self.broker_problem = f"healing the broker failed: {type(exc).__name__}: {exc}"[:200]
+                    self.outbox.broker_reset = True
+
+    async def _broker_lost(self) -> str:
+        """Why the broker no longer holds what this service published or reads, or "" when it does.
+
+        Three signs, any of them enough: an acknowledgement below an earlier one, a topic of this service missing,
+        or a broker epoch other than the one this instance saw (another service re-created the topics first).
+        """
+        if self.outbox.broker_reset:
+            return "the broker acknowledged an event at an offset below an earlier one"
+        probe = await self._probe_client()
+        existing = await asyncio.wait_for(probe.topics(), 10)
+        missing = [t for t in topics_with_dead_letters(sorted(self._topics)) if t not in existing]
+        if missing:
+            return f"{len(missing)} topics missing ({', '.join(missing[:3])}{', …' if len(missing) > 3 else ''})"
+        epoch = await self._broker_epoch(EPOCH_TOPIC in existing)
+        if self._epoch is None:
+            self._epoch = epoch
+        elif epoch != self._epoch:
+            return f"a new broker epoch ({epoch[:8]}, was {self._epoch[:8]})"
+        return ""
+
+    async def _probe_client(self) -> AIOKafkaConsumer:
+        if self._probe is None:
+            probe = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                                     client_id=f"massline-{self.name}-probe", enable_auto_commit=False,
+                                     auto_offset_reset="earliest")
+            await asyncio.wait_for(probe.start(), 10)
+            probe.assign([TopicPartition(EPOCH_TOPIC, 0)])
+            self._probe = probe
+        return self._probe
+
+    async def _broker_epoch(self, exists: bool) -> str:
+        """The broker's life, as the first record of the epoch topic: whichever service comes first writes it."""
+        probe = await self._probe_client()
+        tp = TopicPartition(EPOCH_TOPIC, 0)
+        if not exists:
+            await ensure_topics(self.settings, [EPOCH_TOPIC], dead_letters=False)
+        for _ in range(2):
+            await probe.seek_to_beginning(tp)
+            batch = await probe.getmany(tp, timeout_ms=2000, max_records=1)
+            records = batch.get(tp, [])
+            if records:
+                return bytes(records[0].value or b"").decode("ascii", "replace")
+            if self.producer is None:
+                break
+            await self.producer.send_and_wait(EPOCH_TOPIC, uuid.uuid4().hex.encode(), partition=0)
+        raise RuntimeError("the broker epoch could not be read")
+
+    async def _heal_broker(self, reason: str) -> None:
+        minutes = self.settings.broker_loss_replay_minutes
+        log.warning("the broker lost this service's events (%s): creating the topics again and re-sending the "
+                    "last %d minutes of the outbox", reason, minutes)
+        self.outbox.acknowledged.clear()
+        self.outbox.broker_reset = False
+        await ensure_topics(self.settings, self._topics)
+        self._epoch = await self._broker_epoch(True)
+        # What this service's consumers read now is new or sent again: read each partition from its start (the
+        # events already applied are skipped), not from a position the old broker had reached.
+        for sub in self.broker.subscribers:
+            consumer = getattr(sub, "consumer", None)
+            if consumer is not None and consumer.assignment():
+                await consumer.seek_to_beginning(*consumer.assignment())
+        since = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
+        count = await replay(self.pool, since=since)
+        self.broker_heals.inc()
+        log.warning("broker healed: topics created again, %d outbox events queued to be sent again", count)
 
     async def stop(self) -> None:
         self.outbox.stop()
@@ -234,6 +355,8 @@ class ServiceRuntime(Generic[SettingsT]):
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.producer is not None:
             await self.producer.stop()
+        if self._probe is not None:
+            await self._probe.stop()
         await self.broker.stop()
         if self._pool is not None:
             await self._pool.close()
@@ -251,7 +374,19 @@ class ServiceRuntime(Generic[SettingsT]):
         except Exception as exc:  # noqa: BLE001
             checks["broker"] = False
             checks["broker_error"] = str(exc)[:200]
-        checks["ready"] = bool(self.started and checks["database"] and checks["broker"])
+        if self.broker_problem:
+            checks["broker"] = False
+            checks["broker_error"] = self.broker_problem
+        stale = time.monotonic() - self.outbox.last_success if self.outbox.last_success else 0.0
+        relay_ok = not (self.outbox.last_error and stale > self.settings.ready_relay_stuck_s)
+        checks["relay"] = relay_ok
+        if not relay_ok:
+            checks["relay_error"] = f"cannot publish for {stale:.0f}s: {self.outbox.last_error}"
+        problems = self.consumer_problems()
+        checks["consumers"] = not problems
+        if problems:
+            checks["consumers_error"] = "; ".join(problems)[:400]
+        checks["ready"] = bool(self.started and checks["database"] and checks["broker"] and relay_ok and not problems)
         return checks
 
     def health_router(self) -> APIRouter:
@@ -301,7 +436,8 @@ class ServiceRuntime(Generic[SettingsT]):
 
 async def runtime_of(request: Request) -> ServiceRuntime[Any]:
     """FastAPI dependency: the runtime of the service handling the request."""
-    return request.app.state.runtime
+    runtime: ServiceRuntime[Any] = request.app.state.runtime
+    return runtime
 
 
 # Route parameter type: `rt: Runtime` gives a route the runtime of its service.

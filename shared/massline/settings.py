@@ -43,6 +43,20 @@ class ServiceSettings(BaseSettings):
         "the relay deletes older published rows (never unpublished ones).",
     )
     instance_id: str = Field("", description="Distinguishes replicas in logs; defaults to host:pid.")
+    broker_check_interval_s: float = Field(
+        5.0, gt=0, description="How often a service checks that the broker still holds its topics.")
+    broker_loss_replay_minutes: int = Field(
+        60, ge=1,
+        description="When the broker lost its topics (restarted empty, or a new cluster), each service creates them "
+                    "again and sends its outbox's events of this many past minutes again, so whatever a consumer had "
+                    "not applied reaches it (consumers skip what they already applied). Keep it above the longest "
+                    "consumer lag you tolerate.")
+    ready_consumer_max_lag: int = Field(
+        100_000, ge=1, description="A consumer group further behind than this makes the service not ready.")
+    ready_consumer_stuck_s: float = Field(
+        60.0, gt=0, description="A consumer group with work waiting and no progress for this long is stuck: not ready.")
+    ready_relay_stuck_s: float = Field(
+        30.0, gt=0, description="An outbox relay failing to publish for this long makes the service not ready.")
 
 
 # Values that appear in this repository's files: a production service refuses to sign with them.

@@ -12,12 +12,14 @@ the relay publishes the events only after the commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Sequence
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from .contracts.envelope import Envelope, Event
+from .db import Connection
 from .outbox import Outbox
 
 
@@ -27,24 +29,24 @@ class UnitOfWork:
     def __init__(self, pool: asyncpg.Pool, outbox: Outbox) -> None:
         self._pool = pool
         self._outbox = outbox
-        self._conn: asyncpg.Connection | None = None
+        self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
 
     @property
-    def conn(self) -> asyncpg.Connection:
+    def conn(self) -> Connection:
         if self._conn is None:
             raise RuntimeError("the unit of work is not open (use `async with`)")
         return self._conn
 
     async def __aenter__(self) -> UnitOfWork:
-        self._conn = await self._pool.acquire()
+        conn = await self._pool.acquire()
         try:
-            self._tx = self._conn.transaction()
+            self._tx = conn.transaction()
             await self._tx.start()
         except BaseException:
-            await self._pool.release(self._conn)
-            self._conn = None
+            await self._pool.release(conn)
             raise
+        self._conn = conn
         return self
 
     async def __aexit__(

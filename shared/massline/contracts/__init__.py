@@ -1,5 +1,6 @@
 """Event contracts: the envelope, every event type, and the topic catalog."""
 
+from . import events
 from .envelope import (
     Envelope,
     Event,
@@ -10,8 +11,7 @@ from .envelope import (
     parse_envelope,
     registered_events,
 )
-from . import events
-from .events import *  # noqa: F401,F403  (the catalog of event types is the public surface)
+from .events import *  # noqa: F403  (the catalog of event types is the public surface)
 from .topics import DEAD_LETTER_SUFFIX, TOPICS, TopicSpec, dead_letter_topic
 
 __all__ = [

@@ -13,9 +13,10 @@ from . import topics
 from .envelope import Event, upcaster
 
 __all__ = [
+    "VOTE_SHARDS",
     "ActivitySubmitted",
-    "CastVote",
     "CampaignLoaded",
+    "CastVote",
     "CategoryInfo",
     "EntryRanking",
     "EntryStanding",
@@ -40,7 +41,6 @@ __all__ = [
     "VoteInvalidated",
     "VoteReinstated",
     "VoteRules",
-    "VOTE_SHARDS",
     "network_shard",
 ]
 
