@@ -133,4 +133,4 @@ class WebhookSender:
 
 def resolve_host(host: str) -> list[str]:
     """The addresses a host name resolves to, for the production check that a webhook is public."""
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})

@@ -391,7 +391,9 @@ async def record_attempt(conn: Db, attempt: Attempt) -> None:
 
 async def outstanding(conn: Db) -> Outstanding:
     """How many e-mail/SMS and webhook deliveries are still to be made."""
-    return _row(Outstanding, await conn.fetchrow(Q.outstanding))
+    row = await conn.fetchrow(Q.outstanding)
+    assert row is not None  # an aggregate always answers one row
+    return _row(Outstanding, row)
 
 
 # --- sending e-mail and SMS ----------------------------------------------------------------
@@ -418,6 +420,7 @@ async def create_subscription(conn: Db, subscription_id: uuid.UUID, url: str, ev
                               campaign_id: str | None, secret: str, description: str) -> SubscriptionRow:
     row = await conn.fetchrow(Q.create_subscription, subscription_id, url, list(event_types), campaign_id, secret,
                               description)
+    assert row is not None  # an insert with RETURNING answers the row it wrote
     return _subscription(row)
 
 
