@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -32,7 +32,6 @@ from massline.contracts import (
     make_envelope,
 )
 from massline.db import create_pool, migrate
-from services.operations.devstack import free_port
 from massline.errors import install_error_handlers
 from services.notification import domain, notices, repository
 from services.notification.app import MIGRATIONS, build_deps
@@ -41,6 +40,7 @@ from services.notification.deps import NotificationDeps
 from services.notification.dispatch import Dispatcher
 from services.notification.routes import router
 from services.notification.settings import NotificationSettings
+from services.operations.devstack import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append((list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
@@ -76,7 +76,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's hook name
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.received.append((self.path, dict(self.headers), body))
                 if self.path == "/slow":
@@ -275,7 +275,7 @@ async def test_a_slow_endpoint_backlog_is_not_claimed_ahead_of_other_endpoints(s
 @pytest.mark.parametrize("url,code", [("ftp://example.org/x", "webhook_url_scheme"),
                                       ("javascript:alert(1)", "webhook_url_scheme")])
 async def test_a_url_that_is_not_http_is_refused_and_nothing_is_stored(service, url, code):
-    svc, client = service
+    _, client = service
     answer = await client.post("/webhooks", json={"url": url, "event_types": ["ResultsPublished"]})
     assert answer.status_code == 422 and answer.json()["error"]["code"] == code
     assert (await client.get("/webhooks")).json()["subscriptions"] == []
@@ -289,7 +289,7 @@ async def test_production_refuses_a_loopback_webhook(service, receiver):
 
 
 async def test_subscribing_to_an_internal_event_is_refused(service, receiver):
-    svc, client = service
+    _, client = service
     answer = await client.post("/webhooks", json={"url": f"{receiver.url}/ok", "event_types": ["VoteCast"]})
     assert answer.status_code == 422 and answer.json()["error"]["code"] == "event_type_unknown"
 
@@ -347,7 +347,7 @@ async def test_sms_goes_through_the_provider_and_a_second_within_the_hour_waits(
     assert messages[0].text.startswith("【群众路线推选】Nomination returned for correction")
     held = await svc.pool.fetchrow(
         "SELECT id, status, next_attempt_at, attempts FROM deliveries WHERE channel = 'sms' AND status = 'pending'")
-    assert held["attempts"] == 0 and held["next_attempt_at"] > datetime.now(timezone.utc) + timedelta(minutes=50)
+    assert held["attempts"] == 0 and held["next_attempt_at"] > datetime.now(UTC) + timedelta(minutes=50)
     log = (await client.get(f"/deliveries/{held['id']}/attempts")).json()["attempt_log"]
     assert [a["outcome"] for a in log] == ["deferred"]
     assert (await client.get("/contacts/unit:u-sms")).json() == {
@@ -385,7 +385,7 @@ async def test_reviewers_named_for_a_campaign_hear_of_new_nominations(service):
 
 async def test_units_with_an_entry_are_reminded_once_before_the_activity_deadline(service):
     svc, client = service
-    review_starts = (datetime.now(timezone.utc) + timedelta(days=2)).replace(tzinfo=None, microsecond=0)
+    review_starts = (datetime.now(UTC) + timedelta(days=2)).replace(tzinfo=None, microsecond=0)
     campaign = CampaignLoaded(
         campaign_id="c-remind", version=1, title="示例推选活动", timezone="UTC",
         categories=[CategoryInfo(id="institutional", name="机构账号")],
@@ -415,7 +415,7 @@ async def test_an_assigned_expert_is_told_once_and_reminded_once_before_the_revi
     from massline.contracts import ExpertAssigned
 
     await client.put("/contacts/expert:zhang-expert", json={"email": "zhang@expert.example.org", "locale": "en"})
-    deadline = (datetime.now(timezone.utc) + timedelta(days=2)).replace(microsecond=0)
+    deadline = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     assigned = ExpertAssigned(expert_id="zhang-expert", panel_id="p1", category_ids=["institutional"],
                               entries_count=4, new_entries=4, deadline=deadline)
     batch = await _apply(svc, notices.tell_of_review, [assigned], "c-expert")
