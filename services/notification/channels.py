@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import socket
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -51,7 +51,7 @@ class EmailSender:
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise SendFailed(f"recipient refused: {_codes(exc)}", permanent=True) from None
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             raise SendFailed(f"smtp: {type(exc).__name__}") from None
 
 
@@ -103,7 +103,7 @@ class WebhookSender:
         production = self.settings.env == "production"
         try:
             # Checked again at send time: a name may have been pointed inside the network since.
-            domain.check_webhook_url(url, production=production, resolve=_resolver if production else None)
+            domain.check_webhook_url(url, production=production, resolve=resolve_host if production else None)
         except domain.WebhookUrlRefused as exc:
             raise SendFailed(exc.code, permanent=True) from None
         raw = body.encode()
@@ -131,7 +131,6 @@ class WebhookSender:
         await self.client.aclose()
 
 
-def _resolver(host: str) -> list[str]:
-    import socket
-
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+def resolve_host(host: str) -> list[str]:
+    """The addresses a host name resolves to, for the production check that a webhook is public."""
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})

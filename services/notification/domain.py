@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import math
 import re
 import unicodedata
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -45,6 +47,46 @@ class RecipientInvalid(ValueError):
     """The text is not a recipient address of the form `<kind>:<id>`."""
 
 
+class NotYourInbox(PermissionError):
+    """The caller may not read or mark this recipient's notices."""
+
+
+class NotificationNotFound(LookupError):
+    """The recipient has no inbox notice with this id."""
+
+
+class ContactInvalid(ValueError):
+    """An e-mail address or mobile number that cannot be used; `field_name` says which."""
+
+    def __init__(self, field_name: str) -> None:
+        super().__init__(field_name)
+        self.field_name = field_name
+
+
+class EventTypesUnknown(ValueError):
+    """Event types a webhook may not subscribe to (internal, or no such event)."""
+
+    def __init__(self, unknown: Sequence[str]) -> None:
+        super().__init__(", ".join(unknown))
+        self.unknown = list(unknown)
+
+
+class SubscriptionNotFound(LookupError):
+    """No webhook subscription has this id."""
+
+
+class DeliveryNotFound(LookupError):
+    """No webhook delivery has this id."""
+
+
+class DeliveryInProgress(ValueError):
+    """A webhook delivery still being attempted cannot be sent again."""
+
+
+class DeliveryNotRedeliverable(ValueError):
+    """Only a dead or delivered e-mail or SMS can be sent again."""
+
+
 def recipient_address(kind: str, ident: str) -> str:
     return parse_recipient(f"{kind}:{ident}")
 
@@ -59,6 +101,13 @@ def parse_recipient(address: str) -> str:
 def resolve_locale(locale: str) -> str:
     """The locale a notice is written in: the one asked for when there is text for it, else English."""
     return locale if locale in LOCALES else FALLBACK_LOCALE
+
+
+def check_inbox_reader(role: str, username: str, organisation_id: str | None, address: str) -> str:
+    """The address when the caller may read that inbox; NotYourInbox otherwise."""
+    if not may_read_inbox(role, username, organisation_id, address):
+        raise NotYourInbox(address)
+    return address
 
 
 def may_read_inbox(role: str, username: str, organisation_id: str | None, address: str) -> bool:
@@ -387,6 +436,26 @@ def valid_mobile(text: str) -> bool:
     return bool(_MOBILE.match(text))
 
 
+def normal_mobile(text: str) -> str:
+    """A mobile number as stored: the spaces and dashes people type to group digits left out."""
+    return text.replace(" ", "").replace("-", "")
+
+
+def checked_contact(email: str | None, mobile: str | None) -> tuple[str | None, str | None]:
+    """The e-mail address and mobile number to store (None removes one); ContactInvalid names a bad one."""
+    if email is not None and not valid_email(email):
+        raise ContactInvalid("email")
+    if mobile is not None and not valid_mobile(normal_mobile(mobile)):
+        raise ContactInvalid("mobile")
+    return email, normal_mobile(mobile) if mobile else None
+
+
+def initial_status(channel: str) -> str:
+    """A delivery's status when recorded: the inbox is the service's own database, so written is delivered;
+    every other channel waits for the dispatcher."""
+    return "delivered" if channel == INBOX else "pending"
+
+
 # --- retries -------------------------------------------------------------------------------
 
 def backoff_s(attempt: int, base_s: float, cap_s: float, jitter: float) -> float:
@@ -395,8 +464,24 @@ def backoff_s(attempt: int, base_s: float, cap_s: float, jitter: float) -> float
     `jitter` is a number in [0, 1) (random in production, fixed in tests); spreading retries keeps a
     recovering endpoint from being hit by every waiting delivery at the same instant.
     """
-    ceiling = min(cap_s, base_s * (2 ** max(0, attempt - 1)))
+    ceiling = min(cap_s, base_s * float(2 ** max(0, attempt - 1)))
     return ceiling / 2 + jitter * ceiling / 2
+
+
+# What became of one attempt, as the attempt log says: `deferred` was held back by a rate limit.
+AttemptOutcome = Literal["delivered", "retry", "dead", "deferred"]
+WebhookStatus = Literal["pending", "sending", "delivered", "dead"]
+
+# How each status after an attempt is written in the attempt log.
+ATTEMPT_OUTCOMES: dict[str, AttemptOutcome] = {"delivered": "delivered", "pending": "retry", "dead": "dead"}
+
+
+def status_after_failure(attempts: int, *, permanent: bool, max_attempts: int) -> str:
+    """`dead` when a failed attempt cannot succeed later or was the last allowed; `pending` (retried) otherwise.
+
+    `attempts` counts the attempt that just failed.
+    """
+    return "dead" if permanent or attempts >= max_attempts else "pending"
 
 
 # --- webhooks ------------------------------------------------------------------------------
@@ -412,6 +497,36 @@ WEBHOOK_EVENTS: dict[str, str] = {
     "NominationWithdrawn": "massline.nomination.v1",
 }
 SIGNATURE_HEADER = "X-Massline-Signature"
+
+
+def unknown_event_types(event_types: Sequence[str]) -> list[str]:
+    """The requested event types no webhook may subscribe to, sorted."""
+    return sorted(set(event_types) - set(WEBHOOK_EVENTS))
+
+
+def check_event_types(event_types: Sequence[str]) -> list[str]:
+    """The distinct event types, sorted, when every one may be subscribed to; EventTypesUnknown otherwise."""
+    unknown = unknown_event_types(event_types)
+    if unknown:
+        raise EventTypesUnknown(unknown)
+    return sorted(set(event_types))
+
+
+@dataclass(frozen=True)
+class WebhookSubscriber:
+    """An active subscription as fan-out sees it: which events, and which campaign (all when None)."""
+
+    id: uuid.UUID
+    event_types: Sequence[str]
+    campaign_id: str | None
+
+    def wants(self, event_type: str, campaign_id: str) -> bool:
+        return event_type in self.event_types and self.campaign_id in (None, campaign_id)
+
+    def delivery_id(self, source_event_id: uuid.UUID) -> uuid.UUID:
+        """Stable per (subscription, event), so an event applied again is posted once."""
+        return delivery_id(source_event_id, f"webhook:{self.id}", WEBHOOK)
+
 TIMESTAMP_HEADER = "X-Massline-Timestamp"
 
 
@@ -441,7 +556,10 @@ class WebhookUrlRefused(ValueError):
         self.code, self.en, self.zh = code, en, zh
 
 
-def check_webhook_url(url: str, *, production: bool, resolve: Any = None) -> str:
+Resolver = Callable[[str], Sequence[str]]
+
+
+def check_webhook_url(url: str, *, production: bool, resolve: Resolver | None = None) -> str:
     """The URL when it may be a target: http(s), a host, and in production no private address.
 
     `resolve(host)` returns the host's addresses; in production a name is resolved so a public-looking
@@ -463,7 +581,7 @@ def check_webhook_url(url: str, *, production: bool, resolve: Any = None) -> str
     return url
 
 
-def _addresses(host: str, resolve: Any) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _addresses(host: str, resolve: Resolver | None) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
@@ -481,6 +599,46 @@ def _addresses(host: str, resolve: Any) -> list[ipaddress.IPv4Address | ipaddres
 def reminder_id(campaign_id: str, template: str, deadline: datetime) -> uuid.UUID:
     """Stable, so a campaign loaded again schedules the same reminder and it is sent once."""
     return uuid.uuid5(_DELIVERY_NAMESPACE, f"reminder|{campaign_id}|{template}|{deadline.isoformat()}")
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A reminder to send once at `due_at`: to `recipient`, or to every unit with an entry when None."""
+
+    id: uuid.UUID
+    campaign_id: str
+    template: str
+    deadline: datetime
+    due_at: datetime
+    recipient: str | None = None
+
+
+def activity_reminder(campaign_id: str, deadline: datetime, days_before: int) -> Reminder:
+    """Units with an entry are reminded `days_before` their activity summaries are due."""
+    template = "activity_deadline_near"
+    return Reminder(reminder_id(campaign_id, template, deadline), campaign_id, template, deadline,
+                    deadline - timedelta(days=days_before))
+
+
+def expert_reminder(campaign_id: str, expert_id: str, deadline: datetime, days_before: int) -> Reminder:
+    """An assigned expert is reminded `days_before` the review deadline."""
+    recipient = recipient_address("expert", expert_id)
+    template = "expert_deadline_near"
+    return Reminder(reminder_id(campaign_id, f"{template}:{recipient}", deadline), campaign_id, template,
+                    deadline, deadline - timedelta(days=days_before), recipient)
+
+
+def reminder_notices(reminder: Reminder, unit_ids: Sequence[str], now: datetime) -> list[Notice]:
+    """What a reminder that fell due says, and to whom: its recipient, else each unit with an entry."""
+    days_left = max(1, math.ceil((reminder.deadline - now).total_seconds() / 86400))
+    # Written out per locale in the campaign's time zone, the zone named, when rendered.
+    facts = {"deadline": reminder.deadline, "days_left": days_left}
+    if reminder.recipient:
+        recipients = [reminder.recipient]
+    else:
+        recipients = [recipient_address("unit", unit_id) for unit_id in unit_ids]
+    return [Notice(reminder.template, recipient, facts, {"deadline": reminder.deadline.isoformat()})
+            for recipient in recipients]
 
 
 def activity_deadline(scoring: Mapping[str, Any], phases: Sequence[Any], tz: str = "Asia/Shanghai") -> datetime | None:
@@ -506,10 +664,11 @@ def _aware(moment: datetime, tz: str) -> datetime:
     try:
         return moment.replace(tzinfo=ZoneInfo(tz))
     except (KeyError, ValueError):
-        return moment.replace(tzinfo=timezone.utc)
+        return moment.replace(tzinfo=UTC)
 
 
 def local_time(moment: datetime, tz: str | None, locale: str = DEFAULT_LOCALE) -> str:
     """A deadline as people there read it, the zone named as the pages name it: `北京时间 2024-09-21 00:00`,
     `2024-09-21 00:00 (UTC+8)`; another zone by its offset then, `2024-09-21 00:00（UTC+2）`."""
-    return localtime.local_time(moment, tz, locale)
+    text: str = localtime.local_time(moment, tz, locale)
+    return text

@@ -109,7 +109,7 @@ INSERT INTO reminders (id, campaign_id, template, deadline, due_at, recipient) V
 ON CONFLICT DO NOTHING;
 
 -- name: claim_due_reminders
-SELECT id, campaign_id, template, deadline, recipient FROM reminders
+SELECT id, campaign_id, template, deadline, due_at, recipient FROM reminders
 WHERE sent_at IS NULL AND due_at <= now() AND deadline > now()
 ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED;
 
@@ -172,9 +172,6 @@ RETURNING id, url, event_types, campaign_id, description, active, created_at;
 -- name: subscriptions
 SELECT id, url, event_types, campaign_id, description, active, created_at FROM webhook_subscriptions
 ORDER BY created_at, id;
-
--- name: subscription
-SELECT id, url, event_types, campaign_id, description, active, created_at FROM webhook_subscriptions WHERE id = $1;
 
 -- name: deactivate_subscription
 UPDATE webhook_subscriptions SET active = false WHERE id = $1 RETURNING id;

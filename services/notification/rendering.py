@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from jinja2 import Environment, StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta
 
@@ -72,7 +73,7 @@ class TemplateCatalog:
         self._compiled = dict(compiled)
 
     @classmethod
-    def load(cls, directory: Path = TEMPLATES, kinds: Mapping[str, NoticeKind] = NOTICE_KINDS) -> "TemplateCatalog":
+    def load(cls, directory: Path = TEMPLATES, kinds: Mapping[str, NoticeKind] = NOTICE_KINDS) -> TemplateCatalog:
         """Compile every file and try each with sample data; any problem raises TemplateLoadError."""
         if not directory.is_dir():
             raise TemplateLoadError(directory, "template directory not found")

@@ -8,7 +8,8 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,14 +32,15 @@ from massline.contracts import (
     make_envelope,
 )
 from massline.db import create_pool, migrate
-from services.operations.devstack import free_port
 from massline.errors import install_error_handlers
-from services.notification import domain, handlers
-from services.notification.app import MIGRATIONS, build_runtime
+from services.notification import domain, notices, repository
+from services.notification.app import MIGRATIONS, build_deps
 from services.notification.channels import DevelopmentSmsProvider, EmailSender, WebhookSender
+from services.notification.deps import NotificationDeps
 from services.notification.dispatch import Dispatcher
-from services.notification.repository import Q
+from services.notification.routes import router
 from services.notification.settings import NotificationSettings
+from services.operations.devstack import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +51,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append((list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
@@ -74,7 +76,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's hook name
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.received.append((self.path, dict(self.headers), body))
                 if self.path == "/slow":
@@ -109,6 +111,22 @@ def receiver():
 
 # --- the service, its routes and its dispatcher ----------------------------------------------
 
+@dataclass
+class Notification:
+    """The service's dependencies and a dispatcher the test drives by hand."""
+
+    deps: NotificationDeps
+    dispatcher: Dispatcher
+
+    @property
+    def pool(self):
+        return self.deps.rt.pool
+
+    @property
+    def settings(self) -> NotificationSettings:
+        return self.deps.settings
+
+
 @pytest.fixture
 async def service(database_url, smtp_server):
     controller, _ = smtp_server
@@ -118,53 +136,52 @@ async def service(database_url, smtp_server):
     )
     await migrate(database_url, "notification", MIGRATIONS)
     pool = await create_pool(database_url, "notification")
-    rt = build_runtime(settings)
-    rt._pool = pool
-    sms = DevelopmentSmsProvider()
+    deps = build_deps(settings)
+    deps.rt._pool = pool
+    deps.sms = DevelopmentSmsProvider()
     webhooks = WebhookSender(settings)
-    rt.state["sms"] = sms
-    rt.state["dispatcher"] = Dispatcher(rt, settings, email=EmailSender(settings), sms=sms, webhooks=webhooks,
-                                        jitter=lambda: 0.0)
+    dispatcher = Dispatcher(deps, email=EmailSender(settings), sms=deps.sms, webhooks=webhooks, jitter=lambda: 0.0)
     app = FastAPI()
-    app.state.runtime = rt
+    app.state.runtime = deps.rt
+    app.state.deps = deps
     install_error_handlers(app)
-    app.include_router(handlers.router)
+    app.include_router(router)
     token = issue_token(settings.secret_key, Caller("ops", "admin", None), 3600)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers={"authorization": f"Bearer {token}"}) as client:
         try:
-            yield rt, client
+            yield Notification(deps, dispatcher), client
         finally:
             await webhooks.close()
             await pool.close()
 
 
-async def _apply(rt, consumer, events, campaign_id: str) -> list[Delivered]:
+async def _apply(svc, consumer, events, campaign_id: str) -> list[Delivered]:
     batch = []
     for i, event in enumerate(events):
         env = make_envelope(event, campaign_id=campaign_id, producer="test")
         batch.append(Delivered(env, env.event(), event.topic, 0, i))
-    async with rt.pool.acquire() as conn, conn.transaction():
-        await consumer(conn, batch, rt)
+    async with svc.pool.acquire() as conn, conn.transaction():
+        await consumer(svc.deps, conn, batch)
     return batch
 
 
-async def _apply_again(rt, consumer, batch: list[Delivered]) -> None:
+async def _apply_again(svc, consumer, batch: list[Delivered]) -> None:
     """The same events once more, as a replay or a rebuild would apply them (the consumer's own
     bookkeeping is bypassed on purpose: the deliveries must hold by themselves)."""
-    async with rt.pool.acquire() as conn, conn.transaction():
-        await consumer(conn, batch, rt)
+    async with svc.pool.acquire() as conn, conn.transaction():
+        await consumer(svc.deps, conn, batch)
 
 
-async def _settle(rt, rounds: int = 200) -> None:
+async def _settle(svc, rounds: int = 200) -> None:
     """Dispatch until nothing is pending; retries are due within a fraction of a second here."""
     for _ in range(rounds):
-        await rt.state["dispatcher"].dispatch_once()
-        outstanding = await rt.pool.fetchrow(Q.outstanding)
-        if outstanding["messages"] == 0 and outstanding["webhooks"] == 0:
+        await svc.dispatcher.dispatch_once()
+        outstanding = await repository.outstanding(svc.pool)
+        if outstanding.messages == 0 and outstanding.webhooks == 0:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"deliveries still outstanding: {dict(outstanding)}")
+    raise AssertionError(f"deliveries still outstanding: {outstanding}")
 
 
 def _results(campaign_id: str, units: list[str]) -> ResultsPublished:
@@ -183,7 +200,7 @@ def _returned(unit_id: str, entry: str = "示例发布") -> NominationReturned:
 # --- webhooks --------------------------------------------------------------------------------
 
 async def test_a_webhook_is_signed_retried_dead_lettered_and_redelivered(service, receiver):
-    rt, client = service
+    svc, client = service
     ok = await client.post("/webhooks", json={"url": f"{receiver.url}/ok", "event_types": ["ResultsPublished"],
                                                "secret": "receiver-secret-0001"})
     assert ok.status_code == 201, ok.text
@@ -194,8 +211,8 @@ async def test_a_webhook_is_signed_retried_dead_lettered_and_redelivered(service
     assert len(generated_secret) >= 32
     assert all("secret" not in s for s in (await client.get("/webhooks")).json()["subscriptions"])
 
-    [item] = await _apply(rt, handlers.on_results, [_results("c-hooks", ["u-1", "u-2"])], "c-hooks")
-    await _settle(rt)
+    [item] = await _apply(svc, notices.tell_of_results, [_results("c-hooks", ["u-1", "u-2"])], "c-hooks")
+    await _settle(svc)
 
     [(headers, body)] = receiver.bodies("/ok")
     assert domain.signature_valid("receiver-secret-0001", headers["X-Massline-Timestamp"], body,
@@ -221,65 +238,65 @@ async def test_a_webhook_is_signed_retried_dead_lettered_and_redelivered(service
     receiver.failing = False
     again = await client.post(f"/webhooks/deliveries/{dead['id']}/redeliver")
     assert again.status_code == 202
-    await _settle(rt)
+    await _settle(svc)
     after = (await client.get(f"/webhooks/deliveries/{dead['id']}")).json()
     assert after["status"] == "delivered"
     assert [a["outcome"] for a in after["attempt_log"]] == ["retry", "retry", "dead", "delivered"]
     assert receiver.bodies("/fail")[-1][1] == body_fail
 
     # The same event applied again (redelivery from the broker, a replay) posts nothing new.
-    await _apply_again(rt, handlers.on_results, [item])
-    await _settle(rt)
+    await _apply_again(svc, notices.tell_of_results, [item])
+    await _settle(svc)
     assert len(receiver.bodies("/ok")) == 1
 
 
 async def test_a_webhook_that_times_out_is_retried(service, receiver):
-    rt, client = service
+    svc, client = service
     created = await client.post("/webhooks", json={"url": f"{receiver.url}/slow", "event_types": ["ResultsPublished"]})
-    await _apply(rt, handlers.on_results, [_results("c-slow", ["u-1"])], "c-slow")
-    await rt.state["dispatcher"].dispatch_once()
+    await _apply(svc, notices.tell_of_results, [_results("c-slow", ["u-1"])], "c-slow")
+    await svc.dispatcher.dispatch_once()
     [row] = (await client.get("/webhooks/deliveries", params={"subscription_id": created.json()["id"]})).json()[
         "deliveries"]
     assert row["status"] == "pending" and row["last_error"] == "timeout" and row["next_attempt_at"]
 
 
 async def test_a_slow_endpoint_backlog_is_not_claimed_ahead_of_other_endpoints(service, receiver):
-    rt, client = service
+    svc, client = service
     slow = (await client.post("/webhooks", json={"url": f"{receiver.url}/slow",
                                                   "event_types": ["ResultsPublished"]})).json()["id"]
     fast = (await client.post("/webhooks", json={"url": f"{receiver.url}/ok",
                                                   "event_types": ["ResultsPublished"]})).json()["id"]
-    await _apply(rt, handlers.on_results, [_results(f"c-{i}", ["u-1"]) for i in range(10)], "c-fair")
+    await _apply(svc, notices.tell_of_results, [_results(f"c-{i}", ["u-1"]) for i in range(10)], "c-fair")
     # Two slots per endpoint, two already in flight to the slow one: only the fast one's are taken.
-    claimed = await rt.pool.fetch(Q.claim_due_webhooks, 8, [uuid.UUID(slow)], [2], 2, 60)
-    assert {str(r["subscription_id"]) for r in claimed} == {fast} and len(claimed) == 2
+    claimed = await repository.claim_due_webhooks(svc.pool, 8, {uuid.UUID(slow): 2}, 2, 60)
+    assert {str(r.subscription_id) for r in claimed} == {fast} and len(claimed) == 2
 
 
 @pytest.mark.parametrize("url,code", [("ftp://example.org/x", "webhook_url_scheme"),
                                       ("javascript:alert(1)", "webhook_url_scheme")])
 async def test_a_url_that_is_not_http_is_refused_and_nothing_is_stored(service, url, code):
-    rt, client = service
+    _, client = service
     answer = await client.post("/webhooks", json={"url": url, "event_types": ["ResultsPublished"]})
     assert answer.status_code == 422 and answer.json()["error"]["code"] == code
     assert (await client.get("/webhooks")).json()["subscriptions"] == []
 
 
 async def test_production_refuses_a_loopback_webhook(service, receiver):
-    rt, client = service
-    rt.settings.env = "production"
+    svc, client = service
+    svc.settings.env = "production"
     answer = await client.post("/webhooks", json={"url": f"{receiver.url}/ok", "event_types": ["ResultsPublished"]})
     assert answer.status_code == 422 and answer.json()["error"]["code"] == "webhook_url_private"
 
 
 async def test_subscribing_to_an_internal_event_is_refused(service, receiver):
-    rt, client = service
+    _, client = service
     answer = await client.post("/webhooks", json={"url": f"{receiver.url}/ok", "event_types": ["VoteCast"]})
     assert answer.status_code == 422 and answer.json()["error"]["code"] == "event_type_unknown"
 
 
 async def test_administration_needs_an_administrator(service):
-    rt, client = service
-    unit = issue_token(rt.settings.secret_key, Caller("u", "unit", "u-1"), 3600)
+    svc, client = service
+    unit = issue_token(svc.settings.secret_key, Caller("u", "unit", "u-1"), 3600)
     answer = await client.put("/contacts/unit:u-1", json={"email": "a@example.org"},
                               headers={"authorization": f"Bearer {unit}"})
     assert answer.status_code == 403
@@ -289,48 +306,48 @@ async def test_administration_needs_an_administrator(service):
 # --- e-mail and SMS --------------------------------------------------------------------------
 
 async def test_a_returned_nomination_is_mailed_once_to_the_unit(service, smtp_server):
-    rt, client = service
+    svc, client = service
     _, mailbox = smtp_server
     answer = await client.put("/contacts/unit:u-mail", json={"email": "office@unit.example.org"})
     assert answer.json() == {"recipient": "unit:u-mail", "locale": "zh", "email": True, "sms": False}
     bad = await client.put("/contacts/unit:u-mail", json={"email": "not an address"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "email_invalid"
 
-    [item] = await _apply(rt, handlers.on_nomination, [_returned("u-mail", "A&B发布")], "c-mail")
-    await _settle(rt)
+    [item] = await _apply(svc, notices.tell_of_nominations, [_returned("u-mail", "A&B发布")], "c-mail")
+    await _settle(svc)
     [(to, raw)] = mailbox.messages
     assert to == ["office@unit.example.org"]
     message = message_from_bytes(raw, policy=policy.default)
     assert message["Subject"] == "推荐被退回修改：A&B发布"
     assert "请补充发稿量" in message.get_content()
 
-    rows = await rt.pool.fetch("SELECT channel, status FROM deliveries WHERE source_event_id = $1 ORDER BY channel",
+    rows = await svc.pool.fetch("SELECT channel, status FROM deliveries WHERE source_event_id = $1 ORDER BY channel",
                                item.envelope.event_id)
     assert [(r["channel"], r["status"]) for r in rows] == [("email", "delivered"), ("inbox", "delivered")]
     sent = [json.loads(bytes(r["body"]))["payload"] for r in
-            await rt.pool.fetch("SELECT body FROM outbox WHERE event_type = 'NotificationSent'")]
+            await svc.pool.fetch("SELECT body FROM outbox WHERE event_type = 'NotificationSent'")]
     assert sorted(p["channel"] for p in sent if p["source_event_id"] == str(item.envelope.event_id)) == \
         ["email", "inbox"]
     assert all("office@unit" not in json.dumps(p) for p in sent)
 
     # Redelivered by the broker or replayed: nothing is mailed again.
-    await _apply_again(rt, handlers.on_nomination, [item])
-    await _settle(rt)
+    await _apply_again(svc, notices.tell_of_nominations, [item])
+    await _settle(svc)
     assert len(mailbox.messages) == 1
 
 
 async def test_sms_goes_through_the_provider_and_a_second_within_the_hour_waits(service):
-    rt, client = service
+    svc, client = service
     await client.put("/contacts/unit:u-sms", json={"mobile": "138 0013 8000", "locale": "en"})
-    await _apply(rt, handlers.on_nomination, [_returned("u-sms", "First"), _returned("u-sms", "Second")], "c-sms")
-    await rt.state["dispatcher"].dispatch_once()
-    await rt.state["dispatcher"].dispatch_once()
-    messages = rt.state["sms"].sent
+    await _apply(svc, notices.tell_of_nominations, [_returned("u-sms", "First"), _returned("u-sms", "Second")], "c-sms")
+    await svc.dispatcher.dispatch_once()
+    await svc.dispatcher.dispatch_once()
+    messages = svc.deps.sms.sent
     assert len(messages) == 1 and messages[0].mobile == "13800138000"
     assert messages[0].text.startswith("【群众路线推选】Nomination returned for correction")
-    held = await rt.pool.fetchrow(
+    held = await svc.pool.fetchrow(
         "SELECT id, status, next_attempt_at, attempts FROM deliveries WHERE channel = 'sms' AND status = 'pending'")
-    assert held["attempts"] == 0 and held["next_attempt_at"] > datetime.now(timezone.utc) + timedelta(minutes=50)
+    assert held["attempts"] == 0 and held["next_attempt_at"] > datetime.now(UTC) + timedelta(minutes=50)
     log = (await client.get(f"/deliveries/{held['id']}/attempts")).json()["attempt_log"]
     assert [a["outcome"] for a in log] == ["deferred"]
     assert (await client.get("/contacts/unit:u-sms")).json() == {
@@ -338,28 +355,28 @@ async def test_sms_goes_through_the_provider_and_a_second_within_the_hour_waits(
 
 
 async def test_an_unreachable_mail_server_is_retried_then_dead_lettered_and_announced(service):
-    rt, client = service
-    rt.state["dispatcher"].email.settings = rt.settings.model_copy(update={"smtp_port": free_port()})
+    svc, client = service
+    svc.dispatcher.email.settings = svc.settings.model_copy(update={"smtp_port": free_port()})
     await client.put("/contacts/unit:u-down", json={"email": "down@unit.example.org"})
-    [item] = await _apply(rt, handlers.on_nomination, [_returned("u-down")], "c-down")
-    await _settle(rt)
-    row = await rt.pool.fetchrow("SELECT status, attempts FROM deliveries WHERE source_event_id = $1 AND "
+    [item] = await _apply(svc, notices.tell_of_nominations, [_returned("u-down")], "c-down")
+    await _settle(svc)
+    row = await svc.pool.fetchrow("SELECT status, attempts FROM deliveries WHERE source_event_id = $1 AND "
                                  "channel = 'email'", item.envelope.event_id)
     assert (row["status"], row["attempts"]) == ("dead", 3)
     failed = [json.loads(bytes(r["body"]))["payload"] for r in
-              await rt.pool.fetch("SELECT body FROM outbox WHERE event_type = 'NotificationFailed'")]
+              await svc.pool.fetch("SELECT body FROM outbox WHERE event_type = 'NotificationFailed'")]
     assert [p["channel"] for p in failed] == ["email"] and "down@" not in json.dumps(failed)
 
 
 # --- reviewers and reminders -------------------------------------------------------------------
 
 async def test_reviewers_named_for_a_campaign_hear_of_new_nominations(service):
-    rt, client = service
+    svc, client = service
     answer = await client.put("/campaigns/c-rev/reviewers", json={"recipients": ["office:xian"]})
     assert answer.json()["recipients"] == ["office:xian"]
     from massline.contracts import NominationSubmitted
 
-    await _apply(rt, handlers.on_nomination, [NominationSubmitted(
+    await _apply(svc, notices.tell_of_nominations, [NominationSubmitted(
         nomination_id=uuid.uuid4(), unit_id="u-r", unit_name="示例大学", category_id="institutional",
         entry_name="示例发布")], "c-rev")
     inbox = (await client.get("/inbox/office:xian")).json()
@@ -367,21 +384,21 @@ async def test_reviewers_named_for_a_campaign_hear_of_new_nominations(service):
 
 
 async def test_units_with_an_entry_are_reminded_once_before_the_activity_deadline(service):
-    rt, client = service
-    review_starts = (datetime.now(timezone.utc) + timedelta(days=2)).replace(tzinfo=None, microsecond=0)
+    svc, client = service
+    review_starts = (datetime.now(UTC) + timedelta(days=2)).replace(tzinfo=None, microsecond=0)
     campaign = CampaignLoaded(
         campaign_id="c-remind", version=1, title="示例推选活动", timezone="UTC",
         categories=[CategoryInfo(id="institutional", name="机构账号")],
         phases=[PhaseInfo(id="expert_review", starts_at=review_starts)], vote_rules=VoteRules(),
     )
-    await _apply(rt, handlers.on_campaign, [campaign], "c-remind")
-    await _apply(rt, handlers.on_nomination, [NominationApproved(
+    await _apply(svc, notices.learn_campaigns, [campaign], "c-remind")
+    await _apply(svc, notices.tell_of_nominations, [NominationApproved(
         nomination_id=uuid.uuid4(), unit_id="u-rem", unit_name="示例大学", category_id="institutional",
         entry_name="示例发布", step_id="province", final=True)], "c-remind")
-    assert await rt.state["dispatcher"].send_due_reminders() == 1
-    assert await rt.state["dispatcher"].send_due_reminders() == 0
-    await _apply(rt, handlers.on_campaign, [campaign], "c-remind")  # loaded again: not reminded twice
-    assert await rt.state["dispatcher"].send_due_reminders() == 0
+    assert await svc.dispatcher.send_due_reminders() == 1
+    assert await svc.dispatcher.send_due_reminders() == 0
+    await _apply(svc, notices.learn_campaigns, [campaign], "c-remind")  # loaded again: not reminded twice
+    assert await svc.dispatcher.send_due_reminders() == 0
     inbox = (await client.get("/inbox/unit:u-rem")).json()["notifications"]
     reminder = [n for n in inbox if n["template"] == "activity_deadline_near"]
     assert len(reminder) == 1
@@ -393,18 +410,18 @@ async def test_units_with_an_entry_are_reminded_once_before_the_activity_deadlin
 
 
 async def test_an_assigned_expert_is_told_once_and_reminded_once_before_the_review_deadline(service, smtp_server):
-    rt, client = service
+    svc, client = service
     _, mailbox = smtp_server
     from massline.contracts import ExpertAssigned
 
     await client.put("/contacts/expert:zhang-expert", json={"email": "zhang@expert.example.org", "locale": "en"})
-    deadline = (datetime.now(timezone.utc) + timedelta(days=2)).replace(microsecond=0)
+    deadline = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     assigned = ExpertAssigned(expert_id="zhang-expert", panel_id="p1", category_ids=["institutional"],
                               entries_count=4, new_entries=4, deadline=deadline)
-    batch = await _apply(rt, handlers.on_review, [assigned], "c-expert")
-    await _apply_again(rt, handlers.on_review, batch)  # redelivered: nothing new
-    assert await rt.state["dispatcher"].send_due_reminders() == 1
-    assert await rt.state["dispatcher"].send_due_reminders() == 0
+    batch = await _apply(svc, notices.tell_of_review, [assigned], "c-expert")
+    await _apply_again(svc, notices.tell_of_review, batch)  # redelivered: nothing new
+    assert await svc.dispatcher.send_due_reminders() == 1
+    assert await svc.dispatcher.send_due_reminders() == 0
     inbox = (await client.get("/inbox/expert:zhang-expert")).json()["notifications"]
     assert sorted(n["template"] for n in inbox) == ["expert_assigned", "expert_deadline_near"]
     told = next(n for n in inbox if n["template"] == "expert_assigned")
@@ -414,6 +431,6 @@ async def test_an_assigned_expert_is_told_once_and_reminded_once_before_the_revi
     assert f"请于北京时间 {beijing}前完成评分" in told["body"]
     reminded = next(n for n in inbox if n["template"] == "expert_deadline_near")
     assert f"将于北京时间 {beijing}截止" in reminded["body"]
-    await _settle(rt)
+    await _settle(svc)
     mailed = [message_from_bytes(raw, policy=policy.default).get_content() for _, raw in mailbox.messages]
     assert len(mailed) == 2 and all(f"{beijing} (UTC+8)" in text for text in mailed)

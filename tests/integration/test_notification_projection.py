@@ -24,20 +24,21 @@ from massline.contracts import (
 )
 from massline.db import create_pool, migrate
 from massline.errors import install_error_handlers
-from services.notification import handlers
-from services.notification.app import MIGRATIONS, build_runtime
+from services.notification import notices
+from services.notification.app import MIGRATIONS, build_deps
+from services.notification.routes import router
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def runtime(database_url):
+async def deps(database_url):
     await migrate(database_url, "notification", MIGRATIONS)
     pool = await create_pool(database_url, "notification")
-    rt = build_runtime()
-    rt._pool = pool
+    deps = build_deps()
+    deps.rt._pool = pool
     try:
-        yield rt
+        yield deps
     finally:
         await pool.close()
 
@@ -47,14 +48,14 @@ def _delivered(event, campaign_id: str, offset: int = 0, envelope=None) -> Deliv
     return Delivered(env, env.event(), topics.NOMINATION, 0, offset)
 
 
-async def _apply(rt, batch, consumer=handlers.on_nomination) -> None:
-    async with rt.pool.acquire() as conn, conn.transaction():
-        await consumer(conn, batch, rt)
+async def _apply(deps, batch, consumer=notices.tell_of_nominations) -> None:
+    async with deps.rt.pool.acquire() as conn, conn.transaction():
+        await consumer(deps, conn, batch)
 
 
-async def _sent_for(rt, source_event_ids) -> list[dict]:
+async def _sent_for(deps, source_event_ids) -> list[dict]:
     wanted = {str(i) for i in source_event_ids}
-    rows = await rt.pool.fetch("SELECT body FROM outbox WHERE event_type = 'NotificationSent'")
+    rows = await deps.rt.pool.fetch("SELECT body FROM outbox WHERE event_type = 'NotificationSent'")
     payloads = [json.loads(bytes(r["body"]))["payload"] for r in rows]
     return [p for p in payloads if p["source_event_id"] in wanted]
 
@@ -64,7 +65,7 @@ def _new_ids() -> tuple[str, str, uuid.UUID]:
     return f"campaign-{suffix}", f"unit-{suffix}", uuid.uuid4()
 
 
-async def test_each_nomination_event_tells_the_unit_once(runtime):
+async def test_each_nomination_event_tells_the_unit_once(deps):
     campaign_id, unit_id, nomination_id = _new_ids()
     common = dict(nomination_id=nomination_id, unit_id=unit_id, category_id="institutional", entry_name="示例发布")
     events = [
@@ -75,9 +76,9 @@ async def test_each_nomination_event_tells_the_unit_once(runtime):
         NominationApproved(**common, unit_name="示例大学", step_id="province", final=True),
     ]
     batch = [_delivered(e, campaign_id, i) for i, e in enumerate(events)]
-    await _apply(runtime, batch)
+    await _apply(deps, batch)
 
-    rows = await runtime.pool.fetch(
+    rows = await deps.rt.pool.fetch(
         "SELECT * FROM deliveries WHERE recipient = $1 ORDER BY seq", f"unit:{unit_id}"
     )
     # The intermediate approval is not the unit's business: four notices for five events.
@@ -89,47 +90,47 @@ async def test_each_nomination_event_tells_the_unit_once(runtime):
     assert "请补充发稿量" in rows[1]["body_zh"] and "Reason" in rows[1]["body_en"]
     assert rows[0]["refs"] == {"nomination_id": str(nomination_id)}
 
-    sent = await _sent_for(runtime, [b.envelope.event_id for b in batch])
+    sent = await _sent_for(deps, [b.envelope.event_id for b in batch])
     assert sorted(p["notification_id"] for p in sent) == sorted(str(r["id"]) for r in rows)
     assert {(p["recipient"], p["channel"]) for p in sent} == {(f"unit:{unit_id}", "inbox")}
 
-    metric = runtime.registry.get_sample_value("massline_notifications_sent_total", {"channel": "inbox"})
+    metric = deps.rt.registry.get_sample_value("massline_notifications_sent_total", {"channel": "inbox"})
     assert metric is not None and metric >= 4
 
 
-async def test_the_same_event_twice_gives_one_notice_and_one_announcement(runtime):
+async def test_the_same_event_twice_gives_one_notice_and_one_announcement(deps):
     campaign_id, unit_id, nomination_id = _new_ids()
     event = NominationRejected(
         nomination_id=nomination_id, unit_id=unit_id, category_id="personal", entry_name="某某说", reason="不符合条件"
     )
     item = _delivered(event, campaign_id)
     # Applied twice in two transactions, as if the consumer's event-id bookkeeping were bypassed.
-    await _apply(runtime, [item])
-    await _apply(runtime, [item])
+    await _apply(deps, [item])
+    await _apply(deps, [item])
 
-    rows = await runtime.pool.fetch(
+    rows = await deps.rt.pool.fetch(
         "SELECT id FROM deliveries WHERE source_event_id = $1 AND recipient = $2 AND channel = 'inbox'",
         item.envelope.event_id, f"unit:{unit_id}",
     )
     assert len(rows) == 1
-    sent = await _sent_for(runtime, [item.envelope.event_id])
+    sent = await _sent_for(deps, [item.envelope.event_id])
     assert len(sent) == 1
     assert sent[0]["notification_id"] == str(rows[0]["id"])
     assert sent[0]["template"] == "nomination_rejected"
 
 
-async def test_the_same_event_twice_in_one_batch_gives_one_notice(runtime):
+async def test_the_same_event_twice_in_one_batch_gives_one_notice(deps):
     campaign_id, unit_id, nomination_id = _new_ids()
     event = NominationSubmitted(
         nomination_id=nomination_id, unit_id=unit_id, unit_name="x", category_id="c", entry_name="e"
     )
     item = _delivered(event, campaign_id)
-    await _apply(runtime, [item, item])
-    assert await runtime.pool.fetchval("SELECT count(*) FROM deliveries WHERE recipient = $1", f"unit:{unit_id}") == 1
-    assert len(await _sent_for(runtime, [item.envelope.event_id])) == 1
+    await _apply(deps, [item, item])
+    assert await deps.rt.pool.fetchval("SELECT count(*) FROM deliveries WHERE recipient = $1", f"unit:{unit_id}") == 1
+    assert len(await _sent_for(deps, [item.envelope.event_id])) == 1
 
 
-async def test_notices_name_the_campaign_and_category_once_known(runtime):
+async def test_notices_name_the_campaign_and_category_once_known(deps):
     campaign_id, unit_id, nomination_id = _new_ids()
     loaded = CampaignLoaded(
         campaign_id=campaign_id, version=1, title="2021年河南省典型案例征集评选", timezone="Asia/Shanghai",
@@ -137,45 +138,46 @@ async def test_notices_name_the_campaign_and_category_once_known(runtime):
         phases=[], vote_rules=VoteRules(),
     )
     env = make_envelope(loaded, campaign_id=campaign_id, producer="submission")
-    await _apply(runtime, [Delivered(env, env.event(), topics.CAMPAIGN, 0, 0)], handlers.on_campaign)
+    await _apply(deps, [Delivered(env, env.event(), topics.CAMPAIGN, 0, 0)], notices.learn_campaigns)
     event = NominationSubmitted(
         nomination_id=nomination_id, unit_id=unit_id, unit_name="某市网信办", category_id="creative",
         entry_name="<b>创意</b>案例",
     )
-    await _apply(runtime, [_delivered(event, campaign_id)])
+    await _apply(deps, [_delivered(event, campaign_id)])
 
-    row = await runtime.pool.fetchrow("SELECT * FROM deliveries WHERE recipient = $1", f"unit:{unit_id}")
+    row = await deps.rt.pool.fetchrow("SELECT * FROM deliveries WHERE recipient = $1", f"unit:{unit_id}")
     assert "2021年河南省典型案例征集评选" in row["body_zh"] and "优秀创意案例" in row["body_zh"]
     assert "Outstanding creative case" in row["body_en"]
     assert "&lt;b&gt;创意&lt;/b&gt;案例" in row["subject_zh"] and "<b>" not in row["body_zh"]
 
 
-async def test_events_without_a_notice_record_nothing(runtime):
+async def test_events_without_a_notice_record_nothing(deps):
     campaign_id, unit_id, nomination_id = _new_ids()
     event = NominationApproved(
         nomination_id=nomination_id, unit_id=unit_id, unit_name="x", category_id="c", entry_name="e",
         step_id="city", final=False,
     )
     item = _delivered(event, campaign_id)
-    await _apply(runtime, [item])
-    assert await runtime.pool.fetchval("SELECT count(*) FROM deliveries WHERE recipient = $1", f"unit:{unit_id}") == 0
-    assert await _sent_for(runtime, [item.envelope.event_id]) == []
+    await _apply(deps, [item])
+    assert await deps.rt.pool.fetchval("SELECT count(*) FROM deliveries WHERE recipient = $1", f"unit:{unit_id}") == 0
+    assert await _sent_for(deps, [item.envelope.event_id]) == []
 
 
-async def test_the_unit_reads_its_inbox_and_operators_see_deliveries(runtime):
+async def test_the_unit_reads_its_inbox_and_operators_see_deliveries(deps):
     campaign_id, unit_id, nomination_id = _new_ids()
     common = dict(nomination_id=nomination_id, unit_id=unit_id, category_id="c", entry_name="示例发布")
     first = _delivered(NominationSubmitted(**common, unit_name="x"), campaign_id, 0)
     second = _delivered(NominationReturned(**common, step_id="city", reason="<i>补充</i>"), campaign_id, 1)
-    await _apply(runtime, [first, second])
+    await _apply(deps, [first, second])
     recipient = f"unit:{unit_id}"
     # The routes as build_app mounts them, without its lifespan (the runtime is not started, its
     # pool is open) and without its process-wide logging set-up.
     app = FastAPI()
-    app.state.runtime = runtime
+    app.state.runtime = deps.rt
+    app.state.deps = deps
     install_error_handlers(app)
-    app.include_router(handlers.router)
-    secret = runtime.settings.secret_key
+    app.include_router(router)
+    secret = deps.rt.settings.secret_key
     as_unit = {"Authorization": "Bearer " + issue_token(secret, Caller("u", "unit", unit_id), 600)}
     as_other_unit = {"Authorization": "Bearer " + issue_token(secret, Caller("o", "unit", "another-unit"), 600)}
     as_operator = {"Authorization": "Bearer " + issue_token(secret, Caller("op", "operator", None), 600)}
