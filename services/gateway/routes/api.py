@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from ..addresses import voter_address
 from ..deps import Deps, ServiceClient
@@ -22,33 +23,61 @@ _HOP_HEADERS = {"x-real-ip", "connection", "keep-alive", "proxy-authenticate", "
                 "transfer-encoding", "upgrade", "host", "content-length"}
 
 
-async def service_health(services: Services, name: str, base: str) -> dict[str, Any]:
+class ServiceHealth(BaseModel):
+    """One service's readiness as the gateway found it."""
+
+    service: str = Field(description="The service's name", examples=["voting"])
+    state: Literal["ready", "not_ready", "unreachable"]
+    checks: dict[str, Any] | None = Field(None, description="The service's own checks, when it answered")
+    error: str | None = Field(None, description="Why it could not be asked, when it did not answer",
+                              examples=["ConnectError"])
+
+
+class SystemHealth(BaseModel):
+    """Every service's readiness: `ready` only when all are."""
+
+    status: Literal["ready", "degraded"]
+    services: list[ServiceHealth]
+
+
+class GatewayLiveness(BaseModel):
+    service: Literal["gateway"] = "gateway"
+    status: Literal["live"] = "live"
+    pid: int
+
+
+class GatewayReadiness(BaseModel):
+    service: Literal["gateway"] = "gateway"
+    status: Literal["ready"] = "ready"
+
+
+async def service_health(services: Services, name: str, base: str) -> ServiceHealth:
     try:
         r = await services.client.get(f"{base}/health/ready", timeout=3)
         body = r.json()
-        return {"service": name, "state": "ready" if r.status_code == 200 else "not_ready",
-                "checks": body.get("checks", {})}
+        return ServiceHealth(service=name, state="ready" if r.status_code == 200 else "not_ready",
+                             checks=body.get("checks", {}))
     except (httpx.HTTPError, ValueError) as exc:
-        return {"service": name, "state": "unreachable", "error": type(exc).__name__}
+        return ServiceHealth(service=name, state="unreachable", error=type(exc).__name__)
 
 
-@router.get("/health", tags=["health"])
+@router.get("/health", tags=["health"], responses={200: {"model": SystemHealth}, 503: {"model": SystemHealth}})
 async def health(services: ServiceClient) -> JSONResponse:
     """200 only when every service is ready; lists each service with its state."""
     results = await asyncio.gather(*(service_health(services, n, u) for n, u in services.upstreams.items()))
-    ok = all(r["state"] == "ready" for r in results)
-    return JSONResponse({"status": "ready" if ok else "degraded", "services": results},
-                        status_code=200 if ok else 503)
+    ok = all(r.state == "ready" for r in results)
+    answer = SystemHealth(status="ready" if ok else "degraded", services=results)
+    return JSONResponse(answer.model_dump(exclude_none=True), status_code=200 if ok else 503)
 
 
 @router.get("/health/live", tags=["health"])
-async def live() -> dict[str, Any]:
-    return {"service": "gateway", "status": "live", "pid": os.getpid()}
+async def live() -> GatewayLiveness:
+    return GatewayLiveness(pid=os.getpid())
 
 
 @router.get("/health/ready", tags=["health"])
-async def ready() -> dict[str, Any]:
-    return {"service": "gateway", "status": "ready"}
+async def ready() -> GatewayReadiness:
+    return GatewayReadiness()
 
 
 @router.get("/metrics", include_in_schema=False)
