@@ -9,7 +9,7 @@ attributes keep the service's own value.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from massline.localtime import DEFAULT_ZONE, FORMATS, instant, local_time, utc_offset, zone
 
@@ -26,8 +26,8 @@ def zone_label(tz: str | None, lang: str = "zh", at: datetime | None = None) -> 
         return "北京时间"
     if at is not None:
         return utc_offset(at.astimezone(where).utcoffset())
-    year = datetime.now(timezone.utc).year
-    winter, summer = (datetime(year, m, 1, tzinfo=timezone.utc).astimezone(where).utcoffset() for m in (1, 7))
+    year = datetime.now(UTC).year
+    winter, summer = (datetime(year, m, 1, tzinfo=UTC).astimezone(where).utcoffset() for m in (1, 7))
     return utc_offset(winter) if winter == summer else str(getattr(where, "key", tz or DEFAULT_ZONE))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.gateway.app import parse_networks, voter_address
+from services.gateway.addresses import parse_networks, voter_address
 
 LB = parse_networks("10.0.0.0/8, fd00::/8")
 

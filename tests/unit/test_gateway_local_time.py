@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import jwt
-from fastapi import FastAPI
 
 from massline import localtime
 from services.gateway import times
-from services.gateway.pages import STAFF_COOKIE, install_pages
+from services.gateway.app import create_app
+from services.gateway.visitor import STAFF_COOKIE
 
 LATE_UTC = "2026-11-27T18:30:00+00:00"  # 02:30 on 28 November in Beijing: the next local day
 
@@ -25,7 +25,7 @@ def test_a_utc_time_late_in_the_day_is_shown_on_the_next_local_day_with_the_zone
 
 
 def test_aware_naive_and_iso_inputs_name_the_same_instant() -> None:
-    aware = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)
+    aware = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
     naive = datetime(2026, 11, 28, 2, 0)  # the services store UTC
     beijing = datetime(2026, 11, 28, 10, 0, tzinfo=timezone(timedelta(hours=8)))
     shown = {times.local_time(v, "Asia/Shanghai", "zh")
@@ -98,9 +98,7 @@ def _upstream(campaign: dict[str, Any]) -> httpx.AsyncClient:
 
 async def _page(path: str, campaign: dict[str, Any] = CAMPAIGN, staff: bool = False) -> str:
     upstream = _upstream(campaign)
-    app = FastAPI()
-    install_pages(app, {s: f"http://{s}" for s in ("submission", "scoring", "voting", "antifraud", "notification")},
-                  lambda: upstream)
+    app = create_app(client=upstream)
     cookies = {}
     if staff:
         cookies[STAFF_COOKIE] = jwt.encode({"sub": "expert-1", "role": "expert", "exp": int(time.time()) + 600},

@@ -7,17 +7,12 @@ import itertools
 import httpx
 import pytest
 from fastapi import FastAPI
-from massline.errors import install_error_handlers
-from massline.service import AnswerCounter
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
-from services.gateway.consoles import (
-    Sample,
-    errors_view,
-    increase,
-    read_metrics,
-    vote_rate_view,
-)
+from massline.errors import install_error_handlers
+from massline.service import AnswerCounter
+from services.gateway.operations_view import errors_view, vote_rate_view
+from services.gateway.service_metrics import Sample, increase, read_metrics
 
 
 def voting_metrics(accepted: dict[str, float], refused: dict[tuple[str, str], float], server_errors: float = 0,
@@ -79,7 +74,7 @@ def test_errors_per_service_count_the_last_minutes_and_say_when_there_are_none()
     assert voting["refused"] == {}
 
     refused = {("c", "quota_exceeded"): 8, ("", "ticket_invalid"): 1}
-    failing = before + [sample(600, voting=voting_metrics({"c": 9}, refused, server_errors=5, dead=4), scoring=None)]
+    failing = [*before, sample(600, voting=voting_metrics({"c": 9}, refused, server_errors=5, dead=4), scoring=None)]
     view = errors_view(failing)
     assert not view["clean"]
     voting = next(s for s in view["services"] if s["service"] == "voting")
@@ -88,7 +83,7 @@ def test_errors_per_service_count_the_last_minutes_and_say_when_there_are_none()
     scoring = next(s for s in view["services"] if s["service"] == "scoring")
     assert scoring["unreachable"] and not scoring["clean"]
     # Only the last ten minutes count (from the last sample before them): later, the errors are in the past.
-    later = errors_view(failing + [sample(1300, voting=voting_metrics({"c": 9}, {}, server_errors=5, dead=4))])
+    later = errors_view([*failing, sample(1300, voting=voting_metrics({"c": 9}, {}, server_errors=5, dead=4))])
     assert later["clean"] and later["seconds"] == 700
 
 
@@ -124,11 +119,11 @@ async def test_a_service_counts_what_it_answered_and_an_unhandled_error_as_a_5xx
 
 
 async def test_page_views_keep_the_newest_reading_last_without_crowding_the_history_out(monkeypatch) -> None:
-    from services.gateway import consoles
+    from services.gateway import service_metrics
 
-    sampler = consoles.ServiceMetrics({}, lambda: None)  # type: ignore[arg-type, return-value]
+    sampler = service_metrics.ServiceMetrics({}, lambda: None)  # type: ignore[arg-type, return-value]
     clock = iter(range(0, 60, 2))  # a reading every 2 s, as if the page were reloaded without pause
-    monkeypatch.setattr(consoles.time, "time", lambda: float(next(clock)))
+    monkeypatch.setattr(service_metrics.time, "time", lambda: float(next(clock)))
     for _ in range(30):
         newest = await sampler.sample()
     at = [s.at for s in sampler.samples]

@@ -8,10 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.gateway.pages import install_pages
+from services.gateway.app import create_app
 
 A, B = str(uuid.uuid4()), str(uuid.uuid4())
 
@@ -47,9 +46,7 @@ def _site(show_counts: str, phase: str = "voting") -> TestClient:
         return httpx.Response(404, json={"error": {"code": "not_found"}})
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
-    app = FastAPI()
-    install_pages(app, {"submission": "http://submission", "voting": "http://voting"}, lambda: client)
-    return TestClient(app)
+    return TestClient(create_app(client=client))
 
 
 def test_the_standings_page_shows_held_and_invalidated_votes_with_their_reasons_in_chinese() -> None:

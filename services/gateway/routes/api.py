@@ -1,0 +1,130 @@
+"""The gateway's own API: every service's API under /api/<service>/, the health of all, the gateway's metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any, Literal
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from ..addresses import voter_address
+from ..deps import Deps, ServiceClient
+from ..upstream import Services
+
+router = APIRouter()
+
+_HOP_HEADERS = {"x-real-ip", "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+                "transfer-encoding", "upgrade", "host", "content-length"}
+
+
+class ServiceHealth(BaseModel):
+    """One service's readiness as the gateway found it."""
+
+    service: str = Field(description="The service's name", examples=["voting"])
+    state: Literal["ready", "not_ready", "unreachable"]
+    checks: dict[str, Any] | None = Field(None, description="The service's own checks, when it answered")
+    error: str | None = Field(None, description="Why it could not be asked, when it did not answer",
+                              examples=["ConnectError"])
+
+
+class SystemHealth(BaseModel):
+    """Every service's readiness: `ready` only when all are."""
+
+    status: Literal["ready", "degraded"]
+    services: list[ServiceHealth]
+
+
+class GatewayLiveness(BaseModel):
+    service: Literal["gateway"] = "gateway"
+    status: Literal["live"] = "live"
+    pid: int
+
+
+class GatewayReadiness(BaseModel):
+    service: Literal["gateway"] = "gateway"
+    status: Literal["ready"] = "ready"
+
+
+async def service_health(services: Services, name: str, base: str) -> ServiceHealth:
+    try:
+        r = await services.client.get(f"{base}/health/ready", timeout=3)
+        body = r.json()
+        return ServiceHealth(service=name, state="ready" if r.status_code == 200 else "not_ready",
+                             checks=body.get("checks", {}))
+    except (httpx.HTTPError, ValueError) as exc:
+        return ServiceHealth(service=name, state="unreachable", error=type(exc).__name__)
+
+
+@router.get("/health", tags=["health"], responses={200: {"model": SystemHealth}, 503: {"model": SystemHealth}})
+async def health(services: ServiceClient) -> JSONResponse:
+    """200 only when every service is ready; lists each service with its state."""
+    results = await asyncio.gather(*(service_health(services, n, u) for n, u in services.upstreams.items()))
+    ok = all(r.state == "ready" for r in results)
+    answer = SystemHealth(status="ready" if ok else "degraded", services=results)
+    return JSONResponse(answer.model_dump(exclude_none=True), status_code=200 if ok else 503)
+
+
+@router.get("/health/live", tags=["health"])
+async def live() -> GatewayLiveness:
+    return GatewayLiveness(pid=os.getpid())
+
+
+@router.get("/health/ready", tags=["health"])
+async def ready() -> GatewayReadiness:
+    return GatewayReadiness()
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(deps: Deps) -> Response:
+    return Response(generate_latest(deps.proxy_metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _refusal(code: str, message: str, message_zh: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "message_zh": message_zh}}, status_code=status)
+
+
+def forwarded_headers(request: Request, deps: Deps) -> dict[str, str]:
+    """The request's headers as a service receives them: no hop headers, the voter's address set by us."""
+    # Header values go on stripped: an HTTP client refuses to send one with trailing space ("Bearer "), and
+    # the service, not the gateway, answers what such a header means (here: 401, no ticket).
+    headers = {k: v.strip() for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+    client_ip = voter_address(request.client.host if request.client else "",
+                              request.headers.get("x-forwarded-for"), deps.trusted)
+    prior = request.headers.get("x-forwarded-for")
+    headers["x-forwarded-for"] = f"{prior}, {client_ip}" if prior else client_ip
+    headers["x-real-ip"] = client_ip  # what the services trust: set here, never passed through
+    return headers
+
+
+@router.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                  include_in_schema=False)
+async def proxy(service: str, path: str, request: Request, deps: Deps) -> Response:
+    base = deps.services.upstreams.get(service)
+    if base is None:
+        return _refusal("unknown_service", f"No service named {service}", "没有这个服务", 404)
+    counted = deps.proxy_metrics
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        counted.requests.labels(service, "400").inc()
+        return _refusal("invalid_path", "The path holds a control character", "请求路径含有控制字符", 400)
+    headers = forwarded_headers(request, deps)
+    started = time.perf_counter()
+    try:
+        upstream = await deps.services.client.request(
+            request.method, f"{base}/{path}", params=request.query_params, headers=headers,
+            content=await request.body(),
+        )
+    except httpx.HTTPError as exc:
+        counted.requests.labels(service, "502").inc()
+        return _refusal("service_unavailable", f"{service} did not answer ({type(exc).__name__})",
+                        "服务暂时不可用，请稍后再试", 502)
+    counted.latency.labels(service).observe(time.perf_counter() - started)
+    counted.requests.labels(service, str(upstream.status_code)).inc()
+    out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS
+                   and k.lower() != "content-encoding"}
+    return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)

@@ -1,0 +1,165 @@
+"""A unit's pages: its nominations in a campaign, the nomination form, a nomination with its activity."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..deps import ServiceClient, StaffMember, View
+from ..forms import field_messages, nomination_values, posted
+from ..rendering import SIGN_IN_AGAIN, PageView
+from ..upstream import Services, Upstream
+from ..visitor import Staff
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+def render_form(view: PageView, c: dict[str, Any], *, category: str, raw: dict[str, str],
+                errors: dict[str, list[str]] | None = None, general: list[str] | None = None,
+                unit_opinion: str = "", correcting: bool = False, status: int = 200) -> HTMLResponse:
+    """The nomination form, posting back to where it was asked for, with what was typed and what was refused."""
+    return view.render("nomination_form.html", {
+        "c": c, "action": view.request.url.path, "category": category, "raw": raw, "errors": errors or {},
+        "general": general or [], "unit_opinion": unit_opinion, "correcting": correcting}, status=status)
+
+
+async def nomination_and_campaign(view: PageView, services: Services, staff: Staff,
+                                  nomination_id: uuid.UUID) -> tuple[Upstream, Upstream] | Response:
+    """The nomination as the signed-in staff member may see it, and its campaign; or the page saying why not."""
+    r = await services.call("submission", "GET", f"/nominations/{nomination_id}", token=staff.token)
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    c = await services.campaign(r.body["campaign_id"])
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    return r, c
+
+
+async def nomination_again(view: PageView, services: Services, staff: Staff, nomination_id: uuid.UUID,
+                           **kept: Any) -> Response:
+    """The nomination's page once more after a refused post, with what was typed and the refusal."""
+    found = await nomination_and_campaign(view, services, staff, nomination_id)
+    if isinstance(found, Response):
+        return found
+    r, c = found
+    context = {"c": c.body, "n": r.body, "flash": None, "reason": kept.get("reason", ""),
+               "decision": kept.get("decision", ""), "summary": kept.get("summary", ""),
+               "links": kept.get("links", ""), "review_error": None, "activity_error": None}
+    for key in ("review_error", "activity_error"):
+        if kept.get(key):
+            context[key] = view.refusal(kept[key])
+    return view.render("nomination.html", context, status=422)
+
+
+@router.get("/console/c/{campaign_id}/nominations")
+async def unit_nominations(campaign_id: str, view: View, staff: StaffMember, services: ServiceClient) -> Response:
+    if staff is None:
+        return view.sign_in_again()
+    c = await services.campaign(campaign_id)
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    r = await services.call("submission", "GET", f"/campaigns/{quote(campaign_id)}/nominations", token=staff.token)
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    return view.render("nominations.html", {"c": c.body, "nominations": r.body.get("nominations", []),
+                                            "flash": view.done})
+
+
+@router.get("/console/c/{campaign_id}/nominations/new")
+async def new_nomination(campaign_id: str, view: View, staff: StaffMember, services: ServiceClient) -> Response:
+    if staff is None:
+        return view.sign_in_again()
+    c = await services.campaign(campaign_id)
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    return render_form(view, c.body, category="", raw={})
+
+
+@router.post("/console/c/{campaign_id}/nominations/new")
+async def create_nomination(campaign_id: str, request: Request, view: View, staff: StaffMember,
+                            services: ServiceClient) -> Response:
+    if staff is None:
+        return view.sign_in_again()
+    c = await services.campaign(campaign_id)
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    form = await posted(request)
+    category, values, raw = nomination_values(c.body, form)
+    opinion = str(form.get("unit_opinion", "")).strip()
+    body: dict[str, Any] = {"category_id": category, "form": values}
+    if opinion:
+        body["unit_opinion"] = opinion
+    r = await services.call("submission", "POST", f"/campaigns/{quote(campaign_id)}/nominations", token=staff.token,
+                            json=body)
+    if r.ok:
+        return RedirectResponse(f"/console/nominations/{r.body['id']}?done=submitted_ok", status_code=303)
+    if r.error.get("code") in SIGN_IN_AGAIN:
+        return view.sign_in_again()
+    errors, general = field_messages(r.error, view.lang)
+    return render_form(view, c.body, category=category, raw=raw, errors=errors, general=general,
+                       unit_opinion=opinion, status=422 if r.status < 500 else 502)
+
+
+@router.get("/console/nominations/{nomination_id}")
+async def nomination_page(nomination_id: uuid.UUID, view: View, staff: StaffMember,
+                          services: ServiceClient) -> Response:
+    if staff is None:
+        return view.sign_in_again()
+    found = await nomination_and_campaign(view, services, staff, nomination_id)
+    if isinstance(found, Response):
+        return found
+    r, c = found
+    return view.render("nomination.html", {"c": c.body, "n": r.body, "flash": view.done, "review_error": None,
+                                           "reason": "", "decision": "", "activity_error": None})
+
+
+@router.post("/console/nominations/{nomination_id}/activity")
+async def activity(nomination_id: uuid.UUID, request: Request, view: View, staff: StaffMember,
+                   services: ServiceClient) -> Response:
+    if staff is None:
+        return view.sign_in_again()
+    form = await posted(request)
+    summary = str(form.get("summary", "")).strip()
+    links = [line.strip() for line in str(form.get("links", "")).splitlines() if line.strip()]
+    r = await services.call("submission", "POST", f"/nominations/{nomination_id}/activity", token=staff.token,
+                            json={"summary": summary, "links": links})
+    if r.ok:
+        return RedirectResponse(f"/console/nominations/{nomination_id}?done=activity_ok", status_code=303)
+    return await nomination_again(view, services, staff, nomination_id, activity_error=r.error, summary=summary,
+                                  links="\n".join(links))
+
+
+@router.get("/console/nominations/{nomination_id}/edit")
+async def edit_nomination(nomination_id: uuid.UUID, view: View, staff: StaffMember,
+                          services: ServiceClient) -> Response:
+    if staff is None:
+        return view.sign_in_again()
+    found = await nomination_and_campaign(view, services, staff, nomination_id)
+    if isinstance(found, Response):
+        return found
+    r, c = found
+    raw = {k: "" if v is None else str(v) for k, v in r.body.get("form", {}).items()}
+    return render_form(view, c.body, category=r.body["category_id"], raw=raw, correcting=True)
+
+
+@router.post("/console/nominations/{nomination_id}/edit")
+async def correct_nomination(nomination_id: uuid.UUID, request: Request, view: View, staff: StaffMember,
+                             services: ServiceClient) -> Response:
+    if staff is None:
+        return view.sign_in_again()
+    form = await posted(request)
+    c = await services.campaign(str(form.get("campaign_id", "")))
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    category, values, raw = nomination_values(c.body, form)
+    r = await services.call("submission", "PUT", f"/nominations/{nomination_id}", token=staff.token,
+                            json={"category_id": category, "form": values})
+    if r.ok:
+        return RedirectResponse(f"/console/nominations/{nomination_id}?done=submitted_ok", status_code=303)
+    errors, general = field_messages(r.error, view.lang)
+    return render_form(view, c.body, category=category, raw=raw, errors=errors, general=general, correcting=True,
+                       status=422 if r.status < 500 else 502)

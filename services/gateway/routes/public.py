@@ -1,0 +1,102 @@
+"""The public's pages: the campaigns, a campaign, its entries, the standings and the results."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+
+from .. import texts
+from ..deps import ServiceClient, View
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+def campaign_phase(campaign: dict[str, Any], phase_id: str | None) -> dict[str, Any] | None:
+    return next((p for p in campaign.get("phases", []) if p.get("id") == phase_id), None)
+
+
+def matching(entries: list[dict[str, Any]], category: str, q: str) -> list[dict[str, Any]]:
+    """The entries of a category (all when none) whose name or unit contains what was searched for."""
+    needle = q.strip().lower()
+    return [e for e in entries
+            if (not category or e.get("category_id") == category)
+            and (not needle or needle in (e.get("name") or "").lower()
+                 or needle in (e.get("unit_name") or "").lower())]
+
+
+@router.get("/")
+async def home(view: View, services: ServiceClient) -> Response:
+    r = await services.call("submission", "GET", "/campaigns", cache_as="campaigns")
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    return view.render("home.html", {"campaigns": r.body.get("campaigns", [])})
+
+
+@router.get("/c/{campaign_id}")
+async def campaign_page(campaign_id: str, view: View, services: ServiceClient) -> Response:
+    r = await services.campaign(campaign_id)
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    return view.render("campaign.html", {"c": r.body, "phase": campaign_phase(r.body, r.body["current_phase"])})
+
+
+@router.get("/c/{campaign_id}/entries")
+async def entries_page(campaign_id: str, view: View, services: ServiceClient, category: str = "",
+                       q: str = "") -> Response:
+    c = await services.campaign(campaign_id)
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    r = await services.call("submission", "GET", f"/public/campaigns/{quote(campaign_id)}/entries",
+                            cache_as="entries")
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    return view.render("entries.html", {"c": c.body, "entries": matching(r.body.get("entries", []), category, q),
+                                        "category": category, "q": q,
+                                        "messages": texts.messages_for_script(view.lang)})
+
+
+@router.get("/c/{campaign_id}/entries/{entry_id}")
+async def entry_page(campaign_id: str, entry_id: str, view: View, services: ServiceClient) -> Response:
+    c = await services.campaign(campaign_id)
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    r = await services.call("submission", "GET", f"/public/campaigns/{quote(campaign_id)}/entries",
+                            cache_as="entries")
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    entry = next((e for e in r.body.get("entries", []) if e.get("entry_id") == entry_id), None)
+    if entry is None:
+        return view.problem({"code": "not_found"}, 404)
+    labels = {f["id"]: f for f in c.body.get("form", []) if f.get("public")}
+    fields = [(labels.get(k), k, v) for k, v in entry.get("fields", {}).items()
+              if k not in ("category", "account_name", "platform") and v not in (None, "")]
+    return view.render("entry.html", {"c": c.body, "e": entry, "fields": fields,
+                                      "messages": texts.messages_for_script(view.lang)})
+
+
+@router.get("/c/{campaign_id}/standings")
+async def standings_page(campaign_id: str, view: View, services: ServiceClient) -> Response:
+    c = await services.campaign(campaign_id)
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    r = await services.call("voting", "GET", f"/campaigns/{quote(campaign_id)}/standings", cache_as="standings")
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    show = (c.body.get("voting") or {}).get("show_counts", "always")
+    return view.render("standings.html", {"c": c.body, "s": r.body, "show": show})
+
+
+@router.get("/c/{campaign_id}/results")
+async def results_page(campaign_id: str, view: View, services: ServiceClient) -> Response:
+    c = await services.campaign(campaign_id)
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    r = await services.call("scoring", "GET", f"/campaigns/{quote(campaign_id)}/results", cache_as="results")
+    if r.status == 404 or (not r.ok and r.status < 500):
+        return view.render("results.html", {"c": c.body, "r": None})
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    return view.render("results.html", {"c": c.body, "r": r.body})

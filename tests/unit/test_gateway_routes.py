@@ -1,0 +1,54 @@
+"""The gateway's pages and health as a signed-out visitor and an operator meet them, against scripted services."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from services.gateway.app import create_app
+from services.gateway.settings import GatewaySettings
+from services.gateway.visitor import STAFF_COOKIE
+
+SERVICES = ("submission", "voting", "antifraud", "scoring", "notification")
+NOMINATION = "11111111-1111-1111-1111-111111111111"
+CONSOLE_PAGES = ["/console", "/console/inbox", "/console/c/c1/nominations", "/console/c/c1/nominations/new",
+                 f"/console/nominations/{NOMINATION}", f"/console/nominations/{NOMINATION}/edit",
+                 "/console/c/c1/review", "/console/c/c1/exports/list.csv", "/console/c/c1/scoring",
+                 "/console/c/c1/final-review", "/console/c/c1/expert-scores", "/console/c/c1/operations",
+                 f"/console/cases/{NOMINATION}"]
+
+
+def _site(answer: httpx.MockTransport) -> TestClient:
+    settings = GatewaySettings(**{f"{s}_url": f"http://{s}" for s in SERVICES})
+    return TestClient(create_app(settings, client=httpx.AsyncClient(transport=answer)), follow_redirects=False)
+
+
+@pytest.mark.parametrize("path", CONSOLE_PAGES)
+def test_a_console_page_sends_a_signed_out_visitor_to_sign_in_and_back(path: str) -> None:
+    reached: list[str] = []
+    site = _site(httpx.MockTransport(lambda r: reached.append(r.url.path) or httpx.Response(200, json={})))
+    site.cookies.set(STAFF_COOKIE, "not-a-token")
+    r = site.get(path)
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next={path}"
+    assert f'{STAFF_COOKIE}=""' in r.headers["set-cookie"] and reached == []
+
+
+def test_a_nomination_address_that_is_no_nomination_is_refused_before_asking_anyone_to_sign_in() -> None:
+    site = _site(httpx.MockTransport(lambda r: httpx.Response(200, json={})))
+    r = site.get("/console/nominations/not-a-nomination")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+
+
+def test_health_is_degraded_when_one_service_cannot_be_asked_and_says_why() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "scoring":
+            raise httpx.ConnectError("refused")
+        return httpx.Response(200, json={"checks": {"database": "ok"}})
+
+    r = _site(httpx.MockTransport(answer)).get("/health")
+    assert r.status_code == 503 and r.json()["status"] == "degraded"
+    scoring = next(s for s in r.json()["services"] if s["service"] == "scoring")
+    assert scoring == {"service": "scoring", "state": "unreachable", "error": "ConnectError"}
+    voting = next(s for s in r.json()["services"] if s["service"] == "voting")
+    assert voting == {"service": "voting", "state": "ready", "checks": {"database": "ok"}}
