@@ -60,10 +60,10 @@ class PublicCampaign(Answer):
     kind: str
     categories: list[dict[str, Any]]
     phases: list[dict[str, Any]]
-    voting: dict[str, Any] | None
-    results: dict[str, Any]
     form: list[dict[str, Any]] = Field(description="The form's fields with their labels.")
     activity: dict[str, Any] | None
+    voting: dict[str, Any] | None
+    results: dict[str, Any]
     current_phase: str | None
 
 
