@@ -1,8 +1,9 @@
-"""Submission service factory."""
+"""Submission service factory: the runtime, its dependencies, the routes and the first admin at startup."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -19,28 +20,43 @@ from massline.contracts import (
 )
 from massline.service import ServiceRuntime
 
-from . import handlers
+from .deps import SubmissionDeps
+from .routes import ROUTERS
+from .service.people import ensure_admin
 from .settings import SubmissionSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+TITLE = "massline submission"
+DESCRIPTION = "Campaign definitions and phases, nominating units and offices, nominations and their review."
 
 
-def build_runtime(settings: SubmissionSettings | None = None) -> ServiceRuntime:
-    rt = ServiceRuntime(
+def build_runtime(settings: SubmissionSettings | None = None) -> ServiceRuntime[SubmissionSettings]:
+    """The runtime: schema, migrations and the events the service publishes. It consumes none."""
+    return ServiceRuntime(
         "submission",
         settings or SubmissionSettings(),
         migrations_dir=MIGRATIONS,
         publishes=[CampaignLoaded, PhaseChanged, NominationSubmitted, NominationApproved, NominationReturned,
                    NominationRejected, NominationWithdrawn, ActivitySubmitted, MetricsReported],
     )
-    handlers.register(rt)
-    return rt
+
+
+def build_deps(rt: ServiceRuntime[SubmissionSettings]) -> SubmissionDeps:
+    """The dependencies the routes receive; the first admin is created once the database is ready."""
+    deps = SubmissionDeps(rt=rt)
+
+    @rt.on_startup
+    async def bootstrap_admin(_: ServiceRuntime[Any]) -> None:
+        await ensure_admin(deps)
+
+    return deps
+
+
+def app_for(rt: ServiceRuntime[SubmissionSettings], deps: SubmissionDeps, *, title: str = TITLE) -> FastAPI:
+    """The HTTP app of a runtime and its dependencies."""
+    return rt.build_app(ROUTERS, title=title, description=DESCRIPTION, deps=deps)
 
 
 def create_app(settings: SubmissionSettings | None = None) -> FastAPI:
     rt = build_runtime(settings)
-    return rt.build_app(
-        [handlers.router],
-        title="massline submission",
-        description="Campaign definitions and phases, nominating units and offices, nominations and their review.",
-    )
+    return app_for(rt, build_deps(rt))

@@ -1,4 +1,4 @@
-"""Exports for reviewers: the statistics sheet (征集统计表) per reporting unit and the nomination list, as XLSX or CSV."""
+"""Exports for reviewers: the statistics sheet (征集统计表) per reporting unit and the nomination list, XLSX or CSV."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def statistics_sheet(
         active = [n for n in own if n["status"] in _ACTIVE]
         per_category = [sum(1 for n in active if n["category_id"] == c.id) for c in d.categories]
         row: list[Any] = [unit["name"], unit.get("parent_name") or ""]
-        row += per_category + [len(active)]
+        row += [*per_category, len(active)]
         row += [sum(1 for n in own if n["status"] == s) for s in STATUS_NAMES]
         if minimum:
             row.append(sum(max(0, minimum - count) for count in per_category))

@@ -1,9 +1,343 @@
-"""Submission storage: campaigns and their versions, organisations, users, nominations and their history."""
+"""Submission storage: campaigns and their versions, organisations, users, nominations and their history.
+
+The only caller of the named queries in queries.sql. Every function takes the connection (or pool) it runs on, so
+the caller's unit of work decides the transaction.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any, TypedDict, get_args
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from massline.queries import load_queries
 
+from .domain.campaign import CampaignDefinition
+from .domain.content import HoldReason
+from .domain.nomination import HistoryEntry, Nomination, NominationStatus
+from .domain.rules import ExistingNomination
+
 Q = load_queries(Path(__file__).with_name("queries.sql"))
+
+# What the functions run on: a connection of a unit of work, or the pool for a single read.
+Db = asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool
+
+
+# --- people --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StoredUser:
+    username: str
+    display_name: str
+    password_hash: str
+    role: str
+    organisation_id: str | None
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: str
+    name: str
+    kind: str
+    level: str
+    parent_id: str | None
+
+
+async def get_user(db: Db, username: str) -> StoredUser | None:
+    row = await db.fetchrow(Q.get_user, username)
+    return StoredUser(**dict(row)) if row else None
+
+
+async def upsert_user(db: Db, user: StoredUser) -> None:
+    await db.execute(Q.upsert_user, user.username, user.display_name, user.password_hash, user.role,
+                     user.organisation_id)
+
+
+async def count_admins(db: Db) -> int:
+    return int(await db.fetchval(Q.count_admins))
+
+
+async def get_organisation(db: Db, organisation_id: str) -> Organisation | None:
+    row = await db.fetchrow(Q.get_organisation, organisation_id)
+    return Organisation(**dict(row)) if row else None
+
+
+async def upsert_organisation(db: Db, org: Organisation) -> None:
+    await db.execute(Q.upsert_organisation, org.id, org.name, org.kind, org.level, org.parent_id)
+
+
+async def subtree(db: Db, organisation_id: str) -> list[str]:
+    """The organisation and every organisation under it."""
+    return [r["id"] for r in await db.fetch(Q.subtree, organisation_id)]
+
+
+async def all_organisation_ids(db: Db) -> list[str]:
+    return [r["id"] for r in await db.fetch(Q.all_organisation_ids)]
+
+
+class UnitRow(TypedDict):
+    id: str
+    name: str
+    parent_id: str | None
+    parent_name: str | None
+
+
+async def units_in(db: Db, organisation_ids: Sequence[str]) -> list[UnitRow]:
+    """The nominating units among these organisations, by name, with their parent office."""
+    return [UnitRow(id=r["id"], name=r["name"], parent_id=r["parent_id"], parent_name=r["parent_name"])
+            for r in await db.fetch(Q.units_in, list(organisation_ids))]
+
+
+# --- campaigns -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    id: str
+    version: int
+    title: str
+    current_phase: str | None
+
+
+@dataclass(frozen=True)
+class StoredCampaign:
+    id: str
+    version: int
+    title: str
+    current_phase: str | None
+    definition: CampaignDefinition
+
+
+async def get_campaign(db: Db, campaign_id: str) -> StoredCampaign | None:
+    row = await db.fetchrow(Q.get_campaign, campaign_id)
+    if row is None:
+        return None
+    return StoredCampaign(id=row["id"], version=row["version"], title=row["title"],
+                          current_phase=row["current_phase"],
+                          definition=CampaignDefinition.model_validate(row["definition"]))
+
+
+async def list_campaigns(db: Db) -> list[CampaignSummary]:
+    """Every loaded campaign, the most recently loaded first."""
+    return [CampaignSummary(id=r["id"], version=r["version"], title=r["title"], current_phase=r["current_phase"])
+            for r in await db.fetch(Q.list_campaigns)]
+
+
+async def lock_campaign(db: Db, campaign_id: str) -> None:
+    """Submissions to one campaign take turns until the transaction ends (quotas span units)."""
+    await db.execute(Q.lock_campaign, campaign_id)
+
+
+async def save_campaign(db: Db, d: CampaignDefinition, source_yaml: str, loaded_by: str) -> str | None:
+    """Stores the definition as the campaign's current one and as a version; returns the campaign's phase."""
+    definition = d.model_dump(mode="json")
+    phase: str | None = await db.fetchval(Q.upsert_campaign, d.id, d.version, d.title, definition)
+    await db.execute(Q.insert_campaign_version, d.id, d.version, definition, source_yaml, loaded_by)
+    return phase
+
+
+async def save_phase(db: Db, campaign_id: str, phase: str, previous: str | None, changed_by: str) -> None:
+    await db.execute(Q.set_phase, campaign_id, phase)
+    await db.execute(Q.insert_phase_change, campaign_id, phase, previous, changed_by)
+
+
+# --- nominations ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NominationForm:
+    """What a nomination's form stores: its category, public name, keys and fields."""
+
+    category_id: str
+    entry_name: str
+    platform: str | None
+    account_key: str | None
+    operating_entity_key: str | None
+    level: str | None
+    public_fields: dict[str, Any]
+    private_fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NominationRecord:
+    """A stored nomination with its unit's name, as the views and the review read it."""
+
+    id: uuid.UUID
+    campaign_id: str
+    unit_id: str
+    unit_name: str
+    category_id: str
+    entry_name: str
+    platform: str | None
+    status: str
+    step_index: int
+    revision: int
+    held_reasons: list[dict[str, Any]]
+    public_fields: dict[str, Any]
+    private_fields: dict[str, Any]
+
+    def nomination(self) -> Nomination:
+        """The nomination as its review decides on it."""
+        summary = str(self.public_fields.get("introduction") or self.public_fields.get("main_deeds") or "")
+        return Nomination(
+            id=self.id, campaign_id=self.campaign_id, unit_id=self.unit_id, unit_name=self.unit_name,
+            category_id=self.category_id, entry_name=self.entry_name, platform=self.platform,
+            status=_STATUSES[self.status],
+            step_index=self.step_index, summary=summary,
+            held_reasons=tuple(HoldReason(h["code"], h["field"], h["message_zh"], h["message"])
+                               for h in self.held_reasons))
+
+
+# The statuses the table's CHECK constraint allows, as the domain names them.
+_STATUSES: dict[str, NominationStatus] = {s: s for s in get_args(NominationStatus)}
+
+
+async def get_nomination(db: Db, nomination_id: uuid.UUID, *, lock: bool = False) -> NominationRecord | None:
+    """The nomination, locked until the transaction ends when `lock`."""
+    row = await db.fetchrow(Q.lock_nomination if lock else Q.get_nomination, nomination_id)
+    if row is None:
+        return None
+    return NominationRecord(**{f: row[f] for f in NominationRecord.__dataclass_fields__})
+
+
+async def active_nominations(db: Db, campaign_id: str) -> list[ExistingNomination]:
+    """The campaign's nominations that hold a quota place (neither withdrawn nor rejected)."""
+    return [ExistingNomination(id=str(r["id"]), unit_id=r["unit_id"], category=r["category_id"],
+                               platform=r["platform"], account_id=r["account_key"],
+                               operating_entity=r["operating_entity_key"], status=r["status"])
+            for r in await db.fetch(Q.campaign_nominations_active, campaign_id)]
+
+
+def _held(nomination: Nomination) -> list[dict[str, Any]]:
+    return [h.to_dict() for h in nomination.held_reasons]
+
+
+async def insert_nomination(db: Db, nomination: Nomination, form: NominationForm, *, self_nomination: bool) -> None:
+    await db.execute(Q.insert_nomination, nomination.id, nomination.campaign_id, nomination.unit_id,
+                     form.category_id, form.entry_name, form.platform, form.account_key, form.operating_entity_key,
+                     form.level, form.public_fields, form.private_fields, self_nomination, nomination.status,
+                     nomination.step_index, _held(nomination))
+
+
+async def update_form(db: Db, nomination_id: uuid.UUID, form: NominationForm) -> None:
+    """A corrected form; the revision counts up."""
+    await db.execute(Q.update_nomination_form, nomination_id, form.category_id, form.entry_name, form.platform,
+                     form.account_key, form.operating_entity_key, form.level, form.public_fields,
+                     form.private_fields)
+
+
+async def save_state(db: Db, nomination: Nomination) -> None:
+    """The nomination's status and approval step."""
+    await db.execute(Q.set_status, nomination.id, nomination.status, nomination.step_index)
+
+
+async def save_held_reasons(db: Db, nomination: Nomination) -> None:
+    await db.execute(Q.set_held_reasons, nomination.id, _held(nomination))
+
+
+async def add_history(db: Db, nomination_id: uuid.UUID, entries: Iterable[HistoryEntry]) -> None:
+    for e in entries:
+        await db.execute(Q.add_history, nomination_id, e.action, e.step_id, e.actor, e.reason)
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    action: str
+    step_id: str | None
+    actor: str
+    reason: str | None
+    at: datetime
+
+
+async def history(db: Db, nomination_id: uuid.UUID) -> list[HistoryRow]:
+    """The nomination's history, oldest first."""
+    return [HistoryRow(**dict(r)) for r in await db.fetch(Q.history, nomination_id)]
+
+
+@dataclass(frozen=True)
+class NominationListRow:
+    id: uuid.UUID
+    campaign_id: str
+    unit_id: str
+    unit_name: str
+    category_id: str
+    entry_name: str
+    platform: str | None
+    level: str | None
+    status: str
+    step_index: int
+    revision: int
+    held_reasons: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+
+
+async def list_nominations(
+    db: Db, campaign_id: str, unit_ids: Sequence[str], status: str | None
+) -> list[NominationListRow]:
+    """The campaign's nominations of these units, oldest first; `status` filters when given."""
+    rows = await db.fetch(Q.list_nominations, campaign_id, list(unit_ids), status)
+    return [NominationListRow(**dict(r)) for r in rows]
+
+
+async def export_nominations(db: Db, campaign_id: str, unit_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Everything a reviewer exports, personal fields included; the caller decides which of them leave."""
+    return [dict(r) for r in await db.fetch(Q.export_nominations, campaign_id, list(unit_ids))]
+
+
+@dataclass(frozen=True)
+class PublicEntryRow:
+    id: uuid.UUID
+    category_id: str
+    entry_name: str
+    platform: str | None
+    unit_name: str
+    public_fields: dict[str, Any]
+
+
+async def public_entries(db: Db, campaign_id: str) -> list[PublicEntryRow]:
+    """The campaign's approved nominations with their public fields."""
+    return [PublicEntryRow(**dict(r)) for r in await db.fetch(Q.public_entries, campaign_id)]
+
+
+# --- metrics and the practice activity -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Metrics:
+    followers: int
+    posts: int
+    interactions: int
+
+
+async def save_metrics(db: Db, nomination_id: uuid.UUID, source: str, metrics: Metrics, recorded_by: str) -> None:
+    """The account's metrics as the unit reported them or as an office verified them (one row per source)."""
+    await db.execute(Q.upsert_metrics, nomination_id, source, metrics.followers, metrics.posts, metrics.interactions,
+                     recorded_by)
+
+
+async def metrics(db: Db, nomination_id: uuid.UUID) -> dict[str, Metrics]:
+    """The nomination's metrics per source (reported, verified)."""
+    return {r["source"]: Metrics(r["followers"], r["posts"], r["interactions"])
+            for r in await db.fetch(Q.metrics, nomination_id)}
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    summary: str
+    links: list[str]
+    submitted_at: datetime
+    on_time: bool
+
+
+async def save_activity(db: Db, nomination_id: uuid.UUID, activity: ActivityRow) -> None:
+    await db.execute(Q.insert_activity, nomination_id, activity.summary, activity.links, activity.submitted_at,
+                     activity.on_time)
+
+
+async def get_activity(db: Db, nomination_id: uuid.UUID) -> ActivityRow | None:
+    row = await db.fetchrow(Q.get_activity, nomination_id)
+    return ActivityRow(**dict(row)) if row else None

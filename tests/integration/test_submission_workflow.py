@@ -18,8 +18,8 @@ from openpyxl import load_workbook
 
 from massline.db import create_pool, migrate
 from services.operations.demo import demo_definition
-from services.submission import handlers
-from services.submission.app import MIGRATIONS, build_runtime
+from services.submission.app import MIGRATIONS, app_for, build_deps, build_runtime
+from services.submission.service.people import ensure_admin
 from services.submission.settings import SubmissionSettings
 
 pytestmark = pytest.mark.integration
@@ -111,8 +111,9 @@ async def service(infrastructure: Any) -> AsyncIterator[Client]:
     rt = build_runtime(settings)
     await migrate(database_url, "submission", MIGRATIONS)
     rt._pool = await create_pool(database_url, "submission", min_size=2, max_size=10)
-    await handlers.ensure_admin(rt)
-    app = rt.build_app([handlers.router], title="submission under test")
+    deps = build_deps(rt)
+    await ensure_admin(deps)
+    app = app_for(rt, deps, title="submission under test")
     # No broker: the events stay in the outbox, where the tests read them.
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://submission") as http:
         client = Client(http, rt.pool)
@@ -324,7 +325,8 @@ async def test_return_correct_resubmit_approve_keeps_every_step_and_reason(api: 
                        json={"decision": "return", "reason": "粉丝量与截图不符，请核实"})
     assert r.json()["status"] == "returned"
     # the office cannot approve a nomination waiting for its unit
-    again = await api.call("POST", f"/nominations/{nid}/review", "x-office", json={"decision": "approve", "reason": "好"})
+    again = await api.call("POST", f"/nominations/{nid}/review", "x-office",
+                           json={"decision": "approve", "reason": "好"})
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_awaiting_review"
     # the campaign moves on to the initial review; a returned nomination can still be corrected
     await api.call("POST", f"/campaigns/{api.open}/phase", "admin", json={"phase": "initial_review"})
@@ -440,7 +442,7 @@ async def test_statistics_sheet_and_nomination_list_export_for_the_office_subtre
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert "征集统计表" in rows[0][0] and rows[1] == ["填报单位：", "甲市网信办"]
     header = rows[4]
-    body = {row[0]: dict(zip(header, row)) for row in rows[5:]}
+    body = {row[0]: dict(zip(header, row, strict=False)) for row in rows[5:]}
     assert set(body) == {"甲市第一单位", "甲市第二单位", "合计 Total"}  # not the unit of the other city
     assert body["甲市第一单位"]["优秀机构案例 institutional"] == "1"
     assert body["合计 Total"]["合计 Total"] == "2"

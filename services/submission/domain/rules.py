@@ -17,8 +17,8 @@ from .campaign import LEVEL_NAMES, PLATFORM_NAMES, PLATFORMS, CampaignDefinition
 __all__ = [
     "CONTENT_HOLD_CODES",
     "INACTIVE_STATUSES",
-    "SPAM_TERMS",
     "PLATFORM_DOMAINS",
+    "SPAM_TERMS",
     "ExistingNomination",
     "ProposedNomination",
     "QuotaShortfall",

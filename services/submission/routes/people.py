@@ -1,0 +1,68 @@
+"""Routes for signing in and for the organisations and users admins manage."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from massline.auth import CallerDep, require_role
+from massline.errors import RequestBody
+
+from ..deps import Deps
+from ..repository import Organisation
+from ..service import people
+from ..views import CallerView, LoginAnswer, OrganisationView
+from .refusals import submission_router
+
+router = submission_router()
+
+_ORGANISATION_ID = r"^[a-z0-9][a-z0-9_-]{1,63}$"
+
+
+class LoginRequest(RequestBody):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/auth/login", tags=["auth"], response_model=LoginAnswer)
+async def login(body: LoginRequest, deps: Deps) -> LoginAnswer:
+    """Sign in with a username and password; the token goes in `Authorization: Bearer …`."""
+    return await people.login(deps, body.username, body.password)
+
+
+@router.get("/auth/me", tags=["auth"], response_model=CallerView)
+async def me(caller: CallerDep) -> CallerView:
+    return CallerView(username=caller.username, role=caller.role, organisation_id=caller.organisation_id)
+
+
+class OrganisationRequest(RequestBody):
+    id: str = Field(pattern=_ORGANISATION_ID)
+    name: str = Field(min_length=1, max_length=100)
+    kind: Literal["office", "unit"]
+    level: Literal["provincial", "city", "unit"]
+    parent_id: str | None = Field(None, pattern=_ORGANISATION_ID, description="Omitted or null for none.")
+
+
+@router.put("/organisations", tags=["people"], response_model=OrganisationView)
+async def put_organisation(body: OrganisationRequest, deps: Deps, caller: CallerDep) -> OrganisationView:
+    """Create or update a nominating unit or reviewing office in the hierarchy (admins)."""
+    require_role(caller, "admin")
+    return await people.save_organisation(
+        deps, Organisation(id=body.id, name=body.name, kind=body.kind, level=body.level, parent_id=body.parent_id))
+
+
+class UserRequest(RequestBody):
+    username: str = Field(pattern=r"^[a-zA-Z0-9_.-]{3,64}$")
+    display_name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=10, max_length=200)
+    role: Literal["unit", "office", "admin", "expert", "committee", "supervisor", "operator"]
+    organisation_id: str | None = Field(None, pattern=_ORGANISATION_ID, description="Omitted or null for none.")
+
+
+@router.put("/users", tags=["people"], response_model=CallerView)
+async def put_user(body: UserRequest, deps: Deps, caller: CallerDep) -> CallerView:
+    """Create or update a user (admins). Unit and office users belong to an organisation of that kind."""
+    require_role(caller, "admin")
+    return await people.save_user(deps, body.username, body.display_name, body.password, body.role,
+                                  body.organisation_id)

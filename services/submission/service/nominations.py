@@ -1,0 +1,203 @@
+"""Nominations: a unit submits, corrects, withdraws and reports; offices review, decide on held content, verify."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from massline.auth import Caller
+from massline.uow import UnitOfWork
+
+from .. import repository as repo
+from ..deps import SubmissionDeps
+from ..domain.campaign import CampaignDefinition
+from ..domain.campaign_state import require_nominating
+from ..domain.content import HoldReason, neutralise, neutralise_form, split_holds
+from ..domain.errors import Forbidden, Invalid
+from ..domain.form import (
+    account_key,
+    entry_name,
+    first_office_step,
+    instant_inside_nomination,
+    operating_entity_key,
+    reported_metrics,
+    split_fields,
+)
+from ..domain.nomination import ContentDecision, Nomination, ReviewDecision, Revision, Transition
+from ..domain.rules import ProposedNomination, RuleViolation, check_nomination
+from ..repository import ActivityRow, Db, Metrics, NominationForm
+from ..views import NominationView
+from .access import campaign, nomination_for, now, phase_of
+from .reads import nomination_view
+
+
+@dataclass(frozen=True)
+class FormSubmission:
+    """What a unit sends to register or correct a nomination."""
+
+    category_id: str
+    form: Mapping[str, Any]
+    self_nomination: bool = False
+    unit_opinion: str | None = None
+
+    def neutralised(self) -> FormSubmission:
+        """Markup and scripts taken out of every text, before any rule or storage sees it."""
+        return replace(self, form=neutralise_form(self.form),
+                       unit_opinion=neutralise(self.unit_opinion) if self.unit_opinion else self.unit_opinion)
+
+
+def _violations(violations: list[RuleViolation]) -> Invalid:
+    first = violations[0]
+    return Invalid(str(first.code), first.message_zh, first.message_en,
+                   [{"code": str(v.code), "field": v.field, "message": v.message_en, "message_zh": v.message_zh}
+                    for v in violations])
+
+
+async def _checked_form(
+    db: Db, d: CampaignDefinition, unit_id: str, sub: FormSubmission, nomination_id: uuid.UUID | None
+) -> tuple[NominationForm, list[HoldReason]]:
+    """Refuses a form that breaks a rule; returns it as stored, with the content concerns that hold it."""
+    existing = await repo.active_nominations(db, d.id)
+    proposal = ProposedNomination(
+        id=str(nomination_id) if nomination_id else None, unit_id=unit_id, category=sub.category_id,
+        form={**sub.form, "category": sub.category_id}, is_self_nomination=sub.self_nomination,
+    )
+    # The phase is the operator's (or the dates'), checked before; the rule set checks the rest.
+    violations = [v for v in check_nomination(d, proposal, existing, at=instant_inside_nomination(d, now()))
+                  if str(v.code) != "phase_closed"]
+    refused, holds = split_holds(violations)
+    if refused:
+        raise _violations(refused)
+    public, private = split_fields(d, sub.form)
+    form = NominationForm(
+        category_id=sub.category_id, entry_name=entry_name(sub.form), platform=sub.form.get("platform"),
+        account_key=account_key(sub.form), operating_entity_key=operating_entity_key(sub.form),
+        level=sub.form.get("level"), public_fields=public, private_fields=private)
+    return form, holds
+
+
+async def _apply(uow: UnitOfWork, t: Transition, *, state_changed: bool = True) -> None:
+    """Stores a decision: the nomination's new status and step, its history lines, its events."""
+    if state_changed:
+        await repo.save_state(uow.conn, t.nomination)
+    await repo.add_history(uow.conn, t.nomination.id, t.history)
+    for event in t.events:
+        await uow.record(event, campaign_id=t.nomination.campaign_id)
+
+
+async def submit(deps: SubmissionDeps, campaign_id: str, sub: FormSubmission, caller: Caller) -> NominationView:
+    """A nominating unit registers a nomination; every rule of the campaign is checked first."""
+    unit_id = caller.organisation_id
+    if unit_id is None:
+        raise Forbidden("no_organisation", "账号未关联推荐单位", "Your account belongs to no nominating unit")
+    sub = sub.neutralised()
+    nomination_id = uuid.uuid4()
+    async with deps.rt.unit_of_work() as uow:
+        await repo.lock_campaign(uow.conn, campaign_id)
+        c = await campaign(uow.conn, campaign_id)
+        require_nominating(phase_of(c))
+        d = c.definition
+        form, holds = await _checked_form(uow.conn, d, unit_id, sub, None)
+        unit = await repo.get_organisation(uow.conn, unit_id)
+        proposed = Nomination(
+            id=nomination_id, campaign_id=campaign_id, unit_id=unit_id, unit_name=unit.name if unit else unit_id,
+            category_id=sub.category_id, entry_name=form.entry_name, platform=form.platform, status="submitted",
+            step_index=first_office_step(d), held_reasons=tuple(holds))
+        t = proposed.submit(d.approval_steps, by=caller.username, unit_opinion=sub.unit_opinion)
+        await repo.insert_nomination(uow.conn, t.nomination, form, self_nomination=sub.self_nomination)
+        await repo.add_history(uow.conn, nomination_id, t.history)
+        events = list(t.events)
+        metrics = reported_metrics(sub.form)
+        if metrics:
+            await repo.save_metrics(uow.conn, nomination_id, "reported", Metrics(*metrics), caller.username)
+            events.append(t.nomination.reported_metrics(*metrics))
+        if events:
+            await uow.record_many([(e, campaign_id) for e in events])
+    return await nomination_view(deps, nomination_id, caller)
+
+
+async def review(
+    deps: SubmissionDeps, nomination_id: uuid.UUID, decision: ReviewDecision, reason: str | None, caller: Caller
+) -> NominationView:
+    """An office's opinion at the current approval step: approve, return with reason, or reject."""
+    Nomination.require_review_reason(decision, reason)
+    async with deps.rt.unit_of_work() as uow:
+        record = await nomination_for(uow.conn, nomination_id, caller, lock=True)
+        c = await campaign(uow.conn, record.campaign_id)
+        t = record.nomination().review(decision, phase_of(c), c.definition.approval_steps, by=caller.username,
+                                       reason=reason)
+        await _apply(uow, t)
+    return await nomination_view(deps, nomination_id, caller)
+
+
+async def correct(
+    deps: SubmissionDeps, nomination_id: uuid.UUID, sub: FormSubmission, caller: Caller
+) -> NominationView:
+    """The unit corrects a returned (or still awaited) nomination and resubmits it to the first office step."""
+    sub = sub.neutralised()
+    async with deps.rt.unit_of_work() as uow:
+        record = await nomination_for(uow.conn, nomination_id, caller, lock=True)
+        await repo.lock_campaign(uow.conn, record.campaign_id)
+        c = await campaign(uow.conn, record.campaign_id)
+        nomination, phase = record.nomination(), phase_of(c)
+        nomination.require_correctable(phase)
+        d = c.definition
+        form, holds = await _checked_form(uow.conn, d, record.unit_id, sub, nomination_id)
+        await repo.update_form(uow.conn, nomination_id, form)
+        t = nomination.correct(phase, Revision(sub.category_id, form.entry_name, form.platform, tuple(holds)),
+                               first_office_step(d), by=caller.username, unit_opinion=sub.unit_opinion)
+        await repo.save_state(uow.conn, t.nomination)
+        await repo.save_held_reasons(uow.conn, t.nomination)
+        await _apply(uow, t, state_changed=False)
+    return await nomination_view(deps, nomination_id, caller)
+
+
+async def withdraw(deps: SubmissionDeps, nomination_id: uuid.UUID, caller: Caller) -> NominationView:
+    """The unit withdraws its nomination (before results are published)."""
+    async with deps.rt.unit_of_work() as uow:
+        record = await nomination_for(uow.conn, nomination_id, caller, lock=True)
+        c = await campaign(uow.conn, record.campaign_id)
+        await _apply(uow, record.nomination().withdraw(phase_of(c), by=caller.username))
+    return await nomination_view(deps, nomination_id, caller)
+
+
+async def decide_content(
+    deps: SubmissionDeps, nomination_id: uuid.UUID, decision: ContentDecision, reason: str, caller: Caller
+) -> NominationView:
+    """An office decides on a nomination the content check held (spam, links outside the campaign's sites)."""
+    Nomination.require_content_reason(reason)
+    async with deps.rt.unit_of_work() as uow:
+        record = await nomination_for(uow.conn, nomination_id, caller, lock=True)
+        c = await campaign(uow.conn, record.campaign_id)
+        await _apply(uow, record.nomination().decide_content(decision, phase_of(c), by=caller.username,
+                                                             reason=reason))
+    return await nomination_view(deps, nomination_id, caller)
+
+
+async def verify_metrics(
+    deps: SubmissionDeps, nomination_id: uuid.UUID, metrics: Metrics, caller: Caller
+) -> NominationView:
+    """The office records the account metrics it verified (核实); scoring prefers them to reported ones."""
+    async with deps.rt.unit_of_work() as uow:
+        record = await nomination_for(uow.conn, nomination_id, caller, lock=True)
+        await repo.save_metrics(uow.conn, nomination_id, "verified", metrics, caller.username)
+        t = record.nomination().verify_metrics(metrics.followers, metrics.posts, metrics.interactions,
+                                               by=caller.username)
+        await _apply(uow, t, state_changed=False)
+    return await nomination_view(deps, nomination_id, caller)
+
+
+async def submit_activity(
+    deps: SubmissionDeps, nomination_id: uuid.UUID, summary: str, links: list[str], caller: Caller
+) -> NominationView:
+    """The unit's practice activity summary; after the campaign's deadline it is refused."""
+    at = now()
+    async with deps.rt.unit_of_work() as uow:
+        record = await nomination_for(uow.conn, nomination_id, caller, lock=True)
+        c = await campaign(uow.conn, record.campaign_id)
+        t = record.nomination().submit_activity(c.definition.activity, at, by=caller.username)
+        await repo.save_activity(uow.conn, nomination_id, ActivityRow(summary, links, at, True))
+        await _apply(uow, t, state_changed=False)
+    return await nomination_view(deps, nomination_id, caller)

@@ -1,0 +1,77 @@
+"""Signing in, and the organisations and users admins manage."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Literal
+
+from massline.auth import Caller, hash_password, issue_token, verify_password
+
+from .. import repository as repo
+from ..deps import SubmissionDeps
+from ..domain.errors import Invalid, Unauthenticated
+from ..repository import Organisation, StoredUser
+from ..views import CallerView, LoginAnswer, OrganisationView
+
+log = logging.getLogger(__name__)
+
+# Roles that belong to an organisation of the same kind (a unit user to a unit, an office user to an office).
+ORGANISATION_ROLES = ("unit", "office")
+
+
+async def login(deps: SubmissionDeps, username: str, password: str) -> LoginAnswer:
+    """A staff token for a username and password."""
+    user = await repo.get_user(deps.rt.pool, username)
+    # Password hashing is deliberately slow: off the event loop, so one sign-in does not stall other requests.
+    if user is None or not await asyncio.to_thread(verify_password, user.password_hash, password):
+        raise Unauthenticated("invalid_credentials", "用户名或密码错误", "Wrong username or password")
+    caller = Caller(user.username, user.role, user.organisation_id)
+    return LoginAnswer(
+        access_token=issue_token(deps.settings.secret_key, caller, deps.settings.token_ttl_s),
+        token_type="bearer",
+        role=caller.role,
+        organisation_id=caller.organisation_id,
+        display_name=user.display_name,
+    )
+
+
+async def save_organisation(deps: SubmissionDeps, org: Organisation) -> OrganisationView:
+    """Creates or updates a unit or office; its parent must exist."""
+    async with deps.rt.unit_of_work() as uow:
+        if org.parent_id and await repo.get_organisation(uow.conn, org.parent_id) is None:
+            raise Invalid("unknown_parent", "上级单位不存在", "The parent organisation does not exist")
+        await repo.upsert_organisation(uow.conn, org)
+    return OrganisationView(id=org.id, name=org.name, kind=org.kind, level=org.level, parent_id=org.parent_id)
+
+
+async def save_user(
+    deps: SubmissionDeps, username: str, display_name: str, password: str,
+    role: Literal["unit", "office", "admin", "expert", "committee", "supervisor", "operator"],
+    organisation_id: str | None,
+) -> CallerView:
+    """Creates or updates a user; unit and office users belong to an organisation of that kind."""
+    # Hashed before the transaction opens: hashing is slow and holds no lock.
+    password_hash = await asyncio.to_thread(hash_password, password)
+    async with deps.rt.unit_of_work() as uow:
+        org = await repo.get_organisation(uow.conn, organisation_id) if organisation_id else None
+        if role in ORGANISATION_ROLES and (org is None or org.kind != role):
+            raise Invalid("organisation_mismatch", f"{role}用户必须属于一个{role}组织",
+                          f"A {role} user must belong to an organisation of kind {role}")
+        if organisation_id and org is None:
+            raise Invalid("unknown_organisation", "所属组织不存在", "The organisation does not exist")
+        await repo.upsert_user(uow.conn, StoredUser(username, display_name, password_hash, role, organisation_id))
+    return CallerView(username=username, role=role, organisation_id=organisation_id)
+
+
+async def ensure_admin(deps: SubmissionDeps) -> None:
+    """The first admin: from the environment, or a demo password outside production."""
+    s = deps.settings
+    if await repo.count_admins(deps.rt.pool):
+        return
+    password = s.admin_password or ("admin-demo-password" if s.env != "production" else "")
+    if not password:
+        log.warning("no admin user exists and MASSLINE_ADMIN_PASSWORD is not set")
+        return
+    await repo.upsert_user(deps.rt.pool, StoredUser(s.admin_username, "Administrator", hash_password(password),
+                                                    "admin", None))

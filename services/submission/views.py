@@ -1,0 +1,165 @@
+"""What the submission routes answer: the shapes units, offices, the public and downstream systems read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Answer(BaseModel):
+    """Base of every answer: the fields are exactly what the client gets."""
+
+
+# --- people --------------------------------------------------------------------------------
+
+class LoginAnswer(Answer):
+    access_token: str = Field(description="Goes in `Authorization: Bearer …`.")
+    token_type: str = Field(examples=["bearer"])
+    role: str
+    organisation_id: str | None
+    display_name: str
+
+
+class CallerView(Answer):
+    username: str
+    role: str
+    organisation_id: str | None
+
+
+class OrganisationView(Answer):
+    id: str
+    name: str
+    kind: str
+    level: str
+    parent_id: str | None
+
+
+# --- campaigns -----------------------------------------------------------------------------
+
+class CampaignSummary(Answer):
+    id: str
+    version: int
+    title: str
+    current_phase: str | None = Field(description="The phase the operator set; null before any is set.")
+
+
+class CampaignList(Answer):
+    campaigns: list[CampaignSummary] = Field(description="The most recently loaded first.")
+
+
+class PublicCampaign(Answer):
+    """The campaign as the public may see it; the exclusion list and the reviewers' rules stay inside."""
+
+    id: str
+    version: int
+    title: str
+    title_en: str
+    organizer: str
+    timezone: str
+    kind: str
+    categories: list[dict[str, Any]]
+    phases: list[dict[str, Any]]
+    form: list[dict[str, Any]] = Field(description="The form's fields with their labels.")
+    activity: dict[str, Any] | None
+    voting: dict[str, Any] | None
+    results: dict[str, Any]
+    current_phase: str | None
+
+
+class PhaseAnswer(Answer):
+    id: str
+    current_phase: str | None
+    previous_phase: str | None = Field(None, description="Only when the phase changed.")
+    changed: bool
+
+
+# --- nominations ---------------------------------------------------------------------------
+
+class HistoryView(Answer):
+    action: str
+    step_id: str | None
+    actor: str
+    reason: str | None
+    at: str = Field(description="ISO 8601 instant.")
+
+
+class MetricsView(Answer):
+    followers: int
+    posts: int
+    interactions: int
+
+
+class ActivityView(Answer):
+    submitted_at: str = Field(description="ISO 8601 instant.")
+    on_time: bool
+
+
+class NominationView(Answer):
+    """A nomination with its form, status, approval step and full history."""
+
+    id: str
+    campaign_id: str
+    unit_id: str
+    unit_name: str
+    category_id: str
+    entry_name: str
+    status: str
+    current_step: str | None = Field(description="The approval step awaiting its opinion, while submitted.")
+    revision: int
+    held_reasons: list[dict[str, Any]] = Field(description="Why the content check holds it, while held.")
+    form: dict[str, Any]
+    history: list[HistoryView]
+    metrics: dict[str, MetricsView] = Field(description="Per source: reported, verified.")
+    activity: ActivityView | None
+
+
+class NominationSummary(Answer):
+    id: str
+    campaign_id: str
+    unit_id: str
+    unit_name: str
+    category_id: str
+    entry_name: str
+    platform: str | None
+    level: str | None
+    status: str
+    step_index: int
+    revision: int
+    held_reasons: list[dict[str, Any]]
+    created_at: str = Field(description="ISO 8601 instant.")
+    updated_at: str = Field(description="ISO 8601 instant.")
+
+
+class NominationList(Answer):
+    nominations: list[NominationSummary] = Field(description="Oldest first.")
+
+
+class Shortfall(Answer):
+    unit_id: str
+    unit_name: str
+    category_id: str
+    minimum: int
+    actual: int
+    missing: int
+    message: str
+    message_zh: str
+
+
+class Shortfalls(Answer):
+    campaign_id: str
+    minimum_per_unit_per_category: int | None
+    shortfalls: list[Shortfall]
+
+
+class PublicEntry(Answer):
+    entry_id: str
+    category_id: str
+    name: str
+    platform: str | None
+    unit_name: str
+    fields: dict[str, Any] = Field(description="Public fields only: never personal data.")
+
+
+class PublicEntries(Answer):
+    entries: list[PublicEntry]
