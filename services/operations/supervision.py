@@ -64,8 +64,14 @@ def _command_line(args: list[str]) -> str:
     return _quote(" ".join(shlex.quote(a) for a in args))
 
 
-def render_config(programs: list[Program], run_dir: Path, log_dir: Path) -> str:
-    """supervisord's configuration for these programs: every log in `log_dir`, the control socket in `run_dir`."""
+def render_config(
+    programs: list[Program], run_dir: Path, log_dir: Path, *, memory_limits: dict[str, str] | None = None
+) -> str:
+    """supervisord's configuration for these programs: every log in `log_dir`, the control socket in `run_dir`.
+
+    `memory_limits` (program -> size such as "2GB") adds superlance's memmon, which restarts a program whose
+    resident memory passed its limit (checked every 5 seconds).
+    """
     lines = [
         "[unix_http_server]",
         f"file={_quote(str(run_dir / SOCKET))}",
@@ -111,6 +117,18 @@ def render_config(programs: list[Program], run_dir: Path, log_dir: Path) -> str:
         if p.environment:
             pairs = ",".join(f'{k}="{_quote(v)}"' for k, v in p.environment.items())
             lines.append(f"environment={pairs}")
+    if memory_limits:
+        limits = [f"-p {name}={size}" for name, size in memory_limits.items()]
+        lines += [
+            "",
+            "[eventlistener:memmon]",
+            f"command={_command_line([sys.executable, '-m', 'superlance.memmon'])} {' '.join(limits)}",
+            "events=TICK_5",
+            # stdout carries the event protocol; memmon reports what it did on stderr.
+            f"stderr_logfile={_quote(str(log_dir / 'memmon.log'))}",
+            "stderr_logfile_maxbytes=5MB",
+            "stderr_logfile_backups=1",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -129,6 +147,7 @@ class SupervisedStack:
     stack: Stack
     progress: Progress
     supervisord: subprocess.Popen[bytes] | None = None
+    broker_memory_limit: str = field(default_factory=lambda: os.environ.get("MASSLINE_BROKER_MEMORY_LIMIT", "2GB"))
     _log_offset: int = 0
 
     @property
@@ -176,16 +195,21 @@ class SupervisedStack:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         config = self.run_dir / CONFIG
-        config.write_text(render_config(self.programs(), self.run_dir, self.log_dir), encoding="utf-8")
+        # The embedded broker keeps every message in memory and has no retention: restarted at this size, it comes
+        # back empty and the services heal it (topics created again, recent outbox events sent again).
+        limits = {"tansu": self.broker_memory_limit} if s.kafka is not None and self.broker_memory_limit else None
+        config.write_text(render_config(self.programs(), self.run_dir, self.log_dir, memory_limits=limits),
+                          encoding="utf-8")
         (self.run_dir / SOCKET).unlink(missing_ok=True)
         log = self.log_dir / "supervisord.log"
         self._log_offset = log.stat().st_size if log.exists() else 0
         self.progress("starting supervisord, which keeps every process running")
-        self.supervisord = subprocess.Popen(
-            [sys.executable, "-m", "supervisor.supervisord", "-c", str(config)],
-            env=s.env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        # What supervisord says before its own log is open (a configuration it refuses) goes here.
+        with (self.log_dir / "supervisord.out").open("ab") as out:
+            self.supervisord = subprocess.Popen(
+                [sys.executable, "-m", "supervisor.supervisord", "-c", str(config)],
+                env=s.env(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         self._wait("supervisord", self._answers, 20)
         self._start_infrastructure(timeout)
         s.write_stack_env()
@@ -247,8 +271,8 @@ class SupervisedStack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.supervisord is not None and self.supervisord.poll() is not None:
-                raise RuntimeError(f"supervisord exited with code {self.supervisord.returncode}; "
-                                   f"see {self.log_dir / 'supervisord.log'}")
+                said = _tail(self.log_dir / "supervisord.out", 5)
+                raise RuntimeError(f"supervisord exited with code {self.supervisord.returncode}: {said}")
             try:
                 if check():
                     return
@@ -261,7 +285,7 @@ class SupervisedStack:
     def report_exits(self) -> None:
         """Echo what supervisord says about processes that exited, gave up or were started again."""
         for line in self._new_log_lines():
-            if " exited: " in line or " gave up: " in line or " spawned: " in line or "backoff" in line:
+            if any(word in line for word in (" exited: ", " gave up: ", " spawned: ", " stopped: ", "backoff")):
                 event = line.split(" ", 3)[-1] if line.count(" ") >= 3 else line
                 self.progress(event)
                 if " exited: " in line and "expected" in line and "not expected" in line:

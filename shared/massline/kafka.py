@@ -71,6 +71,7 @@ async def ensure_topics(
                     n,
                     num_partitions=TOPICS[n].partitions if n in TOPICS else 1,
                     replication_factor=1 if settings.env != "production" else -1,
+                    topic_configs={"retention.ms": str(settings.kafka_topic_retention_hours * 3_600_000)},
                 )
                 for n in wanted
                 if n not in existing

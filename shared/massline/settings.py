@@ -30,6 +30,10 @@ class ServiceSettings(BaseSettings):
     kafka_heartbeat_interval_ms: int = 1_000
     kafka_topic_partitions: int = Field(6, description="Partitions for topics this service creates.")
     kafka_consumer_max_records: int = 500
+    kafka_topic_retention_hours: int = Field(
+        168, ge=1,
+        description="Retention of the topics a service creates (Kafka deletes older messages). The outbox keeps "
+                    "events longer (MASSLINE_OUTBOX_RETENTION_DAYS), so `massline replay` reaches further back.")
     secret_key: str = Field(
         "development-secret-change-me-in-production", description="Signs staff tokens and voter tickets."
     )
