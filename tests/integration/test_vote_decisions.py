@@ -159,7 +159,8 @@ async def test_redelivered_decisions_change_nothing_and_one_batch_applies_them_i
         assert await _counts(pool) == expected
         assert await _reasons(pool) == reasons
         # A flag for a vote already invalidated does not bring it back into `held`.
-        await _apply(pool, deps, [_held(VoteFlagged, out, entry=ENTRY_B, count=4, reason="lockstep_group", label=False)])
+        await _apply(pool, deps, [_held(VoteFlagged, out, entry=ENTRY_B, count=4, reason="lockstep_group",
+                                        label=False)])
         assert await _counts(pool) == expected
 
         # The public standings: counted, held, invalidated, the reasons with the labels the decisions carried
