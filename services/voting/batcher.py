@@ -139,7 +139,7 @@ class VoteBatcher:
             await self._write(conn, decided)
         return decided.outcomes
 
-    async def _read_state(self, conn: asyncpg.Connection, batch: list[VoteRequest], *,
+    async def _read_state(self, conn: repo.Conn, batch: list[VoteRequest], *,
                           look_up_keys: bool) -> BatchState:
         """Quota used before the batch (locked), per-entry use, and the log's answers where keys are looked up.
 
@@ -166,7 +166,7 @@ class VoteBatcher:
             conn, [(r.campaign_id, r.voter_id, r.idempotency_key) for r in batch]) if look_up_keys else {}
         return BatchState(used, entry_used, known, frozenset(taken))
 
-    async def _write(self, conn: asyncpg.Connection, decided: BatchDecision) -> None:
+    async def _write(self, conn: repo.Conn, decided: BatchDecision) -> None:
         if not decided.accepted:
             return
         if await repo.insert_votes(conn, decided.accepted) < len(decided.accepted):

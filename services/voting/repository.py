@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from massline.queries import load_queries
 
@@ -22,7 +23,9 @@ from .domain.ballots import Answer, EntryQuotaKey, QuotaKey
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
 
-Db = asyncpg.Connection | asyncpg.Pool
+# A connection of the pool (as `pool.acquire()` gives it) or a bare one.
+Conn = asyncpg.Connection | PoolConnectionProxy
+Db = Conn | asyncpg.Pool
 
 
 # --- campaigns and entries -----------------------------------------------------------------
@@ -70,23 +73,23 @@ async def list_entries(db: Db, campaign_id: str, category_id: str | None) -> lis
             for r in await db.fetch(Q.list_entries, campaign_id, category_id)]
 
 
-async def upsert_campaign(conn: asyncpg.Connection, campaign_id: str, version: int, timezone: str,
+async def upsert_campaign(conn: Conn, campaign_id: str, version: int, timezone: str,
                           vote_rules: dict[str, Any], categories: list[Any], phase: str | None) -> None:
     """Keep the campaign as its latest version says (an older version changes nothing)."""
     await conn.execute(Q.upsert_campaign, campaign_id, version, timezone, vote_rules, categories, phase)
 
 
-async def set_phase(conn: asyncpg.Connection, campaign_id: str, phase: str) -> None:
+async def set_phase(conn: Conn, campaign_id: str, phase: str) -> None:
     await conn.execute(Q.set_phase, campaign_id, phase)
 
 
-async def upsert_entry(conn: asyncpg.Connection, entry_id: uuid.UUID, campaign_id: str, category_id: str,
+async def upsert_entry(conn: Conn, entry_id: uuid.UUID, campaign_id: str, category_id: str,
                        name: str, unit_name: str) -> None:
     """A finally approved nomination, votable from now on."""
     await conn.execute(Q.upsert_entry, entry_id, campaign_id, category_id, name, unit_name, True)
 
 
-async def set_entry_votable(conn: asyncpg.Connection, entry_id: uuid.UUID, votable: bool) -> None:
+async def set_entry_votable(conn: Conn, entry_id: uuid.UUID, votable: bool) -> None:
     await conn.execute(Q.set_entry_votable, entry_id, votable)
 
 
@@ -100,22 +103,22 @@ class CodeRow:
     attempts: int
 
 
-async def lock_code(conn: asyncpg.Connection, campaign_id: str, phone_hash: str) -> CodeRow | None:
+async def lock_code(conn: Conn, campaign_id: str, phone_hash: str) -> CodeRow | None:
     """The code last sent to a phone, locked until the transaction ends."""
     row = await conn.fetchrow(Q.get_code, campaign_id, phone_hash)
     return None if row is None else CodeRow(row["code_hash"], row["sent_at"], row["expires_at"], row["attempts"])
 
 
-async def save_code(conn: asyncpg.Connection, campaign_id: str, phone_hash: str, code_hash: str,
+async def save_code(conn: Conn, campaign_id: str, phone_hash: str, code_hash: str,
                     sent_at: datetime, expires_at: datetime) -> None:
     await conn.execute(Q.save_code, campaign_id, phone_hash, code_hash, sent_at, expires_at)
 
 
-async def count_attempt(conn: asyncpg.Connection, campaign_id: str, phone_hash: str) -> None:
+async def count_attempt(conn: Conn, campaign_id: str, phone_hash: str) -> None:
     await conn.execute(Q.count_attempt, campaign_id, phone_hash)
 
 
-async def delete_code(conn: asyncpg.Connection, campaign_id: str, phone_hash: str) -> None:
+async def delete_code(conn: Conn, campaign_id: str, phone_hash: str) -> None:
     await conn.execute(Q.delete_code, campaign_id, phone_hash)
 
 
@@ -133,7 +136,7 @@ def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
     return [list(col) for col in zip(*rows, strict=True)]
 
 
-async def take_whole_quota(conn: asyncpg.Connection, keys: list[QuotaKey], asked: list[int],
+async def take_whole_quota(conn: Conn, keys: list[QuotaKey], asked: list[int],
                            limit: int) -> dict[QuotaKey, int]:
     """Take each voter's whole demand where it fits under `limit`; the voters taken for, with `used` after."""
     rows = await conn.fetch(Q.take_whole_quota, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
@@ -141,7 +144,7 @@ async def take_whole_quota(conn: asyncpg.Connection, keys: list[QuotaKey], asked
     return {(r["campaign_id"], r["voter_id"], r["day"]): r["used"] for r in rows}
 
 
-async def lock_quota(conn: asyncpg.Connection, keys: list[QuotaKey]) -> dict[QuotaKey, int]:
+async def lock_quota(conn: Conn, keys: list[QuotaKey]) -> dict[QuotaKey, int]:
     """Create the missing quota rows, lock them all (keys sorted: a fixed order), and read `used`."""
     qc, qv, qd = _columns(keys)
     await conn.execute(Q.ensure_quota_rows, qc, qv, qd)
@@ -149,7 +152,7 @@ async def lock_quota(conn: asyncpg.Connection, keys: list[QuotaKey]) -> dict[Quo
             for r in await conn.fetch(Q.lock_quota_rows, qc, qv, qd)}
 
 
-async def lock_entry_quota(conn: asyncpg.Connection, keys: list[EntryQuotaKey]) -> dict[EntryQuotaKey, int]:
+async def lock_entry_quota(conn: Conn, keys: list[EntryQuotaKey]) -> dict[EntryQuotaKey, int]:
     """As `lock_quota`, per entry (campaigns with a per-entry cap)."""
     ec, ev, ee, ed = _columns(keys)
     await conn.execute(Q.ensure_entry_quota_rows, ec, ev, ee, ed)
@@ -157,7 +160,7 @@ async def lock_entry_quota(conn: asyncpg.Connection, keys: list[EntryQuotaKey]) 
             for r in await conn.fetch(Q.lock_entry_quota_rows, ec, ev, ee, ed)}
 
 
-async def answers_by_key(conn: asyncpg.Connection, keys: Iterable[tuple[str, str, str]]
+async def answers_by_key(conn: Conn, keys: Iterable[tuple[str, str, str]]
                          ) -> dict[tuple[str, str], Answer]:
     """The answers in the vote log for (campaign, voter, idempotency key), by (voter, key)."""
     columns = _columns(list(keys))
@@ -165,7 +168,7 @@ async def answers_by_key(conn: asyncpg.Connection, keys: Iterable[tuple[str, str
             for r in await conn.fetch(Q.find_votes_by_keys, *columns)}
 
 
-async def insert_votes(conn: asyncpg.Connection, accepted: Sequence[AcceptedVote]) -> int:
+async def insert_votes(conn: Conn, accepted: Sequence[AcceptedVote]) -> int:
     """Add the votes to the log; how many were new (a key already in the log is skipped)."""
     inserted = await conn.fetch(
         Q.insert_votes,
@@ -178,13 +181,13 @@ async def insert_votes(conn: asyncpg.Connection, accepted: Sequence[AcceptedVote
     return len(inserted)
 
 
-async def set_quota(conn: asyncpg.Connection, rows: Sequence[tuple[str, str, date, int]]) -> None:
+async def set_quota(conn: Conn, rows: Sequence[tuple[str, str, date, int]]) -> None:
     """Write `used` of locked quota rows (campaign, voter, day, used)."""
     if rows:
         await conn.execute(Q.set_quota_rows, *_columns(rows))
 
 
-async def set_entry_quota(conn: asyncpg.Connection, rows: Sequence[tuple[str, str, uuid.UUID, date, int]]) -> None:
+async def set_entry_quota(conn: Conn, rows: Sequence[tuple[str, str, uuid.UUID, date, int]]) -> None:
     if rows:
         await conn.execute(Q.set_entry_quota_rows, *_columns(rows))
 
@@ -197,28 +200,28 @@ async def standings_for_api(db: Db, campaign_id: str, category_id: str | None) -
             for r in await db.fetch(Q.standings_for_api, campaign_id, category_id)]
 
 
-async def category_standings(conn: asyncpg.Connection, campaign_id: str, category_id: str
+async def category_standings(conn: Conn, campaign_id: str, category_id: str
                              ) -> list[tuple[uuid.UUID, int]]:
     """(entry, counted votes) of a category's votable entries."""
     return [(r["entry_id"], r["votes"]) for r in await conn.fetch(Q.category_standings, campaign_id, category_id)]
 
 
-async def categories_with_entries(conn: asyncpg.Connection, campaign_id: str) -> list[str]:
+async def categories_with_entries(conn: Conn, campaign_id: str) -> list[str]:
     return [r["category_id"] for r in await conn.fetch(Q.campaign_categories_with_entries, campaign_id)]
 
 
-async def lock_category(conn: asyncpg.Connection, campaign_id: str, category_id: str) -> None:
+async def lock_category(conn: Conn, campaign_id: str, category_id: str) -> None:
     await conn.execute(Q.lock_category, f"{campaign_id}:{category_id}")
 
 
-async def add_votes(conn: asyncpg.Connection, totals: dict[uuid.UUID, tuple[str, str, int]]) -> None:
+async def add_votes(conn: Conn, totals: dict[uuid.UUID, tuple[str, str, int]]) -> None:
     """Add counted votes per entry: entry -> (campaign, category, votes)."""
     ids = list(totals)
     await conn.execute(Q.add_votes, ids, [totals[i][0] for i in ids], [totals[i][1] for i in ids],
                        [totals[i][2] for i in ids])
 
 
-async def move_votes(conn: asyncpg.Connection, vote_ids: list[uuid.UUID], targets: list[str],
+async def move_votes(conn: Conn, vote_ids: list[uuid.UUID], targets: list[str],
                      reason_codes: list[str]) -> list[tuple[uuid.UUID, str, str | None]]:
     """Move each vote to its target state where its decision applies; the votes that moved, with the state and
     reason they left."""
@@ -226,19 +229,19 @@ async def move_votes(conn: asyncpg.Connection, vote_ids: list[uuid.UUID], target
     return [(r["vote_id"], r["previous_state"], r["previous_reason"]) for r in rows]
 
 
-async def adjust_standings(conn: asyncpg.Connection, moves: dict[uuid.UUID, list[Any]]) -> None:
+async def adjust_standings(conn: Conn, moves: dict[uuid.UUID, list[Any]]) -> None:
     """Add per entry the differences [campaign, category, votes, held, invalidated]."""
     entries = sorted(moves)
     await conn.execute(Q.adjust_standings, entries, *[[moves[k][i] for k in entries] for i in range(5)])
 
 
-async def adjust_reasons(conn: asyncpg.Connection, reasons: dict[tuple[uuid.UUID, str, str], int]) -> None:
+async def adjust_reasons(conn: Conn, reasons: dict[tuple[uuid.UUID, str, str], int]) -> None:
     keys = sorted(reasons, key=lambda k: (str(k[0]), k[1], k[2]))
     await conn.execute(Q.adjust_reasons, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
                        [reasons[k] for k in keys])
 
 
-async def save_reason_labels(conn: asyncpg.Connection,
+async def save_reason_labels(conn: Conn,
                              labels: dict[tuple[str, str], tuple[str | None, str | None]]) -> None:
     """Keep each rule's label per (campaign, reason code); a missing label keeps the one stored."""
     keys = sorted(labels)

@@ -55,8 +55,18 @@ async def add_accepted_votes(conn: asyncpg.Connection, deps: VotingDeps, batch: 
         await emit_tallies(conn, deps, campaign_id, category_id, final=False)
 
 
-def _decision(item: Delivered) -> Decision:
+_Decided = VoteFlagged | VoteInvalidated | VoteReinstated
+
+
+def _decided(item: Delivered) -> _Decided:
+    """The decision a delivery carries (the subscription delivers these three only)."""
     e = item.event
+    assert isinstance(e, (VoteFlagged, VoteInvalidated, VoteReinstated))
+    return e
+
+
+def _decision(item: Delivered) -> Decision:
+    e = _decided(item)
     return Decision(e.vote_id, item.envelope.campaign_id, e.category_id, e.entry_id, e.count,
                     _TARGET_STATE[type(e)], e.reason_code)
 
@@ -73,7 +83,7 @@ async def apply_vote_decisions(conn: asyncpg.Connection, deps: VotingDeps, batch
     vote at most once per round (a vote flagged and reinstated in one batch takes two rounds, in order),
     so the result is the same as applying the events one by one.
     """
-    await lock_categories(conn, {(item.envelope.campaign_id, item.event.category_id) for item in batch})
+    await lock_categories(conn, {(item.envelope.campaign_id, _decided(item).category_id) for item in batch})
     await _save_reason_labels(conn, batch)
     touched: set[tuple[str, str]] = set()
     for round_ in domain.decision_rounds([_decision(item) for item in batch]):
@@ -93,7 +103,7 @@ async def _save_reason_labels(conn: asyncpg.Connection, batch: Sequence[Delivere
     """Keep the rule's short label per reason code, as the decisions carry it, for the public standings."""
     labels: dict[tuple[str, str], tuple[str | None, str | None]] = {}
     for item in batch:
-        e = item.event
+        e = _decided(item)
         text, text_zh = getattr(e, "reason_text", None), getattr(e, "reason_text_zh", None)
         if text or text_zh:
             key = (item.envelope.campaign_id, e.reason_code)
