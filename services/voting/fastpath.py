@@ -2,7 +2,7 @@
 
 Routing, dependency resolution and response classes cost more CPU than the vote itself on the hot
 path, so this ASGI middleware answers `POST /campaigns/{id}/votes` directly: it parses the body with
-the same pydantic model, runs the same rules (`handlers.cast_measured`) and refuses with the same
+the same pydantic model, runs the same use case (`services.votes.cast_vote`) and refuses with the same
 error shapes. Every other request (and the lifespan) goes on to the FastAPI application, whose
 attributes (`state`, `routes`, `openapi()`) the wrapper passes through.
 """
@@ -17,9 +17,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from massline.errors import ApiError, request_validation_error
-from massline.service import AnswerCounter, ServiceRuntime
+from massline.service import AnswerCounter
 
-from .handlers import CastVote, cast_measured
+from .api_errors import api_error
+from .deps import VotingDeps
+from .domain import VotingError
+from .schemas import CastVote
+from .services.votes import cast_vote
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +33,11 @@ _WANTED = frozenset((b"authorization", b"x-real-ip", b"user-agent"))  # ASGI hea
 
 
 class VoteFastPath:
-    def __init__(self, app: Any, runtime: ServiceRuntime) -> None:
+    def __init__(self, app: Any, deps: VotingDeps) -> None:
         self.app = app
-        self.rt = runtime
+        self.deps = deps
         # The vote route bypasses the framework, and with it the runtime's answer counter: count here.
-        self.answered = {c: runtime.answers.labels(c) for c in AnswerCounter.CLASSES}
+        self.answered = {c: deps.rt.answers.labels(c) for c in AnswerCounter.CLASSES}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
@@ -57,10 +61,13 @@ class VoteFastPath:
                 body = CastVote.model_validate_json(raw)
             except ValidationError as exc:
                 raise request_validation_error(exc.errors(include_url=False)) from None
-            status, answer = await cast_measured(match.group(1), body, ip, self.rt, authorization, user_agent)
+            try:
+                status, answer = await cast_vote(self.deps, match.group(1), body, ip, authorization, user_agent)
+            except VotingError as refused:
+                raise api_error(refused) from None
         except ApiError as exc:
             status, answer = exc.status, exc.body()
-        except Exception:  # noqa: BLE001 - the same answer the framework would give
+        except Exception:  # the same answer the framework would give
             log.exception("unhandled error on the vote path")
             status, answer = 500, {"error": {"code": "internal_error", "message": "Internal error",
                                              "message_zh": "服务器内部错误"}}

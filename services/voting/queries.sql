@@ -23,9 +23,6 @@ SET category_id = EXCLUDED.category_id, name = EXCLUDED.name, unit_name = EXCLUD
 -- name: set_entry_votable
 UPDATE entries SET votable = $2, updated_at = now() WHERE id = $1;
 
--- name: get_entry
-SELECT id, campaign_id, category_id, name, unit_name, votable FROM entries WHERE id = $1;
-
 -- name: list_entries
 SELECT e.id, e.category_id, e.name, e.unit_name, coalesce(s.votes, 0) AS votes
 FROM entries e LEFT JOIN standings s ON s.entry_id = e.id
@@ -53,31 +50,8 @@ INSERT INTO voters (campaign_id, voter_id, method) VALUES ($1, $2, $3)
 ON CONFLICT (campaign_id, voter_id) DO UPDATE SET method = voters.method
 RETURNING verified_at;
 
--- name: get_voter
-SELECT verified_at FROM voters WHERE campaign_id = $1 AND voter_id = $2;
-
--- name: find_vote_by_key
-SELECT response FROM votes WHERE campaign_id = $1 AND voter_id = $2 AND idempotency_key = $3;
-
--- name: take_daily_quota
--- Atomic: the row is locked by the upsert, so concurrent votes of one voter never pass the limit.
-INSERT INTO daily_quota AS q (campaign_id, voter_id, day, used) VALUES ($1, $2, $3, $4)
-ON CONFLICT (campaign_id, voter_id, day) DO UPDATE SET used = q.used + EXCLUDED.used
-WHERE q.used + EXCLUDED.used <= $5
-RETURNING used;
-
--- name: take_entry_quota
-INSERT INTO entry_daily_quota AS q (campaign_id, voter_id, entry_id, day, used) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (campaign_id, voter_id, entry_id, day) DO UPDATE SET used = q.used + EXCLUDED.used
-WHERE q.used + EXCLUDED.used <= $6
-RETURNING used;
-
 -- name: used_today
 SELECT coalesce((SELECT used FROM daily_quota WHERE campaign_id = $1 AND voter_id = $2 AND day = $3), 0);
-
--- name: insert_vote
-INSERT INTO votes (vote_id, campaign_id, voter_id, idempotency_key, entry_id, category_id, count, day, cast_at, response)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
 
 -- name: add_votes
 INSERT INTO standings AS s (entry_id, campaign_id, category_id, votes)

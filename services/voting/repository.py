@@ -1,9 +1,249 @@
-"""Voting storage: campaigns and entries learned from events, voters, quotas, the vote log, standings."""
+"""Voting storage: campaigns and entries learned from events, voters, codes, quotas, the vote log, standings.
+
+The only module that runs the named queries of queries.sql. Each function takes a connection (or the pool,
+for a single read) and returns plain values or the typed rows below.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from massline.queries import load_queries
 
+from .domain import AcceptedVote, EntryCounts
+from .domain.ballots import Answer, EntryQuotaKey, QuotaKey
+
 Q = load_queries(Path(__file__).with_name("queries.sql"))
+
+# A connection of the pool (as `pool.acquire()` gives it) or a bare one.
+Conn = asyncpg.Connection | PoolConnectionProxy
+Db = Conn | asyncpg.Pool
+
+
+# --- campaigns and entries -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CampaignRow:
+    id: str
+    version: int
+    timezone: str
+    vote_rules: dict[str, Any]
+    categories: list[Any]
+    current_phase: str | None
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """An entry as the vote path needs it: its category and whether it takes votes."""
+
+    id: uuid.UUID
+    category_id: str
+    votable: bool
+
+
+@dataclass(frozen=True)
+class EntryListing:
+    id: uuid.UUID
+    category_id: str
+    name: str
+    unit_name: str
+
+
+async def get_campaign(db: Db, campaign_id: str) -> CampaignRow | None:
+    row = await db.fetchrow(Q.get_campaign, campaign_id)
+    return None if row is None else CampaignRow(row["id"], row["version"], row["timezone"], row["vote_rules"],
+                                                row["categories"], row["current_phase"])
+
+
+async def campaign_entries(db: Db, campaign_id: str) -> list[EntryRow]:
+    return [EntryRow(r["id"], r["category_id"], r["votable"]) for r in await db.fetch(Q.campaign_entries, campaign_id)]
+
+
+async def list_entries(db: Db, campaign_id: str, category_id: str | None) -> list[EntryListing]:
+    """Votable entries, by category and name."""
+    return [EntryListing(r["id"], r["category_id"], r["name"], r["unit_name"])
+            for r in await db.fetch(Q.list_entries, campaign_id, category_id)]
+
+
+async def upsert_campaign(conn: Conn, campaign_id: str, version: int, timezone: str,
+                          vote_rules: dict[str, Any], categories: list[Any], phase: str | None) -> None:
+    """Keep the campaign as its latest version says (an older version changes nothing)."""
+    await conn.execute(Q.upsert_campaign, campaign_id, version, timezone, vote_rules, categories, phase)
+
+
+async def set_phase(conn: Conn, campaign_id: str, phase: str) -> None:
+    await conn.execute(Q.set_phase, campaign_id, phase)
+
+
+async def upsert_entry(conn: Conn, entry_id: uuid.UUID, campaign_id: str, category_id: str,
+                       name: str, unit_name: str) -> None:
+    """A finally approved nomination, votable from now on."""
+    await conn.execute(Q.upsert_entry, entry_id, campaign_id, category_id, name, unit_name, True)
+
+
+async def set_entry_votable(conn: Conn, entry_id: uuid.UUID, votable: bool) -> None:
+    await conn.execute(Q.set_entry_votable, entry_id, votable)
+
+
+# --- voters and verification codes ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class CodeRow:
+    code_hash: str
+    sent_at: datetime
+    expires_at: datetime
+    attempts: int
+
+
+async def lock_code(conn: Conn, campaign_id: str, phone_hash: str) -> CodeRow | None:
+    """The code last sent to a phone, locked until the transaction ends."""
+    row = await conn.fetchrow(Q.get_code, campaign_id, phone_hash)
+    return None if row is None else CodeRow(row["code_hash"], row["sent_at"], row["expires_at"], row["attempts"])
+
+
+async def save_code(conn: Conn, campaign_id: str, phone_hash: str, code_hash: str,
+                    sent_at: datetime, expires_at: datetime) -> None:
+    await conn.execute(Q.save_code, campaign_id, phone_hash, code_hash, sent_at, expires_at)
+
+
+async def count_attempt(conn: Conn, campaign_id: str, phone_hash: str) -> None:
+    await conn.execute(Q.count_attempt, campaign_id, phone_hash)
+
+
+async def delete_code(conn: Conn, campaign_id: str, phone_hash: str) -> None:
+    await conn.execute(Q.delete_code, campaign_id, phone_hash)
+
+
+async def upsert_voter(db: Db, campaign_id: str, voter_id: str, method: str) -> None:
+    await db.execute(Q.upsert_voter, campaign_id, voter_id, method)
+
+
+async def used_today(db: Db, campaign_id: str, voter_id: str, day: date) -> int:
+    return int(await db.fetchval(Q.used_today, campaign_id, voter_id, day))
+
+
+# --- the vote batch --------------------------------------------------------------------------
+
+def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    return [list(col) for col in zip(*rows, strict=True)]
+
+
+async def take_whole_quota(conn: Conn, keys: list[QuotaKey], asked: list[int],
+                           limit: int) -> dict[QuotaKey, int]:
+    """Take each voter's whole demand where it fits under `limit`; the voters taken for, with `used` after."""
+    rows = await conn.fetch(Q.take_whole_quota, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+                            asked, limit)
+    return {(r["campaign_id"], r["voter_id"], r["day"]): r["used"] for r in rows}
+
+
+async def lock_quota(conn: Conn, keys: list[QuotaKey]) -> dict[QuotaKey, int]:
+    """Create the missing quota rows, lock them all (keys sorted: a fixed order), and read `used`."""
+    qc, qv, qd = _columns(keys)
+    await conn.execute(Q.ensure_quota_rows, qc, qv, qd)
+    return {(r["campaign_id"], r["voter_id"], r["day"]): r["used"]
+            for r in await conn.fetch(Q.lock_quota_rows, qc, qv, qd)}
+
+
+async def lock_entry_quota(conn: Conn, keys: list[EntryQuotaKey]) -> dict[EntryQuotaKey, int]:
+    """As `lock_quota`, per entry (campaigns with a per-entry cap)."""
+    ec, ev, ee, ed = _columns(keys)
+    await conn.execute(Q.ensure_entry_quota_rows, ec, ev, ee, ed)
+    return {(r["campaign_id"], r["voter_id"], r["entry_id"], r["day"]): r["used"]
+            for r in await conn.fetch(Q.lock_entry_quota_rows, ec, ev, ee, ed)}
+
+
+async def answers_by_key(conn: Conn, keys: Iterable[tuple[str, str, str]]
+                         ) -> dict[tuple[str, str], Answer]:
+    """The answers in the vote log for (campaign, voter, idempotency key), by (voter, key)."""
+    columns = _columns(list(keys))
+    return {(r["voter_id"], r["idempotency_key"]): r["response"]
+            for r in await conn.fetch(Q.find_votes_by_keys, *columns)}
+
+
+async def insert_votes(conn: Conn, accepted: Sequence[AcceptedVote]) -> int:
+    """Add the votes to the log; how many were new (a key already in the log is skipped)."""
+    inserted = await conn.fetch(
+        Q.insert_votes,
+        [a.vote_id for a in accepted], [a.ballot.campaign_id for a in accepted],
+        [a.ballot.voter_id for a in accepted], [a.ballot.idempotency_key for a in accepted],
+        [a.ballot.entry_id for a in accepted], [a.ballot.category_id for a in accepted],
+        [a.ballot.count for a in accepted], [a.ballot.day for a in accepted],
+        [a.ballot.cast_at for a in accepted], [a.answer for a in accepted],
+    )
+    return len(inserted)
+
+
+async def set_quota(conn: Conn, rows: Sequence[tuple[str, str, date, int]]) -> None:
+    """Write `used` of locked quota rows (campaign, voter, day, used)."""
+    if rows:
+        await conn.execute(Q.set_quota_rows, *_columns(rows))
+
+
+async def set_entry_quota(conn: Conn, rows: Sequence[tuple[str, str, uuid.UUID, date, int]]) -> None:
+    if rows:
+        await conn.execute(Q.set_entry_quota_rows, *_columns(rows))
+
+
+# --- standings -------------------------------------------------------------------------------
+
+async def standings_for_api(db: Db, campaign_id: str, category_id: str | None) -> list[EntryCounts]:
+    return [EntryCounts(r["entry_id"], r["name"], r["unit_name"], r["category_id"], r["votes"], r["held"],
+                        r["invalidated"], r["reasons"])
+            for r in await db.fetch(Q.standings_for_api, campaign_id, category_id)]
+
+
+async def category_standings(conn: Conn, campaign_id: str, category_id: str
+                             ) -> list[tuple[uuid.UUID, int]]:
+    """(entry, counted votes) of a category's votable entries."""
+    return [(r["entry_id"], r["votes"]) for r in await conn.fetch(Q.category_standings, campaign_id, category_id)]
+
+
+async def categories_with_entries(conn: Conn, campaign_id: str) -> list[str]:
+    return [r["category_id"] for r in await conn.fetch(Q.campaign_categories_with_entries, campaign_id)]
+
+
+async def lock_category(conn: Conn, campaign_id: str, category_id: str) -> None:
+    await conn.execute(Q.lock_category, f"{campaign_id}:{category_id}")
+
+
+async def add_votes(conn: Conn, totals: dict[uuid.UUID, tuple[str, str, int]]) -> None:
+    """Add counted votes per entry: entry -> (campaign, category, votes)."""
+    ids = list(totals)
+    await conn.execute(Q.add_votes, ids, [totals[i][0] for i in ids], [totals[i][1] for i in ids],
+                       [totals[i][2] for i in ids])
+
+
+async def move_votes(conn: Conn, vote_ids: list[uuid.UUID], targets: list[str],
+                     reason_codes: list[str]) -> list[tuple[uuid.UUID, str, str | None]]:
+    """Move each vote to its target state where its decision applies; the votes that moved, with the state and
+    reason they left."""
+    rows = await conn.fetch(Q.move_votes, vote_ids, targets, reason_codes)
+    return [(r["vote_id"], r["previous_state"], r["previous_reason"]) for r in rows]
+
+
+async def adjust_standings(conn: Conn, moves: dict[uuid.UUID, list[Any]]) -> None:
+    """Add per entry the differences [campaign, category, votes, held, invalidated]."""
+    entries = sorted(moves)
+    await conn.execute(Q.adjust_standings, entries, *[[moves[k][i] for k in entries] for i in range(5)])
+
+
+async def adjust_reasons(conn: Conn, reasons: dict[tuple[uuid.UUID, str, str], int]) -> None:
+    keys = sorted(reasons, key=lambda k: (str(k[0]), k[1], k[2]))
+    await conn.execute(Q.adjust_reasons, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+                       [reasons[k] for k in keys])
+
+
+async def save_reason_labels(conn: Conn,
+                             labels: dict[tuple[str, str], tuple[str | None, str | None]]) -> None:
+    """Keep each rule's label per (campaign, reason code); a missing label keeps the one stored."""
+    keys = sorted(labels)
+    await conn.execute(Q.save_reason_labels, [k[0] for k in keys], [k[1] for k in keys],
+                       [labels[k][0] for k in keys], [labels[k][1] for k in keys])

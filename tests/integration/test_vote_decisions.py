@@ -10,8 +10,8 @@ import pytest
 from massline.consumer import Delivered
 from massline.contracts import VoteFlagged, VoteInvalidated, VoteReinstated, make_envelope, parse_envelope
 from massline.db import create_pool, migrate
-from services.voting import handlers
-from services.voting.app import MIGRATIONS, build_runtime
+from services.voting.app import MIGRATIONS, build_service
+from services.voting.services import standings
 from services.voting.settings import VotingSettings
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ async def test_a_large_batch_with_repeats_moves_each_vote_once_and_in_order(data
     schema = f"voting_d{uuid.uuid4().hex[:6]}"
     await migrate(database_url, schema, MIGRATIONS)
     pool = await create_pool(database_url, schema)
-    rt = build_runtime(VotingSettings(database_url=database_url, env="test"))
+    deps = build_service(VotingSettings(database_url=database_url, env="test"))
     try:
         await pool.execute("INSERT INTO entries (id, campaign_id, category_id, name, unit_name, votable) VALUES "
                            "($1, $3, 'gov', 'A', 'u', true), ($2, $3, 'gov', 'B', 'u', true)", ENTRY_A, ENTRY_B,
@@ -44,14 +44,15 @@ async def test_a_large_batch_with_repeats_moves_each_vote_once_and_in_order(data
         batch += [_decision(VoteInvalidated, flip, ENTRY_B, 3), _decision(VoteReinstated, flip, ENTRY_B, 3),
                   _decision(VoteInvalidated, flip, ENTRY_B, 3), _decision(VoteInvalidated, farm[0], ENTRY_A)]
         async with pool.acquire() as conn, conn.transaction():
-            await handlers.on_vote_decision(conn, batch, rt)
+            await standings.apply_vote_decisions(conn, deps, batch)
         rows = {r["entry_id"]: (r["votes"], r["invalidated"])
                 for r in await pool.fetch("SELECT entry_id, votes, invalidated FROM standings")}
         assert rows == {ENTRY_A: (2000, 3000), ENTRY_B: (97, 3)}
 
         # Redelivered (another event id, same decisions): nothing moves again. A reinstatement adds back once.
         async with pool.acquire() as conn, conn.transaction():
-            await handlers.on_vote_decision(conn, batch[:10] + [_decision(VoteReinstated, farm[1], ENTRY_A)] * 2, rt)
+            again = batch[:10] + [_decision(VoteReinstated, farm[1], ENTRY_A)] * 2
+            await standings.apply_vote_decisions(conn, deps, again)
         rows = {r["entry_id"]: (r["votes"], r["invalidated"])
                 for r in await pool.fetch("SELECT entry_id, votes, invalidated FROM standings")}
         assert rows == {ENTRY_A: (2001, 2999), ENTRY_B: (97, 3)}
@@ -73,7 +74,7 @@ async def _standings_db(database_url: str) -> tuple[Any, Any]:
                        "($1, $3, 'gov', 'A', 'u', true), ($2, $3, 'gov', 'B', 'u', true)", ENTRY_A, ENTRY_B, CAMPAIGN)
     await pool.execute("INSERT INTO standings (entry_id, campaign_id, category_id, votes) VALUES "
                        "($1, $3, 'gov', 100), ($2, $3, 'gov', 50)", ENTRY_A, ENTRY_B, CAMPAIGN)
-    return pool, build_runtime(VotingSettings(database_url=database_url, env="test"))
+    return pool, build_service(VotingSettings(database_url=database_url, env="test"))
 
 
 def _held(kind: type, vote_id: uuid.UUID, entry: uuid.UUID = ENTRY_A, count: int = 2,
@@ -85,9 +86,9 @@ def _held(kind: type, vote_id: uuid.UUID, entry: uuid.UUID = ENTRY_A, count: int
     return Delivered(make_envelope(event, campaign_id=CAMPAIGN, producer="antifraud"), event, event.topic, 0, 0)
 
 
-async def _apply(pool: Any, rt: Any, batch: list[Delivered]) -> None:
+async def _apply(pool: Any, deps: Any, batch: list[Delivered]) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await handlers.on_vote_decision(conn, batch, rt)
+        await standings.apply_vote_decisions(conn, deps, batch)
 
 
 async def _counts(pool: Any) -> dict[uuid.UUID, tuple[int, int, int]]:
@@ -108,17 +109,17 @@ async def _last_tally(pool: Any) -> dict[str, int]:
 
 async def test_a_flag_holds_the_vote_out_of_the_count_and_an_invalidation_does_not_subtract_again(
         database_url: str) -> None:
-    pool, rt = await _standings_db(database_url)
+    pool, deps = await _standings_db(database_url)
     try:
         v1, v2 = uuid.uuid4(), uuid.uuid4()
-        await _apply(pool, rt, [_held(VoteFlagged, v1), _held(VoteFlagged, v2, count=3)])
+        await _apply(pool, deps, [_held(VoteFlagged, v1), _held(VoteFlagged, v2, count=3)])
         assert (await _counts(pool))[ENTRY_A] == (95, 5, 0)
         assert await _reasons(pool) == {(ENTRY_A, "held", "device_shared"): 5}
         assert (await _last_tally(pool))[str(ENTRY_A)] == 95  # the tally scoring reads: counted votes only
 
         # One held vote is invalidated: out of `held` into `invalidated`, the count does not drop again.
         tallies = await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'TallyUpdated'")
-        await _apply(pool, rt, [_held(VoteInvalidated, v1, reason="device_shared")])
+        await _apply(pool, deps, [_held(VoteInvalidated, v1, reason="device_shared")])
         assert (await _counts(pool))[ENTRY_A] == (95, 3, 2)
         assert await _reasons(pool) == {(ENTRY_A, "held", "device_shared"): 3,
                                         (ENTRY_A, "invalidated", "device_shared"): 2}
@@ -126,7 +127,7 @@ async def test_a_flag_holds_the_vote_out_of_the_count_and_an_invalidation_does_n
         assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'TallyUpdated'") == tallies
 
         # The other is reinstated: back in the count. An invalidated vote reinstated is back too.
-        await _apply(pool, rt, [_held(VoteReinstated, v2, count=3), _held(VoteReinstated, v1)])
+        await _apply(pool, deps, [_held(VoteReinstated, v2, count=3), _held(VoteReinstated, v1)])
         assert (await _counts(pool))[ENTRY_A] == (100, 0, 0)
         assert await _reasons(pool) == {}
         assert (await _last_tally(pool))[str(ENTRY_A)] == 100
@@ -135,7 +136,7 @@ async def test_a_flag_holds_the_vote_out_of_the_count_and_an_invalidation_does_n
 
 
 async def test_redelivered_decisions_change_nothing_and_one_batch_applies_them_in_order(database_url: str) -> None:
-    pool, rt = await _standings_db(database_url)
+    pool, deps = await _standings_db(database_url)
     try:
         held, out, back, twice = (uuid.uuid4() for _ in range(4))
         batch = [
@@ -145,25 +146,27 @@ async def test_redelivered_decisions_change_nothing_and_one_batch_applies_them_i
             _held(VoteFlagged, back, count=7), _held(VoteReinstated, back, count=7),  # flagged and reinstated: counts
             _held(VoteFlagged, twice), _held(VoteFlagged, twice),                       # the same flag twice: once
         ]
-        await _apply(pool, rt, batch)
+        await _apply(pool, deps, batch)
         expected = {ENTRY_A: (96, 4, 0), ENTRY_B: (46, 0, 4)}
         reasons = {(ENTRY_A, "held", "device_shared"): 4, (ENTRY_B, "invalidated", "lockstep_group"): 4}
         assert await _counts(pool) == expected
         assert await _reasons(pool) == reasons
 
         # Redelivered (other event ids, the same decisions), whole or in part: nothing moves.
-        await _apply(pool, rt, [_held(type(d.event), d.event.vote_id, d.event.entry_id, d.event.count,
+        await _apply(pool, deps, [_held(type(d.event), d.event.vote_id, d.event.entry_id, d.event.count,
                                       d.event.reason_code, d.event.reason_text is not None) for d in batch])
-        await _apply(pool, rt, batch[:3] + batch[5:])
+        await _apply(pool, deps, batch[:3] + batch[5:])
         assert await _counts(pool) == expected
         assert await _reasons(pool) == reasons
         # A flag for a vote already invalidated does not bring it back into `held`.
-        await _apply(pool, rt, [_held(VoteFlagged, out, entry=ENTRY_B, count=4, reason="lockstep_group", label=False)])
+        await _apply(pool, deps, [_held(VoteFlagged, out, entry=ENTRY_B, count=4, reason="lockstep_group",
+                                        label=False)])
         assert await _counts(pool) == expected
 
         # The public standings: counted, held, invalidated, the reasons with the labels the decisions carried
         # (the code where none was carried); never a voter.
-        answer = await handlers.standings(CAMPAIGN, _Served(rt, pool), None)
+        deps.rt._pool = pool  # the pool a started service would hold
+        answer = await standings.public_standings(deps, CAMPAIGN, None)
         a, b = (next(e for e in answer["categories"]["gov"] if e["entry_id"] == str(x)) for x in (ENTRY_A, ENTRY_B))
         assert (a["votes"], a["held"], a["invalidated"], a["rank"]) == (96, 4, 0, 1)
         assert a["reasons"] == {"held": [{"reason_code": "device_shared", "votes": 4,
@@ -175,13 +178,6 @@ async def test_redelivered_decisions_change_nothing_and_one_batch_applies_them_i
         assert "voter-secret-id" not in str(answer)
     finally:
         await pool.close()
-
-
-class _Served:
-    """The runtime as a route sees it once the service has started: its pool open."""
-
-    def __init__(self, rt: Any, pool: Any) -> None:
-        self.state, self.settings, self.pool = rt.state, rt.settings, pool
 
 
 async def test_votes_invalidated_before_the_migration_keep_their_state(database_url: str, tmp_path: Any) -> None:
@@ -205,8 +201,8 @@ async def test_votes_invalidated_before_the_migration_keep_their_state(database_
         states = {r["vote_id"]: (r["state"], r["reason_code"]) for r in await pool.fetch("SELECT * FROM vote_validity")}
         assert states == {gone: ("invalidated", "unrecorded"), back: ("counted", None)}
         assert await _reasons(pool) == {(ENTRY_A, "invalidated", "unrecorded"): 2}
-        rt = build_runtime(VotingSettings(database_url=database_url, env="test"))
-        await _apply(pool, rt, [_held(VoteReinstated, gone)])
+        deps = build_service(VotingSettings(database_url=database_url, env="test"))
+        await _apply(pool, deps, [_held(VoteReinstated, gone)])
         assert (await _counts(pool))[ENTRY_A] == (12, 0, 0) and await _reasons(pool) == {}
     finally:
         await pool.close()

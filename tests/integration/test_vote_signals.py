@@ -17,9 +17,10 @@ import pytest
 
 from massline.contracts import VoteCast, parse_envelope
 from massline.db import create_pool, migrate
-from services.voting import domain, handlers
-from services.voting.app import MIGRATIONS, build_runtime
+from services.voting import domain
+from services.voting.app import MIGRATIONS, build_service
 from services.voting.fastpath import VoteFastPath
+from services.voting.services import voters
 from services.voting.settings import VotingSettings
 
 pytestmark = pytest.mark.integration
@@ -35,15 +36,15 @@ async def voting(database_url: str) -> Any:
     schema = f"voting_{uuid.uuid4().hex[:8]}"
     await migrate(database_url, schema, MIGRATIONS)
     pool = await create_pool(database_url, schema)
-    rt = build_runtime(VotingSettings(database_url=database_url, env="test"))
-    rt._pool = pool  # the pool a started service would hold
-    settling = asyncio.create_task(rt.state["batcher"].run())
+    deps = build_service(VotingSettings(database_url=database_url, env="test"))
+    deps.rt._pool = pool  # the pool a started service would hold
+    settling = asyncio.create_task(deps.batcher.run())
     try:
         await pool.execute("INSERT INTO campaigns (id, version, timezone, vote_rules, categories, current_phase) "
                            "VALUES ($1, 1, 'Asia/Shanghai', $2, '[]', 'voting')", CAMPAIGN, {"votes_per_day": 10})
         await pool.execute("INSERT INTO entries (id, campaign_id, category_id, name, unit_name, votable) "
                            "VALUES ($1, $2, 'gov', 'A', 'u', true)", ENTRY, CAMPAIGN)
-        yield rt, pool
+        yield deps, pool
     finally:
         settling.cancel()
         await pool.close()
@@ -54,20 +55,20 @@ async def _not_reached(scope: Any, receive: Any, send: Any) -> None:
 
 
 async def test_the_fast_path_puts_the_user_agent_hash_and_the_page_view_on_the_vote(voting: Any) -> None:
-    rt, pool = voting
-    secret = rt.settings.secret_key  # type: ignore[attr-defined]
+    deps, pool = voting
+    secret = deps.settings.secret_key
     await pool.execute("INSERT INTO voters (campaign_id, voter_id, method) VALUES ($1, 'v1', 'sms')", CAMPAIGN)
     plain = domain.issue_ticket(secret, voter_id="v1", campaign_id=CAMPAIGN, method="sms", ttl_s=600)
 
     # The page asks how many votes are left: a ticket without `pv` comes back stamped, once.
     before = int(datetime.now(timezone.utc).timestamp())
-    me = await handlers.my_quota(CAMPAIGN, _Served(rt, pool), f"Bearer {plain}")
+    me = await voters.quota_today(deps, CAMPAIGN, f"Bearer {plain}")
     assert me["remaining_today"] == 10
     stamped = me["ticket"]
     assert before <= domain.read_ticket(secret, stamped, CAMPAIGN).page_viewed_at  # type: ignore[operator]
-    assert "ticket" not in await handlers.my_quota(CAMPAIGN, _Served(rt, pool), f"Bearer {stamped}")
+    assert "ticket" not in await voters.quota_today(deps, CAMPAIGN, f"Bearer {stamped}")
 
-    transport = httpx.ASGITransport(app=VoteFastPath(_not_reached, rt))
+    transport = httpx.ASGITransport(app=VoteFastPath(_not_reached, deps))
     async with httpx.AsyncClient(transport=transport, base_url="http://voting") as client:
         del client.headers["user-agent"]
 
@@ -97,20 +98,13 @@ async def test_the_fast_path_puts_the_user_agent_hash_and_the_page_view_on_the_v
     assert PHONE_UA not in str([bytes(b) for b in bodies])  # only the hash travels
 
 
-class _Served:
-    """The runtime as a route sees it once the service has started: its pool open."""
-
-    def __init__(self, rt: Any, pool: Any) -> None:
-        self.state, self.settings, self.pool = rt.state, rt.settings, pool
-
-
 async def test_a_vote_with_a_nul_in_its_text_is_refused_alone_and_the_votes_beside_it_all_count(voting: Any) -> None:
     # PostgreSQL refuses a NUL in text: let through, it failed the whole micro-batch, other voters' votes with it.
-    rt, pool = voting
-    secret = rt.settings.secret_key  # type: ignore[attr-defined]
+    deps, pool = voting
+    secret = deps.settings.secret_key
     tickets = [domain.issue_ticket(secret, voter_id=f"v{i}", campaign_id=CAMPAIGN, method="sms", ttl_s=600)
                for i in range(46)]
-    transport = httpx.ASGITransport(app=VoteFastPath(_not_reached, rt))
+    transport = httpx.ASGITransport(app=VoteFastPath(_not_reached, deps))
     async with httpx.AsyncClient(transport=transport, base_url="http://voting") as client:
         async def vote(i: int) -> httpx.Response:
             key = f"bad\u0000{i}" if i % 8 == 7 else f"ok-{i}"

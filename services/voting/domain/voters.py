@@ -1,4 +1,4 @@
-"""Voting rules without I/O: voter identity hashing, tickets, the voting day, ranks."""
+"""Who votes: pseudonymous voter identity, signed voter tickets, the voting day, the signals a vote carries."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Iterable
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import jwt
+
 from massline.client_values import clean_client_value
+
+from .errors import TicketError, TicketMissing
 
 TICKET_AUDIENCE = "massline-voter"
 
@@ -48,13 +50,9 @@ class VoterTicket:
     page_viewed_at: int | None = None  # claim `pv`: when the holder's page first loaded with this ticket (unix s)
 
 
-class TicketError(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def issue_ticket(secret: str, *, voter_id: str, campaign_id: str, method: str, ttl_s: int, now: float | None = None) -> str:
+def issue_ticket(
+    secret: str, *, voter_id: str, campaign_id: str, method: str, ttl_s: int, now: float | None = None
+) -> str:
     now = int(now if now is not None else time.time())
     return jwt.encode(
         {"sub": voter_id, "cid": campaign_id, "m": method, "iat": now, "exp": now + ttl_s, "aud": TICKET_AUDIENCE},
@@ -83,8 +81,15 @@ _HS256_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 
 
 @functools.lru_cache(maxsize=4)
-def _ticket_mac(secret: str) -> "hmac.HMAC":
+def _ticket_mac(secret: str) -> hmac.HMAC:
     return hmac.new(secret.encode(), digestmod=hashlib.sha256)
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The ticket of an `Authorization: Bearer …` header; `TicketMissing` without one."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise TicketMissing()
+    return authorization[7:].strip()
 
 
 def read_ticket(secret: str, token: str, campaign_id: str, now: float | None = None) -> VoterTicket:
@@ -172,19 +177,5 @@ def network_prefix(ip: str | None) -> str | None:
     return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
 
 
-def competition_ranks(votes: Iterable[tuple[str, int]]) -> dict[str, int]:
-    """Rank by votes, ties share a rank and the next rank skips (1, 2, 2, 4)."""
-    ordered = sorted(votes, key=lambda kv: (-kv[1], kv[0]))
-    ranks: dict[str, int] = {}
-    previous: int | None = None
-    rank = 0
-    for position, (entry, count) in enumerate(ordered, start=1):
-        if count != previous:
-            rank = position
-            previous = count
-        ranks[entry] = rank
-    return ranks
-
-
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -1,0 +1,96 @@
+"""The answer a voter gets for each refusal of the voting rules: status, code, and the message in both languages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from massline.errors import ApiError
+
+from .domain import (
+    CampaignNotFound,
+    CodeExpired,
+    CodeInvalid,
+    CodeRecentlySent,
+    EntryNotVotable,
+    MethodUnavailable,
+    NoCodeSent,
+    OverDailyLimit,
+    PhaseClosed,
+    TicketError,
+    TicketMissing,
+    TooManyAttempts,
+    VoteRefused,
+    VotingError,
+)
+
+
+def _refused(exc: VoteRefused) -> ApiError:
+    left = exc.remaining_today
+    if exc.code == "entry_cap_exceeded":
+        cap = exc.per_entry_daily_cap
+        return ApiError(429, "entry_cap_exceeded", f"今日对该作品最多投{cap}票",
+                        f"At most {cap} votes per entry per day", {"per_entry_daily_cap": cap, "remaining_today": left})
+    return ApiError(429, "quota_exceeded", f"今日票数不足，还剩{left}票", f"Not enough votes left today ({left} left)",
+                    {"remaining_today": left, "votes_per_day": exc.votes_per_day})
+
+
+def _ticket(exc: TicketError) -> ApiError:
+    """A ticket refused on the vote path."""
+    if isinstance(exc, TicketMissing):
+        return ApiError(401, "ticket_invalid", "请先完成投票验证", "Verify first: a voter ticket is required")
+    if exc.code == "ticket_expired":
+        return ApiError(401, "ticket_expired", "投票验证已过期，请重新验证", "Your voter ticket expired; verify again")
+    return ApiError(401, "ticket_invalid", "投票凭证无效，请重新验证", "The voter ticket is not valid; verify again")
+
+
+def page_ticket_error(exc: TicketError) -> ApiError:
+    """A ticket refused when the public page asks for the voter's quota."""
+    if isinstance(exc, TicketMissing):
+        return _ticket(exc)
+    return ApiError(401, exc.code, "投票凭证无效或已过期", "The voter ticket is invalid or expired")
+
+
+def _over_limit(exc: OverDailyLimit) -> ApiError:
+    n = exc.votes_per_day
+    return ApiError(429, "quota_exceeded", f"每人每天最多{n}票", f"At most {n} votes per day", {"votes_per_day": n})
+
+
+def _recently_sent(exc: CodeRecentlySent) -> ApiError:
+    wait = exc.retry_after_s
+    return ApiError(429, "code_recently_sent", f"验证码已发送，请{wait}秒后再试",
+                    f"A code was just sent; try again in {wait}s", {"retry_after_s": wait})
+
+
+def _no_code(exc: NoCodeSent) -> ApiError:
+    if exc.in_production:
+        return ApiError(404, "not_found", "不存在", "Not found")
+    return ApiError(404, "not_found", "没有发送记录", "No code was sent to this number")
+
+
+_FIXED: dict[type[VotingError], ApiError] = {
+    CampaignNotFound: ApiError(404, "campaign_not_found", "活动不存在", "No such campaign"),
+    PhaseClosed: ApiError(409, "phase_closed", "当前不在网络投票阶段", "Voting is not open in this campaign now"),
+    EntryNotVotable: ApiError(404, "entry_not_votable", "该作品不在投票范围内", "This entry is not open for voting"),
+    CodeExpired: ApiError(400, "code_expired", "验证码已过期，请重新获取", "The code has expired; request a new one"),
+    TooManyAttempts: ApiError(429, "too_many_attempts", "尝试次数过多，请重新获取验证码",
+                              "Too many attempts; request a new code"),
+    CodeInvalid: ApiError(400, "code_invalid", "验证码不正确", "The code is not correct"),
+    MethodUnavailable: ApiError(501, "verification_method_unavailable", "暂不支持微信验证",
+                                "WeChat verification is not configured"),
+}
+
+_BUILT: list[tuple[type[VotingError], Callable[..., ApiError]]] = [
+    (VoteRefused, _refused), (TicketError, _ticket), (OverDailyLimit, _over_limit),
+    (CodeRecentlySent, _recently_sent), (NoCodeSent, _no_code),
+]
+
+
+def api_error(exc: VotingError) -> ApiError:
+    """The API's answer to a refusal (a fresh ApiError each time: the error handler may keep it)."""
+    fixed = _FIXED.get(type(exc))
+    if fixed is not None:
+        return ApiError(fixed.status, fixed.code, fixed.message_zh, fixed.message_en, fixed.details)
+    for kind, build in _BUILT:
+        if isinstance(exc, kind):
+            return build(exc)
+    return ApiError(400, exc.code, "请求被拒绝", "The request was refused")

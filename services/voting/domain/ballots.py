@@ -1,0 +1,182 @@
+"""How a micro-batch of votes is decided: which count, which are refused, which repeat an earlier answer.
+
+The vote path settles the votes that arrive within a couple of milliseconds together (see `batcher.py`). Given
+the votes and what the database said about their voters (quota used today before the batch, per-entry use,
+answers already in the vote log), `decide_batch` says for each vote what its voter hears, and returns the rows
+and events to write. It reads and writes nothing itself.
+
+A voter notices three rules here:
+- the daily quota: a vote whose count no longer fits what is left today is refused (`quota_exceeded`), and the
+  votes after it in the same batch still count if they fit;
+- the per-entry daily cap, where the campaign sets one (`entry_cap_exceeded`);
+- the idempotency key: the same key again (a client retrying, in the same batch or later) gets the first answer
+  back, marked `replayed`, and is counted once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, NamedTuple
+
+from massline.contracts import CastVote, VoteCast, network_shard
+from massline.contracts.ids import uuid7
+
+from .errors import VoteRefused
+
+QuotaKey = tuple[str, str, date]  # campaign, voter, voting day
+EntryQuotaKey = tuple[str, str, uuid.UUID, date]  # campaign, voter, entry, voting day
+Answer = dict[str, Any]  # the JSON body a voter gets for an accepted vote
+Outcome = tuple[int, Answer] | VoteRefused  # (201, answer), (200, earlier answer) or the refusal
+
+
+@dataclass(slots=True)
+class Ballot:
+    """One vote as the vote path hands it to the batch: who, for what, how many, and the signals it carries."""
+
+    campaign_id: str
+    voter_id: str
+    idempotency_key: str
+    entry_id: uuid.UUID
+    category_id: str
+    count: int
+    votes_per_day: int
+    per_entry_daily_cap: int | None
+    day: date
+    cast_at: datetime
+    ip_hash: str | None
+    subnet: str | None
+    device_hash: str | None
+    identity_verified_at: datetime | None
+    user_agent_hash: str | None = None
+    page_viewed_at: datetime | None = None
+
+
+class AcceptedVote(NamedTuple):
+    """A vote that counts: its new id and the answer stored with it in the vote log."""
+
+    ballot: Ballot
+    vote_id: uuid.UUID
+    answer: Answer
+
+
+@dataclass(slots=True)
+class BatchState:
+    """What the database says about the voters of a batch, read (and locked) before deciding.
+
+    `used`: votes used today before this batch, for every voter of the batch. `entry_used`: the same per entry,
+    for the votes of campaigns with a per-entry cap. `known`: answers already in the vote log, by voter and
+    idempotency key (empty when the keys were not looked up). `taken`: voters whose quota row already holds the
+    batch's whole demand (taken in one statement beforehand), so it is not written again.
+    """
+
+    used: dict[QuotaKey, int]
+    entry_used: dict[EntryQuotaKey, int] = field(default_factory=dict)
+    known: dict[tuple[str, str], Answer] = field(default_factory=dict)
+    taken: frozenset[QuotaKey] = frozenset()
+
+
+@dataclass(slots=True)
+class BatchDecision:
+    """What each vote of the batch hears (in order), and what to write so that it holds.
+
+    `quota_rows` and `entry_quota_rows` give the new `used` per quota row; `events` the VoteCast events with the
+    campaign each goes to. Nothing to write when no vote counted.
+    """
+
+    outcomes: list[Outcome]
+    accepted: list[AcceptedVote]
+    quota_rows: list[tuple[str, str, date, int]]
+    entry_quota_rows: list[tuple[str, str, uuid.UUID, date, int]]
+    events: list[tuple[VoteCast, str]]
+
+
+def decide_batch(batch: Sequence[Ballot], state: BatchState,
+                 new_id: Callable[[], uuid.UUID] = uuid7) -> BatchDecision:
+    """Decide every vote of the batch in arrival order, each against what the votes before it left."""
+    used = dict(state.used)
+    entry_used = dict(state.entry_used)
+    known = state.known
+    outcomes: list[Outcome] = []
+    accepted: list[AcceptedVote] = []
+    seen_in_batch: dict[tuple[str, str, str], Answer] = {}
+    for r in batch:
+        key = (r.campaign_id, r.voter_id, r.idempotency_key)
+        previous = known.get((r.voter_id, r.idempotency_key)) or seen_in_batch.get(key)
+        if previous is not None:
+            outcomes.append((200, {**previous, "replayed": True}))
+            continue
+        qkey = (r.campaign_id, r.voter_id, r.day)
+        left = r.votes_per_day - used[qkey]
+        if r.count > left:
+            outcomes.append(VoteRefused("quota_exceeded", max(left, 0), r.votes_per_day))
+            continue
+        if r.per_entry_daily_cap:
+            ekey = (r.campaign_id, r.voter_id, r.entry_id, r.day)
+            if entry_used[ekey] + r.count > r.per_entry_daily_cap:
+                outcomes.append(VoteRefused("entry_cap_exceeded", left, r.votes_per_day, r.per_entry_daily_cap))
+                continue
+            entry_used[ekey] += r.count
+        used[qkey] += r.count
+        vote_id = new_id()
+        answer = {"vote_id": str(vote_id), "entry_id": str(r.entry_id), "count": r.count,
+                  "remaining_today": r.votes_per_day - used[qkey], "votes_per_day": r.votes_per_day,
+                  "day": r.day.isoformat()}
+        seen_in_batch[key] = answer
+        accepted.append(AcceptedVote(r, vote_id, answer))
+        outcomes.append((201, answer))
+    if not accepted:
+        return BatchDecision(outcomes, accepted, [], [], [])
+    touched = sorted({(a.ballot.campaign_id, a.ballot.voter_id, a.ballot.day) for a in accepted} - state.taken)
+    return BatchDecision(
+        outcomes, accepted,
+        [(c, v, d, used[(c, v, d)]) for c, v, d in touched],
+        [(c, v, e, d, entry_used[(c, v, e, d)]) for c, v, e, d in sorted(entry_used)],
+        vote_events(accepted),
+    )
+
+
+def demand(batch: Iterable[Ballot]) -> dict[QuotaKey, int]:
+    """Votes each voter asks for in the batch, a key repeated within the batch counted once."""
+    asked: dict[QuotaKey, int] = {}
+    seen: set[tuple[str, str, str]] = set()
+    for r in batch:
+        qkey = (r.campaign_id, r.voter_id, r.day)
+        asked.setdefault(qkey, 0)
+        if (r.campaign_id, r.voter_id, r.idempotency_key) not in seen:
+            seen.add((r.campaign_id, r.voter_id, r.idempotency_key))
+            asked[qkey] += r.count
+    return asked
+
+
+def voters_by_limit(batch: Iterable[Ballot]) -> list[tuple[int, list[QuotaKey]]]:
+    """The voters of a batch grouped by their daily limit (ascending), each group in lock order (sorted)."""
+    limits = {(r.campaign_id, r.voter_id, r.day): r.votes_per_day for r in batch}
+    return [(limit, sorted(k for k, v in limits.items() if v == limit))
+            for limit in sorted(set(limits.values()))]
+
+
+def used_before_taking(taken: dict[QuotaKey, int], asked: dict[QuotaKey, int]) -> dict[QuotaKey, int]:
+    """Votes used before the batch by voters whose whole demand was taken: the value after, less the demand.
+
+    Deciding their votes from it gives each vote its own remaining count, and ends at the value already written.
+    """
+    return {qkey: after - asked[qkey] for qkey, after in taken.items()}
+
+
+def vote_events(accepted: Iterable[AcceptedVote]) -> list[tuple[VoteCast, str]]:
+    """One VoteCast per campaign and network shard, the votes in the order they were accepted.
+
+    The shard is that of the vote's network (subnet, else address hash, else voter), so every vote
+    from one network travels on one partition of the vote topic.
+    """
+    groups: dict[tuple[str, int], list[CastVote]] = {}
+    for r, vote_id, _ in accepted:
+        groups.setdefault((r.campaign_id, network_shard(r.subnet, r.ip_hash, r.voter_id)), []).append(CastVote(
+            vote_id=vote_id, voter_id=r.voter_id, entry_id=r.entry_id, category_id=r.category_id, count=r.count,
+            cast_at=r.cast_at, ip_hash=r.ip_hash, subnet=r.subnet, device_hash=r.device_hash,
+            identity_verified_at=r.identity_verified_at, user_agent_hash=r.user_agent_hash,
+            page_viewed_at=r.page_viewed_at))
+    return [(VoteCast(network_shard=shard, votes=votes), campaign) for (campaign, shard), votes in groups.items()]

@@ -1,0 +1,141 @@
+"""Voting HTTP routes: voter verification, votes, the voter's quota, entries and standings.
+
+Each route reads its input, calls one use case (`services/`), and turns a refusal into its API answer
+(`api_errors.py`). The vote route is served by the fast path (`fastpath.py`) in the running service.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from .api_errors import api_error, page_ticket_error
+from .deps import Deps
+from .domain import TicketError, VotingError
+from .schemas import (
+    CastVote,
+    Entries,
+    SmsCodeRequest,
+    SmsCodeSent,
+    SmsConfirmRequest,
+    Standings,
+    TicketIssued,
+    VoteAnswer,
+    VoterQuota,
+    WechatRequest,
+)
+from .services import catalog, standings, voters, votes
+
+router = APIRouter(tags=["voting"])
+
+CategoryFilter = Annotated[str | None, Query(max_length=64)]
+Authorization = Annotated[str | None, Header()]
+
+
+# --- voter verification --------------------------------------------------------------------
+
+@router.post("/campaigns/{campaign_id}/voters/sms-code", status_code=202, response_model=SmsCodeSent)
+async def send_sms_code(campaign_id: str, body: SmsCodeRequest, deps: Deps) -> dict[str, Any]:
+    """Send a one-time code to a mobile number (检验码); the number itself is never stored."""
+    try:
+        return await voters.send_sms_code(deps, campaign_id, body.phone)
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
+@router.post("/campaigns/{campaign_id}/voters/sms-verify", response_model=TicketIssued)
+async def verify_sms_code(campaign_id: str, body: SmsConfirmRequest, deps: Deps) -> dict[str, Any]:
+    """Exchange a valid code for a signed, expiring voter ticket."""
+    try:
+        return await voters.verify_sms_code(deps, campaign_id, body.phone, body.code)
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
+@router.post("/campaigns/{campaign_id}/voters/wechat", response_model=TicketIssued)
+async def verify_wechat(campaign_id: str, body: WechatRequest, deps: Deps) -> dict[str, Any]:
+    """Adapter for a WeChat-style open id. Production needs the platform's signed login, not configured here."""
+    try:
+        return await voters.verify_wechat(deps, campaign_id, body.open_id)
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
+@router.get("/dev/sms-codes/{phone}", include_in_schema=False)
+async def dev_last_code(phone: str, deps: Deps) -> dict[str, Any]:
+    """Development only: the code the development SMS provider recorded, so tests can verify."""
+    try:
+        return voters.last_code_sent(deps, phone)
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
+# --- casting votes -------------------------------------------------------------------------
+
+def _client_ip(request: Request) -> str | None:
+    # The gateway overwrites X-Real-IP with the address it saw; a client cannot choose it.
+    real = request.headers.get("x-real-ip")
+    if real is not None:
+        return real.strip() or None  # empty: the gateway could not tell
+    return request.client.host if request.client else None
+
+
+@router.post("/campaigns/{campaign_id}/votes", status_code=201, response_model=VoteAnswer,
+             responses={200: {"model": VoteAnswer, "description": "The key was answered before: the same answer."}})
+async def cast_vote(
+    campaign_id: str, body: CastVote, request: Request, deps: Deps, authorization: Authorization = None
+) -> JSONResponse:
+    """Cast votes for one entry. Answers only after the vote and the quota change are committed."""
+    # Served by VoteFastPath (fastpath.py) in the running service; this route documents the API and
+    # serves any app built without that middleware.
+    try:
+        status, answer = await votes.cast_vote(deps, campaign_id, body, _client_ip(request), authorization,
+                                               request.headers.get("user-agent"))
+    except VotingError as exc:
+        raise api_error(exc) from None
+    return JSONResponse(answer, status_code=status)
+
+
+@router.get("/campaigns/{campaign_id}/voters/me", response_model=VoterQuota, response_model_exclude_unset=True)
+async def my_quota(campaign_id: str, deps: Deps, authorization: Authorization = None) -> dict[str, Any]:
+    """How many votes the ticket holder has left today.
+
+    The public campaign page asks this whenever it loads with a ticket. A ticket without the page-view claim
+    (`pv`) is answered with `ticket`: the same ticket (same holder and expiry) stamped with the time of this
+    page view, for the page to keep and vote with, so each vote says whether and when its voter had the
+    page open (`page_viewed_at` on the vote) without any lookup on the vote path.
+    """
+    try:
+        return await voters.quota_today(deps, campaign_id, authorization)
+    except TicketError as exc:
+        raise page_ticket_error(exc) from None
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
+# --- standings -----------------------------------------------------------------------------
+
+@router.get("/campaigns/{campaign_id}/standings", response_model=Standings, response_model_exclude_unset=True)
+async def public_standings(campaign_id: str, deps: Deps, category_id: CategoryFilter = None) -> dict[str, Any]:
+    """Live standings per category (count and rank, or rank only / nothing while voting, as the campaign says).
+
+    Where counts are shown, each entry has `votes` (counted), `held` (held for review: not counted until
+    reinstated), `invalidated`, and `reasons`: per state (`held`, `invalidated`) each reason code with its
+    votes and the rule's label in English and Chinese (`reason`, `reason_zh`; the code itself until the
+    decisions carry a label). No voter, address or device is ever shown.
+    """
+    try:
+        return await standings.public_standings(deps, campaign_id, category_id)
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
+@router.get("/campaigns/{campaign_id}/entries", response_model=Entries)
+async def entries(campaign_id: str, deps: Deps, category_id: CategoryFilter = None) -> dict[str, Any]:
+    """Entries open for voting."""
+    try:
+        return await catalog.votable_entries(deps, campaign_id, category_id)
+    except VotingError as exc:
+        raise api_error(exc) from None

@@ -1,0 +1,113 @@
+"""What the voting API reads and answers: request bodies and the public answers, as clients see them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from massline.errors import RequestBody
+
+PHONE_PATTERN = r"^1[3-9]\d{9}$"
+
+
+# --- requests ------------------------------------------------------------------------------
+
+class SmsCodeRequest(RequestBody):
+    phone: str = Field(pattern=PHONE_PATTERN, description="Mainland mobile number; never stored, only hashed.",
+                       examples=["13800138000"])
+
+
+class SmsConfirmRequest(RequestBody):
+    phone: str = Field(pattern=PHONE_PATTERN)
+    code: str = Field(pattern=r"^\d{6}$")
+
+
+class WechatRequest(RequestBody):
+    open_id: str = Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class CastVote(RequestBody):
+    entry_id: uuid.UUID = Field(description="The entry (an approved nomination) to vote for.")
+    count: int = Field(1, ge=1, le=1000, description="Votes to give now: 1 to what is left today.")
+    idempotency_key: str = Field(min_length=1, max_length=100, description="Same key, same answer, counted once.")
+    device: str | None = Field(None, max_length=200, description="Device fingerprint from the page, if any.")
+
+    @field_validator("count", mode="before")
+    @classmethod
+    def _int_only(cls, v: Any) -> Any:
+        if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
+            raise ValueError("count must be a whole number")
+        return v
+
+
+# --- answers -------------------------------------------------------------------------------
+
+class SmsCodeSent(BaseModel):
+    sent: bool
+    expires_in_s: int = Field(description="How long the code stays valid.")
+
+
+class TicketIssued(BaseModel):
+    ticket: str = Field(description="Signed voter ticket: send it as `Authorization: Bearer …` when voting.")
+    expires_in_s: int
+    voter: str = Field(description="The first characters of the pseudonymous voter id.")
+
+
+class VoteAnswer(BaseModel):
+    """The answer to a vote: 201 when it counted, 200 with `replayed` for a key already answered."""
+
+    vote_id: str
+    entry_id: str
+    count: int
+    remaining_today: int
+    votes_per_day: int
+    day: str = Field(description="The voting day (campaign time zone), YYYY-MM-DD.")
+    replayed: bool | None = Field(None, description="Present (true) when the key was answered before.")
+
+
+class VoterQuota(BaseModel):
+    remaining_today: int
+    votes_per_day: int
+    day: str
+    ticket: str | None = Field(None, description="The ticket stamped with this page view; only when it had none.")
+
+
+class ReasonCount(BaseModel):
+    reason_code: str
+    votes: int
+    reason: str
+    reason_zh: str
+
+
+class EntryStandingView(BaseModel):
+    """One entry of the public standings; counts and rank only where the campaign shows them."""
+
+    entry_id: str
+    name: str
+    unit_name: str
+    rank: int | None = None
+    votes: int | None = None
+    held: int | None = None
+    invalidated: int | None = None
+    reasons: dict[str, list[ReasonCount]] | None = Field(
+        None, description="Held and invalidated votes per reason (`held`, `invalidated`).")
+
+
+class Standings(BaseModel):
+    campaign_id: str
+    phase: str | None
+    categories: dict[str, list[EntryStandingView]]
+    counts_shown: bool
+
+
+class EntryView(BaseModel):
+    entry_id: str
+    category_id: str
+    name: str
+    unit_name: str
+
+
+class Entries(BaseModel):
+    entries: list[EntryView]
