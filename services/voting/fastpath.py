@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from massline.errors import ApiError, request_validation_error
+from massline.errors import ApiError, database_unavailable, database_unavailable_answer, request_validation_error
 from massline.service import AnswerCounter
 
 from .api_errors import api_error
@@ -55,6 +55,7 @@ class VoteFastPath:
             client[0] if client else None)
         # Only hashed further on (`domain.user_agent_hash`); the raw string is neither kept nor logged.
         user_agent = headers[b"user-agent"].decode("latin-1") if b"user-agent" in headers else None
+        extra: dict[str, str] = {}
         try:
             raw = await _read_body(receive)
             try:
@@ -67,15 +68,19 @@ class VoteFastPath:
                 raise api_error(refused) from None
         except ApiError as exc:
             status, answer = exc.status, exc.body()
-        except Exception:  # the same answer the framework would give
-            log.exception("unhandled error on the vote path")
-            status, answer = 500, {"error": {"code": "internal_error", "message": "Internal error",
-                                             "message_zh": "服务器内部错误"}}
+        except Exception as exc:  # the same answer the framework would give
+            if database_unavailable(exc):
+                log.warning("database unavailable on the vote path: %s", exc)
+                status, answer, extra = database_unavailable_answer()
+            else:
+                log.exception("unhandled error on the vote path")
+                status, answer = 500, {"error": {"code": "internal_error", "message": "Internal error",
+                                                 "message_zh": "服务器内部错误"}}
         self.answered[f"{status // 100}xx"].inc()
         payload = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(payload)).encode())]})
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
 
