@@ -6,16 +6,20 @@ Adding a rule means an entry here, its check in the module of its signal family,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
 
 Level = Literal["invalidate", "hold", "alert"]
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Detector limits. The service's differ from these by `MASSLINE_FRAUD_THRESHOLDS` (JSON by name), and a
-    campaign's from the service's by its own overrides (`PUT /campaigns/{id}/policy`)."""
+class Thresholds(BaseModel):
+    """Detector limits, by name. The service's differ from these by `MASSLINE_THRESHOLDS__<name>=<value>` (its
+    settings), and a campaign's from the service's by its own overrides (`PUT /campaigns/{id}/policy`); both are
+    checked against these names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     voter_per_minute: int = 30
     device_per_minute: int = 20
@@ -77,9 +81,16 @@ class Thresholds:
     surge_min_identities: int = 30
     surge_ratio: float = 4.0
 
+    @model_validator(mode="after")
+    def _not_negative(self) -> Thresholds:
+        negative = sorted(name for name, value in self.__dict__.items() if value < 0)
+        if negative:
+            raise ValueError(f"thresholds must be numbers ≥ 0: {', '.join(negative)}")
+        return self
+
 
 def threshold_names() -> list[str]:
-    return [f.name for f in fields(Thresholds)]
+    return list(Thresholds.model_fields)
 
 
 @dataclass(frozen=True)
@@ -146,7 +157,7 @@ REASONS_ZH: dict[str, str] = {code: r.text_zh for code, r in RULES.items()}
 
 def validate_overrides(overrides: dict[str, float]) -> dict[str, float]:
     """Threshold overrides by name: an unknown name or a value that is not a positive number is refused."""
-    known = {f.name: f.type for f in fields(Thresholds)}
+    known = Thresholds.model_fields
     for name, value in overrides.items():
         if name not in known:
             raise ValueError(f"unknown threshold {name!r}; known: {', '.join(sorted(known))}")
@@ -159,5 +170,7 @@ def with_overrides(t: Thresholds, overrides: dict[str, float] | None) -> Thresho
     if not overrides:
         return t
     validate_overrides(overrides)
-    ints = {f.name for f in fields(Thresholds) if f.type in (int, "int")}
-    return replace(t, **{k: int(v) if k in ints else float(v) for k, v in overrides.items()})
+    return t.model_copy(update={k: int(v) if k in _INTEGERS else float(v) for k, v in overrides.items()})
+
+
+_INTEGERS = frozenset(name for name, f in Thresholds.model_fields.items() if f.annotation is int)

@@ -111,9 +111,10 @@ def clean_subnet(value: str | None) -> str | None:
 @functools.lru_cache(maxsize=65536)
 def _clean_subnet(value: str) -> str | None:
     # Parsing a network is the dearest step of reading a vote, and a network votes many times.
-    value = clean_key(value)
-    if value is None:
+    cleaned = clean_key(value)
+    if cleaned is None:
         return None
+    value = cleaned
     try:
         net = ipaddress.ip_network(value, strict=False)
     except ValueError:
@@ -325,8 +326,9 @@ def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[
         if v.device_hash:
             keys.append((((c, "device_minute", v.device_hash, minute), 0), 1))
         network: list[tuple[ShardedKey, int]] = []
-        if v.ip_hash:
-            network.append((((c, "ip_minute", ip_key(v), minute), 0), 1))
+        ip = ip_key(v)
+        if ip:
+            network.append((((c, "ip_minute", ip, minute), 0), 1))
         if subnet:
             es, day = pair(e, subnet), v.window(DAY)
             network += [(((c, "subnet_minute", subnet, minute), shard), 1),
@@ -352,8 +354,8 @@ def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[
                 mine = networks[(c, subnet or "")] = {}
             for (k, _), m in network:
                 mine[k] = mine.get(k, 0) + m
-        for row, k in keys:
-            out[row] = get(row, 0) + k
+        for row, added in keys:
+            out[row] = get(row, 0) + added
     return out
 
 
