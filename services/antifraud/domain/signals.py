@@ -11,9 +11,10 @@ import functools
 import ipaddress
 import math
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from massline.client_values import clean_client_value
 
@@ -59,7 +60,7 @@ class VoteSignal:
 
     @classmethod
     def of(cls, campaign_id: str, e: Any, thresholds: Thresholds, shard: int = 0,
-           partition: int = 0) -> "VoteSignal":
+           partition: int = 0) -> VoteSignal:
         """From a VoteCast event."""
         cast_at = utc(e.cast_at)
         verified = utc(e.identity_verified_at) if e.identity_verified_at else None
@@ -95,7 +96,7 @@ def delay_bin(seconds: float | None, limit_s: float) -> str | None:
 
 
 def utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def clean_key(value: str | None) -> str | None:
@@ -132,7 +133,7 @@ def window_start(at: datetime, length_s: int) -> datetime:
 @functools.lru_cache(maxsize=16384)
 def _window_at(start: int) -> datetime:
     # A vote touches up to sixteen windows and a batch shares most of them: build each datetime once.
-    return datetime.fromtimestamp(start, tz=timezone.utc)
+    return datetime.fromtimestamp(start, tz=UTC)
 
 
 # A counter is (campaign, dimension, key, window start); its value is what was added in that window.

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from collections.abc import Iterable, Set as AbstractSet
+from datetime import UTC, datetime, timedelta
 
 from .findings import Selector, matches
 from .registry import Thresholds
@@ -78,7 +79,8 @@ class MemoryWindows(Counting):
             self.counters[k] = self.counters.get(k, 0) + n  # the sum over partitions, as the rules read it
         return {k: self.counters.get(k, 0) for k in {k for k, _ in increments} | reads}
 
-    async def bump_distinct(self, members: set[Member], reads: AbstractSet[CounterKey] = frozenset()) -> dict[CounterKey, int]:
+    async def bump_distinct(self, members: set[Member],
+                            reads: AbstractSet[CounterKey] = frozenset()) -> dict[CounterKey, int]:
         for k, m in members:
             self.members.setdefault(k, set()).add(m)
         return {k: len(self.members.get(k, ())) for k in {k for k, _ in members} | reads}
@@ -107,7 +109,7 @@ class MemoryWindows(Counting):
                 break
             yield v
 
-NEVER = datetime.min.replace(tzinfo=timezone.utc)
+NEVER = datetime.min.replace(tzinfo=UTC)
 # A network's ended windows are dropped at most this often (of its own votes' time): a busy network holds
 # thousands of windows, and walking them for every batch would cost more than keeping them a few minutes longer.
 _PRUNE_EVERY = timedelta(seconds=MINUTE)
@@ -139,7 +141,7 @@ class Net:
                 held[k] = (m,)
             elif isinstance(have, tuple):
                 if m not in have:
-                    held[k] = have + (m,) if len(have) < _FEW else {*have, m}
+                    held[k] = (*have, m) if len(have) < _FEW else {*have, m}
             else:
                 have.add(m)
         self.latest = max(self.latest, latest)
