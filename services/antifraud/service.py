@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 import asyncpg
@@ -32,7 +33,7 @@ async def get_policy(deps: AntifraudDeps, campaign_id: str) -> dict[str, Any]:
     overrides = row.thresholds if row else {}
     effective = domain.with_overrides(deps.thresholds, overrides)
     return {"campaign_id": campaign_id, "policy": row.policy if row else deps.settings.policy,
-            "default": row is None, "thresholds": overrides, "effective_thresholds": effective.model_dump(),
+            "default": row is None, "thresholds": overrides, "effective_thresholds": asdict(effective),
             "rules": [{"code": r.code, "text": r.text, "text_zh": r.text_zh, "level": r.level,
                        "thresholds": list(r.thresholds)} for r in domain.RULES.values()]}
 

@@ -6,20 +6,25 @@ Adding a rule means an entry here, its check in the module of its signal family,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict
 
 Level = Literal["invalidate", "hold", "alert"]
 
 
-class Thresholds(BaseModel):
+@dataclass(frozen=True)
+class Thresholds:
     """Detector limits, by name. The service's differ from these by `MASSLINE_THRESHOLDS__<name>=<value>` (its
-    settings), and a campaign's from the service's by its own overrides (`PUT /campaigns/{id}/policy`); both are
-    checked against these names."""
+    settings read this class as a nested model), and a campaign's from the service's by its own overrides
+    (`PUT /campaigns/{id}/policy`); both are checked against these names.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    A plain frozen dataclass, not a pydantic model: the detectors read these fields for every vote, and a
+    dataclass attribute is the cheaper read."""
+
+    # How pydantic (the settings) reads it: a name that is not a threshold is an error.
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     voter_per_minute: int = 30
     device_per_minute: int = 20
@@ -81,16 +86,14 @@ class Thresholds(BaseModel):
     surge_min_identities: int = 30
     surge_ratio: float = 4.0
 
-    @model_validator(mode="after")
-    def _not_negative(self) -> Thresholds:
-        negative = sorted(name for name, value in self.__dict__.items() if value < 0)
+    def __post_init__(self) -> None:
+        negative = [f.name for f in fields(self) if getattr(self, f.name) < 0]
         if negative:
             raise ValueError(f"thresholds must be numbers ≥ 0: {', '.join(negative)}")
-        return self
 
 
 def threshold_names() -> list[str]:
-    return list(Thresholds.model_fields)
+    return [f.name for f in fields(Thresholds)]
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ REASONS_ZH: dict[str, str] = {code: r.text_zh for code, r in RULES.items()}
 
 def validate_overrides(overrides: dict[str, float]) -> dict[str, float]:
     """Threshold overrides by name: an unknown name or a value that is not a positive number is refused."""
-    known = Thresholds.model_fields
+    known = set(threshold_names())
     for name, value in overrides.items():
         if name not in known:
             raise ValueError(f"unknown threshold {name!r}; known: {', '.join(sorted(known))}")
@@ -170,7 +173,8 @@ def with_overrides(t: Thresholds, overrides: dict[str, float] | None) -> Thresho
     if not overrides:
         return t
     validate_overrides(overrides)
-    return t.model_copy(update={k: int(v) if k in _INTEGERS else float(v) for k, v in overrides.items()})
+    changes: dict[str, Any] = {k: int(v) if k in _INTEGERS else float(v) for k, v in overrides.items()}
+    return replace(t, **changes)
 
 
-_INTEGERS = frozenset(name for name, f in Thresholds.model_fields.items() if f.annotation is int)
+_INTEGERS = frozenset(f.name for f in fields(Thresholds) if f.type in (int, "int"))
