@@ -17,7 +17,7 @@ from .deps import ScoringDeps
 from .errors import results_not_published
 from .expert_review import campaign_or_404, criteria_of, review_overview
 from .rankings import recompute
-from .repository import Campaign, Connection
+from .repository import Campaign, Connection, Ranking
 from .review import Criterion, points_by_criterion
 
 # --- the committee's view and adjustments --------------------------------------------------
@@ -45,21 +45,21 @@ async def final_review(deps: ScoringDeps, campaign_id: str) -> dict[str, Any]:
         rankings = await repository.campaign_rankings(conn, campaign_id)
         inputs = {}
         for r in rankings:
-            ranking = await repository.get_ranking(conn, campaign_id, r["category_id"])
-            inputs[r["category_id"]] = ranking["inputs"] if ranking else None
+            ranking = await repository.get_ranking(conn, campaign_id, r.category_id)
+            inputs[r.category_id] = ranking.inputs if ranking else None
         scores = await repository.campaign_expert_scores(conn, campaign_id)
         adjustments = await repository.campaign_adjustments(conn, campaign_id)
         approval = await repository.latest_approval(conn, campaign_id)
         published = await repository.latest_published(conn, campaign_id)
         overview = await review_overview(conn, campaign_id)
-    digests = {r["category_id"]: r["inputs_digest"] for r in rankings}
+    digests = {r.category_id: r.inputs_digest for r in rankings}
     criteria = {c: criteria_of(campaign, c) for c in ("expert", "activity")}
     return {
         "campaign_id": campaign_id,
         "title": campaign.title,
-        "rankings": {r["category_id"]: {"rule_version": r["rule_version"], "inputs_digest": r["inputs_digest"],
-                                        "warnings": r["warnings"], "entries": r["entries"],
-                                        "inputs": inputs[r["category_id"]]} for r in rankings},
+        "rankings": {r.category_id: {"rule_version": r.rule_version, "inputs_digest": r.inputs_digest,
+                                     "warnings": r.warnings, "entries": r.entries, "inputs": inputs[r.category_id]}
+                     for r in rankings},
         "expert_scores": [_expert_score(s, criteria) for s in scores],
         "expert_review": overview,
         "adjustments": [{"id": a["id"], "entry_id": str(a["entry_id"]), "category_id": a["category_id"],
@@ -86,7 +86,7 @@ async def adjust(deps: ScoringDeps, campaign_id: str, entry_id: uuid.UUID, point
         await recompute(uow.conn, deps, [(campaign_id, entry["category_id"])])
         ranking = await repository.get_ranking(uow.conn, campaign_id, entry["category_id"])
     assert ranking is not None  # recomputed just now with the active entry in it
-    ranked = next(e for e in ranking["entries"] if e["entry_id"] == str(entry_id))
+    ranked = next(e for e in ranking.entries if e["entry_id"] == str(entry_id))
     return {"id": adjustment_id, "entry_id": str(entry_id), "points": round(points, 2), "reason": reason,
             "adjusted_by": caller.username, "rank": ranked["rank"], "total": ranked["total"]}
 
@@ -145,7 +145,7 @@ async def publish(deps: ScoringDeps, campaign_id: str, winners: dict[str, int], 
         await repository.lock_publication(conn, campaign_id)
         approval = _approved(campaign_id, await repository.latest_approval(conn, campaign_id))
         rankings = await repository.campaign_rankings(conn, campaign_id)
-        digests = {r["category_id"]: r["inputs_digest"] for r in rankings}
+        digests = {r.category_id: r.inputs_digest for r in rankings}
         _refuse_stale(approval, digests)
         latest = await repository.latest_published(conn, campaign_id)
         _refuse_unchanged(latest, digests)
@@ -178,18 +178,18 @@ def _public_entry(e: dict[str, Any], units: dict[str, str], planned: int | None)
     }
 
 
-def _public_categories(campaign: Campaign, rankings: list[asyncpg.Record], units: dict[str, str],
+def _public_categories(campaign: Campaign, rankings: list[Ranking], units: dict[str, str],
                        winners: dict[str, int]) -> dict[str, Any]:
     """The published form: names, ranks, totals, components and the public part of the explanation."""
     info = {c["id"]: c for c in campaign.categories}
     out: dict[str, Any] = {}
     for r in rankings:
-        category = info.get(r["category_id"], {})
-        planned = winners.get(r["category_id"], category.get("winners"))
-        out[r["category_id"]] = {"name": category.get("name", ""), "name_en": category.get("name_en", ""),
-                                 "winners_planned": planned, "rule_version": r["rule_version"],
-                                 "inputs_digest": r["inputs_digest"],
-                                 "entries": [_public_entry(e, units, planned) for e in r["entries"]]}
+        category = info.get(r.category_id, {})
+        planned = winners.get(r.category_id, category.get("winners"))
+        out[r.category_id] = {"name": category.get("name", ""), "name_en": category.get("name_en", ""),
+                              "winners_planned": planned, "rule_version": r.rule_version,
+                              "inputs_digest": r.inputs_digest,
+                              "entries": [_public_entry(e, units, planned) for e in r.entries]}
     return out
 
 

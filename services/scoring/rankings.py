@@ -28,7 +28,7 @@ from massline.contracts import (
 from . import domain, repository
 from .deps import ScoringDeps
 from .errors import ranking_not_found
-from .repository import Campaign, Connection
+from .repository import Campaign, Connection, Ranking
 
 log = logging.getLogger(__name__)
 
@@ -237,20 +237,20 @@ async def learn_tallies(conn: asyncpg.Connection, batch: Sequence[Delivered], de
 
 # --- the rankings as read ----------------------------------------------------------------------
 
-def _ranking_body(row: asyncpg.Record, names: dict[str, dict[str, str]], units: dict[str, str]) -> dict[str, Any]:
-    category = names.get(row["category_id"], {})
+def _ranking_body(row: Ranking, names: dict[str, dict[str, str]], units: dict[str, str]) -> dict[str, Any]:
+    category = names.get(row.category_id, {})
     return {
-        "category_id": row["category_id"],
+        "category_id": row.category_id,
         "category_name": category.get("name", ""),
         "category_name_en": category.get("name_en", ""),
-        "rule_version": row["rule_version"],
-        "inputs_digest": row["inputs_digest"],
-        "computed_at": row["computed_at"].isoformat(),
-        "computations": row["computations"],
-        "tally_as_of": row["tally_as_of"].isoformat() if row["tally_as_of"] else None,
-        "voting_closed": row["voting_closed"],
-        "warnings": row["warnings"],
-        "entries": [{**e, "unit_name": units.get(e["entry_id"], "")} for e in row["entries"]],
+        "rule_version": row.rule_version,
+        "inputs_digest": row.inputs_digest,
+        "computed_at": row.computed_at.isoformat(),
+        "computations": row.computations,
+        "tally_as_of": row.tally_as_of.isoformat() if row.tally_as_of else None,
+        "voting_closed": row.voting_closed,
+        "warnings": row.warnings,
+        "entries": [{**e, "unit_name": units.get(e["entry_id"], "")} for e in row.entries],
     }
 
 
@@ -268,7 +268,7 @@ async def campaign_rankings(deps: ScoringDeps, campaign_id: str) -> dict[str, An
         raise ranking_not_found(campaign_id)
     names, units = await _names(pool, campaign_id)
     return {"campaign_id": campaign_id,
-            "categories": {r["category_id"]: _ranking_body(r, names, units) for r in rows}}
+            "categories": {r.category_id: _ranking_body(r, names, units) for r in rows}}
 
 
 async def category_ranking(deps: ScoringDeps, campaign_id: str, category_id: str, inputs: bool) -> dict[str, Any]:
@@ -280,5 +280,5 @@ async def category_ranking(deps: ScoringDeps, campaign_id: str, category_id: str
     names, units = await _names(pool, campaign_id)
     body = {"campaign_id": campaign_id, **_ranking_body(row, names, units)}
     if inputs:
-        body["inputs"] = row["inputs"]
+        body["inputs"] = row.inputs
     return body

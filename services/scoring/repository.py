@@ -214,15 +214,38 @@ async def save_ranking(conn: Connection, campaign_id: str, category_id: str, rul
                        warnings, tally_as_of, voting_closed)
 
 
-async def get_ranking(conn: Connection, campaign_id: str, category_id: str) -> asyncpg.Record | None:
+@dataclass(frozen=True)
+class Ranking:
+    """A category's latest ranking as stored: its entries (EntryRanking as JSON), the digest of its inputs, and the
+    inputs themselves when they were read."""
+
+    category_id: str
+    rule_version: str
+    inputs_digest: str
+    entries: list[dict[str, Any]]
+    warnings: list[str]
+    tally_as_of: datetime | None
+    voting_closed: bool
+    computed_at: datetime
+    computations: int
+    inputs: dict[str, Any] | None = None
+
+
+def _ranking(r: asyncpg.Record, with_inputs: bool) -> Ranking:
+    return Ranking(r["category_id"], r["rule_version"], r["inputs_digest"], r["entries"], r["warnings"],
+                   r["tally_as_of"], r["voting_closed"], r["computed_at"], r["computations"],
+                   r["inputs"] if with_inputs else None)
+
+
+async def get_ranking(conn: Connection, campaign_id: str, category_id: str) -> Ranking | None:
     """The category's latest ranking with its canonical inputs."""
-    row: asyncpg.Record | None = await conn.fetchrow(Q.get_ranking, campaign_id, category_id)
-    return row
+    row = await conn.fetchrow(Q.get_ranking, campaign_id, category_id)
+    return _ranking(row, with_inputs=True) if row else None
 
 
-async def campaign_rankings(conn: Connection, campaign_id: str) -> list[asyncpg.Record]:
+async def campaign_rankings(conn: Connection, campaign_id: str) -> list[Ranking]:
     """Every category's latest ranking (without inputs), in category order."""
-    return list(await conn.fetch(Q.campaign_rankings, campaign_id))
+    return [_ranking(r, with_inputs=False) for r in await conn.fetch(Q.campaign_rankings, campaign_id)]
 
 
 async def campaign_digests(conn: Connection, campaign_id: str) -> dict[str, str]:
