@@ -9,24 +9,32 @@ from fastapi import FastAPI
 from massline.contracts import FraudAlertRaised, VoteFlagged, VoteInvalidated, VoteReinstated
 from massline.service import ServiceRuntime
 
-from . import handlers, review
+from . import handlers, routes
+from .deps import AntifraudDeps
 from .settings import AntifraudSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def build_runtime(settings: AntifraudSettings | None = None) -> ServiceRuntime:
+def build_deps(settings: AntifraudSettings | None = None) -> AntifraudDeps:
+    """The runtime with the subscribers registered, and everything the routes and subscribers share."""
     rt = ServiceRuntime(
         "antifraud",
         settings or AntifraudSettings(),
         migrations_dir=MIGRATIONS,
         publishes=[VoteFlagged, VoteInvalidated, VoteReinstated, FraudAlertRaised],
     )
-    handlers.register(rt)
-    return rt
+    deps = AntifraudDeps.build(rt)
+    handlers.register(deps)
+    return deps
+
+
+def build_runtime(settings: AntifraudSettings | None = None) -> ServiceRuntime[AntifraudSettings]:
+    return build_deps(settings).rt
 
 
 def create_app(settings: AntifraudSettings | None = None) -> FastAPI:
-    rt = build_runtime(settings)
-    return rt.build_app([review.router], title="massline antifraud",
-                        description="Vote brushing detection, review cases, invalidations and reinstatements.")
+    deps = build_deps(settings)
+    return deps.rt.build_app([routes.router], title="massline antifraud",
+                             description="Vote brushing detection, review cases, invalidations and reinstatements.",
+                             deps=deps)

@@ -74,9 +74,6 @@ JOIN (SELECT DISTINCT idx, campaign_id, voter_id FROM hit WHERE voters_of_entry)
 JOIN votes v ON v.campaign_id = w.campaign_id AND v.voter_id = w.voter_id AND v.cast_at >= t.start_at
  AND v.cast_at < t.end_at AND (t.subnet IS NULL OR v.subnet = t.subnet);
 
--- name: policy
-SELECT policy FROM policies WHERE campaign_id = $1;
-
 -- name: campaign_policies
 -- What a batch's campaigns decide with: their policy and threshold overrides (none: the service's defaults).
 SELECT campaign_id, policy, thresholds FROM policies WHERE campaign_id = ANY($1::text[]);
@@ -155,13 +152,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7);
 
 -- name: lock_case
 SELECT * FROM cases WHERE id = $1 FOR UPDATE;
-
--- name: list_cases
-SELECT c.id, c.reason_code, c.subject, c.window_start, c.entry_id, c.explanation, c.explanation_zh, c.status,
-       c.created_at, c.updated_at, count(cv.vote_id) AS votes, coalesce(sum(v.count), 0) AS vote_count
-FROM cases c LEFT JOIN case_votes cv ON cv.case_id = c.id LEFT JOIN votes v ON v.vote_id = cv.vote_id
-WHERE c.campaign_id = $1 AND ($2::text IS NULL OR c.status = $2) AND ($3::text IS NULL OR c.reason_code = $3)
-GROUP BY c.id ORDER BY c.created_at DESC, c.id LIMIT $4;
 
 -- name: get_case
 SELECT c.*, (SELECT count(*) FROM case_votes WHERE case_id = c.id) AS votes FROM cases c WHERE c.id = $1;

@@ -1,11 +1,15 @@
-"""Anti-fraud storage: the shared detector windows in PostgreSQL, each network's in the memory of the instance that
-owns its partition (rebuilt from the stored votes), cases and their votes."""
+"""Anti-fraud storage, the only reader of queries.sql: the shared detector windows in PostgreSQL, each network's in
+the memory of the instance that owns its partition (rebuilt from the stored votes), policies, cases and their votes,
+decisions, alerts and the entries' owners."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -13,16 +17,19 @@ from massline.queries import load_queries
 
 from .domain import (
     NETWORK_DIMENSIONS,
-    Counting,
     SHARDED,
+    CaseVotes,
     CounterKey,
+    Counting,
     Earlier,
+    Finding,
     Member,
     Net,
     NetKey,
     NetworkState,
     Selector,
     ShardedKey,
+    StandingRow,
     VoterPast,
     VoteSignal,
     counter_increments,
@@ -40,8 +47,8 @@ def stored_signal(r: asyncpg.Record) -> VoteSignal:
                       ua=r["ua_hash"], delay=r["delay_bin"], page=r["page_viewed"])
 
 
-def _columns(rows: list[tuple]) -> list[list]:
-    return [list(col) for col in zip(*rows)]
+def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+    return [list(col) for col in zip(*rows, strict=True)]
 
 
 class PgWindows(Counting):
@@ -65,7 +72,7 @@ class PgWindows(Counting):
             for v in votes]))
 
     async def bump(self, increments: dict[ShardedKey, int],
-                   reads: set[CounterKey] = frozenset()) -> dict[CounterKey, int]:
+                   reads: AbstractSet[CounterKey] = frozenset()) -> dict[CounterKey, int]:
         """Add to the counters; read back their values and those of `reads` (sharded counters, read only)."""
         if not increments:
             return {}
@@ -80,7 +87,8 @@ class PgWindows(Counting):
                 out[(r["campaign_id"], r["dimension"], r["key"], r["window_start"])] = r["value"]
         return out
 
-    async def bump_distinct(self, members: set[Member], reads: set[CounterKey] = frozenset()) -> dict[CounterKey, int]:
+    async def bump_distinct(self, members: set[Member],
+                            reads: AbstractSet[CounterKey] = frozenset()) -> dict[CounterKey, int]:
         if not members:
             return {}
         rows = sorted((k[0], k[1], k[2], k[3], m) for k, m in members)
@@ -102,7 +110,8 @@ class PgWindows(Counting):
         if not voters:
             return {}
         got = await self.conn.fetch(Q.voter_history, *_columns(sorted(voters)), since)
-        return {(r["campaign_id"], r["voter_id"]): list(zip(r["times"], r["entries"], r["subnets"])) for r in got}
+        return {(r["campaign_id"], r["voter_id"]): list(zip(r["times"], r["entries"], r["subnets"], strict=True))
+                for r in got}
 
     async def select(self, selectors: list[Selector]) -> list[list[VoteSignal]]:
         out: list[list[VoteSignal]] = [[] for _ in selectors]
@@ -204,3 +213,233 @@ class HybridWindows(PgWindows):
     def committed(self) -> None:
         """The batch's transaction committed: its additions become the networks' state."""
         self.nets.committed(self.offsets, self.counters, self.members, self.latest, self.partitions)
+
+
+# --- policies ----------------------------------------------------------------------------------
+
+# Every function takes a connection (inside the caller's transaction), a pool's connection or the pool itself.
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy | asyncpg.Pool
+
+
+@dataclass(frozen=True)
+class PolicyRow:
+    """A campaign's own policy and its threshold overrides (by name)."""
+
+    policy: str
+    thresholds: dict[str, float]
+
+
+async def campaign_policies(conn: Connection, campaigns: list[str]) -> dict[str, PolicyRow]:
+    """The policies of those campaigns that set one."""
+    return {r["campaign_id"]: PolicyRow(r["policy"], dict(r["thresholds"] or {}))
+            for r in await conn.fetch(Q.campaign_policies, campaigns)}
+
+
+async def policy(conn: Connection, campaign_id: str) -> PolicyRow | None:
+    row = await conn.fetchrow(Q.policy_row, campaign_id)
+    return PolicyRow(row["policy"], dict(row["thresholds"] or {})) if row else None
+
+
+async def set_policy(conn: Connection, campaign_id: str, policy: str, set_by: str, reason: str,
+                     thresholds: dict[str, float] | None) -> dict[str, Any]:
+    """Store the campaign's policy (thresholds None: keep its overrides); the stored row as answered."""
+    row = await conn.fetchrow(Q.set_policy, campaign_id, policy, set_by, reason, thresholds)
+    return dict(row or {})
+
+
+# --- cases and their votes ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OpenedCase:
+    """The case of a tripped subject: new (`created`) or the existing one, with its status."""
+
+    id: uuid.UUID
+    status: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class LockedCase:
+    """A case locked for a decision."""
+
+    id: uuid.UUID
+    campaign_id: str
+    reason_code: str
+    status: str
+    explanation: str
+    explanation_zh: str | None
+
+
+@dataclass(frozen=True)
+class ChangedVote:
+    """A vote whose state a decision changed; `state` is its new state where the statement says it."""
+
+    vote_id: uuid.UUID
+    campaign_id: str
+    voter_id: str
+    entry_id: uuid.UUID
+    category_id: str
+    count: int
+    state: str | None = None
+
+
+def _locked(r: asyncpg.Record) -> LockedCase:
+    return LockedCase(r["id"], r["campaign_id"], r["reason_code"], r["status"], r["explanation"],
+                      r["explanation_zh"])
+
+
+def _changed(rows: list[asyncpg.Record], with_state: bool = False) -> list[ChangedVote]:
+    return [ChangedVote(r["vote_id"], r["campaign_id"], r["voter_id"], r["entry_id"], r["category_id"], r["count"],
+                        r["state"] if with_state else None) for r in rows]
+
+
+async def open_case(conn: Connection, f: Finding, status: str) -> OpenedCase:
+    """The finding's case: opened with `status`, or the existing one for its subject and window (evidence updated)."""
+    r = await conn.fetchrow(Q.open_case, uuid.uuid4(), f.selector.campaign_id, f.reason_code, f.subject,
+                            f.selector.start, f.entry_id, f.explanation, f.evidence, status, f.explanation_zh,
+                            f.score)
+    assert r is not None  # the upsert returns its row, inserted or updated
+    return OpenedCase(r["id"], r["status"], r["created"])
+
+
+async def link_votes(conn: Connection, case_id: uuid.UUID, vote_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Link the votes to the case; the ones not linked before."""
+    return [r["vote_id"] for r in await conn.fetch(Q.link_votes, case_id, vote_ids)]
+
+
+async def case_vote_ids(conn: Connection, case_id: uuid.UUID) -> list[uuid.UUID]:
+    return [r["vote_id"] for r in await conn.fetch(Q.case_vote_ids, case_id)]
+
+
+async def set_case_status(conn: Connection, case_id: uuid.UUID, status: str) -> None:
+    await conn.execute(Q.set_case_status, case_id, status)
+
+
+async def flag_votes(conn: Connection, vote_ids: list[uuid.UUID]) -> list[ChangedVote]:
+    """Hold the counted ones of these votes out of the count; the votes held now."""
+    return _changed(await conn.fetch(Q.flag_votes, vote_ids))
+
+
+async def invalidate_votes(conn: Connection, vote_ids: list[uuid.UUID]) -> list[ChangedVote]:
+    """Invalidate these votes; the ones that were not invalidated yet."""
+    return _changed(await conn.fetch(Q.invalidate_votes, vote_ids))
+
+
+async def overturn_votes(conn: Connection, case_id: uuid.UUID) -> list[ChangedVote]:
+    """The overturned case's votes back to what the other cases holding them say; the votes whose state changed."""
+    return _changed(await conn.fetch(Q.overturn_votes, case_id), with_state=True)
+
+
+async def audit(conn: Connection, case_id: uuid.UUID, action: str, actor: str, actor_role: str, reason: str,
+                votes_changed: int, reason_zh: str | None) -> None:
+    await conn.execute(Q.audit, case_id, action, actor, actor_role, reason, votes_changed, reason_zh)
+
+
+async def lock_case(conn: Connection, case_id: uuid.UUID) -> LockedCase | None:
+    row = await conn.fetchrow(Q.lock_case, case_id)
+    return _locked(row) if row else None
+
+
+async def lock_cases(conn: Connection, case_ids: list[uuid.UUID], campaign_id: str) -> dict[uuid.UUID, LockedCase]:
+    """The campaign's cases among these, locked in id order (two bulk decisions never deadlock)."""
+    return {r["id"]: _locked(r) for r in await conn.fetch(Q.review_lock_cases, case_ids, campaign_id)}
+
+
+# --- alerts and entries ------------------------------------------------------------------------
+
+async def raise_alert(conn: Connection, f: Finding, severity: str) -> uuid.UUID | None:
+    """The new alert's id; None when it was raised already for this subject and window."""
+    alert_id: uuid.UUID | None = await conn.fetchval(
+        Q.raise_alert, f.selector.campaign_id, f.reason_code, f.subject, f.selector.start, uuid.uuid4(), severity,
+        f.explanation, f.entry_id, f.explanation_zh)
+    return alert_id
+
+
+async def list_alerts(conn: Connection, campaign_id: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(Q.list_alerts, campaign_id)]
+
+
+async def upsert_entries(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """(entry, campaign, unit, unit name, entry name, category) per entry."""
+    await conn.execute(Q.upsert_entry, *_columns(rows))
+
+
+async def prune_windows(conn: Connection, cutoff: datetime) -> None:
+    await conn.execute(Q.prune_windows, cutoff)
+    await conn.execute(Q.prune_members, cutoff)
+
+
+# --- what operators and units read -------------------------------------------------------------
+
+async def get_case(conn: Connection, case_id: uuid.UUID) -> dict[str, Any] | None:
+    row = await conn.fetchrow(Q.get_case, case_id)
+    return dict(row) if row else None
+
+
+async def case_votes_sample(conn: Connection, case_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(Q.case_votes_sample, case_id, limit)]
+
+
+async def case_decisions(conn: Connection, case_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(Q.case_decisions, case_id)]
+
+
+async def identity_votes(conn: Connection, campaign_id: str, voter_id: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(Q.identity_votes, campaign_id, voter_id)]
+
+
+async def identity_cases(conn: Connection, campaign_id: str, voter_id: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(Q.identity_cases, campaign_id, voter_id)]
+
+
+async def entry_totals(conn: Connection, campaign_id: str, unit_id: str | None) -> list[asyncpg.Record]:
+    return list(await conn.fetch(Q.entry_totals, campaign_id, unit_id))
+
+
+async def invalidations_per_entry(conn: Connection, campaign_id: str, unit_id: str | None) -> list[asyncpg.Record]:
+    return list(await conn.fetch(Q.invalidations_per_entry, campaign_id, unit_id))
+
+
+async def unit_campaigns(conn: Connection, unit_id: str) -> list[str]:
+    return [r["campaign_id"] for r in await conn.fetch(Q.unit_campaigns, unit_id)]
+
+
+# --- the review queue and what-if ranks --------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseEntry:
+    """One case's votes for one entry (a case with none: one row with no entry)."""
+
+    case_id: uuid.UUID
+    status: str
+    created_at: datetime
+    votes: CaseVotes
+
+
+async def standings(conn: Connection, campaign_id: str) -> list[StandingRow]:
+    return [StandingRow(r["category_id"], r["entry_id"], int(r["counted"]), r["entry_name"], r["unit_name"])
+            for r in await conn.fetch(Q.review_standings, campaign_id)]
+
+
+async def case_ids(conn: Connection, campaign_id: str, status: str | None, reason: str | None,
+                   among: list[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    """The campaign's cases matching, newest first."""
+    return [r["id"] for r in await conn.fetch(Q.review_case_ids, campaign_id, status, reason, among)]
+
+
+async def case_entries(conn: Connection, campaign_id: str, status: str | None, reason: str | None,
+                       among: list[uuid.UUID] | None) -> list[CaseEntry]:
+    rows = await conn.fetch(Q.review_case_entries, campaign_id, status, reason, among)
+    return [CaseEntry(r["id"], r["status"], r["created_at"],
+                      CaseVotes(r["category_id"], r["entry_id"], int(r["held"]), int(r["counted"]))) for r in rows]
+
+
+async def cases_by_id(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    return {r["id"]: dict(r) for r in await conn.fetch(Q.review_cases_by_id, ids)}
+
+
+async def what_if_deltas(conn: Connection, campaign_id: str, release: list[uuid.UUID],
+                         confirm: list[uuid.UUID]) -> list[tuple[str, uuid.UUID, int]]:
+    """(category, entry, change of its counted votes) if `release` were overturned and `confirm` confirmed."""
+    return [(r["category_id"], r["entry_id"], int(r["delta"]))
+            for r in await conn.fetch(Q.review_what_if, campaign_id, release, confirm)]

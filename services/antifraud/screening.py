@@ -8,13 +8,13 @@ A decision may name votes of earlier calls (a case that opens covers the votes a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 from massline.contracts import CastVote
 
 from . import domain
-from .handlers import case_status
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Screening:
             if not finding.decisive:
                 continue
             action: Literal["hold", "invalidate"] = (
-                "invalidate" if case_status(self.policy, finding) == "invalidated" else "hold")
+                "invalidate" if domain.case_status(self.policy, finding) == "invalidated" else "hold")
             for v in covered:
                 out.append(Decision(v.vote_id, action, (finding.reason_code,)))
         return out

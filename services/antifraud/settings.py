@@ -2,7 +2,8 @@
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 
 from massline.settings import ServiceSettings
 
@@ -10,6 +11,10 @@ from .domain import Thresholds, validate_overrides, with_overrides
 
 
 class AntifraudSettings(ServiceSettings):
+    """What every service needs, plus the detectors' thresholds, the default policy and the windows kept."""
+
+    model_config = SettingsConfigDict(env_nested_delimiter="__")
+
     kafka_consumer_max_records: int = Field(
         2000, ge=1,
         description="Vote messages per batch. A batch costs a handful of statements whatever its size, and one "
@@ -30,12 +35,16 @@ class AntifraudSettings(ServiceSettings):
         "auto", description="For campaigns without their own policy. auto: what a rule is sure of is invalidated on "
                             "its own and the rest is held out of the count for review; flag: everything is held for "
                             "review; invalidate: everything is invalidated at once.")
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds,
+        description="Detector thresholds, each set by name when it differs from the default (the fields of "
+                    "`services.antifraud.domain.Thresholds`), e.g. MASSLINE_THRESHOLDS__DEVICE_VOTERS_PER_DAY=6; "
+                    "an unknown name is refused at start. A campaign's own overrides (PUT /campaigns/{id}/policy) "
+                    "apply over these.")
     fraud_thresholds: dict[str, float] = Field(
         default_factory=dict,
-        description="Detector thresholds that differ from the defaults, by name (the fields of "
-                    "`services.antifraud.domain.Thresholds`), e.g. "
-                    "MASSLINE_FRAUD_THRESHOLDS='{\"device_voters_per_day\": 6}'. "
-                    "A campaign's own overrides (PUT /campaigns/{id}/policy) apply over these.")
+        description="The older way to set thresholds, still read: JSON by name, e.g. "
+                    "MASSLINE_FRAUD_THRESHOLDS='{\"device_voters_per_day\": 6}'; applies over MASSLINE_THRESHOLDS__*.")
     window_retention_h: int = Field(48, description="How long detector windows are kept.")
 
     @field_validator("fraud_thresholds")
@@ -43,5 +52,7 @@ class AntifraudSettings(ServiceSettings):
     def _known(cls, value: dict[str, float]) -> dict[str, float]:
         return validate_overrides(value)
 
-    def thresholds(self) -> Thresholds:
-        return with_overrides(Thresholds(), self.fraud_thresholds)
+    @model_validator(mode="after")
+    def _merge_json_thresholds(self) -> "AntifraudSettings":
+        self.thresholds = with_overrides(self.thresholds, self.fraud_thresholds)
+        return self

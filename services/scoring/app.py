@@ -9,28 +9,36 @@ from fastapi import FastAPI
 from massline.contracts import ExpertAssigned, ExpertScoreReopened, RankingComputed, ResultsPublished
 from massline.service import ServiceRuntime
 
-from . import handlers, results_api, review_api
+from . import handlers, rankings_api, results_api, review_api
+from .deps import ScoringDeps
 from .settings import ScoringSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def build_runtime(settings: ScoringSettings | None = None) -> ServiceRuntime:
+def build_deps(settings: ScoringSettings | None = None) -> ScoringDeps:
+    """The runtime with the subscribers registered, and everything the routes and subscribers share."""
     rt = ServiceRuntime(
         "scoring",
         settings or ScoringSettings(),
         migrations_dir=MIGRATIONS,
         publishes=[RankingComputed, ResultsPublished, ExpertAssigned, ExpertScoreReopened],
     )
-    handlers.register(rt)
-    return rt
+    deps = ScoringDeps.build(rt)
+    handlers.register(deps)
+    return deps
+
+
+def build_runtime(settings: ScoringSettings | None = None) -> ServiceRuntime[ScoringSettings]:
+    return build_deps(settings).rt
 
 
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:
-    rt = build_runtime(settings)
-    return rt.build_app(
-        [handlers.router, review_api.router, results_api.router],
+    deps = build_deps(settings)
+    return deps.rt.build_app(
+        [rankings_api.router, review_api.router, results_api.router],
         title="massline scoring",
         description="Score components per entry and rankings per category, each number with its inputs; expert "
                     "review, final review, approval and the published results.",
+        deps=deps,
     )

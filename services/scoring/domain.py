@@ -27,9 +27,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 COMPONENTS = ("initial", "vote", "expert", "activity")
 METRICS = ("followers", "posts", "interactions")
@@ -153,11 +154,12 @@ class ScoringRules:
     def from_config(cls, scoring: Mapping[str, Any] | None) -> ScoringRules:
         config = scoring if isinstance(scoring, Mapping) else {}
         warnings: list[str] = []
+        normalization = config.get("initial_normalization")
         return cls(
             weights=_component_weights(config.get("components"), warnings),
             initial_weights=_initial_weights(config.get("initial_metrics"), config, warnings),
-            initial_normalization=(config.get("initial_normalization") if config.get("initial_normalization")
-                                   in INITIAL_NORMALIZATIONS else "relative_to_max"),
+            initial_normalization=(normalization if isinstance(normalization, str)
+                                   and normalization in INITIAL_NORMALIZATIONS else "relative_to_max"),
             initial_scope=_initial_scope(config.get("initial_normalization_scope", "category"), warnings),
             vote_conversion=_vote_conversion(config.get("vote_conversion"), warnings),
             activity_forfeit_if_missing=_forfeit(config.get("activity_forfeit_if_missing", True), warnings),
@@ -377,15 +379,16 @@ def initial_scores(
         groups: dict[str, list[EntryInputs]] = {}
         for e in entries:
             groups.setdefault(e.platform or "", []).append(e)
-        out: dict[str, Scored] = {}
+        by_platform: dict[str, Scored] = {}
         for platform, members in sorted(groups.items()):
             for entry_id, (score, explanation) in initial_scores(members, weights, normalization).items():
-                out[entry_id] = (score, {**explanation, "scope": "platform", "platform": platform or None,
-                                         "compared_with": len(members)})
-        return out
+                by_platform[entry_id] = (score, {**explanation, "scope": "platform", "platform": platform or None,
+                                                 "compared_with": len(members)})
+        return by_platform
     best = {m: max((e.metrics.value(m) for e in entries if e.metrics is not None), default=0) for m in METRICS}
-    measured = [e for e in entries if e.metrics is not None]
-    metric_ranks = {m: competition_ranks({e.entry_id: -float(e.metrics.value(m)) for e in measured}) for m in METRICS}
+    measured = [(e.entry_id, e.metrics) for e in entries if e.metrics is not None]
+    metric_ranks = {m: competition_ranks({entry_id: -float(metrics.value(m)) for entry_id, metrics in measured})
+                    for m in METRICS}
     weight_sum = sum(weights.get(m, 0.0) for m in METRICS)
     out: dict[str, Scored] = {}
     for e in entries:
@@ -446,7 +449,8 @@ def vote_ranks(entries: Iterable[EntryInputs]) -> dict[str, int]:
     return {e.entry_id: ranks.get(e.entry_id, after) for e in entries}
 
 
-def vote_scores(entries: Iterable[EntryInputs], conversion: VoteConversion, *, voting_closed: bool) -> dict[str, Scored]:
+def vote_scores(entries: Iterable[EntryInputs], conversion: VoteConversion, *,
+                voting_closed: bool) -> dict[str, Scored]:
     """The vote score of every entry. Before any entry has a vote, every vote score is 0 and `pending`."""
     entries = list(entries)
     voted = _vote_keys(entries)
@@ -552,7 +556,7 @@ def compute_ranking(inputs: CategoryInputs) -> Ranking:
                                   raw=e.activity_raw, normalization=norm)
         scored = {"initial": initial[e.entry_id], "vote": vote[e.entry_id], "expert": expert, "activity": activity}
         components = {c: round2(scored[c][0]) for c in COMPONENTS}
-        explanation = {c: {"weight": rules.weights.get(c, 0.0), **scored[c][1]} for c in COMPONENTS}
+        explanation: dict[str, Any] = {c: {"weight": rules.weights.get(c, 0.0), **scored[c][1]} for c in COMPONENTS}
         adjustment = sum(p for p, _ in e.adjustments)
         if e.adjustments:
             explanation["adjustments"] = [{"points": p, "reason": r} for p, r in e.adjustments]

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 NORMALIZATIONS = ("none", "zscore")
 DEFAULT_EXPERTS_PER_ENTRY = 3
@@ -49,8 +50,9 @@ def criteria_from_config(raw: Any) -> tuple[Criterion, ...]:
     for item in raw or ():
         if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
             continue
+        given: Any = item.get("max_points")  # anything the definition holds; what is no number is skipped
         try:
-            points = float(item.get("max_points"))
+            points = float(given)
         except (TypeError, ValueError):
             continue
         if math.isfinite(points) and points > 0:

@@ -62,3 +62,16 @@ def test_the_review_and_results_routes_are_published(client):
 def test_staff_actions_need_a_staff_token(client, method, path):
     response = client.request(method, path, json={})
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthenticated"
+
+
+def test_the_public_rankings_and_results_describe_their_bodies(client):
+    doc = client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    for path, name in (("/campaigns/{campaign_id}/rankings", "CampaignRankings"),
+                       ("/campaigns/{campaign_id}/rankings/{category_id}", "CategoryRanking"),
+                       ("/campaigns/{campaign_id}/results", "PublishedResults"),
+                       ("/campaigns/{campaign_id}/results/versions", "PublishedVersions")):
+        schema = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{name}"}, path
+    assert {"rank", "total", "winner", "adjustment", "activity_forfeited"} <= set(
+        schemas["PublishedEntry"]["properties"])

@@ -10,21 +10,20 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 import pytest
+from antifraud_api import antifraud_api
 
 from massline.auth import Caller, issue_token
-from services.antifraud import domain, review
-
-from antifraud_api import antifraud_api
+from services.antifraud import domain
 
 pytestmark = pytest.mark.integration
 
 CAMPAIGN = "af-review"
-T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 A, B, C, D = (uuid.UUID(int=i) for i in (101, 102, 103, 104))  # category "cases"
 X, Y = uuid.UUID(int=201), uuid.UUID(int=202)  # category "accounts"
 
@@ -91,8 +90,8 @@ class Review:
 
 @pytest.fixture
 async def svc(database_url: str):
-    async with antifraud_api(database_url) as (rt, pool, client):
-        yield Review(pool, client, rt.settings.secret_key)
+    async with antifraud_api(database_url) as (deps, pool, client):
+        yield Review(pool, client, deps.settings.secret_key)
 
 
 async def standings(s: Review) -> None:
@@ -338,9 +337,9 @@ def test_the_queue_counts_moved_entries_as_a_full_ranking_would():
     for _ in range(2000):
         entries = [uuid.UUID(int=i) for i in range(rng.randint(1, 40))]
         totals = {e: rng.choice([0, 1, 5, 5, 10, 20, rng.randint(0, 30)]) for e in entries}
-        s = review.Standings(totals={"k": dict(totals)})
+        s = domain.Standings(totals={"k": dict(totals)})
         changed = rng.sample(entries, rng.randint(1, min(len(entries), rng.choice([2, 6, 40]))))
         new = {e: max(0, totals[e] + rng.randint(-10, 10)) for e in changed}
         then = {**totals, **new}
-        before, after = review.competition_ranks(totals), review.competition_ranks(then)
+        before, after = domain.competition_ranks(totals), domain.competition_ranks(then)
         assert s.moved("k", new) == sum(before[e] != after[e] for e in entries), (totals, new)

@@ -6,24 +6,23 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 import pytest
+from antifraud_api import antifraud_api
 
 from massline.auth import Caller, issue_token
 from massline.consumer import Delivered
 from massline.contracts import CastVote, NominationApproved, VoteCast, make_envelope, network_shard
-from services.antifraud import domain, handlers
+from services.antifraud import detection, domain
 from services.antifraud.repository import HybridWindows
-
-from antifraud_api import antifraud_api
 
 pytestmark = pytest.mark.integration
 
 CAMPAIGN = "af-store"
-T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TARGET = uuid.UUID(int=7)
 OTHER = uuid.UUID(int=8)
 THIRD = uuid.UUID(int=9)
@@ -54,8 +53,8 @@ def traffic() -> list[CastVote]:
 
 
 class Service:
-    def __init__(self, rt, pool: asyncpg.Pool, client: httpx.AsyncClient) -> None:
-        self.rt, self.pool, self.client, self.offsets = rt, pool, client, {}
+    def __init__(self, deps, pool: asyncpg.Pool, client: httpx.AsyncClient) -> None:
+        self.deps, self.rt, self.pool, self.client, self.offsets = deps, deps.rt, pool, client, {}
 
     async def deliver(self, events: list, handler=None, partition: int = 0, networks=None) -> None:
         """As the consumer does: one transaction, then what the handler returned once it committed. `networks`
@@ -68,7 +67,7 @@ class Service:
         after = None
         async with self.pool.acquire() as conn, conn.transaction():
             if handler is None:
-                after = await handlers.on_votes(conn, batch, self.rt, networks)
+                after = await detection.score_votes(conn, batch, self.deps, networks)
             else:
                 await handler(conn, batch)
         if after:
@@ -84,8 +83,8 @@ class Service:
 
 @pytest.fixture
 async def service(database_url: str):
-    async with antifraud_api(database_url) as (rt, pool, client):
-        yield Service(rt, pool, client)
+    async with antifraud_api(database_url) as (deps, pool, client):
+        yield Service(deps, pool, client)
 
 
 async def score(pool: asyncpg.Pool, signals: list, nets: domain.NetworkState, t: domain.Thresholds, *,
@@ -210,7 +209,7 @@ async def test_invalidate_policy_emits_each_invalidation_once_and_an_operator_ov
     assert r.status_code == 200 and r.json()["set_by"] == "ops-li"
     await service.deliver([NominationApproved(nomination_id=TARGET, unit_id="unit-a", unit_name="甲大学",
                                               category_id="cases", entry_name="甲大学案例", step_id="office",
-                                              final=True)], handler=handlers.on_nominations)
+                                              final=True)], handler=detection.learn_entries)
     events = traffic()
     for i in range(0, len(events), 10):
         await service.deliver(events[i:i + 10])
@@ -339,7 +338,8 @@ async def test_two_instances_on_two_partitions_share_the_counters_and_invalidate
 async def test_a_campaign_tunes_its_own_thresholds_and_an_unknown_name_changes_nothing(service):
     operator = service.as_("ops", "operator")
     r = await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers=operator,
-                                 json={"policy": "auto", "reason": "家庭共用手机较多", "thresholds": {"device_voters": 20}})
+                                 json={"policy": "auto", "reason": "家庭共用手机较多",
+                                       "thresholds": {"device_voters": 20}})
     assert r.status_code == 422 and "device_voters" in r.text
     assert (await service.client.get(f"/campaigns/{CAMPAIGN}/policy", headers=operator)).json()["default"] is True
     r = await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers=operator,
@@ -386,10 +386,10 @@ async def test_a_held_case_whose_evidence_grows_sure_is_invalidated_whole_withou
                               selector, level=level, entry_id=TARGET, score=3.0 if level == "hold" else 8.0)
 
     async with service.pool.acquire() as conn, conn.transaction():
-        await handlers._apply(conn, service.rt, finding("hold"), signals[:4], "auto")
+        await detection.apply_finding(conn, service.deps, finding("hold"), signals[:4], "auto")
     assert len(await service.outbox("VoteFlagged")) == 4 and await service.outbox("VoteInvalidated") == []
     async with service.pool.acquire() as conn, conn.transaction():
-        await handlers._apply(conn, service.rt, finding("invalidate"), signals[4:], "auto")
+        await detection.apply_finding(conn, service.deps, finding("invalidate"), signals[4:], "auto")
     invalidated = await service.outbox("VoteInvalidated")
     assert sorted(p["vote_id"] for p in invalidated) == sorted(str(e.vote_id) for e in events)
     [case] = (await service.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=service.as_("ops", "operator"))
@@ -397,5 +397,5 @@ async def test_a_held_case_whose_evidence_grows_sure_is_invalidated_whole_withou
     assert case["status"] == "invalidated"
     # the same finding again changes nothing: each vote is invalidated once
     async with service.pool.acquire() as conn, conn.transaction():
-        await handlers._apply(conn, service.rt, finding("invalidate"), signals, "flag")
+        await detection.apply_finding(conn, service.deps, finding("invalidate"), signals, "flag")
     assert len(await service.outbox("VoteInvalidated")) == 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -29,14 +29,14 @@ from massline.contracts import (
 )
 from massline.db import create_pool, migrate
 from services.scoring import app as scoring_app
-from services.scoring import handlers
+from services.scoring import rankings
 from services.scoring.settings import ScoringSettings
 
 pytestmark = pytest.mark.integration
 
 CAMPAIGN = "shaanxi-2024-accounts"
 CATEGORY = "institutional"
-T0 = datetime(2024, 9, 25, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 9, 25, 12, 0, tzinfo=UTC)
 SCORING = {
     "components": [
         {"id": "initial", "weight": 20},
@@ -57,16 +57,17 @@ SCORING = {
 class Scoring:
     """The scoring runtime on a schema of its own, fed events the way its consumers would feed them."""
 
-    def __init__(self, rt: Any, pool: asyncpg.Pool) -> None:
-        self.rt = rt
+    def __init__(self, deps: Any, pool: asyncpg.Pool) -> None:
+        self.deps = deps
+        self.rt = deps.rt
         self.pool = pool
         self.offset = 0
 
     async def deliver(self, *events: Event, campaign_id: str = CAMPAIGN) -> None:
         handler = {
-            "massline.campaign.v1": handlers.on_campaign,
-            "massline.nomination.v1": handlers.on_nomination,
-            "massline.tally.v1": handlers.on_tally,
+            "massline.campaign.v1": rankings.learn_campaigns,
+            "massline.nomination.v1": rankings.learn_nominations,
+            "massline.tally.v1": rankings.learn_tallies,
         }[events[0].topic]
         batch = []
         for event in events:
@@ -74,7 +75,7 @@ class Scoring:
             envelope = make_envelope(event, campaign_id=campaign_id, producer="test")
             batch.append(Delivered(envelope, event, event.topic, 0, self.offset))
         async with self.pool.acquire() as conn, conn.transaction():
-            await handler(conn, batch, self.rt)
+            await handler(conn, batch, self.deps)
 
     async def announced(self, category_id: str = CATEGORY) -> list[dict[str, Any]]:
         """Payloads of the RankingComputed events recorded in the outbox for a category, oldest first."""
@@ -97,9 +98,9 @@ async def scoring(database_url: str):
     await migrate(database_url, schema, scoring_app.MIGRATIONS)
     pool = await create_pool(database_url, schema, min_size=1, max_size=4)
     # Every change announced at once unless a test turns the throttle on.
-    rt = scoring_app.build_runtime(ScoringSettings(database_url=database_url, ranking_announce_interval_s=0))
+    deps = scoring_app.build_deps(ScoringSettings(database_url=database_url, ranking_announce_interval_s=0))
     try:
-        yield Scoring(rt, pool)
+        yield Scoring(deps, pool)
     finally:
         await pool.close()
         conn = await asyncpg.connect(database_url)
@@ -260,7 +261,7 @@ async def test_submitted_expert_scores_count_and_a_recused_expert_does_not(scori
         await conn.execute(
             "INSERT INTO expert_conflicts (campaign_id, expert_id, entry_id, reason) VALUES ($1, 'e3', $2, '同一单位')",
             CAMPAIGN, A)
-        assert await handlers.recompute(conn, scoring.rt, {(CAMPAIGN, CATEGORY)}) == 1
+        assert await rankings.recompute(conn, scoring.deps, {(CAMPAIGN, CATEGORY)}) == 1
     first = (await scoring.ranking())["entries"][0]
     assert first["components"]["expert"] == 85.0 and first["components"]["activity"] == 65.0
     assert first["total"] == 84.9  # the seed-000 hand computation: .2×85 + .3×98 + .3×85 + .2×65
@@ -270,7 +271,6 @@ async def test_the_rankings_are_served_over_http(scoring: Scoring):
     await seed_000_category(scoring)
     app = scoring_app.create_app(ScoringSettings(database_url="postgresql://unused@127.0.0.1:1/none"))
     rt = app.state.runtime
-    rt.state = scoring.rt.state
     rt._pool = scoring.pool  # the lifespan (broker, relay) is not started here; routes only need the pool
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scoring") as client:
         one = await client.get(f"/campaigns/{CAMPAIGN}/rankings/{CATEGORY}", params={"inputs": "true"})

@@ -5,19 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
 from openpyxl import load_workbook
-
-from massline.auth import Caller, issue_token
-from massline.contracts import ActivitySubmitted, CampaignLoaded
-from services.scoring import app as scoring_app
-from services.scoring import handlers
-from services.scoring.settings import ScoringSettings
-
 from test_scoring_projection import (  # noqa: F401  (the fixture is used by name)
     CAMPAIGN,
     CATEGORY,
@@ -31,6 +24,12 @@ from test_scoring_projection import (  # noqa: F401  (the fixture is used by nam
     seed_000_category,
     tally,
 )
+
+from massline.auth import Caller, issue_token
+from massline.contracts import ActivitySubmitted, CampaignLoaded
+from services.scoring import app as scoring_app
+from services.scoring import rankings
+from services.scoring.settings import ScoringSettings
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +50,7 @@ def points(a: float, b: float, c: float, d: float) -> dict[str, float]:
 class Http:
     """The scoring API on the test's schema, with a staff token per user."""
 
-    def __init__(self, scoring: Scoring, client: httpx.AsyncClient, secret: str) -> None:
+    def __init__(self, scoring: Scoring, client: httpx.AsyncClient, secret: str) -> None:  # noqa: F811
         self.scoring, self.client, self.secret = scoring, client, secret
 
     async def call(self, method: str, path: str, user: str, role: str, **kw: Any) -> httpx.Response:
@@ -85,7 +84,6 @@ async def api(scoring: Scoring):  # noqa: F811
     await scoring.deliver(campaign_loaded(scoring=CRITERIA))
     app = scoring_app.create_app(ScoringSettings(database_url="postgresql://unused@127.0.0.1:1/none"))
     rt = app.state.runtime
-    rt.state = scoring.rt.state
     rt._pool = scoring.pool  # the lifespan (broker, relay) is not started here; routes only need the pool
     scoring.rt._pool = scoring.pool  # the periodic jobs are called directly
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scoring") as client:
@@ -178,7 +176,7 @@ async def test_a_submitted_score_counts_is_locked_and_reopens_only_with_a_reason
     assert mine[str(B)]["reopened"] is True and mine[str(B)]["locked"] is False
     (told,) = mine[str(B)]["reopenings"]
     assert (told["reason"], told["reopened_by"]) == ("录入有误", "committee-wang")
-    assert abs(datetime.fromisoformat(told["reopened_at"]) - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    assert abs(datetime.fromisoformat(told["reopened_at"]) - datetime.now(UTC)) < timedelta(minutes=5)
     assert set(told) == {"reopened_at", "reopened_by", "reason"}
     assert all(not a["reopenings"] for e, a in mine.items() if e != str(B))
     theirs = (await api.expert(second, "GET", "/my-assignments")).json()["assignments"]
@@ -238,7 +236,7 @@ async def test_a_recused_expert_is_refused_and_reassignment_fills_the_slot(api: 
 
 
 async def test_scores_after_the_deadline_are_refused(api: Http):
-    await _panel(api, k=1, deadline=(datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat())
+    await _panel(api, k=1, deadline=(datetime.now(UTC) - timedelta(minutes=1)).isoformat())
     experts = (await api.admin("POST", "/panels/p1/assignments")).json()["assignments"]
     (who,) = experts[str(A)]["expert"]
     r = await api.expert(who, "PUT", f"/my-assignments/{A}/expert", json={"criteria": points(20, 20, 20, 20)})
@@ -252,7 +250,7 @@ async def test_a_score_reopened_after_the_deadline_can_be_corrected_and_only_tha
     first, second = experts[str(B)]
     r = await api.expert(first, "PUT", f"/my-assignments/{B}/expert", json={"criteria": points(20, 20, 20, 20)})
     assert r.status_code == 200
-    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     r = await api.admin("PUT", "/panels/p1", json={"name": "机构账号评审组", "category_ids": [CATEGORY],
                                                     "experts_per_entry": 2, "deadline": past})
     assert r.status_code == 200, r.text
@@ -290,7 +288,7 @@ async def test_zscore_normalisation_evens_out_a_harsh_expert_and_an_outlier_is_r
     # expert-he is harsh (30 points below the others) but ranks the entries the same way
     given = {"expert-li": (90, 80, 70), "expert-wu": (88, 78, 72), "expert-he": (60, 50, 40)}
     for expert, totals in given.items():
-        for entry, total in zip((A, B, C), totals):
+        for entry, total in zip((A, B, C), totals, strict=True):
             q = total / 4
             r = await api.expert(expert, "PUT", f"/my-assignments/{entry}/expert",
                                  json={"criteria": points(q, q, q, q)})
@@ -341,7 +339,7 @@ async def test_publication_needs_approval_and_each_correction_is_a_new_version(a
     assert payload["version"] == 1 and len(payload["categories"][CATEGORY]) == 3
 
     # a late change (a new tally) makes the approval stale: no publication until approved again
-    await api.scoring.deliver(tally({A: 900, B: 500, C: 100}, as_of=datetime(2024, 9, 26, tzinfo=timezone.utc),
+    await api.scoring.deliver(tally({A: 900, B: 500, C: 100}, as_of=datetime(2024, 9, 26, tzinfo=UTC),
                                     final=True))
     stale = await api.committee("POST", "/publication", json={})
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "approval_stale"
@@ -383,7 +381,7 @@ async def test_results_export_as_csv_xlsx_and_a_printable_commendation_list(api:
 
 
 async def test_a_missing_activity_summary_waits_for_its_deadline_then_is_forfeited(api: Http):
-    deadline = datetime.now(timezone.utc) + timedelta(hours=1)
+    deadline = datetime.now(UTC) + timedelta(hours=1)
     loaded = campaign_loaded(version=2, scoring=CRITERIA)
     await api.scoring.deliver(CampaignLoaded(**{**loaded.model_dump(), "activity_deadline": deadline}))
     c = (await api.ranking())[str(C)]["explanation"]["activity"]
@@ -391,13 +389,13 @@ async def test_a_missing_activity_summary_waits_for_its_deadline_then_is_forfeit
     # the deadline passes: the periodic check reranks and C's activity is forfeited, visibly
     async with api.scoring.pool.acquire() as conn:
         await conn.execute("UPDATE campaigns SET activity_deadline = now() - interval '1 second'")
-    assert await handlers.apply_passed_activity_deadlines(api.scoring.rt) == 1
+    assert await rankings.apply_passed_activity_deadlines(api.scoring.deps) == 1
     c = (await api.ranking())[str(C)]["explanation"]["activity"]
     assert c["summary"] == "missing" and c["forfeited"] is True
-    assert await handlers.apply_passed_activity_deadlines(api.scoring.rt) == 0
+    assert await rankings.apply_passed_activity_deadlines(api.scoring.deps) == 0
     # an on-time summary that arrives is counted
     await api.scoring.deliver(ActivitySubmitted(nomination_id=C, category_id=CATEGORY,
-                                                submitted_at=datetime.now(timezone.utc), on_time=True))
+                                                submitted_at=datetime.now(UTC), on_time=True))
     assert (await api.ranking())[str(C)]["explanation"]["activity"]["forfeited"] is False
 
 
@@ -406,7 +404,7 @@ async def test_while_voting_is_open_rankings_are_announced_at_most_once_per_inte
     start = len(await api.scoring.announced())
     for i in range(1, 4):
         await api.scoring.deliver(tally({A: 300 + i * 100, B: 500, C: 100},
-                                        as_of=datetime(2024, 9, 25, 13, i, tzinfo=timezone.utc)))
+                                        as_of=datetime(2024, 9, 25, 13, i, tzinfo=UTC)))
     stored = await api.scoring.ranking()
     # the first change within the interval is held back; the stored ranking is always the newest
     assert len(await api.scoring.announced()) == start
@@ -414,10 +412,10 @@ async def test_while_voting_is_open_rankings_are_announced_at_most_once_per_inte
     # once the interval has passed the held ranking (the last one) is announced
     async with api.scoring.pool.acquire() as conn:
         await conn.execute("UPDATE rankings SET announced_at = now() - interval '2 hours'")
-    assert await handlers.announce_held_rankings(api.scoring.rt) == 1
+    assert await rankings.announce_held_rankings(api.scoring.deps) == 1
     announced = await api.scoring.announced()
     assert len(announced) == start + 1 and announced[-1]["inputs_digest"] == stored["inputs_digest"]
     # the final tally is announced at once
-    await api.scoring.deliver(tally({A: 700, B: 800, C: 100}, as_of=datetime(2024, 9, 26, tzinfo=timezone.utc),
+    await api.scoring.deliver(tally({A: 700, B: 800, C: 100}, as_of=datetime(2024, 9, 26, tzinfo=UTC),
                                     final=True))
     assert len(await api.scoring.announced()) == start + 2

@@ -24,9 +24,24 @@ def test_network_concentration_alone_never_holds_a_vote() -> None:
         assert domain.RULES[code].level == "alert"
 
 
-def test_the_service_takes_threshold_overrides_by_name_and_refuses_unknown_ones(monkeypatch) -> None:
+def test_the_service_takes_each_threshold_by_name_and_refuses_unknown_or_negative_ones(monkeypatch) -> None:
+    monkeypatch.setenv("MASSLINE_THRESHOLDS__DEVICE_VOTERS_PER_DAY", "7")
+    monkeypatch.setenv("MASSLINE_THRESHOLDS__hold_odds", "50")
+    t = AntifraudSettings().thresholds
+    assert t.device_voters_per_day == 7 and isinstance(t.device_voters_per_day, int) and t.hold_odds == 50.0
+    assert t.contrast_ratio == domain.Thresholds().contrast_ratio
+    monkeypatch.setenv("MASSLINE_THRESHOLDS__DEVICE_VOTERS", "7")
+    with pytest.raises(ValidationError, match="device_voters"):
+        AntifraudSettings()
+    monkeypatch.delenv("MASSLINE_THRESHOLDS__DEVICE_VOTERS")
+    monkeypatch.setenv("MASSLINE_THRESHOLDS__BURST_RATIO", "-1")
+    with pytest.raises(ValidationError, match="burst_ratio"):
+        AntifraudSettings()
+
+
+def test_the_service_still_reads_threshold_overrides_as_json_and_refuses_unknown_ones(monkeypatch) -> None:
     monkeypatch.setenv("MASSLINE_FRAUD_THRESHOLDS", '{"device_voters_per_day": 7, "hold_odds": 50}')
-    t = AntifraudSettings().thresholds()
+    t = AntifraudSettings().thresholds
     assert t.device_voters_per_day == 7 and isinstance(t.device_voters_per_day, int) and t.hold_odds == 50.0
     monkeypatch.setenv("MASSLINE_FRAUD_THRESHOLDS", '{"device_voters": 7}')
     with pytest.raises(ValidationError, match="unknown threshold 'device_voters'"):

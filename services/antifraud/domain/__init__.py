@@ -4,7 +4,8 @@
 - `signals`: what a vote tells the detectors and the windows it counts in;
 - `velocity`, `devices`, `networks`, `timing`, `coordination`: the rules of each family;
 - `pipeline`: one batch through every rule (`detect`), the same in the consumer and the evaluation;
-- `state`: the windows in memory (`MemoryWindows` for evaluations and tests, `NetworkState` beside PostgreSQL).
+- `state`: the windows in memory (`MemoryWindows` for evaluations and tests, `NetworkState` beside PostgreSQL);
+- `review`: what a case does under a policy, the standings, ranks and what a decision would move, identity risk.
 
 Network signals (an address, a /24 or /64) are never evidence alone: a campus or a mobile carrier puts thousands
 of honest voters behind one address. What holds votes is coordination — identities sharing a script's traits far
@@ -13,6 +14,7 @@ more than the campaign's other voters — timing, and devices shared by many ide
 
 from .context import Context, Evidence
 from .findings import BY_ZH, WINDOW_ZH, Finding, Selector, hm, matches, sel
+from .networks import takeover
 from .pipeline import FAMILIES, detect, judge, past_reads, with_batch
 from .registry import (
     REASONS,
@@ -24,7 +26,21 @@ from .registry import (
     validate_overrides,
     with_overrides,
 )
-from .signals import *  # noqa: F401,F403  (the counters' vocabulary: dimensions, keys, VoteSignal)
+from .review import (
+    TARGET_STATUS,
+    CaseVotes,
+    Decision,
+    Policy,
+    StandingRow,
+    Standings,
+    case_status,
+    competition_ranks,
+    identity_risk,
+    impact,
+    ranks_then,
+    reason_texts,
+)
+from .signals import *  # noqa: F403  (the counters' vocabulary: dimensions, keys, VoteSignal)
 from .signals import (
     BURST,
     DAY,
@@ -56,15 +72,76 @@ from .signals import (
 )
 from .state import NEVER, Counting, MemoryWindows, Net, NetworkState, network_increments
 from .timing import burst_threshold, regular_gaps
-from .networks import takeover
 
 __all__ = [
-    "BURST", "BY_ZH", "DAY", "DIMENSIONS", "DISTINCT_DIMENSIONS", "FAMILIES", "HOUR", "MINUTE", "NETWORK_DIMENSIONS",
-    "NEVER", "REASONS", "REASONS_ZH", "RULES", "SHARDED", "TEN_MINUTES", "WINDOW_ZH", "Context", "CounterKey",
-    "Counting", "Earlier", "Evidence", "Finding", "Member", "MemoryWindows", "Net", "NetKey", "NetworkState", "Rule",
-    "Selector", "ShardedKey", "Thresholds", "VoteSignal", "VoterPast", "burst_threshold", "clean_key",
-    "clean_subnet", "counter_increments", "delay_bin", "detect", "distinct_members", "firsts", "gap_bucket", "hm",
-    "judge", "matches", "network_increments", "network_of", "past_reads", "regular_gaps", "replay_firsts", "sel",
-    "takeover", "threshold_names", "validate_overrides", "voter_past", "window_start", "with_batch",
+    "BURST",
+    "BY_ZH",
+    "DAY",
+    "DIMENSIONS",
+    "DISTINCT_DIMENSIONS",
+    "FAMILIES",
+    "HOUR",
+    "MINUTE",
+    "NETWORK_DIMENSIONS",
+    "NEVER",
+    "REASONS",
+    "REASONS_ZH",
+    "RULES",
+    "SHARDED",
+    "TARGET_STATUS",
+    "TEN_MINUTES",
+    "WINDOW_ZH",
+    "CaseVotes",
+    "Context",
+    "CounterKey",
+    "Counting",
+    "Decision",
+    "Earlier",
+    "Evidence",
+    "Finding",
+    "Member",
+    "MemoryWindows",
+    "Net",
+    "NetKey",
+    "NetworkState",
+    "Policy",
+    "Rule",
+    "Selector",
+    "ShardedKey",
+    "StandingRow",
+    "Standings",
+    "Thresholds",
+    "VoteSignal",
+    "VoterPast",
+    "burst_threshold",
+    "case_status",
+    "clean_key",
+    "clean_subnet",
+    "competition_ranks",
+    "counter_increments",
+    "delay_bin",
+    "detect",
+    "distinct_members",
+    "firsts",
+    "gap_bucket",
+    "hm",
+    "identity_risk",
+    "impact",
+    "judge",
+    "matches",
+    "network_increments",
+    "network_of",
+    "past_reads",
+    "ranks_then",
+    "reason_texts",
+    "regular_gaps",
+    "replay_firsts",
+    "sel",
+    "takeover",
+    "threshold_names",
+    "validate_overrides",
+    "voter_past",
+    "window_start",
+    "with_batch",
     "with_overrides",
 ]

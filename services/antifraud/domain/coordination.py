@@ -15,7 +15,8 @@ identities verified lately only, so a surge of honest newcomers is compared with
 trait stands out is read cautiously (`contrast`). The identity's votes are held when at least one trait is
 strong and a second piece of evidence supports it (another trait, a burst, a surge against the entry's
 history, or a network taken over), or two traits each stand out, or one stands out on a network most of whose
-identities back the entry, and the likelihood ratios multiply to `hold_odds`; with two strong traits, three pieces and `invalidate_odds`, they are invalidated on their own.
+identities back the entry, and the likelihood ratios multiply to `hold_odds`; with two strong traits, three
+pieces and `invalidate_odds`, they are invalidated on their own.
 Among an entry's voters anywhere, an identity one of whose traits is clearly rarer in the cohort than elsewhere
 is not the script's (an honest voter amid a farm) and is not held by it; on one network most of whose
 identities back the entry, it is. A trait that is missing is never evidence.
@@ -227,7 +228,8 @@ def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
           f"three signals).",
         f"{whom_zh}中：" + "；".join(s.text_zh for s in signals)
         + f"。综合来看，出自同一脚本的可能性是活动中其他投票者的 {odds:,.0f} 倍"
-          f"（{ctx.t.hold_odds:.0f} 倍起暂扣待核；三项信号中有两项显著特征且达 {ctx.t.invalidate_odds:.0f} 倍起自动作废）。",
+          f"（{ctx.t.hold_odds:.0f} 倍起暂扣待核；"
+          f"三项信号中有两项显著特征且达 {ctx.t.invalidate_odds:.0f} 倍起自动作废）。",
         {"cohort": label, "identities": n, "odds": round(odds, 1), "score": round(score, 3),
          "signals": [{"signal": s.signal, "ratio": round(s.ratio, 2)} for s in signals], "traits": traits},
         Selector(v.campaign_id, start, start + timedelta(seconds=length), entry_id=v.entry_id,

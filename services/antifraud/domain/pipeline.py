@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from . import coordination, devices, networks, timing, velocity
 from .context import Context
@@ -94,7 +95,7 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     findings = judge(votes, counts, distinct, history, t, past)
     decisive = [f for f in findings if f.decisive]
     covered = await store.select([f.selector for f in decisive]) if decisive else []
-    return [(f, vs) for f, vs in zip(decisive, covered)] + [(f, []) for f in findings if not f.decisive]
+    return [(f, vs) for f, vs in zip(decisive, covered, strict=True)] + [(f, []) for f in findings if not f.decisive]
 
 
 def first_vote_delays(votes: list[VoteSignal], history: dict[tuple[str, str], list[Earlier]],
@@ -125,4 +126,4 @@ def with_batch(history: dict[tuple[str, str], list[Earlier]],
     return out
 
 
-__all__ = ["FAMILIES", "detect", "judge", "past_reads", "with_batch", "datetime"]
+__all__ = ["FAMILIES", "datetime", "detect", "judge", "past_reads", "with_batch"]

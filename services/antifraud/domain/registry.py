@@ -7,15 +7,24 @@ Adding a rule means an entry here, its check in the module of its signal family,
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import ConfigDict
 
 Level = Literal["invalidate", "hold", "alert"]
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Detector limits. The service's differ from these by `MASSLINE_FRAUD_THRESHOLDS` (JSON by name), and a
-    campaign's from the service's by its own overrides (`PUT /campaigns/{id}/policy`)."""
+    """Detector limits, by name. The service's differ from these by `MASSLINE_THRESHOLDS__<name>=<value>` (its
+    settings read this class as a nested model), and a campaign's from the service's by its own overrides
+    (`PUT /campaigns/{id}/policy`); both are checked against these names.
+
+    A plain frozen dataclass, not a pydantic model: the detectors read these fields for every vote, and a
+    dataclass attribute is the cheaper read."""
+
+    # How pydantic (the settings) reads it: a name that is not a threshold is an error.
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     voter_per_minute: int = 30
     device_per_minute: int = 20
@@ -76,6 +85,11 @@ class Thresholds:
     # A surge: an entry's share of the campaign's identities in ten minutes against its share earlier that day.
     surge_min_identities: int = 30
     surge_ratio: float = 4.0
+
+    def __post_init__(self) -> None:
+        negative = [f.name for f in fields(self) if getattr(self, f.name) < 0]
+        if negative:
+            raise ValueError(f"thresholds must be numbers ≥ 0: {', '.join(negative)}")
 
 
 def threshold_names() -> list[str]:
@@ -146,7 +160,7 @@ REASONS_ZH: dict[str, str] = {code: r.text_zh for code, r in RULES.items()}
 
 def validate_overrides(overrides: dict[str, float]) -> dict[str, float]:
     """Threshold overrides by name: an unknown name or a value that is not a positive number is refused."""
-    known = {f.name: f.type for f in fields(Thresholds)}
+    known = set(threshold_names())
     for name, value in overrides.items():
         if name not in known:
             raise ValueError(f"unknown threshold {name!r}; known: {', '.join(sorted(known))}")
@@ -159,5 +173,8 @@ def with_overrides(t: Thresholds, overrides: dict[str, float] | None) -> Thresho
     if not overrides:
         return t
     validate_overrides(overrides)
-    ints = {f.name for f in fields(Thresholds) if f.type in (int, "int")}
-    return replace(t, **{k: int(v) if k in ints else float(v) for k, v in overrides.items()})
+    changes: dict[str, Any] = {k: int(v) if k in _INTEGERS else float(v) for k, v in overrides.items()}
+    return replace(t, **changes)
+
+
+_INTEGERS = frozenset(f.name for f in fields(Thresholds) if f.type in (int, "int"))

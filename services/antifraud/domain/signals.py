@@ -11,9 +11,10 @@ import functools
 import ipaddress
 import math
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from massline.client_values import clean_client_value
 
@@ -59,7 +60,7 @@ class VoteSignal:
 
     @classmethod
     def of(cls, campaign_id: str, e: Any, thresholds: Thresholds, shard: int = 0,
-           partition: int = 0) -> "VoteSignal":
+           partition: int = 0) -> VoteSignal:
         """From a VoteCast event."""
         cast_at = utc(e.cast_at)
         verified = utc(e.identity_verified_at) if e.identity_verified_at else None
@@ -95,7 +96,7 @@ def delay_bin(seconds: float | None, limit_s: float) -> str | None:
 
 
 def utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def clean_key(value: str | None) -> str | None:
@@ -111,9 +112,10 @@ def clean_subnet(value: str | None) -> str | None:
 @functools.lru_cache(maxsize=65536)
 def _clean_subnet(value: str) -> str | None:
     # Parsing a network is the dearest step of reading a vote, and a network votes many times.
-    value = clean_key(value)
-    if value is None:
+    cleaned = clean_key(value)
+    if cleaned is None:
         return None
+    value = cleaned
     try:
         net = ipaddress.ip_network(value, strict=False)
     except ValueError:
@@ -131,7 +133,7 @@ def window_start(at: datetime, length_s: int) -> datetime:
 @functools.lru_cache(maxsize=16384)
 def _window_at(start: int) -> datetime:
     # A vote touches up to sixteen windows and a batch shares most of them: build each datetime once.
-    return datetime.fromtimestamp(start, tz=timezone.utc)
+    return datetime.fromtimestamp(start, tz=UTC)
 
 
 # A counter is (campaign, dimension, key, window start); its value is what was added in that window.
@@ -325,8 +327,9 @@ def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[
         if v.device_hash:
             keys.append((((c, "device_minute", v.device_hash, minute), 0), 1))
         network: list[tuple[ShardedKey, int]] = []
-        if v.ip_hash:
-            network.append((((c, "ip_minute", ip_key(v), minute), 0), 1))
+        ip = ip_key(v)
+        if ip:
+            network.append((((c, "ip_minute", ip, minute), 0), 1))
         if subnet:
             es, day = pair(e, subnet), v.window(DAY)
             network += [(((c, "subnet_minute", subnet, minute), shard), 1),
@@ -352,8 +355,8 @@ def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[
                 mine = networks[(c, subnet or "")] = {}
             for (k, _), m in network:
                 mine[k] = mine.get(k, 0) + m
-        for row, k in keys:
-            out[row] = get(row, 0) + k
+        for row, added in keys:
+            out[row] = get(row, 0) + added
     return out
 
 

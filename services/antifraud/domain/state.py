@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from datetime import UTC, datetime, timedelta
 
 from .findings import Selector, matches
 from .registry import Thresholds
@@ -33,13 +34,23 @@ from .signals import (
 class Counting:
     """How a store counts a batch: its counters and distinct identities, through `bump` and `bump_distinct`."""
 
+    async def bump(self, increments: dict[ShardedKey, int],
+                   reads: AbstractSet[CounterKey] = frozenset()) -> dict[CounterKey, int]:
+        """Add to the counters; their values and those of `reads` after the addition."""
+        raise NotImplementedError
+
+    async def bump_distinct(self, members: set[Member],
+                            reads: AbstractSet[CounterKey] = frozenset()) -> dict[CounterKey, int]:
+        """Add identities to the windows; each window's distinct count (and those of `reads`) after the addition."""
+        raise NotImplementedError
+
     async def count_votes(self, votes: list[VoteSignal], reads: set[CounterKey],
                           first: dict[uuid.UUID, frozenset[str]] | None = None) -> dict[CounterKey, int]:
-        return await self.bump(counter_increments(votes, first=first), reads)  # type: ignore[attr-defined,no-any-return]
+        return await self.bump(counter_increments(votes, first=first), reads)
 
     async def count_identities(self, votes: list[VoteSignal], past: dict[uuid.UUID, VoterPast],
                                reads: set[CounterKey]) -> dict[CounterKey, int]:
-        return await self.bump_distinct(distinct_members(votes, past), reads)  # type: ignore[attr-defined,no-any-return]
+        return await self.bump_distinct(distinct_members(votes, past), reads)
 
 
 @dataclass
@@ -63,12 +74,13 @@ class MemoryWindows(Counting):
                     self.index.setdefault((v.campaign_id, name, value), []).append(v)
 
     async def bump(self, increments: dict[ShardedKey, int],
-                   reads: set[CounterKey] = frozenset()) -> dict[CounterKey, int]:
+                   reads: AbstractSet[CounterKey] = frozenset()) -> dict[CounterKey, int]:
         for (k, _shard), n in increments.items():
             self.counters[k] = self.counters.get(k, 0) + n  # the sum over partitions, as the rules read it
         return {k: self.counters.get(k, 0) for k in {k for k, _ in increments} | reads}
 
-    async def bump_distinct(self, members: set[Member], reads: set[CounterKey] = frozenset()) -> dict[CounterKey, int]:
+    async def bump_distinct(self, members: set[Member],
+                            reads: AbstractSet[CounterKey] = frozenset()) -> dict[CounterKey, int]:
         for k, m in members:
             self.members.setdefault(k, set()).add(m)
         return {k: len(self.members.get(k, ())) for k in {k for k, _ in members} | reads}
@@ -97,7 +109,7 @@ class MemoryWindows(Counting):
                 break
             yield v
 
-NEVER = datetime.min.replace(tzinfo=timezone.utc)
+NEVER = datetime.min.replace(tzinfo=UTC)
 # A network's ended windows are dropped at most this often (of its own votes' time): a busy network holds
 # thousands of windows, and walking them for every batch would cost more than keeping them a few minutes longer.
 _PRUNE_EVERY = timedelta(seconds=MINUTE)
@@ -127,9 +139,9 @@ class Net:
             have = held.get(k)
             if have is None:
                 held[k] = (m,)
-            elif type(have) is tuple:
+            elif isinstance(have, tuple):
                 if m not in have:
-                    held[k] = have + (m,) if len(have) < _FEW else {*have, m}
+                    held[k] = (*have, m) if len(have) < _FEW else {*have, m}
             else:
                 have.add(m)
         self.latest = max(self.latest, latest)

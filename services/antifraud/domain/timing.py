@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from .context import Context, Evidence
 from .findings import BY_ZH, Finding, Selector, hm, sel
@@ -76,7 +78,8 @@ def _lockstep(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
             "burst", ratio,
             f"it came in a burst: {in_burst} requests for the entry in the 10 s from {hm(start)}, "
             f"{ratio:.0f}× its usual rate",
-            f"它在一次爆发中到达：{hm(start)} 起的 10 秒内该作品收到 {in_burst} 次投票请求，是平时速率的 {ratio:.0f} 倍"))
+            f"它在一次爆发中到达：{hm(start)} 起的 10 秒内该作品收到 {in_burst} 次投票请求，"
+            f"是平时速率的 {ratio:.0f} 倍"))
     for label, dimension, key, fields in (("network", "entry_subnet_burst", v.subnet, {"subnet": v.subnet}),
                                           ("device", "entry_device_burst", v.device_hash,
                                            {"device_hash": v.device_hash})):
@@ -98,7 +101,7 @@ def regular_gaps(times: list[datetime], t: Thresholds) -> tuple[float, float] | 
     times = sorted(times)[-t.regular_min_votes * 2:]
     if len(times) < t.regular_min_votes:
         return None
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     mean = statistics.fmean(gaps)
     if mean < t.regular_min_gap_s or min(gaps) < t.regular_min_gap_s:
         return None

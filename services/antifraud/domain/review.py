@@ -1,0 +1,181 @@
+"""What a case does and what deciding it would do: the policy's verdict on a finding, the standings as anti-fraud
+counts them, competition ranks, which entries a decision would move, and an identity's risk."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
+
+from .findings import Finding
+from .registry import REASONS, REASONS_ZH, RULES, Thresholds
+
+Policy = Literal["auto", "flag", "invalidate"]
+Decision = Literal["confirm", "overturn"]
+TARGET_STATUS: dict[str, str] = {"confirm": "invalidated", "overturn": "overturned"}
+
+
+def case_status(policy: str, f: Finding) -> str:
+    """What a case does to its votes: the policy decides, and under `auto` the rule's level."""
+    if policy == "invalidate" or (policy == "auto" and f.level == "invalidate"):
+        return "invalidated"
+    return "flagged"
+
+
+def reason_texts(code: str) -> dict[str, str]:
+    """The detector's own wording of a reason code, in English and Chinese (the code itself if it has none)."""
+    return {"reason": REASONS.get(code, code), "reason_zh": REASONS_ZH.get(code, code)}
+
+
+class StandingRow(NamedTuple):
+    """One entry's counted votes in its category, with its names when anti-fraud knows them."""
+
+    category_id: str
+    entry_id: uuid.UUID
+    counted: int
+    entry_name: str | None
+    unit_name: str | None
+
+
+class CaseVotes(NamedTuple):
+    """A case's votes for one entry: `held` out of the count now, `counted` still in (an overturned case's)."""
+
+    category_id: str | None
+    entry_id: uuid.UUID | None
+    held: int
+    counted: int
+
+
+def competition_ranks(totals: dict[Any, int]) -> dict[Any, int]:
+    """Ranks with ties sharing one (1, 2, 2, 4): one plus the entries with strictly more votes."""
+    first: dict[int, int] = {}
+    for i, v in enumerate(sorted(totals.values(), reverse=True)):
+        first.setdefault(v, i + 1)
+    return {k: first[v] for k, v in totals.items()}
+
+
+@dataclass
+class Standings:
+    """Each category's entries and their counted votes (state 'counted' in anti-fraud's own votes)."""
+
+    totals: dict[str, dict[uuid.UUID, int]] = field(default_factory=dict)
+    names: dict[uuid.UUID, tuple[str | None, str | None]] = field(default_factory=dict)
+    _sorted: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rows: Iterable[StandingRow]) -> Standings:
+        s = cls()
+        for r in rows:
+            s.totals.setdefault(r.category_id, {})[r.entry_id] = r.counted
+            s.names[r.entry_id] = (r.entry_name, r.unit_name)
+        return s
+
+    def know(self, category_id: str | None, entry_id: uuid.UUID | None) -> None:
+        """An entry whose votes are all held or invalidated has none counted: it stands at 0."""
+        if category_id is not None and entry_id is not None:
+            if entry_id not in self.totals.setdefault(category_id, {}):
+                self.totals[category_id][entry_id] = 0
+                self._sorted.pop(category_id, None)
+
+    def _ascending(self, category_id: str) -> list[int]:
+        if category_id not in self._sorted:
+            self._sorted[category_id] = sorted(self.totals.get(category_id, {}).values())
+        return self._sorted[category_id]
+
+    def moved(self, category_id: str, new: dict[uuid.UUID, int]) -> int:
+        """How many entries of the category change rank if the entries in `new` had these totals instead.
+
+        Costs O(k²) for the k entries changed (a bisection per breakpoint), not a sort of the whole category (unless
+        k² exceeds the category's size): the queue asks this once per case. An entry outside `new` with v votes moves
+        exactly when the number of changed entries above it differs before and after; that number only changes at
+        the changed entries' totals, so the totals between two consecutive breakpoints either all move or none does.
+        """
+        totals = self.totals.setdefault(category_id, {})
+        new = {e: v for e, v in new.items() if totals.get(e, 0) != v}
+        if not new:
+            return 0
+        for e in new:
+            self.know(category_id, e)
+        asc = self._ascending(category_id)
+
+        def above(v: int) -> int:  # entries of the category with strictly more than v now
+            return len(asc) - bisect.bisect_right(asc, v)
+
+        old = {e: totals[e] for e in new}
+        if len(new) ** 2 > len(totals):  # many entries changed: ranking the category again is cheaper
+            now, then = competition_ranks(totals), competition_ranks({**totals, **new})
+            return sum(now[e] != then[e] for e in totals)
+        n = 0
+        for e, v in new.items():
+            rank_then = 1 + above(v) - sum(o > v for o in old.values()) + sum(w > v for w in new.values())
+            n += rank_then != 1 + above(old[e])
+        points = sorted(set(old.values()) | set(new.values()))
+        for lo, hi in itertools.pairwise(points):
+            if sum(w >= hi for w in new.values()) != sum(o >= hi for o in old.values()):
+                n += bisect.bisect_left(asc, hi) - bisect.bisect_left(asc, lo) - sum(lo <= o < hi
+                                                                                      for o in old.values())
+        return n
+
+
+def impact(standings: Standings, status: str, per_entry: Iterable[CaseVotes]) -> dict[str, Any]:
+    """What deciding the case would do to the ranks: a held or invalidated case as if its votes counted again (its
+    own votes, whatever other cases hold them too), an overturned one as if confirmed (its counted votes removed)."""
+    release = status != "overturned"
+    votes = 0
+    changes: dict[str, dict[uuid.UUID, int]] = {}
+    for r in per_entry:
+        if r.entry_id is None or r.category_id is None:
+            continue
+        standings.know(r.category_id, r.entry_id)
+        delta = r.held if release else -r.counted
+        votes += abs(delta)
+        if delta:
+            now = standings.totals[r.category_id][r.entry_id]
+            changes.setdefault(r.category_id, {})[r.entry_id] = max(now + delta, 0)
+    moved = sum(standings.moved(cat, new) for cat, new in changes.items())
+    return {"changes_rank": moved > 0, "entries_moved": moved, "votes": votes}
+
+
+def identity_risk(cases: Iterable[Any], t: Thresholds) -> dict[str, Any]:
+    """An identity's risk: the strongest case holding its votes, as odds against the campaign's other voters (a
+    coordination case's own weight of evidence; for the other rules, the odds their level stands for). Overturned
+    cases do not count."""
+    odds = 1.0
+    for c in cases:
+        if c["status"] == "overturned":
+            continue
+        level = RULES[c["reason_code"]].level if c["reason_code"] in RULES else "hold"
+        floor = t.invalidate_odds if level == "invalidate" else t.hold_odds
+        odds = max(odds, math.exp(c["score"]) if c["score"] else floor)
+    return {"odds": round(odds, 1), "score": round(math.log(odds), 3),
+            "level": "invalidate" if odds >= t.invalidate_odds else "hold" if odds >= t.hold_odds else "none"}
+
+
+
+def ranks_then(standings: Standings, deltas: Iterable[tuple[str, uuid.UUID, int]]) -> list[dict[str, Any]]:
+    """Per category, each entry's counted votes and rank now and after the changes `deltas` (category, entry, change
+    of its counted votes), the entries ordered by their rank after, and which of them would move."""
+    deltas = list(deltas)
+    for category_id, entry_id, _ in deltas:
+        standings.know(category_id, entry_id)
+    then = {cat: dict(totals) for cat, totals in standings.totals.items()}
+    for category_id, entry_id, delta in deltas:
+        then[category_id][entry_id] = max(then[category_id][entry_id] + delta, 0)
+    categories = []
+    for cat in sorted(standings.totals):
+        now_totals = standings.totals[cat]
+        ranks_now, ranks_after = competition_ranks(now_totals), competition_ranks(then[cat])
+        entries = []
+        for e in sorted(now_totals, key=lambda e: (ranks_after[e], ranks_now[e], str(e))):
+            name, unit = standings.names.get(e, (None, None))
+            entries.append({"entry_id": str(e), "entry_name": name, "unit_name": unit,
+                            "votes_now": now_totals[e], "rank_now": ranks_now[e],
+                            "votes_then": then[cat][e], "rank_then": ranks_after[e],
+                            "moved": ranks_now[e] != ranks_after[e]})
+        categories.append({"category_id": cat, "entries": entries,
+                           "moved": [x["entry_id"] for x in entries if x["moved"]]})
+    return categories
