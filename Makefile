@@ -12,6 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    - install (first time) and start everything on http://127.0.0.1:$${PORT:-8000}"
 	@echo "make test   - install and run the unit, component, integration and e2e tests"
+	@echo "make lint   - ruff on everything, mypy --strict on shared/ and the domain packages"
 	@echo "make asyncapi - regenerate docs/asyncapi.json from the code"
 
 $(STAMP): pyproject.toml shared/pyproject.toml requirements.lock
@@ -46,6 +47,11 @@ test-integration: install
 
 test-e2e: install
 	@$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+# The rule set is in pyproject.toml ([tool.ruff], [tool.mypy]); mypy is strict on shared/ and every domain.
+lint: install
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/mypy --strict shared/massline $(wildcard services/*/domain services/*/domain.py)
 
 asyncapi: install
 	@$(PY) -m services.operations asyncapi

@@ -94,7 +94,8 @@ def load_demo(url: str, say: Callable[[str], None]) -> None:
             t.raise_for_status()
             tokens[username] = {"Authorization": f"Bearer {t.json()['access_token']}"}
         ids = []
-        for unit, category, name, platform, account_id, url_, followers, posts, interactions, entity, intro in NOMINATIONS:
+        for row in NOMINATIONS:
+            unit, category, name, platform, account_id, url_, followers, posts, interactions, entity, intro = row
             form = {"account_name": name, "platform": platform, "account_id": account_id, "account_url": url_,
                     "operating_entity": entity, "level": "provincial", "followers": followers, "posts": posts,
                     "interactions": interactions, "introduction": intro, "contact_name": "联系人",

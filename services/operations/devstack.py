@@ -279,10 +279,10 @@ class EmbeddedPostgres:
     def ensure_database(self, name: str) -> None:
         psql = self._bin("psql")
         base = [psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-tAc"]
-        exists = subprocess.run(base + [f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+        exists = subprocess.run([*base, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
                                 capture_output=True, text=True, check=True)
         if exists.stdout.strip() != "1":
-            subprocess.run(base + [f'CREATE DATABASE "{name}"'], capture_output=True, check=True)
+            subprocess.run([*base, f'CREATE DATABASE "{name}"'], capture_output=True, check=True)
 
     def dsn(self, database: str = "massline") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"

@@ -270,7 +270,11 @@ def _letter(record: Any, redriven: bool = False) -> DeadLetter:
 
 
 async def _is_redriven(
-    session: _Session, letter: DeadLetter, tps: list[TopicPartition], begin: dict[TopicPartition, int], end: dict[TopicPartition, int]
+    session: _Session,
+    letter: DeadLetter,
+    tps: list[TopicPartition],
+    begin: dict[TopicPartition, int],
+    end: dict[TopicPartition, int],
 ) -> bool:
     tp = TopicPartition(letter.topic, letter.partition)
     everything = await session.committed(REDRIVE_GROUP, tps, begin, end)

@@ -121,7 +121,8 @@ def request_validation_error(errors: list[dict[str, Any]]) -> ApiError:
     fields = field_errors(errors)
     if any(f["code"] == "malformed_json" for f in fields):
         return ApiError(400, "malformed_json", "请求体不是合法的 JSON", "The request body is not valid JSON")
-    return ApiError(422, "validation_failed", "请求内容有误，请检查标出的字段", "The request has invalid fields", fields)
+    return ApiError(422, "validation_failed", "请求内容有误，请检查标出的字段", "The request has invalid fields",
+                    fields)
 
 
 def install_error_handlers(app: FastAPI) -> None:

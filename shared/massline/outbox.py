@@ -189,7 +189,7 @@ class Outbox:
                         gauge_at = now
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # broker or database unavailable: keep the rows, retry later
+                except Exception as exc:  # noqa: BLE001 - broker or database away: keep the rows, retry later
                     log.warning("outbox relay could not publish: %s", exc)
                     self.last_error = f"{type(exc).__name__}: {exc}"[:200]
                     await asyncio.sleep(backoff)

@@ -20,7 +20,7 @@ def load_queries(path: Path) -> Queries:
     text = path.read_text(encoding="utf-8")
     parts = _NAME.split(text)
     queries = Queries()
-    for name, body in zip(parts[1::2], parts[2::2]):
+    for name, body in zip(parts[1::2], parts[2::2], strict=False):
         sql = body.strip().rstrip(";").strip()
         if name in queries:
             raise ValueError(f"{path}: query {name!r} defined twice")

@@ -133,8 +133,6 @@ class ServiceRuntime(Generic[SettingsT]):
         self._lag: dict[str, tuple[int, int, float]] = {}
         self._probe: AIOKafkaConsumer | None = None
         self._epoch: str | None = None
-        # Service-specific objects (metrics, providers, caches) shared by its routes and subscribers.
-        self.state: dict[str, Any] = {}
         self.instance_id = settings.instance_id or f"{socket.gethostname()}:{os.getpid()}"
         # Publishers are declared so the AsyncAPI document lists what this service emits.
         by_topic: dict[str, list[type[Event]]] = {}

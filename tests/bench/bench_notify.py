@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -35,10 +35,11 @@ from aiosmtpd.controller import Controller
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from machine import describe as describe_machine  # noqa: E402
+
 from massline.auth import Caller, issue_token  # noqa: E402
 from massline.contracts import EntryRanking, NominationApproved, ResultsPublished, make_envelope  # noqa: E402
 from services.operations.devstack import Stack, free_port  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
 
 UNITS = 5_000
 CAMPAIGNS = 10
@@ -53,7 +54,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.count = 0
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         self.count += 1
         return "250 OK"
 
@@ -67,7 +68,7 @@ class Receivers:
         counts = self.counts
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's hook name
+            def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with lock:
                     counts[self.path] = counts.get(self.path, 0) + 1
@@ -237,7 +238,7 @@ async def main(runs: int) -> None:
 
     first = results[0]
     body = f"""
-Command: `make bench-notify` (`.venv/bin/python tests/bench/bench_notify.py --runs {runs}`), {datetime.now(timezone.utc):%Y-%m-%d}.
+Command: `make bench-notify` (`.venv/bin/python tests/bench/bench_notify.py --runs {runs}`), {datetime.now(UTC):%Y-%m-%d}.
 Machine: {describe_machine()}. Embedded PostgreSQL and Tansu; the notification service as one process; the SMTP server
 (aiosmtpd) and the webhook receivers on loopback in the benchmark process.
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -30,10 +30,11 @@ import psutil
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
+from machine import describe as describe_machine  # noqa: E402
+from support import Api, open_voting  # noqa: E402
+
 from services.operations.devstack import Stack, free_port  # noqa: E402
 from services.voting import domain  # noqa: E402
-from support import Api, open_voting  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
 
 SECRET = "bench-secret-not-for-production"
 CAMPAIGN = "bench-votes"
@@ -78,7 +79,7 @@ def parse_wrk(text: str) -> dict[str, float]:
     out["socket_errors"] = float(sum(int(g) for g in m.groups())) if m else 0.0
     m = re.search(r"LATENCY p50=(\d+) p90=(\d+) p99=(\d+) max=(\d+)", text)
     if m:
-        out.update({k: int(v) / 1000.0 for k, v in zip(("p50_ms", "p90_ms", "p99_ms", "max_ms"), m.groups())})
+        out.update({k: int(v) / 1000.0 for k, v in zip(("p50_ms", "p90_ms", "p99_ms", "max_ms"), m.groups(), strict=False)})
     return out
 
 
@@ -126,7 +127,7 @@ def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def write_report(section: str) -> None:
@@ -286,7 +287,7 @@ def main() -> None:
         refused = votes.get("non2xx", 0)
         section = f"""## Votes — `make bench-votes`
 
-Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {describe_machine()}, everything co-located:
+Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {describe_machine()}, everything co-located:
 PostgreSQL (fsync on), Tansu, the five services, the gateway and the load generator (wrk,
 {args.threads} threads, {args.connections} connections) on the same machine. wrk drives the voting
 service's `POST /campaigns/{{id}}/votes` directly for {args.duration} s with {args.voters:,} voters

@@ -32,11 +32,11 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = Path(__file__).resolve().parent
@@ -45,11 +45,24 @@ for p in (ROOT, BENCH):
         sys.path.insert(0, str(p))
 
 import fraud_world as fw  # noqa: E402
-from fraud_world import (Burst, Camouflage, Campus, CarrierNat, Cell, FreshSurge, Farm, Office,  # noqa: E402
-                         PopularPeak, SharedDevices, SimVote, SlowDrip, World)
+from fraud_world import (  # noqa: E402
+    Burst,
+    Camouflage,
+    Campus,
+    CarrierNat,
+    Cell,
+    Farm,
+    FreshSurge,
+    Office,
+    PopularPeak,
+    SharedDevices,
+    SimVote,
+    SlowDrip,
+    World,
+)
 
 CAMPAIGN = "eval-fraud"
-OPENED = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)  # 20:00 in Asia/Shanghai
+OPENED = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # 20:00 in Asia/Shanghai
 START = {"first_hour": OPENED, "day3": OPENED + timedelta(days=2)}
 ENTRY_IDS = [uuid.UUID(int=(0xE17 << 64) + i + 1) for i in range(fw.ENTRIES)]
 BATCH_MAX = 2000
@@ -464,7 +477,7 @@ def run_grid(args: argparse.Namespace) -> None:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = {pool.submit(run_one, cells[i], seed): (i, seed) for i, seed in jobs}
         for n, fut in enumerate(futures, 1):
-            i, seed = futures[fut]
+            i, _seed = futures[fut]
             m = fut.result()
             per_cell[i].append(m)
             if len(per_cell[i]) == len(seeds):
@@ -477,7 +490,7 @@ def run_grid(args: argparse.Namespace) -> None:
     command = "python tests/bench/eval_fraud.py" + (" --quick" if args.quick else "") + \
               (" --cells " + " ".join(repr(c) for c in args.cells) if args.cells else "") + \
               (f" --seeds {args.seeds}" if args.seeds != 3 else "")
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = (f"### Worst cases over seeds (in memory, `Screening` with default settings)\n\n"
             f"Measured {stamp} with `make eval-fraud` (`{command}`) on {describe_machine()}; "
             f"{len(cells)} cells × {len(seeds)} seeds (seeds {seeds[0]}–{seeds[-1]}), {elapsed:.0f} s wall-clock. "
@@ -542,11 +555,10 @@ def http_cells() -> list[Cell]:
     ]
 
 
-async def run_http_cell(stack, cell: Cell, seed: int, speed: float, log) -> tuple[Metrics, dict]:  # noqa: ANN001
+async def run_http_cell(stack, cell: Cell, seed: int, speed: float, log) -> tuple[Metrics, dict]:
     """Plays one cell through the gateway at `speed`× real time and reads the final states back."""
     import asyncpg
     import httpx
-
     from support import Api, open_voting  # tests/e2e
 
     world = cell.generate(seed)
@@ -608,7 +620,7 @@ async def run_http_cell(stack, cell: Cell, seed: int, speed: float, log) -> tupl
         first = vs[0]
         try:
             await at(max(t_min, first.verified_t - 15))
-            for attempt in range(2):  # a person taps "send" again when nothing arrives
+            for _attempt in range(2):  # a person taps "send" again when nothing arrives
                 r = await client.post(f"{voting}/voters/sms-code", json={"phone": first.phone},
                                       headers=headers(first))
                 if r.status_code < 500:
@@ -739,8 +751,9 @@ def run_http(args: argparse.Namespace) -> None:
     import tempfile
 
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    from services.operations.devstack import Stack, free_port
     from machine import describe as describe_machine
+
+    from services.operations.devstack import Stack, free_port
 
     def say(msg: str) -> None:
         print(f"[eval-fraud --http] {msg}", file=sys.stderr, flush=True)
@@ -780,7 +793,7 @@ def run_http(args: argparse.Namespace) -> None:
     finally:
         stack.stop()
         shutil.rmtree(home, ignore_errors=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = (f"### Through the public HTTP path (`--http`)\n\n"
             f"Measured {stamp} with `python tests/bench/eval_fraud.py --http --speed {args.speed:g}` on "
             f"{describe_machine()}; {time.perf_counter() - total:.0f} s. The whole embedded system (gateway trusting "

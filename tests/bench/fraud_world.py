@@ -65,10 +65,12 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import itertools
 import math
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Any, ClassVar
 
 ENTRIES = 24
 VOTES_PER_DAY = 10
@@ -149,21 +151,21 @@ def split(rng: random.Random, total: int, parts: int) -> list[int]:
     parts = max(1, min(parts, total))
     cuts = sorted(rng.sample(range(1, total), parts - 1)) if parts > 1 else []
     bounds = [0, *cuts, total]
-    return [b - a for a, b in zip(bounds, bounds[1:])]
+    return [b - a for a, b in itertools.pairwise(bounds)]
 
 
 class UserAgents:
     """A realistic mix of user agents: many distinct strings, WeChat's in-app browser dominating."""
 
-    IOS = ["15_8", "16_6_1", "16_7_5", "17_0_3", "17_1_2", "17_2_1", "17_3_1", "17_4_1", "17_5_1", "17_6_1", "18_0",
+    IOS: ClassVar[list[Any]] = ["15_8", "16_6_1", "16_7_5", "17_0_3", "17_1_2", "17_2_1", "17_3_1", "17_4_1", "17_5_1", "17_6_1", "18_0",
            "18_1_1", "18_2"]
-    WECHAT = [("8.0.44", "0x1800442c"), ("8.0.47", "0x18002f2f"), ("8.0.49", "0x18003137"),
+    WECHAT: ClassVar[list[Any]] = [("8.0.44", "0x1800442c"), ("8.0.47", "0x18002f2f"), ("8.0.49", "0x18003137"),
               ("8.0.50", "0x1800323d"), ("8.0.53", "0x18003531")]
-    ANDROID_MODELS = [("12", "V2227A"), ("13", "PJD110"), ("13", "2211133C"), ("14", "23049RAD8C"), ("12", "ALN-AL00"),
+    ANDROID_MODELS: ClassVar[list[Any]] = [("12", "V2227A"), ("13", "PJD110"), ("13", "2211133C"), ("14", "23049RAD8C"), ("12", "ALN-AL00"),
                       ("12", "NOH-AN00"), ("10", "ANA-AN00"), ("12", "LIO-AN00"), ("13", "PGT-AN10"),
                       ("11", "M2012K11AC"), ("14", "V2307A"), ("13", "PHB110"), ("13", "RMX3706"), ("14", "PJZ110"),
                       ("12", "SM-S9080"), ("10", "HMA-AL00"), ("14", "24031PN0DC"), ("13", "CPH2451")]
-    CHROME = ["116", "118", "120", "122", "124", "126", "128", "130"]
+    CHROME: ClassVar[list[Any]] = ["116", "118", "120", "122", "124", "126", "128", "130"]
 
     def __init__(self) -> None:
         self.kinds: list[tuple[str, float, Callable[[random.Random], str | None]]] = [
@@ -312,7 +314,7 @@ class Gen:
 
     # --- identities ------------------------------------------------------------------------
     def person(self, rng: random.Random, label: str, ip: str | None, *, device: str | None = None,
-               ua: str | None | type[Ellipsis] = ..., attack: bool = False, mobile_only: bool = False,
+               ua: str | type[Ellipsis] | None = ..., attack: bool = False, mobile_only: bool = False,
                desktop_bias: float = 0.0) -> Person:
         self.serial += 1
         voter = digest("voter", self.seed, self.regime, label, self.serial, n=24)
@@ -334,7 +336,7 @@ class Gen:
         if "ua" in broken:
             p.ua = rng.choice([None, ""])
 
-    def vote(self, p: Person, t: float, entry: int, count: int, *, device: str | None | type[Ellipsis] = ...) -> None:
+    def vote(self, p: Person, t: float, entry: int, count: int, *, device: str | type[Ellipsis] | None = ...) -> None:
         assert 1 <= count <= p.left(), (p.voter, count, p.used)
         p.used += count
         self.votes.append(SimVote(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
+
 from services.operations.demo import demo_definition
 
 PASSWORD = "e2e-password-123"

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 import support
-from services.operations.demo import demo_definition
 from support import wait_for
+
+from services.operations.demo import demo_definition
 
 pytestmark = pytest.mark.e2e
 

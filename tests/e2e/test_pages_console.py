@@ -4,8 +4,9 @@ office returns it with a reason, and the unit reads the reason."""
 from __future__ import annotations
 
 import pytest
-from services.operations.demo import demo_definition
 from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api, wait_for
+
+from services.operations.demo import demo_definition
 
 playwright = pytest.importorskip("playwright.sync_api")
 

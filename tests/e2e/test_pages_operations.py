@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from massline.contracts import topics
 from support import PASSWORD, SCREENSHOTS, Api, open_voting, voter_ticket, wait_for
 
+from massline.contracts import topics
 from services.antifraud import domain
 
 playwright = pytest.importorskip("playwright.sync_api")

@@ -5,12 +5,13 @@ made is refused on the page. Points are shown under the campaign's names of the 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from services.operations.demo import demo_definition
 from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api, account_form, wait_for
+
+from services.operations.demo import demo_definition
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -160,11 +161,11 @@ def test_the_committee_reopens_a_locked_score_and_the_expert_scores_again(system
     expect(told).to_contain_text(f"重新开放：{P}-committee")
     expect(told).to_contain_text(f"重新开放的理由：{reason}")
     when = told.locator("time").get_attribute("datetime") or ""
-    assert abs(datetime.fromisoformat(when) - datetime.now(timezone.utc)) < timedelta(minutes=10), when
+    assert abs(datetime.fromisoformat(when) - datetime.now(UTC)) < timedelta(minutes=10), when
     # read in the campaign's zone (Asia/Shanghai), which the page names, not as the service's UTC
     beijing = datetime.fromisoformat(when).astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
     expect(told).to_contain_text(f"重新开放：{P}-committee，北京时间 {beijing}")
-    expect(told).not_to_contain_text(datetime.fromisoformat(when).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"))
+    expect(told).not_to_contain_text(datetime.fromisoformat(when).astimezone(UTC).strftime("%Y-%m-%d %H:%M"))
     expect(page.locator(f"#a-{entry_b}-expert .reopened")).to_have_count(0)  # still locked, never reopened
     page.screenshot(path=str(SCREENSHOTS / "expert-sees-why-score-reopened.png"), full_page=True)
     # ... and in English, with the criteria under their English names

@@ -3,13 +3,14 @@ approves, the committee publishes, and the public reads the results."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
-from services.operations.demo import demo_definition
 from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api, account_form, wait_for
+
+from services.operations.demo import demo_definition
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -201,7 +202,7 @@ def test_an_expert_scores_the_committee_publishes_and_the_public_sees_the_result
     # when it was published, in the campaign's zone (Asia/Shanghai) and saying so
     published = reader.locator("main time").first
     when = datetime.fromisoformat(published.get_attribute("datetime") or "")
-    assert abs(when - datetime.now(timezone.utc)) < timedelta(minutes=10), when
+    assert abs(when - datetime.now(UTC)) < timedelta(minutes=10), when
     beijing = when.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
     expect(published).to_have_text(f"北京时间 {beijing}")
     reader.screenshot(path=str(SCREENSHOTS / "public-reads-published-results.png"), full_page=True)

@@ -19,9 +19,10 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from support import PASSWORD, Api, account_form, wait_for
+
 from massline.contracts import EventParseError, parse_envelope, topics
 from services.operations.demo import demo_definition
-from support import PASSWORD, Api, account_form, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -22,9 +22,9 @@ from prometheus_client import CollectorRegistry
 from massline.consumer import ConsumerMetrics, Delivered, EventConsumer
 from massline.contracts import PhaseChanged, make_envelope, topics
 from massline.db import create_pool, migrate
-from services.operations.devstack import free_port
 from massline.kafka import ensure_topics
 from massline.settings import ServiceSettings
+from services.operations.devstack import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import asyncpg
 import pytest
@@ -127,7 +128,7 @@ async def test_the_relay_sends_each_vote_shard_to_its_own_partition(database_url
         def votes(shard: int) -> VoteCast:
             return VoteCast(network_shard=shard, votes=[CastVote(
                 vote_id=uuid.uuid4(), voter_id=f"{campaign}-voter-{shard}", entry_id=uuid.uuid4(),
-                category_id="c", count=1, cast_at=datetime.now(timezone.utc))])
+                category_id="c", count=1, cast_at=datetime.now(UTC))])
 
         async with pool.acquire() as conn, conn.transaction():
             recorded = await outbox.record_many(conn, [(votes(shard), campaign) for shard in range(partitions)])

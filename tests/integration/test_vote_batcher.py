@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -26,7 +26,7 @@ NETWORK = {"room": SUBNET_A, "near": SUBNET_A, "fresh": SUBNET_A, "replayer": SU
 def _request(voter: str, key: str, count: int = 1, cap: int | None = None) -> VoteRequest:
     return VoteRequest(campaign_id="batcher", voter_id=voter, idempotency_key=key, entry_id=ENTRY,
                        category_id="gov", count=count, votes_per_day=10, per_entry_daily_cap=cap, day=DAY,
-                       cast_at=datetime(2026, 11, 20, 8, tzinfo=timezone.utc), ip_hash=f"h-{voter}",
+                       cast_at=datetime(2026, 11, 20, 8, tzinfo=UTC), ip_hash=f"h-{voter}",
                        subnet=NETWORK.get(voter), device_hash=None, identity_verified_at=None)
 
 
@@ -105,7 +105,7 @@ async def test_concurrent_batches_never_pass_the_limit(database_url: str) -> Non
         requests = [_request(f"v{i % 5}", f"k{i}", 1 + i % 3) for i in range(200)]
         results = await asyncio.gather(*(batcher.cast(r) for r in requests), return_exceptions=True)
         runner.cancel()
-        accepted = [(r.voter_id, r.count) for r, o in zip(requests, results) if isinstance(o, tuple)]
+        accepted = [(r.voter_id, r.count) for r, o in zip(requests, results, strict=False) if isinstance(o, tuple)]
         assert all(isinstance(o, (tuple, VoteRefused)) for o in results), results
         per_voter = {v: sum(c for w, c in accepted if w == v) for v in {w for w, _ in accepted}}
         used = {r["voter_id"]: r["used"] for r in await pool.fetch("SELECT voter_id, used FROM daily_quota")}

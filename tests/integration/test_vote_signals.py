@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -61,7 +61,7 @@ async def test_the_fast_path_puts_the_user_agent_hash_and_the_page_view_on_the_v
     plain = domain.issue_ticket(secret, voter_id="v1", campaign_id=CAMPAIGN, method="sms", ttl_s=600)
 
     # The page asks how many votes are left: a ticket without `pv` comes back stamped, once.
-    before = int(datetime.now(timezone.utc).timestamp())
+    before = int(datetime.now(UTC).timestamp())
     me = await voters.quota_today(deps, CAMPAIGN, f"Bearer {plain}")
     assert me["remaining_today"] == 10
     stamped = me["ticket"]
@@ -91,7 +91,7 @@ async def test_the_fast_path_puts_the_user_agent_hash_and_the_page_view_on_the_v
     page_vote = votes[from_page["vote_id"]]
     assert page_vote.user_agent_hash == domain.keyed_hash(secret, "ua", PHONE_UA)
     assert page_vote.page_viewed_at == datetime.fromtimestamp(
-        domain.read_ticket(secret, stamped, CAMPAIGN).page_viewed_at, timezone.utc)  # type: ignore[arg-type]
+        domain.read_ticket(secret, stamped, CAMPAIGN).page_viewed_at, UTC)  # type: ignore[arg-type]
     assert page_vote.page_viewed_at <= page_vote.cast_at  # type: ignore[operator]
     for other in (scripted, empty):
         assert (votes[other["vote_id"]].user_agent_hash, votes[other["vote_id"]].page_viewed_at) == (None, None)

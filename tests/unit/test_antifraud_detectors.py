@@ -6,15 +6,15 @@ import asyncio
 import random
 import uuid
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from massline.contracts import CastVote
 
+from massline.contracts import CastVote
 from services.antifraud import domain
 
 T = domain.Thresholds()
-T0 = datetime(2026, 11, 20, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
 TARGET = uuid.UUID(int=99)
 OTHERS = [uuid.UUID(int=i) for i in range(1, 11)]
 
@@ -183,7 +183,7 @@ def test_machine_regular_gaps_are_caught_and_human_gaps_are_not():
     timer = [cast("timer", OTHERS[i % 3], T0 + timedelta(seconds=420 * i + 0.1 * (i % 2))) for i in range(6)]
     human_gaps = [30, 400, 95, 1200, 61]
     human, at = [], T0
-    for gap in [0] + human_gaps:
+    for gap in [0, *human_gaps]:
         at += timedelta(seconds=gap)
         human.append(cast("human", OTHERS[0], at))
     found = run(timer + human, per_batch=1)

@@ -8,8 +8,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from massline.contracts import CastVote
 
+from massline.contracts import CastVote
 from services.antifraud import domain
 
 T = domain.Thresholds()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -21,9 +21,9 @@ from massline.contracts import (
     network_shard,
     parse_envelope,
     registered_events,
+    topics,
 )
 from massline.contracts.envelope import Event, upcaster
-from massline.contracts import topics
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ def test_occurred_at_is_always_utc() -> None:
     shanghai = timezone(timedelta(hours=8))
     env = make_envelope(PhaseChanged(campaign_id="c", phase="voting"), campaign_id="c", producer="x",
                         occurred_at=datetime(2024, 11, 20, 8, 0, tzinfo=shanghai))
-    assert env.occurred_at == datetime(2024, 11, 20, 0, 0, tzinfo=timezone.utc)
+    assert env.occurred_at == datetime(2024, 11, 20, 0, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

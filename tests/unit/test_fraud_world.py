@@ -11,10 +11,23 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-import eval_fraud as ef  # noqa: E402
-import fraud_world as fw  # noqa: E402
-from fraud_world import (Burst, Campus, CarrierNat, Cell, Farm, FreshSurge, Office, PopularPeak,  # noqa: E402
-                         SharedDevices, SimVote, SlowDrip)
+import itertools
+
+import eval_fraud as ef
+import fraud_world as fw
+from fraud_world import (
+    Burst,
+    Campus,
+    CarrierNat,
+    Cell,
+    Farm,
+    FreshSurge,
+    Office,
+    PopularPeak,
+    SharedDevices,
+    SimVote,
+    SlowDrip,
+)
 
 
 def by_voter(votes: list[SimVote]) -> dict[str, list[SimVote]]:
@@ -149,7 +162,7 @@ def test_rotated_devices_change_every_vote_and_slow_drip_keeps_its_pace() -> Non
     for votes in drip.values():
         assert all(v.count == 1 for v in votes)
         assert len({v.device for v in votes}) == len(votes)
-        gaps = [b.t - a.t for a, b in zip(votes, votes[1:])]
+        gaps = [b.t - a.t for a, b in itertools.pairwise(votes)]
         assert all(abs(g - 300) < 1e-6 for g in gaps)
 
 

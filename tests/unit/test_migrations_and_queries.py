@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.operations.devstack import SERVICES
 from massline.queries import load_queries
+from services.operations.devstack import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from massline.contracts import (
+    EntryRanking,
     ExpertAssigned,
     ExpertScoreReopened,
-    EntryRanking,
     NominationSubmitted,
     PhaseInfo,
     RankingComputed,
@@ -92,7 +92,7 @@ def test_reminder_and_expert_notices_render_their_deadline(catalog, template, lo
     assert "2024-09-" in rendered.body
 
 
-LATE_UTC = datetime(2024, 9, 30, 17, 30, tzinfo=timezone.utc)  # 01:30 on 1 October in Beijing: the next day
+LATE_UTC = datetime(2024, 9, 30, 17, 30, tzinfo=UTC)  # 01:30 on 1 October in Beijing: the next day
 
 
 def _assigned(deadline: datetime | None) -> ExpertAssigned:
@@ -210,16 +210,16 @@ def test_the_activity_deadline_comes_from_the_campaign_in_its_time_zone():
     phases = [PhaseInfo(id="voting", starts_at=datetime(2024, 9, 10)),
               PhaseInfo(id="expert_review", starts_at=datetime(2024, 9, 21))]
     deadline = domain.activity_deadline({}, phases, "Asia/Shanghai")
-    assert deadline == datetime(2024, 9, 20, 16, 0, tzinfo=timezone.utc)
+    assert deadline == datetime(2024, 9, 20, 16, 0, tzinfo=UTC)
     assert domain.local_time(deadline, "Asia/Shanghai") == "北京时间 2024-09-21 00:00"
     assert domain.local_time(deadline, "Asia/Shanghai", "en") == "2024-09-21 00:00 (UTC+8)"
     explicit = domain.activity_deadline({"activity_deadline": "2024-09-18T12:00:00"}, phases, "Asia/Shanghai")
-    assert explicit == datetime(2024, 9, 18, 4, 0, tzinfo=timezone.utc)
+    assert explicit == datetime(2024, 9, 18, 4, 0, tzinfo=UTC)
     assert domain.activity_deadline({}, phases[:1]) is None
 
 
 def test_a_reminder_keeps_its_id_when_the_campaign_is_loaded_again():
-    deadline = datetime(2024, 9, 20, 16, tzinfo=timezone.utc)
+    deadline = datetime(2024, 9, 20, 16, tzinfo=UTC)
     assert domain.reminder_id("c", "activity_deadline_near", deadline) == \
         domain.reminder_id("c", "activity_deadline_near", deadline)
     assert domain.reminder_id("c", "activity_deadline_near", deadline) != \

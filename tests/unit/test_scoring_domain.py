@@ -208,10 +208,10 @@ def test_the_same_inputs_in_any_order_give_the_same_ranking_and_digest():
 
 
 @pytest.mark.parametrize("change", [
-    lambda es: [replace(es[0], votes=301)] + es[1:],
-    lambda es: [replace(es[0], expert_scores=(80, 91))] + es[1:],
-    lambda es: [replace(es[0], metrics=replace(es[0].metrics, source="reported"))] + es[1:],
-    lambda es: [replace(es[1], activity="on_time")] + es[:1] + es[2:],
+    lambda es: [replace(es[0], votes=301), *es[1:]],
+    lambda es: [replace(es[0], expert_scores=(80, 91)), *es[1:]],
+    lambda es: [replace(es[0], metrics=replace(es[0].metrics, source="reported")), *es[1:]],
+    lambda es: [replace(es[1], activity="on_time"), *es[:1], *es[2:]],
     lambda es: es[:2],
 ])
 def test_any_changed_input_changes_the_digest(change):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from massline.localtime import local_time
 from services.gateway import times
@@ -12,7 +12,7 @@ LATE_UTC = "2026-11-27T18:30:00+00:00"  # 02:30 on 28 November in Beijing: the n
 
 def test_a_utc_time_late_in_the_day_falls_on_the_next_beijing_day_with_the_zone_named() -> None:
     assert local_time(LATE_UTC, "Asia/Shanghai", "zh") == "北京时间 2026-11-28 02:30"
-    assert local_time(datetime(2026, 11, 27, 18, 30, tzinfo=timezone.utc), None, "en") == "2026-11-28 02:30 (UTC+8)"
+    assert local_time(datetime(2026, 11, 27, 18, 30, tzinfo=UTC), None, "en") == "2026-11-28 02:30 (UTC+8)"
     assert local_time(datetime(2026, 11, 27, 18, 30), "Mars/Olympus_Mons", "zh") == "北京时间 2026-11-28 02:30"
 
 

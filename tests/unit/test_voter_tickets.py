@@ -9,8 +9,7 @@ import jwt
 import pytest
 
 from services.voting import domain
-from services.voting.domain import (TicketError, issue_ticket, keyed_hash, read_ticket, stamp_page_view,
-                                   user_agent_hash)
+from services.voting.domain import TicketError, issue_ticket, keyed_hash, read_ticket, stamp_page_view, user_agent_hash
 
 SECRET = "a-secret-of-at-least-thirty-two-bytes!!"
 
