@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
@@ -52,3 +53,18 @@ def test_health_is_degraded_when_one_service_cannot_be_asked_and_says_why() -> N
     assert scoring == {"service": "scoring", "state": "unreachable", "error": "ConnectError"}
     voting = next(s for s in r.json()["services"] if s["service"] == "voting")
     assert voting == {"service": "voting", "state": "ready", "checks": {"database": "ok"}}
+
+
+def test_an_expert_recusing_on_the_scoring_page_reaches_the_recusal_not_a_score() -> None:
+    calls: list[tuple[str, str, bytes]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append((request.method, request.url.path, request.content))
+        return httpx.Response(200, json={})
+
+    site = _site(httpx.MockTransport(answer))
+    site.cookies.set(STAFF_COOKIE, jwt.encode({"sub": "expert-1", "role": "expert"}, "k" * 32, algorithm="HS256"))
+    r = site.post(f"/console/c/c1/scoring/{NOMINATION}/recusal", data={"reason": "曾在该校兼职"})
+    assert r.status_code == 303 and r.headers["location"] == "/console/c/c1/scoring?done=recused_ok"
+    assert calls[0][:2] == ("POST", f"/campaigns/c1/my-assignments/{NOMINATION}/recusal")
+    assert "曾在该校兼职" in calls[0][2].decode()

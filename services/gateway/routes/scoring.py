@@ -38,6 +38,23 @@ async def scoring(campaign_id: str, view: View, staff: StaffMember, services: Se
     return await scoring_page(view, services, staff, campaign_id)
 
 
+# Before the scoring route: "recusal" would otherwise be read as a component name.
+@router.post("/console/c/{campaign_id}/scoring/{entry_id}/recusal")
+async def recuse(campaign_id: str, entry_id: uuid.UUID, request: Request, view: View, staff: StaffMember,
+                 services: ServiceClient) -> Response:
+    if staff is None:
+        return view.sign_in_again()
+    reason = (await posted(request)).get("reason", "").strip()
+    r = await services.call("scoring", "POST", f"/campaigns/{quote(campaign_id)}/my-assignments/{entry_id}/recusal",
+                            token=staff.token, json={"reason": reason})
+    if r.ok:
+        return RedirectResponse(f"/console/c/{quote(campaign_id)}/scoring?done=recused_ok", status_code=303)
+    if r.error.get("code") in SIGN_IN_AGAIN:
+        return view.sign_in_again()
+    return await scoring_page(view, services, staff, campaign_id, status=422, kept={
+        "recusal": str(entry_id), "reason": reason, "error": view.refusal(r.error)})
+
+
 @router.post("/console/c/{campaign_id}/scoring/{entry_id}/{component}")
 async def score(campaign_id: str, entry_id: uuid.UUID, component: str, request: Request, view: View,
                 staff: StaffMember, services: ServiceClient) -> Response:
@@ -62,19 +79,3 @@ async def score(campaign_id: str, entry_id: uuid.UUID, component: str, request: 
     typed = {k.removeprefix("p_"): v for k, v in form.items() if k.startswith("p_")}
     return await scoring_page(view, services, staff, campaign_id, status=422, kept={
         "key": f"{entry_id}/{component}", "points": typed, "error": view.refusal(error)})
-
-
-@router.post("/console/c/{campaign_id}/scoring/{entry_id}/recusal")
-async def recuse(campaign_id: str, entry_id: uuid.UUID, request: Request, view: View, staff: StaffMember,
-                 services: ServiceClient) -> Response:
-    if staff is None:
-        return view.sign_in_again()
-    reason = (await posted(request)).get("reason", "").strip()
-    r = await services.call("scoring", "POST", f"/campaigns/{quote(campaign_id)}/my-assignments/{entry_id}/recusal",
-                            token=staff.token, json={"reason": reason})
-    if r.ok:
-        return RedirectResponse(f"/console/c/{quote(campaign_id)}/scoring?done=recused_ok", status_code=303)
-    if r.error.get("code") in SIGN_IN_AGAIN:
-        return view.sign_in_again()
-    return await scoring_page(view, services, staff, campaign_id, status=422, kept={
-        "recusal": str(entry_id), "reason": reason, "error": view.refusal(r.error)})
