@@ -35,6 +35,8 @@ ERRORS: dict[str, tuple[str, str]] = {
     "campaign_not_found": ("没有找到这个活动。", "There is no such campaign."),
     "not_found": ("没有找到您要的内容。", "Nothing was found here."),
     "invalid_credentials": ("用户名或密码不正确。", "Wrong username or password."),
+    "too_many_sign_ins": ("登录失败次数过多，请 {retry_after_s} 秒后再试。",
+                          "Too many failed sign-ins; try again in {retry_after_s} seconds."),
     "unauthenticated": ("请先登录。", "Please sign in."),
     "token_expired": ("登录已过期，请重新登录。", "Your sign-in has expired; please sign in again."),
     "token_invalid": ("登录已失效，请重新登录。", "Your sign-in is no longer valid; please sign in again."),

@@ -52,14 +52,18 @@ class Services:
         return f"{self.upstreams[service]}{path}"
 
     async def call(self, service: str, method: str, path: str, *, token: str | None = None, json: Any = None,
-                   params: dict[str, Any] | None = None, cache_as: str | None = None) -> Upstream:
-        """One call to a service as the signed-in staff member (or anonymously); `cache_as` names a public read."""
+                   params: dict[str, Any] | None = None, cache_as: str | None = None,
+                   client_ip: str | None = None) -> Upstream:
+        """One call to a service as the signed-in staff member (or anonymously); `cache_as` names a public read;
+        `client_ip` is the visitor's address, for the services that count per address (sign-in)."""
         key = (service, path + "?" + urlencode(params or {}))
         if cache_as:
             hit = self.cache.get(key)
             if hit and time.monotonic() - hit[0] < PUBLIC_TTL_S[cache_as]:
                 return hit[1]
         headers = {"authorization": f"Bearer {token}"} if token else {}
+        if client_ip:
+            headers["x-real-ip"] = client_ip
         try:
             r = await self.client.request(method, self.url(service, path), json=json, params=params, headers=headers)
         except httpx.HTTPError:

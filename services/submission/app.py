@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,10 @@ from massline.service import ServiceRuntime
 
 from .deps import SubmissionDeps
 from .routes import ROUTERS
-from .service.people import ensure_admin
+from .service.people import ensure_admin, forget_old_sign_in_attempts
 from .settings import SubmissionSettings
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 TITLE = "massline submission"
 DESCRIPTION = "Campaign definitions and phases, nominating units and offices, nominations and their review."
@@ -48,6 +51,15 @@ def build_deps(rt: ServiceRuntime[SubmissionSettings]) -> SubmissionDeps:
     @rt.on_startup
     async def bootstrap_admin(_: ServiceRuntime[Any]) -> None:
         await ensure_admin(deps)
+
+    @rt.background
+    async def forget_sign_in_failures(_: ServiceRuntime[Any]) -> None:
+        while True:
+            try:
+                await forget_old_sign_in_attempts(deps)
+            except Exception as exc:  # noqa: BLE001 - database away: the next round does it
+                log.warning("old sign-in attempts not pruned: %s", exc)
+            await asyncio.sleep(3600)
 
     return deps
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from massline.service import ServiceRuntime
 
+from .domain.sign_in import SignInPolicy
 from .settings import SubmissionSettings
 
 
@@ -17,10 +20,22 @@ class SubmissionDeps:
     """The submission service's dependencies: its runtime (pool, outbox, settings)."""
 
     rt: ServiceRuntime[SubmissionSettings]
+    # Password hashing is memory-hard: this many at once, the rest wait (memory stays bounded under a flood).
+    password_checks: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "password_checks", asyncio.Semaphore(self.settings.password_checks_at_once))
 
     @property
     def settings(self) -> SubmissionSettings:
         return self.rt.settings
+
+    @property
+    def sign_in(self) -> SignInPolicy:
+        s = self.settings
+        lock = timedelta(minutes=s.sign_in_lock_minutes)
+        return SignInPolicy(per_user=s.sign_in_failures_per_user, per_address=s.sign_in_failures_per_address,
+                            window=lock, lock=lock)
 
 
 def deps_of(request: Request) -> SubmissionDeps:

@@ -139,3 +139,23 @@ ON CONFLICT (nomination_id) DO UPDATE SET summary = EXCLUDED.summary, links = EX
 
 -- name: get_activity
 SELECT summary, links, submitted_at, on_time FROM activity_summaries WHERE nomination_id = $1;
+
+-- name: sign_in_attempts
+SELECT key, failures, window_start, locked_until FROM sign_in_attempts WHERE key = ANY($1::text[]);
+
+-- name: lock_sign_in_attempts
+INSERT INTO sign_in_attempts (key, failures, window_start) SELECT unnest($1::text[]), 0, $2
+ON CONFLICT (key) DO NOTHING;
+
+-- name: sign_in_attempts_for_update
+SELECT key, failures, window_start, locked_until FROM sign_in_attempts WHERE key = ANY($1::text[])
+ORDER BY key FOR UPDATE;
+
+-- name: save_sign_in_attempt
+UPDATE sign_in_attempts SET failures = $2, window_start = $3, locked_until = $4 WHERE key = $1;
+
+-- name: forget_sign_in_attempts
+DELETE FROM sign_in_attempts WHERE key = $1;
+
+-- name: prune_sign_in_attempts
+DELETE FROM sign_in_attempts WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $1);

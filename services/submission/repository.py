@@ -22,6 +22,7 @@ from .domain.campaign import CampaignDefinition
 from .domain.content import HoldReason
 from .domain.nomination import HistoryEntry, Nomination, NominationStatus
 from .domain.rules import ExistingNomination
+from .domain.sign_in import Attempts
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
 
@@ -341,3 +342,28 @@ async def save_activity(db: Db, nomination_id: uuid.UUID, activity: ActivityRow)
 async def get_activity(db: Db, nomination_id: uuid.UUID) -> ActivityRow | None:
     row = await db.fetchrow(Q.get_activity, nomination_id)
     return ActivityRow(**dict(row)) if row else None
+
+
+# --- sign-in attempts -------------------------------------------------------------------------------------------
+
+async def sign_in_attempts(db: Db, keys: list[str]) -> list[Attempts]:
+    return [Attempts(**dict(r)) for r in await db.fetch(Q.sign_in_attempts, keys)]
+
+
+async def lock_sign_in_attempts(db: Db, keys: list[str], now: datetime) -> list[Attempts]:
+    """The keys' records, created if missing and locked for update (in key order: no deadlock)."""
+    await db.execute(Q.lock_sign_in_attempts, keys, now)
+    return [Attempts(**dict(r)) for r in await db.fetch(Q.sign_in_attempts_for_update, keys)]
+
+
+async def save_sign_in_attempt(db: Db, attempts: Attempts) -> None:
+    await db.execute(Q.save_sign_in_attempt, attempts.key, attempts.failures, attempts.window_start,
+                     attempts.locked_until)
+
+
+async def forget_sign_in_attempts(db: Db, key: str) -> None:
+    await db.execute(Q.forget_sign_in_attempts, key)
+
+
+async def prune_sign_in_attempts(db: Db, before: datetime) -> int:
+    return int((await db.execute(Q.prune_sign_in_attempts, before)).split()[-1])

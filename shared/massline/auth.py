@@ -21,9 +21,17 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(stored_hash: str, password: str) -> bool:
+_STAND_IN: list[str] = []
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Whether `password` matches; with no stored hash (no such user), the same work is done and the answer is no."""
+    if stored_hash is None:
+        if not _STAND_IN:
+            _STAND_IN.append(_hasher.hash("a stand-in for users that do not exist"))
+        stored_hash, password = _STAND_IN[0], password + "\x00never"
     try:
-        return _hasher.verify(stored_hash, password)
+        return bool(_hasher.verify(stored_hash, password))
     except (VerificationError, InvalidHashError):
         return False
 

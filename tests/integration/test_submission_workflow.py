@@ -478,3 +478,39 @@ async def test_an_empty_parent_or_organisation_is_a_clear_refusal_and_writes_not
     r = await api.call("PUT", "/users", "admin", json={"username": "no-org", "display_name": "x",
                                                        "password": "a-long-password", "role": "expert"})
     assert r.status_code == 200
+
+
+async def test_wrong_passwords_lock_the_name_for_a_while_even_for_the_right_one(api: Client) -> None:
+    async def sign_in(username: str, password: str, address: str = "203.0.113.7") -> httpx.Response:
+        return await api.call("POST", "/auth/login", json={"username": username, "password": password},
+                              headers={"X-Real-IP": address})
+
+    for _ in range(5):
+        assert (await sign_in("unit3", "not-the-password")).json()["error"]["code"] == "invalid_credentials"
+    locked = await sign_in("unit3", PASSWORD)
+    assert locked.status_code == 429 and locked.json()["error"]["code"] == "too_many_sign_ins"
+    assert 1 <= int(locked.headers["retry-after"]) <= 15 * 60
+    assert locked.json()["error"]["details"]["retry_after_s"] == int(locked.headers["retry-after"])
+    # Another user, from another address, is not held up; a name that does not exist locks the same way.
+    assert (await sign_in("unit2", PASSWORD, "198.51.100.9")).status_code == 200
+    for _ in range(5):
+        assert (await sign_in("nobody-here", "guess", "198.51.100.10")).status_code == 401
+    assert (await sign_in("nobody-here", "guess", "198.51.100.10")).status_code == 429
+    # Once the lock has passed (aged here), the right password signs in and the count starts again.
+    await api.pool.execute("UPDATE sign_in_attempts SET locked_until = now() - interval '1 second', "
+                           "window_start = now() - interval '1 hour' WHERE key = 'user:unit3'")
+    assert (await sign_in("unit3", PASSWORD)).status_code == 200
+    assert await api.pool.fetchval("SELECT count(*) FROM sign_in_attempts WHERE key = 'user:unit3'") == 0
+
+
+async def test_many_wrong_passwords_from_one_address_lock_that_address(api: Client) -> None:
+    for i in range(30):
+        r = await api.call("POST", "/auth/login", json={"username": f"spray-{i}", "password": "x"},
+                           headers={"X-Real-IP": "192.0.2.99"})
+        assert r.status_code == 401
+    r = await api.call("POST", "/auth/login", json={"username": "unit1", "password": PASSWORD},
+                       headers={"X-Real-IP": "192.0.2.99"})
+    assert r.status_code == 429
+    r = await api.call("POST", "/auth/login", json={"username": "unit1", "password": PASSWORD},
+                       headers={"X-Real-IP": "192.0.2.100"})
+    assert r.status_code == 200

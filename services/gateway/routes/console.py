@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import texts
-from ..deps import Language, ServiceClient, StaffMember, View
+from ..addresses import voter_address
+from ..deps import Deps, Language, ServiceClient, StaffMember, View
 from ..forms import posted, safe_next
 from ..visitor import STAFF_COOKIE
 
@@ -23,11 +24,14 @@ async def login_page(view: View, next: str = "/console") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, view: View, services: ServiceClient) -> Response:
+async def login(request: Request, view: View, services: ServiceClient, deps: Deps) -> Response:
     form = await posted(request)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = safe_next(str(form.get("next", "/console")))
-    r = await services.call("submission", "POST", "/auth/login", json={"username": username, "password": password})
+    address = voter_address(request.client.host if request.client else "", request.headers.get("x-forwarded-for"),
+                            deps.trusted)
+    r = await services.call("submission", "POST", "/auth/login", json={"username": username, "password": password},
+                            client_ip=address)
     if not r.ok:
         error = r.error if r.status != 422 else {"code": "invalid_credentials"}
         return view.render("login.html", {"next": target, "username": username,

@@ -32,5 +32,15 @@ class Forbidden(Refusal):
     """The caller may not see or handle this (another unit's nomination, outside an office's jurisdiction)."""
 
 
+class TooManyAttempts(Refusal):
+    """Too many wrong passwords for this username or from this address: wait before trying again."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__("too_many_sign_ins", f"登录失败次数过多，请 {retry_after_s} 秒后再试",
+                         f"Too many failed sign-ins; try again in {retry_after_s} seconds",
+                         {"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s
+
+
 class Unauthenticated(Refusal):
     """The caller could not be identified (wrong username or password)."""

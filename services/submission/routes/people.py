@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Header
 from pydantic import Field
 
 from massline.auth import CallerDep, require_role
@@ -26,9 +27,12 @@ class LoginRequest(RequestBody):
 
 
 @router.post("/auth/login", tags=["auth"], response_model=LoginAnswer)
-async def login(body: LoginRequest, deps: Deps) -> LoginAnswer:
-    """Sign in with a username and password; the token goes in `Authorization: Bearer …`."""
-    return await people.login(deps, body.username, body.password)
+async def login(body: LoginRequest, deps: Deps, x_real_ip: Annotated[str | None, Header()] = None) -> LoginAnswer:
+    """Sign in with a username and password; the token goes in `Authorization: Bearer …`.
+
+    Five wrong passwords for a username within 15 minutes, or thirty from one address, lock further tries for
+    15 minutes (429 `too_many_sign_ins` with Retry-After), the right password included."""
+    return await people.login(deps, body.username, body.password, (x_real_ip or "").strip()[:64] or None)
 
 
 @router.get("/auth/me", tags=["auth"], response_model=CallerView)

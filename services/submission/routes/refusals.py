@@ -10,15 +10,17 @@ from fastapi.routing import APIRoute
 
 from massline.errors import ApiError
 
-from ..domain.errors import Forbidden, Invalid, NotFound, NotNow, Refusal, Unauthenticated
+from ..domain.errors import Forbidden, Invalid, NotFound, NotNow, Refusal, TooManyAttempts, Unauthenticated
 
 _STATUS: dict[type[Refusal], int] = {Unauthenticated: 401, Forbidden: 403, NotFound: 404, NotNow: 409,
-                                     Invalid: 422}
+                                     Invalid: 422, TooManyAttempts: 429}
 
 
 def api_error(refusal: Refusal) -> ApiError:
     """The API error a client gets for a refusal: same code, messages and details."""
-    return ApiError(_STATUS[type(refusal)], refusal.code, refusal.message_zh, refusal.message_en, refusal.details)
+    headers = {"Retry-After": str(refusal.retry_after_s)} if isinstance(refusal, TooManyAttempts) else None
+    return ApiError(_STATUS[type(refusal)], refusal.code, refusal.message_zh, refusal.message_en, refusal.details,
+                    headers)
 
 
 class RefusalsAsApiErrors(APIRoute):

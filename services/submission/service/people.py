@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from massline.auth import Caller, hash_password, issue_token, verify_password
 
 from .. import repository as repo
 from ..deps import SubmissionDeps
-from ..domain.errors import Invalid, Unauthenticated
+from ..domain import sign_in
+from ..domain.errors import Invalid, TooManyAttempts, Unauthenticated
 from ..repository import Organisation, StoredUser
 from ..views import CallerView, LoginAnswer, OrganisationView
 
@@ -20,12 +22,21 @@ log = logging.getLogger(__name__)
 ORGANISATION_ROLES = ("unit", "office")
 
 
-async def login(deps: SubmissionDeps, username: str, password: str) -> LoginAnswer:
-    """A staff token for a username and password."""
+async def login(deps: SubmissionDeps, username: str, password: str, address: str | None = None) -> LoginAnswer:
+    """A staff token for a username and password, unless too many wrong ones came for the name or the address."""
+    keys = sign_in.keys_for(username, address)
+    wait = sign_in.wait_seconds(await repo.sign_in_attempts(deps.rt.pool, keys), _now())
+    if wait:
+        raise TooManyAttempts(wait)
     user = await repo.get_user(deps.rt.pool, username)
     # Password hashing is deliberately slow: off the event loop, so one sign-in does not stall other requests.
-    if user is None or not await asyncio.to_thread(verify_password, user.password_hash, password):
+    # An unknown username is checked against a stand-in hash, so it takes as long as a real one.
+    async with deps.password_checks:
+        right = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+    if user is None or not right:
+        await _count_failure(deps, keys)
         raise Unauthenticated("invalid_credentials", "用户名或密码错误", "Wrong username or password")
+    await repo.forget_sign_in_attempts(deps.rt.pool, keys[0])
     caller = Caller(user.username, user.role, user.organisation_id)
     return LoginAnswer(
         access_token=issue_token(deps.settings.secret_key, caller, deps.settings.token_ttl_s),
@@ -34,6 +45,22 @@ async def login(deps: SubmissionDeps, username: str, password: str) -> LoginAnsw
         organisation_id=caller.organisation_id,
         display_name=user.display_name,
     )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _count_failure(deps: SubmissionDeps, keys: list[str]) -> None:
+    now = _now()
+    async with deps.rt.unit_of_work() as uow:
+        for attempts in await repo.lock_sign_in_attempts(uow.conn, keys, now):
+            await repo.save_sign_in_attempt(uow.conn, attempts.after_failure(now, deps.sign_in))
+
+
+async def forget_old_sign_in_attempts(deps: SubmissionDeps) -> int:
+    """Records of failed sign-ins whose window and lock have passed a day ago are dropped."""
+    return await repo.prune_sign_in_attempts(deps.rt.pool, _now() - timedelta(days=1))
 
 
 async def save_organisation(deps: SubmissionDeps, org: Organisation) -> OrganisationView:
