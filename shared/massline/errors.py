@@ -150,12 +150,47 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        if database_unavailable(exc):
-            log.warning("database unavailable: %s", exc)
-            status, body, headers = database_unavailable_answer()
-            return JSONResponse(body, status_code=status, headers=headers)
-        log.exception("unhandled error")
-        return JSONResponse(
-            {"error": {"code": "internal_error", "message": "Internal error", "message_zh": "服务器内部错误"}},
-            status_code=500,
-        )
+        status, body, headers = unexpected_answer(exc)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    # Innermost of the middlewares: an unexpected error is answered here and goes no further. Past this point
+    # the framework would answer it too, but then re-raise it to the server, which closes the connection; the
+    # gateway, keeping that connection for the next request (maybe another user's), would get no answer.
+    app.add_middleware(UnexpectedErrors)
+
+
+def unexpected_answer(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """What a client is told about an error no handler expected: 503 while the database is away, else 500."""
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s", exc)
+        return database_unavailable_answer()
+    log.error("unhandled error", exc_info=exc)
+    return 500, {"error": {"code": "internal_error", "message": "Internal error", "message_zh": "服务器内部错误"}}, {}
+
+
+class UnexpectedErrors:
+    """ASGI middleware: an exception from the app becomes a JSON 500 (or 503) answer and is not re-raised."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:  # half an answer went out: nothing better than closing the connection
+                raise
+            status, body, headers = unexpected_answer(exc)
+            response = JSONResponse(body, status_code=status, headers=headers)
+            await response(scope, receive, send)

@@ -66,7 +66,7 @@ class Client:
 
     async def call(self, method: str, path: str, user: str | None = None, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
-        return await self.http.request(method, path, headers=headers, **kw)
+        return await self.http.request(method, path, headers={**headers, **kw.pop("headers", {})}, **kw)
 
     async def nominate(self, user: str, category: str, form: dict[str, Any], campaign: str = "") -> httpx.Response:
         return await self.call("POST", f"/campaigns/{campaign or self.open}/nominations", user,
