@@ -93,43 +93,52 @@ def render_config(
         f"serverurl=unix://{_quote(str(run_dir / SOCKET))}",
     ]
     for p in programs:
-        lines += [
-            "",
-            f"[program:{p.name}]",
-            f"command={_command_line(p.command)}",
-            f"priority={p.priority}",
-            f"autostart={'true' if p.autostart else 'false'}",
-            "autorestart=true",
-            f"startsecs={p.startsecs}",
-            # Effectively never give up: each attempt waits one second longer than the one before.
-            "startretries=1000",
-            f"stopsignal={p.stopsignal}",
-            f"stopwaitsecs={p.stopwaitsecs}",
-            "stopasgroup=true",
-            "killasgroup=true",
-            "redirect_stderr=true",
-            f"stdout_logfile={_quote(str(log_dir / (p.name + '.log')))}",
-            "stdout_logfile_maxbytes=50MB",
-            "stdout_logfile_backups=3",
-        ]
-        if p.user:
-            lines.append(f"user={p.user}")
-        if p.environment:
-            pairs = ",".join(f'{k}="{_quote(v)}"' for k, v in p.environment.items())
-            lines.append(f"environment={pairs}")
+        lines += _program_section(p, log_dir)
     if memory_limits:
-        limits = [f"-p {name}={size}" for name, size in memory_limits.items()]
-        lines += [
-            "",
-            "[eventlistener:memmon]",
-            f"command={_command_line([sys.executable, '-m', 'superlance.memmon'])} {' '.join(limits)}",
-            "events=TICK_5",
-            # stdout carries the event protocol; memmon reports what it did on stderr.
-            f"stderr_logfile={_quote(str(log_dir / 'memmon.log'))}",
-            "stderr_logfile_maxbytes=5MB",
-            "stderr_logfile_backups=1",
-        ]
+        lines += _memmon_section(memory_limits, log_dir)
     return "\n".join(lines) + "\n"
+
+
+def _program_section(p: Program, log_dir: Path) -> list[str]:
+    lines = [
+        "",
+        f"[program:{p.name}]",
+        f"command={_command_line(p.command)}",
+        f"priority={p.priority}",
+        f"autostart={'true' if p.autostart else 'false'}",
+        "autorestart=true",
+        f"startsecs={p.startsecs}",
+        # Effectively never give up: each attempt waits one second longer than the one before.
+        "startretries=1000",
+        f"stopsignal={p.stopsignal}",
+        f"stopwaitsecs={p.stopwaitsecs}",
+        "stopasgroup=true",
+        "killasgroup=true",
+        "redirect_stderr=true",
+        f"stdout_logfile={_quote(str(log_dir / (p.name + '.log')))}",
+        "stdout_logfile_maxbytes=50MB",
+        "stdout_logfile_backups=3",
+    ]
+    if p.user:
+        lines.append(f"user={p.user}")
+    if p.environment:
+        pairs = ",".join(f'{k}="{_quote(v)}"' for k, v in p.environment.items())
+        lines.append(f"environment={pairs}")
+    return lines
+
+
+def _memmon_section(memory_limits: dict[str, str], log_dir: Path) -> list[str]:
+    limits = [f"-p {name}={size}" for name, size in memory_limits.items()]
+    return [
+        "",
+        "[eventlistener:memmon]",
+        f"command={_command_line([sys.executable, '-m', 'superlance.memmon'])} {' '.join(limits)}",
+        "events=TICK_5",
+        # stdout carries the event protocol; memmon reports what it did on stderr.
+        f"stderr_logfile={_quote(str(log_dir / 'memmon.log'))}",
+        "stderr_logfile_maxbytes=5MB",
+        "stderr_logfile_backups=1",
+    ]
 
 
 def control(run_dir: Path) -> Any:

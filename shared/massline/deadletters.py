@@ -353,30 +353,8 @@ async def redrive(
             for tp in tps:
                 # A re-drive of everything covers every reason: a reason's run starts past it too.
                 start = max(own[tp], everything[tp])
-                if start >= end[tp]:
-                    continue
-                pending: list[Any] = []
-                async for record in session.read(tp, start, end[tp]):
-                    letter = _letter(record)
-                    if reason is not None and letter.reason != reason:
-                        summary.other_reasons += 1
-                        continue
-                    if reason is None and await _is_redriven(session, letter, tps, begin, end):
-                        summary.skipped += 1
-                        continue
-                    summary.matched += 1
-                    progress(letter)
-                    if dry_run:
-                        summary.redriven += 1
-                        continue
-                    pending.append(await session.producer.send(  # type: ignore[union-attr]
-                        original, letter.value, key=letter.key, headers=letter.redrive_headers(),
-                        partition=partition_for(original, letter.key)))
-                    if len(pending) >= _COMMIT_EVERY:
-                        summary.redriven += await _confirm(session, pending, tp, record.offset + 1)
-                        pending = []
-                if not dry_run:
-                    summary.redriven += await _confirm(session, pending, tp, end[tp])
+                if start < end[tp]:
+                    await _redrive_partition(session, summary, tp, start, (tps, begin, end), progress)
         except KafkaError as exc:
             raise DeadLetterError(
                 "redrive_failed",
@@ -386,6 +364,42 @@ async def redrive(
                 EXIT_UNREACHABLE,
             ) from None
     return summary
+
+
+async def _redrive_partition(
+    session: _Session,
+    summary: RedriveSummary,
+    tp: TopicPartition,
+    start: int,
+    bounds: tuple[list[TopicPartition], dict[TopicPartition, int], dict[TopicPartition, int]],
+    progress: Callable[[DeadLetter], None],
+) -> None:
+    """Re-drive one partition of the dead-letter topic from `start` to its end, committing as the broker confirms."""
+    tps, begin, end = bounds
+    original, reason, dry_run = summary.topic, summary.reason, summary.dry_run
+    pending: list[Any] = []
+    async for record in session.read(tp, start, end[tp]):
+        letter = _letter(record)
+        if reason is not None and letter.reason != reason:
+            summary.other_reasons += 1
+            continue
+        if reason is None and await _is_redriven(session, letter, tps, begin, end):
+            summary.skipped += 1
+            continue
+        summary.matched += 1
+        progress(letter)
+        if dry_run:
+            summary.redriven += 1
+            continue
+        producer = session.producer
+        assert producer is not None  # a session that sends has a producer
+        pending.append(await producer.send(original, letter.value, key=letter.key, headers=letter.redrive_headers(),
+                                           partition=partition_for(original, letter.key)))
+        if len(pending) >= _COMMIT_EVERY:
+            summary.redriven += await _confirm(session, pending, tp, record.offset + 1)
+            pending = []
+    if not dry_run:
+        summary.redriven += await _confirm(session, pending, tp, end[tp])
 
 
 async def _confirm(session: _Session, pending: list[asyncio.Future[Any]], tp: TopicPartition, next_offset: int) -> int:

@@ -134,7 +134,10 @@ class ServiceRuntime(Generic[SettingsT]):
         self._probe: AIOKafkaConsumer | None = None
         self._epoch: str | None = None
         self.instance_id = settings.instance_id or f"{socket.gethostname()}:{os.getpid()}"
-        # Publishers are declared so the AsyncAPI document lists what this service emits.
+        self._declare_publishers()
+
+    def _declare_publishers(self) -> None:
+        """Publishers are declared so the AsyncAPI document lists what this service emits."""
         by_topic: dict[str, list[type[Event]]] = {}
         for event in self.publishes:
             by_topic.setdefault(event.topic, []).append(event)
@@ -144,7 +147,7 @@ class ServiceRuntime(Generic[SettingsT]):
             for event in events:
                 self.broker.publisher(
                     topic,
-                    title=f"{name}:{event.event_type}",
+                    title=f"{self.name}:{event.event_type}",
                     description=(event.__doc__ or "").strip(),
                     schema=envelope_schema(event),
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -47,3 +48,15 @@ def test_no_service_keeps_an_untyped_state_dict() -> None:
     found = [str(p.relative_to(ROOT)) for p in _python_files(ROOT / "services")
              if re.search(r"\brt\.state\b|runtime\.state\b", p.read_text(encoding="utf-8"))]
     assert found == []
+
+
+def test_no_function_runs_past_sixty_lines() -> None:
+    long = []
+    for folder in (ROOT / "services", ROOT / "shared" / "massline"):
+        for path in _python_files(folder):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    length = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if length > 60:
+                        long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)")
+    assert long == []

@@ -25,6 +25,7 @@ identities back the entry, it is. A trait that is missing is never evidence.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -108,6 +109,21 @@ def _describe(name: str, value: str) -> tuple[str, str]:
     return f"{_TRAIT_EN['ua']} (#{value[:8]})", f"{_TRAIT_ZH['ua']}（#{value[:8]}）"
 
 
+Trait = tuple[str, str, Evidence]
+
+
+@dataclass
+class _Comparison:
+    """A cohort's traits against the campaign's other identities, for one vote's identity."""
+
+    strong: list[Trait] = field(default_factory=list)  # traits far commoner here than elsewhere
+    support: list[Trait] = field(default_factory=list)  # traits clearly commoner, not enough alone
+    contributing: list[Evidence] = field(default_factory=list)  # every trait making the identity likelier scripted
+    contradicts: bool = False  # the cohort's script does not have this identity's trait: it is not one of them
+    shares: list[float] = field(default_factory=list)  # the others' share of each trait value that stood out
+    score: float = 0.0  # log odds from the traits
+
+
 def check(v: VoteSignal, ctx: Context) -> None:
     t = ctx.t
     c, e = v.campaign_id, entry_key(v.entry_id)
@@ -122,73 +138,85 @@ def check(v: VoteSignal, ctx: Context) -> None:
     n_others = others("*")
     if n_others < t.contrast_baseline_min:
         return
-    timing = ctx.timing.get(v.vote_id, [])
     for label, dimension, prefix, length in cohorts(v):
-        n = count(dimension, f"{prefix}*", length)
+
+        def cohort(suffix: str, dimension: str = dimension, prefix: str = prefix, length: int = length) -> int:
+            return count(dimension, f"{prefix}{suffix}", length)
+
+        n = cohort("*")
         if n < t.contrast_cohort_min:
             continue
-        strong: list[tuple[str, str, Evidence]] = []  # traits far commoner here than elsewhere
-        support: list[tuple[str, str, Evidence]] = []  # traits clearly commoner, not enough alone
-        contributing: list[Evidence] = []  # every trait that made the identity likelier to be scripted
-        contradicts = False
-        shares: list[float] = []  # the others' share of each trait value that stood out
-        score = 0.0
-        for name, value in v.traits():
-            if value == "?":
-                continue
-            unknown = ("ua", "delay")
-            known = n - (count(dimension, f"{prefix}{name}=?", length) if name in unknown else 0)
-            known_others = n_others - (others(f"{name}=?") if name in unknown else 0)
-            if known <= 0 or known_others < t.contrast_baseline_min / 4:
-                continue  # too few to compare (few identities verified lately, few user agents sent)
-            k = count(dimension, f"{prefix}{name}={value}", length)
-            k_others = others(f"{name}={value}")
-            p, ratio = contrast(k, known, k_others, known_others, t.contrast_prior, t.contrast_sigmas)
-            likely = (k + t.contrast_prior * p) / (known + t.contrast_prior) / p  # the likelihood ratio itself
-            if label == "entry" and known * p >= _EXPECTED and likely < 1 / t.contrast_support:
-                contradicts = True  # the cohort's script does not have this identity's trait: it is not one of them
-            score += math.log(min(max(likely, _MIN_RATIO), _MAX_RATIO))
-            if ratio < _CONTRIBUTES:
-                continue
-            en, zh = _describe(name, value)
-            ev = Evidence(name, ratio,
-                          f"{k} of them {en} ({k / known:.0%}, against {p:.1%} of the campaign's other voters: "
-                          f"{ratio:.1f}× as common)",
-                          f"其中 {k} 个{zh}（占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}，为其 {ratio:.1f} 倍）")
-            contributing.append(ev)
-            if k >= t.contrast_min_identities and ratio >= t.contrast_ratio:
-                strong.append((name, value, ev))
-                shares.append(p)
-            elif k >= t.contrast_min_identities and ratio >= t.contrast_support:
-                support.append((name, value, ev))
-                shares.append(p)
-        if contradicts or not (strong or support):
+        traits = _compare(v, t, label, n, n_others, cohort, others)
+        if traits.contradicts or not (traits.strong or traits.support):
             continue
-        extra: list[Evidence] = []  # evidence beyond the traits: timing, a surge, a network taken over
-        if timing:
-            extra.append(max(timing, key=lambda x: x.ratio))
-        if label == "entry" and (jump := surge(v, ctx, count)):
-            extra.append(jump)
-        taken = takeover(v, ctx, n) if label == "network" else None
-        if taken:
-            extra.append(taken)
-        if not (strong or len(support) >= 2 or taken):
-            continue  # a supporting trait alone needs a second one, or a network its identities took over
-        score += sum(math.log(min(x.ratio, _TIMING_CAP)) for x in extra)
-        pieces = len(strong) + len(support) + len(extra)
-        if pieces < 2 or score < math.log(t.hold_odds):
+        _judge(v, ctx, label, prefix, length, n, traits, count)
+
+
+def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: Any, others: Any) -> _Comparison:
+    """Each of the identity's traits in the cohort against the others: likelihood ratios and what stands out."""
+    out = _Comparison()
+    for name, value in v.traits():
+        if value == "?":
             continue
-        sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)
-        traits = strong + support
-        window = length
-        if len(traits) == 1 and label == "entry" and shares[0] > t.single_trait_share:
-            # One trait that many honest voters have too (never looking at the page, say) picks out a farm only
-            # inside its burst; across an entry's ten minutes it would take the entry's honest voters with it.
-            if not any(x.signal == "burst" for x in extra):
-                continue
-            window = BURST
-        _found(v, ctx, label, prefix, window, n, traits, contributing + extra, score,
-               "invalidate" if sure else "hold")
+        unknown = ("ua", "delay")
+        known = n - (cohort(f"{name}=?") if name in unknown else 0)
+        known_others = n_others - (others(f"{name}=?") if name in unknown else 0)
+        if known <= 0 or known_others < t.contrast_baseline_min / 4:
+            continue  # too few to compare (few identities verified lately, few user agents sent)
+        k = cohort(f"{name}={value}")
+        k_others = others(f"{name}={value}")
+        p, ratio = contrast(k, known, k_others, known_others, t.contrast_prior, t.contrast_sigmas)
+        likely = (k + t.contrast_prior * p) / (known + t.contrast_prior) / p  # the likelihood ratio itself
+        if label == "entry" and known * p >= _EXPECTED and likely < 1 / t.contrast_support:
+            out.contradicts = True
+        out.score += math.log(min(max(likely, _MIN_RATIO), _MAX_RATIO))
+        if ratio < _CONTRIBUTES:
+            continue
+        en, zh = _describe(name, value)
+        ev = Evidence(name, ratio,
+                      f"{k} of them {en} ({k / known:.0%}, against {p:.1%} of the campaign's other voters: "
+                      f"{ratio:.1f}× as common)",
+                      f"其中 {k} 个{zh}（占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}，为其 {ratio:.1f} 倍）")
+        out.contributing.append(ev)
+        if k >= t.contrast_min_identities and ratio >= t.contrast_ratio:
+            out.strong.append((name, value, ev))
+            out.shares.append(p)
+        elif k >= t.contrast_min_identities and ratio >= t.contrast_support:
+            out.support.append((name, value, ev))
+            out.shares.append(p)
+    return out
+
+
+def _judge(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n: int, traits: _Comparison,
+           count: Any) -> None:
+    """With the evidence beyond the traits (timing, a surge, a network taken over): hold, invalidate or nothing."""
+    t = ctx.t
+    extra: list[Evidence] = []
+    timing = ctx.timing.get(v.vote_id, [])
+    if timing:
+        extra.append(max(timing, key=lambda x: x.ratio))
+    if label == "entry" and (jump := surge(v, ctx, count)):
+        extra.append(jump)
+    taken = takeover(v, ctx, n) if label == "network" else None
+    if taken:
+        extra.append(taken)
+    strong, support = traits.strong, traits.support
+    if not (strong or len(support) >= 2 or taken):
+        return  # a supporting trait alone needs a second one, or a network its identities took over
+    score = traits.score + sum(math.log(min(x.ratio, _TIMING_CAP)) for x in extra)
+    pieces = len(strong) + len(support) + len(extra)
+    if pieces < 2 or score < math.log(t.hold_odds):
+        return
+    sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)
+    window = length
+    if len(strong + support) == 1 and label == "entry" and traits.shares[0] > t.single_trait_share:
+        # One trait that many honest voters have too (never looking at the page, say) picks out a farm only
+        # inside its burst; across an entry's ten minutes it would take the entry's honest voters with it.
+        if not any(x.signal == "burst" for x in extra):
+            return
+        window = BURST
+    _found(v, ctx, label, prefix, window, n, strong + support, traits.contributing + extra, score,
+           "invalidate" if sure else "hold")
 
 
 def takeover(v: VoteSignal, ctx: Context, n: int) -> Evidence | None:

@@ -302,54 +302,13 @@ def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[
     out: dict[ShardedKey, int] = {}
     get = out.get
     for v in votes:
-        c, n, subnet, shard = v.campaign_id, v.count, v.subnet, v.shard
-        e = entry_key(v.entry_id)
         scopes = first.get(v.vote_id, _ALL_FIRST)
-        minute, hour, burst = v.window(MINUTE), v.window(HOUR), v.window(BURST)
-        keys: list[tuple[ShardedKey, int]] = [
-            (((c, "entry_burst", e, burst), shard), 1), (((c, "entry_requests_hour", e, hour), shard), 1),
-            (((c, "entry_votes_minute", e, minute), shard), n), (((c, "entry_votes_hour", e, hour), shard), n),
-            (((c, "entry_requests_hour", e, hour - _HOUR), shard), 0)]
-        if "day" in scopes:
-            day = v.window(DAY)
-            keys += [(((c, "trait_day", k, day), shard), 1) for k in trait_keys("", v)]
-        if "ten" in scopes:
-            keys.append((((c, "ids_ten", "*", v.window(TEN_MINUTES)), shard), 1))
-        if "entry_day" in scopes:
-            day = v.window(DAY)
-            keys += [(((c, "entry_trait_day", k, day), shard), 1) for k in trait_keys(f"{e}|", v)]
-        if "entry_ten" in scopes:
-            ten = v.window(TEN_MINUTES)
-            keys += [(((c, "entry_trait_ten", k, ten), shard), 1) for k in trait_keys(f"{e}|", v)]
-        new_in_burst = "entry_burst" in scopes
-        if v.device_hash and new_in_burst:
-            keys.append((((c, "entry_device_burst", f"{e}|{v.device_hash}", burst), 0), 1))
-        if v.device_hash:
-            keys.append((((c, "device_minute", v.device_hash, minute), 0), 1))
-        network: list[tuple[ShardedKey, int]] = []
-        ip = ip_key(v)
-        if ip:
-            network.append((((c, "ip_minute", ip, minute), 0), 1))
-        if subnet:
-            es, day = pair(e, subnet), v.window(DAY)
-            network += [(((c, "subnet_minute", subnet, minute), shard), 1),
-                        (((c, "entry_subnet_minute", es, minute), shard), n),
-                        (((c, "subnet_votes_minute", subnet, minute), shard), n),
-                        (((c, "entry_subnet_hour", es, hour), shard), n),
-                        (((c, "subnet_votes_hour", subnet, hour), shard), n),
-                        (((c, "entry_subnet_day", es, day), shard), n),
-                        (((c, "subnet_votes_day", subnet, day), shard), n)]
-            if new_in_burst:
-                network.append((((c, "entry_subnet_burst", es, burst), shard), 1))
-            if "entry_subnet_day" in scopes:
-                network += [(((c, "entry_subnet_trait_day", k, day), shard), 1) for k in trait_keys(f"{es}|", v)]
-            if v.fresh:
-                ten = v.window(TEN_MINUTES)
-                network += [(((c, "fresh_entry_subnet_votes", es, ten), 0), n),
-                            (((c, "fresh_subnet_votes", subnet, ten), 0), n)]
+        keys = _campaign_increments(v, scopes)
+        network = _network_increments(v, scopes)
         if networks is None:
             keys += network
         elif network:
+            c, subnet = v.campaign_id, v.subnet
             mine = networks.get((c, subnet or ""))
             if mine is None:
                 mine = networks[(c, subnet or "")] = {}
@@ -358,6 +317,62 @@ def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[
         for row, added in keys:
             out[row] = get(row, 0) + added
     return out
+
+
+def _campaign_increments(v: VoteSignal, scopes: frozenset[str]) -> list[tuple[ShardedKey, int]]:
+    """The counters of the entry, the campaign's traits and the device a vote adds to."""
+    c, n, shard = v.campaign_id, v.count, v.shard
+    e = entry_key(v.entry_id)
+    minute, hour, burst = v.window(MINUTE), v.window(HOUR), v.window(BURST)
+    keys: list[tuple[ShardedKey, int]] = [
+        (((c, "entry_burst", e, burst), shard), 1), (((c, "entry_requests_hour", e, hour), shard), 1),
+        (((c, "entry_votes_minute", e, minute), shard), n), (((c, "entry_votes_hour", e, hour), shard), n),
+        (((c, "entry_requests_hour", e, hour - _HOUR), shard), 0)]
+    if "day" in scopes:
+        day = v.window(DAY)
+        keys += [(((c, "trait_day", k, day), shard), 1) for k in trait_keys("", v)]
+    if "ten" in scopes:
+        keys.append((((c, "ids_ten", "*", v.window(TEN_MINUTES)), shard), 1))
+    if "entry_day" in scopes:
+        day = v.window(DAY)
+        keys += [(((c, "entry_trait_day", k, day), shard), 1) for k in trait_keys(f"{e}|", v)]
+    if "entry_ten" in scopes:
+        ten = v.window(TEN_MINUTES)
+        keys += [(((c, "entry_trait_ten", k, ten), shard), 1) for k in trait_keys(f"{e}|", v)]
+    if v.device_hash and "entry_burst" in scopes:
+        keys.append((((c, "entry_device_burst", f"{e}|{v.device_hash}", burst), 0), 1))
+    if v.device_hash:
+        keys.append((((c, "device_minute", v.device_hash, minute), 0), 1))
+    return keys
+
+
+def _network_increments(v: VoteSignal, scopes: frozenset[str]) -> list[tuple[ShardedKey, int]]:
+    """The counters of the vote's address and network (kept in memory by the instance that holds the network)."""
+    c, n, subnet, shard = v.campaign_id, v.count, v.subnet, v.shard
+    minute, hour = v.window(MINUTE), v.window(HOUR)
+    network: list[tuple[ShardedKey, int]] = []
+    ip = ip_key(v)
+    if ip:
+        network.append((((c, "ip_minute", ip, minute), 0), 1))
+    if not subnet:
+        return network
+    es, day = pair(entry_key(v.entry_id), subnet), v.window(DAY)
+    network += [(((c, "subnet_minute", subnet, minute), shard), 1),
+                (((c, "entry_subnet_minute", es, minute), shard), n),
+                (((c, "subnet_votes_minute", subnet, minute), shard), n),
+                (((c, "entry_subnet_hour", es, hour), shard), n),
+                (((c, "subnet_votes_hour", subnet, hour), shard), n),
+                (((c, "entry_subnet_day", es, day), shard), n),
+                (((c, "subnet_votes_day", subnet, day), shard), n)]
+    if "entry_burst" in scopes:
+        network.append((((c, "entry_subnet_burst", es, v.window(BURST)), shard), 1))
+    if "entry_subnet_day" in scopes:
+        network += [(((c, "entry_subnet_trait_day", k, day), shard), 1) for k in trait_keys(f"{es}|", v)]
+    if v.fresh:
+        ten = v.window(TEN_MINUTES)
+        network += [(((c, "fresh_entry_subnet_votes", es, ten), 0), n),
+                    (((c, "fresh_subnet_votes", subnet, ten), 0), n)]
+    return network
 
 
 _HOUR = timedelta(seconds=HOUR)

@@ -358,42 +358,27 @@ def _check_value(definition: CampaignDefinition, f: FormField, value: Any) -> li
             add(ViolationCode.INVALID_VALUE, f"{f.label}应为文字", f"{f.label_en} must be text")
             return out
         if f.max_length is not None and len(value.strip()) > f.max_length:
-            add(
-                ViolationCode.FIELD_TOO_LONG,
-                f"{f.label}不超过{f.max_length}字，当前{len(value.strip())}字",
-                f"{f.label_en} allows at most {f.max_length} characters; it has {len(value.strip())}",
-            )
+            add(ViolationCode.FIELD_TOO_LONG, f"{f.label}不超过{f.max_length}字，当前{len(value.strip())}字",
+                f"{f.label_en} allows at most {f.max_length} characters; it has {len(value.strip())}")
     if f.type in ("text", "textarea"):
         out.extend(_blocked_terms(definition, f, value))
         out.extend(_links_in_text(definition, f, value))
     elif f.type == "email":
         if not _EMAIL.fullmatch(value.strip()):
-            add(
-                ViolationCode.INVALID_VALUE,
-                f"{f.label}不是有效的电子邮箱",
-                f"{f.label_en} is not an e-mail address",
-            )
+            add(ViolationCode.INVALID_VALUE, f"{f.label}不是有效的电子邮箱",
+                f"{f.label_en} is not an e-mail address")
     elif f.type == "phone":
         if not is_valid_mobile(value):
-            add(
-                ViolationCode.INVALID_PHONE,
-                f"{f.label}应为11位手机号码",
-                f"{f.label_en} must be an 11-digit mainland mobile number",
-            )
+            add(ViolationCode.INVALID_PHONE, f"{f.label}应为11位手机号码",
+                f"{f.label_en} must be an 11-digit mainland mobile number")
     elif f.type == "date_month":
         if _year_month(value) is None:
-            add(
-                ViolationCode.INVALID_VALUE,
-                f"{f.label}应为年月，如2021-01",
-                f"{f.label_en} must be a month such as 2021-01",
-            )
+            add(ViolationCode.INVALID_VALUE, f"{f.label}应为年月，如2021-01",
+                f"{f.label_en} must be a month such as 2021-01")
     elif f.type == "select":
         if value not in f.choice_values():
-            add(
-                ViolationCode.INVALID_VALUE,
-                f"{f.label}须从选项中选择",
-                f"{f.label_en} must be one of {', '.join(f.choice_values())}",
-            )
+            add(ViolationCode.INVALID_VALUE, f"{f.label}须从选项中选择",
+                f"{f.label_en} must be one of {', '.join(f.choice_values())}")
     elif f.type == "category":
         if not isinstance(value, str) or definition.category(value) is None:
             out.append(_unknown_category(definition, f.id, value))
@@ -406,11 +391,8 @@ def _check_value(definition: CampaignDefinition, f: FormField, value: Any) -> li
             out.extend(_check_link(definition, f, link))
     elif f.type == "integer":
         if _as_int(value) is None:
-            add(
-                ViolationCode.INVALID_NUMBER,
-                f"{f.label}应为非负整数",
-                f"{f.label_en} must be a whole number, zero or more",
-            )
+            add(ViolationCode.INVALID_NUMBER, f"{f.label}应为非负整数",
+                f"{f.label_en} must be a whole number, zero or more")
     return out
 
 
