@@ -59,7 +59,8 @@ def create_app(settings: GatewaySettings | None = None, *, client: httpx.AsyncCl
     app = FastAPI(title="massline", description="The entry point: every service's API under /api/<service>/.",
                   version="1.0.0", lifespan=lifespan)
     app.state.deps = deps
-    install_error_handlers(app)
+    # The gateway answers a bad path 400, as it did before it reached any service.
+    install_error_handlers(app, path_status=400)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in PAGE_ROUTERS:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
+import unicodedata
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -15,31 +19,48 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger(__name__)
 
 
-def _no_nul(value: Any) -> Any:
+# Control characters other than tab, line feed and carriage return (and DEL): nothing a person types.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_INVISIBLE = {"Cf", "Zs", "Zl", "Zp", "Cc"}
+
+
+def invisible_only(text: str) -> bool:
+    """Text with an invisible character (a zero-width space, say) and nothing a reader would see."""
+    categories = [unicodedata.category(ch) for ch in text]
+    return "Cf" in categories and all(c in _INVISIBLE for c in categories)
+
+
+def check_text(value: Any) -> Any:
+    """Refuse, anywhere in a request body, text with control characters or made only of invisible characters."""
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("text may not contain the NUL character (\\u0000)")
+        if CONTROL.search(value):
+            raise ValueError("text may not contain control characters")
+        if invisible_only(value):
+            raise ValueError("text may not be made only of blank or invisible characters")
     elif isinstance(value, (list, tuple, set)):
         for item in value:
-            _no_nul(item)
+            check_text(item)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _no_nul(key)
-            _no_nul(item)
+            check_text(key)
+            check_text(item)
     return value
 
 
 class RequestBody(BaseModel):
-    """Base for every HTTP request body: unknown fields are an error, not silently dropped, and no text holds a NUL
-    character (PostgreSQL refuses it: it would fail the whole transaction, other people's votes of the same batch
-    with it, instead of this request alone)."""
+    """Base for every HTTP request body: unknown fields are an error, not silently dropped; no text holds a NUL or
+    another control character (PostgreSQL refuses NUL: it would fail the whole transaction, other people's votes
+    of the same batch with it, instead of this request alone), and no text is made only of invisible characters
+    (a name of zero-width spaces)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="before")
     @classmethod
-    def _refuse_nul(cls, value: Any) -> Any:
-        return _no_nul(value)
+    def _refuse_unreadable_text(cls, value: Any) -> Any:
+        return check_text(value)
 
 
 class ApiError(Exception):
@@ -127,7 +148,10 @@ def request_validation_error(errors: list[dict[str, Any]]) -> ApiError:
                     fields)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+MAX_BODY_BYTES = 1 << 20
+
+
+def install_error_handlers(app: FastAPI, *, max_body_bytes: int = MAX_BODY_BYTES, path_status: int = 422) -> None:
     """Every refusal has the same shape: {"error": {"code", "message", "message_zh", "details"}}."""
 
     @app.exception_handler(ApiError)
@@ -157,14 +181,45 @@ def install_error_handlers(app: FastAPI) -> None:
     # the framework would answer it too, but then re-raise it to the server, which closes the connection; the
     # gateway, keeping that connection for the next request (maybe another user's), would get no answer.
     app.add_middleware(UnexpectedErrors)
+    app.add_middleware(InputDiscipline, max_body_bytes=max_body_bytes, path_status=path_status)
+
+
+class _Quiet:
+    """At most one log line per kind of error per minute: the first with its traceback, then a count."""
+
+    WINDOW_S = 60.0
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[float, int]] = {}
+
+    def log(self, level: int, what: str, exc: BaseException) -> None:
+        frame = exc.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame is not None else ""
+        key = f"{type(exc).__name__}@{where}"
+        now = time.monotonic()
+        since, suppressed = self.seen.get(key, (0.0, 0))
+        if since and now - since < self.WINDOW_S:
+            self.seen[key] = (since, suppressed + 1)
+            return
+        if len(self.seen) > 1000:
+            self.seen.clear()
+        self.seen[key] = (now, 0)
+        more = f" ({suppressed} more like it in the last minute)" if suppressed else ""
+        log.log(level, "%s: %s: %s%s", what, type(exc).__name__, str(exc)[:300], more,
+                exc_info=exc if not suppressed and level >= logging.ERROR else None)
+
+
+_quiet = _Quiet()
 
 
 def unexpected_answer(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
     """What a client is told about an error no handler expected: 503 while the database is away, else 500."""
     if database_unavailable(exc):
-        log.warning("database unavailable: %s", exc)
+        _quiet.log(logging.WARNING, "database unavailable", exc)
         return database_unavailable_answer()
-    log.error("unhandled error", exc_info=exc)
+    _quiet.log(logging.ERROR, "unhandled error", exc)
     return 500, {"error": {"code": "internal_error", "message": "Internal error", "message_zh": "服务器内部错误"}}, {}
 
 
@@ -194,3 +249,64 @@ class UnexpectedErrors:
             status, body, headers = unexpected_answer(exc)
             response = JSONResponse(body, status_code=status, headers=headers)
             await response(scope, receive, send)
+
+
+class InputDiscipline:
+    """ASGI middleware: a path or query with control characters is 422 `invalid_path`; a body over the cap is 413
+    `body_too_large`, refused before the app reads it (a body without a length is read up to the cap, no further)."""
+
+    def __init__(self, app: Any, max_body_bytes: int = MAX_BODY_BYTES, path_status: int = 422) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.path_status = path_status
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        target = scope.get("path", "").encode("utf-8", "surrogateescape") + b"?" + unquote_to_bytes(
+            scope.get("query_string", b""))
+        if CONTROL.search(target.decode("latin-1")):
+            await _refuse(scope, receive, send, ApiError(
+                self.path_status, "invalid_path", "地址中含有控制字符", "The address contains control characters"))
+            return
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > self.max_body_bytes:
+                await _refuse(scope, receive, send, _too_large(self.max_body_bytes))
+                return
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_body_bytes:
+                await _refuse(scope, receive, send, _too_large(self.max_body_bytes))
+                return
+        await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
+
+
+def _too_large(cap: int) -> ApiError:
+    return ApiError(413, "body_too_large", f"请求内容过大（上限 {cap} 字节）", f"The request body is over {cap} bytes",
+                    {"max_bytes": cap})
+
+
+def _replay(messages: list[dict[str, Any]], then: Any = None) -> Any:
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        if then is not None:
+            message: dict[str, Any] = await then()
+            return message
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _refuse(scope: dict[str, Any], receive: Any, send: Any, error: ApiError) -> None:
+    await JSONResponse(error.body(), status_code=error.status)(scope, receive, send)

@@ -427,7 +427,7 @@ class ServiceRuntime(Generic[SettingsT]):
         app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
         app.state.runtime = self
         app.state.deps = deps
-        install_error_handlers(app)
+        install_error_handlers(app, max_body_bytes=self.settings.max_body_bytes)
         app.add_middleware(AnswerCounter, counter=self.answers)
         app.include_router(self.health_router())
         for router in routers:

@@ -38,6 +38,7 @@ class ServiceSettings(BaseSettings):
         "development-secret-change-me-in-production", description="Signs staff tokens and voter tickets."
     )
     log_level: str = "INFO"
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="Request bodies over this size are refused (413).")
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 0.5
     outbox_retention_days: int = Field(

@@ -67,3 +67,32 @@ def test_staff_routes_need_a_token(submission: TestClient) -> None:
 def test_unknown_route_has_the_same_error_shape(voting: TestClient) -> None:
     r = voting.get("/no/such/route")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_control_characters_in_any_text_are_refused(submission: TestClient) -> None:
+    r = submission.post("/auth/login", json={"username": "admin\x07", "password": "x"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+    assert "control characters" in r.json()["error"]["details"][0]["message"]
+
+
+def test_a_name_made_only_of_invisible_characters_is_refused(submission: TestClient) -> None:
+    r = submission.post("/auth/login", json={"username": "\u200b\u200b\u2060", "password": "x"})
+    assert r.status_code == 422
+    assert "invisible" in r.json()["error"]["details"][0]["message"]
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(submission: TestClient) -> None:
+    big = '{"username": "' + "a" * (2 << 20) + '", "password": "x"}'
+    r = submission.post("/auth/login", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
+    # Without a length (chunked), the body is read up to the cap and no further.
+    chunks = (b"a" * 65536 for _ in range(40))
+    r = submission.post("/auth/login", content=chunks, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["details"]["max_bytes"] == 1 << 20
+
+
+def test_a_path_with_a_control_character_is_422_at_a_service(submission: TestClient) -> None:
+    r = submission.get("/campaigns/abc%07def")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_path"
+    r = submission.get("/campaigns", params={"q": "a\x01b"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_path"
