@@ -39,10 +39,10 @@ _TIMING_CAP = 20.0
 _CONTRIBUTES = 1.5  # a trait this much commoner in the cohort is named in the explanation
 _EXPECTED = 5.0  # identities a trait value would have in the cohort by the others' share, before its rarity counts
 
-_TRAIT_EN = {"ua": "the same user agent", "delay": "voted {value} after verifying",
-             "page": {"n": "never loaded the campaign's page before voting", "y": "loaded the campaign's page"}}
-_TRAIT_ZH = {"ua": "使用相同的浏览器标识", "delay": "在验证后 {value} 内投票",
-             "page": {"n": "投票前从未打开活动页面", "y": "投票前打开过活动页面"}}
+_TRAIT_EN = {"ua": "the same user agent", "delay": "voted {value} after verifying"}
+_TRAIT_ZH = {"ua": "使用相同的浏览器标识", "delay": "在验证后 {value} 内投票"}
+_PAGE_EN = {"n": "never loaded the campaign's page before voting", "y": "loaded the campaign's page"}
+_PAGE_ZH = {"n": "投票前从未打开活动页面", "y": "投票前打开过活动页面"}
 
 
 def cohorts(v: VoteSignal) -> list[tuple[str, str, str, int]]:
@@ -102,10 +102,10 @@ def surge(v: VoteSignal, ctx: Context, count: Any) -> Evidence | None:
 
 def _describe(name: str, value: str) -> tuple[str, str]:
     if name == "page":
-        return _TRAIT_EN["page"][value], _TRAIT_ZH["page"][value]  # type: ignore[index]
+        return _PAGE_EN[value], _PAGE_ZH[value]
     if name == "delay":
-        return (str(_TRAIT_EN["delay"]).format(value=value.replace("-", "–")),
-                str(_TRAIT_ZH["delay"]).format(value=DELAY_TEXT_ZH.get(value, value)))
+        return (_TRAIT_EN["delay"].format(value=value.replace("-", "–")),
+                _TRAIT_ZH["delay"].format(value=DELAY_TEXT_ZH.get(value, value)))
     return f"{_TRAIT_EN['ua']} (#{value[:8]})", f"{_TRAIT_ZH['ua']}（#{value[:8]}）"
 
 

@@ -43,7 +43,8 @@ async def add_accepted_votes(conn: asyncpg.Connection, deps: VotingDeps, batch: 
     now = datetime.now(UTC)
     lag = deps.metrics.standings_lag
     for item in batch:
-        cast: VoteCast = item.event  # type: ignore[assignment]  # the subscription delivers VoteCast only
+        cast = item.event
+        assert isinstance(cast, VoteCast)  # the subscription delivers VoteCast only
         for e in cast.votes:
             campaign_id, category_id, votes = totals.get(e.entry_id, (item.envelope.campaign_id, e.category_id, 0))
             totals[e.entry_id] = (campaign_id, category_id, votes + e.count)
