@@ -71,7 +71,7 @@ class Dispatcher:
                     pass
 
     async def run_reminders(self) -> None:
-        """For the life of the service: send the reminders that fell due."""
+        """For the life of the service: send the reminders that fell due, and the held notices now due."""
         while True:
             try:
                 await self.send_due_reminders()
@@ -80,8 +80,9 @@ class Dispatcher:
             await asyncio.sleep(max(self.settings.dispatch_poll_s, 30.0))
 
     async def send_due_reminders(self) -> int:
-        """Record the notices of the reminders that fell due, once each; how many reminders were sent."""
-        return await notices.send_due_reminders(self.deps)
+        """Record the notices of the reminders that fell due, once each, and the held notices whose quarter hour
+        has passed; how many reminders and held notices were sent."""
+        return await notices.send_due_reminders(self.deps) + await notices.send_held_notices(self.deps)
 
     async def dispatch_once(self, *, wait: bool = True) -> int:
         """Claim and start what is due now; with `wait`, return only when those sends have finished."""

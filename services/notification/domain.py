@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -248,6 +248,83 @@ def notices_for(event: Event, campaign_id: str = "", reviewers: Sequence[str] = 
     if isinstance(event, NominationRejected):
         return [_nomination_notice("nomination_rejected", event, reason=event.reason)]
     return []
+
+
+# --- coalescing -----------------------------------------------------------------------------
+
+# Notices of these kinds go to one recipient at most once per window: while voting is open a ranking is
+# recomputed many times a minute, and the committee needs to hear that one is ready, not each recomputation.
+COALESCED_TEMPLATES = frozenset({"ranking_ready"})
+COALESCE_WINDOW = timedelta(minutes=15)
+
+S = TypeVar("S")  # what a notice is about (the event it came from), carried along untouched
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a notice is about: an event, or a reminder that fell due."""
+
+    event_id: uuid.UUID
+    event_type: str
+    campaign_id: str
+
+
+@dataclass(frozen=True)
+class NoticeWindow(Generic[S]):
+    """One recipient's coalesced notices of one kind: when the last went out, and the latest held back since."""
+
+    last_sent_at: datetime | None = None
+    held: tuple[S, Notice] | None = None
+
+    def due(self, now: datetime, window: timedelta = COALESCE_WINDOW) -> bool:
+        """Whether the held notice may go out now: the window since the last one has passed."""
+        return self.held is not None and (self.last_sent_at is None or now - self.last_sent_at >= window)
+
+
+@dataclass
+class Coalesced(Generic[S]):
+    """What to record now, and each (recipient, template)'s window afterwards."""
+
+    send: list[tuple[S, Notice]] = field(default_factory=list)
+    windows: dict[tuple[str, str], NoticeWindow[S]] = field(default_factory=dict)
+
+
+def later_notice(earlier: Notice | None, later: Notice) -> Notice:
+    """The notice that stands for both: the later one (the latest state), its refs listing every category the
+    two were about (`categories`, comma-separated)."""
+    categories = set(_categories(later))
+    if earlier is not None:
+        categories |= set(_categories(earlier))
+    if not categories:
+        return later
+    return replace(later, refs={**later.refs, "categories": ",".join(sorted(categories))})
+
+
+def _categories(notice: Notice) -> list[str]:
+    listed = notice.refs.get("categories") or notice.refs.get("category_id") or ""
+    return [c for c in str(listed).split(",") if c]
+
+
+def coalesce(pending: Sequence[tuple[S, Notice]], windows: Mapping[tuple[str, str], NoticeWindow[S]],
+             now: datetime, window: timedelta = COALESCE_WINDOW) -> Coalesced[S]:
+    """At most one notice of a coalesced kind per recipient per `window`; the rest are held, the latest
+    standing for all of them, and go out (by `NoticeWindow.due`) once the window has passed. Notices of other
+    kinds all go out. `pending` is in the order the events happened; `windows` holds what is stored."""
+    out: Coalesced[S] = Coalesced()
+    for source, notice in pending:
+        if notice.template not in COALESCED_TEMPLATES:
+            out.send.append((source, notice))
+            continue
+        key = (notice.recipient, notice.template)
+        current = out.windows.get(key) or windows.get(key) or NoticeWindow()
+        held = current.held[1] if current.held else None
+        merged = later_notice(held, notice)
+        if current.last_sent_at is None or now - current.last_sent_at >= window:
+            out.send.append((source, merged))
+            out.windows[key] = NoticeWindow(last_sent_at=now)
+        else:
+            out.windows[key] = NoticeWindow(last_sent_at=current.last_sent_at, held=(source, merged))
+    return out
 
 
 def _result_notices(event: ResultsPublished) -> list[Notice]:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -25,13 +23,7 @@ from .repository import NewDelivery, NewWebhookDelivery, RecordedDelivery
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Source:
-    """What a notice is about: an event, or a reminder that fell due."""
-
-    event_id: uuid.UUID
-    event_type: str
-    campaign_id: str
+Source = domain.Source
 
 
 def _source(item: Delivered) -> Source:
@@ -80,11 +72,40 @@ async def tell_of_nominations(deps: NotificationDeps, conn: asyncpg.Connection, 
 
 
 async def tell_of_rankings(deps: NotificationDeps, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
-    """Tell the committee a ranking is ready, and webhooks that it was computed."""
+    """Tell the committee a ranking is ready, at most once a quarter hour (the latest one; the others are held
+    and go out once the quarter hour has passed), and webhooks of every ranking computed."""
     pending = _notices(batch)
     if pending:
-        await record_notices(deps, conn, pending)
+        await record_coalesced(deps, conn, pending)
     await fan_out_webhooks(conn, batch)
+
+
+async def record_coalesced(deps: NotificationDeps, conn: asyncpg.Connection,
+                           pending: Sequence[tuple[Source, domain.Notice]]) -> None:
+    """Record the notices the coalescing rule lets through now; hold back the latest of the rest."""
+    keys = sorted({(n.recipient, n.template) for _, n in pending if n.template in domain.COALESCED_TEMPLATES})
+    windows = await repository.lock_notice_windows(conn, keys) if keys else {}
+    plan = domain.coalesce(pending, windows, datetime.now(UTC))
+    if plan.send:
+        await record_notices(deps, conn, plan.send)
+    for key, window in plan.windows.items():
+        await repository.save_notice_window(conn, key, window)
+    held = sum(1 for w in plan.windows.values() if w.held)
+    if held:
+        log.info("notices held back", extra={"held": held, "templates": sorted({t for _, t in plan.windows})})
+
+
+async def send_held_notices(deps: NotificationDeps, now: datetime | None = None) -> int:
+    """Record every held notice whose recipient's window has passed; how many went out."""
+    now = now or datetime.now(UTC)
+    async with deps.rt.unit_of_work() as uow:
+        due = await repository.claim_due_held_notices(uow.conn, now - domain.COALESCE_WINDOW, 50)
+        ready = [(key, w) for key, w in due if w.held is not None and w.due(now)]
+        if ready:
+            await record_notices(deps, uow.conn, [w.held for _, w in ready if w.held is not None])
+        for key, _ in ready:
+            await repository.save_notice_window(uow.conn, key, domain.NoticeWindow(last_sent_at=now))
+    return len(ready)
 
 
 async def tell_of_review(deps: NotificationDeps, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:

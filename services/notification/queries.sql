@@ -237,3 +237,21 @@ RETURNING id, status;
 SELECT
   (SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending')) AS messages,
   (SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'sending')) AS webhooks;
+
+-- name: create_notice_windows
+INSERT INTO notice_windows (recipient, template) SELECT * FROM unnest($1::text[], $2::text[])
+ON CONFLICT DO NOTHING;
+
+-- name: notice_windows_for_update
+-- In key order, so two consumers never wait on each other in opposite order.
+SELECT w.recipient, w.template, w.last_sent_at, w.held
+FROM notice_windows w JOIN unnest($1::text[], $2::text[]) AS k (recipient, template) USING (recipient, template)
+ORDER BY w.recipient, w.template FOR UPDATE OF w;
+
+-- name: save_notice_window
+UPDATE notice_windows SET last_sent_at = $3, held = $4 WHERE recipient = $1 AND template = $2;
+
+-- name: claim_due_held_notices
+SELECT recipient, template, last_sent_at, held FROM notice_windows
+WHERE held IS NOT NULL AND (last_sent_at IS NULL OR last_sent_at <= $1)
+ORDER BY last_sent_at NULLS FIRST LIMIT $2 FOR UPDATE SKIP LOCKED;

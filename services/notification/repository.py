@@ -481,3 +481,46 @@ async def webhook_done(conn: Db, delivery_id: uuid.UUID, status: str, next_attem
     """Record how a post ended; False when the delivery was no longer this sender's (nothing written)."""
     return await conn.fetchrow(Q.webhook_done, delivery_id, status, next_attempt_at, error) is not None
 
+
+
+# --- coalesced notices --------------------------------------------------------------------------------------
+
+Window = domain.NoticeWindow[domain.Source]
+
+
+def _held_json(window: Window) -> dict[str, Any] | None:
+    if window.held is None:
+        return None
+    source, notice = window.held
+    return {"source": {"event_id": str(source.event_id), "event_type": source.event_type,
+                       "campaign_id": source.campaign_id},
+            "notice": {"template": notice.template, "recipient": notice.recipient, "facts": dict(notice.facts),
+                       "refs": dict(notice.refs)}}
+
+
+def _window(row: Any) -> Window:
+    held = row["held"]
+    if held is None:
+        return domain.NoticeWindow(last_sent_at=row["last_sent_at"])
+    s, n = held["source"], held["notice"]
+    source = domain.Source(uuid.UUID(s["event_id"]), s["event_type"], s["campaign_id"])
+    notice = domain.Notice(n["template"], n["recipient"], n["facts"], n["refs"])
+    return domain.NoticeWindow(last_sent_at=row["last_sent_at"], held=(source, notice))
+
+
+async def lock_notice_windows(conn: Db, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Window]:
+    """The (recipient, template) windows, created if missing and locked for this transaction."""
+    recipients, templates = [r for r, _ in keys], [t for _, t in keys]
+    await conn.execute(Q.create_notice_windows, recipients, templates)
+    return {(r["recipient"], r["template"]): _window(r)
+            for r in await conn.fetch(Q.notice_windows_for_update, recipients, templates)}
+
+
+async def save_notice_window(conn: Db, key: tuple[str, str], window: Window) -> None:
+    await conn.execute(Q.save_notice_window, key[0], key[1], window.last_sent_at, _held_json(window))
+
+
+async def claim_due_held_notices(conn: Db, sent_before: datetime, limit: int) -> list[tuple[tuple[str, str], Window]]:
+    """Windows with a held notice whose last notice went out before `sent_before`, locked (others skip them)."""
+    return [((r["recipient"], r["template"]), _window(r))
+            for r in await conn.fetch(Q.claim_due_held_notices, sent_before, limit)]

@@ -577,3 +577,39 @@ def compute_ranking(inputs: CategoryInputs) -> Ranking:
         entries=ranked,
         warnings=rules.warnings,
     )
+
+
+# --- what the public sees while counts are hidden --------------------------------------------------
+
+# Roles that see vote counts while the campaign hides them: those who review, approve and publish the rankings
+# (the committee, the supervising unit, admins), and the operators who review the votes themselves.
+COUNT_READERS = frozenset({"committee", "supervisor", "admin", "operator"})
+
+# The vote explanation's keys that tell a count: the votes themselves, and whether they are none.
+_COUNT_KEYS = ("votes", "no_votes")
+
+
+def counts_hidden(show_counts: str, voting_closed: bool) -> bool:
+    """Whether vote counts are kept from the public: the campaign shows only ranks (`rank_only`) or nothing
+    (`hidden`) while voting is open, and the final tally has not come. After it, everything shows."""
+    return show_counts != "always" and not voting_closed
+
+
+def may_read_counts(role: str | None) -> bool:
+    """Whether a caller (None: not signed in) sees vote counts that are hidden from the public."""
+    return role in COUNT_READERS
+
+
+def without_counts(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The ranked entries with the vote counts left out (`explanation.vote.votes` and `no_votes` null).
+
+    Ranks, the vote rank and the vote score stay: they follow from the order, which a campaign with
+    `rank_only` shows anyway, and none of them tells a count."""
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        explanation = dict(entry.get("explanation") or {})
+        vote = explanation.get("vote")
+        if isinstance(vote, Mapping):
+            explanation["vote"] = {k: (None if k in _COUNT_KEYS else v) for k, v in vote.items()}
+        out.append({**entry, "explanation": explanation})
+    return out

@@ -19,6 +19,13 @@ def ranking_not_found(campaign_id: str, category_id: str | None = None) -> ApiEr
                     details)
 
 
+def inputs_hidden(campaign_id: str, category_id: str) -> ApiError:
+    return ApiError(403, "counts_hidden", "投票期间本活动不公开票数，排名的原始输入（含票数）暂不公开",
+                    "The campaign hides vote counts while voting is open; the ranking's inputs (which hold them) "
+                    "are not public until voting closes",
+                    {"campaign_id": campaign_id, "category_id": category_id})
+
+
 def campaign_not_found(campaign_id: str) -> ApiError:
     return ApiError(404, "campaign_not_found", "评分服务尚未收到该活动", "Scoring does not know this campaign yet",
                     {"campaign_id": campaign_id})

@@ -1,9 +1,11 @@
 -- name: upsert_campaign
 -- Returns the id only when this version was stored, so an older redelivered version changes nothing.
-INSERT INTO campaigns AS c (id, version, title, categories, scoring, rule_version, phases, activity_deadline)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO campaigns AS c (id, version, title, categories, scoring, rule_version, phases, activity_deadline,
+                            show_counts)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (id) DO UPDATE
 SET version = EXCLUDED.version, title = EXCLUDED.title, categories = EXCLUDED.categories,
+    show_counts = EXCLUDED.show_counts,
     scoring = EXCLUDED.scoring, rule_version = EXCLUDED.rule_version, phases = EXCLUDED.phases,
     activity_deadline = EXCLUDED.activity_deadline,
     activity_deadline_applied = c.activity_deadline_applied
@@ -13,7 +15,7 @@ WHERE c.version <= EXCLUDED.version
 RETURNING id;
 
 -- name: get_campaign
-SELECT id, version, title, categories, scoring, rule_version, phases, activity_deadline
+SELECT id, version, title, categories, scoring, rule_version, phases, activity_deadline, show_counts
 FROM campaigns WHERE id = $1;
 
 -- name: campaign_categories
@@ -142,11 +144,13 @@ SELECT announced_digest, announced_at FROM rankings WHERE campaign_id = $1 AND c
 
 -- name: unannounced_rankings
 -- Rankings whose last change was held back by the throttle and whose interval has passed.
-SELECT campaign_id, category_id, rule_version, inputs_digest, entries FROM rankings
-WHERE announced_digest IS DISTINCT FROM inputs_digest
-  AND (announced_at IS NULL OR announced_at <= now() - make_interval(secs => $1))
-ORDER BY campaign_id, category_id
-FOR UPDATE SKIP LOCKED;
+SELECT r.campaign_id, r.category_id, r.rule_version, r.inputs_digest, r.entries, r.voting_closed,
+       coalesce(c.show_counts, 'always') AS show_counts
+FROM rankings r LEFT JOIN campaigns c ON c.id = r.campaign_id
+WHERE r.announced_digest IS DISTINCT FROM r.inputs_digest
+  AND (r.announced_at IS NULL OR r.announced_at <= now() - make_interval(secs => $1))
+ORDER BY r.campaign_id, r.category_id
+FOR UPDATE OF r SKIP LOCKED;
 
 -- name: campaigns_past_activity_deadline
 SELECT id FROM campaigns WHERE activity_deadline <= now() AND NOT activity_deadline_applied ORDER BY id;

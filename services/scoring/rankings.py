@@ -27,7 +27,7 @@ from massline.contracts import (
 
 from . import domain, repository
 from .deps import ScoringDeps
-from .errors import ranking_not_found
+from .errors import inputs_hidden, ranking_not_found
 from .repository import Campaign, Connection, Ranking
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,9 @@ async def _recompute_category(conn: asyncpg.Connection, deps: ScoringDeps, campa
     else:
         await deps.rt.outbox.record(
             conn,
-            RankingComputed(category_id=category_id, rule_version=ranking.rule_version,
-                            inputs_digest=ranking.inputs_digest, entries=entries),
+            announcement(category_id, ranking.rule_version, ranking.inputs_digest,
+                         [e.model_dump(mode="json") for e in entries],
+                         domain.counts_hidden(campaign.show_counts, tally.voting_closed)),
             campaign_id=campaign_id,
         )
         await repository.mark_announced(conn, campaign_id, category_id)
@@ -112,6 +113,14 @@ async def _recompute_category(conn: asyncpg.Connection, deps: ScoringDeps, campa
                     extra={"campaign_id": campaign_id, "category_id": category_id,
                            "warnings": list(ranking.warnings)})
     return True
+
+
+def announcement(category_id: str, rule_version: str, inputs_digest: str, entries: Sequence[dict[str, Any]],
+                 counts_hidden: bool) -> RankingComputed:
+    """The RankingComputed a ranking is announced with (a public topic): without vote counts while hidden."""
+    shown = domain.without_counts(entries) if counts_hidden else entries
+    return RankingComputed(category_id=category_id, rule_version=rule_version, inputs_digest=inputs_digest,
+                           entries=[EntryRanking(**e) for e in shown], counts_hidden=counts_hidden)
 
 
 async def _recently_announced(conn: Connection, deps: ScoringDeps, campaign_id: str, category_id: str) -> bool:
@@ -130,9 +139,8 @@ async def announce_held_rankings(deps: ScoringDeps) -> int:
     async with deps.rt.unit_of_work() as uow:
         for row in await repository.unannounced_rankings(uow.conn, float(deps.settings.ranking_announce_interval_s)):
             await uow.record(
-                RankingComputed(category_id=row["category_id"], rule_version=row["rule_version"],
-                                inputs_digest=row["inputs_digest"],
-                                entries=[EntryRanking(**e) for e in row["entries"]]),
+                announcement(row["category_id"], row["rule_version"], row["inputs_digest"], row["entries"],
+                             domain.counts_hidden(row["show_counts"], row["voting_closed"])),
                 campaign_id=row["campaign_id"],
             )
             await repository.mark_announced(uow.conn, row["campaign_id"], row["category_id"])
@@ -175,7 +183,7 @@ async def learn_campaigns(conn: asyncpg.Connection, batch: Sequence[Delivered], 
         stored = await repository.upsert_campaign(
             conn, e.campaign_id, e.version, e.title, [c.model_dump(mode="json") for c in e.categories], e.scoring,
             domain.rule_version(e.campaign_id, e.version, e.scoring),
-            [p.model_dump(mode="json") for p in e.phases], e.activity_deadline,
+            [p.model_dump(mode="json") for p in e.phases], e.activity_deadline, e.vote_rules.show_counts,
         )
         if stored:
             loaded.add(e.campaign_id)
@@ -237,8 +245,10 @@ async def learn_tallies(conn: asyncpg.Connection, batch: Sequence[Delivered], de
 
 # --- the rankings as read ----------------------------------------------------------------------
 
-def _ranking_body(row: Ranking, names: dict[str, dict[str, str]], units: dict[str, str]) -> dict[str, Any]:
+def _ranking_body(row: Ranking, names: dict[str, dict[str, str]], units: dict[str, str],
+                  hidden: bool) -> dict[str, Any]:
     category = names.get(row.category_id, {})
+    entries = domain.without_counts(row.entries) if hidden else row.entries
     return {
         "category_id": row.category_id,
         "category_name": category.get("name", ""),
@@ -250,35 +260,48 @@ def _ranking_body(row: Ranking, names: dict[str, dict[str, str]], units: dict[st
         "tally_as_of": row.tally_as_of.isoformat() if row.tally_as_of else None,
         "voting_closed": row.voting_closed,
         "warnings": row.warnings,
-        "entries": [{**e, "unit_name": units.get(e["entry_id"], "")} for e in row.entries],
+        "counts_hidden": hidden,
+        "entries": [{**e, "unit_name": units.get(e["entry_id"], "")} for e in entries],
     }
 
 
-async def _names(conn: Connection, campaign_id: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+async def _names(conn: Connection, campaign_id: str) -> tuple[dict[str, dict[str, str]], dict[str, str], str]:
+    """Category names, unit names, and what the campaign shows of the votes while voting is open."""
     campaign = await repository.get_campaign(conn, campaign_id)
     units = await repository.campaign_unit_names(conn, campaign_id)
-    return (campaign.category_names() if campaign else {}), units
+    return (campaign.category_names() if campaign else {}), units, (campaign.show_counts if campaign else "always")
 
 
-async def campaign_rankings(deps: ScoringDeps, campaign_id: str) -> dict[str, Any]:
-    """The latest ranking of every category of the campaign, with category and unit names."""
+def _hidden_from(role: str | None, show_counts: str, row: Ranking) -> bool:
+    """Whether this caller (its role; None when not signed in) gets the ranking without vote counts."""
+    return domain.counts_hidden(show_counts, row.voting_closed) and not domain.may_read_counts(role)
+
+
+async def campaign_rankings(deps: ScoringDeps, campaign_id: str, role: str | None = None) -> dict[str, Any]:
+    """The latest ranking of every category of the campaign, with category and unit names; without vote
+    counts while the campaign hides them, unless the caller's role may read them."""
     pool = deps.rt.pool
     rows = await repository.campaign_rankings(pool, campaign_id)
     if not rows:
         raise ranking_not_found(campaign_id)
-    names, units = await _names(pool, campaign_id)
+    names, units, show = await _names(pool, campaign_id)
     return {"campaign_id": campaign_id,
-            "categories": {r.category_id: _ranking_body(r, names, units) for r in rows}}
+            "categories": {r.category_id: _ranking_body(r, names, units, _hidden_from(role, show, r)) for r in rows}}
 
 
-async def category_ranking(deps: ScoringDeps, campaign_id: str, category_id: str, inputs: bool) -> dict[str, Any]:
-    """The latest ranking of one category, with its canonical inputs when asked."""
+async def category_ranking(deps: ScoringDeps, campaign_id: str, category_id: str, inputs: bool,
+                           role: str | None = None) -> dict[str, Any]:
+    """The latest ranking of one category, with its canonical inputs when asked. While the campaign hides vote
+    counts, a caller whose role may not read them gets no counts, and no inputs (they hold the counts)."""
     pool = deps.rt.pool
     row = await repository.get_ranking(pool, campaign_id, category_id)
     if row is None:
         raise ranking_not_found(campaign_id, category_id)
-    names, units = await _names(pool, campaign_id)
-    body = {"campaign_id": campaign_id, **_ranking_body(row, names, units)}
+    names, units, show = await _names(pool, campaign_id)
+    hidden = _hidden_from(role, show, row)
+    if inputs and hidden:
+        raise inputs_hidden(campaign_id, category_id)
+    body = {"campaign_id": campaign_id, **_ranking_body(row, names, units, hidden)}
     if inputs:
         body["inputs"] = row.inputs
     return body

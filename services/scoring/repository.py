@@ -107,6 +107,7 @@ class Campaign:
     rule_version: str
     phases: list[dict[str, Any]] | None
     activity_deadline: datetime | None
+    show_counts: str = "always"  # what the public sees of the votes while voting is open
 
     def category_names(self) -> dict[str, dict[str, str]]:
         """Each category's names in Chinese and English."""
@@ -118,15 +119,16 @@ async def get_campaign(conn: Connection, campaign_id: str) -> Campaign | None:
     if r is None:
         return None
     return Campaign(r["id"], r["version"], r["title"], r["categories"], r["scoring"], r["rule_version"], r["phases"],
-                    r["activity_deadline"])
+                    r["activity_deadline"], r["show_counts"])
 
 
 async def upsert_campaign(conn: Connection, campaign_id: str, version: int, title: str,
                           categories: list[dict[str, Any]], scoring: dict[str, Any], rule_version: str,
-                          phases: list[dict[str, Any]], activity_deadline: datetime | None) -> bool:
+                          phases: list[dict[str, Any]], activity_deadline: datetime | None,
+                          show_counts: str = "always") -> bool:
     """Store this version of the campaign; False when a newer one is stored already."""
     stored = await conn.fetchval(Q.upsert_campaign, campaign_id, version, title, categories, scoring, rule_version,
-                                 phases, activity_deadline)
+                                 phases, activity_deadline, show_counts)
     return stored is not None
 
 

@@ -36,6 +36,8 @@ class CategoryRankingBody(BaseModel):
     tally_as_of: str | None = Field(description="The vote tally it used (ISO 8601), or null before any.")
     voting_closed: bool
     warnings: list[str] = Field(description="Configuration problems the ranking was computed despite.")
+    counts_hidden: bool = Field(description="True while the campaign hides vote counts from this caller: each "
+                                            "entry's `explanation.vote.votes` and `no_votes` are null.")
     entries: list[RankedEntry]
 
 

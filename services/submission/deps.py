@@ -35,7 +35,8 @@ class SubmissionDeps:
         s = self.settings
         lock = timedelta(minutes=s.sign_in_lock_minutes)
         return SignInPolicy(per_user=s.sign_in_failures_per_user, per_address=s.sign_in_failures_per_address,
-                            window=lock, lock=lock)
+                            window=lock, lock=lock,
+                            longest_lock=max(lock, timedelta(minutes=s.sign_in_longest_lock_minutes)))
 
 
 def deps_of(request: Request) -> SubmissionDeps:

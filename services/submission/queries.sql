@@ -52,6 +52,9 @@ ON CONFLICT (username) DO UPDATE SET display_name = EXCLUDED.display_name, passw
 -- name: count_admins
 SELECT count(*) FROM users WHERE role = 'admin';
 
+-- name: lock_admins
+SELECT username FROM users WHERE role = 'admin' ORDER BY username FOR UPDATE;
+
 -- name: campaign_nominations_active
 SELECT id, unit_id, category_id, platform, account_key, operating_entity_key, status
 FROM nominations WHERE campaign_id = $1 AND status NOT IN ('withdrawn', 'rejected');
@@ -141,18 +144,18 @@ ON CONFLICT (nomination_id) DO UPDATE SET summary = EXCLUDED.summary, links = EX
 SELECT summary, links, submitted_at, on_time FROM activity_summaries WHERE nomination_id = $1;
 
 -- name: sign_in_attempts
-SELECT key, failures, window_start, locked_until FROM sign_in_attempts WHERE key = ANY($1::text[]);
+SELECT key, failures, window_start, locked_until, locks FROM sign_in_attempts WHERE key = ANY($1::text[]);
 
 -- name: lock_sign_in_attempts
 INSERT INTO sign_in_attempts (key, failures, window_start) SELECT unnest($1::text[]), 0, $2
 ON CONFLICT (key) DO NOTHING;
 
 -- name: sign_in_attempts_for_update
-SELECT key, failures, window_start, locked_until FROM sign_in_attempts WHERE key = ANY($1::text[])
+SELECT key, failures, window_start, locked_until, locks FROM sign_in_attempts WHERE key = ANY($1::text[])
 ORDER BY key FOR UPDATE;
 
 -- name: save_sign_in_attempt
-UPDATE sign_in_attempts SET failures = $2, window_start = $3, locked_until = $4 WHERE key = $1;
+UPDATE sign_in_attempts SET failures = $2, window_start = $3, locked_until = $4, locks = $5 WHERE key = $1;
 
 -- name: forget_sign_in_attempts
 DELETE FROM sign_in_attempts WHERE key = $1;

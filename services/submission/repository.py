@@ -64,6 +64,11 @@ async def count_admins(db: Db) -> int:
     return int(await db.fetchval(Q.count_admins))
 
 
+async def lock_admins(db: Db) -> list[str]:
+    """Every admin's username, their rows locked until the transaction ends."""
+    return [r["username"] for r in await db.fetch(Q.lock_admins)]
+
+
 async def get_organisation(db: Db, organisation_id: str) -> Organisation | None:
     row = await db.fetchrow(Q.get_organisation, organisation_id)
     return Organisation(**dict(row)) if row else None
@@ -358,7 +363,7 @@ async def lock_sign_in_attempts(db: Db, keys: list[str], now: datetime) -> list[
 
 async def save_sign_in_attempt(db: Db, attempts: Attempts) -> None:
     await db.execute(Q.save_sign_in_attempt, attempts.key, attempts.failures, attempts.window_start,
-                     attempts.locked_until)
+                     attempts.locked_until, attempts.locks)
 
 
 async def forget_sign_in_attempts(db: Db, key: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from massline.contracts import (
     NominationRejected,
     NominationReturned,
     NominationSubmitted,
+    RankingComputed,
     VoteRules,
     make_envelope,
     topics,
@@ -221,3 +223,45 @@ async def test_the_unit_reads_its_inbox_and_operators_see_deliveries(deps):
         by_recipient = (await client.get("/deliveries", params={"recipient": recipient},
                                          headers=as_operator)).json()
         assert len(by_recipient["deliveries"]) == 2
+
+
+async def test_many_rankings_in_a_quarter_hour_give_the_committee_one_notice_then_the_latest(deps):
+    campaign_id, _, _ = _new_ids()
+    committee = f"committee:{campaign_id}"
+
+    def ranking(i: int, category: str = "institutional") -> Delivered:
+        event = RankingComputed(category_id=category, rule_version=f"{campaign_id}@v1", inputs_digest=f"digest-{i}",
+                                entries=[])
+        env = make_envelope(event, campaign_id=campaign_id, producer="scoring")
+        return Delivered(env, env.event(), topics.SCORING, 0, i)
+
+    # 84 rankings in 12 consumer batches, as while voting is open.
+    items = [ranking(i, "personal" if i == 40 else "institutional") for i in range(84)]
+    for start in range(0, 84, 7):
+        await _apply(deps, items[start:start + 7], notices.tell_of_rankings)
+
+    async def notices_of_committee() -> list:
+        return await deps.rt.pool.fetch(
+            "SELECT source_event_id, refs FROM deliveries WHERE recipient = $1 AND channel = 'inbox' ORDER BY seq",
+            committee)
+
+    first = await notices_of_committee()
+    assert [r["source_event_id"] for r in first] == [items[0].envelope.event_id]
+    assert first[0]["refs"]["inputs_digest"] == "digest-0"
+    assert await notices.send_held_notices(deps) == 0  # the quarter hour has not passed
+
+    # A quarter hour after the first notice, the held one goes out: the latest ranking, naming both categories.
+    later = datetime.now(UTC) + timedelta(minutes=15, seconds=1)
+    assert await notices.send_held_notices(deps, later) == 1
+    assert await notices.send_held_notices(deps, later) == 0
+    rows = await notices_of_committee()
+    assert len(rows) == 2 and rows[1]["source_event_id"] == items[83].envelope.event_id
+    assert rows[1]["refs"]["inputs_digest"] == "digest-83"
+    assert rows[1]["refs"]["categories"] == "institutional,personal"
+    assert len(await _sent_for(deps, [i.envelope.event_id for i in items])) == 2
+
+    # A ranking just after that is held again (its window started when the held one went out).
+    await _apply(deps, [ranking(84)], notices.tell_of_rankings)
+    assert len(await notices_of_committee()) == 2
+    assert await notices.send_held_notices(deps, later + timedelta(minutes=15)) == 1
+    assert (await notices_of_committee())[-1]["refs"]["inputs_digest"] == "digest-84"

@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
+from massline.auth import Caller, issue_token
 from massline.consumer import Delivered
 from massline.contracts import (
     ActivitySubmitted,
@@ -110,7 +111,8 @@ async def scoring(database_url: str):
             await conn.close()
 
 
-def campaign_loaded(version: int = 1, scoring: dict[str, Any] | None = None) -> CampaignLoaded:
+def campaign_loaded(version: int = 1, scoring: dict[str, Any] | None = None,
+                    show_counts: str = "always") -> CampaignLoaded:
     return CampaignLoaded(
         campaign_id=CAMPAIGN,
         version=version,
@@ -119,7 +121,7 @@ def campaign_loaded(version: int = 1, scoring: dict[str, Any] | None = None) -> 
         categories=[CategoryInfo(id=CATEGORY, name="机构账号", name_en="Institutional accounts"),
                     CategoryInfo(id="personal", name="个人账号")],
         phases=[PhaseInfo(id="voting")],
-        vote_rules=VoteRules(),
+        vote_rules=VoteRules(show_counts=show_counts),
         scoring=SCORING if scoring is None else scoring,
     )
 
@@ -287,3 +289,75 @@ async def test_the_rankings_are_served_over_http(scoring: Scoring):
         missing = await client.get(f"/campaigns/{CAMPAIGN}/rankings/personal")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "ranking_not_found"
         assert (await client.get("/campaigns/no-such-campaign/rankings")).json()["error"]["code"] == "ranking_not_found"
+
+
+def _vote_counts(entries: list[dict[str, Any]]) -> list[Any]:
+    return [(e["explanation"]["vote"]["votes"], e["explanation"]["vote"]["no_votes"]) for e in entries]
+
+
+async def test_a_rank_only_campaign_keeps_its_counts_from_the_public_while_voting_is_open(scoring: Scoring):
+    await scoring.deliver(campaign_loaded(show_counts="rank_only"))
+    await scoring.deliver(approved(A, "陕西发布", "xa"), approved(B, "西安发布", "xian"), approved(C, "宝鸡发布", "bj"))
+    await scoring.deliver(tally({A: 300, B: 500}))
+
+    # The public topic: the latest announcement carries ranks and scores, no counts, and says so.
+    latest = (await scoring.announced())[-1]
+    assert latest["counts_hidden"] is True
+    assert _vote_counts(latest["entries"]) == [(None, None)] * 3
+    assert {e["entry_id"]: e["explanation"]["vote"]["vote_rank"] for e in latest["entries"]} == {
+        str(B): 1, str(A): 2, str(C): 3}
+    assert "300" not in json.dumps(latest["entries"]) and "500" not in json.dumps(latest["entries"])
+    # What scoring stores for the committee keeps them.
+    stored = {e["entry_id"]: e for e in (await scoring.ranking())["entries"]}
+    assert stored[str(A)]["explanation"]["vote"]["votes"] == 300
+
+    app = scoring_app.create_app(ScoringSettings(database_url="postgresql://unused@127.0.0.1:1/none"))
+    rt = app.state.runtime
+    rt._pool = scoring.pool
+
+    def token(role: str) -> dict[str, str]:
+        return {"authorization": "Bearer " + issue_token(rt.settings.secret_key, Caller(f"{role}1", role, None), 600)}
+
+    path = f"/campaigns/{CAMPAIGN}/rankings/{CATEGORY}"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scoring") as client:
+        public = await client.get(path)
+        assert public.status_code == 200 and public.json()["counts_hidden"] is True
+        assert _vote_counts(public.json()["entries"]) == [(None, None)] * 3
+        assert [e["rank"] for e in public.json()["entries"]] == [1, 2, 3]
+        every = (await client.get(f"/campaigns/{CAMPAIGN}/rankings")).json()["categories"][CATEGORY]
+        assert every["counts_hidden"] is True and _vote_counts(every["entries"]) == [(None, None)] * 3
+        refused = await client.get(path, params={"inputs": "true"})
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "counts_hidden"
+        for role in ("unit", "expert", "office"):
+            assert (await client.get(path, headers=token(role))).json()["counts_hidden"] is True
+        assert (await client.get(path, headers={"authorization": "Bearer forged"})).status_code == 401
+        for role in ("committee", "supervisor", "admin", "operator"):
+            staff = await client.get(path, params={"inputs": "true"}, headers=token(role))
+            assert staff.status_code == 200 and staff.json()["counts_hidden"] is False
+            assert sorted(v for v, _ in _vote_counts(staff.json()["entries"]) if v) == [300, 500]
+            assert staff.json()["inputs"]["entries"]
+
+        # The final tally closes voting: from then on everyone sees the counts, on the topic too.
+        await scoring.deliver(tally({A: 300, B: 520}, final=True))
+        final = (await scoring.announced())[-1]
+        assert final["counts_hidden"] is False
+        assert sorted(v for v, _ in _vote_counts(final["entries"]) if v) == [300, 520]
+        after = await client.get(path, params={"inputs": "true"})
+        assert after.status_code == 200 and after.json()["counts_hidden"] is False
+        assert sorted(v for v, _ in _vote_counts(after.json()["entries"]) if v) == [300, 520]
+
+
+async def test_a_held_back_announcement_of_a_rank_only_campaign_leaves_the_counts_out_too(scoring: Scoring):
+    scoring.deps.rt.settings.ranking_announce_interval_s = 3600
+    await scoring.deliver(campaign_loaded(show_counts="hidden"))
+    await scoring.deliver(approved(A, "陕西发布", "xa"), approved(B, "西安发布", "xian"))
+    await scoring.deliver(tally({A: 7, B: 9}))
+    await scoring.deliver(tally({A: 12, B: 9}))  # throttled: stored, held back
+    assert len(await scoring.announced()) == 1  # the entries joining; both tallies came within the interval
+    async with scoring.pool.acquire() as conn:
+        await conn.execute("UPDATE rankings SET announced_at = now() - interval '2 hours'")
+    scoring.deps.rt._pool = scoring.pool
+    assert await rankings.announce_held_rankings(scoring.deps) == 1
+    held = (await scoring.announced())[-1]
+    assert held["counts_hidden"] is True and _vote_counts(held["entries"]) == [(None, None)] * 2
+    assert [e["explanation"]["vote"]["vote_rank"] for e in held["entries"]] == [1, 2]

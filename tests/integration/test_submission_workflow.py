@@ -503,6 +503,56 @@ async def test_wrong_passwords_lock_the_name_for_a_while_even_for_the_right_one(
     assert await api.pool.fetchval("SELECT count(*) FROM sign_in_attempts WHERE key = 'user:unit3'") == 0
 
 
+async def test_an_admin_lifts_a_sign_in_lock_and_each_further_lock_lasts_longer(api: Client) -> None:
+    async def sign_in(password: str, address: str = "203.0.113.50") -> httpx.Response:
+        return await api.call("POST", "/auth/login", json={"username": "unit1", "password": password},
+                              headers={"X-Real-IP": address})
+
+    for _ in range(5):
+        assert (await sign_in("not-the-password")).status_code == 401
+    first = await sign_in(PASSWORD)
+    assert first.status_code == 429 and 14 * 60 < int(first.headers["retry-after"]) <= 15 * 60
+    # The lock passes (aged here); five more wrong passwords lock the name twice as long.
+    await api.pool.execute("UPDATE sign_in_attempts SET locked_until = now() - interval '1 second', "
+                           "window_start = now() - interval '1 second' WHERE key = 'user:unit1'")
+    for _ in range(5):
+        assert (await sign_in("not-the-password")).status_code == 401
+    second = await sign_in(PASSWORD)
+    assert second.status_code == 429 and 29 * 60 < int(second.headers["retry-after"]) <= 30 * 60
+    # Only an admin lifts it; a refused request changes nothing.
+    assert_denied(await api.call("DELETE", "/users/unit1/sign-in-lock", "x-office"), "role_not_allowed")
+    assert (await api.call("DELETE", "/users/unit1/sign-in-lock")).status_code == 401
+    assert (await sign_in(PASSWORD)).status_code == 429
+    missing = await api.call("DELETE", "/users/no-such-user/sign-in-lock", "admin")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "user_not_found"
+    lifted = await api.call("DELETE", "/users/unit1/sign-in-lock", "admin")
+    assert lifted.status_code == 204 and lifted.content == b""
+    assert await api.pool.fetchval("SELECT count(*) FROM sign_in_attempts WHERE key = 'user:unit1'") == 0
+    assert (await sign_in(PASSWORD)).status_code == 200
+    # Lifting when nothing is locked is no error.
+    assert (await api.call("DELETE", "/users/unit1/sign-in-lock", "admin")).status_code == 204
+
+
+async def test_the_last_admin_keeps_the_admin_role(api: Client) -> None:
+    def user(username: str, role: str) -> dict[str, Any]:
+        return {"username": username, "display_name": username, "password": PASSWORD, "role": role}
+
+    refused = await api.call("PUT", "/users", "admin", json=user("admin", "committee"))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "last_admin" and refused.json()["error"]["message_zh"]
+    assert await api.pool.fetchval("SELECT role FROM users WHERE username = 'admin'") == "admin"
+    # With a second admin, either may step down; then the other is the last again.
+    assert (await api.call("PUT", "/users", "admin", json=user("admin-two", "admin"))).status_code == 200
+    assert (await api.call("PUT", "/users", "admin", json=user("admin-two", "operator"))).status_code == 200
+    again = await api.call("PUT", "/users", "admin", json=user("admin", "operator"))
+    assert again.status_code == 409 and again.json()["error"]["code"] == "last_admin"
+    # The last admin may still change their own password or name.
+    changed = await api.call("PUT", "/users", "admin", json={**user("admin", "admin"), "display_name": "管理员",
+                                                             "password": "admin-demo-password"})
+    assert changed.status_code == 200
+    assert await api.pool.fetchval("SELECT display_name FROM users WHERE username = 'admin'") == "管理员"
+
+
 async def test_many_wrong_passwords_from_one_address_lock_that_address(api: Client) -> None:
     for i in range(30):
         r = await api.call("POST", "/auth/login", json={"username": f"spray-{i}", "password": "x"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import posixpath
 import time
 from typing import Any, Literal
 
@@ -89,6 +90,14 @@ def _refusal(code: str, message: str, message_zh: str, status: int) -> JSONRespo
     return JSONResponse({"error": {"code": code, "message": message, "message_zh": message_zh}}, status_code=status)
 
 
+def operators_only(path: str) -> bool:
+    """Whether a proxied path reaches a service's `/metrics`, which only operators' scrapers read (directly, never
+    through the gateway): its per-campaign counters would tell vote counts a campaign hides. Dot segments and
+    repeated slashes are resolved first, as the service would."""
+    resolved = posixpath.normpath("/" + path).lstrip("/")
+    return resolved.split("/", 1)[0].lower() == "metrics"
+
+
 def forwarded_headers(request: Request, deps: Deps) -> dict[str, str]:
     """The request's headers as a service receives them: no hop headers, the voter's address set by us."""
     # Header values go on stripped: an HTTP client refuses to send one with trailing space ("Bearer "), and
@@ -112,6 +121,9 @@ async def proxy(service: str, path: str, request: Request, deps: Deps) -> Respon
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
         counted.requests.labels(service, "400").inc()
         return _refusal("invalid_path", "The path holds a control character", "请求路径含有控制字符", 400)
+    if operators_only(path):
+        counted.requests.labels(service, "404").inc()
+        return _refusal("not_found", "Not found", "未找到", 404)
     headers = forwarded_headers(request, deps)
     started = time.perf_counter()
     try:

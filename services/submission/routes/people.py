@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Header
+from fastapi import Header, Path, Response
 from pydantic import Field
 
 from massline.auth import CallerDep, require_role
@@ -31,7 +31,8 @@ async def login(body: LoginRequest, deps: Deps, x_real_ip: Annotated[str | None,
     """Sign in with a username and password; the token goes in `Authorization: Bearer …`.
 
     Five wrong passwords for a username within 15 minutes, or thirty from one address, lock further tries for
-    15 minutes (429 `too_many_sign_ins` with Retry-After), the right password included."""
+    15 minutes (429 `too_many_sign_ins` with Retry-After), the right password included; each further lock of the
+    same name or address lasts twice as long (at most a day)."""
     return await people.login(deps, body.username, body.password, (x_real_ip or "").strip()[:64] or None)
 
 
@@ -66,7 +67,17 @@ class UserRequest(RequestBody):
 
 @router.put("/users", tags=["people"], response_model=CallerView)
 async def put_user(body: UserRequest, deps: Deps, caller: CallerDep) -> CallerView:
-    """Create or update a user (admins). Unit and office users belong to an organisation of that kind."""
+    """Create or update a user (admins). Unit and office users belong to an organisation of that kind; the last
+    administrator keeps the admin role (409 `last_admin`)."""
     require_role(caller, "admin")
     return await people.save_user(deps, body.username, body.display_name, body.password, body.role,
                                   body.organisation_id)
+
+
+@router.delete("/users/{username}/sign-in-lock", tags=["people"], status_code=204)
+async def lift_sign_in_lock(username: Annotated[str, Path(pattern=r"^[a-zA-Z0-9_.-]{3,64}$")], deps: Deps,
+                            caller: CallerDep) -> Response:
+    """Lift a user's sign-in lock (admins): the username's failed sign-ins and earlier locks are forgotten."""
+    require_role(caller, "admin")
+    await people.lift_sign_in_lock(deps, username)
+    return Response(status_code=204)

@@ -11,8 +11,8 @@ from massline.auth import Caller, hash_password, issue_token, verify_password
 
 from .. import repository as repo
 from ..deps import SubmissionDeps
-from ..domain import sign_in
-from ..domain.errors import Invalid, TooManyAttempts, Unauthenticated
+from ..domain import accounts, sign_in
+from ..domain.errors import Invalid, NotFound, TooManyAttempts, Unauthenticated
 from ..repository import Organisation, StoredUser
 from ..views import CallerView, LoginAnswer, OrganisationView
 
@@ -58,6 +58,17 @@ async def _count_failure(deps: SubmissionDeps, keys: list[str]) -> None:
             await repo.save_sign_in_attempt(uow.conn, attempts.after_failure(now, deps.sign_in))
 
 
+async def lift_sign_in_lock(deps: SubmissionDeps, username: str) -> None:
+    """An administrator lifts a user's sign-in lock: the username's failures and locks are forgotten.
+
+    A lock on a client address is not lifted here; it runs out by itself."""
+    async with deps.rt.unit_of_work() as uow:
+        if await repo.get_user(uow.conn, username) is None:
+            raise NotFound("user_not_found", "没有这个用户", "There is no such user", {"username": username})
+        await repo.forget_sign_in_attempts(uow.conn, sign_in.user_key(username))
+    log.info("sign-in lock lifted", extra={"username": username})
+
+
 async def forget_old_sign_in_attempts(deps: SubmissionDeps) -> int:
     """Records of failed sign-ins whose window and lock have passed a day ago are dropped."""
     return await repo.prune_sign_in_attempts(deps.rt.pool, _now() - timedelta(days=1))
@@ -77,7 +88,8 @@ async def save_user(
     role: Literal["unit", "office", "admin", "expert", "committee", "supervisor", "operator"],
     organisation_id: str | None,
 ) -> CallerView:
-    """Creates or updates a user; unit and office users belong to an organisation of that kind."""
+    """Creates or updates a user; unit and office users belong to an organisation of that kind. The last
+    administrator keeps the admin role (409 `last_admin`)."""
     # Hashed before the transaction opens: hashing is slow and holds no lock.
     password_hash = await asyncio.to_thread(hash_password, password)
     async with deps.rt.unit_of_work() as uow:
@@ -87,6 +99,10 @@ async def save_user(
                           f"A {role} user must belong to an organisation of kind {role}")
         if organisation_id and org is None:
             raise Invalid("unknown_organisation", "所属组织不存在", "The organisation does not exist")
+        # The admins' rows stay locked to the end: two admins demoting each other at once take turns.
+        admins = await repo.lock_admins(uow.conn)
+        current = await repo.get_user(uow.conn, username)
+        accounts.check_role_change(username, current.role if current else None, role, admins)
         await repo.upsert_user(uow.conn, StoredUser(username, display_name, password_hash, role, organisation_id))
     return CallerView(username=username, role=role, organisation_id=organisation_id)
 

@@ -381,6 +381,10 @@ class RankingComputed(Event):
     rule_version: str
     inputs_digest: str = Field(description="Hash of every input; the same inputs give the same digest and ranking.")
     entries: list[EntryRanking]
+    counts_hidden: bool = Field(
+        False, description="True while the campaign hides vote counts (voting open, `show_counts` rank_only or "
+                           "hidden): each entry's `explanation.vote.votes` and `no_votes` are null then; ranks, "
+                           "scores and totals are given. Absent (false) from events recorded before it was added.")
 
 
 class ExpertAssigned(Event):
