@@ -23,13 +23,15 @@ from .standings import emit_tallies
 
 
 async def learn_campaigns(conn: asyncpg.Connection, deps: VotingDeps, batch: Sequence[Delivered]) -> None:
-    """Keep each campaign's vote rules and phase; when voting closes, send the final tallies."""
+    """Keep each campaign's vote rules, its phases' dates and the operator's phase; when voting closes, send the
+    final tallies."""
     for item in batch:
         e = item.event
         if isinstance(e, CampaignLoaded):
             await repo.upsert_campaign(conn, e.campaign_id, e.version, e.timezone,
                                        e.vote_rules.model_dump(mode="json"),
-                                       [c.model_dump(mode="json") for c in e.categories], e.current_phase)
+                                       [c.model_dump(mode="json") for c in e.categories], e.current_phase,
+                                       [p.model_dump(mode="json") for p in e.phases])
         elif isinstance(e, PhaseChanged):
             await repo.set_phase(conn, e.campaign_id, e.phase)
             if e.previous_phase == "voting" and e.phase != "voting":
