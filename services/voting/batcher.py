@@ -159,8 +159,9 @@ class VoteBatcher:
 
     async def _retries_among_refused(self, conn: repo.Conn, batch: list[VoteRequest], state: BatchState,
                                      decided: BatchDecision) -> BatchDecision:
-        """The decision again when a refused vote's key is already in the log: its voter's quota row is locked
-        (a refused vote is never of a voter taken at once), so what the key names cannot change meanwhile."""
+        """The decision again when the key of a vote refused for the quota or the cap is already in the log. Its
+        voter's quota row is locked (such a vote is never of a voter taken at once), so what the key names cannot
+        change meanwhile."""
         keys = refused_keys(batch, decided)
         known = await repo.logged_votes(conn, keys) if keys else {}
         if not known:

@@ -137,6 +137,10 @@ async def test_a_key_reused_for_another_vote_is_refused_and_a_retry_is_answered_
     batcher, pool = await _batcher(database_url, "k")
     try:
         (first,) = await _outcome(batcher, [_request("v", "k1", 3)])
+        # A voter with room (taken at once) sending the logged request again and, after it, the key for another.
+        assert await _outcome(batcher, [_request("v", "k1", 3), _request("v", "k1", 2)]) == [
+            (201, first[1], True), "idempotency_key_reused"]  # type: ignore[index]
+        assert await pool.fetchval("SELECT used FROM daily_quota WHERE voter_id = 'v'") == 3
         other = _request("v", "k1", 3)
         other.entry_id = uuid.uuid4()
         # Later: the key with another entry, with another count, and the same request again (from another device).

@@ -124,9 +124,11 @@ def test_a_key_belongs_to_its_voter_and_campaign() -> None:
     assert heard == [(201, 9)]
 
 
-def test_the_keys_of_refused_votes_are_the_ones_to_look_up_after_a_decision_without_keys() -> None:
-    batch = [_ballot("v", "a", 9), _ballot("v", "b", 2), _ballot("v", "c", 1)]
-    _, decided = _decide(batch, BatchState(used={("c", "v", DAY): 0}))
+def test_the_keys_of_votes_refused_for_room_are_the_ones_to_look_up_after_a_decision_without_keys() -> None:
+    batch = [_ballot("v", "a", 9), _ballot("v", "b", 2), _ballot("v", "c", 1), _ballot("v", "c", 3)]
+    heard, decided = _decide(batch, BatchState(used={("c", "v", DAY): 0}))
+    assert heard[1:] == [("quota_exceeded", 1), (201, 0), "idempotency_key_reused"]
+    # Not "c": a key reused within the batch is judged against the batch's own vote, whose insert finds a logged one.
     assert refused_keys(batch, decided) == [("c", "v", "b")]
     # "b" is in the log with the same request: decided again, it is the stored answer and costs nothing.
     again = decide_batch(batch, BatchState(used={("c", "v", DAY): 0},

@@ -87,11 +87,19 @@ def same_request(ballot: Ballot, logged: LoggedVote) -> bool:
     return ballot.entry_id == logged.entry_id and ballot.count == logged.count
 
 
+# The fields of an accepted vote's answer, in the order it is given; a stored answer is given back in the same
+# order (the log's jsonb keeps its own), so a replay is the first answer to the byte.
+ANSWER_FIELDS = ("vote_id", "entry_id", "count", "remaining_today", "votes_per_day", "day")
+
+
 def repeat_of(ballot: Ballot, logged: LoggedVote) -> Outcome:
     """What a ballot whose key was already answered hears: that answer again, or `idempotency_key_reused`."""
     if not same_request(ballot, logged):
         return IdempotencyKeyReused()
-    return Answered(201, logged.answer, replayed=True)
+    stored = logged.answer
+    answer = {k: stored[k] for k in ANSWER_FIELDS if k in stored}
+    answer.update((k, v) for k, v in stored.items() if k not in answer)
+    return Answered(201, answer, replayed=True)
 
 
 class AcceptedVote(NamedTuple):
@@ -161,9 +169,8 @@ def decide_batch(batch: Sequence[Ballot], state: BatchState,
             entry_used[ekey] += r.count
         used[qkey] += r.count
         vote_id = new_id()
-        answer = {"vote_id": str(vote_id), "entry_id": str(r.entry_id), "count": r.count,
-                  "remaining_today": r.votes_per_day - used[qkey], "votes_per_day": r.votes_per_day,
-                  "day": r.day.isoformat()}
+        answer = dict(zip(ANSWER_FIELDS, (str(vote_id), str(r.entry_id), r.count, r.votes_per_day - used[qkey],
+                                          r.votes_per_day, r.day.isoformat()), strict=True))
         seen_in_batch[key] = LoggedVote(r.entry_id, r.count, answer)
         accepted.append(AcceptedVote(r, vote_id, answer))
         outcomes.append(Answered(201, answer))
@@ -179,10 +186,15 @@ def decide_batch(batch: Sequence[Ballot], state: BatchState,
 
 
 def refused_keys(batch: Sequence[Ballot], decided: BatchDecision) -> list[KeyOf]:
-    """The keys of the votes the decision refused: looked up when the batch was decided without its keys, since
-    a refused vote may be a retry of one already in the log (a retry needs no room in the quota)."""
+    """The keys of the votes refused for the quota or the per-entry cap: looked up when the batch was decided
+    without its keys, since such a vote may be a retry of one already in the log (a retry needs no room).
+
+    Only those: they are never of a voter whose whole demand was taken at once, so deciding again with what
+    their keys name changes nothing for such a voter. (A key reused within the batch is judged against the
+    batch's own earlier vote; if that one is in the log, its insert finds it and the batch is settled again.)
+    """
     return [(r.campaign_id, r.voter_id, r.idempotency_key)
-            for r, outcome in zip(batch, decided.outcomes, strict=True) if isinstance(outcome, VotingError)]
+            for r, outcome in zip(batch, decided.outcomes, strict=True) if isinstance(outcome, VoteRefused)]
 
 
 def demand(batch: Iterable[Ballot]) -> dict[QuotaKey, int]:
