@@ -13,7 +13,7 @@ from massline.contracts import PhaseInfo
 from massline.phases import phase_at
 from services.submission.domain import campaign_state
 from services.submission.domain.campaign import load_campaign_file
-from services.voting.domain import CampaignRules, PhaseClosed, phase_dates, phase_now
+from services.voting.domain import CampaignRules, PhaseClosed, closes_voting, phase_dates, phase_now
 
 ENTRY = uuid.UUID(int=7)
 BEIJING = timezone(timedelta(hours=8))
@@ -81,3 +81,12 @@ def test_submission_and_voting_follow_one_rule() -> None:
             assert in_submission == phase_now(operator, voting_view, loaded.timezone, moment), (moment, operator)
     assert phase_now(None, voting_view, loaded.timezone, voting.starts_at) == "voting"
     assert phase_now(None, voting_view, loaded.timezone, voting.ends_at) != "voting"
+
+
+def test_the_operator_closes_voting_whether_it_ran_by_the_operators_phase_or_by_the_dates() -> None:
+    inside, outside = datetime(2026, 11, 15, tzinfo=BEIJING), datetime(2026, 11, 25, tzinfo=BEIJING)
+    assert closes_voting(None, "expert_review", PHASES, "Asia/Shanghai", inside)  # voting by the dates
+    assert closes_voting("voting", "expert_review", PHASES, "Asia/Shanghai", outside)
+    assert not closes_voting(None, "expert_review", PHASES, "Asia/Shanghai", outside)
+    assert not closes_voting("initial_review", "expert_review", PHASES, "Asia/Shanghai", inside)
+    assert not closes_voting(None, "voting", PHASES, "Asia/Shanghai", inside)

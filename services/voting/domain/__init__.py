@@ -41,7 +41,7 @@ from .errors import (
     VoteRefused,
     VotingError,
 )
-from .rules import CampaignRules, daily_limit, entry_cap, phase_dates, phase_now
+from .rules import CampaignRules, closes_voting, daily_limit, entry_cap, phase_dates, phase_now
 from .standings import (
     Decision,
     EntryCounts,
@@ -74,7 +74,7 @@ __all__ = [
     "CampaignRules", "CodeExpired", "CodeInvalid", "CodeRecentlySent", "Decision", "EntryCounts", "EntryNotVotable",
     "IdempotencyKeyReused", "LoggedVote", "MethodUnavailable", "NoCodeSent", "Outcome", "OverDailyLimit",
     "PhaseClosed", "StandingsMoves", "TicketError", "TicketMissing", "TooManyAttempts", "VoteRefused",
-    "VoterTicket", "VotingError", "address_hash", "bearer_token", "competition_ranks", "daily_limit",
+    "VoterTicket", "VotingError", "address_hash", "bearer_token", "closes_voting", "competition_ranks", "daily_limit",
     "decide_batch", "decision_rounds", "demand", "device_hash", "entry_cap", "issue_ticket", "keyed_hash",
     "moves_of", "network_prefix", "new_code", "phase_dates", "phase_now", "public_standings", "ranked",
     "read_ticket", "refused_keys", "repeat_of", "same_request", "stamp_page_view", "used_before_taking",

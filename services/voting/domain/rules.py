@@ -42,6 +42,13 @@ def phase_now(current_phase: str | None, phases: Sequence[PhaseInfo], timezone: 
     return campaign_phases.effective_phase(current_phase, phases, now, zone(timezone)[0])
 
 
+def closes_voting(previous_phase: str | None, phase: str, phases: Sequence[PhaseInfo], timezone: str,
+                  at: datetime) -> bool:
+    """Whether the operator's move to `phase` at `at` ends voting: the phase before it (the operator's last, else
+    the dates') was voting, and the new one is not."""
+    return phase != "voting" and phase_now(previous_phase, phases, timezone, at) == "voting"
+
+
 @dataclass(frozen=True)
 class CampaignRules:
     """What a vote is checked against before it joins a batch. `phase` is the operator's last phase (None when
