@@ -12,6 +12,7 @@ from .domain import (
     CodeInvalid,
     CodeRecentlySent,
     EntryNotVotable,
+    IdempotencyKeyReused,
     MethodUnavailable,
     NoCodeSent,
     OverDailyLimit,
@@ -71,6 +72,10 @@ _FIXED: dict[type[VotingError], ApiError] = {
     CampaignNotFound: ApiError(404, "campaign_not_found", "活动不存在", "No such campaign"),
     PhaseClosed: ApiError(409, "phase_closed", "当前不在网络投票阶段", "Voting is not open in this campaign now"),
     EntryNotVotable: ApiError(404, "entry_not_votable", "该作品不在投票范围内", "This entry is not open for voting"),
+    IdempotencyKeyReused: ApiError(422, "idempotency_key_reused",
+                                   "该幂等键已用于另一次投票（作品或票数不同），请换用新的键",
+                                   "This idempotency key was already used for another vote (another entry or "
+                                   "count); use a new key"),
     CodeExpired: ApiError(400, "code_expired", "验证码已过期，请重新获取", "The code has expired; request a new one"),
     TooManyAttempts: ApiError(429, "too_many_attempts", "尝试次数过多，请重新获取验证码",
                               "Too many attempts; request a new code"),

@@ -12,7 +12,14 @@ deadlock between the two kinds of batch is retried with every voter decided the 
 Repeated idempotency keys are rare (a client retrying), so a batch is first settled as if every key
 were new: the vote insert skips keys already in the log, and if it skipped any, the transaction is
 rolled back and the batch settled again after looking its keys up. The common batch so probes the
-key index once per vote instead of twice.
+key index once per vote instead of twice. A vote refused in that first decision (quota, cap) may be a
+retry that needs no room: the keys of the refused votes (and only those) are looked up before writing,
+and the batch decided again with what they name.
+
+A batch whose transaction fails for a reason other than a conflict between batches (or the database
+being away) is split in two and each half settled on its own, down to single votes: a vote the database
+refuses fails alone (its request gets the error), and every other vote of the batch is settled as if
+the bad one had not been there.
 
 What each vote hears is decided by `domain.decide_batch`; this module reads and locks what it needs, writes what
 it decided, and answers each waiting request.
@@ -27,10 +34,12 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from massline.errors import database_unavailable
 from massline.outbox import Outbox
 
 from . import repository as repo
 from .domain import (
+    Answered,
     Ballot,
     BatchDecision,
     BatchState,
@@ -38,17 +47,18 @@ from .domain import (
     VoteRefused,
     decide_batch,
     demand,
+    refused_keys,
     used_before_taking,
     voters_by_limit,
 )
-from .domain.ballots import Answer, EntryQuotaKey, QuotaKey
+from .domain.ballots import EntryQuotaKey, QuotaKey
 
 __all__ = ["VoteBatcher", "VoteRefused", "VoteRequest"]
 
 log = logging.getLogger(__name__)
 
 
-def _new_future() -> asyncio.Future[tuple[int, Answer]]:
+def _new_future() -> asyncio.Future[Answered]:
     return asyncio.get_running_loop().create_future()
 
 
@@ -56,7 +66,7 @@ def _new_future() -> asyncio.Future[tuple[int, Answer]]:
 class VoteRequest(Ballot):
     """A vote waiting for its batch: the ballot, and the future its request awaits."""
 
-    future: asyncio.Future[tuple[int, Answer]] = field(default_factory=_new_future)
+    future: asyncio.Future[Answered] = field(default_factory=_new_future)
 
 
 class _KeysRepeated(Exception):
@@ -74,8 +84,9 @@ class VoteBatcher:
         self.queue: asyncio.Queue[VoteRequest] = asyncio.Queue()
         self.batches = 0
 
-    async def cast(self, request: VoteRequest) -> tuple[int, Answer]:
-        """(201, answer) for a new vote, (200, original answer) for a repeated key; VoteRefused otherwise."""
+    async def cast(self, request: VoteRequest) -> Answered:
+        """(201, answer) for a new vote, the first answer again (`replayed`) for a repeated key; a VotingError
+        (VoteRefused, IdempotencyKeyReused) for a refused one; the database's error for a vote it refused."""
         await self.queue.put(request)
         return await request.future
 
@@ -118,26 +129,44 @@ class VoteBatcher:
                 await asyncio.sleep(0.005 * (attempt + 1))
                 continue
             except Exception as exc:  # every waiting request must get an answer
-                log.exception("vote batch failed")
-                _fail(batch, exc)
+                log.error("vote batch of %d failed (%s)", len(batch), type(exc).__name__, exc_info=True)
+                await self._settle_apart(batch, exc)
                 return
             self.batches += 1
-            for req, outcome in zip(batch, outcomes, strict=True):
-                if req.future.done():
-                    continue
-                if isinstance(outcome, Exception):
-                    req.future.set_exception(outcome)
-                else:
-                    req.future.set_result(outcome)
+            _answer(batch, outcomes)
             return
         _fail(batch, RuntimeError("vote batch could not be settled"))
+
+    async def _settle_apart(self, batch: list[VoteRequest], exc: Exception) -> None:
+        """After a failed transaction (nothing of it written): each half of the batch settled on its own, so a
+        vote that fails the transaction fails alone. A single vote, or a database that is away, gets the error."""
+        if len(batch) == 1 or database_unavailable(exc):
+            _fail(batch, exc)
+            return
+        log.warning("settling the halves of the failed batch of %d apart", len(batch))
+        half = len(batch) // 2
+        await self._settle_with_retry(batch[:half])
+        await self._settle_with_retry(batch[half:])
 
     async def _settle(self, batch: list[VoteRequest], *, look_up_keys: bool) -> list[Outcome]:
         async with self._pool().acquire() as conn, conn.transaction():
             state = await self._read_state(conn, batch, look_up_keys=look_up_keys)
             decided = decide_batch(batch, state)
+            if not look_up_keys:
+                decided = await self._retries_among_refused(conn, batch, state, decided)
             await self._write(conn, decided)
         return decided.outcomes
+
+    async def _retries_among_refused(self, conn: repo.Conn, batch: list[VoteRequest], state: BatchState,
+                                     decided: BatchDecision) -> BatchDecision:
+        """The decision again when the key of a vote refused for the quota or the cap is already in the log. Its
+        voter's quota row is locked (such a vote is never of a voter taken at once), so what the key names cannot
+        change meanwhile."""
+        keys = refused_keys(batch, decided)
+        known = await repo.logged_votes(conn, keys) if keys else {}
+        if not known:
+            return decided
+        return decide_batch(batch, BatchState(state.used, state.entry_used, known, state.taken))
 
     async def _read_state(self, conn: repo.Conn, batch: list[VoteRequest], *,
                           look_up_keys: bool) -> BatchState:
@@ -162,7 +191,7 @@ class VoteBatcher:
             if entry_keys:
                 entry_used = await repo.lock_entry_quota(conn, entry_keys)
         used.update(used_before_taking(taken, asked))
-        known = await repo.answers_by_key(
+        known = await repo.logged_votes(
             conn, [(r.campaign_id, r.voter_id, r.idempotency_key) for r in batch]) if look_up_keys else {}
         return BatchState(used, entry_used, known, frozenset(taken))
 
@@ -174,6 +203,16 @@ class VoteBatcher:
         await repo.set_quota(conn, decided.quota_rows)
         await repo.set_entry_quota(conn, decided.entry_quota_rows)
         await self.outbox.record_many(conn, decided.events)
+
+
+def _answer(batch: list[VoteRequest], outcomes: list[Outcome]) -> None:
+    for req, outcome in zip(batch, outcomes, strict=True):
+        if req.future.done():
+            continue
+        if isinstance(outcome, Exception):
+            req.future.set_exception(outcome)
+        else:
+            req.future.set_result(outcome)
 
 
 def _fail(batch: list[VoteRequest], exc: BaseException) -> None:

@@ -2,8 +2,9 @@
 
 Every vote would otherwise read the campaign and the entry from the database. Both change rarely
 (a phase change, an approval), so each process keeps them for `ttl_s`: a phase change or a newly
-approved entry takes effect on the vote path within that time. The public standings are kept the
-same way, and forgotten as soon as campaigns or entries change.
+approved entry takes effect on the vote path within that time. The phase the definition's dates give is
+worked out at each vote from the kept dates, so it turns at the very moment the dates say. The public
+standings are kept the same way, and forgotten as soon as campaigns or entries change.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from . import repository as repo
-from .domain import CampaignRules, daily_limit, entry_cap
+from .domain import CampaignRules, daily_limit, entry_cap, phase_dates
 
 
 class RulesCache:
@@ -48,6 +49,7 @@ class RulesCache:
             votes_per_day=daily_limit(campaign.vote_rules),
             per_entry_daily_cap=entry_cap(campaign.vote_rules),
             entries=entries,
+            phases=phase_dates(campaign.phases),
         )
 
 

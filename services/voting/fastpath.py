@@ -22,7 +22,7 @@ from massline.service import AnswerCounter
 from .api_errors import api_error
 from .deps import VotingDeps
 from .domain import VotingError
-from .schemas import CastVote
+from .schemas import REPLAYED_HEADER, CastVote
 from .services.votes import cast_vote
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,12 @@ class VoteFastPath:
             except ValidationError as exc:
                 raise request_validation_error(exc.errors(include_url=False)) from None
             try:
-                status, answer = await cast_vote(self.deps, match.group(1), body, ip, authorization, user_agent)
+                status, answer, replayed = await cast_vote(self.deps, match.group(1), body, ip, authorization,
+                                                           user_agent)
             except VotingError as refused:
                 raise api_error(refused) from None
+            if replayed:
+                extra = {REPLAYED_HEADER: "true"}
         except ApiError as exc:
             status, answer = exc.status, exc.body()
         except Exception as exc:  # the same answer the framework would give

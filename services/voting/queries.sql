@@ -1,9 +1,9 @@
 -- name: upsert_campaign
-INSERT INTO campaigns (id, version, timezone, vote_rules, categories, current_phase)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO campaigns (id, version, timezone, vote_rules, categories, current_phase, phases)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (id) DO UPDATE
 SET version = EXCLUDED.version, timezone = EXCLUDED.timezone, vote_rules = EXCLUDED.vote_rules,
-    categories = EXCLUDED.categories,
+    categories = EXCLUDED.categories, phases = EXCLUDED.phases,
     current_phase = COALESCE(EXCLUDED.current_phase, campaigns.current_phase), updated_at = now()
 WHERE campaigns.version <= EXCLUDED.version;
 
@@ -11,7 +11,7 @@ WHERE campaigns.version <= EXCLUDED.version;
 UPDATE campaigns SET current_phase = $2, updated_at = now() WHERE id = $1;
 
 -- name: get_campaign
-SELECT id, version, timezone, vote_rules, categories, current_phase FROM campaigns WHERE id = $1;
+SELECT id, version, timezone, vote_rules, categories, current_phase, phases FROM campaigns WHERE id = $1;
 
 -- name: upsert_entry
 INSERT INTO entries (id, campaign_id, category_id, name, unit_name, votable)
@@ -179,7 +179,8 @@ FROM unnest($1::text[], $2::text[], $3::uuid[], $4::date[], $5::int[]) AS u(c, v
 WHERE q.campaign_id = u.c AND q.voter_id = u.v AND q.entry_id = u.e AND q.day = u.d;
 
 -- name: find_votes_by_keys
-SELECT v.voter_id, v.idempotency_key, v.response
+-- What each key already names: the entry and count it was for, and the answer it got.
+SELECT v.campaign_id, v.voter_id, v.idempotency_key, v.entry_id, v.count, v.response
 FROM votes v JOIN unnest($1::text[], $2::text[], $3::text[]) AS u(c, voter, k)
   ON v.campaign_id = u.c AND v.voter_id = u.voter AND v.idempotency_key = u.k;
 

@@ -18,8 +18,8 @@ from asyncpg.pool import PoolConnectionProxy
 
 from massline.queries import load_queries
 
-from .domain import AcceptedVote, EntryCounts
-from .domain.ballots import Answer, EntryQuotaKey, QuotaKey
+from .domain import AcceptedVote, EntryCounts, LoggedVote
+from .domain.ballots import EntryQuotaKey, KeyOf, QuotaKey
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
 
@@ -37,7 +37,8 @@ class CampaignRow:
     timezone: str
     vote_rules: dict[str, Any]
     categories: list[Any]
-    current_phase: str | None
+    current_phase: str | None  # the operator's last phase; None when none was set
+    phases: list[dict[str, Any]]  # the definition's phases with their dates, as CampaignLoaded carried them
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class EntryListing:
 async def get_campaign(db: Db, campaign_id: str) -> CampaignRow | None:
     row = await db.fetchrow(Q.get_campaign, campaign_id)
     return None if row is None else CampaignRow(row["id"], row["version"], row["timezone"], row["vote_rules"],
-                                                row["categories"], row["current_phase"])
+                                                row["categories"], row["current_phase"], row["phases"])
 
 
 async def campaign_entries(db: Db, campaign_id: str) -> list[EntryRow]:
@@ -74,9 +75,10 @@ async def list_entries(db: Db, campaign_id: str, category_id: str | None) -> lis
 
 
 async def upsert_campaign(conn: Conn, campaign_id: str, version: int, timezone: str,
-                          vote_rules: dict[str, Any], categories: list[Any], phase: str | None) -> None:
+                          vote_rules: dict[str, Any], categories: list[Any], phase: str | None,
+                          phases: list[dict[str, Any]]) -> None:
     """Keep the campaign as its latest version says (an older version changes nothing)."""
-    await conn.execute(Q.upsert_campaign, campaign_id, version, timezone, vote_rules, categories, phase)
+    await conn.execute(Q.upsert_campaign, campaign_id, version, timezone, vote_rules, categories, phase, phases)
 
 
 async def set_phase(conn: Conn, campaign_id: str, phase: str) -> None:
@@ -160,11 +162,13 @@ async def lock_entry_quota(conn: Conn, keys: list[EntryQuotaKey]) -> dict[EntryQ
             for r in await conn.fetch(Q.lock_entry_quota_rows, ec, ev, ee, ed)}
 
 
-async def answers_by_key(conn: Conn, keys: Iterable[tuple[str, str, str]]
-                         ) -> dict[tuple[str, str], Answer]:
-    """The answers in the vote log for (campaign, voter, idempotency key), by (voter, key)."""
+async def logged_votes(conn: Conn, keys: Iterable[KeyOf]) -> dict[KeyOf, LoggedVote]:
+    """The votes in the log under (campaign, voter, idempotency key): entry, count and the answer given."""
     columns = _columns(list(keys))
-    return {(r["voter_id"], r["idempotency_key"]): r["response"]
+    if not columns:
+        return {}
+    return {(r["campaign_id"], r["voter_id"], r["idempotency_key"]): LoggedVote(r["entry_id"], r["count"],
+                                                                                  r["response"])
             for r in await conn.fetch(Q.find_votes_by_keys, *columns)}
 
 

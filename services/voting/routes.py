@@ -15,6 +15,7 @@ from .api_errors import api_error, page_ticket_error
 from .deps import Deps
 from .domain import TicketError, VotingError
 from .schemas import (
+    REPLAYED_HEADER,
     CastVote,
     Entries,
     SmsCodeRequest,
@@ -83,19 +84,26 @@ def _client_ip(request: Request) -> str | None:
 
 
 @router.post("/campaigns/{campaign_id}/votes", status_code=201, response_model=VoteAnswer,
-             responses={200: {"model": VoteAnswer, "description": "The key was answered before: the same answer."}})
+             responses={422: {"description": "A field is not valid (`validation_failed`), or the idempotency key "
+                                             "was already used for another entry or count "
+                                             "(`idempotency_key_reused`); nothing was counted."}})
 async def cast_vote(
     campaign_id: str, body: CastVote, request: Request, deps: Deps, authorization: Authorization = None
 ) -> JSONResponse:
-    """Cast votes for one entry. Answers only after the vote and the quota change are committed."""
+    """Cast votes for one entry. Answers only after the vote and the quota change are committed.
+
+    The idempotency key names the request: sent again with the same entry and count, it gets the first answer
+    (the same status and body, with the header `Idempotent-Replayed: true`) and counts once; with another entry
+    or count it is refused with `idempotency_key_reused`.
+    """
     # Served by VoteFastPath (fastpath.py) in the running service; this route documents the API and
     # serves any app built without that middleware.
     try:
-        status, answer = await votes.cast_vote(deps, campaign_id, body, _client_ip(request), authorization,
-                                               request.headers.get("user-agent"))
+        status, answer, replayed = await votes.cast_vote(deps, campaign_id, body, _client_ip(request),
+                                                         authorization, request.headers.get("user-agent"))
     except VotingError as exc:
         raise api_error(exc) from None
-    return JSONResponse(answer, status_code=status)
+    return JSONResponse(answer, status_code=status, headers={REPLAYED_HEADER: "true"} if replayed else None)
 
 
 @router.get("/campaigns/{campaign_id}/voters/me", response_model=VoterQuota, response_model_exclude_unset=True)

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field, field_validator
 from massline.errors import RequestBody
 
 PHONE_PATTERN = r"^1[3-9]\d{9}$"
+# Said on an answer that repeats the first answer to an idempotency key (status and body are the first's).
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 # --- requests ------------------------------------------------------------------------------
@@ -31,7 +33,10 @@ class WechatRequest(RequestBody):
 class CastVote(RequestBody):
     entry_id: uuid.UUID = Field(description="The entry (an approved nomination) to vote for.")
     count: int = Field(1, ge=1, le=1000, description="Votes to give now: 1 to what is left today.")
-    idempotency_key: str = Field(min_length=1, max_length=100, description="Same key, same answer, counted once.")
+    idempotency_key: str = Field(
+        min_length=1, max_length=100,
+        description="Names this vote: sent again with the same entry and count, the first answer comes back "
+                    "(counted once); with another entry or count, 422 `idempotency_key_reused`.")
     device: str | None = Field(None, max_length=200, description="Device fingerprint from the page, if any.")
 
     @field_validator("count", mode="before")
@@ -56,7 +61,8 @@ class TicketIssued(BaseModel):
 
 
 class VoteAnswer(BaseModel):
-    """The answer to a vote: 201 when it counted, 200 with `replayed` for a key already answered."""
+    """The answer to a vote (201). The same request under a key answered before gets this answer again, the same
+    status and body, with the header `Idempotent-Replayed: true`."""
 
     vote_id: str
     entry_id: str
@@ -64,7 +70,6 @@ class VoteAnswer(BaseModel):
     remaining_today: int
     votes_per_day: int
     day: str = Field(description="The voting day (campaign time zone), YYYY-MM-DD.")
-    replayed: bool | None = Field(None, description="Present (true) when the key was answered before.")
 
 
 class VoterQuota(BaseModel):

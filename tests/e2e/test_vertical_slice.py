@@ -177,7 +177,7 @@ def test_nominate_approve_vote_rank_notify_and_survive_broker_loss(system, infra
         expected[entry] += count
     accepted_votes = 1 + 5  # the probe and the five above
     again = _vote(api, "13900000005", entry_a, 1, "v4")  # the same idempotency key again
-    assert again.status_code == 200 and again.json()["replayed"] is True
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
     over = _vote(api, "13900000004", entry_a, 1, "over")  # this voter gave all 10 today
     assert over.status_code == 429 and over.json()["error"]["code"] == "quota_exceeded"
 

@@ -49,17 +49,25 @@ def test_quota_idempotency_and_bad_input(system) -> None:
     assert sorted(r.json()["remaining_today"] for r in answers if r.status_code == 201) == list(range(9))
     assert _left(api, ticket) == 0
 
-    # One key sent 16 times in parallel by a second voter: one vote, the same answer for all.
+    # One key sent 16 times in parallel by a second voter: one vote, the first answer (status and body) for all.
     ticket2 = voter_ticket(api, CAMPAIGN, "13611113333")
     same = _votes(api, ticket2, entry_b, [{"count": 3, "idempotency_key": "once"}] * 16)
-    assert sorted(r.status_code for r in same) == [200] * 15 + [201]
-    assert len({r.json()["vote_id"] for r in same}) == 1
+    assert [r.status_code for r in same] == [201] * 16
+    assert len({r.text for r in same}) == 1  # the same body, to the byte
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in same) == 15
     assert _left(api, ticket2) == 7
     # The key again later, beside a new vote: the stored answer for it, the new vote counted, once each.
     later = _votes(api, ticket2, entry_b, [{"count": 3, "idempotency_key": "once"}, {"count": 1, "idempotency_key": "next"}])
-    assert [r.status_code for r in later] == [200, 201]
-    assert later[0].json()["vote_id"] == same[0].json()["vote_id"] and later[0].json()["replayed"] is True
+    assert [r.status_code for r in later] == [201, 201]
+    assert later[0].text == same[0].text and later[0].headers["idempotent-replayed"] == "true"
     assert later[1].json()["remaining_today"] == 6 and _left(api, ticket2) == 6
+    # The key for another entry or another count: refused with its own code, in both languages; nothing counted.
+    for body, entry in (({"count": 3, "idempotency_key": "once"}, entry_a), ({"count": 2, "idempotency_key": "once"}, entry_b)):
+        (reused,) = _votes(api, ticket2, entry, [body])
+        assert reused.status_code == 422, reused.text
+        error = reused.json()["error"]
+        assert error["code"] == "idempotency_key_reused" and error["message"] and error["message_zh"]
+    assert _left(api, ticket2) == 6
 
     # Bad input: each refused with its code, nothing counted.
     secret = "development-secret-change-me-in-production"  # the development default

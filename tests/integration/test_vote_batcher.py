@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, date, datetime
 
+import asyncpg
 import pytest
 
 from massline.contracts import VoteCast, network_shard, parse_envelope
@@ -13,6 +14,7 @@ from massline.db import create_pool, migrate
 from massline.outbox import Outbox
 from services.voting.app import MIGRATIONS
 from services.voting.batcher import VoteBatcher, VoteRefused, VoteRequest
+from services.voting.domain import VotingError
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +40,8 @@ async def _outcome(batcher: VoteBatcher, batch: list[VoteRequest]) -> list[objec
             out.append(r.future.result())
         except VoteRefused as refused:
             out.append((refused.code, refused.remaining_today))
+        except VotingError as refused:
+            out.append(refused.code)
     return out
 
 
@@ -61,14 +65,14 @@ async def test_one_batch_with_room_near_limit_repeats_and_replays(database_url: 
         room_a, room_b, room_again, near_1, near_2, fresh = await _outcome(batcher, batch)
         assert (room_a[0], room_a[1]["remaining_today"]) == (201, 7)  # type: ignore[index]
         assert (room_b[0], room_b[1]["remaining_today"]) == (201, 5)  # type: ignore[index]
-        assert room_again[0] == 200 and room_again[1]["vote_id"] == room_a[1]["vote_id"]  # type: ignore[index]
+        assert room_again == (201, room_a[1], True)  # the first answer again, marked a replay  # type: ignore[index]
         assert (near_1[0], near_1[1]["remaining_today"]) == (201, 1)  # type: ignore[index]
         assert near_2 == ("quota_exceeded", 1)
         assert (fresh[0], fresh[1]["remaining_today"]) == (201, 0)  # type: ignore[index]
 
         # A key already in the log, beside a new vote of the same voter: the stored answer, one new vote.
         replay, new = await _outcome(batcher, [_request("replayer", "r1", 2), _request("replayer", "r2", 1)])
-        assert replay[0] == 200 and replay[1]["vote_id"] == first[2][1]["vote_id"]  # type: ignore[index]
+        assert replay == (201, first[2][1], True)  # type: ignore[index]
         assert (new[0], new[1]["remaining_today"]) == (201, 7)  # type: ignore[index]
 
         used = {r["voter_id"]: r["used"] for r in await pool.fetch("SELECT voter_id, used FROM daily_quota")}
@@ -113,3 +117,81 @@ async def test_concurrent_batches_never_pass_the_limit(database_url: str) -> Non
         assert all(n >= 8 for n in used.values())  # a voter is refused only when what it asked no longer fit
     finally:
         await pool.close()
+
+
+async def _batcher(database_url: str, prefix: str) -> tuple[VoteBatcher, asyncpg.Pool]:
+    schema = f"voting_{prefix}{uuid.uuid4().hex[:6]}"
+    await migrate(database_url, schema, MIGRATIONS)
+    pool = await create_pool(database_url, schema)
+    return VoteBatcher(lambda: pool, Outbox("voting", schema)), pool
+
+
+async def _logged_votes(pool: asyncpg.Pool) -> list[str]:
+    """Every vote id the outbox's VoteCast events carry."""
+    bodies = [r["body"] for r in await pool.fetch("SELECT body FROM outbox WHERE event_type = 'VoteCast'")]
+    return [str(v.vote_id) for b in bodies for v in parse_envelope(bytes(b))[1].votes]  # type: ignore[union-attr]
+
+
+async def test_a_key_reused_for_another_vote_is_refused_and_a_retry_is_answered_even_with_the_day_used_up(
+        database_url: str) -> None:
+    batcher, pool = await _batcher(database_url, "k")
+    try:
+        (first,) = await _outcome(batcher, [_request("v", "k1", 3)])
+        # A voter with room (taken at once) sending the logged request again and, after it, the key for another.
+        assert await _outcome(batcher, [_request("v", "k1", 3), _request("v", "k1", 2)]) == [
+            (201, first[1], True), "idempotency_key_reused"]  # type: ignore[index]
+        assert await pool.fetchval("SELECT used FROM daily_quota WHERE voter_id = 'v'") == 3
+        other = _request("v", "k1", 3)
+        other.entry_id = uuid.uuid4()
+        # Later: the key with another entry, with another count, and the same request again (from another device).
+        retry = _request("v", "k1", 3)
+        retry.device_hash = "another-device"
+        reused_entry, reused_count, replay, fill = await _outcome(
+            batcher, [other, _request("v", "k1", 4), retry, _request("v", "k2", 7)])
+        assert reused_entry == reused_count == "idempotency_key_reused"
+        assert replay == (201, first[1], True)  # type: ignore[index]
+        assert fill[1]["remaining_today"] == 0  # type: ignore[index]  # the reused key took nothing
+
+        # The day is used up: the same request again is still its first answer, the key with another count not.
+        again, reused = await _outcome(batcher, [_request("v", "k1", 3), _request("v", "k1", 1)])
+        assert again == (201, first[1], True)  # type: ignore[index]
+        assert reused == "idempotency_key_reused"
+        assert await _outcome(batcher, [_request("v", "k3", 1)]) == [("quota_exceeded", 0)]
+
+        rows = await pool.fetch("SELECT idempotency_key, entry_id, count FROM votes ORDER BY idempotency_key")
+        assert [(r["idempotency_key"], r["entry_id"], r["count"]) for r in rows] == [("k1", ENTRY, 3), ("k2", ENTRY, 7)]
+        assert await pool.fetchval("SELECT used FROM daily_quota WHERE voter_id = 'v'") == 10
+        assert len(await _logged_votes(pool)) == 2
+    finally:
+        await pool.close()
+
+
+async def test_a_vote_the_database_refuses_fails_alone_and_the_rest_of_its_batch_counts_once(
+        database_url: str) -> None:
+    batcher, pool = await _batcher(database_url, "i")
+    try:
+        # A stand-in for any value that passes validation but that the database refuses: this key.
+        await pool.execute("ALTER TABLE votes ADD CONSTRAINT refuses_poison CHECK (idempotency_key <> 'poison')")
+        batch = [_request(f"v{i}", f"k{i}", 1 + i % 3) for i in range(12)]
+        batch[7] = _request("v7", "poison", 2)
+        batch.append(_request("v3", "k3", 1))  # a repeat of an earlier key of the same batch
+        settled = await _outcome_or_error(batcher, batch)
+        assert isinstance(settled[7], asyncpg.CheckViolationError)
+        good = [i for i in range(12) if i != 7]
+        assert all(settled[i][:1] == (201,) for i in good)  # type: ignore[index]
+        assert settled[12] == (201, settled[3][1], True)  # type: ignore[index]
+
+        rows = await pool.fetch("SELECT voter_id, count, vote_id::text FROM votes")
+        assert {r["voter_id"]: r["count"] for r in rows} == {f"v{i}": 1 + i % 3 for i in good}
+        assert sorted(r["vote_id"] for r in rows) == sorted(settled[i][1]["vote_id"] for i in good)  # type: ignore[index]
+        used = {r["voter_id"]: r["used"] for r in await pool.fetch("SELECT voter_id, used FROM daily_quota")}
+        assert used == {f"v{i}": 1 + i % 3 for i in good}
+        carried = await _logged_votes(pool)
+        assert sorted(carried) == sorted(r["vote_id"] for r in rows)  # each accepted vote travels once
+    finally:
+        await pool.close()
+
+
+async def _outcome_or_error(batcher: VoteBatcher, batch: list[VoteRequest]) -> list[object]:
+    await batcher._settle_with_retry(batch)
+    return [r.future.exception() or r.future.result() for r in batch]

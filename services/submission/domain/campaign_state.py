@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
+from massline import phases
 from massline.contracts import CampaignLoaded, CategoryInfo, PhaseChanged, PhaseInfo, VoteRules
 
 from .campaign import CampaignDefinition
@@ -18,11 +19,9 @@ WITHDRAWAL_PHASES = frozenset(PHASES) - {"publication"}
 
 
 def effective_phase(current_phase: str | None, definition: CampaignDefinition, now: datetime) -> str | None:
-    """The operator's phase wins; without one, the phase the definition's dates give for now."""
-    if current_phase:
-        return current_phase
-    phase = definition.phase_at(now)
-    return phase.id if phase else None
+    """The operator's phase wins; without one, the phase the definition's dates give for now (the rule voting
+    follows too: `massline.phases`)."""
+    return phases.effective_phase(current_phase, definition.phases, now, definition.zone)
 
 
 def require_phase(phase: str | None, allowed: Collection[str], action_zh: str, action_en: str) -> None:

@@ -2,19 +2,24 @@
 
 - `voters`: pseudonymous voter identity, signed voter tickets, the voting day, the signals a vote carries;
 - `rules`: a campaign's vote rules as a vote is checked against them;
-- `ballots`: how a micro-batch of votes is decided (quota, per-entry cap, repeated keys);
+- `ballots`: how a micro-batch of votes is decided (quota, per-entry cap, repeated and reused keys);
 - `standings`: ranks, the public standings, how decisions move votes between counts;
 - `errors`: the refusals, each with its stable code.
 """
 
 from .ballots import (
     AcceptedVote,
+    Answered,
     Ballot,
     BatchDecision,
     BatchState,
+    LoggedVote,
     Outcome,
     decide_batch,
     demand,
+    refused_keys,
+    repeat_of,
+    same_request,
     used_before_taking,
     vote_events,
     voters_by_limit,
@@ -25,6 +30,7 @@ from .errors import (
     CodeInvalid,
     CodeRecentlySent,
     EntryNotVotable,
+    IdempotencyKeyReused,
     MethodUnavailable,
     NoCodeSent,
     OverDailyLimit,
@@ -35,7 +41,7 @@ from .errors import (
     VoteRefused,
     VotingError,
 )
-from .rules import CampaignRules, daily_limit, entry_cap
+from .rules import CampaignRules, closes_voting, daily_limit, entry_cap, phase_dates, phase_now
 from .standings import (
     Decision,
     EntryCounts,
@@ -64,12 +70,13 @@ from .voters import (
 )
 
 __all__ = [
-    "TICKET_AUDIENCE", "AcceptedVote", "Ballot", "BatchDecision", "BatchState", "CampaignNotFound", "CampaignRules",
-    "CodeExpired", "CodeInvalid", "CodeRecentlySent", "Decision", "EntryCounts", "EntryNotVotable",
-    "MethodUnavailable", "NoCodeSent", "Outcome", "OverDailyLimit", "PhaseClosed", "StandingsMoves", "TicketError",
-    "TicketMissing", "TooManyAttempts", "VoteRefused", "VoterTicket", "VotingError", "address_hash", "bearer_token",
-    "competition_ranks", "daily_limit", "decide_batch", "decision_rounds", "demand", "device_hash", "entry_cap",
-    "issue_ticket", "keyed_hash", "moves_of", "network_prefix", "new_code", "public_standings", "ranked",
-    "read_ticket", "stamp_page_view", "used_before_taking", "user_agent_hash", "utcnow", "vote_events",
-    "voters_by_limit", "voting_day",
+    "TICKET_AUDIENCE", "AcceptedVote", "Answered", "Ballot", "BatchDecision", "BatchState", "CampaignNotFound",
+    "CampaignRules", "CodeExpired", "CodeInvalid", "CodeRecentlySent", "Decision", "EntryCounts", "EntryNotVotable",
+    "IdempotencyKeyReused", "LoggedVote", "MethodUnavailable", "NoCodeSent", "Outcome", "OverDailyLimit",
+    "PhaseClosed", "StandingsMoves", "TicketError", "TicketMissing", "TooManyAttempts", "VoteRefused",
+    "VoterTicket", "VotingError", "address_hash", "bearer_token", "closes_voting", "competition_ranks", "daily_limit",
+    "decide_batch", "decision_rounds", "demand", "device_hash", "entry_cap", "issue_ticket", "keyed_hash",
+    "moves_of", "network_prefix", "new_code", "phase_dates", "phase_now", "public_standings", "ranked",
+    "read_ticket", "refused_keys", "repeat_of", "same_request", "stamp_page_view", "used_before_taking",
+    "user_agent_hash", "utcnow", "vote_events", "voters_by_limit", "voting_day",
 ]

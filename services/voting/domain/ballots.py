@@ -2,15 +2,21 @@
 
 The vote path settles the votes that arrive within a couple of milliseconds together (see `batcher.py`). Given
 the votes and what the database said about their voters (quota used today before the batch, per-entry use,
-answers already in the vote log), `decide_batch` says for each vote what its voter hears, and returns the rows
-and events to write. It reads and writes nothing itself.
+votes already in the log under the batch's keys), `decide_batch` says for each vote what its voter hears, and
+returns the rows and events to write. It reads and writes nothing itself.
 
 A voter notices three rules here:
 - the daily quota: a vote whose count no longer fits what is left today is refused (`quota_exceeded`), and the
   votes after it in the same batch still count if they fit;
 - the per-entry daily cap, where the campaign sets one (`entry_cap_exceeded`);
-- the idempotency key: the same key again (a client retrying, in the same batch or later) gets the first answer
-  back, marked `replayed`, and is counted once.
+- the idempotency key, as the IETF Idempotency-Key draft has it: a key is the voter's own (per campaign), and
+  names one request. The same key with the same request (a client retrying, in the same batch or later) gets
+  the first answer back, the same status and the same body, and is counted once; the same key with another
+  request is refused (`idempotency_key_reused`, 422) and changes nothing. What a vote means is its entry and
+  its count (`same_request`); the device fingerprint, the address and the browser are signals about the
+  sender, not part of the request, so a retry from another network or browser is still the same vote. Only
+  accepted votes are kept in the log, all answered 201: a key whose vote was refused (quota, cap) names
+  nothing yet and may be sent again.
 """
 
 from __future__ import annotations
@@ -24,12 +30,12 @@ from typing import Any, NamedTuple
 from massline.contracts import CastVote, VoteCast, network_shard
 from massline.contracts.ids import uuid7
 
-from .errors import VoteRefused
+from .errors import IdempotencyKeyReused, VoteRefused, VotingError
 
 QuotaKey = tuple[str, str, date]  # campaign, voter, voting day
 EntryQuotaKey = tuple[str, str, uuid.UUID, date]  # campaign, voter, entry, voting day
 Answer = dict[str, Any]  # the JSON body a voter gets for an accepted vote
-Outcome = tuple[int, Answer] | VoteRefused  # (201, answer), (200, earlier answer) or the refusal
+KeyOf = tuple[str, str, str]  # campaign, voter, idempotency key
 
 
 @dataclass(slots=True)
@@ -54,6 +60,48 @@ class Ballot:
     page_viewed_at: datetime | None = None
 
 
+class Answered(NamedTuple):
+    """What an accepted vote's voter hears: the status and the body; `replayed` when it repeats a key's first
+    answer (the same status and body; the vote path says so in a header, and counts the vote once)."""
+
+    status: int
+    body: Answer
+    replayed: bool = False
+
+
+Outcome = Answered | VotingError  # the answer, or the refusal (VoteRefused, IdempotencyKeyReused)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedVote:
+    """A vote under an idempotency key, as a later request with that key is judged: what it was for (entry and
+    count) and the answer it got."""
+
+    entry_id: uuid.UUID
+    count: int
+    answer: Answer
+
+
+def same_request(ballot: Ballot, logged: LoggedVote) -> bool:
+    """Whether the ballot asks what the logged vote asked: the same entry and the same count."""
+    return ballot.entry_id == logged.entry_id and ballot.count == logged.count
+
+
+# The fields of an accepted vote's answer, in the order it is given; a stored answer is given back in the same
+# order (the log's jsonb keeps its own), so a replay is the first answer to the byte.
+ANSWER_FIELDS = ("vote_id", "entry_id", "count", "remaining_today", "votes_per_day", "day")
+
+
+def repeat_of(ballot: Ballot, logged: LoggedVote) -> Outcome:
+    """What a ballot whose key was already answered hears: that answer again, or `idempotency_key_reused`."""
+    if not same_request(ballot, logged):
+        return IdempotencyKeyReused()
+    stored = logged.answer
+    answer = {k: stored[k] for k in ANSWER_FIELDS if k in stored}
+    answer.update((k, v) for k, v in stored.items() if k not in answer)
+    return Answered(201, answer, replayed=True)
+
+
 class AcceptedVote(NamedTuple):
     """A vote that counts: its new id and the answer stored with it in the vote log."""
 
@@ -67,14 +115,14 @@ class BatchState:
     """What the database says about the voters of a batch, read (and locked) before deciding.
 
     `used`: votes used today before this batch, for every voter of the batch. `entry_used`: the same per entry,
-    for the votes of campaigns with a per-entry cap. `known`: answers already in the vote log, by voter and
-    idempotency key (empty when the keys were not looked up). `taken`: voters whose quota row already holds the
+    for the votes of campaigns with a per-entry cap. `known`: votes already in the log, by campaign, voter and
+    idempotency key (only for the keys looked up). `taken`: voters whose quota row already holds the
     batch's whole demand (taken in one statement beforehand), so it is not written again.
     """
 
     used: dict[QuotaKey, int]
     entry_used: dict[EntryQuotaKey, int] = field(default_factory=dict)
-    known: dict[tuple[str, str], Answer] = field(default_factory=dict)
+    known: dict[KeyOf, LoggedVote] = field(default_factory=dict)
     taken: frozenset[QuotaKey] = frozenset()
 
 
@@ -101,12 +149,12 @@ def decide_batch(batch: Sequence[Ballot], state: BatchState,
     known = state.known
     outcomes: list[Outcome] = []
     accepted: list[AcceptedVote] = []
-    seen_in_batch: dict[tuple[str, str, str], Answer] = {}
+    seen_in_batch: dict[KeyOf, LoggedVote] = {}
     for r in batch:
         key = (r.campaign_id, r.voter_id, r.idempotency_key)
-        previous = known.get((r.voter_id, r.idempotency_key)) or seen_in_batch.get(key)
-        if previous is not None:
-            outcomes.append((200, {**previous, "replayed": True}))
+        earlier = known.get(key) or seen_in_batch.get(key)
+        if earlier is not None:
+            outcomes.append(repeat_of(r, earlier))
             continue
         qkey = (r.campaign_id, r.voter_id, r.day)
         left = r.votes_per_day - used[qkey]
@@ -121,12 +169,11 @@ def decide_batch(batch: Sequence[Ballot], state: BatchState,
             entry_used[ekey] += r.count
         used[qkey] += r.count
         vote_id = new_id()
-        answer = {"vote_id": str(vote_id), "entry_id": str(r.entry_id), "count": r.count,
-                  "remaining_today": r.votes_per_day - used[qkey], "votes_per_day": r.votes_per_day,
-                  "day": r.day.isoformat()}
-        seen_in_batch[key] = answer
+        answer = dict(zip(ANSWER_FIELDS, (str(vote_id), str(r.entry_id), r.count, r.votes_per_day - used[qkey],
+                                          r.votes_per_day, r.day.isoformat()), strict=True))
+        seen_in_batch[key] = LoggedVote(r.entry_id, r.count, answer)
         accepted.append(AcceptedVote(r, vote_id, answer))
-        outcomes.append((201, answer))
+        outcomes.append(Answered(201, answer))
     if not accepted:
         return BatchDecision(outcomes, accepted, [], [], [])
     touched = sorted({(a.ballot.campaign_id, a.ballot.voter_id, a.ballot.day) for a in accepted} - state.taken)
@@ -136,6 +183,18 @@ def decide_batch(batch: Sequence[Ballot], state: BatchState,
         [(c, v, e, d, entry_used[(c, v, e, d)]) for c, v, e, d in sorted(entry_used)],
         vote_events(accepted),
     )
+
+
+def refused_keys(batch: Sequence[Ballot], decided: BatchDecision) -> list[KeyOf]:
+    """The keys of the votes refused for the quota or the per-entry cap: looked up when the batch was decided
+    without its keys, since such a vote may be a retry of one already in the log (a retry needs no room).
+
+    Only those: they are never of a voter whose whole demand was taken at once, so deciding again with what
+    their keys name changes nothing for such a voter. (A key reused within the batch is judged against the
+    batch's own earlier vote; if that one is in the log, its insert finds it and the batch is settled again.)
+    """
+    return [(r.campaign_id, r.voter_id, r.idempotency_key)
+            for r, outcome in zip(batch, decided.outcomes, strict=True) if isinstance(outcome, VoteRefused)]
 
 
 def demand(batch: Iterable[Ballot]) -> dict[QuotaKey, int]:

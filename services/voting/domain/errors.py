@@ -44,6 +44,12 @@ class VoteRefused(VotingError):
         self.per_entry_daily_cap = per_entry_daily_cap
 
 
+class IdempotencyKeyReused(VotingError):
+    """The idempotency key already named another vote of this voter: another entry or another count."""
+
+    code = "idempotency_key_reused"
+
+
 class TicketError(VotingError):
     """The voter ticket is forged, altered, foreign (`ticket_invalid`) or old (`ticket_expired`)."""
 

@@ -15,7 +15,9 @@ from massline.contracts import (
     NominationWithdrawn,
     PhaseChanged,
 )
+from massline.localtime import DEFAULT_ZONE
 
+from .. import domain
 from .. import repository as repo
 from ..deps import VotingDeps
 from ..domain import CampaignNotFound
@@ -23,16 +25,21 @@ from .standings import emit_tallies
 
 
 async def learn_campaigns(conn: asyncpg.Connection, deps: VotingDeps, batch: Sequence[Delivered]) -> None:
-    """Keep each campaign's vote rules and phase; when voting closes, send the final tallies."""
+    """Keep each campaign's vote rules, its phases' dates and the operator's phase; when the operator closes
+    voting (voting by the operator's last phase or, without one, by the dates), send the final tallies."""
     for item in batch:
         e = item.event
         if isinstance(e, CampaignLoaded):
             await repo.upsert_campaign(conn, e.campaign_id, e.version, e.timezone,
                                        e.vote_rules.model_dump(mode="json"),
-                                       [c.model_dump(mode="json") for c in e.categories], e.current_phase)
+                                       [c.model_dump(mode="json") for c in e.categories], e.current_phase,
+                                       [p.model_dump(mode="json") for p in e.phases])
         elif isinstance(e, PhaseChanged):
+            campaign = await repo.get_campaign(conn, e.campaign_id)
             await repo.set_phase(conn, e.campaign_id, e.phase)
-            if e.previous_phase == "voting" and e.phase != "voting":
+            phases = domain.phase_dates(campaign.phases) if campaign else ()
+            timezone = campaign.timezone if campaign else DEFAULT_ZONE
+            if domain.closes_voting(e.previous_phase, e.phase, phases, timezone, item.envelope.occurred_at):
                 await emit_tallies(conn, deps, e.campaign_id, None, final=True)
     deps.standings_cache.clear()
 

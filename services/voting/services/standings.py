@@ -22,7 +22,8 @@ _TARGET_STATE: dict[type, str] = {VoteFlagged: "held", VoteInvalidated: "invalid
 
 
 async def public_standings(deps: VotingDeps, campaign_id: str, category_id: str | None) -> dict[str, Any]:
-    """Live standings per category as the campaign shows them, served from memory for a moment."""
+    """Live standings per category as the campaign shows them (in the phase the vote path follows), served from
+    memory for a moment."""
     cached = deps.standings_cache.get(campaign_id, category_id)
     if cached is not None:
         return cached
@@ -31,7 +32,9 @@ async def public_standings(deps: VotingDeps, campaign_id: str, category_id: str 
     if campaign is None:
         raise CampaignNotFound()
     rows = await repo.standings_for_api(pool, campaign_id, category_id)
-    answer = domain.public_standings(campaign_id, campaign.current_phase,
+    phase = domain.phase_now(campaign.current_phase, domain.phase_dates(campaign.phases), campaign.timezone,
+                             domain.utcnow())
+    answer = domain.public_standings(campaign_id, phase,
                                      campaign.vote_rules.get("show_counts", "always"), rows)
     deps.standings_cache.put(campaign_id, category_id, answer)
     return answer

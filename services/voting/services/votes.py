@@ -4,33 +4,34 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from .. import domain
 from ..batcher import VoteRequest
 from ..deps import VotingDeps
-from ..domain import CampaignNotFound, VotingError
+from ..domain import Answered, CampaignNotFound, VotingError
 from ..schemas import CastVote
 
 
 async def cast_vote(
     deps: VotingDeps, campaign_id: str, body: CastVote, client_ip: str | None, authorization: str | None,
     user_agent: str | None = None,
-) -> tuple[int, dict[str, Any]]:
-    """(201, answer) for a vote that counts, (200, the first answer) for a key answered before; a VotingError
-    otherwise. Answers only after the vote and the quota change are committed. Counted in the vote metrics."""
+) -> Answered:
+    """(201, answer) for a vote that counts; the first answer again (same status and body, `replayed`) for the
+    same request under a key answered before; a VotingError otherwise (`idempotency_key_reused` for the key with
+    another request). Answers only after the vote and the quota change are committed. Counted in the vote
+    metrics, a replay not again."""
     metrics = deps.metrics
     started = time.perf_counter()
     try:
-        status, answer = await deps.batcher.cast(await _ballot(deps, campaign_id, body, client_ip, authorization,
-                                                               user_agent))
+        answered = await deps.batcher.cast(await _ballot(deps, campaign_id, body, client_ip, authorization,
+                                                         user_agent))
     except VotingError as exc:
         metrics.refused(campaign_id, exc.code)
         raise
-    if status == 201:
+    if not answered.replayed:
         metrics.voted(campaign_id, body.count)
     metrics.cast_latency.observe(time.perf_counter() - started)
-    return status, answer
+    return answered
 
 
 async def _ballot(
@@ -43,8 +44,8 @@ async def _ballot(
     rules = await deps.rules.get(campaign_id)
     if rules is None:
         raise CampaignNotFound()
-    category_id = rules.admit(body.entry_id, body.count)
     now = domain.utcnow()
+    category_id = rules.admit(body.entry_id, body.count, now)
     return VoteRequest(
         campaign_id=campaign_id,
         voter_id=ticket.voter_id,
