@@ -90,3 +90,13 @@ def test_the_operator_closes_voting_whether_it_ran_by_the_operators_phase_or_by_
     assert not closes_voting(None, "expert_review", PHASES, "Asia/Shanghai", outside)
     assert not closes_voting("initial_review", "expert_review", PHASES, "Asia/Shanghai", inside)
     assert not closes_voting(None, "voting", PHASES, "Asia/Shanghai", inside)
+
+
+def test_the_public_tally_leaves_counts_out_only_while_a_hidden_campaign_is_voting() -> None:
+    from services.voting.domain import tally_hides_counts
+
+    assert tally_hides_counts("rank_only", "voting", final=False)
+    assert tally_hides_counts("hidden", "voting", final=False)
+    assert not tally_hides_counts("rank_only", "voting", final=True)  # the final tally carries them
+    assert not tally_hides_counts("rank_only", "scoring", final=False)  # after voting, everything shows
+    assert not tally_hides_counts("always", "voting", final=False)

@@ -39,6 +39,12 @@ class EntryCounts:
     reasons: list[dict[str, Any]]  # {state, reason_code, votes, reason_text, reason_text_zh}
 
 
+def tally_hides_counts(show_counts: str, phase: str | None, final: bool) -> bool:
+    """Whether a TallyUpdated (a public topic) leaves the vote counts out: while voting is open in a campaign
+    that does not show counts. The final tally, and any after voting, carries them."""
+    return show_counts != "always" and phase == "voting" and not final
+
+
 def public_standings(campaign_id: str, phase: str | None, show_counts: str,
                      rows: Sequence[EntryCounts]) -> dict[str, Any]:
     """The standings per category as the public reads them.

@@ -135,8 +135,14 @@ async def emit_tallies(
     """A TallyUpdated per category (all of the campaign's categories with entries when none is named)."""
     categories = [category_id] if category_id else await repo.categories_with_entries(conn, campaign_id)
     await lock_categories(conn, {(campaign_id, c) for c in categories})
+    campaign = await repo.get_campaign(conn, campaign_id)
+    hidden = campaign is not None and domain.tally_hides_counts(
+        campaign.vote_rules.get("show_counts", "always"),
+        domain.phase_now(campaign.current_phase, domain.phase_dates(campaign.phases), campaign.timezone,
+                         domain.utcnow()),
+        final)
     for cat in categories:
-        standings = [EntryStanding(entry_id=entry, votes=votes, rank=rank)
+        standings = [EntryStanding(entry_id=entry, votes=None if hidden else votes, rank=rank)
                      for entry, votes, rank in domain.ranked(await repo.category_standings(conn, campaign_id, cat))]
         await deps.rt.outbox.record(
             conn,
