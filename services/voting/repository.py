@@ -130,6 +130,35 @@ async def used_today(db: Db, campaign_id: str, voter_id: str, day: date) -> int:
     return int(await db.fetchval(Q.used_today, campaign_id, voter_id, day))
 
 
+# --- limits on SMS codes, captchas answered ---------------------------------------------------
+
+SmsWindow = tuple[str, int, datetime]  # counter key, window length (s), window start
+
+
+async def lock_sms_counts(conn: Conn, windows: list[SmsWindow]) -> dict[tuple[str, int], int]:
+    """Codes sent per (key, window length) in the given windows, their rows created at zero where missing and
+    locked in a fixed order until the transaction ends."""
+    k, w, st = _columns(sorted(windows))
+    await conn.execute(Q.ensure_sms_counts, k, w, st)
+    return {(r["key"], r["window_s"]): r["codes"] for r in await conn.fetch(Q.lock_sms_counts, k, w, st)}
+
+
+async def add_sms_code(conn: Conn, windows: list[SmsWindow]) -> None:
+    """One more code in each of the (locked) windows."""
+    await conn.execute(Q.add_sms_code, *_columns(sorted(windows)))
+
+
+async def prune_sms_limits(conn: Conn, now: datetime, at_most: int = 50) -> None:
+    """Delete up to `at_most` counters of windows that ended and captchas that expired (rows others hold skipped)."""
+    await conn.execute(Q.prune_sms_counts, now, at_most)
+    await conn.execute(Q.prune_used_captchas, now, at_most)
+
+
+async def use_captcha(db: Db, challenge_id: str, expires_at: datetime) -> bool:
+    """Record a challenge as answered: False when it was answered before."""
+    return await db.fetchval(Q.use_captcha, challenge_id, expires_at) is not None
+
+
 # --- the vote batch --------------------------------------------------------------------------
 
 def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:

@@ -4,6 +4,8 @@
 - `rules`: a campaign's vote rules as a vote is checked against them;
 - `ballots`: how a micro-batch of votes is decided (quota, per-entry cap, repeated keys);
 - `standings`: ranks, the public standings, how decisions move votes between counts;
+- `sms_guard`: how many SMS codes a phone, a client address and a network may ask for, and when a captcha is due;
+- `captcha`: captcha challenges as signed tokens, and checking an answer;
 - `errors`: the refusals, each with its stable code.
 """
 
@@ -19,8 +21,11 @@ from .ballots import (
     vote_events,
     voters_by_limit,
 )
+from .captcha import CaptchaCheck
 from .errors import (
     CampaignNotFound,
+    CaptchaRequired,
+    CaptchaWrong,
     CodeExpired,
     CodeInvalid,
     CodeRecentlySent,
@@ -29,6 +34,7 @@ from .errors import (
     NoCodeSent,
     OverDailyLimit,
     PhaseClosed,
+    SmsLimitReached,
     TicketError,
     TicketMissing,
     TooManyAttempts,
@@ -36,6 +42,7 @@ from .errors import (
     VotingError,
 )
 from .rules import CampaignRules, daily_limit, entry_cap
+from .sms_guard import SmsDecision, SmsLimits, client_network, exempt, sms_code_decision, window_start
 from .standings import (
     Decision,
     EntryCounts,
@@ -64,12 +71,63 @@ from .voters import (
 )
 
 __all__ = [
-    "TICKET_AUDIENCE", "AcceptedVote", "Ballot", "BatchDecision", "BatchState", "CampaignNotFound", "CampaignRules",
-    "CodeExpired", "CodeInvalid", "CodeRecentlySent", "Decision", "EntryCounts", "EntryNotVotable",
-    "MethodUnavailable", "NoCodeSent", "Outcome", "OverDailyLimit", "PhaseClosed", "StandingsMoves", "TicketError",
-    "TicketMissing", "TooManyAttempts", "VoteRefused", "VoterTicket", "VotingError", "address_hash", "bearer_token",
-    "competition_ranks", "daily_limit", "decide_batch", "decision_rounds", "demand", "device_hash", "entry_cap",
-    "issue_ticket", "keyed_hash", "moves_of", "network_prefix", "new_code", "public_standings", "ranked",
-    "read_ticket", "stamp_page_view", "used_before_taking", "user_agent_hash", "utcnow", "vote_events",
-    "voters_by_limit", "voting_day",
+    "TICKET_AUDIENCE",
+    "AcceptedVote",
+    "Ballot",
+    "BatchDecision",
+    "BatchState",
+    "CampaignNotFound",
+    "CampaignRules",
+    "CaptchaCheck",
+    "CaptchaRequired",
+    "CaptchaWrong",
+    "CodeExpired",
+    "CodeInvalid",
+    "CodeRecentlySent",
+    "Decision",
+    "EntryCounts",
+    "EntryNotVotable",
+    "MethodUnavailable",
+    "NoCodeSent",
+    "Outcome",
+    "OverDailyLimit",
+    "PhaseClosed",
+    "SmsDecision",
+    "SmsLimitReached",
+    "SmsLimits",
+    "StandingsMoves",
+    "TicketError",
+    "TicketMissing",
+    "TooManyAttempts",
+    "VoteRefused",
+    "VoterTicket",
+    "VotingError",
+    "address_hash",
+    "bearer_token",
+    "client_network",
+    "competition_ranks",
+    "daily_limit",
+    "decide_batch",
+    "decision_rounds",
+    "demand",
+    "device_hash",
+    "entry_cap",
+    "exempt",
+    "issue_ticket",
+    "keyed_hash",
+    "moves_of",
+    "network_prefix",
+    "new_code",
+    "public_standings",
+    "ranked",
+    "read_ticket",
+    "sms_code_decision",
+    "stamp_page_view",
+    "used_before_taking",
+    "user_agent_hash",
+    "utcnow",
+    "vote_events",
+    "voters_by_limit",
+    "voting_day",
+    "window_start",
 ]
