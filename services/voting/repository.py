@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -149,8 +149,9 @@ async def add_sms_code(conn: Conn, windows: list[SmsWindow]) -> None:
 
 
 async def prune_sms_limits(conn: Conn, now: datetime, at_most: int = 50) -> None:
-    """Delete up to `at_most` counters of windows that ended and captchas that expired (rows others hold skipped)."""
-    await conn.execute(Q.prune_sms_counts, now, at_most)
+    """Delete up to `at_most` counters of windows that ended (begun over a day ago: a day is the longest window) and
+    captchas that expired; rows other requests hold are skipped."""
+    await conn.execute(Q.prune_sms_counts, now - timedelta(days=1), at_most)
     await conn.execute(Q.prune_used_captchas, now, at_most)
 
 
