@@ -26,8 +26,8 @@ def test_windows_are_fixed_hours_and_days_from_the_epoch() -> None:
 
 def test_the_defaults_protect_a_phone_an_address_and_a_network() -> None:
     assert (LIMITS.phone_per_hour, LIMITS.phone_per_day) == (5, 10)
-    assert (LIMITS.address_per_hour, LIMITS.address_per_day) == (20, 60)
-    assert (LIMITS.network_per_hour, LIMITS.network_per_day) == (60, 300)
+    assert (LIMITS.address_per_hour, LIMITS.address_per_day) == (100, 500)
+    assert (LIMITS.network_per_hour, LIMITS.network_per_day) == (300, 2000)
     assert LIMITS.captcha_after == 3 and LIMITS.exempt_networks == ""
     assert VotingSettings().sms_limits == LIMITS
 
@@ -39,8 +39,8 @@ def test_a_first_code_is_sent_without_a_captcha() -> None:
 
 @pytest.mark.parametrize(("scope", "window_s", "limit", "wait"), [
     ("phone", HOUR_S, 5, 870), ("phone", DAY_S, 10, 11670),
-    ("address", HOUR_S, 20, 870), ("address", DAY_S, 60, 11670),
-    ("network", HOUR_S, 60, 870), ("network", DAY_S, 300, 11670),
+    ("address", HOUR_S, 100, 870), ("address", DAY_S, 500, 11670),
+    ("network", HOUR_S, 300, 870), ("network", DAY_S, 2000, 11670),
 ])
 def test_each_limit_refuses_with_its_code_and_the_wait_to_its_window_end(scope: str, window_s: int, limit: int,
                                                                          wait: int) -> None:
@@ -53,10 +53,10 @@ def test_each_limit_refuses_with_its_code_and_the_wait_to_its_window_end(scope: 
 
 
 def test_of_several_limits_reached_the_longest_wait_is_told() -> None:
-    counts = {("phone", HOUR_S): 5, ("network", DAY_S): 300, ("address", HOUR_S): 20}
+    counts = {("phone", HOUR_S): 5, ("network", DAY_S): 2000, ("address", HOUR_S): 100}
     refusal = sms_code_decision(counts, LIMITS, NOW).refusal  # type: ignore[arg-type]
     assert refusal is not None and (refusal.code, refusal.retry_after_s) == ("sms_network_limit", 11670)
-    counts = {("phone", HOUR_S): 5, ("address", HOUR_S): 20}
+    counts = {("phone", HOUR_S): 5, ("address", HOUR_S): 100}
     refusal = sms_code_decision(counts, LIMITS, NOW).refusal  # type: ignore[arg-type]
     assert refusal is not None and refusal.code == "sms_phone_limit"  # equal waits: the phone's first
 
@@ -69,7 +69,7 @@ def test_a_captcha_is_needed_once_the_network_was_sent_a_few_codes_within_the_ho
 
 
 def test_an_exempt_client_is_held_to_the_phone_limits_only() -> None:
-    counts = {("network", HOUR_S): 1000, ("address", DAY_S): 1000}
+    counts = {("network", HOUR_S): 5000, ("address", DAY_S): 5000}
     decision = sms_code_decision(counts, LIMITS, NOW, exempt=True)  # type: ignore[arg-type]
     assert decision.refusal is None and not decision.captcha_needed
     refusal = sms_code_decision({("phone", DAY_S): 10}, LIMITS, NOW, exempt=True).refusal
@@ -108,11 +108,11 @@ def test_limits_are_settings_and_a_bad_one_is_refused(monkeypatch: pytest.Monkey
 # --- the answers ---------------------------------------------------------------------------
 
 def test_a_limit_is_a_429_with_retry_after_and_both_languages() -> None:
-    refusal = sms_code_decision({("address", HOUR_S): 20}, LIMITS, NOW).refusal
+    refusal = sms_code_decision({("address", HOUR_S): 100}, LIMITS, NOW).refusal
     assert refusal is not None
     err = api_error(refusal)
     assert (err.status, err.code, err.headers) == (429, "sms_address_limit", {"Retry-After": "870"})
-    assert err.details == {"retry_after_s": 870, "window": "hour", "limit": 20}
+    assert err.details == {"retry_after_s": 870, "window": "hour", "limit": 100}
     assert err.message_zh == "您所在的网络地址获取验证码过于频繁，请15分钟后再试"
     assert err.message_en == "Too many codes were asked for from your address; try again in 15 minutes"
     day = api_error(sms_code_decision({("phone", DAY_S): 10}, LIMITS, NOW).refusal)  # type: ignore[arg-type]

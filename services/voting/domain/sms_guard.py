@@ -35,6 +35,11 @@ class SmsLimits:
     """How many codes may be sent per phone, per client address and per network in an hour and in a day, and after
     how many codes from one network within the hour a captcha is asked for.
 
+    The phone's limits protect its owner from being flooded. The captcha makes sending many codes from one network
+    cost a person's effort per code. The address and network limits bound what one place can ask for even with
+    every captcha solved; they sit above an honest crowd behind one address (an office of a few hundred, a mobile
+    carrier's shared address), and a campaign that expects more raises them.
+
     The service's settings read this class as a nested model (`MASSLINE_SMS_LIMITS__PHONE_PER_HOUR=…`).
     `exempt_networks`: comma-separated networks (e.g. `127.0.0.0/8`) whose requests skip the address and network
     limits and the captcha (the phone limits still apply); empty by default.
@@ -45,10 +50,10 @@ class SmsLimits:
 
     phone_per_hour: int = 5
     phone_per_day: int = 10
-    address_per_hour: int = 20
-    address_per_day: int = 60
-    network_per_hour: int = 60
-    network_per_day: int = 300
+    address_per_hour: int = 100
+    address_per_day: int = 500
+    network_per_hour: int = 300
+    network_per_day: int = 2000
     captcha_after: int = 3
     exempt_networks: str = ""
 
