@@ -26,6 +26,10 @@ ERRORS: dict[str, tuple[str, str]] = {
     "code_recently_sent": ("验证码刚刚发出，请 {retry_after_s} 秒后再获取。",
                            "A code was just sent; you can ask for another in {retry_after_s} seconds."),
     "too_many_attempts": ("输错次数太多，请重新获取验证码。", "Too many wrong tries; please request a new code."),
+    "captcha_required": ("请先输入图中的字符，再获取验证码。",
+                         "Type the characters in the picture first, then ask for the code."),
+    "captcha_wrong": ("图中字符输入不正确或图片已过期，请按新图片重新输入。",
+                      "Those characters did not match or the picture expired; type the ones in the new picture."),
     "validation_failed": ("填写的内容有误，请按提示修改。", "Some of what you entered is not valid; see the notes."),
     "malformed_json": ("请求格式有误，请刷新页面后重试。", "The request was garbled; reload the page and try again."),
     "service_unavailable": ("服务暂时不可用，请稍后再试。", "The service is not available right now; please try again "
@@ -148,6 +152,10 @@ UI: dict[str, tuple[str, str]] = {
     "voted": ("投票成功：已投 {count} 票。", "Thank you: {count} votes cast."),
     "phone_invalid": ("请输入11位手机号码。", "Enter an 11-digit mobile number."),
     "code_format": ("验证码是6位数字。", "The code is 6 digits."),
+    "captcha": ("图中字符", "Characters in the picture"),
+    "captcha_image": ("图形验证码：请输入图中的字符", "Captcha: type the characters this picture shows"),
+    "captcha_refresh": ("看不清，换一张", "Show another picture"),
+    "captcha_prompt": ("请输入图中的字符。", "Type the characters in the picture."),
     "voting_closed": ("现在不在网络投票阶段。", "Public voting is not open now."),
     "sign_out_voter": ("换个号码", "Use another number"),
     "back": ("返回", "Back"),
@@ -499,7 +507,7 @@ def error_sentence(error: dict[str, Any], lang: str) -> str:
 def messages_for_script(lang: str) -> dict[str, str]:
     """Error sentences and the few UI strings the voting script needs, in one language."""
     out = {code: pick(ERRORS, code, lang) for code in ERRORS}
-    for key in ("code_sent", "verified", "votes_left", "voted", "phone_invalid", "code_format"):
+    for key in ("code_sent", "verified", "votes_left", "voted", "phone_invalid", "code_format", "captcha_prompt"):
         out[key] = pick(UI, key, lang)
     return out
 

@@ -8,6 +8,8 @@ from massline.errors import ApiError
 
 from .domain import (
     CampaignNotFound,
+    CaptchaRequired,
+    CaptchaWrong,
     CodeExpired,
     CodeInvalid,
     CodeRecentlySent,
@@ -17,6 +19,7 @@ from .domain import (
     NoCodeSent,
     OverDailyLimit,
     PhaseClosed,
+    SmsLimitReached,
     TicketError,
     TicketMissing,
     TooManyAttempts,
@@ -59,7 +62,33 @@ def _over_limit(exc: OverDailyLimit) -> ApiError:
 def _recently_sent(exc: CodeRecentlySent) -> ApiError:
     wait = exc.retry_after_s
     return ApiError(429, "code_recently_sent", f"验证码已发送，请{wait}秒后再试",
-                    f"A code was just sent; try again in {wait}s", {"retry_after_s": wait})
+                    f"A code was just sent; try again in {wait}s", {"retry_after_s": wait},
+                    {"Retry-After": str(wait)})
+
+
+def _wait(seconds: int) -> tuple[str, str]:
+    """A wait as a person reads it: minutes under two hours, hours beyond (rounded up)."""
+    if seconds < 7200:
+        minutes = max(1, -(-seconds // 60))
+        return f"{minutes}分钟", f"{minutes} minute{'s' if minutes > 1 else ''}"
+    hours = -(-seconds // 3600)
+    return f"{hours}小时", f"{hours} hours"
+
+
+_LIMIT_WORDS = {
+    "phone": ("该手机号获取验证码过于频繁", "Too many codes were sent to this number"),
+    "address": ("您所在的网络地址获取验证码过于频繁", "Too many codes were asked for from your address"),
+    "network": ("您所在的网络获取验证码过于频繁", "Too many codes were asked for from your network"),
+}
+
+
+def _sms_limit(exc: SmsLimitReached) -> ApiError:
+    zh, en = _LIMIT_WORDS.get(exc.scope, _LIMIT_WORDS["network"])
+    wait_zh, wait_en = _wait(exc.retry_after_s)
+    window = "hour" if exc.window_s == 3600 else "day"
+    return ApiError(429, exc.code, f"{zh}，请{wait_zh}后再试", f"{en}; try again in {wait_en}",
+                    {"retry_after_s": exc.retry_after_s, "window": window, "limit": exc.limit},
+                    {"Retry-After": str(exc.retry_after_s)})
 
 
 def _no_code(exc: NoCodeSent) -> ApiError:
@@ -80,13 +109,16 @@ _FIXED: dict[type[VotingError], ApiError] = {
     TooManyAttempts: ApiError(429, "too_many_attempts", "尝试次数过多，请重新获取验证码",
                               "Too many attempts; request a new code"),
     CodeInvalid: ApiError(400, "code_invalid", "验证码不正确", "The code is not correct"),
+    CaptchaRequired: ApiError(428, "captcha_required", "请先输入图形验证码", "Solve the captcha first"),
+    CaptchaWrong: ApiError(422, "captcha_wrong", "图形验证码不正确或已失效，请重新输入",
+                           "The captcha answer is wrong or the captcha expired; try a new one"),
     MethodUnavailable: ApiError(501, "verification_method_unavailable", "暂不支持微信验证",
                                 "WeChat verification is not configured"),
 }
 
 _BUILT: list[tuple[type[VotingError], Callable[..., ApiError]]] = [
     (VoteRefused, _refused), (TicketError, _ticket), (OverDailyLimit, _over_limit),
-    (CodeRecentlySent, _recently_sent), (NoCodeSent, _no_code),
+    (CodeRecentlySent, _recently_sent), (NoCodeSent, _no_code), (SmsLimitReached, _sms_limit),
 ]
 
 
@@ -94,7 +126,7 @@ def api_error(exc: VotingError) -> ApiError:
     """The API's answer to a refusal (a fresh ApiError each time: the error handler may keep it)."""
     fixed = _FIXED.get(type(exc))
     if fixed is not None:
-        return ApiError(fixed.status, fixed.code, fixed.message_zh, fixed.message_en, fixed.details)
+        return ApiError(fixed.status, fixed.code, fixed.message_zh, fixed.message_en, fixed.details, fixed.headers)
     for kind, build in _BUILT:
         if isinstance(exc, kind):
             return build(exc)

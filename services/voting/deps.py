@@ -11,6 +11,7 @@ from massline.service import ServiceRuntime
 
 from .batcher import VoteBatcher
 from .caches import RulesCache, StandingsCache
+from .captcha import CaptchaProvider, build_captcha
 from .metrics import Metrics
 from .settings import VotingSettings
 from .sms import SmsProvider
@@ -24,6 +25,7 @@ class VotingDeps:
     rules: RulesCache
     standings_cache: StandingsCache
     batcher: VoteBatcher
+    captcha: CaptchaProvider
 
     @property
     def settings(self) -> VotingSettings:
@@ -41,6 +43,7 @@ class VotingDeps:
             standings_cache=StandingsCache(ttl_s=s.standings_cache_s),
             batcher=VoteBatcher(lambda: rt.pool, rt.outbox, max_batch=s.vote_batch_max,
                                 max_wait_s=s.vote_batch_wait_s, concurrency=s.vote_batch_concurrency),
+            captcha=build_captcha(s),
         )
 
 

@@ -25,6 +25,8 @@ class Metrics:
                                 registry=rt.registry)
         self.rejected = Counter("massline_votes_rejected", "Vote requests refused", ["campaign", "code"],
                                 registry=rt.registry)
+        self.sms_codes = Counter("massline_sms_codes", "SMS code requests: sent, or the refusal's code", ["outcome"],
+                                 registry=rt.registry)
         self._campaigns: set[str] = set()
         self._accepted_in: dict[str, Any] = {}  # the counter of each campaign, looked up once: every vote adds to it
         self.cast_latency = Histogram(

@@ -195,3 +195,38 @@ RETURNING vote_id;
 -- name: lock_category
 -- Held to the end of the transaction; taken again in the same transaction, it is already held.
 SELECT pg_advisory_xact_lock(hashtext('standings:' || $1));
+
+-- name: ensure_sms_counts
+-- The counters of the current windows ($1 keys, $2 window lengths, $3 window starts), created at zero where missing;
+-- sorted input, so concurrent requests lock them in the same order.
+INSERT INTO sms_code_counts (key, window_s, window_start, codes)
+SELECT k, w, s, 0 FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u(k, w, s)
+ORDER BY k, w, s
+ON CONFLICT (key, window_s, window_start) DO NOTHING;
+
+-- name: lock_sms_counts
+SELECT c.key, c.window_s, c.codes
+FROM sms_code_counts c JOIN unnest($1::text[], $2::int[], $3::timestamptz[]) AS u(k, w, s)
+  ON c.key = u.k AND c.window_s = u.w AND c.window_start = u.s
+ORDER BY c.key, c.window_s, c.window_start
+FOR UPDATE OF c;
+
+-- name: add_sms_code
+UPDATE sms_code_counts c SET codes = c.codes + 1
+FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u(k, w, s)
+WHERE c.key = u.k AND c.window_s = u.w AND c.window_start = u.s;
+
+-- name: prune_sms_counts
+-- At most $2 counters of windows that began before $1, skipping rows another request holds.
+DELETE FROM sms_code_counts WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM sms_code_counts WHERE window_start < $1 LIMIT $2 FOR UPDATE SKIP LOCKED));
+
+-- name: use_captcha
+-- The challenge's id recorded as answered; no row back when it was answered before.
+INSERT INTO used_captchas (challenge_id, expires_at) VALUES ($1, $2)
+ON CONFLICT (challenge_id) DO NOTHING
+RETURNING challenge_id;
+
+-- name: prune_used_captchas
+DELETE FROM used_captchas WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM used_captchas WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED));

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,36 @@ async def upsert_voter(db: Db, campaign_id: str, voter_id: str, method: str) -> 
 
 async def used_today(db: Db, campaign_id: str, voter_id: str, day: date) -> int:
     return int(await db.fetchval(Q.used_today, campaign_id, voter_id, day))
+
+
+# --- limits on SMS codes, captchas answered ---------------------------------------------------
+
+SmsWindow = tuple[str, int, datetime]  # counter key, window length (s), window start
+
+
+async def lock_sms_counts(conn: Conn, windows: list[SmsWindow]) -> dict[tuple[str, int], int]:
+    """Codes sent per (key, window length) in the given windows, their rows created at zero where missing and
+    locked in a fixed order until the transaction ends."""
+    k, w, st = _columns(sorted(windows))
+    await conn.execute(Q.ensure_sms_counts, k, w, st)
+    return {(r["key"], r["window_s"]): r["codes"] for r in await conn.fetch(Q.lock_sms_counts, k, w, st)}
+
+
+async def add_sms_code(conn: Conn, windows: list[SmsWindow]) -> None:
+    """One more code in each of the (locked) windows."""
+    await conn.execute(Q.add_sms_code, *_columns(sorted(windows)))
+
+
+async def prune_sms_limits(conn: Conn, now: datetime, at_most: int = 50) -> None:
+    """Delete up to `at_most` counters of windows that ended (begun over a day ago: a day is the longest window) and
+    captchas that expired; rows other requests hold are skipped."""
+    await conn.execute(Q.prune_sms_counts, now - timedelta(days=1), at_most)
+    await conn.execute(Q.prune_used_captchas, now, at_most)
+
+
+async def use_captcha(db: Db, challenge_id: str, expires_at: datetime) -> bool:
+    """Record a challenge as answered: False when it was answered before."""
+    return await db.fetchval(Q.use_captcha, challenge_id, expires_at) is not None
 
 
 # --- the vote batch --------------------------------------------------------------------------

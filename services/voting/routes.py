@@ -16,6 +16,7 @@ from .deps import Deps
 from .domain import TicketError, VotingError
 from .schemas import (
     REPLAYED_HEADER,
+    CaptchaChallenge,
     CastVote,
     Entries,
     SmsCodeRequest,
@@ -38,10 +39,29 @@ Authorization = Annotated[str | None, Header()]
 # --- voter verification --------------------------------------------------------------------
 
 @router.post("/campaigns/{campaign_id}/voters/sms-code", status_code=202, response_model=SmsCodeSent)
-async def send_sms_code(campaign_id: str, body: SmsCodeRequest, deps: Deps) -> dict[str, Any]:
-    """Send a one-time code to a mobile number (检验码); the number itself is never stored."""
+async def send_sms_code(campaign_id: str, body: SmsCodeRequest, request: Request, deps: Deps) -> dict[str, Any]:
+    """Send a one-time code to a mobile number (检验码); the number itself is never stored.
+
+    Limited per phone, per client address and per /24 or /64 network in the hour and the day: 429
+    `code_recently_sent`, `sms_phone_limit`, `sms_address_limit` or `sms_network_limit` with `Retry-After`. Once
+    the network was sent a few codes within the hour, the request must carry a solved captcha (`captcha_id`,
+    `captcha_answer`; `POST …/voters/captcha`): 428 `captcha_required` without one, 422 `captcha_wrong` when the
+    answer is wrong or the challenge expired or was answered before.
+    """
+    captcha = None
+    if body.captcha_id and body.captcha_answer:
+        captcha = voters.CaptchaAnswer(body.captcha_id, body.captcha_answer)
     try:
-        return await voters.send_sms_code(deps, campaign_id, body.phone)
+        return await voters.send_sms_code(deps, campaign_id, body.phone, _client_ip(request), captcha)
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
+@router.post("/campaigns/{campaign_id}/voters/captcha", response_model=CaptchaChallenge)
+async def new_captcha(campaign_id: str, deps: Deps) -> dict[str, Any]:
+    """A captcha challenge to show when a code request is answered `captcha_required` or `captcha_wrong`."""
+    try:
+        return await voters.new_captcha(deps, campaign_id)
     except VotingError as exc:
         raise api_error(exc) from None
 
@@ -60,6 +80,15 @@ async def verify_wechat(campaign_id: str, body: WechatRequest, deps: Deps) -> di
     """Adapter for a WeChat-style open id. Production needs the platform's signed login, not configured here."""
     try:
         return await voters.verify_wechat(deps, campaign_id, body.open_id)
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
+@router.get("/dev/captchas/{captcha_id}", include_in_schema=False)
+def dev_captcha_answer(captcha_id: str, deps: Deps) -> dict[str, Any]:
+    """Development only: the answer of a captcha challenge, so tests can solve it."""
+    try:
+        return voters.captcha_answer(deps, captcha_id)
     except VotingError as exc:
         raise api_error(exc) from None
 

@@ -19,6 +19,10 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 class SmsCodeRequest(RequestBody):
     phone: str = Field(pattern=PHONE_PATTERN, description="Mainland mobile number; never stored, only hashed.",
                        examples=["13800138000"])
+    captcha_id: str | None = Field(None, max_length=300, description="The challenge (`POST …/voters/captcha`) "
+                                   "answered, when the last answer was `captcha_required` or `captcha_wrong`.")
+    captcha_answer: str | None = Field(None, max_length=100, description="What the image shows (case and spaces "
+                                       "do not matter).")
 
 
 class SmsConfirmRequest(RequestBody):
@@ -52,6 +56,13 @@ class CastVote(RequestBody):
 class SmsCodeSent(BaseModel):
     sent: bool
     expires_in_s: int = Field(description="How long the code stays valid.")
+
+
+class CaptchaChallenge(BaseModel):
+    captcha_id: str = Field(description="Send it back with the answer as `captcha_id` of the code request.")
+    kind: str = Field(description="How the page shows it: `image`.")
+    image: str | None = Field(None, description="For `image`: the picture, a data URL (PNG).")
+    expires_in_s: int = Field(description="How long the challenge can be answered; it takes one answer.")
 
 
 class TicketIssued(BaseModel):

@@ -1,10 +1,13 @@
 """In a real browser on a phone-sized screen: the public finds a campaign, searches its entries, verifies a mobile
-number, votes until the day's quota is used up and reads why the next vote is refused."""
+number, votes until the day's quota is used up and reads why the next vote is refused; a voter on a network that
+asked for many codes solves a captcha first."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
+import time
 
 import pytest
 from support import PHONE_SIZE, SCREENSHOTS, Api, open_voting
@@ -102,4 +105,54 @@ def test_a_voter_verifies_votes_until_the_quota_and_reads_the_refusal(system, br
     assert page.locator("html").get_attribute("lang") == "en"
     page.goto(f"{system.gateway_url}/c/{CAMPAIGN}/results")
     expect(page.get_by_text("The results have not been published yet.")).to_be_visible()
+    context.close()
+
+
+def test_a_voter_on_a_busy_network_solves_the_captcha_before_the_code_is_sent(system, browser) -> None:
+    """With the service's default limits: a captcha once the voter's network was sent three codes within the hour."""
+    api = Api(system.gateway_url)
+    campaign = "pages-captcha"
+    open_voting(api, campaign, ["图形验证甲号"])
+    left = 3600 - time.time() % 3600  # codes are counted in fixed hours: not across the turn of one
+    if left < 60:
+        time.sleep(left + 0.5)
+    for i in range(3):  # three neighbours on the voter's /24 already asked for codes
+        r = api.call("POST", f"/api/voting/campaigns/{campaign}/voters/sms-code", json={"phone": f"1390000010{i}"},
+                     headers={"X-Forwarded-For": f"203.0.113.{60 + i}"})
+        assert r.status_code == 202, r.text
+    context = browser.new_context(viewport=PHONE_SIZE, locale="zh-CN", is_mobile=True, has_touch=True,
+                                  extra_http_headers={"X-Forwarded-For": "203.0.113.50"})
+    page = context.new_page()
+    expect = playwright.expect
+    page.goto(f"{system.gateway_url}/c/{campaign}/entries?category=institutional")
+    expect(page.locator("#captcha-field")).to_be_hidden()
+
+    # The code request is answered `captcha_required`: the page shows the picture and says why.
+    phone = "13912340019"
+    page.get_by_label("手机号码").fill(phone)
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.locator("#vote-message")).to_have_text("请先输入图中的字符，再获取验证码。")
+    picture = page.get_by_role("img", name="图形验证码：请输入图中的字符")
+    expect(picture).to_be_visible()
+    expect(picture).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.locator("#vote-message")).to_have_text("请输入图中的字符。")
+
+    # A wrong answer brings a new picture; the right one (any case) sends the code and the picture goes away.
+    first = picture.get_attribute("data-captcha-id")
+    answer = api.call("GET", f"/api/voting/dev/captchas/{first}").json()["answer"]
+    page.get_by_label("图中字符").fill("".join("A" if c != "A" else "B" for c in answer))
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.locator("#vote-message")).to_have_text("图中字符输入不正确或图片已过期，请按新图片重新输入。")
+    expect(picture).not_to_have_attribute("data-captcha-id", first)
+    expect(page.get_by_label("图中字符")).to_have_value("")
+    answer = api.call("GET", f"/api/voting/dev/captchas/{picture.get_attribute('data-captcha-id')}").json()["answer"]
+    page.get_by_label("图中字符").fill(answer.lower())
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.locator("#vote-message")).to_contain_text("验证码已发送")
+    expect(page.locator("#captcha-field")).to_be_hidden()
+    code = api.call("GET", f"/api/voting/dev/sms-codes/{phone}").json()["code"]
+    page.get_by_label("短信验证码").fill(code)
+    page.get_by_role("button", name="验证", exact=True).click()
+    expect(page.locator("#votes-left")).to_have_text("今日剩余 10 票")
     context.close()

@@ -15,6 +15,9 @@
   var forget = document.getElementById("forget-voter");
   var left = document.getElementById("votes-left");
   var status = document.getElementById("vote-message");
+  var captchaField = document.getElementById("captcha-field");
+  var captchaImage = document.getElementById("captcha-image");
+  var captchaInput = document.getElementById("captcha-answer");
 
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (all, key) {
@@ -81,6 +84,28 @@
     });
   }
 
+  // The captcha: shown when the service asks for one (many codes were asked for from this network). Each picture
+  // takes one answer; a wrong one brings a new picture.
+  function showCaptcha() {
+    return request("POST", "/voters/captcha").then(function (challenge) {
+      captchaImage.src = challenge.image;
+      captchaImage.setAttribute("data-captcha-id", challenge.captcha_id);
+      captchaInput.value = "";
+      captchaField.hidden = false;
+    }, function (error) { say(status, sentence(error), "error"); });
+  }
+
+  function hideCaptcha() {
+    captchaField.hidden = true;
+    captchaImage.removeAttribute("data-captcha-id");
+    captchaImage.removeAttribute("src");
+    captchaInput.value = "";
+  }
+
+  document.getElementById("captcha-refresh").addEventListener("click", function () {
+    showCaptcha().then(function () { captchaInput.focus(); });
+  });
+
   sendButton.addEventListener("click", function () {
     var phone = phoneInput.value.trim();
     if (!/^1[3-9]\d{9}$/.test(phone)) {
@@ -90,11 +115,24 @@
       return;
     }
     phoneInput.removeAttribute("aria-invalid");
+    var body = { phone: phone };
+    if (!captchaField.hidden) {
+      var answer = captchaInput.value.trim();
+      if (!answer) { say(status, messages.captcha_prompt, "error"); captchaInput.focus(); return; }
+      body.captcha_id = captchaImage.getAttribute("data-captcha-id");
+      body.captcha_answer = answer;
+    }
     sendButton.disabled = true;
-    request("POST", "/voters/sms-code", { phone: phone }).then(function () {
+    request("POST", "/voters/sms-code", body).then(function () {
+      hideCaptcha();
       say(status, messages.code_sent, "ok");
       codeInput.focus();
-    }, function (error) { say(status, sentence(error), "error"); }).then(function () { sendButton.disabled = false; });
+    }, function (error) {
+      say(status, sentence(error), "error");
+      if (error.code === "captcha_required" || error.code === "captcha_wrong") {
+        return showCaptcha().then(function () { captchaInput.focus(); });
+      }
+    }).then(function () { sendButton.disabled = false; });
   });
 
   verifyForm.addEventListener("submit", function (event) {

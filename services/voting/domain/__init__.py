@@ -4,6 +4,8 @@
 - `rules`: a campaign's vote rules as a vote is checked against them;
 - `ballots`: how a micro-batch of votes is decided (quota, per-entry cap, repeated and reused keys);
 - `standings`: ranks, the public standings, how decisions move votes between counts;
+- `sms_guard`: how many SMS codes a phone, a client address and a network may ask for, and when a captcha is due;
+- `captcha`: captcha challenges as signed tokens, and checking an answer;
 - `errors`: the refusals, each with its stable code.
 """
 
@@ -24,8 +26,11 @@ from .ballots import (
     vote_events,
     voters_by_limit,
 )
+from .captcha import CaptchaCheck
 from .errors import (
     CampaignNotFound,
+    CaptchaRequired,
+    CaptchaWrong,
     CodeExpired,
     CodeInvalid,
     CodeRecentlySent,
@@ -35,6 +40,7 @@ from .errors import (
     NoCodeSent,
     OverDailyLimit,
     PhaseClosed,
+    SmsLimitReached,
     TicketError,
     TicketMissing,
     TooManyAttempts,
@@ -42,6 +48,7 @@ from .errors import (
     VotingError,
 )
 from .rules import CampaignRules, closes_voting, daily_limit, entry_cap, phase_dates, phase_now
+from .sms_guard import SmsDecision, SmsLimits, client_network, exempt, sms_code_decision, window_start
 from .standings import (
     Decision,
     EntryCounts,
@@ -79,6 +86,9 @@ __all__ = [
     "BatchState",
     "CampaignNotFound",
     "CampaignRules",
+    "CaptchaCheck",
+    "CaptchaRequired",
+    "CaptchaWrong",
     "CodeExpired",
     "CodeInvalid",
     "CodeRecentlySent",
@@ -92,6 +102,9 @@ __all__ = [
     "Outcome",
     "OverDailyLimit",
     "PhaseClosed",
+    "SmsDecision",
+    "SmsLimitReached",
+    "SmsLimits",
     "StandingsMoves",
     "TicketError",
     "TicketMissing",
@@ -101,6 +114,7 @@ __all__ = [
     "VotingError",
     "address_hash",
     "bearer_token",
+    "client_network",
     "closes_voting",
     "competition_ranks",
     "daily_limit",
@@ -109,6 +123,7 @@ __all__ = [
     "demand",
     "device_hash",
     "entry_cap",
+    "exempt",
     "issue_ticket",
     "keyed_hash",
     "moves_of",
@@ -122,6 +137,7 @@ __all__ = [
     "refused_keys",
     "repeat_of",
     "same_request",
+    "sms_code_decision",
     "stamp_page_view",
     "tally_hides_counts",
     "used_before_taking",
@@ -130,4 +146,5 @@ __all__ = [
     "vote_events",
     "voters_by_limit",
     "voting_day",
+    "window_start",
 ]

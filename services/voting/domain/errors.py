@@ -97,3 +97,35 @@ class NoCodeSent(VotingError):
     def __init__(self, in_production: bool = False) -> None:
         super().__init__(self.code)
         self.in_production = in_production
+
+
+class SmsLimitReached(VotingError):
+    """Codes asked for too often: `sms_phone_limit`, `sms_address_limit` or `sms_network_limit` by the scope whose
+    limit was reached; `window_s` the window (3600 or 86400), `retry_after_s` the wait until it ends."""
+
+    def __init__(self, scope: str, window_s: int, limit: int, retry_after_s: int) -> None:
+        super().__init__(scope, window_s, limit, retry_after_s)
+        self.code = f"sms_{scope}_limit"
+        self.scope = scope
+        self.window_s = window_s
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+
+
+class CaptchaRequired(VotingError):
+    """Many codes were asked for from this network: this request must carry a solved captcha."""
+
+    code = "captcha_required"
+
+
+class CaptchaWrong(VotingError):
+    """The captcha answer is wrong, or the challenge expired, was used already or is not one of ours.
+
+    `spent`: the challenge's once-only id and expiry (unix seconds) when a wrong answer used it up, to be recorded
+    as used even though the request is refused: a challenge takes one answer, right or wrong."""
+
+    code = "captcha_wrong"
+
+    def __init__(self, spent: tuple[str, int] | None = None) -> None:
+        super().__init__(self.code)
+        self.spent = spent

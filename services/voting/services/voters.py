@@ -1,10 +1,12 @@
-"""Voter verification (a one-time SMS code, or a WeChat-style open id) and the voter's quota for today."""
+"""Voter verification (a one-time SMS code, within limits and behind a captcha when due, or a WeChat-style open id)
+and the voter's quota for today."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import domain
@@ -12,13 +14,17 @@ from .. import repository as repo
 from ..deps import VotingDeps
 from ..domain import (
     CampaignNotFound,
+    CaptchaRequired,
+    CaptchaWrong,
     CodeExpired,
     CodeInvalid,
     CodeRecentlySent,
     MethodUnavailable,
     NoCodeSent,
     TooManyAttempts,
+    VotingError,
 )
+from ..domain.sms_guard import SCOPES, UNKNOWN, WINDOWS, Counts, Scope
 
 
 def _code_hash(secret: str, campaign_id: str, phone_hash: str, code: str) -> str:
@@ -32,21 +38,104 @@ async def _campaign(deps: VotingDeps, campaign_id: str) -> repo.CampaignRow:
     return campaign
 
 
-async def send_sms_code(deps: VotingDeps, campaign_id: str, phone: str) -> dict[str, Any]:
-    """Send a one-time code to a phone, at most one per resend interval; the number itself is never stored."""
+@dataclass(frozen=True)
+class CaptchaAnswer:
+    captcha_id: str
+    answer: str
+
+
+def _limit_keys(secret: str, phone_hash: str, address: str | None) -> dict[Scope, str]:
+    """The counter key of each scope: keyed hashes, never the number or the address itself."""
+    return {"phone": f"phone:{phone_hash}",
+            "address": "address:" + (domain.address_hash(secret, address) if address else UNKNOWN),
+            "network": "network:" + domain.keyed_hash(secret, "network", domain.client_network(address))}
+
+
+async def _sent_so_far(conn: repo.Conn, keys: dict[Scope, str], now: datetime) -> tuple[Counts, list[repo.SmsWindow]]:
+    """Codes sent in the current windows per (scope, window), their counters locked; and those windows."""
+    windows = [(keys[scope], w, domain.window_start(now, w)) for scope in SCOPES for w in WINDOWS]
+    locked = await repo.lock_sms_counts(conn, windows)
+    return {(scope, w): locked.get((keys[scope], w), 0) for scope in SCOPES for w in WINDOWS}, windows
+
+
+async def _solved(deps: VotingDeps, conn: repo.Conn, captcha: CaptchaAnswer | None) -> None:
+    """The captcha that had to come along is solved and was not answered before; it is now."""
+    if captcha is None:
+        raise CaptchaRequired()
+    check = await deps.captcha.check(captcha.captcha_id, captcha.answer)
+    if check.challenge_id is None or check.expires_at is None:
+        raise CaptchaWrong()  # expired, altered or not ours: nothing to record
+    if not check.solved:
+        raise CaptchaWrong(spent=(check.challenge_id, check.expires_at))
+    if not await repo.use_captcha(conn, check.challenge_id, datetime.fromtimestamp(check.expires_at, UTC)):
+        raise CaptchaWrong()
+
+
+async def _admit_and_save(deps: VotingDeps, campaign_id: str, phone_hash: str, address: str | None,
+                          captcha: CaptchaAnswer | None) -> str:
+    """Within one transaction: the resend interval, the limits, the captcha when due; then the new code, counted."""
     s = deps.settings
-    await _campaign(deps, campaign_id)
-    phone_hash = domain.keyed_hash(s.secret_key, "phone", phone)
     now = domain.utcnow()
     async with deps.rt.unit_of_work() as uow:
         prev = await repo.lock_code(uow.conn, campaign_id, phone_hash)
         if prev is not None and (now - prev.sent_at).total_seconds() < s.code_resend_interval_s:
             raise CodeRecentlySent(s.code_resend_interval_s - int((now - prev.sent_at).total_seconds()))
+        counts, windows = await _sent_so_far(uow.conn, _limit_keys(s.secret_key, phone_hash, address), now)
+        decision = domain.sms_code_decision(counts, s.sms_limits, now,
+                                            exempt=domain.exempt(address, s.sms_limits.exempt_networks))
+        if decision.refusal is not None:
+            raise decision.refusal
+        if decision.captcha_needed:
+            await _solved(deps, uow.conn, captcha)
         code = domain.new_code()
         await repo.save_code(uow.conn, campaign_id, phone_hash, _code_hash(s.secret_key, campaign_id, phone_hash, code),
                              now, now + timedelta(seconds=s.code_ttl_s))
+        await repo.add_sms_code(uow.conn, windows)
+        await repo.prune_sms_limits(uow.conn, now)
+    return code
+
+
+async def send_sms_code(deps: VotingDeps, campaign_id: str, phone: str, address: str | None = None,
+                        captcha: CaptchaAnswer | None = None) -> dict[str, Any]:
+    """Send a one-time code to a phone; the number itself is never stored.
+
+    At most one per resend interval to a phone, and within the limits per phone, client address (`address`, as the
+    gateway saw it) and network in the hour and the day (`settings.sms_limits`); once the network has been sent a
+    few codes within the hour, only with a solved captcha. A refused request changes nothing, except that a wrong
+    captcha answer uses its challenge up.
+    """
+    s = deps.settings
+    await _campaign(deps, campaign_id)
+    phone_hash = domain.keyed_hash(s.secret_key, "phone", phone)
+    try:
+        code = await _admit_and_save(deps, campaign_id, phone_hash, address, captcha)
+    except CaptchaWrong as exc:
+        if exc.spent is not None:
+            await repo.use_captcha(deps.rt.pool, exc.spent[0], datetime.fromtimestamp(exc.spent[1], UTC))
+        deps.metrics.sms_codes.labels(exc.code).inc()
+        raise
+    except VotingError as exc:
+        deps.metrics.sms_codes.labels(exc.code).inc()
+        raise
+    deps.metrics.sms_codes.labels("sent").inc()
     await deps.sms.send(phone_hash, phone, f"您的投票验证码是{code}，{s.code_ttl_s // 60}分钟内有效。", code)
     return {"sent": True, "expires_in_s": s.code_ttl_s}
+
+
+async def new_captcha(deps: VotingDeps, campaign_id: str) -> dict[str, Any]:
+    """A captcha challenge for the campaign's page to show when a code request asks for one."""
+    await _campaign(deps, campaign_id)
+    challenge = await deps.captcha.challenge()
+    return {"captcha_id": challenge.captcha_id, "kind": challenge.kind, "image": challenge.image,
+            "expires_in_s": challenge.expires_in_s}
+
+
+def captcha_answer(deps: VotingDeps, captcha_id: str) -> dict[str, Any]:
+    """Development only: the answer of a challenge this process drew, so tests can solve it."""
+    answer = None if deps.settings.env == "production" else deps.captcha.answer_of(captcha_id)
+    if answer is None:
+        raise NoCodeSent(in_production=True)  # 404 without a word on why
+    return {"answer": answer}
 
 
 async def _issue(deps: VotingDeps, campaign_id: str, voter_id: str, method: str) -> dict[str, Any]:
