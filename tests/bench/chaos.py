@@ -741,6 +741,10 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def notes(results: list[Result]) -> str:
+    return "\n".join(f"- {r.fault}: {r.note}" for r in results if r.note)
+
+
 def reading(results: list[Result], args: argparse.Namespace) -> str:
     notes = []
     for r in results:
@@ -788,6 +792,7 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated faults: submission,...,gateway,postgres,tansu,"
                                        "rebalance,redeliver,partition")
     parser.add_argument("--no-report", action="store_true", help="print the table; leave docs/ alone")
+    parser.add_argument("--keep-home", action="store_true", help="keep the temporary home (logs) for reading")
     args = parser.parse_args()
     if args.forward:
         asyncio.run(forward(args.forward))
@@ -884,6 +889,10 @@ again and every service is ready, three seconds more, then pauses while the suit
 
 {body}
 
+What each fault was, as done:
+
+{notes(suite.results)}
+
 What failed or was slow in this run:
 
 {reading(suite.results, args)}
@@ -901,7 +910,10 @@ the PostgreSQL user's postmaster and uses `ip netns`).
         if suite is not None:
             suite.cleanup_netns()
         system.stop()
-        shutil.rmtree(home, ignore_errors=True)
+        if args.keep_home:
+            say(f"logs kept in {home / 'logs'}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
