@@ -122,7 +122,10 @@ class Load:
         # Each voter is used at most QUOTA times, so a refusal is never the quota doing its job.
         self.voters: deque[tuple[int, str]] = deque((i, t) for i, t in enumerate(tickets))
         self.used: Counter[int] = Counter()
-        self.addresses = {i: f"10.{(i // 250) % 250}.{i % 250}.{1 + i % 200}" for i in range(len(tickets))}
+        # Most voters come from networks of their own; one in twenty share one /24, ten of them a device, and all
+        # vote for the first entry: anti-fraud invalidates or holds those votes, so decisions travel too.
+        self.addresses = {i: f"10.250.7.{1 + i % 250}" if i % 20 == 0 else f"10.{(i // 250) % 250}.{i % 250}.{1 + i % 200}"
+                          for i in range(len(tickets))}
         self.answers: list[Answer] = []
         self.running = threading.Event()
         self.stopping = threading.Event()
@@ -175,7 +178,10 @@ class Load:
                 self.voters.append((voter, ticket))
             key = uuid.uuid4().hex
             headers = {"Authorization": f"Bearer {ticket}", "X-Forwarded-For": self.addresses[voter]}
-            body = {"entry_id": random.choice(self.entries), "count": 1, "idempotency_key": key}
+            entry = self.entries[0] if voter % 20 == 0 else random.choice(self.entries)
+            body: dict[str, Any] = {"entry_id": entry, "count": 1, "idempotency_key": key}
+            if voter % 20 == 0:
+                body["device"] = f"shared-{voter // 200}"  # ten identities per device: anti-fraud invalidates
             start = time.monotonic()
             self._in_flight += 1
             try:
@@ -741,6 +747,15 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def totals(rec: Reconciliation | None) -> str:
+    if rec is None:
+        return "the database did not answer"
+    i = rec.info
+    return (f"{i['votes_logged']:,} votes in the log ({i['committed_not_answered_2xx']:,} of them committed without a "
+            f"2xx answer reaching the client), {i['held_or_invalidated']:,} held or invalidated by anti-fraud, "
+            f"{i['notices']:,} notices, {i['webhooks_received']:,} webhook events received")
+
+
 def notes(results: list[Result]) -> str:
     return "\n".join(f"- {r.fault}: {r.note}" for r in results if r.note)
 
@@ -781,10 +796,10 @@ def write_report(section: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--forward", nargs="+", help=argparse.SUPPRESS)
-    parser.add_argument("--rate", type=float, default=float(os.environ.get("CHAOS_RATE", "15")),
+    parser.add_argument("--rate", type=float, default=float(os.environ.get("CHAOS_RATE", "60")),
                         help="votes per second offered through the gateway")
-    parser.add_argument("--workers", type=int, default=24, help="concurrent voters")
-    parser.add_argument("--voters", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=48, help="concurrent voters")
+    parser.add_argument("--voters", type=int, default=10000)
     parser.add_argument("--warm", type=float, default=5.0, help="seconds of load before each fault")
     parser.add_argument("--hold", type=float, default=10.0, help="seconds the second instances stay")
     parser.add_argument("--cut", type=float, default=30.0, help="seconds anti-fraud is cut off the network")
@@ -872,7 +887,8 @@ Machine: {describe_machine()}; everything on it (PostgreSQL, Tansu, the five ser
 supervisord, and the load). Load: {args.rate:g} votes/s offered through the gateway by {args.workers}
 concurrent clients, {args.voters:,} voters (tickets minted with the service's key), each vote with its own
 idempotency key, no retries; {answers['2xx']:,} of {sum(answers.values()):,} votes answered 2xx over the whole
-run ({total / 60:.1f} min). Before each fault {args.warm:g} s of load; the load goes on until every process runs
+run ({total / 60:.1f} min). One voter in twenty votes from one shared /24, ten identities to a device, for the
+first entry, so anti-fraud decides on votes (vote-decision topic) as well. At the end: {totals(final.rec)}. Before each fault {args.warm:g} s of load; the load goes on until every process runs
 again and every service is ready, three seconds more, then pauses while the suite waits for convergence.
 
 - **back**: seconds from the fault to every process running and the gateway's `/health` 200 (every service ready).
