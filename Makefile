@@ -14,6 +14,7 @@ help:
 	@echo "make test   - install and run the unit, component, integration and e2e tests"
 	@echo "make lint   - ruff on everything, mypy --strict on shared/ and the domain packages"
 	@echo "make asyncapi - regenerate docs/asyncapi.json from the code"
+	@echo "make chaos  - fault suite under a vote load (kills, broker loss, rebalance, redelivery, a cut link); writes docs/reliability.md (root, ~15 min)"
 
 $(STAMP): pyproject.toml shared/pyproject.toml requirements.lock
 	@echo "[massline] creating the virtual environment in $(VENV) and installing (first run takes a minute)"
@@ -60,7 +61,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
 
 # Benchmarks and evaluations (not tests): each writes its figures to docs/.
-.PHONY: bench-votes bench-notify eval-fraud
+.PHONY: bench-votes bench-notify eval-fraud chaos
 bench-votes: install
 	@$(PY) tests/bench/bench_votes.py
 
@@ -69,3 +70,6 @@ bench-notify: install
 
 eval-fraud: install
 	@$(PY) tests/bench/eval_fraud.py
+
+chaos: install
+	@$(PY) tests/bench/chaos.py

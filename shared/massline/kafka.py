@@ -7,9 +7,11 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+import aiokafka.client
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.metadata import MetadataRequest
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry
@@ -18,6 +20,21 @@ from .contracts.topics import TOPICS, dead_letter_topic
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+
+def _metadata_request(topics: list[str] | None = None, allow_auto_topic_creation: bool | None = None) -> Any:
+    """A metadata request that never asks the broker to create the topics it names.
+
+    aiokafka's clients ask for auto-creation by default. A broker that lost its topics would then create each with
+    its own default partition count (Tansu: 4, Kafka: `num.partitions`) as soon as a producer or consumer asks for
+    it, before `ensure_topics` creates it with the catalog's count; a topic exists from then on, so it stays too
+    small: the relay's sends to a vote shard above it fail ("Unrecognized partition") until the broker is replaced.
+    Topics are created by `ensure_topics` alone.
+    """
+    return MetadataRequest(topics, allow_auto_topic_creation=False)
+
+
+aiokafka.client.MetadataRequest = _metadata_request
 
 
 def broker_factory(settings: ServiceSettings, service: str, registry: CollectorRegistry) -> KafkaBroker:
