@@ -99,6 +99,9 @@ _DATABASE_AWAY = (
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
+    # A pooled connection whose server died mid-conversation ("cannot switch to state …"): the next try gets a
+    # new connection.
+    asyncpg.exceptions.InternalClientError,
 )
 
 

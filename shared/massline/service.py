@@ -127,6 +127,7 @@ class ServiceRuntime(Generic[SettingsT]):
         self._startup: list[BackgroundTask] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.started = False
+        self.joined = False  # the consumers joined their groups
         # What readiness reports beyond the database: the broker as the watch last saw it, and each consumer
         # group's lag and when it last moved (group -> (lag, position sum, monotonic time of the last progress)).
         self.broker_problem = ""
@@ -184,7 +185,10 @@ class ServiceRuntime(Generic[SettingsT]):
         self._background.append(task)
         return task
 
-    async def start(self) -> None:
+    async def start(self, *, join_in_background: bool = False) -> None:
+        """Migrations, pool, topics, consumers, relay. With `join_in_background` (the HTTP server's way) the
+        consumers join their groups after this returns, so the routes answer within a second or two of a restart
+        instead of after the group's session timeout; readiness waits for the join."""
         problem = secret_problem(self.settings)
         if problem:
             # Tokens and voter tickets signed with a known secret could be forged by anyone.
@@ -199,7 +203,10 @@ class ServiceRuntime(Generic[SettingsT]):
         for step in self._startup:
             await step(self)
         await ensure_topics(self.settings, self._topics)
-        await self._start_broker()
+        if join_in_background:
+            self._tasks.append(asyncio.create_task(self._join(), name="consumers-join"))
+        else:
+            await self._join()
         self.producer = outbox_producer(self.settings, self.name)
         await self.producer.start()
         self._tasks.append(asyncio.create_task(self.outbox.run(self.pool, self.producer), name="outbox-relay"))
@@ -213,6 +220,10 @@ class ServiceRuntime(Generic[SettingsT]):
         gc.collect()
         gc.freeze()
         log.info("service started", extra={"instance": self.instance_id, "topics": sorted(self._topics)})
+
+    async def _join(self) -> None:
+        await self._start_broker()
+        self.joined = True
 
     async def _start_broker(self) -> None:
         """Like KafkaBroker.start, but subscribers join their groups side by side.
@@ -371,7 +382,9 @@ class ServiceRuntime(Generic[SettingsT]):
             checks["database"] = False
             checks["database_error"] = str(exc)[:200]
         try:
-            checks["broker"] = bool(await self.broker.ping(timeout=2)) if self.started else False
+            checks["broker"] = bool(await self.broker.ping(timeout=2)) if self.started and self.joined else False
+            if self.started and not self.joined:
+                checks["broker_error"] = "the consumers are joining their groups"
         except Exception as exc:  # noqa: BLE001
             checks["broker"] = False
             checks["broker_error"] = str(exc)[:200]
@@ -418,7 +431,7 @@ class ServiceRuntime(Generic[SettingsT]):
 
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-            await self.start()
+            await self.start(join_in_background=True)
             try:
                 yield
             finally:

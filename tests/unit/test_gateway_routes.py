@@ -68,3 +68,29 @@ def test_an_expert_recusing_on_the_scoring_page_reaches_the_recusal_not_a_score(
     assert r.status_code == 303 and r.headers["location"] == "/console/c/c1/scoring?done=recused_ok"
     assert calls[0][:2] == ("POST", f"/campaigns/c1/my-assignments/{NOMINATION}/recusal")
     assert "曾在该校兼职" in calls[0][2].decode()
+
+
+def test_a_restarting_service_is_waited_for_and_a_vote_gets_through() -> None:
+    attempts: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.url.path)
+        if len(attempts) <= 3:
+            raise httpx.ConnectError("connection refused")
+        return httpx.Response(201, json={"accepted": 1})
+
+    r = _site(httpx.MockTransport(answer)).post("/api/voting/campaigns/c1/votes", json={"entry_id": "e"})
+    assert r.status_code == 201 and r.json() == {"accepted": 1}
+    assert attempts == ["/campaigns/c1/votes"] * 4
+
+
+def test_a_service_that_stays_away_is_503_with_retry_after() -> None:
+    settings = GatewaySettings(upstream_connect_wait_s=0.3, **{f"{s}_url": f"http://{s}" for s in SERVICES})
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    site = TestClient(create_app(settings, client=httpx.AsyncClient(transport=httpx.MockTransport(refuse))))
+    r = site.get("/api/voting/campaigns/c1/entries")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
+    assert r.headers["retry-after"] == "5"

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from ..addresses import voter_address
-from ..deps import Deps, ServiceClient
+from ..deps import Deps, GatewayDeps, ServiceClient
 from ..upstream import Services
 
 router = APIRouter()
@@ -86,6 +86,23 @@ async def metrics(deps: Deps) -> Response:
     return Response(generate_latest(deps.proxy_metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+async def _send(deps: GatewayDeps, method: str, url: str, params: Any, headers: dict[str, str],
+                body: bytes) -> httpx.Response:
+    """The request to a service. While the service accepts no connection (restarting: supervisord or the platform
+    brings it back within seconds) it is tried again for a while; nothing reached the service, so any request
+    may go again. Any other failure is not retried: the service may have acted on it."""
+    deadline = time.monotonic() + deps.settings.upstream_connect_wait_s
+    pause = 0.1
+    while True:
+        try:
+            return await deps.services.client.request(method, url, params=params, headers=headers, content=body)
+        except httpx.ConnectError:
+            if time.monotonic() + pause > deadline:
+                raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
 def _refusal(code: str, message: str, message_zh: str, status: int) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message, "message_zh": message_zh}}, status_code=status)
 
@@ -127,14 +144,14 @@ async def proxy(service: str, path: str, request: Request, deps: Deps) -> Respon
     headers = forwarded_headers(request, deps)
     started = time.perf_counter()
     try:
-        upstream = await deps.services.client.request(
-            request.method, f"{base}/{path}", params=request.query_params, headers=headers,
-            content=await request.body(),
-        )
+        upstream = await _send(deps, request.method, f"{base}/{path}", request.query_params, headers,
+                               await request.body())
     except httpx.HTTPError as exc:
-        counted.requests.labels(service, "502").inc()
-        return _refusal("service_unavailable", f"{service} did not answer ({type(exc).__name__})",
-                        "服务暂时不可用，请稍后再试", 502)
+        counted.requests.labels(service, "503").inc()
+        refusal = _refusal("service_unavailable", f"{service} did not answer ({type(exc).__name__})",
+                           "服务暂时不可用，请稍后再试", 503)
+        refusal.headers["Retry-After"] = "5"
+        return refusal
     counted.latency.labels(service).observe(time.perf_counter() - started)
     counted.requests.labels(service, str(upstream.status_code)).inc()
     out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS
