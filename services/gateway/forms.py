@@ -21,6 +21,15 @@ async def posted(request: Request) -> dict[str, str]:
     return dict(await posted_pairs(request))
 
 
+def whole_number(text: str) -> int | None:
+    """Typed ASCII digits as a number, or None: not "²" or "١" (digits to str.isdigit, not to int), nor more digits
+    than any count here has (int() refuses over 4,300 of them)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def number(text: str) -> float | int | str:
     """A typed number as the API wants it; anything else goes as typed, for the service to refuse in words."""
     text = text.strip()
@@ -48,10 +57,8 @@ def nomination_values(campaign: dict[str, Any], form: Any) -> tuple[str, dict[st
         raw[f["id"]] = text
         if text == "":
             continue
-        if f["type"] == "integer" and text.isascii() and text.isdigit():
-            values[f["id"]] = int(text)
-        else:
-            values[f["id"]] = text
+        typed = whole_number(text) if f["type"] == "integer" else None
+        values[f["id"]] = typed if typed is not None else text
     return category, values, raw
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import unquote
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -194,3 +195,34 @@ class UnexpectedErrors:
             status, body, headers = unexpected_answer(exc)
             response = JSONResponse(body, status_code=status, headers=headers)
             await response(scope, receive, send)
+
+
+def _has_control_character(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
+class RefuseUnstorableText:
+    """ASGI middleware: a path with a control character (400 `invalid_path`) or a query string with a NUL
+    character (400 `invalid_query`) is refused before any route runs. A path or query value reaches PostgreSQL as
+    text, which cannot hold NUL: the statement would fail and the caller get a 500 for a typing mistake."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            refusal = self.refusal(scope)
+            if refusal is not None:
+                await JSONResponse(refusal.body(), status_code=refusal.status)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def refusal(scope: dict[str, Any]) -> ApiError | None:
+        if _has_control_character(str(scope.get("path", ""))):
+            return ApiError(400, "invalid_path", "请求路径含有控制字符", "The path holds a control character")
+        query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        if "\x00" in unquote(query, encoding="latin-1"):
+            return ApiError(400, "invalid_query", "查询参数含有空字符 (\\u0000)",
+                            "A query parameter holds the NUL character (\\u0000)")
+        return None

@@ -25,7 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from .consumer import ConsumerMetrics, EventConsumer, Handler
 from .contracts.envelope import Event
 from .db import create_pool, migrate
-from .errors import install_error_handlers
+from .errors import RefuseUnstorableText, install_error_handlers
 from .kafka import broker_factory, ensure_topics, outbox_producer, topics_with_dead_letters
 from .logging import configure_logging
 from .outbox import Outbox, OutboxMetrics, replay
@@ -425,6 +425,7 @@ class ServiceRuntime(Generic[SettingsT]):
         app.state.runtime = self
         app.state.deps = deps
         install_error_handlers(app)
+        app.add_middleware(RefuseUnstorableText)
         app.add_middleware(AnswerCounter, counter=self.answers)
         app.include_router(self.health_router())
         for router in routers:
