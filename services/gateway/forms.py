@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -36,6 +37,8 @@ def number(text: str) -> float | int | str:
     try:
         value = float(text)
     except ValueError:
+        return text
+    if not math.isfinite(value):  # "inf", "nan", 1e400: no JSON number; the service refuses the text instead
         return text
     return int(value) if value.is_integer() else value
 

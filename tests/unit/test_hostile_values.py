@@ -10,7 +10,8 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from services.gateway.forms import nomination_values, whole_number
+from services.gateway.forms import nomination_values, number, whole_number
+from services.gateway.upstream import Services
 from services.scoring import exports as results_exports
 from services.submission import exports as sheet_exports
 from services.submission.domain.campaign import CampaignDefinitionError, load_campaign_file, parse_campaign
@@ -121,3 +122,18 @@ def test_a_form_number_with_thousands_of_digits_goes_to_the_service_as_typed() -
     _, values, _ = nomination_values(campaign, {"f_followers": "9" * 5000, "f_posts": "12"})
     assert values == {"followers": "9" * 5000, "posts": 12}
 
+
+
+@pytest.mark.parametrize("text", ["inf", "-Infinity", "nan", "1e400", "9" * 5000])
+def test_a_typed_number_json_cannot_carry_goes_as_text(text: str) -> None:
+    assert number(text) == text  # json.dumps refused float("inf"): once a 500 on the adjustment form
+
+
+def test_typed_numbers_still_go_as_numbers() -> None:
+    assert (number(" 12 "), number("2.5"), number("1e3")) == (12, 2.5, 1000)
+
+
+async def test_a_form_without_a_campaign_is_campaign_not_found_without_asking() -> None:
+    # "/campaigns/" is the list's redirect: the page once showed it as a 502.
+    answer = await Services(upstreams={"submission": "http://nowhere.invalid"}).campaign(" ")
+    assert (answer.status, answer.body["error"]["code"]) == (404, "campaign_not_found")
