@@ -22,6 +22,11 @@ REVIEWERS = ("operator", "admin")
 MAX_CASES = 500  # case ids in one bulk decision or one what-if list
 
 
+# A campaign id as campaign definitions have them: anything else names no campaign, and a policy saved under a long
+# one would not fit the index of its table.
+CampaignId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="Campaign id.")]
+
+
 def _reviewer(caller: Caller) -> None:
     require_role(caller, *REVIEWERS)
 
@@ -49,14 +54,14 @@ class PolicyChange(RequestBody):
 
 
 @router.get("/campaigns/{campaign_id}/policy")
-async def get_policy(campaign_id: str, deps: Deps, caller: CallerDep) -> dict[str, Any]:
+async def get_policy(campaign_id: CampaignId, deps: Deps, caller: CallerDep) -> dict[str, Any]:
     """What a case does in this campaign: auto, flag (hold for review) or invalidate at once."""
     _reviewer(caller)
     return await service.get_policy(deps, campaign_id)
 
 
 @router.put("/campaigns/{campaign_id}/policy")
-async def set_policy(campaign_id: str, body: PolicyChange, deps: Deps, caller: CallerDep) -> dict[str, Any]:
+async def set_policy(campaign_id: CampaignId, body: PolicyChange, deps: Deps, caller: CallerDep) -> dict[str, Any]:
     """Set the campaign's policy and threshold overrides; applies to cases opened from now on (within seconds)."""
     _reviewer(caller)
     return await service.set_policy(deps, campaign_id, body.policy, body.reason, body.thresholds, caller)
@@ -70,7 +75,7 @@ CaseStatus = Literal["flagged", "invalidated", "overturned"]
 
 @router.get("/campaigns/{campaign_id}/cases")
 async def list_cases(
-    campaign_id: str, deps: Deps, caller: CallerDep,
+    campaign_id: CampaignId, deps: Deps, caller: CallerDep,
     status: Annotated[CaseStatus | None, Query()] = None,
     reason: Annotated[str | None, Query(max_length=64)] = None,
     sort: Annotated[Literal["impact", "newest"], Query(
@@ -99,7 +104,7 @@ async def get_case(
 
 
 @router.get("/campaigns/{campaign_id}/identities/{voter_id}")
-async def get_identity(campaign_id: str, voter_id: Annotated[str, Path(max_length=100)], deps: Deps,
+async def get_identity(campaign_id: CampaignId, voter_id: Annotated[str, Path(max_length=100)], deps: Deps,
                        caller: CallerDep) -> dict[str, Any]:
     """One (pseudonymous) identity: its risk score, every case that holds its votes with the explanation naming
     each signal that contributed (zh and en), and its votes with their state."""
@@ -132,7 +137,7 @@ async def decide(case_id: uuid.UUID, body: CaseDecision, deps: Deps, caller: Cal
 
 
 @router.post("/campaigns/{campaign_id}/cases/decisions")
-async def decide_many(campaign_id: str, body: BulkDecision, deps: Deps, caller: CallerDep) -> dict[str, Any]:
+async def decide_many(campaign_id: CampaignId, body: BulkDecision, deps: Deps, caller: CallerDep) -> dict[str, Any]:
     """Confirm or overturn up to 500 cases of the campaign in one transaction, each as the single-case route does
     (audited per case, an event per vote whose standing changes). A case already in the target state is reported as
     skipped; any id that is not a case of this campaign refuses the whole request (404 `cases_not_found`, nothing
@@ -178,7 +183,7 @@ def _ids(values: list[str], name: str) -> list[uuid.UUID]:
 # FastAPI hands each request a copy of a list default, so `= []` is shared by no two requests.
 @router.get("/campaigns/{campaign_id}/what-if")
 async def what_if(
-    campaign_id: str, deps: Deps, caller: CallerDep,
+    campaign_id: CampaignId, deps: Deps, caller: CallerDep,
     release: Annotated[list[str], Query(description="Case ids as if overturned (repeated or comma-separated).")] = [],  # noqa: B006
     confirm: Annotated[list[str], Query(description="Case ids as if confirmed (repeated or comma-separated).")] = [],  # noqa: B006
     scenario: Annotated[Scenario | None, Query(description="all_held_released | all_held_confirmed")] = None,
@@ -191,7 +196,7 @@ async def what_if(
 
 
 @router.post("/campaigns/{campaign_id}/what-if")
-async def what_if_post(campaign_id: str, body: WhatIf, deps: Deps, caller: CallerDep) -> dict[str, Any]:
+async def what_if_post(campaign_id: CampaignId, body: WhatIf, deps: Deps, caller: CallerDep) -> dict[str, Any]:
     """The same as GET, with the case ids in the body (for long lists)."""
     _reviewer(caller)
     return await service.what_if(deps, campaign_id, list(dict.fromkeys(body.release)),
@@ -199,7 +204,7 @@ async def what_if_post(campaign_id: str, body: WhatIf, deps: Deps, caller: Calle
 
 
 @router.get("/campaigns/{campaign_id}/alerts")
-async def alerts(campaign_id: str, deps: Deps, caller: CallerDep) -> dict[str, Any]:
+async def alerts(campaign_id: CampaignId, deps: Deps, caller: CallerDep) -> dict[str, Any]:
     """The latest alerts: what tripped, including the network signals that are never decisive alone."""
     _reviewer(caller)
     return await service.alerts(deps, campaign_id)
@@ -246,7 +251,7 @@ class UnitInvalidations(BaseModel):
 
 @router.get("/campaigns/{campaign_id}/invalidations", response_model=CampaignInvalidations,
             response_model_exclude_unset=True)
-async def invalidations(campaign_id: str, deps: Deps, caller: CallerDep) -> dict[str, Any]:
+async def invalidations(campaign_id: CampaignId, deps: Deps, caller: CallerDep) -> dict[str, Any]:
     """Per entry: how many votes no longer count or are held for review, and why (operators)."""
     _reviewer(caller)
     return {"campaign_id": campaign_id, "entries": await service.invalidations_per_entry(deps, campaign_id, None)}

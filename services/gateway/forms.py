@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,12 +22,23 @@ async def posted(request: Request) -> dict[str, str]:
     return dict(await posted_pairs(request))
 
 
+def whole_number(text: str) -> int | None:
+    """Typed ASCII digits as a number, or None: not "²" or "١" (digits to str.isdigit, not to int), nor more digits
+    than any count here has (int() refuses over 4,300 of them)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def number(text: str) -> float | int | str:
     """A typed number as the API wants it; anything else goes as typed, for the service to refuse in words."""
     text = text.strip()
     try:
         value = float(text)
     except ValueError:
+        return text
+    if not math.isfinite(value):  # "inf", "nan", 1e400: no JSON number; the service refuses the text instead
         return text
     return int(value) if value.is_integer() else value
 
@@ -48,10 +60,8 @@ def nomination_values(campaign: dict[str, Any], form: Any) -> tuple[str, dict[st
         raw[f["id"]] = text
         if text == "":
             continue
-        if f["type"] == "integer" and text.isascii() and text.isdigit():
-            values[f["id"]] = int(text)
-        else:
-            values[f["id"]] = text
+        typed = whole_number(text) if f["type"] == "integer" else None
+        values[f["id"]] = typed if typed is not None else text
     return category, values, raw
 
 

@@ -81,4 +81,6 @@ class Services:
 
     async def campaign(self, campaign_id: str) -> Upstream:
         """A campaign's public definition, as every page about it starts from."""
+        if not campaign_id.strip():  # a form without one: "/campaigns/" would be the list's redirect, not a 404
+            return Upstream(404, {"error": {"code": "campaign_not_found"}})
         return await self.call("submission", "GET", f"/campaigns/{quote(campaign_id)}", cache_as="campaign")

@@ -103,7 +103,8 @@ async def inbox(
     lang: Annotated[Literal["zh", "en"], Query(description="Language of subject and body.")] = "zh",
     unread_only: bool = False,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,
-    before: Annotated[int | None, Query(ge=1, description="`next_before` of the previous page.")] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1,  # the column is a bigint
+                                        description="`next_before` of the previous page.")] = None,
 ) -> Inbox:
     """A recipient's notices, newest first, with how many are unread.
 

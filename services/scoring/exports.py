@@ -9,6 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, select_autoescape
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from massline.localtime import local_time
@@ -40,9 +41,12 @@ def result_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _safe_cell(value: Any) -> Any:
-    """A name starting with = + - @ would run as a formula in a spreadsheet: keep it text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
+    """A name starting with = + - @ would run as a formula in a spreadsheet: keep it text. A control character
+    cannot be written to an XLSX sheet: it is dropped."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value[:1] in ("=", "+", "-", "@"):
+            return "'" + value
     return value
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import Field
@@ -18,6 +18,10 @@ from .deps import Deps
 from .paths import ID_PATTERN, CampaignId, Component, ExpertId, PanelId
 
 router = APIRouter(tags=["expert review"])
+
+# A unit id as the nominating units have them; a region's name. Both are stored in indexed columns.
+UnitId = Annotated[str, Field(pattern=ID_PATTERN)]
+Region = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 # --- panels and experts (admin) ------------------------------------------------------------
@@ -51,7 +55,7 @@ class ExpertRequest(RequestBody):
     display_name: str = Field(min_length=1, max_length=50)
     unit_id: str | None = Field(None, max_length=64, description="The expert's own unit: never scores its entries.")
     region: str | None = Field(None, max_length=64, description="For the panel's same-region conflict rule.")
-    declared_unit_ids: list[str] = Field(default_factory=list, max_length=50,
+    declared_unit_ids: list[UnitId] = Field(default_factory=list, max_length=50,
                                          description="Units the expert declared a conflict of interest with.")
 
 
@@ -67,7 +71,7 @@ async def put_expert(campaign_id: CampaignId, panel_id: PanelId, expert_id: Expe
 
 
 class UnitRegionsRequest(RequestBody):
-    regions: dict[str, str] = Field(min_length=1, max_length=2000, description="unit id → region",
+    regions: dict[UnitId, Region] = Field(min_length=1, max_length=2000, description="unit id → region",
                                     examples=[{"univ-a": "西安市"}])
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from .domain.campaign import CampaignDefinition
@@ -44,8 +45,11 @@ def _cell(value: Any) -> Any:
         value = "；".join(str(v) for v in value)
     if isinstance(value, dict):
         value = "；".join(f"{k}: {v}" for k, v in value.items())
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        # A control character (a name typed with one, say) cannot be written to an XLSX sheet: drop it.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -125,7 +129,7 @@ def to_xlsx(sheet: Sheet) -> bytes:
     ws.title = sheet.title
     for row in sheet.preamble:
         ws.append([_cell(v) for v in row])
-    ws.append(sheet.header)
+    ws.append([_cell(v) for v in sheet.header])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     for row in sheet.rows:

@@ -255,7 +255,8 @@ class UnexpectedErrors:
 
 
 class InputDiscipline:
-    """ASGI middleware: a path or query with control characters is 422 `invalid_path`; a body over the cap is 413
+    """ASGI middleware: a path with a control character is 422 `invalid_path`, a query with one 422 `invalid_query`
+    (a path or query value reaches PostgreSQL as text, which cannot hold NUL); a body over the cap is 413
     `body_too_large`, refused before the app reads it (a body without a length is read up to the cap, no further)."""
 
     def __init__(self, app: Any, max_body_bytes: int = MAX_BODY_BYTES, path_status: int = 422) -> None:
@@ -267,11 +268,14 @@ class InputDiscipline:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        target = scope.get("path", "").encode("utf-8", "surrogateescape") + b"?" + unquote_to_bytes(
-            scope.get("query_string", b""))
-        if CONTROL.search(target.decode("latin-1")):
+        path = str(scope.get("path", ""))
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
             await _refuse(scope, receive, send, ApiError(
-                self.path_status, "invalid_path", "地址中含有控制字符", "The address contains control characters"))
+                self.path_status, "invalid_path", "请求路径含有控制字符", "The path holds a control character"))
+            return
+        if CONTROL.search(unquote_to_bytes(scope.get("query_string", b"")).decode("latin-1")):
+            await _refuse(scope, receive, send, ApiError(self.path_status, "invalid_query", "查询参数含有控制字符",
+                                                         "A query parameter holds a control character"))
             return
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None:

@@ -95,4 +95,4 @@ def test_a_path_with_a_control_character_is_422_at_a_service(submission: TestCli
     r = submission.get("/campaigns/abc%07def")
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_path"
     r = submission.get("/campaigns", params={"q": "a\x01b"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_path"
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_query"

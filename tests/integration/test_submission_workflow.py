@@ -564,3 +564,43 @@ async def test_many_wrong_passwords_from_one_address_lock_that_address(api: Clie
     r = await api.call("POST", "/auth/login", json={"username": "unit1", "password": PASSWORD},
                        headers={"X-Real-IP": "192.0.2.100"})
     assert r.status_code == 200
+
+
+# --- hostile input ------------------------------------------------------------------------------
+
+
+async def nomination_count(api: Client) -> int:
+    r = await api.call("GET", f"/campaigns/{api.open}/nominations", "admin")
+    assert r.status_code == 200
+    return len(r.json()["nominations"])
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"followers": 2**63}, "followers"),        # past PostgreSQL's bigint: once a 500
+    ({"posts": "9" * 5000}, "posts"),           # more digits than int() reads: once a 500
+    ({"platform": {"name": "wechat"}}, "platform"),  # not text: once a 500 (unhashable)
+])
+async def test_a_form_value_no_column_can_hold_is_refused_and_nothing_is_written(
+        api: Client, overrides: dict[str, Any], field: str) -> None:
+    before = await nomination_count(api)
+    r = await api.nominate("unit1", "institutional", account("异常号", "odd_value", **overrides))
+    assert r.status_code == 422, r.text
+    assert field in {d["field"] for d in r.json()["error"]["details"]}
+    assert await nomination_count(api) == before
+    assert await api.pool.fetchval("SELECT count(*) FROM outbox WHERE convert_from(body, 'UTF8') LIKE '%异常号%'") == 0
+
+
+async def test_a_unit_named_with_a_control_character_does_not_break_the_xlsx_sheets(api: Client) -> None:
+    r = await api.call("PUT", "/organisations", "admin", json={"id": "ctl-city", "name": "控制字符市", "kind": "office",
+                                                               "level": "city", "parent_id": "prov"})
+    assert r.status_code == 200, r.text
+    r = await api.call("PUT", "/organisations", "admin", json={"id": "ctl-unit", "name": "控制\x1f字符单位",
+                                                               "kind": "unit", "level": "unit",
+                                                               "parent_id": "ctl-city"})
+    assert r.status_code == 200, r.text
+    for sheet in ("statistics", "nominations"):
+        r = await api.call("GET", f"/campaigns/{api.henan}/exports/{sheet}?format=xlsx", "admin")
+        assert r.status_code == 200, r.text
+    r = await api.call("GET", f"/campaigns/{api.henan}/exports/statistics?format=xlsx", "admin")
+    values = {str(c.value) for row in load_workbook(io.BytesIO(r.content)).active.iter_rows() for c in row}
+    assert "控制字符单位" in values

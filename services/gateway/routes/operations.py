@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import texts
 from ..deps import Deps, ServiceClient, StaffMember, View
-from ..forms import posted, posted_pairs
+from ..forms import posted, posted_pairs, whole_number
 from ..operations_view import errors_view, pipeline_view, vote_rate_view, what_if_view
 from ..rendering import SIGN_IN_AGAIN, PageView, explanation_lines
 from ..service_metrics import Sample, ServiceMetrics
@@ -43,7 +43,7 @@ def bulk_outcome(request: Request, done: str | None) -> dict[str, int] | None:
     """After a bulk decision: how many cases it changed and skipped, as its redirect said."""
     if done != "bulk_decided":
         return None
-    return {k: int(v) if (v := request.query_params.get(k, "0")).isdigit() else 0 for k in ("changed", "skipped")}
+    return {k: whole_number(request.query_params.get(k, "0")) or 0 for k in ("changed", "skipped")}
 
 
 async def case_queue(services: Services, sampler: ServiceMetrics, staff: Staff, campaign_id: str,
@@ -92,7 +92,7 @@ async def operations(campaign_id: str, view: View, staff: StaffMember, deps: Dep
                      sort: str = "impact", offset: str = "0") -> Response:
     if staff is None:
         return view.sign_in_again()
-    return await operations_page(view, deps, staff, campaign_id, status, sort, int(offset) if offset.isdigit() else 0)
+    return await operations_page(view, deps, staff, campaign_id, status, sort, whole_number(offset) or 0)
 
 
 @router.get("/console/c/{campaign_id}/operations/decisions")
@@ -125,7 +125,7 @@ async def bulk_decide(campaign_id: str, request: Request, view: View, staff: Sta
     chosen = list(dict.fromkeys(v for k, v in pairs if k == "case_id" and v))
     decision, reason = form.get("decision", ""), form.get("reason", "").strip()
     status, sort = form.get("status", "flagged"), form.get("sort", "impact")
-    offset = int(form["offset"]) if form.get("offset", "").isdigit() else 0
+    offset = whole_number(form.get("offset", "")) or 0
     error = bulk_refusal(chosen, decision, reason, view.lang)
     if error is None:
         r = await deps.services.call("antifraud", "POST", f"/campaigns/{quote(campaign_id)}/cases/decisions",

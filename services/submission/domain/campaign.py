@@ -16,8 +16,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    NonNegativeInt,
-    PositiveInt,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -108,8 +106,13 @@ _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 _DOMAIN = r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
-Slug = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_SLUG)]
-Ident = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_IDENT)]
+# Identifiers end up in indexed PostgreSQL columns (an index entry holds at most about 2.7 kB), counts in int columns.
+_ID_MAX_LENGTH = 64
+_INT4_MAX = 2**31 - 1
+Slug = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_SLUG, max_length=_ID_MAX_LENGTH)]
+Ident = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_IDENT, max_length=_ID_MAX_LENGTH)]
+Count = Annotated[int, Field(gt=0, le=_INT4_MAX)]
+Amount = Annotated[int, Field(ge=0, le=_INT4_MAX)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 YearMonth = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_YEAR_MONTH)]
 Domain = Annotated[
@@ -132,7 +135,7 @@ Instant = Annotated[datetime, BeforeValidator(_refuse_bare_day)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Category(_Model):
@@ -142,7 +145,7 @@ class Category(_Model):
     name: Text
     name_en: Text
     kind: Literal["institutional", "personal", "creative"]
-    winners: PositiveInt | None = None
+    winners: Count | None = None
     self_nomination_allowed: bool = False
     description: str | None = None
 
@@ -161,11 +164,11 @@ class Phase(_Model):
 
 
 class Quotas(_Model):
-    max_per_unit: PositiveInt | None = None
-    max_personal_per_unit: PositiveInt | None = None
-    max_per_operating_entity: PositiveInt | None = None
+    max_per_unit: Count | None = None
+    max_personal_per_unit: Count | None = None
+    max_per_operating_entity: Count | None = None
     # 原则上 "at least N": reviewers see the shortfall; a unit is never blocked by it.
-    min_per_unit_per_category: PositiveInt | None = None
+    min_per_unit_per_category: Count | None = None
 
 
 class FollowerThreshold(_Model):
@@ -173,7 +176,7 @@ class FollowerThreshold(_Model):
 
     platform: Text
     level: Literal["provincial", "city", "*"] = "*"
-    min_followers: NonNegativeInt
+    min_followers: Amount
 
 
 class ExcludedAccount(_Model):
@@ -198,7 +201,7 @@ class Eligibility(_Model):
     follower_thresholds: list[FollowerThreshold] = Field(default_factory=list)
     single_account_only: bool = False
     excluded_accounts: list[ExcludedAccount] = Field(default_factory=list)
-    reported_within_months: PositiveInt | None = None
+    reported_within_months: Count | None = None
     cases_from: YearMonth | None = None
     collective_nomination_only: bool = False
 
@@ -252,7 +255,7 @@ class FormField(_Model):
     label_en: Text
     type: FieldType
     required: bool = False
-    max_length: PositiveInt | None = None
+    max_length: Count | None = None
     # Personal data (phone, birth month, ethnicity, political status, gender) must never reach a public page.
     public: bool = False
     choices: list[Choice] | None = None
@@ -291,7 +294,7 @@ class Activity(_Model):
     required: bool = True
     # Summaries received before this instant count; later ones forfeit the activity score.
     summary_deadline: Instant | None = None
-    min_count: PositiveInt = 1
+    min_count: Count = 1
 
     @model_validator(mode="after")
     def _deadline_when_required(self) -> Activity:
@@ -313,7 +316,7 @@ class InitialMetric(_Model):
 
 
 class VoteTier(_Model):
-    up_to_rank: PositiveInt
+    up_to_rank: Count
     score: Annotated[float, Field(ge=0)]
 
 
@@ -385,9 +388,9 @@ class Scoring(_Model):
 
 
 class Voting(_Model):
-    votes_per_day: PositiveInt
+    votes_per_day: Count
     all_to_one_entry_allowed: bool = True
-    per_entry_daily_cap: PositiveInt | None = None
+    per_entry_daily_cap: Count | None = None
     show_counts: Literal["always", "rank_only", "hidden"] = "always"
     verification: list[Literal["sms", "wechat"]] = Field(min_length=1)
     # 严禁第三方恶意刷票: votes the anti-fraud service attributes to brushing are not counted.
@@ -419,7 +422,7 @@ class CampaignDefinition(_Model):
     """A whole campaign: categories, phases, quotas, eligibility, form, approvals, scoring and voting."""
 
     id: Slug
-    version: PositiveInt
+    version: Count
     title: Text
     title_en: Text
     organizer: Text
@@ -799,6 +802,27 @@ def _errors_from(exc: ValidationError) -> list[dict[str, str]]:
     return errors
 
 
+def _nul_at(data: Any) -> tuple[str | int, ...] | None:
+    """Where a text (a key or a value) holds NUL, which a YAML escape ("\\0") can write and PostgreSQL refuses.
+    Each list or mapping is looked at once, so aliases that repeat or contain themselves end the walk."""
+    seen: set[int] = set()
+    todo: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
+    while todo:
+        at, value = todo.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return at
+            continue
+        if not isinstance(value, (dict, list)) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+            if isinstance(key, str) and "\x00" in key:
+                return at
+            todo.append(((*at, key if isinstance(key, (str, int)) else str(key)), item))
+    return None
+
+
 class _StrictLoader(yaml.SafeLoader):
     """safe_load that refuses a key given twice instead of silently keeping the last one."""
 
@@ -833,6 +857,14 @@ def parse_campaign(text: str, source: str | None = None) -> CampaignDefinition:
         data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: no arbitrary objects
     except yaml.YAMLError as exc:
         raise CampaignDefinitionError([{"field": "", "message": f"not valid YAML: {exc}"}], source) from exc
+    except (ValueError, RecursionError) as exc:  # a date-like or tagged scalar that is no value (2024-13-45), or
+        # nesting deeper than the parser goes
+        raise CampaignDefinitionError([{"field": "", "message": f"not valid YAML: {exc or type(exc).__name__}"}],
+                                      source) from exc
+    nul = _nul_at(data)
+    if nul is not None:
+        message = "text may not contain the NUL character (\\u0000); 不能含有空字符"
+        raise CampaignDefinitionError([{"field": _path(nul), "message": message}], source)
     if not isinstance(data, dict):
         raise CampaignDefinitionError(
             [{"field": "", "message": "a campaign definition is a YAML mapping; 定义文件须为映射"}], source

@@ -282,13 +282,21 @@ def _is_empty(value: Any) -> bool:
     return False
 
 
+# The largest count a form takes (as the largest verified one): more is a typing mistake, and past 2^63 PostgreSQL's
+# bigint column would refuse it.
+MAX_FORM_NUMBER = 10**12
+
+
 def _as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
+    if isinstance(value, str):
+        digits = value.strip()
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(MAX_FORM_NUMBER)):
+            return None
+        value = int(digits)
     if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())
+        return value if 0 <= value <= MAX_FORM_NUMBER else None
     return None
 
 
@@ -384,15 +392,15 @@ def _check_value(definition: CampaignDefinition, f: FormField, value: Any) -> li
             out.append(_unknown_category(definition, f.id, value))
     elif f.type == "platform":
         allowed = definition.eligibility.platforms
-        if value not in PLATFORMS or (allowed and value not in allowed):
+        if not isinstance(value, str) or value not in PLATFORMS or (allowed and value not in allowed):
             out.append(_platform_not_allowed(definition, f.id, value))
     elif f.type in ("url", "url_list"):
         for link in [value] if f.type == "url" else _links(value):
             out.extend(_check_link(definition, f, link))
     elif f.type == "integer":
         if _as_int(value) is None:
-            add(ViolationCode.INVALID_NUMBER, f"{f.label}应为非负整数",
-                f"{f.label_en} must be a whole number, zero or more")
+            add(ViolationCode.INVALID_NUMBER, f"{f.label}应为0到{MAX_FORM_NUMBER}之间的整数",
+                f"{f.label_en} must be a whole number from 0 to {MAX_FORM_NUMBER}")
     return out
 
 
@@ -648,8 +656,8 @@ def _follower_rule(
             RuleViolation(
                 ViolationCode.INVALID_NUMBER,
                 "followers",
-                "粉丝量应为非负整数",
-                "followers must be a whole number",
+                f"粉丝量应为0到{MAX_FORM_NUMBER}之间的整数",
+                f"followers must be a whole number from 0 to {MAX_FORM_NUMBER}",
             )
         ]
     if followers >= threshold:
