@@ -13,6 +13,7 @@ help:
 	@echo "make run    - install (first time) and start everything on http://127.0.0.1:$${PORT:-8000}"
 	@echo "make test   - install and run the unit, component, integration and e2e tests"
 	@echo "make lint   - ruff on everything, mypy --strict on shared/ and the domain packages"
+	@echo "make fuzz   - schemathesis, a large budget, over every service and the gateway (docs/hostile-input.md)"
 	@echo "make asyncapi - regenerate docs/asyncapi.json from the code"
 	@echo "make chaos  - fault suite under a vote load (kills, broker loss, rebalance, redelivery, a cut link); writes docs/reliability.md (root, ~15 min)"
 
@@ -61,7 +62,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
 
 # Benchmarks and evaluations (not tests): each writes its figures to docs/.
-.PHONY: bench-votes bench-notify eval-fraud chaos
+.PHONY: bench-votes bench-notify eval-fraud fuzz chaos
 bench-votes: install
 	@$(PY) tests/bench/bench_votes.py
 
@@ -70,6 +71,10 @@ bench-notify: install
 
 eval-fraud: install
 	@$(PY) tests/bench/eval_fraud.py
+
+# Schemathesis with a large budget (>= 30,000 cases) over every service and the gateway: docs/hostile-input.md.
+fuzz: install
+	@$(PY) tests/bench/fuzz.py
 
 chaos: install
 	@$(PY) tests/bench/chaos.py
