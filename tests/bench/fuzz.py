@@ -8,6 +8,7 @@ docs/hostile-input.md (between the fuzz markers) with the command and the machin
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -34,6 +35,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261203)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/hostile-input.md alone")
     args = parser.parse_args()
+    # Stopped from outside, it still stops the system it started (the `finally` below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     home = Path(tempfile.mkdtemp(prefix="massline-fuzz-"))
     home.chmod(0o755)  # the embedded PostgreSQL runs as its own user
     stack = Stack(home=home, gateway_port=free_port(), durable=False, progress=lambda m: print(f"[fuzz] {m}"),
