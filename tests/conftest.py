@@ -105,5 +105,7 @@ def system(infrastructure: Infrastructure) -> Iterator[Stack]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Tiers run in order (unit, component, integration, e2e): fast failures first.
+    # The fuzz tier goes last: its generated requests change what they may (users, campaigns) on the shared system.
     order = {"unit": 0, "component": 1, "integration": 2, "e2e": 3}
-    items.sort(key=lambda item: order.get(Path(str(item.fspath)).parent.name, 9))
+    items.sort(key=lambda item: 4 if Path(str(item.fspath)).name == "test_fuzz.py"
+               else order.get(Path(str(item.fspath)).parent.name, 9))

@@ -15,7 +15,7 @@ class GatewaySettings(BaseSettings):
     log_level: str = "INFO"
     proxy_timeout_s: float = 30.0
     upstream_connect_wait_s: float = Field(
-        8.0, ge=0, description="How long a request waits for a service that does not accept connections (restarting) "
+        15.0, ge=0, description="How long a request waits for a service that does not accept connections (restarting) "
                                "before it is answered 503 service_unavailable; nothing reached the service meanwhile.")
     trusted_proxies: str = Field(
         "", description="Comma-separated networks of load balancers in front of the gateway (e.g. 10.0.0.0/8); "
