@@ -94,3 +94,21 @@ def test_a_service_that_stays_away_is_503_with_retry_after() -> None:
     r = site.get("/api/voting/campaigns/c1/entries")
     assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
     assert r.headers["retry-after"] == "5"
+
+
+def test_a_vote_whose_connection_broke_without_an_answer_is_sent_again_but_nothing_else_is() -> None:
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if len(calls) == 1:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return httpx.Response(201, json={"accepted": 1})
+
+    site = _site(httpx.MockTransport(answer))
+    r = site.post("/api/voting/campaigns/c1/votes", json={"entry_id": "e", "idempotency_key": "k"})
+    assert r.status_code == 201 and calls == ["/campaigns/c1/votes"] * 2
+
+    calls.clear()
+    r = site.post("/api/submission/campaigns/c1/nominations", json={})
+    assert r.status_code == 503 and calls == ["/campaigns/c1/nominations"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import posixpath
+import re
 import time
 from typing import Any, Literal
 
@@ -86,17 +87,24 @@ async def metrics(deps: Deps) -> Response:
     return Response(generate_latest(deps.proxy_metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+_VOTE = re.compile(r"/campaigns/[^/]+/votes$")
+
+
 async def _send(deps: GatewayDeps, method: str, url: str, params: Any, headers: dict[str, str],
                 body: bytes) -> httpx.Response:
     """The request to a service. While the service accepts no connection (restarting: supervisord or the platform
     brings it back within seconds) it is tried again for a while; nothing reached the service, so any request
-    may go again. Any other failure is not retried: the service may have acted on it."""
+    may go again. A vote is also tried again when its connection broke without an answer (the process died under
+    it): its idempotency key makes the second try count once. Any other failure is not retried: the service may
+    have acted on it."""
     deadline = time.monotonic() + deps.settings.upstream_connect_wait_s
     pause = 0.1
+    retried = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) if (
+        method == "POST" and _VOTE.search(url)) else (httpx.ConnectError,)
     while True:
         try:
             return await deps.services.client.request(method, url, params=params, headers=headers, content=body)
-        except httpx.ConnectError:
+        except retried:
             if time.monotonic() + pause > deadline:
                 raise
             await asyncio.sleep(pause)
