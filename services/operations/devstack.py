@@ -104,10 +104,15 @@ class ManagedProcess:
             self.pid_file.unlink(missing_ok=True)
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return ""
+        return tail(self.log_path, lines)
+
+
+def tail(path: Path, lines: int) -> str:
+    """The last lines of a log file ("" while it does not exist)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return ""
 
 
 def _spawn(

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from .devstack import SERVICES, EmbeddedKafka, EmbeddedPostgres, Progress, Stack, free_port, port_is_free
+from .devstack import SERVICES, EmbeddedKafka, EmbeddedPostgres, Progress, Stack, free_port, port_is_free, tail
 
 CONFIG = "supervisord.conf"
 SOCKET = "supervisor.sock"
@@ -280,7 +280,7 @@ class SupervisedStack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.supervisord is not None and self.supervisord.poll() is not None:
-                said = _tail(self.log_dir / "supervisord.out", 5)
+                said = tail(self.log_dir / "supervisord.out", 5)
                 raise RuntimeError(f"supervisord exited with code {self.supervisord.returncode}: {said}")
             try:
                 if check():
@@ -299,9 +299,9 @@ class SupervisedStack:
                 self.progress(event)
                 if " exited: " in line and "expected" in line and "not expected" in line:
                     name = line.split(" exited: ", 1)[1].split(" ", 1)[0]
-                    tail = _tail(self.log_dir / f"{name}.log", 8)
-                    if tail:
-                        self.progress(f"last lines of {name}.log:\n{tail}")
+                    last = tail(self.log_dir / f"{name}.log", 8)
+                    if last:
+                        self.progress(f"last lines of {name}.log:\n{last}")
 
     def _new_log_lines(self) -> Iterator[str]:
         log = self.log_dir / "supervisord.log"
@@ -339,13 +339,6 @@ class SupervisedStack:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
         self.report_exits()
-
-
-def _tail(path: Path, lines: int) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return ""
 
 
 def restart(home: Path, name: str) -> str:
