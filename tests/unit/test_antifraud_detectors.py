@@ -179,6 +179,28 @@ def test_a_surge_of_fresh_identities_from_distinct_addresses_is_held_but_fresh_s
     assert not held & ids(background + newcomers)
 
 
+def test_a_surge_that_starts_just_before_a_ten_minute_window_is_held_from_its_first_identity():
+    # The surge's first identities fall in the seconds before 12:10, too few there to stand out on their own; the
+    # rest come after. Every one of them is held, and no honest voter of the entry before the surge is.
+    background = crowd(400, T0 - timedelta(hours=1))
+    edge = T0 + timedelta(minutes=10)
+    rng = random.Random(5)
+    surge = []
+    for i in range(200):
+        at = edge + timedelta(seconds=-8 + 240 * i / 200 + rng.uniform(0, 1))
+        surge.append(cast(f"sms{i}", TARGET, at, count=10, subnet=f"10.{i}.{i % 7}.0/24",
+                          verified=at - timedelta(seconds=rng.uniform(1, 6)), page=False))
+    early = [v for v in surge if v.cast_at < edge]
+    assert 5 <= len(early) < T.contrast_cohort_min
+    fans = [cast(f"fan{i}", TARGET, T0 + timedelta(seconds=20 * i), 3, subnet=f"198.51.{i}.0/24",
+                 verified=T0 + timedelta(seconds=20 * i - 90)) for i in range(20)]
+    found = run(background + fans + surge)
+    held = set().union(*found.values())
+    assert ids(early) <= held
+    assert len(held & ids(surge)) == len(surge)
+    assert not held & ids(background + fans)
+
+
 def test_machine_regular_gaps_are_caught_and_human_gaps_are_not():
     timer = [cast("timer", OTHERS[i % 3], T0 + timedelta(seconds=420 * i + 0.1 * (i % 2))) for i in range(6)]
     human_gaps = [30, 400, 95, 1200, 61]

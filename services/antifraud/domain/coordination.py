@@ -37,6 +37,10 @@ _MAX_RATIO = 1000.0
 _MIN_RATIO = 0.05
 _TIMING_CAP = 20.0
 _CONTRIBUTES = 1.5  # a trait this much commoner in the cohort is named in the explanation
+# An entry cohort's windows are aligned ten minutes: a surge that starts just before a window's edge leaves its
+# first identities in the window before, too few there to stand out. Its finding also covers the identities with
+# the script's traits that voted for the entry in the two minutes before its window.
+_LOOKBACK_S = 120
 _EXPECTED = 5.0  # identities a trait value would have in the cohort by the others' share, before its rarity counts
 
 _TRAIT_EN = {"ua": "the same user agent", "delay": "voted {value} after verifying"}
@@ -237,15 +241,19 @@ def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
            evidence: list[tuple[str, str, Evidence]], signals: list[Evidence], score: float, level: str) -> None:
     """One finding per cohort, window and set of the script's traits. It covers the votes, in the window, of the
     identities that voted for the entry (from the network) with every one of those traits, and their other
-    votes of the window too (camouflage). With a single trait and a burst, only the burst's seconds are covered.
+    votes of the window too (camouflage). An entry cohort's window is covered from two minutes before it starts
+    (`_LOOKBACK_S`). With a single trait and a burst, only the burst's seconds are covered.
     The explanation names every signal that made the identities likelier to be scripted, strong or not."""
     start = v.window(length)
+    lookback = timedelta(seconds=_LOOKBACK_S if length == TEN_MINUTES else 0)
     traits = {name: value for name, value, _ in evidence}
     whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
                if label == "network" else
-               f"{n} identities that voted for this entry in the 10 minutes from {hm(v.window(TEN_MINUTES))}")
+               f"{n} identities that voted for this entry in the 10 minutes from {hm(v.window(TEN_MINUTES))}"
+               + (f" (votes with the same traits from {hm(start - lookback)} are covered too)" if lookback else ""))
     whom_zh = (f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {n} 个身份"
-               if label == "network" else f"{hm(v.window(TEN_MINUTES))} 起的 10 分钟内为该作品投票的 {n} 个身份")
+               if label == "network" else f"{hm(v.window(TEN_MINUTES))} 起的 10 分钟内为该作品投票的 {n} 个身份"
+               + (f"（{hm(start - lookback)} 起具有相同特征的选票一并处理）" if lookback else ""))
     odds = math.exp(score)
     ctx.put(Finding(
         "coordinated_cohort",
@@ -260,7 +268,7 @@ def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
           f"三项信号中有两项显著特征且达 {ctx.t.invalidate_odds:.0f} 倍起自动作废）。",
         {"cohort": label, "identities": n, "odds": round(odds, 1), "score": round(score, 3),
          "signals": [{"signal": s.signal, "ratio": round(s.ratio, 2)} for s in signals], "traits": traits},
-        Selector(v.campaign_id, start, start + timedelta(seconds=length), entry_id=v.entry_id,
+        Selector(v.campaign_id, start - lookback, start + timedelta(seconds=length), entry_id=v.entry_id,
                  subnet=v.subnet if label == "network" else None, voters_of_entry=True,
                  ua=traits.get("ua"), delay=traits.get("delay"),
                  page=None if "page" not in traits else traits["page"] == "y"),
