@@ -293,15 +293,7 @@ def test_dashboard_charts_the_service_metrics():
     for p in panels:
         if p["type"] != "row":
             assert p.get("targets"), f"panel {p['title']!r} has no query"
-    names = set(re.findall(r"\b((?:massline|faststream)_[a-z_]+)", exprs))
-    unknown = {n for n in names if n.startswith("massline_")} - {
-        "massline_votes_accepted_total",
-        "massline_votes_rejected_total",
-        "massline_outbox_pending",
-        "massline_dead_letters_total",
-        "massline_events_applied_total",
-    }
-    assert not unknown, f"dashboard queries metrics the services do not export: {unknown}"
+    # Every exposed metric family has a panel, and every queried one is exposed: tests/unit/test_dashboard.py.
 
 
 # --- Dockerfiles ----------------------------------------------------------------------------
