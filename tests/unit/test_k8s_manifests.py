@@ -5,7 +5,9 @@
   server-side field validation would refuse it).
 - KEDA and Prometheus Operator resources: the model classes of the npm packages
   `@kubernetes-models/keda` and `@kubernetes-models/prometheus-operator` (tests/k8s-validate, installed
-  by `make install` with `npm ci`), whose .validate() checks each object against its CRD's schema.
+  by `make install` with `npm ci`), whose .validate() checks each object against its CRD's schema; the
+  CRD schemas allow unknown fields, so tests/k8s-validate/strict.mjs also refuses any field the
+  packages' type declarations do not declare.
 - Strimzi KafkaTopic: no registry publishes its schema, so the fields our manifests use are checked here.
 
 Then the meaning: autoscalers name the consumer groups and topics the services really use and stay
@@ -135,10 +137,17 @@ def test_custom_resource_models_refuse_a_wrong_field():
     scaled["spec"]["maxReplicaCount"] = "12"
     monitor = copy.deepcopy(_of_kind("ServiceMonitor")["voting"])
     del monitor["spec"]["selector"]
-    code, results = _node_validate([scaled, monitor])
+    # The CRD schemas allow unknown fields; the validator refuses them all the same (strict).
+    misspelt = copy.deepcopy(_of_kind("ScaledObject")["scoring"])
+    misspelt["spec"]["maxReplicasCount"] = 3
+    rule = copy.deepcopy(_of_kind("PrometheusRule")["massline"])
+    rule["spec"]["groups"][0]["rules"][0]["annotation"] = {"summary": "x"}
+    code, results = _node_validate([scaled, monitor, misspelt, rule])
     assert code == 1
-    assert [r["ok"] for r in results] == [False, False]
+    assert [r["ok"] for r in results] == [False, False, False, False]
     assert "maxReplicaCount" in " ".join(results[0]["errors"])
+    assert results[2]["errors"] == [".spec.maxReplicasCount is not a field of ScaledObjectSpec"]
+    assert results[3]["errors"] == [".spec.groups[0].rules[0].annotation is not a field of Rule"]
 
 
 # --- autoscaling ----------------------------------------------------------------------------
