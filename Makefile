@@ -7,7 +7,7 @@ DEPS_HASH := $(shell cat pyproject.toml shared/pyproject.toml requirements.lock 
 STAMP := $(VENV)/.installed-$(DEPS_HASH)
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-unit test-component test-integration test-e2e asyncapi lint clean help
+.PHONY: install run test test-unit test-component test-integration test-e2e asyncapi k8s lint clean help
 
 help:
 	@echo "make run    - install (first time) and start everything on http://127.0.0.1:$${PORT:-8000}"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint   - ruff on everything, mypy --strict on shared/ and the domain packages"
 	@echo "make fuzz   - schemathesis, a large budget, over every service and the gateway (docs/hostile-input.md)"
 	@echo "make asyncapi - regenerate docs/asyncapi.json from the code"
+	@echo "make k8s   - rebuild deploy/k8s/prometheus-rule.yaml and kafka-topics.yaml from their sources"
 	@echo "make chaos  - fault suite under a vote load (kills, broker loss, rebalance, redelivery, a cut link); writes docs/reliability.md (root, ~15 min)"
 
 $(STAMP): pyproject.toml shared/pyproject.toml requirements.lock
@@ -30,7 +31,20 @@ $(STAMP): pyproject.toml shared/pyproject.toml requirements.lock
 	@touch $@
 	@echo "[massline] installed"
 
-install: $(STAMP)
+# The custom-resource validators (KEDA, Prometheus Operator models) are npm packages: tests/k8s-validate.
+K8S_VALIDATE := tests/k8s-validate
+NODE_STAMP := $(K8S_VALIDATE)/node_modules/.installed
+
+$(NODE_STAMP): $(K8S_VALIDATE)/package.json $(K8S_VALIDATE)/package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  echo "[massline] installing Node.js and npm from the distribution's packages" && \
+	  (apt-get update -q >/dev/null && apt-get install -y -q nodejs npm >/dev/null); } || true
+	@if command -v npm >/dev/null; then \
+	  echo "[massline] installing the Kubernetes custom-resource validators (npm ci in $(K8S_VALIDATE))"; \
+	  (cd $(K8S_VALIDATE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && touch $@; \
+	else echo "[massline] npm not found: tests/unit/test_k8s_manifests.py will say so"; fi
+
+install: $(STAMP) $(NODE_STAMP)
 
 run: install
 	@$(PY) -m services.operations run
@@ -57,6 +71,11 @@ lint: install
 
 asyncapi: install
 	@$(PY) -m services.operations asyncapi
+
+# deploy/k8s/prometheus-rule.yaml from deploy/prometheus/rules/, deploy/k8s/kafka-topics.yaml from the topic catalog.
+k8s: install
+	@$(PY) -m services.operations k8s-rules
+	@$(PY) -m services.operations kafka-topics
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -142,6 +142,39 @@ def asyncapi(
     _say(f"wrote {output}")
 
 
+def _generated(path: Path, text: str, check: bool, command: str) -> None:
+    from .k8s import write_or_check
+
+    if write_or_check(path, text, check=check):
+        _say(f"{path} matches its source" if check else f"wrote {path}")
+        return
+    _say(f"{path} is out of date; run `massline {command}` and commit it")
+    raise typer.Exit(1)
+
+
+@app.command("k8s-rules")
+def k8s_rules(
+    rules: Path = typer.Option(Path("deploy/prometheus/rules/massline.rules.yml"), help="The Prometheus rule file."),
+    output: Path = typer.Option(Path("deploy/k8s/prometheus-rule.yaml"), help="Where the PrometheusRule goes."),
+    check: bool = typer.Option(False, help="Fail if the committed manifest differs from the rule file."),
+) -> None:
+    """Build the Prometheus Operator's PrometheusRule from the Prometheus rule file."""
+    from .k8s import prometheus_rule
+
+    _generated(output, prometheus_rule(rules.read_text(encoding="utf-8")), check, "k8s-rules")
+
+
+@app.command("kafka-topics")
+def kafka_topics(
+    output: Path = typer.Option(Path("deploy/k8s/kafka-topics.yaml"), help="Where the KafkaTopics go."),
+    check: bool = typer.Option(False, help="Fail if the committed manifest differs from the topic catalog."),
+) -> None:
+    """Build the Strimzi KafkaTopics from the topic catalog and the topic retention setting."""
+    from .k8s import kafka_topics as build
+
+    _generated(output, build(), check, "kafka-topics")
+
+
 @app.command()
 def run(
     port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Entry port (env PORT)."),
