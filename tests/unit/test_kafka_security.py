@@ -81,10 +81,16 @@ async def test_every_client_factory_connects_with_the_security_settings(protocol
                             "ssl": protocol == "SASL_SSL"}, name
 
 
-async def test_tls_alone_gives_every_client_a_verifying_context_with_the_ca_file(tmp_path: Path) -> None:
+@pytest.fixture
+def ca_file(tmp_path: Path) -> Path:
     ca_key, ca = tmp_path / "ca.key", tmp_path / "ca.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out",
                     str(ca), "-days", "1", "-subj", "/CN=massline-test-ca"], check=True, capture_output=True)
+    return ca
+
+
+async def test_tls_alone_gives_every_client_a_verifying_context_with_the_ca_file(ca_file: Path) -> None:
+    ca = ca_file
     settings = ServiceSettings(kafka_security_protocol="SSL", kafka_ssl_cafile=str(ca))
     found = await _every_client(settings)
     assert {s["security_protocol"] for s in found.values()} == {"SSL"}
