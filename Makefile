@@ -26,6 +26,11 @@ $(STAMP): pyproject.toml shared/pyproject.toml requirements.lock
 	  echo "[massline] installing Chromium from the distribution's packages" && \
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null); } || \
 	  echo "[massline] Chromium not installed: the browser tests will say so"
+	@# The downstream-tools test reads the embedded broker with Debian's kcat (docs/integration.md).
+	@command -v kcat >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  echo "[massline] installing kcat from the distribution's packages" && \
+	  (apt-get update -q >/dev/null && apt-get install -y -q kcat >/dev/null); } || \
+	  echo "[massline] kcat not installed: the kcat tests will say so (under CI they fail)"
 	@$(PY) -m pip install --disable-pip-version-check --no-input --progress-bar off -c requirements.lock -e './shared[embedded]' -e '.[test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@

@@ -23,10 +23,15 @@ dead_letters_app = typer.Typer(
     no_args_is_help=True,
 )
 outbox_app = typer.Typer(help="Maintain the services' outboxes.", no_args_is_help=True)
+topics_app = typer.Typer(
+    help="Create the declared Kafka topics (partitions, retention) or check the broker holds them.",
+    no_args_is_help=True,
+)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(demo_app, name="demo")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(topics_app, name="topics")
 
 ALL = [*SERVICES, "gateway"]
 
@@ -525,6 +530,59 @@ def outbox_prune(
             _say(f"{name}: pruned {deleted} published event(s) recorded more than {days} day(s) ago; {reach}")
 
     asyncio.run(go())
+
+
+def _topics_report(run) -> list:
+    from massline.settings import ServiceSettings
+    from massline.topic_admin import TopicsError, table
+
+    _quiet_kafka_client()
+    try:
+        states = asyncio.run(run(ServiceSettings()))
+    except TopicsError as exc:
+        typer.echo(f"error: {exc.code}: {exc.message}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    typer.echo(table(states))
+    return states
+
+
+@topics_app.command("apply")
+def topics_apply(
+    increase_partitions: bool = typer.Option(
+        False, "--increase-partitions", help="Add partitions to topics that have fewer than declared (never fewer)."),
+) -> None:
+    """Create the declared topics that are missing; report those whose partitions or retention differ.
+
+    Safe to run again: existing topics are left as they are, unless --increase-partitions raises their
+    partition count to the declared one. Exit 0 when the broker then holds every topic as declared, 1 when
+    something still differs, 3 when the broker cannot be reached.
+    """
+    from massline.topic_admin import apply_topics
+
+    states = _topics_report(lambda settings: apply_topics(settings, increase_partitions=increase_partitions))
+    created = sum(s.done == "created" for s in states)
+    differ = [s for s in states if not s.ok]
+    _say(f"{created} topic(s) created, {len(states) - created - len(differ)} already as declared, "
+         f"{len(differ)} differ")
+    if differ:
+        raise typer.Exit(1)
+
+
+@topics_app.command("check")
+def topics_check() -> None:
+    """Compare the broker's topics with the declarations; change nothing.
+
+    Exit 0 when every declared topic exists with its partitions and retention, 1 when one is missing or
+    differs, 3 when the broker cannot be reached.
+    """
+    from massline.topic_admin import check_topics
+
+    states = _topics_report(check_topics)
+    differ = [s for s in states if not s.ok]
+    _say(f"{len(states) - len(differ)} of {len(states)} topic(s) as declared"
+         + (f"; run `massline topics apply` for: {', '.join(s.declared.name for s in differ[:5])}" if differ else ""))
+    if differ:
+        raise typer.Exit(1)
 
 
 def _use_running_stack(argv: list[str]) -> None:

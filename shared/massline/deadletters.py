@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from .contracts.topics import DEAD_LETTER_SUFFIX, TOPICS, dead_letter_topic, partition_for
+from .kafka import admin_client, consumer_client, producer_client
 from .settings import ServiceSettings
 
 REDRIVE_GROUP = "massline.dead-letters.redrive"
@@ -169,20 +169,18 @@ class _Session:
 
     def __init__(self, settings: ServiceSettings, *, group_id: str | None, producer: bool) -> None:
         self.settings = settings
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+        self.consumer = consumer_client(
+            settings,
             client_id="massline-dead-letters",
             group_id=group_id,  # used for commits only: partitions are assigned by hand, no group is joined
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=_COMMIT_EVERY,
         )
-        self.admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap_servers, client_id="massline-dead-letters"
-        )
+        self.admin = admin_client(settings, "massline-dead-letters")
         self.producer = (
-            AIOKafkaProducer(
-                bootstrap_servers=settings.kafka_bootstrap_servers,
+            producer_client(
+                settings,
                 client_id="massline-dead-letters",
                 enable_idempotence=settings.kafka_enable_idempotence,
                 acks="all",

@@ -24,9 +24,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 from .consumer import ConsumerMetrics, EventConsumer, Handler
 from .contracts.envelope import Event
+from .contracts.topics import EPOCH_TOPIC
 from .db import create_pool, migrate
 from .errors import install_error_handlers
-from .kafka import broker_factory, ensure_topics, outbox_producer, topics_with_dead_letters
+from .kafka import (
+    broker_factory,
+    consumer_client,
+    ensure_topics,
+    missing_topics,
+    outbox_producer,
+    topics_with_dead_letters,
+)
 from .logging import configure_logging
 from .outbox import Outbox, OutboxMetrics, replay
 from .settings import ServiceSettings, secret_problem
@@ -34,12 +42,17 @@ from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-# One record: an id for the broker's life. A broker that restarted empty, or a new cluster, has another.
-EPOCH_TOPIC = "massline.broker-epoch"
-
 BackgroundTask = Callable[["ServiceRuntime[Any]"], Coroutine[Any, Any, None]]
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+MISSING = "topics missing on the broker"
+
+
+def missing_topics_problem(missing: list[str], *, hint: bool = True) -> str:
+    """What readiness says when topics are missing: their names, and the command that creates them."""
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return f"{MISSING}: {shown}" + (" (create them with `massline topics apply`)" if hint else "")
 
 
 class AnswerCounter:
@@ -202,7 +215,8 @@ class ServiceRuntime(Generic[SettingsT]):
         )
         for step in self._startup:
             await step(self)
-        await ensure_topics(self.settings, self._topics)
+        if self.settings.creates_topics:
+            await ensure_topics(self.settings, self._topics)
         if join_in_background:
             self._tasks.append(asyncio.create_task(self._join(), name="consumers-join"))
         else:
@@ -222,8 +236,29 @@ class ServiceRuntime(Generic[SettingsT]):
         log.info("service started", extra={"instance": self.instance_id, "topics": sorted(self._topics)})
 
     async def _join(self) -> None:
+        if not self.settings.creates_topics:
+            await self._await_topics()
         await self._start_broker()
         self.joined = True
+
+    def required_topics(self) -> list[str]:
+        """The topics this service reads or writes, their dead-letter twins, and the broker-epoch topic."""
+        return [*topics_with_dead_letters(sorted(self._topics)), EPOCH_TOPIC]
+
+    async def _await_topics(self) -> None:
+        """With topic creation off: the consumers join once the broker holds every topic of this service; until
+        then readiness names the missing ones (`massline topics apply` creates them)."""
+        while True:
+            try:
+                missing = await missing_topics(self.settings, self.required_topics())
+            except Exception as exc:  # noqa: BLE001 - the broker is away: readiness says so, the next round retries
+                self.broker_problem = f"{type(exc).__name__}: {exc}"[:200]
+            else:
+                if not missing:
+                    self.broker_problem = ""
+                    return
+                self.broker_problem = missing_topics_problem(missing)
+            await asyncio.sleep(self.settings.broker_check_interval_s)
 
     async def _start_broker(self) -> None:
         """Like KafkaBroker.start, but subscribers join their groups side by side.
@@ -287,7 +322,9 @@ class ServiceRuntime(Generic[SettingsT]):
                 self.broker_problem = f"{type(exc).__name__}: {exc}"[:200]
                 continue
             self.broker_problem = ""
-            if reason:
+            if reason and not self.settings.creates_topics and reason.startswith(MISSING):
+                self.broker_problem = reason  # creating topics is `massline topics apply`'s job here
+            elif reason:
                 try:
                     await self._heal_broker(reason)
                 except Exception as exc:  # noqa: BLE001 - database or broker away mid-way: the next round retries
@@ -304,9 +341,11 @@ class ServiceRuntime(Generic[SettingsT]):
             return "the broker acknowledged an event at an offset below an earlier one"
         probe = await self._probe_client()
         existing = await asyncio.wait_for(probe.topics(), 10)
-        missing = [t for t in topics_with_dead_letters(sorted(self._topics)) if t not in existing]
+        wanted = self.required_topics() if not self.settings.creates_topics else topics_with_dead_letters(
+            sorted(self._topics))
+        missing = [t for t in wanted if t not in existing]
         if missing:
-            return f"{len(missing)} topics missing ({', '.join(missing[:3])}{', …' if len(missing) > 3 else ''})"
+            return missing_topics_problem(missing, hint=not self.settings.creates_topics)
         epoch = await self._broker_epoch(EPOCH_TOPIC in existing)
         if self._epoch is None:
             self._epoch = epoch
@@ -316,9 +355,8 @@ class ServiceRuntime(Generic[SettingsT]):
 
     async def _probe_client(self) -> AIOKafkaConsumer:
         if self._probe is None:
-            probe = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                                     client_id=f"massline-{self.name}-probe", enable_auto_commit=False,
-                                     auto_offset_reset="earliest")
+            probe = consumer_client(self.settings, client_id=f"massline-{self.name}-probe", enable_auto_commit=False,
+                                    auto_offset_reset="earliest")
             await asyncio.wait_for(probe.start(), 10)
             probe.assign([TopicPartition(EPOCH_TOPIC, 0)])
             self._probe = probe
@@ -328,7 +366,7 @@ class ServiceRuntime(Generic[SettingsT]):
         """The broker's life, as the first record of the epoch topic: whichever service comes first writes it."""
         probe = await self._probe_client()
         tp = TopicPartition(EPOCH_TOPIC, 0)
-        if not exists:
+        if not exists and self.settings.creates_topics:
             await ensure_topics(self.settings, [EPOCH_TOPIC], dead_letters=False)
         for _ in range(2):
             await probe.seek_to_beginning(tp)
@@ -347,7 +385,8 @@ class ServiceRuntime(Generic[SettingsT]):
                     "last %d minutes of the outbox", reason, minutes)
         self.outbox.acknowledged.clear()
         self.outbox.broker_reset = False
-        await ensure_topics(self.settings, self._topics)
+        if self.settings.creates_topics:
+            await ensure_topics(self.settings, self._topics)
         self._epoch = await self._broker_epoch(True)
         # What this service's consumers read now is new or sent again: read each partition from its start (the
         # events already applied are skipped), not from a position the old broker had reached.

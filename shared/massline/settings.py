@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,20 @@ class ServiceSettings(BaseSettings):
     database_pool_min: int = 2
     database_pool_max: int = 10
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Comma-separated host:port list.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How every Kafka client of the system connects: SSL encrypts, SASL_* authenticates.")
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism, with SASL_PLAINTEXT or SASL_SSL.")
+    kafka_sasl_username: str = Field("", description="SASL user (required with SASL_PLAINTEXT or SASL_SSL).")
+    kafka_sasl_password: SecretStr = Field(SecretStr(""), description="SASL password (never logged).")
+    kafka_ssl_cafile: str = Field("", description="PEM file of the CA that signed the broker's certificate "
+                                  "(SSL, SASL_SSL); empty: the system's CA store.")
+    kafka_ssl_certfile: str = Field("", description="PEM client certificate, for brokers that require one (mTLS).")
+    kafka_ssl_keyfile: str = Field("", description="PEM private key of the client certificate.")
+    kafka_create_topics: bool | None = Field(
+        None, description="Whether a service creates its missing topics at start and after a broker loss. Default: "
+        "yes, except with MASSLINE_ENV=production, where topics come from `massline topics apply` and a missing "
+        "topic makes the service not ready.")
     # Tansu (the embedded broker) has no InitProducerId, so the idempotent producer is a setting.
     kafka_enable_idempotence: bool = False
     # Every consumer-group join waits about half the session timeout: short in dev and tests.
@@ -62,6 +76,24 @@ class ServiceSettings(BaseSettings):
         60.0, gt=0, description="A consumer group with work waiting and no progress for this long is stuck: not ready.")
     ready_relay_stuck_s: float = Field(
         30.0, gt=0, description="An outbox relay failing to publish for this long makes the service not ready.")
+
+    @model_validator(mode="after")
+    def _kafka_security_complete(self) -> Self:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError(f"MASSLINE_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                             "MASSLINE_KAFKA_SASL_USERNAME and MASSLINE_KAFKA_SASL_PASSWORD")
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            raise ValueError("MASSLINE_KAFKA_SSL_KEYFILE needs MASSLINE_KAFKA_SSL_CERTFILE")
+        return self
+
+    @property
+    def creates_topics(self) -> bool:
+        """Services create missing topics: MASSLINE_KAFKA_CREATE_TOPICS, by default off in production only."""
+        if self.kafka_create_topics is not None:
+            return self.kafka_create_topics
+        return self.env != "production"
 
 
 # Values that appear in this repository's files: a production service refuses to sign with them.

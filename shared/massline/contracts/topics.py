@@ -85,3 +85,28 @@ SCORING = "massline.scoring.v1"
 RESULT = "massline.result.v1"
 REVIEW = "massline.review.v1"
 NOTIFICATION = "massline.notification.v1"
+
+# One record: an id for the broker's life. A broker that restarted empty, or a new cluster, has another.
+EPOCH_TOPIC = "massline.broker-epoch"
+
+
+@dataclass(frozen=True)
+class TopicDeclaration:
+    """A topic as the broker must hold it: `massline topics apply` creates it, services check or create it."""
+
+    name: str
+    partitions: int
+    retention_ms: int  # -1: kept forever
+
+
+def declared_topic(name: str, retention_ms: int) -> TopicDeclaration:
+    """The declaration of a catalog topic, its dead-letter twin (one partition) or the epoch topic (kept forever)."""
+    if name == EPOCH_TOPIC:
+        return TopicDeclaration(name, 1, -1)
+    return TopicDeclaration(name, TOPICS[name].partitions if name in TOPICS else 1, retention_ms)
+
+
+def declared_topics(retention_ms: int) -> list[TopicDeclaration]:
+    """Every topic the system uses: the catalog, each topic's dead-letter twin, and the broker-epoch topic."""
+    names = [n for spec in TOPICS.values() for n in (spec.name, spec.dead_letter)] + [EPOCH_TOPIC]
+    return [declared_topic(n, retention_ms) for n in names]
