@@ -63,6 +63,10 @@ class ServiceSettings(BaseSettings):
     ready_relay_stuck_s: float = Field(
         30.0, gt=0, description="An outbox relay failing to publish for this long makes the service not ready.")
 
+    def production_problem(self) -> str | None:
+        """Why this service must not start as configured (production only); None when it may. Services add theirs."""
+        return secret_problem(self)
+
 
 # Values that appear in this repository's files: a production service refuses to sign with them.
 KNOWN_DEFAULT_SECRETS = {"development-secret-change-me-in-production", "change-me-in-production"}

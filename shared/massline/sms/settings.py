@@ -22,7 +22,8 @@ class SmsSettings(ServiceSettings):
     sms_provider: Provider = Field(
         "dev", description="`dev` sends nothing (the code or message is kept for the development pages; refused in "
                            "production), `aliyun` (Alibaba Cloud SMS) or `tencent` (Tencent Cloud SMS).")
-    sms_sign_name: str = Field("", description="The approved sign name (签名) the vendor puts in front of each message.")
+    sms_sign_name: str = Field(
+        "", description="The approved sign name (签名) the vendor puts in front of each message.")
     sms_endpoint: str = Field("", description="The vendor's API address; its public endpoint when empty.")
     sms_timeout_s: float = Field(10.0, gt=0, description="A request to the vendor that takes longer fails.")
     sms_aliyun_access_key_id: str = ""

@@ -28,7 +28,8 @@ API_VERSION = "2021-01-11"
 CONTENT_TYPE = "application/json; charset=utf-8"
 SIGNED_HEADERS = "content-type;host;x-tc-action"
 
-_INVALID_NUMBER = {"InvalidParameterValue.IncorrectPhoneNumber", "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber"}
+_INVALID_NUMBER = {"InvalidParameterValue.IncorrectPhoneNumber",
+                   "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber"}
 
 
 def _hmac(key: bytes, message: str) -> bytes:
