@@ -13,6 +13,9 @@ class GatewaySettings(BaseSettings):
     scoring_url: str = "http://127.0.0.1:8104"
     notification_url: str = "http://127.0.0.1:8105"
     log_level: str = "INFO"
+    public_url: str = Field(
+        "", description="The site's address as voters reach it (https://vote.example.org): WeChat sends voters back "
+                        "to <public_url>/c/<campaign>/wechat/return. Empty: the address the request came to.")
     proxy_timeout_s: float = 30.0
     upstream_connect_wait_s: float = Field(
         15.0, ge=0, description="How long a request waits for a service that does not accept connections (restarting) "

@@ -30,6 +30,20 @@ ERRORS: dict[str, tuple[str, str]] = {
                          "Type the characters in the picture first, then ask for the code."),
     "captcha_wrong": ("图中字符输入不正确或图片已过期，请按新图片重新输入。",
                       "Those characters did not match or the picture expired; type the ones in the new picture."),
+    "sms_throttled": ("短信发送过于频繁，请稍等一分钟再获取验证码。",
+                      "Too many messages to this number just now; wait a minute, then ask again."),
+    "phone_number_invalid": ("这个手机号码收不到短信，请核对后重新输入。",
+                             "This number cannot receive text messages; check it and try again."),
+    "sms_unavailable": ("短信服务暂时不可用，请稍后再试。", "Text messages cannot be sent right now; please try again "
+                        "shortly."),
+    "wechat_state_invalid": ("微信授权已过期，请重新点击“微信验证”。",
+                             "The WeChat authorisation expired; tap “Verify with WeChat” again."),
+    "wechat_code_invalid": ("微信授权未成功，请重新点击“微信验证”。",
+                            "WeChat did not confirm you; tap “Verify with WeChat” again."),
+    "wechat_unavailable": ("微信验证暂时不可用，请稍后再试或用手机号验证。",
+                           "WeChat verification is not available right now; try later or verify by text message."),
+    "verification_method_unavailable": ("本活动未开通微信验证，请用手机号验证。",
+                                        "WeChat verification is not offered here; verify by text message."),
     "validation_failed": ("填写的内容有误，请按提示修改。", "Some of what you entered is not valid; see the notes."),
     "malformed_json": ("请求格式有误，请刷新页面后重试。", "The request was garbled; reload the page and try again."),
     "service_unavailable": ("服务暂时不可用，请稍后再试。", "The service is not available right now; please try again "
@@ -158,6 +172,8 @@ UI: dict[str, tuple[str, str]] = {
     "captcha_prompt": ("请输入图中的字符。", "Type the characters in the picture."),
     "voting_closed": ("现在不在网络投票阶段。", "Public voting is not open now."),
     "sign_out_voter": ("换个号码", "Use another number"),
+    "wechat_verify": ("微信验证", "Verify with WeChat"),
+    "wechat_verified": ("已通过微信验证，可以投票了。", "Verified with WeChat: you can vote now."),
     "back": ("返回", "Back"),
     "entry": ("作品详情", "Entry"),
     "login": ("工作人员登录", "Staff sign-in"),
@@ -507,7 +523,8 @@ def error_sentence(error: dict[str, Any], lang: str) -> str:
 def messages_for_script(lang: str) -> dict[str, str]:
     """Error sentences and the few UI strings the voting script needs, in one language."""
     out = {code: pick(ERRORS, code, lang) for code in ERRORS}
-    for key in ("code_sent", "verified", "votes_left", "voted", "phone_invalid", "code_format", "captcha_prompt"):
+    for key in ("code_sent", "verified", "votes_left", "voted", "phone_invalid", "code_format", "captcha_prompt",
+                "wechat_verified"):
         out[key] = pick(UI, key, lang)
     return out
 

@@ -11,7 +11,7 @@ from massline.contracts import NotificationFailed, NotificationSent
 from massline.service import ServiceRuntime
 
 from . import handlers, routes
-from .channels import DevelopmentSmsProvider, EmailSender, WebhookSender
+from .channels import EmailSender, WebhookSender, build_sms
 from .deps import Metrics, NotificationDeps
 from .dispatch import Dispatcher
 from .rendering import TEMPLATES, TemplateCatalog
@@ -32,7 +32,7 @@ def build_deps(settings: NotificationSettings | None = None) -> NotificationDeps
         migrations_dir=MIGRATIONS,
         publishes=[NotificationSent, NotificationFailed],
     )
-    deps = NotificationDeps(rt=rt, metrics=Metrics(rt), templates=templates, sms=DevelopmentSmsProvider())
+    deps = NotificationDeps(rt=rt, metrics=Metrics(rt), templates=templates, sms=build_sms(settings))
     handlers.register(deps)
     _run_dispatcher(deps)
     return deps

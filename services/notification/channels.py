@@ -13,6 +13,8 @@ import aiosmtplib
 import httpx
 from markupsafe import Markup
 
+from massline.sms import SmsSender, SmsSendError, build_sender
+
 from . import domain
 from .settings import NotificationSettings
 
@@ -61,7 +63,7 @@ def _codes(exc: aiosmtplib.SMTPRecipientsRefused) -> str:
 
 
 class SmsProvider(Protocol):
-    async def send(self, mobile: str, text: str) -> None: ...
+    async def send(self, mobile: str, subject: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,41 @@ class DevelopmentSmsProvider:
     def __init__(self) -> None:
         self.sent: list[RecordedSms] = []
 
-    async def send(self, mobile: str, text: str) -> None:
-        self.sent.append(RecordedSms(mobile, text, time.time()))
+    async def send(self, mobile: str, subject: str) -> None:
+        self.sent.append(RecordedSms(mobile, sms_text(subject), time.time()))
+
+
+class VendorSmsProvider:
+    """Sends a notice through the configured vendor (massline.sms) as its notice template, the subject its one
+    parameter; a vendor's refusal is a failed attempt (permanent unless sending again can succeed)."""
+
+    def __init__(self, settings: NotificationSettings, sender: SmsSender) -> None:
+        self.sender = sender
+        self.template = settings.sms_notice_template
+        self.param_max = settings.sms_notice_param_max
+
+    async def send(self, mobile: str, subject: str) -> None:
+        try:
+            await self.sender.send(mobile, self.template, {"subject": notice_param(subject, self.param_max)})
+        except SmsSendError as exc:
+            # The reason is kept on the delivery: the codes only, never the number.
+            raise SendFailed(f"{self.sender.name}: {exc.code} ({exc.vendor_code})", permanent=exc.permanent) from None
+
+
+def build_sms(settings: NotificationSettings) -> DevelopmentSmsProvider | VendorSmsProvider:
+    """The provider the settings name: the development one records, a vendor's sends."""
+    sender = build_sender(settings)
+    return DevelopmentSmsProvider() if sender is None else VendorSmsProvider(settings, sender)
 
 
 def sms_text(subject: str) -> str:
     return f"【群众路线推选】{plain(subject)}"
+
+
+def notice_param(subject: str, limit: int) -> str:
+    """The subject as a template parameter: raw text, one line, at most `limit` characters (… when cut)."""
+    text = " ".join(plain(subject).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)

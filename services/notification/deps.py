@@ -12,7 +12,7 @@ from prometheus_client import Counter
 
 from massline.service import ServiceRuntime
 
-from .channels import DevelopmentSmsProvider
+from .channels import DevelopmentSmsProvider, VendorSmsProvider
 from .rendering import TemplateCatalog
 from .settings import NotificationSettings
 
@@ -38,8 +38,9 @@ class NotificationDeps:
     rt: ServiceRuntime[NotificationSettings]
     metrics: Metrics
     templates: TemplateCatalog
-    # The development provider records what it would send (shown by GET /dev/sms outside production).
-    sms: DevelopmentSmsProvider
+    # The development provider records what it would send (shown by GET /dev/sms outside production); a vendor's
+    # (MASSLINE_SMS_PROVIDER=aliyun|tencent) sends.
+    sms: DevelopmentSmsProvider | VendorSmsProvider
     # Set when e-mail, SMS or webhook deliveries became due, so the dispatcher claims them without waiting
     # for its next poll.
     wake: asyncio.Event = field(default_factory=asyncio.Event)

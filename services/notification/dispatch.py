@@ -16,7 +16,7 @@ import asyncpg
 from massline.contracts import NotificationFailed, NotificationSent
 
 from . import domain, notices, repository
-from .channels import EmailSender, SendFailed, SmsProvider, WebhookSender, sms_text
+from .channels import EmailSender, SendFailed, SmsProvider, WebhookSender
 from .deps import NotificationDeps
 from .repository import Attempt, ClaimedMessage, ClaimedWebhook
 
@@ -221,4 +221,4 @@ class Dispatcher:
         else:
             if not contact or not contact.mobile:
                 raise SendFailed("no mobile number on file", permanent=True)
-            await self.sms.send(contact.mobile, sms_text(subject))
+            await self.sms.send(contact.mobile, subject)

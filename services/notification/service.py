@@ -14,7 +14,7 @@ from datetime import datetime
 from massline.auth import Caller
 
 from . import domain, repository
-from .channels import resolve_host
+from .channels import DevelopmentSmsProvider, resolve_host
 from .deps import NotificationDeps
 from .repository import AttemptRow, DeliveryRow, InboxRow, SubscriptionRow, WebhookDeliveryRow
 from .schemas import (
@@ -135,7 +135,7 @@ async def redeliver_message(deps: NotificationDeps, delivery_id: uuid.UUID) -> R
 
 def development_sms(deps: NotificationDeps) -> RecordedSmsList:
     """The last 200 messages the development SMS provider recorded; NotAvailable in production."""
-    if deps.settings.env == "production":
+    if deps.settings.env == "production" or not isinstance(deps.sms, DevelopmentSmsProvider):
         raise NotAvailable("sms")
     return RecordedSmsList(messages=[RecordedSmsView(mobile=m.mobile, text=m.text) for m in deps.sms.sent[-200:]])
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from massline.settings import ServiceSettings
+from massline.sms import SmsSettings, sms_problem
 
 
-class NotificationSettings(ServiceSettings):
+class NotificationSettings(SmsSettings):
     templates_dir: Path | None = Field(
         None, description="Directory of notice templates; the templates shipped with the service when unset."
     )
@@ -18,7 +18,10 @@ class NotificationSettings(ServiceSettings):
     smtp_password: str = ""
     smtp_start_tls: bool = Field(False, description="Upgrade the connection with STARTTLS.")
     smtp_sender: str = Field("noreply@massline.invalid", description="From address of e-mail notices.")
-    sms_provider: str = Field("development", description="`development` records messages instead of sending them.")
+    sms_notice_template: str = Field(
+        "", description="The vendor's template id for SMS notices; its one parameter is the notice's subject "
+                        "(`subject`), cut to `sms_notice_param_max` characters.")
+    sms_notice_param_max: int = Field(20, ge=1, le=500, description="Longest subject a notice SMS carries.")
     max_attempts: int = Field(6, ge=1, le=50, description="Attempts before a delivery is dead-lettered.")
     retry_base_s: float = Field(5.0, gt=0, description="First retry delay; doubles each attempt, with jitter.")
     retry_cap_s: float = Field(3600.0, gt=0, description="Longest delay between two attempts.")
@@ -30,3 +33,6 @@ class NotificationSettings(ServiceSettings):
     email_per_hour: int = Field(30, ge=1, description="E-mails to one recipient in any hour; more wait.")
     sms_per_hour: int = Field(5, ge=1, description="SMS to one recipient in any hour; more wait.")
     reminder_days: int = Field(3, ge=1, description="Days before a deadline that a reminder goes out.")
+
+    def production_problem(self) -> str | None:
+        return super().production_problem() or sms_problem(self, {"sms_notice_template": self.sms_notice_template})

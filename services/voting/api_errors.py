@@ -12,6 +12,7 @@ from .domain import (
     CaptchaWrong,
     CodeExpired,
     CodeInvalid,
+    CodeNotSent,
     CodeRecentlySent,
     EntryNotVotable,
     IdempotencyKeyReused,
@@ -25,6 +26,9 @@ from .domain import (
     TooManyAttempts,
     VoteRefused,
     VotingError,
+    WechatCodeInvalid,
+    WechatStateInvalid,
+    WechatUnavailable,
 )
 
 
@@ -97,6 +101,18 @@ def _no_code(exc: NoCodeSent) -> ApiError:
     return ApiError(404, "not_found", "没有发送记录", "No code was sent to this number")
 
 
+def _not_sent(exc: CodeNotSent) -> ApiError:
+    if exc.code == "sms_throttled":
+        return ApiError(429, "sms_throttled", "短信发送过于频繁，请稍后再试",
+                        "Too many messages to this number just now; try again in a minute",
+                        {"retry_after_s": 60}, {"Retry-After": "60"})
+    if exc.code == "phone_number_invalid":
+        return ApiError(422, "phone_number_invalid", "手机号码无效，请检查后重试",
+                        "This mobile number cannot receive messages; check it")
+    return ApiError(503, "sms_unavailable", "短信服务暂时不可用，请稍后再试",
+                    "The SMS service is unavailable just now; try again later", None, {"Retry-After": "30"})
+
+
 _FIXED: dict[type[VotingError], ApiError] = {
     CampaignNotFound: ApiError(404, "campaign_not_found", "活动不存在", "No such campaign"),
     PhaseClosed: ApiError(409, "phase_closed", "当前不在网络投票阶段", "Voting is not open in this campaign now"),
@@ -114,11 +130,18 @@ _FIXED: dict[type[VotingError], ApiError] = {
                            "The captcha answer is wrong or the captcha expired; try a new one"),
     MethodUnavailable: ApiError(501, "verification_method_unavailable", "暂不支持微信验证",
                                 "WeChat verification is not configured"),
+    WechatStateInvalid: ApiError(400, "wechat_state_invalid", "微信授权已过期或无效，请重新授权",
+                                 "The WeChat authorisation expired or is not valid; start again"),
+    WechatCodeInvalid: ApiError(400, "wechat_code_invalid", "微信授权码无效或已使用，请重新授权",
+                                "WeChat did not accept the authorisation code; start again"),
+    WechatUnavailable: ApiError(503, "wechat_unavailable", "微信验证暂时不可用，请稍后再试或使用手机号验证",
+                                "WeChat verification is unavailable just now; try later or verify by SMS"),
 }
 
 _BUILT: list[tuple[type[VotingError], Callable[..., ApiError]]] = [
     (VoteRefused, _refused), (TicketError, _ticket), (OverDailyLimit, _over_limit),
     (CodeRecentlySent, _recently_sent), (NoCodeSent, _no_code), (SmsLimitReached, _sms_limit),
+    (CodeNotSent, _not_sent),
 ]
 
 

@@ -15,6 +15,7 @@ from .captcha import CaptchaProvider, build_captcha
 from .metrics import Metrics
 from .settings import VotingSettings
 from .sms import SmsProvider
+from .wechat import WechatClient
 
 
 @dataclass
@@ -26,6 +27,7 @@ class VotingDeps:
     standings_cache: StandingsCache
     batcher: VoteBatcher
     captcha: CaptchaProvider
+    wechat: WechatClient
 
     @property
     def settings(self) -> VotingSettings:
@@ -38,12 +40,13 @@ class VotingDeps:
         return cls(
             rt=rt,
             metrics=Metrics(rt),
-            sms=SmsProvider(),
+            sms=SmsProvider(s),
             rules=RulesCache(lambda: rt.pool, ttl_s=s.rules_cache_s),
             standings_cache=StandingsCache(ttl_s=s.standings_cache_s),
             batcher=VoteBatcher(lambda: rt.pool, rt.outbox, max_batch=s.vote_batch_max,
                                 max_wait_s=s.vote_batch_wait_s, concurrency=s.vote_batch_concurrency),
             captcha=build_captcha(s),
+            wechat=WechatClient(s),
         )
 
 

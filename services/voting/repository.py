@@ -120,7 +120,7 @@ async def count_attempt(conn: Conn, campaign_id: str, phone_hash: str) -> None:
     await conn.execute(Q.count_attempt, campaign_id, phone_hash)
 
 
-async def delete_code(conn: Conn, campaign_id: str, phone_hash: str) -> None:
+async def delete_code(conn: Db, campaign_id: str, phone_hash: str) -> None:
     await conn.execute(Q.delete_code, campaign_id, phone_hash)
 
 

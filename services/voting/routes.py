@@ -24,9 +24,12 @@ from .schemas import (
     SmsConfirmRequest,
     Standings,
     TicketIssued,
+    VerificationMethods,
     VoteAnswer,
     VoterQuota,
+    WechatAuthorize,
     WechatRequest,
+    WechatReturn,
 )
 from .services import catalog, standings, voters, votes
 
@@ -75,9 +78,38 @@ async def verify_sms_code(campaign_id: str, body: SmsConfirmRequest, deps: Deps)
         raise api_error(exc) from None
 
 
+@router.get("/campaigns/{campaign_id}/voters/methods", response_model=VerificationMethods)
+async def verification_methods(campaign_id: str, deps: Deps) -> dict[str, Any]:
+    """How a voter can verify: SMS, and WeChat when the official account is configured."""
+    return voters.verification_methods(deps)
+
+
+@router.get("/campaigns/{campaign_id}/voters/wechat/authorize", response_model=WechatAuthorize)
+async def wechat_authorize(campaign_id: str, deps: Deps,
+                           redirect_uri: Annotated[str, Query(min_length=8, max_length=1000,
+                                                              pattern=r"^https?://")]) -> dict[str, Any]:
+    """Where to send the voter to authorise with WeChat (snsapi_base); WeChat comes back to `redirect_uri` with a
+    code and the signed state. 501 `verification_method_unavailable` when WeChat is not configured."""
+    try:
+        return await voters.wechat_authorize(deps, campaign_id, redirect_uri)
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
+@router.post("/campaigns/{campaign_id}/voters/wechat/return", response_model=TicketIssued)
+async def wechat_return(campaign_id: str, body: WechatReturn, deps: Deps) -> dict[str, Any]:
+    """The code and state WeChat gave the return address, for a voter ticket. 400 `wechat_state_invalid` (not ours,
+    another campaign or expired), 400 `wechat_code_invalid` (WeChat refused the code), 503 `wechat_unavailable`."""
+    try:
+        return await voters.wechat_sign_in(deps, campaign_id, body.code, body.state, body.redirect_uri)
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
 @router.post("/campaigns/{campaign_id}/voters/wechat", response_model=TicketIssued)
 async def verify_wechat(campaign_id: str, body: WechatRequest, deps: Deps) -> dict[str, Any]:
-    """Adapter for a WeChat-style open id. Production needs the platform's signed login, not configured here."""
+    """Development only: a ticket for an open id taken on trust. 501 in production, where the open id comes from
+    WeChat itself (`…/voters/wechat/authorize`, then `…/voters/wechat/return`)."""
     try:
         return await voters.verify_wechat(deps, campaign_id, body.open_id)
     except VotingError as exc:

@@ -34,6 +34,24 @@ class WechatRequest(RequestBody):
     open_id: str = Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
+class WechatReturn(RequestBody):
+    code: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$",
+                      description="The authorisation code WeChat gave the return address.")
+    state: str = Field(min_length=1, max_length=128, description="The state WeChat gave back with it.")
+    redirect_uri: str = Field(min_length=8, max_length=1000, pattern=r"^https?://",
+                              description="The return address the state was issued for.")
+
+
+class WechatAuthorize(BaseModel):
+    authorize_url: str = Field(description="Where the voter's WeChat browser goes to authorise (snsapi_base).")
+    expires_in_s: int
+
+
+class VerificationMethods(BaseModel):
+    sms: bool
+    wechat: bool = Field(description="WeChat sign-in is configured (offered inside WeChat's browser).")
+
+
 class CastVote(RequestBody):
     entry_id: uuid.UUID = Field(description="The entry (an approved nomination) to vote for.")
     count: int = Field(1, ge=1, le=1000, description="Votes to give now: 1 to what is left today.")

@@ -5,19 +5,21 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from massline.settings import ServiceSettings
+from massline.sms import SmsSettings, sms_problem
 
 from .domain import SmsLimits
 from .domain.sms_guard import check_exempt_networks
 
 
-class VotingSettings(ServiceSettings):
+class VotingSettings(SmsSettings):
     model_config = SettingsConfigDict(env_nested_delimiter="__")
 
     ticket_ttl_s: int = Field(2 * 3600, description="How long a voter ticket stays valid.")
     code_ttl_s: int = Field(300, description="How long a one-time verification code stays valid.")
     code_max_attempts: int = 5
     code_resend_interval_s: int = Field(60, description="Minimum gap between two codes to one phone.")
+    sms_code_template: str = Field(
+        "", description="The vendor's template id for verification codes; its one parameter is the code (`code`).")
     sms_limits: SmsLimits = Field(
         default_factory=SmsLimits,
         description="Codes per phone, client address and /24 or /64 network in an hour and a day, and after how "
@@ -27,6 +29,13 @@ class VotingSettings(ServiceSettings):
     captcha_provider: Literal["image"] = Field(
         "image", description="Who draws and checks the captcha: `image`, distorted characters drawn here.")
     captcha_ttl_s: int = Field(300, ge=30, description="How long a captcha challenge can be answered.")
+    wechat_app_id: str = Field("", description="The official account's AppID; WeChat sign-in is offered when set.")
+    wechat_app_secret: str = Field("", description="The official account's AppSecret.")
+    wechat_authorize_url: str = Field("https://open.weixin.qq.com/connect/oauth2/authorize",
+                                      description="Where a voter is sent to authorise (snsapi_base).")
+    wechat_api_url: str = Field("https://api.weixin.qq.com",
+                                description="WeChat's API, where a code becomes an openid.")
+    wechat_state_ttl_s: int = Field(600, ge=30, description="How long a voter may take to come back from WeChat.")
     standings_cache_s: float = Field(1.0, description="Standings are served from memory for this long.")
     rules_cache_s: float = Field(1.0, description="Campaign rules and entries are read from memory for this long.")
     vote_batch_max: int = Field(256, description="Most votes settled in one transaction.")
@@ -40,3 +49,13 @@ class VotingSettings(ServiceSettings):
     def _networks(cls, limits: SmsLimits) -> SmsLimits:
         check_exempt_networks(limits.exempt_networks)
         return limits
+
+    @property
+    def wechat_enabled(self) -> bool:
+        return bool(self.wechat_app_id.strip())
+
+    def production_problem(self) -> str | None:
+        problem = super().production_problem() or sms_problem(self, {"sms_code_template": self.sms_code_template})
+        if problem is None and self.env == "production" and self.wechat_enabled and not self.wechat_app_secret:
+            problem = "MASSLINE_WECHAT_APP_ID is set but MASSLINE_WECHAT_APP_SECRET is not"
+        return problem

@@ -37,7 +37,7 @@ from .kafka import (
 )
 from .logging import configure_logging
 from .outbox import Outbox, OutboxMetrics, replay
-from .settings import ServiceSettings, secret_problem
+from .settings import ServiceSettings
 from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -202,9 +202,10 @@ class ServiceRuntime(Generic[SettingsT]):
         """Migrations, pool, topics, consumers, relay. With `join_in_background` (the HTTP server's way) the
         consumers join their groups after this returns, so the routes answer within a second or two of a restart
         instead of after the group's session timeout; readiness waits for the join."""
-        problem = secret_problem(self.settings)
+        problem = self.settings.production_problem()
         if problem:
-            # Tokens and voter tickets signed with a known secret could be forged by anyone.
+            # Tokens and voter tickets signed with a known secret could be forged by anyone; a development provider
+            # would send no message to anyone.
             raise RuntimeError(f"{self.name} refuses to start in production: {problem}")
         await migrate(self.settings.database_url, self.schema, self.migrations_dir)
         self._pool = await create_pool(

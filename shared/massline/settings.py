@@ -95,6 +95,10 @@ class ServiceSettings(BaseSettings):
             return self.kafka_create_topics
         return self.env != "production"
 
+    def production_problem(self) -> str | None:
+        """Why this service must not start as configured (production only); None when it may. Services add theirs."""
+        return secret_problem(self)
+
 
 # Values that appear in this repository's files: a production service refuses to sign with them.
 KNOWN_DEFAULT_SECRETS = {"development-secret-change-me-in-production", "change-me-in-production"}

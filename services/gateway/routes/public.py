@@ -1,15 +1,15 @@
-"""The public's pages: the campaigns, a campaign, its entries, the standings and the results."""
+"""The public's pages: the campaigns, a campaign, its entries, the standings and the results; WeChat sign-in."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import texts
-from ..deps import ServiceClient, View
+from ..deps import Deps, ServiceClient, View
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -100,3 +100,40 @@ async def results_page(campaign_id: str, view: View, services: ServiceClient) ->
     if not r.ok:
         return view.problem(r.error, r.status)
     return view.render("results.html", {"c": c.body, "r": r.body})
+
+
+# --- WeChat sign-in (snsapi_base) ------------------------------------------------------------
+
+def wechat_return_address(request: Request, public_url: str, campaign_id: str) -> str:
+    """Where WeChat sends the voter back: under the configured public address (its domain is the one registered
+    with the official account), else the address this request came to."""
+    base = public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    return f"{base}/c/{quote(campaign_id, safe='')}/wechat/return"
+
+
+@router.get("/c/{campaign_id}/wechat")
+async def wechat_start(campaign_id: str, request: Request, view: View, services: ServiceClient,
+                       deps: Deps) -> Response:
+    """To WeChat's authorisation page (inside WeChat's browser it returns at once, without asking: snsapi_base)."""
+    back = wechat_return_address(request, deps.settings.public_url, campaign_id)
+    r = await services.call("voting", "GET", f"/campaigns/{quote(campaign_id)}/voters/wechat/authorize",
+                            params={"redirect_uri": back})
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    return RedirectResponse(r.body["authorize_url"], status_code=302, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/c/{campaign_id}/wechat/return")
+async def wechat_return(campaign_id: str, request: Request, view: View, services: ServiceClient, deps: Deps,
+                        code: str = "", state: str = "") -> Response:
+    """Back from WeChat with a code and our state: the voting service gives a ticket for it, and the campaign page
+    takes it from the address's fragment (never sent to a server) into the tab's storage."""
+    if not code or not state:
+        return view.problem({"code": "wechat_code_invalid"}, 400)
+    back = wechat_return_address(request, deps.settings.public_url, campaign_id)
+    r = await services.call("voting", "POST", f"/campaigns/{quote(campaign_id)}/voters/wechat/return",
+                            json={"code": code, "state": state, "redirect_uri": back})
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    return RedirectResponse(f"/c/{quote(campaign_id)}#voter-ticket={r.body['ticket']}", status_code=303,
+                            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

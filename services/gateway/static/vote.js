@@ -18,6 +18,8 @@
   var captchaField = document.getElementById("captcha-field");
   var captchaImage = document.getElementById("captcha-image");
   var captchaInput = document.getElementById("captcha-answer");
+  var wechat = document.getElementById("wechat-verify");
+  var wechatOffered = false;
 
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (all, key) {
@@ -45,6 +47,7 @@
   function showVerified(verified) {
     verifyForm.hidden = verified;
     forget.hidden = !verified;
+    wechat.hidden = verified || !wechatOffered;
     if (!verified) left.hidden = true;
   }
 
@@ -185,6 +188,23 @@
       }).then(function () { button.disabled = false; });
     });
   });
+
+  // Back from WeChat sign-in: the ticket comes in the address's fragment (which no server sees); it is kept for
+  // this tab and taken out of the address, so a shared or bookmarked link carries none.
+  var fromWechat = /^#voter-ticket=([A-Za-z0-9._-]+)$/.exec(window.location.hash);
+  if (fromWechat) {
+    sessionStorage.setItem(ticketKey, fromWechat[1]);
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+    say(status, messages.wechat_verified, "ok");
+  }
+
+  // WeChat sign-in is offered inside WeChat's own browser, where the campaign's official account can authorise.
+  if (/MicroMessenger/i.test(navigator.userAgent)) {
+    request("GET", "/voters/methods").then(function (methods) {
+      wechatOffered = !!methods.wechat;
+      wechat.hidden = !!ticket() || !wechatOffered;
+    }, function () {});
+  }
 
   refreshLeft();
 })();

@@ -33,6 +33,7 @@ from .errors import (
     CaptchaWrong,
     CodeExpired,
     CodeInvalid,
+    CodeNotSent,
     CodeRecentlySent,
     EntryNotVotable,
     IdempotencyKeyReused,
@@ -46,6 +47,9 @@ from .errors import (
     TooManyAttempts,
     VoteRefused,
     VotingError,
+    WechatCodeInvalid,
+    WechatStateInvalid,
+    WechatUnavailable,
 )
 from .rules import CampaignRules, closes_voting, daily_limit, entry_cap, phase_dates, phase_now
 from .sms_guard import SmsDecision, SmsLimits, client_network, exempt, sms_code_decision, window_start
@@ -91,6 +95,7 @@ __all__ = [
     "CaptchaWrong",
     "CodeExpired",
     "CodeInvalid",
+    "CodeNotSent",
     "CodeRecentlySent",
     "Decision",
     "EntryCounts",
@@ -112,6 +117,9 @@ __all__ = [
     "VoteRefused",
     "VoterTicket",
     "VotingError",
+    "WechatCodeInvalid",
+    "WechatStateInvalid",
+    "WechatUnavailable",
     "address_hash",
     "bearer_token",
     "client_network",

@@ -129,3 +129,30 @@ class CaptchaWrong(VotingError):
     def __init__(self, spent: tuple[str, int] | None = None) -> None:
         super().__init__(self.code)
         self.spent = spent
+
+
+class CodeNotSent(VotingError):
+    """The SMS vendor did not take the code: `sms_throttled`, `phone_number_invalid` or `sms_unavailable` (the
+    vendor refused our configuration, or did not answer)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class WechatStateInvalid(VotingError):
+    """The `state` that came back from WeChat is not one we signed for this campaign, or it expired."""
+
+    code = "wechat_state_invalid"
+
+
+class WechatCodeInvalid(VotingError):
+    """WeChat refused the authorisation code (invalid, expired or used: errcode 40029, 40163, 41008)."""
+
+    code = "wechat_code_invalid"
+
+
+class WechatUnavailable(VotingError):
+    """WeChat did not answer, or refused our AppID/AppSecret: nothing the voter can change."""
+
+    code = "wechat_unavailable"

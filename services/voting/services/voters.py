@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from massline.sms import SmsSendError
+
 from .. import domain
 from .. import repository as repo
 from ..deps import VotingDeps
@@ -18,11 +20,13 @@ from ..domain import (
     CaptchaWrong,
     CodeExpired,
     CodeInvalid,
+    CodeNotSent,
     CodeRecentlySent,
     MethodUnavailable,
     NoCodeSent,
     TooManyAttempts,
     VotingError,
+    wechat,
 )
 from ..domain.sms_guard import SCOPES, UNKNOWN, WINDOWS, Counts, Scope
 
@@ -117,8 +121,15 @@ async def send_sms_code(deps: VotingDeps, campaign_id: str, phone: str, address:
     except VotingError as exc:
         deps.metrics.sms_codes.labels(exc.code).inc()
         raise
+    try:
+        await deps.sms.send(phone_hash, phone, code)
+    except SmsSendError as exc:
+        # Not sent: the stored code goes, so the voter can ask again at once (it still counted towards the limits).
+        await repo.delete_code(deps.rt.pool, campaign_id, phone_hash)
+        deps.metrics.sms_codes.labels(exc.code).inc()
+        raise CodeNotSent(exc.code if exc.code in ("sms_throttled", "phone_number_invalid") else "sms_unavailable") \
+            from None
     deps.metrics.sms_codes.labels("sent").inc()
-    await deps.sms.send(phone_hash, phone, f"您的投票验证码是{code}，{s.code_ttl_s // 60}分钟内有效。", code)
     return {"sent": True, "expires_in_s": s.code_ttl_s}
 
 
@@ -168,12 +179,43 @@ async def verify_sms_code(deps: VotingDeps, campaign_id: str, phone: str, code: 
 
 
 async def verify_wechat(deps: VotingDeps, campaign_id: str, open_id: str) -> dict[str, Any]:
-    """A ticket for a WeChat-style open id; refused in production, where the platform's signed login is needed."""
+    """Development only: a ticket for an open id taken on trust (refused in production, where the open id comes
+    from WeChat itself through `wechat_sign_in`)."""
     s = deps.settings
     if s.env == "production":
         raise MethodUnavailable()
     await _campaign(deps, campaign_id)
     return await _issue(deps, campaign_id, domain.keyed_hash(s.secret_key, "voter-wechat", open_id), "wechat")
+
+
+def verification_methods(deps: VotingDeps) -> dict[str, Any]:
+    """How voters can verify here: SMS always, WeChat when the official account is configured."""
+    return {"sms": True, "wechat": deps.settings.wechat_enabled}
+
+
+async def wechat_authorize(deps: VotingDeps, campaign_id: str, redirect_uri: str) -> dict[str, Any]:
+    """Where to send the voter to authorise with WeChat (snsapi_base), with a signed state good for this campaign
+    and return address for `wechat_state_ttl_s`."""
+    s = deps.settings
+    if not s.wechat_enabled:
+        raise MethodUnavailable()
+    await _campaign(deps, campaign_id)
+    state = wechat.new_state(s.secret_key, campaign_id, redirect_uri, s.wechat_state_ttl_s)
+    return {"authorize_url": wechat.authorize_url(s.wechat_authorize_url, s.wechat_app_id, redirect_uri, state),
+            "expires_in_s": s.wechat_state_ttl_s}
+
+
+async def wechat_sign_in(deps: VotingDeps, campaign_id: str, code: str, state: str,
+                         redirect_uri: str) -> dict[str, Any]:
+    """The voter is back from WeChat: the state is checked, the code becomes an openid, and the openid (kept only
+    as a keyed hash, the voter id) gets a ticket as an SMS-verified phone does."""
+    s = deps.settings
+    if not s.wechat_enabled:
+        raise MethodUnavailable()
+    wechat.check_state(s.secret_key, state, campaign_id, redirect_uri)
+    await _campaign(deps, campaign_id)
+    openid = await deps.wechat.openid(code)
+    return await _issue(deps, campaign_id, domain.keyed_hash(s.secret_key, "voter-wechat", openid), "wechat")
 
 
 def last_code_sent(deps: VotingDeps, phone: str) -> dict[str, Any]:
