@@ -13,6 +13,9 @@ class GatewaySettings(BaseSettings):
     scoring_url: str = "http://127.0.0.1:8104"
     notification_url: str = "http://127.0.0.1:8105"
     log_level: str = "INFO"
+    env: str = Field("development", description="`production` switches the API docs off unless MASSLINE_API_DOCS.")
+    api_docs: bool | None = Field(
+        None, description="Serve /docs and /openapi.json: on outside production, off in production unless true.")
     proxy_timeout_s: float = 30.0
     upstream_connect_wait_s: float = Field(
         15.0, ge=0, description="How long a request waits for a service that does not accept connections (restarting) "
