@@ -3,7 +3,7 @@ favicon, and the API docs served from a packaged Swagger UI (never a CDN), off i
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import metadata, resources
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -11,7 +11,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from swagger_ui_bundle import swagger_ui_path
 
 from .rendering import STATIC, TEMPLATES
 
@@ -27,9 +26,11 @@ SECURITY_HEADERS = {
 }
 # Our own files change with a release under the same URL: kept, but checked against their ETag each time.
 STATIC_CACHE = "no-cache"
-# The Swagger UI files sit under a path naming their version: they never change under it.
+# The Swagger UI files sit under a path naming their package's version: they never change under it.
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
-SWAGGER_PATH = f"/static/{Path(str(swagger_ui_path)).name}"
+# fastapi-swagger ships Swagger UI 5 (swagger-ui-bundle.js, swagger-ui.css); only its files are used.
+SWAGGER_FILES = str(resources.files("fastapi_swagger.resources"))
+SWAGGER_PATH = f"/static/swagger-ui-{metadata.version('fastapi-swagger')}"
 # Already compressed, or not text: sent as they are.
 NOT_COMPRESSED = ("image/*", "audio/*", "video/*", "font/*", "application/zip", "application/gzip",
                   "application/x-gzip", "application/octet-stream", "application/pdf", "text/event-stream")
@@ -84,8 +85,8 @@ def install_edge(app: FastAPI, *, docs: bool) -> None:
 
 
 def _install_docs(app: FastAPI) -> None:
-    """Swagger UI from the swagger-ui-bundle package, started by a static script (no inline code)."""
-    app.mount(SWAGGER_PATH, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+    """Swagger UI from the fastapi-swagger package's files, started by a static script (no inline code)."""
+    app.mount(SWAGGER_PATH, StaticFiles(directory=SWAGGER_FILES), name="swagger-ui")
     page = (TEMPLATES / "docs.html").read_text(encoding="utf-8").replace("{swagger}", SWAGGER_PATH)
 
     @app.get("/docs", include_in_schema=False)

@@ -463,6 +463,7 @@ class Stack:
         if self.gateway_port:
             self._start_one("gateway", self.gateway_port)
             self._wait_ready("gateway", self.services["gateway"], timeout)
+        self.write_stack_env()
 
     def _start_one(self, name: str, port: int) -> None:
         self.progress(f"starting {name} on 127.0.0.1:{port}")
