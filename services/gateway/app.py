@@ -15,6 +15,7 @@ from massline.logging import configure_logging
 
 from .addresses import parse_networks
 from .deps import GatewayDeps
+from .edge import docs_enabled, install_edge
 from .rendering import STATIC
 from .routes import api, console, final_review, nominations, operations, public, review, scoring
 from .settings import GatewaySettings
@@ -56,12 +57,15 @@ def create_app(settings: GatewaySettings | None = None, *, client: httpx.AsyncCl
             if own:
                 await deps.services.client.aclose()
 
+    docs = docs_enabled(settings.env, settings.api_docs)
     app = FastAPI(title="massline", description="The entry point: every service's API under /api/<service>/.",
-                  version="1.0.0", lifespan=lifespan)
+                  version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json" if docs else None)
     app.state.deps = deps
     # The gateway answers a bad path 400, as it did before it reached any service.
     install_error_handlers(app, path_status=400)
     app.include_router(api.router)
+    install_edge(app, docs=docs)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in PAGE_ROUTERS:
         app.include_router(router)

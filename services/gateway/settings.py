@@ -16,6 +16,9 @@ class GatewaySettings(BaseSettings):
     public_url: str = Field(
         "", description="The site's address as voters reach it (https://vote.example.org): WeChat sends voters back "
                         "to <public_url>/c/<campaign>/wechat/return. Empty: the address the request came to.")
+    env: str = Field("development", description="`production` switches the API docs off unless MASSLINE_API_DOCS.")
+    api_docs: bool | None = Field(
+        None, description="Serve /docs and /openapi.json: on outside production, off in production unless true.")
     proxy_timeout_s: float = 30.0
     upstream_connect_wait_s: float = Field(
         15.0, ge=0, description="How long a request waits for a service that does not accept connections (restarting) "

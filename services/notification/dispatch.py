@@ -38,8 +38,12 @@ class Dispatcher:
         sms: SmsProvider,
         webhooks: WebhookSender,
         jitter: Callable[[], float] = random.random,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`clock` says what time it is for webhook retries (when one is due, when it was made, when the next
+        is); the schedule itself lives in PostgreSQL (`next_attempt_at`), so it outlives the process."""
         self.deps = deps
+        self.clock = clock
         self.settings = deps.settings
         self.email = email
         self.sms = sms
@@ -92,7 +96,7 @@ class Dispatcher:
         if free > 0:
             busy = {k: v for k, v in self.per_subscription.items() if v > 0}
             hooks = await repository.claim_due_webhooks(pool, free, busy, self.settings.webhook_per_endpoint,
-                                                        self.settings.dispatch_lease_s)
+                                                        self.settings.dispatch_lease_s, self.clock())
             for hook in hooks:
                 self.per_subscription[hook.subscription_id] = self.per_subscription.get(hook.subscription_id, 0) + 1
                 started.append(self._spawn(self._deliver_webhook(hook), hook.subscription_id))
@@ -132,7 +136,7 @@ class Dispatcher:
     # --- webhooks ------------------------------------------------------------------------
 
     async def _deliver_webhook(self, hook: ClaimedWebhook) -> None:
-        started_at = datetime.now(UTC)
+        started_at = self.clock()
         t0 = time.monotonic()
         code: int | None = None
         try:
@@ -146,20 +150,25 @@ class Dispatcher:
             status, next_at, error, code = "delivered", None, None, response.status_code
         except SendFailed as exc:
             code, error = exc.status_code, exc.reason
-            status, next_at = self._after_failure(hook.attempts, exc)
+            next_at = domain.webhook_after_failure(
+                hook.attempts + 1, permanent=exc.permanent, policy=hook.retry, created_at=hook.retry_since,
+                now=self.clock(), base_s=self.settings.retry_base_s, jitter=self.jitter())
+            status = "pending" if next_at is not None else "dead"
         duration = int((time.monotonic() - t0) * 1000)
         outcome = domain.ATTEMPT_OUTCOMES[status]
         async with self.deps.rt.unit_of_work() as uow:
-            if not await repository.webhook_done(uow.conn, hook.id, status, next_at, error):
+            if not await repository.webhook_done(uow.conn, hook.id, status, next_at, error, self.clock()):
                 return
             await repository.record_attempt(
                 uow.conn, Attempt(hook.id, domain.WEBHOOK, started_at, duration, outcome, code, error))
+            if status == "dead":
+                await notices.tell_of_dead_webhook(self.deps, uow, hook, error or "failed")
         self.deps.metrics.webhooks.labels(outcome).inc()
         if status == "dead":
             # Ids only: the URL may carry a token of the subscriber's.
             log.warning("webhook delivery dead-lettered",
                         extra={"delivery_id": str(hook.id), "subscription_id": str(hook.subscription_id),
-                               "error": error})
+                               "attempts": hook.attempts + 1, "error": error})
 
     # --- e-mail and SMS ------------------------------------------------------------------
 

@@ -184,6 +184,11 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
         NoticeKind("nomination_approved", _NOMINATION_VARS, _NOMINATION_SAMPLE),
         NoticeKind("nomination_returned", _NOMINATION_VARS | {"reason"},
                    {**_NOMINATION_SAMPLE, "reason": "账号简介材料不完整，请补充近一年发稿量。"}),
+        NoticeKind("webhook_dead",
+                   frozenset({"campaign_title", "event_type", "delivery_ref", "subscription", "attempts", "reason"}),
+                   {"campaign_title": _NOMINATION_SAMPLE["campaign_title"], "event_type": "ResultsPublished",
+                    "delivery_ref": "5d0c2f6e-1b7a-5e0e-9c1d-3f2a8b7c6d5e", "subscription": "成果门户",
+                    "attempts": 48, "reason": "connection: ConnectError"}),
         NoticeKind("nomination_rejected", _NOMINATION_VARS | {"reason"},
                    {**_NOMINATION_SAMPLE, "reason": "该账号近一年内曾被通报，不符合参评条件。"}),
     )
@@ -538,11 +543,12 @@ def initial_status(channel: str) -> str:
 def backoff_s(attempt: int, base_s: float, cap_s: float, jitter: float) -> float:
     """Delay before retry number `attempt` (1 = first retry): exponential, capped, with full jitter.
 
-    `jitter` is a number in [0, 1) (random in production, fixed in tests); spreading retries keeps a
-    recovering endpoint from being hit by every waiting delivery at the same instant.
+    The step doubles from `base_s` up to `cap_s`; the delay is anywhere from 0 to the step (`jitter` is a
+    number in [0, 1): random in production, fixed in tests). Spreading retries keeps a recovering endpoint
+    from being hit by every waiting delivery at the same instant.
     """
-    ceiling = min(cap_s, base_s * float(2 ** max(0, attempt - 1)))
-    return ceiling / 2 + jitter * ceiling / 2
+    ceiling = min(cap_s, base_s * float(2 ** min(max(0, attempt - 1), 62)))
+    return jitter * ceiling
 
 
 # What became of one attempt, as the attempt log says: `deferred` was held back by a rate limit.
@@ -559,6 +565,56 @@ def status_after_failure(attempts: int, *, permanent: bool, max_attempts: int) -
     `attempts` counts the attempt that just failed.
     """
     return "dead" if permanent or attempts >= max_attempts else "pending"
+
+
+# Bounds of a subscription's retry policy, checked when it is created.
+WEBHOOK_MAX_AGE_RANGE_S = (60, 7 * 86400)
+WEBHOOK_MAX_ATTEMPTS_RANGE = (1, 1000)
+WEBHOOK_RETRY_CAP_RANGE_S = (1, 86400)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How one subscription's deliveries are retried: until `max_age_s` after the delivery was recorded
+    (the last attempt falls at that moment), at most `max_attempts` attempts (None: the age alone bounds
+    them), waiting at most `cap_s` between two."""
+
+    max_age_s: int
+    max_attempts: int | None
+    cap_s: int
+
+
+class RetryPolicyInvalid(ValueError):
+    """A retry setting out of its range; `field_name` and `allowed` say which and what is accepted."""
+
+    def __init__(self, field_name: str, allowed: tuple[int, int]) -> None:
+        super().__init__(field_name)
+        self.field_name = field_name
+        self.allowed = allowed
+
+
+def check_retry_policy(max_age_s: int, max_attempts: int | None, cap_s: int) -> RetryPolicy:
+    """The policy when every value is in its range; RetryPolicyInvalid naming the first that is not."""
+    for name, value, allowed in (("max_age_s", max_age_s, WEBHOOK_MAX_AGE_RANGE_S),
+                                 ("max_attempts", max_attempts, WEBHOOK_MAX_ATTEMPTS_RANGE),
+                                 ("retry_cap_s", cap_s, WEBHOOK_RETRY_CAP_RANGE_S)):
+        if value is not None and not allowed[0] <= value <= allowed[1]:
+            raise RetryPolicyInvalid(name, allowed)
+    return RetryPolicy(max_age_s, max_attempts, cap_s)
+
+
+def webhook_after_failure(attempts: int, *, permanent: bool, policy: RetryPolicy, created_at: datetime,
+                          now: datetime, base_s: float, jitter: float) -> datetime | None:
+    """When a webhook delivery whose attempt number `attempts` just failed is tried again; None when it is dead
+    (permanent failure, attempts used up, or its age reached). A retry that would fall past the delivery's
+    age is made at that age instead, so the last attempt is made when the age is reached, not before."""
+    deadline = created_at + timedelta(seconds=policy.max_age_s)
+    if permanent or now >= deadline:
+        return None
+    if policy.max_attempts is not None and attempts >= policy.max_attempts:
+        return None
+    delay = backoff_s(attempts, base_s, float(policy.cap_s), jitter)
+    return min(now + timedelta(seconds=delay), deadline)
 
 
 # --- webhooks ------------------------------------------------------------------------------

@@ -14,11 +14,19 @@ from datetime import UTC, datetime
 import asyncpg
 
 from massline.consumer import Delivered
-from massline.contracts import CampaignLoaded, ExpertAssigned, NominationApproved, NominationSubmitted, NotificationSent
+from massline.contracts import (
+    CampaignLoaded,
+    ExpertAssigned,
+    NominationApproved,
+    NominationSubmitted,
+    NotificationFailed,
+    NotificationSent,
+)
+from massline.uow import UnitOfWork
 
 from . import domain, repository
 from .deps import NotificationDeps
-from .repository import NewDelivery, NewWebhookDelivery, RecordedDelivery
+from .repository import ClaimedWebhook, NewDelivery, NewWebhookDelivery, RecordedDelivery
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +152,27 @@ async def send_due_reminders(deps: NotificationDeps) -> int:
             await repository.reminder_sent(uow.conn, reminder.id)
             sent += 1
     return sent
+
+
+# --- webhooks given up ---------------------------------------------------------------------
+
+async def tell_of_dead_webhook(deps: NotificationDeps, uow: UnitOfWork, hook: ClaimedWebhook, reason: str) -> None:
+    """A webhook delivery is dead: announce NotificationFailed, and tell the subscription's contact (inbox, and
+    e-mail when on file) once per delivery. Ids, event type and error only: never the URL, which may carry a
+    token."""
+    recipient = hook.contact or f"webhook:{hook.subscription_id}"
+    await uow.record(NotificationFailed(notification_id=hook.id, source_event_id=hook.source_event_id,
+                                        recipient=recipient, channel=domain.WEBHOOK, reason=reason),
+                     campaign_id=hook.campaign_id)
+    if hook.contact is None:
+        return
+    description = await repository.subscription_description(uow.conn, hook.subscription_id)
+    notice = domain.Notice("webhook_dead", hook.contact, {
+        "event_type": hook.event_type, "delivery_ref": str(hook.id),
+        "subscription": description or str(hook.subscription_id), "attempts": hook.attempts + 1, "reason": reason,
+    }, {"delivery_id": str(hook.id), "subscription_id": str(hook.subscription_id)})
+    # The delivery's own id is the notice's source: a delivery redelivered and given up again is told once.
+    await record_notices(deps, uow.conn, [(Source(hook.id, "WebhookDead", hook.campaign_id), notice)])
 
 
 # --- recording -----------------------------------------------------------------------------

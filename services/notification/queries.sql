@@ -165,13 +165,20 @@ WHERE id = $1 AND channel IN ('email', 'sms') AND status IN ('dead', 'failed', '
 RETURNING id, status;
 
 -- name: create_subscription
-INSERT INTO webhook_subscriptions (id, url, event_types, campaign_id, secret, description)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, url, event_types, campaign_id, description, active, created_at;
+INSERT INTO webhook_subscriptions (id, url, event_types, campaign_id, secret, description, max_age_s, max_attempts,
+                                   retry_cap_s, contact)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING id, url, event_types, campaign_id, description, active, created_at, max_age_s, max_attempts, retry_cap_s,
+          contact;
 
 -- name: subscriptions
-SELECT id, url, event_types, campaign_id, description, active, created_at FROM webhook_subscriptions
+SELECT id, url, event_types, campaign_id, description, active, created_at, max_age_s, max_attempts, retry_cap_s,
+       contact
+FROM webhook_subscriptions
 ORDER BY created_at, id;
+
+-- name: subscription_description
+SELECT description FROM webhook_subscriptions WHERE id = $1;
 
 -- name: deactivate_subscription
 UPDATE webhook_subscriptions SET active = false WHERE id = $1 RETURNING id;
@@ -192,7 +199,7 @@ WITH ranked AS (
     SELECT id, subscription_id,
            row_number() OVER (PARTITION BY subscription_id ORDER BY next_attempt_at, seq) AS n
     FROM webhook_deliveries
-    WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()
+    WHERE status IN ('pending', 'sending') AND next_attempt_at <= $6
 ), picked AS (
     SELECT w.id FROM webhook_deliveries w
     JOIN ranked r ON r.id = w.id
@@ -203,15 +210,17 @@ WITH ranked AS (
     LIMIT $1
     FOR UPDATE OF w SKIP LOCKED
 )
-UPDATE webhook_deliveries w SET status = 'sending', next_attempt_at = now() + make_interval(secs => $5)
+UPDATE webhook_deliveries w SET status = 'sending', next_attempt_at = $6 + make_interval(secs => $5)
 FROM picked, webhook_subscriptions s
 WHERE w.id = picked.id AND s.id = w.subscription_id
-RETURNING w.id, w.subscription_id, w.source_event_id, w.event_type, w.body, w.attempts, s.url, s.secret, s.active;
+RETURNING w.id, w.subscription_id, w.source_event_id, w.event_type, w.campaign_id, w.body, w.attempts, w.retry_since,
+          s.url, s.secret, s.active, s.max_age_s, s.max_attempts, s.retry_cap_s, s.contact;
 
 -- name: webhook_done
+-- $5 is the dispatcher's clock: when the answer came.
 UPDATE webhook_deliveries
 SET status = $2, attempts = attempts + 1, next_attempt_at = coalesce($3, next_attempt_at), last_error = $4,
-    delivered_at = CASE WHEN $2 = 'delivered' THEN now() END
+    delivered_at = CASE WHEN $2 = 'delivered' THEN $5::timestamptz END
 WHERE id = $1 AND status = 'sending'
 RETURNING id;
 
@@ -229,7 +238,9 @@ SELECT id, subscription_id, source_event_id, event_type, campaign_id, status, at
 FROM webhook_deliveries WHERE id = $1;
 
 -- name: redeliver_webhook
-UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL
+-- A redelivered delivery is retried for its subscription's full age again, counted from now.
+UPDATE webhook_deliveries
+SET status = 'pending', attempts = 0, next_attempt_at = now(), retry_since = now(), last_error = NULL
 WHERE id = $1 AND status IN ('dead', 'delivered')
 RETURNING id, status;
 

@@ -148,6 +148,22 @@ class SubscriptionRow:
     description: str
     active: bool
     created_at: datetime
+    retry: domain.RetryPolicy
+    contact: str | None
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    """A subscription about to be recorded, its values checked."""
+
+    id: uuid.UUID
+    url: str
+    event_types: Sequence[str]
+    campaign_id: str | None
+    secret: str
+    description: str
+    retry: domain.RetryPolicy
+    contact: str | None
 
 
 @dataclass(frozen=True)
@@ -199,11 +215,15 @@ class ClaimedWebhook:
     subscription_id: uuid.UUID
     source_event_id: uuid.UUID
     event_type: str
+    campaign_id: str
     body: str
     attempts: int
+    retry_since: datetime
     url: str
     secret: str
     active: bool
+    retry: domain.RetryPolicy
+    contact: str | None
 
 
 @dataclass(frozen=True)
@@ -416,10 +436,10 @@ async def message_done(conn: Db, delivery_id: uuid.UUID, status: str, attempts_a
 
 # --- webhooks ------------------------------------------------------------------------------
 
-async def create_subscription(conn: Db, subscription_id: uuid.UUID, url: str, event_types: Sequence[str],
-                              campaign_id: str | None, secret: str, description: str) -> SubscriptionRow:
-    row = await conn.fetchrow(Q.create_subscription, subscription_id, url, list(event_types), campaign_id, secret,
-                              description)
+async def create_subscription(conn: Db, new: NewSubscription) -> SubscriptionRow:
+    row = await conn.fetchrow(Q.create_subscription, new.id, new.url, list(new.event_types), new.campaign_id,
+                              new.secret, new.description, new.retry.max_age_s, new.retry.max_attempts,
+                              new.retry.cap_s, new.contact)
     assert row is not None  # an insert with RETURNING answers the row it wrote
     return _subscription(row)
 
@@ -430,7 +450,15 @@ async def subscriptions(conn: Db) -> list[SubscriptionRow]:
 
 def _subscription(row: asyncpg.Record) -> SubscriptionRow:
     return SubscriptionRow(row["id"], row["url"], list(row["event_types"]), row["campaign_id"], row["description"],
-                           row["active"], row["created_at"])
+                           row["active"], row["created_at"], _retry(row), row["contact"])
+
+
+def _retry(row: asyncpg.Record) -> domain.RetryPolicy:
+    return domain.RetryPolicy(row["max_age_s"], row["max_attempts"], row["retry_cap_s"])
+
+
+async def subscription_description(conn: Db, subscription_id: uuid.UUID) -> str:
+    return str(await conn.fetchval(Q.subscription_description, subscription_id) or "")
 
 
 async def deactivate_subscription(conn: Db, subscription_id: uuid.UUID) -> bool:
@@ -469,17 +497,18 @@ async def redeliver_webhook(conn: Db, delivery_id: uuid.UUID) -> Redelivery | No
 
 
 async def claim_due_webhooks(conn: Db, limit: int, in_flight: dict[uuid.UUID, int], per_endpoint: int,
-                             lease_s: float) -> list[ClaimedWebhook]:
-    """Due webhook deliveries, at most `per_endpoint` in flight per subscription counting `in_flight`."""
+                             lease_s: float, now: datetime) -> list[ClaimedWebhook]:
+    """Webhook deliveries due at `now`, at most `per_endpoint` in flight per subscription counting `in_flight`."""
     records = await conn.fetch(Q.claim_due_webhooks, limit, list(in_flight), list(in_flight.values()),
-                               per_endpoint, lease_s)
-    return _rows(ClaimedWebhook, records)
+                               per_endpoint, lease_s, now)
+    return [ClaimedWebhook(**{f.name: r[f.name] for f in fields(ClaimedWebhook) if f.name != "retry"},
+                           retry=_retry(r)) for r in records]
 
 
 async def webhook_done(conn: Db, delivery_id: uuid.UUID, status: str, next_attempt_at: datetime | None,
-                       error: str | None) -> bool:
+                       error: str | None, now: datetime) -> bool:
     """Record how a post ended; False when the delivery was no longer this sender's (nothing written)."""
-    return await conn.fetchrow(Q.webhook_done, delivery_id, status, next_attempt_at, error) is not None
+    return await conn.fetchrow(Q.webhook_done, delivery_id, status, next_attempt_at, error, now) is not None
 
 
 

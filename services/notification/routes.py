@@ -75,6 +75,11 @@ def api_errors() -> Iterator[None]:
     except domain.EventTypesUnknown as exc:
         raise ApiError(422, "event_type_unknown", "不能订阅这些事件类型", "These event types cannot be subscribed to",
                        {"unknown": exc.unknown, "allowed": sorted(domain.WEBHOOK_EVENTS)}) from None
+    except domain.RetryPolicyInvalid as exc:
+        low, high = exc.allowed
+        raise ApiError(422, "webhook_retry_invalid", f"{exc.field_name} 应在 {low} 到 {high} 之间",
+                       f"{exc.field_name} must be between {low} and {high}",
+                       {"field": exc.field_name, "min": low, "max": high}) from None
     except domain.SubscriptionNotFound:
         raise ApiError(404, "subscription_not_found", "没有这个 Webhook 订阅", "No such webhook subscription") from None
     except domain.DeliveryNotFound:

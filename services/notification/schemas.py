@@ -35,6 +35,17 @@ class WebhookSubscriptionRequest(RequestBody):
         description="Signs every payload; generated and returned once when unset. Never shown again.",
     )
     description: str = Field("", max_length=500)
+    max_age_s: int | None = Field(
+        None, description="Retry a delivery until this many seconds after it was recorded (60 to 604800); "
+                          "MASSLINE_WEBHOOK_MAX_AGE_S (one day) when unset.")
+    max_attempts: int | None = Field(
+        None, description="At most this many attempts per delivery (1 to 1000); when unset, only the age bounds them.")
+    retry_cap_s: int | None = Field(
+        None, description="Longest wait between two attempts, in seconds (1 to 86400); MASSLINE_RETRY_CAP_S "
+                          "(one hour) when unset.")
+    contact: str | None = Field(
+        None, max_length=200, examples=["office:provincial-net-office"],
+        description="Recipient address told (inbox, and e-mail when on file) when a delivery is given up.")
 
 
 # --- the inbox -----------------------------------------------------------------------------
@@ -141,6 +152,10 @@ class SubscriptionView(BaseModel):
     description: str
     active: bool
     created_at: str
+    max_age_s: int
+    max_attempts: int | None
+    retry_cap_s: int
+    contact: str | None
 
 
 class CreatedSubscription(SubscriptionView):

@@ -186,12 +186,19 @@ async def get_reviewers(deps: NotificationDeps, campaign_id: str) -> ReviewersVi
 async def create_subscription(deps: NotificationDeps, request: WebhookSubscriptionRequest) -> CreatedSubscription:
     """Subscribe a URL to public events; a secret is generated, and shown once, when none is given."""
     event_types = domain.check_event_types(request.event_types)
-    production = deps.settings.env == "production"
+    s = deps.settings
+    retry = domain.check_retry_policy(
+        request.max_age_s if request.max_age_s is not None else s.webhook_max_age_s,
+        request.max_attempts if request.max_attempts is not None else s.webhook_max_attempts,
+        request.retry_cap_s if request.retry_cap_s is not None else max(1, int(s.retry_cap_s)))
+    contact = domain.parse_recipient(request.contact) if request.contact is not None else None
+    production = s.env == "production"
     domain.check_webhook_url(request.url, production=production, resolve=resolve_host if production else None)
     secret = request.secret or secrets.token_urlsafe(32)
+    new = repository.NewSubscription(uuid.uuid4(), request.url, event_types, request.campaign_id, secret,
+                                     request.description, retry, contact)
     async with deps.rt.unit_of_work() as uow:
-        row = await repository.create_subscription(uow.conn, uuid.uuid4(), request.url, event_types,
-                                                   request.campaign_id, secret, request.description)
+        row = await repository.create_subscription(uow.conn, new)
     answer = _subscription(row).model_dump()
     if request.secret is None:
         answer["secret"] = secret
@@ -201,7 +208,9 @@ async def create_subscription(deps: NotificationDeps, request: WebhookSubscripti
 
 def _subscription(row: SubscriptionRow) -> SubscriptionView:
     return SubscriptionView(id=str(row.id), url=row.url, event_types=row.event_types, campaign_id=row.campaign_id,
-                            description=row.description, active=row.active, created_at=row.created_at.isoformat())
+                            description=row.description, active=row.active, created_at=row.created_at.isoformat(),
+                            max_age_s=row.retry.max_age_s, max_attempts=row.retry.max_attempts,
+                            retry_cap_s=row.retry.cap_s, contact=row.contact)
 
 
 async def list_subscriptions(deps: NotificationDeps) -> Subscriptions:

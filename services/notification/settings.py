@@ -22,9 +22,15 @@ class NotificationSettings(SmsSettings):
         "", description="The vendor's template id for SMS notices; its one parameter is the notice's subject "
                         "(`subject`), cut to `sms_notice_param_max` characters.")
     sms_notice_param_max: int = Field(20, ge=1, le=500, description="Longest subject a notice SMS carries.")
-    max_attempts: int = Field(6, ge=1, le=50, description="Attempts before a delivery is dead-lettered.")
-    retry_base_s: float = Field(5.0, gt=0, description="First retry delay; doubles each attempt, with jitter.")
+    max_attempts: int = Field(6, ge=1, le=50, description="Attempts before an e-mail or SMS is dead-lettered.")
+    retry_base_s: float = Field(5.0, gt=0, description="First retry step; doubles each attempt, full jitter.")
     retry_cap_s: float = Field(3600.0, gt=0, description="Longest delay between two attempts.")
+    webhook_max_age_s: int = Field(86400, ge=60, le=7 * 86400,
+                                   description="A webhook delivery is retried until this long after it was recorded "
+                                               "(per subscription; this is the default).")
+    webhook_max_attempts: int | None = Field(None, ge=1, le=1000,
+                                             description="Default bound on a webhook delivery's attempts; "
+                                                         "unset: only the age bounds them.")
     webhook_timeout_s: float = Field(10.0, gt=0, description="A webhook attempt that takes longer is retried.")
     webhook_per_endpoint: int = Field(4, ge=1, description="Deliveries in flight to one subscription at once.")
     dispatch_concurrency: int = Field(64, ge=1, description="Outbound deliveries in flight in this process.")

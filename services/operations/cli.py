@@ -14,6 +14,12 @@ import typer
 
 from .devstack import SERVICES, Stack
 
+# The gateway a command talks to: --url, else MASSLINE_GATEWAY_URL, which the system `massline run` started
+# here records (on whatever PORT it was given), else the default port.
+GATEWAY_URL_ENV = "MASSLINE_GATEWAY_URL"
+DEFAULT_URL = "http://127.0.0.1:8000"
+URL_HELP = "Entry URL of a running system (env MASSLINE_GATEWAY_URL; found from `massline run` here when unset)."
+
 app = typer.Typer(help="massline: public selection campaigns, from nomination to published results.",
                   no_args_is_help=True, add_completion=False)
 campaign_app = typer.Typer(help="Validate, load, list campaigns and advance their phases.", no_args_is_help=True)
@@ -280,7 +286,7 @@ def status(
 
 
 @demo_app.command("load")
-def demo_load(url: str = typer.Option("http://127.0.0.1:8000", help="Entry URL of a running system.")) -> None:
+def demo_load(url: str = typer.Option(DEFAULT_URL, envvar=GATEWAY_URL_ENV, help=URL_HELP)) -> None:
     """Load the demo campaign (seed 000, Shaanxi 2024 accounts) and a handful of nominations."""
     from .demo import load_demo
 
@@ -345,7 +351,7 @@ def _admin_token(url: str, username: str, password: str) -> str:
 @campaign_app.command("load")
 def campaign_load(
     path: Path,
-    url: str = typer.Option("http://127.0.0.1:8000", help="Entry URL."),
+    url: str = typer.Option(DEFAULT_URL, envvar=GATEWAY_URL_ENV, help=URL_HELP),
     username: str = typer.Option("admin", envvar="MASSLINE_ADMIN_USER"),
     password: str = typer.Option("admin-demo-password", envvar="MASSLINE_ADMIN_PASSWORD"),
 ) -> None:
@@ -376,7 +382,7 @@ def campaign_load(
 
 
 @campaign_app.command("list")
-def campaign_list(url: str = typer.Option("http://127.0.0.1:8000", help="Entry URL.")) -> None:
+def campaign_list(url: str = typer.Option(DEFAULT_URL, envvar=GATEWAY_URL_ENV, help=URL_HELP)) -> None:
     """List loaded campaigns with their version and current phase."""
     r = _request(url, "GET", "/api/submission/campaigns")
     if r.status_code >= 300:
@@ -389,7 +395,7 @@ def campaign_list(url: str = typer.Option("http://127.0.0.1:8000", help="Entry U
 def campaign_phase(
     campaign_id: str,
     phase: str,
-    url: str = typer.Option("http://127.0.0.1:8000", help="Entry URL."),
+    url: str = typer.Option(DEFAULT_URL, envvar=GATEWAY_URL_ENV, help=URL_HELP),
     username: str = typer.Option("admin", envvar="MASSLINE_ADMIN_USER"),
     password: str = typer.Option("admin-demo-password", envvar="MASSLINE_ADMIN_PASSWORD"),
 ) -> None:
@@ -586,7 +592,8 @@ def topics_check() -> None:
 
 
 def _use_running_stack(argv: list[str]) -> None:
-    """Commands run beside `make run` reach its database and broker without any setting."""
+    """Commands run beside `make run` reach its gateway, database and broker without any setting, on whatever
+    port it was started; MASSLINE_GATEWAY_URL (or --url) still says another gateway."""
     if len(argv) < 2 or argv[1] in ("run", "serve") or os.environ.get("MASSLINE_DATABASE_URL") \
             or os.environ.get("MASSLINE_KAFKA_BOOTSTRAP_SERVERS"):
         return
@@ -594,8 +601,10 @@ def _use_running_stack(argv: list[str]) -> None:
 
     found = running_stack_env(Path(os.environ.get("MASSLINE_HOME", ".massline")))
     if found:
-        os.environ.update(found)
-        _say("using the system started by `massline run` here (its database and broker)")
+        for name, value in found.items():
+            os.environ.setdefault(name, value)
+        gateway = os.environ.get(GATEWAY_URL_ENV, "")
+        _say(f"using the system started by `massline run` here (its database and broker; gateway {gateway or '-'})")
 
 
 def main() -> None:

@@ -424,11 +424,13 @@ class Stack:
         self.write_stack_env()
 
     def write_stack_env(self) -> None:
-        """Where the command line finds this stack (`massline replay`, `dead-letters`, `outbox prune`)."""
+        """Where the command line finds this stack: its database and broker (`massline replay`, `dead-letters`,
+        `outbox prune`) and its gateway (`campaign`, `demo`), on whatever port it was started."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        gateway = f"MASSLINE_GATEWAY_URL={self.gateway_url}\n" if self.gateway_port else ""
         (self.run_dir / STACK_ENV).write_text(
             f"MASSLINE_DATABASE_URL={self.database_url}\nMASSLINE_KAFKA_BOOTSTRAP_SERVERS={self.kafka_bootstrap}\n"
-            f"MASSLINE_STACK_PID={os.getpid()}\n", encoding="utf-8")
+            f"{gateway}MASSLINE_STACK_PID={os.getpid()}\n", encoding="utf-8")
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -461,6 +463,7 @@ class Stack:
         if self.gateway_port:
             self._start_one("gateway", self.gateway_port)
             self._wait_ready("gateway", self.services["gateway"], timeout)
+        self.write_stack_env()
 
     def _start_one(self, name: str, port: int) -> None:
         self.progress(f"starting {name} on 127.0.0.1:{port}")

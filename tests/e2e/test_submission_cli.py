@@ -16,6 +16,8 @@ import pytest
 from openpyxl import load_workbook
 from support import wait_for
 
+from services.operations.devstack import free_port
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,3 +96,27 @@ def test_campaign_commands_against_the_running_system(system, tmp_path: Path) ->
 
     out = massline("list", "--url", "http://127.0.0.1:9")
     assert out.returncode == 2 and "cannot reach" in out.stderr
+
+
+def test_the_command_line_finds_the_gateway_the_launcher_started_on_its_own_port(system) -> None:
+    """Beside a system started on a port other than 8000, `massline campaign list` needs no --url: the launcher
+    recorded its gateway; MASSLINE_GATEWAY_URL still says another one."""
+    assert system.gateway_port != 8000
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MASSLINE_DATABASE_URL", "MASSLINE_KAFKA_BOOTSTRAP_SERVERS", "MASSLINE_GATEWAY_URL")}
+    env["MASSLINE_HOME"] = str(system.home)
+
+    def campaign_list(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "services.operations", "campaign", "list"], env={**env, **extra},
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    loaded = httpx.get(f"{system.gateway_url}/api/submission/campaigns", timeout=30).json()["campaigns"]
+    assert loaded
+    out = campaign_list()
+    assert out.returncode == 0, out.stderr
+    assert f"gateway {system.gateway_url}" in out.stderr
+    assert sorted(line.split("\t")[0] for line in out.stdout.splitlines()) == sorted(c["id"] for c in loaded)
+
+    elsewhere = f"http://127.0.0.1:{free_port()}"
+    out = campaign_list(MASSLINE_GATEWAY_URL=elsewhere)
+    assert out.returncode == 2 and f"cannot reach {elsewhere}" in out.stderr

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+import subprocess
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -43,6 +47,7 @@ from services.notification.settings import NotificationSettings
 from services.operations.devstack import free_port
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- a real SMTP server and a real webhook receiver on loopback ports -------------------------
@@ -205,8 +210,9 @@ async def test_a_webhook_is_signed_retried_dead_lettered_and_redelivered(service
                                                "secret": "receiver-secret-0001"})
     assert ok.status_code == 201, ok.text
     assert "secret" not in ok.json()
-    failing = await client.post("/webhooks", json={"url": f"{receiver.url}/fail",
-                                                    "event_types": ["ResultsPublished"]})
+    failing = await client.post("/webhooks", json={"url": f"{receiver.url}/fail", "event_types": ["ResultsPublished"],
+                                                    "max_attempts": 3, "contact": "office:net-office",
+                                                    "description": "results portal"})
     generated_secret = failing.json()["secret"]
     assert len(generated_secret) >= 32
     assert all("secret" not in s for s in (await client.get("/webhooks")).json()["subscriptions"])
@@ -230,6 +236,11 @@ async def test_a_webhook_is_signed_retried_dead_lettered_and_redelivered(service
     assert [(a["attempt"], a["outcome"], a["status_code"]) for a in log] == [
         (1, "retry", 500), (2, "retry", 500), (3, "dead", 500)]
     assert len(receiver.bodies("/fail")) == 3
+    # The subscription's contact is told, once, in their inbox; and NotificationFailed is announced.
+    inbox = (await client.get("/inbox/office:net-office", params={"lang": "en"})).json()["notifications"]
+    assert [n["template"] for n in inbox] == ["webhook_dead"]
+    assert dead["id"] in inbox[0]["body"] and "results portal" in inbox[0]["subject"]
+    assert "/fail" not in inbox[0]["body"]
     headers_fail, body_fail = receiver.bodies("/fail")[0]
     assert domain.signature_valid(generated_secret, headers_fail["X-Massline-Timestamp"], body_fail,
                                   headers_fail["X-Massline-Signature"], now=time.time())
@@ -268,7 +279,7 @@ async def test_a_slow_endpoint_backlog_is_not_claimed_ahead_of_other_endpoints(s
                                                   "event_types": ["ResultsPublished"]})).json()["id"]
     await _apply(svc, notices.tell_of_results, [_results(f"c-{i}", ["u-1"]) for i in range(10)], "c-fair")
     # Two slots per endpoint, two already in flight to the slow one: only the fast one's are taken.
-    claimed = await repository.claim_due_webhooks(svc.pool, 8, {uuid.UUID(slow): 2}, 2, 60)
+    claimed = await repository.claim_due_webhooks(svc.pool, 8, {uuid.UUID(slow): 2}, 2, 60, datetime.now(UTC))
     assert {str(r.subscription_id) for r in claimed} == {fast} and len(claimed) == 2
 
 
@@ -434,3 +445,194 @@ async def test_an_assigned_expert_is_told_once_and_reminded_once_before_the_revi
     await _settle(svc)
     mailed = [message_from_bytes(raw, policy=policy.default).get_content() for _, raw in mailbox.messages]
     assert len(mailed) == 2 and all(f"{beijing} (UTC+8)" in text for text in mailed)
+
+
+# --- a ten-minute outage under a compressed clock ----------------------------------------------
+
+class Clock:
+    """The dispatcher's time, moved by the test: ten minutes pass without ten minutes of waiting."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class FlakyReceiver:
+    """A real HTTP server on one loopback port that can be stopped (connections refused), answer 500, or 200."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.mode = "down"
+        self.answers: list[tuple[int, str, str]] = []  # (status, delivery id, event id) of every request answered
+        self.server: ThreadingHTTPServer | None = None
+
+    def set(self, mode: str) -> None:
+        if mode == "down" and self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+        if mode != "down" and self.server is None:
+            self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+            self.server.daemon_threads = True
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.mode = mode
+
+    def _handler(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                code = 500 if receiver.mode == "error" else 200
+                receiver.answers.append((code, self.headers["X-Massline-Delivery"], self.headers["X-Massline-Event-Id"]))
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def flaky_receiver():
+    r = FlakyReceiver()
+    try:
+        yield r
+    finally:
+        r.set("down")
+
+
+async def test_a_ten_minute_outage_loses_no_event_and_retries_outlive_a_restart(service, flaky_receiver):
+    """The receiver refuses connections for five minutes, answers 500 for five more, then recovers; events keep
+    coming during the outage and the dispatcher is replaced by a new one midway (a restart). Every event is
+    accepted exactly once, each delivery in a handful of attempts."""
+    svc, client = service
+    receiver = flaky_receiver
+    svc.settings.retry_base_s = 5.0
+    created = await client.post("/webhooks", json={"url": receiver.url, "event_types": ["ResultsPublished"],
+                                                    "retry_cap_s": 3600})
+    assert created.status_code == 201, created.text
+    assert created.json()["max_age_s"] == 86400 and created.json()["max_attempts"] is None
+    clock = Clock()
+    start = clock.now
+    sender = WebhookSender(svc.settings)
+
+    def dispatcher() -> Dispatcher:
+        return Dispatcher(svc.deps, email=EmailSender(svc.settings), sms=svc.deps.sms, webhooks=sender,
+                          jitter=random.Random(7).random, clock=clock)
+
+    svc.dispatcher = dispatcher()
+    minute = timedelta(minutes=1)
+    # (minute, what happens): events arrive, the receiver changes, the dispatcher restarts.
+    plan = [(0, "events"), (2, "events"), (5, "error"), (6, "events"), (7, "restart"), (9, "events"), (10, "up")]
+    event_ids: list[str] = []
+    try:
+        for _ in range(400):
+            while plan and clock.now >= start + plan[0][0] * minute:
+                what = plan.pop(0)[1]
+                if what == "events":
+                    batch = await _apply(svc, notices.tell_of_results,
+                                         [_results(f"c-out-{len(event_ids) + i}", ["u-1"]) for i in range(3)],
+                                         "c-outage")
+                    event_ids += [str(item.envelope.event_id) for item in batch]
+                elif what == "restart":
+                    svc.dispatcher = dispatcher()
+                else:
+                    receiver.set(what)
+            await svc.dispatcher.dispatch_once()
+            pending = (await client.get("/webhooks/deliveries", params={"status": "pending"})).json()["deliveries"]
+            if not pending and not plan:
+                break
+            due = [datetime.fromisoformat(d["next_attempt_at"]) for d in pending]
+            moments = due + ([start + plan[0][0] * minute] if plan else [])
+            clock.now = max(clock.now, min(moments))
+    finally:
+        await sender.close()
+
+    accepted = Counter(event for code, _, event in receiver.answers if code == 200)
+    assert sorted(accepted) == sorted(event_ids) and len(event_ids) == 12
+    assert set(accepted.values()) == {1}
+    # One delivery id per event, the same on every attempt.
+    assert len({(d, e) for _, d, e in receiver.answers}) == len(event_ids)
+    rows = (await client.get("/webhooks/deliveries")).json()["deliveries"]
+    assert {r["status"] for r in rows} == {"delivered"} and len(rows) == 12
+    assert max(r["attempts"] for r in rows) <= 12
+    first = next(r for r in rows if r["source_event_id"] == event_ids[0])
+    log = (await client.get(f"/webhooks/deliveries/{first['id']}")).json()["attempt_log"]
+    errors = {a["error"] for a in log if a["outcome"] == "retry"}
+    assert "http 500" in errors and any(e.startswith("connection:") for e in errors)
+    assert log[-1]["outcome"] == "delivered"
+    assert datetime.fromisoformat(first["delivered_at"]) >= start + 10 * minute
+
+
+@pytest.mark.parametrize("extra,code,field", [({"max_age_s": 10}, "webhook_retry_invalid", "max_age_s"),
+                                              ({"max_attempts": 0}, "webhook_retry_invalid", "max_attempts"),
+                                              ({"retry_cap_s": 100_000}, "webhook_retry_invalid", "retry_cap_s"),
+                                              ({"contact": "someone@example.org"}, "recipient_invalid", None)])
+async def test_a_retry_policy_out_of_range_is_refused_with_the_field_named(service, receiver, extra, code, field):
+    _, client = service
+    answer = await client.post("/webhooks", json={"url": f"{receiver.url}/ok", "event_types": ["ResultsPublished"],
+                                                   **extra})
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == code
+    if field:
+        assert answer.json()["error"]["details"]["field"] == field
+    assert (await client.get("/webhooks")).json()["subscriptions"] == []
+
+
+async def test_a_subscription_keeps_its_own_retry_policy(service, receiver):
+    _, client = service
+    answer = await client.post("/webhooks", json={"url": f"{receiver.url}/ok", "event_types": ["ResultsPublished"],
+                                                   "max_age_s": 7200, "max_attempts": 20, "retry_cap_s": 600,
+                                                   "contact": "office:net-office"})
+    assert answer.status_code == 201, answer.text
+    [listed] = (await client.get("/webhooks")).json()["subscriptions"]
+    assert (listed["max_age_s"], listed["max_attempts"], listed["retry_cap_s"], listed["contact"]) == (
+        7200, 20, 600, "office:net-office")
+
+
+def _documented(marker: str, language: str) -> str:
+    """The fenced `language` block that follows `marker` in docs/integration.md."""
+    text = (ROOT / "docs" / "integration.md").read_text(encoding="utf-8")
+    after = text[text.index(marker):]
+    opening = f"```{language}\n"
+    start = after.index(opening) + len(opening)
+    return after[start:after.index("```", start)]
+
+
+async def test_the_documented_recipes_verify_a_real_delivery(service, receiver, tmp_path):
+    svc, client = service
+    secret = "documented-secret-0001"
+    await client.post("/webhooks", json={"url": f"{receiver.url}/ok", "event_types": ["ResultsPublished"],
+                                          "secret": secret})
+    await _apply(svc, notices.tell_of_results, [_results("c-doc", ["u-1"])], "c-doc")
+    await _settle(svc)
+    [(headers, body)] = receiver.bodies("/ok")
+
+    recipe: dict[str, object] = {}
+    exec(_documented("<!-- verify-recipe", "python"), recipe)
+    verify = recipe["verify"]
+    assert verify(secret, headers, body)
+    assert verify(secret, {k.lower(): v for k, v in headers.items()}, body)
+    assert verify(secret, {k.upper(): v for k, v in headers.items()}, body)
+    assert not verify("another-secret-00001", headers, body)
+    assert not verify(secret, headers, body + b"\n")
+
+    shell = _documented("The same in a shell", "sh")
+    (tmp_path / "body.json").write_bytes(body)
+    lower = {k.lower(): v for k, v in headers.items()}
+
+    def run(key: str, raw: bytes) -> str:
+        (tmp_path / "body.json").write_bytes(raw)
+        env = {"PATH": "/usr/bin:/bin", "TS": lower["x-massline-timestamp"], "SIG": lower["x-massline-signature"],
+               "SECRET": key}
+        return subprocess.run(["sh", "-c", shell], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    assert run(secret, body) == "valid"
+    assert run("another-secret-00001", body) == "INVALID"
+    assert run(secret, body + b"\n") == "INVALID"

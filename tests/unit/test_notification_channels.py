@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -160,10 +160,40 @@ def test_a_recipient_over_the_rate_limit_waits_for_the_oldest_to_age_out():
     assert domain.rate_limited_until([now - 300, now - 100, now - 50], now, rule) == now - 300 + 3600
 
 
-def test_retries_back_off_exponentially_with_jitter_up_to_a_cap():
-    assert domain.backoff_s(1, 5, 3600, 0.0) == 2.5 and domain.backoff_s(1, 5, 3600, 0.999) < 5
-    assert domain.backoff_s(4, 5, 3600, 0.0) == 20
-    assert domain.backoff_s(30, 5, 3600, 0.5) == 2700
+def test_retries_back_off_exponentially_with_full_jitter_up_to_a_cap():
+    assert domain.backoff_s(1, 5, 3600, 0.0) == 0 and 4.9 < domain.backoff_s(1, 5, 3600, 0.999) < 5
+    assert domain.backoff_s(4, 5, 3600, 0.5) == 20
+    assert domain.backoff_s(30, 5, 3600, 0.5) == 1800
+    assert domain.backoff_s(10_000, 5, 3600, 0.5) == 1800
+
+
+def test_a_webhook_is_retried_for_a_day_by_default_the_last_attempt_at_its_age():
+    policy = domain.RetryPolicy(max_age_s=86400, max_attempts=None, cap_s=3600)
+    made = datetime(2024, 10, 8, tzinfo=UTC)
+    now, attempts = made, 0
+    while True:
+        attempts += 1
+        after = domain.webhook_after_failure(attempts, permanent=False, policy=policy, created_at=made, now=now,
+                                             base_s=5, jitter=0.5)
+        if after is None:
+            break
+        assert after > now or after == made + timedelta(days=1)
+        now = after
+    assert now == made + timedelta(days=1) and 40 < attempts < 80
+    assert domain.webhook_after_failure(1, permanent=True, policy=policy, created_at=made, now=made,
+                                        base_s=5, jitter=0.5) is None
+    three = domain.RetryPolicy(max_age_s=86400, max_attempts=3, cap_s=3600)
+    assert domain.webhook_after_failure(3, permanent=False, policy=three, created_at=made, now=made,
+                                        base_s=5, jitter=0.5) is None
+
+
+@pytest.mark.parametrize("age,attempts,cap,field", [(59, None, 3600, "max_age_s"), (86400, 0, 3600, "max_attempts"),
+                                                    (86400, None, 0, "retry_cap_s"),
+                                                    (8 * 86400, None, 3600, "max_age_s")])
+def test_a_retry_policy_out_of_range_names_the_field(age, attempts, cap, field):
+    with pytest.raises(domain.RetryPolicyInvalid) as err:
+        domain.check_retry_policy(age, attempts, cap)
+    assert err.value.field_name == field
 
 
 def test_a_signature_verifies_only_for_the_same_secret_body_and_a_recent_timestamp():
