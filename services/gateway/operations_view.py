@@ -64,7 +64,9 @@ def vote_rate_view(samples: list[Sample], campaign_id: str, tz: str | None = Non
     refused = {code: int(n) for (campaign, code), n in sorted(last.refused.items())
                if campaign == campaign_id and n} if last else {}
     return {"now": round(average[0], 1) if average else None,
-            "window": max(1, round(average[1])) if average else None, "peak": round(peak, 1),
+            "window": f"{round(average[1], 1):g}" if average else None,
+            "window_s": round(average[1] * 60) if average else None,
+            "votes_in_window": round(average[0] * average[1]) if average else None, "peak": round(peak, 1),
             "accepted": int(last.accepted.get(campaign_id, 0.0)) if last else None,
             "refused": refused, "chart": bar_chart(bars, tz) if bars else None}
 
@@ -82,7 +84,7 @@ def nice_top(peak: float) -> float:
 def bar_chart(bars: list[tuple[float, float | None]], tz: str | None) -> dict[str, Any]:
     """A bar per minute in SVG coordinates, with a value axis (votes a minute) and a time axis (HH:MM in the
     campaign's zone, every five minutes)."""
-    width, height, left, right, top_pad, bottom = 640, 240, 52, 12, 14, 34
+    width, height, left, right, top_pad, bottom = 640, 270, 64, 16, 40, 46
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     top = nice_top(max((n for _, n in bars if n is not None), default=0.0))
     slot = plot_w / len(bars)

@@ -331,6 +331,8 @@ UI: dict[str, tuple[str, str]] = {
     "operations": ("运行监测", "Operations"),
     "vote_rate": ("投票速率", "Vote rate"),
     "rate_average": ("近 {m} 分钟平均：每分钟 {n} 票", "Average over the last {m} minutes: {n} votes a minute"),
+    "rate_short": ("近 {s} 秒共 {n} 票（采样不足一分钟，暂不折算每分钟速率）",
+                   "{n} votes in the last {s} seconds (under a minute sampled: no rate a minute yet)"),
     "rate_chart": ("近 {m} 分钟每分钟的票数", "Votes in each of the last {m} minutes"),
     "rate_peak": ("其中最多的一分钟：{n} 票", "Busiest of those minutes: {n} votes"),
     "rate_axis": ("票/分钟", "votes/min"),

@@ -127,7 +127,7 @@ def test_the_chinese_page_shows_no_code_raw() -> None:
     refused = {c: i + 1 for i, c in enumerate(codes)}
     page = render(
         "zh",
-        rate={"now": 3.0, "window": 5, "peak": 7.0, "accepted": 10, "refused": refused, "chart": None},
+        rate={"now": 3.0, "window": "5", "window_s": 300, "votes_in_window": 15, "peak": 7.0, "accepted": 10, "refused": refused, "chart": None},
         pipeline={"groups": [{"group": g, "lag": 1, "broker": 2} for g in groups], "broker_reported": True,
                   "outbox": [{"service": s, "pending": 0, "age": None} for s in texts.SERVICES],
                   "dead": {t: 1 for t in all_topics()}, "unreachable": ["scoring"]},

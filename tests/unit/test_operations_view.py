@@ -55,7 +55,7 @@ def test_the_vote_rate_is_the_campaigns_own() -> None:
                    ("mine", "quota_exceeded"): 4, ("other", "phase_closed"): 50, ("", "ticket_invalid"): 9}))]
     mine = vote_rate_view(samples, "mine")
     # Two minutes sampled of the five: 90 votes in 2 minutes; the busier minute had 60.
-    assert (mine["now"], mine["window"], mine["peak"], mine["accepted"]) == (45.0, 2, 60.0, 90)
+    assert (mine["now"], mine["window"], mine["peak"], mine["accepted"]) == (45.0, "2", 60.0, 90)
     assert mine["refused"] == {"quota_exceeded": 4}
     assert [b["votes"] for b in mine["chart"]["bars"][-3:]] == [30.0, 60.0, None]
     other = vote_rate_view(samples, "other")
@@ -76,7 +76,7 @@ def test_the_headline_is_the_average_of_the_last_five_minutes_not_of_the_last_in
             total += 2.5
         counts.append(sample(t, voting=voting_metrics({"c": total}, {})))
     view = vote_rate_view(counts, "c", "Asia/Shanghai")
-    assert view["window"] == 5
+    assert (view["window"], view["window_s"], view["votes_in_window"]) == ("5", 300, 48)
     assert view["now"] == 9.5  # 47.5 votes over the last five minutes
     assert view["peak"] == 12.0
     chart = view["chart"]
