@@ -16,6 +16,7 @@ help:
 	@echo "make fuzz   - schemathesis, a large budget, over every service and the gateway (docs/hostile-input.md)"
 	@echo "make asyncapi - regenerate docs/asyncapi.json from the code"
 	@echo "make k8s   - rebuild deploy/k8s/prometheus-rule.yaml and kafka-topics.yaml from their sources"
+	@echo "make restore-drill - pg_dump under a vote load, restore on a fresh cluster, replay, check; writes docs/operations.md"
 	@echo "make chaos  - fault suite under a vote load (kills, broker loss, rebalance, redelivery, a cut link); writes docs/reliability.md (root, ~15 min)"
 
 $(STAMP): pyproject.toml shared/pyproject.toml requirements.lock
@@ -86,7 +87,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
 
 # Benchmarks and evaluations (not tests): each writes its figures to docs/.
-.PHONY: bench-votes bench-notify eval-fraud fuzz chaos
+.PHONY: bench-votes bench-notify eval-fraud fuzz chaos restore-drill
 bench-votes: install
 	@$(PY) tests/bench/bench_votes.py
 
@@ -102,3 +103,7 @@ fuzz: install
 
 chaos: install
 	@$(PY) tests/bench/chaos.py
+
+# Backup under load, restore on a fresh cluster and broker, replay the outboxes, check every vote: docs/operations.md.
+restore-drill: install
+	@$(PY) tests/bench/restore_drill.py

@@ -3,50 +3,129 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 from typing import Any
 
+from . import times
 from .service_metrics import Sample, ServiceMetrics, ServiceReading, increase
 
+MINUTES_SHOWN = 30  # bars of the vote-rate chart, one a minute
+AVERAGE_S = 300.0  # the headline rate: the average over the last five minutes
 
-def vote_rate_view(samples: list[Sample], campaign_id: str) -> dict[str, Any]:
-    """One campaign's votes per minute between samples, the figures to show, and the chart as SVG coordinates."""
-    pts = [(s.at, r) for s in samples if (r := s.services.get("voting")) is not None]
-    rates: list[tuple[float, float]] = []
+
+def campaign_growth(pts: list[tuple[float, ServiceReading]], campaign_id: str) -> list[tuple[float, float, float]]:
+    """(from, to, votes accepted between) for each pair of consecutive readings of the voting service."""
+    out = []
     for (t0, r0), (t1, r1) in itertools.pairwise(pts):
         if t1 > t0:
             grown = increase([r0.accepted.get(campaign_id, 0.0), r1.accepted.get(campaign_id, 0.0)]) or 0.0
-            rates.append((t1, grown * 60.0 / (t1 - t0)))
+            out.append((t0, t1, grown))
+    return out
+
+
+def per_minute(growth: list[tuple[float, float, float]], end: float, minutes: int) -> list[tuple[float, float | None]]:
+    """Votes in each wall-clock minute up to `end` (its minute last, partly elapsed), spreading each interval's growth
+    evenly over its seconds; None for a minute no interval covers (the gateway was not sampling then)."""
+    last = end - end % 60
+    bars: list[tuple[float, float | None]] = []
+    for k in range(minutes - 1, -1, -1):
+        m0 = last - 60 * k
+        m1 = m0 + 60
+        covered, votes = 0.0, 0.0
+        for t0, t1, grown in growth:
+            overlap = min(t1, m1) - max(t0, m0)
+            if overlap > 0:
+                covered += overlap
+                votes += grown * overlap / (t1 - t0)
+        bars.append((m0, votes if covered else None))
+    return bars
+
+
+def recent_average(growth: list[tuple[float, float, float]], end: float) -> tuple[float, float] | None:
+    """Votes a minute over the last five minutes (or the part of them sampled), and how many minutes that is."""
+    covered, votes = 0.0, 0.0
+    for t0, t1, grown in growth:
+        overlap = min(t1, end) - max(t0, end - AVERAGE_S)
+        if overlap > 0:
+            covered += overlap
+            votes += grown * overlap / (t1 - t0)
+    return (votes * 60.0 / covered, covered / 60.0) if covered else None
+
+
+def vote_rate_view(samples: list[Sample], campaign_id: str, tz: str | None = None) -> dict[str, Any]:
+    """One campaign's votes: the average a minute over the last five minutes, the votes in each of the last thirty
+    minutes as a chart, the busiest of those minutes, and what the voting service accepted and refused in all."""
+    pts = [(s.at, r) for s in samples if (r := s.services.get("voting")) is not None]
+    growth = campaign_growth(pts, campaign_id)
     last = pts[-1][1] if pts else None
-    width, height = 320, 120
-    peak = max((r for _, r in rates), default=0.0)
-    top = max(peak, 1.0)
-    chart = None
-    if len(rates) >= 2:
-        span = rates[-1][0] - rates[0][0] or 1.0
-        coords = [(round((t - rates[0][0]) / span * width, 1), round(height - r / top * (height - 10), 1))
-                  for t, r in rates]
-        chart = {"width": width, "height": height, "line": " ".join(f"{x},{y}" for x, y in coords),
-                 "area": f"0,{height} " + " ".join(f"{x},{y}" for x, y in coords) + f" {width},{height}",
-                 "minutes": round(span / 60, 1)}
+    average = recent_average(growth, pts[-1][0]) if growth else None
+    bars = per_minute(growth, pts[-1][0], MINUTES_SHOWN) if growth else []
+    peak = max((n for _, n in bars if n is not None), default=0.0)
     refused = {code: int(n) for (campaign, code), n in sorted(last.refused.items())
                if campaign == campaign_id and n} if last else {}
-    return {"now": round(rates[-1][1], 1) if rates else None, "peak": round(peak, 1),
+    return {"now": round(average[0], 1) if average else None,
+            "window": f"{round(average[1], 1):g}" if average else None,
+            "window_s": round(average[1] * 60) if average else None,
+            "votes_in_window": round(average[0] * average[1]) if average else None, "peak": round(peak, 1),
             "accepted": int(last.accepted.get(campaign_id, 0.0)) if last else None,
-            "refused": refused, "chart": chart, "top": round(top, 1)}
+            "refused": refused, "chart": bar_chart(bars, tz) if bars else None}
 
 
-def pipeline_view(sample: Sample) -> dict[str, Any]:
-    """Consumer lag per group and dead letters per topic, as every service's own metrics said last."""
+def nice_top(peak: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k not below the peak: the chart's top."""
+    step = 1.0
+    while True:
+        for m in (1, 2, 5):
+            if m * step >= peak:
+                return m * step
+        step *= 10
+
+
+def bar_chart(bars: list[tuple[float, float | None]], tz: str | None) -> dict[str, Any]:
+    """A bar per minute in SVG coordinates, with a value axis (votes a minute) and a time axis (HH:MM in the
+    campaign's zone, every five minutes)."""
+    width, height, left, right, top_pad, bottom = 640, 270, 64, 16, 40, 46
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    top = nice_top(max((n for _, n in bars if n is not None), default=0.0))
+    slot = plot_w / len(bars)
+    where, _ = times.zone(tz)
+    base = top_pad + plot_h
+    out = []
+    for i, (t, n) in enumerate(bars):
+        h = 0.0 if n is None else n / top * plot_h
+        out.append({"x": round(left + i * slot + 1, 1), "y": round(base - h, 1), "w": round(slot - 2, 1),
+                    "h": round(h, 1), "votes": None if n is None else round(n, 1),
+                    "at": datetime.fromtimestamp(t, where).strftime("%H:%M")})
+    y_ticks = [{"y": round(base - f * plot_h, 1), "label": f"{top * f:g}"} for f in (0, 0.5, 1)]
+    x_ticks = [{"x": round(left + i * slot, 1), "label": b["at"]} for i, b in enumerate(out)
+               if datetime.fromtimestamp(bars[i][0], where).minute % 5 == 0]
+    return {"width": width, "height": height, "left": left, "right": width - right, "top": top_pad, "base": base,
+            "bars": out, "y_ticks": y_ticks, "x_ticks": x_ticks, "first": out[0]["at"], "last": out[-1]["at"],
+            "minutes": len(bars)}
+
+
+def pipeline_view(sample: Sample, broker_lag: dict[str, float] | None = None) -> dict[str, Any]:
+    """Consumer lag per group (the services' own gauges, and the broker's exporter when it reports), each service's
+    outbox (events waiting to be published, the age of the oldest: None where the service does not report it) and
+    dead letters per topic, as the services' metrics said last (the broker's lag also as Prometheus read it)."""
     lag: dict[str, float] = {}
+    broker: dict[str, float] = dict(broker_lag or {})
     dead: dict[str, float] = {}
-    for reading in sample.services.values():
+    outbox = []
+    for name, reading in sorted(sample.services.items()):
         if reading is None:
             continue
-        for group, n in reading.lag.items():
-            lag[group] = lag.get(group, 0.0) + n
-        for topic, n in reading.dead.items():
-            dead[topic] = dead.get(topic, 0.0) + n
+        for totals, more in ((lag, reading.lag), (broker, reading.broker_lag), (dead, reading.dead)):
+            for key, n in more.items():
+                totals[key] = totals.get(key, 0.0) + n
+        outbox.append({"service": name,
+                       "pending": None if reading.outbox_pending is None else int(reading.outbox_pending),
+                       "age": None if reading.outbox_age is None else round(reading.outbox_age)})
+    groups = sorted(set(lag) | set(broker))
     return {"lag": {g: int(v) for g, v in sorted(lag.items())},
+            "groups": [{"group": g, "lag": int(lag[g]) if g in lag else None,
+                        "broker": int(broker[g]) if g in broker else None} for g in groups],
+            "broker_reported": bool(broker), "outbox": outbox,
             "dead": {t: int(v) for t, v in sorted(dead.items()) if v},
             "unreachable": sorted(n for n, r in sample.services.items() if r is None)}
 

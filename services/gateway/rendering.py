@@ -100,7 +100,10 @@ def _words(lang: str) -> dict[str, Callable[..., str]]:
             "status_name": named(texts.STATUS), "action_name": named(texts.ACTIONS),
             "platform_name": named(texts.PLATFORMS), "phase_name": named(texts.PHASES),
             "case_status_name": named(texts.CASE_STATUS), "service_name": named(texts.SERVICES),
-            "vote_state": named(texts.VOTE_STATES), "case_action": named(texts.CASE_ACTIONS)}
+            "vote_state": named(texts.VOTE_STATES), "case_action": named(texts.CASE_ACTIONS),
+            "refusal_name": named(texts.REFUSALS), "topic_name": named(texts.TOPICS),
+            "alert_state": named(texts.ALERT_STATES), "severity_name": named(texts.SEVERITIES),
+            "group_name": lambda group: texts.group_name(group, lang)}
 
 
 @dataclass

@@ -7,7 +7,8 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -24,6 +25,9 @@ class ServiceReading:
     server_errors: float  # requests answered 5xx
     accepted: dict[str, float]  # campaign -> votes accepted (the voting service)
     refused: dict[tuple[str, str], float]  # (campaign, code) -> vote requests refused (the voting service)
+    outbox_pending: float | None = None  # events recorded, not yet published (None: not reported)
+    outbox_age: float | None = None  # seconds since the oldest unpublished event was recorded (None: not reported)
+    broker_lag: dict[str, float] = field(default_factory=dict)  # group -> lag as the broker's exporter reports it
 
 
 @dataclass(frozen=True)
@@ -37,24 +41,33 @@ def read_metrics(text: str) -> ServiceReading:
     dead: dict[str, float] = {}
     accepted: dict[str, float] = {}
     refused: dict[tuple[str, str], float] = {}
+    broker_lag: dict[str, float] = {}
     server_errors = 0.0
+    pending: float | None = None
+    age: float | None = None
     for family in text_string_to_metric_families(text):
         for s in family.samples:
             if s.name == "massline_consumer_lag":
-                group = s.labels.get("group", "")
-                lag[group] = lag.get(group, 0.0) + s.value
+                add(lag, s.labels.get("group", ""), s.value)
+            elif s.name == "massline_broker_consumer_lag":
+                add(broker_lag, s.labels.get("group", ""), s.value)
             elif s.name == "massline_dead_letters_total":
-                topic = s.labels.get("topic", "")
-                dead[topic] = dead.get(topic, 0.0) + s.value
+                add(dead, s.labels.get("topic", ""), s.value)
             elif s.name == "massline_http_responses_total" and s.labels.get("status") == "5xx":
                 server_errors += s.value
             elif s.name == "massline_votes_accepted_total":
-                campaign = s.labels.get("campaign", "")
-                accepted[campaign] = accepted.get(campaign, 0.0) + s.value
+                add(accepted, s.labels.get("campaign", ""), s.value)
             elif s.name == "massline_votes_rejected_total":
-                key = (s.labels.get("campaign", ""), s.labels.get("code", ""))
-                refused[key] = refused.get(key, 0.0) + s.value
-    return ServiceReading(lag, dead, server_errors, accepted, refused)
+                add(refused, (s.labels.get("campaign", ""), s.labels.get("code", "")), s.value)
+            elif s.name == "massline_outbox_pending":
+                pending = (pending or 0.0) + s.value
+            elif s.name == "massline_outbox_oldest_age_seconds":
+                age = max(age or 0.0, s.value)
+    return ServiceReading(lag, dead, server_errors, accepted, refused, pending, age, broker_lag)
+
+
+def add(totals: dict[Any, float], key: Any, value: float) -> None:
+    totals[key] = totals.get(key, 0.0) + value
 
 
 def increase(values: list[float | None]) -> float | None:

@@ -28,6 +28,10 @@ class GatewaySettings(BaseSettings):
         "the voter's address is then read from their X-Forwarded-For. Empty: the connecting address."
     )
 
+    prometheus_url: str = Field(
+        "", description="A Prometheus that scrapes the services and evaluates deploy/prometheus's alert rules; the "
+        "operations page lists its firing and pending alerts. Empty: the page says alerting is not connected.")
+
     def upstreams(self) -> dict[str, str]:
         return {
             "submission": self.submission_url,

@@ -346,19 +346,58 @@ UI: dict[str, tuple[str, str]] = {
     # the operator
     "operations": ("运行监测", "Operations"),
     "vote_rate": ("投票速率", "Vote rate"),
-    "votes_per_minute": ("每分钟 {n} 票", "{n} votes a minute"),
-    "rate_peak": ("近 {m} 分钟峰值：每分钟 {n} 票", "Peak over the last {m} minutes: {n} votes a minute"),
-    "rate_none": ("暂无数据（每 15 秒采样一次）。", "No figures yet (sampled every 15 seconds)."),
+    "rate_average": ("近 {m} 分钟平均：每分钟 {n} 票", "Average over the last {m} minutes: {n} votes a minute"),
+    "rate_short": ("近 {s} 秒共 {n} 票（采样不足一分钟，暂不折算每分钟速率）",
+                   "{n} votes in the last {s} seconds (under a minute sampled: no rate a minute yet)"),
+    "rate_chart": ("近 {m} 分钟每分钟的票数", "Votes in each of the last {m} minutes"),
+    "rate_peak": ("其中最多的一分钟：{n} 票", "Busiest of those minutes: {n} votes"),
+    "rate_axis": ("票/分钟", "votes/min"),
+    "rate_time_axis": ("时间", "time"),
+    "rate_gaps": ("没有柱的分钟：网关当时没有采样（例如刚启动）；最右一根柱是正在进行的一分钟。",
+                  "A minute without a bar: the gateway was not sampling then (it had just started, say); the last "
+                  "bar is the minute in progress."),
+    "rate_none": ("暂无数据（每 15 秒采样一次，两次采样后才有速率）。",
+                  "No figures yet (sampled every 15 seconds; a rate needs two samples)."),
+    "rate_bar": ("{at}：{n} 票", "{at}: {n} votes"),
+    "rate_bar_none": ("{at}：未采样", "{at}: not sampled"),
     "rate_scope": ("只统计本活动的投票；投票服务重启后，累计数从零开始。",
                    "This campaign's votes only; the totals start again from zero when the voting service restarts."),
+    "health": ("系统状况", "System health"),
+    "alerts": ("告警", "Alerts"),
+    "alerts_not_connected": ("告警未接入：网关没有配置 Prometheus，本页不显示任何告警状态。接入方法：把环境变量 "
+                             "MASSLINE_PROMETHEUS_URL 设为 Prometheus 的地址（例如 http://prometheus:9090）后重启网关，"
+                             "本页即列出正在告警和待触发的告警，并附处理手册。",
+                             "Alerting is not connected: the gateway has no Prometheus to ask, so this page shows no "
+                             "alert state. To connect it, set MASSLINE_PROMETHEUS_URL to Prometheus's address (e.g. "
+                             "http://prometheus:9090) and restart the gateway; this page then lists the firing and "
+                             "pending alerts with their runbooks."),
+    "alerts_unreadable": ("无法读取 Prometheus（{url}）的告警：告警状态未知。", "Could not read the alerts from "
+                          "Prometheus ({url}): the alert states are unknown."),
+    "alerts_none": ("Prometheus（{url}）目前没有正在告警或待触发的告警。",
+                    "Prometheus ({url}) has no firing or pending alert now."),
+    "alert_since": ("开始于", "since"),
+    "runbook": ("处理手册", "Runbook"),
+    "lag_scope": ("各消费组尚未处理的消息数，由各服务自报（每几秒测量一次）。",
+                  "Messages each consumer group has not applied yet, as each service measures it (every few "
+                  "seconds)."),
+    "broker_lag": ("代理端统计", "Broker's count"),
+    "service_lag": ("服务自报", "Service's count"),
+    "outbox": ("发件箱", "Outbox"),
+    "outbox_scope": ("各服务已记录、尚未发布到消息代理的事件；“—”表示该服务没有报告这一项。",
+                     "Events each service recorded and has not published to the broker yet; \"—\": the service "
+                     "does not report it."),
+    "outbox_pending": ("待发布事件", "Events waiting"),
+    "outbox_age": ("最早一条已等待", "Oldest has waited"),
+    "seconds_n": ("{n} 秒", "{n} s"),
     "votes_accepted": ("本活动已接受的票数", "Votes accepted in this campaign"),
     "votes_refused": ("本活动被拒绝的投票请求", "Vote requests refused in this campaign"),
     "fraud_cases": ("异常投票案件", "Fraud review queue"),
     "pipeline": ("事件处理", "Event processing"),
     "consumer_group": ("消费组", "Consumer group"),
+    "topic": ("主题", "Topic"),
     "consumer_lag": ("待处理消息", "Messages waiting"),
     "dead_letters": ("死信（无法处理的消息）", "Dead letters (messages that could not be applied)"),
-    "service_unreachable": ("无法读取 {s} 的指标", "Could not read the metrics of {s}"),
+    "service_unreachable": ("无法读取“{s}”服务的指标", "Could not read the metrics of the {s} service"),
     "errors": ("各服务错误", "Errors per service"),
     "errors_last_minutes": ("近 {n} 分钟", "the last {n} minutes"),
     "errors_last_seconds": ("近 {n} 秒", "the last {n} seconds"),
@@ -549,3 +588,82 @@ CASE_ACTIONS: dict[str, tuple[str, str]] = {
     "overturn": ("推翻", "Overturned"),
 }
 
+
+# The operations page: every code it can show, said in words (tests/unit/test_operations_labels.py checks that each
+# code the services define has one).
+REFUSALS: dict[str, tuple[str, str]] = {
+    "quota_exceeded": ("超出每日票数", "Over the daily quota"),
+    "entry_cap_exceeded": ("超出单个作品的每日上限", "Over the daily cap per entry"),
+    "phase_closed": ("不在投票阶段", "Voting not open"),
+    "entry_not_votable": ("作品不可投票", "Entry not open to votes"),
+    "campaign_not_found": ("活动不存在", "No such campaign"),
+    "ticket_invalid": ("投票凭证缺失或无效", "Voter ticket missing or invalid"),
+    "ticket_expired": ("投票凭证已过期", "Voter ticket expired"),
+    "idempotency_key_reused": ("请求标识已用于另一张票", "Idempotency key used for another vote"),
+    "refused": ("被投票规则拒绝", "Refused by a voting rule"),
+    "code_recently_sent": ("验证码刚发过", "Code sent moments ago"),
+    "code_expired": ("验证码已过期", "Code expired"),
+    "code_invalid": ("验证码错误", "Wrong code"),
+    "too_many_attempts": ("验证码输错次数过多", "Too many wrong codes"),
+    "verification_method_unavailable": ("验证方式不可用", "Verification method unavailable"),
+    "not_found": ("未找到", "Not found"),
+    "captcha_required": ("需要图形验证码", "Captcha required"),
+    "captcha_wrong": ("图形验证码错误", "Wrong captcha"),
+    "sms_phone_limit": ("手机号获取验证码过于频繁", "Too many codes to one number"),
+    "sms_address_limit": ("网络地址获取验证码过于频繁", "Too many codes from one address"),
+    "sms_network_limit": ("网段获取验证码过于频繁", "Too many codes from one network"),
+    "validation_failed": ("请求内容有误", "Invalid request"),
+    "malformed_json": ("请求格式错误", "Malformed request"),
+    "body_too_large": ("请求内容过大", "Request too large"),
+    "payload_too_large": ("请求内容过大", "Request too large"),
+    "unauthenticated": ("未登录", "Not signed in"),
+    "token_expired": ("登录已过期", "Sign-in expired"),
+    "token_invalid": ("登录凭证无效", "Sign-in not valid"),
+    "role_not_allowed": ("账号角色无权操作", "Role not allowed"),
+    "forbidden": ("无权操作", "Forbidden"),
+}
+
+CONSUMERS: dict[str, tuple[str, str]] = {
+    "campaigns": ("活动定义", "campaign definitions"),
+    "entries": ("参评作品", "entries"),
+    "nominations": ("推荐进度通知", "nomination notices"),
+    "rankings": ("排名通知", "ranking notices"),
+    "review": ("评审通知", "review notices"),
+    "results": ("结果发布通知", "results notices"),
+    "detectors": ("异常投票检测", "fraud detectors"),
+    "tallies": ("票数汇总", "vote tallies"),
+    "standings": ("实时排名", "live standings"),
+    "invalidations": ("作废与恢复的票", "invalidated and reinstated votes"),
+}
+
+TOPICS: dict[str, tuple[str, str]] = {
+    "massline.campaign.v1": ("活动事件", "Campaign events"),
+    "massline.nomination.v1": ("推荐事件", "Nomination events"),
+    "massline.vote.v1": ("投票事件", "Vote events"),
+    "massline.vote-decision.v1": ("投票核查决定", "Vote decisions"),
+    "massline.fraud-alert.v1": ("异常投票告警", "Fraud alerts"),
+    "massline.tally.v1": ("票数汇总", "Vote tallies"),
+    "massline.scoring.v1": ("评分与排名", "Scores and rankings"),
+    "massline.result.v1": ("结果发布", "Published results"),
+    "massline.review.v1": ("专家评审", "Expert review"),
+    "massline.notification.v1": ("通知", "Notifications"),
+}
+
+ALERT_STATES: dict[str, tuple[str, str]] = {
+    "firing": ("正在告警", "Firing"),
+    "pending": ("待触发（条件已满足，等待持续时间）", "Pending (condition met, waiting out its duration)"),
+}
+
+SEVERITIES: dict[str, tuple[str, str]] = {
+    "critical": ("严重", "Critical"),
+    "warning": ("警告", "Warning"),
+    "info": ("提示", "Info"),
+}
+
+
+def group_name(group: str, lang: str) -> str:
+    """A consumer group (`<service>.<consumer>`) in words: 网络投票 · 实时排名; the group itself if unknown."""
+    service, _, consumer = group.partition(".")
+    if service not in SERVICES or consumer not in CONSUMERS:
+        return group
+    return f"{pick(SERVICES, service, lang)} · {pick(CONSUMERS, consumer, lang)}"

@@ -17,6 +17,7 @@ from support import PASSWORD, SCREENSHOTS, Api, open_voting, voter_ticket, wait_
 
 from massline.contracts import topics
 from services.antifraud import domain
+from services.gateway import texts
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -111,16 +112,45 @@ def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser)
     # every consumer group is listed with how many messages wait for it
     expect(page.locator('td[data-group="voting.standings"]')).to_have_text("0", timeout=15_000)
     expect(page.locator('td[data-group="antifraud.detectors"]')).to_be_visible()
-    # the vote figures are this campaign's own: its 23 votes and its refusal, not the other campaign's votes
+    # the vote figures are this campaign's own: its 23 votes and its refusal (in words), not the other campaign's
     expect(page.locator("#votes-accepted")).to_have_text("23")
-    expect(page.locator("#votes-refused")).to_contain_text("quota_exceeded 1")
+    expect(page.locator("#votes-refused")).to_contain_text("超出每日票数 1")
     # errors per service: the scoring service's dead letter is shown; a service without errors says so
     expect(page.locator("#errors-state")).to_contain_text("有服务出错")
     scoring = page.locator('tr[data-service="scoring"]')
     expect(scoring.locator(".state")).to_have_text("有错误")
     assert int(scoring.locator('[data-figure="dead"]').inner_text().split()[0]) >= 1
     expect(page.locator('tr[data-service="submission"] .state')).to_have_text("无错误")
-    expect(page.locator('tr[data-service="voting-refusals"]')).to_contain_text("quota_exceeded")
+    expect(page.locator('tr[data-service="voting-refusals"]')).to_contain_text("超出每日票数")
+    # One screen of health: alerts (not connected here, and said so), lag per group in words, every outbox.
+    expect(page.locator("#alerts")).to_contain_text("告警未接入")
+    expect(page.locator("#alerts")).to_contain_text("MASSLINE_PROMETHEUS_URL")
+    expect(page.locator("#lag")).to_contain_text("网络投票 · 实时排名")
+    expect(page.locator("#lag")).to_contain_text("票数汇总")  # the dead-lettered topic, in words
+    for service in ("submission", "voting", "antifraud", "scoring"):
+        row = page.locator(f'#outbox tr[data-outbox="{service}"]')
+        expect(row.locator('[data-figure="pending"]')).to_have_text(re.compile(r"^\d+$"))
+        expect(row.locator('[data-figure="age"]')).to_have_text(re.compile(r"^(—|\d+ 秒)$"))
+    # The vote rate: the five-minute average, labelled so, and a chart of the last 30 minutes with a value axis
+    # (votes a minute) and a time axis (HH:MM). The gateway samples every 15 s: a chart needs two samples.
+    wait_for("two samples of the vote counters",
+             lambda: (page.reload(), page.locator("#rate-chart").count() == 1)[1], timeout=60)
+    # (within the gateway's first minute it says how many votes in how many seconds instead of extrapolating)
+    expect(page.locator("#vote-rate")).to_have_text(re.compile(
+        r"^(近 [\d.]+ 分钟平均：每分钟 [\d.]+ 票|近 \d+ 秒共 \d+ 票（采样不足一分钟，暂不折算每分钟速率）)$"))
+    chart = page.locator("#rate-chart")
+    expect(chart.locator(".y-axis text.tick")).to_have_count(3)
+    expect(chart.locator(".y-axis text.unit")).to_have_text("票/分钟")
+    assert chart.locator(".x-axis text.time").count() >= 1
+    for label in chart.locator(".x-axis text.time").all_text_contents():
+        assert re.fullmatch(r"\d{2}:\d{2}", label), label
+    expect(page.locator("#rate figcaption")).to_contain_text("近 30 分钟每分钟的票数（北京时间）")
+    # No code is shown raw anywhere on the Chinese page: refusals, rules, groups, topics, services are in words.
+    shown = page.locator("main").inner_text()
+    raw = [c for c in [*texts.REFUSALS, *domain.REASONS, "voting.standings", "antifraud.detectors", topics.TALLY,
+                       "submission", "voting", "antifraud", "scoring", "notification"]
+           if re.search(rf"(?<![\w./-]){re.escape(c)}(?![\w./-])", shown)]
+    assert raw == []
     # The review queue: first the farm whose held votes would change a rank, marked so; each case explained in
     # Chinese with the anti-fraud service's own words for the rule, never its code.
     cards = page.locator("#queue .card")
@@ -146,6 +176,21 @@ def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser)
     expect(gao.locator('[data-scenario="confirmed"]')).to_contain_text("第 2 名")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "operator-operations.png"), full_page=True)
+    # The same page at a desktop width: the three health panels side by side, the chart wide.
+    desk = page.context.new_page()
+    desk.set_viewport_size({"width": 1366, "height": 900})
+    desk.goto(f"{system.gateway_url}/console/c/{CAMPAIGN}/operations")
+    expect(desk.locator("#rate-chart")).to_be_visible()
+    box = [desk.locator(f"#{p}").bounding_box() for p in ("alerts", "lag", "outbox")]
+    assert all(b is not None for b in box) and box[0]["y"] == box[1]["y"] == box[2]["y"]  # one row
+    desk.screenshot(path=str(SCREENSHOTS / "operator-operations-desktop.png"), full_page=True)
+    desk.goto(f"{system.gateway_url}/console/c/{CAMPAIGN}/operations?lang=en")
+    expect(desk.locator("#vote-rate")).to_have_text(re.compile(r"votes a minute|votes in the last \d+ seconds"))
+    expect(desk.locator("#votes-refused")).to_contain_text("Over the daily quota 1")
+    expect(desk.locator("#alerts")).to_contain_text("Alerting is not connected")
+    desk.screenshot(path=str(SCREENSHOTS / "operator-operations-desktop-en.png"), full_page=True)
+    desk.goto(f"{system.gateway_url}/console/c/{CAMPAIGN}/operations?lang=zh")
+    desk.close()
     # The same queue in English.
     page.goto(f"{system.gateway_url}/console/c/{CAMPAIGN}/operations?lang=en")
     expect(page.locator("#queue .card").first.locator(".rank-badge")).to_have_text("Changes a rank")

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from massline.errors import install_error_handlers
 from massline.service import AnswerCounter
-from services.gateway.operations_view import errors_view, vote_rate_view
+from services.gateway.operations_view import errors_view, pipeline_view, vote_rate_view
 from services.gateway.service_metrics import Sample, increase, read_metrics
 
 
@@ -35,6 +35,9 @@ def voting_metrics(accepted: dict[str, float], refused: dict[tuple[str, str], fl
     return generate_latest(registry).decode()
 
 
+T0 = 1767232800.0  # 2026-01-01 02:00 UTC, 10:00 in Beijing
+
+
 def sample(at: float, **services: str | None) -> Sample:
     return Sample(at, {name: read_metrics(text) if text is not None else None for name, text in services.items()})
 
@@ -46,19 +49,64 @@ def test_a_counter_that_restarts_grows_by_what_it_counted_since() -> None:
 
 
 def test_the_vote_rate_is_the_campaigns_own() -> None:
-    samples = [sample(0, voting=voting_metrics({"mine": 0, "other": 0}, {})),
-               sample(60, voting=voting_metrics({"mine": 30, "other": 3000}, {("mine", "quota_exceeded"): 2})),
-               sample(120, voting=voting_metrics({"mine": 90, "other": 9000}, {("mine", "quota_exceeded"): 4,
-                                                                               ("other", "phase_closed"): 50,
-                                                                               ("", "ticket_invalid"): 9}))]
+    samples = [sample(T0, voting=voting_metrics({"mine": 0, "other": 0}, {})),
+               sample(T0 + 60, voting=voting_metrics({"mine": 30, "other": 3000}, {("mine", "quota_exceeded"): 2})),
+               sample(T0 + 120, voting=voting_metrics({"mine": 90, "other": 9000}, {
+                   ("mine", "quota_exceeded"): 4, ("other", "phase_closed"): 50, ("", "ticket_invalid"): 9}))]
     mine = vote_rate_view(samples, "mine")
-    assert (mine["now"], mine["peak"], mine["accepted"]) == (60.0, 60.0, 90)
+    # Two minutes sampled of the five: 90 votes in 2 minutes; the busier minute had 60.
+    assert (mine["now"], mine["window"], mine["peak"], mine["accepted"]) == (45.0, "2", 60.0, 90)
     assert mine["refused"] == {"quota_exceeded": 4}
-    assert mine["chart"] is not None
+    assert [b["votes"] for b in mine["chart"]["bars"][-3:]] == [30.0, 60.0, None]
     other = vote_rate_view(samples, "other")
-    assert (other["now"], other["accepted"], other["refused"]) == (6000.0, 9000, {"phase_closed": 50})
+    assert (other["now"], other["accepted"], other["refused"]) == (4500.0, 9000, {"phase_closed": 50})
     nothing = vote_rate_view(samples, "quiet")
     assert (nothing["now"], nothing["accepted"], nothing["refused"]) == (0.0, 0, {})
+
+
+def test_the_headline_is_the_average_of_the_last_five_minutes_not_of_the_last_instant() -> None:
+    # Every 15 s for 30 minutes: 12 votes in one minute twenty minutes ago, 10 a minute over the last five, and the
+    # last 15 s quiet (the instant rate would say 0).
+    counts, total = [], 0.0
+    for i in range(121):
+        t = T0 + 15 * i
+        if i in (41, 42, 43, 44):
+            total += 3
+        elif 100 < i < 120:
+            total += 2.5
+        counts.append(sample(t, voting=voting_metrics({"c": total}, {})))
+    view = vote_rate_view(counts, "c", "Asia/Shanghai")
+    assert (view["window"], view["window_s"], view["votes_in_window"]) == ("5", 300, 48)
+    assert view["now"] == 9.5  # 47.5 votes over the last five minutes
+    assert view["peak"] == 12.0
+    chart = view["chart"]
+    assert chart["minutes"] == 30 and len(chart["bars"]) == 30
+    # T0 is 10:00 in Beijing: the chart spans 10:01..10:30 with a time label every five minutes, on the axis.
+    assert (chart["first"], chart["last"]) == ("10:01", "10:30")
+    assert [t["label"] for t in chart["x_ticks"]] == ["10:05", "10:10", "10:15", "10:20", "10:25", "10:30"]
+    assert [t["label"] for t in chart["y_ticks"]] == ["0", "10", "20"]  # the top is a round 20 above the peak 12
+    busiest = max(chart["bars"], key=lambda b: b["votes"] or 0)
+    assert (busiest["at"], busiest["votes"]) == ("10:10", 12.0)
+    assert busiest["y"] < chart["base"] and all(chart["top"] <= b["y"] <= chart["base"] for b in chart["bars"])
+    # The same instant in another zone is labelled in that zone's time.
+    assert vote_rate_view(counts, "c", "Europe/Berlin")["chart"]["last"] == "03:30"
+
+
+def test_the_pipeline_shows_lag_per_group_and_each_outbox_and_says_when_a_figure_is_missing() -> None:
+    text = voting_metrics({}, {}) + "\n".join([
+        "# TYPE massline_consumer_lag gauge",
+        'massline_consumer_lag{group="voting.standings",topic="massline.vote.v1",partition="0"} 4',
+        'massline_consumer_lag{group="voting.standings",topic="massline.vote.v1",partition="1"} 3',
+        "# TYPE massline_outbox_pending gauge", "massline_outbox_pending 12",
+        "# TYPE massline_outbox_oldest_age_seconds gauge", "massline_outbox_oldest_age_seconds 41.6", ""])
+    older = voting_metrics({}, {}) + "# TYPE massline_outbox_pending gauge\nmassline_outbox_pending 0\n"
+    view = pipeline_view(sample(T0, voting=text, scoring=older, antifraud=None), {"antifraud.detectors": 9})
+    assert view["lag"] == {"voting.standings": 7}
+    assert view["groups"] == [{"group": "antifraud.detectors", "lag": None, "broker": 9},
+                              {"group": "voting.standings", "lag": 7, "broker": None}]
+    assert view["outbox"] == [{"service": "scoring", "pending": 0, "age": None},
+                              {"service": "voting", "pending": 12, "age": 42}]
+    assert view["unreachable"] == ["antifraud"]
 
 
 def test_errors_per_service_count_the_last_minutes_and_say_when_there_are_none() -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from .. import texts
+from ..alerts import ALERT_NAME, read_alerting
 from ..deps import Deps, ServiceClient, StaffMember, View
 from ..forms import posted, posted_pairs, whole_number
 from ..operations_view import errors_view, pipeline_view, vote_rate_view, what_if_view
@@ -23,6 +25,7 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 CASE_STATUSES = ("flagged", "invalidated", "overturned")
 QUEUE_ORDERS = ("impact", "newest")
+RUNBOOKS = Path(__file__).resolve().parents[3] / "docs" / "runbooks"  # one file per alert, named as the alert
 QUEUE_PAGE = 20  # cases per page of the operator's review queue
 
 
@@ -69,8 +72,9 @@ async def operations_page(view: PageView, deps: Deps, staff: Staff, campaign_id:
     shown = status if status in CASE_STATUSES else ""
     order = sort if sort in QUEUE_ORDERS else "impact"
     params = {"sort": order, "limit": QUEUE_PAGE, "offset": max(offset, 0), **({"status": shown} if shown else {})}
-    cases, per_entry, released, confirmed, now = await case_queue(deps.services, deps.sampler, staff, campaign_id,
-                                                                  params)
+    (cases, per_entry, released, confirmed, now), alerting = await asyncio.gather(
+        case_queue(deps.services, deps.sampler, staff, campaign_id, params),
+        read_alerting(deps.services.client, deps.settings.prometheus_url))
     if not cases.ok:
         return view.problem(cases.error, cases.status)
     samples = list(deps.sampler.samples)
@@ -82,7 +86,8 @@ async def operations_page(view: PageView, deps: Deps, staff: Staff, campaign_id:
         "per_entry": per_entry.body.get("entries", []) if per_entry.ok else None,
         "what_if": what_if_view(released.body if released.ok else None,
                                 confirmed.body if confirmed.ok else None, c.body),
-        "rate": vote_rate_view(samples, campaign_id), "pipeline": pipeline_view(now),
+        "rate": vote_rate_view(samples, campaign_id, c.body.get("timezone")),
+        "pipeline": pipeline_view(now, alerting.broker_lag), "alerting": alerting,
         "errors": errors_view(samples), "bulk": bulk_outcome(view.request, done),
         "flash": done if done and done != "bulk_decided" else None}, status=code)
 
@@ -93,6 +98,17 @@ async def operations(campaign_id: str, view: View, staff: StaffMember, deps: Dep
     if staff is None:
         return view.sign_in_again()
     return await operations_page(view, deps, staff, campaign_id, status, sort, whole_number(offset) or 0)
+
+
+@router.get("/console/runbooks/{name}")
+async def runbook(name: str, staff: StaffMember) -> Response:
+    """An alert's runbook (docs/runbooks/<alertname>.md) as the operations page links it, for signed-in staff."""
+    if staff is None:
+        return RedirectResponse(f"/login?next={quote(f'/console/runbooks/{name}')}", status_code=303)
+    path = RUNBOOKS / f"{name}.md"
+    if not ALERT_NAME.match(name) or not path.is_file():
+        return PlainTextResponse(f"No runbook docs/runbooks/{name}.md here / 没有这份处理手册", status_code=404)
+    return PlainTextResponse(path.read_text(encoding="utf-8"), media_type="text/markdown; charset=utf-8")
 
 
 @router.get("/console/c/{campaign_id}/operations/decisions")

@@ -1,0 +1,155 @@
+"""Every code the operations page can show is said in words, in Chinese and in English: the refusal codes the voting
+service defines, the consumer groups the services subscribe under, the topics, the services, the anti-fraud rules,
+the alert states. The codes are collected from where the services define them, so a new one without a label fails
+here; and the page rendered in Chinese with every one of them shows none of them raw."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from massline.contracts import topics
+from services.antifraud.domain.registry import RULES
+from services.gateway import texts
+from services.gateway.alerts import Alert, Alerting
+from services.gateway.rendering import _words, page_templates
+from services.gateway.settings import GatewaySettings
+
+ROOT = Path(__file__).resolve().parents[2]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def source(*globs: str) -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for g in globs for p in sorted(ROOT.glob(g)))
+
+
+def voting_codes() -> set[str]:
+    """Every code a vote request can be refused with: the voting rules' errors and the service's answers."""
+    domain = source("services/voting/domain/*.py")
+    answers = source("services/voting/*.py", "shared/massline/errors.py", "shared/massline/auth.py")
+    codes = set(re.findall(r'\bcode = "([a-z_]+)"', domain))
+    codes |= set(re.findall(r'(?:TicketError|VoteRefused)\("([a-z_]+)"', domain))
+    codes |= set(re.findall(r'ApiError\(\s*\d+,\s*"([a-z_]+)"', answers))
+    scopes = re.search(r"_LIMIT_WORDS = \{(.*?)\n\}", answers, re.S)
+    assert scopes and 'f"sms_{scope}_limit"' in domain
+    codes |= {f"sms_{s}_limit" for s in re.findall(r'^\s*"([a-z]+)":', scopes.group(1), re.M)}
+    return codes
+
+
+def consumer_groups() -> set[str]:
+    groups = set()
+    for handlers in ROOT.glob("services/*/handlers.py"):
+        service = handlers.parent.name
+        groups |= {f"{service}.{name}" for name in re.findall(r'rt\.subscribe\(\s*topics\.\w+,\s*"(\w+)"',
+                                                                   handlers.read_text(encoding="utf-8"))}
+    return groups
+
+
+def all_topics() -> set[str]:
+    return {v for k, v in vars(topics).items() if k.isupper() and isinstance(v, str) and v.startswith("massline.")}
+
+
+def test_the_collections_find_what_the_services_define() -> None:
+    # The collectors are not empty by accident: known codes, groups and topics are among what they find.
+    assert {"quota_exceeded", "entry_cap_exceeded", "ticket_invalid", "phase_closed", "sms_phone_limit",
+            "validation_failed"} <= voting_codes()
+    assert {"voting.standings", "antifraud.detectors", "scoring.tallies", "notification.rankings"} <= consumer_groups()
+    assert {topics.VOTE, topics.TALLY, topics.VOTE_DECISION} <= all_topics()
+
+
+@pytest.mark.parametrize("code", sorted(voting_codes()))
+def test_every_vote_refusal_code_has_a_label(code: str) -> None:
+    zh, en = texts.REFUSALS[code]
+    assert CJK.search(zh) and en and code not in zh
+
+
+@pytest.mark.parametrize("group", sorted(consumer_groups()))
+def test_every_consumer_group_has_a_label(group: str) -> None:
+    assert CJK.search(texts.group_name(group, "zh")) and group not in texts.group_name(group, "zh")
+    assert texts.group_name(group, "en") != group
+
+
+@pytest.mark.parametrize("topic", sorted(all_topics()))
+def test_every_topic_has_a_label(topic: str) -> None:
+    assert CJK.search(texts.pick(texts.TOPICS, topic, "zh"))
+
+
+def test_every_service_and_state_has_a_label() -> None:
+    for service in GatewaySettings().upstreams():
+        assert CJK.search(texts.pick(texts.SERVICES, service, "zh")), service
+    for table, keys in ((texts.CASE_STATUS, ("flagged", "invalidated", "overturned")),
+                        (texts.ALERT_STATES, ("firing", "pending")), (texts.SEVERITIES, ("critical", "warning"))):
+        for key in keys:
+            assert CJK.search(texts.pick(table, key, "zh")), key
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_every_fraud_rule_says_itself_in_chinese(code: str) -> None:
+    # The page shows a case's reason as the anti-fraud service's own label (reason_zh), never the rule's code.
+    assert CJK.search(RULES[code].text_zh) and code not in RULES[code].text_zh
+
+
+class VisibleText(HTMLParser):
+    """What a reader sees: text outside <title> elements of SVG and outside attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.hidden += tag in ("title", "script", "style")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag in ("title", "script", "style")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def render(lang: str, **context: Any) -> str:
+    template = page_templates().env.get_template("operations.html")
+    campaign = {"id": "c1", "title": "活动", "current_phase": "voting", "categories": []}
+    return template.render(lang=lang, html_lang=lang, **_words(lang), time_zone="Asia/Shanghai",
+                           zone_note=lambda: "（北京时间）", switch_url="/x", staff=None, c=campaign, flash=None,
+                           cases=[], shown="", order="impact", pages={}, offset=0, kept={}, per_entry=[],
+                           what_if=None, bulk=None, **context)
+
+
+def test_the_chinese_page_shows_no_code_raw() -> None:
+    codes = sorted(voting_codes())
+    groups = sorted(consumer_groups())
+    refused = {c: i + 1 for i, c in enumerate(codes)}
+    page = render(
+        "zh",
+        rate={"now": 3.0, "window": "5", "window_s": 300, "votes_in_window": 15, "peak": 7.0, "accepted": 10, "refused": refused, "chart": None},
+        pipeline={"groups": [{"group": g, "lag": 1, "broker": 2} for g in groups], "broker_reported": True,
+                  "outbox": [{"service": s, "pending": 0, "age": None} for s in texts.SERVICES],
+                  "dead": {t: 1 for t in all_topics()}, "unreachable": ["scoring"]},
+        errors={"services": [{"service": "voting", "unreachable": False, "clean": False, "server_errors": 1,
+                              "server_errors_total": 1, "dead": 0, "dead_total": 0, "refused": refused}],
+                "seconds": 600, "recent": True, "clean": False},
+        alerting=Alerting(url="http://prom", connected=True, alerts=[
+            Alert("ConsumerLagHigh", "firing", "critical", "lag", "消费延迟过高", "", "/console/runbooks/x"),
+            Alert("OutboxStuck", "pending", "warning", "outbox stuck", "", "", "")]))
+    parser = VisibleText()
+    parser.feed(page)
+    seen = " ".join(parser.parts)
+    shown = [c for c in [*codes, *groups, *all_topics(), *texts.SERVICES, "firing", "pending", "critical"]
+             if re.search(rf"(?<![\w.-]){re.escape(c)}(?![\w.-])", seen)]
+    assert shown == []
+    assert "超出每日票数" in seen and "网络投票 · 实时排名" in seen and "正在告警" in seen and "消费延迟过高" in seen
+
+
+def test_without_prometheus_the_page_says_alerting_is_not_connected_and_how_to_connect_it() -> None:
+    page = render("zh", rate={"now": None, "refused": {}, "chart": None, "accepted": None},
+                  pipeline={"groups": [], "outbox": [], "dead": {}, "unreachable": []},
+                  errors={"services": [], "seconds": 0, "recent": False, "clean": True},
+                  alerting=Alerting(url="", connected=False))
+    assert "告警未接入" in page and "MASSLINE_PROMETHEUS_URL" in page
+    assert "data-alert=" not in page and "没有正在告警" not in page  # no state it did not read
