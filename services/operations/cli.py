@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from .devstack import SERVICES, Stack
+from .users import users_app
 
 app = typer.Typer(help="massline: public selection campaigns, from nomination to published results.",
                   no_args_is_help=True, add_completion=False)
@@ -27,6 +28,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(demo_app, name="demo")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(users_app, name="users")
 
 ALL = [*SERVICES, "gateway"]
 
