@@ -7,7 +7,7 @@ DEPS_HASH := $(shell cat pyproject.toml shared/pyproject.toml requirements.lock 
 STAMP := $(VENV)/.installed-$(DEPS_HASH)
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-unit test-component test-integration test-e2e asyncapi k8s lint clean help
+.PHONY: install run test test-unit test-component test-integration test-e2e asyncapi k8s lint clean help deploy-lock
 
 help:
 	@echo "make run    - install (first time) and start everything on http://127.0.0.1:$${PORT:-8000}"
@@ -84,7 +84,24 @@ k8s: install
 	@$(PY) -m services.operations kafka-topics
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts build/lock-venv
+
+# The image installs from deploy/requirements.hashes.txt (pip --require-hashes): requirements.lock's pins of what
+# the services need, each with its files' sha256. Run after changing requirements.lock or a dependency list;
+# tests/unit/test_images.py fails while the two disagree. pip-tools runs in a venv of its own (build/lock-venv).
+PIP_TOOLS := pip-tools==7.6.2
+deploy-lock:
+	@test -x build/lock-venv/bin/pip-compile || { $(PYTHON) -m venv build/lock-venv && \
+	  build/lock-venv/bin/pip install --disable-pip-version-check -q '$(PIP_TOOLS)'; }
+	@build/lock-venv/bin/pip-compile --quiet --no-header --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --output-file deploy/requirements.hashes.txt deploy/requirements.in
+	@# The local packages are installed from the build context, not by hash: drop their lines.
+	@{ echo "# requirements.lock's pins of what the image installs, with sha256 hashes: \`make deploy-lock\` writes it"; \
+	  echo "# from deploy/requirements.in; edit those, not this."; \
+	  awk '/^# WARNING: pip install will require/ {skip=1; next} skip && /^(#|massline|    #)/ {next} {skip=0; print}' \
+	  deploy/requirements.hashes.txt; } > deploy/requirements.hashes.tmp && \
+	  mv deploy/requirements.hashes.tmp deploy/requirements.hashes.txt
+	@echo "[massline] wrote deploy/requirements.hashes.txt"
 
 # Benchmarks and evaluations (not tests): each writes its figures to docs/.
 .PHONY: bench-votes bench-notify eval-fraud fuzz chaos restore-drill

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from .devstack import SERVICES, Stack
+from .users import users_app
 
 # The gateway a command talks to: --url, else MASSLINE_GATEWAY_URL, which the system `massline run` started
 # here records (on whatever PORT it was given), else the default port.
@@ -38,6 +39,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(topics_app, name="topics")
+app.add_typer(users_app, name="users")
 
 ALL = [*SERVICES, "gateway"]
 

@@ -42,7 +42,20 @@ WITH RECURSIVE tree AS (
 SELECT id FROM tree;
 
 -- name: get_user
-SELECT username, display_name, password_hash, role, organisation_id FROM users WHERE username = $1;
+SELECT username, display_name, password_hash, role, organisation_id, disabled_at FROM users WHERE username = $1;
+
+-- name: list_users
+SELECT username, display_name, role, organisation_id, disabled_at, created_at FROM users ORDER BY username;
+
+-- name: insert_user
+INSERT INTO users (username, display_name, password_hash, role, organisation_id) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (username) DO NOTHING;
+
+-- name: set_password
+UPDATE users SET password_hash = $2 WHERE username = $1;
+
+-- name: set_disabled
+UPDATE users SET disabled_at = CASE WHEN $2::boolean THEN coalesce(disabled_at, now()) END WHERE username = $1;
 
 -- name: upsert_user
 INSERT INTO users (username, display_name, password_hash, role, organisation_id) VALUES ($1, $2, $3, $4, $5)
@@ -50,10 +63,10 @@ ON CONFLICT (username) DO UPDATE SET display_name = EXCLUDED.display_name, passw
     role = EXCLUDED.role, organisation_id = EXCLUDED.organisation_id;
 
 -- name: count_admins
-SELECT count(*) FROM users WHERE role = 'admin';
+SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL;
 
 -- name: lock_admins
-SELECT username FROM users WHERE role = 'admin' ORDER BY username FOR UPDATE;
+SELECT username FROM users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY username FOR UPDATE;
 
 -- name: campaign_nominations_active
 SELECT id, unit_id, category_id, platform, account_key, operating_entity_key, status

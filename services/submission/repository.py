@@ -39,6 +39,18 @@ class StoredUser:
     password_hash: str
     role: str
     organisation_id: str | None
+    disabled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UserListing:
+    """One user as `massline users list` shows it: never the password hash."""
+    username: str
+    display_name: str
+    role: str
+    organisation_id: str | None
+    disabled_at: datetime | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -60,12 +72,32 @@ async def upsert_user(db: Db, user: StoredUser) -> None:
                      user.organisation_id)
 
 
+async def insert_user(db: Db, user: StoredUser) -> bool:
+    """Adds the user unless the username is taken; whether it was added."""
+    status = await db.execute(Q.insert_user, user.username, user.display_name, user.password_hash, user.role,
+                              user.organisation_id)
+    return bool(status.endswith(" 1"))
+
+
+async def list_users(db: Db) -> list[UserListing]:
+    return [UserListing(**dict(r)) for r in await db.fetch(Q.list_users)]
+
+
+async def set_password(db: Db, username: str, password_hash: str) -> None:
+    await db.execute(Q.set_password, username, password_hash)
+
+
+async def set_disabled(db: Db, username: str, disabled: bool) -> None:
+    await db.execute(Q.set_disabled, username, disabled)
+
+
 async def count_admins(db: Db) -> int:
+    """Admins who can sign in (not disabled)."""
     return int(await db.fetchval(Q.count_admins))
 
 
 async def lock_admins(db: Db) -> list[str]:
-    """Every admin's username, their rows locked until the transaction ends."""
+    """Every admin's username who can sign in (not disabled), their rows locked until the transaction ends."""
     return [r["username"] for r in await db.fetch(Q.lock_admins)]
 
 

@@ -71,9 +71,19 @@ def _compose_binary(tmp_dir: Path) -> Path:
     return binary
 
 
-def _run_compose(binary: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # An empty environment and no .env file: the file must validate on its own defaults.
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
+# The three secrets compose refuses to run without (`${VAR:?message}`); nothing else needs setting.
+SECRETS = {
+    "MASSLINE_SECRET_KEY": "k" * 64,
+    "POSTGRES_PASSWORD": "a-database-password",
+    "MASSLINE_ADMIN_PASSWORD": "an-admin-password",
+}
+
+
+def _run_compose(binary: Path, home: Path, *args: str, secrets: dict[str, str] | None = None,
+                 ) -> subprocess.CompletedProcess[str]:
+    # Only the secrets and no .env file: everything else must validate on its own defaults.
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+           **(SECRETS if secrets is None else secrets)}
     return subprocess.run(
         [str(binary), "-f", "docker-compose.yml", "--env-file", os.devnull, *args],
         cwd=REPO,
@@ -88,7 +98,7 @@ def _run_compose(binary: Path, home: Path, *args: str) -> subprocess.CompletedPr
 def compose_run(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("compose")
     binary = _compose_binary(tmp)
-    return lambda *args: _run_compose(binary, tmp, *args)
+    return lambda *args, **kw: _run_compose(binary, tmp, *args, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -111,20 +121,43 @@ def test_compose_file_is_valid(compose_run):
     assert result.returncode == 0, f"docker compose config --quiet failed:\n{result.stderr}"
 
 
-def test_compose_needs_no_environment(compose_run):
+def test_compose_needs_nothing_but_the_three_secrets(compose_run):
     # Compose warns (and interpolates an empty string) for a ${VAR} without a default.
     result = compose_run("config", "--quiet")
     assert "not set" not in result.stderr, result.stderr
     assert "obsolete" not in result.stderr, result.stderr
 
 
-def test_every_app_service_is_built_from_its_own_dockerfile(services):
-    for name in APP_SERVICES:
-        assert name in services, f"service {name} missing from docker-compose.yml"
-        build = services[name].get("build")
-        assert build, f"{name} has no build section"
-        assert Path(build["context"]).resolve() == REPO, f"{name} must build from the repository root"
-        assert build["dockerfile"] == f"deploy/docker/{name}.Dockerfile"
+@pytest.mark.parametrize("missing", sorted(SECRETS))
+def test_compose_refuses_to_start_without_a_secret(compose_run, missing):
+    """`docker compose up` stops before anything starts and names the secret, rather than services
+    refusing to start one by one on a default."""
+    for value in (None, ""):
+        secrets = {k: v for k, v in SECRETS.items() if k != missing}
+        if value is not None:
+            secrets[missing] = value
+        result = compose_run("config", "--quiet", secrets=secrets)
+        assert result.returncode != 0
+        assert f"required variable {missing} is missing a value: set {missing}" in result.stderr, result.stderr
+
+
+# Every service and job built from this repository runs the one image, with its own command.
+COMMANDS = {
+    **{name: ["massline", "serve", name, "--host", "0.0.0.0", "--port", "8080"] for name in APP_SERVICES},
+    "migrate": ["massline", "migrate"],
+    "create-admin": ["massline", "users", "create-admin"],
+}
+
+
+def test_every_massline_service_runs_the_one_image(services):
+    built = {name for name, svc in services.items() if svc.get("build")}
+    assert built == set(COMMANDS), "only the massline services are built here, all from the one Dockerfile"
+    for name, command in COMMANDS.items():
+        svc = services[name]
+        assert Path(svc["build"]["context"]).resolve() == REPO, f"{name} must build from the repository root"
+        assert svc["build"]["dockerfile"] == "deploy/docker/Dockerfile", name
+        assert svc["image"] == "massline/massline:local", name
+        assert svc["command"] == command, name
 
 
 def test_every_referenced_dockerfile_exists(services):
@@ -143,10 +176,11 @@ def test_app_services_have_healthchecks(services):
         assert "http://127.0.0.1:8080/health/" in probe, f"{name} healthcheck does not probe /health: {probe}"
 
 
-def test_app_services_wait_for_migrations_and_kafka(services):
+def test_app_services_wait_for_migrations_the_first_admin_and_kafka(services):
     for name in APP_SERVICES:
         deps = services[name].get("depends_on") or {}
         assert deps.get("migrate", {}).get("condition") == "service_completed_successfully", name
+        assert deps.get("create-admin", {}).get("condition") == "service_completed_successfully", name
         assert deps.get("kafka", {}).get("condition") == "service_healthy", name
 
 
@@ -156,6 +190,21 @@ def test_migrate_is_a_one_shot_after_postgres(services):
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert migrate.get("restart") in (None, "no"), "a restarting migrate never completes"
     assert not migrate.get("ports")
+    assert migrate["healthcheck"]["disable"] is True  # the image's check is the services' /health/live
+
+
+def test_create_admin_is_a_one_shot_after_migrate_reading_the_secret(services):
+    job = services["create-admin"]
+    assert set(job["depends_on"]) == {"migrate"}
+    assert job["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert job.get("restart") in (None, "no")
+    assert job["healthcheck"]["disable"] is True
+    env = job["environment"]
+    assert env["MASSLINE_ADMIN_PASSWORD"] == SECRETS["MASSLINE_ADMIN_PASSWORD"]
+    assert env["MASSLINE_ADMIN_USERNAME"] == "admin"
+    assert env["MASSLINE_DATABASE_URL"].startswith(f"postgresql://massline:{SECRETS['POSTGRES_PASSWORD']}@postgres:")
+    for name in APP_SERVICES:  # the services never see the admin's password
+        assert "MASSLINE_ADMIN_PASSWORD" not in services[name]["environment"], name
 
 
 def test_replicated_services_run_two_replicas_without_host_ports(services):
@@ -176,7 +225,7 @@ def test_gateway_is_the_published_entry_point(services):
 
 
 def test_app_services_get_their_settings(services):
-    for name in (*APP_SERVICES, "migrate"):
+    for name in (*APP_SERVICES, "migrate", "create-admin"):
         env = services[name].get("environment") or {}
         assert env.get("MASSLINE_ENV") == "production", name
         assert env.get("MASSLINE_LOG_LEVEL") == "INFO", name
@@ -296,61 +345,6 @@ def test_dashboard_charts_the_service_metrics():
     # Every exposed metric family has a panel, and every queried one is exposed: tests/unit/test_dashboard.py.
 
 
-# --- Dockerfiles ----------------------------------------------------------------------------
-
-
-def _instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs with line continuations joined."""
-    text = re.sub(r"\\\n", " ", path.read_text())
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            word, _, rest = line.partition(" ")
-            out.append((word.upper(), rest.strip()))
-    return out
-
-
-def _final_stage(path: Path) -> list[tuple[str, str]]:
-    steps = _instructions(path)
-    last_from = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
-    return steps[last_from:]
-
-
-@pytest.mark.parametrize("name", APP_SERVICES)
-def test_service_dockerfile(name):
-    path = DEPLOY / "docker" / f"{name}.Dockerfile"
-    steps = _instructions(path)
-    final = _final_stage(path)
-    assert all(args.split()[0] == "python:3.11-slim" for word, args in steps if word == "FROM")
-
-    runs = [args for word, args in steps if word == "RUN"]
-    shared = next(i for i, r in enumerate(runs) if re.search(r"pip install .*\./shared\b", r))
-    root = next(i for i, r in enumerate(runs) if re.search(r"pip install .*(\s)\.$", r))
-    assert shared < root, "shared must be installed before the root package"
-    assert all("--no-cache-dir" in r for r in runs if "pip install" in r)
-
-    users = [args for word, args in final if word == "USER"]
-    assert users and users[-1].split(":")[0] not in ("root", "0"), f"{name} image runs as root"
-
-    checks = [args for word, args in final if word == "HEALTHCHECK"]
-    assert checks and "http://127.0.0.1:8080/health/live" in checks[-1], f"{name} has no liveness HEALTHCHECK"
-    assert "curl" not in checks[-1], "python:3.11-slim has no curl"
-
-    cmd = [args for word, args in final if word == "CMD"]
-    assert cmd, f"{name} image has no CMD"
-    assert json.loads(cmd[-1]) == ["massline", "serve", name, "--host", "0.0.0.0", "--port", "8080"]
-
-
-def test_migrate_dockerfile():
-    path = DEPLOY / "docker" / "migrate.Dockerfile"
-    final = _final_stage(path)
-    cmd = [args for word, args in final if word == "CMD"]
-    assert cmd and json.loads(cmd[-1]) == ["massline", "migrate"]
-    users = [args for word, args in final if word == "USER"]
-    assert users and users[-1].split(":")[0] not in ("root", "0")
-
-
 # --- Kubernetes -----------------------------------------------------------------------------
 
 
@@ -440,15 +434,23 @@ def test_deployments_read_config_and_secret(k8s):
         assert gateway_env.get(f"MASSLINE_{name.upper()}_URL") == f"http://{name}:8080"
 
 
-def test_migration_job(k8s):
+def test_migration_and_first_admin_jobs(k8s):
     jobs = _of_kind(k8s, "Job")
-    assert jobs, "no migration Job"
-    (job,) = jobs.values()
-    pod = job["spec"]["template"]["spec"]
-    assert pod["restartPolicy"] in ("Never", "OnFailure")
-    (container,) = pod["containers"]
-    assert container["command"] == ["massline", "migrate"]
-    assert container["resources"]["requests"]
+    assert set(jobs) == {"massline-migrate", "massline-create-admin"}
+    for name, command in (("massline-migrate", ["massline", "migrate"]),
+                          ("massline-create-admin", ["massline", "users", "create-admin"])):
+        pod = jobs[name]["spec"]["template"]["spec"]
+        assert pod["restartPolicy"] in ("Never", "OnFailure")
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        (container,) = pod["containers"]
+        assert container["command"] == command
+        assert container["resources"]["requests"]
+    (container,) = jobs["massline-create-admin"]["spec"]["template"]["spec"]["containers"]
+    from_secret = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    secret = next(iter(_of_kind(k8s, "Secret").values()))
+    for variable in ("MASSLINE_DATABASE_URL", "MASSLINE_ADMIN_USERNAME", "MASSLINE_ADMIN_PASSWORD"):
+        assert from_secret[variable] == {"name": secret["metadata"]["name"], "key": variable}
+        assert variable in secret["stringData"], f"the secret template lacks {variable}"
 
 
 # Autoscalers, network policies, Prometheus Operator resources, KafkaTopics, the kustomization and the

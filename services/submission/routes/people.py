@@ -32,7 +32,8 @@ async def login(body: LoginRequest, deps: Deps, x_real_ip: Annotated[str | None,
 
     Five wrong passwords for a username within 15 minutes, or thirty from one address, lock further tries for
     15 minutes (429 `too_many_sign_ins` with Retry-After), the right password included; each further lock of the
-    same name or address lasts twice as long (at most a day)."""
+    same name or address lasts twice as long (at most a day). A disabled account is refused with 401
+    `account_disabled` (`massline users disable`/`enable`)."""
     return await people.login(deps, body.username, body.password, (x_real_ip or "").strip()[:64] or None)
 
 

@@ -36,6 +36,10 @@ async def login(deps: SubmissionDeps, username: str, password: str, address: str
     if user is None or not right:
         await _count_failure(deps, keys)
         raise Unauthenticated("invalid_credentials", "用户名或密码错误", "Wrong username or password")
+    if user.disabled_at is not None:
+        # Said only to whoever knows the password: a stranger learns nothing about the account.
+        raise Unauthenticated("account_disabled", "该账号已停用，请联系管理员",
+                              "This account is disabled; ask an administrator")
     await repo.forget_sign_in_attempts(deps.rt.pool, keys[0])
     caller = Caller(user.username, user.role, user.organisation_id)
     return LoginAnswer(
@@ -114,7 +118,8 @@ async def ensure_admin(deps: SubmissionDeps) -> None:
         return
     password = s.admin_password or ("admin-demo-password" if s.env != "production" else "")
     if not password:
-        log.warning("no admin user exists and MASSLINE_ADMIN_PASSWORD is not set")
+        log.warning("no administrator can sign in: create one with `massline users create-admin` "
+                    "(docker compose and Kubernetes run it as the create-admin job)")
         return
     await repo.upsert_user(deps.rt.pool, StoredUser(s.admin_username, "Administrator", hash_password(password),
                                                     "admin", None))
