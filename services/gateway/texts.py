@@ -612,6 +612,12 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "sms_phone_limit": ("手机号获取验证码过于频繁", "Too many codes to one number"),
     "sms_address_limit": ("网络地址获取验证码过于频繁", "Too many codes from one address"),
     "sms_network_limit": ("网段获取验证码过于频繁", "Too many codes from one network"),
+    "sms_throttled": ("短信服务商限流", "SMS vendor throttled"),
+    "phone_number_invalid": ("手机号无法接收短信", "Number cannot receive SMS"),
+    "sms_unavailable": ("短信服务不可用", "SMS service unavailable"),
+    "wechat_state_invalid": ("微信授权已过期或无效", "WeChat sign-in expired or invalid"),
+    "wechat_code_invalid": ("微信授权码无效", "WeChat code invalid"),
+    "wechat_unavailable": ("微信授权服务不可用", "WeChat sign-in unavailable"),
     "validation_failed": ("请求内容有误", "Invalid request"),
     "malformed_json": ("请求格式错误", "Malformed request"),
     "body_too_large": ("请求内容过大", "Request too large"),
@@ -647,6 +653,7 @@ TOPICS: dict[str, tuple[str, str]] = {
     "massline.result.v1": ("结果发布", "Published results"),
     "massline.review.v1": ("专家评审", "Expert review"),
     "massline.notification.v1": ("通知", "Notifications"),
+    "massline.broker-epoch": ("消息服务器纪元（重建检测）", "Broker epoch (rebuild detection)"),
 }
 
 ALERT_STATES: dict[str, tuple[str, str]] = {

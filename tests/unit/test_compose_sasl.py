@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_deploy_files import APP_SERVICES, REPO, _compose_binary
+from tests.unit.test_deploy_files import APP_SERVICES, REPO, SECRETS, _compose_binary
 
 OVERLAY = "deploy/compose/docker-compose.sasl.yml"
 
@@ -20,7 +20,7 @@ def merged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     tmp = tmp_path_factory.mktemp("compose-sasl")
     binary = _compose_binary(tmp)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp)}
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp), **SECRETS}
     result = subprocess.run([str(binary), "-f", "docker-compose.yml", "-f", OVERLAY, "--env-file", os.devnull,
                              "config", "--format", "json"], cwd=REPO, env=env, capture_output=True, text=True,
                             timeout=120)
