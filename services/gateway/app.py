@@ -58,14 +58,15 @@ def create_app(settings: GatewaySettings | None = None, *, client: httpx.AsyncCl
                 await deps.services.client.aclose()
 
     docs = docs_enabled(settings.env, settings.api_docs)
-    app = FastAPI(title="massline", description="The entry point: every service's API under /api/<service>/.",
+    app = FastAPI(title="massline", description="The entry point. Every service's API is under `/api/{service}/`: choose "
+                              "one in the bar above.",
                   version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json" if docs else None)
     app.state.deps = deps
     # The gateway answers a bad path 400, as it did before it reached any service.
     install_error_handlers(app, path_status=400)
     app.include_router(api.router)
-    install_edge(app, docs=docs)
+    install_edge(app, docs=docs, services=list(deps.services.upstreams))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in PAGE_ROUTERS:
         app.include_router(router)

@@ -61,6 +61,28 @@ class EdgeHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class HeadAsGet:
+    """HEAD is answered as GET without the body (RFC 9110): uptime checks and link checkers ask HEAD of pages and
+    files, which have only GET routes. Never forwarded to a service as HEAD: the proxy sees a GET."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
 def _headers_for(path: str, docs_on: bool) -> dict[str, str]:
     docs = docs_on and (path == "/docs" or path.startswith(SWAGGER_PATH))
     headers = {**SECURITY_HEADERS, "content-security-policy": DOCS_CSP if docs else CSP}
@@ -71,23 +93,26 @@ def _headers_for(path: str, docs_on: bool) -> dict[str, str]:
     return headers
 
 
-def install_edge(app: FastAPI, *, docs: bool) -> None:
-    """Compression above 1 KiB for text, the edge headers, /favicon.ico, and /docs when `docs`."""
+def install_edge(app: FastAPI, *, docs: bool, services: list[str]) -> None:
+    """Compression above 1 KiB for text, the edge headers, HEAD as GET, /favicon.ico, and /docs when `docs`."""
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6, exclude_content_types=NOT_COMPRESSED)
     app.add_middleware(EdgeHeaders, docs=docs)
+    app.add_middleware(HeadAsGet)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> FileResponse:
         return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon")
 
     if docs:
-        _install_docs(app)
+        _install_docs(app, services)
 
 
-def _install_docs(app: FastAPI) -> None:
-    """Swagger UI from the fastapi-swagger package's files, started by a static script (no inline code)."""
+def _install_docs(app: FastAPI, services: list[str]) -> None:
+    """Swagger UI from the fastapi-swagger package's files, started by a static script (no inline code): the
+    gateway's own API and each service's under /api/<service>, chosen from the top bar."""
     app.mount(SWAGGER_PATH, StaticFiles(directory=SWAGGER_FILES), name="swagger-ui")
-    page = (TEMPLATES / "docs.html").read_text(encoding="utf-8").replace("{swagger}", SWAGGER_PATH)
+    page = (TEMPLATES / "docs.html").read_text(encoding="utf-8").replace("{swagger}", SWAGGER_PATH).replace(
+        "{services}", " ".join(services))
 
     @app.get("/docs", include_in_schema=False)
     async def docs(_: Request) -> HTMLResponse:

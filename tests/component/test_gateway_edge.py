@@ -61,6 +61,15 @@ def test_no_template_has_inline_script_style_or_handler() -> None:
         assert not re.search(r"<style|\sstyle=|<[^>]+\son[a-z]+=", html), template.name
 
 
+def test_head_is_answered_like_get_without_a_body(client: TestClient) -> None:
+    for path in ("/login", "/static/site.css", "/favicon.ico"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"], path
+        assert head.headers["content-length"] == got.headers["content-length"], path
+        _secured(head)
+
+
 def test_text_is_compressed_and_small_answers_are_not(client: TestClient) -> None:
     big = client.get("/static/vote.js", headers={"accept-encoding": "gzip"})
     assert big.headers["content-encoding"] == "gzip" and "accept-encoding" in big.headers["vary"].lower()
@@ -92,6 +101,10 @@ def test_the_api_docs_render_from_local_files_only(client: TestClient) -> None:
     swagger = client.get(next(a for a in assets if a.endswith("swagger-ui-bundle.js")))
     assert "immutable" in swagger.headers["cache-control"]
     assert client.get("/openapi.json").json()["info"]["title"] == "massline"
+    # Every service's API can be chosen above the gateway's.
+    chooser = re.search(r'data-services="([^"]*)"', page.text)
+    assert chooser and chooser.group(1).split() == ["submission", "voting", "antifraud", "scoring", "notification"]
+    assert 'id="api-choice"' in page.text
 
 
 def test_the_api_docs_are_off_in_production_unless_asked_for() -> None:
@@ -101,6 +114,10 @@ def test_the_api_docs_are_off_in_production_unless_asked_for() -> None:
         assert production.get("/redoc").status_code == 404
         _secured(production.get("/docs"))
         assert production.get(f"{SWAGGER_PATH}/swagger-ui.css").status_code == 404
+        # A service's own description and docs pages are not reachable through the gateway either.
+        for path in ("/api/voting/openapi.json", "/api/voting/docs", "/api/scoring/redoc", "/api/voting/./docs"):
+            answer = production.get(path, follow_redirects=False)
+            assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found", path
     with gateway(env="production", api_docs=True) as asked:
         assert asked.get("/docs").status_code == 200
         assert asked.get("/openapi.json").status_code == 200

@@ -73,5 +73,27 @@ def test_pages_work_under_the_content_security_policy(system, browser) -> None:
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("massline")
     expect(page.locator(".opblock").first).to_be_visible()
     _no_violation(page, messages)
+
+    # A service's API, chosen above the docs: its operations, tried through the gateway.
+    page.get_by_label("API").select_option("voting")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("voting")
+    expect(page.locator(".swagger-ui .servers")).to_contain_text("/api/voting")
+    expect(page.locator(".opblock-summary-path", has_text="/campaigns/{campaign_id}/standings").first).to_be_visible()
+    _no_violation(page, messages)
     context.close()
+
+
+def test_each_service_s_api_description_is_served_for_the_gateway_and_its_own_docs_page_leads_there(system) -> None:
+    api = Api(system.gateway_url)
+    open_voting(api, "pages-edge-docs", ["边缘测试乙号"])
+    document = api.call("GET", "/api/voting/openapi.json").json()
+    assert document["servers"] == [{"url": "/api/voting"}]
+    path = "/campaigns/{campaign_id}/standings"
+    assert path in document["paths"]
+    # What "Try it out" sends: the server's URL and the path, through the gateway.
+    standings = api.call("GET", document["servers"][0]["url"] + path.format(campaign_id="pages-edge-docs"))
+    assert standings.status_code == 200 and standings.json()["campaign_id"] == "pages-edge-docs"
+    for page in ("docs", "redoc", "docs/oauth2-redirect"):
+        moved = api.call("GET", f"/api/voting/{page}", follow_redirects=False)
+        assert moved.status_code == 307 and moved.headers["location"] == "/docs?api=voting"
 

@@ -11,12 +11,13 @@ from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from ..addresses import voter_address
 from ..deps import Deps, GatewayDeps, ServiceClient
+from ..edge import docs_enabled
 from ..upstream import Services
 
 router = APIRouter()
@@ -123,6 +124,31 @@ def operators_only(path: str) -> bool:
     return resolved.split("/", 1)[0].lower() == "metrics"
 
 
+_DOCS_PAGES = {"docs", "redoc"}
+
+
+async def service_docs(service: str, path: str, request: Request, deps: GatewayDeps) -> Response | None:
+    """A service's API description and docs pages, as the gateway serves them: its OpenAPI document says it lives
+    under /api/<service> (so "Try it out" goes through the gateway), its own docs pages (which load Swagger from a
+    CDN) give way to the gateway's /docs with that service chosen (`/docs?api=<service>`), and all of it is off where the gateway's docs
+    are. None: not a docs path."""
+    resolved = posixpath.normpath("/" + path).strip("/")
+    if resolved not in _DOCS_PAGES | {"openapi.json"} and not resolved.startswith("docs/"):
+        return None
+    if not docs_enabled(deps.settings.env, deps.settings.api_docs):
+        return _refusal("not_found", "Not found", "未找到", 404)
+    if resolved != "openapi.json":
+        return RedirectResponse(f"/docs?api={service}", status_code=307)
+    upstream = await _send(deps, "GET", f"{deps.services.upstreams[service]}/openapi.json", None,
+                           forwarded_headers(request, deps), b"")
+    if upstream.status_code != 200:
+        return Response(upstream.content, status_code=upstream.status_code,
+                        media_type=upstream.headers.get("content-type"))
+    document = upstream.json()
+    document["servers"] = [{"url": f"/api/{service}"}]
+    return JSONResponse(document)
+
+
 def forwarded_headers(request: Request, deps: Deps) -> dict[str, str]:
     """The request's headers as a service receives them: no hop headers, the voter's address set by us."""
     # Header values go on stripped: an HTTP client refuses to send one with trailing space ("Bearer "), and
@@ -146,9 +172,11 @@ async def proxy(service: str, path: str, request: Request, deps: Deps) -> Respon
     if operators_only(path):
         counted.requests.labels(service, "404").inc()
         return _refusal("not_found", "Not found", "未找到", 404)
-    headers = forwarded_headers(request, deps)
     started = time.perf_counter()
     try:
+        if request.method == "GET" and (answer := await service_docs(service, path, request, deps)):
+            return answer
+        headers = forwarded_headers(request, deps)
         upstream = await _send(deps, request.method, f"{base}/{path}", request.query_params, headers,
                                await request.body())
     except httpx.HTTPError as exc:
