@@ -58,8 +58,8 @@ def create_app(settings: GatewaySettings | None = None, *, client: httpx.AsyncCl
                 await deps.services.client.aclose()
 
     docs = docs_enabled(settings.env, settings.api_docs)
-    app = FastAPI(title="massline", description="The entry point. Every service's API is under `/api/{service}/`: choose "
-                              "one in the bar above.",
+    about = "The entry point. Every service's API is under `/api/{service}/`: choose one above."
+    app = FastAPI(title="massline", description=about,
                   version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json" if docs else None)
     app.state.deps = deps

@@ -130,8 +130,8 @@ _DOCS_PAGES = {"docs", "redoc"}
 async def service_docs(service: str, path: str, request: Request, deps: GatewayDeps) -> Response | None:
     """A service's API description and docs pages, as the gateway serves them: its OpenAPI document says it lives
     under /api/<service> (so "Try it out" goes through the gateway), its own docs pages (which load Swagger from a
-    CDN) give way to the gateway's /docs with that service chosen (`/docs?api=<service>`), and all of it is off where the gateway's docs
-    are. None: not a docs path."""
+    CDN) give way to the gateway's /docs with that service chosen (`/docs?api=<service>`), and all of it is off
+    where the gateway's docs are. None: not a docs path."""
     resolved = posixpath.normpath("/" + path).strip("/")
     if resolved not in _DOCS_PAGES | {"openapi.json"} and not resolved.startswith("docs/"):
         return None
