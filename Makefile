@@ -32,6 +32,12 @@ $(STAMP): pyproject.toml shared/pyproject.toml requirements.lock
 	  echo "[massline] installing kcat from the distribution's packages" && \
 	  (apt-get update -q >/dev/null && apt-get install -y -q kcat >/dev/null); } || \
 	  echo "[massline] kcat not installed: the kcat tests will say so (under CI they fail)"
+	@# promtool checks and unit-tests the alert rules (tests/unit/test_alert_rules.py): Debian's Prometheus package.
+	@command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  echo "[massline] installing promtool from the distribution's prometheus package" && \
+	  (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	   prometheus >/dev/null); } || \
+	  echo "[massline] promtool not installed: the alert rule tests will say so"
 	@$(PY) -m pip install --disable-pip-version-check --no-input --progress-bar off -c requirements.lock -e './shared[embedded]' -e '.[test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@

@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from massline.metrics import process_registry
+
 from .addresses import Network
 from .rendering import PageView, page_templates
 from .service_metrics import ServiceMetrics
@@ -19,9 +21,9 @@ from .visitor import Staff, language_in, staff_in
 
 @dataclass
 class ProxyMetrics:
-    """The gateway's own counters of what it proxied, served on its `/metrics`."""
+    """The gateway's own counters of what it proxied, and its process's series, served on its `/metrics`."""
 
-    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    registry: CollectorRegistry = field(default_factory=process_registry)
     requests: Counter = field(init=False)
     latency: Histogram = field(init=False)
 

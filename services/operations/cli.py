@@ -86,6 +86,18 @@ def serve(
     )
 
 
+@app.command("lag-exporter")
+def lag_exporter(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(9308, help="Port to bind."),
+) -> None:
+    """Serve every consumer group's lag, read from the broker (MASSLINE_KAFKA_BOOTSTRAP_SERVERS), on /metrics."""
+    import uvicorn
+
+    uvicorn.run("services.operations.lag_exporter:create_app", factory=True, host=host, port=port, log_config=None,
+                access_log=False)
+
+
 @app.command()
 def migrate(service: str | None = typer.Option(None, help="Only this service.")) -> None:
     """Apply every service's migrations (each in its own schema)."""
@@ -233,6 +245,7 @@ def run(
             f"\n  massline is running: {stack.gateway_url}\n"
             f"  health:   {stack.gateway_url}/health\n"
             f"  API docs: {stack.gateway_url}/docs\n"
+            f"  lag:      http://127.0.0.1:{stack.lag_exporter_port}/metrics (consumer lag as the broker sees it)\n"
             f"  logs:     {stack.log_dir}\n"
             f"  processes: massline status · massline restart <name>\n\n  Press Ctrl-C to stop.\n",
             err=True,
@@ -250,7 +263,7 @@ def run(
         _say("stopped every process started by this run")
 
 
-PROCESSES = ["postgres", "tansu", *ALL]
+PROCESSES = ["postgres", "tansu", *ALL, "lag-exporter"]
 
 
 @app.command()

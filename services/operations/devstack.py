@@ -392,6 +392,7 @@ class Stack:
     kafka: EmbeddedKafka | None = None
     services: dict[str, ManagedProcess] = field(default_factory=dict)
     service_ports: dict[str, int] = field(default_factory=dict)
+    lag_exporter_port: int = 0  # `massline run` serves the broker's consumer lag here (0: not started)
 
     @property
     def log_dir(self) -> Path:
@@ -479,6 +480,9 @@ class Stack:
     def service_command(self, name: str, port: int) -> list[str]:
         return [sys.executable, "-m", "services.operations", "serve", name, "--host", "127.0.0.1", "--port", str(port),
                 "--home", str(self.home)]
+
+    def lag_exporter_command(self, port: int) -> list[str]:
+        return [sys.executable, "-m", "services.operations", "lag-exporter", "--host", "127.0.0.1", "--port", str(port)]
 
     def _wait_ready(self, name: str, proc: ManagedProcess, timeout: float) -> None:
         base = f"http://127.0.0.1:{proc.port}"

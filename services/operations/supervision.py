@@ -149,6 +149,10 @@ def control(run_dir: Path) -> Any:
     return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
 
+# The process that serves every consumer group's lag as the broker sees it (services/operations/lag_exporter.py).
+LAG_EXPORTER = "lag-exporter"
+
+
 @dataclass
 class SupervisedStack:
     """The whole system on one machine, kept running by supervisord."""
@@ -181,6 +185,9 @@ class SupervisedStack:
         if s.gateway_port:
             programs.append(Program("gateway", s.service_command("gateway", s.gateway_port), priority=40,
                                     autostart=False, startsecs=3))
+        if s.lag_exporter_port:
+            programs.append(Program(LAG_EXPORTER, s.lag_exporter_command(s.lag_exporter_port), priority=50,
+                                    autostart=False, startsecs=2))
         return programs
 
     def start(self, timeout: float = 90) -> None:
@@ -201,6 +208,7 @@ class SupervisedStack:
             s.kafka_bootstrap = s.kafka.bootstrap
         for name in SERVICES:
             s.service_ports.setdefault(name, free_port())
+        s.lag_exporter_port = s.lag_exporter_port or free_port()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         config = self.run_dir / CONFIG
@@ -231,6 +239,9 @@ class SupervisedStack:
             self.progress(f"starting gateway on 127.0.0.1:{s.gateway_port}")
             control(self.run_dir).supervisor.startProcess("gateway", False)
             self._wait_ready("gateway", s.gateway_url, timeout)
+        self.progress(f"starting the broker lag exporter on 127.0.0.1:{s.lag_exporter_port}")
+        control(self.run_dir).supervisor.startProcess(LAG_EXPORTER, False)
+        self._wait_ready(LAG_EXPORTER, f"http://127.0.0.1:{s.lag_exporter_port}", timeout)
 
     def _start_infrastructure(self, timeout: float) -> None:
         s = self.stack

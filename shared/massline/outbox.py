@@ -50,6 +50,12 @@ WITH doomed AS (
 SELECT count(*) AS deleted, max(id) AS last_id FROM gone
 """
 PRUNE_CHUNK_ROWS = 10_000
+# Ids grow with created_at: the lowest unpublished id is the oldest event waiting (found on the partial index).
+_OLDEST_PENDING_AGE = """
+SELECT coalesce(extract(epoch FROM now() - (
+    SELECT created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 1)), 0)::float8
+"""
+_PENDING_COUNT = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 
 
 @dataclass
@@ -57,6 +63,7 @@ class OutboxMetrics:
     published: Counter
     pending: Gauge
     pruned: Counter
+    oldest_age: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> OutboxMetrics:
@@ -65,6 +72,8 @@ class OutboxMetrics:
             Gauge("massline_outbox_pending", "Events recorded but not yet published", registry=registry),
             Counter("massline_outbox_pruned", "Published outbox rows deleted after the retention period",
                     registry=registry),
+            Gauge("massline_outbox_oldest_age_seconds", "Age of the oldest event recorded but not yet published "
+                  "(0: nothing waits)", registry=registry),
         )
 
 
@@ -168,7 +177,24 @@ class Outbox:
             self.acknowledged[key] = max(ack.offset, self.acknowledged.get(key, -1))
 
     async def pending(self, pool: asyncpg.Pool) -> int:
-        return int(await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+        return int(await pool.fetchval(_PENDING_COUNT))
+
+    async def oldest_pending_age(self, pool: asyncpg.Pool) -> float:
+        """Seconds since the oldest unpublished event was recorded; 0 when none waits."""
+        return float(await pool.fetchval(_OLDEST_PENDING_AGE))
+
+    async def measure(self, pool: asyncpg.Pool) -> None:
+        """Set the pending count and the oldest pending age. Run whether the last publish worked or not: a relay
+        that cannot reach the broker is exactly when the age must keep growing."""
+        if self.metrics is None:
+            return
+        try:
+            self.metrics.pending.set(await self.pending(pool))
+            self.metrics.oldest_age.set(await self.oldest_pending_age(pool))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - database away: the gauges keep their last value
+            log.debug("outbox not measured: %s", exc)
 
     async def run(self, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> None:
         """The relay loop: publish what is pending, then sleep until notified or the poll interval passes."""
@@ -179,14 +205,14 @@ class Outbox:
         gauge_at = 0.0
         try:
             while not self._stopping:
+                now = asyncio.get_running_loop().time()
+                if now - gauge_at > 5:  # a count is not free on a busy outbox
+                    await self.measure(pool)
+                    gauge_at = now
                 try:
                     published = await self.publish_pending(pool, producer)
                     backoff = 0.2
-                    now = asyncio.get_running_loop().time()
                     self.last_success, self.last_error = time.monotonic(), ""
-                    if self.metrics and now - gauge_at > 5:  # a count is not free on a busy outbox
-                        self.metrics.pending.set(await self.pending(pool))
-                        gauge_at = now
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - broker or database away: keep the rows, retry later

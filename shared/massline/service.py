@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
 
 from .consumer import ConsumerMetrics, EventConsumer, Handler
 from .contracts.envelope import Event
@@ -36,6 +36,7 @@ from .kafka import (
     topics_with_dead_letters,
 )
 from .logging import configure_logging
+from .metrics import process_registry
 from .outbox import Outbox, OutboxMetrics, replay
 from .settings import ServiceSettings
 from .uow import UnitOfWork
@@ -108,7 +109,7 @@ class ServiceRuntime(Generic[SettingsT]):
         self.settings = settings
         self.schema = schema or name
         self.migrations_dir = migrations_dir
-        self.registry = CollectorRegistry()
+        self.registry = process_registry()
         self.broker: KafkaBroker = broker_factory(settings, name, self.registry)
         self.outbox = Outbox(
             name,
@@ -123,6 +124,8 @@ class ServiceRuntime(Generic[SettingsT]):
         self.broker_heals = Counter("massline_broker_heals", "Times this instance found the broker had lost its topics "
                                     "and created them again, re-sending recent outbox events",
                                     registry=self.registry)
+        self.dependency_up = Gauge("massline_dependency_up", "Whether this instance reached a dependency at its last "
+                                   "check (1) or not (0)", ["dependency"], registry=self.registry)
         self.answers = Counter("massline_http_responses", "HTTP requests answered, per status class (5xx: failed)",
                                ["status"], registry=self.registry)
         self._pool: asyncpg.Pool | None = None
@@ -216,8 +219,12 @@ class ServiceRuntime(Generic[SettingsT]):
         )
         for step in self._startup:
             await step(self)
+        # The database answered just now (and the broker, when it created the topics); from here the broker watch
+        # checks them every round.
+        self.dependency_up.labels("database").set(1)
         if self.settings.creates_topics:
             await ensure_topics(self.settings, self._topics)
+            self.dependency_up.labels("broker").set(1)
         if join_in_background:
             self._tasks.append(asyncio.create_task(self._join(), name="consumers-join"))
         else:
@@ -317,12 +324,15 @@ class ServiceRuntime(Generic[SettingsT]):
         """Notice a broker that lost this service's topics (restarted empty, or a new cluster) and heal it."""
         while True:
             await asyncio.sleep(self.settings.broker_check_interval_s)
+            await self._check_database()
             try:
                 reason = await self._broker_lost()
             except Exception as exc:  # noqa: BLE001 - the broker is away: readiness says so, the next round retries
                 self.broker_problem = f"{type(exc).__name__}: {exc}"[:200]
+                self.dependency_up.labels("broker").set(0)
                 continue
             self.broker_problem = ""
+            self.dependency_up.labels("broker").set(1)
             if reason and not self.settings.creates_topics and reason.startswith(MISSING):
                 self.broker_problem = reason  # creating topics is `massline topics apply`'s job here
             elif reason:
@@ -331,6 +341,15 @@ class ServiceRuntime(Generic[SettingsT]):
                 except Exception as exc:  # noqa: BLE001 - database or broker away mid-way: the next round retries
                     self.broker_problem = f"healing the broker failed: {type(exc).__name__}: {exc}"[:200]
                     self.outbox.broker_reset = True
+
+    async def _check_database(self) -> bool:
+        """Whether the database answers within 2 s; `massline_dependency_up{dependency="database"}` says it."""
+        try:
+            up = bool(await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2) == 1)
+        except Exception:  # noqa: BLE001 - any failure means unreachable
+            up = False
+        self.dependency_up.labels("database").set(1 if up else 0)
+        return up
 
     async def _broker_lost(self) -> str:
         """Why the broker no longer holds what this service published or reads, or "" when it does.
@@ -421,6 +440,7 @@ class ServiceRuntime(Generic[SettingsT]):
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             checks["database"] = False
             checks["database_error"] = str(exc)[:200]
+        self.dependency_up.labels("database").set(1 if checks["database"] else 0)
         try:
             checks["broker"] = bool(await self.broker.ping(timeout=2)) if self.started and self.joined else False
             if self.started and not self.joined:

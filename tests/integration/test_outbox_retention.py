@@ -178,3 +178,37 @@ async def test_the_relay_prunes_by_itself_and_counts_what_it_deleted(database_ur
         await asyncio.wait_for(relay, 10)
         await producer.stop()
         await pool.close()
+
+
+async def test_the_oldest_waiting_event_age_tells_how_long_the_relay_has_been_behind(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    topic = f"test.retention.{uuid.uuid4().hex[:8]}"
+    Probed.topic = topic  # type: ignore[misc]
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    await migrate(database_url, "probe", NO_MIGRATIONS)
+    pool = await create_pool(database_url, "probe")
+    producer = outbox_producer(settings, "probe")
+    await ensure_topics(settings, [topic])
+    await producer.start()
+    registry = CollectorRegistry()
+    outbox = Outbox("probe", "probe")
+    outbox.metrics = OutboxMetrics.create(registry)
+    try:
+        await outbox.measure(pool)
+        assert registry.get_sample_value("massline_outbox_oldest_age_seconds") == 0  # nothing waits
+        first = await _record(pool, outbox, "nomination")
+        await _record(pool, outbox, "voting")
+        await pool.execute("UPDATE outbox SET created_at = now() - interval '10 minutes' WHERE event_id = ANY($1)",
+                           first)
+        await outbox.measure(pool)
+        age = registry.get_sample_value("massline_outbox_oldest_age_seconds")
+        assert age is not None and 600 <= age < 3600  # the older of the two, recorded ten minutes ago
+        assert registry.get_sample_value("massline_outbox_pending") == 2
+        assert await outbox.publish_pending(pool, producer) == 2
+        await outbox.measure(pool)
+        assert registry.get_sample_value("massline_outbox_oldest_age_seconds") == 0
+        assert registry.get_sample_value("massline_outbox_pending") == 0
+    finally:
+        await producer.stop()
+        await pool.close()
