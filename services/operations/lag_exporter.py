@@ -27,21 +27,19 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from massline.broker_lag import BrokerLag, PartitionLag
 from massline.logging import configure_logging
 from massline.metrics import process_registry
+from massline.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
 
-class LagExporterSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MASSLINE_", extra="ignore")
+class LagExporterSettings(ServiceSettings):
+    """The services' settings (the broker and its TLS/SASL login among them), and how often to read it."""
 
-    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Comma-separated host:port list.")
     lag_interval_s: float = Field(10.0, gt=0, description="How often the broker is read.")
-    log_level: str = "INFO"
 
 
 @dataclass(eq=False)  # the registry keeps its collectors in a dict: compared by identity
@@ -86,7 +84,7 @@ class LagExporter:
     async def read_once(self) -> None:
         try:
             if self.client is None:
-                client = BrokerLag(self.settings.kafka_bootstrap_servers)
+                client = BrokerLag(self.settings)
                 await client.start()
                 self.client = client
             lags = await asyncio.wait_for(self.client.read(), 30)

@@ -17,8 +17,10 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any, Self
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
+
+from .kafka import admin_client, consumer_client
+from .settings import ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -46,15 +48,15 @@ def lag_of(committed: int, begin: int, end: int) -> int:
 
 
 class BrokerLag:
-    """Reads every consumer group's lag from the broker: `async with BrokerLag(servers) as b: await b.read()`."""
+    """Reads every consumer group's lag from the broker: `async with BrokerLag(settings) as b: await b.read()`."""
 
-    def __init__(self, bootstrap_servers: str, *, client_id: str = "massline-lag-exporter",
+    def __init__(self, settings: ServiceSettings, *, client_id: str = "massline-lag-exporter",
                  timeout_s: float = 10.0) -> None:
+        """Clients built by `massline.kafka`'s factories: the settings' broker, TLS and SASL login."""
         self.timeout_s = timeout_s
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id,
-                                         request_timeout_ms=int(timeout_s * 1000))
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, client_id=client_id,
-                                         enable_auto_commit=False, request_timeout_ms=int(timeout_s * 1000))
+        self.admin = admin_client(settings, client_id=client_id)
+        self.consumer = consumer_client(settings, client_id=client_id, enable_auto_commit=False,
+                                        request_timeout_ms=int(timeout_s * 1000))
         self._started = False
 
     async def start(self) -> None:

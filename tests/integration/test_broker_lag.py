@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
 from massline.broker_lag import BrokerLag
+from massline.settings import ServiceSettings
 from services.operations.devstack import free_port
 
 pytestmark = pytest.mark.integration
@@ -112,7 +113,7 @@ async def test_the_embedded_broker_answers_the_next_offset_as_the_end(
     group = f"lag-{uuid.uuid4().hex[:8]}"
     await _send(producer, topic, 0, 7)
     await _commit(kafka_bootstrap, group, {TopicPartition(topic, 0): 7})
-    async with BrokerLag(kafka_bootstrap) as broker:
+    async with BrokerLag(ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)) as broker:
         (read,) = [p for p in await broker.read() if p.group == group]
     # Kafka's log end offset: 7 messages end at 7, and a group that read them all is 0 behind.
     assert (read.end, read.committed, read.lag) == (7, 7, 0)

@@ -148,6 +148,7 @@ COMMANDS = {
     **{name: ["massline", "serve", name, "--host", "0.0.0.0", "--port", "8080"] for name in APP_SERVICES},
     "migrate": ["massline", "migrate"],
     "create-admin": ["massline", "users", "create-admin"],
+    "lag-exporter": ["massline", "lag-exporter", "--host", "0.0.0.0", "--port", "8080"],
 }
 
 

@@ -310,6 +310,15 @@ def test_egress_is_kafka_postgresql_and_dns_only():
         assert not _flows(_pod(name), WEBHOOK, 443), f"{name} reaches the internet"
 
 
+def test_the_first_administrator_job_reaches_postgresql_and_the_lag_exporter_kafka_only():
+    assert _flows(_pod("create-admin"), POSTGRES, 5432)
+    lag = _pod("lag-exporter")
+    assert _flows(lag, KAFKA, 9092) and _flows(PROMETHEUS, lag, 8080)
+    assert not _flows(lag, POSTGRES, 5432) and not _flows(lag, WEBHOOK, 443)
+    assert not _flows(_pod("gateway"), lag, 8080) and not _flows(OUTSIDE, lag, 8080)
+    assert not _flows(OTHER_IN_MONITORING, lag, 8080)
+
+
 def test_notification_reaches_public_webhooks_and_providers_only():
     notification = _pod("notification")
     for port in (443, 80, 587):
