@@ -246,7 +246,10 @@ def run(
             f"  health:   {stack.gateway_url}/health\n"
             f"  API docs: {stack.gateway_url}/docs\n"
             f"  lag:      http://127.0.0.1:{stack.lag_exporter_port}/metrics (consumer lag as the broker sees it)\n"
-            f"  logs:     {stack.log_dir}\n"
+            + (f"  alerts:   http://127.0.0.1:{stack.prometheus_port}/alerts (Prometheus with deploy/prometheus/rules; "
+               f"also on the operations page)\n" if stack.prometheus_port else
+               "  alerts:   not evaluated (no prometheus binary: apt-get install prometheus)\n")
+            + f"  logs:     {stack.log_dir}\n"
             f"  processes: massline status · massline restart <name>\n\n  Press Ctrl-C to stop.\n",
             err=True,
         )
@@ -263,7 +266,7 @@ def run(
         _say("stopped every process started by this run")
 
 
-PROCESSES = ["postgres", "tansu", *ALL, "lag-exporter"]
+PROCESSES = ["postgres", "tansu", *ALL, "lag-exporter", "prometheus"]
 
 
 @app.command()

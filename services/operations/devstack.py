@@ -393,6 +393,7 @@ class Stack:
     services: dict[str, ManagedProcess] = field(default_factory=dict)
     service_ports: dict[str, int] = field(default_factory=dict)
     lag_exporter_port: int = 0  # `massline run` serves the broker's consumer lag here (0: not started)
+    prometheus_port: int = 0  # `massline run` evaluates the alert rules here (0: not started)
 
     @property
     def log_dir(self) -> Path:

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from .devstack import SERVICES, EmbeddedKafka, EmbeddedPostgres, Progress, Stack, free_port, port_is_free, tail
+from .monitoring import prometheus_binary, prometheus_command, prometheus_config
 
 CONFIG = "supervisord.conf"
 SOCKET = "supervisor.sock"
@@ -151,6 +152,8 @@ def control(run_dir: Path) -> Any:
 
 # The process that serves every consumer group's lag as the broker sees it (services/operations/lag_exporter.py).
 LAG_EXPORTER = "lag-exporter"
+# The alert rules evaluated on this machine (services/operations/monitoring.py), when Prometheus is installed.
+PROMETHEUS = "prometheus"
 
 
 @dataclass
@@ -183,12 +186,41 @@ class SupervisedStack:
             programs.append(Program(name, s.service_command(name, s.service_ports[name]), priority=30,
                                     autostart=False, startsecs=5, environment=s.service_env.get(name, {})))
         if s.gateway_port:
+            alerts = {"MASSLINE_PROMETHEUS_URL": self.prometheus_url} if s.prometheus_port else {}
             programs.append(Program("gateway", s.service_command("gateway", s.gateway_port), priority=40,
-                                    autostart=False, startsecs=3))
+                                    autostart=False, startsecs=3, environment=alerts))
         if s.lag_exporter_port:
             programs.append(Program(LAG_EXPORTER, s.lag_exporter_command(s.lag_exporter_port), priority=50,
                                     autostart=False, startsecs=2))
+        binary = prometheus_binary()
+        if s.prometheus_port and binary:
+            programs.append(Program(PROMETHEUS, prometheus_command(binary, self.run_dir / "prometheus.yml",
+                                                                   s.home / "prometheus", s.prometheus_port),
+                                    priority=60, autostart=False, startsecs=2))
         return programs
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.stack.prometheus_port}"
+
+    def _write_prometheus_config(self) -> None:
+        s = self.stack
+        targets = {name: s.service_ports[name] for name in SERVICES}
+        if s.gateway_port:
+            targets["gateway"] = s.gateway_port
+        targets[LAG_EXPORTER] = s.lag_exporter_port
+        (self.run_dir / "prometheus.yml").write_text(prometheus_config(targets), encoding="utf-8")
+
+    def _start_prometheus(self, timeout: float) -> None:
+        s = self.stack
+        if not s.prometheus_port:
+            return
+        self.progress(f"starting Prometheus with the alert rules on {self.prometheus_url}")
+        control(self.run_dir).supervisor.startProcess(PROMETHEUS, False)
+        self._wait("Prometheus", lambda: self._owns(PROMETHEUS, s.prometheus_port), timeout)
+        self._wait("Prometheus readiness",
+                   lambda: httpx.get(f"{self.prometheus_url}/-/ready", timeout=2).status_code == 200, timeout)
+        self.progress("Prometheus ready")
 
     def start(self, timeout: float = 90) -> None:
         s = self.stack
@@ -209,8 +241,12 @@ class SupervisedStack:
         for name in SERVICES:
             s.service_ports.setdefault(name, free_port())
         s.lag_exporter_port = s.lag_exporter_port or free_port()
+        if prometheus_binary():
+            s.prometheus_port = s.prometheus_port or free_port()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if s.prometheus_port:
+            self._write_prometheus_config()
         config = self.run_dir / CONFIG
         # The embedded broker keeps every message in memory and has no retention: restarted at this size, it comes
         # back empty and the services heal it (topics created again, recent outbox events sent again).
@@ -242,6 +278,7 @@ class SupervisedStack:
         self.progress(f"starting the broker lag exporter on 127.0.0.1:{s.lag_exporter_port}")
         control(self.run_dir).supervisor.startProcess(LAG_EXPORTER, False)
         self._wait_ready(LAG_EXPORTER, f"http://127.0.0.1:{s.lag_exporter_port}", timeout)
+        self._start_prometheus(timeout)
 
     def _start_infrastructure(self, timeout: float) -> None:
         s = self.stack
