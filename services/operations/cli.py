@@ -200,6 +200,20 @@ def kafka_topics(
     _generated(output, build(), check, "kafka-topics")
 
 
+def _banner(stack: Stack) -> str:
+    """What `massline run` prints once everything is up: where each part answers."""
+    alerts = (f"http://127.0.0.1:{stack.prometheus_port}/alerts (Prometheus with deploy/prometheus/rules; also on "
+              f"the operations page)" if stack.prometheus_port else
+              "not evaluated (no prometheus binary: apt-get install prometheus)")
+    return (f"\n  massline is running: {stack.gateway_url}\n"
+            f"  health:   {stack.gateway_url}/health\n"
+            f"  API docs: {stack.gateway_url}/docs\n"
+            f"  lag:      http://127.0.0.1:{stack.lag_exporter_port}/metrics (consumer lag as the broker sees it)\n"
+            f"  alerts:   {alerts}\n"
+            f"  logs:     {stack.log_dir}\n"
+            f"  processes: massline status · massline restart <name>\n\n  Press Ctrl-C to stop.\n")
+
+
 @app.command()
 def run(
     port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Entry port (env PORT)."),
@@ -241,18 +255,7 @@ def run(
 
             load_demo(stack.gateway_url, _say)
         _say(f"ready in {time.monotonic() - started:.1f}s")
-        typer.echo(
-            f"\n  massline is running: {stack.gateway_url}\n"
-            f"  health:   {stack.gateway_url}/health\n"
-            f"  API docs: {stack.gateway_url}/docs\n"
-            f"  lag:      http://127.0.0.1:{stack.lag_exporter_port}/metrics (consumer lag as the broker sees it)\n"
-            + (f"  alerts:   http://127.0.0.1:{stack.prometheus_port}/alerts (Prometheus with deploy/prometheus/rules; "
-               f"also on the operations page)\n" if stack.prometheus_port else
-               "  alerts:   not evaluated (no prometheus binary: apt-get install prometheus)\n")
-            + f"  logs:     {stack.log_dir}\n"
-            f"  processes: massline status · massline restart <name>\n\n  Press Ctrl-C to stop.\n",
-            err=True,
-        )
+        typer.echo(_banner(stack), err=True)
         code = supervised.watch()
         _say(f"supervisord ended with code {code}")
         raise typer.Exit(1)

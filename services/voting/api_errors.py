@@ -128,7 +128,8 @@ _FIXED: dict[type[VotingError], ApiError] = {
     CaptchaRequired: ApiError(428, "captcha_required", "请先输入图形验证码", "Solve the captcha first"),
     CaptchaWrong: ApiError(422, "captcha_wrong", "图形验证码不正确或已失效，请重新输入",
                            "The captcha answer is wrong or the captcha expired; try a new one"),
-    MethodUnavailable: ApiError(501, "verification_method_unavailable", "暂不支持微信验证",
+    # 404, not 501: the method is not offered on this deployment, which is no server failure (nor an alert).
+    MethodUnavailable: ApiError(404, "verification_method_unavailable", "暂不支持微信验证",
                                 "WeChat verification is not configured"),
     WechatStateInvalid: ApiError(400, "wechat_state_invalid", "微信授权已过期或无效，请重新授权",
                                  "The WeChat authorisation expired or is not valid; start again"),

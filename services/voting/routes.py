@@ -89,7 +89,7 @@ async def wechat_authorize(campaign_id: str, deps: Deps,
                            redirect_uri: Annotated[str, Query(min_length=8, max_length=1000,
                                                               pattern=r"^https?://")]) -> dict[str, Any]:
     """Where to send the voter to authorise with WeChat (snsapi_base); WeChat comes back to `redirect_uri` with a
-    code and the signed state. 501 `verification_method_unavailable` when WeChat is not configured."""
+    code and the signed state. 404 `verification_method_unavailable` when WeChat is not configured."""
     try:
         return await voters.wechat_authorize(deps, campaign_id, redirect_uri)
     except VotingError as exc:
@@ -108,7 +108,7 @@ async def wechat_return(campaign_id: str, body: WechatReturn, deps: Deps) -> dic
 
 @router.post("/campaigns/{campaign_id}/voters/wechat", response_model=TicketIssued)
 async def verify_wechat(campaign_id: str, body: WechatRequest, deps: Deps) -> dict[str, Any]:
-    """Development only: a ticket for an open id taken on trust. 501 in production, where the open id comes from
+    """Development only: a ticket for an open id taken on trust. 404 in production, where the open id comes from
     WeChat itself (`…/voters/wechat/authorize`, then `…/voters/wechat/return`)."""
     try:
         return await voters.verify_wechat(deps, campaign_id, body.open_id)

@@ -250,7 +250,7 @@ async def test_without_an_official_account_wechat_is_not_offered(database_url: s
     async for voting in _voting(database_url):
         assert (await voting.client.get(f"/campaigns/{CAMPAIGN}/voters/methods")).json()["wechat"] is False
         r = await voting.client.get(f"/campaigns/{CAMPAIGN}/voters/wechat/authorize", params={"redirect_uri": RETURN})
-        assert (r.status_code, r.json()["error"]["code"]) == (501, "verification_method_unavailable")
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "verification_method_unavailable")
 
 
 async def test_the_gateway_sends_a_voter_to_wechat_and_back_to_the_campaign_page_with_a_ticket(
