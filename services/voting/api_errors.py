@@ -20,10 +20,12 @@ from .domain import (
     NoCodeSent,
     OverDailyLimit,
     PhaseClosed,
+    SealNotFound,
     SmsLimitReached,
     TicketError,
     TicketMissing,
     TooManyAttempts,
+    VoteNotSealed,
     VoteRefused,
     VotingError,
     WechatCodeInvalid,
@@ -115,6 +117,9 @@ def _not_sent(exc: CodeNotSent) -> ApiError:
 
 _FIXED: dict[type[VotingError], ApiError] = {
     CampaignNotFound: ApiError(404, "campaign_not_found", "活动不存在", "No such campaign"),
+    VoteNotSealed: ApiError(404, "vote_not_sealed", "该票尚未封存（当日投票结束后封存）或不存在",
+                            "No seal holds this vote yet (a day is sealed after it ends) or there is no such vote"),
+    SealNotFound: ApiError(404, "seal_not_found", "该日没有封存记录", "No seal of the vote log for that day"),
     PhaseClosed: ApiError(409, "phase_closed", "当前不在网络投票阶段", "Voting is not open in this campaign now"),
     EntryNotVotable: ApiError(404, "entry_not_votable", "该作品不在投票范围内", "This entry is not open for voting"),
     IdempotencyKeyReused: ApiError(422, "idempotency_key_reused",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from massline.contracts import TallyUpdated, VoteCast
+from massline.contracts import TallyUpdated, VoteCast, VoteLogSealed
 from massline.service import ServiceRuntime
 
 from . import handlers
@@ -22,7 +22,7 @@ def build_service(settings: VotingSettings | None = None) -> VotingDeps:
         "voting",
         settings or VotingSettings(),
         migrations_dir=MIGRATIONS,
-        publishes=[VoteCast, TallyUpdated],
+        publishes=[VoteCast, TallyUpdated, VoteLogSealed],
     )
     deps = VotingDeps.build(rt)
     handlers.register(rt, deps)

@@ -13,6 +13,7 @@ from .batcher import VoteBatcher
 from .caches import RulesCache, StandingsCache
 from .captcha import CaptchaProvider, build_captcha
 from .metrics import Metrics
+from .services.seals import SealTrees
 from .settings import VotingSettings
 from .sms import SmsProvider
 from .wechat import WechatClient
@@ -28,6 +29,7 @@ class VotingDeps:
     batcher: VoteBatcher
     captcha: CaptchaProvider
     wechat: WechatClient
+    seal_trees: SealTrees
 
     @property
     def settings(self) -> VotingSettings:
@@ -47,6 +49,7 @@ class VotingDeps:
                                 max_wait_s=s.vote_batch_wait_s, concurrency=s.vote_batch_concurrency),
             captcha=build_captcha(s),
             wechat=WechatClient(s),
+            seal_trees=SealTrees(),
         )
 
 

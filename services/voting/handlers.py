@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -22,8 +25,10 @@ from massline.contracts import (
 from massline.service import ServiceRuntime
 
 from .deps import VotingDeps
-from .services import catalog, standings
+from .services import catalog, seals, standings
 from .settings import VotingSettings
+
+log = logging.getLogger(__name__)
 
 UseCase = Callable[[asyncpg.Connection, VotingDeps, Sequence[Delivered]], Awaitable[None]]
 Handler = Callable[[asyncpg.Connection, Sequence[Delivered]], Awaitable[None]]
@@ -43,6 +48,18 @@ def register(rt: ServiceRuntime[VotingSettings], deps: VotingDeps) -> None:
     @rt.background
     async def settle_votes(_: ServiceRuntime[VotingSettings]) -> None:
         await deps.batcher.run()
+
+    @rt.background
+    async def seal_vote_logs(_: ServiceRuntime[VotingSettings]) -> None:
+        """Seal each campaign's vote log of every day that ended, and of the last day once voting closed."""
+        s = deps.settings
+        while True:
+            await asyncio.sleep(s.seal_interval_s)
+            try:
+                await seals.seal_due(rt.pool, rt.outbox, s.secret_key, datetime.now(UTC),
+                                     timedelta(seconds=s.seal_grace_s))
+            except Exception as exc:
+                log.error("sealing the vote logs failed (%s)", type(exc).__name__, exc_info=True)
 
     rt.subscribe(topics.CAMPAIGN, "campaigns", _bind(catalog.learn_campaigns, deps),
                  events=[CampaignLoaded, PhaseChanged],

@@ -230,3 +230,74 @@ RETURNING challenge_id;
 -- name: prune_used_captchas
 DELETE FROM used_captchas WHERE ctid = ANY(ARRAY(
     SELECT ctid FROM used_captchas WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED));
+
+-- name: lock_sealing
+-- One sealer per campaign at a time (replicas, the scheduled task and `massline seal`), to the end of the transaction.
+SELECT pg_advisory_xact_lock(hashtext('vote-log-seal:' || $1));
+
+-- name: campaigns_with_votes
+SELECT c.id, c.timezone, c.current_phase, c.phases FROM campaigns c
+WHERE EXISTS (SELECT 1 FROM votes v WHERE v.campaign_id = c.id)
+ORDER BY c.id;
+
+-- name: days_to_consider
+-- The campaign's days from its latest sealed day on (earlier days cannot get votes any more): each day's votes,
+-- the latest cast, and the leaf count of its latest seal (0: none).
+SELECT v.day, count(*) AS votes, max(v.cast_at) AS last_cast_at,
+       coalesce((SELECT s.leaf_count FROM vote_log_seals s WHERE s.campaign_id = $1 AND s.day = v.day
+                 ORDER BY s.seq DESC LIMIT 1), 0) AS sealed_leaves
+FROM votes v
+WHERE v.campaign_id = $1
+  AND v.day >= coalesce((SELECT max(day) FROM vote_log_seals WHERE campaign_id = $1), '-infinity'::date)
+GROUP BY v.day
+ORDER BY v.day;
+
+-- name: votes_of_day
+-- A day's votes in tree order (vote id), each with its state now (no decision: counted).
+SELECT v.vote_id, v.voter_id, v.entry_id, v.count, coalesce(s.state, 'counted') AS status
+FROM votes v LEFT JOIN vote_validity s ON s.vote_id = v.vote_id
+WHERE v.campaign_id = $1 AND v.day = $2
+ORDER BY v.vote_id;
+
+-- name: next_seal_seq
+SELECT coalesce(max(seq), 0) + 1 FROM vote_log_seals WHERE campaign_id = $1 AND day = $2;
+
+-- name: insert_seal
+INSERT INTO vote_log_seals (campaign_id, day, seq, root, leaf_count, sealed_at) VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: insert_seal_leaves
+INSERT INTO vote_log_leaves (campaign_id, day, seq, idx, vote_id, leaf, hash)
+SELECT $1, $2, $3, u.idx, u.vote_id, u.leaf, u.hash
+FROM unnest($4::int[], $5::uuid[], $6::text[], $7::text[]) AS u(idx, vote_id, leaf, hash);
+
+-- name: latest_seals
+-- The latest seal of each sealed day of a campaign, by day.
+SELECT DISTINCT ON (day) day, seq, root, leaf_count, sealed_at FROM vote_log_seals
+WHERE campaign_id = $1
+ORDER BY day, seq DESC;
+
+-- name: seal_holding_vote
+-- The latest seal that holds the vote, with the vote's place in it.
+SELECT l.day, l.seq, l.idx, l.leaf, s.root, s.leaf_count, s.sealed_at
+FROM vote_log_leaves l JOIN vote_log_seals s USING (campaign_id, day, seq)
+WHERE l.vote_id = $2 AND l.campaign_id = $1
+ORDER BY l.seq DESC LIMIT 1;
+
+-- name: seal_leaf_hashes
+SELECT hash FROM vote_log_leaves WHERE campaign_id = $1 AND day = $2 AND seq = $3 ORDER BY idx;
+
+-- name: seal_leaves_page
+SELECT leaf FROM vote_log_leaves WHERE campaign_id = $1 AND day = $2 AND seq = $3 AND idx >= $4
+ORDER BY idx LIMIT $5;
+
+-- name: get_seal
+SELECT day, seq, root, leaf_count, sealed_at FROM vote_log_seals WHERE campaign_id = $1 AND day = $2 AND seq = $3;
+
+-- name: vote_decisions
+-- Every vote of the campaign a decision touched, with its state now and the reason's label (public: no voter).
+SELECT s.vote_id, s.state, s.reason_code, l.reason_text, l.reason_text_zh
+FROM vote_validity s
+JOIN votes v ON v.vote_id = s.vote_id
+LEFT JOIN reason_labels l ON l.campaign_id = v.campaign_id AND l.reason_code = s.reason_code
+WHERE v.campaign_id = $1
+ORDER BY s.vote_id;

@@ -20,6 +20,7 @@ from massline.queries import load_queries
 
 from .domain import AcceptedVote, EntryCounts, LoggedVote
 from .domain.ballots import EntryQuotaKey, KeyOf, QuotaKey
+from .domain.votelog import LoggedDay
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
 
@@ -281,3 +282,95 @@ async def save_reason_labels(conn: Conn,
     keys = sorted(labels)
     await conn.execute(Q.save_reason_labels, [k[0] for k in keys], [k[1] for k in keys],
                        [labels[k][0] for k in keys], [labels[k][1] for k in keys])
+
+
+# --- sealed vote logs ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CampaignClock:
+    """What the sealer needs of a campaign: its time zone and phase, to tell whether a day is over."""
+
+    id: str
+    timezone: str
+    current_phase: str | None
+    phases: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SealRow:
+    day: date
+    seq: int
+    root: str
+    leaf_count: int
+    sealed_at: datetime
+
+
+@dataclass(frozen=True)
+class VoteInSeal:
+    """A vote's place in the latest seal holding it: the seal, the index and the leaf's JSON."""
+
+    seal: SealRow
+    index: int
+    leaf: str
+
+
+async def campaigns_with_votes(db: Db) -> list[CampaignClock]:
+    return [CampaignClock(r["id"], r["timezone"], r["current_phase"], r["phases"])
+            for r in await db.fetch(Q.campaigns_with_votes)]
+
+
+async def lock_sealing(conn: Conn, campaign_id: str) -> None:
+    await conn.execute(Q.lock_sealing, campaign_id)
+
+
+async def days_to_consider(conn: Conn, campaign_id: str) -> list[LoggedDay]:
+    return [LoggedDay(r["day"], r["votes"], r["last_cast_at"], r["sealed_leaves"])
+            for r in await conn.fetch(Q.days_to_consider, campaign_id)]
+
+
+async def votes_of_day(conn: Conn, campaign_id: str, day: date) -> list[tuple[uuid.UUID, str, uuid.UUID, int, str]]:
+    """(vote, voter, entry, count, state now) of each of the day's votes, by vote id."""
+    return [(r["vote_id"], r["voter_id"], r["entry_id"], r["count"], r["status"])
+            for r in await conn.fetch(Q.votes_of_day, campaign_id, day)]
+
+
+async def insert_seal(conn: Conn, campaign_id: str, seal: SealRow, leaves: list[tuple[uuid.UUID, str, str]]) -> None:
+    """Write a seal and its leaves (vote, leaf JSON, leaf hash) in tree order."""
+    await conn.execute(Q.insert_seal, campaign_id, seal.day, seal.seq, seal.root, seal.leaf_count, seal.sealed_at)
+    await conn.execute(Q.insert_seal_leaves, campaign_id, seal.day, seal.seq, list(range(len(leaves))),
+                       *_columns(leaves))
+
+
+async def next_seal_seq(conn: Conn, campaign_id: str, day: date) -> int:
+    return int(await conn.fetchval(Q.next_seal_seq, campaign_id, day))
+
+
+def _seal(r: Any) -> SealRow:
+    return SealRow(r["day"], r["seq"], r["root"], r["leaf_count"], r["sealed_at"])
+
+
+async def latest_seals(db: Db, campaign_id: str) -> list[SealRow]:
+    return [_seal(r) for r in await db.fetch(Q.latest_seals, campaign_id)]
+
+
+async def get_seal(db: Db, campaign_id: str, day: date, seq: int) -> SealRow | None:
+    row = await db.fetchrow(Q.get_seal, campaign_id, day, seq)
+    return None if row is None else _seal(row)
+
+
+async def seal_holding_vote(db: Db, campaign_id: str, vote_id: uuid.UUID) -> VoteInSeal | None:
+    row = await db.fetchrow(Q.seal_holding_vote, campaign_id, vote_id)
+    return None if row is None else VoteInSeal(_seal(row), row["idx"], row["leaf"])
+
+
+async def seal_leaf_hashes(db: Db, campaign_id: str, day: date, seq: int) -> list[bytes]:
+    return [bytes.fromhex(r["hash"]) for r in await db.fetch(Q.seal_leaf_hashes, campaign_id, day, seq)]
+
+
+async def seal_leaves_page(db: Db, campaign_id: str, day: date, seq: int, offset: int, limit: int) -> list[str]:
+    return [r["leaf"] for r in await db.fetch(Q.seal_leaves_page, campaign_id, day, seq, offset, limit)]
+
+
+async def vote_decisions(db: Db, campaign_id: str) -> list[dict[str, Any]]:
+    """Each vote of the campaign a decision touched: its state now, the reason code and label."""
+    return [dict(r) for r in await db.fetch(Q.vote_decisions, campaign_id)]

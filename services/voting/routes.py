@@ -6,6 +6,8 @@ Each route reads its input, calls one use case (`services/`), and turns a refusa
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -19,6 +21,8 @@ from .schemas import (
     CaptchaChallenge,
     CastVote,
     Entries,
+    SealedLeaves,
+    SealList,
     SmsCodeRequest,
     SmsCodeSent,
     SmsConfirmRequest,
@@ -26,12 +30,14 @@ from .schemas import (
     TicketIssued,
     VerificationMethods,
     VoteAnswer,
+    VoteDecisions,
+    VoteProof,
     VoterQuota,
     WechatAuthorize,
     WechatRequest,
     WechatReturn,
 )
-from .services import catalog, standings, voters, votes
+from .services import catalog, seals, standings, voters, votes
 
 router = APIRouter(tags=["voting"])
 
@@ -208,3 +214,44 @@ async def entries(campaign_id: str, deps: Deps, category_id: CategoryFilter = No
         return await catalog.votable_entries(deps, campaign_id, category_id)
     except VotingError as exc:
         raise api_error(exc) from None
+
+
+# --- the sealed vote log (docs/transparency.md) --------------------------------------------
+
+@router.get("/campaigns/{campaign_id}/vote-log/seals", response_model=SealList)
+async def vote_log_seals(campaign_id: str, deps: Deps) -> dict[str, Any]:
+    """The vote-log roots the campaign's counts come from: the latest seal of each voting day (Merkle tree head,
+    RFC 6962), and `complete` once voting is closed and every vote is sealed."""
+    return await seals.published_seals(deps.rt.pool, campaign_id, datetime.now(UTC))
+
+
+@router.get("/campaigns/{campaign_id}/vote-log/proof", response_model=VoteProof)
+async def vote_log_proof(campaign_id: str, vote_id: Annotated[uuid.UUID, Query()], deps: Deps) -> dict[str, Any]:
+    """A vote's leaf and its audit path to the root of the latest seal of its day. 404 `vote_not_sealed` before its
+    day is sealed (after the day ends, or at the close of voting)."""
+    try:
+        return await seals.inclusion_proof(deps.rt.pool, deps.seal_trees, campaign_id, vote_id)
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
+@router.get("/campaigns/{campaign_id}/vote-log/days/{day}/leaves", response_model=SealedLeaves)
+async def vote_log_leaves(
+    campaign_id: str, day: date, deps: Deps,
+    seq: Annotated[int | None, Query(ge=1, description="A seal of the day; the latest when absent.")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=seals.LEAVES_PAGE_MAX)] = 1000,
+) -> dict[str, Any]:
+    """The leaves of a day's seal in tree order, a page at a time: no personal data, so all are public. 404
+    `seal_not_found` when the day has no seal."""
+    try:
+        return await seals.day_leaves(deps.rt.pool, campaign_id, day, seq, offset, limit)
+    except VotingError as exc:
+        raise api_error(exc) from None
+
+
+@router.get("/campaigns/{campaign_id}/vote-log/decisions", response_model=VoteDecisions)
+async def vote_log_decisions(campaign_id: str, deps: Deps) -> dict[str, Any]:
+    """Every vote an anti-fraud decision touched, with its state now (held, invalidated, or counted again) and the
+    reason: what turns the sealed leaves into the standings."""
+    return await seals.decisions(deps.rt.pool, campaign_id)

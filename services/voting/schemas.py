@@ -89,6 +89,14 @@ class TicketIssued(BaseModel):
     voter: str = Field(description="The first characters of the pseudonymous voter id.")
 
 
+class Receipt(BaseModel):
+    """What a voter keeps to check later that the vote is in the sealed vote log (docs/transparency.md)."""
+
+    vote_id: str
+    day: str = Field(description="The voting day whose sealed log will hold the vote.")
+    leaf: str = Field(description="Hex SHA-256 leaf hash of the vote's leaf as sealed while it counts.")
+
+
 class VoteAnswer(BaseModel):
     """The answer to a vote (201). The same request under a key answered before gets this answer again, the same
     status and body, with the header `Idempotent-Replayed: true`."""
@@ -99,6 +107,8 @@ class VoteAnswer(BaseModel):
     remaining_today: int
     votes_per_day: int
     day: str = Field(description="The voting day (campaign time zone), YYYY-MM-DD.")
+    receipt: Receipt | None = Field(None, description="The vote's receipt; absent from answers given before "
+                                    "receipts existed (replayed as first given).")
 
 
 class VoterQuota(BaseModel):
@@ -145,3 +155,63 @@ class EntryView(BaseModel):
 
 class Entries(BaseModel):
     entries: list[EntryView]
+
+
+# --- the sealed vote log -----------------------------------------------------------------------
+
+class SealView(BaseModel):
+    day: str = Field(description="The voting day (campaign time zone).")
+    seq: int = Field(description="1, or higher when the day was sealed again (voting reopened that day).")
+    root: str = Field(description="Hex SHA-256 Merkle tree head (RFC 6962) of the day's leaves.")
+    leaf_count: int
+    sealed_at: str
+
+
+class SealList(BaseModel):
+    campaign_id: str
+    complete: bool = Field(description="Voting is closed and every vote is in a seal.")
+    seals: list[SealView] = Field(description="The latest seal of each sealed day, by day.")
+
+
+class SealedLeaf(BaseModel):
+    """A vote as sealed: no personal data. Its bytes are its canonical JSON (docs/transparency.md)."""
+
+    campaign_id: str
+    count: int
+    day: str
+    entry_id: str
+    status: str = Field(description="The vote's state when the day was sealed: counted, held or invalidated.")
+    vote_id: str
+    voter: str = Field(description="Keyed hash of the voter under the campaign's secret key: the same for every "
+                                   "vote of one voter in the campaign, never reversible to a phone number.")
+
+
+class VoteProof(BaseModel):
+    campaign_id: str
+    vote_id: str
+    day: str
+    seq: int
+    index: int = Field(description="The leaf's index in the tree (0-based).")
+    tree_size: int
+    root: str
+    leaf: SealedLeaf
+    audit_path: list[str] = Field(description="Sibling hashes from the leaf up (RFC 6962 PATH), hex.")
+
+
+class SealedLeaves(SealView):
+    campaign_id: str
+    offset: int
+    leaves: list[SealedLeaf]
+
+
+class VoteDecisionView(BaseModel):
+    vote_id: str
+    state: str = Field(description="The vote's state now: held, invalidated, or counted (reinstated).")
+    reason_code: str | None
+    reason: str | None
+    reason_zh: str | None
+
+
+class VoteDecisions(BaseModel):
+    campaign_id: str
+    votes: list[VoteDecisionView]

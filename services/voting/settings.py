@@ -43,6 +43,10 @@ class VotingSettings(SmsSettings):
     vote_batch_concurrency: int = Field(
         3, ge=1, le=16,
         description="Batches settled at once per process: while one waits for its commit, the next one gathers.")
+    seal_interval_s: float = Field(60.0, gt=0, description="How often the vote logs are looked at for days to seal.")
+    seal_grace_s: float = Field(
+        30.0, ge=0, description="A day is sealed this long after its midnight (campaign time zone), or after the last "
+                                "vote once voting closed, so that votes in flight are in it.")
 
     @field_validator("sms_limits")
     @classmethod

@@ -40,8 +40,8 @@ def reference_path(m: int, data: list[bytes]) -> list[bytes]:
         return []
     k = 1 << ((len(data) - 1).bit_length() - 1)
     if m < k:
-        return reference_path(m, data[:k]) + [reference_root(data[k:])]
-    return reference_path(m - k, data[k:]) + [reference_root(data[:k])]
+        return [*reference_path(m, data[:k]), reference_root(data[k:])]
+    return [*reference_path(m - k, data[k:]), reference_root(data[:k])]
 
 
 def data_of(n: int) -> list[bytes]:
@@ -79,7 +79,7 @@ def test_a_changed_leaf_a_wrong_index_or_path_fails(n: int) -> None:
         assert not verify_inclusion(leaf_hash(data[m] + b"x"), m, n, path, root)
         assert not verify_inclusion(leaf_hash(data[m]), (m + 1) % n, n, path, root)
         assert not verify_inclusion(leaf_hash(data[m]), m, n, path[:-1], root)
-        assert not verify_inclusion(leaf_hash(data[m]), m, n, path + [root], root)
+        assert not verify_inclusion(leaf_hash(data[m]), m, n, [*path, root], root)
         assert not verify_inclusion(leaf_hash(data[m]), n, n, path, root)
         flipped = [bytes([path[0][0] ^ 1]) + path[0][1:], *path[1:]]
         assert not verify_inclusion(leaf_hash(data[m]), m, n, flipped, root)

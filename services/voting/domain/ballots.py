@@ -31,6 +31,7 @@ from massline.contracts import CastVote, VoteCast, network_shard
 from massline.contracts.ids import uuid7
 
 from .errors import IdempotencyKeyReused, VoteRefused, VotingError
+from .votelog import receipt
 
 QuotaKey = tuple[str, str, date]  # campaign, voter, voting day
 EntryQuotaKey = tuple[str, str, uuid.UUID, date]  # campaign, voter, entry, voting day
@@ -58,6 +59,7 @@ class Ballot:
     identity_verified_at: datetime | None
     user_agent_hash: str | None = None
     page_viewed_at: datetime | None = None
+    log_voter: str = ""  # the voter as the sealed vote log names them (`votelog.log_voter`), for the receipt
 
 
 class Answered(NamedTuple):
@@ -89,7 +91,7 @@ def same_request(ballot: Ballot, logged: LoggedVote) -> bool:
 
 # The fields of an accepted vote's answer, in the order it is given; a stored answer is given back in the same
 # order (the log's jsonb keeps its own), so a replay is the first answer to the byte.
-ANSWER_FIELDS = ("vote_id", "entry_id", "count", "remaining_today", "votes_per_day", "day")
+ANSWER_FIELDS = ("vote_id", "entry_id", "count", "remaining_today", "votes_per_day", "day", "receipt")
 
 
 def repeat_of(ballot: Ballot, logged: LoggedVote) -> Outcome:
@@ -170,7 +172,9 @@ def decide_batch(batch: Sequence[Ballot], state: BatchState,
         used[qkey] += r.count
         vote_id = new_id()
         answer = dict(zip(ANSWER_FIELDS, (str(vote_id), str(r.entry_id), r.count, r.votes_per_day - used[qkey],
-                                          r.votes_per_day, r.day.isoformat()), strict=True))
+                                          r.votes_per_day, r.day.isoformat(),
+                                          receipt(r.campaign_id, vote_id, r.log_voter, r.entry_id, r.count, r.day)),
+                          strict=True))
         seen_in_batch[key] = LoggedVote(r.entry_id, r.count, answer)
         accepted.append(AcceptedVote(r, vote_id, answer))
         outcomes.append(Answered(201, answer))

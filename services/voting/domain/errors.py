@@ -156,3 +156,13 @@ class WechatUnavailable(VotingError):
     """WeChat did not answer, or refused our AppID/AppSecret: nothing the voter can change."""
 
     code = "wechat_unavailable"
+
+
+class VoteNotSealed(VotingError):
+    """No seal holds the vote (yet): its day is not over, or there is no such vote in the campaign."""
+
+    code = "vote_not_sealed"
+
+
+class SealNotFound(VotingError):
+    code = "seal_not_found"

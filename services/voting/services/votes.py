@@ -9,6 +9,7 @@ from .. import domain
 from ..batcher import VoteRequest
 from ..deps import VotingDeps
 from ..domain import Answered, CampaignNotFound, VotingError
+from ..domain.votelog import log_voter
 from ..schemas import CastVote
 
 
@@ -65,4 +66,5 @@ async def _ballot(
         # From the ticket (claim `pv`, stamped when the public page loaded): no lookup on the vote path.
         page_viewed_at=(datetime.fromtimestamp(ticket.page_viewed_at, UTC)
                         if ticket.page_viewed_at is not None else None),
+        log_voter=log_voter(secret, campaign_id, ticket.voter_id),
     )

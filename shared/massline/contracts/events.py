@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +39,7 @@ __all__ = [
     "VoteCast",
     "VoteFlagged",
     "VoteInvalidated",
+    "VoteLogSealed",
     "VoteReinstated",
     "VoteRules",
     "network_shard",
@@ -320,6 +321,25 @@ class VoteReinstated(_VoteDecision):
 
     topic = topics.VOTE_DECISION
     key_field = "vote_id"
+
+
+class VoteLogSealed(Event):
+    """A campaign's vote log of one day was sealed: the Merkle root of all its votes (docs/transparency.md).
+
+    Public data only: the root and the leaf count; the leaves (no personal data) are served by the voting API.
+    A day is sealed once, after its midnight in the campaign's time zone or at the close of voting; again (`seq` + 1,
+    all its votes) only when voting reopened that day. The latest `seq` of a day is the one that counts.
+    """
+
+    topic = topics.VOTE
+    key_field = "campaign_id"
+
+    campaign_id: str
+    day: date = Field(description="The voting day, in the campaign's time zone.")
+    seq: int = Field(ge=1, description="1 for the day's first seal; higher when the day was sealed again.")
+    root: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex SHA-256 Merkle tree head (RFC 6962).")
+    leaf_count: int = Field(ge=1)
+    sealed_at: datetime
 
 
 class FraudAlertRaised(Event):
