@@ -52,6 +52,8 @@ ERRORS: dict[str, tuple[str, str]] = {
     "network_error": ("网络连接失败，请检查网络后重试。", "Could not reach the site; check your connection and try again."),
     "campaign_not_found": ("没有找到这个活动。", "There is no such campaign."),
     "not_found": ("没有找到您要的内容。", "Nothing was found here."),
+    "vote_not_sealed": ("该票尚未封存：投票日结束后（或投票截止时）封存，请稍后再核验。",
+                        "This vote is not sealed yet: a day is sealed after it ends (or at the close of voting)."),
     "invalid_credentials": ("用户名或密码不正确。", "Wrong username or password."),
     "too_many_sign_ins": ("登录失败次数过多，请 {retry_after_s} 秒后再试。",
                           "Too many failed sign-ins; try again in {retry_after_s} seconds."),
@@ -164,6 +166,29 @@ UI: dict[str, tuple[str, str]] = {
     "verified": ("已验证，可以投票了。", "Verified: you can vote now."),
     "votes_left": ("今日剩余 {n} 票", "{n} votes left today"),
     "voted": ("投票成功：已投 {count} 票。", "Thank you: {count} votes cast."),
+    "receipt_no": ("回执编号：{vote_id}", "Receipt number: {vote_id}"),
+    "receipt_check": ("核验回执", "Check the receipt"),
+    "vote_log": ("投票记录公示", "Sealed vote log"),
+    "vote_log_intro": ("每个投票日结束（及投票截止）时，当日全部投票封存为一棵默克尔树，下表为各日的树根。记录中没有任何个人信息；"
+                       "任何人都可据此核验自己的投票是否被计入，并复算各作品票数（方法见 transparency 文档）。",
+                       "At the end of each voting day (and at the close of voting) that day's votes are sealed as a "
+                       "Merkle tree; below are the roots. The log holds no personal data: anyone can check their own "
+                       "vote is in it and recount every entry's votes (see the transparency document)."),
+    "seal_day": ("投票日", "Day"),
+    "seal_root": ("树根（SHA-256）", "Root (SHA-256)"),
+    "seal_leaves": ("票数记录", "Votes"),
+    "sealed_at": ("封存时间", "Sealed at"),
+    "no_seals": ("尚无封存记录（投票日结束后封存）。", "Nothing sealed yet (a day is sealed after it ends)."),
+    "vote_log_complete": ("投票已截止，全部投票均已封存。", "Voting is closed and every vote is sealed."),
+    "check_receipt": ("核验我的投票", "Check my vote"),
+    "check_receipt_hint": ("输入回执编号，浏览器将下载该票的包含证明并在本机计算校验，不依赖本站的判断。",
+                           "Enter the receipt number: your browser fetches the vote's inclusion proof and checks it "
+                           "itself, without taking this site's word for it."),
+    "check": ("核验", "Check"),
+    "receipt_ok": ("核验通过：该票位于 {day} 封存记录第 {index} 条（共 {size} 条），封存时状态：{status}。",
+                   "Checked: the vote is leaf {index} of {size} in the seal of {day}; sealed as {status}."),
+    "receipt_bad": ("核验失败：证明与公示的树根不符。", "Check failed: the proof does not lead to the published root."),
+    "receipt_unavailable": ("无法核验：{reason}", "Cannot check: {reason}"),
     "phone_invalid": ("请输入11位手机号码。", "Enter an 11-digit mobile number."),
     "code_format": ("验证码是6位数字。", "The code is 6 digits."),
     "captcha": ("图中字符", "Characters in the picture"),
@@ -563,7 +588,7 @@ def messages_for_script(lang: str) -> dict[str, str]:
     """Error sentences and the few UI strings the voting script needs, in one language."""
     out = {code: pick(ERRORS, code, lang) for code in ERRORS}
     for key in ("code_sent", "verified", "votes_left", "voted", "phone_invalid", "code_format", "captcha_prompt",
-                "wechat_verified"):
+                "wechat_verified", "receipt_no", "receipt_check", "receipt_ok", "receipt_bad", "receipt_unavailable"):
         out[key] = pick(UI, key, lang)
     return out
 
@@ -595,6 +620,8 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "quota_exceeded": ("超出每日票数", "Over the daily quota"),
     "entry_cap_exceeded": ("超出单个作品的每日上限", "Over the daily cap per entry"),
     "phase_closed": ("不在投票阶段", "Voting not open"),
+    "vote_not_sealed": ("该票尚未封存", "Vote not sealed yet"),
+    "seal_not_found": ("该日无封存记录", "No seal for that day"),
     "entry_not_votable": ("作品不可投票", "Entry not open to votes"),
     "campaign_not_found": ("活动不存在", "No such campaign"),
     "ticket_invalid": ("投票凭证缺失或无效", "Voter ticket missing or invalid"),

@@ -40,6 +40,11 @@ app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(topics_app, name="topics")
 app.add_typer(users_app, name="users")
+verify_app = typer.Typer(
+    help="Check a vote receipt or the tally from published data alone (the sealed vote log, docs/transparency.md).",
+    no_args_is_help=True,
+)
+app.add_typer(verify_app, name="verify")
 
 ALL = [*SERVICES, "gateway"]
 
@@ -557,6 +562,97 @@ def outbox_prune(
             _say(f"{name}: pruned {deleted} published event(s) recorded more than {days} day(s) ago; {reach}")
 
     asyncio.run(go())
+
+
+@app.command()
+def seal(
+    campaign: str | None = typer.Option(None, help="Only this campaign."),
+    grace_s: float | None = typer.Option(
+        None, min=0, help="Seconds after a day's midnight, or after the last vote once voting closed "
+        "(default MASSLINE_SEAL_GRACE_S, 30)."),
+) -> None:
+    """Seal the vote log of every day that is due now (the voting service does it by itself every minute).
+
+    Idempotent: a day already sealed with all its votes is left alone. Each new seal's VoteLogSealed goes out
+    through the voting service's outbox.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    import asyncpg
+
+    from massline.db import create_pool
+    from massline.outbox import Outbox
+    from services.voting.services.seals import seal_due
+    from services.voting.settings import VotingSettings
+
+    settings = VotingSettings()
+    grace = timedelta(seconds=settings.seal_grace_s if grace_s is None else grace_s)
+
+    async def go() -> None:
+        try:
+            pool = await create_pool(settings.database_url, "voting", min_size=1, max_size=2)
+        except (OSError, asyncpg.PostgresError) as exc:
+            typer.echo(f"error: database_unreachable: cannot reach the database ({type(exc).__name__})"
+                       " / 无法连接数据库", err=True)
+            raise typer.Exit(3) from None
+        try:
+            made = await seal_due(pool, Outbox("voting", "voting"), settings.secret_key, datetime.now(UTC), grace,
+                                  campaign)
+        finally:
+            await pool.close()
+        for event in made:
+            typer.echo(f"{event.campaign_id}\t{event.day}\tseq {event.seq}\t{event.leaf_count} votes\t{event.root}")
+        if not made:
+            _say("nothing to seal now")
+
+    asyncio.run(go())
+
+
+def _verify_fetch(url: str):
+    from massline.votelog import http_fetch
+
+    return http_fetch(url)
+
+
+@verify_app.command("receipt")
+def verify_receipt(
+    campaign: str = typer.Option(..., help="The campaign id."),
+    vote_id: str = typer.Option(..., help="The receipt's vote id (回执编号)."),
+    leaf: str | None = typer.Option(None, help="The receipt's leaf hash, to check the sealed vote is the receipt's."),
+    url: str = typer.Option(DEFAULT_URL, envvar=GATEWAY_URL_ENV, help=URL_HELP),
+) -> None:
+    """Fetch the vote's inclusion proof and the published roots, and check the proof here."""
+    from massline.votelog import CheckFailed, check_receipt
+
+    try:
+        found = check_receipt(_verify_fetch(url), campaign, vote_id, leaf)
+    except CheckFailed as exc:
+        typer.echo(f"FAILED: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"OK: vote {vote_id} is leaf {found['index']} of {found['tree_size']} in the seal of {found['day']} "
+               f"(seq {found['seq']}, root {found['root']}); sealed as {found['status']}: "
+               f"{found['count']} vote(s) for {found['entry_id']}")
+
+
+@verify_app.command("tally")
+def verify_tally(
+    campaign: str = typer.Option(..., help="The campaign id."),
+    url: str = typer.Option(DEFAULT_URL, envvar=GATEWAY_URL_ENV, help=URL_HELP),
+) -> None:
+    """Recompute each entry's votes from the sealed leaves (each day's root checked) and the published decisions,
+    and compare with the public standings."""
+    from massline.votelog import CheckFailed, check_tally
+
+    try:
+        problems = check_tally(_verify_fetch(url), campaign)
+    except CheckFailed as exc:
+        typer.echo(f"FAILED: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for problem in problems:
+        typer.echo(f"DIFFERS: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"OK: the standings of {campaign} agree with the sealed vote log and the published decisions")
 
 
 def _topics_report(run) -> list:

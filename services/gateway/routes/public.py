@@ -89,6 +89,18 @@ async def standings_page(campaign_id: str, view: View, services: ServiceClient) 
     return view.render("standings.html", {"c": c.body, "s": r.body, "show": show})
 
 
+@router.get("/c/{campaign_id}/vote-log")
+async def vote_log_page(campaign_id: str, view: View, services: ServiceClient) -> Response:
+    """The campaign's sealed vote-log roots, and a receipt check done in the browser (static/verify.js)."""
+    c = await services.campaign(campaign_id)
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    r = await services.call("voting", "GET", f"/campaigns/{quote(campaign_id)}/vote-log/seals")
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    return view.render("vote_log.html", {"c": c.body, "log": r.body, "messages": texts.messages_for_script(view.lang)})
+
+
 @router.get("/c/{campaign_id}/results")
 async def results_page(campaign_id: str, view: View, services: ServiceClient) -> Response:
     c = await services.campaign(campaign_id)

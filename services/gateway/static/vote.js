@@ -154,6 +154,18 @@
 
   forget.addEventListener("click", function () { forgetTicket(); status.hidden = true; phoneInput.focus(); });
 
+  // The vote's receipt (回执编号) and a link to check it on the vote-log page once its day is sealed.
+  function showReceipt(where, receipt) {
+    var line = document.createElement("span");
+    line.className = "receipt";
+    line.textContent = " " + fill(messages.receipt_no, { vote_id: receipt.vote_id }) + " ";
+    var link = document.createElement("a");
+    link.href = "/c/" + encodeURIComponent(campaign) + "/vote-log?vote_id=" + encodeURIComponent(receipt.vote_id);
+    link.textContent = messages.receipt_check;
+    line.appendChild(link);
+    where.appendChild(line);
+  }
+
   function newKey() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
@@ -180,6 +192,7 @@
       request("POST", "/votes", { entry_id: form.getAttribute("data-entry"), count: count, idempotency_key: newKey() },
               true).then(function (answer) {
         say(result, fill(messages.voted, { count: answer.count }), "ok");
+        if (answer.receipt) showReceipt(result, answer.receipt);
         if (answer.remaining_today !== undefined) showLeft(answer.remaining_today);
       }, function (error) {
         say(result, sentence(error), "error");
