@@ -73,14 +73,17 @@ def test_a_voter_verifies_votes_until_the_quota_and_reads_the_refusal(system, br
     card_b = page.locator(".entry", has_text="网页测试乙号")
     card_a.get_by_label("票数").fill("7")
     card_a.get_by_role("button", name="投票给 网页测试甲号").click()
-    expect(card_a.locator("[role=status]")).to_have_text("投票成功：已投 7 票。")
+    expect(card_a.locator("[role=status]")).to_have_text(re.compile(r"^投票成功：已投 7 票。 回执编号：[0-9a-f-]{36} 核验回执"))
+    # the receipt's link goes to the campaign's vote-log page, where the vote can be checked once sealed
+    expect(card_a.get_by_role("link", name="核验回执")).to_have_attribute(
+        "href", re.compile(r"^/c/[^/]+/vote-log\?vote_id=[0-9a-f-]{36}$"))
     expect(page.locator("#votes-left")).to_have_text("今日剩余 3 票")
     card_b.get_by_label("票数").fill("5")
     card_b.get_by_role("button", name="投票给 网页测试乙号").click()
     expect(card_b.locator("[role=status]")).to_contain_text("今天还剩 3 票")
     card_b.get_by_label("票数").fill("3")
     card_b.get_by_role("button", name="投票给 网页测试乙号").click()
-    expect(card_b.locator("[role=status]")).to_have_text("投票成功：已投 3 票。")
+    expect(card_b.locator("[role=status]")).to_contain_text("投票成功：已投 3 票。")
     expect(page.locator("#votes-left")).to_have_text("今日剩余 0 票")
 
     # The quota is used up: the next vote is refused in words, and the page still says 0 left after a reload.

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CAMPAIGN = "e2e-seal"
 
 
-def test_votes_are_sealed_and_receipts_and_the_tally_check_out(system) -> None:
+def test_votes_are_sealed_and_receipts_and_the_tally_check_out(system, browser) -> None:
     api = support.Api(system.gateway_url)
     env = {**os.environ, **system.env()}
 
@@ -106,3 +106,15 @@ def test_votes_are_sealed_and_receipts_and_the_tally_check_out(system) -> None:
     assert {d["state"] for d in decisions} == {"invalidated"}
     result = massline("verify", "tally", "--campaign", CAMPAIGN, "--url", url)
     assert result.returncode == 0, result.stdout + result.stderr
+
+    # --- the vote-log page checks the receipt in the browser (SubtleCrypto), from the link the voting page gives ---
+    page = browser.new_page()
+    try:
+        page.goto(f"{url}/c/{CAMPAIGN}/vote-log?vote_id={receipt['vote_id']}")
+        page.wait_for_selector("#receipt-result:not([hidden])")
+        assert "核验通过" in page.inner_text("#receipt-result")
+        page.fill("#receipt-vote-id", "01a23e69-0000-7000-8000-000000000000")
+        page.click("#receipt-form button")
+        page.wait_for_function("document.querySelector('#receipt-result').textContent.includes('无法核验')")
+    finally:
+        page.close()

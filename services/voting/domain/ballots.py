@@ -31,7 +31,7 @@ from massline.contracts import CastVote, VoteCast, network_shard
 from massline.contracts.ids import uuid7
 
 from .errors import IdempotencyKeyReused, VoteRefused, VotingError
-from .votelog import receipt
+from .votelog import RECEIPT_FIELDS, receipt
 
 QuotaKey = tuple[str, str, date]  # campaign, voter, voting day
 EntryQuotaKey = tuple[str, str, uuid.UUID, date]  # campaign, voter, entry, voting day
@@ -101,6 +101,8 @@ def repeat_of(ballot: Ballot, logged: LoggedVote) -> Outcome:
     stored = logged.answer
     answer = {k: stored[k] for k in ANSWER_FIELDS if k in stored}
     answer.update((k, v) for k, v in stored.items() if k not in answer)
+    if isinstance(answer.get("receipt"), dict):  # the log's jsonb orders the receipt's keys its own way
+        answer["receipt"] = {k: answer["receipt"][k] for k in RECEIPT_FIELDS if k in answer["receipt"]}
     return Answered(201, answer, replayed=True)
 
 

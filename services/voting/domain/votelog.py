@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from massline.votelog import hash_of_leaf
 
 COUNTED = "counted"
+RECEIPT_FIELDS = ("vote_id", "day", "leaf")  # the receipt's fields, in the order an answer gives them
 
 
 @functools.lru_cache(maxsize=16384)
