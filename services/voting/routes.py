@@ -238,8 +238,8 @@ async def vote_log_proof(campaign_id: str, vote_id: Annotated[uuid.UUID, Query()
 @router.get("/campaigns/{campaign_id}/vote-log/days/{day}/leaves", response_model=SealedLeaves)
 async def vote_log_leaves(
     campaign_id: str, day: date, deps: Deps,
-    seq: Annotated[int | None, Query(ge=1, description="A seal of the day; the latest when absent.")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    seq: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="A seal of the day; else the latest.")] = None,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=seals.LEAVES_PAGE_MAX)] = 1000,
 ) -> dict[str, Any]:
     """The leaves of a day's seal in tree order, a page at a time: no personal data, so all are public. 404
