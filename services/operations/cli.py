@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from .audit_cli import audit_app
 from .devstack import SERVICES, Stack
 from .users import users_app
 
@@ -40,6 +41,7 @@ app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(topics_app, name="topics")
 app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 
 ALL = [*SERVICES, "gateway"]
 

@@ -343,3 +343,8 @@ SELECT title FROM campaigns WHERE id = $1;
 -- name: lock_assignment
 -- One assignment run per campaign at a time, so two runs never both fill the same slot.
 SELECT pg_advisory_xact_lock(hashtext('massline-scoring-assign:' || $1));
+
+-- name: published_anchors
+-- The audit heads every published version carried, for `massline audit verify` (all campaigns when $1 is null).
+SELECT campaign_id, version, audit_heads FROM published_results
+WHERE $1::text IS NULL OR campaign_id = $1 ORDER BY campaign_id, version;

@@ -477,3 +477,8 @@ async def insert_published(conn: Connection, campaign_id: str, version: int, sup
     published_at: datetime = await conn.fetchval(Q.insert_published, campaign_id, version, supersedes, approval_id,
                                                  digests, categories, published_by, audit_heads, vote_log_roots)
     return published_at
+
+
+async def published_anchors(conn: Connection, campaign_id: str | None) -> list[asyncpg.Record]:
+    """campaign_id, version, audit_heads of every published version (of one campaign, or of all)."""
+    return list(await conn.fetch(Q.published_anchors, campaign_id))

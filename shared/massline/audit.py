@@ -42,6 +42,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 _MOVE_HEAD = "UPDATE audit_heads SET seq = $2, hash = $3, at = $4 WHERE campaign_id = $1"
 _HEAD = "SELECT campaign_id, seq, hash, at FROM audit_heads WHERE campaign_id = $1 AND seq > 0"
 _CAMPAIGNS = "SELECT campaign_id FROM audit_heads UNION SELECT DISTINCT campaign_id FROM audit_log ORDER BY 1"
+_KEPT = "SELECT to_regclass('audit_log') IS NOT NULL"
 _ROWS = """
 SELECT campaign_id, seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log
 WHERE campaign_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
@@ -193,6 +194,11 @@ async def head(conn: Connection, service_name: str, campaign_id: str) -> Head | 
 async def rows(conn: Connection, campaign_id: str, *, after: int = 0, limit: int = 100) -> list[Row]:
     """The chain's rows with seq > `after`, in order, at most `limit`."""
     return [_row(r) for r in await conn.fetch(_ROWS, campaign_id, after, limit)]
+
+
+async def kept(conn: Connection) -> bool:
+    """Whether this schema has an audit trail (its service migrated)."""
+    return bool(await conn.fetchval(_KEPT))
 
 
 async def campaigns(conn: Connection) -> list[str]:
