@@ -160,12 +160,12 @@ async def append(conn: Connection, entries: Sequence[Entry], *, at: datetime | N
     chain one after the other; heads are locked in campaign order, so two transactions never wait on each other
     in a circle. Call it last in the transaction: the head stays locked only for the commit.
     """
-    when = at or datetime.now(UTC)
     written: list[Row] = []
     for campaign_id in sorted({e.campaign_id for e in entries}):
         await conn.execute(_ENSURE_HEAD, campaign_id, GENESIS)
         head = await conn.fetchrow(_LOCK_HEAD, campaign_id)
         assert head is not None  # inserted just above, or there already
+        when = at or datetime.now(UTC)  # read under the lock, so times follow the order of the chain
         seq, prev = int(head["seq"]), str(head["hash"])
         for entry in (e for e in entries if e.campaign_id == campaign_id):
             seq += 1

@@ -56,6 +56,7 @@ def test_concurrent_decisions_chain_and_verify_names_the_changed_then_the_delete
                 rows = await audit.rows(conn, "camp-a", limit=100)
                 head = await audit.head(conn, "submission", "camp-a")
             assert [r.seq for r in rows] == list(range(1, 21))
+            assert [r.at for r in rows] == sorted(r.at for r in rows)
             assert head is not None and (head.seq, head.hash) == (20, rows[-1].hash)
 
             code, out = await _massline(database_url, "audit", "verify")
