@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from massline import audit_api
 from massline.contracts import FraudAlertRaised, VoteFlagged, VoteInvalidated, VoteReinstated
 from massline.service import ServiceRuntime
 
@@ -35,6 +36,6 @@ def build_runtime(settings: AntifraudSettings | None = None) -> ServiceRuntime[A
 
 def create_app(settings: AntifraudSettings | None = None) -> FastAPI:
     deps = build_deps(settings)
-    return deps.rt.build_app([routes.router], title="massline antifraud",
+    return deps.rt.build_app([routes.router, audit_api.router()], title="massline antifraud",
                              description="Vote brushing detection, review cases, invalidations and reinstatements.",
                              deps=deps)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from massline import audit
 from massline.consumer import Delivered
 from massline.contracts import Event, FraudAlertRaised, NominationApproved, VoteCast, VoteFlagged, VoteInvalidated
 
@@ -47,6 +48,7 @@ async def score_votes(conn: asyncpg.Connection, batch: Sequence[Delivered], deps
             for vote in votes)
     store = repository.HybridWindows(conn, nets, offsets, sharded=shards > 1)
     rebuilt = nets.rebuilt
+    decisions: list[audit.Entry] = []
     for campaign, signals in by_campaign.items():
         policy, t = policies[campaign]
         results = await domain.detect(signals, store, t)
@@ -56,7 +58,11 @@ async def score_votes(conn: asyncpg.Connection, batch: Sequence[Delivered], deps
             if not finding.decisive:
                 await raise_alert(conn, deps, finding, "info")
                 continue
-            await apply_finding(conn, deps, finding, covered, policy)
+            decided = await apply_finding(conn, deps, finding, covered, policy)
+            if decided is not None:
+                decisions.append(decided)
+    # Last in the transaction, in campaign order: the chain heads stay locked only for the commit.
+    await audit.append(conn, decisions)
     metrics.rebuilt.inc(nets.rebuilt - rebuilt)
     return store.committed
 
@@ -80,8 +86,10 @@ async def campaign_policies(conn: asyncpg.Connection, deps: AntifraudDeps,
 
 
 async def apply_finding(conn: asyncpg.Connection, deps: AntifraudDeps, f: domain.Finding,
-                        votes: list[domain.VoteSignal], policy: str) -> None:
-    """Open (or grow) the finding's case and hold or invalidate its votes as the policy says, with their events."""
+                        votes: list[domain.VoteSignal], policy: str) -> audit.Entry | None:
+    """Open (or grow) the finding's case and hold or invalidate its votes as the policy says, with their events.
+
+    Returns the decision for the audit trail (None when no vote changed), which the caller appends last."""
     metrics = deps.metrics
     status = domain.case_status(policy, f)
     case = await repository.open_case(conn, f, status)
@@ -90,7 +98,7 @@ async def apply_finding(conn: asyncpg.Connection, deps: AntifraudDeps, f: domain
         metrics.cases.labels(f.reason_code, status).inc()
         await raise_alert(conn, deps, f, "critical" if status == "invalidated" else "warning")
     if case.status == "overturned":
-        return  # an operator judged this subject honest: later votes of it are kept but not held again
+        return None  # an operator judged this subject honest: later votes of it are kept but not held again
     invalidating = case.status == "invalidated"
     if case.status == "flagged" and status == "invalidated":
         # The evidence grew sure enough to act without a person (no operator has decided a held case): the whole
@@ -99,10 +107,10 @@ async def apply_finding(conn: asyncpg.Connection, deps: AntifraudDeps, f: domain
         linked = await repository.case_vote_ids(conn, case.id)
         invalidating = True
     if not linked:
-        return
+        return None
     changed = await (repository.invalidate_votes if invalidating else repository.flag_votes)(conn, linked)
     if not changed:
-        return
+        return None
     event_cls = VoteInvalidated if invalidating else VoteFlagged
     events: list[tuple[Event, str]] = [(event_cls(
         vote_id=r.vote_id, voter_id=r.voter_id, entry_id=r.entry_id, category_id=r.category_id, count=r.count,
@@ -118,6 +126,8 @@ async def apply_finding(conn: asyncpg.Connection, deps: AntifraudDeps, f: domain
     for r in changed:
         if r.vote_id in cast:  # a vote of this batch's finding (not one held earlier and invalidated now)
             metrics.lag.observe(max((now - cast[r.vote_id]).total_seconds(), 0.0))
+    return domain.decision_entry(f.selector.campaign_id, case.id, "invalidate" if invalidating else "flag",
+                                 audit.service(DETECTOR), f.reason_code, (r.vote_id for r in changed), None)
 
 
 async def raise_alert(conn: asyncpg.Connection, deps: AntifraudDeps, f: domain.Finding, severity: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from massline import audit
 from massline.auth import Caller
 from massline.contracts import Event, VoteInvalidated, VoteReinstated
 from massline.errors import ApiError
@@ -40,8 +41,14 @@ async def get_policy(deps: AntifraudDeps, campaign_id: str) -> dict[str, Any]:
 
 async def set_policy(deps: AntifraudDeps, campaign_id: str, policy: str, reason: str,
                      thresholds: dict[str, float] | None, caller: Caller) -> dict[str, Any]:
-    """Set the campaign's policy and threshold overrides (None keeps them); the stored row."""
-    return await repository.set_policy(deps.rt.pool, campaign_id, policy, caller.username, reason, thresholds)
+    """Set the campaign's policy and threshold overrides (None keeps them); the stored row, chained in the audit."""
+    async with deps.rt.unit_of_work() as uow:
+        row = await repository.set_policy(uow.conn, campaign_id, policy, caller.username, reason, thresholds)
+        overrides = None if thresholds is None else {k: repr(v) for k, v in sorted(thresholds.items())}
+        await audit.append(uow.conn, [audit.Entry(
+            campaign_id, "fraud.policy", f"policy:{campaign_id}",
+            {"policy": policy, "reason": reason, "thresholds": overrides}, audit.staff(caller.role, caller.username))])
+    return row
 
 
 # --- the review queue -------------------------------------------------------------------------
@@ -111,13 +118,14 @@ async def get_identity(deps: AntifraudDeps, campaign_id: str, voter_id: str) -> 
 # --- decisions --------------------------------------------------------------------------------
 
 async def _decide_case(conn: asyncpg.Connection, metrics: Metrics, caller: Caller, case: LockedCase,
-                       decision: str, reason: str) -> tuple[int, list[tuple[Event, str]]]:
+                       decision: str, reason: str) -> tuple[int, list[tuple[Event, str]], audit.Entry]:
     """Decide one locked case inside the caller's transaction: its status, its votes' states, the audit row.
 
-    Returns the votes whose state changed and the events to record. Confirming invalidates each vote that was not
-    invalidated yet (VoteInvalidated each). Overturning puts each vote back to what the other cases holding it say;
-    each vote that counts again — from held or from invalidated — is a VoteReinstated: the public count left out
-    both. A vote that goes from invalidated to held (another case still holds it) stays out of the count: no event.
+    Returns how many votes changed state, the events to record and the decision for the audit trail. Confirming
+    invalidates each vote that was not invalidated yet (VoteInvalidated each). Overturning puts each vote back to
+    what the other cases holding it say; each vote that counts again — from held or from invalidated — is a
+    VoteReinstated: the public count left out both. A vote that goes from invalidated to held (another case still
+    holds it) stays out of the count: no event.
     """
     target = domain.TARGET_STATUS[decision]
     await repository.set_case_status(conn, case.id, target)
@@ -142,7 +150,9 @@ async def _decide_case(conn: asyncpg.Connection, metrics: Metrics, caller: Calle
         events = [event(VoteReinstated, r) for r in changed if r.state == "counted"]
         metrics.votes.labels("reinstated").inc(len(events))
     await repository.audit(conn, case.id, decision, caller.username, caller.role, reason, len(changed), None)
-    return len(changed), events
+    entry = domain.decision_entry(case.campaign_id, case.id, decision, audit.staff(caller.role, caller.username),
+                                  case.reason_code, (r.vote_id for r in changed), reason, case.status)
+    return len(changed), events, entry
 
 
 async def decide_case(deps: AntifraudDeps, case_id: uuid.UUID, decision: str, reason: str,
@@ -156,8 +166,9 @@ async def decide_case(deps: AntifraudDeps, case_id: uuid.UUID, decision: str, re
         if case.status == target:
             raise ApiError(409, "decision_not_allowed", "该案件已是此状态", f"The case is already {target}",
                            {"status": case.status})
-        changed, events = await _decide_case(uow.conn, deps.metrics, caller, case, decision, reason)
+        changed, events, entry = await _decide_case(uow.conn, deps.metrics, caller, case, decision, reason)
         await uow.record_many(events)
+        await audit.append(uow.conn, [entry])
     deps.metrics.decisions.labels(decision).inc()
     log.info("case decided", extra={"campaign_id": case.campaign_id})
     return {"id": str(case_id), "status": target, "previous_status": case.status, "votes_changed": changed,
@@ -177,17 +188,20 @@ async def decide_cases(deps: AntifraudDeps, campaign_id: str, case_ids: list[uui
             raise ApiError(404, "cases_not_found", "部分案件不存在或不属于本活动，未作任何处理",
                            "Some cases do not exist in this campaign; nothing was changed", {"case_ids": unknown})
         events: list[tuple[Event, str]] = []
+        decisions: list[audit.Entry] = []
         for case_id in wanted:
             case = locked[case_id]
             result = {"id": str(case_id), "reason_code": case.reason_code, **domain.reason_texts(case.reason_code),
                       "previous_status": case.status, "status": target, "votes_changed": 0,
                       "skipped": case.status == target}
             if not result["skipped"]:
-                result["votes_changed"], more = await _decide_case(uow.conn, deps.metrics, caller, case, decision,
-                                                                   reason)
+                result["votes_changed"], more, entry = await _decide_case(uow.conn, deps.metrics, caller, case,
+                                                                          decision, reason)
                 events += more
+                decisions.append(entry)
             results.append(result)
         await uow.record_many(events)
+        await audit.append(uow.conn, decisions)
     decided = [r for r in results if not r["skipped"]]
     deps.metrics.decisions.labels(decision).inc(len(decided))
     log.info("cases decided", extra={"campaign_id": campaign_id})

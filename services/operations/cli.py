@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from .audit_cli import audit_app
 from .devstack import SERVICES, Stack
 from .users import users_app
 
@@ -45,6 +46,7 @@ verify_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(verify_app, name="verify")
+app.add_typer(audit_app, name="audit")
 
 ALL = [*SERVICES, "gateway"]
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from massline import audit_api
 from massline.contracts import ExpertAssigned, ExpertScoreReopened, RankingComputed, ResultsPublished
 from massline.service import ServiceRuntime
 
@@ -36,7 +37,7 @@ def build_runtime(settings: ScoringSettings | None = None) -> ServiceRuntime[Sco
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     deps = build_deps(settings)
     return deps.rt.build_app(
-        [rankings_api.router, review_api.router, results_api.router],
+        [rankings_api.router, review_api.router, results_api.router, audit_api.router()],
         title="massline scoring",
         description="Score components per entry and rankings per category, each number with its inputs; expert "
                     "review, final review, approval and the published results.",

@@ -8,12 +8,14 @@ from typing import Any
 
 import asyncpg
 
+from massline import audit
 from massline.auth import Caller
-from massline.contracts import EntryRanking, ResultsPublished
+from massline.contracts import AuditHead, EntryRanking, ResultsPublished, VoteLogRoot
 from massline.errors import ApiError
 
-from . import repository
+from . import anchors, repository
 from .deps import ScoringDeps
+from .domain import canonical_json, sha256_hex
 from .errors import results_not_published
 from .expert_review import campaign_or_404, criteria_of, review_overview
 from .rankings import recompute
@@ -85,6 +87,10 @@ async def adjust(deps: ScoringDeps, campaign_id: str, entry_id: uuid.UUID, point
                                                            caller.username)
         await recompute(uow.conn, deps, [(campaign_id, entry["category_id"])])
         ranking = await repository.get_ranking(uow.conn, campaign_id, entry["category_id"])
+        await audit.append(uow.conn, [audit.Entry(
+            campaign_id, "results.adjust", f"entry:{entry_id}",
+            {"adjustment_id": adjustment_id, "category_id": entry["category_id"], "points": f"{points:.2f}",
+             "reason": reason}, audit.staff(caller.role, caller.username))])
     assert ranking is not None  # recomputed just now with the active entry in it
     ranked = next(e for e in ranking.entries if e["entry_id"] == str(entry_id))
     return {"id": adjustment_id, "entry_id": str(entry_id), "points": round(points, 2), "reason": reason,
@@ -104,6 +110,10 @@ async def approve(deps: ScoringDeps, campaign_id: str, note: str, caller: Caller
                            {"campaign_id": campaign_id})
         pending = len((await review_overview(uow.conn, campaign_id))["pending"])
         row = await repository.insert_approval(uow.conn, campaign_id, digests, note, caller.username)
+        await audit.append(uow.conn, [audit.Entry(
+            campaign_id, "results.approve", f"approval:{row['id']}",
+            {"digests": digests, "note": note, "pending_expert_scores": pending},
+            audit.staff(caller.role, caller.username))])
     return {"id": row["id"], "campaign_id": campaign_id, "digests": digests, "approved_by": caller.username,
             "approved_at": row["approved_at"].isoformat(), "pending_expert_scores": pending}
 
@@ -139,6 +149,8 @@ async def publish(deps: ScoringDeps, campaign_id: str, winners: dict[str, int], 
     """
     if any(n < 0 for n in winners.values()):
         raise ApiError(422, "winners_invalid", "入选数量不能为负数", "Winner counts cannot be negative")
+    heads = await anchors.other_heads(deps.settings, campaign_id)
+    roots = await anchors.vote_log_roots(deps.settings, campaign_id)
     async with deps.rt.unit_of_work() as uow:
         conn = uow.conn
         campaign = await campaign_or_404(conn, campaign_id)
@@ -153,16 +165,33 @@ async def publish(deps: ScoringDeps, campaign_id: str, winners: dict[str, int], 
         categories = _public_categories(campaign, rankings, units, winners)
         version = (latest.version + 1) if latest else 1
         supersedes = latest.version if latest else None
-        published_at = await repository.insert_published(conn, campaign_id, version, supersedes, approval["id"],
-                                                         digests, categories, caller.username)
+        heads = [*heads, await _chain_publication(conn, campaign_id, version, supersedes, approval["id"], digests,
+                                                  categories, heads, roots, caller)]
+        published_at = await repository.insert_published(
+            conn, campaign_id, version, supersedes, approval["id"], digests, categories, caller.username,
+            [h.model_dump() for h in heads], [r.model_dump() for r in roots])
         await uow.record(ResultsPublished(
             campaign_id=campaign_id, version=version, supersedes=supersedes,
             categories={c: [EntryRanking(**_event_entry(e)) for e in body["entries"]]
                         for c, body in categories.items()},
+            audit_heads=heads, vote_log_roots=roots,
         ), campaign_id=campaign_id)
     deps.metrics.results_published.inc()
     return {"campaign_id": campaign_id, "version": version, "supersedes": supersedes,
-            "published_at": published_at.isoformat(), "approval_id": approval["id"]}
+            "published_at": published_at.isoformat(), "approval_id": approval["id"],
+            "audit_heads": [h.model_dump() for h in heads], "vote_log_roots": [r.model_dump() for r in roots]}
+
+
+async def _chain_publication(conn: Connection, campaign_id: str, version: int, supersedes: int | None,
+                             approval_id: int, digests: dict[str, str], categories: dict[str, Any],
+                             heads: list[AuditHead], roots: list[VoteLogRoot], caller: Caller) -> AuditHead:
+    """The publication's row in scoring's chain, holding what it was anchored to; scoring's head is that row."""
+    details = {"version": version, "supersedes": supersedes, "approval_id": approval_id, "digests": digests,
+               "results_sha256": sha256_hex(canonical_json(categories)),
+               "audit_heads": [h.model_dump() for h in heads], "vote_log_roots": [r.model_dump() for r in roots]}
+    row = (await audit.append(conn, [audit.Entry(campaign_id, "results.publish", f"results:v{version}", details,
+                                                 audit.staff(caller.role, caller.username))]))[-1]
+    return AuditHead(service="scoring", seq=row.seq, hash=row.hash)
 
 
 def _public_entry(e: dict[str, Any], units: dict[str, str], planned: int | None) -> dict[str, Any]:
@@ -215,7 +244,8 @@ async def published(deps: ScoringDeps, campaign_id: str, version: int | None) ->
     title = await repository.campaign_title(pool, campaign_id)
     return {"campaign_id": campaign_id, "title": title or "", "version": row.version,
             "supersedes": row.supersedes, "latest_version": latest, "superseded": row.version != latest,
-            "published_at": row.published_at.isoformat(), "categories": row.categories}
+            "published_at": row.published_at.isoformat(), "categories": row.categories,
+            "audit_heads": row.audit_heads, "vote_log_roots": row.vote_log_roots}
 
 
 async def published_versions(deps: ScoringDeps, campaign_id: str) -> dict[str, Any]:

@@ -315,19 +315,20 @@ SELECT id, digests, note, approved_by, approved_at FROM approvals WHERE campaign
 SELECT pg_advisory_xact_lock(hashtext('massline-scoring-publish:' || $1));
 
 -- name: latest_published
-SELECT campaign_id, version, supersedes, digests, categories, published_at
+SELECT campaign_id, version, supersedes, digests, categories, published_at, audit_heads, vote_log_roots
 FROM published_results WHERE campaign_id = $1 ORDER BY version DESC LIMIT 1;
 
 -- name: get_published
-SELECT campaign_id, version, supersedes, digests, categories, published_at
+SELECT campaign_id, version, supersedes, digests, categories, published_at, audit_heads, vote_log_roots
 FROM published_results WHERE campaign_id = $1 AND version = $2;
 
 -- name: published_versions
 SELECT version, supersedes, published_at FROM published_results WHERE campaign_id = $1 ORDER BY version;
 
 -- name: insert_published
-INSERT INTO published_results (campaign_id, version, supersedes, approval_id, digests, categories, published_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO published_results (campaign_id, version, supersedes, approval_id, digests, categories, published_by,
+                               audit_heads, vote_log_roots)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING published_at;
 
 -- name: get_activity_on_time
@@ -342,3 +343,8 @@ SELECT title FROM campaigns WHERE id = $1;
 -- name: lock_assignment
 -- One assignment run per campaign at a time, so two runs never both fill the same slot.
 SELECT pg_advisory_xact_lock(hashtext('massline-scoring-assign:' || $1));
+
+-- name: published_anchors
+-- The audit heads every published version carried, for `massline audit verify` (all campaigns when $1 is null).
+SELECT campaign_id, version, audit_heads FROM published_results
+WHERE $1::text IS NULL OR campaign_id = $1 ORDER BY campaign_id, version;

@@ -440,13 +440,15 @@ class Published:
     digests: dict[str, str]
     categories: dict[str, Any]
     published_at: datetime
+    audit_heads: list[dict[str, Any]]
+    vote_log_roots: list[dict[str, Any]]
 
 
 def _published(row: asyncpg.Record | None) -> Published | None:
     if row is None:
         return None
     return Published(row["campaign_id"], row["version"], row["supersedes"], row["digests"], row["categories"],
-                     row["published_at"])
+                     row["published_at"], row["audit_heads"], row["vote_log_roots"])
 
 
 async def latest_published(conn: Connection, campaign_id: str) -> Published | None:
@@ -469,8 +471,14 @@ async def published_versions(conn: Connection, campaign_id: str) -> list[asyncpg
 
 async def insert_published(conn: Connection, campaign_id: str, version: int, supersedes: int | None,
                            approval_id: int, digests: dict[str, str], categories: dict[str, Any],
-                           published_by: str) -> datetime:
-    """When the version was published."""
+                           published_by: str, audit_heads: list[dict[str, Any]],
+                           vote_log_roots: list[dict[str, Any]]) -> datetime:
+    """When the version was published. `audit_heads` and `vote_log_roots`: what the version is anchored to."""
     published_at: datetime = await conn.fetchval(Q.insert_published, campaign_id, version, supersedes, approval_id,
-                                                 digests, categories, published_by)
+                                                 digests, categories, published_by, audit_heads, vote_log_roots)
     return published_at
+
+
+async def published_anchors(conn: Connection, campaign_id: str | None) -> list[asyncpg.Record]:
+    """campaign_id, version, audit_heads of every published version (of one campaign, or of all)."""
+    return list(await conn.fetch(Q.published_anchors, campaign_id))

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from massline.contracts import AuditHead, VoteLogRoot
+
 # A number stored as given: a whole number (an adjustment of 0) stays whole in the answer, as it was stored.
 Number = float | int
 
@@ -88,6 +90,11 @@ class PublishedResults(BaseModel):
     superseded: bool = Field(description="A later version replaces this one.")
     published_at: str = Field(description="ISO 8601, UTC.")
     categories: dict[str, PublishedCategory] = Field(description="Category id → its published ranking.")
+    audit_heads: list[AuditHead] = Field(
+        default_factory=list, description="The campaign's audit chain head in each service at publication "
+                                          "(docs/audit.md); scoring's is the row recording this publication.")
+    vote_log_roots: list[VoteLogRoot] = Field(
+        default_factory=list, description="The sealed vote-log day roots the results were computed from.")
 
 
 class PublishedVersion(BaseModel):

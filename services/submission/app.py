@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from massline import audit_api
 from massline.contracts import (
     ActivitySubmitted,
     CampaignLoaded,
@@ -66,7 +67,7 @@ def build_deps(rt: ServiceRuntime[SubmissionSettings]) -> SubmissionDeps:
 
 def app_for(rt: ServiceRuntime[SubmissionSettings], deps: SubmissionDeps, *, title: str = TITLE) -> FastAPI:
     """The HTTP app of a runtime and its dependencies."""
-    return rt.build_app(ROUTERS, title=title, description=DESCRIPTION, deps=deps)
+    return rt.build_app([*ROUTERS, audit_api.router()], title=title, description=DESCRIPTION, deps=deps)
 
 
 def create_app(settings: SubmissionSettings | None = None) -> FastAPI:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from massline import audit_api
 from massline.db import create_pool, migrate
 from massline.errors import install_error_handlers
 from services.antifraud import routes
@@ -29,6 +30,7 @@ async def antifraud_api(database_url: str) -> AsyncIterator[tuple[Any, Any, http
     app.state.deps = deps
     install_error_handlers(app)
     app.include_router(routes.router)
+    app.include_router(audit_api.router())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         try:
             yield deps, pool, client

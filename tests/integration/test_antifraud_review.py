@@ -7,6 +7,7 @@ The votes and cases are written as the detectors write them (a held case's votes
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import uuid
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from antifraud_api import antifraud_api
 
+from massline import audit
 from massline.auth import Caller, issue_token
 from services.antifraud import domain
 
@@ -343,3 +345,32 @@ def test_the_queue_counts_moved_entries_as_a_full_ranking_would():
         then = {**totals, **new}
         before, after = domain.competition_ranks(totals), domain.competition_ranks(then)
         assert s.moved("k", new) == sum(before[e] != after[e] for e in entries), (totals, new)
+
+
+async def test_operator_decisions_are_chained_in_the_campaigns_audit_trail_with_the_votes_they_changed(svc: Review):
+    await standings(svc)
+    one, two = await svc.votes(B, 3), await svc.votes(C, 2)
+    first, second = await svc.case("flagged", one), await svc.case("flagged", two, reason="covoting_subnet")
+    assert (await svc.decide([second, first], "confirm", "确认刷票")).status_code == 200
+    assert (await svc.decide([first], "overturn", "复核为正常投票")).status_code == 200
+    async with svc.pool.acquire() as conn:
+        rows = await audit.rows(conn, CAMPAIGN)
+        check = await audit.verify_campaign(conn, "antifraud", CAMPAIGN)
+    assert [(r.seq, r.action, r.subject, r.actor) for r in rows] == [
+        (1, "fraud.confirm", f"case:{second}", "operator:ops-wang"),
+        (2, "fraud.confirm", f"case:{first}", "operator:ops-wang"),
+        (3, "fraud.overturn", f"case:{first}", "operator:ops-wang")]
+    details = [json.loads(r.details) for r in rows]
+    digest = hashlib.sha256("\n".join(sorted(str(v) for v in one)).encode()).hexdigest()
+    assert details[1] == {"case_id": first, "reason_code": "device_shared", "status_before": "flagged",
+                          "votes_changed": 3, "votes_sha256": digest, "reason": "确认刷票"}
+    assert (details[2]["status_before"], details[2]["votes_changed"], details[2]["votes_sha256"]) == \
+        ("invalidated", 3, digest)
+    assert check.broken is None and check.seq == 3
+    head = (await svc.client.get(f"/campaigns/{CAMPAIGN}/audit/head")).json()
+    assert (head["seq"], head["hash"]) == (3, rows[-1].hash)
+    refused = await svc.client.get(f"/campaigns/{CAMPAIGN}/audit", headers=svc.as_("unit-li", "unit"))
+    assert refused.status_code == 403
+    page = (await svc.client.get(f"/campaigns/{CAMPAIGN}/audit", headers=svc.headers,
+                                 params={"after": 1, "limit": 1})).json()
+    assert [r["seq"] for r in page["rows"]] == [2] and page["next_after"] == 2

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from antifraud_api import antifraud_api
 
+from massline import audit
 from massline.auth import Caller, issue_token
 from massline.consumer import Delivered
 from massline.contracts import CastVote, NominationApproved, VoteCast, make_envelope, network_shard
@@ -274,6 +275,12 @@ async def test_by_default_a_device_farm_is_invalidated_without_an_operator(servi
     assert await service.outbox("VoteFlagged") == []
     policy = (await service.client.get(f"/campaigns/{CAMPAIGN}/policy", headers=service.as_("ops", "operator"))).json()
     assert policy["policy"] == "auto" and policy["default"] is True
+    # The detector's decisions are in the campaign's audit chain, by the service, with every farm vote counted.
+    async with service.pool.acquire() as conn:
+        rows = await audit.rows(conn, CAMPAIGN)
+        assert (await audit.verify_campaign(conn, "antifraud", CAMPAIGN)).broken is None
+    assert rows and {(r.action, r.actor) for r in rows} == {("fraud.invalidate", "service:antifraud")}
+    assert sum(json.loads(r.details)["votes_changed"] for r in rows) == len(farm)
 
 
 async def test_flag_policy_quarantines_without_touching_the_standings_until_confirmed(service):

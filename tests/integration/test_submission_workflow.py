@@ -16,6 +16,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from massline import audit
 from massline.db import create_pool, migrate
 from services.operations.demo import demo_definition
 from services.submission.app import MIGRATIONS, app_for, build_deps, build_runtime
@@ -349,6 +350,13 @@ async def test_return_correct_resubmit_approve_keeps_every_step_and_reason(api: 
     ]
     assert [e["resubmission"] for e in await api.events("NominationSubmitted")] == [False, True]
     assert [e["reason"] for e in await api.events("NominationReturned")] == ["粉丝量与截图不符，请核实"]
+    # The office's two decisions are chained in the campaign's audit trail, with their steps and reasons.
+    async with api.pool.acquire() as conn:
+        rows = [r for r in await audit.rows(conn, api.open) if r.subject == f"nomination:{nid}"]
+        assert (await audit.verify_campaign(conn, "submission", api.open)).broken is None
+    assert [(r.action, r.actor, json.loads(r.details)["step"], json.loads(r.details)["reason"]) for r in rows] == [
+        ("nomination.return", "office:x-office", "center", "粉丝量与截图不符，请核实"),
+        ("nomination.approve", "office:x-office", "center", "核实甄选：数据属实")]
 
 
 async def test_a_withdrawn_nomination_gives_its_quota_place_back(api: Client) -> None:

@@ -293,9 +293,21 @@ def test_backends_take_http_from_the_gateway_and_scrapes_from_prometheus_only():
         assert not _flows(OTHER_IN_MONITORING, _pod(name), 8080), f"any pod in monitoring reaches {name}"
         assert not _flows(_pod("gateway"), _pod(name), 5432)
         for other in BACKENDS:
-            if other != name:
+            if other != name and (other, name) not in ANCHOR_READS:
                 assert not _flows(_pod(other), _pod(name), 8080), f"{other} reaches {name}: no such flow"
     assert _flows(PROMETHEUS, _pod("gateway"), 8080)
+
+
+# At publication scoring reads the audit chain heads and the vote-log seals (docs/audit.md); the only flow between
+# two services, one way.
+ANCHOR_READS = {("scoring", "submission"), ("scoring", "antifraud"), ("scoring", "voting")}
+
+
+def test_scoring_reaches_the_services_it_anchors_publications_to_and_nothing_reaches_back():
+    for source, target in ANCHOR_READS:
+        assert _flows(_pod(source), _pod(target), 8080), f"{source} cannot read {target}'s audit head"
+        assert not _flows(_pod(target), _pod(source), 8080), f"{target} reaches {source}: no such flow"
+    assert not _flows(_pod("scoring"), _pod("notification"), 8080)
 
 
 def test_egress_is_kafka_postgresql_and_dns_only():

@@ -4,6 +4,7 @@ counts them, competition ranks, which entries a decision would move, and an iden
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import math
 import uuid
@@ -11,12 +12,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from massline import audit
+
 from .findings import Finding
 from .registry import REASONS, REASONS_ZH, RULES, Thresholds
 
 Policy = Literal["auto", "flag", "invalidate"]
 Decision = Literal["confirm", "overturn"]
 TARGET_STATUS: dict[str, str] = {"confirm": "invalidated", "overturn": "overturned"}
+
+
+def decision_entry(campaign_id: str, case_id: uuid.UUID, action: str, actor: str, reason_code: str,
+                   vote_ids: Iterable[uuid.UUID], reason: str | None, status_before: str | None = None) -> audit.Entry:
+    """A decision on a case as the audit trail chains it: the votes it changed as a count and a digest (SHA-256 of
+    their ids, sorted, one per line), never the voters."""
+    ids = sorted(str(v) for v in vote_ids)
+    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()
+    details = {"case_id": str(case_id), "reason_code": reason_code, "votes_changed": len(ids), "votes_sha256": digest,
+               "status_before": status_before, "reason": reason}
+    return audit.Entry(campaign_id, f"fraud.{action}", f"case:{case_id}", details, actor)
 
 
 def case_status(policy: str, f: Finding) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from massline import audit
 from massline.auth import Caller
 from massline.uow import UnitOfWork
 
@@ -87,6 +88,14 @@ async def _apply(uow: UnitOfWork, t: Transition, *, state_changed: bool = True) 
         await uow.record(event, campaign_id=t.nomination.campaign_id)
 
 
+async def _audit(uow: UnitOfWork, t: Transition, action: str, caller: Caller) -> None:
+    """Chains an office's decision on a nomination into the campaign's audit trail (same transaction)."""
+    n, line = t.nomination, t.history[0]
+    details = {"step": line.step_id, "status": n.status, "category_id": n.category_id, "reason": line.reason}
+    await audit.append(uow.conn, [audit.Entry(n.campaign_id, action, f"nomination:{n.id}", details,
+                                              audit.staff(caller.role, caller.username))])
+
+
 async def submit(deps: SubmissionDeps, campaign_id: str, sub: FormSubmission, caller: Caller) -> NominationView:
     """A nominating unit registers a nomination; every rule of the campaign is checked first."""
     unit_id = caller.organisation_id
@@ -129,6 +138,7 @@ async def review(
         t = record.nomination().review(decision, phase_of(c), c.definition.approval_steps, by=caller.username,
                                        reason=reason)
         await _apply(uow, t)
+        await _audit(uow, t, f"nomination.{decision}", caller)
     return await nomination_view(deps, nomination_id, caller)
 
 
@@ -171,8 +181,9 @@ async def decide_content(
     async with deps.rt.unit_of_work() as uow:
         record = await nomination_for(uow.conn, nomination_id, caller, lock=True)
         c = await campaign(uow.conn, record.campaign_id)
-        await _apply(uow, record.nomination().decide_content(decision, phase_of(c), by=caller.username,
-                                                             reason=reason))
+        t = record.nomination().decide_content(decision, phase_of(c), by=caller.username, reason=reason)
+        await _apply(uow, t)
+        await _audit(uow, t, f"nomination.content_{decision}", caller)
     return await nomination_view(deps, nomination_id, caller)
 
 

@@ -15,6 +15,7 @@ from .envelope import Event, upcaster
 __all__ = [
     "VOTE_SHARDS",
     "ActivitySubmitted",
+    "AuditHead",
     "CampaignLoaded",
     "CastVote",
     "CategoryInfo",
@@ -40,6 +41,7 @@ __all__ = [
     "VoteFlagged",
     "VoteInvalidated",
     "VoteLogSealed",
+    "VoteLogRoot",
     "VoteReinstated",
     "VoteRules",
     "network_shard",
@@ -435,8 +437,28 @@ class ExpertScoreReopened(Event):
     reason: str = Field(description="Why the committee reopened it, as the committee wrote it.")
 
 
+class AuditHead(_Part):
+    """The head of a campaign's audit chain in one service: its last row (docs/audit.md)."""
+
+    service: str = Field(description="The service keeping the chain: submission, antifraud or scoring.")
+    seq: int = Field(description="Rows in the chain (0: none yet).")
+    hash: str = Field(description="SHA-256 (hex) of the last row; 64 zeros while the chain is empty.")
+
+
+class VoteLogRoot(_Part):
+    """A day of the voting service's sealed vote log: the Merkle root the results were computed from."""
+
+    day: str = Field(description="The day sealed (YYYY-MM-DD, the campaign's time zone).")
+    root: str = Field(description="The Merkle root of that day's votes (hex).")
+    votes: int | None = Field(None, description="Leaves under the root, when the seal says.")
+
+
 class ResultsPublished(Event):
-    """The committee's approved results, published. Immutable: a correction is a new version."""
+    """The committee's approved results, published. Immutable: a correction is a new version.
+
+    `audit_heads` anchors the decisions behind the results: each service's audit chain head of the campaign at
+    publication; scoring's head is the row recording this publication. `vote_log_roots` are the sealed vote-log
+    roots the results were computed from. Both empty in events published before they existed."""
 
     topic = topics.RESULT
     key_field = "campaign_id"
@@ -445,6 +467,8 @@ class ResultsPublished(Event):
     version: int
     categories: dict[str, list[EntryRanking]]
     supersedes: int | None = None
+    audit_heads: list[AuditHead] = Field(default_factory=list)
+    vote_log_roots: list[VoteLogRoot] = Field(default_factory=list)
 
 
 # --- notifications ---------------------------------------------------------------------------
