@@ -51,15 +51,16 @@ async def other_heads(settings: ScoringSettings, campaign_id: str) -> list[Audit
 
 
 def seals_of(body: Any) -> list[VoteLogRoot]:
-    """The day roots in voting's answer: a list of seals, or an object holding one under `seals`."""
+    """The day roots in voting's answer (`GET /campaigns/{id}/vote-log/seals`: `{"seals": [{day, seq, root,
+    leaf_count, sealed_at}]}`)."""
     items = body.get("seals", []) if isinstance(body, dict) else body
     roots = []
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
-        day, root = item.get("day") or item.get("date"), item.get("root") or item.get("merkle_root")
+        day, root = item.get("day"), item.get("root")
         if day and root:
-            votes = item.get("votes", item.get("leaves"))
+            votes = item.get("leaf_count")
             roots.append(VoteLogRoot(day=str(day), root=str(root), votes=votes if isinstance(votes, int) else None))
     return sorted(roots, key=lambda s: s.day)
 
