@@ -12,7 +12,7 @@ from massline.auth import Caller
 from massline.contracts import EntryRanking, ResultsPublished
 from massline.errors import ApiError
 
-from . import repository
+from . import domain, repository
 from .deps import ScoringDeps
 from .errors import results_not_published
 from .expert_review import campaign_or_404, criteria_of, review_overview
@@ -52,6 +52,7 @@ async def final_review(deps: ScoringDeps, campaign_id: str) -> dict[str, Any]:
         approval = await repository.latest_approval(conn, campaign_id)
         published = await repository.latest_published(conn, campaign_id)
         overview = await review_overview(conn, campaign_id)
+        cases = await open_cases(conn, campaign)
     digests = {r.category_id: r.inputs_digest for r in rankings}
     criteria = {c: criteria_of(campaign, c) for c in ("expert", "activity")}
     return {
@@ -66,6 +67,8 @@ async def final_review(deps: ScoringDeps, campaign_id: str) -> dict[str, Any]:
                          "points": float(a["points"]), "reason": a["reason"], "adjusted_by": a["adjusted_by"],
                          "adjusted_at": a["adjusted_at"].isoformat()} for a in adjustments],
         "approval": _approval_state(approval, digests),
+        "open_cases": cases,
+        "approval_with_open_cases": campaign.approval_with_open_cases,
         "published_version": published.version if published else None,
     }
 
@@ -93,19 +96,44 @@ async def adjust(deps: ScoringDeps, campaign_id: str, entry_id: uuid.UUID, point
 
 # --- approval and publication --------------------------------------------------------------
 
+async def open_cases(conn: Connection, campaign: Campaign) -> list[dict[str, Any]]:
+    """Every entry of the campaign with votes held for review, and whether the review could change a rank."""
+    cases: list[dict[str, Any]] = []
+    for category_id in await repository.campaign_category_ids(conn, campaign.id):
+        inputs, _ = await repository.load_category_inputs(conn, campaign, category_id)
+        cases += domain.open_cases(inputs)
+    return cases
+
+
+def _refuse_open_cases(campaign: Campaign, cases: list[dict[str, Any]]) -> None:
+    deciding = [c for c in cases if c["could_change_rank"]]
+    if deciding and campaign.approval_with_open_cases == "refuse":
+        raise ApiError(409, "open_fraud_cases", "尚有待复核的投票可能改变排名，须先完成复核再审批",
+                       "Votes held for review could change a rank; finish the review before approving",
+                       {"open_cases": deciding})
+
+
 async def approve(deps: ScoringDeps, campaign_id: str, note: str, caller: Caller) -> dict[str, Any]:
-    """Approve the rankings exactly as they are now (their digests)."""
+    """Approve the rankings exactly as they are now (their digests).
+
+    The answer lists the open anti-fraud cases (votes held for review) per entry and whether their review could
+    change a rank; a campaign with `approval_with_open_cases: refuse` refuses while one could
+    (`open_fraud_cases`). Pending expert scores never include a forfeited part."""
     async with deps.rt.unit_of_work() as uow:
-        await campaign_or_404(uow.conn, campaign_id)
+        campaign = await campaign_or_404(uow.conn, campaign_id)
         await repository.lock_publication(uow.conn, campaign_id)
         digests = await repository.campaign_digests(uow.conn, campaign_id)
         if not digests:
             raise ApiError(409, "nothing_to_approve", "尚无可审批的排名", "There is no ranking to approve",
                            {"campaign_id": campaign_id})
+        cases = await open_cases(uow.conn, campaign)
+        _refuse_open_cases(campaign, cases)
         pending = len((await review_overview(uow.conn, campaign_id))["pending"])
         row = await repository.insert_approval(uow.conn, campaign_id, digests, note, caller.username)
     return {"id": row["id"], "campaign_id": campaign_id, "digests": digests, "approved_by": caller.username,
-            "approved_at": row["approved_at"].isoformat(), "pending_expert_scores": pending}
+            "approved_at": row["approved_at"].isoformat(), "pending_expert_scores": pending,
+            "open_cases": cases, "open_cases_could_change_rank": any(c["could_change_rank"] for c in cases),
+            "approval_with_open_cases": campaign.approval_with_open_cases}
 
 
 def _approved(campaign_id: str, approval: asyncpg.Record | None) -> asyncpg.Record:
