@@ -295,11 +295,11 @@ async def score_assignment(deps: ScoringDeps, campaign_id: str, entry_id: uuid.U
         except review.ScoreRefused as e:
             raise score_refused(e) from None
         await repository.save_score(conn, campaign_id, caller.username, entry_id, component, points,
-                                    round(total, 2), submit)
+                                    total, submit)
         if submit:
             await recompute(conn, deps, [(campaign_id, row["category_id"])])
             deps.metrics.scores_submitted.inc()
-    return {"entry_id": str(entry_id), "component": component, "criteria": points, "score": round(total, 2),
+    return {"entry_id": str(entry_id), "component": component, "criteria": points, "score": total,
             "status": "submitted" if submit else "draft", "locked": submit}
 
 

@@ -11,6 +11,7 @@ import asyncpg
 from massline.auth import Caller
 from massline.contracts import EntryRanking, ResultsPublished
 from massline.errors import ApiError
+from massline.numbers import exact, score_value
 
 from . import domain, repository
 from .deps import ScoringDeps
@@ -84,13 +85,13 @@ async def adjust(deps: ScoringDeps, campaign_id: str, entry_id: uuid.UUID, point
         if entry is None or entry["campaign_id"] != campaign_id or not entry["active"]:
             raise ApiError(404, "entry_not_found", "该活动中没有这个参评作品", "No such entry in this campaign",
                            {"entry_id": str(entry_id)})
-        adjustment_id = await repository.insert_adjustment(uow.conn, campaign_id, entry_id, round(points, 2), reason,
+        adjustment_id = await repository.insert_adjustment(uow.conn, campaign_id, entry_id, score_value(points), reason,
                                                            caller.username)
         await recompute(uow.conn, deps, [(campaign_id, entry["category_id"])])
         ranking = await repository.get_ranking(uow.conn, campaign_id, entry["category_id"])
     assert ranking is not None  # recomputed just now with the active entry in it
     ranked = next(e for e in ranking.entries if e["entry_id"] == str(entry_id))
-    return {"id": adjustment_id, "entry_id": str(entry_id), "points": round(points, 2), "reason": reason,
+    return {"id": adjustment_id, "entry_id": str(entry_id), "points": score_value(points), "reason": reason,
             "adjusted_by": caller.username, "rank": ranked["rank"], "total": ranked["total"]}
 
 
@@ -200,7 +201,7 @@ def _public_entry(e: dict[str, Any], units: dict[str, str], planned: int | None)
         "entry_id": e["entry_id"], "entry_name": e["entry_name"], "unit_id": e["unit_id"],
         "unit_name": units.get(e["entry_id"], ""), "rank": e["rank"], "total": e["total"],
         "components": e["components"], "explanation": explanation,
-        "adjustment": round(sum(a["points"] for a in adjustments), 2),
+        "adjustment": score_value(sum(exact(a["points"]) for a in adjustments)),
         "activity_forfeited": bool(explanation.get("activity", {}).get("forfeited")),
         "winner": planned is None or e["rank"] <= planned,
     }

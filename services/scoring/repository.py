@@ -29,9 +29,12 @@ def activity_record(on_time: bool | None, held_in_period: bool | None) -> domain
     return None if on_time is None else domain.ActivityRecord(on_time, held_in_period)
 
 
-def _vote_reasons(standing: dict[str, Any]) -> tuple[domain.VoteReason, ...]:
-    return tuple(domain.VoteReason(r["state"], r["reason_code"], int(r["votes"]), r["reason"], r["reason_zh"])
-                 for r in standing.get("reasons") or ())
+def _vote_inputs(standing: dict[str, Any]) -> dict[str, Any]:
+    """An entry's vote inputs from the tally: counted votes, tally rank, held and invalidated votes and why."""
+    return {"votes": standing.get("votes"), "tally_rank": standing.get("rank"), "held": standing.get("held"),
+            "invalidated": standing.get("invalidated"),
+            "vote_reasons": tuple(domain.VoteReason(r["state"], r["reason_code"], int(r["votes"]), r["reason"],
+                                                    r["reason_zh"]) for r in standing.get("reasons") or ())}
 
 
 async def load_category_inputs(
@@ -70,13 +73,9 @@ async def load_category_inputs(
             name=r["name"],
             unit_id=r["unit_id"],
             metrics=metrics,
-            votes=standing.get("votes"),
-            tally_rank=standing.get("rank"),
+            **_vote_inputs(standing),
             activity=activity,
             summary=summary,
-            held=standing.get("held"),
-            invalidated=standing.get("invalidated"),
-            vote_reasons=_vote_reasons(standing),
             expert_scores=tuple(effective["expert"].get(entry_id, {}).values()),
             activity_scores=tuple(effective["activity"].get(entry_id, {}).values()),
             expert_raw=tuple(raw["expert"].get(entry_id, {}).values()) if normalised else (),
