@@ -317,6 +317,8 @@ UI: dict[str, tuple[str, str]] = {
     "open_case_line": ("{name}：待核查 {n} 票，现排第 {rank} 名", "{name}: {n} votes held for review, rank {rank} now"),
     "open_case_moves": ("若恢复计入则排第 {rank} 名，可能改变排名", "rank {rank} if reinstated: the review could change a rank"),
     "open_case_stays": ("核查结果不会改变排名", "the review cannot change a rank"),
+    "open_case_moves_together": ("与本类别其他待核查的票一并恢复时可能改变排名",
+                                 "reinstated together with the category's other held votes, a rank could change"),
     "warnings": ("提示", "Warnings"),
     "adjusted_ok": ("调整已记录，排名已重新计算。", "The adjustment is recorded and the ranking recomputed."),
     "approved_ok": ("已审批当前排名。", "The rankings are approved."),

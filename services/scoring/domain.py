@@ -700,8 +700,9 @@ def open_cases(inputs: CategoryInputs) -> list[dict[str, Any]]:
 
     Confirming the cases keeps the held votes out, which is how the ranking stands now; overturning them
     counts the votes again. For each such entry the ranking is recomputed with its held votes counted
-    (`rank_if_reinstated`, and `ranks_changed`: every entry whose rank would move), and once more with every
-    held vote of the category counted; `could_change_rank` says whether the review could move any rank.
+    (`rank_if_reinstated`, and `ranks_changed`: every entry whose rank would move; `could_change_rank`), and
+    once more with every held vote of the category counted (`together_could_change_rank`: the cases of the
+    category reinstated together would move a rank, though none alone might).
     """
     held = [e for e in inputs.entries if e.held and e.votes is not None]
     if not held:
@@ -725,7 +726,8 @@ def open_cases(inputs: CategoryInputs) -> list[dict[str, Any]]:
             "held_votes": e.held, "rank": now[e.entry_id],
             "rank_if_reinstated": own.get(e.entry_id, (0, now[e.entry_id]))[1],
             "ranks_changed": [{"entry_id": k, "rank": a, "rank_if_reinstated": b} for k, (a, b) in own.items()],
-            "could_change_rank": bool(own) or bool(all_moved),
+            "could_change_rank": bool(own),
+            "together_could_change_rank": bool(all_moved),
             "reasons": [{"reason_code": r.reason_code, "votes": r.votes, "reason": r.reason,
                          "reason_zh": r.reason_zh} for r in e.vote_reasons if r.state == "held"],
         })

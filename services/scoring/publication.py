@@ -106,8 +106,13 @@ async def open_cases(conn: Connection, campaign: Campaign) -> list[dict[str, Any
     return cases
 
 
+def _deciding(case: dict[str, Any]) -> bool:
+    """Whether reviewing this case, alone or with the category's other open cases, could move a rank."""
+    return bool(case["could_change_rank"] or case["together_could_change_rank"])
+
+
 def _refuse_open_cases(campaign: Campaign, cases: list[dict[str, Any]]) -> None:
-    deciding = [c for c in cases if c["could_change_rank"]]
+    deciding = [c for c in cases if _deciding(c)]
     if deciding and campaign.approval_with_open_cases == "refuse":
         raise ApiError(409, "open_fraud_cases", "尚有待复核的投票可能改变排名，须先完成复核再审批",
                        "Votes held for review could change a rank; finish the review before approving",
@@ -133,7 +138,7 @@ async def approve(deps: ScoringDeps, campaign_id: str, note: str, caller: Caller
         row = await repository.insert_approval(uow.conn, campaign_id, digests, note, caller.username)
     return {"id": row["id"], "campaign_id": campaign_id, "digests": digests, "approved_by": caller.username,
             "approved_at": row["approved_at"].isoformat(), "pending_expert_scores": pending,
-            "open_cases": cases, "open_cases_could_change_rank": any(c["could_change_rank"] for c in cases),
+            "open_cases": cases, "open_cases_could_change_rank": any(_deciding(c) for c in cases),
             "approval_with_open_cases": campaign.approval_with_open_cases}
 
 
