@@ -183,6 +183,7 @@ def moves_of(round_: dict[uuid.UUID, Decision],
         if d.target != COUNTED:
             key = (d.entry_id, d.target, d.reason_code)
             out.reasons[key] = out.reasons.get(key, 0) + d.count
-        if COUNTED in (source, d.target):  # the counted votes, and so the tally, changed
-            out.touched.add((d.campaign_id, d.category_id))
+        # Any move changes the tally: it carries the counted, held and invalidated votes and their reasons, so
+        # scoring learns of a held vote invalidated (an open case confirmed) as of one reinstated.
+        out.touched.add((d.campaign_id, d.category_id))
     return out
