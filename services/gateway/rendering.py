@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
+from massline.numbers import score_text
+
 from . import texts, times
 from .visitor import LANG_COOKIE, STAFF_COOKIE, Staff
 
@@ -37,6 +39,8 @@ def page_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals["is_link"] = is_link
     templates.env.filters["local_time"] = _local_time
+    # Every score on a page: half-up at two decimals, as the explanations write them (massline.numbers).
+    templates.env.filters["score"] = score_text
     return templates
 
 
@@ -52,10 +56,19 @@ def explanation_lines(explanation: Any, prefix: str = "") -> list[tuple[str, str
                 for i, x in enumerate(v, 1):
                     lines += explanation_lines(x, f"{name}[{i}].")
             elif isinstance(v, list):
-                lines.append((name, ", ".join(str(x) for x in v)))
+                lines.append((name, ", ".join(_shown(x) for x in v)))
             else:
-                lines.append((name, "—" if v is None else str(v)))
+                lines.append((name, _shown(v)))
     return lines
+
+
+def _shown(value: Any) -> str:
+    """An explanation's value as the page writes it: a fractional number (a score) half-up at two decimals."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return score_text(value)
+    return str(value)
 
 
 def detail_sentence(error: dict[str, Any], lang: str) -> str:

@@ -11,7 +11,8 @@ def score_sheet(final: dict[str, Any], category: str) -> list[dict[str, Any]]:
     """The final review's expert scores per category and ranked entry, each with its state and its reopenings.
 
     A state is what the committee acts on: `locked` (submitted, counts), `resubmitted` (locked again after a
-    reopening), `reopened` (unlocked, waiting for the expert, does not count), `draft`, `to_score`, `recused`.
+    reopening), `reopened` (unlocked, waiting for the expert, does not count), `draft`, `to_score`, `recused`,
+    `forfeited` (an activity score no one can give: the entry forfeited the part).
     Only `locked` and `resubmitted` scores can be reopened.
     """
     review = final.get("expert_review") or {}
@@ -36,13 +37,15 @@ def score_sheet(final: dict[str, Any], category: str) -> list[dict[str, Any]]:
             "criteria": s.get("criteria") or {}, "criteria_points": s.get("criteria_points") or [],
             "state": state, "reopenings": history,
             "reopenable": state in ("locked", "resubmitted")})
-    for p in review.get("pending", []):
-        key = (p["expert_id"], p["entry_id"], p["component"])
-        if key not in scored:
-            rows.setdefault(p["entry_id"], []).append({
-                "expert_id": p["expert_id"], "component": p["component"], "score": None, "criteria": {},
-                "criteria_points": [],
-                "state": "to_score", "reopenings": reopenings.get(key, []), "reopenable": False})
+    # A forfeited activity part is never to score: its assignments show as forfeited, not as pending.
+    for state, listed in (("to_score", review.get("pending", [])), ("forfeited", review.get("forfeited", []))):
+        for p in listed:
+            key = (p["expert_id"], p["entry_id"], p["component"])
+            if key not in scored:
+                rows.setdefault(p["entry_id"], []).append({
+                    "expert_id": p["expert_id"], "component": p["component"], "score": None, "criteria": {},
+                    "criteria_points": [], "state": state, "reopenings": reopenings.get(key, []),
+                    "reopenable": False})
     sheet = []
     for category_id, ranking in final.get("rankings", {}).items():
         if category and category_id != category:

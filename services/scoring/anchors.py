@@ -53,7 +53,7 @@ async def other_heads(settings: ScoringSettings, campaign_id: str) -> list[Audit
 def seals_of(body: Any) -> list[VoteLogRoot]:
     """The day roots in voting's answer (`GET /campaigns/{id}/vote-log/seals`: `{"seals": [{day, seq, root,
     leaf_count, sealed_at}]}`)."""
-    items = body.get("seals", []) if isinstance(body, dict) else body
+    items = body.get("seals", []) if isinstance(body, dict) else []
     roots = []
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):

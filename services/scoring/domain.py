@@ -13,13 +13,14 @@ Components, each out of 100:
 - vote: from the entry's vote rank, by the campaign's `vote_conversion` (see `VoteConversion`).
 - expert: mean of the submitted expert scores (after the panel's normalisation, see review.py); 0 and
   `pending` while there are none.
-- activity: mean of the submitted expert scores of the practice activity; 0 and `forfeited` when no
-  summary arrived by the deadline and the campaign forfeits it (视作放弃该部分分数); `pending`, not
-  forfeited, while the deadline has not passed.
+- activity: mean of the submitted expert scores of the practice activity; 0 and `forfeited` when the
+  activity was not held within its period (未在规定期限内开展互动实践活动的，视作放弃该部分分数) and the
+  campaign forfeits it; `pending`, not forfeited, while the period has not ended and nothing was
+  reported. A summary after its own deadline is marked late; it forfeits only where the campaign says so.
 
 total = Σ weight/100 × component + the committee's adjustments, with components and total rounded
-half-up to 2 decimals; the total is computed from the rounded components so that the published
-numbers add up.
+half-up to 2 decimals (`massline.numbers`); the total is computed from the rounded components so that
+the published numbers add up, and the explanation writes the sum with the same numbers.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
+
+from massline.numbers import exact, score_text, score_value
 
 COMPONENTS = ("initial", "vote", "expert", "activity")
 METRICS = ("followers", "posts", "interactions")
@@ -41,8 +45,13 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {"initial": 20.0, "vote": 30.0, "expert":
 DEFAULT_TOP = 100.0
 DEFAULT_STEP = 2.0
 
-# awaiting: no summary yet and its deadline has not passed; missing: none arrived by the deadline.
-ActivityStatus = Literal["on_time", "late", "missing", "awaiting"]
+# held: held within its period (with evidence); held_outside_period: reported, but held before or after it;
+# not_held: nothing reported by the end of the period; awaiting: nothing reported and the period still runs.
+ActivityStatus = Literal["held", "held_outside_period", "not_held", "awaiting"]
+# The summary against its own deadline: on time, late, or none yet.
+SummaryState = Literal["on_time", "late", "none"]
+# What approving with open anti-fraud cases does: warn (the default) or refuse.
+OPEN_CASE_POLICIES = ("warn", "refuse")
 INITIAL_NORMALIZATIONS = ("relative_to_max", "rank")
 # Where the initial score compares an entry: with its whole category, or only with the entries of
 # the category on the same platform (a WeChat account's followers against WeChat accounts).
@@ -62,8 +71,8 @@ def sha256_hex(text: str) -> str:
 
 
 def round2(value: float) -> float:
-    """Half-up to 2 decimals on the decimal spelling, so 2.675 becomes 2.68 as a person would expect."""
-    return float(Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    """Half-up to 2 decimals on the decimal value (`massline.numbers`): 2.675 → 2.68, 54.375 → 54.38."""
+    return score_value(value)
 
 
 def _number(value: Any) -> float | None:
@@ -148,6 +157,8 @@ class ScoringRules:
     initial_scope: str = "category"
     vote_conversion: VoteConversion = field(default_factory=VoteConversion)
     activity_forfeit_if_missing: bool = True
+    # From the campaign's activity section (not the scoring section): a late summary forfeits too.
+    late_summary_forfeits: bool = False
     warnings: tuple[str, ...] = ()
 
     @classmethod
@@ -277,6 +288,41 @@ def rule_version(campaign_id: str, version: int, scoring: Mapping[str, Any] | No
 
 
 @dataclass(frozen=True)
+class ActivityRecord:
+    """What the unit reported of its practice activity: whether the summary was on time and whether the day
+    it was held lies within the period (None: reported before the day was asked for; taken as held in it)."""
+
+    on_time: bool
+    held_in_period: bool | None = None
+
+
+def activity_state(record: ActivityRecord | None, period_end: datetime | None,
+                   now: datetime) -> tuple[ActivityStatus, SummaryState]:
+    """The activity's state and its summary's. Nothing reported is `awaiting` until the period ends and
+    `not_held` after it, or at once when the campaign gives no period (it was due before scoring)."""
+    if record is None:
+        waiting = period_end is not None and now < period_end
+        return ("awaiting" if waiting else "not_held"), "none"
+    held: ActivityStatus = "held_outside_period" if record.held_in_period is False else "held"
+    return held, ("on_time" if record.on_time else "late")
+
+
+@dataclass(frozen=True)
+class VoteReason:
+    """Votes of an entry held for review or invalidated for one reason, with the rule's public labels."""
+
+    state: Literal["held", "invalidated"]
+    reason_code: str
+    votes: int
+    reason: str
+    reason_zh: str
+
+    def canonical(self) -> dict[str, Any]:
+        return {"state": self.state, "reason_code": self.reason_code, "votes": self.votes, "reason": self.reason,
+                "reason_zh": self.reason_zh}
+
+
+@dataclass(frozen=True)
 class AccountMetrics:
     """Followers, posts and interactions of the account; `verified` figures replace `reported` ones."""
 
@@ -299,7 +345,13 @@ class EntryInputs:
     metrics: AccountMetrics | None = None
     votes: int | None = None  # None when the tally hides counts; the tally rank is used then
     tally_rank: int | None = None
-    activity: ActivityStatus = "missing"
+    activity: ActivityStatus = "not_held"
+    summary: SummaryState = "none"
+    # Votes out of the count: held for review (open anti-fraud cases) and invalidated, and both per reason.
+    # None when the tally hides counts.
+    held: int | None = None
+    invalidated: int | None = None
+    vote_reasons: tuple[VoteReason, ...] = ()
     expert_scores: tuple[float, ...] = ()
     activity_scores: tuple[float, ...] = ()
     # The scores as the experts gave them, when normalisation changed them; for the explanation.
@@ -323,6 +375,11 @@ class EntryInputs:
             "votes": self.votes,
             "tally_rank": self.tally_rank,
             "activity": self.activity,
+            "summary": self.summary,
+            "held": self.held,
+            "invalidated": self.invalidated,
+            "vote_reasons": sorted((r.canonical() for r in self.vote_reasons),
+                                   key=lambda r: (r["state"], r["reason_code"])),
             "expert_scores": sorted(float(s) for s in self.expert_scores),
             "activity_scores": sorted(float(s) for s in self.activity_scores),
             "expert_raw": sorted(float(s) for s in self.expert_raw),
@@ -350,6 +407,7 @@ class CategoryInputs:
             "rule_version": self.rule_version,
             "voting_closed": self.voting_closed,
             "expert_normalization": self.expert_normalization,
+            "late_summary_forfeits": self.rules.late_summary_forfeits,
             "entries": [e.canonical() for e in sorted(self.entries, key=lambda e: e.entry_id)],
         }
 
@@ -466,11 +524,30 @@ def vote_scores(entries: Iterable[EntryInputs], conversion: VoteConversion, *,
             "voting_closed": voting_closed,
             "pending": not voted,
             **conversion.describe(),
+            **votes_out_of_count(e),
         }
         # Rank-based scores would hand every entry the top score before a single vote: wait instead.
         score = conversion.score(ranks[e.entry_id], len(entries)) if voted else 0.0
         out[e.entry_id] = (score, explanation)
     return out
+
+
+def votes_out_of_count(entry: EntryInputs) -> dict[str, Any]:
+    """The entry's votes that do not count, and why: `held` for review (open anti-fraud cases, they count again
+    if reinstated) and `invalidated`, each with `held_reasons` / `invalidations` per reason code with the rule's
+    label in English and Chinese. Nulls while the tally hides counts."""
+    def by_reason(state: str) -> list[dict[str, Any]] | None:
+        if entry.votes is None:
+            return None
+        return [{"reason_code": r.reason_code, "votes": r.votes, "reason": r.reason, "reason_zh": r.reason_zh}
+                for r in sorted(entry.vote_reasons, key=lambda r: (-r.votes, r.reason_code)) if r.state == state]
+    return {"held": entry.held, "invalidated": entry.invalidated, "held_reasons": by_reason("held"),
+            "invalidations": by_reason("invalidated")}
+
+
+def mean_formula(scores: Sequence[float], mean: float) -> str:
+    """"mean(50.00, 56.25, 56.88) = 54.38": the scores averaged and the component as shown."""
+    return f"mean({', '.join(score_text(x) for x in scores)}) = {score_text(mean)}"
 
 
 def expert_score(scores: Sequence[float], raw: Sequence[float] = (), normalization: str = "none") -> Scored:
@@ -481,32 +558,66 @@ def expert_score(scores: Sequence[float], raw: Sequence[float] = (), normalizati
     ordered = sorted(float(s) for s in scores)
     if not ordered:
         return 0.0, {"scores": [], "experts": 0, "pending": True}
-    explanation: dict[str, Any] = {"scores": ordered, "experts": len(ordered), "pending": False}
+    mean = float(sum(exact(s) for s in ordered) / len(ordered))
+    explanation: dict[str, Any] = {"scores": ordered, "experts": len(ordered), "pending": False,
+                                   "formula": mean_formula(ordered, mean)}
     if normalization != "none":
         explanation["normalization"] = normalization
         explanation["raw_scores"] = sorted(float(s) for s in raw)
-    return sum(ordered) / len(ordered), explanation
+    return mean, explanation
 
 
 def activity_score(
     status: ActivityStatus, scores: Sequence[float], *, forfeit_if_missing: bool, raw: Sequence[float] = (),
-    normalization: str = "none",
+    normalization: str = "none", summary: SummaryState = "on_time", late_summary_forfeits: bool = False,
 ) -> Scored:
-    """No summary by the deadline forfeits the component (视作放弃该部分分数) when the campaign says so.
+    """An activity not held within its period forfeits the part (视作放弃该部分分数) where the campaign says so;
+    a late summary is only marked late (`summary_late`) unless the campaign forfeits that too.
 
-    Before the deadline (`awaiting`) nothing is forfeited yet: the component is pending.
+    While the period runs and nothing was reported (`awaiting`) nothing is forfeited yet: the part is pending.
+    A forfeited part is never pending: no expert score can change it.
     """
+    base: dict[str, Any] = {"held": status, "summary": summary, "summary_late": summary == "late"}
     if status == "awaiting":
-        return 0.0, {"summary": status, "forfeited": False, "scores": [], "experts": 0, "pending": True}
-    if status != "on_time" and forfeit_if_missing:
-        return 0.0, {"summary": status, "forfeited": True, "scores": [], "experts": 0, "pending": False}
+        return 0.0, {**base, "forfeited": False, "scores": [], "experts": 0, "pending": True}
+    if activity_forfeited(status, summary, forfeit_if_missing=forfeit_if_missing,
+                          late_summary_forfeits=late_summary_forfeits):
+        why = "late_summary" if status == "held" else status
+        return 0.0, {**base, "forfeited": True, "forfeit_reason": why, "scores": [], "experts": 0, "pending": False}
     score, explanation = expert_score(scores, raw, normalization)
-    return score, {"summary": status, "forfeited": False, **explanation}
+    return score, {**base, "forfeited": False, **explanation}
+
+
+def activity_forfeited(status: ActivityStatus, summary: SummaryState, *, forfeit_if_missing: bool,
+                       late_summary_forfeits: bool) -> bool:
+    """Whether the activity part is forfeited: not held within its period (where the campaign forfeits that),
+    or held but its summary late (only where the campaign says a late summary forfeits)."""
+    if status in ("not_held", "held_outside_period"):
+        return forfeit_if_missing
+    return status == "held" and summary == "late" and late_summary_forfeits
 
 
 def total_score(components: Mapping[str, float], weights: Mapping[str, float], adjustment: float = 0.0) -> float:
-    """Σ weight/100 × component over the four components plus the committee's adjustment, half-up to 2 decimals."""
-    return round2(sum(weights.get(c, 0.0) / 100 * components.get(c, 0.0) for c in COMPONENTS) + adjustment)
+    """Σ weight/100 × component over the four components plus the committee's adjustment, half-up to 2 decimals.
+
+    Computed in decimal on the components as given (already rounded), so the sum the explanation writes
+    (`total_formula`) gives exactly this total."""
+    return score_value(_total(components, weights, adjustment))
+
+
+def _total(components: Mapping[str, float], weights: Mapping[str, float], adjustment: float) -> Decimal:
+    return sum((exact(weights.get(c, 0.0)) / 100 * exact(components.get(c, 0.0)) for c in COMPONENTS),
+               Decimal(0)) + exact(adjustment)
+
+
+def total_formula(components: Mapping[str, float], weights: Mapping[str, float], adjustment: float = 0.0) -> str:
+    """The total written out with the numbers the page shows: "20% × 80.00 + 30% × 96.00 + … = 54.38"."""
+    terms = [f"{exact(weights.get(c, 0.0)).normalize():f}% × {score_text(components.get(c, 0.0))}"
+             for c in COMPONENTS if weights.get(c, 0.0)]
+    written = " + ".join(terms) or "0"
+    if adjustment:
+        written += f" {'+' if adjustment > 0 else '−'} {score_text(abs(adjustment))}"
+    return f"{written} = {score_text(total_score(components, weights, adjustment))}"
 
 
 # --- the ranking ---------------------------------------------------------------------------
@@ -553,13 +664,15 @@ def compute_ranking(inputs: CategoryInputs) -> Ranking:
     for e in entries:
         expert = expert_score(e.expert_scores, e.expert_raw, norm)
         activity = activity_score(e.activity, e.activity_scores, forfeit_if_missing=rules.activity_forfeit_if_missing,
-                                  raw=e.activity_raw, normalization=norm)
+                                  raw=e.activity_raw, normalization=norm, summary=e.summary,
+                                  late_summary_forfeits=rules.late_summary_forfeits)
         scored = {"initial": initial[e.entry_id], "vote": vote[e.entry_id], "expert": expert, "activity": activity}
         components = {c: round2(scored[c][0]) for c in COMPONENTS}
         explanation: dict[str, Any] = {c: {"weight": rules.weights.get(c, 0.0), **scored[c][1]} for c in COMPONENTS}
         adjustment = sum(p for p, _ in e.adjustments)
         if e.adjustments:
             explanation["adjustments"] = [{"points": p, "reason": r} for p, r in e.adjustments]
+        explanation["total_formula"] = total_formula(components, rules.weights, adjustment)
         unranked.append(RankedEntry(
             entry_id=e.entry_id,
             entry_name=e.name,
@@ -579,14 +692,57 @@ def compute_ranking(inputs: CategoryInputs) -> Ranking:
     )
 
 
+# --- open anti-fraud cases at approval ------------------------------------------------------------
+
+
+def open_cases(inputs: CategoryInputs) -> list[dict[str, Any]]:
+    """Per entry with votes held for review (open anti-fraud cases): what the review could do to the ranking.
+
+    Confirming the cases keeps the held votes out, which is how the ranking stands now; overturning them
+    counts the votes again. For each such entry the ranking is recomputed with its held votes counted
+    (`rank_if_reinstated`, and `ranks_changed`: every entry whose rank would move; `could_change_rank`), and
+    once more with every held vote of the category counted (`together_could_change_rank`: the cases of the
+    category reinstated together would move a rank, though none alone might).
+    """
+    held = [e for e in inputs.entries if e.held and e.votes is not None]
+    if not held:
+        return []
+    now = {r.entry_id: r.rank for r in compute_ranking(inputs).entries}
+
+    def moved(reinstated: Sequence[EntryInputs]) -> dict[str, tuple[int, int]]:
+        ids = {e.entry_id for e in reinstated}
+        changed = replace(inputs, entries=tuple(
+            replace(e, votes=(e.votes or 0) + (e.held or 0), held=0) if e.entry_id in ids else e
+            for e in inputs.entries))
+        after = {r.entry_id: r.rank for r in compute_ranking(changed).entries}
+        return {k: (now[k], after[k]) for k in sorted(now) if now[k] != after[k]}
+
+    all_moved = moved(held)
+    out = []
+    for e in sorted(held, key=lambda e: now[e.entry_id]):
+        own = moved([e])
+        out.append({
+            "category_id": inputs.category_id, "entry_id": e.entry_id, "entry_name": e.name,
+            "held_votes": e.held, "rank": now[e.entry_id],
+            "rank_if_reinstated": own.get(e.entry_id, (0, now[e.entry_id]))[1],
+            "ranks_changed": [{"entry_id": k, "rank": a, "rank_if_reinstated": b} for k, (a, b) in own.items()],
+            "could_change_rank": bool(own),
+            "together_could_change_rank": bool(all_moved),
+            "reasons": [{"reason_code": r.reason_code, "votes": r.votes, "reason": r.reason,
+                         "reason_zh": r.reason_zh} for r in e.vote_reasons if r.state == "held"],
+        })
+    return out
+
+
 # --- what the public sees while counts are hidden --------------------------------------------------
 
 # Roles that see vote counts while the campaign hides them: those who review, approve and publish the rankings
 # (the committee, the supervising unit, admins), and the operators who review the votes themselves.
 COUNT_READERS = frozenset({"committee", "supervisor", "admin", "operator"})
 
-# The vote explanation's keys that tell a count: the votes themselves, and whether they are none.
-_COUNT_KEYS = ("votes", "no_votes")
+# The vote explanation's keys that tell a count: the votes themselves, whether they are none, and the votes
+# held or invalidated (with their reasons).
+_COUNT_KEYS = ("votes", "no_votes", "held", "invalidated", "held_reasons", "invalidations")
 
 
 def counts_hidden(show_counts: str, voting_closed: bool) -> bool:

@@ -17,7 +17,7 @@ from . import domain, repository, review
 from .deps import ScoringDeps
 from .errors import campaign_not_found, panel_not_found, score_refused
 from .rankings import recompute
-from .repository import Campaign, Connection, activity_status
+from .repository import Campaign, Connection, activity_record
 
 COMPONENT_CRITERIA = {"expert": "expert_criteria", "activity": "activity_criteria"}
 CONFLICT_REASONS = {"same_unit": "同单位 / same unit", "same_region": "同地区 / same region",
@@ -211,7 +211,10 @@ def _assignment_item(r: asyncpg.Record, history: list[dict[str, Any]], campaign:
             "recusal_reason": r["recusal_reason"],
             "reopened": bool(history) and status == "draft", "reopenings": history}
     if r["component"] == "activity":
-        item["activity_summary"] = activity_status(r["activity_on_time"], campaign.activity_deadline, _now())
+        held, summary = domain.activity_state(activity_record(r["activity_on_time"], r["activity_held_in_period"]),
+                                              campaign.activity_deadline, _now())
+        item["activity_held"] = held
+        item["activity_summary"] = summary
     return item
 
 
@@ -268,12 +271,13 @@ async def _refuse_if_closed(conn: Connection, campaign: Campaign, panel: asyncpg
                        {"submitted_at": row["submitted_at"].isoformat()})
     if component == "activity":
         rules = domain.ScoringRules.from_config(campaign.scoring)
-        on_time = await repository.activity_on_time(conn, entry_id)
-        status = activity_status(on_time, campaign.activity_deadline, _now())
-        if rules.activity_forfeit_if_missing and status in ("missing", "late"):
-            raise ApiError(409, "activity_forfeited", "未按期提交实践活动总结，该部分视作放弃",
-                           "No activity summary arrived by the deadline; this part is forfeited",
-                           {"entry_id": str(entry_id)})
+        held, summary = domain.activity_state(await repository.activity_report(conn, entry_id),
+                                              campaign.activity_deadline, _now())
+        if domain.activity_forfeited(held, summary, forfeit_if_missing=rules.activity_forfeit_if_missing,
+                                     late_summary_forfeits=campaign.activity_late_summary == "forfeit"):
+            raise ApiError(409, "activity_forfeited", "未在规定期限内开展实践活动，该部分视作放弃",
+                           "The activity was not held within its period; this part is forfeited",
+                           {"entry_id": str(entry_id), "held": held, "summary": summary})
 
 
 async def score_assignment(deps: ScoringDeps, campaign_id: str, entry_id: uuid.UUID, component: str,
@@ -291,11 +295,11 @@ async def score_assignment(deps: ScoringDeps, campaign_id: str, entry_id: uuid.U
         except review.ScoreRefused as e:
             raise score_refused(e) from None
         await repository.save_score(conn, campaign_id, caller.username, entry_id, component, points,
-                                    round(total, 2), submit)
+                                    total, submit)
         if submit:
             await recompute(conn, deps, [(campaign_id, row["category_id"])])
             deps.metrics.scores_submitted.inc()
-    return {"entry_id": str(entry_id), "component": component, "criteria": points, "score": round(total, 2),
+    return {"entry_id": str(entry_id), "component": component, "criteria": points, "score": total,
             "status": "submitted" if submit else "draft", "locked": submit}
 
 
@@ -367,13 +371,17 @@ async def review_overview(conn: Connection, campaign_id: str) -> dict[str, Any]:
     conflicts = {(c["expert_id"], str(c["entry_id"])): c for c in await repository.campaign_conflicts(conn,
                                                                                                       campaign_id)}
     submitted = {(s["expert_id"], str(s["entry_id"]), s["component"]) for s in scores if s["submitted_at"]}
-    pending = [{"expert_id": x, "entry_id": e, "component": c} for x, e, c in assignments
-               if (x, e) not in conflicts and (x, e, c) not in submitted]
+    # A forfeited activity part can never be scored: its assignments are not pending, they are listed apart.
+    forfeited = {e["entry_id"] for r in await repository.campaign_rankings(conn, campaign_id) for e in r.entries
+                 if (e.get("explanation") or {}).get("activity", {}).get("forfeited")}
+    open_ = [{"expert_id": x, "entry_id": e, "component": c} for x, e, c in assignments
+             if (x, e) not in conflicts and (x, e, c) not in submitted]
     return {
         "panels": [panel_body(p) for p in panels],
         "assignments": len(assignments),
         "submitted": len(submitted),
-        "pending": pending,
+        "pending": [p for p in open_ if not (p["component"] == "activity" and p["entry_id"] in forfeited)],
+        "forfeited": [p for p in open_ if p["component"] == "activity" and p["entry_id"] in forfeited],
         "recusals": [{"expert_id": x, "entry_id": e, "kind": c["kind"], "reason": c["reason"]}
                      for (x, e), c in sorted(conflicts.items())],
         "outlying_experts": _outliers(panels, scores),

@@ -13,6 +13,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from massline.localtime import local_time
+from massline.numbers import score_text, score_value
 
 COLUMNS = [
     ("category", "类别"), ("rank", "名次"), ("entry_name", "名称"), ("unit_name", "推荐单位"),
@@ -20,6 +21,8 @@ COLUMNS = [
     ("activity", "实践活动得分"), ("adjustment", "委员会调整"), ("activity_forfeited", "实践活动视作放弃"),
     ("winner", "入选"),
 ]
+# Score columns: half-up at two decimals, written with both decimals (CSV) or shown so (XLSX), as on the pages.
+SCORE_COLUMNS = frozenset({"total", "initial", "vote", "expert", "activity", "adjustment"})
 
 
 def result_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -31,9 +34,9 @@ def result_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
             rows.append({
                 "category": category.get("name") or category_id,
                 "rank": e["rank"], "entry_name": e["entry_name"], "unit_name": e.get("unit_name", ""),
-                "total": e["total"],
-                **{c: e["components"].get(c, 0.0) for c in ("initial", "vote", "expert", "activity")},
-                "adjustment": e.get("adjustment", 0.0),
+                "total": score_value(e["total"]),
+                **{c: score_value(e["components"].get(c, 0.0)) for c in ("initial", "vote", "expert", "activity")},
+                "adjustment": score_value(e.get("adjustment", 0.0)),
                 "activity_forfeited": "是" if e.get("activity_forfeited") else "",
                 "winner": "是" if e.get("winner") else "",
             })
@@ -55,7 +58,7 @@ def to_csv(results: Mapping[str, Any]) -> bytes:
     writer = csv.writer(out)
     writer.writerow([zh for _, zh in COLUMNS])
     for row in result_rows(results):
-        writer.writerow([_safe_cell(row[key]) for key, _ in COLUMNS])
+        writer.writerow([score_text(row[key]) if key in SCORE_COLUMNS else _safe_cell(row[key]) for key, _ in COLUMNS])
     # The byte-order mark lets spreadsheet programs read the Chinese text as UTF-8.
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -69,6 +72,9 @@ def to_xlsx(results: Mapping[str, Any]) -> bytes:
         cell.font = Font(bold=True)
     for row in result_rows(results):
         sheet.append([_safe_cell(row[key]) for key, _ in COLUMNS])
+        for cell, (key, _) in zip(sheet[sheet.max_row], COLUMNS, strict=True):
+            if key in SCORE_COLUMNS:
+                cell.number_format = "0.00"
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

@@ -12,8 +12,9 @@ from massline import audit
 from massline.auth import Caller
 from massline.contracts import AuditHead, EntryRanking, ResultsPublished, VoteLogRoot
 from massline.errors import ApiError
+from massline.numbers import exact, score_value
 
-from . import anchors, repository
+from . import anchors, domain, repository
 from .deps import ScoringDeps
 from .domain import canonical_json, sha256_hex
 from .errors import results_not_published
@@ -54,6 +55,7 @@ async def final_review(deps: ScoringDeps, campaign_id: str) -> dict[str, Any]:
         approval = await repository.latest_approval(conn, campaign_id)
         published = await repository.latest_published(conn, campaign_id)
         overview = await review_overview(conn, campaign_id)
+        cases = await open_cases(conn, campaign)
     digests = {r.category_id: r.inputs_digest for r in rankings}
     criteria = {c: criteria_of(campaign, c) for c in ("expert", "activity")}
     return {
@@ -68,6 +70,8 @@ async def final_review(deps: ScoringDeps, campaign_id: str) -> dict[str, Any]:
                          "points": float(a["points"]), "reason": a["reason"], "adjusted_by": a["adjusted_by"],
                          "adjusted_at": a["adjusted_at"].isoformat()} for a in adjustments],
         "approval": _approval_state(approval, digests),
+        "open_cases": cases,
+        "approval_with_open_cases": campaign.approval_with_open_cases,
         "published_version": published.version if published else None,
     }
 
@@ -83,7 +87,7 @@ async def adjust(deps: ScoringDeps, campaign_id: str, entry_id: uuid.UUID, point
         if entry is None or entry["campaign_id"] != campaign_id or not entry["active"]:
             raise ApiError(404, "entry_not_found", "该活动中没有这个参评作品", "No such entry in this campaign",
                            {"entry_id": str(entry_id)})
-        adjustment_id = await repository.insert_adjustment(uow.conn, campaign_id, entry_id, round(points, 2), reason,
+        adjustment_id = await repository.insert_adjustment(uow.conn, campaign_id, entry_id, score_value(points), reason,
                                                            caller.username)
         await recompute(uow.conn, deps, [(campaign_id, entry["category_id"])])
         ranking = await repository.get_ranking(uow.conn, campaign_id, entry["category_id"])
@@ -93,21 +97,49 @@ async def adjust(deps: ScoringDeps, campaign_id: str, entry_id: uuid.UUID, point
              "reason": reason}, audit.staff(caller.role, caller.username))])
     assert ranking is not None  # recomputed just now with the active entry in it
     ranked = next(e for e in ranking.entries if e["entry_id"] == str(entry_id))
-    return {"id": adjustment_id, "entry_id": str(entry_id), "points": round(points, 2), "reason": reason,
+    return {"id": adjustment_id, "entry_id": str(entry_id), "points": score_value(points), "reason": reason,
             "adjusted_by": caller.username, "rank": ranked["rank"], "total": ranked["total"]}
 
 
 # --- approval and publication --------------------------------------------------------------
 
+async def open_cases(conn: Connection, campaign: Campaign) -> list[dict[str, Any]]:
+    """Every entry of the campaign with votes held for review, and whether the review could change a rank."""
+    cases: list[dict[str, Any]] = []
+    for category_id in await repository.campaign_category_ids(conn, campaign.id):
+        inputs, _ = await repository.load_category_inputs(conn, campaign, category_id)
+        cases += domain.open_cases(inputs)
+    return cases
+
+
+def _deciding(case: dict[str, Any]) -> bool:
+    """Whether reviewing this case, alone or with the category's other open cases, could move a rank."""
+    return bool(case["could_change_rank"] or case["together_could_change_rank"])
+
+
+def _refuse_open_cases(campaign: Campaign, cases: list[dict[str, Any]]) -> None:
+    deciding = [c for c in cases if _deciding(c)]
+    if deciding and campaign.approval_with_open_cases == "refuse":
+        raise ApiError(409, "open_fraud_cases", "尚有待复核的投票可能改变排名，须先完成复核再审批",
+                       "Votes held for review could change a rank; finish the review before approving",
+                       {"open_cases": deciding})
+
+
 async def approve(deps: ScoringDeps, campaign_id: str, note: str, caller: Caller) -> dict[str, Any]:
-    """Approve the rankings exactly as they are now (their digests)."""
+    """Approve the rankings exactly as they are now (their digests).
+
+    The answer lists the open anti-fraud cases (votes held for review) per entry and whether their review could
+    change a rank; a campaign with `approval_with_open_cases: refuse` refuses while one could
+    (`open_fraud_cases`). Pending expert scores never include a forfeited part."""
     async with deps.rt.unit_of_work() as uow:
-        await campaign_or_404(uow.conn, campaign_id)
+        campaign = await campaign_or_404(uow.conn, campaign_id)
         await repository.lock_publication(uow.conn, campaign_id)
         digests = await repository.campaign_digests(uow.conn, campaign_id)
         if not digests:
             raise ApiError(409, "nothing_to_approve", "尚无可审批的排名", "There is no ranking to approve",
                            {"campaign_id": campaign_id})
+        cases = await open_cases(uow.conn, campaign)
+        _refuse_open_cases(campaign, cases)
         pending = len((await review_overview(uow.conn, campaign_id))["pending"])
         row = await repository.insert_approval(uow.conn, campaign_id, digests, note, caller.username)
         await audit.append(uow.conn, [audit.Entry(
@@ -115,7 +147,9 @@ async def approve(deps: ScoringDeps, campaign_id: str, note: str, caller: Caller
             {"digests": digests, "note": note, "pending_expert_scores": pending},
             audit.staff(caller.role, caller.username))])
     return {"id": row["id"], "campaign_id": campaign_id, "digests": digests, "approved_by": caller.username,
-            "approved_at": row["approved_at"].isoformat(), "pending_expert_scores": pending}
+            "approved_at": row["approved_at"].isoformat(), "pending_expert_scores": pending,
+            "open_cases": cases, "open_cases_could_change_rank": any(_deciding(c) for c in cases),
+            "approval_with_open_cases": campaign.approval_with_open_cases}
 
 
 def _approved(campaign_id: str, approval: asyncpg.Record | None) -> asyncpg.Record:
@@ -201,7 +235,7 @@ def _public_entry(e: dict[str, Any], units: dict[str, str], planned: int | None)
         "entry_id": e["entry_id"], "entry_name": e["entry_name"], "unit_id": e["unit_id"],
         "unit_name": units.get(e["entry_id"], ""), "rank": e["rank"], "total": e["total"],
         "components": e["components"], "explanation": explanation,
-        "adjustment": round(sum(a["points"] for a in adjustments), 2),
+        "adjustment": score_value(sum(exact(a["points"]) for a in adjustments)),
         "activity_forfeited": bool(explanation.get("activity", {}).get("forfeited")),
         "winner": planned is None or e["rank"] <= planned,
     }

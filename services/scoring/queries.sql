@@ -1,11 +1,13 @@
 -- name: upsert_campaign
 -- Returns the id only when this version was stored, so an older redelivered version changes nothing.
 INSERT INTO campaigns AS c (id, version, title, categories, scoring, rule_version, phases, activity_deadline,
-                            show_counts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                            show_counts, activity_summary_deadline, activity_late_summary, approval_with_open_cases)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (id) DO UPDATE
 SET version = EXCLUDED.version, title = EXCLUDED.title, categories = EXCLUDED.categories,
-    show_counts = EXCLUDED.show_counts,
+    show_counts = EXCLUDED.show_counts, activity_summary_deadline = EXCLUDED.activity_summary_deadline,
+    activity_late_summary = EXCLUDED.activity_late_summary,
+    approval_with_open_cases = EXCLUDED.approval_with_open_cases,
     scoring = EXCLUDED.scoring, rule_version = EXCLUDED.rule_version, phases = EXCLUDED.phases,
     activity_deadline = EXCLUDED.activity_deadline,
     activity_deadline_applied = c.activity_deadline_applied
@@ -15,7 +17,8 @@ WHERE c.version <= EXCLUDED.version
 RETURNING id;
 
 -- name: get_campaign
-SELECT id, version, title, categories, scoring, rule_version, phases, activity_deadline, show_counts
+SELECT id, version, title, categories, scoring, rule_version, phases, activity_deadline, show_counts,
+       activity_summary_deadline, activity_late_summary, approval_with_open_cases
 FROM campaigns WHERE id = $1;
 
 -- name: campaign_categories
@@ -50,12 +53,14 @@ SET campaign_id = EXCLUDED.campaign_id, platform = EXCLUDED.platform, followers 
 WHERE m.reported_at <= EXCLUDED.reported_at;
 
 -- name: record_activity
--- An on-time summary stays on time even if a later, late correction arrives.
-INSERT INTO activity_summaries AS a (entry_id, campaign_id, submitted_at, on_time)
-VALUES ($1, $2, $3, $4)
+-- An on-time summary stays on time even if a later, late correction arrives; the latest report says when
+-- the activity was held.
+INSERT INTO activity_summaries AS a (entry_id, campaign_id, submitted_at, on_time, held_in_period)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (entry_id) DO UPDATE
 SET submitted_at = CASE WHEN a.on_time THEN a.submitted_at ELSE EXCLUDED.submitted_at END,
-    on_time = a.on_time OR EXCLUDED.on_time;
+    on_time = a.on_time OR EXCLUDED.on_time,
+    held_in_period = EXCLUDED.held_in_period;
 
 -- name: upsert_tally
 -- Only a newer tally replaces the stored one; the close of voting, once seen, is kept.
@@ -71,7 +76,8 @@ SET as_of = CASE WHEN t.as_of <= EXCLUDED.as_of THEN EXCLUDED.as_of ELSE t.as_of
 SELECT pg_advisory_xact_lock($1::bigint);
 
 -- name: category_entries
-SELECT e.id, e.name, e.unit_id, e.platform, m.followers, m.posts, m.interactions, m.source, a.on_time AS activity_on_time
+SELECT e.id, e.name, e.unit_id, e.platform, m.followers, m.posts, m.interactions, m.source,
+       a.on_time AS activity_on_time, a.held_in_period AS activity_held_in_period
 FROM entries e
 LEFT JOIN LATERAL (
     SELECT followers, posts, interactions, source FROM account_metrics am
@@ -225,7 +231,8 @@ ON CONFLICT DO NOTHING;
 -- name: expert_assignments
 SELECT a.entry_id, a.component, a.assigned_at, e.category_id, e.name, e.unit_name, e.active,
        s.criteria, s.total, s.submitted_at, c.reason AS recusal_reason,
-       act.on_time AS activity_on_time, act.submitted_at AS activity_submitted_at
+       act.on_time AS activity_on_time, act.submitted_at AS activity_submitted_at,
+       act.held_in_period AS activity_held_in_period
 FROM expert_assignments a
 JOIN entries e ON e.id = a.entry_id
 LEFT JOIN expert_scores s ON (s.campaign_id, s.expert_id, s.entry_id, s.component)
@@ -331,8 +338,8 @@ INSERT INTO published_results (campaign_id, version, supersedes, approval_id, di
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING published_at;
 
--- name: get_activity_on_time
-SELECT on_time FROM activity_summaries WHERE entry_id = $1;
+-- name: get_activity_report
+SELECT on_time, held_in_period FROM activity_summaries WHERE entry_id = $1;
 
 -- name: latest_published_version
 SELECT max(version) FROM published_results WHERE campaign_id = $1;

@@ -180,11 +180,12 @@ async def learn_campaigns(conn: asyncpg.Connection, batch: Sequence[Delivered], 
         e = item.event
         if not isinstance(e, CampaignLoaded):
             continue
-        stored = await repository.upsert_campaign(
-            conn, e.campaign_id, e.version, e.title, [c.model_dump(mode="json") for c in e.categories], e.scoring,
+        stored = await repository.upsert_campaign(conn, Campaign(
+            e.campaign_id, e.version, e.title, [c.model_dump(mode="json") for c in e.categories], e.scoring,
             domain.rule_version(e.campaign_id, e.version, e.scoring),
             [p.model_dump(mode="json") for p in e.phases], e.activity_deadline, e.vote_rules.show_counts,
-        )
+            e.activity_summary_deadline, e.activity_late_summary, e.approval_with_open_cases,
+        ))
         if stored:
             loaded.add(e.campaign_id)
     touched: Touched = set()
@@ -222,7 +223,8 @@ async def learn_nominations(conn: asyncpg.Connection, batch: Sequence[Delivered]
                                             e.posts, e.interactions, item.envelope.occurred_at)
             touched.add(await _place(conn, e.nomination_id, campaign_id, e.category_id))
         elif isinstance(e, ActivitySubmitted):
-            await repository.record_activity(conn, e.nomination_id, campaign_id, e.submitted_at, e.on_time)
+            await repository.record_activity(conn, e.nomination_id, campaign_id, e.submitted_at, e.on_time,
+                                             e.held_in_period)
             touched.add(await _place(conn, e.nomination_id, campaign_id, e.category_id))
     await recompute(conn, deps, touched)
 

@@ -4,7 +4,7 @@ panels, assignments and scores, rankings, adjustments, approvals and published r
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,17 @@ class TallyState:
     voting_closed: bool
 
 
-def activity_status(on_time: bool | None, deadline: datetime | None, now: datetime) -> domain.ActivityStatus:
-    """No summary is `awaiting` until the deadline and `missing` (forfeited) after it, or at once when
-    the campaign gives no deadline (the summary was due before scoring)."""
-    if on_time is None:
-        return "awaiting" if deadline is not None and now < deadline else "missing"
-    return "on_time" if on_time else "late"
+def activity_record(on_time: bool | None, held_in_period: bool | None) -> domain.ActivityRecord | None:
+    """The stored activity report (None when none arrived)."""
+    return None if on_time is None else domain.ActivityRecord(on_time, held_in_period)
+
+
+def _vote_inputs(standing: dict[str, Any]) -> dict[str, Any]:
+    """An entry's vote inputs from the tally: counted votes, tally rank, held and invalidated votes and why."""
+    return {"votes": standing.get("votes"), "tally_rank": standing.get("rank"), "held": standing.get("held"),
+            "invalidated": standing.get("invalidated"),
+            "vote_reasons": tuple(domain.VoteReason(r["state"], r["reason_code"], int(r["votes"]), r["reason"],
+                                                    r["reason_zh"]) for r in standing.get("reasons") or ())}
 
 
 async def load_category_inputs(
@@ -56,6 +61,8 @@ async def load_category_inputs(
     entries = []
     for r in rows:
         entry_id = str(r["id"])
+        activity, summary = domain.activity_state(activity_record(r["activity_on_time"], r["activity_held_in_period"]),
+                                                  campaign.activity_deadline, now)
         standing = standings.get(entry_id, {})
         metrics = None
         if r["source"] is not None:
@@ -66,9 +73,9 @@ async def load_category_inputs(
             name=r["name"],
             unit_id=r["unit_id"],
             metrics=metrics,
-            votes=standing.get("votes"),
-            tally_rank=standing.get("rank"),
-            activity=activity_status(r["activity_on_time"], campaign.activity_deadline, now),
+            **_vote_inputs(standing),
+            activity=activity,
+            summary=summary,
             expert_scores=tuple(effective["expert"].get(entry_id, {}).values()),
             activity_scores=tuple(effective["activity"].get(entry_id, {}).values()),
             expert_raw=tuple(raw["expert"].get(entry_id, {}).values()) if normalised else (),
@@ -81,7 +88,8 @@ async def load_category_inputs(
         campaign_id=campaign_id,
         category_id=category_id,
         rule_version=campaign.rule_version,
-        rules=domain.ScoringRules.from_config(campaign.scoring),
+        rules=replace(domain.ScoringRules.from_config(campaign.scoring),
+                      late_summary_forfeits=campaign.activity_late_summary == "forfeit"),
         entries=tuple(entries),
         voting_closed=state.voting_closed,
         expert_normalization=normalization,
@@ -106,8 +114,11 @@ class Campaign:
     scoring: dict[str, Any]
     rule_version: str
     phases: list[dict[str, Any]] | None
-    activity_deadline: datetime | None
+    activity_deadline: datetime | None  # the end of the period in which the activity must be held
     show_counts: str = "always"  # what the public sees of the votes while voting is open
+    activity_summary_deadline: datetime | None = None
+    activity_late_summary: str = "mark_late"  # mark_late, forfeit or refuse
+    approval_with_open_cases: str = "warn"  # warn or refuse
 
     def category_names(self) -> dict[str, dict[str, str]]:
         """Each category's names in Chinese and English."""
@@ -119,16 +130,16 @@ async def get_campaign(conn: Connection, campaign_id: str) -> Campaign | None:
     if r is None:
         return None
     return Campaign(r["id"], r["version"], r["title"], r["categories"], r["scoring"], r["rule_version"], r["phases"],
-                    r["activity_deadline"], r["show_counts"])
+                    r["activity_deadline"], r["show_counts"], r["activity_summary_deadline"],
+                    r["activity_late_summary"], r["approval_with_open_cases"])
 
 
-async def upsert_campaign(conn: Connection, campaign_id: str, version: int, title: str,
-                          categories: list[dict[str, Any]], scoring: dict[str, Any], rule_version: str,
-                          phases: list[dict[str, Any]], activity_deadline: datetime | None,
-                          show_counts: str = "always") -> bool:
+async def upsert_campaign(conn: Connection, campaign: Campaign) -> bool:
     """Store this version of the campaign; False when a newer one is stored already."""
-    stored = await conn.fetchval(Q.upsert_campaign, campaign_id, version, title, categories, scoring, rule_version,
-                                 phases, activity_deadline, show_counts)
+    c = campaign
+    stored = await conn.fetchval(Q.upsert_campaign, c.id, c.version, c.title, c.categories, c.scoring, c.rule_version,
+                                 c.phases, c.activity_deadline, c.show_counts, c.activity_summary_deadline,
+                                 c.activity_late_summary, c.approval_with_open_cases)
     return stored is not None
 
 
@@ -182,14 +193,14 @@ async def upsert_metrics(conn: Connection, entry_id: Any, source: str, campaign_
 
 
 async def record_activity(conn: Connection, entry_id: Any, campaign_id: str, submitted_at: datetime,
-                          on_time: bool) -> None:
-    await conn.execute(Q.record_activity, entry_id, campaign_id, submitted_at, on_time)
+                          on_time: bool, held_in_period: bool | None) -> None:
+    await conn.execute(Q.record_activity, entry_id, campaign_id, submitted_at, on_time, held_in_period)
 
 
-async def activity_on_time(conn: Connection, entry_id: Any) -> bool | None:
-    """Whether the entry's activity summary arrived on time; None when none arrived."""
-    on_time: bool | None = await conn.fetchval(Q.get_activity_on_time, entry_id)
-    return on_time
+async def activity_report(conn: Connection, entry_id: Any) -> domain.ActivityRecord | None:
+    """The entry's activity report: summary on time, held within the period; None when none arrived."""
+    r = await conn.fetchrow(Q.get_activity_report, entry_id)
+    return None if r is None else activity_record(r["on_time"], r["held_in_period"])
 
 
 async def upsert_tally(conn: Connection, campaign_id: str, category_id: str, as_of: datetime, final: bool,

@@ -21,7 +21,10 @@ import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+
+from massline.numbers import exact, score_value
 
 NORMALIZATIONS = ("none", "zscore")
 DEFAULT_EXPERTS_PER_ENTRY = 3
@@ -94,7 +97,7 @@ def score_total(criteria: Sequence[Criterion], points: Mapping[str, Any]) -> flo
     if missing:
         raise ScoreRefused("criteria_incomplete", "请为每个评分项打分", "Every criterion must be scored",
                            {"missing": missing})
-    total = 0.0
+    total = Decimal(0)
     for c in criteria:
         value = points[c.id]
         number = None if isinstance(value, bool) else value
@@ -102,8 +105,9 @@ def score_total(criteria: Sequence[Criterion], points: Mapping[str, Any]) -> flo
             raise ScoreRefused("score_out_of_range", f"“{c.name}”的分值须在0到{c.max_points:g}之间",
                                f"The points for {c.id!r} must be between 0 and {c.max_points:g}",
                                {"criterion": c.id, "max_points": c.max_points, "given": value})
-        total += float(number)
-    return round(total / sum(c.max_points for c in criteria) * 100, 4)
+        total += exact(number)
+    # In decimal, half-up at two decimals: 43.5 of 80 points is 54.38, not the 54.37 binary arithmetic gives.
+    return score_value(total / sum(exact(c.max_points) for c in criteria) * 100)
 
 
 # --- conflicts of interest and assignment ----------------------------------------------------

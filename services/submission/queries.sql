@@ -149,12 +149,15 @@ ON CONFLICT (nomination_id, source) DO UPDATE SET followers = EXCLUDED.followers
 SELECT source, followers, posts, interactions, recorded_by, recorded_at FROM nomination_metrics WHERE nomination_id = $1;
 
 -- name: insert_activity
-INSERT INTO activity_summaries (nomination_id, summary, links, submitted_at, on_time) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO activity_summaries (nomination_id, summary, links, submitted_at, on_time, held_on, held_in_period)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (nomination_id) DO UPDATE SET summary = EXCLUDED.summary, links = EXCLUDED.links,
-    submitted_at = EXCLUDED.submitted_at, on_time = EXCLUDED.on_time;
+    submitted_at = EXCLUDED.submitted_at, on_time = EXCLUDED.on_time, held_on = EXCLUDED.held_on,
+    held_in_period = EXCLUDED.held_in_period;
 
 -- name: get_activity
-SELECT summary, links, submitted_at, on_time FROM activity_summaries WHERE nomination_id = $1;
+SELECT summary, links, submitted_at, on_time, held_on, held_in_period FROM activity_summaries
+WHERE nomination_id = $1;
 
 -- name: sign_in_attempts
 SELECT key, failures, window_start, locked_until, locks FROM sign_in_attempts WHERE key = ANY($1::text[]);

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypedDict, get_args
 
@@ -369,11 +369,13 @@ class ActivityRow:
     links: list[str]
     submitted_at: datetime
     on_time: bool
+    held_on: date | None = None
+    held_in_period: bool | None = None
 
 
 async def save_activity(db: Db, nomination_id: uuid.UUID, activity: ActivityRow) -> None:
     await db.execute(Q.insert_activity, nomination_id, activity.summary, activity.links, activity.submitted_at,
-                     activity.on_time)
+                     activity.on_time, activity.held_on, activity.held_in_period)
 
 
 async def get_activity(db: Db, nomination_id: uuid.UUID) -> ActivityRow | None:

@@ -92,7 +92,11 @@ class MetricsView(Answer):
 
 class ActivityView(Answer):
     submitted_at: str = Field(description="ISO 8601 instant.")
-    on_time: bool
+    on_time: bool = Field(description="Whether the summary arrived by its deadline; a later one is marked late.")
+    held_on: str | None = Field(None, description="The day the activity was held, YYYY-MM-DD.")
+    held_in_period: bool | None = Field(
+        None, description="Whether that day lies within the activity period; false forfeits the activity part.")
+    links: list[str] = Field(default_factory=list, description="The evidence links.")
 
 
 class NominationView(Answer):

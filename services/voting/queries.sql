@@ -105,7 +105,17 @@ SET reason_text = coalesce(EXCLUDED.reason_text, l.reason_text),
     reason_text_zh = coalesce(EXCLUDED.reason_text_zh, l.reason_text_zh);
 
 -- name: category_standings
-SELECT s.entry_id, s.votes FROM standings s
+-- Per votable entry with a standing: votes counted, held and invalidated, and those per reason with the
+-- reason's label, for the tally (never a voter, address or device).
+SELECT s.entry_id, s.votes, s.held, s.invalidated,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'state', r.state, 'reason_code', r.reason_code, 'votes', r.votes,
+                   'reason_text', l.reason_text, 'reason_text_zh', l.reason_text_zh)
+                ORDER BY r.state, r.votes DESC, r.reason_code), '[]'::jsonb)
+        FROM standing_reasons r
+        LEFT JOIN reason_labels l ON l.campaign_id = e.campaign_id AND l.reason_code = r.reason_code
+        WHERE r.entry_id = e.id AND r.votes > 0) AS reasons
+FROM standings s
 JOIN entries e ON e.id = s.entry_id
 WHERE s.campaign_id = $1 AND s.category_id = $2 AND e.votable;
 

@@ -18,7 +18,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from massline.queries import load_queries
 
-from .domain import AcceptedVote, EntryCounts, LoggedVote
+from .domain import AcceptedVote, EntryCounts, LoggedVote, TallyCounts
 from .domain.ballots import EntryQuotaKey, KeyOf, QuotaKey
 from .domain.votelog import LoggedDay
 
@@ -235,10 +235,10 @@ async def standings_for_api(db: Db, campaign_id: str, category_id: str | None) -
             for r in await db.fetch(Q.standings_for_api, campaign_id, category_id)]
 
 
-async def category_standings(conn: Conn, campaign_id: str, category_id: str
-                             ) -> list[tuple[uuid.UUID, int]]:
-    """(entry, counted votes) of a category's votable entries."""
-    return [(r["entry_id"], r["votes"]) for r in await conn.fetch(Q.category_standings, campaign_id, category_id)]
+async def category_standings(conn: Conn, campaign_id: str, category_id: str) -> list[TallyCounts]:
+    """A category's votable entries with their counted, held and invalidated votes and those per reason."""
+    return [TallyCounts(r["entry_id"], r["votes"], r["held"], r["invalidated"], r["reasons"])
+            for r in await conn.fetch(Q.category_standings, campaign_id, category_id)]
 
 
 async def categories_with_entries(conn: Conn, campaign_id: str) -> list[str]:

@@ -112,7 +112,7 @@ def test_the_committee_reopens_a_locked_score_and_the_expert_scores_again(system
     expect(desk.get_by_role("heading", name="专家评分明细")).to_be_visible()
     row_a = desk.locator(f"#s-{entry_a}-{EXPERT}-expert")
     expect(row_a.locator(".status")).to_have_text("已提交（已锁定）")
-    expect(row_a.locator(".score")).to_have_text("80.0")
+    expect(row_a.locator(".score")).to_have_text("80.00")
     # the points under the campaign's names of the criteria, not their ids
     expect(row_a.locator(".criteria-points")).to_have_text(
         "各评分项：规范性 20/25，传播力 20/25，影响力 20/25，服务性 20/25")
@@ -185,7 +185,7 @@ def test_the_committee_reopens_a_locked_score_and_the_expert_scores_again(system
     _score_and_submit(page, entry_a, {"规范性": "25"})
     card_a = page.locator(f"#a-{entry_a}-expert")
     expect(card_a.locator(".status")).to_have_text("已提交（已锁定）")
-    expect(card_a.locator(".score")).to_have_text("85.0")
+    expect(card_a.locator(".score")).to_have_text("85.00")
     expect(card_a.locator(".reopened")).to_contain_text("这项评分曾由评审委员会重新开放，您已修改并重新提交。")
     expect(card_a.locator(".reopened")).to_contain_text(reason)
     wait_for("the new score in the ranking", lambda: _ranked(api)[entry_a]["components"]["expert"] == 85)
@@ -195,7 +195,7 @@ def test_the_committee_reopens_a_locked_score_and_the_expert_scores_again(system
     desk.goto(f"{base}/console/c/{CAMPAIGN}/expert-scores")
     row_a = desk.locator(f"#s-{entry_a}-{EXPERT}-expert")
     expect(row_a.locator(".status")).to_have_text("重新提交（已锁定）")
-    expect(row_a.locator(".score")).to_have_text("85.0")
+    expect(row_a.locator(".score")).to_have_text("85.00")
     expect(row_a.locator(".reopenings li")).to_have_count(1)
     expect(row_a.locator(".reopenings")).to_contain_text(reason)
     desk.screenshot(path=str(SCREENSHOTS / "committee-reopened-expert-score.png"), full_page=True)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api, account_form, wait_for
 
+from massline.numbers import score_text
 from services.operations.demo import demo_definition
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -129,7 +130,7 @@ def test_an_expert_scores_the_committee_publishes_and_the_public_sees_the_result
     expect(page.get_by_role("status")).to_have_text("评分已提交。")
     card_a = page.locator(f"#a-{entry_a}-expert")
     expect(card_a.locator(".status")).to_have_text("已提交（已锁定）")
-    expect(card_a.locator(".score")).to_have_text("90.0")
+    expect(card_a.locator(".score")).to_have_text("90.00")
     expect(card_a.get_by_role("button", name="提交评分")).to_have_count(0)
     card_b = page.locator(f"#a-{entry_b}-expert")
     _fill_scores(card_b, {"规范性": "20", "传播力": "20", "影响力": "20", "服务性": "20"})
@@ -197,7 +198,7 @@ def test_an_expert_scores_the_committee_publishes_and_the_public_sees_the_result
     expect(rows.nth(0)).to_contain_text("入选")
     expect(rows.nth(1)).to_contain_text(names[second])
     expect(rows.nth(1)).not_to_contain_text("入选")
-    expect(reader.locator("tr:has-text('己大学') td.num")).to_have_text(str(adjusted_total))
+    expect(reader.locator("tr:has-text('己大学') td.num")).to_have_text(score_text(adjusted_total))
     assert "13700001234" not in reader.content() and "13922220001" not in reader.content()
     # when it was published, in the campaign's zone (Asia/Shanghai) and saying so
     published = reader.locator("main time").first

@@ -3,7 +3,9 @@ committee adjusts with a reason, the supervisor approves, the results are publis
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -87,6 +89,15 @@ def test_experts_score_the_committee_adjusts_the_supervisor_approves_and_results
                      json={"decision": "approve", "reason": "符合条件"})
         assert r.status_code == 200 and r.json()["status"] == "approved", r.text
     entry_a, entry_b = ids
+
+    # --- the practice activity: A held it today, B before the activity period began (§四.4(3): forfeited) ---
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    for unit, entry, held_on in (("sc-unit-a", entry_a, today), ("sc-unit-b", entry_b, today - timedelta(days=5))):
+        r = api.call("POST", f"/api/submission/nominations/{entry}/activity", unit,
+                     json={"summary": "开展互动实践活动一期", "held_on": held_on.isoformat(),
+                           "links": [f"https://mp.weixin.qq.com/s/{unit}-activity"]})
+        assert r.status_code == 200, r.text
+    assert r.json()["activity"]["held_in_period"] is False
     wait_for("entries to become votable", lambda: len(
         api.call("GET", f"/api/voting/campaigns/{CAMPAIGN}/entries").json().get("entries", [])) == 2)
     assert api.call("POST", f"/api/submission/campaigns/{CAMPAIGN}/phase", "admin",
@@ -102,6 +113,9 @@ def test_experts_score_the_committee_adjusts_the_supervisor_approves_and_results
         return True if ok else _Seen(votes)
 
     wait_for("the final tally in the ranking", final_tally_ranked, timeout=60)
+    activity = {e: x["explanation"]["activity"] for e, x in _ranked(api).items()}
+    assert (activity[entry_b]["forfeited"], activity[entry_b]["forfeit_reason"]) == (True, "held_outside_period")
+    assert (activity[entry_a]["forfeited"], activity[entry_a]["pending"]) == (False, True)
 
     # --- an admin sets up the panel; expert A belongs to unit A, so is never assigned its entry ---
     r = api.scoring("PUT", "/panels/sc-panel", "admin",
@@ -161,9 +175,20 @@ def test_experts_score_the_committee_adjusts_the_supervisor_approves_and_results
     assert r.status_code == 409 and r.json()["error"]["code"] == "not_approved"
     assert api.scoring("GET", "/results").status_code == 404
 
+    # --- B's forfeited activity part is never pending: not in the review's count, noted apart on the page ---
+    review = api.scoring("GET", "/expert-review", "sc-committee").json()
+    assert {(p["entry_id"], p["component"]) for p in review["forfeited"]} == {(entry_b, "activity")}
+    assert (entry_b, "activity") not in {(p["entry_id"], p["component"]) for p in review["pending"]}
+    page = api.call("GET", f"/console/c/{CAMPAIGN}/final-review",
+                    cookies={"massline_staff": api.tokens["sc-supervisor"]}).text
+    assert review["pending"] and f"待提交的专家评分：{len(review['pending'])} 项" in page
+    assert "无需评分的专家评分：2 项" in page  # B's activity, assigned to two experts
+    assert 'id="open-cases"' not in page  # no vote is held for review: nothing to warn of
+
     # --- the supervising unit approves; the committee publishes version 1 ---
     r = api.scoring("POST", "/approval", "sc-supervisor", json={"note": "同意"})
     assert r.status_code == 201, r.text
+    assert r.json()["pending_expert_scores"] == len(review["pending"]) and r.json()["open_cases"] == []
     r = api.scoring("POST", "/publication", "sc-committee", json={"winners": {CATEGORY: 1}})
     assert r.status_code == 201 and r.json()["version"] == 1, r.text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -160,8 +160,11 @@ async def seed_000_category(s: Scoring) -> None:
         metrics(C, 50_000, 250, 0),
     )
     await s.deliver(
-        ActivitySubmitted(nomination_id=A, category_id=CATEGORY, submitted_at=T0, on_time=True),
-        ActivitySubmitted(nomination_id=B, category_id=CATEGORY, submitted_at=T0, on_time=False),
+        ActivitySubmitted(nomination_id=A, category_id=CATEGORY, submitted_at=T0, on_time=True,
+                          held_on=date(2024, 9, 10), held_in_period=True, evidence_links=1),
+        # B held its activity after the period (§四.4(3) 未在规定期限内开展): the part is forfeited
+        ActivitySubmitted(nomination_id=B, category_id=CATEGORY, submitted_at=T0, on_time=True,
+                          held_on=date(2024, 9, 22), held_in_period=False, evidence_links=1),
     )
     await s.deliver(tally({A: 300, B: 500, C: 100}))
 
@@ -177,8 +180,10 @@ async def test_a_ranking_is_computed_stored_and_announced_with_its_components(sc
     assert entries["陕西发布"]["total"] == 46.4  # .2×85 + .3×98
     assert entries["陕西发布"]["explanation"]["initial"]["source"] == "verified"
     assert entries["西安发布"]["explanation"]["activity"]["forfeited"] is True
+    assert entries["西安发布"]["explanation"]["activity"]["forfeit_reason"] == "held_outside_period"
     assert entries["宝鸡发布"]["explanation"]["activity"] == {
-        "weight": 20, "summary": "missing", "forfeited": True, "scores": [], "experts": 0, "pending": False}
+        "weight": 20, "held": "not_held", "summary": "none", "summary_late": False, "forfeited": True,
+        "forfeit_reason": "not_held", "scores": [], "experts": 0, "pending": False}
     # The digest is the sha256 of the stored canonical inputs: anyone can check it.
     canonical = json.dumps(row["inputs"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert hashlib.sha256(canonical.encode()).hexdigest() == row["inputs_digest"]

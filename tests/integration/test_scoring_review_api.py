@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -26,7 +26,7 @@ from test_scoring_projection import (  # noqa: F401  (the fixture is used by nam
 )
 
 from massline.auth import Caller, issue_token
-from massline.contracts import ActivitySubmitted, CampaignLoaded
+from massline.contracts import ActivitySubmitted, CampaignLoaded, StandingReason, TallyUpdated
 from services.scoring import app as scoring_app
 from services.scoring import rankings
 from services.scoring.settings import ScoringSettings
@@ -270,7 +270,7 @@ async def test_a_score_reopened_after_the_deadline_can_be_corrected_and_only_tha
 async def test_a_forfeited_activity_cannot_be_scored(api: Http):
     await _panel(api, k=3)
     await api.admin("POST", "/panels/p1/assignments")
-    # B's summary was late and the campaign forfeits it
+    # B held its activity after the period and the campaign forfeits that
     r = await api.expert("expert-wu", "PUT", f"/my-assignments/{B}/activity",
                          json={"criteria": {"conduct": 30, "effect": 50}})
     assert r.status_code == 409 and r.json()["error"]["code"] == "activity_forfeited"
@@ -380,23 +380,25 @@ async def test_results_export_as_csv_xlsx_and_a_printable_commendation_list(api:
     assert published["published_at"] not in html
 
 
-async def test_a_missing_activity_summary_waits_for_its_deadline_then_is_forfeited(api: Http):
+async def test_an_activity_not_reported_waits_for_the_end_of_its_period_then_is_forfeited(api: Http):
     deadline = datetime.now(UTC) + timedelta(hours=1)
     loaded = campaign_loaded(version=2, scoring=CRITERIA)
     await api.scoring.deliver(CampaignLoaded(**{**loaded.model_dump(), "activity_deadline": deadline}))
     c = (await api.ranking())[str(C)]["explanation"]["activity"]
-    assert c["summary"] == "awaiting" and c["forfeited"] is False and c["pending"] is True
+    assert c["held"] == "awaiting" and c["forfeited"] is False and c["pending"] is True
     # the deadline passes: the periodic check reranks and C's activity is forfeited, visibly
     async with api.scoring.pool.acquire() as conn:
         await conn.execute("UPDATE campaigns SET activity_deadline = now() - interval '1 second'")
     assert await rankings.apply_passed_activity_deadlines(api.scoring.deps) == 1
     c = (await api.ranking())[str(C)]["explanation"]["activity"]
-    assert c["summary"] == "missing" and c["forfeited"] is True
+    assert c["held"] == "not_held" and c["forfeited"] is True
     assert await rankings.apply_passed_activity_deadlines(api.scoring.deps) == 0
-    # an on-time summary that arrives is counted
-    await api.scoring.deliver(ActivitySubmitted(nomination_id=C, category_id=CATEGORY,
-                                                submitted_at=datetime.now(UTC), on_time=True))
-    assert (await api.ranking())[str(C)]["explanation"]["activity"]["forfeited"] is False
+    # a report that the activity was held within the period counts, even with its summary late
+    await api.scoring.deliver(ActivitySubmitted(nomination_id=C, category_id=CATEGORY, submitted_at=datetime.now(UTC),
+                                                on_time=False, held_on=date(2024, 9, 15), held_in_period=True,
+                                                evidence_links=1))
+    c = (await api.ranking())[str(C)]["explanation"]["activity"]
+    assert c["forfeited"] is False and c["summary_late"] is True
 
 
 async def test_while_voting_is_open_rankings_are_announced_at_most_once_per_interval(api: Http):
@@ -419,3 +421,86 @@ async def test_while_voting_is_open_rankings_are_announced_at_most_once_per_inte
     await api.scoring.deliver(tally({A: 700, B: 800, C: 100}, as_of=datetime(2024, 9, 26, tzinfo=UTC),
                                     final=True))
     assert len(await api.scoring.announced()) == start + 2
+
+
+# --- what the committee is told at approval ---------------------------------------------------------------
+
+VOTES_ONLY = {**CRITERIA, "components": [{"id": "vote", "weight": 100}]}
+
+
+def held_tally(counted: dict[Any, int], held: dict[Any, int], invalidated: dict[Any, int]) -> TallyUpdated:
+    """A tally as voting sends it: counted votes ranked, and the votes held or invalidated with their reasons."""
+    t = tally(counted, final=True, as_of=datetime(2024, 9, 26, tzinfo=UTC))
+    standings = []
+    for s in t.standings:
+        reasons = []
+        if held.get(s.entry_id):
+            reasons.append(StandingReason(state="held", reason_code="device_reuse", votes=held[s.entry_id],
+                                          reason="many identities voting from one device",
+                                          reason_zh="多个身份使用同一设备投票"))
+        if invalidated.get(s.entry_id):
+            reasons.append(StandingReason(state="invalidated", reason_code="burst", votes=invalidated[s.entry_id],
+                                          reason="a burst of new voters", reason_zh="短时间内大量新身份投票"))
+        standings.append(s.model_copy(update={"held": held.get(s.entry_id, 0),
+                                              "invalidated": invalidated.get(s.entry_id, 0), "reasons": reasons}))
+    return t.model_copy(update={"standings": standings})
+
+
+async def test_the_vote_explanation_names_the_invalidated_and_held_votes_with_their_reasons(api: Http):
+    await api.scoring.deliver(held_tally({A: 10, B: 500, C: 100}, held={C: 5}, invalidated={A: 30}))
+    vote = (await api.ranking())[str(A)]["explanation"]["vote"]
+    assert (vote["votes"], vote["held"], vote["invalidated"]) == (10, 0, 30)
+    assert vote["invalidations"] == [{"reason_code": "burst", "votes": 30, "reason": "a burst of new voters",
+                                      "reason_zh": "短时间内大量新身份投票"}]
+    c = (await api.ranking())[str(C)]["explanation"]["vote"]
+    assert c["held_reasons"][0]["reason_zh"] == "多个身份使用同一设备投票" and c["held_reasons"][0]["votes"] == 5
+    # the published results carry the same explanation to the public
+    assert (await api.supervisor("POST", "/approval", json={})).status_code == 201
+    assert (await api.committee("POST", "/publication", json={})).status_code == 201
+    published = {e["entry_id"]: e for e in (await api.public("/results")).json()["categories"][CATEGORY]["entries"]}
+    assert published[str(A)]["explanation"]["vote"]["invalidations"][0]["reason_code"] == "burst"
+
+
+async def test_approval_lists_open_cases_and_says_which_could_change_a_rank(api: Http):
+    await api.scoring.deliver(campaign_loaded(version=2, scoring=VOTES_ONLY))
+    # C has 450 votes held for review: reinstated, it would pass B (500) and A (300); A's 1 held vote cannot
+    await api.scoring.deliver(held_tally({A: 300, B: 500, C: 100}, held={A: 1, C: 450}, invalidated={}))
+    view = (await api.committee("GET", "/final-review")).json()
+    cases = {c["entry_id"]: c for c in view["open_cases"]}
+    assert set(cases) == {str(A), str(C)} and view["approval_with_open_cases"] == "warn"
+    assert (cases[str(C)]["rank"], cases[str(C)]["rank_if_reinstated"], cases[str(C)]["could_change_rank"]) == (
+        3, 1, True)
+    assert cases[str(A)]["could_change_rank"] is False and cases[str(A)]["rank_if_reinstated"] == 2
+    assert cases[str(C)]["reasons"][0]["reason_code"] == "device_reuse"
+    # warn (the default): the approval is recorded and its answer repeats the warning
+    approved = await api.supervisor("POST", "/approval", json={"note": "知悉待核查的票"})
+    assert approved.status_code == 201, approved.text
+    assert approved.json()["open_cases_could_change_rank"] is True
+    assert {c["entry_id"] for c in approved.json()["open_cases"]} == {str(A), str(C)}
+
+
+async def test_a_campaign_that_refuses_approval_with_open_cases_waits_for_the_review(api: Http):
+    loaded = campaign_loaded(version=2, scoring=VOTES_ONLY)
+    await api.scoring.deliver(CampaignLoaded(**{**loaded.model_dump(), "approval_with_open_cases": "refuse"}))
+    await api.scoring.deliver(held_tally({A: 300, B: 500, C: 100}, held={C: 450}, invalidated={}))
+    refused = await api.supervisor("POST", "/approval", json={})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "open_fraud_cases"
+    assert refused.json()["error"]["details"]["open_cases"][0]["entry_id"] == str(C)
+    assert (await api.committee("GET", "/final-review")).json()["approval"] is None
+    # the review confirms the cases: the votes are invalidated, nothing is held, the approval goes through
+    confirmed = held_tally({A: 300, B: 500, C: 100}, held={}, invalidated={C: 450})
+    await api.scoring.deliver(confirmed.model_copy(update={"as_of": datetime(2024, 9, 27, tzinfo=UTC)}))
+    approved = await api.supervisor("POST", "/approval", json={})
+    assert approved.status_code == 201 and approved.json()["open_cases"] == []
+
+
+async def test_a_forfeited_activity_part_is_never_counted_as_pending(api: Http):
+    await _panel(api, k=3)
+    await api.admin("POST", "/panels/p1/assignments")
+    review = (await api.committee("GET", "/expert-review")).json()
+    # B held its activity after the period: its three activity assignments can never be scored
+    forfeited = [p for p in review["forfeited"] if p["entry_id"] == str(B)]
+    assert len(forfeited) == 3 and all(p["component"] == "activity" for p in forfeited)
+    assert not [p for p in review["pending"] if p["entry_id"] == str(B) and p["component"] == "activity"]
+    approved = (await api.supervisor("POST", "/approval", json={})).json()
+    assert approved["pending_expert_scores"] == len(review["pending"])

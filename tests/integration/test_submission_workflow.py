@@ -9,8 +9,10 @@ import io
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -384,22 +386,51 @@ async def test_a_rejected_nomination_cannot_be_corrected(api: Client) -> None:
 # --- practice activity and metrics -----------------------------------------------------------
 
 
-async def test_activity_summary_before_the_deadline_is_taken_and_announced(api: Client) -> None:
+def _today_in_shaanxi() -> str:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+async def test_an_activity_held_in_its_period_is_taken_with_its_evidence_and_announced(api: Client) -> None:
     nid = (await api.nominate("unit1", "institutional", account("甲号", "jia_hao"))).json()["id"]
     r = await api.call("POST", f"/nominations/{nid}/activity", "unit1",
-                       json={"summary": "开展“网上群众路线”主题互动活动一期", "links": ["https://mp.weixin.qq.com/s/act"]})
+                       json={"summary": "开展“网上群众路线”主题互动活动一期", "held_on": _today_in_shaanxi(),
+                             "links": ["https://mp.weixin.qq.com/s/act"]})
     assert r.status_code == 200, r.text
-    assert r.json()["activity"]["on_time"] is True
+    activity = r.json()["activity"]
+    assert (activity["on_time"], activity["held_in_period"], activity["held_on"]) == (True, True, _today_in_shaanxi())
+    assert activity["links"] == ["https://mp.weixin.qq.com/s/act"]
     [event] = await api.events("ActivitySubmitted")
     assert event["nomination_id"] == nid and event["on_time"] is True
+    assert (event["held_in_period"], event["evidence_links"]) == (True, 1)
 
 
-async def test_a_late_activity_summary_is_refused_and_nothing_is_recorded(api: Client) -> None:
+async def test_a_late_summary_is_taken_and_marked_late_and_the_day_held_decides_the_part(api: Client) -> None:
+    # seed 000 names no consequence for a late summary (9月20日前报送): it is marked late, not refused
     nid = (await api.nominate("unit1", "institutional", account("甲号", "jia_hao"), campaign=api.late)).json()["id"]
-    r = await api.call("POST", f"/nominations/{nid}/activity", "unit1", json={"summary": "迟交的总结"})
-    assert r.status_code == 409
-    assert r.json()["error"]["code"] == "activity_deadline_passed"
-    assert r.json()["error"]["details"]["deadline"].startswith("2024-09-2")
+    r = await api.call("POST", f"/nominations/{nid}/activity", "unit1",
+                       json={"summary": "迟交的总结", "held_on": "2024-09-10", "links": ["https://weibo.com/a/1"]})
+    assert r.status_code == 200, r.text
+    assert (r.json()["activity"]["on_time"], r.json()["activity"]["held_in_period"]) == (False, True)
+    # held after the end of 20 September: outside the period (未在规定期限内开展), which forfeits the part
+    r = await api.call("POST", f"/nominations/{nid}/activity", "unit1",
+                       json={"summary": "迟交的总结", "held_on": "2024-09-21", "links": ["https://weibo.com/a/1"]})
+    assert r.json()["activity"]["held_in_period"] is False
+    events = await api.events("ActivitySubmitted")
+    assert [(e["on_time"], e["held_in_period"]) for e in events] == [(False, True), (False, False)]
+
+
+async def test_an_activity_report_without_evidence_or_for_a_day_to_come_is_refused(api: Client) -> None:
+    nid = (await api.nominate("unit1", "institutional", account("甲号", "jia_hao"))).json()["id"]
+    today = _today_in_shaanxi()
+    r = await api.call("POST", f"/nominations/{nid}/activity", "unit1",
+                       json={"summary": "总结", "held_on": today, "links": []})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+    r = await api.call("POST", f"/nominations/{nid}/activity", "unit1",
+                       json={"summary": "总结", "held_on": today, "links": ["javascript:alert(1)"]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "activity_link_invalid"
+    r = await api.call("POST", f"/nominations/{nid}/activity", "unit1",
+                       json={"summary": "总结", "held_on": "2099-01-01", "links": ["https://weibo.com/a/1"]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "activity_not_yet_held"
     assert (await api.call("GET", f"/nominations/{nid}", "unit1")).json()["activity"] is None
     assert await api.events("ActivitySubmitted") == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -101,6 +102,12 @@ async def _reasons(pool: Any) -> dict[tuple[uuid.UUID, str, str], int]:
             for r in await pool.fetch("SELECT entry_id, state, reason_code, votes FROM standing_reasons WHERE votes <> 0")}
 
 
+async def _last_standings(pool: Any) -> list[Any]:
+    body = await pool.fetchval("SELECT body FROM outbox WHERE event_type = 'TallyUpdated' ORDER BY id DESC LIMIT 1")
+    _, tally = parse_envelope(bytes(body))
+    return list(tally.standings)  # type: ignore[attr-defined]
+
+
 async def _last_tally(pool: Any) -> dict[str, int]:
     body = await pool.fetchval("SELECT body FROM outbox WHERE event_type = 'TallyUpdated' ORDER BY id DESC LIMIT 1")
     _, tally = parse_envelope(bytes(body))
@@ -123,8 +130,14 @@ async def test_a_flag_holds_the_vote_out_of_the_count_and_an_invalidation_does_n
         assert (await _counts(pool))[ENTRY_A] == (95, 3, 2)
         assert await _reasons(pool) == {(ENTRY_A, "held", "device_shared"): 3,
                                         (ENTRY_A, "invalidated", "device_shared"): 2}
-        # The counted votes did not change, so there is no new tally.
-        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'TallyUpdated'") == tallies
+        # The counted votes did not change, but the tally says so: the case is closed, the votes invalidated, why.
+        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'TallyUpdated'") == tallies + 1
+        [a] = [s for s in (await _last_standings(pool)) if s.entry_id == ENTRY_A]
+        assert (a.votes, a.held, a.invalidated) == (95, 3, 2)
+        assert {(r.state, r.reason_code, r.votes, r.reason_zh) for r in a.reasons or []} == {
+            ("held", "device_shared", 3, "多个身份使用同一设备投票"),
+            ("invalidated", "device_shared", 2, "多个身份使用同一设备投票")}
+        assert "voter-secret-id" not in json.dumps([s.model_dump(mode="json") for s in await _last_standings(pool)])
 
         # The other is reinstated: back in the count. An invalidated vote reinstated is back too.
         await _apply(pool, deps, [_held(VoteReinstated, v2, count=3), _held(VoteReinstated, v1)])

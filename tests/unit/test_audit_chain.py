@@ -121,10 +121,10 @@ def test_results_published_before_the_anchors_existed_still_parse() -> None:
     assert new.audit_heads[0].seq == 4
 
 
-def test_vote_log_seals_are_read_in_either_shape_and_in_day_order() -> None:
-    listed = [{"day": "2024-05-02", "root": "bb", "votes": 7}, {"date": "2024-05-01", "merkle_root": "aa"},
+def test_vote_log_seals_are_read_as_the_voting_service_lists_them_in_day_order() -> None:
+    listed = [{"day": "2024-05-02", "seq": 1, "root": "bb", "leaf_count": 7, "sealed_at": "2024-05-03T00:00:30Z"},
+              {"day": "2024-05-01", "seq": 2, "root": "aa", "leaf_count": 3, "sealed_at": "2024-05-02T00:00:30Z"},
               {"day": "2024-05-03"}, "junk"]
-    assert [(r.day, r.root, r.votes) for r in seals_of(listed)] == [("2024-05-01", "aa", None),
-                                                                  ("2024-05-02", "bb", 7)]
-    assert seals_of({"seals": listed}) == seals_of(listed)
+    assert [(r.day, r.root, r.votes) for r in seals_of({"seals": listed})] == [("2024-05-01", "aa", 3),
+                                                                              ("2024-05-02", "bb", 7)]
     assert seals_of({"detail": "not found"}) == []

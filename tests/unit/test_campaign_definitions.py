@@ -208,6 +208,15 @@ def test_seed000_activity_summary_is_due_by_the_end_of_20_september() -> None:
     assert activity.summary_deadline == cst(2024, 9, 21)
 
 
+def test_seed000_forfeits_by_when_the_activity_was_held_and_only_marks_a_late_summary() -> None:
+    activity = shaanxi().activity
+    assert activity is not None
+    assert (activity.held_from, activity.period_end) == (cst(2024, 8, 19), cst(2024, 9, 21))
+    assert activity.late_summary == "mark_late"  # the seed names no consequence for a late summary
+    assert activity.held_in_period(cst(2024, 9, 20)) and not activity.held_in_period(cst(2024, 9, 21))
+    assert shaanxi().results.approval_with_open_cases == "warn"
+
+
 def test_seed000_weights_are_20_30_30_20() -> None:
     scoring = shaanxi().scoring
     assert {c.id: c.weight for c in scoring.components} == {

@@ -4,8 +4,9 @@ allows, what status and step follow, and which events and history lines the deci
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,6 +24,7 @@ from services.submission.domain.campaign_state import change_phase, effective_ph
 from services.submission.domain.content import HoldReason
 from services.submission.domain.errors import Invalid, NotNow, Refusal
 from services.submission.domain.nomination import (
+    ActivityReport,
     HistoryEntry,
     Nomination,
     NominationStatus,
@@ -221,18 +223,61 @@ def test_verified_metrics_leave_the_status_alone_and_are_announced_as_verified()
     assert isinstance(event, MetricsReported) and (event.source, event.followers) == ("verified", 100)
 
 
-def test_an_activity_summary_is_taken_until_the_deadline_and_refused_after() -> None:
-    deadline = datetime(2024, 12, 1, tzinfo=UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+EVIDENCE = ("https://mp.weixin.qq.com/s/act",)
+
+
+def test_an_activity_held_within_its_period_keeps_its_part_and_a_late_summary_is_only_marked_late() -> None:
+    # seed 000: forfeited when the activity was not *held* in time; a late summary only marks it late
+    deadline = datetime(2024, 9, 21, tzinfo=SHANGHAI)
     activity = Activity(summary_deadline=deadline)
-    t = nomination().submit_activity(activity, deadline, by="unit1")
-    (event,) = t.events
-    assert isinstance(event, ActivitySubmitted) and event.on_time
+    on_time = nomination().submit_activity(activity, deadline, ActivityReport(date(2024, 9, 10), EVIDENCE, SHANGHAI),
+                                           by="unit1")
+    (event,) = on_time.events
+    assert isinstance(event, ActivitySubmitted)
+    assert (event.on_time, event.held_in_period, event.held_on, event.evidence_links) == (
+        True, True, date(2024, 9, 10), 1)
+    late = nomination().submit_activity(activity, deadline + timedelta(days=3),
+                                        ActivityReport(date(2024, 9, 10), EVIDENCE, SHANGHAI), by="unit1")
+    (event,) = late.events
+    assert isinstance(event, ActivitySubmitted) and (event.on_time, event.held_in_period) == (False, True)
+
+
+def test_an_activity_held_after_its_period_is_reported_as_such() -> None:
+    activity = Activity(summary_deadline=datetime(2024, 9, 21, tzinfo=SHANGHAI),
+                        held_from=datetime(2024, 8, 19, tzinfo=SHANGHAI))
+    at = datetime(2024, 9, 25, tzinfo=SHANGHAI)
+    for day in (date(2024, 9, 21), date(2024, 8, 18)):
+        (event,) = nomination().submit_activity(activity, at, ActivityReport(day, EVIDENCE, SHANGHAI),
+                                                by="unit1").events
+        assert isinstance(event, ActivitySubmitted) and event.held_in_period is False
+    (event,) = nomination().submit_activity(activity, at, ActivityReport(date(2024, 9, 20), EVIDENCE, SHANGHAI),
+                                            by="unit1").events
+    assert isinstance(event, ActivitySubmitted) and event.held_in_period is True
+
+
+def test_a_campaign_may_refuse_a_late_summary() -> None:
+    deadline = datetime(2024, 9, 21, tzinfo=SHANGHAI)
+    activity = Activity(summary_deadline=deadline, late_summary="refuse")
     with pytest.raises(NotNow) as exc:
-        nomination().submit_activity(activity, datetime(2024, 12, 1, 0, 1, tzinfo=UTC), by="unit1")
+        nomination().submit_activity(activity, deadline + timedelta(minutes=1),
+                                     ActivityReport(date(2024, 9, 10), EVIDENCE, SHANGHAI), by="unit1")
     assert refusal_code(exc) == "activity_deadline_passed"
-    with pytest.raises(NotNow) as exc:
-        nomination().submit_activity(None, deadline, by="unit1")
-    assert refusal_code(exc) == "activity_not_required"
+
+
+def test_an_activity_report_needs_evidence_and_a_day_already_past() -> None:
+    activity = Activity(summary_deadline=datetime(2024, 9, 21, tzinfo=SHANGHAI))
+    at = datetime(2024, 9, 15, 12, tzinfo=SHANGHAI)
+    cases = [(ActivityReport(date(2024, 9, 10), (), SHANGHAI), "activity_evidence_missing"),
+             (ActivityReport(date(2024, 9, 10), ("ftp://x",), SHANGHAI), "activity_link_invalid"),
+             (ActivityReport(date(2024, 9, 16), EVIDENCE, SHANGHAI), "activity_not_yet_held")]
+    for report, code in cases:
+        with pytest.raises(Invalid) as exc:
+            nomination().submit_activity(activity, at, report, by="unit1")
+        assert refusal_code(exc) == code
+    with pytest.raises(NotNow) as not_required:
+        nomination().submit_activity(None, at, cases[0][0], by="unit1")
+    assert refusal_code(not_required) == "activity_not_required"
 
 
 # --- the campaign's version and phase ---------------------------------------------------------

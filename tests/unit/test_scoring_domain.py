@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,14 @@ import yaml
 
 from services.scoring.domain import (
     AccountMetrics,
+    ActivityRecord,
     CategoryInputs,
     EntryInputs,
     ScoringRules,
     VoteConversion,
     VoteTier,
     activity_score,
+    activity_state,
     compute_ranking,
     expert_score,
     initial_scores,
@@ -65,11 +68,11 @@ def category(entries, scoring=SEED_000_SCORING, *, voting_closed=False) -> Categ
 def seed_000_entries() -> list[EntryInputs]:
     return [
         entry("a", "陕西发布", metrics=AccountMetrics(200_000, 500, 10_000, "verified"), votes=300, tally_rank=2,
-              activity="on_time", expert_scores=(80, 90), activity_scores=(60, 70)),
+              activity="held", summary="on_time", expert_scores=(80, 90), activity_scores=(60, 70)),
         entry("b", "西安发布", metrics=AccountMetrics(100_000, 1_000, 5_000, "reported"), votes=500, tally_rank=1,
-              activity="late", expert_scores=(70,)),
+              activity="held_outside_period", summary="on_time", expert_scores=(70,)),
         entry("c", "宝鸡发布", metrics=AccountMetrics(50_000, 250, 0, "reported"), votes=100, tally_rank=3,
-              activity="on_time"),
+              activity="held", summary="on_time"),
     ]
 
 
@@ -120,16 +123,40 @@ def test_hidden_counts_fall_back_to_the_tally_ranks():
 
 # --- other components ----------------------------------------------------------------------
 
-def test_missing_or_late_activity_summary_forfeits_the_activity_component():
-    for status in ("missing", "late"):
-        score, why = activity_score(status, (90.0,), forfeit_if_missing=True)
-        assert score == 0 and why["forfeited"] is True and why["summary"] == status
-    score, why = activity_score("on_time", (80.0, 90.0), forfeit_if_missing=True)
+def test_an_activity_not_held_within_its_period_forfeits_the_activity_component():
+    # seed 000 §四.4(3): 如未在规定期限内开展互动实践活动的，视作放弃该部分分数
+    for status in ("not_held", "held_outside_period"):
+        score, why = activity_score(status, (90.0,), forfeit_if_missing=True, summary="on_time")
+        assert score == 0 and why["forfeited"] is True and why["held"] == status
+        assert why["forfeit_reason"] == status and why["pending"] is False
+    score, why = activity_score("held", (80.0, 90.0), forfeit_if_missing=True)
     assert score == 85 and why["forfeited"] is False
 
 
-def test_a_campaign_without_forfeit_lets_experts_score_a_late_activity():
-    score, why = activity_score("late", (70.0,), forfeit_if_missing=False)
+def test_a_late_summary_of_an_activity_held_in_time_is_only_marked_late():
+    # The seed names no consequence for a late summary: the part is scored, the summary marked late.
+    score, why = activity_score("held", (70.0, 80.0), forfeit_if_missing=True, summary="late")
+    assert score == 75 and why["forfeited"] is False and why["summary_late"] is True
+
+
+def test_a_campaign_may_forfeit_the_part_for_a_late_summary():
+    score, why = activity_score("held", (70.0,), forfeit_if_missing=True, summary="late", late_summary_forfeits=True)
+    assert score == 0 and why["forfeited"] is True and why["forfeit_reason"] == "late_summary"
+
+
+def test_nothing_reported_waits_for_the_end_of_the_period_and_is_not_held_after_it():
+    end = datetime(2024, 9, 21, tzinfo=UTC)
+    assert activity_state(None, end, end - timedelta(seconds=1)) == ("awaiting", "none")
+    assert activity_state(None, end, end) == ("not_held", "none")
+    assert activity_state(None, None, end) == ("not_held", "none")
+    assert activity_state(ActivityRecord(on_time=False, held_in_period=True), end, end) == ("held", "late")
+    assert activity_state(ActivityRecord(True, False), end, end) == ("held_outside_period", "on_time")
+    # reported before the day was asked for: taken as held in the period
+    assert activity_state(ActivityRecord(True, None), end, end) == ("held", "on_time")
+
+
+def test_a_campaign_without_forfeit_lets_experts_score_an_activity_held_late():
+    score, why = activity_score("held_outside_period", (70.0,), forfeit_if_missing=False)
     assert score == 70 and why["forfeited"] is False
 
 
@@ -164,7 +191,7 @@ def test_seed_000_total_matches_the_hand_computation():
     # initial (followers 40, posts 30, interactions 30; maxima 200000 / 1000 / 10000):
     #   a: .4×100 + .3×50 + .3×100 = 85     b: .4×50 + .3×100 + .3×50 = 65     c: .4×25 + .3×25 + 0 = 17.5
     # vote ranks b 1, a 2, c 3 → 100, 98, 96; expert a (80+90)/2 = 85, b 70, c none → 0
-    # activity a (60+70)/2 = 65, b late → forfeited 0, c on time but not scored yet → 0
+    # activity a (60+70)/2 = 65, b held after its period → forfeited 0, c held but not scored yet → 0
     # total a = .2×85 + .3×98 + .3×85 + .2×65 = 84.9; b = 13 + 30 + 21 = 64; c = 3.5 + 28.8 = 32.3
     ranking = compute_ranking(category(seed_000_entries()))
     got = {e.entry_id: (e.rank, e.total, e.components) for e in ranking.entries}
@@ -211,7 +238,7 @@ def test_the_same_inputs_in_any_order_give_the_same_ranking_and_digest():
     lambda es: [replace(es[0], votes=301), *es[1:]],
     lambda es: [replace(es[0], expert_scores=(80, 91)), *es[1:]],
     lambda es: [replace(es[0], metrics=replace(es[0].metrics, source="reported")), *es[1:]],
-    lambda es: [replace(es[1], activity="on_time"), *es[:1], *es[2:]],
+    lambda es: [replace(es[1], activity="held"), *es[:1], *es[2:]],
     lambda es: es[:2],
 ])
 def test_any_changed_input_changes_the_digest(change):

@@ -30,7 +30,14 @@ SEED_000 = criteria_from_config([{"id": "standardization", "name": "规范性", 
 def test_a_score_is_the_share_of_the_maximum_points():
     assert score_total(SEED_000, {"standardization": 23, "reach": 22, "influence": 21, "service": 24}) == 90
     uneven = (Criterion("conduct", "活动开展情况", 40), Criterion("effect", "活动效果", 30))
-    assert score_total(uneven, {"conduct": 40, "effect": 15}) == pytest.approx(55 / 70 * 100, abs=1e-4)
+    assert score_total(uneven, {"conduct": 40, "effect": 15}) == 78.57  # 55 / 70 × 100, half-up at 2 decimals
+
+
+def test_an_expert_score_on_a_half_rounds_up_whatever_binary_arithmetic_makes_of_it():
+    # 43.5 / 80 × 100 is 54.37499999999999 in binary floating point; as written it is 54.375 → 54.38
+    quarters = (Criterion("a", "甲", 40), Criterion("b", "乙", 40))
+    assert score_total(quarters, {"a": 21.75, "b": 21.75}) == 54.38
+    assert score_total(quarters, {"a": 31.25, "b": 31.25}) == 78.13  # 78.125 → 78.13, not the half-even 78.12
 
 
 @pytest.mark.parametrize("points, code", [

@@ -48,7 +48,8 @@ async def nomination_again(view: PageView, services: Services, staff: Staff, nom
     r, c = found
     context = {"c": c.body, "n": r.body, "flash": None, "reason": kept.get("reason", ""),
                "decision": kept.get("decision", ""), "summary": kept.get("summary", ""),
-               "links": kept.get("links", ""), "review_error": None, "activity_error": None}
+               "links": kept.get("links", ""), "held_on": kept.get("held_on", ""), "review_error": None,
+               "activity_error": None}
     for key in ("review_error", "activity_error"):
         if kept.get(key):
             context[key] = view.refusal(kept[key])
@@ -125,12 +126,13 @@ async def activity(nomination_id: uuid.UUID, request: Request, view: View, staff
     form = await posted(request)
     summary = str(form.get("summary", "")).strip()
     links = [line.strip() for line in str(form.get("links", "")).splitlines() if line.strip()]
+    held_on = str(form.get("held_on", "")).strip()
     r = await services.call("submission", "POST", f"/nominations/{nomination_id}/activity", token=staff.token,
-                            json={"summary": summary, "links": links})
+                            json={"summary": summary, "links": links, "held_on": held_on or None})
     if r.ok:
         return RedirectResponse(f"/console/nominations/{nomination_id}?done=activity_ok", status_code=303)
     return await nomination_again(view, services, staff, nomination_id, activity_error=r.error, summary=summary,
-                                  links="\n".join(links))
+                                  links="\n".join(links), held_on=held_on)
 
 
 @router.get("/console/nominations/{nomination_id}/edit")

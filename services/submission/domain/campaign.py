@@ -289,18 +289,40 @@ class ApprovalStep(_Model):
 
 
 class Activity(_Model):
-    """The practice activity (互动实践活动) every entry must run and report on."""
+    """The practice activity (互动实践活动) every entry must run and report on.
+
+    Two dates: the activity must be *held* within its period (`held_from`, `held_by`; 规定期限内开展), or the
+    entry forfeits the activity part where the scoring section says so; the *summary* is due by
+    `summary_deadline`, and what a late summary means is `late_summary`: only marked late (`mark_late`, the
+    default, since seed 000 names no consequence for it), the activity part forfeited (`forfeit`), or the
+    summary refused (`refuse`). Without `held_by` the period ends at the summary deadline.
+    """
 
     required: bool = True
-    # Summaries received before this instant count; later ones forfeit the activity score.
+    held_from: Instant | None = None
+    held_by: Instant | None = None
     summary_deadline: Instant | None = None
+    late_summary: Literal["mark_late", "forfeit", "refuse"] = "mark_late"
     min_count: Count = 1
 
     @model_validator(mode="after")
     def _deadline_when_required(self) -> Activity:
         if self.required and self.summary_deadline is None:
             raise ValueError("a required activity needs a summary_deadline; 须设定活动总结报送截止时间")
+        end = self.period_end
+        if self.held_from is not None and end is not None and _naive(self.held_from) >= _naive(end):
+            raise ValueError("held_from must come before held_by; 活动开展期限起止有误")
         return self
+
+    @property
+    def period_end(self) -> datetime | None:
+        """The end of the period in which the activity must be held: `held_by`, else the summary deadline."""
+        return self.held_by or self.summary_deadline
+
+    def held_in_period(self, held_at: datetime) -> bool:
+        """Whether an activity held at this instant (the start of its day) lies within the period."""
+        end = self.period_end
+        return (self.held_from is None or held_at >= self.held_from) and (end is None or held_at < end)
 
 
 class ScoringComponent(_Model):
@@ -405,6 +427,8 @@ class ContentRules(_Model):
 
 class Results(_Model):
     approval_steps: list[ApprovalStep] = Field(default_factory=list)
+    # Approving while votes are held for review that could change a rank: listed as a warning, or refused.
+    approval_with_open_cases: Literal["warn", "refuse"] = "warn"
     announce_by: Instant | None = None
     channels: list[Text] = Field(default_factory=list)
     commendation: bool = False
@@ -455,8 +479,11 @@ class CampaignDefinition(_Model):
         for phase in self.phases:
             phase.starts_at = _aware(phase.starts_at, zone)
             phase.ends_at = _aware(phase.ends_at, zone)
-        if self.activity is not None and self.activity.summary_deadline is not None:
-            self.activity.summary_deadline = _aware(self.activity.summary_deadline, zone)
+        if self.activity is not None:
+            a = self.activity
+            a.summary_deadline = _aware(a.summary_deadline, zone) if a.summary_deadline else None
+            a.held_from = _aware(a.held_from, zone) if a.held_from else None
+            a.held_by = _aware(a.held_by, zone) if a.held_by else None
         if self.results.announce_by is not None:
             self.results.announce_by = _aware(self.results.announce_by, zone)
         problems = list(self._problems())
@@ -733,6 +760,11 @@ class CampaignDefinition(_Model):
                     ("voting", "per_entry_daily_cap"),
                     f"the per-entry cap {v.per_entry_daily_cap} exceeds votes_per_day {v.votes_per_day}",
                 )
+
+
+def _naive(value: datetime) -> datetime:
+    """The wall-clock reading, to compare two instants of one definition before the zone is applied."""
+    return value.replace(tzinfo=None)
 
 
 def _aware(value: datetime, zone: tzinfo) -> datetime:

@@ -75,5 +75,8 @@ def campaign_loaded_event(d: CampaignDefinition, current_phase: str | None) -> C
             timezone=d.timezone,
         ),
         scoring=d.scoring.model_dump(mode="json") if d.scoring else {},
-        activity_deadline=d.activity.summary_deadline if d.activity else None,
+        activity_deadline=d.activity.period_end if d.activity else None,
+        activity_summary_deadline=d.activity.summary_deadline if d.activity else None,
+        activity_late_summary=d.activity.late_summary if d.activity else "mark_late",
+        approval_with_open_cases=d.results.approval_with_open_cases,
     )

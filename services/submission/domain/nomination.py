@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, time, tzinfo
 from typing import Literal
 
 from massline.contracts import (
@@ -59,6 +59,35 @@ class Revision:
     entry_name: str
     platform: str | None
     holds: tuple[HoldReason, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActivityReport:
+    """What a unit reports of its practice activity: the day it was held (campaign time), its evidence links
+    (posts, pages that show it happened) and the summary."""
+
+    held_on: date
+    links: tuple[str, ...]
+    zone: tzinfo
+
+    @property
+    def held_at(self) -> datetime:
+        """The start of the day it was held, in the campaign's time zone."""
+        return datetime.combine(self.held_on, time(0), self.zone)
+
+    def check(self, at: datetime) -> None:
+        """An activity is reported once held, with at least one http(s) link as evidence."""
+        if self.held_at > at:
+            raise Invalid("activity_not_yet_held", "活动开展日期不能晚于今天",
+                          "The activity cannot be reported before the day it is held",
+                          {"held_on": self.held_on.isoformat()})
+        if not self.links:
+            raise Invalid("activity_evidence_missing", "须提供至少一个活动佐证链接",
+                          "Give at least one link that shows the activity", {"field": "links"})
+        bad = [link for link in self.links if not link.startswith(("https://", "http://"))]
+        if bad:
+            raise Invalid("activity_link_invalid", "佐证链接须以 http:// 或 https:// 开头",
+                          "Evidence links must start with http:// or https://", {"links": bad})
 
 
 @dataclass(frozen=True)
@@ -224,16 +253,27 @@ class Nomination:
                                 followers=followers, posts=posts, interactions=interactions, source="verified")
         return Transition(self, (HistoryEntry("metrics_verified", None, by),), (event,))
 
-    def submit_activity(self, activity: Activity | None, at: datetime, *, by: str) -> Transition:
-        """The unit's practice activity summary, taken until the campaign's deadline."""
+    def submit_activity(self, activity: Activity | None, at: datetime, report: ActivityReport, *,
+                        by: str) -> Transition:
+        """The unit reports its practice activity: the day it was held, with evidence links, and the summary.
+
+        Whether the activity was held within the campaign's period decides the activity part (scoring);
+        the summary's own deadline marks a later summary late, or refuses it where the campaign says so.
+        """
         if activity is None:
             raise NotNow("activity_not_required", "本活动不需要提交实践活动总结",
                          "This campaign has no practice activity")
+        report.check(at)
         deadline = activity.summary_deadline
-        if deadline is not None and at > deadline:
+        on_time = deadline is None or at <= deadline
+        if not on_time and activity.late_summary == "refuse":
             raise NotNow("activity_deadline_passed", "已过实践活动总结提交截止时间",
-                         "The deadline for the activity summary has passed", {"deadline": deadline.isoformat()})
-        event = ActivitySubmitted(nomination_id=self.id, category_id=self.category_id, submitted_at=at, on_time=True)
+                         "The deadline for the activity summary has passed",
+                         {"deadline": deadline.isoformat() if deadline else None})
+        event = ActivitySubmitted(
+            nomination_id=self.id, category_id=self.category_id, submitted_at=at, on_time=on_time,
+            held_on=report.held_on, held_in_period=activity.held_in_period(report.held_at),
+            evidence_links=len(report.links))
         return Transition(self, (HistoryEntry("activity_submitted", None, by),), (event,))
 
     # --- shared outcomes ----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import Field
@@ -127,13 +128,22 @@ async def verify_metrics(
 
 class ActivityRequest(RequestBody):
     summary: str = Field(min_length=1, max_length=5000, description="互动实践活动总结")
-    links: list[str] = Field(default_factory=list, max_length=20)
+    held_on: date = Field(description="The day the activity was held (campaign time), YYYY-MM-DD.",
+                          examples=["2024-09-10"])
+    links: list[str] = Field(min_length=1, max_length=20,
+                             description="Evidence that it was held: links to its posts or pages (at least one).")
 
 
 @router.post("/nominations/{nomination_id}/activity", tags=["nominations"], response_model=NominationView)
 async def submit_activity(
     nomination_id: uuid.UUID, body: ActivityRequest, deps: Deps, caller: CallerDep
 ) -> NominationView:
-    """The unit submits the practice activity summary; after the campaign's deadline it is refused."""
+    """The unit reports its practice activity: the day it was held with evidence links, and the summary.
+
+    An activity held outside the campaign's activity period forfeits the activity part (scoring). A summary
+    after its deadline is marked late (`activity.on_time: false`); the campaign may refuse it instead
+    (`activity_deadline_passed`). No link: 422 `validation_failed`; a day still to come: 422
+    `activity_not_yet_held`.
+    """
     require_role(caller, "unit")
-    return await nominations.submit_activity(deps, nomination_id, body.summary, body.links, caller)
+    return await nominations.submit_activity(deps, nomination_id, body.summary, body.links, body.held_on, caller)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 from massline import audit
 from massline.auth import Caller
+from massline.contracts import ActivitySubmitted
 from massline.uow import UnitOfWork
 
 from .. import repository as repo
@@ -26,7 +28,7 @@ from ..domain.form import (
     reported_metrics,
     split_fields,
 )
-from ..domain.nomination import ContentDecision, Nomination, ReviewDecision, Revision, Transition
+from ..domain.nomination import ActivityReport, ContentDecision, Nomination, ReviewDecision, Revision, Transition
 from ..domain.rules import ProposedNomination, RuleViolation, check_nomination
 from ..repository import ActivityRow, Db, Metrics, NominationForm
 from ..views import NominationView
@@ -201,14 +203,19 @@ async def verify_metrics(
 
 
 async def submit_activity(
-    deps: SubmissionDeps, nomination_id: uuid.UUID, summary: str, links: list[str], caller: Caller
+    deps: SubmissionDeps, nomination_id: uuid.UUID, summary: str, links: list[str], held_on: date, caller: Caller
 ) -> NominationView:
-    """The unit's practice activity summary; after the campaign's deadline it is refused."""
+    """The unit's practice activity: when it was held, its evidence and the summary (late is marked late, or
+    refused where the campaign says so)."""
     at = now()
     async with deps.rt.unit_of_work() as uow:
         record = await nomination_for(uow.conn, nomination_id, caller, lock=True)
         c = await campaign(uow.conn, record.campaign_id)
-        t = record.nomination().submit_activity(c.definition.activity, at, by=caller.username)
-        await repo.save_activity(uow.conn, nomination_id, ActivityRow(summary, links, at, True))
+        report = ActivityReport(held_on, tuple(links), c.definition.zone)
+        t = record.nomination().submit_activity(c.definition.activity, at, report, by=caller.username)
+        (event,) = t.events
+        assert isinstance(event, ActivitySubmitted)
+        await repo.save_activity(uow.conn, nomination_id,
+                                 ActivityRow(summary, links, at, event.on_time, held_on, event.held_in_period))
         await _apply(uow, t, state_changed=False)
     return await nomination_view(deps, nomination_id, caller)

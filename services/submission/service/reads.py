@@ -38,7 +38,9 @@ async def nomination_view(deps: SubmissionDeps, nomination_id: uuid.UUID, caller
                              at=h.at.isoformat()) for h in history],
         metrics={source: MetricsView(followers=m.followers, posts=m.posts, interactions=m.interactions)
                  for source, m in metrics.items()},
-        activity=ActivityView(submitted_at=activity.submitted_at.isoformat(), on_time=activity.on_time)
+        activity=ActivityView(submitted_at=activity.submitted_at.isoformat(), on_time=activity.on_time,
+                              held_on=activity.held_on.isoformat() if activity.held_on else None,
+                              held_in_period=activity.held_in_period, links=list(activity.links))
         if activity else None,
     )
 

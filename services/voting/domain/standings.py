@@ -86,11 +86,41 @@ def public_reasons(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, A
     return reasons
 
 
+@dataclass(frozen=True)
+class TallyCounts:
+    """One entry of a category's tally: counted, held and invalidated votes, and those per reason."""
+
+    entry_id: uuid.UUID
+    votes: int
+    held: int
+    invalidated: int
+    reasons: list[dict[str, Any]]  # {state, reason_code, votes, reason_text, reason_text_zh}
+
+
 def ranked(rows: Iterable[tuple[uuid.UUID, int]]) -> list[tuple[uuid.UUID, int, int]]:
     """A category's entries (id, votes) as (id, votes, rank), best first."""
     rows = list(rows)
     ranks = competition_ranks((str(entry), votes) for entry, votes in rows)
     return [(entry, votes, ranks[str(entry)]) for entry, votes in sorted(rows, key=lambda r: ranks[str(r[0])])]
+
+
+def tally_standings(rows: Sequence[TallyCounts], hidden: bool) -> list[dict[str, Any]]:
+    """A category's standings as a TallyUpdated carries them, best first: rank always; counted, held and
+    invalidated votes and the votes per reason (state, code, labels) unless the tally hides counts."""
+    by_id = {r.entry_id: r for r in rows}
+    out: list[dict[str, Any]] = []
+    for entry, votes, rank in ranked((r.entry_id, r.votes) for r in rows):
+        if hidden:
+            out.append({"entry_id": entry, "rank": rank})
+            continue
+        r = by_id[entry]
+        reasons = [{"state": x["state"], "reason_code": x["reason_code"], "votes": x["votes"],
+                    "reason": x["reason_text"] or x["reason_code"],
+                    "reason_zh": x["reason_text_zh"] or x["reason_text"] or x["reason_code"]}
+                   for x in r.reasons]
+        out.append({"entry_id": entry, "rank": rank, "votes": votes, "held": r.held,
+                    "invalidated": r.invalidated, "reasons": reasons})
+    return out
 
 
 @dataclass(frozen=True)
@@ -153,6 +183,7 @@ def moves_of(round_: dict[uuid.UUID, Decision],
         if d.target != COUNTED:
             key = (d.entry_id, d.target, d.reason_code)
             out.reasons[key] = out.reasons.get(key, 0) + d.count
-        if COUNTED in (source, d.target):  # the counted votes, and so the tally, changed
-            out.touched.add((d.campaign_id, d.category_id))
+        # Any move changes the tally: it carries the counted, held and invalidated votes and their reasons, so
+        # scoring learns of a held vote invalidated (an open case confirmed) as of one reinstated.
+        out.touched.add((d.campaign_id, d.category_id))
     return out

@@ -142,8 +142,8 @@ async def emit_tallies(
                          domain.utcnow()),
         final)
     for cat in categories:
-        standings = [EntryStanding(entry_id=entry, votes=None if hidden else votes, rank=rank)
-                     for entry, votes, rank in domain.ranked(await repo.category_standings(conn, campaign_id, cat))]
+        rows = await repo.category_standings(conn, campaign_id, cat)
+        standings = [EntryStanding.model_validate(s) for s in domain.tally_standings(rows, hidden)]
         await deps.rt.outbox.record(
             conn,
             TallyUpdated(category_id=cat, standings=standings, final=final, as_of=datetime.now(UTC)),

@@ -36,6 +36,7 @@ __all__ = [
     "PhaseInfo",
     "RankingComputed",
     "ResultsPublished",
+    "StandingReason",
     "TallyUpdated",
     "VoteCast",
     "VoteFlagged",
@@ -93,7 +94,18 @@ class CampaignLoaded(Event):
     vote_rules: VoteRules
     scoring: dict[str, Any] = Field(default_factory=dict, description="The campaign's scoring section as loaded.")
     activity_deadline: datetime | None = Field(
-        None, description="When the practice activity summary is due; after it a missing summary is forfeited.")
+        None, description="The end of the period in which the practice activity must be held (规定期限); after it an "
+                          "entry without an activity held in the period forfeits the activity part, where the "
+                          "campaign says so.")
+    activity_summary_deadline: datetime | None = Field(
+        None, description="When the activity summary is due. A later summary is marked late; what else follows is "
+                          "`activity_late_summary`.")
+    activity_late_summary: Literal["mark_late", "forfeit", "refuse"] = Field(
+        "mark_late", description="What a summary after its deadline means: only marked late (the default), the "
+                                 "activity part forfeited, or the summary refused.")
+    approval_with_open_cases: Literal["warn", "refuse"] = Field(
+        "warn", description="What approving the results does while votes are held for review (open anti-fraud "
+                            "cases) that could change a rank: the approval lists them (`warn`) or is refused.")
 
 
 class PhaseChanged(Event):
@@ -189,7 +201,14 @@ class ActivitySubmitted(Event):
     nomination_id: uuid.UUID
     category_id: str
     submitted_at: datetime
-    on_time: bool
+    on_time: bool = Field(description="Whether the summary arrived by its deadline.")
+    held_on: date | None = Field(
+        None, description="The day the activity was held, as the unit states it with its evidence; absent from "
+                          "events recorded before it was asked for.")
+    held_in_period: bool | None = Field(
+        None, description="Whether `held_on` lies within the campaign's activity period; absent from events recorded "
+                          "before it was asked for (then read as held in the period).")
+    evidence_links: int = Field(0, ge=0, description="How many evidence links (posts, pages) the unit gave.")
 
 
 class MetricsReported(Event):
@@ -362,10 +381,25 @@ class FraudAlertRaised(Event):
     entry_id: uuid.UUID | None = None
 
 
+class StandingReason(_Part):
+    """Votes of one entry held or invalidated for one reason, with the rule's public label."""
+
+    state: Literal["held", "invalidated"]
+    reason_code: str
+    votes: int = Field(ge=0)
+    reason: str = Field(description="The rule's label in English (the code when no label came).")
+    reason_zh: str = Field(description="The rule's label in Chinese (else the English label, else the code).")
+
+
 class EntryStanding(_Part):
     entry_id: uuid.UUID
     votes: int | None = Field(None, description="Omitted when the campaign hides counts while voting is open.")
     rank: int
+    held: int | None = Field(
+        None, description="Votes held out of the count for review (open anti-fraud cases); omitted with the counts.")
+    invalidated: int | None = Field(None, description="Votes invalidated for good; omitted with the counts.")
+    reasons: list[StandingReason] | None = Field(
+        None, description="Held and invalidated votes per reason; omitted with the counts.")
 
 
 class TallyUpdated(Event):
