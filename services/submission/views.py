@@ -64,6 +64,13 @@ class PublicCampaign(Answer):
     activity: dict[str, Any] | None
     voting: dict[str, Any] | None
     results: dict[str, Any]
+    banner: dict[str, Any] | None = None
+    rules: str | None = None
+    rules_en: str | None = None
+    privacy: str | None = None
+    privacy_en: str | None = None
+    filing: dict[str, Any] = Field(default_factory=dict)
+    share: dict[str, Any] | None = None
     current_phase: str | None
 
 
