@@ -119,6 +119,7 @@ class NominationView(Answer):
     history: list[HistoryView]
     metrics: dict[str, MetricsView] = Field(description="Per source: reported, verified.")
     activity: ActivityView | None
+    image: str | None = Field(None, description="The version of the entry's picture, when one was uploaded.")
 
 
 class NominationSummary(Answer):
@@ -166,6 +167,8 @@ class PublicEntry(Answer):
     platform: str | None
     unit_name: str
     fields: dict[str, Any] = Field(description="Public fields only: never personal data.")
+    image: str | None = Field(None, description="The version of the entry's picture, when it has one: "
+                                                "`…/entries/{entry_id}/image/{64|256}?v=<image>`.")
 
 
 class PublicEntries(Answer):

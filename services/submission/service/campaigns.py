@@ -66,5 +66,5 @@ async def public_entries(deps: SubmissionDeps, campaign_id: str) -> PublicEntrie
     rows = await repo.public_entries(deps.rt.pool, campaign_id)
     return PublicEntries(entries=[
         PublicEntry(entry_id=str(r.id), category_id=r.category_id, name=r.entry_name, platform=r.platform,
-                    unit_name=r.unit_name, fields=public_only(r.public_fields))
+                    unit_name=r.unit_name, fields=public_only(r.public_fields), image=r.image)
         for r in rows])

@@ -19,6 +19,7 @@ async def nomination_view(deps: SubmissionDeps, nomination_id: uuid.UUID, caller
         history = await repo.history(conn, nomination_id)
         metrics = await repo.metrics(conn, nomination_id)
         activity = await repo.get_activity(conn, nomination_id)
+        image = await repo.entry_image_version(conn, nomination_id)
         c = await campaign(conn, record.campaign_id)
     steps = c.definition.approval_steps
     awaiting = record.status == "submitted" and record.step_index < len(steps)
@@ -40,6 +41,7 @@ async def nomination_view(deps: SubmissionDeps, nomination_id: uuid.UUID, caller
                  for source, m in metrics.items()},
         activity=ActivityView(submitted_at=activity.submitted_at.isoformat(), on_time=activity.on_time)
         if activity else None,
+        image=image,
     )
 
 
