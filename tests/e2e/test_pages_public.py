@@ -99,6 +99,17 @@ def test_a_unit_s_picture_and_the_public_pages_on_a_phone_and_a_desktop(system, 
     assert again.status_code == 304
     assert api.call("GET", f"/api/submission/public/campaigns/{CAMPAIGN}/entries/{entries[1]}/image/64")\
         .status_code == 404
+    # Another unit may not change it; a GIF is named as the format refused.
+    api.login(f"{CAMPAIGN}-u1", PASSWORD)
+    gif = io.BytesIO()
+    Image.new("RGB", (40, 40), "green").save(gif, format="GIF")
+    other = api.call("PUT", f"/api/submission/nominations/{entries[0]}/image", f"{CAMPAIGN}-u1",
+                     content=photo_with_metadata(), headers={"content-type": "image/jpeg"})
+    assert other.status_code == 403 and other.json()["error"]["code"] == "not_your_nomination"
+    refused = api.call("PUT", f"/api/submission/nominations/{entries[1]}/image", f"{CAMPAIGN}-u1",
+                       content=gif.getvalue(), headers={"content-type": "image/gif"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "image_unsupported_format"
+    assert refused.json()["error"]["details"]["format"] == "GIF"
 
     for size_name, size in (("phone", PHONE_SIZE), ("desktop", DESKTOP_SIZE)):
         context = browser.new_context(viewport=size, locale="zh-CN", bypass_csp=True,
