@@ -56,7 +56,17 @@ $(NODE_STAMP): $(K8S_VALIDATE)/package.json $(K8S_VALIDATE)/package-lock.json
 	  (cd $(K8S_VALIDATE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && touch $@; \
 	else echo "[massline] npm not found: tests/unit/test_k8s_manifests.py will say so"; fi
 
-install: $(STAMP) $(NODE_STAMP)
+# axe-core, the accessibility checker the browser tests inject into the pages: tests/a11y.
+A11Y := tests/a11y
+A11Y_STAMP := $(A11Y)/node_modules/.installed
+
+$(A11Y_STAMP): $(A11Y)/package.json $(A11Y)/package-lock.json $(NODE_STAMP)
+	@if command -v npm >/dev/null; then \
+	  echo "[massline] installing axe-core for the accessibility checks (npm ci in $(A11Y))"; \
+	  (cd $(A11Y) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && touch $@; \
+	else echo "[massline] npm not found: the accessibility checks in tests/e2e will say so"; fi
+
+install: $(STAMP) $(NODE_STAMP) $(A11Y_STAMP)
 
 run: install
 	@$(PY) -m services.operations run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,6 +16,19 @@ async def posted_pairs(request: Request) -> list[tuple[str, str]]:
     """A posted HTML form (urlencoded) as its name/value pairs, in order, repeated names kept."""
     body = await request.body()
     return parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+def uploaded_file(body: bytes, content_type: str, name: str) -> bytes | None:
+    """The file of one field of a posted multipart form (`enctype="multipart/form-data"`), or None."""
+    found = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not content_type.lower().startswith("multipart/form-data") or not found:
+        return None
+    delimiter = b"\r\n--" + found.group(1).encode("latin-1")
+    for part in (b"\r\n" + body).split(delimiter)[1:]:
+        head, separator, data = part.partition(b"\r\n\r\n")
+        if separator and re.search(rf'name="{re.escape(name)}"', head.decode("latin-1")):
+            return data
+    return None
 
 
 async def posted(request: Request) -> dict[str, str]:

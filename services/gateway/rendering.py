@@ -28,6 +28,36 @@ def is_link(value: Any) -> bool:
     return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
 
 
+def text_blocks(text: Any) -> list[tuple[str, Any]]:
+    """A campaign's rules or statement, written as plain lines, as blocks a template writes (escaped, never as
+    markup): `## ` starts a heading, `- ` a list item, a blank line ends a paragraph."""
+    blocks: list[tuple[str, Any]] = []
+    lines: list[str] = []
+
+    def end_paragraph() -> None:
+        if lines:
+            blocks.append(("p", " ".join(lines) if all(line.isascii() for line in lines) else "".join(lines)))
+            lines.clear()
+
+    for raw in str(text or "").splitlines():
+        line = raw.strip()
+        if line.startswith("## "):
+            end_paragraph()
+            blocks.append(("h", line[3:].strip()))
+        elif line.startswith(("- ", "* ")):
+            end_paragraph()
+            if blocks and blocks[-1][0] == "ul":
+                blocks[-1][1].append(line[2:].strip())
+            else:
+                blocks.append(("ul", [line[2:].strip()]))
+        elif line:
+            lines.append(line)
+        else:
+            end_paragraph()
+    end_paragraph()
+    return blocks
+
+
 @pass_context
 def _local_time(context: Any, value: Any, tz: str | None = None, fmt: str = "datetime", with_zone: bool = True) -> str:
     """`{{ moment | local_time }}`: in the page's time zone (the campaign's) and language, the zone said."""
@@ -38,6 +68,7 @@ def page_templates() -> Jinja2Templates:
     """The gateway's Jinja2 templates with their globals and filters."""
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals["is_link"] = is_link
+    templates.env.globals["text_blocks"] = text_blocks
     templates.env.filters["local_time"] = _local_time
     # Every score on a page: half-up at two decimals, as the explanations write them (massline.numbers).
     templates.env.filters["score"] = score_text

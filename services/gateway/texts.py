@@ -44,6 +44,15 @@ ERRORS: dict[str, tuple[str, str]] = {
                            "WeChat verification is not available right now; try later or verify by text message."),
     "verification_method_unavailable": ("本活动未开通微信验证，请用手机号验证。",
                                         "WeChat verification is not offered here; verify by text message."),
+    "image_not_an_image": ("这个文件不是图片，请上传 PNG、JPEG 或 WebP 图片。",
+                           "This file is not a picture; upload a PNG, JPEG or WebP image."),
+    "image_unsupported_format": ("不支持这种图片格式（{format}），请上传 PNG、JPEG 或 WebP 图片。",
+                                 "This picture format ({format}) is not accepted; upload a PNG, JPEG or WebP image."),
+    "image_too_large": ("图片太大：最大 {max_bytes} 字节，请压缩后再上传。",
+                        "The picture is too large: at most {max_bytes} bytes; make it smaller and try again."),
+    "image_too_many_pixels": ("图片尺寸太大：最多 {max_pixels} 像素，请缩小后再上传。",
+                              "The picture has too many pixels: at most {max_pixels}; scale it down and try again."),
+    "image_missing": ("请先选择一张图片。", "Choose a picture first."),
     "validation_failed": ("填写的内容有误，请按提示修改。", "Some of what you entered is not valid; see the notes."),
     "malformed_json": ("请求格式有误，请刷新页面后重试。", "The request was garbled; reload the page and try again."),
     "service_unavailable": ("服务暂时不可用，请稍后再试。", "The service is not available right now; please try again "
@@ -163,6 +172,8 @@ UI: dict[str, tuple[str, str]] = {
     "votes_per_day": ("每人每天可投 {n} 票，可集中投给一个作品。", "Each person has {n} votes a day, all to one entry if "
                       "they like."),
     "verify_title": ("手机号验证", "Verify your mobile number"),
+    "verified_title": ("已验证", "Verified"),
+    "resend_in": ("{n} 秒后可重新获取", "Ask again in {n} s"),
     "verify_intro": ("投票前请验证手机号。号码只用于验证，不会公开。", "Verify your mobile number before voting. It is used "
                      "only to verify you and never shown."),
     "phone": ("手机号码", "Mobile number"),
@@ -268,6 +279,27 @@ UI: dict[str, tuple[str, str]] = {
     "actor": ("处理人", "By"),
     "language": ("English", "中文"),
     "status_page": ("系统状态", "System status"),
+    "status_all_ready": ("所有服务运行正常。", "Every service is running."),
+    "status_degraded": ("部分服务暂时不可用，投票和报名可能受影响。", "Some services are not available right now; "
+                        "voting or nominations may be affected."),
+    "status_ready": ("正常", "Ready"),
+    "status_not_ready": ("未就绪", "Not ready"),
+    "status_unreachable": ("无法连接", "Unreachable"),
+    "status_service": ("服务", "Service"),
+    "status_state": ("状态", "State"),
+    "status_checked": ("检查时间", "Checked at"),
+    "status_json": ("供程序读取的 JSON", "The same as JSON, for programs"),
+    "rules": ("活动规则", "Rules"),
+    "privacy": ("隐私声明", "Privacy statement"),
+    "filing_police": ("公安备案", "Public security filing"),
+    "entry_picture": ("账号头像", "Account picture"),
+    "image_title": ("头像或标志", "Avatar or logo"),
+    "image_hint": ("PNG、JPEG 或 WebP 图片，不超过 900 KB、4000 万像素；将裁成正方形并去除拍摄信息等元数据。",
+                   "A PNG, JPEG or WebP picture up to 900 KB and 40 megapixels; it is cropped square and its "
+                   "metadata (camera, location) removed."),
+    "image_file": ("选择图片", "Choose a picture"),
+    "image_upload": ("上传", "Upload"),
+    "image_ok": ("头像已更新。", "The picture is updated."),
     "updated": ("更新于", "Updated"),
     "open_console": ("进入工作台", "Open the console"),
     "role_note": ("本页面供推荐单位和审核单位使用。", "For nominating units and reviewing offices."),
@@ -614,7 +646,8 @@ def messages_for_script(lang: str) -> dict[str, str]:
     """Error sentences and the few UI strings the voting script needs, in one language."""
     out = {code: pick(ERRORS, code, lang) for code in ERRORS}
     for key in ("code_sent", "verified", "votes_left", "voted", "phone_invalid", "code_format", "captcha_prompt",
-                "wechat_verified", "receipt_no", "receipt_check", "receipt_ok", "receipt_bad", "receipt_unavailable"):
+                "wechat_verified", "receipt_no", "receipt_check", "receipt_ok", "receipt_bad", "receipt_unavailable",
+                "verify_title", "verified_title", "resend_in", "send_code"):
         out[key] = pick(UI, key, lang)
     return out
 

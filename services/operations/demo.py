@@ -20,6 +20,16 @@ UNITS = [
     {"id": "univ-b", "name": "示范师范大学", "kind": "unit", "level": "unit", "parent_id": "sx-center"},
     {"id": "univ-c", "name": "示范农林大学", "kind": "unit", "level": "unit", "parent_id": "sx-center"},
 ]
+# The people beyond units and the office, one per role, so every console can be tried (README, "Demo logins").
+STAFF = [
+    {"username": "expert", "display_name": "演示评审专家", "role": "expert"},
+    {"username": "committee", "display_name": "演示评审委员会", "role": "committee"},
+    {"username": "supervisor", "display_name": "演示监督单位", "role": "supervisor"},
+    {"username": "operator", "display_name": "演示运维值班", "role": "operator"},
+]
+# The site's filing numbers belong to the deployment: the demo shows placeholders marked as such.
+DEMO_FILING = {"icp": "陕ICP备00000000号-1（演示）", "police": "陕公网安备 00000000000000号（演示）",
+               "police_url": "https://beian.mps.gov.cn/"}
 NOMINATIONS = [
     ("univ-a", "institutional", "示范理工大学", "wechat", "sflg_weixin", "https://mp.weixin.qq.com/s/sflg", 58000,
      820, 130000, "示范理工大学党委宣传部", "学校官方微信公众号，发布校园要闻、服务师生。"),
@@ -60,6 +70,7 @@ def demo_definition(path: Path | None = None, now: datetime | None = None) -> st
     delta = timedelta(days=(now - start).days - 1)
     shifted = _shift(data, delta)
     shifted["title"] = f"{shifted['title']}（演示）"
+    shifted["filing"] = dict(DEMO_FILING)
     return yaml.safe_dump(shifted, allow_unicode=True, sort_keys=False)
 
 
@@ -84,6 +95,8 @@ def load_demo(url: str, say: Callable[[str], None]) -> None:
             c.put("/api/submission/users", headers=admin, json={
                 "username": unit["id"], "display_name": unit["name"], "password": DEMO_PASSWORD, "role": "unit",
                 "organisation_id": unit["id"]}).raise_for_status()
+        for person in STAFF:
+            c.put("/api/submission/users", headers=admin, json={**person, "password": DEMO_PASSWORD}).raise_for_status()
         r = c.post("/api/submission/campaigns", headers=admin, json={"definition_yaml": demo_definition()})
         r.raise_for_status()
         c.post(f"/api/submission/campaigns/{DEMO_CAMPAIGN}/phase", headers=admin,
@@ -111,4 +124,5 @@ def load_demo(url: str, say: Callable[[str], None]) -> None:
         c.post(f"/api/submission/campaigns/{DEMO_CAMPAIGN}/phase", headers=admin,
                json={"phase": "voting"}).raise_for_status()
         say(f"demo campaign loaded: {len(ids)} approved nominations, voting open "
-            f"(office / univ-a / univ-b / univ-c, password {DEMO_PASSWORD})")
+            f"(office / univ-a / univ-b / univ-c / expert / committee / supervisor / operator, "
+            f"password {DEMO_PASSWORD}; README lists what each can try)")

@@ -128,8 +128,8 @@ WHERE o.kind = 'unit' AND o.id = ANY($1::text[]) ORDER BY o.name;
 SELECT id FROM organisations;
 
 -- name: public_entries
-SELECT n.id, n.category_id, n.entry_name, n.platform, o.name AS unit_name, n.public_fields
-FROM nominations n JOIN organisations o ON o.id = n.unit_id
+SELECT n.id, n.category_id, n.entry_name, n.platform, o.name AS unit_name, n.public_fields, i.version AS image
+FROM nominations n JOIN organisations o ON o.id = n.unit_id LEFT JOIN entry_images i ON i.nomination_id = n.id
 WHERE n.campaign_id = $1 AND n.status = 'approved'
 ORDER BY n.category_id, n.entry_name;
 
@@ -178,3 +178,21 @@ DELETE FROM sign_in_attempts WHERE key = $1;
 
 -- name: prune_sign_in_attempts
 DELETE FROM sign_in_attempts WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $1);
+
+-- name: save_entry_image
+INSERT INTO entry_images (nomination_id, version, large, small, uploaded_by) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (nomination_id) DO UPDATE
+SET version = EXCLUDED.version, large = EXCLUDED.large, small = EXCLUDED.small,
+    uploaded_by = EXCLUDED.uploaded_by, uploaded_at = now();
+
+-- name: entry_image_version
+SELECT version FROM entry_images WHERE nomination_id = $1;
+
+-- name: entry_image
+SELECT i.version, CASE WHEN $2::int = 256 THEN i.large ELSE i.small END AS content
+FROM entry_images i WHERE i.nomination_id = $1;
+
+-- name: public_entry_image
+SELECT i.version, CASE WHEN $3::int = 256 THEN i.large ELSE i.small END AS content
+FROM entry_images i JOIN nominations n ON n.id = i.nomination_id
+WHERE n.campaign_id = $1 AND n.id = $2 AND n.status = 'approved';

@@ -335,11 +335,36 @@ class PublicEntryRow:
     platform: str | None
     unit_name: str
     public_fields: dict[str, Any]
+    image: str | None = None
 
 
 async def public_entries(db: Db, campaign_id: str) -> list[PublicEntryRow]:
-    """The campaign's approved nominations with their public fields."""
+    """The campaign's approved nominations with their public fields and their picture's version."""
     return [PublicEntryRow(**dict(r)) for r in await db.fetch(Q.public_entries, campaign_id)]
+
+
+# --- entry pictures ------------------------------------------------------------------------
+
+async def save_entry_image(db: Db, nomination_id: uuid.UUID, version: str, large: bytes, small: bytes,
+                           by: str) -> None:
+    await db.execute(Q.save_entry_image, nomination_id, version, large, small, by)
+
+
+async def entry_image_version(db: Db, nomination_id: uuid.UUID) -> str | None:
+    value = await db.fetchval(Q.entry_image_version, nomination_id)
+    return None if value is None else str(value)
+
+
+async def entry_image(db: Db, nomination_id: uuid.UUID, size: int) -> tuple[str, bytes] | None:
+    """A nomination's picture at a size (256 or 64) with its version, whatever the nomination's status."""
+    row = await db.fetchrow(Q.entry_image, nomination_id, size)
+    return None if row is None else (str(row["version"]), bytes(row["content"]))
+
+
+async def public_entry_image(db: Db, campaign_id: str, entry_id: uuid.UUID, size: int) -> tuple[str, bytes] | None:
+    """An approved entry's picture at a size, with its version; None for any other entry."""
+    row = await db.fetchrow(Q.public_entry_image, campaign_id, entry_id, size)
+    return None if row is None else (str(row["version"]), bytes(row["content"]))
 
 
 # --- metrics and the practice activity -----------------------------------------------------

@@ -64,6 +64,13 @@ class PublicCampaign(Answer):
     activity: dict[str, Any] | None
     voting: dict[str, Any] | None
     results: dict[str, Any]
+    banner: dict[str, Any] | None = None
+    rules: str | None = None
+    rules_en: str | None = None
+    privacy: str | None = None
+    privacy_en: str | None = None
+    filing: dict[str, Any] = Field(default_factory=dict)
+    share: dict[str, Any] | None = None
     current_phase: str | None
 
 
@@ -116,6 +123,7 @@ class NominationView(Answer):
     history: list[HistoryView]
     metrics: dict[str, MetricsView] = Field(description="Per source: reported, verified.")
     activity: ActivityView | None
+    image: str | None = Field(None, description="The version of the entry's picture, when one was uploaded.")
 
 
 class NominationSummary(Answer):
@@ -163,6 +171,8 @@ class PublicEntry(Answer):
     platform: str | None
     unit_name: str
     fields: dict[str, Any] = Field(description="Public fields only: never personal data.")
+    image: str | None = Field(None, description="The version of the entry's picture, when it has one: "
+                                                "`…/entries/{entry_id}/image/{64|256}?v=<image>`.")
 
 
 class PublicEntries(Answer):

@@ -74,6 +74,8 @@ class CastVote(RequestBody):
 class SmsCodeSent(BaseModel):
     sent: bool
     expires_in_s: int = Field(description="How long the code stays valid.")
+    resend_after_s: int = Field(description="How long until another code may be asked for this number "
+                                            "(earlier: 429 `code_recently_sent`).")
 
 
 class CaptchaChallenge(BaseModel):

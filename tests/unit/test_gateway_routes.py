@@ -55,6 +55,25 @@ def test_health_is_degraded_when_one_service_cannot_be_asked_and_says_why() -> N
     assert voting == {"service": "voting", "state": "ready", "checks": {"database": "ok"}}
 
 
+def test_the_status_page_says_in_words_which_service_is_down() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "scoring":
+            raise httpx.ConnectError("refused")
+        if request.url.host == "voting":
+            return httpx.Response(503, json={"checks": {"database": "unavailable"}})
+        return httpx.Response(200, json={"checks": {"database": "ok"}})
+
+    site = _site(httpx.MockTransport(answer))
+    r = site.get("/status")
+    assert r.status_code == 503 and r.headers["content-type"].startswith("text/html")
+    assert "部分服务暂时不可用" in r.text and r.headers["cache-control"] == "no-store"
+    rows = {row.split("(")[1].split(")")[0]: row for row in r.text.split("<li>")[1:]}
+    assert "无法连接" in rows["scoring"] and "未就绪" in rows["voting"] and "正常" in rows["submission"]
+    english = site.get("/status?lang=en")
+    assert "Unreachable" in english.text and "Some services are not available" in english.text
+    assert '<a href="/status">' in site.get("/login").text  # where "系统状态" leads
+
+
 def test_an_expert_recusing_on_the_scoring_page_reaches_the_recusal_not_a_score() -> None:
     calls: list[tuple[str, str, bytes]] = []
 

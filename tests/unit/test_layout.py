@@ -60,3 +60,10 @@ def test_no_function_runs_past_sixty_lines() -> None:
                     if length > 60:
                         long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)")
     assert long == []
+
+
+def test_each_service_numbers_its_migrations_once() -> None:
+    """Migrations run in file-name order: two with one number leave their order to the rest of the name."""
+    for folder in Path(__file__).resolve().parents[2].glob("services/*/migrations"):
+        numbers = [p.name.split("_", 1)[0] for p in folder.glob("*.sql")]
+        assert len(numbers) == len(set(numbers)), f"{folder}: {sorted(numbers)}"

@@ -64,12 +64,18 @@ async def service_health(services: Services, name: str, base: str) -> ServiceHea
         return ServiceHealth(service=name, state="unreachable", error=type(exc).__name__)
 
 
-@router.get("/health", tags=["health"], responses={200: {"model": SystemHealth}, 503: {"model": SystemHealth}})
-async def health(services: ServiceClient) -> JSONResponse:
-    """200 only when every service is ready; lists each service with its state."""
+async def system_health(services: Services) -> SystemHealth:
+    """Every service asked at once; `ready` only when all are."""
     results = await asyncio.gather(*(service_health(services, n, u) for n, u in services.upstreams.items()))
     ok = all(r.state == "ready" for r in results)
-    answer = SystemHealth(status="ready" if ok else "degraded", services=results)
+    return SystemHealth(status="ready" if ok else "degraded", services=list(results))
+
+
+@router.get("/health", tags=["health"], responses={200: {"model": SystemHealth}, 503: {"model": SystemHealth}})
+async def health(services: ServiceClient) -> JSONResponse:
+    """200 only when every service is ready; lists each service with its state (the page for people: /status)."""
+    answer = await system_health(services)
+    ok = answer.status == "ready"
     return JSONResponse(answer.model_dump(exclude_none=True), status_code=200 if ok else 503)
 
 

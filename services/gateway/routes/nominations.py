@@ -6,11 +6,12 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..deps import ServiceClient, StaffMember, View
-from ..forms import field_messages, nomination_values, posted
+from ..forms import field_messages, nomination_values, posted, uploaded_file
 from ..rendering import SIGN_IN_AGAIN, PageView
 from ..upstream import Services, Upstream
 from ..visitor import Staff
@@ -49,8 +50,8 @@ async def nomination_again(view: PageView, services: Services, staff: Staff, nom
     context = {"c": c.body, "n": r.body, "flash": None, "reason": kept.get("reason", ""),
                "decision": kept.get("decision", ""), "summary": kept.get("summary", ""),
                "links": kept.get("links", ""), "held_on": kept.get("held_on", ""), "review_error": None,
-               "activity_error": None}
-    for key in ("review_error", "activity_error"):
+               "activity_error": None, "image_error": None}
+    for key in ("review_error", "activity_error", "image_error"):
         if kept.get(key):
             context[key] = view.refusal(kept[key])
     return view.render("nomination.html", context, status=422)
@@ -116,6 +117,48 @@ async def nomination_page(nomination_id: uuid.UUID, view: View, staff: StaffMemb
     r, c = found
     return view.render("nomination.html", {"c": c.body, "n": r.body, "flash": view.done, "review_error": None,
                                            "reason": "", "decision": "", "activity_error": None})
+
+
+@router.post("/console/nominations/{nomination_id}/image")
+async def upload_image(nomination_id: uuid.UUID, request: Request, view: View, staff: StaffMember,
+                       services: ServiceClient) -> Response:
+    """The unit's avatar or logo from the nomination page's file field, passed on to be checked and kept."""
+    if staff is None:
+        return view.sign_in_again()
+    data = uploaded_file(await request.body(), request.headers.get("content-type", ""), "image")
+    if not data:
+        return await nomination_again(view, services, staff, nomination_id, image_error={"code": "image_missing"})
+    try:
+        r = await services.client.put(services.url("submission", f"/nominations/{nomination_id}/image"),
+                                      content=data, headers={"authorization": f"Bearer {staff.token}",
+                                                             "content-type": "application/octet-stream"})
+        answer = r.json()
+    except (httpx.HTTPError, ValueError):
+        return await nomination_again(view, services, staff, nomination_id,
+                                      image_error={"code": "service_unavailable"})
+    if r.status_code == 200:
+        return RedirectResponse(f"/console/nominations/{nomination_id}?done=image_ok", status_code=303)
+    error = answer.get("error") or {"code": "internal_error"}
+    if error.get("code") in SIGN_IN_AGAIN:
+        return view.sign_in_again()
+    return await nomination_again(view, services, staff, nomination_id, image_error=error)
+
+
+@router.get("/console/nominations/{nomination_id}/image/{size}")
+async def nomination_image(nomination_id: uuid.UUID, size: int, view: View, staff: StaffMember,
+                           services: ServiceClient) -> Response:
+    """The nomination's picture as the signed-in staff member may see it (before the entry is public too)."""
+    if staff is None:
+        return Response(status_code=401)
+    try:
+        r = await services.client.get(services.url("submission", f"/nominations/{nomination_id}/image/{size}"),
+                                      headers={"authorization": f"Bearer {staff.token}"})
+    except httpx.HTTPError:
+        return Response(status_code=502)
+    if r.status_code != 200:
+        return Response(status_code=r.status_code if r.status_code < 500 else 502)
+    return Response(r.content, media_type=r.headers.get("content-type", "image/webp"),
+                    headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"})
 
 
 @router.post("/console/nominations/{nomination_id}/activity")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import texts
 from ..deps import Deps, ServiceClient, View
+from .api import system_health
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -41,6 +43,26 @@ async def campaign_page(campaign_id: str, view: View, services: ServiceClient) -
     if not r.ok:
         return view.problem(r.error, r.status)
     return view.render("campaign.html", {"c": r.body, "phase": campaign_phase(r.body, r.body["current_phase"])})
+
+
+@router.get("/status")
+async def status_page(view: View, services: ServiceClient) -> Response:
+    """Each service ready or not, in words (the same as /health, which programs read)."""
+    health = await system_health(services)
+    page = view.render("status.html", {"health": health, "checked_at": datetime.now(UTC)},
+                       status=200 if health.status == "ready" else 503)
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+@router.get("/c/{campaign_id}/privacy")
+async def privacy_page(campaign_id: str, view: View, services: ServiceClient) -> Response:
+    r = await services.campaign(campaign_id)
+    if not r.ok:
+        return view.problem(r.error, r.status)
+    if not r.body.get("privacy"):
+        return view.problem({"code": "not_found"}, 404)
+    return view.render("privacy.html", {"c": r.body})
 
 
 @router.get("/c/{campaign_id}/entries")

@@ -19,7 +19,9 @@
   var captchaImage = document.getElementById("captcha-image");
   var captchaInput = document.getElementById("captcha-answer");
   var wechat = document.getElementById("wechat-verify");
+  var state = document.getElementById("vote-state");
   var wechatOffered = false;
+  var countdown = null;
 
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (all, key) {
@@ -44,7 +46,10 @@
 
   function ticket() { return sessionStorage.getItem(ticketKey); }
 
+  // Once verified the panel says so and hides the phone form; it offers another number instead.
   function showVerified(verified) {
+    state.textContent = verified ? messages.verified_title : messages.verify_title;
+    panel.classList.toggle("verified", verified);
     verifyForm.hidden = verified;
     forget.hidden = !verified;
     wechat.hidden = verified || !wechatOffered;
@@ -109,6 +114,26 @@
     showCaptcha().then(function () { captchaInput.focus(); });
   });
 
+  // After a code is sent the button waits out the service's resend interval, counting down each second.
+  function waitToResend(seconds) {
+    if (countdown) clearInterval(countdown);
+    var left = Math.max(1, Math.ceil(seconds));
+    function tick() {
+      if (left <= 0) {
+        clearInterval(countdown);
+        countdown = null;
+        sendButton.disabled = false;
+        sendButton.textContent = messages.send_code;
+        return;
+      }
+      sendButton.disabled = true;
+      sendButton.textContent = fill(messages.resend_in, { n: left });
+      left -= 1;
+    }
+    tick();
+    countdown = setInterval(tick, 1000);
+  }
+
   sendButton.addEventListener("click", function () {
     var phone = phoneInput.value.trim();
     if (!/^1[3-9]\d{9}$/.test(phone)) {
@@ -126,16 +151,20 @@
       body.captcha_answer = answer;
     }
     sendButton.disabled = true;
-    request("POST", "/voters/sms-code", body).then(function () {
+    request("POST", "/voters/sms-code", body).then(function (sent) {
       hideCaptcha();
       say(status, messages.code_sent, "ok");
+      waitToResend(sent.resend_after_s || 60);
       codeInput.focus();
     }, function (error) {
       say(status, sentence(error), "error");
+      if (error.code === "code_recently_sent" && error.details && error.details.retry_after_s) {
+        waitToResend(error.details.retry_after_s);
+      }
       if (error.code === "captcha_required" || error.code === "captcha_wrong") {
         return showCaptcha().then(function () { captchaInput.focus(); });
       }
-    }).then(function () { sendButton.disabled = false; });
+    }).then(function () { if (!countdown) sendButton.disabled = false; });
   });
 
   verifyForm.addEventListener("submit", function (event) {

@@ -30,6 +30,7 @@ __all__ = [
     "PLATFORM_NAMES",
     "Activity",
     "ApprovalStep",
+    "Banner",
     "CampaignDefinition",
     "CampaignDefinitionError",
     "Category",
@@ -38,6 +39,7 @@ __all__ = [
     "Criterion",
     "Eligibility",
     "ExcludedAccount",
+    "Filing",
     "FollowerThreshold",
     "FormField",
     "InitialMetric",
@@ -425,6 +427,37 @@ class ContentRules(_Model):
     blocked_terms: list[Text] = Field(default_factory=list)
 
 
+# A picture a page shows: a path on this site (the pages' content security policy loads images from it only).
+SitePath = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^/[A-Za-z0-9._~%-][A-Za-z0-9._~/%-]*$",
+                                            max_length=500)]
+WebLink = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://[^\s<>\"']+$", max_length=500)]
+
+
+class Banner(_Model):
+    """The picture across the top of the campaign's pages."""
+
+    image: SitePath
+    alt: Text
+    alt_en: str | None = None
+
+
+class Filing(_Model):
+    """The site's filing numbers that Chinese law asks every public page to show (ICP 备案, 公安联网备案)."""
+
+    icp: Text | None = None
+    icp_url: WebLink = "https://beian.miit.gov.cn/"
+    police: Text | None = None
+    police_url: WebLink | None = None
+
+
+class ShareCard(_Model):
+    """What a link to the campaign shows when shared (WeChat's card, Open Graph)."""
+
+    title: Text
+    description: Text
+    image: SitePath
+
+
 class Results(_Model):
     approval_steps: list[ApprovalStep] = Field(default_factory=list)
     # Approving while votes are held for review that could change a rank: listed as a warning, or refused.
@@ -463,6 +496,14 @@ class CampaignDefinition(_Model):
     voting: Voting | None = None
     content: ContentRules = Field(default_factory=ContentRules)
     results: Results = Field(default_factory=Results)
+    # What the public pages show beside the rules of the selection itself.
+    banner: Banner | None = None
+    rules: str | None = None
+    rules_en: str | None = None
+    privacy: str | None = None
+    privacy_en: str | None = None
+    filing: Filing = Field(default_factory=Filing)
+    share: ShareCard | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import campaigns, nominations, people, reports
+from . import campaigns, images, nominations, people, reports
 
-ROUTERS: tuple[APIRouter, ...] = (people.router, campaigns.router, nominations.router, reports.router)
+ROUTERS: tuple[APIRouter, ...] = (people.router, campaigns.router, nominations.router, reports.router, images.router)

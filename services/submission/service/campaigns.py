@@ -15,7 +15,8 @@ from .access import campaign
 
 # What the public sees of a definition: not the exclusion list, quotas or the reviewers' approval steps.
 _PUBLIC_PARTS = {"id", "version", "title", "title_en", "organizer", "timezone", "kind", "categories", "phases",
-                 "voting", "results", "form", "activity"}
+                 "voting", "results", "form", "activity",
+                 "banner", "rules", "rules_en", "privacy", "privacy_en", "filing", "share"}
 
 
 async def load_campaign(deps: SubmissionDeps, definition_yaml: str, caller: Caller) -> CampaignSummary:
@@ -65,5 +66,5 @@ async def public_entries(deps: SubmissionDeps, campaign_id: str) -> PublicEntrie
     rows = await repo.public_entries(deps.rt.pool, campaign_id)
     return PublicEntries(entries=[
         PublicEntry(entry_id=str(r.id), category_id=r.category_id, name=r.entry_name, platform=r.platform,
-                    unit_name=r.unit_name, fields=public_only(r.public_fields))
+                    unit_name=r.unit_name, fields=public_only(r.public_fields), image=r.image)
         for r in rows])

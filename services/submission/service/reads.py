@@ -19,6 +19,7 @@ async def nomination_view(deps: SubmissionDeps, nomination_id: uuid.UUID, caller
         history = await repo.history(conn, nomination_id)
         metrics = await repo.metrics(conn, nomination_id)
         activity = await repo.get_activity(conn, nomination_id)
+        image = await repo.entry_image_version(conn, nomination_id)
         c = await campaign(conn, record.campaign_id)
     steps = c.definition.approval_steps
     awaiting = record.status == "submitted" and record.step_index < len(steps)
@@ -42,6 +43,7 @@ async def nomination_view(deps: SubmissionDeps, nomination_id: uuid.UUID, caller
                               held_on=activity.held_on.isoformat() if activity.held_on else None,
                               held_in_period=activity.held_in_period, links=list(activity.links))
         if activity else None,
+        image=image,
     )
 
 

@@ -130,7 +130,7 @@ async def send_sms_code(deps: VotingDeps, campaign_id: str, phone: str, address:
         raise CodeNotSent(exc.code if exc.code in ("sms_throttled", "phone_number_invalid") else "sms_unavailable") \
             from None
     deps.metrics.sms_codes.labels("sent").inc()
-    return {"sent": True, "expires_in_s": s.code_ttl_s}
+    return {"sent": True, "expires_in_s": s.code_ttl_s, "resend_after_s": s.code_resend_interval_s}
 
 
 async def new_captcha(deps: VotingDeps, campaign_id: str) -> dict[str, Any]:
