@@ -248,17 +248,24 @@ async def alerts(deps: AntifraudDeps, campaign_id: str) -> dict[str, Any]:
 
 
 async def invalidations_per_entry(deps: AntifraudDeps, campaign_id: str, unit_id: str | None) -> list[dict[str, Any]]:
-    """Per entry (of the unit, if given): its votes invalidated and held, and why."""
+    """Per entry (of the unit, if given): its votes invalidated and held, and why. Both reads see one snapshot, so
+    a decision landing between them cannot give reasons for an entry without totals."""
     entries: dict[str, dict[str, Any]] = {}
-    pool = deps.rt.pool
-    for r in await repository.entry_totals(pool, campaign_id, unit_id):
-        e = entries.setdefault(str(r["entry_id"]), {"entry_id": str(r["entry_id"]), "invalidated_votes": 0,
-                                                    "invalidated_requests": 0, "flagged_votes": 0,
-                                                    "flagged_requests": 0, "reasons": []})
+
+    def entry(entry_id: Any) -> dict[str, Any]:
+        return entries.setdefault(str(entry_id), {"entry_id": str(entry_id), "invalidated_votes": 0,
+                                                  "invalidated_requests": 0, "flagged_votes": 0,
+                                                  "flagged_requests": 0, "reasons": []})
+
+    async with deps.rt.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        totals = await repository.entry_totals(conn, campaign_id, unit_id)
+        reasons = await repository.invalidations_per_entry(conn, campaign_id, unit_id)
+    for r in totals:
+        e = entry(r["entry_id"])
         e[f"{r['state']}_votes"] = r["votes"]
         e[f"{r['state']}_requests"] = r["requests"]
-    for r in await repository.invalidations_per_entry(pool, campaign_id, unit_id):
-        e = entries[str(r["entry_id"])]
+    for r in reasons:
+        e = entry(r["entry_id"])
         e.update({"entry_name": r["entry_name"], "unit_id": r["unit_id"], "unit_name": r["unit_name"]})
         e["reasons"].append({"state": r["state"], "reason_code": r["reason_code"],
                              **domain.reason_texts(r["reason_code"]), "votes": r["votes"], "requests": r["requests"]})

@@ -8,7 +8,8 @@ from typing import Any
 
 import fuzzing
 import pytest
-from support import Api, open_voting
+
+from services.operations.demo import load_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -19,8 +20,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "fuzz"
 
 @pytest.fixture(scope="module")
 def credentials(system: Any) -> dict[str, str]:
-    api = Api(system.gateway_url)
-    open_voting(api, fuzzing.CAMPAIGN, ["模糊测试甲", "模糊测试乙"])
+    # The demo campaign, voting open, as `make run` has it (loaded once per system: another test may have).
+    load_demo(system.gateway_url, lambda _: None)
     return {"staff": fuzzing.staff_token(system.gateway_url),
             "voter": fuzzing.voter_ticket(system.gateway_url, "13700000077")}
 
