@@ -187,6 +187,18 @@ UI: dict[str, tuple[str, str]] = {
     "receipt_no": ("回执编号：{vote_id}", "Receipt number: {vote_id}"),
     "receipt_check": ("核验回执", "Check the receipt"),
     "vote_log": ("投票记录公示", "Sealed vote log"),
+    "anchors_title": ("本结果依据的可核验记录", "What this result can be checked against"),
+    "anchors_intro": ("计算本结果时封存的每日投票记录树根，以及各服务决策审计链的链头。任何人都可以用公开数据复核"
+                      "（massline verify、massline audit verify，方法见 transparency 与 audit 文档）。",
+                      "The sealed vote-log roots of each day and the head of each service's hash-chained record of "
+                      "decisions when this result was published. Anyone can check them from published data "
+                      "(massline verify, massline audit verify; docs/transparency.md and docs/audit.md)."),
+    "anchor_day": ("投票日", "Voting day"),
+    "anchor_root": ("默克尔树根", "Merkle root"),
+    "anchor_votes": ("票数记录", "Vote records"),
+    "anchor_service": ("服务", "Service"),
+    "anchor_seq": ("序号", "Sequence"),
+    "anchor_head": ("审计链头", "Audit chain head"),
     "vote_log_intro": ("每个投票日结束（及投票截止）时，当日全部投票封存为一棵默克尔树，下表为各日的树根。记录中没有任何个人信息；"
                        "任何人都可据此核验自己的投票是否被计入，并复算各作品票数（方法见 transparency 文档）。",
                        "At the end of each voting day (and at the close of voting) that day's votes are sealed as a "

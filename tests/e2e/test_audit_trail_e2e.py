@@ -117,6 +117,13 @@ def test_decisions_are_chained_and_the_published_results_carry_the_heads(system)
     assert [v.model_dump() for v in events[-1].vote_log_roots] == expected_roots
     public = api.call("GET", f"/api/scoring/campaigns/{CAMPAIGN}/results").json()
     assert public["audit_heads"] == published["audit_heads"]
+    # … and the results page shows them, with the way to check.
+    page = api.call("GET", f"/c/{CAMPAIGN}/results").text
+    assert "本结果依据的可核验记录" in page
+    for h in published["audit_heads"]:
+        assert h["hash"] in page
+    for root in expected_roots:
+        assert root["root"] in page and f"/c/{CAMPAIGN}/vote-log" in page
 
     # --- the command line recomputes the chains from the database ---
     env = {**os.environ, "MASSLINE_DATABASE_URL": system.database_url, "MASSLINE_ENV": "test"}
