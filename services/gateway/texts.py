@@ -217,6 +217,9 @@ UI: dict[str, tuple[str, str]] = {
     "check": ("核验", "Check"),
     "receipt_ok": ("核验通过：该票位于 {day} 封存记录第 {index} 条（共 {size} 条），封存时状态：{status}。",
                    "Checked: the vote is leaf {index} of {size} in the seal of {day}; sealed as {status}."),
+    "leaf_counted": ("已计入", "counted"),
+    "leaf_held": ("暂扣待核", "held for review"),
+    "leaf_invalidated": ("已作废", "invalidated"),
     "receipt_bad": ("核验失败：证明与公示的树根不符。", "Check failed: the proof does not lead to the published root."),
     "receipt_unavailable": ("无法核验：{reason}", "Cannot check: {reason}"),
     "phone_invalid": ("请输入11位手机号码。", "Enter an 11-digit mobile number."),
@@ -659,7 +662,8 @@ def messages_for_script(lang: str) -> dict[str, str]:
     out = {code: pick(ERRORS, code, lang) for code in ERRORS}
     for key in ("code_sent", "verified", "votes_left", "voted", "phone_invalid", "code_format", "captcha_prompt",
                 "wechat_verified", "receipt_no", "receipt_check", "receipt_ok", "receipt_bad", "receipt_unavailable",
-                "verify_title", "verified_title", "resend_in", "send_code"):
+                "verify_title", "verified_title", "resend_in", "send_code", "leaf_counted", "leaf_held",
+                "leaf_invalidated"):
         out[key] = pick(UI, key, lang)
     return out
 

@@ -113,6 +113,7 @@ def test_votes_are_sealed_and_receipts_and_the_tally_check_out(system, browser) 
         page.goto(f"{url}/c/{CAMPAIGN}/vote-log?vote_id={receipt['vote_id']}")
         page.wait_for_selector("#receipt-result:not([hidden])")
         assert "核验通过" in page.inner_text("#receipt-result")
+        assert "封存时状态：已计入" in page.inner_text("#receipt-result")  # in words, not the leaf's code
         page.fill("#receipt-vote-id", "01a23e69-0000-7000-8000-000000000000")
         page.click("#receipt-form button")
         page.wait_for_function("document.querySelector('#receipt-result').textContent.includes('无法核验')")

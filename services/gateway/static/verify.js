@@ -66,7 +66,7 @@
     var ok = seal && proof.leaf.vote_id === voteId && seal.leaf_count === proof.tree_size && root === seal.root;
     if (!ok) { say(messages.receipt_bad, "error"); return; }
     say(fill(messages.receipt_ok, { day: proof.day, index: proof.index + 1, size: proof.tree_size,
-                                    status: proof.leaf.status }), "ok");
+                                    status: messages["leaf_" + proof.leaf.status] || proof.leaf.status }), "ok");
   }
 
   document.getElementById("receipt-form").addEventListener("submit", function (event) {
