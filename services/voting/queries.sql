@@ -251,14 +251,16 @@ WHERE EXISTS (SELECT 1 FROM votes v WHERE v.campaign_id = c.id)
 ORDER BY c.id;
 
 -- name: days_to_consider
--- The campaign's days from its latest sealed day on (earlier days cannot get votes any more): each day's votes,
--- the latest cast, and the leaf count of its latest seal (0: none).
+-- The campaign's days from its latest sealed day on (earlier days cannot get votes any more), before $2 when given
+-- (the day still taking votes: not read every round): each day's votes, the latest cast, and the leaf count of its
+-- latest seal (0: none).
 SELECT v.day, count(*) AS votes, max(v.cast_at) AS last_cast_at,
        coalesce((SELECT s.leaf_count FROM vote_log_seals s WHERE s.campaign_id = $1 AND s.day = v.day
                  ORDER BY s.seq DESC LIMIT 1), 0) AS sealed_leaves
 FROM votes v
 WHERE v.campaign_id = $1
   AND v.day >= coalesce((SELECT max(day) FROM vote_log_seals WHERE campaign_id = $1), '-infinity'::date)
+  AND ($2::date IS NULL OR v.day < $2)
 GROUP BY v.day
 ORDER BY v.day;
 

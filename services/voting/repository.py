@@ -323,9 +323,10 @@ async def lock_sealing(conn: Conn, campaign_id: str) -> None:
     await conn.execute(Q.lock_sealing, campaign_id)
 
 
-async def days_to_consider(conn: Conn, campaign_id: str) -> list[LoggedDay]:
+async def days_to_consider(conn: Conn, campaign_id: str, before: date | None = None) -> list[LoggedDay]:
+    """The days that may need a seal, before `before` when given (the day taking votes is never due)."""
     return [LoggedDay(r["day"], r["votes"], r["last_cast_at"], r["sealed_leaves"])
-            for r in await conn.fetch(Q.days_to_consider, campaign_id)]
+            for r in await conn.fetch(Q.days_to_consider, campaign_id, before)]
 
 
 async def votes_of_day(conn: Conn, campaign_id: str, day: date) -> list[tuple[uuid.UUID, str, uuid.UUID, int, str]]:

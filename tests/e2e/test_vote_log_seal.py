@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import support
+from playwright.sync_api import expect
 from support import wait_for
 
 from massline.votelog import CheckFailed, check_receipt, http_fetch
@@ -111,11 +112,12 @@ def test_votes_are_sealed_and_receipts_and_the_tally_check_out(system, browser) 
     page = browser.new_page()
     try:
         page.goto(f"{url}/c/{CAMPAIGN}/vote-log?vote_id={receipt['vote_id']}")
-        page.wait_for_selector("#receipt-result:not([hidden])")
-        assert "核验通过" in page.inner_text("#receipt-result")
-        assert "封存时状态：已计入" in page.inner_text("#receipt-result")  # in words, not the leaf's code
+        # Polled through selectors, not page-side functions: the page's policy refuses string evaluation.
+        result_line = page.locator("#receipt-result")
+        expect(result_line).to_contain_text("核验通过")
+        expect(result_line).to_contain_text("封存时状态：已计入")  # in words, not the leaf's code
         page.fill("#receipt-vote-id", "01a23e69-0000-7000-8000-000000000000")
         page.click("#receipt-form button")
-        page.wait_for_function("document.querySelector('#receipt-result').textContent.includes('无法核验')")
+        expect(result_line).to_contain_text("无法核验")
     finally:
         page.close()

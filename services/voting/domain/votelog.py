@@ -59,6 +59,13 @@ def day_end(day: date, timezone: str) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(timezone))
 
 
+def first_open_day(now: datetime, timezone: str, voting_open: bool) -> date | None:
+    """The campaign's day from which no day can be due yet: today while voting is open (a day is due only once its
+    midnight has passed), none when voting is closed (the close makes every day due). Lets the sealer skip reading
+    the day that is taking votes."""
+    return now.astimezone(ZoneInfo(timezone)).date() if voting_open else None
+
+
 def days_due(days: list[LoggedDay], now: datetime, timezone: str, voting_open: bool,
              grace: timedelta) -> list[date]:
     """The days to seal now: with votes their latest seal lacks, and either over (its midnight passed `grace`

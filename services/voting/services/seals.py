@@ -23,7 +23,7 @@ from massline.votelog import Tree, canonical_leaf, leaf_hash
 from .. import repository as repo
 from ..domain import phase_dates, phase_now
 from ..domain.errors import SealNotFound, VoteNotSealed
-from ..domain.votelog import days_due, leaf_of, log_voter
+from ..domain.votelog import days_due, first_open_day, leaf_of, log_voter
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ async def seal_due(pool: asyncpg.Pool, outbox: Outbox, secret: str, now: datetim
                                 now) == "voting"
         async with pool.acquire() as conn, conn.transaction():
             await repo.lock_sealing(conn, campaign.id)
-            days = await repo.days_to_consider(conn, campaign.id)
+            days = await repo.days_to_consider(conn, campaign.id,
+                                               first_open_day(now, campaign.timezone, voting_open))
             for day in days_due(days, now, campaign.timezone, voting_open, grace):
                 made.append(await _seal_day(conn, outbox, secret, campaign.id, day, now))
     return made
