@@ -755,6 +755,7 @@ TOPICS: dict[str, tuple[str, str]] = {
     "massline.result.v1": ("结果发布", "Published results"),
     "massline.review.v1": ("专家评审", "Expert review"),
     "massline.notification.v1": ("通知", "Notifications"),
+    "massline.registry.v1": ("账号备案库", "Account registry"),
     "massline.broker-epoch": ("消息服务器纪元（重建检测）", "Broker epoch (rebuild detection)"),
 }
 

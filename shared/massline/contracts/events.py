@@ -14,6 +14,15 @@ from .envelope import Event, upcaster
 
 __all__ = [
     "VOTE_SHARDS",
+    "AccountFiled",
+    "AccountChanged",
+    "AccountSuspended",
+    "AccountClosed",
+    "AccountSnapshotRecorded",
+    "AccountFindingOpened",
+    "AccountFindingEscalated",
+    "AccountFindingClosed",
+    "RegistryReportProduced",
     "ActivitySubmitted",
     "AuditHead",
     "CampaignLoaded",
@@ -532,3 +541,135 @@ class NotificationFailed(Event):
     recipient: str
     channel: str
     reason: str
+
+
+# --- account registry ------------------------------------------------------------------------
+# Public: the person in charge of an account (a staff member) never travels on the bus.
+
+AccountLevel = Literal["provincial", "city", "county", "unit"]
+
+
+class _AccountState(Event):
+    """What every account event carries: the account's public registry record after the change."""
+
+    key_field = "account_id"
+
+    account_id: uuid.UUID
+    unit_id: str = Field(description="The owner unit (an organisation id).")
+    unit_name: str = ""
+    platform: str = Field(description="wechat, weibo, douyin, toutiao, kuaishou, bilibili, website, app, other.")
+    level: AccountLevel
+    platform_account_id: str = Field(description="The account's id on its platform.")
+    verified_name: str = Field(description="The platform-verified name; it carries the administrative region.")
+    region: str = Field("", description="The administrative region the name carries.")
+    status: Literal["filed", "active", "suspended", "closed"]
+
+
+class AccountFiled(_AccountState):
+    """An account was filed (备案) after review at each level."""
+
+    topic = topics.REGISTRY
+
+    exception_reason: str | None = Field(
+        None, description="Why the unit may hold a second account on this platform (a filed exception), if it does.")
+
+
+class AccountChanged(_AccountState):
+    """A change to a filed account passed review (or its status became active)."""
+
+    topic = topics.REGISTRY
+
+    changed_fields: list[str] = Field(default_factory=list, description="Names of the public fields that changed.")
+
+
+class AccountSuspended(_AccountState):
+    """An account was suspended after review."""
+
+    topic = topics.REGISTRY
+
+    reason: str
+
+
+class AccountClosed(_AccountState):
+    """An account was closed (注销) after review."""
+
+    topic = topics.REGISTRY
+
+    reason: str
+
+
+class AccountSnapshotRecorded(Event):
+    """A unit's figures for an account on a day (reported or imported): one point of its activity time series."""
+
+    topic = topics.REGISTRY
+    key_field = "account_id"
+
+    snapshot_id: uuid.UUID
+    account_id: uuid.UUID
+    unit_id: str
+    taken_on: date = Field(description="The day the figures describe.")
+    followers: int = Field(ge=0)
+    posts: int = Field(ge=0, description="Posts published in the period the snapshot covers.")
+    reposts: int = Field(ge=0)
+    comments: int = Field(ge=0)
+    last_update_on: date | None = Field(None, description="The day of the account's latest post.")
+    source: Literal["reported", "imported", "verified"] = "reported"
+
+
+class AccountFindingOpened(Event):
+    """A health check found a problem (idle, too few posts, no interaction, unanswered questions)."""
+
+    topic = topics.REGISTRY
+    key_field = "account_id"
+
+    finding_id: uuid.UUID
+    account_id: uuid.UUID
+    unit_id: str
+    code: str = Field(description="The rule's stable code, e.g. `idle_no_update`.")
+    idle: bool = Field(description="Whether the finding marks the account idle (休眠、僵尸、空壳).")
+    observed_on: date
+    deadline: date = Field(description="The day by which the unit must fix it.")
+    message: str = Field("", description="What was found, in Chinese.")
+    message_en: str = ""
+
+
+class AccountFindingEscalated(Event):
+    """An overdue finding was escalated to the next level's office."""
+
+    topic = topics.REGISTRY
+    key_field = "account_id"
+
+    finding_id: uuid.UUID
+    account_id: uuid.UUID
+    unit_id: str
+    code: str
+    escalated_to: str = Field(description="The office (organisation id) now following the finding.")
+    deadline: date
+
+
+class AccountFindingClosed(Event):
+    """A finding ended: the unit reported it fixed and an office accepted, or it was withdrawn."""
+
+    topic = topics.REGISTRY
+    key_field = "account_id"
+
+    finding_id: uuid.UUID
+    account_id: uuid.UUID
+    unit_id: str
+    code: str
+    resolution: Literal["fixed", "withdrawn"]
+    closed_on: date
+
+
+class RegistryReportProduced(Event):
+    """A monthly registry report (seed 004) was produced, on schedule or on demand."""
+
+    topic = topics.REGISTRY
+    key_field = "report_id"
+
+    report_id: uuid.UUID
+    month: str = Field(description="The month reported, YYYY-MM.")
+    scope: str = Field(description="The organisation id the report covers (a province, city or unit).")
+    accounts: int = Field(ge=0)
+    idle_accounts: int = Field(ge=0)
+    open_findings: int = Field(ge=0)

@@ -72,6 +72,9 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec("massline.result.v1", "campaign_id", 1, "Published results (immutable, versioned).", True),
         TopicSpec("massline.review.v1", "expert_id", 3, "Expert review work (internal: names experts)."),
         TopicSpec("massline.notification.v1", "recipient", 3, "Notifications sent or failed."),
+        TopicSpec("massline.registry.v1", "account_id", 3,
+                  "The account registry: accounts filed, changed, suspended, closed; activity snapshots; "
+                  "health findings; monthly reports.", True),
     )
 }
 
@@ -85,6 +88,7 @@ SCORING = "massline.scoring.v1"
 RESULT = "massline.result.v1"
 REVIEW = "massline.review.v1"
 NOTIFICATION = "massline.notification.v1"
+REGISTRY = "massline.registry.v1"
 
 # One record: an id for the broker's life. A broker that restarted empty, or a new cluster, has another.
 EPOCH_TOPIC = "massline.broker-epoch"
