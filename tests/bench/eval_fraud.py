@@ -96,6 +96,8 @@ def grid(quick: bool = False) -> list[Cell]:
     for staff in (60, 300):
         honest.append((f"office {staff}", f"{staff} staff behind one address, 85 % for their unit",
                        [Office(staff)]))
+    honest.append(("office 300 group plan", "300 staff behind one address, 85 % for their unit, 40 % on one "
+                   "virtual operator's group plan", [Office(300, group_plan=0.4)]))
 
     one_net = dict(ua="one", verify="scripted", page="none")
     attacks: list[tuple[str, str, fw.Attack]] = [
@@ -121,11 +123,26 @@ def grid(quick: bool = False) -> list[Cell]:
     attacks.append(("fresh surge 2x humanlike", "2× honest votes, own address + device, UA mix, human verify "
                     "delay, faked page, 10 min", FreshSurge(farm=Farm(verify="human", page="faked", jitter_s=20),
                                                            multiple=2.0, window_s=600)))
+    # The same farms with a code-receiving platform's numbers (mostly virtual-operator and data/IoT segments).
+    platform = [
+        ("burst 10x/24 mixUA platform", "as burst 10x/24 mixUA, numbers from a code platform (80 % virtual/data)",
+         Burst(300, Farm(subnets=10, ua="mix", verify="human", page="faked", jitter_s=10, numbers=0.8))),
+        ("camouflage proxies rotated platform", "as camouflage proxies rotated, numbers from a code platform (80 %)",
+         Camouflage(500, Farm(devices="rotated", ua="mix", verify="human", page="faked", jitter_s=30, numbers=0.8))),
+        ("fresh surge 0.5x platform", "as fresh surge 0.5x, numbers from a code platform (80 %)",
+         FreshSurge(farm=Farm(numbers=0.8), multiple=0.5)),
+        ("fresh surge 2x humanlike platform", "as fresh surge 2x humanlike, numbers from a code platform (80 %)",
+         FreshSurge(farm=Farm(verify="human", page="faked", jitter_s=20, numbers=0.8), multiple=2.0, window_s=600)),
+        ("fresh surge 2x humanlike platform 30%", "as fresh surge 2x humanlike, 30 % of the numbers from a code "
+         "platform", FreshSurge(farm=Farm(verify="human", page="faked", jitter_s=20, numbers=0.3), multiple=2.0,
+                                window_s=600)),
+    ]
     attacks.append(("slow drip 6x/24", "150 ids, 1 vote / 5 min each, 6 /24s × 4 addr, spoofed devices, UA pool",
                     SlowDrip(150, Farm(subnets=6, ua="pool", verify="aged", jitter_s=1), interval_s=300)))
     attacks.append(("slow drip proxies", "150 ids, 1 vote / 4 min ± 40 s, residential proxies, UA mix, aged",
                     SlowDrip(150, Farm(ua="mix", verify="aged", jitter_s=40), interval_s=240)))
 
+    attacks += platform
     cells: list[Cell] = []
     for regime in ("first_hour", "day3"):
         for name, params, pops in honest:
@@ -159,7 +176,7 @@ def cast_vote(v: SimVote, start: datetime):  # -> massline.contracts.CastVote
     """The vote as the voting service publishes it: the device and user agent hashed (and a client's placeholder
     read as nothing) by the voting service's own functions, as on the public path."""
     from massline.contracts import CastVote
-    from services.voting.domain import device_hash, user_agent_hash
+    from services.voting.domain import device_hash, number_kind, user_agent_hash
 
     at = lambda s: start + timedelta(seconds=s)  # noqa: E731
     return CastVote(
@@ -167,7 +184,8 @@ def cast_vote(v: SimVote, start: datetime):  # -> massline.contracts.CastVote
         cast_at=at(v.t), ip_hash=keyed("ip", v.ip) if v.ip else None, subnet=v.subnet,
         device_hash=device_hash(EVAL_SECRET, v.device), identity_verified_at=at(v.verified_t),
         user_agent_hash=user_agent_hash(EVAL_SECRET, v.ua),
-        page_viewed_at=at(v.page_t) if v.page_t is not None and v.page_t <= v.t else None)
+        page_viewed_at=at(v.page_t) if v.page_t is not None and v.page_t <= v.t else None,
+        number_kind=number_kind(v.phone) if v.phone else None)
 
 
 def batches(votes: Sequence[SimVote]) -> Iterable[list[SimVote]]:

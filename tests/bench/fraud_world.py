@@ -57,6 +57,16 @@ Attack families (label "attack:<family>"; each targets one mid-ranked entry)
       in the cell.
     * slow_drip: identities giving one vote every few minutes, under any rate limit.
 
+Phone numbers
+    Every identity verifies with its own mainland mobile number. People buy their SIMs one at a time, so
+    their numbers follow the market: about 95.5 % a carrier's own segments (China Mobile, Telecom, Unicom,
+    Broadnet, in their subscriber shares), about 4 % resold by virtual operators (170, 171, 162, 165, 167)
+    and 0.5 % data or IoT SIMs that receive SMS (145–149). An employer may hand out a group plan: in the
+    office-on-a-group-plan population 40 % of the staff carry the same virtual operator's numbers. A farm
+    either gets its numbers the same way ("retail": SIMs bought or rented one by one, people paid to vote)
+    or from a code-receiving platform ("platform"), whose stock is mostly virtual-operator numbers with some
+    data/IoT SIMs and a minority of carrier numbers (the share is the farm's parameter).
+
 All identities, honest or not, stay within 10 votes a day (the voting service enforces it).
 Everything is deterministic given the cell and the seed.
 """
@@ -81,6 +91,16 @@ RESIDENTIAL_OCTETS = [27, 36, 39, 42, 49, 58, 59, 60, 61, 101, 106, 110, 111, 11
                       119, 120, 121, 122, 123, 124, 125, 171, 175, 180, 182, 183, 202, 210, 211, 218, 219, 220, 221,
                       222, 223]
 GARBAGE_SUBNETS = [None, "", "unknown", "999.1.1.0/24"]
+
+# Mainland number segments by what sells them (MIIT's allocation), with their weights within the group.
+CARRIER_SEGMENTS = (["134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159", "172", "178",
+                     "182", "183", "184", "187", "188", "195", "197", "198"] * 56  # China Mobile, ~56 %
+                    + ["133", "153", "173", "177", "180", "181", "189", "190", "191", "193", "199"] * 48  # Telecom
+                    + ["130", "131", "132", "155", "156", "166", "175", "176", "185", "186", "196"] * 38  # Unicom
+                    + ["192"] * 10)  # Broadnet
+VIRTUAL_SEGMENTS = ["170", "170", "171", "171", "162", "165", "167"]
+DATA_SEGMENTS = ["145", "146", "147", "148", "149"]
+RETAIL_VIRTUAL, RETAIL_DATA = 0.04, 0.005
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,12 +333,22 @@ class Gen:
         return hosts
 
     # --- identities ------------------------------------------------------------------------
+    def phone(self, virtual: float = RETAIL_VIRTUAL, data: float = RETAIL_DATA,
+              segment: str | None = None) -> str:
+        """A number unique in the cell: its segment drawn by what sells numbers (own randomness, so the rest of
+        the cell is the same whatever the numbers), the eight digits after it from the identity's serial."""
+        pick = random.Random(f"{self.seed}:{self.regime}:phone:{self.serial}")
+        u = pick.random()
+        head = segment or pick.choice(VIRTUAL_SEGMENTS if u < virtual else DATA_SEGMENTS if u < virtual + data
+                                      else CARRIER_SEGMENTS)
+        return f"{head}{(self.serial * 7919 + self.seed * 104729) % 10**8:08d}"
+
     def person(self, rng: random.Random, label: str, ip: str | None, *, device: str | None = None,
                ua: str | type[Ellipsis] | None = ..., attack: bool = False, mobile_only: bool = False,
-               desktop_bias: float = 0.0) -> Person:
+               desktop_bias: float = 0.0, numbers: tuple[float, float, str | None] | None = None) -> Person:
         self.serial += 1
         voter = digest("voter", self.seed, self.regime, label, self.serial, n=24)
-        phone = f"1{rng.choice('3456789')}{(self.serial * 7919 + self.seed * 104729) % 10**9:09d}"
+        phone = self.phone(*numbers) if numbers else self.phone()
         return Person(voter=voter, label=label, ip=ip, subnet=network_prefix(ip),
                       device=device if device is not None else "fp-" + digest("device", voter, n=32),
                       ua=UA.pick(rng, mobile_only, desktop_bias) if ua is ... else ua,  # type: ignore[arg-type]
@@ -539,12 +569,15 @@ class Office:
     loyalty: float = 0.85
     at: float = 0.2
     scale_s: float = 300.0
+    group_plan: float = 0.0  # share of the staff on the employer's group plan with one virtual operator
 
     def generate(self, g: Gen) -> None:
         rng = g.rng("office")
         [address] = g.pool(rng, 1, 1, first=61)
+        plan = random.Random(f"{g.seed}:{g.regime}:group-plan")
         for arrival in surge_arrivals(rng, self.staff, g.span * self.at, 1.5, self.scale_s, g.span):
-            p = g.person(rng, "office", address, desktop_bias=1.0)
+            numbers = (1.0, 0.0, "170") if plan.random() < self.group_plan else None
+            p = g.person(rng, "office", address, desktop_bias=1.0, numbers=numbers)
             fav = self.entry if rng.random() < self.loyalty else None
             g.ordinary_day(rng, p, arrival, rng.random() < g.returning_share(), favourite=fav)
 
@@ -566,6 +599,8 @@ class Farm:
     # first hour: at the opening)
     page: str = "none"           # "none" | "faked" (loaded by the script a few seconds before the first vote)
     jitter_s: float = 2.0
+    numbers: float = 0.0         # share of virtual-operator or data/IoT numbers beyond the retail mix: 0 for
+    # "retail" numbers (bought or rented one by one), e.g. 0.8 for a code-receiving platform's stock
 
 
 @dataclass
@@ -594,7 +629,8 @@ class Attack:
             ip = pool[slot % len(pool)] if pool else g.residential(rng, ipv6_share=0.05)
             device = "fp-" + digest("farm-device", g.seed, self.family, i // shared, n=32) if shared else None
             ua = rng.choice(uas) if uas else UA.pick(rng, mobile_only=True)
-            out.append(g.person(rng, self.label(), ip, device=device, ua=ua, attack=True))
+            numbers = (f.numbers * 7 / 8, f.numbers / 8, None) if f.numbers else None
+            out.append(g.person(rng, self.label(), ip, device=device, ua=ua, attack=True, numbers=numbers))
         return out
 
     def prepare(self, g: Gen, rng: random.Random, p: Person, first_vote: float) -> None:

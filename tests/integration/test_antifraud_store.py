@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -31,12 +32,12 @@ THIRD = uuid.UUID(int=9)
 
 def vote(voter: str, entry: uuid.UUID, at: datetime, *, count: int = 1, subnet: str | None = "198.51.100.0/24",
          device: str | None = None, ua: str | None = None, page: bool = True,
-         verified: datetime | None = None) -> CastVote:
+         verified: datetime | None = None, kind: str | None = "mobile") -> CastVote:
     return CastVote(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=count,
                     cast_at=at, ip_hash=f"ip-{voter}", subnet=subnet, device_hash=device or f"dev-{voter}",
                     identity_verified_at=verified or at - timedelta(days=2),
                     user_agent_hash=ua or f"ua-{sum(voter.encode()) % 20}",
-                    page_viewed_at=at - timedelta(seconds=40) if page else None)
+                    page_viewed_at=at - timedelta(seconds=40) if page else None, number_kind=kind)
 
 
 def as_events(items: list) -> list:
@@ -406,3 +407,34 @@ async def test_a_held_case_whose_evidence_grows_sure_is_invalidated_whole_withou
     async with service.pool.acquire() as conn, conn.transaction():
         await detection.apply_finding(conn, service.deps, finding("invalidate"), signals, "flag")
     assert len(await service.outbox("VoteInvalidated")) == 6
+
+
+async def test_a_wave_on_code_platform_numbers_is_found_alike_in_postgres_and_in_memory(service):
+    """Identities from many networks voting for TARGET within 20 s like people (their own user agents, delays and
+    page views), most on virtual-operator numbers: the number kind is stored with each vote and selects the
+    finding's votes in SQL as in memory; the wave's carrier-number identities and the honest voters are not held."""
+    t = domain.Thresholds()
+    rng = random.Random(4)
+    honest = [vote(f"n{i}", (TARGET, OTHER, THIRD, THIRD, THIRD)[i % 5],
+                   T0 - timedelta(minutes=40) + timedelta(seconds=7 * i), subnet=f"203.0.{i % 250}.0/24",
+                   kind="virtual" if i % 25 == 0 else "mobile",
+                   verified=T0 - timedelta(minutes=40) + timedelta(seconds=7 * i - rng.uniform(30, 300)))
+              for i in range(330)]
+    wave = []
+    for i in range(60):
+        at = T0 + timedelta(seconds=rng.uniform(0, 20))
+        wave.append(vote(f"wave{i}", TARGET, at, subnet=f"{100 + i % 50}.{i}.7.0/24", ua=f"ua-{rng.randrange(20)}",
+                         kind="mobile" if i % 5 == 4 else "virtual", verified=at - timedelta(seconds=rng.uniform(30, 300))))
+    events = sorted(honest + wave, key=lambda e: e.cast_at)
+    memory, nets = domain.MemoryWindows(), domain.NetworkState(t)
+    found_pg: dict[tuple, set] = {}
+    found_mem: dict[tuple, set] = {}
+    for i in range(0, len(events), 20):
+        signals = [domain.VoteSignal.of(f"{CAMPAIGN}-num", e, t) for e in events[i:i + 20]]
+        _collect(found_pg, await score(service.pool, signals, nets, t, offset=i))
+        _collect(found_mem, await domain.detect(signals, memory, t))
+    assert found_pg == found_mem
+    held = set().union(*found_pg.values())
+    virtual = {e.vote_id for e in wave if e.number_kind == "virtual"}
+    assert held <= virtual
+    assert len(held) >= 0.75 * len(virtual)

@@ -119,3 +119,22 @@ async def test_a_vote_with_a_nul_in_its_text_is_refused_alone_and_the_votes_besi
     for i in bad:
         assert answers[i].status_code == 422 and "NUL" in answers[i].text
     assert await pool.fetchval("SELECT count(*) FROM votes") == 46 - len(bad)
+
+
+async def test_a_vote_carries_the_kind_of_number_its_voter_verified_with_and_never_the_number(voting: Any) -> None:
+    deps, pool = voting
+    kinds = {}
+    transport = httpx.ASGITransport(app=VoteFastPath(_not_reached, deps))
+    async with httpx.AsyncClient(transport=transport, base_url="http://voting") as client:
+        for i, phone in enumerate(("17012345678", "13912345678")):
+            await voters.send_sms_code(deps, CAMPAIGN, phone, address=f"198.51.100.{i + 1}")
+            code = voters.last_code_sent(deps, phone)["code"]
+            ticket = (await voters.verify_sms_code(deps, CAMPAIGN, phone, code))["ticket"]
+            r = await client.post(f"/campaigns/{CAMPAIGN}/votes", headers={"authorization": f"Bearer {ticket}"},
+                                  json={"entry_id": str(ENTRY), "count": 1, "idempotency_key": f"n{i}"})
+            assert r.status_code == 201, r.text
+            kinds[r.json()["vote_id"]] = phone
+    bodies = [bytes(r["body"]) for r in await pool.fetch("SELECT body FROM outbox WHERE event_type = 'VoteCast'")]
+    votes = {str(v.vote_id): v for b in bodies for v in parse_envelope(b)[1].votes}  # type: ignore[union-attr]
+    assert {kinds[k]: votes[k].number_kind for k in kinds} == {"17012345678": "virtual", "13912345678": "mobile"}
+    assert not any(phone.encode() in b for b in bodies for phone in kinds.values())

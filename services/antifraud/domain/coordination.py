@@ -31,7 +31,7 @@ from typing import Any
 
 from .context import Context, Evidence
 from .findings import Finding, Selector, hm
-from .signals import BURST, DAY, DELAY_TEXT_ZH, TEN_MINUTES, CounterKey, VoteSignal, entry_key, pair
+from .signals import BURST, DAY, DELAY_TEXT_ZH, MAYBE_UNKNOWN, TEN_MINUTES, CounterKey, VoteSignal, entry_key, pair
 
 _MAX_RATIO = 1000.0
 _MIN_RATIO = 0.05
@@ -47,6 +47,10 @@ _TRAIT_EN = {"ua": "the same user agent", "delay": "voted {value} after verifyin
 _TRAIT_ZH = {"ua": "使用相同的浏览器标识", "delay": "在验证后 {value} 内投票"}
 _PAGE_EN = {"n": "never loaded the campaign's page before voting", "y": "loaded the campaign's page"}
 _PAGE_ZH = {"n": "投票前从未打开活动页面", "y": "投票前打开过活动页面"}
+_NUM_EN = {"virtual": "verified with a virtual operator's number (170/171/162/165/167)",
+           "data": "verified with a data or IoT SIM's number (145–149)", "mobile": "verified with a carrier's number"}
+_NUM_ZH = {"virtual": "使用虚拟运营商号码（170/171/162/165/167）验证",
+           "data": "使用上网卡/物联网卡号码（145–149）验证", "mobile": "使用基础运营商号码验证"}
 
 
 def cohorts(v: VoteSignal) -> list[tuple[str, str, str, int]]:
@@ -61,7 +65,7 @@ def cohorts(v: VoteSignal) -> list[tuple[str, str, str, int]]:
 def reads(v: VoteSignal) -> set[CounterKey]:
     """Every trait counter the vote's judgement reads (the batch only adds to those of identities' first votes)."""
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
-    values = ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in ("ua", "delay"))]
+    values = ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN)]
     out: set[CounterKey] = {(c, "ids_ten", "*", v.window(TEN_MINUTES))}
     for x in values:
         out.add((c, "trait_day", x, day))
@@ -107,6 +111,8 @@ def surge(v: VoteSignal, ctx: Context, count: Any) -> Evidence | None:
 def _describe(name: str, value: str) -> tuple[str, str]:
     if name == "page":
         return _PAGE_EN[value], _PAGE_ZH[value]
+    if name == "num":
+        return _NUM_EN[value], _NUM_ZH[value]
     if name == "delay":
         return (_TRAIT_EN["delay"].format(value=value.replace("-", "–")),
                 _TRAIT_ZH["delay"].format(value=DELAY_TEXT_ZH.get(value, value)))
@@ -150,21 +156,32 @@ def check(v: VoteSignal, ctx: Context) -> None:
         n = cohort("*")
         if n < t.contrast_cohort_min:
             continue
-        traits = _compare(v, t, label, n, n_others, cohort, others)
+        traits = _compare(v, t, label, n, n_others, cohort, others, _unweighed(v, ctx))
         if traits.contradicts or not (traits.strong or traits.support):
             continue
         _judge(v, ctx, label, prefix, length, n, traits, count)
 
 
-def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: Any, others: Any) -> _Comparison:
+def _unweighed(v: VoteSignal, ctx: Context) -> frozenset[str]:
+    """Traits not weighed for this vote. The kind of phone number is a place's as much as a script's: an employer's
+    group plan puts one virtual operator's numbers in many hands in one office, while a code platform's numbers
+    arrive from everywhere. So it is not weighed for a vote from a network where many identities back the entry."""
+    t = ctx.t
+    if v.num and v.subnet and ctx.ids("entry_subnet_voters_day", f"{entry_key(v.entry_id)}|{v.subnet}", v) \
+            >= t.covote_min_identities:
+        return frozenset({"num"})
+    return frozenset()
+
+
+def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: Any, others: Any,
+             unweighed: frozenset[str] = frozenset()) -> _Comparison:
     """Each of the identity's traits in the cohort against the others: likelihood ratios and what stands out."""
     out = _Comparison()
     for name, value in v.traits():
-        if value == "?":
+        if value == "?" or name in unweighed:
             continue
-        unknown = ("ua", "delay")
-        known = n - (cohort(f"{name}=?") if name in unknown else 0)
-        known_others = n_others - (others(f"{name}=?") if name in unknown else 0)
+        known = n - (cohort(f"{name}=?") if name in MAYBE_UNKNOWN else 0)
+        known_others = n_others - (others(f"{name}=?") if name in MAYBE_UNKNOWN else 0)
         if known <= 0 or known_others < t.contrast_baseline_min / 4:
             continue  # too few to compare (few identities verified lately, few user agents sent)
         k = cohort(f"{name}={value}")
@@ -271,5 +288,5 @@ def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
         Selector(v.campaign_id, start - lookback, start + timedelta(seconds=length), entry_id=v.entry_id,
                  subnet=v.subnet if label == "network" else None, voters_of_entry=True,
                  ua=traits.get("ua"), delay=traits.get("delay"),
-                 page=None if "page" not in traits else traits["page"] == "y"),
+                 page=None if "page" not in traits else traits["page"] == "y", num=traits.get("num")),
         level=level, entry_id=v.entry_id, score=score))

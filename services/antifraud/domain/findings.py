@@ -31,6 +31,7 @@ class Selector:
     ua: str | None = None
     delay: str | None = None
     page: bool | None = None
+    num: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,4 +88,4 @@ def matches(s: Selector, v: VoteSignal) -> bool:
             and (s.device_hash is None or v.device_hash == s.device_hash)
             and (s.voter_id is None or v.voter_id == s.voter_id) and (not s.fresh_only or v.fresh)
             and (s.ua is None or v.ua == s.ua) and (s.delay is None or v.delay == s.delay)
-            and (s.page is None or v.page == s.page))
+            and (s.page is None or v.page == s.page) and (s.num is None or v.num == s.num))

@@ -48,6 +48,7 @@ class VoteSignal:
     ua: str | None = None  # keyed hash of the user agent
     delay: str | None = None  # how long after verifying it voted (`delay_bin`), for identities verified lately
     page: bool = False  # the identity had loaded the campaign's page before voting
+    num: str | None = None  # the kind of phone number it verified with (mobile, virtual, data), if known
     # A vote's window starts, built once each: every rule reads the same few (minute, hour, day) many times.
     _starts: dict[int, datetime] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -70,12 +71,24 @@ class VoteSignal:
         return cls(e.vote_id, campaign_id, e.voter_id, e.entry_id, e.category_id, e.count, cast_at,
                    clean_key(e.ip_hash), clean_subnet(e.subnet), clean_key(e.device_hash), verified, fresh, shard,
                    partition, clean_key(getattr(e, "user_agent_hash", None)),
-                   delay_bin(since, thresholds.fresh_delay_max_s), viewed is not None and utc(viewed) <= cast_at)
+                   delay_bin(since, thresholds.fresh_delay_max_s), viewed is not None and utc(viewed) <= cast_at,
+                   number_kind(getattr(e, "number_kind", None)))
 
     def traits(self) -> tuple[tuple[str, str], ...]:
         """The behaviour the coordination rule compares with the campaign's other voters: (trait, value).
         Unknown values are "?" (counted, never evidence)."""
-        return (("ua", self.ua or "?"), ("delay", self.delay or "?"), ("page", "y" if self.page else "n"))
+        return (("ua", self.ua or "?"), ("delay", self.delay or "?"), ("page", "y" if self.page else "n"),
+                ("num", self.num or "?"))
+
+
+# Traits a vote may not carry (counted as "?", never evidence); `page` is always known (seen or not).
+MAYBE_UNKNOWN = ("ua", "delay", "num")
+NUMBER_KINDS = frozenset({"mobile", "virtual", "data"})
+
+
+def number_kind(value: str | None) -> str | None:
+    """A phone number's kind as the voting service names it, or None (unknown, or anything else)."""
+    return value if value in NUMBER_KINDS else None
 
 
 # From verifying to voting, in seconds: a person reads the code, types it and looks at the page; a script need not.
@@ -158,7 +171,8 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
     "fresh_subnet_votes": (TEN_MINUTES, True),
     "entry_subnet_day": (DAY, True),
     "subnet_votes_day": (DAY, True),
-    # Identities (each counted at its first vote of the scope) per trait value ("ua=…", "delay=…", "page=y"), and
+    # Identities (each counted at its first vote of the scope) per trait value ("ua=…", "delay=…", "page=y",
+    # "num=virtual"), and
     # all of them ("*"): over the campaign's day, an entry's day, an entry's ten minutes, an entry's network's day.
     "trait_day": (DAY, False),
     "entry_trait_day": (DAY, False),

@@ -93,7 +93,7 @@ class MemoryWindows(Counting):
         for s in selectors:
             if s.voters_of_entry:
                 voters = {v.voter_id for v in self._candidates(s) if matches(s, v)}
-                s = replace(s, entry_id=None, voters_of_entry=False, ua=None, delay=None, page=None)
+                s = replace(s, entry_id=None, voters_of_entry=False, ua=None, delay=None, page=None, num=None)
                 out.append([v for v in self._candidates(s) if matches(s, v) and v.voter_id in voters])
             else:
                 out.append([v for v in self._candidates(s) if matches(s, v)])

@@ -29,6 +29,8 @@ TICKET_AUDIENCE = "massline-voter"
 #   pv   optional: when the campaign's public page first loaded with this ticket (unix seconds), stamped by
 #        `GET /campaigns/{id}/voters/me` (`stamp_page_view`); a vote carries it as `page_viewed_at`. Tickets
 #        without it (issued before, or never shown on the page) vote as before, `page_viewed_at` None.
+#   nk   optional: the kind of the verified phone number (`number_kind`: mobile, virtual, data); the number
+#        itself is never in the ticket. A vote carries it as `number_kind`.
 
 
 def keyed_hash(secret: str, purpose: str, value: str) -> str:
@@ -48,17 +50,43 @@ class VoterTicket:
     verified_at: int
     expires_at: int
     page_viewed_at: int | None = None  # claim `pv`: when the holder's page first loaded with this ticket (unix s)
+    number_kind: str | None = None  # claim `nk`: the kind of the phone number verified (`number_kind`)
+
+
+# Mainland mobile numbers by their first three digits (MIIT's allocation): numbers resold by virtual operators
+# (转售: 170, 171, 162, 165, 167 — the segments code-receiving platforms sell most), data and IoT SIMs with
+# 11-digit numbers that can still receive SMS (145, 147, 149 data cards; 146, 148 IoT), and the carriers' own
+# mobile numbers.
+_VIRTUAL = frozenset({"162", "165", "167", "170", "171"})
+_DATA = frozenset({"145", "146", "147", "148", "149"})
+_MOBILE = frozenset({
+    *(f"13{d}" for d in range(10)), *(f"15{d}" for d in range(10) if d != 4), "166",
+    *(f"17{d}" for d in (2, 3, 4, 5, 6, 7, 8)), *(f"18{d}" for d in range(10)),
+    *(f"19{d}" for d in range(10)),
+})
+
+
+def number_kind(phone: str) -> str | None:
+    """`virtual`, `data` or `mobile` for a mainland mobile number (with or without +86), else None (unknown)."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    if len(digits) != 11 or not digits.startswith("1"):
+        return None
+    head = digits[:3]
+    return "virtual" if head in _VIRTUAL else "data" if head in _DATA else "mobile" if head in _MOBILE else None
 
 
 def issue_ticket(
-    secret: str, *, voter_id: str, campaign_id: str, method: str, ttl_s: int, now: float | None = None
+    secret: str, *, voter_id: str, campaign_id: str, method: str, ttl_s: int, now: float | None = None,
+    number_kind: str | None = None,
 ) -> str:
     now = int(now if now is not None else time.time())
-    return jwt.encode(
-        {"sub": voter_id, "cid": campaign_id, "m": method, "iat": now, "exp": now + ttl_s, "aud": TICKET_AUDIENCE},
-        secret,
-        algorithm="HS256",
-    )
+    claims: dict[str, object] = {"sub": voter_id, "cid": campaign_id, "m": method, "iat": now, "exp": now + ttl_s,
+                                 "aud": TICKET_AUDIENCE}
+    if number_kind:
+        claims["nk"] = number_kind
+    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def stamp_page_view(secret: str, ticket: VoterTicket, now: float | None = None) -> str:
@@ -68,12 +96,12 @@ def stamp_page_view(secret: str, ticket: VoterTicket, now: float | None = None) 
     cast with the returned ticket carries `page_viewed_at` at no cost to the vote path. The expiry is kept:
     stamping never lengthens a ticket's life.
     """
-    return jwt.encode(
-        {"sub": ticket.voter_id, "cid": ticket.campaign_id, "m": ticket.method, "iat": ticket.verified_at,
-         "exp": ticket.expires_at, "aud": TICKET_AUDIENCE, "pv": int(now if now is not None else time.time())},
-        secret,
-        algorithm="HS256",
-    )
+    claims: dict[str, object] = {
+        "sub": ticket.voter_id, "cid": ticket.campaign_id, "m": ticket.method, "iat": ticket.verified_at,
+        "exp": ticket.expires_at, "aud": TICKET_AUDIENCE, "pv": int(now if now is not None else time.time())}
+    if ticket.number_kind:
+        claims["nk"] = ticket.number_kind
+    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 # Tickets are issued by issue_ticket only, so their JOSE header is always this one.
@@ -118,7 +146,9 @@ def read_ticket(secret: str, token: str, campaign_id: str, now: float | None = N
         raise TicketError("ticket_invalid")
     if exp <= (now if now is not None else time.time()):
         raise TicketError("ticket_expired")
-    return VoterTicket(claims["sub"], claims["cid"], claims.get("m", ""), iat, exp, pv)
+    kind = claims.get("nk")
+    return VoterTicket(claims["sub"], claims["cid"], claims.get("m", ""), iat, exp, pv,
+                       kind if kind in ("mobile", "virtual", "data") else None)
 
 
 def voting_day(now: datetime, tz: str) -> date:

@@ -66,5 +66,6 @@ async def _ballot(
         # From the ticket (claim `pv`, stamped when the public page loaded): no lookup on the vote path.
         page_viewed_at=(datetime.fromtimestamp(ticket.page_viewed_at, UTC)
                         if ticket.page_viewed_at is not None else None),
+        number_kind=ticket.number_kind,
         log_voter=log_voter(secret, campaign_id, ticket.voter_id),
     )

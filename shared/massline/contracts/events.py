@@ -14,15 +14,14 @@ from .envelope import Event, upcaster
 
 __all__ = [
     "VOTE_SHARDS",
-    "AccountFiled",
     "AccountChanged",
-    "AccountSuspended",
     "AccountClosed",
-    "AccountSnapshotRecorded",
-    "AccountFindingOpened",
-    "AccountFindingEscalated",
+    "AccountFiled",
     "AccountFindingClosed",
-    "RegistryReportProduced",
+    "AccountFindingEscalated",
+    "AccountFindingOpened",
+    "AccountSnapshotRecorded",
+    "AccountSuspended",
     "ActivitySubmitted",
     "AuditHead",
     "CampaignLoaded",
@@ -44,6 +43,7 @@ __all__ = [
     "PhaseChanged",
     "PhaseInfo",
     "RankingComputed",
+    "RegistryReportProduced",
     "ResultsPublished",
     "StandingReason",
     "TallyUpdated",
@@ -255,6 +255,10 @@ class CastVote(_Part):
         None, description="Keyed hash of the client's User-Agent header; absent when the client sent none.")
     page_viewed_at: datetime | None = Field(
         None, description="When the ticket holder first loaded the campaign's public page, if it did before voting.")
+    number_kind: Literal["mobile", "virtual", "data"] | None = Field(
+        None, description="The kind of phone number the voter verified with, from its first three digits: a "
+                          "carrier's `mobile` number, a `virtual` operator's (resold) number, or a `data`-only SIM; "
+                          "absent when not known (WeChat, a number from outside the mainland). Never the number.")
 
 
 def network_shard(subnet: str | None, ip_hash: str | None, voter_id: str) -> int:

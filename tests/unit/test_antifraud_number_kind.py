@@ -1,0 +1,110 @@
+"""The kind of phone number an identity verified with: read from the number's segment by the voting service, carried
+in the ticket (never the number), weighed by the coordination rule as one more trait of a cohort — and not weighed
+where many identities of one network back the entry (an employer's group plan)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from massline.contracts import CastVote
+from services.antifraud import domain
+from services.voting.domain import issue_ticket, number_kind, read_ticket, stamp_page_view
+from tests.unit.test_antifraud_detectors import OTHERS, T0, TARGET, T, crowd, ids, run
+
+SECRET = "s" * 40
+
+
+@pytest.mark.parametrize(("phone", "kind"), [
+    ("13800138000", "mobile"), ("19912345678", "mobile"), ("+86 139 1234 5678", "mobile"),
+    ("8617012345678", "virtual"), ("17112345678", "virtual"), ("16512345678", "virtual"), ("16712345678", "virtual"),
+    ("14512345678", "data"), ("14812345678", "data"),
+    ("12345678901", None), ("1381234567", None), ("+1 415 555 0100", None), ("", None),
+])
+def test_a_number_s_kind_is_read_from_its_segment(phone: str, kind: str | None) -> None:
+    assert number_kind(phone) == kind
+
+
+def test_the_ticket_carries_the_kind_and_never_the_number_and_keeps_it_when_the_page_is_stamped() -> None:
+    token = issue_ticket(SECRET, voter_id="v1", campaign_id="c", method="sms", ttl_s=600, number_kind="virtual")
+    assert "17012345678" not in token
+    ticket = read_ticket(SECRET, token, "c")
+    assert ticket.number_kind == "virtual"
+    assert read_ticket(SECRET, stamp_page_view(SECRET, ticket), "c").number_kind == "virtual"
+    plain = read_ticket(SECRET, issue_ticket(SECRET, voter_id="v2", campaign_id="c", method="wechat", ttl_s=600), "c")
+    assert plain.number_kind is None
+
+
+def signal(voter: str, entry: uuid.UUID, at, *, subnet: str, kind: str | None, ua: str,
+           delay_s: float) -> domain.VoteSignal:
+    vote = CastVote(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=1, cast_at=at,
+                    ip_hash=f"ip-{voter}", subnet=subnet, device_hash=f"dev-{voter}",
+                    identity_verified_at=at - timedelta(seconds=delay_s), user_agent_hash=ua,
+                    page_viewed_at=at - timedelta(seconds=min(delay_s / 2, 20)), number_kind=kind)
+    return domain.VoteSignal.of("c", vote, T)
+
+
+def retail(rng: random.Random) -> str:
+    u = rng.random()
+    return "virtual" if u < 0.04 else "data" if u < 0.045 else "mobile"
+
+
+def background(rng: random.Random) -> list[domain.VoteSignal]:
+    """An hour of ordinary voters (numbers in the market's mix), and the target entry's own fans at its usual pace."""
+    people = [domain.VoteSignal.of("c", CastVote(
+        vote_id=v.vote_id, voter_id=v.voter_id, entry_id=v.entry_id, category_id="cases", count=v.count,
+        cast_at=v.cast_at, ip_hash=v.ip_hash, subnet=v.subnet, device_hash=v.device_hash,
+        identity_verified_at=v.verified_at, user_agent_hash=v.ua,
+        page_viewed_at=v.cast_at - timedelta(seconds=5) if v.page else None, number_kind=retail(rng)), T)
+        for v in crowd(600, T0 - timedelta(hours=1))]
+    fans = [signal(f"fan{i}", TARGET, T0 - timedelta(minutes=30) + timedelta(seconds=60 * i),
+                   subnet=f"198.18.{i}.0/24", kind=retail(rng), ua=f"ua-{i % 25}", delay_s=rng.uniform(30, 300))
+            for i in range(30)]
+    return people + fans
+
+
+def wave(rng: random.Random, n: int, *, kinds: list[str], one_network: bool, name: str) -> list[domain.VoteSignal]:
+    """`n` identities voting for the target within twenty seconds, with people's user agents, delays and page views."""
+    out = []
+    for i in range(n):
+        at = T0 + timedelta(seconds=rng.uniform(0, 20))
+        subnet = "203.0.113.0/24" if one_network else f"{100 + i % 50}.{i}.{rng.randrange(256)}.0/24"
+        out.append(signal(f"{name}{i}", TARGET, at, subnet=subnet, kind=kinds[i % len(kinds)],
+                          ua=f"ua-{rng.randrange(25)}", delay_s=rng.uniform(30, 300)))
+    return out
+
+
+def test_a_wave_of_code_platform_numbers_from_many_networks_is_held_and_the_same_wave_on_carrier_numbers_is_not() -> \
+        None:
+    rng = random.Random(7)
+    before = background(rng)
+    platform = wave(random.Random(8), 60, kinds=["virtual"] * 4 + ["mobile"], one_network=False, name="farm")
+    held = set().union(*run(before + platform, per_batch=20).values())
+    assert len(held & ids(platform)) >= 0.75 * len(platform)
+    assert not held & ids(before)
+    carriers = wave(random.Random(8), 60, kinds=["mobile"], one_network=False, name="crowd")
+    assert not set().union(*run(before + carriers, per_batch=20).values())
+
+
+def test_on_a_network_where_many_identities_back_the_entry_the_number_kind_weighs_nothing() -> None:
+    # An office whose employer's group plan is a virtual operator's, rallying for its unit: whatever else its
+    # identities' behaviour says, their numbers add nothing to it.
+    rng = random.Random(7)
+    before = background(rng)
+    held = {}
+    for plan, kinds in (("carrier", ["mobile"]), ("virtual", ["virtual", "virtual", "mobile"])):
+        office = wave(random.Random(9), 60, kinds=kinds, one_network=True, name="staff")
+        found = run(before + office, per_batch=20)
+        held[plan] = sorted(v.voter_id for v in office if v.vote_id in set().union(*found.values()))
+    assert held["virtual"] == held["carrier"]
+
+
+def test_a_vote_without_a_known_number_kind_is_scored_on_what_is_known() -> None:
+    v = signal("w", OTHERS[0], T0, subnet="198.51.100.0/24", kind=None, ua="ua-1", delay_s=60)
+    assert ("num", "?") in v.traits()
+    assert domain.VoteSignal.of("c", CastVote(
+        vote_id=uuid.uuid4(), voter_id="x", entry_id=TARGET, category_id="cases", count=1, cast_at=T0),
+        T).num is None
