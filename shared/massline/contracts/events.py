@@ -14,15 +14,14 @@ from .envelope import Event, upcaster
 
 __all__ = [
     "VOTE_SHARDS",
-    "AccountFiled",
     "AccountChanged",
-    "AccountSuspended",
     "AccountClosed",
-    "AccountSnapshotRecorded",
-    "AccountFindingOpened",
-    "AccountFindingEscalated",
+    "AccountFiled",
     "AccountFindingClosed",
-    "RegistryReportProduced",
+    "AccountFindingEscalated",
+    "AccountFindingOpened",
+    "AccountSnapshotRecorded",
+    "AccountSuspended",
     "ActivitySubmitted",
     "AuditHead",
     "CampaignLoaded",
@@ -41,9 +40,11 @@ __all__ = [
     "NominationWithdrawn",
     "NotificationFailed",
     "NotificationSent",
+    "OrganisationSaved",
     "PhaseChanged",
     "PhaseInfo",
     "RankingComputed",
+    "RegistryReportProduced",
     "ResultsPublished",
     "StandingReason",
     "TallyUpdated",
@@ -673,3 +674,21 @@ class RegistryReportProduced(Event):
     accounts: int = Field(ge=0)
     idle_accounts: int = Field(ge=0)
     open_findings: int = Field(ge=0)
+
+
+# --- organisations ---------------------------------------------------------------------------
+
+
+class OrganisationSaved(Event):
+    """A nominating unit or reviewing office was created or updated (submission owns the hierarchy).
+
+    Submission records one for every organisation when it starts, so a new reader learns the whole hierarchy."""
+
+    topic = topics.ORGANISATION
+    key_field = "organisation_id"
+
+    organisation_id: str
+    name: str
+    kind: Literal["office", "unit"]
+    level: Literal["provincial", "city", "unit"]
+    parent_id: str | None = None
