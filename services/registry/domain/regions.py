@@ -3,7 +3,7 @@
 The registry knows the provinces and, for the provinces the seeds come from (Shaanxi, Guangxi), their
 prefecture-level cities; a deployment adds counties and districts through MASSLINE_EXTRA_REGIONS. A name carries a
 region when it contains the region's full name or its short form (陕西省 or 陕西); the most specific region found
-(the longest name) is the one recorded.
+(a county before a city before a province) is the one recorded.
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ def short_form(region: str) -> str:
 class Gazetteer:
     """The regions a name may carry, each under its full and its short form."""
 
+    # Most specific first: the extra (county-level) regions, the cities, the provinces.
     regions: tuple[str, ...]
 
     @classmethod
     def with_extra(cls, extra: Iterable[str] = ()) -> Gazetteer:
-        return cls((*PROVINCES, *CITIES, *(r for r in extra if r)))
+        return cls((*(r for r in extra if r), *CITIES, *PROVINCES))
 
     def region_of(self, name: str) -> str | None:
         """The most specific region the name carries (its full name), or None."""
-        found = [r for r in self.regions if r in name or short_form(r) in name]
-        return max(found, key=lambda r: len(short_form(r)), default=None)
+        return next((r for r in self.regions if r in name or short_form(r) in name), None)
