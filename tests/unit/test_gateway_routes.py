@@ -17,7 +17,8 @@ CONSOLE_PAGES = ["/console", "/console/inbox", "/console/c/c1/nominations", "/co
                  f"/console/nominations/{NOMINATION}", f"/console/nominations/{NOMINATION}/edit",
                  "/console/c/c1/review", "/console/c/c1/exports/list.csv", "/console/c/c1/scoring",
                  "/console/c/c1/final-review", "/console/c/c1/expert-scores", "/console/c/c1/operations",
-                 f"/console/cases/{NOMINATION}"]
+                 f"/console/cases/{NOMINATION}", "/console/registry", f"/console/registry/accounts/{NOMINATION}",
+                 "/console/registry/review"]
 
 
 def _site(answer: httpx.MockTransport) -> TestClient:
