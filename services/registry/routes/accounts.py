@@ -50,7 +50,8 @@ async def import_accounts(body: ImportBody, deps: Deps, caller: CallerDep) -> Im
 
 @router.get("/accounts", tags=["accounts"], response_model=AccountList)
 async def list_accounts(deps: Deps, caller: CallerDep, status: Status | None = None,
-                        limit: int | None = Query(None, ge=1, le=1000), offset: int = Query(0, ge=0)) -> AccountList:
+                        limit: int | None = Query(None, ge=1, le=1000),
+                        offset: int = Query(0, ge=0, le=1_000_000)) -> AccountList:
     """A unit's own accounts; an office's: every unit's under it; with the request under review on each."""
     return AccountList(accounts=await reads.list_accounts(deps, caller, status, limit, offset))
 
