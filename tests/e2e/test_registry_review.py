@@ -128,3 +128,51 @@ def test_an_account_is_filed_after_the_city_and_the_provincial_office_approve(sy
     r = api.call("POST", "/api/registry/accounts", "reg-unit",
                  json=_filing(platform_account_id="xa_test_univ", exception_reason="x"))
     assert r.status_code == 409 and r.json()["error"]["code"] == "platform_account_taken"
+
+
+def _through_both_offices(api: Api, request: dict[str, Any]) -> dict[str, Any]:
+    decide = f"/api/registry/requests/{request['id']}/decision"
+    assert api.call("POST", decide, "reg-city", json={"decision": "approve"}).json()["step"] == "provincial"
+    answer = api.call("POST", decide, "reg-prov", json={"decision": "approve", "reason": "同意"}).json()
+    assert answer["status"] == "approved", answer
+    return answer
+
+
+def test_change_suspension_and_closing_each_pass_both_offices_and_a_closed_account_stays_closed(system) -> None:
+    api = Api(system.gateway_url)
+    _set_up(api)
+    opened = wait_for("the registry to know the unit", lambda: (
+        r.json() if (r := api.call("POST", "/api/registry/accounts", "reg-unit", json=_filing(
+            platform="douyin", platform_account_id="xa_douyin", verified_name="西安测试大学"))).status_code == 201
+        else None if r.json()["error"]["code"] == "unit_unknown" else pytest.fail(r.text)))
+    account_id = opened["account_id"]
+    _through_both_offices(api, opened)
+    base = f"/api/registry/accounts/{account_id}"
+    assert api.call("POST", f"{base}/activate", "reg-unit").json()["status"] == "active"
+
+    r = api.call("POST", f"{base}/change", "reg-unit", json={"verified_name": "陕西西安测试大学", "reason": "更名"})
+    assert r.status_code == 201 and r.json()["proposal"] == {"verified_name": "陕西西安测试大学", "region": "西安市"}
+    # one request at a time; a suspension needs its reason
+    again = api.call("POST", f"{base}/suspend", "reg-unit", json={"reason": "x"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "request_pending"
+    _through_both_offices(api, r.json())
+    r = api.call("POST", f"{base}/suspend", "reg-unit", json={"reason": ""})
+    assert r.status_code == 422
+    _through_both_offices(api, api.call("POST", f"{base}/suspend", "reg-unit", json={"reason": "人员调整"}).json())
+    _through_both_offices(api, api.call("POST", f"{base}/close", "reg-unit", json={"reason": "长期无法保障内容"}).json())
+
+    detail = api.call("GET", base, "reg-unit").json()
+    assert (detail["status"], detail["verified_name"]) == ("closed", "陕西西安测试大学")
+    r = api.call("POST", f"{base}/change", "reg-unit", json={"verified_name": "西安测试大学抖音"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "account_closed"
+
+    def lifecycle() -> list[dict[str, Any]] | None:
+        mine = [e for e, _ in asyncio.run(_registry_events(system.kafka_bootstrap)) if e["account_id"] == account_id]
+        return mine if len(mine) == 5 else None
+
+    events = wait_for("the account's five events on the topic", lifecycle)
+    assert [(e["type"], e["status"]) for e in events] == [
+        ("AccountFiled", "filed"), ("AccountChanged", "active"), ("AccountChanged", "active"),
+        ("AccountSuspended", "suspended"), ("AccountClosed", "closed")]
+    assert events[1]["changed_fields"] == ["status"] and events[2]["changed_fields"] == ["verified_name"]
+    assert events[3]["reason"] == "人员调整" and events[4]["reason"] == "长期无法保障内容"

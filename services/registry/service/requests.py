@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
+
 from massline.approval import HistoryEntry
 from massline.auth import Caller
 
@@ -69,7 +71,10 @@ async def request(deps: RegistryDeps, caller: Caller, account_id: uuid.UUID, kin
             made = Request(id=uuid.uuid4(), account_id=account.id, unit_id=unit_id, kind=kind, status="pending",
                            step_index=0, steps=tuple(chain_for(unit_id, orgs)), proposal=proposal, reason=reason,
                            requested_by=caller.username)
-            await repo.insert_request(conn, made)
+            try:
+                await repo.insert_request(conn, made)
+            except asyncpg.UniqueViolationError:  # another request on the account, made at the same moment
+                raise rules.conflict("request_pending", {"account_id": str(account.id)}) from None
             await repo.add_history(conn, account.id, made.id, [HistoryEntry(f"requested_{kind}", "unit",
                                                                             caller.username, reason)])
     except Refusal as refusal:
