@@ -378,7 +378,7 @@ def running_stack_env(home: Path) -> dict[str, str]:
 
 @dataclass
 class Stack:
-    """The whole system on one machine: infrastructure (unless given), five services, the gateway."""
+    """The whole system on one machine: infrastructure (unless given), six services, the gateway."""
 
     home: Path
     gateway_port: int = 8000
