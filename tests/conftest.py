@@ -68,7 +68,7 @@ def kafka_bootstrap(infrastructure: Infrastructure) -> str:
 
 @pytest.fixture(scope="session")
 def system(infrastructure: Infrastructure) -> Iterator[Stack]:
-    """The whole system: five services and the gateway, on the session's database and broker."""
+    """The whole system: six services and the gateway, on the session's database and broker."""
     stack = Stack(
         home=infrastructure.home / "system",
         gateway_port=free_port(),

@@ -12,6 +12,7 @@ class GatewaySettings(BaseSettings):
     antifraud_url: str = "http://127.0.0.1:8103"
     scoring_url: str = "http://127.0.0.1:8104"
     notification_url: str = "http://127.0.0.1:8105"
+    registry_url: str = "http://127.0.0.1:8106"
     log_level: str = "INFO"
     public_url: str = Field(
         "", description="The site's address as voters reach it (https://vote.example.org): WeChat sends voters back "
@@ -39,4 +40,5 @@ class GatewaySettings(BaseSettings):
             "antifraud": self.antifraud_url,
             "scoring": self.scoring_url,
             "notification": self.notification_url,
+            "registry": self.registry_url,
         }

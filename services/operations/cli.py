@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from .accounts_cli import accounts_app
 from .audit_cli import audit_app
 from .devstack import SERVICES, Stack
 from .users import users_app
@@ -41,6 +42,7 @@ app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(topics_app, name="topics")
 app.add_typer(users_app, name="users")
+app.add_typer(accounts_app, name="accounts")
 verify_app = typer.Typer(
     help="Check a vote receipt or the tally from published data alone (the sealed vote log, docs/transparency.md).",
     no_args_is_help=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -42,6 +43,41 @@ NOMINATIONS = [
     ("univ-c", "personal", "张书记的田间课堂", "kuaishou", "zsj_tjkt", "https://www.kuaishou.com/profile/zsjtjkt",
      176000, 300, 450000, "张某某", "驻村第一书记个人快手号，直播助农。"),
 ]
+
+
+# The demo units' accounts in the registry (docs/registry.md): unit, platform, platform id, verified name (it carries
+# the region), what happens after filing (filed: the office approved; active: the unit says it is in operation;
+# pending: left in the office's review queue).
+REGISTRY_ACCOUNTS = [
+    ("univ-a", "wechat", "sflg_weixin", "陕西示范理工大学", "active"),
+    ("univ-a", "douyin", "sflg_douyin", "陕西示范理工大学", "filed"),
+    ("univ-b", "weibo", "sfsd_weibo", "陕西示范师范大学", "active"),
+    ("univ-c", "bilibili", "sfnl_bili", "陕西示范农林大学", "filed"),
+    ("univ-c", "wechat", "sfnl_weixin", "陕西示范农林大学", "pending"),
+]
+
+
+def file_demo_accounts(c: httpx.Client, tokens: dict[str, dict[str, str]], say: Callable[[str], None]) -> None:
+    """The demo units file their accounts; the office approves all but one, which waits in its review queue."""
+    deadline = time.monotonic() + 60
+    for unit, platform, account_id, name, then in REGISTRY_ACCOUNTS:
+        filing = {"platform": platform, "level": "unit", "platform_account_id": account_id, "verified_name": name,
+                  "person_in_charge": {"username": unit, "contact": "029-00000000"}, "reason": "演示账号备案"}
+        while True:  # the registry learns the units from submission's events, a moment after they are saved
+            r = c.post("/api/registry/accounts", headers=tokens[unit], json=filing)
+            if r.status_code != 422 or r.json()["error"]["code"] != "unit_unknown" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if r.status_code != 201:
+            raise RuntimeError(f"demo account {name} ({platform}) refused: {r.text}")
+        if then == "pending":
+            continue
+        c.post(f"/api/registry/requests/{r.json()['id']}/decision", headers=tokens["office"],
+               json={"decision": "approve", "reason": "符合备案要求"}).raise_for_status()
+        if then == "active":
+            c.post(f"/api/registry/accounts/{r.json()['account_id']}/activate",
+                   headers=tokens[unit]).raise_for_status()
+    say(f"registry: {len(REGISTRY_ACCOUNTS)} demo accounts filed, one awaiting the office's review")
 
 
 def campaigns_dir() -> Path:
@@ -123,6 +159,7 @@ def load_demo(url: str, say: Callable[[str], None]) -> None:
                    json={"decision": "approve", "reason": "材料齐全，符合条件"}).raise_for_status()
         c.post(f"/api/submission/campaigns/{DEMO_CAMPAIGN}/phase", headers=admin,
                json={"phase": "voting"}).raise_for_status()
+        file_demo_accounts(c, tokens, say)
         say(f"demo campaign loaded: {len(ids)} approved nominations, voting open "
             f"(office / univ-a / univ-b / univ-c / expert / committee / supervisor / operator, "
             f"password {DEMO_PASSWORD}; README lists what each can try)")

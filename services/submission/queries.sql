@@ -127,6 +127,9 @@ WHERE o.kind = 'unit' AND o.id = ANY($1::text[]) ORDER BY o.name;
 -- name: all_organisation_ids
 SELECT id FROM organisations;
 
+-- name: all_organisations
+SELECT id, name, kind, level, parent_id FROM organisations ORDER BY id;
+
 -- name: public_entries
 SELECT n.id, n.category_id, n.entry_name, n.platform, o.name AS unit_name, n.public_fields, i.version AS image
 FROM nominations n JOIN organisations o ON o.id = n.unit_id LEFT JOIN entry_images i ON i.nomination_id = n.id

@@ -119,6 +119,10 @@ async def all_organisation_ids(db: Db) -> list[str]:
     return [r["id"] for r in await db.fetch(Q.all_organisation_ids)]
 
 
+async def all_organisations(db: Db) -> list[Organisation]:
+    return [Organisation(**dict(r)) for r in await db.fetch(Q.all_organisations)]
+
+
 class UnitRow(TypedDict):
     id: str
     name: str

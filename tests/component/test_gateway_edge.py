@@ -15,7 +15,7 @@ from services.gateway.settings import GatewaySettings
 
 # Nothing listens here: an API call is answered by the gateway itself (503), as when a service is down.
 NOWHERE = {f"{name}_url": "http://127.0.0.1:9" for name in ("submission", "voting", "antifraud", "scoring",
-                                                            "notification")}
+                                                            "notification", "registry")}
 
 
 def gateway(**settings: object) -> TestClient:
@@ -103,7 +103,8 @@ def test_the_api_docs_render_from_local_files_only(client: TestClient) -> None:
     assert client.get("/openapi.json").json()["info"]["title"] == "massline"
     # Every service's API can be chosen above the gateway's.
     chooser = re.search(r'data-services="([^"]*)"', page.text)
-    assert chooser and chooser.group(1).split() == ["submission", "voting", "antifraud", "scoring", "notification"]
+    assert chooser and chooser.group(1).split() == ["submission", "voting", "antifraud", "scoring", "notification",
+                                                    "registry"]
     assert 'id="api-choice"' in page.text
 
 

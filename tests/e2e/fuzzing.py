@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-SERVICES = ("submission", "voting", "antifraud", "scoring", "notification")
+SERVICES = ("submission", "voting", "antifraud", "scoring", "notification", "registry")
 CAMPAIGN = "shaanxi-2024-accounts"
 # Sign-in locks a name after a few wrong passwords: fuzzing it would lock the demo users out of the rest.
 EXCLUDED_PATHS = ("/auth/login",)

@@ -148,7 +148,7 @@ def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser)
     # No code is shown raw anywhere on the Chinese page: refusals, rules, groups, topics, services are in words.
     shown = page.locator("main").inner_text()
     raw = [c for c in [*texts.REFUSALS, *domain.REASONS, "voting.standings", "antifraud.detectors", topics.TALLY,
-                       "submission", "voting", "antifraud", "scoring", "notification"]
+                       "submission", "voting", "antifraud", "scoring", "notification", "registry"]
            if re.search(rf"(?<![\w./-]){re.escape(c)}(?![\w./-])", shown)]
     assert raw == []
     # The review queue: first the farm whose held votes would change a rank, marked so; each case explained in

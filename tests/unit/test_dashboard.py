@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "massline.json"
-BACKENDS = ("submission", "voting", "antifraud", "scoring", "notification")
+BACKENDS = ("submission", "voting", "antifraud", "scoring", "notification", "registry")
 
 # Names a panel may chart before any process exposes them (empty: every charted series is exposed); the
 # test below fails while a name here is exposed.

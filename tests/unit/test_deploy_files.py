@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
 
-APP_SERVICES = ("submission", "voting", "antifraud", "scoring", "notification", "gateway")
+APP_SERVICES = ("submission", "voting", "antifraud", "scoring", "notification", "registry", "gateway")
 REPLICATED = ("voting", "antifraud")
 BACKENDS = tuple(s for s in APP_SERVICES if s != "gateway")
 

@@ -11,13 +11,14 @@ from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 from services.gateway.visitor import STAFF_COOKIE
 
-SERVICES = ("submission", "voting", "antifraud", "scoring", "notification")
+SERVICES = ("submission", "voting", "antifraud", "scoring", "notification", "registry")
 NOMINATION = "11111111-1111-1111-1111-111111111111"
 CONSOLE_PAGES = ["/console", "/console/inbox", "/console/c/c1/nominations", "/console/c/c1/nominations/new",
                  f"/console/nominations/{NOMINATION}", f"/console/nominations/{NOMINATION}/edit",
                  "/console/c/c1/review", "/console/c/c1/exports/list.csv", "/console/c/c1/scoring",
                  "/console/c/c1/final-review", "/console/c/c1/expert-scores", "/console/c/c1/operations",
-                 f"/console/cases/{NOMINATION}"]
+                 f"/console/cases/{NOMINATION}", "/console/registry", f"/console/registry/accounts/{NOMINATION}",
+                 "/console/registry/review"]
 
 
 def _site(answer: httpx.MockTransport) -> TestClient:

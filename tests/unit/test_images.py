@@ -175,7 +175,7 @@ def _k8s_containers() -> list[tuple[str, dict]]:
 
 def test_kubernetes_runs_the_one_image_everywhere() -> None:
     containers = _k8s_containers()
-    assert len(containers) == 9  # six services, the lag exporter, the migration and the first administrator
+    assert len(containers) == 10  # seven services, the lag exporter, the migration and the first administrator
     for where, container in containers:
         assert container["image"].rpartition(":")[0] == IMAGE, where
         assert container["command"][0] == "massline", where
@@ -188,7 +188,7 @@ def test_kubernetes_runs_the_one_image_everywhere() -> None:
 def test_compose_runs_the_one_image_everywhere() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
     ours = {name: svc for name, svc in compose["services"].items() if "massline" in str(svc.get("image", ""))}
-    assert len(ours) == 9  # six services, the lag exporter, the migration and the first administrator
+    assert len(ours) == 10  # seven services, the lag exporter, the migration and the first administrator
     for name, svc in ours.items():
         assert svc["image"] == IMAGE + ":${MASSLINE_IMAGE_TAG:-local}", name
         assert svc["build"]["dockerfile"] == "deploy/docker/Dockerfile", name

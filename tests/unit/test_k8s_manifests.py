@@ -47,7 +47,7 @@ CUSTOM_GROUPS = {"keda.sh", "monitoring.coreos.com"}  # validated by the npm mod
 STRIMZI_GROUP = "kafka.strimzi.io"  # no published schema: checked field by field below
 NOT_APPLIED = {"secret.template.yaml", "kafka-topics.yaml"}  # see kustomization.yaml
 
-BACKENDS = ("submission", "voting", "antifraud", "scoring", "notification")
+BACKENDS = ("submission", "voting", "antifraud", "scoring", "notification", "registry")
 APP_SERVICES = (*BACKENDS, "gateway")
 LAG_SCALED = ("antifraud", "scoring", "notification")  # KEDA ScaledObjects on consumer lag
 CPU_SCALED = ("gateway", "voting")  # HorizontalPodAutoscalers

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from massline.approval import ApprovalStep
+
 __all__ = [
     "BOUND_FIELD_TYPES",
     "LEVEL_NAMES",
@@ -278,16 +280,6 @@ class FormField(_Model):
 
     def choice_values(self) -> list[str]:
         return [c.value for c in self.choices or ()]
-
-
-class ApprovalStep(_Model):
-    """One signature in a chain: a unit's or office's opinion on a nomination, or a sign-off on results."""
-
-    id: Ident
-    name: Text
-    name_en: str | None = None
-    role: Literal["unit", "office", "committee", "supervisor"]
-    seal_required: bool = False
 
 
 class Activity(_Model):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, tzinfo
 from typing import Literal
 
+from massline.approval import HistoryEntry, is_last_step
 from massline.contracts import (
     ActivitySubmitted,
     MetricsReported,
@@ -39,16 +40,6 @@ ContentDecision = Literal["release", "return", "reject"]
 CONTENT_CHECK_STEP = "content_check"
 # The actor recorded when the automatic content check holds a nomination.
 CONTENT_CHECKER = "content-check"
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One line of a nomination's history: what happened, at which step, by whom, and why."""
-
-    action: str
-    step_id: str | None
-    actor: str
-    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +151,7 @@ class Nomination:
     def approve(self, phase: str | None, steps: Sequence[ApprovalStep], *, by: str, reason: str | None) -> Transition:
         """The current step approves; after the last step the nomination is an entry of the campaign."""
         step = self._awaited_step(phase, steps)
-        final = self.step_index + 1 >= len(steps)
+        final = is_last_step(steps, self.step_index)
         new = replace(self, status="approved" if final else "submitted",
                       step_index=self.step_index + (0 if final else 1))
         event = NominationApproved(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from massline.auth import Caller, hash_password, issue_token, verify_password
+from massline.contracts import OrganisationSaved
 
 from .. import repository as repo
 from ..deps import SubmissionDeps
@@ -78,12 +79,32 @@ async def forget_old_sign_in_attempts(deps: SubmissionDeps) -> int:
     return await repo.prune_sign_in_attempts(deps.rt.pool, _now() - timedelta(days=1))
 
 
+# The envelope's campaign for organisation events, which belong to no campaign.
+ORGANISATIONS = "organisations"
+
+
+def organisation_saved(org: Organisation) -> OrganisationSaved:
+    return OrganisationSaved(organisation_id=org.id, name=org.name, kind=org.kind, level=org.level,
+                             parent_id=org.parent_id)
+
+
+async def announce_organisations(deps: SubmissionDeps) -> int:
+    """Every organisation as an OrganisationSaved event, so a service that starts reading the topic later (the
+    registry) learns the whole hierarchy; reading one twice changes nothing."""
+    async with deps.rt.unit_of_work() as uow:
+        orgs = await repo.all_organisations(uow.conn)
+        if orgs:
+            await uow.record_many([(organisation_saved(org), ORGANISATIONS) for org in orgs])
+    return len(orgs)
+
+
 async def save_organisation(deps: SubmissionDeps, org: Organisation) -> OrganisationView:
     """Creates or updates a unit or office; its parent must exist."""
     async with deps.rt.unit_of_work() as uow:
         if org.parent_id and await repo.get_organisation(uow.conn, org.parent_id) is None:
             raise Invalid("unknown_parent", "上级单位不存在", "The parent organisation does not exist")
         await repo.upsert_organisation(uow.conn, org)
+        await uow.record(organisation_saved(org), campaign_id=ORGANISATIONS)
     return OrganisationView(id=org.id, name=org.name, kind=org.kind, level=org.level, parent_id=org.parent_id)
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "NominationWithdrawn",
     "NotificationFailed",
     "NotificationSent",
+    "OrganisationSaved",
     "PhaseChanged",
     "PhaseInfo",
     "RankingComputed",
@@ -677,3 +678,21 @@ class RegistryReportProduced(Event):
     accounts: int = Field(ge=0)
     idle_accounts: int = Field(ge=0)
     open_findings: int = Field(ge=0)
+
+
+# --- organisations ---------------------------------------------------------------------------
+
+
+class OrganisationSaved(Event):
+    """A nominating unit or reviewing office was created or updated (submission owns the hierarchy).
+
+    Submission records one for every organisation when it starts, so a new reader learns the whole hierarchy."""
+
+    topic = topics.ORGANISATION
+    key_field = "organisation_id"
+
+    organisation_id: str
+    name: str
+    kind: Literal["office", "unit"]
+    level: Literal["provincial", "city", "unit"]
+    parent_id: str | None = None

@@ -75,6 +75,8 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec("massline.registry.v1", "account_id", 3,
                   "The account registry: accounts filed, changed, suspended, closed; activity snapshots; "
                   "health findings; monthly reports.", True),
+        TopicSpec("massline.organisation.v1", "organisation_id", 1,
+                  "Units and offices as submission saves them (internal: the registry learns the hierarchy here)."),
     )
 }
 
@@ -89,6 +91,7 @@ RESULT = "massline.result.v1"
 REVIEW = "massline.review.v1"
 NOTIFICATION = "massline.notification.v1"
 REGISTRY = "massline.registry.v1"
+ORGANISATION = "massline.organisation.v1"
 
 # One record: an id for the broker's life. A broker that restarted empty, or a new cluster, has another.
 EPOCH_TOPIC = "massline.broker-epoch"

@@ -1,0 +1,1 @@
+"""The registry's rules: accounts, their regions, the review chain of requests."""
