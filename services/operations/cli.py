@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from .accounts_cli import accounts_app
 from .audit_cli import audit_app
 from .devstack import SERVICES, Stack
 from .users import users_app
@@ -47,6 +48,7 @@ verify_app = typer.Typer(
 )
 app.add_typer(verify_app, name="verify")
 app.add_typer(audit_app, name="audit")
+app.add_typer(accounts_app, name="accounts")
 
 ALL = [*SERVICES, "gateway"]
 
