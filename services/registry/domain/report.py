@@ -208,7 +208,8 @@ def to_html(report: MonthlyReport) -> str:
     def table(lines: Sequence[Line]) -> str:
         head = "".join(f"<th>{escape(h)}</th>" for h in HEADER)
         body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in table_row(x)) + "</tr>" for x in lines)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return (f'<table border="1" cellpadding="3" cellspacing="0"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>")
 
     idle = "".join(f"<li>{escape(a['verified_name'])}（{escape(a['unit_name'])}，{escape(a['region'])}）</li>"
                    for a in report.idle) or "<li>无 None</li>"
@@ -219,8 +220,6 @@ def to_html(report: MonthlyReport) -> str:
                           [(r.name, r.idle_accounts) for r in report.regions]))
     title = f"{escape(report.month)} 政务新媒体账号月报 Monthly registry report"
     return (f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{title}</title>'
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-            "td,th{border:1px solid #999;padding:2px 6px;font-size:12px}@media print{svg{break-inside:avoid}}</style>"
             f"</head><body><h1>{title}</h1><p>范围 Scope: {escape(report.scope)} · 账号 Accounts: {report.accounts} · "
             f"闲置 Idle: {len(report.idle)} · 未结问题 Open findings: {report.open_findings}</p>"
             f"<section>{charts}</section><h2>各单位 Units</h2>{table(report.units)}"

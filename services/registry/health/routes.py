@@ -169,14 +169,18 @@ FINDING_COLUMNS = ["verified_name", "platform", "unit_name", "region", "code", "
                    "status", "followed_by", "escalations", "fixed_on", "closed_on", "resolution"]
 
 
-@router.get("/findings", tags=["health"], response_model=list[FindingView])
+class FindingList(BaseModel):
+    findings: list[FindingView]
+
+
+@router.get("/findings", tags=["health"], response_model=FindingList)
 async def findings(deps: Deps, caller: CallerDep, status: Literal["open", "reported_fixed", "closed"] | None = None,
                    format: Literal["json", "csv", "xlsx"] = "json", limit: int = Query(500, ge=1, le=10000),
                    offset: int = Query(0, ge=0)) -> Any:
     """A unit's findings; an office's board: every finding of the units in its region (CSV or XLSX to export)."""
     views = [finding_view(f, about) for f, about in await service.list_findings(deps, caller, status, limit, offset)]
     if format == "json":
-        return views
+        return FindingList(findings=views)
     rows = [[_cell(getattr(v, c)) for c in FINDING_COLUMNS] for v in views]
     if format == "csv":
         return Response(rows_to_csv(FINDING_COLUMNS, rows), media_type="text/csv; charset=utf-8",
