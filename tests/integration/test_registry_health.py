@@ -25,6 +25,7 @@ from services.registry.deps import RegistryDeps
 from services.registry.domain.accounts import Account, PersonInCharge
 from services.registry.domain.review import Org
 from services.registry.health.routes import router as health_router
+from services.registry.health.schedule import run_due
 from services.registry.health.service import today_of
 from services.registry.settings import RegistrySettings
 
@@ -194,3 +195,19 @@ async def test_the_monthly_report_is_produced_and_written_out(registry: Registry
     assert book.content[:2] == b"PK"
     assert await registry.count("SELECT count(*) FROM outbox WHERE event_type = 'RegistryReportProduced'") == 1
     assert (await registry.call("GET", f"/reports/{date(2001, 1, 1):%Y-%m}", "x-office")).status_code == 404
+
+
+async def test_the_schedule_checks_and_reports_once_until_due_again(registry: Registry) -> None:
+    deps = registry.deps
+    account_id = await _account(deps, "u2", "kuaishou", "甲市快讯")
+    await deps.rt.pool.execute("UPDATE accounts SET filed_at = now() - interval '30 days' WHERE id = $1", account_id)
+    assert await run_due(deps) == ["check", "report"]
+    findings = (await registry.call("GET", "/findings", "unit2")).json()["findings"]
+    assert [(f["code"], f["message_en"]) for f in findings] == [
+        ("idle_no_update", "No update for more than 14 days (last update: —)")]
+    scopes = await deps.rt.pool.fetch("SELECT scope FROM registry_reports ORDER BY scope")
+    assert [r["scope"] for r in scopes] == ["all", "prov"]
+    assert await run_due(deps) == []  # nothing due again today: the runs are recorded
+    later = (today_of(deps) + timedelta(days=20)).isoformat()
+    await registry.call("POST", "/checks/run", "admin", json={"on": later})
+    assert await run_due(deps) == []  # a run judged as of a later day does not stand for today's

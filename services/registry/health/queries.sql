@@ -67,7 +67,7 @@ INSERT INTO finding_history (finding_id, action, actor, note) VALUES ($1, $2, $3
 SELECT action, actor, note, at FROM finding_history WHERE finding_id = $1 ORDER BY id;
 
 -- name: last_run
-SELECT max(ran_on) FROM health_runs WHERE kind = $1;
+SELECT max(ran_on) FROM health_runs WHERE kind = $1 AND ran_on <= $2;
 
 -- name: add_run
 INSERT INTO health_runs (kind, ran_on, opened, escalated) VALUES ($1, $2, $3, $4);

@@ -133,8 +133,9 @@ async def finding_history(db: Db, finding_id: uuid.UUID) -> list[dict[str, Any]]
 
 # --- runs and reports --------------------------------------------------------------------------
 
-async def last_run(db: Db, kind: str) -> date | None:
-    ran_on: date | None = await db.fetchval(Q.last_run, kind)
+async def last_run(db: Db, kind: str, today: date) -> date | None:
+    """The latest day a run of this kind judged, up to today (a run as of a later day, on demand, is not one)."""
+    ran_on: date | None = await db.fetchval(Q.last_run, kind, today)
     return ran_on
 
 

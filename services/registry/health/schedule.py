@@ -22,8 +22,8 @@ async def run_due(deps: RegistryDeps) -> list[str]:
     today = service.today_of(deps)
     ran: list[str] = []
     async with deps.rt.pool.acquire() as conn:
-        last_check = await repo.last_run(conn, "check")
-        last_escalation = await repo.last_run(conn, "escalate")
+        last_check = await repo.last_run(conn, "check", today)
+        last_escalation = await repo.last_run(conn, "escalate", today)
     if last_check is None or (today - last_check).days >= deps.settings.check_interval_days:
         await service.run_checks(deps, today)  # escalates too
         ran.append("check")
