@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import PASSWORD, Api, wait_for
+from support import PASSWORD, PHONE_SIZE, SCREENSHOTS, Api, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -121,3 +121,67 @@ def test_a_stale_account_is_found_followed_escalated_and_closed(system) -> None:
     assert book.status_code == 200 and book.content[:2] == b"PK"
     wait_for("the office to be told of its report", lambda: [n for n in _inbox(api, f"office:{p}-city")
                                                              if month in n["subject"]])
+
+
+def test_unit_and_office_follow_a_finding_in_the_browser(system, browser) -> None:
+    from playwright.sync_api import expect
+
+    api = Api(system.gateway_url)
+    api.login("admin", "admin-demo-password")
+    p = f"b{uuid.uuid4().hex[:6]}"
+    _organisations(api, p)
+    account_id = _active_account(api, p)
+    today = date.today()
+    r = api.call("POST", f"/api/registry/accounts/{account_id}/snapshots", f"{p}-unit", json={
+        "taken_on": today.isoformat(), "followers": 900, "posts": 6, "reposts": 0, "comments": 0,
+        "last_update_on": today.isoformat()})
+    assert r.status_code == 201, r.text
+    last_month = today.replace(day=1) - timedelta(days=2)
+    r = api.call("POST", f"/api/registry/accounts/{account_id}/snapshots", f"{p}-unit", json={
+        "taken_on": last_month.isoformat(), "followers": 800, "posts": 12, "reposts": 0, "comments": 0,
+        "last_update_on": last_month.isoformat()})
+    assert r.status_code == 201, r.text
+    assert api.call("POST", "/api/registry/checks/run", f"{p}-city", json={}).status_code == 200
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    base = system.gateway_url
+
+    unit = browser.new_context(viewport=PHONE_SIZE, locale="zh-CN").new_page()
+    _sign_in(unit, base, f"{p}-unit")
+    unit.get_by_role("link", name="账号检查问题").click()
+    expect(unit.get_by_role("heading", name="账号检查问题")).to_be_visible()
+    expect(unit.locator(".card").filter(has_text="西安文旅")).to_contain_text("无转发、无评论")
+    bad = (f"account_id,taken_on,followers,posts,reposts,comments\n{account_id},{today},900,6,4,2\n"
+           f"{account_id},{today},many,6,4,2\n").encode()
+    unit.get_by_label("数据文件").set_input_files(files=[{"name": "figures.csv", "mimeType": "text/csv",
+                                                         "buffer": bad}])
+    unit.get_by_role("button", name="导入").click()
+    expect(unit.get_by_role("alert")).to_contain_text("第 3 行")
+    expect(unit.get_by_role("alert")).to_contain_text("未写入任何数据")
+    unit.screenshot(path=str(SCREENSHOTS / "unit-account-findings.png"), full_page=True)
+    unit.get_by_label("整改说明").fill("已开通评论并回复网民留言")
+    unit.get_by_role("button", name="报告已整改").click()
+    expect(unit.get_by_role("status")).to_contain_text("已报告整改")
+    assert CONTACT not in unit.content()
+
+    office = browser.new_context(locale="zh-CN").new_page()
+    _sign_in(office, base, f"{p}-city")
+    office.goto(base + "/console/accounts/findings?status=reported_fixed")
+    expect(office.get_by_role("link", name="Excel")).to_be_visible()
+    office.get_by_label("审核决定").select_option("accept")
+    office.screenshot(path=str(SCREENSHOTS / "office-findings-board.png"), full_page=True)
+    office.get_by_role("button", name="提交").click()
+    expect(office.get_by_role("status")).to_contain_text("已处理")
+    office.get_by_role("link", name="账号月报").click()
+    office.get_by_role("button", name="生成月报").click()
+    expect(office.get_by_role("status")).to_contain_text("月报已生成")
+    expect(office.get_by_role("img", name="各单位发布数")).to_contain_text("12")
+    office.screenshot(path=str(SCREENSHOTS / "office-monthly-report.png"), full_page=True)
+    assert CONTACT not in office.content()
+
+
+def _sign_in(page: Any, base: str, username: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("heading", name="工作台").wait_for()
