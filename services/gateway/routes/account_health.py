@@ -85,7 +85,7 @@ async def import_figures(request: Request, view: View, staff: StaffMember, servi
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     data = uploaded_file(body, content_type, "file") or b""
-    keep_good = b'name="keep_good"' in body
+    keep_good = uploaded_file(body, content_type, "keep_good") is not None
     try:
         r = await services.client.post(services.url("registry", "/snapshots/import"), content=data,
                                        params={"keep_good": str(keep_good).lower()},
