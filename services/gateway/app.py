@@ -17,14 +17,25 @@ from .addresses import parse_networks
 from .deps import GatewayDeps
 from .edge import docs_enabled, install_edge
 from .rendering import STATIC
-from .routes import api, console, final_review, nominations, operations, public, registry, review, scoring
+from .routes import (
+    account_health,
+    api,
+    console,
+    final_review,
+    nominations,
+    operations,
+    public,
+    registry,
+    review,
+    scoring,
+)
 from .settings import GatewaySettings
 
 MIGRATIONS = None  # the gateway owns no data
 
 # In the order they are matched: a console route's path never shadows one registered after it.
 PAGE_ROUTERS = (public.router, console.router, nominations.router, review.router, scoring.router,
-                final_review.router, operations.router, registry.router)
+                final_review.router, operations.router, registry.router, account_health.router)
 
 
 def open_client(settings: GatewaySettings) -> httpx.AsyncClient:

@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo
 
 from massline import localtime
 from massline.contracts import (
+    AccountFindingClosed,
+    AccountFindingEscalated,
+    AccountFindingOpened,
     Event,
     ExpertAssigned,
     ExpertScoreReopened,
@@ -26,6 +29,7 @@ from massline.contracts import (
     NominationReturned,
     NominationSubmitted,
     RankingComputed,
+    RegistryReportProduced,
     ResultsPublished,
 )
 
@@ -160,6 +164,12 @@ _RESULT_SAMPLE: dict[str, Any] = {
     "entries": [{"entry_name": "示例大学官方微信公众号", "category_name": "机构/政务账号", "rank": 3}],
 }
 
+_FINDING_SAMPLE: dict[str, Any] = {
+    "verified_name": "西安发布", "code": "idle_no_update", "deadline": "2024-09-30",
+    "finding_ref": "7c1e2d3f",
+}
+_REPORT_SAMPLE: dict[str, Any] = {"month": "2024-08", "accounts": 120, "idle_accounts": 3, "open_findings": 7}
+
 NOTICE_KINDS: dict[str, NoticeKind] = {
     kind.template: kind
     for kind in (
@@ -191,6 +201,13 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
                     "attempts": 48, "reason": "connection: ConnectError"}),
         NoticeKind("nomination_rejected", _NOMINATION_VARS | {"reason"},
                    {**_NOMINATION_SAMPLE, "reason": "该账号近一年内曾被通报，不符合参评条件。"}),
+        NoticeKind("account_finding_opened", frozenset(_FINDING_SAMPLE) | {"message", "message_en"},
+                   {**_FINDING_SAMPLE, "message": "账号超过14天未更新", "message_en": "No update for 14 days"}),
+        NoticeKind("account_finding_escalated", frozenset(_FINDING_SAMPLE) | {"escalations"},
+                   {**_FINDING_SAMPLE, "escalations": 1}),
+        NoticeKind("account_finding_closed", frozenset(_FINDING_SAMPLE) | {"resolution", "closed_on"},
+                   {**_FINDING_SAMPLE, "resolution": "fixed", "closed_on": "2024-09-28"}),
+        NoticeKind("registry_report_ready", frozenset(_REPORT_SAMPLE), _REPORT_SAMPLE),
     )
 }
 
@@ -245,6 +262,9 @@ def notices_for(event: Event, campaign_id: str = "", reviewers: Sequence[str] = 
                    "part": event.component, "reason": event.reason},
             refs={"entry_id": str(event.entry_id), "component": event.component},
         )]
+    if isinstance(event, AccountFindingOpened | AccountFindingEscalated | AccountFindingClosed
+                  | RegistryReportProduced):
+        return registry_notices(event)
     if isinstance(event, NominationApproved):
         # Intermediate steps are the offices' business; the unit hears once, when the entry is in.
         return [_nomination_notice("nomination_approved", event)] if event.final else []
@@ -253,6 +273,33 @@ def notices_for(event: Event, campaign_id: str = "", reviewers: Sequence[str] = 
     if isinstance(event, NominationRejected):
         return [_nomination_notice("nomination_rejected", event, reason=event.reason)]
     return []
+
+
+def registry_notices(event: Event) -> list[Notice]:
+    """A finding goes to the owning unit (an escalation also to the office now following it); a monthly report
+    to the office it covers. Names of accounts only: no person in charge travels on the bus."""
+    if isinstance(event, RegistryReportProduced):
+        if event.scope == "all":
+            return []
+        return [Notice("registry_report_ready", recipient_address("office", event.scope),
+                       {"month": event.month, "accounts": event.accounts, "idle_accounts": event.idle_accounts,
+                        "open_findings": event.open_findings}, {"report_id": str(event.report_id)})]
+    if not isinstance(event, AccountFindingOpened | AccountFindingEscalated | AccountFindingClosed):
+        return []
+    facts: dict[str, Any] = {"verified_name": event.verified_name or str(event.account_id), "code": event.code,
+                             "finding_ref": str(event.finding_id)[:8]}
+    refs = {"finding_id": str(event.finding_id), "account_id": str(event.account_id)}
+    unit = recipient_address("unit", event.unit_id)
+    if isinstance(event, AccountFindingOpened):
+        return [Notice("account_finding_opened", unit, {**facts, "deadline": event.deadline.isoformat(),
+                                                        "message": event.message,
+                                                        "message_en": event.message_en or event.message}, refs)]
+    if isinstance(event, AccountFindingEscalated):
+        facts |= {"deadline": event.deadline.isoformat(), "escalations": event.escalations}
+        return [Notice("account_finding_escalated", recipient_address("office", event.escalated_to), facts, refs),
+                Notice("account_finding_escalated", unit, facts, refs)]
+    return [Notice("account_finding_closed", unit,
+                   {**facts, "resolution": event.resolution, "closed_on": event.closed_on.isoformat()}, refs)]
 
 
 # --- coalescing -----------------------------------------------------------------------------

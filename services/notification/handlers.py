@@ -9,6 +9,9 @@ import asyncpg
 
 from massline.consumer import Delivered
 from massline.contracts import (
+    AccountFindingClosed,
+    AccountFindingEscalated,
+    AccountFindingOpened,
     CampaignLoaded,
     ExpertAssigned,
     ExpertScoreReopened,
@@ -18,6 +21,7 @@ from massline.contracts import (
     NominationSubmitted,
     NominationWithdrawn,
     RankingComputed,
+    RegistryReportProduced,
     ResultsPublished,
     topics,
 )
@@ -55,3 +59,7 @@ def register(deps: NotificationDeps) -> None:
                  description="Tell experts of their assignments.")
     rt.subscribe(topics.RESULT, "results", _bound(deps, notices.tell_of_results), events=[ResultsPublished],
                  description="Tell units where their entries placed; forward results to webhooks.")
+    rt.subscribe(topics.REGISTRY, "registry-health", _bound(deps, notices.tell_of_registry_health),
+                 events=[AccountFindingOpened, AccountFindingEscalated, AccountFindingClosed, RegistryReportProduced],
+                 description="Tell units of account findings (with their deadline) and of escalations, offices of "
+                             "escalated findings and of monthly registry reports.")

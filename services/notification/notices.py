@@ -79,6 +79,15 @@ async def tell_of_nominations(deps: NotificationDeps, conn: asyncpg.Connection, 
     await fan_out_webhooks(conn, batch)
 
 
+async def tell_of_registry_health(deps: NotificationDeps, conn: asyncpg.Connection,
+                                  batch: Sequence[Delivered]) -> None:
+    """Tell the owning unit of each account finding and its fate, the office following an escalated one, and an
+    office of its monthly registry report."""
+    pending = _notices(batch)
+    if pending:
+        await record_notices(deps, conn, pending)
+
+
 async def tell_of_rankings(deps: NotificationDeps, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
     """Tell the committee a ranking is ready, at most once a quarter hour (the latest one; the others are held
     and go out once the quarter hour has passed), and webhooks of every ranking computed."""

@@ -1,9 +1,10 @@
 """`massline accounts ...`: a unit's accounts in the registry, through the gateway of a running system.
 
-`import` files many accounts from a CSV or XLSX sheet (a header row, then one account a row). Every refused row is
-named by its line number and code; nothing is filed unless every row passes, or `--keep-good` files the good ones.
-The unit signs in like on the site (MASSLINE_USER, password from --password-file, --password-stdin or
-MASSLINE_PASSWORD).
+`check` runs the registry's health checks now and prints what they found (new findings, and overdue ones escalated
+to the office above). `import` files many accounts from a CSV or XLSX sheet (a header row, then one account a row).
+Every refused row is named by its line number and code; nothing is filed unless every row passes, or
+`--keep-good` files the good ones. The unit signs in like on the site (MASSLINE_USER, password from
+--password-file, --password-stdin or MASSLINE_PASSWORD).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import typer
 from .users import read_password
 
 accounts_app = typer.Typer(help="The account registry: list a unit's or an office's accounts, import accounts to "
-                                "file (docs/registry.md).", no_args_is_help=True)
+                                "file, run the health checks (docs/registry.md).", no_args_is_help=True)
 
 # Column headings an import sheet may use, in English (the API's names) or in Chinese.
 HEADINGS = {
@@ -147,3 +148,33 @@ def accounts_list(
         pending = a.get("open_request") or {}
         typer.echo("\t".join([a["id"], a["unit_id"], a["platform"], a["platform_account_id"], a["verified_name"],
                               a["region"], a["status"], pending.get("kind", "-")]))
+
+
+def _finding_line(f: dict[str, Any]) -> str:
+    return (f"{f['code']:<22} {f['verified_name'] or f['account_id']}  unit {f['unit_id']}  "
+            f"deadline {f['deadline']}  followed by {f['followed_by'] or '-'}\n    {f['message']} / {f['message_en']}")
+
+
+@accounts_app.command("check")
+def accounts_check(
+    url: str = typer.Option("http://127.0.0.1:8000", envvar="MASSLINE_GATEWAY_URL", help=_URL_HELP),
+    username: str = typer.Option("admin", envvar="MASSLINE_ADMIN_USER"),
+    password: str = typer.Option("admin-demo-password", envvar="MASSLINE_ADMIN_PASSWORD"),
+    on: str | None = typer.Option(None, help="Judge as of this day (YYYY-MM-DD) instead of today."),
+) -> None:
+    """Run the checks over every filed or active account now; print the findings opened and escalated.
+    Exit 0 when the run completed (whatever it found), 1 when refused, 2 when the system cannot be reached."""
+    from .cli import _admin_token, _refused, _request
+
+    r = _request(url, "POST", "/api/registry/checks/run", _admin_token(url, username, password),
+                 json={"on": on} if on else {})
+    if r.status_code != 200:
+        _refused(r)
+    run = r.json()
+    typer.echo(f"checked as of {run['on']}: {len(run['opened'])} finding(s) opened, "
+               f"{len(run['escalated'])} escalated")
+    for title, findings in (("opened", run["opened"]), ("escalated", run["escalated"])):
+        if findings:
+            typer.echo(f"{title}:")
+            for f in findings:
+                typer.echo(f"  {_finding_line(f)}")

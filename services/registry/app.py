@@ -12,6 +12,9 @@ from massline.service import ServiceRuntime
 from . import handlers
 from .deps import Metrics, RegistryDeps
 from .domain.regions import Gazetteer
+from .health import routes as health_routes
+from .health import schedule as health_schedule
+from .health.service import PUBLISHES as HEALTH_EVENTS
 from .routes import ROUTERS
 from .settings import RegistrySettings
 
@@ -28,10 +31,11 @@ def build_deps(settings: RegistrySettings | None = None) -> RegistryDeps:
         "registry",
         settings,
         migrations_dir=MIGRATIONS,
-        publishes=[AccountFiled, AccountChanged, AccountSuspended, AccountClosed],
+        publishes=[AccountFiled, AccountChanged, AccountSuspended, AccountClosed, *HEALTH_EVENTS],
     )
     deps = RegistryDeps(rt=rt, metrics=Metrics(rt), gazetteer=Gazetteer.with_extra(settings.region_list()))
     handlers.register(deps)
+    health_schedule.register(deps)
     return deps
 
 
@@ -41,4 +45,4 @@ def build_runtime(settings: RegistrySettings | None = None) -> ServiceRuntime[Re
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     deps = build_deps(settings)
-    return deps.rt.build_app(ROUTERS, title=TITLE, description=DESCRIPTION, deps=deps)
+    return deps.rt.build_app([*ROUTERS, health_routes.router], title=TITLE, description=DESCRIPTION, deps=deps)

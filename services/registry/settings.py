@@ -2,10 +2,10 @@
 
 from pydantic import Field
 
-from massline.settings import ServiceSettings
+from .health.settings import HealthSettings
 
 
-class RegistrySettings(ServiceSettings):
+class RegistrySettings(HealthSettings):
     platforms: str = Field(
         "wechat,weibo,douyin,toutiao,kuaishou,bilibili,website,app,other",
         description="Comma-separated platforms accounts may be opened on (seed 002: only approved platforms).")

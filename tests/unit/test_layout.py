@@ -37,6 +37,15 @@ def test_every_named_query_is_called(service: str) -> None:
     assert names - called == set(), f"{service}/queries.sql holds queries nothing calls"
 
 
+def test_every_nested_named_query_is_called() -> None:
+    """A service's package may keep its own queries.sql beside its own repository.py (the registry's health/)."""
+    for queries in (ROOT / "services").glob("*/*/queries.sql"):
+        names = set(load_queries(queries))
+        called = {a or b for a, b in NAMED_QUERY_CALL.findall((queries.parent / "repository.py").read_text("utf-8"))}
+        assert called <= names, f"{queries.parent}/repository.py calls queries that do not exist: {called - names}"
+        assert names - called == set(), f"{queries} holds queries nothing calls: {sorted(names - called)}"
+
+
 def test_shared_does_not_reach_into_the_services() -> None:
     reaching = re.compile(r"^\s*(from|import)\s+services\b|[\"']services\.", re.M)
     found = [str(p.relative_to(ROOT)) for p in _python_files(ROOT / "shared" / "massline")

@@ -619,6 +619,7 @@ class AccountSnapshotRecorded(Event):
     comments: int = Field(ge=0)
     last_update_on: date | None = Field(None, description="The day of the account's latest post.")
     source: Literal["reported", "imported", "verified"] = "reported"
+    open_questions: int = Field(0, ge=0, description="Public questions still unanswered on that day.")
 
 
 class AccountFindingOpened(Event):
@@ -636,6 +637,8 @@ class AccountFindingOpened(Event):
     deadline: date = Field(description="The day by which the unit must fix it.")
     message: str = Field("", description="What was found, in Chinese.")
     message_en: str = ""
+    followed_by: str = Field("", description="The office (organisation id) following the finding.")
+    verified_name: str = Field("", description="The account's verified name (public).")
 
 
 class AccountFindingEscalated(Event):
@@ -650,6 +653,8 @@ class AccountFindingEscalated(Event):
     code: str
     escalated_to: str = Field(description="The office (organisation id) now following the finding.")
     deadline: date
+    escalations: int = Field(1, ge=1, description="How many times the finding has been escalated, this one included.")
+    verified_name: str = ""
 
 
 class AccountFindingClosed(Event):
@@ -664,6 +669,7 @@ class AccountFindingClosed(Event):
     code: str
     resolution: Literal["fixed", "withdrawn"]
     closed_on: date
+    verified_name: str = ""
 
 
 class RegistryReportProduced(Event):
