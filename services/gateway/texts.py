@@ -355,6 +355,8 @@ UI: dict[str, tuple[str, str]] = {
     "components": ("各项得分", "Components"),
     "explanation": ("计算依据", "How it was computed"),
     "comp_initial": ("初评", "Initial"),
+    "initial_figures": ("初评数据", "Initial figures"),
+    "registry_snapshot": ("账号备案库快照", "Account registry snapshot"),
     "comp_vote": ("网络投票", "Public vote"),
     "comp_expert": ("专家评审", "Experts"),
     "comp_activity": ("实践活动", "Activity"),
