@@ -71,6 +71,10 @@ class PublicCampaign(Answer):
     privacy_en: str | None = None
     filing: dict[str, Any] = Field(default_factory=dict)
     share: dict[str, Any] | None = None
+    nomination_accounts: str = Field("free_text", description="Where nominations take their account from: registry, "
+                                                              "free_text or either.")
+    reference_period: dict[str, Any] | None = Field(
+        None, description="The registry's reference period (starts_on, ends_on), when the definition gives one.")
     current_phase: str | None
 
 
