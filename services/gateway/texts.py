@@ -361,6 +361,25 @@ UI: dict[str, tuple[str, str]] = {
     "components": ("各项得分", "Components"),
     "explanation": ("计算依据", "How it was computed"),
     "comp_initial": ("初评", "Initial"),
+    "initial_figures": ("初评数据", "Initial figures"),
+    "registry_snapshot": ("账号备案库快照", "Account registry snapshot"),
+    "registry_account": ("备案账号", "Registry account"),
+    "registry_hint": ("从本单位在账号备案库中备案的账号中选择：认证名称、账号ID、平台、级别和运营数据（{day}及以前最近一期快照）由备案库填入。",
+                      "Pick one of your unit's accounts filed in the account registry: its verified name, id, "
+                      "platform, level and figures (the latest snapshot on or before {day}) fill the nomination."),
+    "registry_free_text": ("不从备案库选择，直接填写账号信息", "Not from the registry: fill in the account's details"),
+    "registry_picker_none": ("本单位在账号备案库中还没有账号。", "Your unit has no accounts in the registry yet."),
+    "registry_status": ("备案状态", "Registry status"),
+    "registry_status_filed": ("已备案", "filed"),
+    "registry_status_active": ("正常", "active"),
+    "registry_status_suspended": ("已暂停", "suspended"),
+    "registry_status_closed": ("已注销", "closed"),
+    "registry_verified_name": ("认证名称", "Verified name"),
+    "registry_platform_id": ("平台与账号ID", "Platform and account id"),
+    "registry_eligible_now": ("现在能否参评", "Eligible now"),
+    "registry_yes": ("符合条件", "yes"),
+    "registry_figures": ("{day}：粉丝 {followers} · 发稿 {posts} · 互动 {interactions}",
+                         "{day}: followers {followers} · posts {posts} · interactions {interactions}"),
     "comp_vote": ("网络投票", "Public vote"),
     "comp_expert": ("专家评审", "Experts"),
     "comp_activity": ("实践活动", "Activity"),
@@ -876,6 +895,7 @@ CONSUMERS: dict[str, tuple[str, str]] = {
     "standings": ("实时排名", "live standings"),
     "invalidations": ("作废与恢复的票", "invalidated and reinstated votes"),
     "organisations": ("单位与审核部门", "units and offices"),
+    "registry": ("账号备案库", "account registry"),
 }
 
 TOPICS: dict[str, tuple[str, str]] = {

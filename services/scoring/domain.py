@@ -324,12 +324,21 @@ class VoteReason:
 
 @dataclass(frozen=True)
 class AccountMetrics:
-    """Followers, posts and interactions of the account; `verified` figures replace `reported` ones."""
+    """Followers, posts and interactions of the account: `verified` figures replace the `registry` snapshot's, which
+    replace `reported` ones. Registry figures name their snapshot (its id and the day it describes)."""
 
     followers: int
     posts: int
     interactions: int
     source: str = "reported"
+    snapshot_id: str | None = None
+    taken_on: str | None = None
+
+    def origin(self) -> dict[str, Any]:
+        """Where the figures came from, as the explanation and the digest name it."""
+        if self.snapshot_id is None:
+            return {"source": self.source}
+        return {"source": self.source, "snapshot": {"id": self.snapshot_id, "taken_on": self.taken_on}}
 
     def value(self, metric: str) -> int:
         return int(getattr(self, metric))
@@ -370,7 +379,7 @@ class EntryInputs:
                 "followers": self.metrics.followers,
                 "posts": self.metrics.posts,
                 "interactions": self.metrics.interactions,
-                "source": self.metrics.source,
+                **self.metrics.origin(),
             },
             "votes": self.votes,
             "tally_rank": self.tally_rank,
@@ -469,7 +478,7 @@ def initial_scores(
                             "weight": weights.get(m, 0.0)}
             share = weights.get(m, 0.0) / weight_sum
             score += share * normalised
-        out[e.entry_id] = (score, {"missing": False, "source": e.metrics.source, "normalization": normalization,
+        out[e.entry_id] = (score, {"missing": False, **e.metrics.origin(), "normalization": normalization,
                                    "metrics": parts})
     return out
 

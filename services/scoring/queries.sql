@@ -45,11 +45,13 @@ WHERE id = $1
 RETURNING campaign_id, category_id;
 
 -- name: upsert_metrics
-INSERT INTO account_metrics AS m (entry_id, source, campaign_id, platform, followers, posts, interactions, reported_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO account_metrics AS m (entry_id, source, campaign_id, platform, followers, posts, interactions, reported_at,
+    snapshot_id, taken_on)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (entry_id, source) DO UPDATE
 SET campaign_id = EXCLUDED.campaign_id, platform = EXCLUDED.platform, followers = EXCLUDED.followers,
-    posts = EXCLUDED.posts, interactions = EXCLUDED.interactions, reported_at = EXCLUDED.reported_at
+    posts = EXCLUDED.posts, interactions = EXCLUDED.interactions, reported_at = EXCLUDED.reported_at,
+    snapshot_id = EXCLUDED.snapshot_id, taken_on = EXCLUDED.taken_on
 WHERE m.reported_at <= EXCLUDED.reported_at;
 
 -- name: record_activity
@@ -76,13 +78,14 @@ SET as_of = CASE WHEN t.as_of <= EXCLUDED.as_of THEN EXCLUDED.as_of ELSE t.as_of
 SELECT pg_advisory_xact_lock($1::bigint);
 
 -- name: category_entries
-SELECT e.id, e.name, e.unit_id, e.platform, m.followers, m.posts, m.interactions, m.source,
-       a.on_time AS activity_on_time, a.held_in_period AS activity_held_in_period
+-- Of an entry's figures, the verified ones count, else the registry's, else the reported ones.
+SELECT e.id, e.name, e.unit_id, e.platform, m.followers, m.posts, m.interactions, m.source, m.snapshot_id,
+       m.taken_on, a.on_time AS activity_on_time, a.held_in_period AS activity_held_in_period
 FROM entries e
 LEFT JOIN LATERAL (
-    SELECT followers, posts, interactions, source FROM account_metrics am
+    SELECT followers, posts, interactions, source, snapshot_id, taken_on FROM account_metrics am
     WHERE am.entry_id = e.id
-    ORDER BY (am.source = 'verified') DESC
+    ORDER BY (am.source = 'verified') DESC, (am.source = 'registry') DESC
     LIMIT 1
 ) m ON true
 LEFT JOIN activity_summaries a ON a.entry_id = e.id

@@ -220,7 +220,8 @@ async def learn_nominations(conn: asyncpg.Connection, batch: Sequence[Delivered]
                 touched.add(place)
         elif isinstance(e, MetricsReported):
             await repository.upsert_metrics(conn, e.nomination_id, e.source, campaign_id, e.platform, e.followers,
-                                            e.posts, e.interactions, item.envelope.occurred_at)
+                                            e.posts, e.interactions, item.envelope.occurred_at, e.snapshot_id,
+                                            e.taken_on)
             touched.add(await _place(conn, e.nomination_id, campaign_id, e.category_id))
         elif isinstance(e, ActivitySubmitted):
             await repository.record_activity(conn, e.nomination_id, campaign_id, e.submitted_at, e.on_time,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,9 @@ async def load_category_inputs(
         standing = standings.get(entry_id, {})
         metrics = None
         if r["source"] is not None:
-            metrics = domain.AccountMetrics(r["followers"], r["posts"], r["interactions"], r["source"])
+            metrics = domain.AccountMetrics(r["followers"], r["posts"], r["interactions"], r["source"],
+                                            None if r["snapshot_id"] is None else str(r["snapshot_id"]),
+                                            None if r["taken_on"] is None else r["taken_on"].isoformat())
         normalised = normalization != "none"
         entries.append(domain.EntryInputs(
             entry_id=entry_id,
@@ -187,9 +189,11 @@ async def campaign_unit_names(conn: Connection, campaign_id: str) -> dict[str, s
 
 
 async def upsert_metrics(conn: Connection, entry_id: Any, source: str, campaign_id: str, platform: str | None,
-                         followers: int, posts: int, interactions: int, reported_at: datetime) -> None:
+                         followers: int, posts: int, interactions: int, reported_at: datetime,
+                         snapshot_id: Any = None, taken_on: date | None = None) -> None:
+    """Figures from one source; registry figures name their snapshot (id and day)."""
     await conn.execute(Q.upsert_metrics, entry_id, source, campaign_id, platform, followers, posts, interactions,
-                       reported_at)
+                       reported_at, snapshot_id, taken_on)
 
 
 async def record_activity(conn: Connection, entry_id: Any, campaign_id: str, submitted_at: datetime,

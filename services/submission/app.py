@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
 from massline import audit_api
+from massline.consumer import Delivered
 from massline.contracts import (
     ActivitySubmitted,
     CampaignLoaded,
@@ -21,11 +23,14 @@ from massline.contracts import (
     NominationWithdrawn,
     OrganisationSaved,
     PhaseChanged,
+    topics,
 )
+from massline.db import Connection
 from massline.service import ServiceRuntime
 
 from .deps import SubmissionDeps
 from .routes import ROUTERS
+from .service import registry
 from .service.people import announce_organisations, ensure_admin, forget_old_sign_in_attempts
 from .settings import SubmissionSettings
 
@@ -36,14 +41,23 @@ DESCRIPTION = "Campaign definitions and phases, nominating units and offices, no
 
 
 def build_runtime(settings: SubmissionSettings | None = None) -> ServiceRuntime[SubmissionSettings]:
-    """The runtime: schema, migrations and the events the service publishes. It consumes none."""
-    return ServiceRuntime(
+    """The runtime: schema, migrations, the events the service publishes, and its one consumer: the account
+    registry's events, into the read model nominations pick their accounts from."""
+    rt = ServiceRuntime(
         "submission",
         settings or SubmissionSettings(),
         migrations_dir=MIGRATIONS,
         publishes=[CampaignLoaded, PhaseChanged, NominationSubmitted, NominationApproved, NominationReturned,
                    NominationRejected, NominationWithdrawn, ActivitySubmitted, MetricsReported, OrganisationSaved],
     )
+
+    async def learn_registry(conn: Connection, batch: Sequence[Delivered]) -> None:
+        await registry.learn(conn, batch, rt.outbox)
+
+    rt.subscribe(topics.REGISTRY, "registry", learn_registry, events=registry.REGISTRY_EVENTS,
+                 description="Accounts, snapshots and idle findings of the account registry: what nominations pick "
+                             "and registry campaigns' figures come from.")
+    return rt
 
 
 def build_deps(rt: ServiceRuntime[SubmissionSettings]) -> SubmissionDeps:

@@ -74,15 +74,17 @@ FROM nominations WHERE campaign_id = $1 AND status NOT IN ('withdrawn', 'rejecte
 
 -- name: insert_nomination
 INSERT INTO nominations (id, campaign_id, unit_id, category_id, entry_name, platform, account_key,
-    operating_entity_key, level, public_fields, private_fields, self_nomination, status, step_index, held_reasons)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15);
+    operating_entity_key, level, public_fields, private_fields, self_nomination, status, step_index, held_reasons,
+    registry_account_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16);
 
 -- name: set_held_reasons
 UPDATE nominations SET held_reasons = $2 WHERE id = $1;
 
 -- name: update_nomination_form
 UPDATE nominations SET category_id = $2, entry_name = $3, platform = $4, account_key = $5, operating_entity_key = $6,
-    level = $7, public_fields = $8, private_fields = $9, revision = revision + 1, updated_at = now()
+    level = $7, public_fields = $8, private_fields = $9, registry_account_id = $10, revision = revision + 1,
+    updated_at = now()
 WHERE id = $1;
 
 -- name: get_nomination
@@ -143,13 +145,19 @@ INSERT INTO nomination_history (nomination_id, action, step_id, actor, reason) V
 SELECT action, step_id, actor, reason, at FROM nomination_history WHERE nomination_id = $1 ORDER BY id;
 
 -- name: upsert_metrics
-INSERT INTO nomination_metrics (nomination_id, source, followers, posts, interactions, recorded_by)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO nomination_metrics (nomination_id, source, followers, posts, interactions, recorded_by, snapshot_id,
+    taken_on)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (nomination_id, source) DO UPDATE SET followers = EXCLUDED.followers, posts = EXCLUDED.posts,
-    interactions = EXCLUDED.interactions, recorded_by = EXCLUDED.recorded_by, recorded_at = now();
+    interactions = EXCLUDED.interactions, recorded_by = EXCLUDED.recorded_by, recorded_at = now(),
+    snapshot_id = EXCLUDED.snapshot_id, taken_on = EXCLUDED.taken_on;
+
+-- name: delete_metrics
+DELETE FROM nomination_metrics WHERE nomination_id = $1 AND source = $2;
 
 -- name: metrics
-SELECT source, followers, posts, interactions, recorded_by, recorded_at FROM nomination_metrics WHERE nomination_id = $1;
+SELECT source, followers, posts, interactions, recorded_by, recorded_at, snapshot_id, taken_on
+FROM nomination_metrics WHERE nomination_id = $1;
 
 -- name: insert_activity
 INSERT INTO activity_summaries (nomination_id, summary, links, submitted_at, on_time, held_on, held_in_period)
@@ -199,3 +207,52 @@ FROM entry_images i WHERE i.nomination_id = $1;
 SELECT i.version, CASE WHEN $3::int = 256 THEN i.large ELSE i.small END AS content
 FROM entry_images i JOIN nominations n ON n.id = i.nomination_id
 WHERE n.campaign_id = $1 AND n.id = $2 AND n.status = 'approved';
+
+-- --- the account registry, as learnt from massline.registry.v1 -------------------------------------------
+
+-- name: upsert_registry_account
+-- An account's public record; an event older than the stored record changes nothing.
+INSERT INTO registry_accounts AS a (account_id, unit_id, unit_name, platform, level, platform_account_id,
+    verified_name, region, status, reason, as_of)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (account_id) DO UPDATE SET unit_id = EXCLUDED.unit_id, unit_name = EXCLUDED.unit_name,
+    platform = EXCLUDED.platform, level = EXCLUDED.level, platform_account_id = EXCLUDED.platform_account_id,
+    verified_name = EXCLUDED.verified_name, region = EXCLUDED.region, status = EXCLUDED.status,
+    reason = EXCLUDED.reason, as_of = EXCLUDED.as_of
+WHERE a.as_of <= EXCLUDED.as_of;
+
+-- name: upsert_registry_snapshot
+INSERT INTO registry_snapshots (snapshot_id, account_id, unit_id, taken_on, followers, posts, reposts, comments,
+    last_update_on, source, recorded_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (snapshot_id) DO UPDATE SET taken_on = EXCLUDED.taken_on, followers = EXCLUDED.followers,
+    posts = EXCLUDED.posts, reposts = EXCLUDED.reposts, comments = EXCLUDED.comments,
+    last_update_on = EXCLUDED.last_update_on, source = EXCLUDED.source, recorded_at = EXCLUDED.recorded_at;
+
+-- name: open_idle_finding
+INSERT INTO registry_idle_findings (finding_id, account_id, unit_id, code, observed_on, deadline)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (finding_id) DO NOTHING;
+
+-- name: close_idle_finding
+UPDATE registry_idle_findings SET closed_on = $2, resolution = $3 WHERE finding_id = $1;
+
+-- name: registry_account
+SELECT * FROM registry_accounts WHERE account_id = $1;
+
+-- name: registry_accounts_of_unit
+SELECT * FROM registry_accounts WHERE unit_id = $1 ORDER BY platform, verified_name;
+
+-- name: registry_snapshots
+-- In the order they were recorded: of two snapshots for one day, the later one counts.
+SELECT * FROM registry_snapshots WHERE account_id = $1 ORDER BY taken_on, recorded_at, snapshot_id;
+
+-- name: registry_idle_findings
+SELECT * FROM registry_idle_findings WHERE account_id = $1 ORDER BY observed_on, finding_id;
+
+-- name: nominations_of_registry_account
+-- The nominations that picked the account, with the snapshot their registry figures came from.
+SELECT n.id, n.campaign_id, n.category_id, n.platform, n.status, m.snapshot_id
+FROM nominations n
+LEFT JOIN nomination_metrics m ON m.nomination_id = n.id AND m.source = 'registry'
+WHERE n.registry_account_id = $1 AND n.status NOT IN ('withdrawn', 'rejected');

@@ -21,6 +21,7 @@ from massline.queries import load_queries
 from .domain.campaign import CampaignDefinition
 from .domain.content import HoldReason
 from .domain.nomination import HistoryEntry, Nomination, NominationStatus
+from .domain.registry import IdleFinding, RegistryAccount, Snapshot
 from .domain.rules import ExistingNomination
 from .domain.sign_in import Attempts
 
@@ -202,6 +203,8 @@ class NominationForm:
     level: str | None
     public_fields: dict[str, Any]
     private_fields: dict[str, Any]
+    # Set when the account was picked from the registry.
+    registry_account_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ class NominationRecord:
     held_reasons: list[dict[str, Any]]
     public_fields: dict[str, Any]
     private_fields: dict[str, Any]
+    registry_account_id: uuid.UUID | None = None
 
     def nomination(self) -> Nomination:
         """The nomination as its review decides on it."""
@@ -262,14 +266,14 @@ async def insert_nomination(db: Db, nomination: Nomination, form: NominationForm
     await db.execute(Q.insert_nomination, nomination.id, nomination.campaign_id, nomination.unit_id,
                      form.category_id, form.entry_name, form.platform, form.account_key, form.operating_entity_key,
                      form.level, form.public_fields, form.private_fields, self_nomination, nomination.status,
-                     nomination.step_index, _held(nomination))
+                     nomination.step_index, _held(nomination), form.registry_account_id)
 
 
 async def update_form(db: Db, nomination_id: uuid.UUID, form: NominationForm) -> None:
     """A corrected form; the revision counts up."""
     await db.execute(Q.update_nomination_form, nomination_id, form.category_id, form.entry_name, form.platform,
                      form.account_key, form.operating_entity_key, form.level, form.public_fields,
-                     form.private_fields)
+                     form.private_fields, form.registry_account_id)
 
 
 async def save_state(db: Db, nomination: Nomination) -> None:
@@ -378,17 +382,25 @@ class Metrics:
     followers: int
     posts: int
     interactions: int
+    # Registry figures name the snapshot they came from.
+    snapshot_id: uuid.UUID | None = None
+    taken_on: date | None = None
 
 
 async def save_metrics(db: Db, nomination_id: uuid.UUID, source: str, metrics: Metrics, recorded_by: str) -> None:
-    """The account's metrics as the unit reported them or as an office verified them (one row per source)."""
+    """The account's metrics as the unit reported them, as an office verified them, or as the registry's snapshot
+    holds them (one row per source)."""
     await db.execute(Q.upsert_metrics, nomination_id, source, metrics.followers, metrics.posts, metrics.interactions,
-                     recorded_by)
+                     recorded_by, metrics.snapshot_id, metrics.taken_on)
+
+
+async def forget_metrics(db: Db, nomination_id: uuid.UUID, source: str) -> None:
+    await db.execute(Q.delete_metrics, nomination_id, source)
 
 
 async def metrics(db: Db, nomination_id: uuid.UUID) -> dict[str, Metrics]:
-    """The nomination's metrics per source (reported, verified)."""
-    return {r["source"]: Metrics(r["followers"], r["posts"], r["interactions"])
+    """The nomination's metrics per source (reported, verified, registry)."""
+    return {r["source"]: Metrics(r["followers"], r["posts"], r["interactions"], r["snapshot_id"], r["taken_on"])
             for r in await db.fetch(Q.metrics, nomination_id)}
 
 
@@ -435,3 +447,67 @@ async def forget_sign_in_attempts(db: Db, key: str) -> None:
 
 async def prune_sign_in_attempts(db: Db, before: datetime) -> int:
     return int((await db.execute(Q.prune_sign_in_attempts, before)).split()[-1])
+
+
+# --- the account registry, as learnt from its events ------------------------------------------
+
+async def save_registry_account(db: Db, a: RegistryAccount, unit_name: str, reason: str | None,
+                                as_of: datetime) -> None:
+    await db.execute(Q.upsert_registry_account, a.account_id, a.unit_id, unit_name, a.platform, a.level,
+                     a.platform_account_id, a.verified_name, a.region, a.status, reason, as_of)
+
+
+async def save_registry_snapshot(db: Db, account_id: uuid.UUID, unit_id: str, s: Snapshot,
+                                 last_update_on: date | None, source: str, recorded_at: datetime) -> None:
+    await db.execute(Q.upsert_registry_snapshot, s.snapshot_id, account_id, unit_id, s.taken_on, s.followers,
+                     s.posts, s.reposts, s.comments, last_update_on, source, recorded_at)
+
+
+async def open_idle_finding(db: Db, account_id: uuid.UUID, unit_id: str, f: IdleFinding, deadline: date) -> None:
+    await db.execute(Q.open_idle_finding, f.finding_id, account_id, unit_id, f.code, f.observed_on, deadline)
+
+
+async def close_idle_finding(db: Db, finding_id: uuid.UUID, closed_on: date, resolution: str) -> None:
+    await db.execute(Q.close_idle_finding, finding_id, closed_on, resolution)
+
+
+def _registry_account(r: Any) -> RegistryAccount:
+    return RegistryAccount(r["account_id"], r["unit_id"], r["platform"], r["level"], r["platform_account_id"],
+                           r["verified_name"], r["region"], r["status"])
+
+
+async def registry_account(db: Db, account_id: uuid.UUID) -> RegistryAccount | None:
+    row = await db.fetchrow(Q.registry_account, account_id)
+    return None if row is None else _registry_account(row)
+
+
+async def registry_accounts_of_unit(db: Db, unit_id: str) -> list[RegistryAccount]:
+    return [_registry_account(r) for r in await db.fetch(Q.registry_accounts_of_unit, unit_id)]
+
+
+async def registry_snapshots(db: Db, account_id: uuid.UUID) -> list[Snapshot]:
+    """The account's snapshots in the order they were recorded."""
+    return [Snapshot(r["snapshot_id"], r["taken_on"], r["followers"], r["posts"], r["reposts"], r["comments"])
+            for r in await db.fetch(Q.registry_snapshots, account_id)]
+
+
+async def registry_idle_findings(db: Db, account_id: uuid.UUID) -> list[IdleFinding]:
+    return [IdleFinding(r["finding_id"], r["code"], r["observed_on"], r["closed_on"], r["resolution"])
+            for r in await db.fetch(Q.registry_idle_findings, account_id)]
+
+
+@dataclass(frozen=True)
+class RegistryNomination:
+    """A nomination that picked a registry account, and the snapshot its figures came from (if any)."""
+
+    id: uuid.UUID
+    campaign_id: str
+    category_id: str
+    platform: str | None
+    snapshot_id: uuid.UUID | None
+
+
+async def nominations_of_registry_account(db: Db, account_id: uuid.UUID) -> list[RegistryNomination]:
+    """The active nominations (neither withdrawn nor rejected) that picked the account."""
+    return [RegistryNomination(r["id"], r["campaign_id"], r["category_id"], r["platform"], r["snapshot_id"])
+            for r in await db.fetch(Q.nominations_of_registry_account, account_id)]

@@ -71,6 +71,10 @@ class PublicCampaign(Answer):
     privacy_en: str | None = None
     filing: dict[str, Any] = Field(default_factory=dict)
     share: dict[str, Any] | None = None
+    nomination_accounts: str = Field("free_text", description="Where nominations take their account from: registry, "
+                                                              "free_text or either.")
+    reference_period: dict[str, Any] | None = Field(
+        None, description="The registry's reference period (starts_on, ends_on), when the definition gives one.")
     current_phase: str | None
 
 
@@ -95,6 +99,48 @@ class MetricsView(Answer):
     followers: int
     posts: int
     interactions: int
+    snapshot_id: str | None = Field(None, description="Registry figures: the snapshot they came from.")
+    taken_on: str | None = Field(None, description="Registry figures: the day the snapshot describes, YYYY-MM-DD.")
+
+
+class RegistrySnapshotView(Answer):
+    snapshot_id: str
+    taken_on: str = Field(description="The day the figures describe, YYYY-MM-DD.")
+    followers: int
+    posts: int
+    reposts: int
+    comments: int
+    interactions: int = Field(description="Reposts plus comments: the initial assessment's interactions.")
+
+    @classmethod
+    def of(cls, s: Any) -> RegistrySnapshotView:
+        return cls(snapshot_id=str(s.snapshot_id), taken_on=s.taken_on.isoformat(), followers=s.followers,
+                   posts=s.posts, reposts=s.reposts, comments=s.comments, interactions=s.interactions)
+
+
+class RegistryAccountView(Answer):
+    """A registry account as the campaign sees it (its public record; never the person in charge)."""
+
+    account_id: str
+    platform: str
+    level: str
+    platform_account_id: str
+    verified_name: str
+    region: str
+    status: str = Field(description="filed, active, suspended or closed.")
+    eligible: bool = Field(description="Whether the campaign takes the account now.")
+    refusal: dict[str, Any] | None = Field(
+        None, description="Why not: code (account_not_active, account_idle, account_no_snapshot, ...), field and "
+                          "the message in Chinese and English.")
+    snapshot: RegistrySnapshotView | None = Field(
+        None, description="The latest snapshot on or before the campaign's reference date.")
+
+
+class RegistryAccounts(Answer):
+    nomination_accounts: str = Field(description="registry, free_text or either.")
+    reference_from: str | None = Field(None, description="The reference period's first day.")
+    reference_date: str | None = Field(None, description="The reference period's last day: the figures' day.")
+    accounts: list[RegistryAccountView]
 
 
 class ActivityView(Answer):
@@ -121,7 +167,9 @@ class NominationView(Answer):
     held_reasons: list[dict[str, Any]] = Field(description="Why the content check holds it, while held.")
     form: dict[str, Any]
     history: list[HistoryView]
-    metrics: dict[str, MetricsView] = Field(description="Per source: reported, verified.")
+    metrics: dict[str, MetricsView] = Field(description="Per source: reported, verified, registry.")
+    registry: RegistryAccountView | None = Field(
+        None, description="The registry account the nomination picked: its status and snapshot now.")
     activity: ActivityView | None
     image: str | None = Field(None, description="The version of the entry's picture, when one was uploaded.")
 

@@ -439,8 +439,11 @@ async def test_reported_and_verified_metrics_are_kept_apart_and_sent_to_scoring(
     nid = (await api.nominate("unit1", "institutional", account("甲号", "jia_hao"))).json()["id"]
     r = await api.call("PUT", f"/nominations/{nid}/metrics/verified", "x-office",
                        json={"followers": 55_000, "posts": 480, "interactions": 19_000})
-    assert r.json()["metrics"] == {"reported": {"followers": 60_000, "posts": 500, "interactions": 20_000},
-                                   "verified": {"followers": 55_000, "posts": 480, "interactions": 19_000}}
+    # Figures typed or verified name no registry snapshot.
+    no_snapshot = {"snapshot_id": None, "taken_on": None}
+    assert r.json()["metrics"] == {
+        "reported": {"followers": 60_000, "posts": 500, "interactions": 20_000, **no_snapshot},
+        "verified": {"followers": 55_000, "posts": 480, "interactions": 19_000, **no_snapshot}}
     events = await api.events("MetricsReported")
     assert [(e["source"], e["followers"]) for e in events] == [("reported", 60_000), ("verified", 55_000)]
     bad = await api.call("PUT", f"/nominations/{nid}/metrics/verified", "x-office",

@@ -108,3 +108,17 @@ def test_the_score_sheet_shows_a_forfeited_activity_as_forfeited_not_to_score() 
 async def test_the_expert_scores_page_names_the_forfeited_state() -> None:
     page = await _page("/console/c/c1/expert-scores", "committee")
     assert 'data-state="forfeited"' in page and "实践活动视作放弃，无需评分" in page
+
+
+async def test_the_final_review_names_the_registry_snapshot_the_initial_figures_came_from() -> None:
+    snapshot = {"id": str(uuid.uuid4()), "taken_on": "2024-07-31"}
+    entry = FINAL["rankings"]["gov"]["entries"][0]  # type: ignore[index]
+    entry["explanation"]["initial"] = {"weight": 20, "source": "registry", "snapshot": snapshot}
+    try:
+        page = await _page("/console/c/c1/final-review", "committee")
+    finally:
+        del entry["explanation"]["initial"]
+    card = page[page.index(f'id="e-{A}"'):page.index(f'id="e-{B}"')]
+    assert "初评数据" in card and "账号备案库快照" in card
+    assert snapshot["id"] in card and "2024-07-31" in card
+    assert "账号备案库快照" not in page[page.index(f'id="e-{B}"'):]

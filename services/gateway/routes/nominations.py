@@ -19,13 +19,36 @@ from ..visitor import Staff
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
+# The form fields a registry account fills in (its verified values and its snapshot's figures).
+REGISTRY_FILLED = frozenset({"account_name", "account_id", "platform", "level", "followers", "posts", "interactions"})
+
+
 def render_form(view: PageView, c: dict[str, Any], *, category: str, raw: dict[str, str],
                 errors: dict[str, list[str]] | None = None, general: list[str] | None = None,
-                unit_opinion: str = "", correcting: bool = False, status: int = 200) -> HTMLResponse:
-    """The nomination form, posting back to where it was asked for, with what was typed and what was refused."""
+                unit_opinion: str = "", correcting: bool = False, status: int = 200,
+                registry: dict[str, Any] | None = None, picked: str = "") -> HTMLResponse:
+    """The nomination form, posting back to where it was asked for, with what was typed and what was refused; in a
+    campaign that takes registry accounts, the unit's accounts to pick from (`registry`) and the one picked."""
     return view.render("nomination_form.html", {
         "c": c, "action": view.request.url.path, "category": category, "raw": raw, "errors": errors or {},
-        "general": general or [], "unit_opinion": unit_opinion, "correcting": correcting}, status=status)
+        "general": general or [], "unit_opinion": unit_opinion, "correcting": correcting, "registry": registry,
+        "picked": picked, "registry_filled": REGISTRY_FILLED}, status=status)
+
+
+async def registry_accounts(services: Services, staff: Staff, c: dict[str, Any]) -> dict[str, Any] | None:
+    """The unit's registry accounts for the picker, in a campaign that takes them (None otherwise)."""
+    if c.get("nomination_accounts", "free_text") == "free_text":
+        return None
+    r = await services.call("submission", "GET", f"/campaigns/{quote(c['id'])}/registry-accounts", token=staff.token)
+    return r.body if r.ok else {"accounts": [], "error": r.error}
+
+
+def with_account(body: dict[str, Any], form: Any) -> str:
+    """Puts the picked registry account (if any) into the request body; returns it to show again."""
+    picked = str(form.get("registry_account_id", "")).strip()
+    if picked:
+        body["registry_account_id"] = picked
+    return picked
 
 
 async def nomination_and_campaign(view: PageView, services: Services, staff: Staff,
@@ -78,7 +101,7 @@ async def new_nomination(campaign_id: str, view: View, staff: StaffMember, servi
     c = await services.campaign(campaign_id)
     if not c.ok:
         return view.problem(c.error, c.status)
-    return render_form(view, c.body, category="", raw={})
+    return render_form(view, c.body, category="", raw={}, registry=await registry_accounts(services, staff, c.body))
 
 
 @router.post("/console/c/{campaign_id}/nominations/new")
@@ -93,6 +116,7 @@ async def create_nomination(campaign_id: str, request: Request, view: View, staf
     category, values, raw = nomination_values(c.body, form)
     opinion = str(form.get("unit_opinion", "")).strip()
     body: dict[str, Any] = {"category_id": category, "form": values}
+    picked = with_account(body, form)
     if opinion:
         body["unit_opinion"] = opinion
     r = await services.call("submission", "POST", f"/campaigns/{quote(campaign_id)}/nominations", token=staff.token,
@@ -103,7 +127,8 @@ async def create_nomination(campaign_id: str, request: Request, view: View, staf
         return view.sign_in_again()
     errors, general = field_messages(r.error, view.lang)
     return render_form(view, c.body, category=category, raw=raw, errors=errors, general=general,
-                       unit_opinion=opinion, status=422 if r.status < 500 else 502)
+                       unit_opinion=opinion, status=422 if r.status < 500 else 502,
+                       registry=await registry_accounts(services, staff, c.body), picked=picked)
 
 
 @router.get("/console/nominations/{nomination_id}")
@@ -188,7 +213,9 @@ async def edit_nomination(nomination_id: uuid.UUID, view: View, staff: StaffMemb
         return found
     r, c = found
     raw = {k: "" if v is None else str(v) for k, v in r.body.get("form", {}).items()}
-    return render_form(view, c.body, category=r.body["category_id"], raw=raw, correcting=True)
+    picked = (r.body.get("registry") or {}).get("account_id", "")
+    return render_form(view, c.body, category=r.body["category_id"], raw=raw, correcting=True,
+                       registry=await registry_accounts(services, staff, c.body), picked=picked)
 
 
 @router.post("/console/nominations/{nomination_id}/edit")
@@ -201,10 +228,12 @@ async def correct_nomination(nomination_id: uuid.UUID, request: Request, view: V
     if not c.ok:
         return view.problem(c.error, c.status)
     category, values, raw = nomination_values(c.body, form)
-    r = await services.call("submission", "PUT", f"/nominations/{nomination_id}", token=staff.token,
-                            json={"category_id": category, "form": values})
+    body: dict[str, Any] = {"category_id": category, "form": values}
+    picked = with_account(body, form)
+    r = await services.call("submission", "PUT", f"/nominations/{nomination_id}", token=staff.token, json=body)
     if r.ok:
         return RedirectResponse(f"/console/nominations/{nomination_id}?done=submitted_ok", status_code=303)
     errors, general = field_messages(r.error, view.lang)
     return render_form(view, c.body, category=category, raw=raw, errors=errors, general=general, correcting=True,
-                       status=422 if r.status < 500 else 502)
+                       status=422 if r.status < 500 else 502,
+                       registry=await registry_accounts(services, staff, c.body), picked=picked)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,6 +47,7 @@ __all__ = [
     "InitialMetric",
     "Phase",
     "Quotas",
+    "ReferencePeriod",
     "Results",
     "Scoring",
     "ScoringComponent",
@@ -220,6 +221,21 @@ class Eligibility(_Model):
         if len(set(value)) != len(value):
             raise ValueError("platforms are listed more than once; 平台重复")
         return value
+
+
+class ReferencePeriod(_Model):
+    """The days the registry is read for (both included, in the campaign's time zone): an account flagged idle
+    on any of them may not take part, and `ends_on` is the reference date whose snapshot feeds the initial
+    assessment (the latest snapshot taken on or before it)."""
+
+    starts_on: date
+    ends_on: date
+
+    @model_validator(mode="after")
+    def _in_order(self) -> ReferencePeriod:
+        if self.starts_on > self.ends_on:
+            raise ValueError("starts_on must not come after ends_on; 参照期起止有误")
+        return self
 
 
 class Choice(_Model):
@@ -477,6 +493,11 @@ class CampaignDefinition(_Model):
     organizer: Text
     timezone: Text = "Asia/Shanghai"
     kind: Literal["accounts", "cases"]
+    # Where a nomination's account comes from: picked from the unit's filed accounts in the registry, typed in
+    # as free text, or either. Free text is the default: a campaign written before the registry keeps working.
+    nomination_accounts: Literal["registry", "free_text", "either"] = "free_text"
+    # The registry's reference period; without one, the days of the nomination phase.
+    reference_period: ReferencePeriod | None = None
     categories: list[Category] = Field(min_length=1)
     phases: list[Phase] = Field(min_length=1)
     quotas: Quotas = Field(default_factory=Quotas)
@@ -548,6 +569,18 @@ class CampaignDefinition(_Model):
 
     def field(self, field_id: str) -> FormField | None:
         return next((f for f in self.form if f.id == field_id), None)
+
+    def reference_days(self) -> ReferencePeriod | None:
+        """The registry's reference period: as given, else the nomination phase's days (its end is excluded, so
+        its last day is the day before), else None."""
+        if self.reference_period is not None:
+            return self.reference_period
+        phase = self.phase("nomination")
+        if phase is None:
+            return None
+        zone = self.zone
+        last = (phase.ends_at - timedelta(microseconds=1)).astimezone(zone).date()
+        return ReferencePeriod(starts_on=phase.starts_at.astimezone(zone).date(), ends_on=last)
 
     def public_field_ids(self) -> list[str]:
         return [f.id for f in self.form if f.public]
@@ -704,6 +737,9 @@ class CampaignDefinition(_Model):
                 )
         if self.field("category") is None:
             yield (("form",), "the form needs a field with id category of type category; 缺少申报类别字段")
+        if self.nomination_accounts != "free_text" and self.reference_days() is None:
+            yield (("reference_period",), "registry accounts need a reference_period or a nomination phase; "
+                                          "须设定参照期")
         if self.kind == "accounts" and self.field("platform") is None:
             yield (("form",), "an accounts campaign needs a platform field; 账号类活动须填写所属平台")
         if self.eligibility.cases_from and self.field("case_month") is None:

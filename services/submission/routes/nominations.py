@@ -13,9 +13,9 @@ from massline.errors import RequestBody
 
 from ..deps import Deps
 from ..repository import Metrics
-from ..service import nominations, reads
+from ..service import nominations, reads, registry
 from ..service.nominations import FormSubmission
-from ..views import NominationList, NominationView
+from ..views import NominationList, NominationView, RegistryAccounts
 from .refusals import submission_router
 
 router = submission_router()
@@ -28,9 +28,14 @@ class NominationRequest(RequestBody):
     form: dict[str, Any] = Field(description="Field id → value, as the campaign's form defines.")
     self_nomination: bool = False
     unit_opinion: str | None = Field(None, max_length=1000, description="所在单位意见 (the unit's opinion).")
+    registry_account_id: uuid.UUID | None = Field(
+        None, description="The account picked from the unit's registry (campaigns with nomination_accounts registry "
+                          "or either): its verified name, platform id, platform, level and the snapshot's figures "
+                          "fill the form.")
 
     def submission(self) -> FormSubmission:
-        return FormSubmission(self.category_id, self.form, self.self_nomination, self.unit_opinion)
+        return FormSubmission(self.category_id, self.form, self.self_nomination, self.unit_opinion,
+                              self.registry_account_id)
 
 
 @router.post("/campaigns/{campaign_id}/nominations", status_code=201, tags=["nominations"],
@@ -41,6 +46,14 @@ async def submit_nomination(
     """A nominating unit registers a nomination; every rule of the campaign is checked first."""
     require_role(caller, "unit")
     return await nominations.submit(deps, campaign_id, body.submission(), caller)
+
+
+@router.get("/campaigns/{campaign_id}/registry-accounts", tags=["nominations"], response_model=RegistryAccounts)
+async def registry_accounts(campaign_id: str, deps: Deps, caller: CallerDep) -> RegistryAccounts:
+    """The caller's unit's registry accounts for the nomination form: status, whether the campaign takes each (and
+    the code when not), and the snapshot for the campaign's reference date."""
+    require_role(caller, "unit")
+    return await registry.unit_accounts(deps, campaign_id, caller)
 
 
 @router.get("/nominations/{nomination_id}", tags=["nominations"], response_model=NominationView)

@@ -16,7 +16,8 @@ from .access import campaign
 # What the public sees of a definition: not the exclusion list, quotas or the reviewers' approval steps.
 _PUBLIC_PARTS = {"id", "version", "title", "title_en", "organizer", "timezone", "kind", "categories", "phases",
                  "voting", "results", "form", "activity",
-                 "banner", "rules", "rules_en", "privacy", "privacy_en", "filing", "share"}
+                 "banner", "rules", "rules_en", "privacy", "privacy_en", "filing", "share", "nomination_accounts",
+                 "reference_period"}
 
 
 async def load_campaign(deps: SubmissionDeps, definition_yaml: str, caller: Caller) -> CampaignSummary:

@@ -10,7 +10,7 @@ from typing import Any
 
 from massline import audit
 from massline.auth import Caller
-from massline.contracts import ActivitySubmitted
+from massline.contracts import ActivitySubmitted, MetricsReported
 from massline.uow import UnitOfWork
 
 from .. import repository as repo
@@ -29,11 +29,14 @@ from ..domain.form import (
     split_fields,
 )
 from ..domain.nomination import ActivityReport, ContentDecision, Nomination, ReviewDecision, Revision, Transition
+from ..domain.registry import check_account_source, registry_form, registry_metrics
 from ..domain.rules import ProposedNomination, RuleViolation, check_nomination
 from ..repository import ActivityRow, Db, Metrics, NominationForm
 from ..views import NominationView
+from . import registry
 from .access import campaign, nomination_for, now, phase_of
 from .reads import nomination_view
+from .registry import Picked
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class FormSubmission:
     form: Mapping[str, Any]
     self_nomination: bool = False
     unit_opinion: str | None = None
+    # The account picked from the unit's registry, in campaigns that take registry accounts.
+    registry_account_id: uuid.UUID | None = None
 
     def neutralised(self) -> FormSubmission:
         """Markup and scripts taken out of every text, before any rule or storage sees it."""
@@ -58,14 +63,32 @@ def _violations(violations: list[RuleViolation]) -> Invalid:
                     for v in violations])
 
 
+async def _account_form(
+    db: Db, d: CampaignDefinition, unit_id: str, sub: FormSubmission
+) -> tuple[dict[str, Any], Picked | None]:
+    """The form with the picked registry account's verified values and figures in place of typed ones; refuses an
+    account the campaign does not take (wrong source, not the unit's, suspended or closed, idle, no figures)."""
+    refused = check_account_source(d, sub.registry_account_id)
+    picked = None
+    if not refused and sub.registry_account_id is not None:
+        picked, refused = await registry.pick(db, d, unit_id, sub.registry_account_id)
+    if refused:
+        raise _violations(refused)
+    if picked is None:
+        return dict(sub.form), None
+    return registry_form(sub.form, picked.account, picked.snapshot), picked
+
+
 async def _checked_form(
     db: Db, d: CampaignDefinition, unit_id: str, sub: FormSubmission, nomination_id: uuid.UUID | None
-) -> tuple[NominationForm, list[HoldReason]]:
-    """Refuses a form that breaks a rule; returns it as stored, with the content concerns that hold it."""
+) -> tuple[NominationForm, list[HoldReason], Picked | None]:
+    """Refuses a form that breaks a rule; returns it as stored, with the content concerns that hold it and the
+    registry account it picked."""
+    values, picked = await _account_form(db, d, unit_id, sub)
     existing = await repo.active_nominations(db, d.id)
     proposal = ProposedNomination(
         id=str(nomination_id) if nomination_id else None, unit_id=unit_id, category=sub.category_id,
-        form={**sub.form, "category": sub.category_id}, is_self_nomination=sub.self_nomination,
+        form={**values, "category": sub.category_id}, is_self_nomination=sub.self_nomination,
     )
     # The phase is the operator's (or the dates'), checked before; the rule set checks the rest.
     violations = [v for v in check_nomination(d, proposal, existing, at=instant_inside_nomination(d, now()))
@@ -73,12 +96,20 @@ async def _checked_form(
     refused, holds = split_holds(violations)
     if refused:
         raise _violations(refused)
-    public, private = split_fields(d, sub.form)
+    public, private = split_fields(d, values)
     form = NominationForm(
-        category_id=sub.category_id, entry_name=entry_name(sub.form), platform=sub.form.get("platform"),
-        account_key=account_key(sub.form), operating_entity_key=operating_entity_key(sub.form),
-        level=sub.form.get("level"), public_fields=public, private_fields=private)
-    return form, holds
+        category_id=sub.category_id, entry_name=entry_name(values), platform=values.get("platform"),
+        account_key=account_key(values), operating_entity_key=operating_entity_key(values),
+        level=values.get("level"), public_fields=public, private_fields=private,
+        registry_account_id=picked.account.account_id if picked else None)
+    return form, holds, picked
+
+
+async def _registry_figures(db: Db, n: Nomination, picked: Picked | None, by: str) -> list[MetricsReported]:
+    """The picked account's snapshot becomes the nomination's registry figures, announced to scoring."""
+    if not await registry.save_picked_figures(db, n.id, picked, by) or picked is None or picked.snapshot is None:
+        return []
+    return [registry_metrics(n.id, n.category_id, picked.account.platform, picked.snapshot)]
 
 
 async def _apply(uow: UnitOfWork, t: Transition, *, state_changed: bool = True) -> None:
@@ -110,7 +141,7 @@ async def submit(deps: SubmissionDeps, campaign_id: str, sub: FormSubmission, ca
         c = await campaign(uow.conn, campaign_id)
         require_nominating(phase_of(c))
         d = c.definition
-        form, holds = await _checked_form(uow.conn, d, unit_id, sub, None)
+        form, holds, picked = await _checked_form(uow.conn, d, unit_id, sub, None)
         unit = await repo.get_organisation(uow.conn, unit_id)
         proposed = Nomination(
             id=nomination_id, campaign_id=campaign_id, unit_id=unit_id, unit_name=unit.name if unit else unit_id,
@@ -120,10 +151,11 @@ async def submit(deps: SubmissionDeps, campaign_id: str, sub: FormSubmission, ca
         await repo.insert_nomination(uow.conn, t.nomination, form, self_nomination=sub.self_nomination)
         await repo.add_history(uow.conn, nomination_id, t.history)
         events = list(t.events)
-        metrics = reported_metrics(sub.form)
+        metrics = reported_metrics(sub.form) if picked is None else None
         if metrics:
             await repo.save_metrics(uow.conn, nomination_id, "reported", Metrics(*metrics), caller.username)
             events.append(t.nomination.reported_metrics(*metrics))
+        events.extend(await _registry_figures(uow.conn, t.nomination, picked, caller.username))
         if events:
             await uow.record_many([(e, campaign_id) for e in events])
     return await nomination_view(deps, nomination_id, caller)
@@ -156,13 +188,15 @@ async def correct(
         nomination, phase = record.nomination(), phase_of(c)
         nomination.require_correctable(phase)
         d = c.definition
-        form, holds = await _checked_form(uow.conn, d, record.unit_id, sub, nomination_id)
+        form, holds, picked = await _checked_form(uow.conn, d, record.unit_id, sub, nomination_id)
         await repo.update_form(uow.conn, nomination_id, form)
         t = nomination.correct(phase, Revision(sub.category_id, form.entry_name, form.platform, tuple(holds)),
                                first_office_step(d), by=caller.username, unit_opinion=sub.unit_opinion)
         await repo.save_state(uow.conn, t.nomination)
         await repo.save_held_reasons(uow.conn, t.nomination)
         await _apply(uow, t, state_changed=False)
+        for event in await _registry_figures(uow.conn, t.nomination, picked, caller.username):
+            await uow.record(event, campaign_id=record.campaign_id)
     return await nomination_view(deps, nomination_id, caller)
 
 

@@ -10,6 +10,7 @@ from .. import repository as repo
 from ..deps import SubmissionDeps
 from ..views import ActivityView, HistoryView, MetricsView, NominationList, NominationSummary, NominationView
 from .access import campaign, nomination_for, units_or_all, visible_units
+from .registry import registry_state
 
 
 async def nomination_view(deps: SubmissionDeps, nomination_id: uuid.UUID, caller: Caller) -> NominationView:
@@ -21,6 +22,7 @@ async def nomination_view(deps: SubmissionDeps, nomination_id: uuid.UUID, caller
         activity = await repo.get_activity(conn, nomination_id)
         image = await repo.entry_image_version(conn, nomination_id)
         c = await campaign(conn, record.campaign_id)
+        registry = await registry_state(conn, c.definition, record.unit_id, record.registry_account_id)
     steps = c.definition.approval_steps
     awaiting = record.status == "submitted" and record.step_index < len(steps)
     return NominationView(
@@ -37,8 +39,11 @@ async def nomination_view(deps: SubmissionDeps, nomination_id: uuid.UUID, caller
         form={**record.public_fields, **record.private_fields},
         history=[HistoryView(action=h.action, step_id=h.step_id, actor=h.actor, reason=h.reason,
                              at=h.at.isoformat()) for h in history],
-        metrics={source: MetricsView(followers=m.followers, posts=m.posts, interactions=m.interactions)
+        metrics={source: MetricsView(followers=m.followers, posts=m.posts, interactions=m.interactions,
+                                     snapshot_id=str(m.snapshot_id) if m.snapshot_id else None,
+                                     taken_on=m.taken_on.isoformat() if m.taken_on else None)
                  for source, m in metrics.items()},
+        registry=registry,
         activity=ActivityView(submitted_at=activity.submitted_at.isoformat(), on_time=activity.on_time,
                               held_on=activity.held_on.isoformat() if activity.held_on else None,
                               held_in_period=activity.held_in_period, links=list(activity.links))

@@ -222,7 +222,8 @@ class ActivitySubmitted(Event):
 
 
 class MetricsReported(Event):
-    """Account metrics for the initial score, as reported by the unit or verified by the office."""
+    """Account metrics for the initial score: as reported by the unit, verified by the office, or taken from the
+    account registry's snapshot."""
 
     topic = topics.NOMINATION
     key_field = "nomination_id"
@@ -233,7 +234,11 @@ class MetricsReported(Event):
     followers: int = Field(ge=0)
     posts: int = Field(ge=0)
     interactions: int = Field(ge=0)
-    source: Literal["reported", "verified"]
+    source: Literal["reported", "verified", "registry"] = Field(
+        description="reported by the unit, verified by an office, or read from the account registry's snapshot "
+                    "for the campaign's reference date (interactions: its reposts plus comments).")
+    snapshot_id: uuid.UUID | None = Field(None, description="The registry snapshot the figures came from.")
+    taken_on: date | None = Field(None, description="The day that snapshot describes.")
 
 
 # --- votes -----------------------------------------------------------------------------------
