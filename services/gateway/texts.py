@@ -666,6 +666,10 @@ UI: dict[str, tuple[str, str]] = {
     "level_unit": ("单位", "Unit"),
     # account health and the monthly registry report
     "account_findings": ("账号检查问题", "Account findings"),
+    "finding_idle_no_update": ("休眠：超期未更新", "Sleeping: no update"),
+    "finding_too_few_posts": ("空壳：发布过少", "Empty shell: too few posts"),
+    "finding_no_interaction": ("僵尸：无互动", "Zombie: no interaction"),
+    "finding_questions_unanswered": ("网民提问未按时答复", "Public questions unanswered"),
     "account": ("账号", "Account"),
     "deadline": ("整改期限", "Deadline"),
     "actions": ("操作", "Actions"),

@@ -57,9 +57,33 @@ REGISTRY_ACCOUNTS = [
 ]
 
 
+# Four weeks of weekly figures per account in service: (followers at the start, posts a week, interactions a week,
+# days since the latest post). One account has gone quiet, so the office's first check finds it (docs/registry.md).
+DEMO_FIGURES = {"sflg_weixin": (52000, 9, 640, 1), "sflg_douyin": (18000, 5, 300, 2),
+                "sfsd_weibo": (30500, 7, 210, 3), "sfnl_bili": (4100, 0, 0, 23)}
+
+
+def report_demo_figures(c: httpx.Client, tokens: dict[str, dict[str, str]], filed: list[tuple[str, str, str]],
+                        say: Callable[[str], None]) -> None:
+    """The units report their accounts' weekly figures; the office runs the first health check."""
+    today = datetime.now(timezone(timedelta(hours=8))).date()
+    for unit, platform_id, account in filed:
+        followers, posts, interactions, quiet = DEMO_FIGURES[platform_id]
+        for weeks_ago in (3, 2, 1, 0):
+            day = today - timedelta(days=7 * weeks_ago)
+            c.post(f"/api/registry/accounts/{account}/snapshots", headers=tokens[unit], json={
+                "taken_on": day.isoformat(), "followers": followers + 150 * (3 - weeks_ago), "posts": posts,
+                "reposts": interactions // 3, "comments": interactions - interactions // 3,
+                "last_update_on": min(day, today - timedelta(days=quiet)).isoformat()}).raise_for_status()
+    run = c.post("/api/registry/checks/run", headers=tokens["office"], json={})
+    run.raise_for_status()
+    say(f"registry: four weeks of figures reported; the office's check opened {len(run.json()['opened'])} finding(s)")
+
+
 def file_demo_accounts(c: httpx.Client, tokens: dict[str, dict[str, str]], say: Callable[[str], None]) -> None:
     """The demo units file their accounts; the office approves all but one, which waits in its review queue."""
     deadline = time.monotonic() + 60
+    filed: list[tuple[str, str, str]] = []
     for unit, platform, account_id, name, then in REGISTRY_ACCOUNTS:
         filing = {"platform": platform, "level": "unit", "platform_account_id": account_id, "verified_name": name,
                   "person_in_charge": {"username": unit, "contact": "029-00000000"}, "reason": "演示账号备案"}
@@ -74,10 +98,12 @@ def file_demo_accounts(c: httpx.Client, tokens: dict[str, dict[str, str]], say: 
             continue
         c.post(f"/api/registry/requests/{r.json()['id']}/decision", headers=tokens["office"],
                json={"decision": "approve", "reason": "符合备案要求"}).raise_for_status()
+        filed.append((unit, account_id, r.json()["account_id"]))
         if then == "active":
             c.post(f"/api/registry/accounts/{r.json()['account_id']}/activate",
                    headers=tokens[unit]).raise_for_status()
     say(f"registry: {len(REGISTRY_ACCOUNTS)} demo accounts filed, one awaiting the office's review")
+    report_demo_figures(c, tokens, filed, say)
 
 
 def campaigns_dir() -> Path:

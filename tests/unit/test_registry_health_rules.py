@@ -128,3 +128,12 @@ def test_an_overdue_finding_escalates_with_a_new_deadline() -> None:
     up, event = f.escalate("province", f.deadline + timedelta(days=1), RULES)
     assert up.followed_by == "province" and up.escalations == 1
     assert event.escalated_to == "province" and event.deadline == f.deadline + timedelta(days=8)
+
+
+def test_every_check_has_a_title_in_words_on_the_findings_board() -> None:
+    from services.gateway import texts
+    from services.registry.domain.health import CHECKS
+
+    for code in CHECKS:
+        zh, en = texts.UI[f"finding_{code}"]
+        assert zh and en and code not in zh
