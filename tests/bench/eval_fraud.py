@@ -149,6 +149,7 @@ def grid(quick: bool = False) -> list[Cell]:
             cells.append(Cell(name, regime, 30, bg, pops, None, params))
         for name, params, attack in attacks:
             cells.append(Cell(name, regime, 30, bg, [], attack, params))
+        cells += opening(regime)
     if quick:
         keep = {"background only", "campus L100 k1", "cgnat 2500", "popular entry peak", "office 300",
                 "burst 2x/24 one-UA", "shared dev 8/phone proxies", "camouflage proxies rotated", "fresh surge 2x",
@@ -557,6 +558,21 @@ def write_doc(path: Path, body: str, part: str = "memory") -> None:
 
 # --------------------------------------------------------------------------------------------
 # The whole system through the public HTTP path
+
+
+def opening(regime: str) -> list[Cell]:
+    """A campaign's opening minutes: a few hundred voters in four minutes, a campus or an office rallying at
+    once, and a farm striking before the campaign has many voters to be compared with."""
+    few = "300 ordinary voters over 4 minutes"
+    return [
+        Cell("opening campus", regime, 4, 300, [Campus(80, 2, 1, 0.7, rally_scale_s=40)], None,
+             f"{few} + 80 campus (k 2, L 70 %) rallying at once"),
+        Cell("opening office", regime, 4, 300, [Office(60, at=0.05, scale_s=40)], None,
+             f"{few} + 60 staff behind one address for their unit"),
+        Cell("opening burst", regime, 4, 300, [],
+             Burst(60, Farm(subnets=2, ua="one", verify="scripted", jitter_s=1), gap_s=60),
+             f"{few} + burst 60 ids from 2 /24s (3 waves, 60 s apart)"),
+    ]
 
 
 def http_cells() -> list[Cell]:

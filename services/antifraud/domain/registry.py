@@ -71,7 +71,10 @@ class Thresholds:
     # they behave: user agent, how long after verifying they voted (fresh identities only), whether they had
     # loaded the campaign's page. A crowd behaves like everyone else; a farm shares its script's traits.
     contrast_cohort_min: int = 10  # identities in the cohort before it is compared at all
-    contrast_baseline_min: int = 200  # other identities of the campaign today to compare against
+    # Other identities of the campaign today to compare against. The comparison reads small counts cautiously
+    # (`contrast_sigmas`, `contrast_prior`), so a few dozen suffice: a farm striking in a campaign's opening minutes,
+    # before hundreds have voted, is judged too.
+    contrast_baseline_min: int = 60
     contrast_min_identities: int = 8  # identities sharing a trait before the trait is evidence
     contrast_ratio: float = 4.0  # how much more common in the cohort than elsewhere a strong trait is
     contrast_support: float = 2.5  # … and a supporting one (needs a strong trait beside it)
