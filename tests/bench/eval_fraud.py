@@ -51,6 +51,7 @@ from fraud_world import (  # noqa: E402
     Campus,
     CarrierNat,
     Cell,
+    Devoted,
     Farm,
     FreshSurge,
     Office,
@@ -96,6 +97,9 @@ def grid(quick: bool = False) -> list[Cell]:
     for staff in (60, 300):
         honest.append((f"office {staff}", f"{staff} staff behind one address, 85 % for their unit",
                        [Office(staff)]))
+    for gap in (120, 480):
+        honest.append((f"devoted fans {gap // 60} min", f"600 fans coming back at random, {gap // 60} min apart on "
+                       "average, one or two votes each time", [Devoted(600, mean_gap_s=gap)]))
     honest.append(("office 300 group plan", "300 staff behind one address, 85 % for their unit, 40 % on one "
                    "virtual operator's group plan", [Office(300, group_plan=0.4)]))
 
@@ -139,8 +143,10 @@ def grid(quick: bool = False) -> list[Cell]:
     ]
     attacks.append(("slow drip 6x/24", "150 ids, 1 vote / 5 min each, 6 /24s × 4 addr, spoofed devices, UA pool",
                     SlowDrip(150, Farm(subnets=6, ua="pool", verify="aged", jitter_s=1), interval_s=300)))
-    attacks.append(("slow drip proxies", "150 ids, 1 vote / 4 min ± 40 s, residential proxies, UA mix, aged",
+    attacks.append(("slow drip proxies", "150 ids, 1 vote / 4 min + 0–40 s, residential proxies, UA mix, aged",
                     SlowDrip(150, Farm(ua="mix", verify="aged", jitter_s=40), interval_s=240)))
+    attacks.append(("slow drip proxies irregular", "150 ids, 1 vote / 4 min + 0–4 min, residential proxies, UA mix, aged",
+                    SlowDrip(150, Farm(ua="mix", verify="aged", jitter_s=240), interval_s=240)))
 
     attacks += platform
     cells: list[Cell] = []
@@ -149,6 +155,9 @@ def grid(quick: bool = False) -> list[Cell]:
             cells.append(Cell(name, regime, 30, bg, pops, None, params))
         for name, params, attack in attacks:
             cells.append(Cell(name, regime, 30, bg, [], attack, params))
+        cells.append(Cell("slow drip proxies 1 h", regime, 60, bg, [],
+                          SlowDrip(150, Farm(ua="mix", verify="aged", jitter_s=40), interval_s=240),
+                          "as slow drip proxies, over an hour (40 simulated minutes of drip, ten votes each)"))
         cells += opening(regime)
     if quick:
         keep = {"background only", "campus L100 k1", "cgnat 2500", "popular entry peak", "office 300",

@@ -38,6 +38,8 @@ Honest populations (label in brackets)
       carrier, mobile user agents, otherwise ordinary.
     * a popular entry at its peak [popular]: a TV mention brings a smooth surge (rise in minutes,
       decay over ten) of new ordinary people, 85 % of them for that entry.
+    * devoted fans [devoted]: people who come back whenever something reminds them (reminders at random,
+      minutes apart on average) and give one or two votes to their favourite each time, until their ten are spent.
     * an office [office]: dozens to hundreds of staff behind one address, mostly desktop browsers,
       voting after an internal notice for their own unit's entry (loyalty 85 %).
 
@@ -55,7 +57,8 @@ Attack families (label "attack:<family>"; each targets one mid-ranked entry)
     * fresh_surge: freshly verified identities from an SMS farm, each on its own residential address
       and device, all voting for one entry within minutes; size = multiple of the entry's honest votes
       in the cell.
-    * slow_drip: identities giving one vote every few minutes, under any rate limit.
+    * slow_drip: identities giving one vote every few minutes, under any rate limit (a fixed interval with
+      jitter: the jitter is the farm's parameter).
 
 Phone numbers
     Every identity verifies with its own mainland mobile number. People buy their SIMs one at a time, so
@@ -561,6 +564,25 @@ class PopularPeak:
 
 
 @dataclass
+class Devoted:
+    """Fans who keep coming back: each time something reminds them (a message, a notification, a break) they open
+    the page and give one or two votes to their favourite, until their ten are spent."""
+
+    fans: int
+    mean_gap_s: float = 240.0  # between reminders (exponential: reminders come when they come)
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng("devoted")
+        for arrival in rhythm_arrivals(rng, self.fans, 0, g.span * 0.5, g.regime):
+            p = g.person(rng, "devoted", g.residential(rng))
+            fav = g.favourite(rng)
+            t = g.onboard(rng, p, arrival, rng.random() < g.returning_share())
+            while t < g.span and p.left() > 0:
+                g.vote(p, t, fav, min(rng.choice([1, 1, 1, 2]), p.left()))
+                t += 30.0 + rng.expovariate(1.0 / max(self.mean_gap_s - 30.0, 1.0))  # at least half a minute
+
+
+@dataclass
 class Office:
     """Staff of a unit behind its one address, voting for their unit's entry after an internal notice."""
 
@@ -764,7 +786,7 @@ class SlowDrip(Attack):
 # A cell
 
 
-Population = Ordinary | Campus | CarrierNat | PopularPeak | Office
+Population = Ordinary | Campus | CarrierNat | PopularPeak | Office | Devoted
 
 
 @dataclass

@@ -213,6 +213,27 @@ def test_machine_regular_gaps_are_caught_and_human_gaps_are_not():
     assert domain.regular_gaps([T0 + timedelta(seconds=60 * i) for i in range(T.regular_min_votes - 1)], T) is None
 
 
+def test_a_slow_drip_with_jitter_is_a_timer_and_a_reader_voting_entry_after_entry_is_not():
+    """Eight votes every four minutes give or take 20 s are a timer's; one vote per entry read, 25–35 s apart, is a
+    person's."""
+    jitter = [0, 20, -15, 10, -20, 5, 15, -10]
+    drip = [cast("drip", TARGET, T0 + timedelta(seconds=240 * i + j)) for i, j in enumerate(jitter)]
+    reader, at = [], T0
+    for gap in [0, 30, 27, 33, 29, 35, 26]:
+        at += timedelta(seconds=gap)
+        reader.append(cast("reader", OTHERS[len(reader) % 3], at))
+    assert domain.regular_gaps([v.cast_at for v in reader], T) is None
+    mean, cv = domain.regular_gaps([v.cast_at for v in drip], T)
+    assert T.regular_max_cv < cv <= T.regular_slow_max_cv and mean >= T.regular_slow_gap_s, cv
+    found = run(drip + reader, per_batch=1)
+    assert found["regular_gaps"] == ids(drip)
+    # five votes that even are not enough to tell a timer from a person reminded at random
+    assert domain.regular_gaps([v.cast_at for v in drip[:5]], T) is None
+    # a person coming back now and then varies far more than the looser bound
+    person = [T0 + timedelta(seconds=s) for s in (0, 300, 500, 900, 1100, 1500, 1700, 2100)]
+    assert domain.regular_gaps(person, T) is None
+
+
 @pytest.mark.parametrize("subnet", [None, "", "garbage", "999.1.1.0/24", "10.0.0.0/8", "unknown"])
 def test_missing_or_garbage_network_data_is_unknown_and_never_punished(subnet):
     votes = [cast(f"v{i}", TARGET, T0 + timedelta(seconds=i), count=10, ip=None, subnet=subnet, device="null")

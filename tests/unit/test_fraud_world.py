@@ -20,6 +20,7 @@ from fraud_world import (
     Campus,
     CarrierNat,
     Cell,
+    Devoted,
     Farm,
     FreshSurge,
     Office,
@@ -164,6 +165,19 @@ def test_rotated_devices_change_every_vote_and_slow_drip_keeps_its_pace() -> Non
         assert len({v.device for v in votes}) == len(votes)
         gaps = [b.t - a.t for a, b in itertools.pairwise(votes)]
         assert all(abs(g - 300) < 1e-6 for g in gaps)
+
+
+def test_devoted_fans_come_back_at_random_a_vote_or_two_each_time() -> None:
+    w = Cell("c", "day3", 60, 100, [Devoted(200, mean_gap_s=240)]).generate(3)
+    fans = by_voter([v for v in w.votes if v.label == "devoted"])
+    gaps = [b.t - a.t for votes in fans.values() for a, b in itertools.pairwise(votes)]
+    assert len(fans) == 200 and all(1 <= v.count <= 2 for votes in fans.values() for v in votes)
+    assert all(sum(v.count for v in votes) <= fw.VOTES_PER_DAY for votes in fans.values())
+    assert min(gaps) >= 30 and 200 < sum(gaps) / len(gaps) < 280
+    # reminders come when they come: the gaps vary about as much as their length beyond the half minute
+    rest = [g - 30 for g in gaps]
+    mean = sum(rest) / len(rest)
+    assert 0.8 < math.sqrt(sum((g - mean) ** 2 for g in rest) / len(rest)) / mean < 1.2
 
 
 # --- metrics on a tiny hand-made example --------------------------------------------------------

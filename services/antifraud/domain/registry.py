@@ -45,9 +45,19 @@ class Thresholds:
     # Network findings need the entry's voters to be most of the identities the network showed today:
     # a campus rally of 40 among its 3,000 students is not a takeover, a botnet's own /24 is.
     takeover_share: float = 0.5
-    regular_min_votes: int = 5
+    regular_min_votes: int = 6  # five gaps: reminders at random are that even (5 %) about once in 10,000
     regular_min_gap_s: float = 20.0
     regular_max_cv: float = 0.05
+    # A person who comes back to vote again and again does so when something reminds them, at random: gaps drawn
+    # that way vary by about their own length. An identity coming back every few minutes (mean gap of at least
+    # `regular_slow_gap_s`) whose last `regular_slow_min_votes` or more votes are spaced varying by less than
+    # `regular_slow_max_cv` is a timer with jitter (a slow drip): reminders at random, at least half a minute
+    # apart, give that a few times in 10,000 over seven gaps (over four gaps, several times in 1,000: too few votes
+    # to tell). Gaps inside one sitting (reading one entry after another) can be that even, so the looser bound is
+    # only for slow gaps.
+    regular_slow_gap_s: float = 120.0
+    regular_slow_min_votes: int = 8
+    regular_slow_max_cv: float = 0.12
     # Co-voting (CopyCatch-like, over the day): nearly every identity a network showed today voted for one entry,
     # with most of the network's votes. Measured over the day, not the hour, so that a campus rally (every
     # student of one class within minutes) is a small part of the thousands the campus NAT showed; an honest
@@ -140,7 +150,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "多个身份在同一时刻、通过同一网段或设备为同一作品投票（仅提示；作为协同的证据）", "alert",
          ("burst_min", "burst_ratio", "lockstep_min_shared"), "timing"),
     Rule("regular_gaps", "one identity voting at machine-regular intervals", "同一身份按机器般固定的间隔投票",
-         "hold", ("regular_min_votes", "regular_min_gap_s", "regular_max_cv"), "timing"),
+         "hold", ("regular_min_votes", "regular_min_gap_s", "regular_max_cv", "regular_slow_gap_s",
+                  "regular_slow_min_votes", "regular_slow_max_cv"), "timing"),
     Rule("timer_subnet", "identities of one network voting again for one entry after the same machine interval",
          "同一网段的多个身份按相同的机器间隔再次为同一作品投票", "hold",
          ("timer_min_identities", "timer_share", "timer_tolerance", "timer_min_gap_s", "timer_max_gap_s"),

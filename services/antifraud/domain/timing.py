@@ -96,6 +96,13 @@ def _lockstep(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
                             sel(v, BURST, entry_id=v.entry_id, **fields), entry_id=v.entry_id))
 
 
+def regular_limit(mean_gap_s: float, votes: int, t: Thresholds) -> float:
+    """How little `votes` votes' gaps of this mean may vary before they are a timer's: tight for gaps a person
+    leaves between clicks in one sitting, or for a few votes; looser for many votes coming back every few minutes."""
+    slow = mean_gap_s >= t.regular_slow_gap_s and votes >= t.regular_slow_min_votes
+    return max(t.regular_slow_max_cv, t.regular_max_cv) if slow else t.regular_max_cv
+
+
 def regular_gaps(times: list[datetime], t: Thresholds) -> tuple[float, float] | None:
     """(mean gap, coefficient of variation) when one identity's last votes are spaced like a timer, else None."""
     times = sorted(times)[-t.regular_min_votes * 2:]
@@ -106,7 +113,7 @@ def regular_gaps(times: list[datetime], t: Thresholds) -> tuple[float, float] | 
     if mean < t.regular_min_gap_s or min(gaps) < t.regular_min_gap_s:
         return None
     cv = statistics.pstdev(gaps) / mean
-    return (mean, cv) if cv <= t.regular_max_cv else None
+    return (mean, cv) if cv <= regular_limit(mean, len(times), t) else None
 
 
 def _regular(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earlier]], t: Thresholds,
@@ -121,11 +128,14 @@ def _regular(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Ea
             continue
         mean, cv = hit
         first = min(times)
+        limit = regular_limit(mean, min(len(times), t.regular_min_votes * 2), t)
         put(Finding("regular_gaps", f"voter:{v.voter_id}",
                     f"{len(times)} votes from one identity since {hm(first)} spaced {mean:.0f} s apart with a "
-                    f"variation of {cv:.1%} (a person varies far more; limit {t.regular_max_cv:.0%})",
+                    f"variation of {cv:.1%} (a person varies far more; limit {limit:.0%} for {len(times)} votes "
+                    f"with gaps of that length)",
                     f"同一身份自 {hm(first)} 起投票 {len(times)} 次，间隔均约 {mean:.0f} 秒，波动仅 {cv:.1%}"
-                    f"（真人的间隔波动要大得多；上限 {t.regular_max_cv:.0%}）",
-                    {"votes": len(times), "mean_gap_s": round(mean, 1), "variation": round(cv, 4)},
+                    f"（真人的间隔波动要大得多；{len(times)} 次、此类间隔的上限为 {limit:.0%}）",
+                    {"votes": len(times), "mean_gap_s": round(mean, 1), "variation": round(cv, 4),
+                     "limit": limit},
                     Selector(v.campaign_id, window_start(first, MINUTE), v.cast_at + timedelta(seconds=1),
                              voter_id=v.voter_id)))
