@@ -46,6 +46,7 @@ for p in (ROOT, BENCH):
 
 import fraud_world as fw  # noqa: E402
 from fraud_world import (  # noqa: E402
+    Assembly,
     Burst,
     Camouflage,
     Campus,
@@ -97,6 +98,9 @@ def grid(quick: bool = False) -> list[Cell]:
     for staff in (60, 300):
         honest.append((f"office {staff}", f"{staff} staff behind one address, 85 % for their unit",
                        [Office(staff)]))
+    for students, rooms in ((300, 6), (1200, 12)):
+        honest.append((f"assembly {students}/{rooms}", f"{students} students told at once to vote for their school, "
+                       f"{rooms} buildings each on its own /24", [Assembly(students, rooms)]))
     for gap in (120, 480):
         honest.append((f"devoted fans {gap // 60} min", f"600 fans coming back at random, {gap // 60} min apart on "
                        "average, one or two votes each time", [Devoted(600, mean_gap_s=gap)]))

@@ -38,6 +38,8 @@ Honest populations (label in brackets)
       carrier, mobile user agents, otherwise ordinary.
     * a popular entry at its peak [popular]: a TV mention brings a smooth surge (rise in minutes,
       decay over ten) of new ordinary people, 85 % of them for that entry.
+    * a school assembly [assembly]: every class told at the same moment to vote for their school; each building
+      on its own network carrying only its students; phones out within seconds, then human delays.
     * devoted fans [devoted]: people who come back whenever something reminds them (reminders at random,
       minutes apart on average) and give one or two votes to their favourite each time, until their ten are spent.
     * an office [office]: dozens to hundreds of staff behind one address, mostly desktop browsers,
@@ -564,6 +566,27 @@ class PopularPeak:
 
 
 @dataclass
+class Assembly:
+    """A school's assembly: the head teacher tells every class to vote for the school now. Each classroom building
+    has its own network (one NAT address in its own /24) carrying only its students; everyone hears it at the same
+    moment, takes out a phone within seconds and votes with human delays."""
+
+    students: int
+    rooms: int = 6
+    entry: int = 12
+    at: float = 0.4
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng("assembly")
+        nets = [g.pool(rng, 1, 1, first=211)[0] for _ in range(self.rooms)]
+        told = g.span * self.at
+        for i in range(self.students):
+            p = g.person(rng, "assembly", nets[i % self.rooms], mobile_only=True)
+            t = g.onboard(rng, p, told + rng.uniform(0, 15), rng.random() < g.returning_share())
+            g.session(rng, p, t, VOTES_PER_DAY, lambda: self.entry, all_to_one=rng.random() < 0.6)
+
+
+@dataclass
 class Devoted:
     """Fans who keep coming back: each time something reminds them (a message, a notification, a break) they open
     the page and give one or two votes to their favourite, until their ten are spent."""
@@ -786,7 +809,7 @@ class SlowDrip(Attack):
 # A cell
 
 
-Population = Ordinary | Campus | CarrierNat | PopularPeak | Office | Devoted
+Population = Ordinary | Campus | CarrierNat | PopularPeak | Office | Devoted | Assembly
 
 
 @dataclass

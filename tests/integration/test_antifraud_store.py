@@ -438,3 +438,36 @@ async def test_a_wave_on_code_platform_numbers_is_found_alike_in_postgres_and_in
     virtual = {e.vote_id for e in wave if e.number_kind == "virtual"}
     assert held <= virtual
     assert len(held) >= 0.75 * len(virtual)
+
+
+async def test_networks_coming_back_together_are_found_alike_in_postgres_and_in_memory(service):
+    """Eight /24s of identities that behave like people, voting for TARGET in waves three minutes apart; a second
+    instance (just started, rebuilding its networks from the stored votes) scores the later waves. The networks'
+    return counters live in each instance's memory, the entry's across networks in PostgreSQL: both find the
+    synchronised networks from the second wave and hold every wave, and no honest voter."""
+    t = domain.Thresholds()
+    rng = random.Random(6)
+    honest = [vote(f"n{i}", (OTHER, THIRD)[i % 2], T0 - timedelta(minutes=40) + timedelta(seconds=7 * i),
+                   subnet=f"203.0.{i % 250}.0/24", ua=f"ua-{rng.randrange(20)}") for i in range(330)]
+    farm = []
+    for n in range(8):
+        for i in range(12):
+            verified = T0 - timedelta(seconds=rng.uniform(30, 300))
+            for gap in (0, 180, 360):
+                farm.append(vote(f"farm{n}-{i}", TARGET, T0 + timedelta(seconds=gap + rng.uniform(0, 12)), count=3,
+                                 subnet=f"192.{n}.77.0/24", ua=f"ua-{rng.randrange(20)}", verified=verified))
+    events = sorted(honest + farm, key=lambda e: e.cast_at)
+    later = next(i for i, e in enumerate(events) if e.cast_at >= T0 + timedelta(seconds=150))
+    memory, a, b = domain.MemoryWindows(), domain.NetworkState(t), domain.NetworkState(t)
+    found_pg: dict[tuple, set] = {}
+    found_mem: dict[tuple, set] = {}
+    campaign = f"{CAMPAIGN}-sync"
+    for i in range(0, len(events), 10):
+        signals = [domain.VoteSignal.of(campaign, e, t) for e in events[i:i + 10]]
+        _collect(found_pg, await score(service.pool, signals, a if i < later else b, t, offset=i))
+        _collect(found_mem, await domain.detect(signals, memory, t))
+    assert found_pg == found_mem
+    assert b.rebuilt
+    held = {reason: votes for (_, reason, _, _), votes in found_pg.items() if votes}
+    assert set(held) == {"synchronised_networks"}
+    assert set().union(*found_pg.values()) == {e.vote_id for e in farm}

@@ -234,6 +234,53 @@ def test_a_slow_drip_with_jitter_is_a_timer_and_a_reader_voting_entry_after_entr
     assert domain.regular_gaps(person, T) is None
 
 
+def waves(networks: int, per_network: int, start: datetime, gaps: tuple[int, ...] = (0, 180, 360),
+          spread_s: float = 12, seed: int = 3, label: str = "farm", first_net: int = 0) -> list[domain.VoteSignal]:
+    """Identities on their own /24s behaving like people (their own user agents, delays and page views), voting for
+    TARGET together in waves minutes apart."""
+    rng, out = random.Random(seed), []
+    for n in range(networks):
+        for i in range(per_network):
+            voter = f"{label}{n}-{i}"
+            first = start + timedelta(seconds=rng.uniform(0, spread_s))
+            verified = first - timedelta(seconds=rng.lognormvariate(4.2, 0.6))
+            for gap in gaps:
+                at = start + timedelta(seconds=gap + rng.uniform(0, spread_s)) if gap else first
+                out.append(cast(voter, TARGET, at, 3, subnet=f"192.{first_net + n}.77.0/24", verified=verified,
+                                ua=f"ua-{rng.randrange(25)}"))
+    return out
+
+
+def test_networks_whose_identities_come_back_together_are_held_from_their_first_wave():
+    background = crowd(400, T0 - timedelta(minutes=40), span_s=3600)
+    farm = waves(8, 12, T0)
+    held_at: dict[uuid.UUID, datetime] = {}
+    found = run(background + farm, per_batch=20, held_at=held_at)
+    assert found["synchronised_networks"] == ids(farm)  # the first wave too: the network's day for the entry
+    assert not set().union(*found.values()) & ids(background)
+    first_wave_end = T0 + timedelta(seconds=12)
+    assert min(held_at[v.vote_id] for v in farm) <= T0 + timedelta(seconds=180 + 20)  # at the second wave
+    assert all(held_at[v.vote_id] > first_wave_end for v in farm)  # not before: arriving together is not enough
+
+
+def test_a_crowd_told_at_once_arrives_together_and_is_not_held():
+    """A school's buildings each on its own network, every student told at the same moment to vote: they arrive
+    within seconds of each other, and give their votes in one sitting (some in two taps a minute apart)."""
+    background = crowd(400, T0 - timedelta(minutes=40), span_s=3600)
+    assembly = waves(8, 12, T0, gaps=(0,), label="class") + waves(8, 12, T0, gaps=(0, 60), seed=4, label="tap",
+                                                                  first_net=8)
+    assert "synchronised_networks" not in run(background + assembly, per_batch=20)
+
+
+def test_a_network_carrying_many_others_is_not_taken_for_a_farm():
+    """The same waves from networks that also carry many identities voting for other entries (a campus NAT)."""
+    background = crowd(400, T0 - timedelta(minutes=40), span_s=3600)
+    farm = waves(8, 12, T0)
+    neighbours = [cast(f"student{n}-{i}", OTHERS[i % 10], T0 - timedelta(minutes=30) + timedelta(seconds=7 * i),
+                       subnet=f"192.{n}.77.0/24") for n in range(8) for i in range(40)]
+    assert "synchronised_networks" not in run(background + farm + neighbours, per_batch=20)
+
+
 @pytest.mark.parametrize("subnet", [None, "", "garbage", "999.1.1.0/24", "10.0.0.0/8", "unknown"])
 def test_missing_or_garbage_network_data_is_unknown_and_never_punished(subnet):
     votes = [cast(f"v{i}", TARGET, T0 + timedelta(seconds=i), count=10, ip=None, subnet=subnet, device="null")

@@ -81,6 +81,11 @@ SCENARIOS = {
     "covoting_subnet": lambda: (crew("192.0.2.0/24", T.covote_min_identities + 2), 1),
     "timer_subnet": lambda: ([cast(f"drip{i}", TARGET, T0 + timedelta(seconds=600 * i + 420 * k + 0.3 * (k % 2)),
                                    subnet="192.0.2.0/24") for i in range(6) for k in range(3)], 1),
+    "synchronised_networks": lambda: (
+        [cast(f"p{i}", OTHERS[i % 10], T0 - timedelta(minutes=30) + timedelta(seconds=5 * i),
+              subnet=f"198.51.{i % 250}.0/24") for i in range(100)]
+        + [cast(f"w{n}-{i}", TARGET, T0 + timedelta(seconds=wave + i * 0.5), 3, subnet=f"192.{n}.77.0/24")
+           for wave in (0, 180) for n in range(6) for i in range(12)], 20),
     "coordinated_cohort": lambda: (
         [cast(f"p{i}", OTHERS[i % 10], T0 - timedelta(minutes=30) + timedelta(seconds=5 * i), ua=f"ua-{i % 20}",
               subnet=f"198.51.{i % 250}.0/24", verified=T0 - timedelta(minutes=30) + timedelta(seconds=5 * i - 90),

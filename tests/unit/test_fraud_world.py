@@ -16,6 +16,7 @@ import itertools
 import eval_fraud as ef
 import fraud_world as fw
 from fraud_world import (
+    Assembly,
     Burst,
     Campus,
     CarrierNat,
@@ -165,6 +166,18 @@ def test_rotated_devices_change_every_vote_and_slow_drip_keeps_its_pace() -> Non
         assert len({v.device for v in votes}) == len(votes)
         gaps = [b.t - a.t for a, b in itertools.pairwise(votes)]
         assert all(abs(g - 300) < 1e-6 for g in gaps)
+
+
+def test_an_assembly_is_told_at_once_each_building_on_its_own_network() -> None:
+    w = Cell("c", "day3", 30, 100, [Assembly(120, rooms=6)]).generate(2)
+    students = by_voter([v for v in w.votes if v.label == "assembly"])
+    nets = {votes[0].subnet for votes in students.values()}
+    assert len(students) == 120 and len(nets) == 6
+    assert not nets & {v.subnet for v in w.votes if v.label != "assembly"}  # the buildings' networks are theirs
+    firsts = sorted(votes[0].t for votes in students.values())
+    told = w.span_s * 0.4
+    assert firsts[0] >= told and firsts[len(firsts) // 2] - told < 60  # half within a minute of being told
+    assert all(votes[0].entry == 12 and sum(v.count for v in votes) == fw.VOTES_PER_DAY for votes in students.values())
 
 
 def test_devoted_fans_come_back_at_random_a_vote_or_two_each_time() -> None:

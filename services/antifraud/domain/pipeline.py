@@ -37,7 +37,7 @@ def past_reads(votes: Iterable[VoteSignal],
     counters: set[CounterKey] = set()
     distinct: set[CounterKey] = set()
     for v in votes:
-        counters |= coordination.reads(v)
+        counters |= coordination.reads(v) | timing.reads(v)
         mine = past.get(v.vote_id)
         if v.subnet and mine:
             day = v.window(DAY)

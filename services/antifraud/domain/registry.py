@@ -45,6 +45,13 @@ class Thresholds:
     # Network findings need the entry's voters to be most of the identities the network showed today:
     # a campus rally of 40 among its 3,000 students is not a takeover, a botnet's own /24 is.
     takeover_share: float = 0.5
+    # Synchronised networks: most of the identities a network showed that day back one entry, and most of those
+    # came back to vote for it again within the same 20 s (minutes after their first vote for it), while several
+    # times as many from other networks came back too. A crowd told at once arrives together, but its people come
+    # back each when they think of it; a farm's waves bring its identities back at once.
+    sync_min_identities: int = 10
+    sync_share: float = 0.8  # … of the network's identities that voted for the entry today
+    sync_others: float = 3.0  # identities from other networks in those 20 s, per identity of this one
     regular_min_votes: int = 6  # five gaps: reminders at random are that even (5 %) about once in 10,000
     regular_min_gap_s: float = 20.0
     regular_max_cv: float = 0.05
@@ -149,6 +156,10 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "evidence for coordination)",
          "多个身份在同一时刻、通过同一网段或设备为同一作品投票（仅提示；作为协同的证据）", "alert",
          ("burst_min", "burst_ratio", "lockstep_min_shared"), "timing"),
+    Rule("synchronised_networks",
+         "most identities of a network backing one entry coming back to it in the same seconds as many from other "
+         "networks", "同一网段为同一作品投票的身份大多与其他网段的大量身份在同一时刻再次为它投票", "hold",
+         ("sync_min_identities", "sync_share", "sync_others", "network_share"), "timing"),
     Rule("regular_gaps", "one identity voting at machine-regular intervals", "同一身份按机器般固定的间隔投票",
          "hold", ("regular_min_votes", "regular_min_gap_s", "regular_max_cv", "regular_slow_gap_s",
                   "regular_slow_min_votes", "regular_slow_max_cv"), "timing"),

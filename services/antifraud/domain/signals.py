@@ -164,6 +164,10 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
     "subnet_votes_hour": (HOUR, True),
     "entry_votes_hour": (HOUR, True),
     "entry_burst": (BURST, False),
+    # Identities coming back to the entry in the 10 s: their first vote for it from the same network that day was
+    # at least RETURN_S earlier (per network, and for the entry across networks).
+    "entry_subnet_return_burst": (BURST, False),
+    "entry_return_burst": (BURST, False),
     "entry_requests_hour": (HOUR, False),
     "entry_subnet_burst": (BURST, False),
     "entry_device_burst": (BURST, False),
@@ -201,6 +205,7 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "subnet_voters_
 # (`NetworkState`). The others (per entry, per device) are shared by every instance, in PostgreSQL.
 NETWORK_DIMENSIONS = {"ip_minute", "subnet_minute", "subnet_votes_minute", "subnet_votes_hour", "subnet_votes_day",
                       "entry_subnet_minute", "entry_subnet_hour", "entry_subnet_day", "entry_subnet_burst",
+                      "entry_subnet_return_burst",
                       "fresh_entry_subnet_votes", "fresh_subnet_votes",
                       "subnet_voters_day", "entry_subnet_voters_hour", "entry_subnet_voters_day",
                       "fresh_entry_subnet", "fresh_subnet", "timer_gapped_day", "timer_gap_day",
@@ -256,16 +261,20 @@ NetKey = tuple[str, str]  # (campaign, network); network "" holds the addresses 
 # The scopes in which a vote may be its identity's first: what counts identities (not requests) cheaply.
 FIRST_SCOPES = ("day", "ten", "entry_day", "entry_ten", "entry_subnet_day", "entry_burst")
 _ALL_FIRST = frozenset(FIRST_SCOPES)
+# A vote that is its identity's first for the entry in its 10 s, while the identity's first vote for the entry
+# from the same network that day was at least this long before, comes back to the entry ("entry_return").
+RETURN_S = 120
 
 
 def firsts(votes: Iterable[VoteSignal],
            history: dict[tuple[str, str], list[Earlier]]) -> dict[uuid.UUID, frozenset[str]]:
     """Per vote, the scopes in which it is its identity's first vote, from the identity's votes of the last day
-    (`history`, the batch's own included, in time order)."""
+    (`history`, the batch's own included, in time order), and "entry_return" when it comes back to the entry."""
     out: dict[uuid.UUID, frozenset[str]] = {}
     for v in votes:
         day, ten, burst = v.window(DAY), v.window(TEN_MINUTES), v.window(BURST)
         seen: set[str] = set()
+        since: datetime | None = None  # the identity's first vote for the entry from this network today
         for at, entry, subnet in history.get((v.campaign_id, v.voter_id), ()):
             if at >= v.cast_at:
                 break
@@ -282,8 +291,16 @@ def firsts(votes: Iterable[VoteSignal],
                     seen.add("entry_burst")
                 if subnet == v.subnet:
                     seen.add("entry_subnet_day")
-        out[v.vote_id] = _ALL_FIRST - seen if seen else _ALL_FIRST
+                    if since is None:
+                        since = at
+        scopes = _ALL_FIRST - seen if seen else _ALL_FIRST
+        if since is not None and "entry_burst" in scopes and (v.cast_at - since).total_seconds() >= RETURN_S:
+            scopes = scopes | _RETURN
+        out[v.vote_id] = scopes
     return out
+
+
+_RETURN = frozenset({"entry_return"})
 
 
 def replay_firsts(votes: Iterable[VoteSignal]) -> dict[uuid.UUID, frozenset[str]]:
@@ -353,6 +370,8 @@ def _campaign_increments(v: VoteSignal, scopes: frozenset[str]) -> list[tuple[Sh
     if "entry_ten" in scopes:
         ten = v.window(TEN_MINUTES)
         keys += [(((c, "entry_trait_ten", k, ten), shard), 1) for k in trait_keys(f"{e}|", v)]
+    if "entry_return" in scopes:
+        keys.append((((c, "entry_return_burst", e, burst), shard), 1))
     if v.device_hash and "entry_burst" in scopes:
         keys.append((((c, "entry_device_burst", f"{e}|{v.device_hash}", burst), 0), 1))
     if v.device_hash:
@@ -380,6 +399,8 @@ def _network_increments(v: VoteSignal, scopes: frozenset[str]) -> list[tuple[Sha
                 (((c, "subnet_votes_day", subnet, day), shard), n)]
     if "entry_burst" in scopes:
         network.append((((c, "entry_subnet_burst", es, v.window(BURST)), shard), 1))
+    if "entry_return" in scopes:
+        network.append((((c, "entry_subnet_return_burst", es, v.window(BURST)), shard), 1))
     if "entry_subnet_day" in scopes:
         network += [(((c, "entry_subnet_trait_day", k, day), shard), 1) for k in trait_keys(f"{es}|", v)]
     if v.fresh:

@@ -1,4 +1,5 @@
-"""Timing: identities acting in the same seconds, on the same timer, or one identity voting like a clock."""
+"""Timing: identities acting in the same seconds, on the same timer, or one identity voting like a clock; networks
+firing together."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from .context import Context, Evidence
 from .findings import BY_ZH, Finding, Selector, hm, sel
 from .registry import Thresholds
-from .signals import BURST, DAY, HOUR, MINUTE, Earlier, VoteSignal, window_start
+from .signals import BURST, DAY, HOUR, MINUTE, CounterKey, Earlier, VoteSignal, entry_key, pair, window_start
 
 
 def check(v: VoteSignal, ctx: Context) -> None:
@@ -20,6 +21,59 @@ def check(v: VoteSignal, ctx: Context) -> None:
     if v.subnet and mine and mine.gap:
         _timer(v, e, mine.gap, lambda dimension, key: ctx.ids(dimension, key, v), ctx.t, ctx.put)
     _lockstep(v, e, ctx, ctx.t)
+    if v.subnet:
+        _synchronised(v, e, ctx, ctx.t)
+
+
+_TEN_S = timedelta(seconds=BURST)
+
+
+def reads(v: VoteSignal) -> set[CounterKey]:
+    """The counters of the 10 s before the vote's, which the synchronised-networks rule reads with its own."""
+    previous = v.window(BURST) - _TEN_S
+    out: set[CounterKey] = {(v.campaign_id, "entry_return_burst", entry_key(v.entry_id), previous)}
+    if v.subnet:
+        out.add((v.campaign_id, "entry_subnet_return_burst", pair(entry_key(v.entry_id), v.subnet), previous))
+    return out
+
+
+def _synchronised(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
+    """Most of the identities of a network that backed the entry today came back to vote for it again within the
+    same 20 s (this 10 s and the one before; each had first voted for it minutes earlier), with several times as
+    many from other networks coming back in those seconds, and they are most of the identities the network showed
+    today. A crowd told at once to vote arrives together, but people come back when each of them thinks of it (and
+    ten votes a day leave little to come back with); a farm's waves bring its identities back together."""
+    c, es = v.campaign_id, pair(e, v.subnet or "")
+    start = v.window(BURST)
+    previous = start - _TEN_S
+    mine = ctx.c(v, "entry_subnet_return_burst", es) + ctx.counts.get((c, "entry_subnet_return_burst", es, previous), 0)
+    if mine < t.sync_min_identities:
+        return
+    backing = ctx.counts.get((c, "entry_subnet_trait_day", f"{es}|*", v.window(DAY)), 0)
+    if mine < t.sync_share * backing:
+        return
+    population = ctx.ids("subnet_voters_day", v.subnet, v)
+    if not population or backing < t.network_share * population:
+        return
+    everyone = ctx.c(v, "entry_return_burst", e) + ctx.counts.get((c, "entry_return_burst", e, previous), 0)
+    others = everyone - mine
+    if others < t.sync_others * mine:
+        return
+    day = v.window(DAY)
+    ctx.put(Finding(
+        "synchronised_networks", f"subnet:{v.subnet}|entry:{e}",
+        f"{mine} of the {backing} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC) "
+        f"came back to vote for it again within the 20 s from {hm(previous)}, together with {others} identities from "
+        f"other networks; they are {backing} of the {population} identities the network showed that day. People "
+        f"come back when each of them thinks of it; a script's waves bring them back together (limits "
+        f"{t.sync_min_identities} identities, {t.sync_share:.0%} of the network's, {t.sync_others:g}× as many from "
+        f"other networks)",
+        f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {backing} 个身份中，有 {mine} 个在 "
+        f"{hm(previous)} 起的 20 秒内再次为它投票，同时还有来自其他网段的 {others} 个身份；他们占该网段当天出现的 "
+        f"{population} 个身份中的 {backing} 个。真人各自想起时才会回来投票，脚本的一波波投票则让他们同时回来"
+        f"（阈值 {t.sync_min_identities} 个身份、占该网段的 {t.sync_share:.0%}、其他网段为其 {t.sync_others:g} 倍）",
+        {"identities": mine, "backing": backing, "network_identities": population, "others": others},
+        Selector(c, day, day + timedelta(seconds=DAY), entry_id=v.entry_id, subnet=v.subnet), entry_id=v.entry_id))
 
 
 def check_batch(votes: list[VoteSignal], ctx: Context) -> None:
