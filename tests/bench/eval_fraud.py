@@ -596,6 +596,10 @@ def http_cells() -> list[Cell]:
              Burst(60, Farm(subnets=2, ua="one", verify="scripted", jitter_s=1), gap_s=60),
              "300 ordinary + 80 campus (k 2, L 70 %) + burst 60 ids from 2 /24s (3 waves, 60 s apart); arrivals over 4 "
              "simulated minutes"),
+        Cell("http networks coming back", "first_hour", 10, 400, [],
+             Burst(80, Farm(subnets=5, ua="mix", verify="human", page="faked", jitter_s=10), gap_s=180),
+             "400 ordinary + 80 ids on 5 /24s behaving like people (own user agents, human delays, page views), 3 waves "
+             "3 min apart; arrivals over 10 simulated minutes"),
         Cell("http fresh surge", "first_hour", 4, 300, [],
              FreshSurge(farm=Farm(), multiple=2.0, window_s=90),
              "300 ordinary + fresh surge 2× the entry's honest votes in 90 s; arrivals over 4 simulated minutes"),
