@@ -35,6 +35,8 @@ from .domain import (
     counter_increments,
     distinct_members,
     network_of,
+    rotating_since,
+    with_extra,
 )
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
@@ -44,7 +46,8 @@ def stored_signal(r: asyncpg.Record) -> VoteSignal:
     """A stored vote as the detectors read it."""
     return VoteSignal(r["vote_id"], r["campaign_id"], r["voter_id"], r["entry_id"], r["category_id"], r["count"],
                       r["cast_at"], r["ip_hash"], r["subnet"], r["device_hash"], None, r["fresh"],
-                      ua=r["ua_hash"], delay=r["delay_bin"], page=r["page_viewed"], num=r["number_kind"])
+                      ua=r["ua_hash"], delay=r["delay_bin"], page=r["page_viewed"], num=r["number_kind"],
+                      rot=r["rotating"])
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
@@ -68,7 +71,7 @@ class PgWindows(Counting):
         await self.conn.execute(Q.remember_votes, *_columns([
             (v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
              v.subnet, v.device_hash, v.fresh, gap[0] if (gap := getattr(past.get(v.vote_id), "gap", None)) else None,
-             v.ua, v.delay, v.page, v.num)
+             v.ua, v.delay, v.page, v.num, v.rot)
             for v in votes]))
 
     async def bump(self, increments: dict[ShardedKey, int],
@@ -110,7 +113,8 @@ class PgWindows(Counting):
         if not voters:
             return {}
         got = await self.conn.fetch(Q.voter_history, *_columns(sorted(voters)), since)
-        return {(r["campaign_id"], r["voter_id"]): list(zip(r["times"], r["entries"], r["subnets"], strict=True))
+        return {(r["campaign_id"], r["voter_id"]): list(zip(r["times"], r["entries"], r["subnets"], r["devices"],
+                                                             strict=True))
                 for r in got}
 
     async def select(self, selectors: list[Selector]) -> list[list[VoteSignal]]:
@@ -119,7 +123,7 @@ class PgWindows(Counting):
             return out
         got = await self.conn.fetch(Q.select_votes, *_columns([
             (i, s.campaign_id, s.start, s.end, s.entry_id, s.subnet, s.device_hash, s.voter_id, s.fresh_only,
-             s.voters_of_entry, s.ua, s.delay, s.page, s.num) for i, s in enumerate(selectors)]))
+             s.voters_of_entry, s.ua, s.delay, s.page, s.num, rotating_since(s)) for i, s in enumerate(selectors)]))
         for r in got:
             out[r["idx"]].append(stored_signal(r))
         return out
@@ -169,10 +173,12 @@ class HybridWindows(PgWindows):
                 for key in [(k[0], network_of(k[1], k[2]))]}
 
     async def count_votes(self, votes: list[VoteSignal], reads: set[CounterKey],
-                          first: dict[uuid.UUID, frozenset[str]] | None = None) -> dict[CounterKey, int]:
-        """The shared counters upserted in PostgreSQL; the networks' added aside (`self.counters`) and read as
-        what the network holds plus the batch's own."""
-        shared = counter_increments(votes, self.counters, first)
+                          first: dict[uuid.UUID, frozenset[str]] | None = None,
+                          extra: dict[ShardedKey, int] | None = None) -> dict[CounterKey, int]:
+        """The shared counters upserted in PostgreSQL (with `extra`, shared counters the batch adds to beyond its
+        votes' own); the networks' added aside (`self.counters`) and read as what the network holds plus the
+        batch's own."""
+        shared = with_extra(counter_increments(votes, self.counters, first), extra)
         out = await self.bump(shared, {k for k in reads if k[1] not in NETWORK_DIMENSIONS})
         held = self.nets.nets
         for net_key, staged in self.counters.items():

@@ -641,7 +641,8 @@ async def run_http_cell(stack, cell: Cell, seed: int, speed: float, log) -> tupl
             await asyncio.sleep(0.3)
 
     people = fw.identities(world.votes)
-    t_min = min(min(v.verified_t for v in vs if v.verified_t > -1) for vs in people.values())
+    # identities verified before the cell's start (an earlier day, or a farm verifying ahead) verify at its start
+    t_min = min((v.verified_t for vs in people.values() for v in vs if v.verified_t > -1), default=0.0)
     t_min = min(t_min, 0.0)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     client = httpx.AsyncClient(base_url=base, timeout=60, limits=limits)

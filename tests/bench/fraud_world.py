@@ -62,6 +62,12 @@ Attack families (label "attack:<family>"; each targets one mid-ranked entry)
     * slow_drip: identities giving one vote every few minutes, under any rate limit (a fixed interval with
       jitter: the jitter is the farm's parameter).
 
+Devices
+    A person votes from their own phone (a family shares one), and its page sends the same fingerprint every
+    time; 2 % of people browse with fingerprinting protection, which gives the page a new fingerprint at every
+    visit (requests more than two minutes apart). A farm's devices are its style: shared, spoofed (one per
+    identity) or rotated (a new fingerprint every vote).
+
 Phone numbers
     Every identity verifies with its own mainland mobile number. People buy their SIMs one at a time, so
     their numbers follow the market: about 95.5 % a carrier's own segments (China Mobile, Telecom, Unicom,
@@ -89,6 +95,10 @@ from typing import Any, ClassVar
 
 ENTRIES = 24
 VOTES_PER_DAY = 10
+# Privacy browsers (fingerprinting protection) give the page a new fingerprint at every visit: a person's requests
+# more than two minutes apart are two visits.
+PRIVACY_SHARE = 0.02
+VISIT_GAP_S = 120.0
 DAY = 86_400.0
 
 # Where residential and mobile addresses come from: first octets of large Chinese ISP allocations.
@@ -283,6 +293,9 @@ class Person:
     attack: bool = False
     phone: str = ""
     used: int = 0  # votes given today
+    privacy: bool = False  # a browser that gives the page a new fingerprint at every visit
+    last_t: float | None = None  # the person's latest request
+    visit: int = 0  # the visit (sitting) it came in
 
     def left(self) -> int:
         return VOTES_PER_DAY - self.used
@@ -354,10 +367,12 @@ class Gen:
         self.serial += 1
         voter = digest("voter", self.seed, self.regime, label, self.serial, n=24)
         phone = self.phone(*numbers) if numbers else self.phone()
+        # its own random stream, so that the rest of each cell is the same with or without it
+        privacy = not attack and device is None and random.Random(f"privacy:{voter}").random() < PRIVACY_SHARE
         return Person(voter=voter, label=label, ip=ip, subnet=network_prefix(ip),
                       device=device if device is not None else "fp-" + digest("device", voter, n=32),
                       ua=UA.pick(rng, mobile_only, desktop_bias) if ua is ... else ua,  # type: ignore[arg-type]
-                      attack=attack, phone=phone)
+                      attack=attack, phone=phone, privacy=privacy)
 
     def garble(self, rng: random.Random, p: Person) -> None:
         """A broken client or a proxy that loses the address: some of the signals are missing or garbage."""
@@ -374,6 +389,11 @@ class Gen:
     def vote(self, p: Person, t: float, entry: int, count: int, *, device: str | type[Ellipsis] | None = ...) -> None:
         assert 1 <= count <= p.left(), (p.voter, count, p.used)
         p.used += count
+        if p.last_t is not None and t - p.last_t > VISIT_GAP_S:
+            p.visit += 1
+        p.last_t = t
+        if p.privacy and device is ...:
+            device = "fp-" + digest("private", p.voter, p.visit, n=32)
         self.votes.append(SimVote(
             key=digest("vote", self.seed, self.regime, len(self.votes), p.voter, n=20), voter=p.voter, label=p.label,
             attack=p.attack, entry=entry, count=count, t=round(t, 3), ip=p.ip, subnet=p.subnet,

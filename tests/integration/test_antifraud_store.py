@@ -471,3 +471,36 @@ async def test_networks_coming_back_together_are_found_alike_in_postgres_and_in_
     held = {reason: votes for (_, reason, _, _), votes in found_pg.items() if votes}
     assert set(held) == {"synchronised_networks"}
     assert set().union(*found_pg.values()) == {e.vote_id for e in farm}
+
+
+async def test_identities_changing_fingerprints_are_found_alike_in_postgres_and_in_memory(service):
+    """A camouflage crew on residential networks that behaves like people but sends a new device fingerprint with
+    every vote, two votes for TARGET among six: whether each vote was rotating is stored with it, and the finding
+    selects the identities that rotated that day in SQL as in memory — their votes for TARGET cast before they had
+    rotated included — and no one voting from a phone and a computer."""
+    t = domain.Thresholds()
+    rng = random.Random(9)
+    honest = [vote(f"n{i}", (OTHER, THIRD)[i % 2], T0 - timedelta(minutes=40) + timedelta(seconds=7 * i),
+                   subnet=f"203.0.{i % 250}.0/24", ua=f"ua-{rng.randrange(20)}",
+                   device=f"dev-n{i}-{i % 2 if i % 5 == 0 else 0}") for i in range(330)]
+    crew = []
+    for i in range(50):
+        at = T0 + timedelta(seconds=rng.uniform(0, 240))
+        verified = at - timedelta(seconds=rng.uniform(30, 300))
+        for k, entry in enumerate((TARGET, OTHER, TARGET, THIRD, OTHER, THIRD)):
+            crew.append(vote(f"crew{i}", entry, at + timedelta(seconds=11 * k), subnet=f"100.{i}.9.0/24",
+                             ua=f"ua-{rng.randrange(20)}", device=f"fp-{i}-{k}", verified=verified))
+    events = sorted(honest + crew, key=lambda e: e.cast_at)
+    memory, nets = domain.MemoryWindows(), domain.NetworkState(t)
+    found_pg: dict[tuple, set] = {}
+    found_mem: dict[tuple, set] = {}
+    for i in range(0, len(events), 12):
+        signals = [domain.VoteSignal.of(f"{CAMPAIGN}-rot", e, t) for e in events[i:i + 12]]
+        _collect(found_pg, await score(service.pool, signals, nets, t, offset=i))
+        _collect(found_mem, await domain.detect(signals, memory, t))
+    assert found_pg == found_mem
+    held = set().union(*found_pg.values())
+    assert {e.vote_id for e in crew if e.entry_id == TARGET} <= held <= {e.vote_id for e in crew}
+    stored = await service.pool.fetch("SELECT voter_id, bool_or(rotating) AS r FROM votes WHERE campaign_id = $1 "
+                                      "GROUP BY voter_id", f"{CAMPAIGN}-rot")
+    assert {r["voter_id"] for r in stored if r["r"]} == {f"crew{i}" for i in range(50)}

@@ -281,6 +281,47 @@ def test_a_network_carrying_many_others_is_not_taken_for_a_farm():
     assert "synchronised_networks" not in run(background + farm + neighbours, per_batch=20)
 
 
+def test_an_identity_counts_as_rotating_once_per_scope_from_its_third_device():
+    """Votes for A, A, B, A from four fingerprints: rotating from the third (for B), counted once for the campaign's
+    day and once for each entry it then voted for."""
+    a, b = OTHERS[0], OTHERS[1]
+    votes = [cast("rot", e, T0 + timedelta(seconds=20 * i), device=f"fp{i}") for i, e in enumerate((a, a, b, a))]
+    store = domain.MemoryWindows()
+    for v in votes:
+        asyncio.run(domain.detect([v], store, T))
+    day = domain.window_start(T0, domain.DAY)
+    got = {k[2]: n for k, n in store.counters.items() if "dev=rot" in k[2] and k[3] == day}
+    assert got == {"dev=rot": 1, f"{a}|dev=rot": 1, f"{b}|dev=rot": 1}
+    # a phone and a computer are two devices, not a rotation
+    two = [cast("person", a, T0 + timedelta(seconds=30 * i), device=f"pc{i % 2}") for i in range(5)]
+    store = domain.MemoryWindows()
+    asyncio.run(domain.detect(two, store, T))
+    assert not any("dev=rot" in k[2] for k in store.counters)
+
+
+def test_a_camouflage_farm_changing_fingerprints_is_held_and_people_on_two_devices_are_not():
+    """Identities on their own residential networks behaving like people (user agents, delays, page views), each
+    giving two votes to TARGET among six requests, the others to popular entries, a new fingerprint every request;
+    around them people, some voting from a phone and a computer."""
+    rng = random.Random(8)
+    background = crowd(400, T0 - timedelta(minutes=40), span_s=3600)
+    both = [cast(f"two{i}", OTHERS[i % 10], T0 - timedelta(minutes=20) + timedelta(seconds=13 * i + k * 40),
+                 device=f"two{i}-{k % 2}", subnet=f"198.18.{i}.0/24") for i in range(60) for k in range(4)]
+    farm = []
+    for i in range(60):
+        at = T0 + timedelta(seconds=rng.uniform(0, 300))
+        verified = at - timedelta(seconds=rng.lognormvariate(4.2, 0.6))
+        for k, entry in enumerate([TARGET, TARGET, *OTHERS[:4]]):
+            farm.append(cast(f"camo{i}", entry, at + timedelta(seconds=12 * k), device=f"camo{i}-{k}",
+                             subnet=f"100.{i}.{k}.0/24", verified=verified, ua=f"ua-{rng.randrange(25)}"))
+    found = run(background + both + farm, per_batch=20)
+    held = set().union(*found.values())
+    assert not held & ids(background + both)
+    # the votes for TARGET, each identity's first two, before its fingerprint had changed twice: held all the same
+    assert {v.vote_id for v in farm if v.entry_id == TARGET} <= found["coordinated_cohort"]
+    assert len(held & ids(farm)) >= 0.8 * len(farm)
+
+
 @pytest.mark.parametrize("subnet", [None, "", "garbage", "999.1.1.0/24", "10.0.0.0/8", "unknown"])
 def test_missing_or_garbage_network_data_is_unknown_and_never_punished(subnet):
     votes = [cast(f"v{i}", TARGET, T0 + timedelta(seconds=i), count=10, ip=None, subnet=subnet, device="null")

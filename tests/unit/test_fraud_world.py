@@ -180,6 +180,20 @@ def test_an_assembly_is_told_at_once_each_building_on_its_own_network() -> None:
     assert all(votes[0].entry == 12 and sum(v.count for v in votes) == fw.VOTES_PER_DAY for votes in students.values())
 
 
+def test_a_few_people_get_a_new_fingerprint_at_every_visit_and_never_within_one() -> None:
+    w = Cell("c", "day3", 60, 2000, [Devoted(1000, mean_gap_s=300)]).generate(4)
+    honest = by_voter([v for v in w.votes if not v.attack and v.label in ("ordinary", "devoted")])
+    changing = 0
+    for votes in honest.values():
+        for a, b in itertools.pairwise(votes):
+            if a.device != b.device:
+                assert b.t - a.t > fw.VISIT_GAP_S
+        changing += len({v.device for v in votes}) > 1
+    fans = [votes for votes in honest.values() if votes[0].label == "devoted"]
+    assert 0.005 < sum(len({v.device for v in votes}) > 1 for votes in fans) / len(fans) < 0.04
+    assert changing < 0.02 * len(honest)
+
+
 def test_devoted_fans_come_back_at_random_a_vote_or_two_each_time() -> None:
     w = Cell("c", "day3", 60, 100, [Devoted(200, mean_gap_s=240)]).generate(3)
     fans = by_voter([v for v in w.votes if v.label == "devoted"])

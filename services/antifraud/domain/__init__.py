@@ -13,7 +13,7 @@ more than the campaign's other voters — timing, and devices shared by many ide
 """
 
 from .context import Context, Evidence
-from .findings import BY_ZH, WINDOW_ZH, Finding, Selector, hm, matches, sel
+from .findings import BY_ZH, WINDOW_ZH, Finding, Selector, hm, matches, rotating_since, sel
 from .networks import takeover
 from .pipeline import FAMILIES, detect, judge, past_reads, with_batch
 from .registry import (
@@ -70,6 +70,7 @@ from .signals import (
     replay_firsts,
     voter_past,
     window_start,
+    with_extra,
 )
 from .state import NEVER, Counting, MemoryWindows, Net, NetworkState, network_increments
 from .timing import burst_threshold, regular_gaps
@@ -138,6 +139,7 @@ __all__ = [
     "reason_texts",
     "regular_gaps",
     "replay_firsts",
+    "rotating_since",
     "sel",
     "takeover",
     "threshold_names",
@@ -145,5 +147,6 @@ __all__ = [
     "voter_past",
     "window_start",
     "with_batch",
+    "with_extra",
     "with_overrides",
 ]

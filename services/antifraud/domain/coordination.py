@@ -49,6 +49,8 @@ _PAGE_EN = {"n": "never loaded the campaign's page before voting", "y": "loaded 
 _PAGE_ZH = {"n": "投票前从未打开活动页面", "y": "投票前打开过活动页面"}
 _NUM_EN = {"virtual": "verified with a virtual operator's number (170/171/162/165/167)",
            "data": "verified with a data or IoT SIM's number (145–149)", "mobile": "verified with a carrier's number"}
+_DEV_EN = "changed device fingerprints between their votes that day"
+_DEV_ZH = "当天投票时多次更换设备指纹"
 _NUM_ZH = {"virtual": "使用虚拟运营商号码（170/171/162/165/167）验证",
            "data": "使用上网卡/物联网卡号码（145–149）验证", "mobile": "使用基础运营商号码验证"}
 
@@ -113,6 +115,8 @@ def _describe(name: str, value: str) -> tuple[str, str]:
         return _PAGE_EN[value], _PAGE_ZH[value]
     if name == "num":
         return _NUM_EN[value], _NUM_ZH[value]
+    if name == "dev":
+        return _DEV_EN, _DEV_ZH
     if name == "delay":
         return (_TRAIT_EN["delay"].format(value=value.replace("-", "–")),
                 _TRAIT_ZH["delay"].format(value=DELAY_TEXT_ZH.get(value, value)))
@@ -156,7 +160,9 @@ def check(v: VoteSignal, ctx: Context) -> None:
         n = cohort("*")
         if n < t.contrast_cohort_min:
             continue
-        traits = _compare(v, t, label, n, n_others, cohort, others, _unweighed(v, ctx))
+        # rotating devices is counted for the campaign and the entry, not per network
+        unweighed = _unweighed(v, ctx) | ({"dev"} if label == "network" else frozenset())
+        traits = _compare(v, t, label, n, n_others, cohort, others, unweighed)
         if traits.contradicts or not (traits.strong or traits.support):
             continue
         _judge(v, ctx, label, prefix, length, n, traits, count)
@@ -288,5 +294,6 @@ def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
         Selector(v.campaign_id, start - lookback, start + timedelta(seconds=length), entry_id=v.entry_id,
                  subnet=v.subnet if label == "network" else None, voters_of_entry=True,
                  ua=traits.get("ua"), delay=traits.get("delay"),
-                 page=None if "page" not in traits else traits["page"] == "y", num=traits.get("num")),
+                 page=None if "page" not in traits else traits["page"] == "y", num=traits.get("num"),
+                 rot=True if "dev" in traits else None),
         level=level, entry_id=v.entry_id, score=score))

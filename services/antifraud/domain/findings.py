@@ -32,6 +32,8 @@ class Selector:
     delay: str | None = None
     page: bool | None = None
     num: str | None = None
+    # Only identities that had voted from changing fingerprints that day (a rotating vote), when True.
+    rot: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -89,3 +91,11 @@ def matches(s: Selector, v: VoteSignal) -> bool:
             and (s.voter_id is None or v.voter_id == s.voter_id) and (not s.fresh_only or v.fresh)
             and (s.ua is None or v.ua == s.ua) and (s.delay is None or v.delay == s.delay)
             and (s.page is None or v.page == s.page) and (s.num is None or v.num == s.num))
+
+
+def rotating_since(s: Selector) -> datetime | None:
+    """For a selector of rotating identities: the start of the day its window ends in (they rotated since)."""
+    if not s.rot:
+        return None
+    last = s.end - timedelta(microseconds=1)
+    return last - timedelta(seconds=last.timestamp() % 86400)

@@ -21,6 +21,7 @@ from .signals import (
     VoteSignal,
     delay_bin,
     firsts,
+    rotation_increments,
     voter_past,
     window_start,
 )
@@ -90,7 +91,8 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     first = firsts(votes, history)
     await store.remember(votes, past)
     counter_reads, distinct_reads = past_reads(votes, past)
-    counts = await store.count_votes(votes, counter_reads, first)
+    counts = await store.count_votes(votes, counter_reads, first,
+                                     rotation_increments(votes, history, first, t.rotate_devices))
     distinct = await store.count_identities(votes, past, distinct_reads)
     findings = judge(votes, counts, distinct, history, t, past)
     decisive = [f for f in findings if f.decisive]
@@ -101,17 +103,31 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
 def first_vote_delays(votes: list[VoteSignal], history: dict[tuple[str, str], list[Earlier]],
                       t: Thresholds) -> list[VoteSignal]:
     """Each vote's delay trait is its identity's: from verifying to the identity's first vote of the day (a
-    script's identity votes seconds after verifying, and every one of its votes carries that)."""
+    script's identity votes seconds after verifying, and every one of its votes carries that). And whether the
+    identity had voted from `rotate_devices` or more devices that day by this vote (`rotating`)."""
     out = []
     for v in votes:
+        rot = rotating(v, history.get((v.campaign_id, v.voter_id), ()), t)
         if v.verified_at is None:
-            out.append(v)
+            out.append(v if rot == v.rot else replace(v, rot=rot, _starts=v._starts))
             continue
         day = v.window(DAY)
         first = next((p[0] for p in history.get((v.campaign_id, v.voter_id), ()) if p[0] >= day), v.cast_at)
         delay = delay_bin((first - v.verified_at).total_seconds(), t.fresh_delay_max_s)
-        out.append(v if delay == v.delay else replace(v, delay=delay, _starts=v._starts))
+        out.append(v if (delay, rot) == (v.delay, v.rot) else replace(v, delay=delay, rot=rot, _starts=v._starts))
     return out
+
+
+def rotating(v: VoteSignal, earlier: Iterable[Earlier], t: Thresholds) -> bool:
+    """The identity voted from `rotate_devices` or more devices that day, up to this vote (its own included)."""
+    day = v.window(DAY)
+    seen = {v.device_hash} if v.device_hash else set()
+    for at, _, _, device in earlier:
+        if at > v.cast_at:
+            break
+        if at >= day and device:
+            seen.add(device)
+    return len(seen) >= t.rotate_devices
 
 
 def with_batch(history: dict[tuple[str, str], list[Earlier]],
@@ -120,7 +136,7 @@ def with_batch(history: dict[tuple[str, str], list[Earlier]],
     builds afresh for the batch)."""
     out = history
     for v in votes:
-        out.setdefault((v.campaign_id, v.voter_id), []).append((v.cast_at, v.entry_id, v.subnet))
+        out.setdefault((v.campaign_id, v.voter_id), []).append((v.cast_at, v.entry_id, v.subnet, v.device_hash))
     for k in {(v.campaign_id, v.voter_id) for v in votes}:
         out[k].sort(key=lambda p: p[0])
     return out

@@ -102,6 +102,9 @@ class Thresholds:
     hold_odds: float = 20.0  # the product of the likelihood ratios that holds an identity's votes for review
     invalidate_odds: float = 1000.0  # … and that invalidates them on its own (with three pieces of evidence)
     fresh_delay_max_s: int = 3600  # verified at most this long before voting: the delay is a trait
+    # Devices an identity votes from in a day before its fingerprint counts as rotating (a trait): a phone and a
+    # computer make two; a script that changes its fingerprint with every vote makes one per vote.
+    rotate_devices: int = 3
     # A surge: an entry's share of the campaign's identities in ten minutes against its share earlier that day.
     surge_min_identities: int = 30
     surge_ratio: float = 4.0
@@ -169,13 +172,15 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "timing"),
     Rule("coordinated_cohort",
          "identities backing one entry that share traits of a script (user agent, time from verifying to voting, "
-         "never loading the page) far more than the campaign's other voters, with bursts or a surge against the "
-         "entry's own history as further evidence",
-         "为同一作品投票的一批身份在多项特征上高度一致（浏览器标识、验证到投票的时间、未打开活动页面），"
+         "never loading the page, the kind of phone number, changing device fingerprints) far more than the "
+         "campaign's other voters, with bursts or a surge against the entry's own history as further evidence",
+         "为同一作品投票的一批身份在多项特征上高度一致（浏览器标识、验证到投票的时间、未打开活动页面、号码类型、"
+         "频繁更换设备指纹），"
          "远超活动中其他投票者；突发或相对作品自身历史的激增作为补充证据", "hold",
          ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
           "contrast_support", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
-          "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "surge_min_identities",
+          "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
+          "surge_min_identities",
           "surge_ratio", "burst_ratio"), "coordination"),
 )}
 

@@ -49,6 +49,7 @@ class VoteSignal:
     delay: str | None = None  # how long after verifying it voted (`delay_bin`), for identities verified lately
     page: bool = False  # the identity had loaded the campaign's page before voting
     num: str | None = None  # the kind of phone number it verified with (mobile, virtual, data), if known
+    rot: bool = False  # the identity had voted from several devices that day by this vote (`rotate_devices`)
     # A vote's window starts, built once each: every rule reads the same few (minute, hour, day) many times.
     _starts: dict[int, datetime] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -76,9 +77,10 @@ class VoteSignal:
 
     def traits(self) -> tuple[tuple[str, str], ...]:
         """The behaviour the coordination rule compares with the campaign's other voters: (trait, value).
-        Unknown values are "?" (counted, never evidence)."""
+        Unknown values are "?" (counted, never evidence). "dev" is "rot" once the identity's fingerprint has
+        changed from vote to vote that day (counted when it becomes so, see `firsts`), "?" until then."""
         return (("ua", self.ua or "?"), ("delay", self.delay or "?"), ("page", "y" if self.page else "n"),
-                ("num", self.num or "?"))
+                ("num", self.num or "?"), ("dev", "rot" if self.rot else "?"))
 
 
 # Traits a vote may not carry (counted as "?", never evidence); `page` is always known (seen or not).
@@ -231,8 +233,8 @@ def _key(v: VoteSignal, dimension: str, key: str) -> CounterKey:
 ShardedKey = tuple[CounterKey, int]
 
 
-# One earlier vote of an identity as the detectors read it back: (cast at, entry, network).
-Earlier = tuple[datetime, uuid.UUID, str | None]
+# One earlier vote of an identity as the detectors read it back: (cast at, entry, network, device).
+Earlier = tuple[datetime, uuid.UUID, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -275,7 +277,7 @@ def firsts(votes: Iterable[VoteSignal],
         day, ten, burst = v.window(DAY), v.window(TEN_MINUTES), v.window(BURST)
         seen: set[str] = set()
         since: datetime | None = None  # the identity's first vote for the entry from this network today
-        for at, entry, subnet in history.get((v.campaign_id, v.voter_id), ()):
+        for at, entry, subnet, _ in history.get((v.campaign_id, v.voter_id), ()):
             if at >= v.cast_at:
                 break
             if at < day:
@@ -303,19 +305,51 @@ def firsts(votes: Iterable[VoteSignal],
 _RETURN = frozenset({"entry_return"})
 
 
+def rotation_increments(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earlier]],
+                        first: dict[uuid.UUID, frozenset[str]], rotate_devices: int) -> dict[ShardedKey, int]:
+    """The "dev=rot" counts of identities that vote from changing fingerprints (`VoteSignal.rot`). An identity
+    becomes rotating partway through its day: at the vote that makes it so, it counts as rotating in the campaign's
+    day and in the day and ten minutes of every entry it voted for that day, that vote's included; at its later
+    votes, in the scopes where they are its first (a new entry, a new ten minutes)."""
+    out: dict[ShardedKey, int] = {}
+    for v in votes:
+        if not v.rot:
+            continue
+        c, day = v.campaign_id, v.window(DAY)
+        earlier = [p for p in history.get((c, v.voter_id), ()) if day <= p[0] < v.cast_at]
+        keys: set[CounterKey] = set()
+        if len({p[3] for p in earlier if p[3]}) < rotate_devices:  # this vote makes it rotating
+            keys.add((c, "trait_day", "dev=rot", day))
+            for at, entry, _, _ in [*earlier, (v.cast_at, v.entry_id, v.subnet, v.device_hash)]:
+                e = entry_key(entry)
+                keys.add((c, "entry_trait_day", f"{e}|dev=rot", day))
+                keys.add((c, "entry_trait_ten", f"{e}|dev=rot", window_start(at, TEN_MINUTES)))
+        else:
+            scopes = first.get(v.vote_id, _ALL_FIRST)
+            e = entry_key(v.entry_id)
+            if "entry_day" in scopes:
+                keys.add((c, "entry_trait_day", f"{e}|dev=rot", day))
+            if "entry_ten" in scopes:
+                keys.add((c, "entry_trait_ten", f"{e}|dev=rot", v.window(TEN_MINUTES)))
+        for k in keys:
+            out[(k, v.shard)] = out.get((k, v.shard), 0) + 1
+    return out
+
+
 def replay_firsts(votes: Iterable[VoteSignal]) -> dict[uuid.UUID, frozenset[str]]:
     """`firsts` of a run of votes in time order, from the run alone (a network's stored votes rebuild its
     windows: every earlier vote of an identity for an entry from that network is among them)."""
     history: dict[tuple[str, str], list[Earlier]] = {}
     votes = list(votes)
     for v in votes:
-        history.setdefault((v.campaign_id, v.voter_id), []).append((v.cast_at, v.entry_id, v.subnet))
+        history.setdefault((v.campaign_id, v.voter_id), []).append((v.cast_at, v.entry_id, v.subnet, v.device_hash))
     return firsts(votes, history)
 
 
 def trait_keys(prefix: str, v: VoteSignal) -> list[str]:
-    """The keys a vote's identity counts under in a trait dimension: each trait's value, and "*" (all)."""
-    return [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits())]
+    """The keys a vote's identity counts under in a trait dimension at its first vote there: each trait's value,
+    and "*" (all). Rotating devices is counted apart, when the identity becomes rotating (`ROT_SCOPES`)."""
+    return [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits() if name != "dev")]
 
 
 def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[CounterKey, int]] | None = None,
@@ -348,6 +382,13 @@ def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[
         for row, added in keys:
             out[row] = get(row, 0) + added
     return out
+
+
+def with_extra(increments: dict[ShardedKey, int], extra: dict[ShardedKey, int] | None) -> dict[ShardedKey, int]:
+    """`increments` with `extra` added (in place)."""
+    for k, n in (extra or {}).items():
+        increments[k] = increments.get(k, 0) + n
+    return increments
 
 
 def _campaign_increments(v: VoteSignal, scopes: frozenset[str]) -> list[tuple[ShardedKey, int]]:

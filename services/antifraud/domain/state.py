@@ -10,7 +10,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from .findings import Selector, matches
+from .findings import Selector, matches, rotating_since
 from .registry import Thresholds
 from .signals import (
     DAY,
@@ -28,6 +28,7 @@ from .signals import (
     distinct_members,
     gap_bucket,
     window_start,
+    with_extra,
 )
 
 
@@ -45,8 +46,9 @@ class Counting:
         raise NotImplementedError
 
     async def count_votes(self, votes: list[VoteSignal], reads: set[CounterKey],
-                          first: dict[uuid.UUID, frozenset[str]] | None = None) -> dict[CounterKey, int]:
-        return await self.bump(counter_increments(votes, first=first), reads)
+                          first: dict[uuid.UUID, frozenset[str]] | None = None,
+                          extra: dict[ShardedKey, int] | None = None) -> dict[CounterKey, int]:
+        return await self.bump(with_extra(counter_increments(votes, first=first), extra), reads)
 
     async def count_identities(self, votes: list[VoteSignal], past: dict[uuid.UUID, VoterPast],
                                reads: set[CounterKey]) -> dict[CounterKey, int]:
@@ -67,7 +69,8 @@ class MemoryWindows(Counting):
 
     async def remember(self, votes: list[VoteSignal], past: dict[uuid.UUID, VoterPast]) -> None:
         for v in votes:
-            self.by_voter.setdefault((v.campaign_id, v.voter_id), []).append((v.cast_at, v.entry_id, v.subnet))
+            self.by_voter.setdefault((v.campaign_id, v.voter_id), []).append(
+                (v.cast_at, v.entry_id, v.subnet, v.device_hash))
             for name, value in (("voter", v.voter_id), ("device", v.device_hash), ("entry", str(v.entry_id)),
                                 ("subnet", v.subnet), ("all", "")):
                 if value is not None:
@@ -92,12 +95,19 @@ class MemoryWindows(Counting):
         out = []
         for s in selectors:
             if s.voters_of_entry:
-                voters = {v.voter_id for v in self._candidates(s) if matches(s, v)}
-                s = replace(s, entry_id=None, voters_of_entry=False, ua=None, delay=None, page=None, num=None)
+                voters = {v.voter_id for v in self._candidates(s) if matches(s, v) and self._rotated(s, v)}
+                s = replace(s, entry_id=None, voters_of_entry=False, ua=None, delay=None, page=None, num=None,
+                            rot=None)
                 out.append([v for v in self._candidates(s) if matches(s, v) and v.voter_id in voters])
             else:
-                out.append([v for v in self._candidates(s) if matches(s, v)])
+                out.append([v for v in self._candidates(s) if matches(s, v) and self._rotated(s, v)])
         return out
+
+    def _rotated(self, s: Selector, v: VoteSignal) -> bool:
+        """The vote's identity had voted from changing fingerprints that day, if the selector asks for that."""
+        since = rotating_since(s)
+        return since is None or any(w.rot and w.cast_at >= since
+                                    for w in self.index.get((v.campaign_id, "voter", v.voter_id), ()))
 
     def _candidates(self, s: Selector) -> Iterable[VoteSignal]:
         # Votes arrive in time order: look back from the end of the shortest list only as far as the window goes.
