@@ -288,7 +288,7 @@ def main() -> None:
         section = f"""## Votes — `make bench-votes`
 
 Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {describe_machine()}, everything co-located:
-PostgreSQL (fsync on), Tansu, the five services, the gateway and the load generator (wrk,
+PostgreSQL (fsync on), Tansu, the six services, the gateway and the load generator (wrk,
 {args.threads} threads, {args.connections} connections) on the same machine. wrk drives the voting
 service's `POST /campaigns/{{id}}/votes` directly for {args.duration} s with {args.voters:,} voters
 (tickets minted with the service's key) voting one vote at a time for {args.entries} entries
