@@ -104,6 +104,21 @@ def _collect(into: dict[tuple, set], results: list) -> None:
         into.setdefault(f.identity, set()).update(v.vote_id for v in vs)
 
 
+async def _in_postgres_and_memory(service, events: list, campaign: str, per_batch: int) -> tuple[dict, dict]:
+    """The votes in time order, batch by batch, through the consumer's PostgreSQL windows and through memory: what
+    each found, by finding."""
+    t = domain.Thresholds()
+    events = sorted(events, key=lambda e: e.cast_at)
+    memory, nets = domain.MemoryWindows(), domain.NetworkState(t)
+    found_pg: dict[tuple, set] = {}
+    found_mem: dict[tuple, set] = {}
+    for i in range(0, len(events), per_batch):
+        signals = [domain.VoteSignal.of(campaign, e, t) for e in events[i:i + per_batch]]
+        _collect(found_pg, await score(service.pool, signals, nets, t, offset=i))
+        _collect(found_mem, await domain.detect(signals, memory, t))
+    return found_pg, found_mem
+
+
 async def test_the_postgres_windows_find_exactly_what_the_memory_windows_find(service):
     t = domain.Thresholds()
     events = traffic()
@@ -413,7 +428,6 @@ async def test_a_wave_on_code_platform_numbers_is_found_alike_in_postgres_and_in
     """Identities from many networks voting for TARGET within 20 s like people (their own user agents, delays and
     page views), most on virtual-operator numbers: the number kind is stored with each vote and selects the
     finding's votes in SQL as in memory; the wave's carrier-number identities and the honest voters are not held."""
-    t = domain.Thresholds()
     rng = random.Random(4)
     honest = [vote(f"n{i}", (TARGET, OTHER, THIRD, THIRD, THIRD)[i % 5],
                    T0 - timedelta(minutes=40) + timedelta(seconds=7 * i), subnet=f"203.0.{i % 250}.0/24",
@@ -425,14 +439,7 @@ async def test_a_wave_on_code_platform_numbers_is_found_alike_in_postgres_and_in
         at = T0 + timedelta(seconds=rng.uniform(0, 20))
         wave.append(vote(f"wave{i}", TARGET, at, subnet=f"{100 + i % 50}.{i}.7.0/24", ua=f"ua-{rng.randrange(20)}",
                          kind="mobile" if i % 5 == 4 else "virtual", verified=at - timedelta(seconds=rng.uniform(30, 300))))
-    events = sorted(honest + wave, key=lambda e: e.cast_at)
-    memory, nets = domain.MemoryWindows(), domain.NetworkState(t)
-    found_pg: dict[tuple, set] = {}
-    found_mem: dict[tuple, set] = {}
-    for i in range(0, len(events), 20):
-        signals = [domain.VoteSignal.of(f"{CAMPAIGN}-num", e, t) for e in events[i:i + 20]]
-        _collect(found_pg, await score(service.pool, signals, nets, t, offset=i))
-        _collect(found_mem, await domain.detect(signals, memory, t))
+    found_pg, found_mem = await _in_postgres_and_memory(service, honest + wave, f"{CAMPAIGN}-num", 20)
     assert found_pg == found_mem
     held = set().union(*found_pg.values())
     virtual = {e.vote_id for e in wave if e.number_kind == "virtual"}
@@ -478,7 +485,6 @@ async def test_identities_changing_fingerprints_are_found_alike_in_postgres_and_
     every vote, two votes for TARGET among six: whether each vote was rotating is stored with it, and the finding
     selects the identities that rotated that day in SQL as in memory — their votes for TARGET cast before they had
     rotated included — and no one voting from a phone and a computer."""
-    t = domain.Thresholds()
     rng = random.Random(9)
     honest = [vote(f"n{i}", (OTHER, THIRD)[i % 2], T0 - timedelta(minutes=40) + timedelta(seconds=7 * i),
                    subnet=f"203.0.{i % 250}.0/24", ua=f"ua-{rng.randrange(20)}",
@@ -490,14 +496,7 @@ async def test_identities_changing_fingerprints_are_found_alike_in_postgres_and_
         for k, entry in enumerate((TARGET, OTHER, TARGET, THIRD, OTHER, THIRD)):
             crew.append(vote(f"crew{i}", entry, at + timedelta(seconds=11 * k), subnet=f"100.{i}.9.0/24",
                              ua=f"ua-{rng.randrange(20)}", device=f"fp-{i}-{k}", verified=verified))
-    events = sorted(honest + crew, key=lambda e: e.cast_at)
-    memory, nets = domain.MemoryWindows(), domain.NetworkState(t)
-    found_pg: dict[tuple, set] = {}
-    found_mem: dict[tuple, set] = {}
-    for i in range(0, len(events), 12):
-        signals = [domain.VoteSignal.of(f"{CAMPAIGN}-rot", e, t) for e in events[i:i + 12]]
-        _collect(found_pg, await score(service.pool, signals, nets, t, offset=i))
-        _collect(found_mem, await domain.detect(signals, memory, t))
+    found_pg, found_mem = await _in_postgres_and_memory(service, honest + crew, f"{CAMPAIGN}-rot", 12)
     assert found_pg == found_mem
     held = set().union(*found_pg.values())
     assert {e.vote_id for e in crew if e.entry_id == TARGET} <= held <= {e.vote_id for e in crew}
