@@ -78,7 +78,7 @@ class VoteSignal:
     def traits(self) -> tuple[tuple[str, str], ...]:
         """The behaviour the coordination rule compares with the campaign's other voters: (trait, value).
         Unknown values are "?" (counted, never evidence). "dev" is "rot" once the identity's fingerprint has
-        changed from vote to vote that day (counted when it becomes so, see `firsts`), "?" until then."""
+        changed from vote to vote that day (counted when it becomes so, `rotation_increments`), "?" until then."""
         return (("ua", self.ua or "?"), ("delay", self.delay or "?"), ("page", "y" if self.page else "n"),
                 ("num", self.num or "?"), ("dev", "rot" if self.rot else "?"))
 
@@ -348,7 +348,7 @@ def replay_firsts(votes: Iterable[VoteSignal]) -> dict[uuid.UUID, frozenset[str]
 
 def trait_keys(prefix: str, v: VoteSignal) -> list[str]:
     """The keys a vote's identity counts under in a trait dimension at its first vote there: each trait's value,
-    and "*" (all). Rotating devices is counted apart, when the identity becomes rotating (`ROT_SCOPES`)."""
+    and "*" (all). Rotating devices is counted apart, when the identity becomes rotating (`rotation_increments`)."""
     return [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits() if name != "dev")]
 
 
