@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .registry import RULES
-from .signals import VoteSignal
+from .signals import DAY, VoteSignal, window_start
 
 
 @dataclass(frozen=True)
@@ -97,5 +97,4 @@ def rotating_since(s: Selector) -> datetime | None:
     """For a selector of rotating identities: the start of the day its window ends in (they rotated since)."""
     if not s.rot:
         return None
-    last = s.end - timedelta(microseconds=1)
-    return last - timedelta(seconds=last.timestamp() % 86400)
+    return window_start(s.end - timedelta(microseconds=1), DAY)
