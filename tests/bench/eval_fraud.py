@@ -106,6 +106,8 @@ def grid(quick: bool = False) -> list[Cell]:
                        "average, one or two votes each time", [Devoted(600, mean_gap_s=gap)]))
     honest.append(("office 300 group plan", "300 staff behind one address, 85 % for their unit, 40 % on one "
                    "virtual operator's group plan", [Office(300, group_plan=0.4)]))
+    honest.append(("office 300 imaged PCs", "300 staff behind one address, all for their unit only, 70 % on the "
+                   "unit's PCs installed from one image (one user agent)", [Office(300, loyalty=1.0, imaged=0.7)]))
 
     one_net = dict(ua="one", verify="scripted", page="none")
     attacks: list[tuple[str, str, fw.Attack]] = [

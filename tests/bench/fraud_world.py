@@ -43,7 +43,8 @@ Honest populations (label in brackets)
     * devoted fans [devoted]: people who come back whenever something reminds them (reminders at random,
       minutes apart on average) and give one or two votes to their favourite each time, until their ten are spent.
     * an office [office]: dozens to hundreds of staff behind one address, mostly desktop browsers,
-      voting after an internal notice for their own unit's entry (loyalty 85 %).
+      voting after an internal notice for their own unit's entry (loyalty 85 %). Some units put the same
+      system image on every PC: their staff's browsers send one user agent string.
 
 Attack families (label "attack:<family>"; each targets one mid-ranked entry)
     Each family says *when* its identities vote and *for what*; a `Farm` style says what they look
@@ -635,14 +636,18 @@ class Office:
     at: float = 0.2
     scale_s: float = 300.0
     group_plan: float = 0.0  # share of the staff on the employer's group plan with one virtual operator
+    imaged: float = 0.0  # share of the staff on the unit's PCs, installed from one image: one user agent string
 
     def generate(self, g: Gen) -> None:
         rng = g.rng("office")
         [address] = g.pool(rng, 1, 1, first=61)
         plan = random.Random(f"{g.seed}:{g.regime}:group-plan")
+        image = random.Random(f"{g.seed}:{g.regime}:image")
+        office_ua = UA.desktop(image)
         for arrival in surge_arrivals(rng, self.staff, g.span * self.at, 1.5, self.scale_s, g.span):
             numbers = (1.0, 0.0, "170") if plan.random() < self.group_plan else None
-            p = g.person(rng, "office", address, desktop_bias=1.0, numbers=numbers)
+            ua = office_ua if image.random() < self.imaged else ...
+            p = g.person(rng, "office", address, desktop_bias=1.0, numbers=numbers, ua=ua)
             fav = self.entry if rng.random() < self.loyalty else None
             g.ordinary_day(rng, p, arrival, rng.random() < g.returning_share(), favourite=fav)
 

@@ -410,6 +410,20 @@ def test_a_crew_that_behaves_like_everyone_else_on_one_network_is_only_an_alert(
     assert "covoting_subnet" in reasons(crew + honest, per_batch=1)
 
 
+def test_a_unit_whose_pcs_share_one_user_agent_is_not_held_but_the_same_network_never_loading_the_page_is():
+    # 30 staff on the unit's own network, every PC installed from one image (one user agent), all for their unit,
+    # at a person's pace: concentration and one place's trait, no script's behaviour.
+    def unit(subnet: str, page: bool) -> list[domain.VoteSignal]:
+        return [cast(f"{subnet}-staff{i}", TARGET, T0 + timedelta(seconds=40 * i), 10, subnet=subnet,
+                     ua="unit-image-ua", page=page) for i in range(30)]
+
+    honest = crowd(300, T0 - timedelta(hours=1))
+    assert run(unit("198.18.7.0/24", page=True) + honest) == {}
+    # The same network with the same user agent, none of them having loaded the page: a behavioural trait beside it.
+    farm = unit("198.18.9.0/24", page=False)
+    assert run(farm + honest)["coordinated_cohort"] == ids(farm)
+
+
 def test_a_campus_that_mostly_votes_for_its_university_and_a_small_office_that_all_does_are_not_punished():
     # 200 students on one NAT: 85 % of them give their university about half their votes, the others vote elsewhere.
     campus, rng = [], random.Random(7)

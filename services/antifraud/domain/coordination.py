@@ -15,8 +15,10 @@ identities verified lately only, so a surge of honest newcomers is compared with
 trait stands out is read cautiously (`contrast`). The identity's votes are held when at least one trait is
 strong and a second piece of evidence supports it (another trait, a burst, a surge against the entry's
 history, or a network taken over), or two traits each stand out, or one stands out on a network most of whose
-identities back the entry, and the likelihood ratios multiply to `hold_odds`; with two strong traits, three
-pieces and `invalidate_odds`, they are invalidated on their own.
+identities back the entry, and the likelihood ratios multiply to `hold_odds`. A network taken over is a piece
+of evidence only beside a behavioural trait (delay, page, changing fingerprints): beside a place's trait alone
+(one user agent, one kind of number) it is a unit whose PCs were installed from one image, and only weighs.
+With two strong traits, three pieces and `invalidate_odds`, they are invalidated on their own.
 Among an entry's voters anywhere, an identity one of whose traits is clearly rarer in the cohort than elsewhere
 is not the script's (an honest voter amid a farm) and is not held by it; on one network most of whose
 identities back the entry, it is. A trait that is missing is never evidence.
@@ -41,6 +43,9 @@ _CONTRIBUTES = 1.5  # a trait this much commoner in the cohort is named in the e
 # first identities in the window before, too few there to stand out. Its finding also covers the identities with
 # the script's traits that voted for the entry in the two minutes before its window.
 _LOOKBACK_S = 120
+# Traits a place gives everyone in it, not a script's behaviour: a unit's PCs share one browser build, an
+# employer's group plan one operator's numbers.
+_PLACE_TRAITS = frozenset({"ua", "num"})
 _EXPECTED = 5.0  # identities a trait value would have in the cohort by the others' share, before its rarity counts
 
 _TRAIT_EN = {"ua": "the same user agent", "delay": "voted {value} after verifying"}
@@ -231,7 +236,10 @@ def _judge(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
     if not (strong or len(support) >= 2 or taken):
         return  # a supporting trait alone needs a second one, or a network its identities took over
     score = traits.score + sum(math.log(min(x.ratio, _TIMING_CAP)) for x in extra)
-    pieces = len(strong) + len(support) + len(extra)
+    # A network taken over is concentration: it is a piece of evidence beside a behavioural trait, but beside a
+    # place's trait alone (one user agent: a unit's PCs installed from one image) it only weighs.
+    behaviour = any(name not in _PLACE_TRAITS for name, _, _ in strong + support)
+    pieces = len(strong) + len(support) + sum(x.signal != "network" or behaviour for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
         return
     sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)

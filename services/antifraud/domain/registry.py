@@ -91,7 +91,7 @@ class Thresholds:
     # Other identities of the campaign today to compare against. The comparison reads small counts cautiously
     # (`contrast_sigmas`, `contrast_prior`), so a few dozen suffice: a farm striking in a campaign's opening minutes,
     # before hundreds have voted, is judged too.
-    contrast_baseline_min: int = 60
+    contrast_baseline_min: int = 20
     contrast_min_identities: int = 8  # identities sharing a trait before the trait is evidence
     contrast_ratio: float = 4.0  # how much more common in the cohort than elsewhere a strong trait is
     contrast_support: float = 2.5  # … and a supporting one (needs a strong trait beside it)
