@@ -390,6 +390,31 @@ def camouflaged_crew(subnet: str, n: int, start: datetime, script: bool = False)
     return votes
 
 
+def levels(votes: list[domain.VoteSignal]) -> dict[str, set[uuid.UUID]]:
+    """Per level of the decisive findings ("hold", "invalidate"): the votes they covered."""
+    store, out = domain.MemoryWindows(), {}
+
+    async def go() -> None:
+        for v in sorted(votes, key=lambda v: v.cast_at):
+            for finding, vs in await domain.detect([v], store, T):
+                if finding.decisive:
+                    out.setdefault(finding.level, set()).update(w.vote_id for w in vs)
+    asyncio.run(go())
+    return out
+
+
+def test_a_community_tablet_passed_between_residents_is_held_but_a_phone_farm_s_pace_is_invalidated():
+    # A community centre's tablet: seven residents one after another, each verifying their own number (4 minutes).
+    tablet = [cast(f"resident{i}", at=T0 + timedelta(minutes=4 * i), count=10, device="centre-tablet")
+              for i in range(7)]
+    assert levels(tablet) == {"hold": ids(tablet)}  # out of the count until a person looks, never invalidated alone
+    # A farm's phone logs in as the next identity every 30 s: at the eighth in ten minutes, invalidated, the
+    # identities before included.
+    phone = [cast(f"farm{i}", at=T0 + timedelta(seconds=30 * i), device="farm-phone-2")
+             for i in range(T.device_voters_fast)]
+    assert levels(phone)["invalidate"] == ids(phone)
+
+
 def test_a_scripted_crew_on_one_network_is_held_with_its_camouflage_votes():
     crew = camouflaged_crew("192.0.2.0/24", 20, T0, script=True)
     honest = crowd(300, T0 - timedelta(hours=1)) + [

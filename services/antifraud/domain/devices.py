@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from .context import Context
 from .findings import Finding, sel
-from .signals import DAY, VoteSignal
+from .signals import DAY, TEN_MINUTES, VoteSignal
 
 
 def check(v: VoteSignal, ctx: Context) -> None:
+    """Held at `device_voters_per_day` identities in a day; invalidated at `device_voters_fast` within ten minutes
+    (a separate finding, so the device's votes of the day go from held to invalidated when the pace shows)."""
     if not v.device_hash:
         return
     t = ctx.t
     ids = ctx.distinct.get((v.campaign_id, "device_voters_day", v.device_hash, v.window(DAY)), 0)
-    if ids >= t.device_voters_per_day:
-        ctx.put(Finding("device_shared", f"device:{v.device_hash}",
-                        f"{ids} different identities voted from one device on {v.cast_at:%Y-%m-%d} (UTC) "
-                        f"(limit {t.device_voters_per_day - 1}; a family shares a phone between two or three)",
-                        f"{v.cast_at:%Y-%m-%d}（UTC）有 {ids} 个不同身份使用同一设备投票"
-                        f"（上限 {t.device_voters_per_day - 1} 个；一家人共用手机通常只有两三个身份）",
-                        {"identities": ids, "limit": t.device_voters_per_day - 1},
-                        sel(v, DAY, device_hash=v.device_hash)))
+    if ids < t.device_voters_per_day:
+        return
+    ten = ctx.distinct.get((v.campaign_id, "device_voters_ten", v.device_hash, v.window(TEN_MINUTES)), 0)
+    fast = ten >= t.device_voters_fast
+    pace_en = (f"; {ten} of them within the 10 minutes from {v.window(TEN_MINUTES):%H:%M}, faster than people "
+               f"can pass a device on and each verify their own number (limit {t.device_voters_fast - 1})"
+               if fast else "")
+    pace_zh = (f"；其中 {ten} 个在 {v.window(TEN_MINUTES):%H:%M} 起的 10 分钟内，快于多人轮流使用一台设备并各自验证"
+               f"号码所需的时间（上限 {t.device_voters_fast - 1} 个）" if fast else "")
+    ctx.put(Finding("device_shared", f"device:{v.device_hash}" + ("|fast" if fast else ""),
+                    f"{ids} different identities voted from one device on {v.cast_at:%Y-%m-%d} (UTC) "
+                    f"(limit {t.device_voters_per_day - 1}; a family shares a phone between two or three){pace_en}",
+                    f"{v.cast_at:%Y-%m-%d}（UTC）有 {ids} 个不同身份使用同一设备投票"
+                    f"（上限 {t.device_voters_per_day - 1} 个；一家人共用手机通常只有两三个身份）{pace_zh}",
+                    {"identities": ids, "limit": t.device_voters_per_day - 1, "within_ten_minutes": ten},
+                    sel(v, DAY, device_hash=v.device_hash), level="invalidate" if fast else "hold"))

@@ -195,7 +195,8 @@ SHARDED = {d for d in DIMENSIONS
 
 # Distinct identities per window: one busy voter must not look like many. The timer dimensions hold the
 # identities of a network that voted for an entry again after a timed gap (any gap; in one gap bucket).
-DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "subnet_voters_day": DAY,
+DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_ten": TEN_MINUTES,
+                                       "subnet_voters_day": DAY,
                                        "entry_subnet_voters_hour": HOUR, "fresh_entry_subnet": TEN_MINUTES,
                                        "fresh_subnet": TEN_MINUTES, "fresh_entry": TEN_MINUTES,
                                        "entry_subnet_voters_day": DAY, "timer_gapped_day": DAY,
@@ -483,8 +484,8 @@ Member = tuple[CounterKey, str]
 
 def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPast] | None = None,
                      networks: dict[NetKey, set[Member]] | None = None) -> set[Member]:
-    """Distinct counters: identities seen on one device in a day; fresh identities per entry and network; the
-    identities per network voting for an entry (any gap, and per gap bucket for the timer rule).
+    """Distinct counters: identities seen on one device in a day and in ten minutes; fresh identities per entry and
+    network; the identities per network voting for an entry (any gap, and per gap bucket for the timer rule).
 
     With `networks`, the network windows' members are added there instead, per network."""
     out: set[Member] = set()
@@ -493,6 +494,7 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
         c, e, subnet, voter = v.campaign_id, entry_key(v.entry_id), v.subnet, v.voter_id
         if v.device_hash:
             out.add(((c, "device_voters_day", v.device_hash, v.window(DAY)), voter))
+            out.add(((c, "device_voters_ten", v.device_hash, v.window(TEN_MINUTES)), voter))
         if v.fresh:
             out.add(((c, "fresh_entry", e, v.window(TEN_MINUTES)), voter))
         if not subnet:
