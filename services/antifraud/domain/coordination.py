@@ -14,8 +14,8 @@ among the others (the cohort's share shrunk towards the others' for small cohort
 identities verified lately only, so a surge of honest newcomers is compared with other newcomers. Whether a
 trait stands out is read cautiously (`contrast`). The identity's votes are held when at least one trait is
 strong and a second piece of evidence supports it (another trait, a burst, a surge against the entry's
-history, or a network taken over), or two traits each stand out, or one stands out on a network most of whose
-identities back the entry, and the likelihood ratios multiply to `hold_odds`. A network taken over is a piece
+history, or a network taken over), or two traits each stand out, and the likelihood ratios multiply to
+`hold_odds`. A network taken over is a piece
 of evidence only beside a behavioural trait (delay, page, changing fingerprints): beside a place's trait alone
 (one user agent, one kind of number) it is a unit whose PCs were installed from one image, and only weighs.
 With two strong traits, three pieces and `invalidate_odds`, they are invalidated on their own.
@@ -33,7 +33,18 @@ from typing import Any
 
 from .context import Context, Evidence
 from .findings import Finding, Selector, hm
-from .signals import BURST, DAY, DELAY_TEXT_ZH, MAYBE_UNKNOWN, TEN_MINUTES, CounterKey, VoteSignal, entry_key, pair
+from .signals import (
+    BURST,
+    DAY,
+    DELAY_BINS,
+    DELAY_TEXT_ZH,
+    MAYBE_UNKNOWN,
+    TEN_MINUTES,
+    CounterKey,
+    VoteSignal,
+    entry_key,
+    pair,
+)
 
 _MAX_RATIO = 1000.0
 _MIN_RATIO = 0.05
@@ -72,7 +83,8 @@ def cohorts(v: VoteSignal) -> list[tuple[str, str, str, int]]:
 def reads(v: VoteSignal) -> set[CounterKey]:
     """Every trait counter the vote's judgement reads (the batch only adds to those of identities' first votes)."""
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
-    values = ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN)]
+    values = ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
+              *(f"delay={b}" for b in faster(v.delay))]
     out: set[CounterKey] = {(c, "ids_ten", "*", v.window(TEN_MINUTES))}
     for x in values:
         out.add((c, "trait_day", x, day))
@@ -80,6 +92,17 @@ def reads(v: VoteSignal) -> set[CounterKey]:
         for _, dimension, prefix, length in cohorts(v):
             out.add((c, dimension, f"{prefix}{x}", v.window(length)))
     return out
+
+
+_BIN_NAMES = [name for _, name in DELAY_BINS]
+
+
+def faster(delay: str | None) -> list[str]:
+    """The bin of a script's delay (seconds), when this delay is slower. A slower delay is compared among the
+    identities that took longer than that (in the cohort and among the others): a farm voting within seconds
+    among the campaign's other voters would otherwise make every slower bin look rarer there, and a campus quick
+    to vote look like a script."""
+    return _BIN_NAMES[:1] if delay in _BIN_NAMES[1:] else []
 
 
 def contrast(k: int, known: int, k_others: int, known_others: int, prior: float,
@@ -193,6 +216,9 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
             continue
         known = n - (cohort(f"{name}=?") if name in MAYBE_UNKNOWN else 0)
         known_others = n_others - (others(f"{name}=?") if name in MAYBE_UNKNOWN else 0)
+        if name == "delay":
+            known -= sum(cohort(f"delay={b}") for b in faster(value))
+            known_others -= sum(others(f"delay={b}") for b in faster(value))
         if known <= 0 or known_others < t.contrast_baseline_min / 4:
             continue  # too few to compare (few identities verified lately, few user agents sent)
         k = cohort(f"{name}={value}")
@@ -233,8 +259,8 @@ def _judge(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
     if taken:
         extra.append(taken)
     strong, support = traits.strong, traits.support
-    if not (strong or len(support) >= 2 or taken):
-        return  # a supporting trait alone needs a second one, or a network its identities took over
+    if not (strong or len(support) >= 2):
+        return  # a supporting trait alone needs a second one (a campus a little quicker than everyone is no farm)
     score = traits.score + sum(math.log(min(x.ratio, _TIMING_CAP)) for x in extra)
     # A network taken over is concentration: it is a piece of evidence beside a behavioural trait, but beside a
     # place's trait alone (one user agent: a unit's PCs installed from one image) it only weighs.
