@@ -120,7 +120,7 @@ deploy-lock:
 	@echo "[massline] wrote deploy/requirements.hashes.txt"
 
 # Benchmarks and evaluations (not tests): each writes its figures to docs/.
-.PHONY: bench-votes bench-notify eval-fraud fuzz chaos restore-drill
+.PHONY: bench-votes bench-notify eval-fraud eval-blind fuzz chaos restore-drill
 bench-votes: install
 	@$(PY) tests/bench/bench_votes.py
 
@@ -129,6 +129,10 @@ bench-notify: install
 
 eval-fraud: install
 	@$(PY) tests/bench/eval_fraud.py
+
+# A second traffic mix, written apart from the detectors and from eval-fraud's world: docs/antifraud-blind.md.
+eval-blind: install
+	@$(PY) tests/bench/blind_mix.py --out docs/antifraud-blind.md
 
 # Schemathesis with a large budget (>= 30,000 cases) over every service and the gateway: docs/hostile-input.md.
 fuzz: install

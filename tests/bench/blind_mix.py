@@ -1001,8 +1001,16 @@ def main() -> None:
             print(f"{run.cell.title} seed {run.seed}: {run.votes} requests, {run.seconds:.1f} s", file=sys.stderr)
     worsts = [Worst.of(runs[c]) for c in cells]
     wall = time.perf_counter() - began
+    from machine import describe as describe_machine
+
+    command = "python tests/bench/blind_mix.py" + (" --quick" if args.quick else "") + \
+        "".join(f" --cells {c!r}" for c in args.cells) + (f" --seeds {args.seeds}" if args.seeds != 3 else "")
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     report = "\n\n".join([
         f"# Blind mix: worst case over {seeds} seed(s) per cell ({wall:.0f} s wall, {len(jobs)} runs)",
+        f"Measured {stamp} with `make eval-blind` (`{command}`) on {describe_machine()}. The traffic is "
+        "`tests/bench/blind_mix.py` (its docstring describes the world), written apart from the detectors and "
+        "from `fraud_world.py`'s populations; `docs/antifraud.md` says what was changed after it first ran.",
         f"Targets: precision ≥ {PRECISION}; FP ≤ {100 * FP_MAX:.1f} % per honest population; recall ≥ "
         + ", ".join(f"{f} {r}" for f, r in RECALL.items() if r) + f"; first flag ≤ {FIRST_FLAG_S:.0f} s; "
         f"max honest loss ≤ {100 * LOSS_MAX:.0f} %; ranks equal to honest-only ranks.",

@@ -602,6 +602,11 @@ def http_cells() -> list[Cell]:
              Burst(80, Farm(subnets=5, ua="mix", verify="human", page="faked", jitter_s=10), gap_s=180),
              "400 ordinary + 80 ids on 5 /24s behaving like people (own user agents, human delays, page views), 3 waves "
              "3 min apart; arrivals over 10 simulated minutes"),
+        Cell("http imaged office + one-UA farm", "first_hour", 6, 300,
+             [Office(100, loyalty=1.0, imaged=0.7, at=0.1, scale_s=60)],
+             Burst(60, Farm(subnets=1, ua="one", verify="scripted", jitter_s=1), gap_s=60),
+             "300 ordinary + 100 staff on their unit's address, all for their unit, 70 % on PCs from one image (one "
+             "user agent) + burst 60 ids from one /24 with one user agent (3 waves, 60 s apart); 6 simulated minutes"),
         Cell("http fresh surge", "first_hour", 4, 300, [],
              FreshSurge(farm=Farm(), multiple=2.0, window_s=90),
              "300 ordinary + fresh surge 2× the entry's honest votes in 90 s; arrivals over 4 simulated minutes"),

@@ -108,3 +108,18 @@ def test_a_vote_without_a_known_number_kind_is_scored_on_what_is_known() -> None
     assert domain.VoteSignal.of("c", CastVote(
         vote_id=uuid.uuid4(), voter_id="x", entry_id=TARGET, category_id="cases", count=1, cast_at=T0),
         T).num is None
+
+
+def test_a_script_mixing_code_platform_numbers_with_carriers_numbers_is_held_whole() -> None:
+    # A scripted surge (one user agent, voting a second after the code) on many networks: three in four numbers
+    # from a code platform, one in four a carrier's. Its carrier quarter is as rare in the cohort as an honest
+    # voter's carrier number would be — but it shares the script's other traits, so it is held with the rest.
+    rng = random.Random(7)
+    before = background(rng)
+    farm = []
+    for i in range(80):
+        at = T0 + timedelta(seconds=rng.uniform(0, 60))
+        farm.append(signal(f"farm{i}", TARGET, at, subnet=f"{100 + i % 50}.{i}.{rng.randrange(256)}.0/24",
+                           kind="mobile" if i % 4 == 0 else "virtual", ua="farm-ua", delay_s=1.5))
+    held = set().union(*run(before + farm, per_batch=20).values())
+    assert ids(farm) <= held and not held & ids(before)

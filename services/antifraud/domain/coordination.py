@@ -20,7 +20,8 @@ of evidence only beside a behavioural trait (delay, page, changing fingerprints)
 (one user agent, one kind of number) it is a unit whose PCs were installed from one image, and only weighs.
 With two strong traits, three pieces and `invalidate_odds`, they are invalidated on their own.
 Among an entry's voters anywhere, an identity one of whose traits is clearly rarer in the cohort than elsewhere
-is not the script's (an honest voter amid a farm) and is not held by it; on one network most of whose
+is not the script's (an honest voter amid a farm) and is not held by it, unless two of its traits are the
+script's strong ones; on one network most of whose
 identities back the entry, it is. A trait that is missing is never evidence.
 """
 
@@ -191,7 +192,9 @@ def check(v: VoteSignal, ctx: Context) -> None:
         # rotating devices is counted for the campaign and the entry, not per network
         unweighed = _unweighed(v, ctx) | ({"dev"} if label == "network" else frozenset())
         traits = _compare(v, t, label, n, n_others, cohort, others, unweighed)
-        if traits.contradicts or not (traits.strong or traits.support):
+        # An identity with two of the script's strong traits is the script's, whatever else it differs on (a farm
+        # mixing a code platform's numbers with carriers' must not hide its carrier half that way).
+        if (traits.contradicts and len(traits.strong) < 2) or not (traits.strong or traits.support):
             continue
         _judge(v, ctx, label, prefix, length, n, traits, count)
 
