@@ -55,3 +55,11 @@ def test_a_campaign_override_applies_over_the_service_s_thresholds() -> None:
     assert (mine.hold_odds, mine.contrast_ratio) == (40.0, 6.0)
     with pytest.raises(ValueError, match="must be a number"):
         domain.with_overrides(base, {"contrast_ratio": -1})
+
+
+def test_an_identity_held_on_a_shared_device_at_a_person_s_pace_is_at_hold_risk_and_at_a_farm_s_pace_at_invalidate():
+    t = domain.Thresholds()
+    case = {"reason_code": "device_shared", "status": "flagged", "score": 0.0, "subject": "device:tablet"}
+    assert domain.identity_risk([case], t)["level"] == "hold"
+    fast = {**case, "status": "invalidated", "subject": "device:phone|fast"}
+    assert domain.identity_risk([case, fast], t)["level"] == "invalidate"

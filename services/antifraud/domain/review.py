@@ -163,6 +163,8 @@ def identity_risk(cases: Iterable[Any], t: Thresholds) -> dict[str, Any]:
         if c["status"] == "overturned":
             continue
         level = RULES[c["reason_code"]].level if c["reason_code"] in RULES else "hold"
+        if c["reason_code"] == "device_shared" and not str(c.get("subject", "")).endswith("|fast"):
+            level = "hold"  # many identities on one device at a person's pace: held, not sure (devices.check)
         floor = t.invalidate_odds if level == "invalidate" else t.hold_odds
         odds = max(odds, math.exp(c["score"]) if c["score"] else floor)
     return {"odds": round(odds, 1), "score": round(math.log(odds), 3),
