@@ -15,14 +15,14 @@ identities verified lately only, so a surge of honest newcomers is compared with
 trait stands out is read cautiously (`contrast`). The identity's votes are held when at least one trait is
 strong and a second piece of evidence supports it (another trait, a burst, a surge against the entry's
 history, or a network taken over), or two traits each stand out, and the likelihood ratios multiply to
-`hold_odds`. A network taken over is a piece
-of evidence only beside a behavioural trait (delay, page, changing fingerprints): beside a place's trait alone
-(one user agent, one kind of number) it is a unit whose PCs were installed from one image, and only weighs.
-With two strong traits, three pieces and `invalidate_odds`, they are invalidated on their own.
+`hold_odds`. A network taken over is a piece of evidence only beside a behavioural trait (delay, page, changing
+fingerprints): beside a place's trait alone (one user agent, one kind of number) it is a unit whose PCs were
+installed from one image, and only weighs. With two strong traits, three pieces and `invalidate_odds`, they are
+invalidated on their own.
 Among an entry's voters anywhere, an identity one of whose traits is clearly rarer in the cohort than elsewhere
 is not the script's (an honest voter amid a farm) and is not held by it, unless two of its traits are the
-script's strong ones; on one network most of whose
-identities back the entry, it is. A trait that is missing is never evidence.
+script's strong ones; on one network most of whose identities back the entry, it is. A trait that is missing is
+never evidence.
 """
 
 from __future__ import annotations
