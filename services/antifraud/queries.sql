@@ -184,15 +184,18 @@ ORDER BY id;
 
 -- name: invalidations_per_entry
 -- Per entry and reason: the votes no longer counted (invalidated) or held for review (flagged).
-SELECT v.entry_id, e.entry_name, e.unit_id, e.unit_name, v.state, c.reason_code,
-       count(DISTINCT v.vote_id) AS requests, sum(v.count) AS votes
-FROM votes v
-JOIN case_votes cv ON cv.vote_id = v.vote_id
-JOIN cases c ON c.id = cv.case_id AND c.status <> 'overturned'
-LEFT JOIN entries e ON e.entry_id = v.entry_id
-WHERE v.campaign_id = $1 AND v.state <> 'counted' AND ($2::text IS NULL OR e.unit_id = $2)
-GROUP BY v.entry_id, e.entry_name, e.unit_id, e.unit_name, v.state, c.reason_code
-ORDER BY v.entry_id, v.state, c.reason_code;
+-- A vote held by two cases of one reason (a device's day and its farm's pace) counts once for that reason.
+SELECT d.entry_id, e.entry_name, e.unit_id, e.unit_name, d.state, d.reason_code,
+       count(*) AS requests, sum(d.count) AS votes
+FROM (SELECT DISTINCT v.vote_id, v.entry_id, v.state, v.count, c.reason_code
+      FROM votes v
+      JOIN case_votes cv ON cv.vote_id = v.vote_id
+      JOIN cases c ON c.id = cv.case_id AND c.status <> 'overturned'
+      WHERE v.campaign_id = $1 AND v.state <> 'counted') d
+LEFT JOIN entries e ON e.entry_id = d.entry_id
+WHERE ($2::text IS NULL OR e.unit_id = $2)
+GROUP BY d.entry_id, e.entry_name, e.unit_id, e.unit_name, d.state, d.reason_code
+ORDER BY d.entry_id, d.state, d.reason_code;
 
 -- name: entry_totals
 -- Each vote once, however many cases hold it.

@@ -353,6 +353,11 @@ async def test_two_instances_on_two_partitions_share_the_counters_and_invalidate
     cases = (await service.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=service.as_("ops", "operator"))).json()
     assert {c["reason_code"] for c in cases["cases"]} == {"device_shared"}
     assert max(c["votes"] for c in cases["cases"]) == 12
+    # a vote in both cases counts once for its reason in the entry's figures
+    inv = (await service.client.get(f"/campaigns/{CAMPAIGN}/invalidations",
+                                    headers=service.as_("ops", "operator"))).json()
+    [entry] = inv["entries"]
+    assert [r["votes"] for r in entry["reasons"]] == [entry["invalidated_votes"]] == [120]
     # the per-entry counters were kept in one row per counter shard, and the rules read their sum
     rows = await service.pool.fetch("SELECT shard, value FROM windows WHERE dimension = 'entry_requests_hour' "
                                     "AND key = $1 AND value > 0", str(TARGET))
