@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from .context import Context
 from .findings import Finding, sel
+from .registry import Level
 from .signals import DAY, TEN_MINUTES, VoteSignal
+
+_PACE = "|fast"  # the subject of the finding at a farm's pace: device:<hash>|fast
+
+
+def case_level(subject: str) -> Level:
+    """The level a `device_shared` case was opened at, from its subject: invalidate at a farm's pace, else hold."""
+    return "invalidate" if subject.endswith(_PACE) else "hold"
 
 
 def check(v: VoteSignal, ctx: Context) -> None:
@@ -23,7 +31,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
                if fast else "")
     pace_zh = (f"；其中 {ten} 个在 {v.window(TEN_MINUTES):%H:%M} 起的 10 分钟内，快于多人轮流使用一台设备并各自验证"
                f"号码所需的时间（上限 {t.device_voters_fast - 1} 个）" if fast else "")
-    ctx.put(Finding("device_shared", f"device:{v.device_hash}" + ("|fast" if fast else ""),
+    ctx.put(Finding("device_shared", f"device:{v.device_hash}" + (_PACE if fast else ""),
                     f"{ids} different identities voted from one device on {v.cast_at:%Y-%m-%d} (UTC) "
                     f"(limit {t.device_voters_per_day - 1}; a family shares a phone between two or three){pace_en}",
                     f"{v.cast_at:%Y-%m-%d}（UTC）有 {ids} 个不同身份使用同一设备投票"

@@ -14,6 +14,7 @@ from typing import Any, Literal, NamedTuple
 
 from massline import audit
 
+from . import devices
 from .findings import Finding
 from .registry import REASONS, REASONS_ZH, RULES, Thresholds
 
@@ -163,8 +164,8 @@ def identity_risk(cases: Iterable[Any], t: Thresholds) -> dict[str, Any]:
         if c["status"] == "overturned":
             continue
         level = RULES[c["reason_code"]].level if c["reason_code"] in RULES else "hold"
-        if c["reason_code"] == "device_shared" and not str(c.get("subject", "")).endswith("|fast"):
-            level = "hold"  # many identities on one device at a person's pace: held, not sure (devices.check)
+        if c["reason_code"] == "device_shared":
+            level = devices.case_level(str(c.get("subject", "")))  # held at a person's pace, sure at a farm's
         floor = t.invalidate_odds if level == "invalidate" else t.hold_odds
         odds = max(odds, math.exp(c["score"]) if c["score"] else floor)
     return {"odds": round(odds, 1), "score": round(math.log(odds), 3),
