@@ -79,9 +79,15 @@ Attack families (label "attack:<family>", all for one mid-popularity entry, entr
         numbers "platform": SMS-code platform numbers, 60 % virtual operators, 15 % data cards, 25 % ordinary;
         numbers "sim": real SIM cards, 97 % ordinary carriers.
 
+A load tester's replay (cells "replay-nopage/…" and "replay-page/…"): the same people and farms, but every client
+verifies and votes 0.3–2 s after typing the code, and nobody (or everybody) loads the page, the way a trace is
+often replayed through an API: delay and page habits then tell no one apart, honest or not, and only places,
+devices, user agents, numbers and timing are left.
+
 The grid: every honest population beside 3,000 ordinary voters; every attack family × the four styles beside
 3,000 ordinary voters; and the issue's mixed cell (6,000 ordinary, campus 1,200 / 4 NAT, cgnat 600 and all five
-attack families) once with scripted platform farms and once with human SIM-card farms; each in both regimes.
+attack families) once with scripted platform farms and once with human SIM-card farms; the replays of five honest
+populations, of every family in two styles and of the scripted mixed cell; each in both regimes.
 The table gives the worst case over the seeds of every figure; a diagnostics section then says, for every honest
 population over the false-positive target and every attack family under its recall target, which reason codes
 flagged the honest voters (or caught the attack) and what the flagged or missed identities' traffic looked like.
@@ -93,6 +99,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import math
 import os
 import random
@@ -675,6 +682,7 @@ class Cell:
     families: tuple[str, ...] = ()
     style: Style | None = None
     ordinary: int = 3000
+    replay: str = ""   # "", "nopage" or "page": every client is a load tester's (see `replayed`)
 
     @property
     def title(self) -> str:
@@ -698,8 +706,27 @@ def build(cell: Cell, seed: int) -> World:
             else:
                 getattr(farm, family)()
     votes = sorted(g.votes, key=lambda v: v.t)
+    if cell.replay:
+        votes = replayed(votes, cell.replay == "page", random.Random(hash_seed(cell.title, seed) + 1))
     first = min((v.t for v in votes if v.attack), default=None)  # the attack's first vote
     return World(votes=votes, span_s=SPAN_S, target=TARGET if cell.families else None, attack_start=first)
+
+
+def replayed(votes: list[SimVote], page: bool, rng: random.Random) -> list[SimVote]:
+    """The same people and farms played by a load tester's client: whoever verifies in the slice votes 0.3–2 s after
+    typing the code, and nobody (`page` False) or everybody (True, half a second after verifying) loads the page —
+    so delay and page habits tell no one apart, honest or not."""
+    first: dict[str, float] = {}
+    for v in votes:
+        first.setdefault(v.voter, v.t)
+    verified = {voter: t - rng.uniform(0.3, 2.0) for voter, t in first.items()}
+    out = []
+    for v in votes:
+        fresh = v.verified_t >= 0.0
+        verified_t = verified[v.voter] if fresh else v.verified_t
+        page_t = (verified_t + 0.5 if fresh else first[v.voter] - 1.0) if page else None
+        out.append(dataclasses.replace(v, verified_t=verified_t, page_t=page_t))
+    return out
 
 
 def hash_seed(title: str, seed: int) -> int:
@@ -717,6 +744,13 @@ def grid(quick: bool = False) -> list[Cell]:
         cells += [Cell(f"{f}/{s.name}", regime, families=(f,), style=s, ordinary=n) for f in FAMILIES for s in styles]
         cells += [Cell(f"mixed/{s.name}", regime, honest=("campus", "cgnat"), families=FAMILIES, style=s,
                        ordinary=2 * n) for s in (STYLES[0], STYLES[3])]
+        for mode in ("nopage", "page"):
+            cells += [Cell(f"replay-{mode}/honest/{h}", regime, honest=(h,), ordinary=n, replay=mode)
+                      for h in ("campus", "cgnat", "company", "viral", "family")]
+            cells += [Cell(f"replay-{mode}/{f}/{s.name}", regime, families=(f,), style=s, ordinary=n, replay=mode)
+                      for f in FAMILIES for s in (STYLES[0], STYLES[3])]
+            cells.append(Cell(f"replay-{mode}/mixed/{STYLES[0].name}", regime, honest=("campus", "cgnat"),
+                              families=FAMILIES, style=STYLES[0], ordinary=2 * n, replay=mode))
     return cells
 
 

@@ -461,6 +461,24 @@ def test_a_unit_whose_pcs_share_one_user_agent_is_not_held_but_the_same_network_
     assert run(farm + honest)["coordinated_cohort"] == ids(farm)
 
 
+def test_a_unit_rallying_from_its_office_on_one_pc_image_is_not_held_but_one_user_agent_surging_from_everywhere_is():
+    # A colleague posts the link at lunch: 60 staff vote for their unit within eight minutes from the office's
+    # address, 70 % on PCs installed from one image, behaving like everyone else (the entry had no votes before:
+    # a surge against its own history). Concentration in place and time and a place's trait: no script's behaviour.
+    def rally(where: str) -> list[domain.VoteSignal]:
+        return [cast(f"{where}-staff{i}", TARGET, T0 + timedelta(minutes=10, seconds=8 * i), 10,
+                     ip=f"{where}-ip" if where == "office" else f"{where}-ip{i}",
+                     subnet="198.18.7.0/24" if where == "office" else f"100.{i}.{i % 7}.0/24",
+                     ua="unit-image-ua" if i % 10 < 7 else None, page=i % 7 != 0)
+                for i in range(60)]
+
+    honest = crowd(900, T0 - timedelta(minutes=30), span_s=3600)
+    assert run(rally("office") + honest) == {}
+    # The same identities with the same user agent surging from sixty residential networks: no place explains it.
+    farm = rally("homes")
+    assert run(farm + honest)["coordinated_cohort"] >= {v.vote_id for v in farm if v.ua == "unit-image-ua"}
+
+
 def test_a_campus_that_mostly_votes_for_its_university_and_a_small_office_that_all_does_are_not_punished():
     # 200 students on one NAT: 85 % of them give their university about half their votes, the others vote elsewhere.
     campus, rng = [], random.Random(7)

@@ -17,7 +17,8 @@ strong and a second piece of evidence supports it (another trait, a burst, a sur
 history, or a network taken over), or two traits each stand out, and the likelihood ratios multiply to
 `hold_odds`. A network taken over is a piece of evidence only beside a behavioural trait (delay, page, changing
 fingerprints): beside a place's trait alone (one user agent, one kind of number) it is a unit whose PCs were
-installed from one image, and only weighs. With two strong traits, three pieces and `invalidate_odds`, they are
+installed from one image, and only weighs; so does the entry's surge, for a vote from a network where many
+identities back the entry (the unit rallying at lunch from its offices). With two strong traits, three pieces and `invalidate_odds`, they are
 invalidated on their own.
 Among an entry's voters anywhere, an identity one of whose traits is clearly rarer in the cohort than elsewhere
 is not the script's (an honest voter amid a farm) and is not held by it, unless two of its traits are the
@@ -203,11 +204,15 @@ def _unweighed(v: VoteSignal, ctx: Context) -> frozenset[str]:
     """Traits not weighed for this vote. The kind of phone number is a place's as much as a script's: an employer's
     group plan puts one virtual operator's numbers in many hands in one office, while a code platform's numbers
     arrive from everywhere. So it is not weighed for a vote from a network where many identities back the entry."""
-    t = ctx.t
-    if v.num and v.subnet and ctx.ids("entry_subnet_voters_day", f"{entry_key(v.entry_id)}|{v.subnet}", v) \
-            >= t.covote_min_identities:
+    if v.num and _from_place(v, ctx):
         return frozenset({"num"})
     return frozenset()
+
+
+def _from_place(v: VoteSignal, ctx: Context) -> bool:
+    """Many identities back the vote's entry from the vote's network that day (a campus, an office, a farm)."""
+    return bool(v.subnet) and ctx.ids("entry_subnet_voters_day", f"{entry_key(v.entry_id)}|{v.subnet}", v) \
+        >= ctx.t.covote_min_identities
 
 
 def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: Any, others: Any,
@@ -268,7 +273,11 @@ def _judge(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
     # A network taken over is concentration: it is a piece of evidence beside a behavioural trait, but beside a
     # place's trait alone (one user agent: a unit's PCs installed from one image) it only weighs.
     behaviour = any(name not in _PLACE_TRAITS for name, _, _ in strong + support)
-    pieces = len(strong) + len(support) + sum(x.signal != "network" or behaviour for x in extra)
+    # So is an entry's surge, seen from a network where many identities back the entry: a company rallying at
+    # lunch surges for its unit, from its offices, on its imaged PCs.
+    place = label == "network" or _from_place(v, ctx)
+    pieces = len(strong) + len(support) + sum(
+        behaviour or not (x.signal == "network" or (x.signal == "surge" and place)) for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
         return
     sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)
