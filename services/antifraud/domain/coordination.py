@@ -18,8 +18,8 @@ history, or a network taken over), or two traits each stand out, and the likelih
 `hold_odds`. A network taken over is a piece of evidence only beside a behavioural trait (delay, page, changing
 fingerprints): beside a place's trait alone (one user agent, one kind of number) it is a unit whose PCs were
 installed from one image, and only weighs; so does the entry's surge, for a vote from a network where many
-identities back the entry (the unit rallying at lunch from its offices). With two strong traits, three pieces and `invalidate_odds`, they are
-invalidated on their own.
+identities back the entry (the unit rallying at lunch from its offices). With two strong traits, three pieces
+and `invalidate_odds`, they are invalidated on their own.
 Among an entry's voters anywhere, an identity one of whose traits is clearly rarer in the cohort than elsewhere
 is not the script's (an honest voter amid a farm) and is not held by it, unless two of its traits are the
 script's strong ones; on one network most of whose identities back the entry, it is. A trait that is missing is
