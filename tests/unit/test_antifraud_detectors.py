@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import uuid
 import zlib
@@ -437,6 +438,14 @@ def test_a_scripted_crew_on_one_network_is_held_with_its_camouflage_votes():
     # Once the crew is known, a later identity's votes are held within two minutes of being cast.
     late = [v for v in crew if v.voter_id.endswith(("crew15", "crew16", "crew17", "crew18", "crew19"))]
     assert all((held_at[v.vote_id] - v.cast_at).total_seconds() <= 120 for v in late)
+
+
+def test_a_crew_that_never_loads_the_page_on_a_network_it_took_over_is_held():
+    # Spoofed devices, everyone's user agents, a person's delays: its one trait is voting without ever loading the
+    # page, as 15 % of everyone does; on a network whose identities it nearly all is, that is enough to hold.
+    crew = [dataclasses.replace(v, page=False) for v in camouflaged_crew("192.0.2.0/24", 30, T0)]
+    honest = crowd(300, T0 - timedelta(hours=1))
+    assert run(crew + honest, per_batch=10)["coordinated_cohort"] == ids(crew)
 
 
 def test_a_crew_that_behaves_like_everyone_else_on_one_network_is_only_an_alert():

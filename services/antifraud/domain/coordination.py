@@ -267,8 +267,12 @@ def _judge(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
     if taken:
         extra.append(taken)
     strong, support = traits.strong, traits.support
-    if not (strong or len(support) >= 2):
-        return  # a supporting trait alone needs a second one (a campus a little quicker than everyone is no farm)
+    # A supporting trait alone needs a second one (a campus a little quicker than everyone is no farm), unless it
+    # is never loading the page on a network taken over: people on one network differ from everyone in how fast
+    # they vote when told together, not in whether they open the page they vote on.
+    never_looked = taken is not None and [(name, value) for name, value, _ in support] == [("page", "n")]
+    if not (strong or len(support) >= 2 or never_looked):
+        return
     score = traits.score + sum(math.log(min(x.ratio, _TIMING_CAP)) for x in extra)
     # A network taken over is concentration: it is a piece of evidence beside a behavioural trait, but beside a
     # place's trait alone (one user agent: a unit's PCs installed from one image) it only weighs.
