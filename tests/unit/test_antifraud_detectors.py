@@ -448,6 +448,21 @@ def test_a_crew_that_never_loads_the_page_on_a_network_it_took_over_is_held():
     assert run(crew + honest, per_batch=10)["coordinated_cohort"] == ids(crew)
 
 
+def test_an_honest_newcomer_with_the_farm_s_habits_but_not_its_user_agent_is_not_held_with_the_farm():
+    # 120 fresh identities on their own addresses, one copied user agent, voting 8 s after verifying without ever
+    # loading the page; in the same minutes one honest newcomer for that entry who also voted 8 s after verifying
+    # from a deep link (no page), in their own browser. The farm sends one user agent: whoever sends another is
+    # not the farm's, however few others share theirs.
+    farm = [cast(f"farm{i}", TARGET, T0 + timedelta(seconds=2 * i), 10, ip=f"farm-ip{i}", subnet=f"100.{i}.9.0/24",
+                 ua="copied-ua", page=False, verified=T0 + timedelta(seconds=2 * i - 8)) for i in range(120)]
+    newcomer = [cast("newcomer", TARGET, T0 + timedelta(seconds=101), 10, subnet="198.51.100.0/24",
+                     ua="newcomer-own-browser", page=False, verified=T0 + timedelta(seconds=93))]
+    honest = crowd(600, T0 - timedelta(minutes=40), span_s=3600)
+    found = run(farm + newcomer + honest, per_batch=10)
+    assert found["coordinated_cohort"] >= ids(farm)
+    assert not set().union(*found.values()) & ids(newcomer + honest)
+
+
 def test_a_crew_that_behaves_like_everyone_else_on_one_network_is_only_an_alert():
     # Without a script's traits, a network whose identities all back one entry looks like a loyal campus.
     crew = camouflaged_crew("192.0.2.0/24", 20, T0)

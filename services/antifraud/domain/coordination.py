@@ -163,7 +163,7 @@ class _Comparison:
     strong: list[Trait] = field(default_factory=list)  # traits far commoner here than elsewhere
     support: list[Trait] = field(default_factory=list)  # traits clearly commoner, not enough alone
     contributing: list[Evidence] = field(default_factory=list)  # every trait making the identity likelier scripted
-    contradicts: bool = False  # the cohort's script does not have this identity's trait: it is not one of them
+    contradicts: set[str] = field(default_factory=set)  # traits of this identity the cohort's script lacks
     shares: list[float] = field(default_factory=list)  # the others' share of each trait value that stood out
     score: float = 0.0  # log odds from the traits
 
@@ -193,11 +193,27 @@ def check(v: VoteSignal, ctx: Context) -> None:
         # rotating devices is counted for the campaign and the entry, not per network
         unweighed = _unweighed(v, ctx) | ({"dev"} if label == "network" else frozenset())
         traits = _compare(v, t, label, n, n_others, cohort, others, unweighed)
-        # An identity with two of the script's strong traits is the script's, whatever else it differs on (a farm
-        # mixing a code platform's numbers with carriers' must not hide its carrier half that way).
-        if (traits.contradicts and len(traits.strong) < 2) or not (traits.strong or traits.support):
+        if label == "entry" and v.ua and few_user_agents(v, ctx, n) and \
+                not any(name == "ua" for name, _, _ in traits.strong + traits.support):
+            traits.contradicts.add("ua")  # the script sends a few user agents, and this is not one of them
+        # An identity with two of the script's strong traits is the script's whatever its number or page habit (a
+        # farm mixing a code platform's numbers with carriers' must not hide its carrier half that way), unless it
+        # sends a user agent the script does not.
+        if traits.contradicts and (len(traits.strong) < 2 or "ua" in traits.contradicts) \
+                or not (traits.strong or traits.support):
             continue
         _judge(v, ctx, label, prefix, length, n, traits, count)
+
+
+def few_user_agents(v: VoteSignal, ctx: Context, n: int) -> bool:
+    """The entry's voters of these ten minutes sent `contrast_ratio` times fewer user agents per identity than the
+    campaign's voters did: most of them share a script's few. (Distinct values grow more slowly than the identities
+    sending them, so the smaller cohort is, if anything, read as the more varied.)"""
+    ten = v.window(TEN_MINUTES)
+    mine = ctx.distinct.get((v.campaign_id, "entry_uas_ten", entry_key(v.entry_id), ten), 0)
+    everyone = ctx.distinct.get((v.campaign_id, "uas_ten", "*", ten), 0)
+    identities = ctx.counts.get((v.campaign_id, "ids_ten", "*", ten), 0)
+    return bool(mine and identities) and mine * ctx.t.contrast_ratio * identities < everyone * n
 
 
 def _unweighed(v: VoteSignal, ctx: Context) -> frozenset[str]:
@@ -234,7 +250,7 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
         p, ratio = contrast(k, known, k_others, known_others, t.contrast_prior, t.contrast_sigmas)
         likely = (k + t.contrast_prior * p) / (known + t.contrast_prior) / p  # the likelihood ratio itself
         if label == "entry" and known * p >= _EXPECTED and likely < 1 / t.contrast_support:
-            out.contradicts = True
+            out.contradicts.add(name)
         out.score += math.log(min(max(likely, _MIN_RATIO), _MAX_RATIO))
         if ratio < _CONTRIBUTES:
             continue

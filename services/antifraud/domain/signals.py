@@ -200,7 +200,9 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_
                                        "entry_subnet_voters_hour": HOUR, "fresh_entry_subnet": TEN_MINUTES,
                                        "fresh_subnet": TEN_MINUTES, "fresh_entry": TEN_MINUTES,
                                        "entry_subnet_voters_day": DAY, "timer_gapped_day": DAY,
-                                       "timer_gap_day": DAY}
+                                       "timer_gap_day": DAY,
+                                       # user agents (not identities) among an entry's voters, and the campaign's
+                                       "entry_uas_ten": TEN_MINUTES, "uas_ten": TEN_MINUTES}
 
 
 # The windows of one network (its address's key starts with the network): the vote topic is keyed by network, so
@@ -485,7 +487,8 @@ Member = tuple[CounterKey, str]
 def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPast] | None = None,
                      networks: dict[NetKey, set[Member]] | None = None) -> set[Member]:
     """Distinct counters: identities seen on one device in a day and in ten minutes; fresh identities per entry and
-    network; the identities per network voting for an entry (any gap, and per gap bucket for the timer rule).
+    network; the identities per network voting for an entry (any gap, and per gap bucket for the timer rule); the
+    user agents an entry's voters, and the campaign's, sent in ten minutes.
 
     With `networks`, the network windows' members are added there instead, per network."""
     out: set[Member] = set()
@@ -497,6 +500,9 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
             out.add(((c, "device_voters_ten", v.device_hash, v.window(TEN_MINUTES)), voter))
         if v.fresh:
             out.add(((c, "fresh_entry", e, v.window(TEN_MINUTES)), voter))
+        if v.ua:
+            out.add(((c, "entry_uas_ten", e, v.window(TEN_MINUTES)), v.ua))
+            out.add(((c, "uas_ten", "*", v.window(TEN_MINUTES)), v.ua))
         if not subnet:
             continue
         es, day, hour = pair(e, subnet), v.window(DAY), v.window(HOUR)
