@@ -199,7 +199,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
         # An identity with two of the script's strong traits is the script's whatever its number or page habit (a
         # farm mixing a code platform's numbers with carriers' must not hide its carrier half that way), unless it
         # sends a user agent the script does not.
-        if traits.contradicts and (len(traits.strong) < 2 or "ua" in traits.contradicts) \
+        if (traits.contradicts and (len(traits.strong) < 2 or "ua" in traits.contradicts)) \
                 or not (traits.strong or traits.support):
             continue
         _judge(v, ctx, label, prefix, length, n, traits, count)
