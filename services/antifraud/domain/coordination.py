@@ -22,8 +22,11 @@ identities back the entry (the unit rallying at lunch from its offices). With tw
 and `invalidate_odds`, they are invalidated on their own.
 Among an entry's voters anywhere, an identity one of whose traits is clearly rarer in the cohort than elsewhere
 is not the script's (an honest voter amid a farm) and is not held by it, unless two of its traits are the
-script's strong ones; on one network most of whose identities back the entry, it is. A trait that is missing is
-never evidence.
+script's strong ones; on one network most of whose identities back the entry, it is. When the entry's voters of
+those ten minutes send several times fewer user agents per identity than the campaign's (`few_user_agents`: a
+script's one or few), an identity whose user agent does not stand out among them is not the script's either,
+whatever habits it shares (a newcomer voting from a deep link seconds after verifying). A trait that is missing
+is never evidence.
 """
 
 from __future__ import annotations
