@@ -610,6 +610,10 @@ def http_cells() -> list[Cell]:
         Cell("http fresh surge", "first_hour", 4, 300, [],
              FreshSurge(farm=Farm(), multiple=2.0, window_s=90),
              "300 ordinary + fresh surge 2× the entry's honest votes in 90 s; arrivals over 4 simulated minutes"),
+        Cell("http one-UA fresh surge", "first_hour", 6, 400, [],
+             FreshSurge(farm=Farm(ua="one", numbers=0.8), multiple=3.0, window_s=120),
+             "400 ordinary + fresh surge 3× the entry's honest votes in 2 minutes from distinct residential addresses, "
+             "one copied user agent, 80 % of the numbers from a code platform; 6 simulated minutes"),
     ]
 
 

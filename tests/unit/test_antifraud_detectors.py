@@ -463,6 +463,27 @@ def test_an_honest_newcomer_with_the_farm_s_habits_but_not_its_user_agent_is_not
     assert not set().union(*found.values()) & ids(newcomer + honest)
 
 
+def test_a_farm_s_carrier_numbers_are_held_with_its_platform_numbers_when_they_send_its_one_user_agent():
+    # Traffic replayed by a load tester: everyone votes a second after verifying and nobody loads the page, so only
+    # user agents and numbers tell a farm apart. 100 identities on their own addresses surge for one entry with one
+    # copied user agent, three quarters on a code platform's virtual numbers, a quarter on carriers' numbers.
+    rng = random.Random(5)
+
+    def replayed(voter: str, entry: uuid.UUID, at: datetime, subnet: str, ua: str, num: str) -> domain.VoteSignal:
+        v = cast(voter, entry, at, 10, ip=f"{voter}-ip", subnet=subnet, ua=ua, page=False,
+                 verified=at - timedelta(seconds=1))
+        return dataclasses.replace(v, num=num)
+
+    honest = [replayed(f"p{i}", OTHERS[i % 10] if i % 12 else TARGET, T0 + timedelta(seconds=rng.uniform(0, 3600)),
+                       f"198.{i // 250}.{i % 250}.0/24", f"ua-{rng.randrange(40)}",
+                       "virtual" if rng.random() < 0.04 else "mobile") for i in range(900)]
+    farm = [replayed(f"farm{i}", TARGET, T0 + timedelta(minutes=30, seconds=3 * i), f"100.{i}.3.0/24", "copied-ua",
+                     "mobile" if i % 4 == 0 else "virtual") for i in range(100)]
+    found = run(honest + farm, per_batch=10)
+    assert found["coordinated_cohort"] >= ids(farm)  # the carrier quarter too
+    assert not set().union(*found.values()) & ids(honest)
+
+
 def test_a_crew_that_behaves_like_everyone_else_on_one_network_is_only_an_alert():
     # Without a script's traits, a network whose identities all back one entry looks like a loyal campus.
     crew = camouflaged_crew("192.0.2.0/24", 20, T0)

@@ -168,6 +168,7 @@ class _Comparison:
     contributing: list[Evidence] = field(default_factory=list)  # every trait making the identity likelier scripted
     contradicts: set[str] = field(default_factory=set)  # traits of this identity the cohort's script lacks
     shares: list[float] = field(default_factory=list)  # the others' share of each trait value that stood out
+    here: dict[str, float] = field(default_factory=dict)  # the cohort's share of each of the identity's values
     score: float = 0.0  # log odds from the traits
 
 
@@ -200,10 +201,12 @@ def check(v: VoteSignal, ctx: Context) -> None:
                 not any(name == "ua" for name, _, _ in traits.strong + traits.support):
             traits.contradicts.add("ua")  # the script sends a few user agents, and this is not one of them
         # An identity with two of the script's strong traits is the script's whatever its number or page habit (a
-        # farm mixing a code platform's numbers with carriers' must not hide its carrier half that way), unless it
-        # sends a user agent the script does not.
-        if (traits.contradicts and (len(traits.strong) < 2 or "ua" in traits.contradicts)) \
-                or not (traits.strong or traits.support):
+        # farm mixing a code platform's numbers with carriers' must not hide its carrier half that way), and so is
+        # one sending the user agent most of the cohort sends, when it stands out, whatever its number; not one
+        # sending a user agent the script does not.
+        its_ua = any(name == "ua" for name, _, _ in traits.strong) and traits.here.get("ua", 0.0) >= 0.5
+        mine = len(traits.strong) >= 2 or (its_ua and traits.contradicts <= {"num"})
+        if (traits.contradicts and (not mine or "ua" in traits.contradicts)) or not (traits.strong or traits.support):
             continue
         _judge(v, ctx, label, prefix, length, n, traits, count)
 
@@ -250,6 +253,7 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
             continue  # too few to compare (few identities verified lately, few user agents sent)
         k = cohort(f"{name}={value}")
         k_others = others(f"{name}={value}")
+        out.here[name] = k / known
         p, ratio = contrast(k, known, k_others, known_others, t.contrast_prior, t.contrast_sigmas)
         likely = (k + t.contrast_prior * p) / (known + t.contrast_prior) / p  # the likelihood ratio itself
         if label == "entry" and known * p >= _EXPECTED and likely < 1 / t.contrast_support:
