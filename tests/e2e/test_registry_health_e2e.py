@@ -9,9 +9,10 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -71,7 +72,8 @@ def test_a_stale_account_is_found_followed_escalated_and_closed(system) -> None:
     p = f"h{uuid.uuid4().hex[:6]}"
     _organisations(api, p)
     account_id = _active_account(api, p)
-    today = date.today()
+    # The checks count Beijing's calendar days (`report_timezone`), which is a day ahead of UTC from 16:00 UTC.
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     r = api.call("POST", f"/api/registry/accounts/{account_id}/snapshots", f"{p}-unit", json={
         "taken_on": (today - timedelta(days=1)).isoformat(), "followers": 5000, "posts": 4, "reposts": 3,
         "comments": 2, "last_update_on": (today - timedelta(days=30)).isoformat()})
@@ -131,7 +133,8 @@ def test_unit_and_office_follow_a_finding_in_the_browser(system, browser) -> Non
     p = f"b{uuid.uuid4().hex[:6]}"
     _organisations(api, p)
     account_id = _active_account(api, p)
-    today = date.today()
+    # The checks count Beijing's calendar days (`report_timezone`), which is a day ahead of UTC from 16:00 UTC.
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     r = api.call("POST", f"/api/registry/accounts/{account_id}/snapshots", f"{p}-unit", json={
         "taken_on": today.isoformat(), "followers": 900, "posts": 6, "reposts": 0, "comments": 0,
         "last_update_on": today.isoformat()})
