@@ -197,8 +197,8 @@ def check(v: VoteSignal, ctx: Context) -> None:
         # rotating devices is counted for the campaign and the entry, not per network
         unweighed = _unweighed(v, ctx) | ({"dev"} if label == "network" else frozenset())
         traits = _compare(v, t, label, n, n_others, cohort, others, unweighed)
-        if label == "entry" and v.ua and few_user_agents(v, ctx, n) and \
-                not any(name == "ua" for name, _, _ in traits.strong + traits.support):
+        if label == "entry" and v.ua and not any(name == "ua" for name, _, _ in traits.strong + traits.support) \
+                and few_user_agents(v, ctx, n):
             traits.contradicts.add("ua")  # the script sends a few user agents, and this is not one of them
         # An identity with two of the script's strong traits is the script's whatever its number or page habit (a
         # farm mixing a code platform's numbers with carriers' must not hide its carrier half that way), and so is
@@ -215,10 +215,9 @@ def few_user_agents(v: VoteSignal, ctx: Context, n: int) -> bool:
     """The entry's voters of these ten minutes sent `contrast_ratio` times fewer user agents per identity than the
     campaign's voters did: most of them share a script's few. (Distinct values grow more slowly than the identities
     sending them, so the smaller cohort is, if anything, read as the more varied.)"""
-    ten = v.window(TEN_MINUTES)
-    mine = ctx.distinct.get((v.campaign_id, "entry_uas_ten", entry_key(v.entry_id), ten), 0)
-    everyone = ctx.distinct.get((v.campaign_id, "uas_ten", "*", ten), 0)
-    identities = ctx.counts.get((v.campaign_id, "ids_ten", "*", ten), 0)
+    mine = ctx.ids("entry_uas_ten", entry_key(v.entry_id), v)
+    everyone = ctx.ids("uas_ten", "*", v)
+    identities = ctx.c(v, "ids_ten", "*")
     return bool(mine and identities) and mine * ctx.t.contrast_ratio * identities < everyone * n
 
 
@@ -302,7 +301,7 @@ def _judge(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
     behaviour = any(name not in _PLACE_TRAITS for name, _, _ in strong + support)
     # So is an entry's surge, seen from a network where many identities back the entry: a company rallying at
     # lunch surges for its unit, from its offices, on its imaged PCs.
-    place = label == "network" or _from_place(v, ctx)
+    place = label == "network" or (not behaviour and any(x.signal == "surge" for x in extra) and _from_place(v, ctx))
     pieces = len(strong) + len(support) + sum(
         behaviour or not (x.signal == "network" or (x.signal == "surge" and place)) for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
