@@ -140,14 +140,18 @@ def test_a_small_entry_is_not_punished_for_a_few_votes_from_one_network():
 
 
 def test_a_lockstep_wave_with_a_shared_user_agent_is_held_and_honest_votes_in_the_same_seconds_are_not():
+    # 40 identities in four seconds from 8 networks (5 on each), one user agent, on an entry that had a vote a minute
+    # for the hour before: a burst far above its usual rate. (With no history, 5 on each of 8 networks sending one
+    # string is what branch offices' imaged PCs look like, and the wave alone is not held.)
     background = crowd(300, T0 - timedelta(hours=1))
+    fans = [cast(f"fan{i}", TARGET, T0 - timedelta(minutes=50 - i), subnet=f"198.18.{i}.0/24") for i in range(50)]
     honest = [cast(f"h{i}", TARGET, T0 + timedelta(seconds=i * 0.4), subnet=f"198.51.{i}.0/24") for i in range(5)]
     wave = [cast(f"bot{i}", TARGET, T0 + timedelta(seconds=i * 0.1), subnet=f"192.0.{i % 8}.0/24",
                  device=f"rnd{i}", ua="wave-ua") for i in range(40)]
-    found = run(background + honest + wave, per_batch=10)
+    found = run(background + fans + honest + wave, per_batch=10)
     assert set().union(*found.values()) <= ids(wave)
     assert len(found["coordinated_cohort"]) >= 0.9 * len(wave)
-    assert "lockstep_group" in reasons(background + honest + wave, per_batch=10)  # an alert, and evidence
+    assert "lockstep_group" in reasons(background + fans + honest + wave, per_batch=10)  # an alert, and evidence
 
 
 def test_a_busy_entry_at_its_usual_rate_is_no_burst():
@@ -200,6 +204,38 @@ def test_a_surge_that_starts_just_before_a_ten_minute_window_is_held_from_its_fi
     assert ids(early) <= held
     assert len(held & ids(surge)) == len(surge)
     assert not held & ids(background + fans)
+
+
+def test_a_small_surge_split_by_a_ten_minute_edge_is_judged_whole():
+    # Twenty identities with one copied user agent, voting seconds after verifying without loading the page, in
+    # 100 seconds that a ten-minute edge cuts in half: ten on each side, too few to compare on either alone.
+    edge, rng = T0 + timedelta(minutes=10), random.Random(4)
+    farm = []
+    for i in range(20):
+        at = edge + timedelta(seconds=-50 + 5 * i + rng.uniform(0, 2))
+        farm.append(cast(f"farm{i}", TARGET, at, 10, ip=f"farm-ip{i}", subnet=f"100.{i}.9.0/24", ua="copied-ua",
+                         page=False, verified=at - timedelta(seconds=rng.uniform(3, 12))))
+    assert sum(v.cast_at < edge for v in farm) == 10
+    honest = crowd(600, T0 - timedelta(minutes=30), span_s=3600)
+    found = run(farm + honest, per_batch=10)
+    assert found["coordinated_cohort"] == ids(farm)
+    assert not set().union(*found.values()) & ids(honest)
+
+
+def test_an_identity_counts_once_in_each_ten_minutes_its_votes_fall_in_aligned_or_halfway():
+    # Three votes for one entry at 12:04, 12:07 and 12:08: one identity in 12:00–12:10, in 11:55–12:05 and in
+    # 12:05–12:15, never twice in one. Just after midnight only the aligned ten minutes count (the halfway ones
+    # began the day before, whose voters the cohort is not compared with).
+    fan = [cast("fan", TARGET, T0 + timedelta(minutes=m)) for m in (4, 7, 8)]
+    added = domain.counter_increments(fan)
+
+    def identities(start: datetime) -> int:
+        return sum(n for ((_, dimension, key, window), _), n in added.items()
+                   if dimension == "entry_trait_ten" and key.endswith("|*") and window == start)
+
+    assert [identities(T0 + timedelta(minutes=m)) for m in (-5, 0, 5, 10)] == [1, 1, 1, 0]
+    midnight = cast("owl", TARGET, datetime(2026, 11, 21, 0, 2, tzinfo=UTC))
+    assert midnight.tens() == (datetime(2026, 11, 21, 0, 0, tzinfo=UTC),)
 
 
 def test_machine_regular_gaps_are_caught_and_human_gaps_are_not():
@@ -463,17 +499,47 @@ def test_an_honest_newcomer_with_the_farm_s_habits_but_not_its_user_agent_is_not
     assert not set().union(*found.values()) & ids(newcomer + honest)
 
 
+def replayed(voter: str, entry: uuid.UUID, at: datetime, subnet: str, ua: str, num: str) -> domain.VoteSignal:
+    """A vote replayed by a load tester: a second after verifying, without loading the page."""
+    v = cast(voter, entry, at, 10, ip=f"{voter}-ip", subnet=subnet, ua=ua, page=False,
+             verified=at - timedelta(seconds=1))
+    return dataclasses.replace(v, num=num)
+
+
+def test_newcomers_with_a_one_ua_farm_s_habits_are_not_held_in_the_ten_minutes_the_farm_ends_in():
+    # 3,000 people with a realistic spread of browsers (a few common strings, a long tail), 3 % for the attacked
+    # entry; 300 identities with one user agent vote for it from 12:10 to 12:20, seconds after verifying, without
+    # the page. In 12:20–12:23 six honest newcomers follow a deep link and vote as quickly, in their own browsers:
+    # the ten minutes from 12:15 still hold the farm's last 150. The entry's voters there send far fewer user agents
+    # than as many of the campaign's voters would, and the newcomers' are not among the farm's.
+    rng = random.Random(1)
+
+    def browser() -> str:
+        return f"browser-{min(int(rng.paretovariate(0.8)), 800)}"
+
+    honest = []
+    for i in range(3000):
+        at = T0 + timedelta(seconds=rng.uniform(0, 1800))
+        verified = at - timedelta(seconds=rng.lognormvariate(4.2, 0.6)) if rng.random() < 0.5 else None
+        honest.append(cast(f"p{i}", TARGET if rng.random() < 0.03 else OTHERS[rng.randrange(10)], at, 10,
+                           subnet=f"198.{rng.randrange(256)}.{rng.randrange(256)}.0/24", ua=browser(),
+                           verified=verified, page=rng.random() < 0.85))
+    farm = [cast(f"farm{i}", TARGET, T0 + timedelta(minutes=10, seconds=2 * i), 10, ip=f"farm-ip{i}",
+                 subnet=f"100.{i % 250}.{i // 250}.0/24", ua="farm-ua", page=False,
+                 verified=T0 + timedelta(minutes=10, seconds=2 * i - 3)) for i in range(300)]
+    newcomers = [cast(f"new{i}", TARGET, T0 + timedelta(minutes=20, seconds=30 * i + 5), 10,
+                      subnet=f"198.51.{i}.0/24", ua=browser(), page=False,
+                      verified=T0 + timedelta(minutes=20, seconds=30 * i + 2)) for i in range(6)]
+    found = run(honest + farm + newcomers, per_batch=20)
+    assert found["coordinated_cohort"] >= ids(farm)
+    assert not set().union(*found.values()) & ids(honest + newcomers)
+
+
 def test_a_farm_s_carrier_numbers_are_held_with_its_platform_numbers_when_they_send_its_one_user_agent():
     # Traffic replayed by a load tester: everyone votes a second after verifying and nobody loads the page, so only
     # user agents and numbers tell a farm apart. 100 identities on their own addresses surge for one entry with one
     # copied user agent, three quarters on a code platform's virtual numbers, a quarter on carriers' numbers.
     rng = random.Random(5)
-
-    def replayed(voter: str, entry: uuid.UUID, at: datetime, subnet: str, ua: str, num: str) -> domain.VoteSignal:
-        v = cast(voter, entry, at, 10, ip=f"{voter}-ip", subnet=subnet, ua=ua, page=False,
-                 verified=at - timedelta(seconds=1))
-        return dataclasses.replace(v, num=num)
-
     honest = [replayed(f"p{i}", OTHERS[i % 10] if i % 12 else TARGET, T0 + timedelta(seconds=rng.uniform(0, 3600)),
                        f"198.{i // 250}.{i % 250}.0/24", f"ua-{rng.randrange(40)}",
                        "virtual" if rng.random() < 0.04 else "mobile") for i in range(900)]
@@ -482,6 +548,44 @@ def test_a_farm_s_carrier_numbers_are_held_with_its_platform_numbers_when_they_s
     found = run(honest + farm, per_batch=10)
     assert found["coordinated_cohort"] >= ids(farm)  # the carrier quarter too
     assert not set().union(*found.values()) & ids(honest)
+
+
+def test_a_small_farm_s_carrier_quarter_is_held_with_its_platform_numbers_in_a_campaign_s_first_minutes():
+    # The same replayed farm, 24 identities, four minutes into a campaign of 300 voters: its six identities on
+    # carriers' numbers are too few to stand out on their user agent alone, but it is the user agent most of the
+    # entry's voters of those minutes send, and the finding on its platform numbers covers them.
+    rng = random.Random(1)
+    honest = [replayed(f"p{i}", OTHERS[i % 10] if i % 12 else TARGET, T0 + timedelta(seconds=rng.uniform(0, 600)),
+                       f"198.{i // 250}.{i % 250}.0/24", f"ua-{rng.randrange(40)}",
+                       "virtual" if rng.random() < 0.04 else "mobile") for i in range(300)]
+    farm = [replayed(f"farm{i}", TARGET, T0 + timedelta(minutes=4, seconds=5 * i), f"100.{i}.3.0/24", "copied-ua",
+                     "mobile" if i % 4 == 0 else "virtual") for i in range(24)]
+    found = run(honest + farm, per_batch=10)
+    assert found["coordinated_cohort"] == ids(farm)
+    assert not set().union(*found.values()) & ids(honest)
+
+
+def test_a_platform_farm_known_only_by_its_numbers_is_held_in_its_bursts_and_the_entry_s_other_virtual_numbers_are_not():
+    # Three waves of 60 identities five minutes apart, each on its own address, with everyone's user agents, habits
+    # and page views: only their numbers (80 % a virtual operator's) and their bursts tell them apart. Meanwhile the
+    # entry's fans vote as usual, one in ten on a virtual operator's number (a few in a hundred people are).
+    rng = random.Random(1)
+    honest = [dataclasses.replace(v, num="virtual" if rng.random() < 0.04 else "mobile")
+              for v in crowd(1500, T0 - timedelta(minutes=30), span_s=3600)]
+    fans = [dataclasses.replace(cast(f"fan{i}", TARGET, T0 + timedelta(seconds=rng.uniform(-1800, 900)), 3,
+                                     subnet=f"198.51.{i}.0/24", ua=f"ua-{rng.randrange(25)}"),
+                                num="virtual" if i % 10 == 0 else "mobile") for i in range(150)]
+    farm = []
+    for wave in range(3):
+        for i in range(60):
+            at = T0 + timedelta(seconds=300 * wave + rng.uniform(0, 5))
+            v = cast(f"farm{wave}-{i}", TARGET, at, 10, ip=f"farm-ip{wave}-{i}", subnet=f"100.{60 * wave + i}.9.0/24",
+                     ua=f"ua-{rng.randrange(25)}", verified=at - timedelta(seconds=rng.lognormvariate(4.2, 0.6)))
+            farm.append(dataclasses.replace(v, num="virtual" if rng.random() < 0.8 else "mobile"))
+    found = run(honest + fans + farm, per_batch=20)
+    held = set().union(*found.values())
+    assert held >= {v.vote_id for v in farm if v.num == "virtual"}
+    assert not held & ids(honest + fans)
 
 
 def test_a_crew_that_behaves_like_everyone_else_on_one_network_is_only_an_alert():
@@ -522,6 +626,21 @@ def test_a_unit_rallying_from_its_office_on_one_pc_image_is_not_held_but_one_use
     # The same identities with the same user agent surging from sixty residential networks: no place explains it.
     farm = rally("homes")
     assert run(farm + honest)["coordinated_cohort"] >= {v.vote_id for v in farm if v.ua == "unit-image-ua"}
+
+
+def test_a_passer_by_with_the_office_s_common_browser_string_does_not_turn_the_office_s_rally_into_a_farm():
+    # 120 staff rally for their unit from the office's address, 70 % on PCs sending one common Chrome string (5 % of
+    # everyone sends it); meanwhile three people at home with that browser vote for the unit too. Their votes are
+    # not at the office, but the entry's surge and the string's weight in the cohort are the office's: a third or
+    # more of the entry's voters of those minutes share a network.
+    rng = random.Random(1)
+    honest = [dataclasses.replace(v, ua="common-chrome") if rng.random() < 0.05 else v
+              for v in crowd(900, T0 - timedelta(minutes=30), span_s=3600, seed=1)]
+    staff = [cast(f"staff{i}", TARGET, T0 + timedelta(minutes=15, seconds=4 * i), 10, ip="office-ip",
+                  subnet="198.18.7.0/24", ua="common-chrome" if i % 10 < 7 else None) for i in range(120)]
+    passers = [cast(f"passer{i}", TARGET, T0 + timedelta(minutes=17, seconds=60 * i), 10, subnet=f"100.64.{i}.0/24",
+                    ua="common-chrome") for i in range(3)]
+    assert run(honest + staff + passers, per_batch=10) == {}
 
 
 def test_a_campus_that_mostly_votes_for_its_university_and_a_small_office_that_all_does_are_not_punished():

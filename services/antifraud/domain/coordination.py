@@ -7,7 +7,9 @@ A farm shares its script's traits. So each cohort is compared, trait by trait, w
 that did not vote for the entry that day:
 
 - one entry's voters from one network over the day (a farm on a few subnets);
-- one entry's voters anywhere in ten minutes (a surge of fresh identities from thousands of addresses).
+- one entry's voters anywhere in ten minutes (a surge of fresh identities from thousands of addresses): in the
+  aligned ten minutes and, when those find nothing, in the ten minutes starting halfway through them, so that a
+  surge of five minutes or less is judged whole wherever the clock puts it.
 
 For a vote, each of its traits gets a likelihood ratio: how much more common its value is in the cohort than
 among the others (the cohort's share shrunk towards the others' for small cohorts). Delays are compared among
@@ -18,23 +20,27 @@ history, or a network taken over), or two traits each stand out, and the likelih
 `hold_odds`. A network taken over is a piece of evidence only beside a behavioural trait (delay, page, changing
 fingerprints): beside a place's trait alone (one user agent, one kind of number) it is a unit whose PCs were
 installed from one image, and only weighs; so does the entry's surge, for a vote from a network where many
-identities back the entry (the unit rallying at lunch from its offices). With two strong traits, three pieces
+identities back the entry or when a third of the cohort shares its networks (the unit rallying at lunch from its
+offices, and a passer-by sending the same common browser string). With two strong traits, three pieces
 and `invalidate_odds`, they are invalidated on their own.
 Among an entry's voters anywhere, an identity one of whose traits is clearly rarer in the cohort than elsewhere
 is not the script's (an honest voter amid a farm) and is not held by it, unless two of its traits are the
-script's strong ones; on one network most of whose identities back the entry, it is. When the entry's voters of
-those ten minutes send several times fewer user agents per identity than the campaign's (`few_user_agents`: a
-script's one or few), an identity whose user agent does not stand out among them is not the script's either,
-whatever habits it shares (a newcomer voting from a deep link seconds after verifying). A trait that is missing
-is never evidence.
+script's strong ones, or it sends the user agent most of the cohort sends and only its number differs; on one
+network most of whose identities back the entry, it is. When the entry's voters of those ten minutes send several
+times fewer user agents than as many of the campaign's voters would (`few_user_agents`: a script's one or few),
+an identity whose user agent does not stand out among them is not the script's either, whatever habits it shares
+(a newcomer voting from a deep link seconds after verifying). A finding on the user agent most of the cohort
+sends covers the farm's identities on every kind of number (its carrier SIMs beside its platform's); the kind of
+number alone (one of three kinds, shared by a few in a hundred people) selects voters only inside a burst.
+A trait that is missing is never evidence.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from .context import Context, Evidence
 from .findings import Finding, Selector, hm
@@ -55,9 +61,9 @@ _MAX_RATIO = 1000.0
 _MIN_RATIO = 0.05
 _TIMING_CAP = 20.0
 _CONTRIBUTES = 1.5  # a trait this much commoner in the cohort is named in the explanation
-# An entry cohort's windows are aligned ten minutes: a surge that starts just before a window's edge leaves its
-# first identities in the window before, too few there to stand out. Its finding also covers the identities with
-# the script's traits that voted for the entry in the two minutes before its window.
+# A surge's first identities may have voted just before the ten minutes in which it stands out, when it is longer
+# than five minutes or first stood out in the later of two overlapping windows. An entry cohort's finding also
+# covers the identities with the script's traits that voted for the entry in the two minutes before its window.
 _LOOKBACK_S = 120
 # Traits a place gives everyone in it, not a script's behaviour: a unit's PCs share one browser build, an
 # employer's group plan one operator's numbers.
@@ -76,12 +82,24 @@ _NUM_ZH = {"virtual": "使用虚拟运营商号码（170/171/162/165/167）验�
            "data": "使用上网卡/物联网卡号码（145–149）验证", "mobile": "使用基础运营商号码验证"}
 
 
-def cohorts(v: VoteSignal) -> list[tuple[str, str, str, int]]:
-    """(label, dimension, key prefix, window) of each cohort the vote belongs to."""
+class Cohort(NamedTuple):
+    """Identities backing the vote's entry: from its network that day, or anywhere in ten minutes (aligned ones,
+    and those starting halfway through them, so that a surge of five minutes or less lies whole in one of the two)."""
+
+    label: str
+    dimension: str
+    prefix: str
+    length: int
+    start: datetime
+
+
+def cohorts(v: VoteSignal) -> list[Cohort]:
+    """Each cohort the vote belongs to, in the order judged: its network's, its entry's aligned ten minutes, and
+    the entry's ten minutes starting halfway (judged only when the aligned ones found nothing)."""
     e = entry_key(v.entry_id)
-    out = [("entry", "entry_trait_ten", f"{e}|", TEN_MINUTES)]
+    out = [Cohort("entry", "entry_trait_ten", f"{e}|", TEN_MINUTES, start) for start in v.tens()]
     if v.subnet:
-        out.insert(0, ("network", "entry_subnet_trait_day", f"{pair(e, v.subnet)}|", DAY))
+        out.insert(0, Cohort("network", "entry_subnet_trait_day", f"{pair(e, v.subnet)}|", DAY, v.window(DAY)))
     return out
 
 
@@ -90,12 +108,12 @@ def reads(v: VoteSignal) -> set[CounterKey]:
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
     values = ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
               *(f"delay={b}" for b in faster(v.delay))]
-    out: set[CounterKey] = {(c, "ids_ten", "*", v.window(TEN_MINUTES))}
+    out: set[CounterKey] = {(c, "ids_ten", "*", start) for start in v.tens()}
     for x in values:
         out.add((c, "trait_day", x, day))
         out.add((c, "entry_trait_day", f"{e}|{x}", day))
-        for _, dimension, prefix, length in cohorts(v):
-            out.add((c, dimension, f"{prefix}{x}", v.window(length)))
+        for cohort in cohorts(v):
+            out.add((c, cohort.dimension, f"{cohort.prefix}{x}", cohort.start))
     return out
 
 
@@ -122,13 +140,14 @@ def contrast(k: int, known: int, k_others: int, known_others: int, prior: float,
     return p, min(max(q_low / p_high, _MIN_RATIO), _MAX_RATIO)
 
 
-def surge(v: VoteSignal, ctx: Context, count: Any) -> Evidence | None:
-    """The entry's share of the campaign's identities in these ten minutes against its share earlier that day
-    (a change-point): a surge several times the entry's own history, read cautiously like a trait."""
-    t, e = ctx.t, entry_key(v.entry_id)
-    here, everyone = count("entry_trait_ten", f"{e}|*", TEN_MINUTES), count("ids_ten", "*", TEN_MINUTES)
-    before = count("entry_trait_day", f"{e}|*", DAY) - here
-    everyone_before = count("trait_day", "*", DAY) - everyone
+def surge(v: VoteSignal, ctx: Context, cohort: Cohort) -> Evidence | None:
+    """The entry's share of the campaign's identities in the cohort's ten minutes against its share earlier that
+    day (a change-point): a surge several times the entry's own history, read cautiously like a trait."""
+    t, c, e, day = ctx.t, v.campaign_id, entry_key(v.entry_id), v.window(DAY)
+    here = ctx.counts.get((c, cohort.dimension, f"{e}|*", cohort.start), 0)
+    everyone = ctx.counts.get((c, "ids_ten", "*", cohort.start), 0)
+    before = ctx.counts.get((c, "entry_trait_day", f"{e}|*", day), 0) - here
+    everyone_before = ctx.counts.get((c, "trait_day", "*", day), 0) - everyone
     if here < t.surge_min_identities or everyone_before < t.contrast_baseline_min:
         return None  # no history to jump against (the campaign's first minutes)
     share_before, ratio = contrast(here, everyone, max(before, 0), everyone_before, t.contrast_prior,
@@ -137,9 +156,9 @@ def surge(v: VoteSignal, ctx: Context, count: Any) -> Evidence | None:
         return None
     return Evidence("surge", ratio,
                     f"the entry drew {here} of the campaign's {everyone} identities in the 10 minutes from "
-                    f"{hm(v.window(TEN_MINUTES))} ({here / everyone:.0%}), against {share_before:.1%} earlier that "
+                    f"{hm(cohort.start)} ({here / everyone:.0%}), against {share_before:.1%} earlier that "
                     f"day: {ratio:.1f}× its own history",
-                    f"{hm(v.window(TEN_MINUTES))} 起的 10 分钟内，该作品获得活动 {everyone} 个身份中的 {here} 个"
+                    f"{hm(cohort.start)} 起的 10 分钟内，该作品获得活动 {everyone} 个身份中的 {here} 个"
                     f"（{here / everyone:.0%}），当天此前仅 {share_before:.1%}：是其自身历史的 {ratio:.1f} 倍")
 
 
@@ -171,54 +190,65 @@ class _Comparison:
     here: dict[str, float] = field(default_factory=dict)  # the cohort's share of each of the identity's values
     score: float = 0.0  # log odds from the traits
 
+    @property
+    def its_ua(self) -> bool:
+        """The identity sends the user agent most of the cohort sends, and it stands out: the script's."""
+        return any(name == "ua" for name, _, _ in self.strong) and self.here.get("ua", 0.0) >= 0.5
+
 
 def check(v: VoteSignal, ctx: Context) -> None:
     t = ctx.t
-    c, e = v.campaign_id, entry_key(v.entry_id)
-
-    def count(dimension: str, key: str, length: int) -> int:
-        return ctx.counts.get((c, dimension, key, v.window(length)), 0)
+    c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
 
     def others(x: str) -> int:
         """Identities of the campaign today that did not vote for this entry, with trait value `x`."""
-        return max(count("trait_day", x, DAY) - count("entry_trait_day", f"{e}|{x}", DAY), 0)
+        return max(ctx.counts.get((c, "trait_day", x, day), 0)
+                   - ctx.counts.get((c, "entry_trait_day", f"{e}|{x}", day), 0), 0)
 
     n_others = others("*")
     if n_others < t.contrast_baseline_min:
         return
-    for label, dimension, prefix, length in cohorts(v):
+    judged_entry = False
+    for co in cohorts(v):
+        if co.label == "entry" and judged_entry:
+            continue  # the aligned ten minutes found it: those starting halfway are not judged again
 
-        def cohort(suffix: str, dimension: str = dimension, prefix: str = prefix, length: int = length) -> int:
-            return count(dimension, f"{prefix}{suffix}", length)
+        def cohort(suffix: str, co: Cohort = co) -> int:
+            return ctx.counts.get((c, co.dimension, f"{co.prefix}{suffix}", co.start), 0)
 
         n = cohort("*")
         if n < t.contrast_cohort_min:
             continue
         # rotating devices is counted for the campaign and the entry, not per network
-        unweighed = _unweighed(v, ctx) | ({"dev"} if label == "network" else frozenset())
-        traits = _compare(v, t, label, n, n_others, cohort, others, unweighed)
-        if label == "entry" and v.ua and not any(name == "ua" for name, _, _ in traits.strong + traits.support) \
-                and few_user_agents(v, ctx, n):
+        unweighed = _unweighed(v, ctx) | ({"dev"} if co.label == "network" else frozenset())
+        traits = _compare(v, t, co.label, n, n_others, cohort, others, unweighed)
+        if co.label == "entry" and v.ua and not any(name == "ua" for name, _, _ in traits.strong + traits.support) \
+                and few_user_agents(v, ctx, co, n):
             traits.contradicts.add("ua")  # the script sends a few user agents, and this is not one of them
         # An identity with two of the script's strong traits is the script's whatever its number or page habit (a
         # farm mixing a code platform's numbers with carriers' must not hide its carrier half that way), and so is
         # one sending the user agent most of the cohort sends, when it stands out, whatever its number; not one
         # sending a user agent the script does not.
-        its_ua = any(name == "ua" for name, _, _ in traits.strong) and traits.here.get("ua", 0.0) >= 0.5
-        mine = len(traits.strong) >= 2 or (its_ua and traits.contradicts <= {"num"})
+        mine = len(traits.strong) >= 2 or (traits.its_ua and traits.contradicts <= {"num"})
         if (traits.contradicts and (not mine or "ua" in traits.contradicts)) or not (traits.strong or traits.support):
             continue
-        _judge(v, ctx, label, prefix, length, n, traits, count)
+        if _judge(v, ctx, co, n, traits) and co.label == "entry":
+            judged_entry = True
 
 
-def few_user_agents(v: VoteSignal, ctx: Context, n: int) -> bool:
-    """The entry's voters of these ten minutes sent `contrast_ratio` times fewer user agents per identity than the
-    campaign's voters did: most of them share a script's few. (Distinct values grow more slowly than the identities
-    sending them, so the smaller cohort is, if anything, read as the more varied.)"""
-    mine = ctx.ids("entry_uas_ten", entry_key(v.entry_id), v)
-    everyone = ctx.ids("uas_ten", "*", v)
-    identities = ctx.c(v, "ids_ten", "*")
-    return bool(mine and identities) and mine * ctx.t.contrast_ratio * identities < everyone * n
+def few_user_agents(v: VoteSignal, ctx: Context, co: Cohort, n: int) -> bool:
+    """The entry's voters of the cohort's ten minutes sent `contrast_ratio` times fewer user agents than as many
+    of the campaign's voters would: most of them share a script's few. As many voters drawn from the campaign's
+    would send about D·(1 − (1 − n/N)^(N/D)) of its D user agents among N identities (each sent by N/D of them);
+    a skewed mix sends fewer, so a crowd is read, if anything, as the more varied."""
+    c = v.campaign_id
+    mine = ctx.distinct.get((c, "entry_uas_ten", entry_key(v.entry_id), co.start), 0)
+    everyone = ctx.distinct.get((c, "uas_ten", "*", co.start), 0)
+    identities = ctx.counts.get((c, "ids_ten", "*", co.start), 0)
+    if not (mine and everyone and identities):
+        return False
+    drawn = everyone * (1.0 - math.pow(1.0 - min(n / identities, 1.0), identities / everyone))
+    return mine * ctx.t.contrast_ratio < drawn
 
 
 def _unweighed(v: VoteSignal, ctx: Context) -> frozenset[str]:
@@ -234,6 +264,14 @@ def _from_place(v: VoteSignal, ctx: Context) -> bool:
     """Many identities back the vote's entry from the vote's network that day (a campus, an office, a farm)."""
     return bool(v.subnet) and ctx.ids("entry_subnet_voters_day", f"{entry_key(v.entry_id)}|{v.subnet}", v) \
         >= ctx.t.covote_min_identities
+
+
+def _placed(v: VoteSignal, ctx: Context, co: Cohort, n: int) -> bool:
+    """A third or more of the entry cohort's identities share their network with another of them (an office, a
+    campus): its surge and the user agent its PCs share are the place's, whatever network this vote came from (a
+    passer-by with the same common browser string)."""
+    networks = ctx.distinct.get((v.campaign_id, "entry_subnets_ten", entry_key(v.entry_id), co.start), 0)
+    return 0 < networks and 3 * (n - networks) >= n
 
 
 def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: Any, others: Any,
@@ -275,15 +313,15 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
     return out
 
 
-def _judge(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n: int, traits: _Comparison,
-           count: Any) -> None:
-    """With the evidence beyond the traits (timing, a surge, a network taken over): hold, invalidate or nothing."""
-    t = ctx.t
+def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison) -> bool:
+    """With the evidence beyond the traits (timing, a surge, a network taken over): hold, invalidate or nothing.
+    Whether a finding was made."""
+    t, label = ctx.t, co.label
     extra: list[Evidence] = []
     timing = ctx.timing.get(v.vote_id, [])
     if timing:
         extra.append(max(timing, key=lambda x: x.ratio))
-    if label == "entry" and (jump := surge(v, ctx, count)):
+    if label == "entry" and (jump := surge(v, ctx, co)):
         extra.append(jump)
     taken = takeover(v, ctx, n) if label == "network" else None
     if taken:
@@ -294,28 +332,32 @@ def _judge(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
     # they vote when told together, not in whether they open the page they vote on.
     never_looked = taken is not None and [(name, value) for name, value, _ in support] == [("page", "n")]
     if not (strong or len(support) >= 2 or never_looked):
-        return
+        return False
     score = traits.score + sum(math.log(min(x.ratio, _TIMING_CAP)) for x in extra)
     # A network taken over is concentration: it is a piece of evidence beside a behavioural trait, but beside a
     # place's trait alone (one user agent: a unit's PCs installed from one image) it only weighs.
     behaviour = any(name not in _PLACE_TRAITS for name, _, _ in strong + support)
     # So is an entry's surge, seen from a network where many identities back the entry: a company rallying at
     # lunch surges for its unit, from its offices, on its imaged PCs.
-    place = label == "network" or (not behaviour and any(x.signal == "surge" for x in extra) and _from_place(v, ctx))
+    place = label == "network" or (not behaviour and any(x.signal == "surge" for x in extra)
+                                   and (_from_place(v, ctx) or _placed(v, ctx, co, n)))
     pieces = len(strong) + len(support) + sum(
         behaviour or not (x.signal == "network" or (x.signal == "surge" and place)) for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
-        return
+        return False
     sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)
-    window = length
-    if len(strong + support) == 1 and label == "entry" and traits.shares[0] > t.single_trait_share:
+    burst_only = False
+    lone = (strong + support)[0][0] if len(strong + support) == 1 else None
+    if label == "entry" and lone and (traits.shares[0] > t.single_trait_share or lone == "num"):
         # One trait that many honest voters have too (never looking at the page, say) picks out a farm only
-        # inside its burst; across an entry's ten minutes it would take the entry's honest voters with it.
+        # inside its burst; across an entry's ten minutes it would take the entry's honest voters with it. So does
+        # the kind of number alone: one of three kinds, a virtual operator's shared by a few in a hundred people.
         if not any(x.signal == "burst" for x in extra):
-            return
-        window = BURST
-    _found(v, ctx, label, prefix, window, n, strong + support, traits.contributing + extra, score,
-           "invalidate" if sure else "hold")
+            return False
+        burst_only = True
+    _found(v, ctx, co, burst_only, n, strong + support, traits.contributing + extra, score,
+           "invalidate" if sure else "hold", any_number=traits.its_ua)
+    return True
 
 
 def takeover(v: VoteSignal, ctx: Context, n: int) -> Evidence | None:
@@ -332,27 +374,34 @@ def takeover(v: VoteSignal, ctx: Context, n: int) -> Evidence | None:
                     f"他们占网段 {v.subnet} 当天出现的 {population} 个身份中的 {n} 个（{share:.0%}）")
 
 
-def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n: int,
-           evidence: list[tuple[str, str, Evidence]], signals: list[Evidence], score: float, level: str) -> None:
-    """One finding per cohort, window and set of the script's traits. It covers the votes, in the window, of the
-    identities that voted for the entry (from the network) with every one of those traits, and their other
-    votes of the window too (camouflage). An entry cohort's window is covered from two minutes before it starts
-    (`_LOOKBACK_S`). With a single trait and a burst, only the burst's seconds are covered.
+def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
+           evidence: list[tuple[str, str, Evidence]], signals: list[Evidence], score: float, level: str,
+           any_number: bool = False) -> None:
+    """One finding per cohort, window and set of the script's traits. It covers the votes, in the cohort's windows,
+    of the identities that voted for the entry (from the network) with every one of those traits, and their other
+    votes of those windows too (camouflage). An entry cohort's ten minutes are covered from two minutes before they
+    start (`_LOOKBACK_S`). With a single trait and a burst, only the burst's seconds are covered. When the script
+    sends one user agent most of the cohort sends (`any_number`), its identities on other kinds of number are
+    covered too: the farm's carrier SIMs beside its code platform's.
     The explanation names every signal that made the identities likelier to be scripted, strong or not."""
-    start = v.window(length)
-    lookback = timedelta(seconds=_LOOKBACK_S if length == TEN_MINUTES else 0)
+    label = co.label
+    if burst_only:
+        start, end = v.window(BURST), v.window(BURST) + timedelta(seconds=BURST)
+    else:
+        start = co.start - timedelta(seconds=_LOOKBACK_S if label == "entry" else 0)
+        end = co.start + timedelta(seconds=co.length)
     traits = {name: value for name, value, _ in evidence}
     whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
                if label == "network" else
-               f"{n} identities that voted for this entry in the 10 minutes from {hm(v.window(TEN_MINUTES))}"
-               + (f" (votes with the same traits from {hm(start - lookback)} are covered too)" if lookback else ""))
+               f"{n} identities that voted for this entry in the 10 minutes from {hm(co.start)}"
+               + (f" (votes with the same traits from {hm(start)} are covered too)" if start < co.start else ""))
     whom_zh = (f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {n} 个身份"
-               if label == "network" else f"{hm(v.window(TEN_MINUTES))} 起的 10 分钟内为该作品投票的 {n} 个身份"
-               + (f"（{hm(start - lookback)} 起具有相同特征的选票一并处理）" if lookback else ""))
+               if label == "network" else f"{hm(co.start)} 起的 10 分钟内为该作品投票的 {n} 个身份"
+               + (f"（{hm(start)} 起具有相同特征的选票一并处理）" if start < co.start else ""))
     odds = math.exp(score)
     ctx.put(Finding(
         "coordinated_cohort",
-        f"{label}:{prefix.rstrip('|')}|" + "|".join(f"{k}={x}" for k, x in sorted(traits.items())),
+        f"{label}:{co.prefix.rstrip('|')}|" + "|".join(f"{k}={x}" for k, x in sorted(traits.items())),
         f"Of the {whom_en}: " + "; ".join(s.text for s in signals)
         + f". Together {odds:,.0f}× likelier under one script than among the campaign's other voters "
           f"(holds at {ctx.t.hold_odds:.0f}×; invalidates at {ctx.t.invalidate_odds:.0f}× with two strong traits among "
@@ -363,9 +412,10 @@ def _found(v: VoteSignal, ctx: Context, label: str, prefix: str, length: int, n:
           f"三项信号中有两项显著特征且达 {ctx.t.invalidate_odds:.0f} 倍起自动作废）。",
         {"cohort": label, "identities": n, "odds": round(odds, 1), "score": round(score, 3),
          "signals": [{"signal": s.signal, "ratio": round(s.ratio, 2)} for s in signals], "traits": traits},
-        Selector(v.campaign_id, start - lookback, start + timedelta(seconds=length), entry_id=v.entry_id,
+        Selector(v.campaign_id, start, end, entry_id=v.entry_id,
                  subnet=v.subnet if label == "network" else None, voters_of_entry=True,
                  ua=traits.get("ua"), delay=traits.get("delay"),
-                 page=None if "page" not in traits else traits["page"] == "y", num=traits.get("num"),
+                 page=None if "page" not in traits else traits["page"] == "y",
+                 num=None if any_number else traits.get("num"),
                  rot=True if "dev" in traits else None),
         level=level, entry_id=v.entry_id, score=score))

@@ -23,6 +23,7 @@ from .registry import Thresholds
 MINUTE = 60
 BURST = 10
 TEN_MINUTES = 600
+HALF_TEN = timedelta(seconds=TEN_MINUTES // 2)
 HOUR = 3600
 DAY = 86400
 
@@ -59,6 +60,21 @@ class VoteSignal:
         if start is None:
             start = self._starts[length_s] = window_start(self.cast_at, length_s)
         return start
+
+    def halfway_ten(self) -> datetime | None:
+        """The start of the ten minutes this vote falls in among those starting halfway through the aligned ones
+        (an entry's cohort is judged in both, so that a surge of five minutes or less lies whole in one); None when
+        they start the day before (the cohort is compared with the day's other voters)."""
+        start = self._starts.get(-TEN_MINUTES)
+        if start is None:
+            start = window_start(self.cast_at - HALF_TEN, TEN_MINUTES) + HALF_TEN
+            start = self._starts[-TEN_MINUTES] = start
+        return start if start >= self.window(DAY) else None
+
+    def tens(self) -> tuple[datetime, ...]:
+        """The vote's aligned ten minutes and, within its day, those starting halfway."""
+        half = self.halfway_ten()
+        return (self.window(TEN_MINUTES),) if half is None else (self.window(TEN_MINUTES), half)
 
     @classmethod
     def of(cls, campaign_id: str, e: Any, thresholds: Thresholds, shard: int = 0,
@@ -202,7 +218,8 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_
                                        "entry_subnet_voters_day": DAY, "timer_gapped_day": DAY,
                                        "timer_gap_day": DAY,
                                        # user agents (not identities) among an entry's voters, and the campaign's
-                                       "entry_uas_ten": TEN_MINUTES, "uas_ten": TEN_MINUTES}
+                                       "entry_uas_ten": TEN_MINUTES, "uas_ten": TEN_MINUTES,
+                                       "entry_subnets_ten": TEN_MINUTES}
 
 
 # The windows of one network (its address's key starts with the network): the vote topic is keyed by network, so
@@ -264,7 +281,8 @@ def pair(entry: str, subnet: str) -> str:
 NetKey = tuple[str, str]  # (campaign, network); network "" holds the addresses without a known network
 
 # The scopes in which a vote may be its identity's first: what counts identities (not requests) cheaply.
-FIRST_SCOPES = ("day", "ten", "entry_day", "entry_ten", "entry_subnet_day", "entry_burst")
+FIRST_SCOPES = ("day", "ten", "ten_half", "entry_day", "entry_ten", "entry_ten_half", "entry_subnet_day",
+                "entry_burst")
 _ALL_FIRST = frozenset(FIRST_SCOPES)
 # A vote that is its identity's first for the entry in its 10 s, while the identity's first vote for the entry
 # from the same network that day was at least this long before, comes back to the entry ("entry_return").
@@ -278,6 +296,7 @@ def firsts(votes: Iterable[VoteSignal],
     out: dict[uuid.UUID, frozenset[str]] = {}
     for v in votes:
         day, ten, burst = v.window(DAY), v.window(TEN_MINUTES), v.window(BURST)
+        half = v.halfway_ten() or day  # (none the day before: not counted then)
         seen: set[str] = set()
         since: datetime | None = None  # the identity's first vote for the entry from this network today
         for at, entry, subnet, _ in history.get((v.campaign_id, v.voter_id), ()):
@@ -288,10 +307,14 @@ def firsts(votes: Iterable[VoteSignal],
             seen.add("day")
             if at >= ten:
                 seen.add("ten")
+            if at >= half:
+                seen.add("ten_half")
             if entry == v.entry_id:
                 seen.add("entry_day")
                 if at >= ten:
                     seen.add("entry_ten")
+                if at >= half:
+                    seen.add("entry_ten_half")
                 if at >= burst:
                     seen.add("entry_burst")
                 if subnet == v.subnet:
@@ -327,6 +350,9 @@ def rotation_increments(votes: Iterable[VoteSignal], history: dict[tuple[str, st
                 e = entry_key(entry)
                 keys.add((c, "entry_trait_day", f"{e}|dev=rot", day))
                 keys.add((c, "entry_trait_ten", f"{e}|dev=rot", window_start(at, TEN_MINUTES)))
+                halfway = window_start(at - HALF_TEN, TEN_MINUTES) + HALF_TEN
+                if halfway >= day:
+                    keys.add((c, "entry_trait_ten", f"{e}|dev=rot", halfway))
         else:
             scopes = first.get(v.vote_id, _ALL_FIRST)
             e = entry_key(v.entry_id)
@@ -334,6 +360,8 @@ def rotation_increments(votes: Iterable[VoteSignal], history: dict[tuple[str, st
                 keys.add((c, "entry_trait_day", f"{e}|dev=rot", day))
             if "entry_ten" in scopes:
                 keys.add((c, "entry_trait_ten", f"{e}|dev=rot", v.window(TEN_MINUTES)))
+            if "entry_ten_half" in scopes and (half := v.halfway_ten()):
+                keys.add((c, "entry_trait_ten", f"{e}|dev=rot", half))
         for k in keys:
             out[(k, v.shard)] = out.get((k, v.shard), 0) + 1
     return out
@@ -408,12 +436,17 @@ def _campaign_increments(v: VoteSignal, scopes: frozenset[str]) -> list[tuple[Sh
         keys += [(((c, "trait_day", k, day), shard), 1) for k in trait_keys("", v)]
     if "ten" in scopes:
         keys.append((((c, "ids_ten", "*", v.window(TEN_MINUTES)), shard), 1))
+    half = v.halfway_ten()
+    if half and "ten_half" in scopes:
+        keys.append((((c, "ids_ten", "*", half), shard), 1))
     if "entry_day" in scopes:
         day = v.window(DAY)
         keys += [(((c, "entry_trait_day", k, day), shard), 1) for k in trait_keys(f"{e}|", v)]
     if "entry_ten" in scopes:
         ten = v.window(TEN_MINUTES)
         keys += [(((c, "entry_trait_ten", k, ten), shard), 1) for k in trait_keys(f"{e}|", v)]
+    if half and "entry_ten_half" in scopes:
+        keys += [(((c, "entry_trait_ten", k, half), shard), 1) for k in trait_keys(f"{e}|", v)]
     if "entry_return" in scopes:
         keys.append((((c, "entry_return_burst", e, burst), shard), 1))
     if v.device_hash and "entry_burst" in scopes:
@@ -488,7 +521,7 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
                      networks: dict[NetKey, set[Member]] | None = None) -> set[Member]:
     """Distinct counters: identities seen on one device in a day and in ten minutes; fresh identities per entry and
     network; the identities per network voting for an entry (any gap, and per gap bucket for the timer rule); the
-    user agents an entry's voters, and the campaign's, sent in ten minutes.
+    user agents an entry's voters, and the campaign's, sent in ten minutes, and the networks they came from.
 
     With `networks`, the network windows' members are added there instead, per network."""
     out: set[Member] = set()
@@ -501,10 +534,13 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
         if v.fresh:
             out.add(((c, "fresh_entry", e, v.window(TEN_MINUTES)), voter))
         if v.ua:
-            out.add(((c, "entry_uas_ten", e, v.window(TEN_MINUTES)), v.ua))
-            out.add(((c, "uas_ten", "*", v.window(TEN_MINUTES)), v.ua))
+            for ten in v.tens():
+                out.add(((c, "entry_uas_ten", e, ten), v.ua))
+                out.add(((c, "uas_ten", "*", ten), v.ua))
         if not subnet:
             continue
+        for ten in v.tens():
+            out.add(((c, "entry_subnets_ten", e, ten), subnet))
         es, day, hour = pair(e, subnet), v.window(DAY), v.window(HOUR)
         mine = [((c, "subnet_voters_day", subnet, day), voter), ((c, "entry_subnet_voters_hour", es, hour), voter),
                 ((c, "entry_subnet_voters_day", es, day), voter)]
