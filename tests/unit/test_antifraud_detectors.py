@@ -535,16 +535,25 @@ def test_newcomers_with_a_one_ua_farm_s_habits_are_not_held_in_the_ten_minutes_t
     assert not set().union(*found.values()) & ids(honest + newcomers)
 
 
+def replayed_world(seed: int, voters: int, span_s: float, farm: int, farm_at: timedelta,
+                   farm_gap_s: float) -> tuple[list[domain.VoteSignal], list[domain.VoteSignal]]:
+    """Honest voters and a farm replayed by a load tester: one honest voter in twelve for the target, 40 user agents,
+    4 % on virtual numbers; the farm on its own addresses with one copied user agent, a quarter on carriers'
+    numbers and the rest on a code platform's virtual ones."""
+    rng = random.Random(seed)
+    honest = [replayed(f"p{i}", OTHERS[i % 10] if i % 12 else TARGET, T0 + timedelta(seconds=rng.uniform(0, span_s)),
+                       f"198.{i // 250}.{i % 250}.0/24", f"ua-{rng.randrange(40)}",
+                       "virtual" if rng.random() < 0.04 else "mobile") for i in range(voters)]
+    crew = [replayed(f"farm{i}", TARGET, T0 + farm_at + timedelta(seconds=farm_gap_s * i), f"100.{i}.3.0/24",
+                     "copied-ua", "mobile" if i % 4 == 0 else "virtual") for i in range(farm)]
+    return honest, crew
+
+
 def test_a_farm_s_carrier_numbers_are_held_with_its_platform_numbers_when_they_send_its_one_user_agent():
     # Traffic replayed by a load tester: everyone votes a second after verifying and nobody loads the page, so only
     # user agents and numbers tell a farm apart. 100 identities on their own addresses surge for one entry with one
     # copied user agent, three quarters on a code platform's virtual numbers, a quarter on carriers' numbers.
-    rng = random.Random(5)
-    honest = [replayed(f"p{i}", OTHERS[i % 10] if i % 12 else TARGET, T0 + timedelta(seconds=rng.uniform(0, 3600)),
-                       f"198.{i // 250}.{i % 250}.0/24", f"ua-{rng.randrange(40)}",
-                       "virtual" if rng.random() < 0.04 else "mobile") for i in range(900)]
-    farm = [replayed(f"farm{i}", TARGET, T0 + timedelta(minutes=30, seconds=3 * i), f"100.{i}.3.0/24", "copied-ua",
-                     "mobile" if i % 4 == 0 else "virtual") for i in range(100)]
+    honest, farm = replayed_world(5, 900, 3600, 100, timedelta(minutes=30), 3)
     found = run(honest + farm, per_batch=10)
     assert found["coordinated_cohort"] >= ids(farm)  # the carrier quarter too
     assert not set().union(*found.values()) & ids(honest)
@@ -554,12 +563,7 @@ def test_a_small_farm_s_carrier_quarter_is_held_with_its_platform_numbers_in_a_c
     # The same replayed farm, 24 identities, four minutes into a campaign of 300 voters: its six identities on
     # carriers' numbers are too few to stand out on their user agent alone, but it is the user agent most of the
     # entry's voters of those minutes send, and the finding on its platform numbers covers them.
-    rng = random.Random(1)
-    honest = [replayed(f"p{i}", OTHERS[i % 10] if i % 12 else TARGET, T0 + timedelta(seconds=rng.uniform(0, 600)),
-                       f"198.{i // 250}.{i % 250}.0/24", f"ua-{rng.randrange(40)}",
-                       "virtual" if rng.random() < 0.04 else "mobile") for i in range(300)]
-    farm = [replayed(f"farm{i}", TARGET, T0 + timedelta(minutes=4, seconds=5 * i), f"100.{i}.3.0/24", "copied-ua",
-                     "mobile" if i % 4 == 0 else "virtual") for i in range(24)]
+    honest, farm = replayed_world(1, 300, 600, 24, timedelta(minutes=4), 5)
     found = run(honest + farm, per_batch=10)
     assert found["coordinated_cohort"] == ids(farm)
     assert not set().union(*found.values()) & ids(honest)
