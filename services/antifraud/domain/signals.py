@@ -65,10 +65,9 @@ class VoteSignal:
         """The start of the ten minutes this vote falls in among those starting halfway through the aligned ones
         (an entry's cohort is judged in both, so that a surge of five minutes or less lies whole in one); None when
         they start the day before (the cohort is compared with the day's other voters)."""
-        start = self._starts.get(-TEN_MINUTES)
+        start = self._starts.get(-TEN_MINUTES)  # cached beside the aligned windows, under a key no length has
         if start is None:
-            start = window_start(self.cast_at - HALF_TEN, TEN_MINUTES) + HALF_TEN
-            start = self._starts[-TEN_MINUTES] = start
+            start = self._starts[-TEN_MINUTES] = window_start(self.cast_at - HALF_TEN, TEN_MINUTES) + HALF_TEN
         return start if start >= self.window(DAY) else None
 
     def tens(self) -> tuple[datetime, ...]:
