@@ -109,10 +109,11 @@ def reads(v: VoteSignal) -> set[CounterKey]:
     values = ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
               *(f"delay={b}" for b in faster(v.delay))]
     out: set[CounterKey] = {(c, "ids_ten", "*", start) for start in v.tens()}
+    mine = cohorts(v)
     for x in values:
         out.add((c, "trait_day", x, day))
         out.add((c, "entry_trait_day", f"{e}|{x}", day))
-        for cohort in cohorts(v):
+        for cohort in mine:
             out.add((c, cohort.dimension, f"{cohort.prefix}{x}", cohort.start))
     return out
 

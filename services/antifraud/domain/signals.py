@@ -67,7 +67,7 @@ class VoteSignal:
         they start the day before (the cohort is compared with the day's other voters)."""
         start = self._starts.get(-TEN_MINUTES)  # cached beside the aligned windows, under a key no length has
         if start is None:
-            start = self._starts[-TEN_MINUTES] = window_start(self.cast_at - HALF_TEN, TEN_MINUTES) + HALF_TEN
+            start = self._starts[-TEN_MINUTES] = halfway_start(self.cast_at)
         return start if start >= self.window(DAY) else None
 
     def tens(self) -> tuple[datetime, ...]:
@@ -158,6 +158,11 @@ def _clean_subnet(value: str) -> str | None:
 def window_start(at: datetime, length_s: int) -> datetime:
     ts = int(at.timestamp())
     return _window_at(ts - ts % length_s)
+
+
+def halfway_start(at: datetime) -> datetime:
+    """The start of the ten minutes starting halfway through the aligned ones (:05, :15, …) that `at` falls in."""
+    return window_start(at - HALF_TEN, TEN_MINUTES) + HALF_TEN
 
 
 @functools.lru_cache(maxsize=16384)
@@ -349,7 +354,7 @@ def rotation_increments(votes: Iterable[VoteSignal], history: dict[tuple[str, st
                 e = entry_key(entry)
                 keys.add((c, "entry_trait_day", f"{e}|dev=rot", day))
                 keys.add((c, "entry_trait_ten", f"{e}|dev=rot", window_start(at, TEN_MINUTES)))
-                halfway = window_start(at - HALF_TEN, TEN_MINUTES) + HALF_TEN
+                halfway = halfway_start(at)
                 if halfway >= day:
                     keys.add((c, "entry_trait_ten", f"{e}|dev=rot", halfway))
         else:
@@ -532,13 +537,14 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
             out.add(((c, "device_voters_ten", v.device_hash, v.window(TEN_MINUTES)), voter))
         if v.fresh:
             out.add(((c, "fresh_entry", e, v.window(TEN_MINUTES)), voter))
+        tens = v.tens()
         if v.ua:
-            for ten in v.tens():
+            for ten in tens:
                 out.add(((c, "entry_uas_ten", e, ten), v.ua))
                 out.add(((c, "uas_ten", "*", ten), v.ua))
         if not subnet:
             continue
-        for ten in v.tens():
+        for ten in tens:
             out.add(((c, "entry_subnets_ten", e, ten), subnet))
         es, day, hour = pair(e, subnet), v.window(DAY), v.window(HOUR)
         mine = [((c, "subnet_voters_day", subnet, day), voter), ((c, "entry_subnet_voters_hour", es, hour), voter),
