@@ -471,7 +471,8 @@ def _category_name(campaign: CampaignNames | None, category_id: str, locale: str
 
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 _PERSONAL = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail address
+    r"(?P<uuid>(?<![0-9A-Za-z-])[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}(?![0-9A-Za-z-]))"  # kept: an id
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail address
     r"|(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])"  # resident identity card number
     r"|(?<!\d)1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)"  # mainland mobile number, also written 138 0013 8000
     r"|(?<!\d)\d{11,}(?!\d)"  # any other long number (bank cards, landlines with area code)
@@ -485,7 +486,9 @@ def _clean(text: str, locale: str) -> str:
     text = unicodedata.normalize("NFC", str(text))
     text = _INVISIBLE.sub("", text)
     text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    return _PERSONAL.sub(_MASK.get(locale, _MASK["en"]), text)
+    mask = _MASK.get(locale, _MASK["en"])
+    # A delivery's or a subscription's id is a UUID whose digits may run long: it stays as written.
+    return _PERSONAL.sub(lambda m: m.group() if m.group("uuid") else mask, text)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -192,6 +192,12 @@ def test_personal_data_in_a_reason_is_removed(catalog, reason):
     assert "［已隐去］" in zh.body and "[removed]" in en.body
 
 
+@pytest.mark.parametrize("ident", ["59c99930-e70d-502a-8cba-23577247209f", "00000000-0000-4000-8000-138001380001"])
+def test_an_id_whose_digits_run_long_is_kept_whole_beside_a_number_that_is_removed(ident):
+    line = domain.neutral_line(f"POST /webhooks/deliveries/{ident}/redeliver or call 13912345678", "en")
+    assert ident in line and "13912345678" not in line and "[removed]" in line
+
+
 def test_long_text_is_cut():
     assert len(domain.neutral_line("名" * 500)) == domain.LINE_LIMIT
     assert domain.neutral_text("段" * 5000).endswith("…")
