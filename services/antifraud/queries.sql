@@ -49,13 +49,14 @@ GROUP BY v.campaign_id, v.voter_id;
 -- voters_of_entry: not the entry's votes but every vote in the window (from the network, if one is set) by the
 -- identities that cast a vote matching the selector in it (their camouflage votes for other entries too). Traits
 -- (user agent, delay bin, page viewed, number kind) restrict the matching votes when set; rotating_since, to the
--- identities that had voted from changing fingerprints (a rotating vote) since then.
+-- identities that had voted from changing fingerprints (a rotating vote) since then; rush, to the votes cast within
+-- the delay bins $17 of verifying (with page_viewed false: in a rush).
 WITH t AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::uuid[], $6::text[],
                          $7::text[], $8::text[], $9::bool[], $10::bool[], $11::text[], $12::text[], $13::bool[],
-                         $14::text[], $15::timestamptz[])
+                         $14::text[], $15::timestamptz[], $16::bool[])
         AS t(idx, campaign_id, start_at, end_at, entry_id, subnet, device_hash, voter_id, fresh_only, voters_of_entry,
-             ua_hash, delay_bin, page_viewed, number_kind, rotating_since)
+             ua_hash, delay_bin, page_viewed, number_kind, rotating_since, rush)
 ), hit AS (
     SELECT t.idx, t.voters_of_entry, t.subnet AS scope, v.*
     FROM t
@@ -66,6 +67,7 @@ WITH t AS (
      AND (t.delay_bin IS NULL OR v.delay_bin = t.delay_bin)
      AND (t.page_viewed IS NULL OR v.page_viewed = t.page_viewed)
      AND (t.number_kind IS NULL OR v.number_kind = t.number_kind)
+     AND (t.rush IS NULL OR (v.delay_bin IS NOT NULL AND v.delay_bin = ANY($17::text[])) = t.rush)
      AND (t.rotating_since IS NULL OR EXISTS (
           SELECT 1 FROM votes r WHERE r.campaign_id = v.campaign_id AND r.voter_id = v.voter_id
            AND r.cast_at >= t.rotating_since AND r.rotating))

@@ -17,6 +17,7 @@ from massline.queries import load_queries
 
 from .domain import (
     NETWORK_DIMENSIONS,
+    RUSH_BINS,
     SHARDED,
     CaseVotes,
     CounterKey,
@@ -123,7 +124,8 @@ class PgWindows(Counting):
             return out
         got = await self.conn.fetch(Q.select_votes, *_columns([
             (i, s.campaign_id, s.start, s.end, s.entry_id, s.subnet, s.device_hash, s.voter_id, s.fresh_only,
-             s.voters_of_entry, s.ua, s.delay, s.page, s.num, rotating_since(s)) for i, s in enumerate(selectors)]))
+             s.voters_of_entry, s.ua, s.delay, s.page, s.num, rotating_since(s), s.rush)
+            for i, s in enumerate(selectors)]), sorted(RUSH_BINS))
         for r in got:
             out[r["idx"]].append(stored_signal(r))
         return out

@@ -510,3 +510,58 @@ async def test_identities_changing_fingerprints_are_found_alike_in_postgres_and_
     stored = await service.pool.fetch("SELECT voter_id, bool_or(rotating) AS r FROM votes WHERE campaign_id = $1 "
                                       "GROUP BY voter_id", f"{CAMPAIGN}-rot")
     assert {r["voter_id"] for r in stored if r["r"]} == {f"crew{i}" for i in range(50)}
+
+
+async def test_a_surge_in_a_rush_is_found_alike_in_postgres_and_in_memory(service):
+    """Fresh identities from distinct networks, in everyone's browsers, voting for TARGET within seconds of verifying
+    without loading the page (a rush: each habit alone is a few people's in ten). Beside them, fans of TARGET as
+    quick but on the page, and fans who skip the page but take their time: the rush selects the votes in SQL as in
+    memory, and neither kind of fan is held."""
+    rng = random.Random(7)
+    honest = [vote(f"n{i}", (TARGET, OTHER, THIRD, THIRD, THIRD)[i % 5],
+                   T0 - timedelta(minutes=40) + timedelta(seconds=7 * i), subnet=f"203.0.{i % 250}.0/24",
+                   page=i % 7 > 0, verified=T0 - timedelta(minutes=40) + timedelta(seconds=7 * i - rng.uniform(20, 300)))
+              for i in range(330)]
+    surge, fans = [], []
+    for i in range(40):
+        at = T0 + timedelta(seconds=4 * i + rng.uniform(0, 3))
+        surge.append(vote(f"rush{i}", TARGET, at, count=10, subnet=f"{100 + i}.{i}.7.0/24", ua=f"ua-{rng.randrange(20)}",
+                          page=False, verified=at - timedelta(seconds=rng.uniform(2, 12))))
+    for i in range(6):
+        at = T0 + timedelta(seconds=25 * i + 7)
+        fans.append(vote(f"quick-fan{i}", TARGET, at, subnet=f"198.18.{i}.0/24", page=True,
+                         verified=at - timedelta(seconds=9)))
+        fans.append(vote(f"linked-fan{i}", TARGET, at + timedelta(seconds=3), subnet=f"198.19.{i}.0/24", page=False,
+                         verified=at - timedelta(seconds=45)))
+    found_pg, found_mem = await _in_postgres_and_memory(service, honest + surge + fans, f"{CAMPAIGN}-rush", 10)
+    assert found_pg == found_mem
+    assert any("rush=y" in subject for _, _, subject, _ in found_pg)  # selected in SQL by the rush
+    held = set().union(*found_pg.values())
+    assert held >= {e.vote_id for e in surge}
+    assert not held & {e.vote_id for e in honest + fans}
+
+
+async def test_a_farm_that_keeps_going_is_held_after_its_surge_is_history_alike_in_postgres_and_in_memory(service):
+    """A camouflage farm changing fingerprints, otherwise like people, one identity every 12 s for fifty minutes, two
+    votes for TARGET among four: after its first twenty minutes the entry's share earlier that day holds the farm and
+    no surge stands out; the habit its first finding named, counted for the entry and day in PostgreSQL as in
+    memory, holds the rest."""
+    rng = random.Random(3)
+    honest = [vote(f"n{i}", TARGET if i % 25 == 0 else (OTHER, THIRD)[i % 2],
+                   T0 - timedelta(minutes=20) + timedelta(seconds=4 * i), subnet=f"203.{i // 250}.{i % 250}.0/24",
+                   ua=f"ua-{rng.randrange(20)}",
+                   verified=T0 - timedelta(minutes=20) + timedelta(seconds=4 * i - rng.uniform(20, 300)))
+              for i in range(1050)]
+    farm = []
+    for i in range(250):
+        at = T0 + timedelta(seconds=12 * i + rng.uniform(0, 6))
+        verified = at - timedelta(seconds=rng.uniform(30, 300))
+        for k, entry in enumerate((OTHER, THIRD, TARGET, TARGET)):
+            farm.append(vote(f"farm{i}", entry, at + timedelta(seconds=11 * k), subnet=f"{100 + i % 100}.{i}.7.0/24",
+                             ua=f"ua-{rng.randrange(20)}", device=f"fp-{i}-{k}", verified=verified))
+    found_pg, found_mem = await _in_postgres_and_memory(service, honest + farm, f"{CAMPAIGN}-kept", 20)
+    assert found_pg == found_mem
+    held = set().union(*found_pg.values())
+    late = {e.vote_id for e in farm if e.entry_id == TARGET and e.cast_at >= T0 + timedelta(minutes=30)}
+    assert late <= held
+    assert not held & {e.vote_id for e in honest}

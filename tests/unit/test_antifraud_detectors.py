@@ -184,6 +184,71 @@ def test_a_surge_of_fresh_identities_from_distinct_addresses_is_held_but_fresh_s
     assert not held & ids(background + newcomers)
 
 
+def test_a_small_surge_in_a_rush_is_held_within_a_minute_and_fans_as_quick_or_as_page_less_are_not():
+    # Thirty identities over three minutes, each on its own address in one of everyone's browsers, voting seconds
+    # after verifying without loading the page: either habit alone is a few people's in ten, both together a
+    # script's. The entry's fans meanwhile: some as quick but on the page, some page-less but taking their time.
+    background = crowd(600, T0 - timedelta(hours=1))
+    rng = random.Random(11)
+    surge = []
+    for i in range(30):
+        at = T0 + timedelta(seconds=6 * i + rng.uniform(0, 4))
+        surge.append(cast(f"sms{i}", TARGET, at, count=10, subnet=f"10.{i}.{i % 7}.0/24", ua=f"ua-{rng.randrange(25)}",
+                          verified=at - timedelta(seconds=rng.uniform(2, 12)), page=False))
+    fans = [cast(f"fan{i}", TARGET, T0 + timedelta(seconds=30 * i + 3), 3, subnet=f"198.51.{i}.0/24",
+                 verified=T0 + timedelta(seconds=30 * i + 3 - (9 if i % 2 else 50)), page=i % 2 == 1)
+            for i in range(10)]
+    held_at: dict[uuid.UUID, datetime] = {}
+    found = run(background + surge + fans, per_batch=1, held_at=held_at)
+    held = set().union(*found.values())
+    assert held >= ids(surge)
+    assert not held & ids(background + fans)
+    assert min(held_at[v.vote_id] for v in surge) <= T0 + timedelta(seconds=60)
+
+
+def test_a_one_ua_farm_in_a_rush_does_not_take_the_entry_s_quick_fan_in_another_browser_with_it():
+    # A farm with one copied user agent votes seconds after verifying without the page, one identity every 2 s
+    # from 12:09:54. Four minutes earlier a fan of the entry did the same in their own browser. The first finding
+    # comes on the rush alone, shared by seven of the farm and the fan, while the farm's user agent is one identity
+    # short of standing out; but it is already clearly commoner there than elsewhere, and the finding keeps to it.
+    background = crowd(900, T0 - timedelta(minutes=30), span_s=3600)
+    at = T0 + timedelta(minutes=6, seconds=16)
+    fan = [cast("quick-fan", TARGET, at + timedelta(seconds=26 * k), 2, subnet="198.51.7.0/24", ua="fan-browser",
+                page=False, verified=at - timedelta(seconds=13)) for k in range(3)]
+    start = T0 + timedelta(minutes=9, seconds=54)
+    farm = [cast(f"farm{i}", TARGET, start + timedelta(seconds=2 * i), 10, ip=f"farm-ip{i}", subnet=f"100.{i}.9.0/24",
+                 ua="farm-ua", page=False, verified=start + timedelta(seconds=2 * i - 4)) for i in range(40)]
+    rng = random.Random(2)
+    fans = []
+    for i in range(40):
+        at = T0 + timedelta(seconds=rng.uniform(0, 900))
+        fans.append(cast(f"fan{i}", TARGET, at, 2, subnet=f"198.18.{i}.0/24",
+                         verified=at - timedelta(seconds=rng.lognormvariate(4.2, 0.6))))
+    found = run(background + fans + fan + farm, per_batch=1)
+    held = set().union(*found.values())
+    assert held >= ids(farm)
+    assert not held & ids(background + fans + fan)
+
+
+def test_in_one_batch_a_cohort_s_finding_on_part_of_another_s_traits_yields_to_it():
+    # Judged in the same batch: the entry's voters of one ten minutes on the rush alone (from a quick fan's vote in
+    # another browser) and on the rush with one user agent (from the farm's). The fuller one describes the script;
+    # the part would take the fan with it. Another window's, or another network's, finding is its own.
+    def finding(traits: dict[str, str], start: datetime, subnet: str | None = None) -> domain.Finding:
+        cohort = "network" if subnet else "entry"
+        subject = f"{cohort}:{subnet}|" + "|".join(f"{k}={v}" for k, v in traits.items())
+        return domain.Finding("coordinated_cohort", subject, "", "", {"cohort": cohort, "traits": traits},
+                              domain.Selector("c", start, start + timedelta(minutes=10), entry_id=TARGET, subnet=subnet))
+    ten = T0 + timedelta(minutes=10)
+    fuller, part = finding({"rush": "y", "ua": "farm-ua"}, ten), finding({"rush": "y"}, ten)
+    elsewhere = [finding({"rush": "y"}, ten + timedelta(minutes=5)), finding({"rush": "y"}, ten, "100.1.9.0/24")]
+    ctx = domain.Context({}, {}, {}, T, {})
+    for f in (part, fuller, *elsewhere):
+        ctx.put(f)
+    domain.coordination.check_batch([], ctx)
+    assert sorted(f.identity for f in ctx.found.values()) == sorted(f.identity for f in (fuller, *elsewhere))
+
+
 def test_a_surge_that_starts_just_before_a_ten_minute_window_is_held_from_its_first_identity():
     # The surge's first identities fall in the seconds before 12:10, too few there to stand out on their own; the
     # rest come after. Every one of them is held, and no honest voter of the entry before the surge is.
@@ -357,6 +422,31 @@ def test_a_camouflage_farm_changing_fingerprints_is_held_and_people_on_two_devic
     # the votes for TARGET, each identity's first two, before its fingerprint had changed twice: held all the same
     assert {v.vote_id for v in farm if v.entry_id == TARGET} <= found["coordinated_cohort"]
     assert len(held & ids(farm)) >= 0.8 * len(farm)
+
+
+def test_a_camouflage_farm_changing_fingerprints_for_an_hour_stays_held_after_its_surge_is_the_entry_s_history():
+    """The same kind of farm at a steady pace for an hour: after its first twenty minutes the entry's share earlier
+    that day already holds the farm, so no surge stands out any more; its habit, found earlier that day for the
+    entry, still holds it. People on privacy browsers (a new fingerprint at every visit) backing another entry
+    at the same steady pace are not held."""
+    rng = random.Random(9)
+    background = crowd(1500, T0 - timedelta(minutes=30), span_s=5400)
+    fans = [cast(f"fan{i}", TARGET, T0 - timedelta(minutes=30) + timedelta(seconds=rng.uniform(0, 5400)), 2,
+                 subnet=f"198.51.{i}.0/24") for i in range(60)]
+    private = [cast(f"priv{i}", OTHERS[5], T0 + timedelta(seconds=90 * i + 20 * k), device=f"priv{i}-{k}",
+                    subnet=f"198.19.{i}.0/24") for i in range(40) for k in range(3)]
+    farm = []
+    for i in range(360):
+        at = T0 + timedelta(seconds=10 * i + rng.uniform(0, 8))
+        verified = at - timedelta(seconds=rng.lognormvariate(4.2, 0.6))
+        for k, entry in enumerate([OTHERS[0], OTHERS[1], TARGET, TARGET, OTHERS[2], OTHERS[3]]):
+            farm.append(cast(f"camo{i}", entry, at + timedelta(seconds=12 * k), device=f"camo{i}-{k}",
+                             subnet=f"100.{i}.{k}.0/24", verified=verified, ua=f"ua-{rng.randrange(25)}"))
+    found = run(background + fans + private + farm, per_batch=20)
+    held = set().union(*found.values())
+    assert not held & ids(background + fans + private)
+    late = {v.vote_id for v in farm if v.entry_id == TARGET and v.cast_at >= T0 + timedelta(minutes=30)}
+    assert late <= held
 
 
 @pytest.mark.parametrize("subnet", [None, "", "garbage", "999.1.1.0/24", "10.0.0.0/8", "unknown"])

@@ -32,12 +32,20 @@ an identity whose user agent does not stand out among them is not the script's e
 (a newcomer voting from a deep link seconds after verifying). A finding on the user agent most of the cohort
 sends covers the farm's identities on every kind of number (its carrier SIMs beside its platform's); the kind of
 number alone (one of three kinds, shared by a few in a hundred people) selects voters only inside a burst.
+An identity that voted within seconds of verifying without loading the page is in a rush: both habits, each a few
+honest people's in ten, are together a script's; when that stands out it is weighed instead of the two apart and
+counts as the two pieces they were. Beside a strong habit (not a place's trait) the entry's surge supports from
+`contrast_support`; and once a finding named a habit, the entry's later cohorts that day read that habit, standing
+out again, as the script found before (`entry_found_day`): a farm that keeps going becomes its entry's history,
+and its surge no longer shows.
 A trait that is missing is never evidence.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -52,9 +60,11 @@ from .signals import (
     MAYBE_UNKNOWN,
     TEN_MINUTES,
     CounterKey,
+    ShardedKey,
     VoteSignal,
     entry_key,
     pair,
+    window_start,
 )
 
 _MAX_RATIO = 1000.0
@@ -76,6 +86,8 @@ _PAGE_EN = {"n": "never loaded the campaign's page before voting", "y": "loaded 
 _PAGE_ZH = {"n": "投票前从未打开活动页面", "y": "投票前打开过活动页面"}
 _NUM_EN = {"virtual": "verified with a virtual operator's number (170/171/162/165/167)",
            "data": "verified with a data or IoT SIM's number (145–149)", "mobile": "verified with a carrier's number"}
+_RUSH_EN = "voted within 15 s of verifying without loading the campaign's page"
+_RUSH_ZH = "验证后 15 秒内未打开活动页面即投票"
 _DEV_EN = "changed device fingerprints between their votes that day"
 _DEV_ZH = "当天投票时多次更换设备指纹"
 _NUM_ZH = {"virtual": "使用虚拟运营商号码（170/171/162/165/167）验证",
@@ -109,6 +121,7 @@ def reads(v: VoteSignal) -> set[CounterKey]:
     values = ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
               *(f"delay={b}" for b in faster(v.delay))]
     out: set[CounterKey] = {(c, "ids_ten", "*", start) for start in v.tens()}
+    out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(_habits(v.traits()))}
     mine = cohorts(v)
     for x in values:
         out.add((c, "trait_day", x, day))
@@ -119,6 +132,54 @@ def reads(v: VoteSignal) -> set[CounterKey]:
 
 
 _BIN_NAMES = [name for _, name in DELAY_BINS]
+
+
+# The values of a trait that are a script's habit, where one is (any delay bin can be).
+_SCRIPT_VALUES = {"page": "n", "rush": "y", "dev": "rot"}
+
+
+def _habits(traits: Iterable[tuple[str, str]]) -> list[str]:
+    """The script-like behavioural traits among these (not a place's), as counter keys."""
+    return sorted(f"{name}={value}" for name, value in traits
+                  if name not in _PLACE_TRAITS and value != "?" and _SCRIPT_VALUES.get(name, value) == value)
+
+
+def _combinations(habits: list[str]) -> list[str]:
+    """Every non-empty combination of the habits, as a key ("delay=0-5s&page=n")."""
+    return ["&".join(c) for r in range(1, len(habits) + 1) for c in itertools.combinations(habits, r)]
+
+
+def remembered(findings: Iterable[Finding]) -> dict[ShardedKey, int]:
+    """The habits an entry cohort's finding that holds or invalidates named, together, counted for its entry and
+    day: the entry's later cohorts that day read them as the script found before (`_found_before`). Only a finding
+    on habits alone: one that also needed a user agent or a kind of number (or a network taken over) found a
+    script by where it is as much as by what it does, and its habits alone would be a wider net."""
+    out: dict[ShardedKey, int] = {}
+    for f in findings:
+        if f.reason_code != "coordinated_cohort" or not f.decisive or f.entry_id is None \
+                or f.evidence["cohort"] != "entry" or _PLACE_TRAITS & set(f.evidence["traits"]):
+            continue
+        habits = _habits(f.evidence["traits"].items())
+        if habits:
+            day = window_start(f.selector.end - timedelta(microseconds=1), DAY)
+            k = ((f.selector.campaign_id, "entry_found_day", f"{entry_key(f.entry_id)}|{'&'.join(habits)}", day), 0)
+            out[k] = out.get(k, 0) + 1
+    return out
+
+
+def _found_before(v: VoteSignal, ctx: Context, chosen: list[Trait]) -> Evidence | None:
+    """Every habit of a finding on the entry earlier that day stands out again among those of this identity: the
+    same script still at work (not a wider net: a finding on one of its habits alone would also take the people
+    who share only that one). Its surge no longer shows once the entry's own history holds its earlier minutes."""
+    e, day = entry_key(v.entry_id), v.window(DAY)
+    again = next((k for k in _combinations(_habits((name, value) for name, value, _ in chosen))
+                  if ctx.counts.get((v.campaign_id, "entry_found_day", f"{e}|{k}", day), 0)), None)
+    if again is None:
+        return None
+    described = [_describe(*habit.split("=", 1)) for habit in again.split("&")]
+    return Evidence("found", ctx.t.surge_ratio,
+                    f"voters of this entry who {' and '.join(en for en, _ in described)} were held earlier that day",
+                    f"当天早些时候，该作品{'且'.join(zh for _, zh in described)}的投票者已被暂扣")
 
 
 def faster(delay: str | None) -> list[str]:
@@ -141,7 +202,7 @@ def contrast(k: int, known: int, k_others: int, known_others: int, prior: float,
     return p, min(max(q_low / p_high, _MIN_RATIO), _MAX_RATIO)
 
 
-def surge(v: VoteSignal, ctx: Context, cohort: Cohort) -> Evidence | None:
+def surge(v: VoteSignal, ctx: Context, cohort: Cohort, least: float | None = None) -> Evidence | None:
     """The entry's share of the campaign's identities in the cohort's ten minutes against its share earlier that
     day (a change-point): a surge several times the entry's own history, read cautiously like a trait."""
     t, c, e, day = ctx.t, v.campaign_id, entry_key(v.entry_id), v.window(DAY)
@@ -153,7 +214,7 @@ def surge(v: VoteSignal, ctx: Context, cohort: Cohort) -> Evidence | None:
         return None  # no history to jump against (the campaign's first minutes)
     share_before, ratio = contrast(here, everyone, max(before, 0), everyone_before, t.contrast_prior,
                                    t.contrast_sigmas)
-    if ratio < t.surge_ratio:
+    if ratio < (t.surge_ratio if least is None else least):
         return None
     return Evidence("surge", ratio,
                     f"the entry drew {here} of the campaign's {everyone} identities in the 10 minutes from "
@@ -170,6 +231,8 @@ def _describe(name: str, value: str) -> tuple[str, str]:
         return _NUM_EN[value], _NUM_ZH[value]
     if name == "dev":
         return _DEV_EN, _DEV_ZH
+    if name == "rush":
+        return _RUSH_EN, _RUSH_ZH
     if name == "delay":
         return (_TRAIT_EN["delay"].format(value=value.replace("-", "–")),
                 _TRAIT_ZH["delay"].format(value=DELAY_TEXT_ZH.get(value, value)))
@@ -237,6 +300,21 @@ def check(v: VoteSignal, ctx: Context) -> None:
             judged_entry = True
 
 
+def check_batch(votes: list[VoteSignal], ctx: Context) -> None:
+    """Within one cohort's window, a finding whose traits are a part of another's is dropped: the fuller one
+    describes the script (one user agent and a rush), while the part (the rush alone) would also take the entry's
+    honest voters in a rush who send another user agent."""
+    def scope(f: Finding) -> tuple[Any, ...]:
+        s = f.selector
+        return f.evidence["cohort"], s.campaign_id, s.entry_id, s.subnet, s.start, s.end
+
+    mine = [(f, scope(f), set(f.evidence["traits"].items())) for f in ctx.found.values()
+            if f.reason_code == "coordinated_cohort"]
+    for f, where, traits in mine:
+        if any(other > traits and at == where for _, at, other in mine):
+            del ctx.found[f.identity]
+
+
 def few_user_agents(v: VoteSignal, ctx: Context, co: Cohort, n: int) -> bool:
     """The entry's voters of the cohort's ten minutes sent `contrast_ratio` times fewer user agents than as many
     of the campaign's voters would: most of them share a script's few. As many voters drawn from the campaign's
@@ -277,8 +355,11 @@ def _placed(v: VoteSignal, ctx: Context, co: Cohort, n: int) -> bool:
 
 def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: Any, others: Any,
              unweighed: frozenset[str] = frozenset()) -> _Comparison:
-    """Each of the identity's traits in the cohort against the others: likelihood ratios and what stands out."""
+    """Each of the identity's traits in the cohort against the others: likelihood ratios and what stands out.
+    An identity in a rush (`VoteSignal.rush`) is weighed on that one trait when it stands out, instead of its
+    delay and its page habit apart (the same evidence, counted once); otherwise on those two."""
     out = _Comparison()
+    read: dict[str, tuple[str, int, int, float, float, float]] = {}
     for name, value in v.traits():
         if value == "?" or name in unweighed:
             continue
@@ -290,11 +371,17 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
         if known <= 0 or known_others < t.contrast_baseline_min / 4:
             continue  # too few to compare (few identities verified lately, few user agents sent)
         k = cohort(f"{name}={value}")
-        k_others = others(f"{name}={value}")
+        p, ratio = contrast(k, known, others(f"{name}={value}"), known_others, t.contrast_prior, t.contrast_sigmas)
+        read[name] = (value, k, known, p, ratio, (k + t.contrast_prior * p) / (known + t.contrast_prior) / p)
+    rushed = read.get("rush")
+    if rushed and rushed[0] == "y" and rushed[1] >= t.contrast_min_identities and rushed[4] >= t.contrast_support:
+        read.pop("delay", None)
+        read.pop("page", None)
+    else:
+        read.pop("rush", None)
+    for name, (value, k, known, p, ratio, likely) in read.items():
         out.here[name] = k / known
-        p, ratio = contrast(k, known, k_others, known_others, t.contrast_prior, t.contrast_sigmas)
-        likely = (k + t.contrast_prior * p) / (known + t.contrast_prior) / p  # the likelihood ratio itself
-        if label == "entry" and known * p >= _EXPECTED and likely < 1 / t.contrast_support:
+        if label == "entry" and name != "rush" and known * p >= _EXPECTED and likely < 1 / t.contrast_support:
             out.contradicts.add(name)
         out.score += math.log(min(max(likely, _MIN_RATIO), _MAX_RATIO))
         if ratio < _CONTRIBUTES:
@@ -322,8 +409,12 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     timing = ctx.timing.get(v.vote_id, [])
     if timing:
         extra.append(max(timing, key=lambda x: x.ratio))
-    if label == "entry" and (jump := surge(v, ctx, co)):
+    # Beside a strong behavioural trait (a script's habit, not a place's), a surge that clearly stands out supports it.
+    habit = any(name not in _PLACE_TRAITS for name, _, _ in traits.strong)
+    if label == "entry" and (jump := surge(v, ctx, co, t.contrast_support if habit else None)):
         extra.append(jump)
+    elif label == "entry" and habit and (before := _found_before(v, ctx, traits.strong + traits.support)):
+        extra.append(before)
     taken = takeover(v, ctx, n) if label == "network" else None
     if taken:
         extra.append(taken)
@@ -342,7 +433,8 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # lunch surges for its unit, from its offices, on its imaged PCs.
     place = label == "network" or (not behaviour and any(x.signal == "surge" for x in extra)
                                    and (_from_place(v, ctx) or _placed(v, ctx, co, n)))
-    pieces = len(strong) + len(support) + sum(
+    # A rush is two habits at once (the delay and never loading the page): two pieces, as they were apart.
+    pieces = len(strong) + len(support) + any(name == "rush" for name, _, _ in strong + support) + sum(
         behaviour or not (x.signal == "network" or (x.signal == "surge" and place)) for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
         return False
@@ -356,7 +448,15 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
         if not any(x.signal == "burst" for x in extra):
             return False
         burst_only = True
-    _found(v, ctx, co, burst_only, n, strong + support, traits.contributing + extra, score,
+    chosen = strong + support
+    ua = next((x for x in traits.contributing if x.signal == "ua"), None)
+    if ua and (ua.ratio >= t.contrast_support or traits.here.get("ua", 0.0) >= 0.5) \
+            and not any(name == "ua" for name, _, _ in chosen):
+        # The identity's user agent is clearly commoner in the cohort than elsewhere, or most of the cohort sends
+        # it, before enough identities send it to stand out: the script's one, which the finding keeps to (not the
+        # entry's honest voters with the same habit in other browsers).
+        chosen.append(("ua", v.ua or "?", ua))
+    _found(v, ctx, co, burst_only, n, chosen, traits.contributing + extra, score,
            "invalidate" if sure else "hold", any_number=traits.its_ua)
     return True
 
@@ -416,7 +516,8 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
         Selector(v.campaign_id, start, end, entry_id=v.entry_id,
                  subnet=v.subnet if label == "network" else None, voters_of_entry=True,
                  ua=traits.get("ua"), delay=traits.get("delay"),
-                 page=None if "page" not in traits else traits["page"] == "y",
+                 page=False if "rush" in traits else None if "page" not in traits else traits["page"] == "y",
+                 rush=True if "rush" in traits else None,
                  num=None if any_number else traits.get("num"),
                  rot=True if "dev" in traits else None),
         level=level, entry_id=v.entry_id, score=score))

@@ -34,6 +34,8 @@ class Selector:
     num: str | None = None
     # Only identities that had voted from changing fingerprints that day (a rotating vote), when True.
     rot: bool | None = None
+    # Only votes cast in a rush (`VoteSignal.rush`: within seconds of verifying, without the page), when True.
+    rush: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def matches(s: Selector, v: VoteSignal) -> bool:
             and (s.device_hash is None or v.device_hash == s.device_hash)
             and (s.voter_id is None or v.voter_id == s.voter_id) and (not s.fresh_only or v.fresh)
             and (s.ua is None or v.ua == s.ua) and (s.delay is None or v.delay == s.delay)
-            and (s.page is None or v.page == s.page) and (s.num is None or v.num == s.num))
+            and (s.page is None or v.page == s.page) and (s.num is None or v.num == s.num)
+            and (s.rush is None or (v.rush == "y") == s.rush))
 
 
 def rotating_since(s: Selector) -> datetime | None:

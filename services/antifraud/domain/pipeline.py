@@ -69,6 +69,7 @@ def judge(
         for family in FAMILIES:
             family.check(v, ctx)
     timing.check_batch(votes, ctx)
+    coordination.check_batch(votes, ctx)
     return list(ctx.found.values())
 
 
@@ -96,6 +97,8 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     distinct = await store.count_identities(votes, past, distinct_reads)
     findings = judge(votes, counts, distinct, history, t, past)
     decisive = [f for f in findings if f.decisive]
+    if found := coordination.remembered(decisive):
+        await store.bump(found)
     covered = await store.select([f.selector for f in decisive]) if decisive else []
     return [(f, vs) for f, vs in zip(decisive, covered, strict=True)] + [(f, []) for f in findings if not f.decisive]
 

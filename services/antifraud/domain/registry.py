@@ -177,10 +177,11 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("coordinated_cohort",
          "identities backing one entry that share traits of a script (user agent, time from verifying to voting, "
          "never loading the page, the kind of phone number, changing device fingerprints) far more than the "
-         "campaign's other voters, with bursts or a surge against the entry's own history as further evidence",
+         "campaign's other voters, with bursts, a surge against the entry's own history or the same habit found for "
+         "the entry earlier that day as further evidence",
          "为同一作品投票的一批身份在多项特征上高度一致（浏览器标识、验证到投票的时间、未打开活动页面、号码类型、"
          "频繁更换设备指纹），"
-         "远超活动中其他投票者；突发或相对作品自身历史的激增作为补充证据", "hold",
+         "远超活动中其他投票者；突发、相对作品自身历史的激增或当天早些时候已在该作品上查获的同一习惯作为补充证据", "hold",
          ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
           "contrast_support", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",

@@ -95,11 +95,20 @@ class VoteSignal:
         Unknown values are "?" (counted, never evidence). "dev" is "rot" once the identity's fingerprint has
         changed from vote to vote that day (counted when it becomes so, `rotation_increments`), "?" until then."""
         return (("ua", self.ua or "?"), ("delay", self.delay or "?"), ("page", "y" if self.page else "n"),
-                ("num", self.num or "?"), ("dev", "rot" if self.rot else "?"))
+                ("num", self.num or "?"), ("dev", "rot" if self.rot else "?"), ("rush", self.rush))
+
+    @property
+    def rush(self) -> str:
+        """"y" when the identity voted within seconds of verifying without loading the page (`RUSH_BINS`), "n" when
+        it took longer or looked first, "?" when its delay is not known. Each habit alone is a few honest people's
+        in ten (a deep link, a quick thumb); both together are a script's."""
+        if self.delay is None:
+            return "?"
+        return "y" if self.delay in RUSH_BINS and not self.page else "n"
 
 
 # Traits a vote may not carry (counted as "?", never evidence); `page` is always known (seen or not).
-MAYBE_UNKNOWN = ("ua", "delay", "num")
+MAYBE_UNKNOWN = ("ua", "delay", "num", "rush")
 NUMBER_KINDS = frozenset({"mobile", "virtual", "data"})
 
 
@@ -111,6 +120,8 @@ def number_kind(value: str | None) -> str | None:
 # From verifying to voting, in seconds: a person reads the code, types it and looks at the page; a script need not.
 DELAY_BINS: tuple[tuple[float, str], ...] = ((5, "0-5s"), (15, "5-15s"), (30, "15-30s"), (60, "30-60s"),
                                              (120, "1-2min"), (300, "2-5min"), (900, "5-15min"), (3600, "15-60min"))
+# Voting this soon after verifying, without the page: the "rush" trait (see `VoteSignal.rush`).
+RUSH_BINS = frozenset({"0-5s", "5-15s"})
 DELAY_TEXT_ZH = {"0-5s": "0–5 秒", "5-15s": "5–15 秒", "15-30s": "15–30 秒", "30-60s": "30–60 秒",
                  "1-2min": "1–2 分钟", "2-5min": "2–5 分钟", "5-15min": "5–15 分钟", "15-60min": "15–60 分钟"}
 
@@ -205,6 +216,8 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
     "entry_trait_ten": (TEN_MINUTES, False),
     "entry_subnet_trait_day": (DAY, False),
     "ids_ten": (TEN_MINUTES, False),  # the campaign's identities in ten minutes ("*")
+    # An entry's coordination findings that day, per habit they named ("rush=y", "dev=rot", "delay=0-5s").
+    "entry_found_day": (DAY, False),
 }
 # entry_subnet_burst and entry_device_burst count identities too (each at its first vote for the entry in the 10 s).
 # Counters every instance adds to (per entry, per network: a carrier NAT is in every batch) are kept in one row
