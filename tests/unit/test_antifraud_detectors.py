@@ -449,6 +449,29 @@ def test_a_camouflage_farm_changing_fingerprints_for_an_hour_stays_held_after_it
     assert late <= held
 
 
+def test_a_habit_found_earlier_supports_only_a_finding_with_all_of_its_habits():
+    # Earlier that day the entry's voters were held for voting 5–15 minutes after verifying *and* never loading
+    # the page. Later, an identity that took as long but loaded the page shares one habit of the two: that is a
+    # wider net, and the earlier finding is no evidence against it; one with both habits is the same script.
+    from services.antifraud.domain import coordination
+    day = domain.window_start(T0, domain.DAY)
+    earlier = domain.Finding("coordinated_cohort", "entry:x|delay=5-15min|page=n", "", "",
+                             {"cohort": "entry", "traits": {"delay": "5-15min", "page": "n"}},
+                             domain.Selector("c", T0, T0 + timedelta(minutes=10), entry_id=TARGET), level="hold",
+                             entry_id=TARGET)
+    by_place = dataclasses.replace(earlier, evidence={"cohort": "entry", "traits": {"delay": "2-5min", "ua": "u"}})
+    counts = {k: n for (k, _), n in coordination.remembered([earlier, by_place]).items()}
+    assert counts == {("c", "entry_found_day", f"{domain.entry_key(TARGET)}|delay=5-15min&page=n", day): 1}
+    ctx = domain.Context(counts, {}, {}, T, {})
+    later = T0 + timedelta(minutes=40)
+    looked = cast("looked", TARGET, later, page=True, verified=later - timedelta(minutes=8))
+    skipped = cast("skipped", TARGET, later, page=False, verified=later - timedelta(minutes=8))
+    strong = [("delay", "5-15min", None), ("page", "n", None)]
+    assert coordination._found_before(looked, ctx, strong[:1]) is None
+    found = coordination._found_before(skipped, ctx, strong)
+    assert found is not None and "held earlier that day" in found.text
+
+
 @pytest.mark.parametrize("subnet", [None, "", "garbage", "999.1.1.0/24", "10.0.0.0/8", "unknown"])
 def test_missing_or_garbage_network_data_is_unknown_and_never_punished(subnet):
     votes = [cast(f"v{i}", TARGET, T0 + timedelta(seconds=i), count=10, ip=None, subnet=subnet, device="null")

@@ -216,7 +216,8 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
     "entry_trait_ten": (TEN_MINUTES, False),
     "entry_subnet_trait_day": (DAY, False),
     "ids_ten": (TEN_MINUTES, False),  # the campaign's identities in ten minutes ("*")
-    # An entry's coordination findings that day, per habit they named ("rush=y", "dev=rot", "delay=0-5s").
+    # An entry's coordination findings on habits alone that day, per the habits each named together ("dev=rot",
+    # "rush=y", "delay=5-15min&page=n"); read for every combination of a vote's habits.
     "entry_found_day": (DAY, False),
 }
 # entry_subnet_burst and entry_device_burst count identities too (each at its first vote for the entry in the 10 s).
