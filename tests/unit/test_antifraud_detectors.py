@@ -459,8 +459,8 @@ def test_a_habit_found_earlier_supports_only_a_finding_with_all_of_its_habits():
                              {"cohort": "entry", "traits": {"delay": "5-15min", "page": "n"}},
                              domain.Selector("c", T0, T0 + timedelta(minutes=10), entry_id=TARGET), level="hold",
                              entry_id=TARGET)
-    by_place = dataclasses.replace(earlier, evidence={"cohort": "entry", "traits": {"delay": "2-5min", "ua": "u"}})
-    counts = {k: n for (k, _), n in coordination.remembered([earlier, by_place]).items()}
+    by_machine = dataclasses.replace(earlier, evidence={"cohort": "entry", "traits": {"delay": "2-5min", "ua": "u"}})
+    counts = {k: n for (k, _), n in coordination.remembered([earlier, by_machine]).items()}
     assert counts == {("c", "entry_found_day", f"{domain.entry_key(TARGET)}|delay=5-15min&page=n", day): 1}
     ctx = domain.Context(counts, {}, {}, T, {})
     later = T0 + timedelta(minutes=40)

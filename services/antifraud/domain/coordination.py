@@ -151,13 +151,14 @@ def _combinations(habits: list[str]) -> list[str]:
 
 def remembered(findings: Iterable[Finding]) -> dict[ShardedKey, int]:
     """The habits an entry cohort's finding that holds or invalidates named, together, counted for its entry and
-    day: the entry's later cohorts that day read them as the script found before (`_found_before`). Only a finding
-    on habits alone: one that also needed a user agent or a kind of number (or a network taken over) found a
-    script by where it is as much as by what it does, and its habits alone would be a wider net."""
+    day: the entry's later cohorts that day read them as the script found before (`_found_before`). Not a finding
+    that also needed a user agent (or a network taken over): it found a script by the machines it runs on as much as
+    by what it does, and its habits alone would be a wider net (a slow drip's delay, shared by people who loaded the
+    page). A kind of number may have been beside the habits: a platform farm's carrier SIMs share its habits."""
     out: dict[ShardedKey, int] = {}
     for f in findings:
         if f.reason_code != "coordinated_cohort" or not f.decisive or f.entry_id is None \
-                or f.evidence["cohort"] != "entry" or _PLACE_TRAITS & set(f.evidence["traits"]):
+                or f.evidence["cohort"] != "entry" or "ua" in f.evidence["traits"]:
             continue
         habits = _habits(f.evidence["traits"].items())
         if habits:
