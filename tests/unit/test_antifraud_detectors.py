@@ -648,6 +648,33 @@ def test_newcomers_with_a_one_ua_farm_s_habits_are_not_held_in_the_ten_minutes_t
     assert not set().union(*found.values()) & ids(honest + newcomers)
 
 
+def test_a_deep_link_voter_amid_a_one_ua_farm_on_a_popular_entry_is_not_held_with_it():
+    # 3,000 people with a realistic spread of browsers, one in six for the attacked entry (a popular one); 150
+    # identities with one user agent vote for it from 12:10 to 12:15, seconds after verifying, without the page.
+    # Amid them, two people follow a deep link and vote as quickly in their own browsers. The entry's voters of those
+    # minutes send 2.5–4× fewer user agents than as many of the campaign's would: the farm's one is most of them.
+    rng = random.Random(3)
+
+    def browser() -> str:
+        return f"browser-{min(int(rng.paretovariate(0.8)), 800)}"
+
+    honest = []
+    for i in range(3000):
+        at = T0 + timedelta(seconds=rng.uniform(0, 1800))
+        verified = at - timedelta(seconds=rng.lognormvariate(4.2, 0.6)) if rng.random() < 0.5 else None
+        honest.append(cast(f"p{i}", TARGET if rng.random() < 0.16 else OTHERS[rng.randrange(10)], at, 10,
+                           subnet=f"198.{rng.randrange(256)}.{rng.randrange(256)}.0/24", ua=browser(),
+                           verified=verified, page=rng.random() < 0.85))
+    farm = [cast(f"farm{i}", TARGET, T0 + timedelta(minutes=10, seconds=2 * i), 10, ip=f"farm-ip{i}",
+                 subnet=f"100.{i % 250}.{i // 250}.0/24", ua="farm-ua", page=False,
+                 verified=T0 + timedelta(minutes=10, seconds=2 * i - 3)) for i in range(150)]
+    linked = [cast(f"linked{i}", TARGET, T0 + timedelta(minutes=12, seconds=40 * i), 10, subnet=f"198.51.{i}.0/24",
+                   ua=browser(), page=False, verified=T0 + timedelta(minutes=12, seconds=40 * i - 9)) for i in range(2)]
+    found = run(honest + farm + linked, per_batch=20)
+    assert found["coordinated_cohort"] >= ids(farm)
+    assert not set().union(*found.values()) & ids(honest + linked)
+
+
 def replayed_world(seed: int, voters: int, span_s: float, farm: int, farm_at: timedelta,
                    farm_gap_s: float) -> tuple[list[domain.VoteSignal], list[domain.VoteSignal]]:
     """Honest voters and a farm replayed by a load tester: one honest voter in twelve for the target, 40 user agents,

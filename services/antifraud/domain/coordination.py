@@ -317,7 +317,7 @@ def check_batch(votes: list[VoteSignal], ctx: Context) -> None:
 
 
 def few_user_agents(v: VoteSignal, ctx: Context, co: Cohort, n: int) -> bool:
-    """The entry's voters of the cohort's ten minutes sent `contrast_ratio` times fewer user agents than as many
+    """The entry's voters of the cohort's ten minutes sent `contrast_support` times fewer user agents than as many
     of the campaign's voters would: most of them share a script's few. As many voters drawn from the campaign's
     would send about D·(1 − (1 − n/N)^(N/D)) of its D user agents among N identities (each sent by N/D of them);
     a skewed mix sends fewer, so a crowd is read, if anything, as the more varied."""
@@ -328,7 +328,7 @@ def few_user_agents(v: VoteSignal, ctx: Context, co: Cohort, n: int) -> bool:
     if not (mine and everyone and identities):
         return False
     drawn = everyone * (1.0 - math.pow(1.0 - min(n / identities, 1.0), identities / everyone))
-    return mine * ctx.t.contrast_ratio < drawn
+    return mine * ctx.t.contrast_support < drawn
 
 
 def _unweighed(v: VoteSignal, ctx: Context) -> frozenset[str]:
