@@ -704,10 +704,13 @@ async def run_http_cell(stack, cell: Cell, seed: int, speed: float, log) -> tupl
             viewed = False
             for v in vs:
                 if v.page_t is not None and not viewed and v.page_t <= v.t:
-                    # the page, then what its script calls with the ticket (vote.js: GET /voters/me)
+                    # the page, then what its script calls with the ticket (vote.js: GET /voters/me), keeping
+                    # the ticket it answers with: stamped with this page view, it is what the page votes with
                     await at(v.page_t)
                     await client.get(f"/c/{campaign}", headers=headers(v))
-                    await client.get(f"{voting}/voters/me", headers=headers(v, ticket))
+                    me = await client.get(f"{voting}/voters/me", headers=headers(v, ticket))
+                    if me.status_code == 200 and me.json().get("ticket"):
+                        ticket = me.json()["ticket"]
                     viewed = True
                 await at(v.t)
                 body = {"entry_id": entry_ids[v.entry], "count": v.count, "idempotency_key": v.key}
