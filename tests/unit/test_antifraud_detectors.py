@@ -675,6 +675,33 @@ def test_a_deep_link_voter_amid_a_one_ua_farm_on_a_popular_entry_is_not_held_wit
     assert not set().union(*found.values()) & ids(honest + linked)
 
 
+def test_a_deep_link_voter_in_a_rush_is_not_held_with_a_small_one_ua_farm_on_a_busy_entry():
+    # The same people, one in three for a busy entry; a farm of 40 with one user agent, seconds after verifying,
+    # without the page, one every 8 s from 12:10. The entry's voters send as many user agents as anyone's, but
+    # those of them in a rush send the farm's and a few more: a deep-link voter in a rush in their own browser is
+    # not the farm's.
+    rng = random.Random(5)
+
+    def browser() -> str:
+        return f"browser-{min(int(rng.paretovariate(0.8)), 800)}"
+
+    honest = []
+    for i in range(3000):
+        at = T0 + timedelta(seconds=rng.uniform(0, 1800))
+        verified = at - timedelta(seconds=rng.lognormvariate(4.2, 0.6)) if rng.random() < 0.5 else None
+        honest.append(cast(f"p{i}", TARGET if rng.random() < 0.33 else OTHERS[rng.randrange(10)], at, 10,
+                           subnet=f"198.{rng.randrange(256)}.{rng.randrange(256)}.0/24", ua=browser(),
+                           verified=verified, page=rng.random() < 0.85))
+    farm = [cast(f"farm{i}", TARGET, T0 + timedelta(minutes=10, seconds=8 * i), 10, ip=f"farm-ip{i}",
+                 subnet=f"100.{i}.9.0/24", ua="farm-ua", page=False,
+                 verified=T0 + timedelta(minutes=10, seconds=8 * i - 3)) for i in range(40)]
+    linked = [cast(f"linked{i}", TARGET, T0 + timedelta(minutes=11, seconds=50 * i), 10, subnet=f"198.51.{i}.0/24",
+                   ua=browser(), page=False, verified=T0 + timedelta(minutes=11, seconds=50 * i - 9)) for i in range(3)]
+    found = run(honest + farm + linked, per_batch=10)
+    assert found["coordinated_cohort"] >= ids(farm)
+    assert not set().union(*found.values()) & ids(honest + linked)
+
+
 def replayed_world(seed: int, voters: int, span_s: float, farm: int, farm_at: timedelta,
                    farm_gap_s: float) -> tuple[list[domain.VoteSignal], list[domain.VoteSignal]]:
     """Honest voters and a farm replayed by a load tester: one honest voter in twelve for the target, 40 user agents,

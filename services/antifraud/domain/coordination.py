@@ -287,9 +287,12 @@ def check(v: VoteSignal, ctx: Context) -> None:
         # rotating devices is counted for the campaign and the entry, not per network
         unweighed = _unweighed(v, ctx) | ({"dev"} if co.label == "network" else frozenset())
         traits = _compare(v, t, co.label, n, n_others, cohort, others, unweighed)
-        if co.label == "entry" and v.ua and not any(name == "ua" for name, _, _ in traits.strong + traits.support) \
-                and few_user_agents(v, ctx, co, n):
-            traits.contradicts.add("ua")  # the script sends a few user agents, and this is not one of them
+        chosen = {name for name, _, _ in traits.strong + traits.support}
+        if co.label == "entry" and v.ua and "ua" not in chosen and (
+                few_user_agents(v, ctx, co, n) or ("rush" in chosen and few_user_agents(
+                    v, ctx, co, cohort("rush=y"), "entry_rush_uas_ten"))):
+            # the script sends a few user agents (its voters do, or those in a rush), and this is not one of them
+            traits.contradicts.add("ua")
         # An identity with two of the script's strong traits is the script's whatever its number or page habit (a
         # farm mixing a code platform's numbers with carriers' must not hide its carrier half that way), and so is
         # one sending the user agent most of the cohort sends, when it stands out, whatever its number; not one
@@ -316,13 +319,14 @@ def check_batch(votes: list[VoteSignal], ctx: Context) -> None:
             del ctx.found[f.identity]
 
 
-def few_user_agents(v: VoteSignal, ctx: Context, co: Cohort, n: int) -> bool:
-    """The entry's voters of the cohort's ten minutes sent `contrast_support` times fewer user agents than as many
-    of the campaign's voters would: most of them share a script's few. As many voters drawn from the campaign's
-    would send about D·(1 − (1 − n/N)^(N/D)) of its D user agents among N identities (each sent by N/D of them);
-    a skewed mix sends fewer, so a crowd is read, if anything, as the more varied."""
+def few_user_agents(v: VoteSignal, ctx: Context, co: Cohort, n: int, dimension: str = "entry_uas_ten") -> bool:
+    """The entry's n voters of the cohort's ten minutes (or its n voters in a rush: `entry_rush_uas_ten`) sent
+    `contrast_support` times fewer user agents than as many of the campaign's voters would: most of them share a
+    script's few. As many voters drawn from the campaign's would send about D·(1 − (1 − n/N)^(N/D)) of its D user
+    agents among N identities (each sent by N/D of them); a skewed mix sends fewer, so a crowd is read, if
+    anything, as the more varied."""
     c = v.campaign_id
-    mine = ctx.distinct.get((c, "entry_uas_ten", entry_key(v.entry_id), co.start), 0)
+    mine = ctx.distinct.get((c, dimension, entry_key(v.entry_id), co.start), 0)
     everyone = ctx.distinct.get((c, "uas_ten", "*", co.start), 0)
     identities = ctx.counts.get((c, "ids_ten", "*", co.start), 0)
     if not (mine and everyone and identities):

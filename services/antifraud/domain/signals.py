@@ -237,6 +237,7 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_
                                        "timer_gap_day": DAY,
                                        # user agents (not identities) among an entry's voters, and the campaign's
                                        "entry_uas_ten": TEN_MINUTES, "uas_ten": TEN_MINUTES,
+                                       "entry_rush_uas_ten": TEN_MINUTES,  # … those of its voters in a rush
                                        "entry_subnets_ten": TEN_MINUTES}
 
 
@@ -556,6 +557,8 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
             for ten in tens:
                 out.add(((c, "entry_uas_ten", e, ten), v.ua))
                 out.add(((c, "uas_ten", "*", ten), v.ua))
+                if v.rush == "y":
+                    out.add(((c, "entry_rush_uas_ten", e, ten), v.ua))
         if not subnet:
             continue
         for ten in tens:
