@@ -7,6 +7,7 @@ import dataclasses
 import random
 import uuid
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -619,13 +620,11 @@ def replayed(voter: str, entry: uuid.UUID, at: datetime, subnet: str, ua: str, n
     return dataclasses.replace(v, num=num)
 
 
-def test_newcomers_with_a_one_ua_farm_s_habits_are_not_held_in_the_ten_minutes_the_farm_ends_in():
-    # 3,000 people with a realistic spread of browsers (a few common strings, a long tail), 3 % for the attacked
-    # entry; 300 identities with one user agent vote for it from 12:10 to 12:20, seconds after verifying, without
-    # the page. In 12:20–12:23 six honest newcomers follow a deep link and vote as quickly, in their own browsers:
-    # the ten minutes from 12:15 still hold the farm's last 150. The entry's voters there send far fewer user agents
-    # than as many of the campaign's voters would, and the newcomers' are not among the farm's.
-    rng = random.Random(1)
+def browsing_crowd(seed: int, share: float) -> tuple[list[domain.VoteSignal], Callable[[], str]]:
+    """3,000 people over half an hour with a realistic spread of browsers (a few common strings, a long tail), each
+    voting all ten at once, `share` of them for TARGET, half verified minutes before, most on the page; and the
+    browser picker, for more people of the same world."""
+    rng = random.Random(seed)
 
     def browser() -> str:
         return f"browser-{min(int(rng.paretovariate(0.8)), 800)}"
@@ -634,12 +633,28 @@ def test_newcomers_with_a_one_ua_farm_s_habits_are_not_held_in_the_ten_minutes_t
     for i in range(3000):
         at = T0 + timedelta(seconds=rng.uniform(0, 1800))
         verified = at - timedelta(seconds=rng.lognormvariate(4.2, 0.6)) if rng.random() < 0.5 else None
-        honest.append(cast(f"p{i}", TARGET if rng.random() < 0.03 else OTHERS[rng.randrange(10)], at, 10,
+        honest.append(cast(f"p{i}", TARGET if rng.random() < share else OTHERS[rng.randrange(10)], at, 10,
                            subnet=f"198.{rng.randrange(256)}.{rng.randrange(256)}.0/24", ua=browser(),
                            verified=verified, page=rng.random() < 0.85))
-    farm = [cast(f"farm{i}", TARGET, T0 + timedelta(minutes=10, seconds=2 * i), 10, ip=f"farm-ip{i}",
-                 subnet=f"100.{i % 250}.{i // 250}.0/24", ua="farm-ua", page=False,
-                 verified=T0 + timedelta(minutes=10, seconds=2 * i - 3)) for i in range(300)]
+    return honest, browser
+
+
+def one_ua_farm(n: int, gap_s: float, subnet: Callable[[int], str]) -> list[domain.VoteSignal]:
+    """A farm with one user agent voting for TARGET from 12:10, one identity every `gap_s`, 3 s after verifying,
+    without the page."""
+    start = T0 + timedelta(minutes=10)
+    return [cast(f"farm{i}", TARGET, start + timedelta(seconds=gap_s * i), 10, ip=f"farm-ip{i}", subnet=subnet(i),
+                 ua="farm-ua", page=False, verified=start + timedelta(seconds=gap_s * i - 3)) for i in range(n)]
+
+
+def test_newcomers_with_a_one_ua_farm_s_habits_are_not_held_in_the_ten_minutes_the_farm_ends_in():
+    # 3,000 people with a realistic spread of browsers (a few common strings, a long tail), 3 % for the attacked
+    # entry; 300 identities with one user agent vote for it from 12:10 to 12:20, seconds after verifying, without
+    # the page. In 12:20–12:23 six honest newcomers follow a deep link and vote as quickly, in their own browsers:
+    # the ten minutes from 12:15 still hold the farm's last 150. The entry's voters there send far fewer user agents
+    # than as many of the campaign's voters would, and the newcomers' are not among the farm's.
+    honest, browser = browsing_crowd(1, 0.03)
+    farm = one_ua_farm(300, gap_s=2, subnet=lambda i: f"100.{i % 250}.{i // 250}.0/24")
     newcomers = [cast(f"new{i}", TARGET, T0 + timedelta(minutes=20, seconds=30 * i + 5), 10,
                       subnet=f"198.51.{i}.0/24", ua=browser(), page=False,
                       verified=T0 + timedelta(minutes=20, seconds=30 * i + 2)) for i in range(6)]
@@ -648,58 +663,27 @@ def test_newcomers_with_a_one_ua_farm_s_habits_are_not_held_in_the_ten_minutes_t
     assert not set().union(*found.values()) & ids(honest + newcomers)
 
 
-def test_a_deep_link_voter_amid_a_one_ua_farm_on_a_popular_entry_is_not_held_with_it():
-    # 3,000 people with a realistic spread of browsers, one in six for the attacked entry (a popular one); 150
-    # identities with one user agent vote for it from 12:10 to 12:15, seconds after verifying, without the page.
-    # Amid them, two people follow a deep link and vote as quickly in their own browsers. The entry's voters of those
-    # minutes send 2.5–4× fewer user agents than as many of the campaign's would: the farm's one is most of them.
-    rng = random.Random(3)
-
-    def browser() -> str:
-        return f"browser-{min(int(rng.paretovariate(0.8)), 800)}"
-
-    honest = []
-    for i in range(3000):
-        at = T0 + timedelta(seconds=rng.uniform(0, 1800))
-        verified = at - timedelta(seconds=rng.lognormvariate(4.2, 0.6)) if rng.random() < 0.5 else None
-        honest.append(cast(f"p{i}", TARGET if rng.random() < 0.16 else OTHERS[rng.randrange(10)], at, 10,
-                           subnet=f"198.{rng.randrange(256)}.{rng.randrange(256)}.0/24", ua=browser(),
-                           verified=verified, page=rng.random() < 0.85))
-    farm = [cast(f"farm{i}", TARGET, T0 + timedelta(minutes=10, seconds=2 * i), 10, ip=f"farm-ip{i}",
-                 subnet=f"100.{i % 250}.{i // 250}.0/24", ua="farm-ua", page=False,
-                 verified=T0 + timedelta(minutes=10, seconds=2 * i - 3)) for i in range(150)]
-    linked = [cast(f"linked{i}", TARGET, T0 + timedelta(minutes=12, seconds=40 * i), 10, subnet=f"198.51.{i}.0/24",
-                   ua=browser(), page=False, verified=T0 + timedelta(minutes=12, seconds=40 * i - 9)) for i in range(2)]
-    found = run(honest + farm + linked, per_batch=20)
-    assert found["coordinated_cohort"] >= ids(farm)
-    assert not set().union(*found.values()) & ids(honest + linked)
-
-
-def test_a_deep_link_voter_in_a_rush_is_not_held_with_a_small_one_ua_farm_on_a_busy_entry():
-    # The same people, one in three for a busy entry; a farm of 40 with one user agent, seconds after verifying,
-    # without the page, one every 8 s from 12:10. The entry's voters send as many user agents as anyone's, but
-    # those of them in a rush send the farm's and a few more: a deep-link voter in a rush in their own browser is
-    # not the farm's.
-    rng = random.Random(5)
-
-    def browser() -> str:
-        return f"browser-{min(int(rng.paretovariate(0.8)), 800)}"
-
-    honest = []
-    for i in range(3000):
-        at = T0 + timedelta(seconds=rng.uniform(0, 1800))
-        verified = at - timedelta(seconds=rng.lognormvariate(4.2, 0.6)) if rng.random() < 0.5 else None
-        honest.append(cast(f"p{i}", TARGET if rng.random() < 0.33 else OTHERS[rng.randrange(10)], at, 10,
-                           subnet=f"198.{rng.randrange(256)}.{rng.randrange(256)}.0/24", ua=browser(),
-                           verified=verified, page=rng.random() < 0.85))
-    farm = [cast(f"farm{i}", TARGET, T0 + timedelta(minutes=10, seconds=8 * i), 10, ip=f"farm-ip{i}",
-                 subnet=f"100.{i}.9.0/24", ua="farm-ua", page=False,
-                 verified=T0 + timedelta(minutes=10, seconds=8 * i - 3)) for i in range(40)]
-    linked = [cast(f"linked{i}", TARGET, T0 + timedelta(minutes=11, seconds=50 * i), 10, subnet=f"198.51.{i}.0/24",
-                   ua=browser(), page=False, verified=T0 + timedelta(minutes=11, seconds=50 * i - 9)) for i in range(3)]
-    found = run(honest + farm + linked, per_batch=10)
-    assert found["coordinated_cohort"] >= ids(farm)
-    assert not set().union(*found.values()) & ids(honest + linked)
+@pytest.mark.parametrize("seed, share, farm, gap_s, subnet, linked, per_batch", [
+    # one in six for a popular entry; 150 identities with one user agent from 12:10 to 12:15: the entry's voters of
+    # those minutes send 2.5–4× fewer user agents than as many of the campaign's would (the farm's is most of them)
+    (3, 0.16, 150, 2, lambda i: f"100.{i % 250}.{i // 250}.0/24", (12, 40, 2), 20),
+    # one in three for a busy entry; a farm of 40, one every 8 s: the entry's voters send as many user agents as
+    # anyone's, but those of them in a rush send the farm's and a few more
+    (5, 0.33, 40, 8, lambda i: f"100.{i}.9.0/24", (11, 50, 3), 10),
+], ids=["popular-entry", "busy-entry"])
+def test_a_deep_link_voter_in_a_rush_amid_a_one_ua_farm_is_not_held_with_it(seed, share, farm, gap_s, subnet,
+                                                                            linked, per_batch):
+    # 3,000 people with a realistic spread of browsers; a farm with one user agent votes for the entry seconds after
+    # verifying, without the page. Amid it a few people follow a deep link and vote as quickly in their own browsers.
+    honest, browser = browsing_crowd(seed, share)
+    crew = one_ua_farm(farm, gap_s=gap_s, subnet=subnet)
+    minute, every, n = linked
+    deep = [cast(f"linked{i}", TARGET, T0 + timedelta(minutes=minute, seconds=every * i), 10, subnet=f"198.51.{i}.0/24",
+                 ua=browser(), page=False, verified=T0 + timedelta(minutes=minute, seconds=every * i - 9))
+            for i in range(n)]
+    found = run(honest + crew + deep, per_batch=per_batch)
+    assert found["coordinated_cohort"] >= ids(crew)
+    assert not set().union(*found.values()) & ids(honest + deep)
 
 
 def replayed_world(seed: int, voters: int, span_s: float, farm: int, farm_at: timedelta,
