@@ -82,3 +82,36 @@ def test_a_control_character_in_the_path_is_a_400_with_a_code_and_never_reaches_
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_path" and reached == []
         r = client.post("/api/voting/campaigns/c/votes", json={}, headers={"authorization": "Bearer "})
         assert r.status_code == 401 and reached == ["/campaigns/c/votes"]
+
+
+def test_a_voter_whose_address_cannot_be_told_still_reaches_the_service_with_no_address(monkeypatch) -> None:
+    """Behind a trusted proxy, garbage in X-Forwarded-For ("unknown", as some proxies write) is no address: the
+    request goes on with an empty X-Real-IP (never the proxy's) and the chain as received, not as a 503 because the
+    forwarded header ended in ", "."""
+    import httpx
+    from fastapi.testclient import TestClient
+
+    from services.gateway import app as gateway
+
+    seen: list[tuple[str | None, str | None]] = []
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/sms-code"):
+            seen.append((request.headers.get("x-real-ip"), request.headers.get("x-forwarded-for")))
+        return httpx.Response(202, json={"sent": True})
+
+    real = httpx.AsyncClient
+
+    class Upstream(real):  # type: ignore[misc, valid-type]
+        def __init__(self, **kw: object) -> None:
+            super().__init__(transport=httpx.MockTransport(upstream), **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gateway.httpx, "AsyncClient", Upstream)
+    monkeypatch.setenv("MASSLINE_TRUSTED_PROXIES", "127.0.0.1/32")
+    path = "/api/voting/campaigns/c/voters/sms-code"
+    with TestClient(gateway.create_app(), client=("127.0.0.1", 50000)) as client:
+        for forwarded in ("unknown", "999.1.1.7", "198.51.100.9", "unknown, "):
+            r = client.post(path, json={"phone": "13800138000"}, headers={"x-forwarded-for": forwarded})
+            assert r.status_code == 202, (forwarded, r.text)
+    assert seen == [("", "unknown"), ("", "999.1.1.7"), ("198.51.100.9", "198.51.100.9, 198.51.100.9"),
+                    ("", "unknown")]

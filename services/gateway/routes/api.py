@@ -162,9 +162,14 @@ def forwarded_headers(request: Request, deps: Deps) -> dict[str, str]:
     headers = {k: v.strip() for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
     client_ip = voter_address(request.client.host if request.client else "",
                               request.headers.get("x-forwarded-for"), deps.trusted)
-    prior = request.headers.get("x-forwarded-for")
-    headers["x-forwarded-for"] = f"{prior}, {client_ip}" if prior else client_ip
-    headers["x-real-ip"] = client_ip  # what the services trust: set here, never passed through
+    # The chain as received, then the address we read from it; an address we could not tell (garbage in a
+    # trusted proxy's header) adds nothing: a header ending in ", " is one the HTTP client refuses to send.
+    chain = ", ".join(hop for hop in (headers.pop("x-forwarded-for", "").rstrip(", "), client_ip) if hop)
+    if chain:
+        headers["x-forwarded-for"] = chain
+    # What the services trust: set here, never passed through; empty when the address could not be told (the
+    # services then count the voter under no address, never under the proxy's).
+    headers["x-real-ip"] = client_ip
     return headers
 
 
