@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -29,8 +30,19 @@ def voter_address(peer: str, forwarded_for: str | None, trusted: list[Network]) 
         return peer
     for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
         if not is_trusted(hop):
-            try:
-                return str(ipaddress.ip_address(hop))
-            except ValueError:
-                return ""  # unknown: scored with what else is known, never as a shared address
+            return _address(hop)
     return peer
+
+
+def _address(hop: str) -> str:
+    """The address in one hop as proxies write it ("198.51.100.9", "2001:db8::1", with a port "198.51.100.9:5678"
+    or "[2001:db8::1]:443"); "" when it is none (unknown: scored with what else is known, never as a shared
+    address)."""
+    match = _WITH_PORT.fullmatch(hop)
+    try:
+        return str(ipaddress.ip_address(match.group("v6") or match.group("v4") if match else hop))
+    except ValueError:
+        return ""
+
+
+_WITH_PORT = re.compile(r"\[(?P<v6>[^\]]+)\](?::\d{1,5})?|(?P<v4>[\d.]+):\d{1,5}")

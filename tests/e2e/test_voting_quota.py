@@ -143,3 +143,26 @@ def test_quota_idempotency_and_bad_input(system) -> None:
     seen = wait_for("lag gauges for the standings consumer", lambda: lag() or None)
     assert len(seen) == 12  # one per partition of the vote topic
     wait_for("the standings consumer to be caught up", lambda: all(v == 0 for v in lag().values()))
+
+
+GARBAGE_FORWARDED = ["unknown", ",", "unknown,", ",1.2.3.4", "999.1.1.7", "1.2.3.4, unknown", "::1", "fe80::1%eth0",
+                     "2001:db8::1", "[2001:db8::1]:443", "203.0.113.9:5678", "not an address", "x" * 300, "1.2.3.4;",
+                     "_hidden", "2001:db8::1, 10.0.0.1, ::ffff:1.2.3.4"]
+
+
+def test_whatever_a_proxy_writes_for_the_address_the_voter_gets_an_answer_not_a_server_error(system) -> None:
+    """Behind the trusted proxy, any X-Forwarded-For: the voter's requests get their own answers (a code sent or a
+    captcha asked for, a ticket refused), never a 5xx for what the proxy wrote."""
+    api = Api(system.gateway_url)
+    for i, forwarded in enumerate(GARBAGE_FORWARDED):
+        h = {"x-forwarded-for": forwarded}
+        phone = f"1361200{i:04d}"
+        answers = [api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/voters/sms-code", json={"phone": phone},
+                            headers=h),
+                   api.call("GET", f"/api/voting/campaigns/{CAMPAIGN}/standings", headers=h),
+                   api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/votes", headers={**h, "authorization": "Bearer x"},
+                            json={"entry_id": str(uuid.uuid4()), "count": 1, "idempotency_key": "k"}),
+                   api.call("GET", f"/c/{CAMPAIGN}", headers=h)]
+        assert [r.status_code < 500 for r in answers] == [True] * 4, (forwarded, [r.text[:200] for r in answers])
+        # a code, or (those without an address share one network's limits) first a captcha
+        assert answers[0].status_code in (202, 428) and answers[2].status_code == 401, (forwarded, answers[0].text)

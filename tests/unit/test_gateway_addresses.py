@@ -115,3 +115,12 @@ def test_a_voter_whose_address_cannot_be_told_still_reaches_the_service_with_no_
             assert r.status_code == 202, (forwarded, r.text)
     assert seen == [("", "unknown"), ("", "999.1.1.7"), ("198.51.100.9", "198.51.100.9, 198.51.100.9"),
                     ("", "unknown")]
+
+
+def test_an_address_with_a_port_as_some_proxies_write_it_is_the_address() -> None:
+    assert voter_address("10.0.0.5", "198.51.100.9:5678", LB) == "198.51.100.9"
+    assert voter_address("10.0.0.5", "[2001:db8::7]:443", LB) == "2001:db8::7"
+    assert voter_address("10.0.0.5", "2001:db8::7", LB) == "2001:db8::7"
+    assert voter_address("10.0.0.5", "[2001:db8::7]", LB) == "2001:db8::7"
+    assert voter_address("10.0.0.5", "198.51.100.9:port", LB) == ""
+    assert voter_address("10.0.0.5", "[not-an-address]:443", LB) == ""
