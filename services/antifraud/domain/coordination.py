@@ -34,10 +34,12 @@ sends covers the farm's identities on every kind of number (its carrier SIMs bes
 number alone (one of three kinds, shared by a few in a hundred people) selects voters only inside a burst.
 An identity that voted within seconds of verifying without loading the page is in a rush: both habits, each a few
 honest people's in ten, are together a script's; when that stands out it is weighed instead of the two apart and
-counts as the two pieces they were. Beside a strong habit (not a place's trait) the entry's surge supports from
-`contrast_support`; and once a finding named a habit, the entry's later cohorts that day read that habit, standing
-out again, as the script found before (`entry_found_day`): a farm that keeps going becomes its entry's history,
-and its surge no longer shows.
+counts as the two pieces they were. So does changing fingerprints from vote to vote when it stands out
+`rotation_ratio` times among the entry's voters: a few people in a hundred browse with fingerprinting protection,
+everywhere alike; an anti-detect browser's identities back one entry (on every kind of number). Beside a strong
+habit (not a place's trait) the entry's surge supports from `contrast_support`; and once a finding named a habit,
+the entry's later cohorts that day read that habit, standing out again, as the script found before
+(`entry_found_day`): a farm that keeps going becomes its entry's history, and its surge no longer shows.
 A trait that is missing is never evidence.
 """
 
@@ -438,8 +440,10 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # lunch surges for its unit, from its offices, on its imaged PCs.
     place = label == "network" or (not behaviour and any(x.signal == "surge" for x in extra)
                                    and (_from_place(v, ctx) or _placed(v, ctx, co, n)))
-    # A rush is two habits at once (the delay and never loading the page): two pieces, as they were apart.
-    pieces = len(strong) + len(support) + any(name == "rush" for name, _, _ in strong + support) + sum(
+    # A rush is two habits at once (the delay and never loading the page): two pieces, as they were apart. So is
+    # changing fingerprints far commoner here than among everyone (`rotation_ratio`): an anti-detect browser's.
+    rotates = any(name == "dev" and ev.ratio >= t.rotation_ratio for name, _, ev in strong)
+    pieces = len(strong) + len(support) + any(name == "rush" for name, _, _ in strong + support) + rotates + sum(
         behaviour or not (x.signal == "network" or (x.signal == "surge" and place)) for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
         return False
@@ -462,7 +466,7 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
         # entry's honest voters with the same habit in other browsers).
         chosen.append(("ua", v.ua or "?", ua))
     _found(v, ctx, co, burst_only, n, chosen, traits.contributing + extra, score,
-           "invalidate" if sure else "hold", any_number=traits.its_ua)
+           "invalidate" if sure else "hold", any_number=traits.its_ua or rotates)
     return True
 
 
@@ -487,8 +491,8 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
     of the identities that voted for the entry (from the network) with every one of those traits, and their other
     votes of those windows too (camouflage). An entry cohort's ten minutes are covered from two minutes before they
     start (`_LOOKBACK_S`). With a single trait and a burst, only the burst's seconds are covered. When the script
-    sends one user agent most of the cohort sends (`any_number`), its identities on other kinds of number are
-    covered too: the farm's carrier SIMs beside its code platform's.
+    sends one user agent most of the cohort sends, or changes fingerprints as no crowd does (`any_number`), its
+    identities on other kinds of number are covered too: the farm's carrier SIMs beside its code platform's.
     The explanation names every signal that made the identities likelier to be scripted, strong or not."""
     label = co.label
     if burst_only:

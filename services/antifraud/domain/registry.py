@@ -109,6 +109,10 @@ class Thresholds:
     # Devices an identity votes from in a day before its fingerprint counts as rotating (a trait): a phone and a
     # computer make two; a script that changes its fingerprint with every vote makes one per vote.
     rotate_devices: int = 3
+    # Changing fingerprints that stands out this many times among an entry's voters (at least
+    # `contrast_min_identities` of them) is two pieces of evidence, like a rush: people with fingerprinting
+    # protection are a few in a hundred everywhere, not a crowd backing one entry.
+    rotation_ratio: float = 16.0
     # A surge: an entry's share of the campaign's identities in ten minutes against its share earlier that day.
     surge_min_identities: int = 30
     surge_ratio: float = 4.0
@@ -186,7 +190,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
           "contrast_support", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
-          "surge_min_identities",
+          "rotation_ratio", "surge_min_identities",
           "surge_ratio", "burst_ratio"), "coordination"),
 )}
 
