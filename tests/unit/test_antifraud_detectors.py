@@ -207,6 +207,27 @@ def test_a_small_surge_in_a_rush_is_held_within_a_minute_and_fans_as_quick_or_as
     assert min(held_at[v.vote_id] for v in surge) <= T0 + timedelta(seconds=60)
 
 
+def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_with_it():
+    # 150 fresh identities in 45 seconds, each on its own address in everyone's browsers, voting seconds
+    # after verifying without the page: far above the entry's usual rate. In its seconds, fans of the entry verified
+    # on an earlier day vote from a link without loading the page: they share one habit with the surge, not its rush.
+    background = crowd(900, T0 - timedelta(minutes=30), span_s=3600)
+    rng = random.Random(4)
+    background += [cast(f"fan{i}", TARGET, T0 - timedelta(seconds=rng.uniform(0, 1800)), 2, subnet=f"198.18.{i}.0/24")
+                   for i in range(40)]
+    surge = []
+    for i in range(150):
+        at = T0 + timedelta(seconds=0.3 * i + rng.uniform(0, 1))
+        surge.append(cast(f"sms{i}", TARGET, at, count=10, subnet=f"10.{i}.{i % 7}.0/24", ua=f"ua-{rng.randrange(25)}",
+                          verified=at - timedelta(seconds=rng.uniform(2, 12)), page=False))
+    fans = [cast(f"back{i}", TARGET, T0 + timedelta(seconds=7 * i + 5), 10, subnet=f"198.51.{i}.0/24", page=False)
+            for i in range(6)]
+    found = run(background + surge + fans, per_batch=5)
+    held = set().union(*found.values())
+    assert held >= ids(surge)
+    assert not held & ids(background + fans)
+
+
 def test_a_one_ua_farm_in_a_rush_does_not_take_the_entry_s_quick_fan_in_another_browser_with_it():
     # A farm with one copied user agent votes seconds after verifying without the page, one identity every 2 s
     # from 12:09:54. Four minutes earlier a fan of the entry did the same in their own browser. The first finding

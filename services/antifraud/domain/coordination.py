@@ -385,6 +385,11 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
         read.pop("delay", None)
         read.pop("page", None)
     else:
+        if rushed and rushed[0] == "n" and label == "entry" and rushed[2] * rushed[3] >= _EXPECTED \
+                and rushed[5] < 1 / t.contrast_support:
+            # The cohort's script is in a rush and this identity is not (it verified earlier, waited or looked):
+            # never loading the page, which it may share with the script, is a few honest people's habit.
+            out.contradicts.add("rush")
         read.pop("rush", None)
     for name, (value, k, known, p, ratio, likely) in read.items():
         out.here[name] = k / known

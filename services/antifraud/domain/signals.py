@@ -100,10 +100,11 @@ class VoteSignal:
     @property
     def rush(self) -> str:
         """"y" when the identity voted within seconds of verifying without loading the page (`RUSH_BINS`), "n" when
-        it took longer or looked first, "?" when its delay is not known. Each habit alone is a few honest people's
-        in ten (a deep link, a quick thumb); both together are a script's."""
+        it took longer (verified on an earlier day too) or looked first, "?" when its delay is not known and it did
+        not look. Each habit alone is a few honest people's in ten (a deep link, a quick thumb); both together are
+        a script's."""
         if self.delay is None:
-            return "?"
+            return "n" if self.page or self.verified_at is not None else "?"
         return "y" if self.delay in RUSH_BINS and not self.page else "n"
 
 
