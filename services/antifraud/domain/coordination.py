@@ -121,7 +121,7 @@ def reads(v: VoteSignal) -> set[CounterKey]:
     """Every trait counter the vote's judgement reads (the batch only adds to those of identities' first votes)."""
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
     values = ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
-              *(f"delay={b}" for b in faster(v.delay))]
+              *(f"delay={b}" for b in faster(v.delay)), "rush=y"]
     out: set[CounterKey] = {(c, "ids_ten", "*", start) for start in v.tens()}
     out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(_habits(v.traits()))}
     mine = cohorts(v)
@@ -385,10 +385,9 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
         read.pop("delay", None)
         read.pop("page", None)
     else:
-        if rushed and rushed[0] == "n" and label == "entry" and rushed[2] * rushed[3] >= _EXPECTED \
-                and rushed[5] < 1 / t.contrast_support:
-            # The cohort's script is in a rush and this identity is not (it verified earlier, waited or looked):
-            # never loading the page, which it may share with the script, is a few honest people's habit.
+        if label == "entry" and v.unhurried and _rushing(t, n, n_others, cohort, others):
+            # The cohort's script is in a rush and this identity is not (it waited, looked, or verified on an
+            # earlier day): never loading the page, which it may share with the script, is a few people's habit.
             out.contradicts.add("rush")
         read.pop("rush", None)
     for name, (value, k, known, p, ratio, likely) in read.items():
@@ -411,6 +410,16 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
             out.support.append((name, value, ev))
             out.shares.append(p)
     return out
+
+
+def _rushing(t: Any, n: int, n_others: int, cohort: Any, others: Any) -> bool:
+    """The cohort's identities in a rush (`VoteSignal.rush`) stand out among its newcomers against the others'."""
+    k = cohort("rush=y")
+    known, known_others = n - cohort("rush=?"), n_others - others("rush=?")
+    if k < t.contrast_min_identities or known <= 0 or known_others < t.contrast_baseline_min / 4:
+        return False
+    ratio = contrast(k, known, others("rush=y"), known_others, t.contrast_prior, t.contrast_sigmas)[1]
+    return bool(ratio >= t.contrast_support)
 
 
 def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison) -> bool:

@@ -100,12 +100,18 @@ class VoteSignal:
     @property
     def rush(self) -> str:
         """"y" when the identity voted within seconds of verifying without loading the page (`RUSH_BINS`), "n" when
-        it took longer (verified on an earlier day too) or looked first, "?" when its delay is not known and it did
-        not look. Each habit alone is a few honest people's in ten (a deep link, a quick thumb); both together are
-        a script's."""
+        it took longer or looked first, "?" when it has no delay (verified on an earlier day, or not known): like
+        the delay, a rush is compared among identities verified lately. Each habit alone is a few honest people's
+        in ten (a deep link, a quick thumb); both together are a script's."""
         if self.delay is None:
-            return "n" if self.page or self.verified_at is not None else "?"
+            return "?"
         return "y" if self.delay in RUSH_BINS and not self.page else "n"
+
+    @property
+    def unhurried(self) -> bool:
+        """Known not to have voted in a rush: it took longer, looked at the page first, or verified on an earlier
+        day (which leaves its rush unknown, "?", for the comparison among newcomers)."""
+        return self.rush == "n" or (self.delay is None and (self.page or self.verified_at is not None))
 
 
 # Traits a vote may not carry (counted as "?", never evidence); `page` is always known (seen or not).
