@@ -207,6 +207,27 @@ def test_a_small_surge_in_a_rush_is_held_within_a_minute_and_fans_as_quick_or_as
     assert min(held_at[v.vote_id] for v in surge) <= T0 + timedelta(seconds=60)
 
 
+def test_the_entry_s_own_fans_in_a_rush_minutes_before_or_after_a_surge_are_not_held_with_it():
+    # Forty fresh identities in a rush (seconds after verifying, no page) from 12:11 for two minutes, each on its
+    # own address in everyone's browsers. Fans of the entry did the same from a deep link at 12:08:30 and 12:08:40,
+    # inside the ten minutes from 12:05 (and the two minutes a finding covers before 12:10), and one at 12:15:30:
+    # the entry's own pace, apart from the surge's.
+    background = crowd(600, T0 - timedelta(hours=1))
+    rng = random.Random(7)
+    start = T0 + timedelta(minutes=11)
+    surge = []
+    for i in range(40):
+        at = start + timedelta(seconds=3 * i + rng.uniform(0, 2))
+        surge.append(cast(f"sms{i}", TARGET, at, count=10, subnet=f"10.{i}.{i % 7}.0/24", ua=f"ua-{rng.randrange(25)}",
+                          verified=at - timedelta(seconds=rng.uniform(2, 12)), page=False))
+    fans = [cast(f"fan{i}", TARGET, T0 + timedelta(seconds=s), 3, subnet=f"198.51.{i}.0/24",
+                 verified=T0 + timedelta(seconds=s - 8), page=False) for i, s in enumerate((510, 520, 930))]
+    found = run(background + surge + fans, per_batch=1)
+    held = set().union(*found.values())
+    assert held >= ids(surge)
+    assert not held & ids(background + fans)
+
+
 def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_with_it():
     # 150 fresh identities in 45 seconds, each on its own address in everyone's browsers, voting seconds
     # after verifying without the page: far above the entry's usual rate. In its seconds, fans of the entry verified

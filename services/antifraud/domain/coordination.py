@@ -53,13 +53,15 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from .context import Context, Evidence
-from .findings import Finding, Selector, hm
+from .findings import Finding, Selector, hm, matches
+from .registry import Thresholds
 from .signals import (
     BURST,
     DAY,
     DELAY_BINS,
     DELAY_TEXT_ZH,
     MAYBE_UNKNOWN,
+    RUSH_BINS,
     TEN_MINUTES,
     CounterKey,
     ShardedKey,
@@ -80,6 +82,7 @@ _LOOKBACK_S = 120
 # Traits a place gives everyone in it, not a script's behaviour: a unit's PCs share one browser build, an
 # employer's group plan one operator's numbers.
 _PLACE_TRAITS = frozenset({"ua", "num"})
+_APART_PACE = 4.0  # a gap this many times an entry cohort's median gap (and `apart_s`) sets identities apart
 _EXPECTED = 5.0  # identities a trait value would have in the cohort by the others' share, before its rarity counts
 
 _TRAIT_EN = {"ua": "the same user agent", "delay": "voted {value} after verifying"}
@@ -544,3 +547,39 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
                  num=None if any_number else traits.get("num"),
                  rot=True if "dev" in traits else None),
         level=level, entry_id=v.entry_id, score=score))
+
+
+def apart(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal]:
+    """The votes an entry cohort's finding covers, without those of the few identities that came apart from the
+    rest. A script's identities arrive close together (a rush verifies and votes as one action; a farm's user agent
+    surges); the entry's honest voters who happen to share its traits (a few people in a hundred vote from a deep
+    link seconds after verifying, or send the same common browser string) arrive at the entry's own pace, some of
+    them in the minutes before the script starts or after it stops, inside the finding's window. So at the ends of
+    the cohort's identities (by their first vote for the entry matching the finding), a gap longer than `apart_s`
+    and `_APART_PACE` times the cohort's median gap leaves out the identities beyond it when they are no more than
+    `apart_max_identities` and the rest twice as many and at least half of `contrast_min_identities` (the
+    identities a trait needs to stand out): too few to be a script's trait on their own, while a script's wave is
+    larger. Kept whole: a network's day, a burst's seconds, and a finding on a delay of more than seconds, which
+    may be a slow drip's, whose identities come as spread as the entry's own."""
+    s = f.selector
+    if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" or \
+            (s.delay is not None and s.delay not in RUSH_BINS) or (s.end - s.start).total_seconds() <= BURST:
+        return votes
+    first: dict[str, datetime] = {}
+    for v in votes:
+        if v.entry_id == s.entry_id and matches(s, v) and (v.voter_id not in first or v.cast_at < first[v.voter_id]):
+            first[v.voter_id] = v.cast_at
+    order = sorted(first, key=first.__getitem__)
+    if len(order) < 3:
+        return votes
+    at = [first[x].timestamp() for x in order]
+    gaps = [b - a for a, b in itertools.pairwise(at)]
+    far = max(t.apart_s, _APART_PACE * sorted(gaps)[len(gaps) // 2])
+    most = t.apart_max_identities
+    head = max((i + 1 for i, g in enumerate(gaps[:most]) if g > far), default=0) if most else 0
+    tail = max((i + 1 for i, g in enumerate(reversed(gaps[-most:])) if g > far), default=0) if most else 0
+    rest = len(order) - head - tail
+    if head + tail == 0 or rest < max(t.contrast_min_identities // 2, 2 * (head + tail)):
+        return votes
+    out = set(order[:head]) | set(order[len(order) - tail:])
+    return [v for v in votes if v.voter_id not in out]

@@ -100,6 +100,7 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     if found := coordination.remembered(decisive):
         await store.bump(found)
     covered = await store.select([f.selector for f in decisive]) if decisive else []
+    covered = [coordination.apart(f, vs, t) for f, vs in zip(decisive, covered, strict=True)]
     return [(f, vs) for f, vs in zip(decisive, covered, strict=True)] + [(f, []) for f in findings if not f.decisive]
 
 

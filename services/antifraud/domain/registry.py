@@ -116,6 +116,12 @@ class Thresholds:
     # A surge: an entry's share of the campaign's identities in ten minutes against its share earlier that day.
     surge_min_identities: int = 30
     surge_ratio: float = 4.0
+    # The entry's own voters who share a script's traits come at the entry's pace, some in the minutes before the
+    # script starts or after it stops; its identities come close together. At either end of an entry cohort's
+    # identities, no more than `apart_max_identities` beyond a gap longer than `apart_s` (and four times the
+    # cohort's median gap) are not covered by its finding.
+    apart_s: float = 30.0
+    apart_max_identities: int = 3
 
     def __post_init__(self) -> None:
         negative = [f.name for f in fields(self) if getattr(self, f.name) < 0]
@@ -191,7 +197,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
           "contrast_support", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
           "rotation_ratio", "surge_min_identities",
-          "surge_ratio", "burst_ratio"), "coordination"),
+          "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities"), "coordination"),
 )}
 
 REASONS: dict[str, str] = {code: r.text for code, r in RULES.items()}
