@@ -228,6 +228,20 @@ def test_the_entry_s_own_fans_in_a_rush_minutes_before_or_after_a_surge_are_not_
     assert not held & ids(background + fans)
 
 
+def test_a_drip_of_identities_verified_long_before_is_held_whole_however_spread_its_ends():
+    # Forty identities a script verified twenty minutes before each votes, never loading the page: thirty-six in
+    # four minutes from 12:10, and the drip's first and last few minutes apart from them. Its habit is a slow one,
+    # which a drip shares with nobody in a hurry: its stragglers are the drip's, not the entry's own pace.
+    background = crowd(600, T0 - timedelta(hours=1))
+    rng = random.Random(9)
+    times = [480, 530, 1020, 1080] + [600 + 7 * i + rng.uniform(0, 3) for i in range(36)]
+    drip = [cast(f"drip{i}", TARGET, T0 + timedelta(seconds=s), 10, subnet=f"10.{i}.{i % 7}.0/24",
+                 verified=T0 + timedelta(seconds=s - 1200), page=False) for i, s in enumerate(times)]
+    found = run(background + drip, per_batch=5)
+    held = set().union(*found.values())
+    assert held == ids(drip)
+
+
 def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_with_it():
     # 150 fresh identities in 45 seconds, each on its own address in everyone's browsers, voting seconds
     # after verifying without the page: far above the entry's usual rate. In its seconds, fans of the entry verified
