@@ -518,13 +518,20 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
         start = co.start - timedelta(seconds=_LOOKBACK_S if label == "entry" else 0)
         end = co.start + timedelta(seconds=co.length)
     traits = {name: value for name, value, _ in evidence}
+    whole = traits.get("delay") not in (None, *RUSH_BINS)  # a slow habit's finding is covered whole (`apart`)
     whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
                if label == "network" else
                f"{n} identities that voted for this entry in the 10 minutes from {hm(co.start)}"
-               + (f" (votes with the same traits from {hm(start)} are covered too)" if start < co.start else ""))
+               + (f" (votes with the same traits from {hm(start)} are covered too, but not those of the few identities "
+                  f"at either end that came apart from the rest by {ctx.t.apart_s:.0f} s or more)"
+                  if start < co.start and not whole else
+                  f" (votes with the same traits from {hm(start)} are covered too)" if start < co.start else ""))
     whom_zh = (f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {n} 个身份"
                if label == "network" else f"{hm(co.start)} 起的 10 分钟内为该作品投票的 {n} 个身份"
-               + (f"（{hm(start)} 起具有相同特征的选票一并处理）" if start < co.start else ""))
+               + (f"（{hm(start)} 起具有相同特征的选票一并处理，"
+                  f"首尾与其余相隔 {ctx.t.apart_s:.0f} 秒以上的少数身份除外）"
+                  if start < co.start and not whole else
+                  f"（{hm(start)} 起具有相同特征的选票一并处理）" if start < co.start else ""))
     odds = math.exp(score)
     ctx.put(Finding(
         "coordinated_cohort",
