@@ -518,7 +518,7 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
         start = co.start - timedelta(seconds=_LOOKBACK_S if label == "entry" else 0)
         end = co.start + timedelta(seconds=co.length)
     traits = {name: value for name, value, _ in evidence}
-    whole = traits.get("delay") not in (None, *RUSH_BINS)  # a slow habit's finding is covered whole (`apart`)
+    whole = len(traits) != 1 or traits.get("delay") not in (None, *RUSH_BINS)  # covered whole (`apart`)
     whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
                if label == "network" else
                f"{n} identities that voted for this entry in the 10 minutes from {hm(co.start)}"
@@ -557,20 +557,22 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
 
 
 def apart(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal]:
-    """The votes an entry cohort's finding covers, without those of the few identities that came apart from the
-    rest. A script's identities arrive close together (a rush verifies and votes as one action; a farm's user agent
-    surges); the entry's honest voters who happen to share its traits (a few people in a hundred vote from a deep
-    link seconds after verifying, or send the same common browser string) arrive at the entry's own pace, some of
-    them in the minutes before the script starts or after it stops, inside the finding's window. So at the ends of
-    the cohort's identities (by their first vote for the entry matching the finding), a gap longer than `apart_s`
-    and `_APART_PACE` times the cohort's median gap leaves out the identities beyond it when they are no more than
-    `apart_max_identities` and the rest twice as many and at least half of `contrast_min_identities` (the
+    """The votes an entry cohort's finding on one trait covers, without those of the few identities that came apart
+    from the rest. A script's identities arrive close together (a rush verifies and votes as one action; a farm's
+    user agent surges); the entry's honest voters who happen to share the trait (a few people in a hundred vote from
+    a deep link seconds after verifying, or send the same common browser string) arrive at the entry's own pace,
+    some of them in the minutes before the script starts or after it stops, inside the finding's window. So at the
+    ends of the cohort's identities (by their first vote for the entry matching the finding), a gap longer than
+    `apart_s` and `_APART_PACE` times the cohort's median gap leaves out the identities beyond it when they are no
+    more than `apart_max_identities` and the rest twice as many and at least half of `contrast_min_identities` (the
     identities a trait needs to stand out): too few to be a script's trait on their own, while a script's wave is
-    larger. Kept whole: a network's day, a burst's seconds, and a finding on a delay of more than seconds, which
-    may be a slow drip's, whose identities come as spread as the entry's own."""
+    larger. Kept whole: a finding on two traits or more (one user agent and a rush: a few honest people in a
+    thousand share both, while a drip sent by the same script comes one identity at a time), one on a delay of more
+    than seconds (a slow drip's identities come as spread as the entry's own), a network's day, a burst's seconds."""
     s = f.selector
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" or \
-            (s.delay is not None and s.delay not in RUSH_BINS) or (s.end - s.start).total_seconds() <= BURST:
+            len(f.evidence.get("traits", ())) != 1 or (s.delay is not None and s.delay not in RUSH_BINS) or \
+            (s.end - s.start).total_seconds() <= BURST:
         return votes
     first: dict[str, datetime] = {}
     for v in votes:
