@@ -516,7 +516,8 @@ async def test_a_surge_in_a_rush_is_found_alike_in_postgres_and_in_memory(servic
     """Fresh identities from distinct networks, in everyone's browsers, voting for TARGET within seconds of verifying
     without loading the page (a rush: each habit alone is a few people's in ten). Beside them, fans of TARGET as
     quick but on the page, and fans who skip the page but take their time: the rush selects the votes in SQL as in
-    memory, and neither kind of fan is held."""
+    memory, and neither kind of fan is held. Nor are two fans who voted in a rush from a link two minutes before the
+    surge, inside the minutes its finding covers: they came apart from it, at the entry's pace."""
     rng = random.Random(7)
     honest = [vote(f"n{i}", (TARGET, OTHER, THIRD, THIRD, THIRD)[i % 5],
                    T0 - timedelta(minutes=40) + timedelta(seconds=7 * i), subnet=f"203.0.{i % 250}.0/24",
@@ -533,6 +534,10 @@ async def test_a_surge_in_a_rush_is_found_alike_in_postgres_and_in_memory(servic
                          verified=at - timedelta(seconds=9)))
         fans.append(vote(f"linked-fan{i}", TARGET, at + timedelta(seconds=3), subnet=f"198.19.{i}.0/24", page=False,
                          verified=at - timedelta(seconds=45)))
+    for i in range(2):
+        at = T0 - timedelta(seconds=150 - 20 * i)
+        fans.append(vote(f"early-fan{i}", TARGET, at, count=10, subnet=f"198.20.{i}.0/24", page=False,
+                         verified=at - timedelta(seconds=6)))
     found_pg, found_mem = await _in_postgres_and_memory(service, honest + surge + fans, f"{CAMPAIGN}-rush", 10)
     assert found_pg == found_mem
     assert any("rush=y" in subject for _, _, subject, _ in found_pg)  # selected in SQL by the rush
