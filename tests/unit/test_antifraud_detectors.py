@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from massline.contracts import CastVote
 from services.antifraud import domain
@@ -240,6 +242,31 @@ def test_a_drip_of_identities_verified_long_before_is_held_whole_however_spread_
     found = run(background + drip, per_batch=5)
     held = set().union(*found.values())
     assert held == ids(drip)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(0, 720), min_size=1, max_size=60), st.sampled_from([{"rush": "y"}, {"ua": "u"},
+                                                                             {"rush": "y", "ua": "u"}]))
+def test_a_finding_leaves_out_at_most_a_few_identities_at_its_ends_and_only_on_one_trait(offsets, traits):
+    start = T0 + timedelta(minutes=10)
+    found = domain.Finding("coordinated_cohort", "entry:x", "", "", {"cohort": "entry", "traits": traits},
+                           domain.Selector("c", start - timedelta(minutes=2), start + timedelta(minutes=10),
+                                           entry_id=TARGET, voters_of_entry=True, ua=traits.get("ua"),
+                                           rush=True if "rush" in traits else None, page=False if "rush" in traits else None))
+    votes = [cast(f"v{i}", TARGET, found.selector.start + timedelta(seconds=x), ua="u", page=False,
+                  verified=found.selector.start + timedelta(seconds=x - 3)) for i, x in enumerate(offsets)]
+    votes += [cast(f"v{i}", OTHERS[0], v.cast_at + timedelta(seconds=1), ua="u", page=False, verified=v.verified_at)
+              for i, v in enumerate(votes)]  # each identity's camouflage vote goes or stays with it
+    kept = domain.coordination.apart(found, votes, T)
+    gone = {v.voter_id for v in votes} - {v.voter_id for v in kept}
+    assert {v.vote_id for v in kept} == {v.vote_id for v in votes if v.voter_id not in gone}
+    if len(traits) > 1:
+        assert not gone
+    assert len(gone) <= 2 * T.apart_max_identities
+    assert len(offsets) - len(gone) >= 2 * len(gone)
+    at = sorted((x, f"v{i}") for i, x in enumerate(offsets))
+    inner = [x for x, who in at if who not in gone]
+    assert all(x < inner[0] or x > inner[-1] for x, who in at if who in gone)  # only at the ends
 
 
 def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_with_it():
