@@ -63,6 +63,7 @@ class PgWindows(Counting):
         # the upsert's own result is the value and no second read is needed.
         self.conn = conn
         self.sharded = sharded
+        self.early: dict[tuple[str, str, str], VoteSignal] = {}  # within this store's batch only
 
     async def prepare(self, votes: list[VoteSignal]) -> None:
         """Every window is in the tables."""
@@ -142,6 +143,7 @@ class HybridWindows(PgWindows):
                  sharded: bool = True) -> None:
         super().__init__(conn, sharded=sharded)
         self.nets = nets
+        self.early = nets.early  # the instance's, from batch to batch
         self.offsets = offsets
         self.counters: dict[NetKey, dict[CounterKey, int]] = {}
         self.members: dict[NetKey, set[Member]] = {}
@@ -168,6 +170,10 @@ class HybridWindows(PgWindows):
             if r["gap_s"] is not None:
                 gaps[r["vote_id"]] = r["gap_s"]
         self.nets.load(missing, stored, gaps)
+
+    def holds(self, v: VoteSignal) -> bool:
+        """A vote of an earlier batch is judged again only while this instance holds its network's windows."""
+        return not v.subnet or (v.campaign_id, v.subnet) in self.nets.nets
 
     def _network_reads(self, reads: set[CounterKey]) -> dict[CounterKey, tuple[Net | None, NetKey]]:
         held = self.nets.nets

@@ -269,6 +269,30 @@ def test_a_finding_leaves_out_at_most_a_few_identities_at_its_ends_and_only_on_o
     assert all(x < inner[0] or x > inner[-1] for x, who in at if who in gone)  # only at the ends
 
 
+def test_a_farm_striking_before_a_campaign_has_a_baseline_is_held_once_it_has_one_without_voting_again():
+    # A campaign opens at 12:00; a dozen people have voted when, at 12:01, forty identities on two /24s send one copied
+    # user agent seconds after verifying, without the page, and never vote again. Too few others to compare them
+    # with then; people keep arriving, and the farm is judged once twenty have voted for other entries.
+    rng = random.Random(12)
+    people = []
+    for i in range(300):
+        at = T0 + timedelta(seconds=rng.uniform(70, 300) if i >= 12 else rng.uniform(0, 55))
+        people.append(cast(f"p{i}", OTHERS[rng.randrange(10)], at, rng.randint(1, 10),
+                           subnet=f"198.{rng.randrange(256)}.{rng.randrange(256)}.0/24",
+                           verified=at - timedelta(seconds=rng.lognormvariate(4.2, 0.6))))
+    strike = T0 + timedelta(seconds=60)
+    farm = [cast(f"farm{i}", TARGET, strike + timedelta(seconds=i * 0.1), 10, ip=f"farm-ip{i % 8}",
+                 subnet=f"100.{i % 2}.9.0/24", ua="copied-ua", page=False, verified=strike - timedelta(seconds=3))
+            for i in range(40)]
+    assert sum(v.cast_at < strike for v in people) < T.contrast_baseline_min
+    held_at: dict[uuid.UUID, datetime] = {}
+    found = run(people + farm, per_batch=4, held_at=held_at)  # the farm's last batch holds only its votes
+    held = set().union(*found.values())
+    assert held >= ids(farm)
+    assert not held & ids(people)
+    assert max(held_at[v.vote_id] for v in farm) <= strike + timedelta(seconds=60)
+
+
 def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_with_it():
     # 150 fresh identities in 45 seconds, each on its own address in everyone's browsers, voting seconds
     # after verifying without the page: far above the entry's usual rate. In its seconds, fans of the entry verified

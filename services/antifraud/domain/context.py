@@ -34,6 +34,9 @@ class Context:
     found: dict[tuple[str, str, str, datetime], Finding] = field(default_factory=dict)
     # Per vote of the batch: timing evidence (a burst it came in) for the coordination rule.
     timing: dict[uuid.UUID, list[Evidence]] = field(default_factory=dict)
+    # Votes whose cohorts the coordination rule could not compare yet: too few other identities in the campaign
+    # that day (`coordination.check`); judged again in a later batch (`pipeline.detect`).
+    early: list[VoteSignal] = field(default_factory=list)
 
     def c(self, v: VoteSignal, dimension: str, key: str | None) -> int:
         """A counter in the vote's window of `dimension`."""

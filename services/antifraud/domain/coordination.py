@@ -277,6 +277,11 @@ def check(v: VoteSignal, ctx: Context) -> None:
 
     n_others = others("*")
     if n_others < t.contrast_baseline_min:
+        # A cohort already large before the campaign has a baseline (a farm striking in its opening minute) is
+        # judged again once it has one, even if none of its identities votes again by then.
+        if any(ctx.counts.get((c, co.dimension, f"{co.prefix}*", co.start), 0) >= t.contrast_cohort_min
+               for co in cohorts(v)):
+            ctx.early.append(v)
         return
     judged_entry = False
     for co in cohorts(v):

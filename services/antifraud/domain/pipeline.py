@@ -20,6 +20,7 @@ from .signals import (
     VoterPast,
     VoteSignal,
     delay_bin,
+    distinct_members,
     firsts,
     rotation_increments,
     voter_past,
@@ -55,9 +56,15 @@ def judge(
     history: dict[tuple[str, str], list[Earlier]],
     t: Thresholds,
     past: dict[uuid.UUID, VoterPast] | None = None,
+    again: Iterable[VoteSignal] = (),
+    early: dict[EarlyKey, VoteSignal] | None = None,
 ) -> list[Finding]:
-    """Every rule, read against the counters after the batch was added. One finding per subject and window."""
-    votes = list(votes)
+    """Every rule, read against the counters after the batch was added. One finding per subject and window.
+
+    `again`: votes of earlier batches whose cohorts the coordination rule could not compare then (too few other
+    identities in the campaign that day), judged by it again. `early` (the store's) keeps, for a later batch, each
+    vote of this batch (and of `again`) still waiting for that baseline."""
+    votes, again = list(votes), list(again)
     ctx = Context(counts, distinct, history, t, past or {})
     # An identity's requests per minute, from its history (which holds the batch): the identity's votes may come
     # from several networks, and so from several instances.
@@ -68,9 +75,38 @@ def judge(
     for v in votes:
         for family in FAMILIES:
             family.check(v, ctx)
+    for v in again:
+        coordination.check(v, ctx)
     timing.check_batch(votes, ctx)
     coordination.check_batch(votes, ctx)
+    if early is not None:
+        for v in again:
+            early.pop(early_key(v), None)
+        for v in ctx.early:
+            if len(early) < _EARLY_MAX or early_key(v) in early:
+                early[early_key(v)] = v
     return list(ctx.found.values())
+
+
+# A vote's entry and network: one vote each is kept to judge their cohorts again once the campaign has a baseline.
+EarlyKey = tuple[str, str, str]
+_EARLY_S = 900  # … for at most this long after it (of the batches' own time)
+_EARLY_MAX = 10_000
+
+
+def early_key(v: VoteSignal) -> EarlyKey:
+    return v.campaign_id, str(v.entry_id), v.subnet or ""
+
+
+def early_again(early: dict[EarlyKey, VoteSignal], votes: list[VoteSignal], store: Any) -> list[VoteSignal]:
+    """The votes kept by earlier batches (`judge`) to judge again with this batch: those of its campaigns whose
+    network the store holds (an instance that no longer does reads none of it). Kept ones older than `_EARLY_S`
+    are forgotten: the cohort has been judged by its own later votes, or stayed small."""
+    latest = max(v.cast_at for v in votes)
+    for k in [k for k, v in early.items() if (latest - v.cast_at).total_seconds() > _EARLY_S]:
+        del early[k]
+    campaigns = {v.campaign_id for v in votes}
+    return [v for v in early.values() if v.campaign_id in campaigns and store.holds(v)]
 
 
 async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tuple[Finding, list[VoteSignal]]]:
@@ -92,10 +128,14 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     first = firsts(votes, history)
     await store.remember(votes, past)
     counter_reads, distinct_reads = past_reads(votes, past)
+    again = early_again(store.early, votes, store)
+    for v in again:
+        counter_reads |= coordination.reads(v)
+        distinct_reads |= {k for k, _ in distinct_members([v])}
     counts = await store.count_votes(votes, counter_reads, first,
                                      rotation_increments(votes, history, first, t.rotate_devices))
     distinct = await store.count_identities(votes, past, distinct_reads)
-    findings = judge(votes, counts, distinct, history, t, past)
+    findings = judge(votes, counts, distinct, history, t, past, again, store.early)
     decisive = [f for f in findings if f.decisive]
     if found := coordination.remembered(decisive):
         await store.bump(found)
@@ -146,4 +186,4 @@ def with_batch(history: dict[tuple[str, str], list[Earlier]],
     return out
 
 
-__all__ = ["FAMILIES", "datetime", "detect", "judge", "past_reads", "with_batch"]
+__all__ = ["FAMILIES", "datetime", "detect", "early_again", "judge", "past_reads", "with_batch"]

@@ -33,7 +33,14 @@ from .signals import (
 
 
 class Counting:
-    """How a store counts a batch: its counters and distinct identities, through `bump` and `bump_distinct`."""
+    """How a store counts a batch: its counters and distinct identities, through `bump` and `bump_distinct`.
+    `early` holds, from batch to batch, votes whose cohorts wait for the campaign's baseline (`pipeline.judge`)."""
+
+    early: dict[tuple[str, str, str], VoteSignal]
+
+    def holds(self, v: VoteSignal) -> bool:
+        """Whether every window the vote's judgement reads is here (see repository.HybridWindows)."""
+        return True
 
     async def bump(self, increments: dict[ShardedKey, int],
                    reads: AbstractSet[CounterKey] = frozenset()) -> dict[CounterKey, int]:
@@ -63,6 +70,7 @@ class MemoryWindows(Counting):
     members: dict[CounterKey, set[str]] = field(default_factory=dict)
     index: dict[tuple[str, str, str], list[VoteSignal]] = field(default_factory=dict)
     by_voter: dict[tuple[str, str], list[Earlier]] = field(default_factory=dict)
+    early: dict[tuple[str, str, str], VoteSignal] = field(default_factory=dict)
 
     async def prepare(self, votes: list[VoteSignal]) -> None:
         """Nothing to load: every window is here."""
@@ -198,6 +206,8 @@ class NetworkState:
         self.next_offset: dict[int, int] = {}
         self.rebuilt = 0
         self.dropped = 0
+        # Votes whose cohorts wait for their campaign's baseline, judged again by a later batch (`pipeline.judge`).
+        self.early: dict[tuple[str, str, str], VoteSignal] = {}
 
     def follow(self, offsets: dict[int, tuple[int, int]]) -> None:
         """Before a batch: (first, last) offset per partition. Networks of a partition that skipped are dropped."""
