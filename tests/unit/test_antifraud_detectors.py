@@ -293,6 +293,30 @@ def test_a_farm_striking_before_a_campaign_has_a_baseline_is_held_once_it_has_on
     assert max(held_at[v.vote_id] for v in farm) <= strike + timedelta(seconds=60)
 
 
+def test_a_second_surge_in_a_rush_is_held_though_a_first_farm_in_a_rush_was_found_for_another_entry():
+    # A small campaign: two hundred people, who load the page. At 12:05 thirty identities of one copied user agent
+    # vote for one entry seconds after verifying, without the page, and are held; at 12:10 forty more, in everyone's
+    # browsers, do the same for another entry. The first farm is no longer among the voters the second is compared
+    # with: a tenth of those in a rush, it made the second farm's rush look barely unusual.
+    background = crowd(200, T0 - timedelta(minutes=30), span_s=1800, fresh=1.0)
+    background = [cast(v.voter_id, v.entry_id, v.cast_at, v.count, subnet=v.subnet, verified=v.verified_at, ua=v.ua)
+                  for v in background]  # every one loads the page
+    rng = random.Random(21)
+    first_at = T0 + timedelta(minutes=5)
+    first = [cast(f"one-ua{i}", OTHERS[1], first_at + timedelta(seconds=i * 0.2), 10, subnet=f"101.{i % 2}.9.0/24",
+                  ua="copied-ua", page=False, verified=first_at - timedelta(seconds=2)) for i in range(30)]
+    second = []
+    for i in range(40):
+        at = T0 + timedelta(minutes=10, seconds=1.5 * i)
+        second.append(cast(f"sms{i}", TARGET, at, 10, subnet=f"110.{i}.{i}.0/24", ua=f"ua-{rng.randrange(25)}",
+                           page=False, verified=at - timedelta(seconds=rng.uniform(2, 6))))
+    found = run(background + first + second, per_batch=5)
+    held = set().union(*found.values())
+    assert held >= ids(first)
+    assert held >= ids(second)
+    assert not held & ids(background)
+
+
 def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_with_it():
     # 150 fresh identities in 45 seconds, each on its own address in everyone's browsers, voting seconds
     # after verifying without the page: far above the entry's usual rate. In its seconds, fans of the entry verified

@@ -68,6 +68,7 @@ from .signals import (
     VoteSignal,
     entry_key,
     pair,
+    trait_keys,
     window_start,
 )
 
@@ -120,11 +121,52 @@ def cohorts(v: VoteSignal) -> list[Cohort]:
     return out
 
 
+def _values(v: VoteSignal) -> list[str]:
+    """The trait values a vote's judgement compares (its own, the unknowns, a script's delay, a rush)."""
+    return ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
+            *(f"delay={b}" for b in faster(v.delay)), "rush=y"]
+
+
+def held_reads(v: VoteSignal) -> set[CounterKey]:
+    """The distinct counts of identities already held or invalidated that the vote's judgement reads: they are not
+    the campaign's other voters a cohort is compared with (`held_members`)."""
+    c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
+    out: set[CounterKey] = set()
+    for x in _values(v):
+        out.add((c, "held_trait_day", x, day))
+        out.add((c, "held_entry_trait_day", f"{e}|{x}", day))
+    return out
+
+
+def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]]) -> set[tuple[CounterKey, str]]:
+    """The identities decisive findings cover, counted (distinct) under the trait values of their earliest covered
+    vote, for the campaign and for each entry they voted for among those votes. A farm found on one entry, still
+    counted among the campaign's other voters, would make the next farm with its habit look less unusual: a second
+    surge in a rush, beside a first, was compared with others a tenth of whom were in a rush."""
+    first: dict[tuple[str, str], VoteSignal] = {}
+    entries: dict[tuple[str, str], set[str]] = {}
+    for f, votes in covered:
+        if not f.decisive:
+            continue
+        for v in votes:
+            k = (v.campaign_id, v.voter_id)
+            if k not in first or v.cast_at < first[k].cast_at:
+                first[k] = v
+            entries.setdefault(k, set()).add(entry_key(v.entry_id))
+    out: set[tuple[CounterKey, str]] = set()
+    for (c, voter), v in first.items():
+        day = v.window(DAY)
+        keys = trait_keys("", v) + (["dev=rot"] if v.rot else [])
+        for x in keys:
+            out.add(((c, "held_trait_day", x, day), voter))
+            out |= {((c, "held_entry_trait_day", f"{e}|{x}", day), voter) for e in entries[(c, voter)]}
+    return out
+
+
 def reads(v: VoteSignal) -> set[CounterKey]:
     """Every trait counter the vote's judgement reads (the batch only adds to those of identities' first votes)."""
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
-    values = ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
-              *(f"delay={b}" for b in faster(v.delay)), "rush=y"]
+    values = _values(v)
     out: set[CounterKey] = {(c, "ids_ten", "*", start) for start in v.tens()}
     out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(_habits(v.traits()))}
     mine = cohorts(v)
@@ -271,9 +313,12 @@ def check(v: VoteSignal, ctx: Context) -> None:
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
 
     def others(x: str) -> int:
-        """Identities of the campaign today that did not vote for this entry, with trait value `x`."""
+        """Identities of the campaign today that did not vote for this entry, with trait value `x`, but those a
+        finding held or invalidated (for another entry)."""
+        held = ctx.distinct.get((c, "held_trait_day", x, day), 0) \
+            - ctx.distinct.get((c, "held_entry_trait_day", f"{e}|{x}", day), 0)
         return max(ctx.counts.get((c, "trait_day", x, day), 0)
-                   - ctx.counts.get((c, "entry_trait_day", f"{e}|{x}", day), 0), 0)
+                   - ctx.counts.get((c, "entry_trait_day", f"{e}|{x}", day), 0) - max(held, 0), 0)
 
     n_others = others("*")
     if n_others < t.contrast_baseline_min:

@@ -40,6 +40,7 @@ def past_reads(votes: Iterable[VoteSignal],
     distinct: set[CounterKey] = set()
     for v in votes:
         counters |= coordination.reads(v) | timing.reads(v)
+        distinct |= coordination.held_reads(v)
         mine = past.get(v.vote_id)
         if v.subnet and mine:
             day = v.window(DAY)
@@ -131,7 +132,7 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     again = early_again(store.early, votes, store)
     for v in again:
         counter_reads |= coordination.reads(v)
-        distinct_reads |= {k for k, _ in distinct_members([v])}
+        distinct_reads |= {k for k, _ in distinct_members([v])} | coordination.held_reads(v)
     counts = await store.count_votes(votes, counter_reads, first,
                                      rotation_increments(votes, history, first, t.rotate_devices))
     distinct = await store.count_identities(votes, past, distinct_reads)
@@ -141,6 +142,8 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
         await store.bump(found)
     covered = await store.select([f.selector for f in decisive]) if decisive else []
     covered = [coordination.apart(f, vs, t) for f, vs in zip(decisive, covered, strict=True)]
+    if held := coordination.held_members(zip(decisive, covered, strict=True)):
+        await store.bump_distinct(held)
     return [(f, vs) for f, vs in zip(decisive, covered, strict=True)] + [(f, []) for f in findings if not f.decisive]
 
 

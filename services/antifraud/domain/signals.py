@@ -245,7 +245,10 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_
                                        # user agents (not identities) among an entry's voters, and the campaign's
                                        "entry_uas_ten": TEN_MINUTES, "uas_ten": TEN_MINUTES,
                                        "entry_rush_uas_ten": TEN_MINUTES,  # … those of its voters in a rush
-                                       "entry_subnets_ten": TEN_MINUTES}
+                                       "entry_subnets_ten": TEN_MINUTES,
+                                       # identities a finding held or invalidated, per trait value (as counted in
+                                       # trait_day), for the campaign and per entry they voted for
+                                       "held_trait_day": DAY, "held_entry_trait_day": DAY}
 
 
 # The windows of one network (its address's key starts with the network): the vote topic is keyed by network, so
