@@ -55,6 +55,9 @@ def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
     return [list(col) for col in zip(*rows, strict=True)]
 
 
+_HELD_REMEMBERED = 1_000_000  # identities whose held counts an instance remembers having added
+
+
 class PgWindows(Counting):
     """The same five operations as `domain.MemoryWindows`, each one statement for the whole batch."""
 
@@ -64,6 +67,7 @@ class PgWindows(Counting):
         self.conn = conn
         self.sharded = sharded
         self.early: dict[tuple[str, str, str], VoteSignal] = {}  # within this store's batch only
+        self.held: set[tuple[str, str, datetime, str]] = set()
 
     async def prepare(self, votes: list[VoteSignal]) -> None:
         """Every window is in the tables."""
@@ -144,6 +148,8 @@ class HybridWindows(PgWindows):
         super().__init__(conn, sharded=sharded)
         self.nets = nets
         self.early = nets.early  # the instance's, from batch to batch
+        self.held = nets.held
+        self.new_held: set[tuple[str, str, datetime, str]] = set()
         self.offsets = offsets
         self.counters: dict[NetKey, dict[CounterKey, int]] = {}
         self.members: dict[NetKey, set[Member]] = {}
@@ -170,6 +176,10 @@ class HybridWindows(PgWindows):
             if r["gap_s"] is not None:
                 gaps[r["vote_id"]] = r["gap_s"]
         self.nets.load(missing, stored, gaps)
+
+    def counted_held(self, identities: set[tuple[str, str, datetime, str]]) -> None:
+        """Remembered once the batch's transaction committed (`committed`): a batch tried again adds them again."""
+        self.new_held |= identities
 
     def holds(self, v: VoteSignal) -> bool:
         """A vote of an earlier batch is judged again only while this instance holds its network's windows."""
@@ -227,6 +237,9 @@ class HybridWindows(PgWindows):
     def committed(self) -> None:
         """The batch's transaction committed: its additions become the networks' state."""
         self.nets.committed(self.offsets, self.counters, self.members, self.latest, self.partitions)
+        if len(self.nets.held) > _HELD_REMEMBERED:
+            self.nets.held.clear()  # sent again at worst: the counts are distinct
+        self.nets.held |= self.new_held
 
 
 # --- policies ----------------------------------------------------------------------------------

@@ -245,7 +245,7 @@ def test_a_drip_of_identities_verified_long_before_is_held_whole_however_spread_
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.floats(0, 720), min_size=1, max_size=60), st.sampled_from([{"rush": "y"}, {"ua": "u"},
+@given(st.lists(st.floats(0, 719), min_size=1, max_size=60), st.sampled_from([{"rush": "y"}, {"ua": "u"},
                                                                              {"rush": "y", "ua": "u"}]))
 def test_a_finding_leaves_out_at_most_a_few_identities_at_its_ends_and_only_on_one_trait(offsets, traits):
     start = T0 + timedelta(minutes=10)

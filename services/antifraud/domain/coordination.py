@@ -48,6 +48,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -138,11 +139,14 @@ def held_reads(v: VoteSignal) -> set[CounterKey]:
     return out
 
 
-def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]]) -> set[tuple[CounterKey, str]]:
+def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
+                 counted: AbstractSet[tuple[str, str, datetime, str]] = frozenset(),
+                 ) -> tuple[set[tuple[CounterKey, str]], set[tuple[str, str, datetime, str]]]:
     """The identities decisive findings cover, counted (distinct) under the trait values of their earliest covered
-    vote, for the campaign and for each entry they voted for among those votes. A farm found on one entry, still
-    counted among the campaign's other voters, would make the next farm with its habit look less unusual: a second
-    surge in a rush, beside a first, was compared with others a tenth of whom were in a rush."""
+    vote, for the campaign and for each entry they voted for among those votes; and what was counted (campaign,
+    voter, day, and the entry or "" for the campaign), but what an earlier batch `counted` already. A farm found
+    on one entry, still counted among the campaign's other voters, would make the next farm with its habit look less
+    unusual: a second surge in a rush, beside a first, was compared with others a tenth of whom were in a rush."""
     first: dict[tuple[str, str], VoteSignal] = {}
     entries: dict[tuple[str, str], set[str]] = {}
     for f, votes in covered:
@@ -154,13 +158,17 @@ def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]]) -> set[tup
                 first[k] = v
             entries.setdefault(k, set()).add(entry_key(v.entry_id))
     out: set[tuple[CounterKey, str]] = set()
+    done: set[tuple[str, str, datetime, str]] = set()
     for (c, voter), v in first.items():
         day = v.window(DAY)
         keys = trait_keys("", v) + (["dev=rot"] if v.rot else [])
-        for x in keys:
-            out.add(((c, "held_trait_day", x, day), voter))
-            out |= {((c, "held_entry_trait_day", f"{e}|{x}", day), voter) for e in entries[(c, voter)]}
-    return out
+        for e in {""} | entries[(c, voter)]:
+            if (c, voter, day, e) in counted:
+                continue
+            done.add((c, voter, day, e))
+            out |= {((c, "held_entry_trait_day", f"{e}|{x}", day) if e else (c, "held_trait_day", x, day), voter)
+                    for x in keys}
+    return out, done
 
 
 def reads(v: VoteSignal) -> set[CounterKey]:

@@ -142,8 +142,10 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
         await store.bump(found)
     covered = await store.select([f.selector for f in decisive]) if decisive else []
     covered = [coordination.apart(f, vs, t) for f, vs in zip(decisive, covered, strict=True)]
-    if held := coordination.held_members(zip(decisive, covered, strict=True)):
+    held, identities = coordination.held_members(zip(decisive, covered, strict=True), store.held)
+    if held:
         await store.bump_distinct(held)
+        store.counted_held(identities)
     return [(f, vs) for f, vs in zip(decisive, covered, strict=True)] + [(f, []) for f in findings if not f.decisive]
 
 

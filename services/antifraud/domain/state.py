@@ -37,10 +37,18 @@ class Counting:
     `early` holds, from batch to batch, votes whose cohorts wait for the campaign's baseline (`pipeline.judge`)."""
 
     early: dict[tuple[str, str, str], VoteSignal]
+    # Identities (campaign, voter, day, entry or "") whose held counts this store has added
+    # (`coordination.held_members`): a farm's finding covers it again with every batch, and its thousands of rows
+    # need not be sent again.
+    held: set[tuple[str, str, datetime, str]]
 
     def holds(self, v: VoteSignal) -> bool:
         """Whether every window the vote's judgement reads is here (see repository.HybridWindows)."""
         return True
+
+    def counted_held(self, identities: set[tuple[str, str, datetime, str]]) -> None:
+        """These identities' held counts were added (by the batch, once it commits)."""
+        self.held |= identities
 
     async def bump(self, increments: dict[ShardedKey, int],
                    reads: AbstractSet[CounterKey] = frozenset()) -> dict[CounterKey, int]:
@@ -71,6 +79,7 @@ class MemoryWindows(Counting):
     index: dict[tuple[str, str, str], list[VoteSignal]] = field(default_factory=dict)
     by_voter: dict[tuple[str, str], list[Earlier]] = field(default_factory=dict)
     early: dict[tuple[str, str, str], VoteSignal] = field(default_factory=dict)
+    held: set[tuple[str, str, datetime, str]] = field(default_factory=set)
 
     async def prepare(self, votes: list[VoteSignal]) -> None:
         """Nothing to load: every window is here."""
@@ -208,6 +217,8 @@ class NetworkState:
         self.dropped = 0
         # Votes whose cohorts wait for their campaign's baseline, judged again by a later batch (`pipeline.judge`).
         self.early: dict[tuple[str, str, str], VoteSignal] = {}
+        # Identities whose held counts a committed batch added (`Counting.held`).
+        self.held: set[tuple[str, str, datetime, str]] = set()
 
     def follow(self, offsets: dict[int, tuple[int, int]]) -> None:
         """Before a batch: (first, last) offset per partition. Networks of a partition that skipped are dropped."""
