@@ -576,7 +576,7 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
         start = co.start - timedelta(seconds=_LOOKBACK_S if label == "entry" else 0)
         end = co.start + timedelta(seconds=co.length)
     traits = {name: value for name, value, _ in evidence}
-    whole = len(traits) != 1 or traits.get("delay") not in (None, *RUSH_BINS)  # covered whole (`apart`)
+    whole = covered_whole(traits)
     whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
                if label == "network" else
                f"{n} identities that voted for this entry in the 10 minutes from {hm(co.start)}"
@@ -614,6 +614,12 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
         level=level, entry_id=v.entry_id, score=score))
 
 
+def covered_whole(traits: dict[str, str]) -> bool:
+    """A finding on these traits covers its window whole (`apart` leaves no one out): two traits or more, or a
+    delay of more than seconds."""
+    return len(traits) != 1 or traits.get("delay") not in (None, *RUSH_BINS)
+
+
 def apart(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal]:
     """The votes an entry cohort's finding on one trait covers, without those of the few identities that came apart
     from the rest. A script's identities arrive close together (a rush verifies and votes as one action; a farm's
@@ -629,8 +635,7 @@ def apart(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal
     than seconds (a slow drip's identities come as spread as the entry's own), a network's day, a burst's seconds."""
     s = f.selector
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" or \
-            len(f.evidence.get("traits", ())) != 1 or (s.delay is not None and s.delay not in RUSH_BINS) or \
-            (s.end - s.start).total_seconds() <= BURST:
+            covered_whole(f.evidence.get("traits", {})) or (s.end - s.start).total_seconds() <= BURST:
         return votes
     first: dict[str, datetime] = {}
     for v in votes:
