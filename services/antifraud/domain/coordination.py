@@ -128,17 +128,6 @@ def _values(v: VoteSignal) -> list[str]:
             *(f"delay={b}" for b in faster(v.delay)), "rush=y"]
 
 
-def held_reads(v: VoteSignal) -> set[CounterKey]:
-    """The distinct counts of identities already held or invalidated that the vote's judgement reads: they are not
-    the campaign's other voters a cohort is compared with (`held_members`)."""
-    c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
-    out: set[CounterKey] = set()
-    for x in _values(v):
-        out.add((c, "held_trait_day", x, day))
-        out.add((c, "held_entry_trait_day", f"{e}|{x}", day))
-    return out
-
-
 def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
                  counted: AbstractSet[tuple[str, str, datetime, str]] = frozenset(),
                  ) -> tuple[set[tuple[CounterKey, str]], set[tuple[str, str, datetime, str]]]:
@@ -171,19 +160,23 @@ def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
     return out, done
 
 
-def reads(v: VoteSignal) -> set[CounterKey]:
-    """Every trait counter the vote's judgement reads (the batch only adds to those of identities' first votes)."""
+def reads(v: VoteSignal) -> tuple[set[CounterKey], set[CounterKey]]:
+    """Every trait counter the vote's judgement reads (the batch only adds to those of identities' first votes), and
+    the distinct counts of identities already held or invalidated it reads: they are not the campaign's other voters
+    a cohort is compared with (`held_members`)."""
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
-    values = _values(v)
     out: set[CounterKey] = {(c, "ids_ten", "*", start) for start in v.tens()}
     out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(_habits(v.traits()))}
+    held: set[CounterKey] = set()
     mine = cohorts(v)
-    for x in values:
+    for x in _values(v):
         out.add((c, "trait_day", x, day))
         out.add((c, "entry_trait_day", f"{e}|{x}", day))
+        held.add((c, "held_trait_day", x, day))
+        held.add((c, "held_entry_trait_day", f"{e}|{x}", day))
         for cohort in mine:
             out.add((c, cohort.dimension, f"{cohort.prefix}{x}", cohort.start))
-    return out
+    return out, held
 
 
 _BIN_NAMES = [name for _, name in DELAY_BINS]

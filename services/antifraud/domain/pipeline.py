@@ -39,8 +39,9 @@ def past_reads(votes: Iterable[VoteSignal],
     counters: set[CounterKey] = set()
     distinct: set[CounterKey] = set()
     for v in votes:
-        counters |= coordination.reads(v) | timing.reads(v)
-        distinct |= coordination.held_reads(v)
+        its_counters, its_distinct = coordination.reads(v)
+        counters |= its_counters | timing.reads(v)
+        distinct |= its_distinct
         mine = past.get(v.vote_id)
         if v.subnet and mine:
             day = v.window(DAY)
@@ -99,10 +100,11 @@ def early_key(v: VoteSignal) -> EarlyKey:
     return v.campaign_id, str(v.entry_id), v.subnet or ""
 
 
-def early_again(early: dict[EarlyKey, VoteSignal], votes: list[VoteSignal], store: Any) -> list[VoteSignal]:
-    """The votes kept by earlier batches (`judge`) to judge again with this batch: those of its campaigns whose
-    network the store holds (an instance that no longer does reads none of it). Kept ones older than `_EARLY_S`
-    are forgotten: the cohort has been judged by its own later votes, or stayed small."""
+def early_again(store: Any, votes: list[VoteSignal]) -> list[VoteSignal]:
+    """The votes kept by earlier batches (`judge`, in `store.early`) to judge again with this batch: those of its
+    campaigns whose network the store holds (an instance that no longer does reads none of it). Kept ones older
+    than `_EARLY_S` are forgotten: the cohort has been judged by its own later votes, or stayed small."""
+    early: dict[EarlyKey, VoteSignal] = store.early
     latest = max(v.cast_at for v in votes)
     for k in [k for k, v in early.items() if (latest - v.cast_at).total_seconds() > _EARLY_S]:
         del early[k]
@@ -129,10 +131,11 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     first = firsts(votes, history)
     await store.remember(votes, past)
     counter_reads, distinct_reads = past_reads(votes, past)
-    again = early_again(store.early, votes, store)
+    again = early_again(store, votes)
     for v in again:
-        counter_reads |= coordination.reads(v)
-        distinct_reads |= {k for k, _ in distinct_members([v])} | coordination.held_reads(v)
+        its_counters, its_distinct = coordination.reads(v)
+        counter_reads |= its_counters
+        distinct_reads |= {k for k, _ in distinct_members([v])} | its_distinct
     counts = await store.count_votes(votes, counter_reads, first,
                                      rotation_increments(votes, history, first, t.rotate_devices))
     distinct = await store.count_identities(votes, past, distinct_reads)
