@@ -48,7 +48,7 @@ def stored_signal(r: asyncpg.Record) -> VoteSignal:
     return VoteSignal(r["vote_id"], r["campaign_id"], r["voter_id"], r["entry_id"], r["category_id"], r["count"],
                       r["cast_at"], r["ip_hash"], r["subnet"], r["device_hash"], None, r["fresh"],
                       ua=r["ua_hash"], delay=r["delay_bin"], page=r["page_viewed"], num=r["number_kind"],
-                      rot=r["rotating"])
+                      rot=r["rotating"], clock=r["on_clock"])
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
@@ -77,7 +77,7 @@ class PgWindows(Counting):
         await self.conn.execute(Q.remember_votes, *_columns([
             (v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
              v.subnet, v.device_hash, v.fresh, gap[0] if (gap := getattr(past.get(v.vote_id), "gap", None)) else None,
-             v.ua, v.delay, v.page, v.num, v.rot)
+             v.ua, v.delay, v.page, v.num, v.rot, v.clock)
             for v in votes]))
 
     async def bump(self, increments: dict[ShardedKey, int],
@@ -129,7 +129,7 @@ class PgWindows(Counting):
             return out
         got = await self.conn.fetch(Q.select_votes, *_columns([
             (i, s.campaign_id, s.start, s.end, s.entry_id, s.subnet, s.device_hash, s.voter_id, s.fresh_only,
-             s.voters_of_entry, s.ua, s.delay, s.page, s.num, rotating_since(s), s.rush)
+             s.voters_of_entry, s.ua, s.delay, s.page, s.num, rotating_since(s), s.rush, s.clock)
             for i, s in enumerate(selectors)]), sorted(RUSH_BINS))
         for r in got:
             out[r["idx"]].append(stored_signal(r))

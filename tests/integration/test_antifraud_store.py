@@ -512,6 +512,35 @@ async def test_identities_changing_fingerprints_are_found_alike_in_postgres_and_
     assert {r["voter_id"] for r in stored if r["r"]} == {f"crew{i}" for i in range(50)}
 
 
+async def test_a_slow_drip_on_a_clock_is_found_alike_in_postgres_and_in_memory(service):
+    """Identities verified days before, on their own residential networks and browsers, looking at the page, each
+    giving TARGET a vote every four minutes give or take 20 s (five visits), beside fans of TARGET coming back when
+    reminded: whether each vote's identity was on a clock is stored with it, and the finding selects those
+    identities' every vote of the day in SQL as in memory (their first visits, before the clock showed, included),
+    and no fan's."""
+    rng = random.Random(12)
+    honest = [vote(f"n{i}", (OTHER, THIRD)[i % 2], T0 - timedelta(minutes=40) + timedelta(seconds=7 * i),
+                   subnet=f"203.0.{i % 250}.0/24", ua=f"ua-{rng.randrange(20)}") for i in range(330)]
+    fans = []
+    for i in range(20):
+        at = T0 - timedelta(minutes=5) + timedelta(seconds=rng.uniform(0, 300))
+        for _ in range(6):
+            fans.append(vote(f"fan{i}", TARGET, at, subnet=f"198.18.{i}.0/24", ua=f"ua-{rng.randrange(20)}"))
+            at += timedelta(seconds=60 + rng.expovariate(1 / 200))
+    drip = []
+    for i in range(30):
+        start = T0 + timedelta(seconds=rng.uniform(0, 240))
+        drip += [vote(f"drip{i}", TARGET, start + timedelta(seconds=240 * k + rng.uniform(-20, 20)),
+                      subnet=f"100.{64 + i}.{k}.0/24", ua=f"ua-{rng.randrange(20)}") for k in range(5)]
+    found_pg, found_mem = await _in_postgres_and_memory(service, honest + fans + drip, f"{CAMPAIGN}-clock", 10)
+    assert found_pg == found_mem
+    held = set().union(*found_pg.values())
+    assert held == {e.vote_id for e in drip}
+    stored = await service.pool.fetch("SELECT voter_id, bool_or(on_clock) AS c FROM votes WHERE campaign_id = $1 "
+                                      "GROUP BY voter_id", f"{CAMPAIGN}-clock")
+    assert {r["voter_id"] for r in stored if r["c"]} == {f"drip{i}" for i in range(30)}
+
+
 async def test_a_surge_in_a_rush_is_found_alike_in_postgres_and_in_memory(service):
     """Fresh identities from distinct networks, in everyone's browsers, voting for TARGET within seconds of verifying
     without loading the page (a rush: each habit alone is a few people's in ten). Beside them, fans of TARGET as

@@ -515,6 +515,56 @@ def test_a_network_carrying_many_others_is_not_taken_for_a_farm():
     assert "synchronised_networks" not in run(background + farm + neighbours, per_batch=20)
 
 
+def test_an_identity_comes_back_on_a_clock_from_its_fifth_even_visit_and_a_person_reminded_at_random_does_not():
+    """Visits every four minutes with up to 40 s of jitter, each of two requests a few seconds apart: on a clock
+    from the fifth visit, counted then for the campaign's day and the entry's; a person coming back when reminded
+    never is, however many times."""
+    jitter = [0, 20, 5, 30, 12, 25]
+    times = [T0 + timedelta(seconds=240 * i + j + k) for i, j in enumerate(jitter) for k in (0, 4)]
+    assert not domain.on_clock(times[:8], T)  # four visits: too few to tell
+    assert domain.on_clock(times[:10], T)
+    rng = random.Random(3)
+    at, person = T0, []
+    for _ in range(10):
+        at += timedelta(seconds=rng.expovariate(1 / 240) + 60)
+        person.append(at)
+    assert not domain.on_clock(person, T)
+    votes = [cast("drip", TARGET, at) for at in times[:10]]
+    store = domain.MemoryWindows()
+    for v in votes:
+        asyncio.run(domain.detect([v], store, T))
+    day = domain.window_start(T0, domain.DAY)
+    got = {k[2]: n for k, n in store.counters.items() if "clock=y" in k[2] and k[3] == day}
+    assert got == {"clock=y": 1, f"{TARGET}|clock=y": 1}
+
+
+def test_a_slow_drip_from_residential_addresses_is_held_whole_once_on_its_clock_and_fans_coming_back_are_not():
+    """Day three: 40 identities verified days before, each on its own residential network with its own browser,
+    looking at the page, giving the entry one vote every four minutes give or take 20 s — five visits each, too
+    few for one identity alone to be a timer (`regular_gaps`). Beside them 30 of the entry's fans coming back
+    whenever reminded (a few minutes apart on average), and people voting for other entries."""
+    rng = random.Random(11)
+    background = crowd(400, T0 - timedelta(minutes=30), span_s=3600, fresh=0.0)
+    fans = []
+    for i in range(30):
+        at = T0 - timedelta(minutes=10) + timedelta(seconds=rng.uniform(0, 300))
+        for _ in range(6):
+            fans.append(cast(f"fan{i}", TARGET, at, subnet=f"198.19.{i}.0/24", ua=f"ua-{rng.randrange(25)}"))
+            at += timedelta(seconds=60 + rng.expovariate(1 / 200))
+    for i in range(30):
+        assert not domain.on_clock([v.cast_at for v in fans if v.voter_id == f"fan{i}"], T)
+    drip = []
+    for i in range(40):
+        start = T0 + timedelta(seconds=rng.uniform(0, 240))
+        drip += [cast(f"drip{i}", TARGET, start + timedelta(seconds=240 * k + rng.uniform(-20, 20)),
+                      subnet=f"100.{64 + i}.{k}.0/24", ua=f"ua-{rng.randrange(25)}") for k in range(5)]
+    found = run(background + fans + drip, per_batch=20)
+    held = set().union(*found.values())
+    assert ids(drip) <= found["coordinated_cohort"]  # every vote, the first four visits' too
+    assert not held & ids(background + fans)
+    assert "regular_gaps" not in found
+
+
 def test_an_identity_counts_as_rotating_once_per_scope_from_its_third_device():
     """Votes for A, A, B, A from four fingerprints: rotating from the third (for B), counted once for the campaign's
     day and once for each entry it then voted for."""

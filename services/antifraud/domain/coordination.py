@@ -57,6 +57,7 @@ from .context import Context, Evidence
 from .findings import Finding, Selector, hm, matches
 from .registry import Thresholds
 from .signals import (
+    ACQUIRED,
     BURST,
     DAY,
     DELAY_BINS,
@@ -84,6 +85,8 @@ _LOOKBACK_S = 120
 # Traits a place gives everyone in it, not a script's behaviour: a unit's PCs share one browser build, an
 # employer's group plan one operator's numbers.
 _PLACE_TRAITS = frozenset({"ua", "num"})
+# Traits an identity acquires over its day (changing fingerprints, a clock): counted for the campaign and the entry.
+_LATER = frozenset(name for name, _ in ACQUIRED)
 _APART_PACE = 4.0  # a gap this many times an entry cohort's median gap (and `apart_s`) sets identities apart
 _EXPECTED = 5.0  # identities a trait value would have in the cohort by the others' share, before its rarity counts
 
@@ -97,6 +100,8 @@ _RUSH_EN = "voted within 15 s of verifying without loading the campaign's page"
 _RUSH_ZH = "验证后 15 秒内未打开活动页面即投票"
 _DEV_EN = "changed device fingerprints between their votes that day"
 _DEV_ZH = "当天投票时多次更换设备指纹"
+_CLOCK_EN = "came back to vote again and again at nearly the same interval that day, like a timer"
+_CLOCK_ZH = "当天多次以几乎相同的间隔回来投票，如同定时器"
 _NUM_ZH = {"virtual": "使用虚拟运营商号码（170/171/162/165/167）验证",
            "data": "使用上网卡/物联网卡号码（145–149）验证", "mobile": "使用基础运营商号码验证"}
 
@@ -150,7 +155,7 @@ def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
     done: set[tuple[str, str, datetime, str]] = set()
     for (c, voter), v in first.items():
         day = v.window(DAY)
-        keys = trait_keys("", v) + (["dev=rot"] if v.rot else [])
+        keys = trait_keys("", v) + (["dev=rot"] if v.rot else []) + (["clock=y"] if v.clock else [])
         for e in {""} | entries[(c, voter)]:
             if (c, voter, day, e) in counted:
                 continue
@@ -183,7 +188,7 @@ _BIN_NAMES = [name for _, name in DELAY_BINS]
 
 
 # The values of a trait that are a script's habit, where one is (any delay bin can be).
-_SCRIPT_VALUES = {"page": "n", "rush": "y", "dev": "rot"}
+_SCRIPT_VALUES = {"page": "n", "rush": "y", "dev": "rot", "clock": "y"}
 
 
 def _habits(traits: Iterable[tuple[str, str]]) -> list[str]:
@@ -280,6 +285,8 @@ def _describe(name: str, value: str) -> tuple[str, str]:
         return _NUM_EN[value], _NUM_ZH[value]
     if name == "dev":
         return _DEV_EN, _DEV_ZH
+    if name == "clock":
+        return _CLOCK_EN, _CLOCK_ZH
     if name == "rush":
         return _RUSH_EN, _RUSH_ZH
     if name == "delay":
@@ -340,8 +347,8 @@ def check(v: VoteSignal, ctx: Context) -> None:
         n = cohort("*")
         if n < t.contrast_cohort_min:
             continue
-        # rotating devices is counted for the campaign and the entry, not per network
-        unweighed = _unweighed(v, ctx) | ({"dev"} if co.label == "network" else frozenset())
+        # rotating devices and coming back on a clock are counted for the campaign and the entry, not per network
+        unweighed = _unweighed(v, ctx) | (_LATER if co.label == "network" else frozenset())
         traits = _compare(v, t, co.label, n, n_others, cohort, others, unweighed)
         chosen = {name for name, _, _ in traits.strong + traits.support}
         if co.label == "entry" and v.ua and "ua" not in chosen and (
@@ -511,8 +518,11 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # A rush is two habits at once (the delay and never loading the page): two pieces, as they were apart. So is
     # changing fingerprints far commoner here than among everyone (`rotation_ratio`): an anti-detect browser's.
     rotates = any(name == "dev" and ev.ratio >= t.rotation_ratio for name, _, ev in strong)
-    pieces = len(strong) + len(support) + any(name == "rush" for name, _, _ in strong + support) + rotates + sum(
-        behaviour or not (x.signal == "network" or (x.signal == "surge" and place)) for x in extra)
+    # So is coming back on a clock far commoner here (`clock_ratio`): a few devoted fans in a hundred are ever that
+    # even in a day, a slow drip's identities all are.
+    clocks = any(name == "clock" and ev.ratio >= t.clock_ratio for name, _, ev in strong)
+    pieces = len(strong) + len(support) + any(name == "rush" for name, _, _ in strong + support) + rotates + clocks \
+        + sum(behaviour or not (x.signal == "network" or (x.signal == "surge" and place)) for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
         return False
     sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)
@@ -558,7 +568,9 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
     """One finding per cohort, window and set of the script's traits. It covers the votes, in the cohort's windows,
     of the identities that voted for the entry (from the network) with every one of those traits, and their other
     votes of those windows too (camouflage). An entry cohort's ten minutes are covered from two minutes before they
-    start (`_LOOKBACK_S`). With a single trait and a burst, only the burst's seconds are covered. When the script
+    start (`_LOOKBACK_S`); on a clock, the whole day of the identities that voted for the entry on one (the clock
+    shows only once they have come back several times: their first visits too). With a single trait and a burst,
+    only the burst's seconds are covered. When the script
     sends one user agent most of the cohort sends, or changes fingerprints as no crowd does (`any_number`), its
     identities on other kinds of number are covered too: the farm's carrier SIMs beside its code platform's.
     The explanation names every signal that made the identities likelier to be scripted, strong or not."""
@@ -569,17 +581,23 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
         start = co.start - timedelta(seconds=_LOOKBACK_S if label == "entry" else 0)
         end = co.start + timedelta(seconds=co.length)
     traits = {name: value for name, value, _ in evidence}
+    if "clock" in traits:  # the identities' whole day: one finding (and case) per entry and day
+        start, end = v.window(DAY), v.window(DAY) + timedelta(seconds=DAY)
     whole = covered_whole(traits)
     whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
                if label == "network" else
                f"{n} identities that voted for this entry in the 10 minutes from {hm(co.start)}"
-               + (f" (votes with the same traits from {hm(start)} are covered too, but not those of the few identities "
+               + (f" (every vote from {hm(start)} that day of those that came back on a clock is covered)"
+                  if "clock" in traits else
+                  f" (votes with the same traits from {hm(start)} are covered too, but not those of the few identities "
                   f"at either end that came apart from the rest by {ctx.t.apart_s:.0f} s or more)"
                   if start < co.start and not whole else
                   f" (votes with the same traits from {hm(start)} are covered too)" if start < co.start else ""))
     whom_zh = (f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {n} 个身份"
                if label == "network" else f"{hm(co.start)} 起的 10 分钟内为该作品投票的 {n} 个身份"
-               + (f"（{hm(start)} 起具有相同特征的选票一并处理，"
+               + (f"（其中按固定间隔回来投票的身份当天自 {hm(start)} 起的全部选票一并处理）"
+                  if "clock" in traits else
+                  f"（{hm(start)} 起具有相同特征的选票一并处理，"
                   f"首尾与其余相隔 {ctx.t.apart_s:.0f} 秒以上的少数身份除外）"
                   if start < co.start and not whole else
                   f"（{hm(start)} 起具有相同特征的选票一并处理）" if start < co.start else ""))
@@ -603,14 +621,14 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
                  page=False if "rush" in traits else None if "page" not in traits else traits["page"] == "y",
                  rush=True if "rush" in traits else None,
                  num=None if any_number else traits.get("num"),
-                 rot=True if "dev" in traits else None),
+                 rot=True if "dev" in traits else None, clock=True if "clock" in traits else None),
         level=level, entry_id=v.entry_id, score=score))
 
 
 def covered_whole(traits: dict[str, str]) -> bool:
-    """A finding on these traits covers its window whole (`apart` leaves no one out): two traits or more, or a
-    delay of more than seconds."""
-    return len(traits) != 1 or traits.get("delay") not in (None, *RUSH_BINS)
+    """A finding on these traits covers its window whole (`apart` leaves no one out): two traits or more, a delay of
+    more than seconds, or a clock (a slow drip's identities come as spread as the entry's own)."""
+    return len(traits) != 1 or traits.get("delay") not in (None, *RUSH_BINS) or "clock" in traits
 
 
 def apart(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal]:

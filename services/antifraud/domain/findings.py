@@ -36,6 +36,8 @@ class Selector:
     rot: bool | None = None
     # Only votes cast in a rush (`VoteSignal.rush`: within seconds of verifying, without the page), when True.
     rush: bool | None = None
+    # Only votes cast on a clock (`VoteSignal.clock`: the identity had come back on a clock that day), when True.
+    clock: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def matches(s: Selector, v: VoteSignal) -> bool:
             and (s.voter_id is None or v.voter_id == s.voter_id) and (not s.fresh_only or v.fresh)
             and (s.ua is None or v.ua == s.ua) and (s.delay is None or v.delay == s.delay)
             and (s.page is None or v.page == s.page) and (s.num is None or v.num == s.num)
-            and (s.rush is None or (v.rush == "y") == s.rush))
+            and (s.rush is None or (v.rush == "y") == s.rush) and (s.clock is None or v.clock == s.clock))
 
 
 def rotating_since(s: Selector) -> datetime | None:
@@ -101,3 +103,4 @@ def rotating_since(s: Selector) -> datetime | None:
     if not s.rot:
         return None
     return window_start(s.end - timedelta(microseconds=1), DAY)
+

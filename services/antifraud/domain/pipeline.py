@@ -19,10 +19,11 @@ from .signals import (
     Earlier,
     VoterPast,
     VoteSignal,
+    acquired_increments,
     delay_bin,
     distinct_members,
     firsts,
-    rotation_increments,
+    on_clock,
     voter_past,
     window_start,
 )
@@ -137,7 +138,7 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
         counter_reads |= its_counters
         distinct_reads |= {k for k, _ in distinct_members([v])} | its_distinct
     counts = await store.count_votes(votes, counter_reads, first,
-                                     rotation_increments(votes, history, first, t.rotate_devices))
+                                     acquired_increments(votes, history, first, t))
     distinct = await store.count_identities(votes, past, distinct_reads)
     findings = judge(votes, counts, distinct, history, t, past, again, store.early)
     decisive = [f for f in findings if f.decisive]
@@ -156,17 +157,20 @@ def first_vote_delays(votes: list[VoteSignal], history: dict[tuple[str, str], li
                       t: Thresholds) -> list[VoteSignal]:
     """Each vote's delay trait is its identity's: from verifying to the identity's first vote of the day (a
     script's identity votes seconds after verifying, and every one of its votes carries that). And whether the
-    identity had voted from `rotate_devices` or more devices that day by this vote (`rotating`)."""
+    identity had voted from `rotate_devices` or more devices that day by this vote (`rotating`), and had come back
+    on a clock (`signals.on_clock`)."""
     out = []
     for v in votes:
-        rot = rotating(v, history.get((v.campaign_id, v.voter_id), ()), t)
-        if v.verified_at is None:
-            out.append(v if rot == v.rot else replace(v, rot=rot, _starts=v._starts))
-            continue
+        earlier = history.get((v.campaign_id, v.voter_id), ())
+        rot = rotating(v, earlier, t)
         day = v.window(DAY)
-        first = next((p[0] for p in history.get((v.campaign_id, v.voter_id), ()) if p[0] >= day), v.cast_at)
-        delay = delay_bin((first - v.verified_at).total_seconds(), t.fresh_delay_max_s)
-        out.append(v if (delay, rot) == (v.delay, v.rot) else replace(v, delay=delay, rot=rot, _starts=v._starts))
+        clock = on_clock([p[0] for p in earlier if day <= p[0] <= v.cast_at], t)
+        delay = v.delay
+        if v.verified_at is not None:
+            first = next((p[0] for p in earlier if p[0] >= day), v.cast_at)
+            delay = delay_bin((first - v.verified_at).total_seconds(), t.fresh_delay_max_s)
+        out.append(v if (delay, rot, clock) == (v.delay, v.rot, v.clock)
+                   else replace(v, delay=delay, rot=rot, clock=clock, _starts=v._starts))
     return out
 
 

@@ -113,6 +113,16 @@ class Thresholds:
     # `contrast_min_identities` of them) is two pieces of evidence, like a rush: people with fingerprinting
     # protection are a few in a hundred everywhere, not a crowd backing one entry.
     rotation_ratio: float = 16.0
+    # An identity on a clock: `clock_visits` visits in a row (requests at least `clock_min_gap_s` apart) whose gaps
+    # vary by no more than `clock_max_cv`. People come back when something reminds them; among devoted fans coming
+    # back every few minutes about two in a hundred are ever that even in a day, while a slow drip's identities (a
+    # timer with up to a sixth of its interval in jitter) nearly all are. Alone (`regular_gaps`) it takes more
+    # visits; as a trait of a cohort it is compared like the others, and standing out `clock_ratio` times it is two
+    # pieces of evidence.
+    clock_visits: int = 5
+    clock_min_gap_s: float = 60.0
+    clock_max_cv: float = 0.12
+    clock_ratio: float = 16.0
     # A surge: an entry's share of the campaign's identities in ten minutes against its share earlier that day.
     surge_min_identities: int = 30
     surge_ratio: float = 4.0
@@ -186,17 +196,18 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "timing"),
     Rule("coordinated_cohort",
          "identities backing one entry that share traits of a script (user agent, time from verifying to voting, "
-         "never loading the page, the kind of phone number, changing device fingerprints) far more than the "
+         "never loading the page, the kind of phone number, changing device fingerprints, coming back on a clock) far "
+         "more than the "
          "campaign's other voters, with bursts, a surge against the entry's own history or the same habit found for "
          "the entry earlier that day as further evidence",
          "为同一作品投票的一批身份在多项特征上高度一致（浏览器标识、验证到投票的时间、未打开活动页面、号码类型、"
-         "频繁更换设备指纹），"
+         "频繁更换设备指纹、按固定间隔反复回来投票），"
          "远超活动中其他投票者；突发、相对作品自身历史的激增或当天早些时候已在该作品上查获的同一习惯"
          "作为补充证据", "hold",
          ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
           "contrast_support", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
-          "rotation_ratio", "surge_min_identities",
+          "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "surge_min_identities",
           "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities"), "coordination"),
 )}
 

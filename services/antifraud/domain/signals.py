@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import itertools
 import math
 import uuid
 from collections.abc import Iterable
@@ -51,6 +52,7 @@ class VoteSignal:
     page: bool = False  # the identity had loaded the campaign's page before voting
     num: str | None = None  # the kind of phone number it verified with (mobile, virtual, data), if known
     rot: bool = False  # the identity had voted from several devices that day by this vote (`rotate_devices`)
+    clock: bool = False  # the identity had come back on a clock that day by this vote (`on_clock`)
     # A vote's window starts, built once each: every rule reads the same few (minute, hour, day) many times.
     _starts: dict[int, datetime] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -93,9 +95,11 @@ class VoteSignal:
     def traits(self) -> tuple[tuple[str, str], ...]:
         """The behaviour the coordination rule compares with the campaign's other voters: (trait, value).
         Unknown values are "?" (counted, never evidence). "dev" is "rot" once the identity's fingerprint has
-        changed from vote to vote that day (counted when it becomes so, `rotation_increments`), "?" until then."""
+        changed from vote to vote that day, "clock" is "y" once it has come back on a clock that day (each counted
+        when it becomes so, `acquired_increments`), "?" until then."""
         return (("ua", self.ua or "?"), ("delay", self.delay or "?"), ("page", "y" if self.page else "n"),
-                ("num", self.num or "?"), ("dev", "rot" if self.rot else "?"), ("rush", self.rush))
+                ("num", self.num or "?"), ("dev", "rot" if self.rot else "?"), ("rush", self.rush),
+                ("clock", "y" if self.clock else "?"))
 
     @property
     def rush(self) -> str:
@@ -360,40 +364,68 @@ def firsts(votes: Iterable[VoteSignal],
 _RETURN = frozenset({"entry_return"})
 
 
-def rotation_increments(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earlier]],
-                        first: dict[uuid.UUID, frozenset[str]], rotate_devices: int) -> dict[ShardedKey, int]:
-    """The "dev=rot" counts of identities that vote from changing fingerprints (`VoteSignal.rot`). An identity
-    becomes rotating partway through its day: at the vote that makes it so, it counts as rotating in the campaign's
-    day and in the day and ten minutes of every entry it voted for that day, that vote's included; at its later
-    votes, in the scopes where they are its first (a new entry, a new ten minutes)."""
+# Traits an identity acquires partway through its day, and keeps: changing fingerprints, coming back on a clock.
+ACQUIRED = (("dev", "rot"), ("clock", "y"))
+
+
+def acquired_increments(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earlier]],
+                        first: dict[uuid.UUID, frozenset[str]], t: Thresholds) -> dict[ShardedKey, int]:
+    """The counts of identities with a trait acquired partway through the day (`ACQUIRED`: "dev=rot" for changing
+    fingerprints, `VoteSignal.rot`; "clock=y" for coming back on a clock, `VoteSignal.clock`). At the vote that
+    makes it so, the identity counts with it in the campaign's day and in the day and ten minutes of every entry it
+    voted for that day, that vote's included; at its later votes, in the scopes where they are its first (a new
+    entry, a new ten minutes)."""
     out: dict[ShardedKey, int] = {}
     for v in votes:
-        if not v.rot:
+        if not (v.rot or v.clock):
             continue
         c, day = v.campaign_id, v.window(DAY)
         earlier = [p for p in history.get((c, v.voter_id), ()) if day <= p[0] < v.cast_at]
         keys: set[CounterKey] = set()
-        if len({p[3] for p in earlier if p[3]}) < rotate_devices:  # this vote makes it rotating
-            keys.add((c, "trait_day", "dev=rot", day))
-            for at, entry, _, _ in [*earlier, (v.cast_at, v.entry_id, v.subnet, v.device_hash)]:
-                e = entry_key(entry)
-                keys.add((c, "entry_trait_day", f"{e}|dev=rot", day))
-                keys.add((c, "entry_trait_ten", f"{e}|dev=rot", window_start(at, TEN_MINUTES)))
-                halfway = halfway_start(at)
-                if halfway >= day:
-                    keys.add((c, "entry_trait_ten", f"{e}|dev=rot", halfway))
-        else:
-            scopes = first.get(v.vote_id, _ALL_FIRST)
-            e = entry_key(v.entry_id)
-            if "entry_day" in scopes:
-                keys.add((c, "entry_trait_day", f"{e}|dev=rot", day))
-            if "entry_ten" in scopes:
-                keys.add((c, "entry_trait_ten", f"{e}|dev=rot", v.window(TEN_MINUTES)))
-            if "entry_ten_half" in scopes and (half := v.halfway_ten()):
-                keys.add((c, "entry_trait_ten", f"{e}|dev=rot", half))
+        for name, value in ACQUIRED:
+            if not (v.rot if name == "dev" else v.clock):
+                continue
+            trait = f"{name}={value}"
+            became = (len({p[3] for p in earlier if p[3]}) < t.rotate_devices if name == "dev"
+                      else not on_clock([p[0] for p in earlier], t))
+            if became:  # this vote makes it so
+                keys.add((c, "trait_day", trait, day))
+                for at, entry, _, _ in [*earlier, (v.cast_at, v.entry_id, v.subnet, v.device_hash)]:
+                    e = entry_key(entry)
+                    keys.add((c, "entry_trait_day", f"{e}|{trait}", day))
+                    keys.add((c, "entry_trait_ten", f"{e}|{trait}", window_start(at, TEN_MINUTES)))
+                    halfway = halfway_start(at)
+                    if halfway >= day:
+                        keys.add((c, "entry_trait_ten", f"{e}|{trait}", halfway))
+            else:
+                scopes = first.get(v.vote_id, _ALL_FIRST)
+                e = entry_key(v.entry_id)
+                if "entry_day" in scopes:
+                    keys.add((c, "entry_trait_day", f"{e}|{trait}", day))
+                if "entry_ten" in scopes:
+                    keys.add((c, "entry_trait_ten", f"{e}|{trait}", v.window(TEN_MINUTES)))
+                if "entry_ten_half" in scopes and (half := v.halfway_ten()):
+                    keys.add((c, "entry_trait_ten", f"{e}|{trait}", half))
         for k in keys:
             out[(k, v.shard)] = out.get((k, v.shard), 0) + 1
     return out
+
+
+def on_clock(times: list[datetime], t: Thresholds) -> bool:
+    """One identity's votes of a day (in time order) came back on a clock: `clock_visits` visits in a row (a visit
+    is a run of requests less than `clock_min_gap_s` apart) whose gaps vary by no more than `clock_max_cv`.
+    People come back when something reminds them, at random; a slow drip's timer keeps its interval."""
+    if len(times) < t.clock_visits:
+        return False
+    visits = [at for at, before in zip(times, [None, *times[:-1]], strict=True)
+              if before is None or (at - before).total_seconds() >= t.clock_min_gap_s]
+    k = t.clock_visits
+    for i in range(k - 1, len(visits)):
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(visits[i - k + 1:i + 1])]
+        mean = sum(gaps) / len(gaps)
+        if mean > 0 and math.sqrt(sum((g - mean) ** 2 for g in gaps) / len(gaps)) <= t.clock_max_cv * mean:
+            return True
+    return False
 
 
 def replay_firsts(votes: Iterable[VoteSignal]) -> dict[uuid.UUID, frozenset[str]]:
@@ -408,8 +440,12 @@ def replay_firsts(votes: Iterable[VoteSignal]) -> dict[uuid.UUID, frozenset[str]
 
 def trait_keys(prefix: str, v: VoteSignal) -> list[str]:
     """The keys a vote's identity counts under in a trait dimension at its first vote there: each trait's value,
-    and "*" (all). Rotating devices is counted apart, when the identity becomes rotating (`rotation_increments`)."""
-    return [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits() if name != "dev")]
+    and "*" (all). Traits acquired partway through the day are counted apart, when the identity acquires them
+    (`acquired_increments`)."""
+    return [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits() if name not in _LATER)]
+
+
+_LATER = frozenset(name for name, _ in ACQUIRED)
 
 
 def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[CounterKey, int]] | None = None,

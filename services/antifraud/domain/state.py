@@ -114,7 +114,7 @@ class MemoryWindows(Counting):
             if s.voters_of_entry:
                 voters = {v.voter_id for v in self._candidates(s) if matches(s, v) and self._rotated(s, v)}
                 s = replace(s, entry_id=None, voters_of_entry=False, ua=None, delay=None, page=None, num=None,
-                            rot=None, rush=None)
+                            rot=None, rush=None, clock=None)
                 out.append([v for v in self._candidates(s) if matches(s, v) and v.voter_id in voters])
             else:
                 out.append([v for v in self._candidates(s) if matches(s, v) and self._rotated(s, v)])
