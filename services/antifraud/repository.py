@@ -147,7 +147,9 @@ class HybridWindows(PgWindows):
                  sharded: bool = True) -> None:
         super().__init__(conn, sharded=sharded)
         self.nets = nets
-        self.early = nets.early  # the instance's, from batch to batch
+        # The instance's kept votes (from batch to batch), changed by this batch in a copy that becomes the
+        # instance's once the batch commits: a batch that fails and is tried again judges them again.
+        self.early = dict(nets.early)
         self.held = nets.held
         self.new_held: set[tuple[str, str, datetime, str]] = set()
         self.offsets = offsets
@@ -240,6 +242,7 @@ class HybridWindows(PgWindows):
         if len(self.nets.held) > _HELD_REMEMBERED:
             self.nets.held.clear()  # sent again at worst: the counts are distinct
         self.nets.held |= self.new_held
+        self.nets.early = self.early
 
 
 # --- policies ----------------------------------------------------------------------------------

@@ -153,6 +153,9 @@ def grid(quick: bool = False) -> list[Cell]:
                     SlowDrip(150, Farm(ua="mix", verify="aged", jitter_s=40), interval_s=240)))
     attacks.append(("slow drip proxies irregular", "150 ids, 1 vote / 4 min + 0–4 min, residential proxies, UA mix, aged",
                     SlowDrip(150, Farm(ua="mix", verify="aged", jitter_s=240), interval_s=240)))
+    attacks.append(("slow drip humanlike", "150 ids, 1 vote / 4 min + 0–40 s, residential proxies, UA mix, human "
+                    "verify, faked page", SlowDrip(150, Farm(ua="mix", verify="human", page="faked", jitter_s=40),
+                                                   interval_s=240)))
 
     attacks += platform
     cells: list[Cell] = []
@@ -614,6 +617,10 @@ def http_cells() -> list[Cell]:
              FreshSurge(farm=Farm(ua="one", numbers=0.8), multiple=3.0, window_s=120),
              "400 ordinary + fresh surge 3× the entry's honest votes in 2 minutes from distinct residential addresses, "
              "one copied user agent, 80 % of the numbers from a code platform; 6 simulated minutes"),
+        Cell("http slow drip", "first_hour", 24, 300, [],
+             SlowDrip(40, Farm(ua="mix", verify="human", page="faked", jitter_s=40), interval_s=240, at=0.1),
+             "300 ordinary + 40 ids from residential proxies behaving like people (own user agents, human delays, page "
+             "views), one vote each every 4 minutes + 0–40 s; 24 simulated minutes"),
     ]
 
 

@@ -618,3 +618,34 @@ async def test_a_farm_striking_before_the_campaign_has_a_baseline_is_judged_late
     held = set().union(*found_pg.values())
     assert held >= {e.vote_id for e in farm}
     assert not held & {e.vote_id for e in people}
+
+
+async def test_kept_votes_are_judged_again_when_a_batch_fails_and_is_tried_again(service):
+    """The farm striking before the campaign has a baseline, with every batch failing once before it commits (the
+    consumer tries a failed batch again): the kept votes the failed attempt judged are still there for the retry,
+    and the farm is held."""
+    rng = random.Random(3)
+    campaign, t = f"{CAMPAIGN}-retry", domain.Thresholds()
+    people = [vote(f"p{i}", (OTHER, THIRD)[i % 2], T0 + timedelta(seconds=rng.uniform(70, 300) if i >= 12 else
+                                                                    rng.uniform(0, 55)), subnet=f"203.0.{i}.0/24",
+                   verified=T0 - timedelta(seconds=90)) for i in range(120)]
+    strike = T0 + timedelta(seconds=60)
+    farm = [vote(f"farm{i}", TARGET, strike + timedelta(seconds=i * 0.1), count=10, subnet=f"100.{i % 2}.9.0/24",
+                 ua="copied-ua", page=False, verified=strike - timedelta(seconds=3)) for i in range(40)]
+    events = sorted(people + farm, key=lambda e: e.cast_at)
+    nets, found = domain.NetworkState(t), {}
+
+    class Failed(Exception):
+        pass
+
+    for i in range(0, len(events), 4):
+        signals = [domain.VoteSignal.of(campaign, e, t) for e in events[i:i + 4]]
+        with pytest.raises(Failed):
+            async with service.pool.acquire() as conn, conn.transaction():
+                store = HybridWindows(conn, nets, {0: (i, i + len(signals) - 1)})
+                await domain.detect(signals, store, t)
+                raise Failed  # rolled back, never committed
+        _collect(found, await score(service.pool, signals, nets, t, offset=i))
+    held = set().union(*found.values())
+    assert held >= {e.vote_id for e in farm}
+    assert not held & {e.vote_id for e in people}

@@ -563,6 +563,17 @@ def test_a_slow_drip_from_residential_addresses_is_held_whole_once_on_its_clock_
     assert ids(drip) <= found["coordinated_cohort"]  # every vote, the first four visits' too
     assert not held & ids(background + fans)
     assert "regular_gaps" not in found
+    # one case for the entry's day, which says why in both languages
+    store, cases = domain.MemoryWindows(), {}
+    everything = sorted(background + fans + drip, key=lambda v: v.cast_at)
+    for i in range(0, len(everything), 20):
+        for f, _ in asyncio.run(domain.detect(everything[i:i + 20], store, T)):
+            if f.reason_code == "coordinated_cohort":
+                cases[f.identity] = f
+    assert len(cases) == 1
+    f = next(iter(cases.values()))
+    assert f.evidence["traits"] == {"clock": "y"} and f.selector.start == domain.window_start(T0, domain.DAY)
+    assert "at nearly the same interval" in f.explanation and "如同定时器" in f.explanation_zh
 
 
 def test_an_identity_counts_as_rotating_once_per_scope_from_its_third_device():
