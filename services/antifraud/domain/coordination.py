@@ -137,12 +137,16 @@ def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
                  counted: AbstractSet[tuple[str, str, datetime, str]] = frozenset(),
                  ) -> tuple[set[tuple[CounterKey, str]], set[tuple[str, str, datetime, str]]]:
     """The identities decisive findings cover, counted (distinct) under the trait values of their earliest covered
-    vote, for the campaign and for each entry they voted for among those votes; and what was counted (campaign,
-    voter, day, and the entry or "" for the campaign), but what an earlier batch `counted` already. A farm found
-    on one entry, still counted among the campaign's other voters, would make the next farm with its habit look less
-    unusual: a second surge in a rush, beside a first, was compared with others a tenth of whom were in a rush."""
+    vote and the traits acquired over the day (`signals.ACQUIRED`) any covered vote shows, for the campaign and for
+    each entry they voted for among those votes; and what was counted (campaign, voter, day, and the entry or ""
+    for the campaign, followed by "#" and an acquired trait for its count), but what an earlier batch `counted`
+    already. A farm found on one entry, still counted among the campaign's other voters, would make the next farm
+    with its habit look less unusual: a second surge in a rush, beside a first, was compared with others a tenth of
+    whom were in a rush; a second drip on a clock, beside a first held whole from its first visit, with others
+    whose clocks the first drip's made six in a hundred."""
     first: dict[tuple[str, str], VoteSignal] = {}
     entries: dict[tuple[str, str], set[str]] = {}
+    later: dict[tuple[str, str], set[str]] = {}
     for f, votes in covered:
         if not f.decisive:
             continue
@@ -151,17 +155,19 @@ def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
             if k not in first or v.cast_at < first[k].cast_at:
                 first[k] = v
             entries.setdefault(k, set()).add(entry_key(v.entry_id))
+            later.setdefault(k, set()).update(f"{name}={value}" for name, value in v.traits()
+                                              if name in _LATER and value != "?")
     out: set[tuple[CounterKey, str]] = set()
     done: set[tuple[str, str, datetime, str]] = set()
     for (c, voter), v in first.items():
         day = v.window(DAY)
-        keys = trait_keys("", v) + (["dev=rot"] if v.rot else []) + (["clock=y"] if v.clock else [])
         for e in {""} | entries[(c, voter)]:
-            if (c, voter, day, e) in counted:
-                continue
-            done.add((c, voter, day, e))
-            out |= {((c, "held_entry_trait_day", f"{e}|{x}", day) if e else (c, "held_trait_day", x, day), voter)
-                    for x in keys}
+            for memo, keys in ((e, trait_keys("", v)), *((f"{e}#{x}", [x]) for x in sorted(later[(c, voter)]))):
+                if (c, voter, day, memo) in counted:
+                    continue
+                done.add((c, voter, day, memo))
+                out |= {((c, "held_entry_trait_day", f"{e}|{x}", day) if e else (c, "held_trait_day", x, day), voter)
+                        for x in keys}
     return out, done
 
 
@@ -483,9 +489,10 @@ def _rushing(t: Any, n: int, n_others: int, cohort: Any, others: Any) -> bool:
     return bool(ratio >= t.contrast_support)
 
 
-def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison) -> bool:
-    """With the evidence beyond the traits (timing, a surge, a network taken over): hold, invalidate or nothing.
-    Whether a finding was made."""
+def _beyond(v: VoteSignal, ctx: Context, co: Cohort, n: int,
+            traits: _Comparison) -> tuple[list[Evidence], Evidence | None]:
+    """The evidence beyond the traits: the burst the vote came in; for an entry, its surge (or the same habits found
+    for it earlier that day); for a network, being taken over (also returned apart)."""
     t, label = ctx.t, co.label
     extra: list[Evidence] = []
     timing = ctx.timing.get(v.vote_id, [])
@@ -500,6 +507,14 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     taken = takeover(v, ctx, n) if label == "network" else None
     if taken:
         extra.append(taken)
+    return extra, taken
+
+
+def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison) -> bool:
+    """With the evidence beyond the traits (timing, a surge, a network taken over): hold, invalidate or nothing.
+    Whether a finding was made."""
+    t, label = ctx.t, co.label
+    extra, taken = _beyond(v, ctx, co, n, traits)
     strong, support = traits.strong, traits.support
     # A supporting trait alone needs a second one (a campus a little quicker than everyone is no farm), unless it
     # is never loading the page on a network taken over: people on one network differ from everyone in how fast
@@ -570,9 +585,9 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
     votes of those windows too (camouflage). An entry cohort's ten minutes are covered from two minutes before they
     start (`_LOOKBACK_S`); on a clock, the whole day of the identities that voted for the entry on one (the clock
     shows only once they have come back several times: their first visits too). With a single trait and a burst,
-    only the burst's seconds are covered. When the script
-    sends one user agent most of the cohort sends, or changes fingerprints as no crowd does (`any_number`), its
-    identities on other kinds of number are covered too: the farm's carrier SIMs beside its code platform's.
+    only the burst's seconds are covered. When the script sends one user agent most of the cohort sends, or changes
+    fingerprints as no crowd does (`any_number`), its identities on other kinds of number are covered too: the
+    farm's carrier SIMs beside its code platform's.
     The explanation names every signal that made the identities likelier to be scripted, strong or not."""
     label = co.label
     if burst_only:
@@ -583,24 +598,7 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
     traits = {name: value for name, value, _ in evidence}
     if "clock" in traits:  # the identities' whole day: one finding (and case) per entry and day
         start, end = v.window(DAY), v.window(DAY) + timedelta(seconds=DAY)
-    whole = covered_whole(traits)
-    whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
-               if label == "network" else
-               f"{n} identities that voted for this entry in the 10 minutes from {hm(co.start)}"
-               + (f" (every vote from {hm(start)} that day of those that came back on a clock is covered)"
-                  if "clock" in traits else
-                  f" (votes with the same traits from {hm(start)} are covered too, but not those of the few identities "
-                  f"at either end that came apart from the rest by {ctx.t.apart_s:.0f} s or more)"
-                  if start < co.start and not whole else
-                  f" (votes with the same traits from {hm(start)} are covered too)" if start < co.start else ""))
-    whom_zh = (f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {n} 个身份"
-               if label == "network" else f"{hm(co.start)} 起的 10 分钟内为该作品投票的 {n} 个身份"
-               + (f"（其中按固定间隔回来投票的身份当天自 {hm(start)} 起的全部选票一并处理）"
-                  if "clock" in traits else
-                  f"（{hm(start)} 起具有相同特征的选票一并处理，"
-                  f"首尾与其余相隔 {ctx.t.apart_s:.0f} 秒以上的少数身份除外）"
-                  if start < co.start and not whole else
-                  f"（{hm(start)} 起具有相同特征的选票一并处理）" if start < co.start else ""))
+    whom_en, whom_zh = _whom(v, ctx, co, n, start, traits)
     odds = math.exp(score)
     ctx.put(Finding(
         "coordinated_cohort",
@@ -623,6 +621,31 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
                  num=None if any_number else traits.get("num"),
                  rot=True if "dev" in traits else None, clock=True if "clock" in traits else None),
         level=level, entry_id=v.entry_id, score=score))
+
+
+def _whom(v: VoteSignal, ctx: Context, co: Cohort, n: int, start: datetime,
+          traits: dict[str, str]) -> tuple[str, str]:
+    """Whom a finding speaks of, and which of their votes it covers (en, zh)."""
+    label = co.label
+    whole = covered_whole(traits)
+    whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
+               if label == "network" else
+               f"{n} identities that voted for this entry in the 10 minutes from {hm(co.start)}"
+               + (f" (every vote from {hm(start)} that day of those that came back on a clock is covered)"
+                  if "clock" in traits else
+                  f" (votes with the same traits from {hm(start)} are covered too, but not those of the few identities "
+                  f"at either end that came apart from the rest by {ctx.t.apart_s:.0f} s or more)"
+                  if start < co.start and not whole else
+                  f" (votes with the same traits from {hm(start)} are covered too)" if start < co.start else ""))
+    whom_zh = (f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {n} 个身份"
+               if label == "network" else f"{hm(co.start)} 起的 10 分钟内为该作品投票的 {n} 个身份"
+               + (f"（其中按固定间隔回来投票的身份当天自 {hm(start)} 起的全部选票一并处理）"
+                  if "clock" in traits else
+                  f"（{hm(start)} 起具有相同特征的选票一并处理，"
+                  f"首尾与其余相隔 {ctx.t.apart_s:.0f} 秒以上的少数身份除外）"
+                  if start < co.start and not whole else
+                  f"（{hm(start)} 起具有相同特征的选票一并处理）" if start < co.start else ""))
+    return whom_en, whom_zh
 
 
 def covered_whole(traits: dict[str, str]) -> bool:
