@@ -601,11 +601,9 @@ async def test_a_farm_that_keeps_going_is_held_after_its_surge_is_history_alike_
     assert not held & {e.vote_id for e in honest}
 
 
-async def test_a_farm_striking_before_the_campaign_has_a_baseline_is_judged_later_alike_in_postgres_and_memory(
-        service):
-    """Forty identities of one copied user agent in a rush at the campaign's first minute, when a dozen people have
-    voted, and never again: the instance keeps one of their votes and judges their cohorts once twenty others have
-    voted — in PostgreSQL as in memory."""
+def opening_strike() -> tuple[list[CastVote], list[CastVote]]:
+    """120 people over the campaign's first five minutes, a dozen in its first minute; at its 60th second forty
+    identities of one copied user agent in a rush, from two networks, never again."""
     rng = random.Random(3)
     people = [vote(f"p{i}", (OTHER, THIRD)[i % 2], T0 + timedelta(seconds=rng.uniform(70, 300) if i >= 12 else
                                                                     rng.uniform(0, 55)), subnet=f"203.0.{i}.0/24",
@@ -613,6 +611,15 @@ async def test_a_farm_striking_before_the_campaign_has_a_baseline_is_judged_late
     strike = T0 + timedelta(seconds=60)
     farm = [vote(f"farm{i}", TARGET, strike + timedelta(seconds=i * 0.1), count=10, subnet=f"100.{i % 2}.9.0/24",
                  ua="copied-ua", page=False, verified=strike - timedelta(seconds=3)) for i in range(40)]
+    return people, farm
+
+
+async def test_a_farm_striking_before_the_campaign_has_a_baseline_is_judged_later_alike_in_postgres_and_memory(
+        service):
+    """Forty identities of one copied user agent in a rush at the campaign's first minute, when a dozen people have
+    voted, and never again: the instance keeps one of their votes and judges their cohorts once twenty others have
+    voted — in PostgreSQL as in memory."""
+    people, farm = opening_strike()
     found_pg, found_mem = await _in_postgres_and_memory(service, people + farm, f"{CAMPAIGN}-early", 4)
     assert found_pg == found_mem
     held = set().union(*found_pg.values())
@@ -624,14 +631,8 @@ async def test_kept_votes_are_judged_again_when_a_batch_fails_and_is_tried_again
     """The farm striking before the campaign has a baseline, with every batch failing once before it commits (the
     consumer tries a failed batch again): the kept votes the failed attempt judged are still there for the retry,
     and the farm is held."""
-    rng = random.Random(3)
     campaign, t = f"{CAMPAIGN}-retry", domain.Thresholds()
-    people = [vote(f"p{i}", (OTHER, THIRD)[i % 2], T0 + timedelta(seconds=rng.uniform(70, 300) if i >= 12 else
-                                                                    rng.uniform(0, 55)), subnet=f"203.0.{i}.0/24",
-                   verified=T0 - timedelta(seconds=90)) for i in range(120)]
-    strike = T0 + timedelta(seconds=60)
-    farm = [vote(f"farm{i}", TARGET, strike + timedelta(seconds=i * 0.1), count=10, subnet=f"100.{i % 2}.9.0/24",
-                 ua="copied-ua", page=False, verified=strike - timedelta(seconds=3)) for i in range(40)]
+    people, farm = opening_strike()
     events = sorted(people + farm, key=lambda e: e.cast_at)
     nets, found = domain.NetworkState(t), {}
 
