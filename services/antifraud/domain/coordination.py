@@ -57,7 +57,7 @@ from .context import Context, Evidence
 from .findings import Finding, Selector, hm, matches
 from .registry import Thresholds
 from .signals import (
-    ACQUIRED,
+    ACQUIRED_NAMES,
     BURST,
     DAY,
     DELAY_BINS,
@@ -85,8 +85,6 @@ _LOOKBACK_S = 120
 # Traits a place gives everyone in it, not a script's behaviour: a unit's PCs share one browser build, an
 # employer's group plan one operator's numbers.
 _PLACE_TRAITS = frozenset({"ua", "num"})
-# Traits an identity acquires over its day (changing fingerprints, a clock): counted for the campaign and the entry.
-_LATER = frozenset(name for name, _ in ACQUIRED)
 _APART_PACE = 4.0  # a gap this many times an entry cohort's median gap (and `apart_s`) sets identities apart
 _EXPECTED = 5.0  # identities a trait value would have in the cohort by the others' share, before its rarity counts
 
@@ -156,7 +154,7 @@ def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
                 first[k] = v
             entries.setdefault(k, set()).add(entry_key(v.entry_id))
             later.setdefault(k, set()).update(f"{name}={value}" for name, value in v.traits()
-                                              if name in _LATER and value != "?")
+                                              if name in ACQUIRED_NAMES and value != "?")
     out: set[tuple[CounterKey, str]] = set()
     done: set[tuple[str, str, datetime, str]] = set()
     for (c, voter), v in first.items():
@@ -354,7 +352,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
         if n < t.contrast_cohort_min:
             continue
         # rotating devices and coming back on a clock are counted for the campaign and the entry, not per network
-        unweighed = _unweighed(v, ctx) | (_LATER if co.label == "network" else frozenset())
+        unweighed = _unweighed(v, ctx) | (ACQUIRED_NAMES if co.label == "network" else frozenset())
         traits = _compare(v, t, co.label, n, n_others, cohort, others, unweighed)
         chosen = {name for name, _, _ in traits.strong + traits.support}
         if co.label == "entry" and v.ua and "ua" not in chosen and (
@@ -626,26 +624,21 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
 def _whom(v: VoteSignal, ctx: Context, co: Cohort, n: int, start: datetime,
           traits: dict[str, str]) -> tuple[str, str]:
     """Whom a finding speaks of, and which of their votes it covers (en, zh)."""
-    label = co.label
-    whole = covered_whole(traits)
-    whom_en = (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)"
-               if label == "network" else
-               f"{n} identities that voted for this entry in the 10 minutes from {hm(co.start)}"
-               + (f" (every vote from {hm(start)} that day of those that came back on a clock is covered)"
-                  if "clock" in traits else
-                  f" (votes with the same traits from {hm(start)} are covered too, but not those of the few identities "
-                  f"at either end that came apart from the rest by {ctx.t.apart_s:.0f} s or more)"
-                  if start < co.start and not whole else
-                  f" (votes with the same traits from {hm(start)} are covered too)" if start < co.start else ""))
-    whom_zh = (f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {n} 个身份"
-               if label == "network" else f"{hm(co.start)} 起的 10 分钟内为该作品投票的 {n} 个身份"
-               + (f"（其中按固定间隔回来投票的身份当天自 {hm(start)} 起的全部选票一并处理）"
-                  if "clock" in traits else
-                  f"（{hm(start)} 起具有相同特征的选票一并处理，"
-                  f"首尾与其余相隔 {ctx.t.apart_s:.0f} 秒以上的少数身份除外）"
-                  if start < co.start and not whole else
-                  f"（{hm(start)} 起具有相同特征的选票一并处理）" if start < co.start else ""))
-    return whom_en, whom_zh
+    if co.label == "network":
+        return (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)",
+                f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {n} 个身份")
+    since, apart_s = hm(start), f"{ctx.t.apart_s:.0f}"
+    covers = ("clock" if "clock" in traits else "" if start >= co.start
+              else "before" if covered_whole(traits) else "apart")
+    en = {"clock": f" (every vote from {since} that day of those that came back on a clock is covered)",
+          "apart": f" (votes with the same traits from {since} are covered too, but not those of the few identities "
+                   f"at either end that came apart from the rest by {apart_s} s or more)",
+          "before": f" (votes with the same traits from {since} are covered too)", "": ""}[covers]
+    zh = {"clock": f"（其中按固定间隔回来投票的身份当天自 {since} 起的全部选票一并处理）",
+          "apart": f"（{since} 起具有相同特征的选票一并处理，首尾与其余相隔 {apart_s} 秒以上的少数身份除外）",
+          "before": f"（{since} 起具有相同特征的选票一并处理）", "": ""}[covers]
+    return (f"{n} identities that voted for this entry in the 10 minutes from {hm(co.start)}{en}",
+            f"{hm(co.start)} 起的 10 分钟内为该作品投票的 {n} 个身份{zh}")
 
 
 def covered_whole(traits: dict[str, str]) -> bool:

@@ -103,4 +103,3 @@ def rotating_since(s: Selector) -> datetime | None:
     if not s.rot:
         return None
     return window_start(s.end - timedelta(microseconds=1), DAY)
-

@@ -366,6 +366,7 @@ _RETURN = frozenset({"entry_return"})
 
 # Traits an identity acquires partway through its day, and keeps: changing fingerprints, coming back on a clock.
 ACQUIRED = (("dev", "rot"), ("clock", "y"))
+ACQUIRED_NAMES = frozenset(name for name, _ in ACQUIRED)
 
 
 def acquired_increments(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Earlier]],
@@ -442,10 +443,7 @@ def trait_keys(prefix: str, v: VoteSignal) -> list[str]:
     """The keys a vote's identity counts under in a trait dimension at its first vote there: each trait's value,
     and "*" (all). Traits acquired partway through the day are counted apart, when the identity acquires them
     (`acquired_increments`)."""
-    return [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits() if name not in _LATER)]
-
-
-_LATER = frozenset(name for name, _ in ACQUIRED)
+    return [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits() if name not in ACQUIRED_NAMES)]
 
 
 def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[CounterKey, int]] | None = None,
