@@ -7,6 +7,7 @@ import dataclasses
 import random
 import uuid
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -228,6 +229,75 @@ def test_the_entry_s_own_fans_in_a_rush_minutes_before_or_after_a_surge_are_not_
     held = set().union(*found.values())
     assert held >= ids(surge)
     assert not held & ids(background + fans)
+
+
+def test_newcomers_in_a_rush_inside_a_surges_minutes_are_not_held_when_they_give_their_ballots_otherwise():
+    # Forty fresh identities each send all ten ballots at once, seconds after verifying and without the page, over
+    # two minutes from 12:11. Inside those minutes two of the entry's own newcomers vote from a deep link just as
+    # quickly, but give three ballots and come back with the rest: a person's way, not the script's request.
+    background = crowd(600, T0 - timedelta(hours=1))
+    rng = random.Random(7)
+    start = T0 + timedelta(minutes=11)
+    surge = []
+    for i in range(40):
+        at = start + timedelta(seconds=3 * i + rng.uniform(0, 2))
+        surge.append(cast(f"sms{i}", TARGET, at, count=10, subnet=f"10.{i}.{i % 7}.0/24", ua=f"ua-{rng.randrange(25)}",
+                          verified=at - timedelta(seconds=rng.uniform(2, 12)), page=False))
+    fans = []
+    for i, s in enumerate((30, 70)):
+        at = start + timedelta(seconds=s)
+        fans += [cast(f"fan{i}", TARGET, at, 3, subnet=f"198.51.{i}.0/24", verified=at - timedelta(seconds=8),
+                      page=False),
+                 cast(f"fan{i}", TARGET, at + timedelta(seconds=40), 7, subnet=f"198.51.{i}.0/24",
+                      verified=at - timedelta(seconds=8), page=False)]
+    found = run(background + surge + fans, per_batch=1)
+    held = set().union(*found.values())
+    assert held >= ids(surge)
+    assert not held & ids(background + fans)
+
+
+def test_a_surge_whose_requests_vary_is_held_whole():
+    # The same surge, its identities giving their ten ballots in one request or two of any size: no number of
+    # ballots is the script's, and none of its identities is left out for giving another.
+    background = crowd(600, T0 - timedelta(hours=1))
+    rng = random.Random(8)
+    start = T0 + timedelta(minutes=11)
+    surge = []
+    for i in range(40):
+        at = start + timedelta(seconds=3 * i + rng.uniform(0, 2))
+        first = rng.choice((10, 10, 10, 7, 5, 4, 3))
+        for j, count in enumerate((first, 10 - first)[:1 + (first < 10)]):
+            surge.append(cast(f"sms{i}", TARGET, at + timedelta(seconds=20 * j), count=count,
+                              subnet=f"10.{i}.{i % 7}.0/24", ua=f"ua-{rng.randrange(25)}",
+                              verified=at - timedelta(seconds=rng.uniform(2, 12)), page=False))
+    found = run(background + surge, per_batch=1)
+    held = set().union(*found.values())
+    assert held >= ids(surge)
+    assert not held & ids(background)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from((1, 3, 5, 10)), min_size=1, max_size=80))
+def test_a_finding_leaves_out_only_a_few_identities_giving_another_number_of_ballots_than_nearly_all(ballots):
+    start = T0 + timedelta(minutes=10)
+    found = domain.Finding("coordinated_cohort", "entry:x", "", "", {"cohort": "entry", "traits": {"rush": "y"}},
+                           domain.Selector("c", start - timedelta(minutes=2), start + timedelta(minutes=10),
+                                           entry_id=TARGET, voters_of_entry=True, rush=True, page=False))
+    votes = [cast(f"v{i}", TARGET, start + timedelta(seconds=i), n, page=False,
+                  verified=start + timedelta(seconds=i - 3)) for i, n in enumerate(ballots)]
+    votes += [cast(f"v{i}", OTHERS[0], v.cast_at + timedelta(seconds=1), page=False, verified=v.verified_at)
+              for i, v in enumerate(votes)]  # each identity's other votes go or stay with it
+    kept = domain.coordination.odd_ballots(found, votes, T)
+    gone = {v.voter_id for v in votes} - {v.voter_id for v in kept}
+    assert {v.vote_id for v in kept} == {v.vote_id for v in votes if v.voter_id not in gone}
+    most, m = Counter(ballots).most_common(1)[0]
+    if gone:
+        assert {ballots[int(x[1:])] for x in gone}.isdisjoint({most})
+        assert len(gone) == len(ballots) - m
+        assert len(gone) <= max(T.apart_max_identities, T.odd_ballots_share * len(ballots)) and m >= 4 * len(gone)
+    else:
+        assert m == len(ballots) or m < T.contrast_min_identities or m < 4 * (len(ballots) - m) \
+            or len(ballots) - m > max(T.apart_max_identities, T.odd_ballots_share * len(ballots))
 
 
 def test_a_drip_of_identities_verified_long_before_is_held_whole_however_spread_its_ends():

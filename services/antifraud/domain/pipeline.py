@@ -145,7 +145,8 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     if found := coordination.remembered(decisive):
         await store.bump(found)
     covered = await store.select([f.selector for f in decisive]) if decisive else []
-    covered = [coordination.apart(f, vs, t) for f, vs in zip(decisive, covered, strict=True)]
+    covered = [coordination.odd_ballots(f, coordination.apart(f, vs, t), t)
+               for f, vs in zip(decisive, covered, strict=True)]
     held, identities = coordination.held_members(zip(decisive, covered, strict=True), store.held)
     if held:
         await store.bump_distinct(held)

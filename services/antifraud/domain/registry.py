@@ -132,6 +132,11 @@ class Thresholds:
     # cohort's median gap) are not covered by its finding.
     apart_s: float = 30.0
     apart_max_identities: int = 3
+    # A script sends its identities' requests alike (the day's whole ballot at once, say); a person gives theirs as
+    # they please. When all but `apart_max_identities` (or this share of them, if more) of an entry cohort's
+    # identities covered by a finding gave one number of ballots in their first covered vote for the entry, those
+    # who gave another are not covered (`coordination.odd_ballots`).
+    odd_ballots_share: float = 0.05
 
     def __post_init__(self) -> None:
         negative = [f.name for f in fields(self) if getattr(self, f.name) < 0]
@@ -208,7 +213,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
           "contrast_support", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
           "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "surge_min_identities",
-          "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities"), "coordination"),
+          "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities", "odd_ballots_share"), "coordination"),
 )}
 
 REASONS: dict[str, str] = {code: r.text for code, r in RULES.items()}
