@@ -546,7 +546,9 @@ async def test_a_surge_in_a_rush_is_found_alike_in_postgres_and_in_memory(servic
     without loading the page (a rush: each habit alone is a few people's in ten). Beside them, fans of TARGET as
     quick but on the page, and fans who skip the page but take their time: the rush selects the votes in SQL as in
     memory, and neither kind of fan is held. Nor are two fans who voted in a rush from a link two minutes before the
-    surge, inside the minutes its finding covers: they came apart from it, at the entry's pace."""
+    surge, inside the minutes its finding covers: they came apart from it, at the entry's pace. Nor two who voted in
+    a rush from a link inside the surge's own seconds, but gave three ballots and came back with seven: each of the
+    surge's identities gives its ten at once (`odd_ballots`, on the votes SQL selected as on memory's)."""
     rng = random.Random(7)
     honest = [vote(f"n{i}", (TARGET, OTHER, THIRD, THIRD, THIRD)[i % 5],
                    T0 - timedelta(minutes=40) + timedelta(seconds=7 * i), subnet=f"203.0.{i % 250}.0/24",
@@ -567,6 +569,12 @@ async def test_a_surge_in_a_rush_is_found_alike_in_postgres_and_in_memory(servic
         at = T0 - timedelta(seconds=150 - 20 * i)
         fans.append(vote(f"early-fan{i}", TARGET, at, count=10, subnet=f"198.20.{i}.0/24", page=False,
                          verified=at - timedelta(seconds=6)))
+    for i in range(2):
+        at = T0 + timedelta(seconds=50 + 60 * i)
+        fans += [vote(f"split-fan{i}", TARGET, at, count=3, subnet=f"198.21.{i}.0/24", page=False,
+                      verified=at - timedelta(seconds=7)),
+                 vote(f"split-fan{i}", TARGET, at + timedelta(seconds=30), count=7, subnet=f"198.21.{i}.0/24",
+                      page=False, verified=at - timedelta(seconds=7))]
     found_pg, found_mem = await _in_postgres_and_memory(service, honest + surge + fans, f"{CAMPAIGN}-rush", 10)
     assert found_pg == found_mem
     assert any("rush=y" in subject for _, _, subject, _ in found_pg)  # selected in SQL by the rush

@@ -277,13 +277,16 @@ def test_a_surge_whose_requests_vary_is_held_whole():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from((1, 3, 5, 10)), min_size=1, max_size=80))
-def test_a_finding_leaves_out_only_a_few_identities_giving_another_number_of_ballots_than_nearly_all(ballots):
+@given(st.lists(st.sampled_from((1, 3, 5, 10)), min_size=1, max_size=80),
+       st.sampled_from([{"rush": "y"}, {"ua": "u"}, {"ua": "u", "num": "virtual"}, {"rush": "y", "ua": "u"}]))
+def test_a_finding_leaves_out_only_a_few_identities_giving_another_number_of_ballots_than_nearly_all(ballots, traits):
     start = T0 + timedelta(minutes=10)
-    found = domain.Finding("coordinated_cohort", "entry:x", "", "", {"cohort": "entry", "traits": {"rush": "y"}},
+    found = domain.Finding("coordinated_cohort", "entry:x", "", "", {"cohort": "entry", "traits": traits},
                            domain.Selector("c", start - timedelta(minutes=2), start + timedelta(minutes=10),
-                                           entry_id=TARGET, voters_of_entry=True, rush=True, page=False))
-    votes = [cast(f"v{i}", TARGET, start + timedelta(seconds=i), n, page=False,
+                                           entry_id=TARGET, voters_of_entry=True, ua=traits.get("ua"),
+                                           rush=True if "rush" in traits else None,
+                                           page=False if "rush" in traits else None))
+    votes = [cast(f"v{i}", TARGET, start + timedelta(seconds=i), n, page=False, ua="u",
                   verified=start + timedelta(seconds=i - 3)) for i, n in enumerate(ballots)]
     votes += [cast(f"v{i}", OTHERS[0], v.cast_at + timedelta(seconds=1), page=False, verified=v.verified_at)
               for i, v in enumerate(votes)]  # each identity's other votes go or stay with it
@@ -291,12 +294,15 @@ def test_a_finding_leaves_out_only_a_few_identities_giving_another_number_of_bal
     gone = {v.voter_id for v in votes} - {v.voter_id for v in kept}
     assert {v.vote_id for v in kept} == {v.vote_id for v in votes if v.voter_id not in gone}
     most, m = Counter(ballots).most_common(1)[0]
+    if len(traits) + ("rush" in traits) >= 3:
+        assert not gone  # a user agent and a rush: the script's, whatever its requests
     if gone:
         assert {ballots[int(x[1:])] for x in gone}.isdisjoint({most})
         assert len(gone) == len(ballots) - m
         assert len(gone) <= max(T.apart_max_identities, T.odd_ballots_share * len(ballots)) and m >= 4 * len(gone)
     else:
-        assert m == len(ballots) or m < T.contrast_min_identities or m < 4 * (len(ballots) - m) \
+        assert len(traits) + ("rush" in traits) >= 3 or m == len(ballots) or m < T.contrast_min_identities \
+            or m < 4 * (len(ballots) - m) \
             or len(ballots) - m > max(T.apart_max_identities, T.odd_ballots_share * len(ballots))
 
 

@@ -692,9 +692,13 @@ def odd_ballots(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[Vote
     When all but `apart_max_identities` (or `odd_ballots_share` of the identities, if more) of at least
     `contrast_min_identities` give one number, and four times as many as the rest, those who gave another are not
     the script's: the entry's honest voters who share its habit inside its minutes. A farm whose requests vary has
-    no such number, and loses nothing here."""
+    no such number, and loses nothing here. Kept whole: a finding on three habits or more (a rush is two): a user
+    agent and a rush are shared by a few honest people in a thousand, and an identity with all of a script's traits
+    that gives other requests is its own camouflage, or another script of the same farm's."""
     s = f.selector
-    if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry":
+    traits = f.evidence.get("traits", {})
+    if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" \
+            or len(traits) + ("rush" in traits) >= 3:
         return votes
     first: dict[str, VoteSignal] = {}
     for v in votes:

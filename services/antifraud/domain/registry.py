@@ -135,7 +135,8 @@ class Thresholds:
     # A script sends its identities' requests alike (the day's whole ballot at once, say); a person gives theirs as
     # they please. When all but `apart_max_identities` (or this share of them, if more) of an entry cohort's
     # identities covered by a finding gave one number of ballots in their first covered vote for the entry, those
-    # who gave another are not covered (`coordination.odd_ballots`).
+    # who gave another are not covered (`coordination.odd_ballots`), unless the finding is on three habits or more (a
+    # rush is two): an identity with all of those is the farm's whatever its requests.
     odd_ballots_share: float = 0.05
 
     def __post_init__(self) -> None:
