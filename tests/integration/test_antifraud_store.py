@@ -583,6 +583,30 @@ async def test_a_surge_in_a_rush_is_found_alike_in_postgres_and_in_memory(servic
     assert not held & {e.vote_id for e in honest + fans}
 
 
+async def test_a_farm_faster_than_a_person_is_found_alike_in_postgres_and_in_memory_page_or_no_page(service):
+    """People who vote two to twenty-five seconds after verifying, every one on the page; fifty fresh identities on
+    two datacenter /24s that vote within 1.5 s of verifying, half of them asking for the page with their ticket
+    first. The delay bin below two seconds is stored with each vote and selected in SQL as in memory: the farm is
+    held whole, page or no page, and no one else."""
+    rng = random.Random(11)
+    people = []
+    for i in range(240):
+        at = T0 - timedelta(minutes=10) + timedelta(seconds=rng.uniform(0, 900))
+        people.append(vote(f"p{i}", (OTHER, THIRD)[i % 2], at, count=rng.choice((10, 4)), subnet=f"117.{i % 250}.1.0/24",
+                           ua=f"ua-{rng.randrange(4)}", verified=at - timedelta(seconds=rng.uniform(2, 25))))
+    farm = []
+    for i in range(50):
+        at = T0 + timedelta(seconds=2 * i + rng.uniform(0, 1))
+        farm.append(vote(f"dc{i}", TARGET, at, count=10, subnet=f"47.92.{(14, 201)[i % 2]}.0/24", ua=f"ua-{rng.randrange(4)}",
+                         page=i % 2 == 0, verified=at - timedelta(seconds=rng.uniform(0.3, 1.5)), kind="virtual"))
+    found_pg, found_mem = await _in_postgres_and_memory(service, people + farm, f"{CAMPAIGN}-instant", 10)
+    assert found_pg == found_mem
+    assert any("delay=0-2s" in subject for _, _, subject, _ in found_pg)  # selected in SQL by the delay
+    held = set().union(*found_pg.values())
+    assert held >= {e.vote_id for e in farm}
+    assert not held & {e.vote_id for e in people}
+
+
 async def test_a_farm_that_keeps_going_is_held_after_its_surge_is_history_alike_in_postgres_and_in_memory(service):
     """A camouflage farm changing fingerprints, otherwise like people, one identity every 12 s for fifty minutes, two
     votes for TARGET among four: after its first twenty minutes the entry's share earlier that day holds the farm and

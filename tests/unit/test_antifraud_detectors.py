@@ -256,6 +256,30 @@ def test_newcomers_in_a_rush_inside_a_surges_minutes_are_not_held_when_they_give
     assert not held & ids(background + fans)
 
 
+def test_a_farm_voting_faster_than_a_person_can_is_held_whole_though_half_of_it_loads_the_page():
+    # People here are quick: after the code, most read for 3-25 s, a campus and an office for 2-12 s (a third of them
+    # within five seconds), and every one of them loads the page with its ticket. Eighty fresh identities on four
+    # datacenter /24s each vote 0.3-1.5 s after verifying; half of them ask for the page with their ticket first,
+    # which costs a script one request. Loading it does not make them people: no one acts on a page that fast.
+    rng = random.Random(3)
+    people = []
+    for i in range(300):
+        at = T0 + timedelta(seconds=rng.uniform(0, 600))
+        quick = i % 3 == 0
+        people.append(cast(f"p{i}", OTHERS[rng.randrange(4)], at, rng.choice((10, 5, 3)),
+                           subnet=f"117.{rng.randrange(40)}.{rng.randrange(256)}.0/24", ua=f"ua-{rng.randrange(4)}",
+                           verified=at - timedelta(seconds=rng.uniform(2, 12) if quick else rng.uniform(3, 25))))
+    farm = []
+    for i in range(80):
+        at = T0 + timedelta(seconds=180 + 150 * i / 80 + rng.uniform(0, 1))
+        farm.append(cast(f"farm{i}", TARGET, at, 10, subnet=f"47.92.{(14, 15, 200, 201)[i % 4]}.0/24",
+                         ua=f"ua-{rng.randrange(4)}", verified=at - timedelta(seconds=rng.uniform(0.3, 1.5)),
+                         page=i % 2 == 0))
+    held = set().union(*run(people + farm, per_batch=5).values())
+    assert held >= ids(farm)
+    assert not held & ids(people)
+
+
 def test_a_surge_whose_requests_vary_is_held_whole():
     # The same surge, its identities giving their ten ballots in one request or two of any size: no number of
     # ballots is the script's, and none of its identities is left out for giving another.

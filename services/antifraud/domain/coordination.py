@@ -190,6 +190,7 @@ def reads(v: VoteSignal) -> tuple[set[CounterKey], set[CounterKey]]:
 
 
 _BIN_NAMES = [name for _, name in DELAY_BINS]
+_SCRIPT_BINS = [name for edge, name in DELAY_BINS if edge <= 5]  # within seconds: a script's delay
 
 
 # The values of a trait that are a script's habit, where one is (any delay bin can be).
@@ -203,7 +204,7 @@ def _habits(traits: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def _combinations(habits: list[str]) -> list[str]:
-    """Every non-empty combination of the habits, as a key ("delay=0-5s&page=n")."""
+    """Every non-empty combination of the habits, as a key ("delay=0-2s&page=n")."""
     return ["&".join(c) for r in range(1, len(habits) + 1) for c in itertools.combinations(habits, r)]
 
 
@@ -246,7 +247,9 @@ def faster(delay: str | None) -> list[str]:
     identities that took longer than that (in the cohort and among the others): a farm voting within seconds
     among the campaign's other voters would otherwise make every slower bin look rarer there, and a campus quick
     to vote look like a script."""
-    return _BIN_NAMES[:1] if delay in _BIN_NAMES[1:] else []
+    if delay not in _BIN_NAMES:
+        return []
+    return _SCRIPT_BINS[:_BIN_NAMES.index(delay)]
 
 
 def contrast(k: int, known: int, k_others: int, known_others: int, prior: float,

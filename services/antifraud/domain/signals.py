@@ -113,9 +113,11 @@ class VoteSignal:
 
     @property
     def unhurried(self) -> bool:
-        """Known not to have voted in a rush: it took longer, looked at the page first, or verified on an earlier
-        day (which leaves its rush unknown, "?", for the comparison among newcomers)."""
-        return self.rush == "n" or (self.delay is None and (self.page or self.verified_at is not None))
+        """Known not to have voted in a rush: it took longer, looked at the page first (but not when it voted faster
+        than a person can act on that page, `INSTANT_BIN`), or verified on an earlier day (which leaves its rush
+        unknown, "?", for the comparison among newcomers)."""
+        return (self.rush == "n" and self.delay != INSTANT_BIN) \
+            or (self.delay is None and (self.page or self.verified_at is not None))
 
 
 # Traits a vote may not carry (counted as "?", never evidence); `page` is always known (seen or not).
@@ -129,11 +131,14 @@ def number_kind(value: str | None) -> str | None:
 
 
 # From verifying to voting, in seconds: a person reads the code, types it and looks at the page; a script need not.
-DELAY_BINS: tuple[tuple[float, str], ...] = ((5, "0-5s"), (15, "5-15s"), (30, "15-30s"), (60, "30-60s"),
+DELAY_BINS: tuple[tuple[float, str], ...] = ((2, "0-2s"), (5, "2-5s"), (15, "5-15s"), (30, "15-30s"), (60, "30-60s"),
                                              (120, "1-2min"), (300, "2-5min"), (900, "5-15min"), (3600, "15-60min"))
 # Voting this soon after verifying, without the page: the "rush" trait (see `VoteSignal.rush`).
-RUSH_BINS = frozenset({"0-5s", "5-15s"})
-DELAY_TEXT_ZH = {"0-5s": "0–5 秒", "5-15s": "5–15 秒", "15-30s": "15–30 秒", "30-60s": "30–60 秒",
+RUSH_BINS = frozenset({"0-2s", "2-5s", "5-15s"})
+# Faster than a person can act on the page that just verified them (see the code's "verified", find the entry, tap):
+# a script's, whether or not it loaded the page (one request with the ticket, which costs it nothing).
+INSTANT_BIN = "0-2s"
+DELAY_TEXT_ZH = {"0-2s": "0–2 秒", "2-5s": "2–5 秒", "5-15s": "5–15 秒", "15-30s": "15–30 秒", "30-60s": "30–60 秒",
                  "1-2min": "1–2 分钟", "2-5min": "2–5 分钟", "5-15min": "5–15 分钟", "15-60min": "15–60 分钟"}
 
 
