@@ -24,6 +24,9 @@ router = APIRouter()
 
 _HOP_HEADERS = {"x-real-ip", "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                 "transfer-encoding", "upgrade", "host", "content-length"}
+# Set by the gateway's own server on every answer (and the body is handed on decoded): the service's copies would
+# arrive twice.
+_OWN_HEADERS = {"content-encoding", "date", "server"}
 
 
 class ServiceHealth(BaseModel):
@@ -199,5 +202,5 @@ async def proxy(service: str, path: str, request: Request, deps: Deps) -> Respon
     counted.latency.labels(service).observe(time.perf_counter() - started)
     counted.requests.labels(service, str(upstream.status_code)).inc()
     out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS
-                   and k.lower() != "content-encoding"}
+                   and k.lower() not in _OWN_HEADERS}
     return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
