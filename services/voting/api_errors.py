@@ -126,7 +126,9 @@ _FIXED: dict[type[VotingError], ApiError] = {
                                    "该幂等键已用于另一次投票（作品或票数不同），请换用新的键",
                                    "This idempotency key was already used for another vote (another entry or "
                                    "count); use a new key"),
-    CodeExpired: ApiError(400, "code_expired", "验证码已过期，请重新获取", "The code has expired; request a new one"),
+    CodeExpired: ApiError(400, "code_expired", "验证码已失效（已过期、已使用或尚未获取），请重新获取",
+                          "No code is waiting for this number (it expired, was used, or was never sent); "
+                          "request a new one"),
     TooManyAttempts: ApiError(429, "too_many_attempts", "尝试次数过多，请重新获取验证码",
                               "Too many attempts; request a new code"),
     CodeInvalid: ApiError(400, "code_invalid", "验证码不正确", "The code is not correct"),
