@@ -106,6 +106,25 @@ def test_a_device_shared_by_a_family_is_not_punished_but_a_device_farm_is():
     assert found["device_shared"] == ids(farm)  # every farm vote of the day, the early ones too
 
 
+def test_a_fingerprint_many_phones_send_alike_is_not_one_device_but_a_farm_phone_backing_one_entry_is():
+    # One model and system, fingerprinted with too little entropy: thirty people on their own networks send the same
+    # value within the hour and vote for the entries as everyone does. A farm's phone serves twelve identities in
+    # the same hour, every one of them for its target, some also for a popular entry as cover.
+    rng = random.Random(5)
+    alike = [cast(f"iphone{i}", OTHERS[rng.randrange(len(OTHERS))], T0 + timedelta(seconds=rng.uniform(0, 3600)),
+                  rng.randint(1, 10), device="fp-iphone13-ios17", subnet=f"117.{i}.{rng.randrange(256)}.0/24")
+             for i in range(30)]
+    farm = []
+    for i in range(12):
+        at = T0 + timedelta(seconds=120 * i)
+        farm.append(cast(f"sim{i}", TARGET, at, 10 if i % 3 else 6, device="farm-phone", subnet=f"100.{i}.1.0/24"))
+        if i % 3 == 0:
+            farm.append(cast(f"sim{i}", OTHERS[0], at + timedelta(seconds=5), 4, device="farm-phone",
+                             subnet=f"100.{i}.1.0/24"))
+    found = run(alike + farm, per_batch=5)
+    assert found["device_shared"] == ids(farm)
+
+
 def test_a_campus_nat_voting_heavily_for_its_own_university_is_not_punished():
     # 600 students behind one address in one hour, 40 % for their own university, the rest elsewhere.
     votes = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .context import Context
 from .findings import Finding, sel
 from .registry import Level
-from .signals import DAY, TEN_MINUTES, VoteSignal
+from .signals import DAY, TEN_MINUTES, VoteSignal, entry_key
 
 _PACE = "|fast"  # the subject of the finding at a farm's pace: device:<hash>|fast
 
@@ -17,12 +17,19 @@ def case_level(subject: str) -> Level:
 
 def check(v: VoteSignal, ctx: Context) -> None:
     """Held at `device_voters_per_day` identities in a day; invalidated at `device_voters_fast` within ten minutes
-    (a separate finding, so the device's votes of the day go from held to invalidated when the pace shows)."""
+    (a separate finding, so the device's votes of the day go from held to invalidated when the pace shows).
+    Only when `device_focus` of them voted for this vote's entry: a farm's phone works for its target, a family's or
+    a community centre's tablet for theirs, while the identities behind a fingerprint that many phones send alike
+    (one model and system, fingerprinted with too little entropy) vote for the entries as everyone does."""
     if not v.device_hash:
         return
     t = ctx.t
     ids = ctx.distinct.get((v.campaign_id, "device_voters_day", v.device_hash, v.window(DAY)), 0)
     if ids < t.device_voters_per_day:
+        return
+    backing = ctx.distinct.get((v.campaign_id, "device_entry_voters_day", f"{v.device_hash}|{entry_key(v.entry_id)}",
+                                v.window(DAY)), 0)
+    if backing < t.device_focus * ids:
         return
     ten = ctx.distinct.get((v.campaign_id, "device_voters_ten", v.device_hash, v.window(TEN_MINUTES)), 0)
     fast = ten >= t.device_voters_fast

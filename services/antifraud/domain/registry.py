@@ -35,6 +35,8 @@ class Thresholds:
     # a device over and each verify their own number, are invalidated on their own.
     device_voters_per_day: int = 5
     device_voters_fast: int = 8
+    # … and this share of them voted for one entry from it (a fingerprint many phones send alike is not one device)
+    device_focus: float = 0.8
     focus_min_votes_minute: int = 40
     focus_min_votes_hour: int = 150
     focus_share: float = 0.9
@@ -169,7 +171,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("velocity_subnet", "many votes from one network (alert only: campus and carrier NAT)",
          "同一网段大量投票（仅提示：校园网和运营商共享出口）", "alert", ("subnet_per_minute",), "velocity"),
     Rule("device_shared", "many identities voting from one device", "多个身份使用同一设备投票",
-         "invalidate", ("device_voters_per_day", "device_voters_fast"), "devices"),
+         "invalidate", ("device_voters_per_day", "device_voters_fast", "device_focus"), "devices"),
     Rule("concentration_subnet",
          "one network giving almost all its votes to one entry (alert only: a campus votes for its own)",
          "同一网段几乎全部选票投给同一作品（仅提示：校园为本校投票很常见）", "alert",
