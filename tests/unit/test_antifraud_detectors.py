@@ -48,6 +48,17 @@ def crowd(n: int, start: datetime, span_s: float = 3600, seed: int = 1, fresh: f
     return out
 
 
+def rush_surge(rng: random.Random, n: int, first: datetime, every_s: float, jitter_s: float) -> list[domain.VoteSignal]:
+    """n fresh identities in a rush, one every `every_s` (+ up to `jitter_s`) from `first`: each on its own address in
+    one of everyone's browsers, all ten ballots at once, 2-12 s after verifying, without the page."""
+    surge = []
+    for i in range(n):
+        at = first + timedelta(seconds=every_s * i + rng.uniform(0, jitter_s))
+        surge.append(cast(f"sms{i}", TARGET, at, count=10, subnet=f"10.{i}.{i % 7}.0/24", ua=f"ua-{rng.randrange(25)}",
+                          verified=at - timedelta(seconds=rng.uniform(2, 12)), page=False))
+    return surge
+
+
 def run(votes: list[domain.VoteSignal], per_batch: int = 50,
         held_at: dict[uuid.UUID, datetime] | None = None) -> dict[str, set[uuid.UUID]]:
     """Feed votes in time order through the pipeline; the votes each reason covered (decisive findings only).
@@ -213,11 +224,7 @@ def test_a_small_surge_in_a_rush_is_held_within_a_minute_and_fans_as_quick_or_as
     # script's. The entry's fans meanwhile: some as quick but on the page, some page-less but taking their time.
     background = crowd(600, T0 - timedelta(hours=1))
     rng = random.Random(11)
-    surge = []
-    for i in range(30):
-        at = T0 + timedelta(seconds=6 * i + rng.uniform(0, 4))
-        surge.append(cast(f"sms{i}", TARGET, at, count=10, subnet=f"10.{i}.{i % 7}.0/24", ua=f"ua-{rng.randrange(25)}",
-                          verified=at - timedelta(seconds=rng.uniform(2, 12)), page=False))
+    surge = rush_surge(rng, 30, T0, 6, 4)
     fans = [cast(f"fan{i}", TARGET, T0 + timedelta(seconds=30 * i + 3), 3, subnet=f"198.51.{i}.0/24",
                  verified=T0 + timedelta(seconds=30 * i + 3 - (9 if i % 2 else 50)), page=i % 2 == 1)
             for i in range(10)]
@@ -237,11 +244,7 @@ def test_the_entry_s_own_fans_in_a_rush_minutes_before_or_after_a_surge_are_not_
     background = crowd(600, T0 - timedelta(hours=1))
     rng = random.Random(7)
     start = T0 + timedelta(minutes=11)
-    surge = []
-    for i in range(40):
-        at = start + timedelta(seconds=3 * i + rng.uniform(0, 2))
-        surge.append(cast(f"sms{i}", TARGET, at, count=10, subnet=f"10.{i}.{i % 7}.0/24", ua=f"ua-{rng.randrange(25)}",
-                          verified=at - timedelta(seconds=rng.uniform(2, 12)), page=False))
+    surge = rush_surge(rng, 40, start, 3, 2)
     fans = [cast(f"fan{i}", TARGET, T0 + timedelta(seconds=s), 3, subnet=f"198.51.{i}.0/24",
                  verified=T0 + timedelta(seconds=s - 8), page=False) for i, s in enumerate((510, 520, 930))]
     found = run(background + surge + fans, per_batch=1)
@@ -257,11 +260,7 @@ def test_newcomers_in_a_rush_inside_a_surges_minutes_are_not_held_when_they_give
     background = crowd(600, T0 - timedelta(hours=1))
     rng = random.Random(7)
     start = T0 + timedelta(minutes=11)
-    surge = []
-    for i in range(40):
-        at = start + timedelta(seconds=3 * i + rng.uniform(0, 2))
-        surge.append(cast(f"sms{i}", TARGET, at, count=10, subnet=f"10.{i}.{i % 7}.0/24", ua=f"ua-{rng.randrange(25)}",
-                          verified=at - timedelta(seconds=rng.uniform(2, 12)), page=False))
+    surge = rush_surge(rng, 40, start, 3, 2)
     fans = []
     for i, s in enumerate((30, 70)):
         at = start + timedelta(seconds=s)
@@ -444,11 +443,7 @@ def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_wit
     rng = random.Random(4)
     background += [cast(f"fan{i}", TARGET, T0 - timedelta(seconds=rng.uniform(0, 1800)), 2, subnet=f"198.18.{i}.0/24")
                    for i in range(40)]
-    surge = []
-    for i in range(150):
-        at = T0 + timedelta(seconds=0.3 * i + rng.uniform(0, 1))
-        surge.append(cast(f"sms{i}", TARGET, at, count=10, subnet=f"10.{i}.{i % 7}.0/24", ua=f"ua-{rng.randrange(25)}",
-                          verified=at - timedelta(seconds=rng.uniform(2, 12)), page=False))
+    surge = rush_surge(rng, 150, T0, 0.3, 1)
     fans = [cast(f"back{i}", TARGET, T0 + timedelta(seconds=7 * i + 5), 10, subnet=f"198.51.{i}.0/24", page=False)
             for i in range(6)]
     found = run(background + surge + fans, per_batch=5)
