@@ -320,7 +320,7 @@ def test_a_surge_whose_requests_vary_is_held_whole():
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from((1, 3, 5, 10)), min_size=1, max_size=80),
-       st.sampled_from([{"rush": "y"}, {"ua": "u"}, {"ua": "u", "num": "virtual"}, {"rush": "y", "ua": "u"}]))
+       st.sampled_from([{"rush": "y"}, {"ua": "ua-u"}, {"ua": "ua-u", "num": "virtual"}, {"rush": "y", "ua": "ua-u"}]))
 def test_a_finding_leaves_out_only_a_few_identities_giving_another_number_of_ballots_than_nearly_all(ballots, traits):
     start = T0 + timedelta(minutes=10)
     found = domain.Finding("coordinated_cohort", "entry:x", "", "", {"cohort": "entry", "traits": traits},
@@ -328,7 +328,7 @@ def test_a_finding_leaves_out_only_a_few_identities_giving_another_number_of_bal
                                            entry_id=TARGET, voters_of_entry=True, ua=traits.get("ua"),
                                            rush=True if "rush" in traits else None,
                                            page=False if "rush" in traits else None))
-    votes = [cast(f"v{i}", TARGET, start + timedelta(seconds=i), n, page=False, ua="u",
+    votes = [cast(f"v{i}", TARGET, start + timedelta(seconds=i), n, page=False, ua="ua-u",
                   verified=start + timedelta(seconds=i - 3)) for i, n in enumerate(ballots)]
     votes += [cast(f"v{i}", OTHERS[0], v.cast_at + timedelta(seconds=1), page=False, verified=v.verified_at)
               for i, v in enumerate(votes)]  # each identity's other votes go or stay with it
@@ -363,17 +363,17 @@ def test_a_drip_of_identities_verified_long_before_is_held_whole_however_spread_
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.floats(0, 719), min_size=1, max_size=60), st.sampled_from([{"rush": "y"}, {"ua": "u"},
-                                                                             {"rush": "y", "ua": "u"}]))
+@given(st.lists(st.floats(0, 719), min_size=1, max_size=60), st.sampled_from([{"rush": "y"}, {"ua": "ua-u"},
+                                                                             {"rush": "y", "ua": "ua-u"}]))
 def test_a_finding_leaves_out_at_most_a_few_identities_at_its_ends_and_only_on_one_trait(offsets, traits):
     start = T0 + timedelta(minutes=10)
     found = domain.Finding("coordinated_cohort", "entry:x", "", "", {"cohort": "entry", "traits": traits},
                            domain.Selector("c", start - timedelta(minutes=2), start + timedelta(minutes=10),
                                            entry_id=TARGET, voters_of_entry=True, ua=traits.get("ua"),
                                            rush=True if "rush" in traits else None, page=False if "rush" in traits else None))
-    votes = [cast(f"v{i}", TARGET, found.selector.start + timedelta(seconds=x), ua="u", page=False,
+    votes = [cast(f"v{i}", TARGET, found.selector.start + timedelta(seconds=x), ua="ua-u", page=False,
                   verified=found.selector.start + timedelta(seconds=x - 3)) for i, x in enumerate(offsets)]
-    votes += [cast(f"v{i}", OTHERS[0], v.cast_at + timedelta(seconds=1), ua="u", page=False, verified=v.verified_at)
+    votes += [cast(f"v{i}", OTHERS[0], v.cast_at + timedelta(seconds=1), ua="ua-u", page=False, verified=v.verified_at)
               for i, v in enumerate(votes)]  # each identity's camouflage vote goes or stays with it
     kept = domain.coordination.apart(found, votes, T)
     gone = {v.voter_id for v in votes} - {v.voter_id for v in kept}
