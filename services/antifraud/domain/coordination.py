@@ -651,6 +651,16 @@ def covered_whole(traits: dict[str, str]) -> bool:
     return len(traits) != 1 or traits.get("delay") not in (None, *RUSH_BINS) or "clock" in traits
 
 
+def _first_votes(s: Selector, votes: list[VoteSignal]) -> dict[str, VoteSignal]:
+    """Each identity's first vote for the selector's entry that the selector covers."""
+    first: dict[str, VoteSignal] = {}
+    for v in votes:
+        if v.entry_id == s.entry_id and matches(s, v) and (v.voter_id not in first
+                                                           or v.cast_at < first[v.voter_id].cast_at):
+            first[v.voter_id] = v
+    return first
+
+
 def apart(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal]:
     """The votes an entry cohort's finding on one trait covers, without those of the few identities that came apart
     from the rest. A script's identities arrive close together (a rush verifies and votes as one action; a farm's
@@ -668,14 +678,11 @@ def apart(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" or \
             covered_whole(f.evidence.get("traits", {})) or (s.end - s.start).total_seconds() <= BURST:
         return votes
-    first: dict[str, datetime] = {}
-    for v in votes:
-        if v.entry_id == s.entry_id and matches(s, v) and (v.voter_id not in first or v.cast_at < first[v.voter_id]):
-            first[v.voter_id] = v.cast_at
-    order = sorted(first, key=first.__getitem__)
+    first = _first_votes(s, votes)
+    order = sorted(first, key=lambda x: first[x].cast_at)
     if len(order) < 3:
         return votes
-    at = [first[x].timestamp() for x in order]
+    at = [first[x].cast_at.timestamp() for x in order]
     gaps = [b - a for a, b in itertools.pairwise(at)]
     far = max(t.apart_s, _APART_PACE * sorted(gaps)[len(gaps) // 2])
     most = t.apart_max_identities
@@ -703,11 +710,7 @@ def odd_ballots(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[Vote
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" \
             or len(traits) + ("rush" in traits) >= 3:
         return votes
-    first: dict[str, VoteSignal] = {}
-    for v in votes:
-        if v.entry_id == s.entry_id and matches(s, v) and (v.voter_id not in first
-                                                           or v.cast_at < first[v.voter_id].cast_at):
-            first[v.voter_id] = v
+    first = _first_votes(s, votes)
     given = Counter(v.count for v in first.values())
     if len(given) < 2:
         return votes
