@@ -62,8 +62,8 @@ SCENARIOS = {
                                   subnet="100.64.0.0/24") for i in range(T.subnet_per_minute + 1)], 50),
     "velocity_subnet": lambda: ([cast(f"v{i}", OTHERS[i % 10], T0 + timedelta(seconds=i * 0.1), ip="nat",
                                       subnet="100.64.0.0/24") for i in range(T.subnet_per_minute + 1)], 50),
-    "device_shared": lambda: ([cast(f"farm{i}", at=T0 + timedelta(minutes=10 * i), device="farm-phone")
-                               for i in range(T.device_voters_per_day)], 50),
+    "device_shared": lambda: ([cast(f"farm{i}", at=T0 + timedelta(minutes=10 * i), device="farm-phone",
+                                    subnet=f"100.{i % 3}.3.0/24") for i in range(T.device_voters_per_day)], 50),
     "concentration_subnet": lambda: (
         [cast(f"h{i}", OTHERS[i % 10], T0 + timedelta(seconds=i), subnet=f"198.51.{i}.0/24") for i in range(50)]
         + [cast(f"bot{i}", TARGET, T0 + timedelta(seconds=i * 2), count=10, subnet="192.0.2.0/24")
@@ -116,8 +116,10 @@ def test_a_device_farm_reads_in_plain_chinese() -> None:
     finding = findings(votes)["device_shared"]
     # the day is the UTC day the windows are kept by, and says so (a Beijing morning is still the UTC day before)
     assert finding.explanation == ("5 different identities voted from one device on 2026-11-20 (UTC) "
-                                   "(limit 4; a family shares a phone between two or three)")
-    assert finding.explanation_zh == "2026-11-20（UTC）有 5 个不同身份使用同一设备投票（上限 4 个；一家人共用手机通常只有两三个身份）"
+                                   "(limit 4; a family shares a phone between two or three), through 3 networks "
+                                   "(a device used in one place shows one or two)")
+    assert finding.explanation_zh == ("2026-11-20（UTC）有 5 个不同身份使用同一设备投票（上限 4 个；一家人共用手机通常只有"
+                                      "两三个身份），经由 3 个网段（固定场所使用的设备通常只有一两个）")
 
 
 def test_a_coordinated_cohort_names_every_signal_that_contributed_and_its_weight() -> None:

@@ -36,13 +36,14 @@ def past_reads(votes: Iterable[VoteSignal],
                past: dict[uuid.UUID, VoterPast]) -> tuple[set[CounterKey], set[CounterKey]]:
     """The counters and distinct counts read back without adding to them: co-voting is judged again, on each vote
     of an identity, for the entries it voted for earlier today from the same network; the coordination rule reads
-    every trait counter of the vote's cohorts (the batch adds only to those of identities' first votes)."""
+    every trait counter of the vote's cohorts (the batch adds only to those of identities' first votes); a device's
+    networks are read for its votes that came without one."""
     counters: set[CounterKey] = set()
     distinct: set[CounterKey] = set()
     for v in votes:
         its_counters, its_distinct = coordination.reads(v)
         counters |= its_counters | timing.reads(v)
-        distinct |= its_distinct
+        distinct |= its_distinct | devices.reads(v)
         mine = past.get(v.vote_id)
         if v.subnet and mine:
             day = v.window(DAY)

@@ -30,10 +30,12 @@ class Thresholds:
     device_per_minute: int = 20
     ip_per_minute: int = 120
     subnet_per_minute: int = 300
-    # Identities voting from one device in a day, held for a person to judge (a community centre's tablet passed
-    # from resident to resident looks like a farm's phone); as many within ten minutes, faster than people can hand
-    # a device over and each verify their own number, are invalidated on their own.
+    # Identities voting from one device in a day, held for a person to judge when they came through this many networks
+    # (a farm's phone hopping addresses by proxy or airplane mode; a community centre's tablet, an office PC and a
+    # family's phone stay on one or two); as many within ten minutes, faster than people can hand a device over and
+    # each verify their own number, are invalidated on their own, on any network.
     device_voters_per_day: int = 5
+    device_networks: int = 3
     device_voters_fast: int = 8
     # … and this share of them voted for one entry from it (a fingerprint many phones send alike is not one device)
     device_focus: float = 0.8
@@ -171,7 +173,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("velocity_subnet", "many votes from one network (alert only: campus and carrier NAT)",
          "同一网段大量投票（仅提示：校园网和运营商共享出口）", "alert", ("subnet_per_minute",), "velocity"),
     Rule("device_shared", "many identities voting from one device", "多个身份使用同一设备投票",
-         "invalidate", ("device_voters_per_day", "device_voters_fast", "device_focus"), "devices"),
+         "invalidate", ("device_voters_per_day", "device_networks", "device_voters_fast", "device_focus"),
+         "devices"),
     Rule("concentration_subnet",
          "one network giving almost all its votes to one entry (alert only: a campus votes for its own)",
          "同一网段几乎全部选票投给同一作品（仅提示：校园为本校投票很常见）", "alert",

@@ -247,6 +247,7 @@ SHARDED = {d for d in DIMENSIONS
 # identities of a network that voted for an entry again after a timed gap (any gap; in one gap bucket).
 DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_ten": TEN_MINUTES,
                                        "device_entry_voters_day": DAY,  # … of them that voted for the entry
+                                       "device_networks_day": DAY,  # the networks (not identities) it voted from
                                        "subnet_voters_day": DAY,
                                        "entry_subnet_voters_hour": HOUR, "fresh_entry_subnet": TEN_MINUTES,
                                        "fresh_subnet": TEN_MINUTES, "fresh_entry": TEN_MINUTES,
@@ -589,7 +590,7 @@ Member = tuple[CounterKey, str]
 def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPast] | None = None,
                      networks: dict[NetKey, set[Member]] | None = None) -> set[Member]:
     """Distinct counters: identities seen on one device in a day and in ten minutes (and per entry they voted for
-    from it that day); fresh identities per entry and
+    from it that day, and the networks it voted from); fresh identities per entry and
     network; the identities per network voting for an entry (any gap, and per gap bucket for the timer rule); the
     user agents an entry's voters, and the campaign's, sent in ten minutes, and the networks they came from.
 
@@ -602,6 +603,8 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
             out.add(((c, "device_voters_day", v.device_hash, v.window(DAY)), voter))
             out.add(((c, "device_voters_ten", v.device_hash, v.window(TEN_MINUTES)), voter))
             out.add(((c, "device_entry_voters_day", f"{v.device_hash}|{e}", v.window(DAY)), voter))
+            if subnet:
+                out.add(((c, "device_networks_day", v.device_hash, v.window(DAY)), subnet))
         if v.fresh:
             out.add(((c, "fresh_entry", e, v.window(TEN_MINUTES)), voter))
         tens = v.tens()
