@@ -1,7 +1,7 @@
 """A vote farm on one phone, through the whole system: invalidated as it happens, visible per entry, and reinstated.
 
-An operator sets the campaign's policy to invalidate; six identities vote from one device while
-honest voters vote from their own phones. The standings drop by exactly the farm's votes, the unit
+An operator sets the campaign's policy to invalidate; six identities vote from one device, hopping addresses
+between them, while honest voters vote from their own phones. The standings drop by exactly the farm's votes, the unit
 that owns the entry and the operator both see how many and why, and when the operator overturns the
 case the votes count again.
 """
@@ -39,12 +39,13 @@ class Api(support.Api):
             self.tickets[phone] = r.json()["ticket"]
         return self.tickets[phone]
 
-    def vote(self, phone: str, entry: str, count: int, key: str, device: str) -> httpx.Response:
-        # Every request reaches the gateway from this machine, so the network signal is the same for
-        # all voters here (the gateway sets the address; a client cannot choose it): the device is
-        # what tells the farm apart.
+    def vote(self, phone: str, entry: str, count: int, key: str, device: str,
+             address: str | None = None) -> httpx.Response:
+        # The honest voters' requests reach the gateway from this machine; the farm's phone hops addresses between
+        # its identities (airplane mode, proxies), as a local proxy the gateway trusts reports them.
+        forwarded = {"X-Forwarded-For": address} if address else {}
         return self.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/votes",
-                         headers={"Authorization": f"Bearer {self.ticket(phone)}"},
+                         headers={"Authorization": f"Bearer {self.ticket(phone)}", **forwarded},
                          json={"entry_id": entry, "count": count, "idempotency_key": key, "device": device})
 
 
@@ -111,7 +112,7 @@ def test_a_vote_farm_on_one_device_is_invalidated_and_an_operator_reinstates_it(
     # --- six identities on one phone: a farm ---
     farm = 0
     for i in range(6):
-        r = api.vote(f"1381111000{i}", entry, 2, f"farm{i}", "farm-phone-7")
+        r = api.vote(f"1381111000{i}", entry, 2, f"farm{i}", "farm-phone-7", f"100.{64 + i}.3.{20 + i}")
         assert r.status_code == 201, r.text
         farm += 2
 

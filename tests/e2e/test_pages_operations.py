@@ -59,23 +59,25 @@ def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser)
                  json={"policy": "flag", "reason": "本活动的异常投票一律先人工核查"})
     assert r.status_code == 200, r.text
 
-    def cast(phone: str, entry: str, count: int, key: str, device: str | None = None) -> int:
+    def cast(phone: str, entry: str, count: int, key: str, device: str | None = None, address: str | None = None
+             ) -> int:
         ticket = voter_ticket(api, CAMPAIGN, phone)
+        forwarded = {"X-Forwarded-For": address} if address else {}  # a farm's phone hopping addresses
         return api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/votes",
-                        headers={"Authorization": f"Bearer {ticket}"},
+                        headers={"Authorization": f"Bearer {ticket}", **forwarded},
                         json={"entry_id": entry, "count": count, "idempotency_key": key,
                               **({"device": device} if device else {})}).status_code
 
-    # Six identities vote from one phone (one device fingerprint) for 庚大学: a farm of 12 votes.
+    # Six identities vote from one phone (one device fingerprint), a new address each, for 庚大学: a farm of 12 votes.
     def farm_vote(i: int) -> int:
-        return cast(f"1352222{i:04d}", entry_a, 2, f"farm-{i}", "same-phone-fingerprint")
+        return cast(f"1352222{i:04d}", entry_a, 2, f"farm-{i}", "same-phone-fingerprint", f"100.{64 + i}.5.{9 + i}")
 
     wait_for("voting to open", lambda: farm_vote(0) == 201)
     assert [farm_vote(i) for i in range(1, 6)] == [201] * 5
     # 辛大学 gets 6 votes from three people, and 5 from a second phone with five identities: a smaller farm, whose
     # release alone would change no rank (辛大学 leads either way); releasing the first farm's puts 庚大学 first.
     assert [cast(f"1354444{i:04d}", entry_b, 2, f"honest-{i}") for i in range(3)] == [201] * 3
-    assert [cast(f"1355555{i:04d}", entry_b, 1, f"farm2-{i}", "second-phone-fingerprint")
+    assert [cast(f"1355555{i:04d}", entry_b, 1, f"farm2-{i}", "second-phone-fingerprint", f"100.{80 + i}.5.{9 + i}")
             for i in range(5)] == [201] * 5
     # One refusal in this campaign (more votes than a day allows) and votes in another campaign at the same time.
     ticket = voter_ticket(api, CAMPAIGN, "13522229999")

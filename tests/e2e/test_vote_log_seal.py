@@ -41,15 +41,17 @@ def test_votes_are_sealed_and_receipts_and_the_tally_check_out(system, browser) 
                  json={"policy": "flag", "reason": "held for review before any invalidation"})
     assert r.status_code == 200, r.text
 
-    def vote(phone: str, entry: str, count: int, key: str, device: str) -> dict:
+    def vote(phone: str, entry: str, count: int, key: str, device: str, address: str | None = None) -> dict:
+        forwarded = {"X-Forwarded-For": address} if address else {}  # a farm's phone hopping addresses
         r = api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/votes",
-                     headers={"Authorization": f"Bearer {support.voter_ticket(api, CAMPAIGN, phone)}"},
+                     headers={"Authorization": f"Bearer {support.voter_ticket(api, CAMPAIGN, phone)}", **forwarded},
                      json={"entry_id": entry, "count": count, "idempotency_key": key, "device": device})
         assert r.status_code == 201, r.text
         return r.json()
 
     honest = [vote(f"1390000000{i}", entries[i % 2], i + 1, f"h{i}", f"own-phone-{i}") for i in range(3)]
-    farm = [vote(f"1391111000{i}", entries[0], 2, f"farm{i}", "one-farm-phone") for i in range(6)]
+    farm = [vote(f"1391111000{i}", entries[0], 2, f"farm{i}", "one-farm-phone", f"100.{64 + i}.9.{30 + i}")
+            for i in range(6)]
     receipt = honest[0]["receipt"]
     assert receipt["vote_id"] == honest[0]["vote_id"] and len(receipt["leaf"]) == 64
     assert api.call("GET", f"/api/voting/campaigns/{CAMPAIGN}/vote-log/proof",
