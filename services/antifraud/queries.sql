@@ -251,22 +251,25 @@ WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NU
 ORDER BY created_at DESC, id;
 
 -- name: review_case_entries
--- Per case and entry, each vote once: `held`, the votes out of the count now (held or invalidated), and for an
--- overturned case `counted`, its votes that count (what confirming it would remove); a case with neither is one row
--- with no entry. $4: only these cases (a page), else every case matching. The votes out of the count are read
+-- Per case and entry, each vote once: `held`, the votes out of the count now (held or invalidated), `held_alone`,
+-- those of them no other case holds (flagged or invalidated: deciding this case alone releases only these), and for
+-- an overturned case `counted`, its votes that count (what confirming it would remove); a case with neither is one
+-- row with no entry. $4: only these cases (a page), else every case matching. The votes out of the count are read
 -- through votes_invalidated (only the campaign's held and invalidated votes, not all its votes).
 WITH picked AS (
     SELECT id, status, created_at FROM cases
     WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR reason_code = $3)
       AND ($4::uuid[] IS NULL OR id = ANY($4::uuid[]))
 ), linked AS (
-    SELECT cv.case_id, o.category_id, o.entry_id, o.count, false AS counted
+    SELECT cv.case_id, o.category_id, o.entry_id, o.count, false AS counted,
+           EXISTS (SELECT 1 FROM case_votes x JOIN cases xc ON xc.id = x.case_id
+                   WHERE x.vote_id = cv.vote_id AND x.case_id <> cv.case_id AND xc.status <> 'overturned') AS shared
     FROM picked p
     JOIN case_votes cv ON cv.case_id = p.id
     JOIN (SELECT vote_id, category_id, entry_id, count FROM votes WHERE campaign_id = $1 AND state <> 'counted') o
       ON o.vote_id = cv.vote_id
     UNION ALL
-    SELECT cv.case_id, v.category_id, v.entry_id, v.count, true
+    SELECT cv.case_id, v.category_id, v.entry_id, v.count, true, false
     FROM picked p
     JOIN case_votes cv ON cv.case_id = p.id
     JOIN votes v ON v.vote_id = cv.vote_id AND v.state = 'counted'
@@ -274,6 +277,7 @@ WITH picked AS (
 )
 SELECT p.id, p.status, p.created_at, l.category_id, l.entry_id,
        coalesce(sum(l.count) FILTER (WHERE NOT l.counted), 0)::bigint AS held,
+       coalesce(sum(l.count) FILTER (WHERE NOT l.counted AND NOT l.shared), 0)::bigint AS held_alone,
        coalesce(sum(l.count) FILTER (WHERE l.counted), 0)::bigint AS counted
 FROM picked p LEFT JOIN linked l ON l.case_id = p.id
 GROUP BY p.id, p.status, p.created_at, l.category_id, l.entry_id;

@@ -461,7 +461,8 @@ async def case_entries(conn: Connection, campaign_id: str, status: str | None, r
                        among: list[uuid.UUID] | None) -> list[CaseEntry]:
     rows = await conn.fetch(Q.review_case_entries, campaign_id, status, reason, among)
     return [CaseEntry(r["id"], r["status"], r["created_at"],
-                      CaseVotes(r["category_id"], r["entry_id"], int(r["held"]), int(r["counted"]))) for r in rows]
+                      CaseVotes(r["category_id"], r["entry_id"], int(r["held"]), int(r["counted"]),
+                                int(r["held_alone"]))) for r in rows]
 
 
 async def cases_by_id(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:

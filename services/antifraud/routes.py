@@ -85,10 +85,12 @@ async def list_cases(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """The review queue, a page at a time: each case with its reason (`reason`, `reason_zh`), what an operator reads,
-    how many votes it holds, and its `impact` on the ranks: {changes_rank, entries_moved, votes}.
+    how many votes it holds, and its `impact` on the ranks: {changes_rank, entries_moved, votes, alone}.
 
-    A held or invalidated case's impact is the ranks if its votes counted again, an overturned case's the ranks if
-    it were confirmed. `total` is the number of cases matching; `next` the offset of the next page (null at the end).
+    A held or invalidated case's impact is the ranks if its votes counted again (whatever other cases hold them too),
+    an overturned case's the ranks if it were confirmed; `alone` is the same for deciding this case by itself (the
+    votes other cases also hold stay out). `total` is the number of cases matching; `next` the offset of the next
+    page (null at the end).
     """
     _reviewer(caller)
     return await service.list_cases(deps, campaign_id, status, reason, sort, limit, offset)

@@ -573,6 +573,8 @@ UI: dict[str, tuple[str, str]] = {
                      "Cases whose decision would change a rank come first, then those with the most votes: a held or "
                      "invalidated case as if its votes counted again, an overturned one as if it were confirmed."),
     "changes_rank": ("会改变名次", "Changes a rank"),
+    "changes_rank_together": ("其他案件也暂扣了这些选票：单独撤销本案不会改变名次",
+                              "other cases hold the same votes: overturning this one alone changes no rank"),
     "impact_votes_release": ("不计入的票 {n} 票", "{n} votes out of the count"),
     "impact_votes_confirm": ("确认后将作废 {n} 票", "confirming removes {n} votes"),
     "page_range": ("第 {a}–{b} 个，共 {n} 个", "{a}–{b} of {n}"),

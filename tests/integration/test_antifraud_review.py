@@ -96,6 +96,12 @@ async def svc(database_url: str):
         yield Review(pool, client, deps.settings.secret_key)
 
 
+def lone(changes_rank: bool, moved: int, votes: int) -> dict:
+    """The impact of a case no other case shares votes with: the same alone."""
+    impact = {"changes_rank": changes_rank, "entries_moved": moved, "votes": votes}
+    return {**impact, "alone": impact}
+
+
 async def standings(s: Review) -> None:
     """A 100, B 95, C 10 in "cases"; X 50, Y 40 in "accounts"."""
     for entry, n, cat in ((A, 100, "cases"), (B, 95, "cases"), (C, 10, "cases"), (X, 50, "accounts"),
@@ -118,10 +124,10 @@ async def test_a_small_case_that_flips_a_rank_comes_before_a_big_one_that_does_n
     q = await svc.queue()
     assert q["total"] == 4 and q["sort"] == "impact" and q["next"] is None
     assert [(c["id"], c["impact"]) for c in q["cases"]] == [
-        (confirmed, {"changes_rank": True, "entries_moved": 2, "votes": 15}),
-        (small, {"changes_rank": True, "entries_moved": 2, "votes": 10}),
-        (big, {"changes_rank": False, "entries_moved": 0, "votes": 50}),
-        (overturned, {"changes_rank": False, "entries_moved": 0, "votes": 4}),
+        (confirmed, lone(True, 2, 15)),
+        (small, lone(True, 2, 10)),
+        (big, lone(False, 0, 50)),
+        (overturned, lone(False, 0, 4)),
     ]
     first = q["cases"][0]
     assert (first["reason_code"], first["reason"], first["reason_zh"]) == (
@@ -147,10 +153,30 @@ async def test_a_tie_counts_as_a_change_of_rank_and_so_does_breaking_one(svc: Re
     none = await svc.case("flagged", await svc.votes(B, 4))  # B 15 → 19: still third
     q = await svc.queue()
     impacts = {c["id"]: c["impact"] for c in q["cases"]}
-    assert impacts[tie] == {"changes_rank": True, "entries_moved": 1, "votes": 5}
-    assert impacts[breaks] == {"changes_rank": True, "entries_moved": 1, "votes": 1}
-    assert impacts[none] == {"changes_rank": False, "entries_moved": 0, "votes": 4}
+    assert impacts[tie] == lone(True, 1, 5)
+    assert impacts[breaks] == lone(True, 1, 1)
+    assert impacts[none] == lone(False, 0, 4)
     assert [c["id"] for c in q["cases"]] == [tie, breaks, none]
+
+
+async def test_cases_holding_the_same_votes_each_change_a_rank_but_not_alone(svc: Review):
+    await svc.votes(A, 100)
+    await svc.votes(B, 95)
+    surge = await svc.votes(B, 10)  # B 95 → 105 passes A, but two cases hold the same votes
+    aligned = await svc.case("flagged", surge)
+    halfway = await svc.case("flagged", surge[:8])
+    own = await svc.case("flagged", await svc.votes(B, 6))  # held by this case only: B 95 → 101
+    impacts = {c["id"]: c["impact"] for c in (await svc.queue())["cases"]}
+    impact = {"changes_rank": True, "entries_moved": 2}
+    assert impacts[aligned] == {**impact, "votes": 10, "alone": {"changes_rank": False, "entries_moved": 0,
+                                                                  "votes": 2}}
+    assert impacts[halfway] == {**impact, "votes": 8, "alone": {"changes_rank": False, "entries_moved": 0,
+                                                                 "votes": 0}}
+    assert impacts[own] == lone(True, 2, 6)
+    # overturning the aligned case alone releases its two votes no other case holds: the ranks stay
+    assert (await svc.decide([aligned], "overturn")).status_code == 200
+    after = {c["id"]: c["impact"] for c in (await svc.queue(status="flagged"))["cases"]}
+    assert after[halfway] == lone(True, 2, 8)  # now it alone holds its votes
 
 
 async def test_the_queue_is_paged_with_a_total_and_the_next_offset(svc: Review):

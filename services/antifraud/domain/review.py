@@ -57,12 +57,14 @@ class StandingRow(NamedTuple):
 
 
 class CaseVotes(NamedTuple):
-    """A case's votes for one entry: `held` out of the count now, `counted` still in (an overturned case's)."""
+    """A case's votes for one entry: `held` out of the count now, `counted` still in (an overturned case's), and
+    `held_alone`, those held that no other case holds (flagged or invalidated)."""
 
     category_id: str | None
     entry_id: uuid.UUID | None
     held: int
     counted: int
+    held_alone: int = 0
 
 
 def competition_ranks(totals: dict[Any, int]) -> dict[Any, int]:
@@ -138,15 +140,24 @@ class Standings:
 
 def impact(standings: Standings, status: str, per_entry: Iterable[CaseVotes]) -> dict[str, Any]:
     """What deciding the case would do to the ranks: a held or invalidated case as if its votes counted again (its
-    own votes, whatever other cases hold them too), an overturned one as if confirmed (its counted votes removed)."""
+    own votes, whatever other cases hold them too: an attack split over overlapping cases still sorts first), an
+    overturned one as if confirmed (its counted votes removed). `alone`: the same for this case decided by itself,
+    the votes other cases also hold staying out (an overturned case's are its counted votes either way)."""
     release = status != "overturned"
+    rows = list(per_entry)
+    whole = _moves(standings, [(r, r.held if release else -r.counted) for r in rows])
+    alone = _moves(standings, [(r, r.held_alone if release else -r.counted) for r in rows])
+    return {**whole, "alone": alone}
+
+
+def _moves(standings: Standings, deltas: list[tuple[CaseVotes, int]]) -> dict[str, Any]:
+    """How many entries would change rank if each row's entry changed by its delta, and the votes changed."""
     votes = 0
     changes: dict[str, dict[uuid.UUID, int]] = {}
-    for r in per_entry:
+    for r, delta in deltas:
         if r.entry_id is None or r.category_id is None:
             continue
         standings.know(r.category_id, r.entry_id)
-        delta = r.held if release else -r.counted
         votes += abs(delta)
         if delta:
             now = standings.totals[r.category_id][r.entry_id]
