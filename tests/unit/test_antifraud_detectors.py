@@ -939,6 +939,10 @@ def test_a_community_tablet_passed_between_residents_is_not_held_but_a_phone_far
     phone = [cast(f"farm{i}", at=T0 + timedelta(seconds=30 * i), device="farm-phone-2")
              for i in range(T.device_voters_fast)]
     assert levels(phone) == {"invalidate": ids(phone)}
+    # … wherever the clock puts its minutes: half of them before 12:10, half after
+    straddling = [cast(f"farm-b{i}", at=T0 + timedelta(minutes=8, seconds=30 * i), device="farm-phone-3")
+                  for i in range(T.device_voters_fast)]
+    assert levels(straddling) == {"invalidate": ids(straddling)}
 
 
 def test_a_scripted_crew_on_one_network_is_held_with_its_camouflage_votes():

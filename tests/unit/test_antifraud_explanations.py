@@ -117,9 +117,9 @@ def test_a_device_farm_reads_in_plain_chinese() -> None:
     # the day is the UTC day the windows are kept by, and says so (a Beijing morning is still the UTC day before)
     assert finding.explanation == ("5 different identities voted from one device on 2026-11-20 (UTC) "
                                    "(limit 4; a family shares a phone between two or three), through 3 networks "
-                                   "(a device used in one place shows one or two)")
+                                   "(a device people take turns on in one place shows one)")
     assert finding.explanation_zh == ("2026-11-20（UTC）有 5 个不同身份使用同一设备投票（上限 4 个；一家人共用手机通常只有"
-                                      "两三个身份），经由 3 个网段（固定场所使用的设备通常只有一两个）")
+                                      "两三个身份），经由 3 个网段（在固定场所轮流使用的设备只有一个）")
 
 
 def test_a_coordinated_cohort_names_every_signal_that_contributed_and_its_weight() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .context import Context
 from .findings import Finding, sel
 from .registry import Level
-from .signals import DAY, TEN_MINUTES, CounterKey, VoteSignal, entry_key
+from .signals import DAY, CounterKey, VoteSignal, entry_key
 
 _PACE = "|fast"  # the subject of the finding at a farm's pace: device:<hash>|fast
 
@@ -22,11 +22,11 @@ def reads(v: VoteSignal) -> set[CounterKey]:
 
 def check(v: VoteSignal, ctx: Context) -> None:
     """Held at `device_voters_per_day` identities in a day that came through `device_networks` networks or more;
-    invalidated at `device_voters_fast` within ten minutes on any network (a separate finding, so the device's votes
-    of the day go from held to invalidated when the pace shows). A device stays where it is used: a community
-    centre's tablet on the centre's broadband, an office PC on the office's line, a family's phone between home and
-    its mobile data, one person at a time at a person's pace; a farm's phone hops addresses between its identities
-    (proxies, airplane mode) or works faster than people can take turns.
+    invalidated at `device_voters_fast` within ten minutes (aligned, or starting halfway) on any network (a separate finding, so the device's votes
+    of the day go from held to invalidated when the pace shows). A device many people take turns on stays where it is
+    used: a community centre's tablet on the centre's broadband, an office PC on the office's line, one person at a
+    time at a person's pace (a family's phone, carried between home and mobile data, serves two or three); a farm's
+    phone hops addresses between its identities (proxies, airplane mode) or works faster than people take turns.
     Only when `device_focus` of them voted for this vote's entry: a farm's phone works for its target, a family's or
     a community centre's tablet for theirs, while the identities behind a fingerprint that many phones send alike
     (one model and system, fingerprinted with too little entropy) vote for the entries as everyone does."""
@@ -40,23 +40,24 @@ def check(v: VoteSignal, ctx: Context) -> None:
                                 v.window(DAY)), 0)
     if backing < t.device_focus * ids:
         return
-    ten = ctx.distinct.get((v.campaign_id, "device_voters_ten", v.device_hash, v.window(TEN_MINUTES)), 0)
+    ten, start = max((ctx.distinct.get((v.campaign_id, "device_voters_ten", v.device_hash, s), 0), s)
+                     for s in v.tens())
     fast = ten >= t.device_voters_fast
     networks = ctx.distinct.get((v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)), 0)
     if not fast and networks < t.device_networks:
         return
-    pace_en = (f"; {ten} of them within the 10 minutes from {v.window(TEN_MINUTES):%H:%M}, faster than people "
+    pace_en = (f"; {ten} of them within the 10 minutes from {start:%H:%M}, faster than people "
                f"can pass a device on and each verify their own number (limit {t.device_voters_fast - 1})"
                if fast else "")
-    pace_zh = (f"；其中 {ten} 个在 {v.window(TEN_MINUTES):%H:%M} 起的 10 分钟内，快于多人轮流使用一台设备并各自验证"
+    pace_zh = (f"；其中 {ten} 个在 {start:%H:%M} 起的 10 分钟内，快于多人轮流使用一台设备并各自验证"
                f"号码所需的时间（上限 {t.device_voters_fast - 1} 个）" if fast else "")
     ctx.put(Finding("device_shared", f"device:{v.device_hash}" + (_PACE if fast else ""),
                     f"{ids} different identities voted from one device on {v.cast_at:%Y-%m-%d} (UTC) "
                     f"(limit {t.device_voters_per_day - 1}; a family shares a phone between two or three), "
-                    f"through {networks} networks (a device used in one place shows one or two){pace_en}",
+                    f"through {networks} networks (a device people take turns on in one place shows one){pace_en}",
                     f"{v.cast_at:%Y-%m-%d}（UTC）有 {ids} 个不同身份使用同一设备投票"
                     f"（上限 {t.device_voters_per_day - 1} 个；一家人共用手机通常只有两三个身份），"
-                    f"经由 {networks} 个网段（固定场所使用的设备通常只有一两个）{pace_zh}",
+                    f"经由 {networks} 个网段（在固定场所轮流使用的设备只有一个）{pace_zh}",
                     {"identities": ids, "limit": t.device_voters_per_day - 1, "networks": networks,
                      "within_ten_minutes": ten},
                     sel(v, DAY, device_hash=v.device_hash), level="invalidate" if fast else "hold"))

@@ -31,11 +31,11 @@ class Thresholds:
     ip_per_minute: int = 120
     subnet_per_minute: int = 300
     # Identities voting from one device in a day, held for a person to judge when they came through this many networks
-    # (a farm's phone hopping addresses by proxy or airplane mode; a community centre's tablet, an office PC and a
-    # family's phone stay on one or two); as many within ten minutes, faster than people can hand a device over and
+    # (a farm's phone hopping addresses by proxy or airplane mode; a community centre's tablet and an office PC stay
+    # on the line of the place they are in); as many within ten minutes, faster than people can hand a device over and
     # each verify their own number, are invalidated on their own, on any network.
     device_voters_per_day: int = 5
-    device_networks: int = 3
+    device_networks: int = 2
     device_voters_fast: int = 8
     # … and this share of them voted for one entry from it (a fingerprint many phones send alike is not one device)
     device_focus: float = 0.8

@@ -601,7 +601,8 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
         c, e, subnet, voter = v.campaign_id, entry_key(v.entry_id), v.subnet, v.voter_id
         if v.device_hash:
             out.add(((c, "device_voters_day", v.device_hash, v.window(DAY)), voter))
-            out.add(((c, "device_voters_ten", v.device_hash, v.window(TEN_MINUTES)), voter))
+            for ten in v.tens():  # aligned and halfway: any run of identities within five minutes lies in one
+                out.add(((c, "device_voters_ten", v.device_hash, ten), voter))
             out.add(((c, "device_entry_voters_day", f"{v.device_hash}|{e}", v.window(DAY)), voter))
             if subnet:
                 out.add(((c, "device_networks_day", v.device_hash, v.window(DAY)), subnet))
