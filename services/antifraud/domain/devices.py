@@ -22,11 +22,12 @@ def reads(v: VoteSignal) -> set[CounterKey]:
 
 def check(v: VoteSignal, ctx: Context) -> None:
     """Held at `device_voters_per_day` identities in a day that came through `device_networks` networks or more;
-    invalidated at `device_voters_fast` within ten minutes (aligned, or starting halfway) on any network (a separate finding, so the device's votes
-    of the day go from held to invalidated when the pace shows). A device many people take turns on stays where it is
-    used: a community centre's tablet on the centre's broadband, an office PC on the office's line, one person at a
-    time at a person's pace (a family's phone, carried between home and mobile data, serves two or three); a farm's
-    phone hops addresses between its identities (proxies, airplane mode) or works faster than people take turns.
+    invalidated at `device_voters_fast` within ten minutes (aligned, or starting halfway) on any network (a separate
+    finding, so the device's votes of the day go from held to invalidated when the pace shows). A device many people
+    take turns on stays where it is used: a community centre's tablet on the centre's broadband, an office PC on the
+    office's line, one person at a time at a person's pace (a family's phone, carried between home and mobile data,
+    serves two or three); a farm's phone hops addresses between its identities (proxies, airplane mode) or works
+    faster than people take turns.
     Only when `device_focus` of them voted for this vote's entry: a farm's phone works for its target, a family's or
     a community centre's tablet for theirs, while the identities behind a fingerprint that many phones send alike
     (one model and system, fingerprinted with too little entropy) vote for the entries as everyone does."""
