@@ -580,7 +580,8 @@ def write_doc(path: Path, body: str, part: str = "memory") -> None:
 
 def opening(regime: str) -> list[Cell]:
     """A campaign's opening minutes: a few hundred voters in four minutes, a campus or an office rallying at
-    once, and a farm striking before the campaign has many voters to be compared with."""
+    once, and a farm striking before the campaign has many voters to be compared with (a burst from two networks;
+    a surge of fresh identities, each on its own address, before the entry has any history to surge against)."""
     few = "300 ordinary voters over 4 minutes"
     return [
         Cell("opening campus", regime, 4, 300, [Campus(80, 2, 1, 0.7, rally_scale_s=40)], None,
@@ -590,6 +591,9 @@ def opening(regime: str) -> list[Cell]:
         Cell("opening burst", regime, 4, 300, [],
              Burst(60, Farm(subnets=2, ua="one", verify="scripted", jitter_s=1), gap_s=60),
              f"{few} + burst 60 ids from 2 /24s (3 waves, 60 s apart)"),
+        Cell("opening fresh surge", regime, 4, 300, [], FreshSurge(farm=Farm(), multiple=2.0, at=0.3, window_s=90),
+             f"{few} + fresh surge 2× the entry's honest votes in 90 s from the second minute (own address + device "
+             "each, UA mix, verify 2–12 s before voting, no page)"),
     ]
 
 
