@@ -115,10 +115,11 @@ class VisibleText(HTMLParser):
 def render(lang: str, **context: Any) -> str:
     template = page_templates().env.get_template("operations.html")
     campaign = {"id": "c1", "title": "活动", "current_phase": "voting", "categories": []}
+    queue = {"cases": [], "pages": {}, **context}
     return template.render(lang=lang, html_lang=lang, **_words(lang), time_zone="Asia/Shanghai",
                            zone_note=lambda: "（北京时间）", switch_url="/x", staff=None, c=campaign, flash=None,
-                           cases=[], shown="", order="impact", pages={}, offset=0, kept={}, per_entry=[],
-                           what_if=None, bulk=None, **context)
+                           shown="", order="impact", offset=0, kept={}, per_entry=[], what_if=None, bulk=None,
+                           **queue)
 
 
 def test_the_chinese_page_shows_no_code_raw() -> None:
@@ -153,3 +154,20 @@ def test_without_prometheus_the_page_says_alerting_is_not_connected_and_how_to_c
                   alerting=Alerting(url="", connected=False))
     assert "告警未接入" in page and "MASSLINE_PROMETHEUS_URL" in page
     assert "data-alert=" not in page and "没有正在告警" not in page  # no state it did not read
+
+
+def test_a_case_that_changes_a_rank_only_together_with_others_says_so() -> None:
+    def case(cid: str, alone: bool) -> dict[str, Any]:
+        impact = {"changes_rank": True, "entries_moved": 2, "votes": 10}
+        return {"id": cid, "reason_code": "coordinated_cohort", "reason": "r", "reason_zh": "协同", "explanation": "e",
+                "explanation_zh": "说明", "status": "flagged", "vote_count": 10, "created_at": "2026-12-05T02:00:00+00:00",
+                "impact": {**impact, "alone": {**impact, "changes_rank": alone, "entries_moved": 2 if alone else 0}}}
+    for lang, words in (("zh", "单独撤销本案不会改变名次"), ("en", "overturning this one alone changes no rank")):
+        page = render(lang, rate={"now": None, "refused": {}, "chart": None, "accepted": None},
+                      pipeline={"groups": [], "outbox": [], "dead": {}, "unreachable": []},
+                      errors={"services": [], "seconds": 0, "recent": False, "clean": True},
+                      alerting=Alerting(url="", connected=False),
+                      cases=[case("together", False), case("alone", True)], pages={"from": 1, "to": 2, "total": 2})
+        cards = page.split('data-case="')[1:]
+        assert [c.split('"')[0] for c in cards] == ["together", "alone"]
+        assert words in cards[0] and words not in cards[1]
