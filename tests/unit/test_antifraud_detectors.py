@@ -137,6 +137,24 @@ def test_a_fingerprint_many_phones_send_alike_is_not_one_device_but_a_farm_phone
     assert found["device_shared"] == ids(farm)
 
 
+def test_five_people_on_one_fingerprint_backing_the_favourite_are_not_a_farm_but_five_identities_on_an_outsider_are():
+    # 300 people on their own networks; a third of them back the favourite. Five of them happen to send one
+    # fingerprint value (one phone model's webview), four of the five for the favourite. A farm's phone serves five
+    # identities, each from a new address, all for an entry few others back.
+    rng = random.Random(11)
+    people = []
+    for i in range(300):
+        entry = OTHERS[0] if rng.random() < 0.35 else OTHERS[1 + rng.randrange(8)]
+        people.append(cast(f"p{i}", entry, T0 + timedelta(seconds=rng.uniform(0, 1800)), rng.randint(1, 10),
+                           subnet=f"117.{i}.{rng.randrange(256)}.0/24"))
+    alike = [cast(f"alike{i}", OTHERS[0] if i else OTHERS[5], T0 + timedelta(seconds=300 + 200 * i), 10,
+                  device="fp-iphone13-wx8044", subnet=f"223.{i}.9.0/24") for i in range(5)]
+    farm = [cast(f"farm{i}", OTHERS[9], T0 + timedelta(seconds=400 + 150 * i), 10, device="farm-phone",
+                 subnet=f"100.{i}.3.0/24") for i in range(T.device_voters_per_day)]
+    found = run(people + alike + farm, per_batch=10)
+    assert found["device_shared"] == ids(farm)
+
+
 def test_a_campus_nat_voting_heavily_for_its_own_university_is_not_punished():
     # 600 students behind one address in one hour, 40 % for their own university, the rest elsewhere.
     votes = []

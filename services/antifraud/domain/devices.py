@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .context import Context
 from .findings import Finding, sel
 from .registry import Level
@@ -20,6 +22,21 @@ def reads(v: VoteSignal) -> set[CounterKey]:
     return {(v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY))} if v.device_hash else set()
 
 
+def by_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> float:
+    """The chance that `backing` or more of the device's `ids` identities would have voted for the vote's entry if they
+    chose as the campaign's other identities did that day: the entry's share of those, read at its upper bound
+    (`contrast_sigmas` standard deviations of a count). People who happen to send one fingerprint back the popular
+    entries as often as everyone; a farm's phone backs its target every time."""
+    c, day = v.campaign_id, v.window(DAY)
+    entry = ctx.counts.get((c, "entry_trait_day", f"{entry_key(v.entry_id)}|*", day), 0) - backing
+    everyone = ctx.counts.get((c, "trait_day", "*", day), 0) - ids
+    k, n = max(entry, 0), max(everyone, 0)
+    if n < ctx.t.contrast_baseline_min:
+        return 0.0  # too few others to say how people vote (a campaign's first minutes): the focus alone decides
+    share = min((k + 1 + ctx.t.contrast_sigmas * math.sqrt(k + 1)) / (n + 1), 1.0)
+    return sum(math.comb(ids, j) * share ** j * (1 - share) ** (ids - j) for j in range(backing, ids + 1))
+
+
 def check(v: VoteSignal, ctx: Context) -> None:
     """Held at `device_voters_per_day` identities in a day that came through `device_networks` networks or more;
     invalidated at `device_voters_fast` within ten minutes (aligned, or starting halfway) on any network (a separate
@@ -28,9 +45,11 @@ def check(v: VoteSignal, ctx: Context) -> None:
     office's line, one person at a time at a person's pace (a family's phone, carried between home and mobile data,
     serves two or three); a farm's phone hops addresses between its identities (proxies, airplane mode) or works
     faster than people take turns.
-    Only when `device_focus` of them voted for this vote's entry: a farm's phone works for its target, a family's or
-    a community centre's tablet for theirs, while the identities behind a fingerprint that many phones send alike
-    (one model and system, fingerprinted with too little entropy) vote for the entries as everyone does."""
+    Only when `device_focus` of them voted for this vote's entry, and people voting as the campaign's others did would
+    back it that often with a chance of `device_focus_chance` at most (`by_chance`): a farm's phone works for its
+    target, a family's or a community centre's tablet for theirs, while the identities behind a fingerprint that many
+    phones send alike (one model and system, fingerprinted with too little entropy) vote for the entries as everyone
+    does — four of five of them for the entry a third of everyone backs, one time in twenty."""
     if not v.device_hash:
         return
     t = ctx.t
@@ -39,7 +58,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
         return
     backing = ctx.distinct.get((v.campaign_id, "device_entry_voters_day", f"{v.device_hash}|{entry_key(v.entry_id)}",
                                 v.window(DAY)), 0)
-    if backing < t.device_focus * ids:
+    if backing < t.device_focus * ids or by_chance(v, ctx, ids, backing) > t.device_focus_chance:
         return
     ten, start = max((ctx.distinct.get((v.campaign_id, "device_voters_ten", v.device_hash, s), 0), s)
                      for s in v.tens())

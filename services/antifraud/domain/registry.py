@@ -37,8 +37,10 @@ class Thresholds:
     device_voters_per_day: int = 5
     device_networks: int = 2
     device_voters_fast: int = 8
-    # … and this share of them voted for one entry from it (a fingerprint many phones send alike is not one device)
+    # … and this share of them voted for one entry from it (a fingerprint many phones send alike is not one device),
+    # which identities voting as the campaign's others do would match only with this chance
     device_focus: float = 0.8
+    device_focus_chance: float = 0.01
     focus_min_votes_minute: int = 40
     focus_min_votes_hour: int = 150
     focus_share: float = 0.9
@@ -173,7 +175,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("velocity_subnet", "many votes from one network (alert only: campus and carrier NAT)",
          "同一网段大量投票（仅提示：校园网和运营商共享出口）", "alert", ("subnet_per_minute",), "velocity"),
     Rule("device_shared", "many identities voting from one device", "多个身份使用同一设备投票",
-         "invalidate", ("device_voters_per_day", "device_networks", "device_voters_fast", "device_focus"),
+         "invalidate", ("device_voters_per_day", "device_networks", "device_voters_fast", "device_focus",
+          "device_focus_chance"),
          "devices"),
     Rule("concentration_subnet",
          "one network giving almost all its votes to one entry (alert only: a campus votes for its own)",
