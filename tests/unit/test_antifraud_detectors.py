@@ -945,22 +945,27 @@ def test_a_campus_quicker_to_vote_than_everyone_is_not_held_on_its_delay_and_its
     assert run(people + campus, per_batch=20) == {}
 
 
-def test_a_community_tablet_passed_between_residents_is_not_held_but_a_phone_farm_s_pace_is_invalidated():
+def test_a_community_tablet_or_identical_office_pcs_are_not_held_but_a_phone_farm_s_pace_is_invalidated():
     # A community centre's tablet on the centre's broadband: a resident every three minutes all afternoon, each
     # verifying their own number, nearly all for the community's entry. One device in one place at people's pace.
     rng = random.Random(3)
     tablet = [cast(f"resident{i}", TARGET if rng.random() < 0.9 else OTHERS[0], T0 + timedelta(seconds=180 * i),
                    10, device="centre-tablet", subnet="58.20.31.0/24", ip="centre") for i in range(40)]
     assert levels(tablet) == {}
-    # A farm's phone on one network logs in as the next identity every 30 s: at the eighth in ten minutes,
-    # invalidated, the identities before included.
-    phone = [cast(f"farm{i}", at=T0 + timedelta(seconds=30 * i), device="farm-phone-2")
+    # A unit's staff at lunch on PCs installed from one image (one fingerprint), on the office's line: twelve in
+    # five minutes, all for their unit.
+    office = [cast(f"staff{i}", OTHERS[2], T0 + timedelta(seconds=25 * i), 10, device="imaged-pc",
+                   subnet="61.150.4.0/24", ip="office") for i in range(12)]
+    assert levels(office) == {}
+    # A farm's phone logs in as the next identity every 30 s, a new address each time: at the eighth in ten
+    # minutes, invalidated, the identities before included.
+    phone = [cast(f"farm{i}", at=T0 + timedelta(seconds=30 * i), device="farm-phone-2", subnet=f"100.{i}.2.0/24")
              for i in range(T.device_voters_fast)]
-    assert levels(phone) == {"invalidate": ids(phone)}
+    assert levels(phone)["invalidate"] == ids(phone)  # held from the fifth, invalidated at the eighth
     # … wherever the clock puts its minutes: half of them before 12:10, half after
-    straddling = [cast(f"farm-b{i}", at=T0 + timedelta(minutes=8, seconds=30 * i), device="farm-phone-3")
-                  for i in range(T.device_voters_fast)]
-    assert levels(straddling) == {"invalidate": ids(straddling)}
+    straddling = [cast(f"farm-b{i}", at=T0 + timedelta(minutes=8, seconds=30 * i), device="farm-phone-3",
+                       subnet=f"100.{i}.4.0/24") for i in range(T.device_voters_fast)]
+    assert levels(straddling)["invalidate"] == ids(straddling)
 
 
 def test_a_scripted_crew_on_one_network_is_held_with_its_camouflage_votes():

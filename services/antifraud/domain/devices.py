@@ -39,12 +39,13 @@ def by_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> float:
 
 def check(v: VoteSignal, ctx: Context) -> None:
     """Held at `device_voters_per_day` identities in a day that came through `device_networks` networks or more;
-    invalidated at `device_voters_fast` within ten minutes (aligned, or starting halfway) on any network (a separate
-    finding, so the device's votes of the day go from held to invalidated when the pace shows). A device many people
-    take turns on stays where it is used: a community centre's tablet on the centre's broadband, an office PC on the
-    office's line, one person at a time at a person's pace (a family's phone, carried between home and mobile data,
-    serves two or three); a farm's phone hops addresses between its identities (proxies, airplane mode) or works
-    faster than people take turns.
+    invalidated at `device_voters_fast` within ten minutes (aligned, or starting halfway) (a separate finding, so the
+    device's votes of the day go from held to invalidated when the pace shows). A device many people take turns on
+    stays where it is used: a community centre's tablet on the centre's broadband, an office PC on the office's line
+    (a family's phone, carried between home and mobile data, serves two or three); a farm's phone hops addresses
+    between its identities (proxies, airplane mode). On one network, identities that share a fingerprint may be
+    people on identical machines (a unit's PCs installed from one image, at lunch: as fast as a farm's phone), and
+    a farm's phone that stays there is the coordination rule's to judge by what it does.
     Only when `device_focus` of them voted for this vote's entry, and people voting as the campaign's others did would
     back it that often with a chance of `device_focus_chance` at most (`by_chance`): a farm's phone works for its
     target, a family's or a community centre's tablet for theirs, while the identities behind a fingerprint that many
@@ -64,7 +65,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
                      for s in v.tens())
     fast = ten >= t.device_voters_fast
     networks = ctx.distinct.get((v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)), 0)
-    if not fast and networks < t.device_networks:
+    if networks < t.device_networks:
         return
     pace_en = (f"; {ten} of them within the 10 minutes from {start:%H:%M}, faster than people "
                f"can pass a device on and each verify their own number (limit {t.device_voters_fast - 1})"
