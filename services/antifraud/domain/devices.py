@@ -38,14 +38,14 @@ def by_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> float:
 
 
 def check(v: VoteSignal, ctx: Context) -> None:
-    """Held at `device_voters_per_day` identities in a day that came through `device_networks` networks or more;
+    """Held at `device_voters_per_day` identities in a day that came through `device_networks` networks or more, and
     invalidated at `device_voters_fast` within ten minutes (aligned, or starting halfway) (a separate finding, so the
     device's votes of the day go from held to invalidated when the pace shows). A device many people take turns on
     stays where it is used: a community centre's tablet on the centre's broadband, an office PC on the office's line
     (a family's phone, carried between home and mobile data, serves two or three); a farm's phone hops addresses
-    between its identities (proxies, airplane mode). On one network, identities that share a fingerprint may be
-    people on identical machines (a unit's PCs installed from one image, at lunch: as fast as a farm's phone), and
-    a farm's phone that stays there is the coordination rule's to judge by what it does.
+    between its identities (proxies, airplane mode). On one network, a device is held only at a farm's pace, never
+    invalidated on its own: identities sharing a fingerprint there may be people on identical machines (a unit's PCs
+    installed from one image, at lunch), as fast as a script's phone on its server's network.
     Only when `device_focus` of them voted for this vote's entry, and people voting as the campaign's others did would
     back it that often with a chance of `device_focus_chance` at most (`by_chance`): a farm's phone works for its
     target, a family's or a community centre's tablet for theirs, while the identities behind a fingerprint that many
@@ -65,14 +65,16 @@ def check(v: VoteSignal, ctx: Context) -> None:
                      for s in v.tens())
     fast = ten >= t.device_voters_fast
     networks = ctx.distinct.get((v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)), 0)
-    if networks < t.device_networks:
+    placed = networks < t.device_networks
+    if placed and not fast:
         return
+    sure = fast and not placed
     pace_en = (f"; {ten} of them within the 10 minutes from {start:%H:%M}, faster than people "
                f"can pass a device on and each verify their own number (limit {t.device_voters_fast - 1})"
                if fast else "")
     pace_zh = (f"；其中 {ten} 个在 {start:%H:%M} 起的 10 分钟内，快于多人轮流使用一台设备并各自验证"
                f"号码所需的时间（上限 {t.device_voters_fast - 1} 个）" if fast else "")
-    ctx.put(Finding("device_shared", f"device:{v.device_hash}" + (_PACE if fast else ""),
+    ctx.put(Finding("device_shared", f"device:{v.device_hash}" + (_PACE if sure else ""),
                     f"{ids} different identities voted from one device on {v.cast_at:%Y-%m-%d} (UTC) "
                     f"(limit {t.device_voters_per_day - 1}; a family shares a phone between two or three), "
                     f"through {networks} networks (a device people take turns on in one place shows one){pace_en}",
@@ -81,4 +83,4 @@ def check(v: VoteSignal, ctx: Context) -> None:
                     f"经由 {networks} 个网段（在固定场所轮流使用的设备只有一个）{pace_zh}",
                     {"identities": ids, "limit": t.device_voters_per_day - 1, "networks": networks,
                      "within_ten_minutes": ten},
-                    sel(v, DAY, device_hash=v.device_hash), level="invalidate" if fast else "hold"))
+                    sel(v, DAY, device_hash=v.device_hash), level="invalidate" if sure else "hold"))
