@@ -77,7 +77,8 @@ def check(v: VoteSignal, ctx: Context) -> None:
     ctx.put(Finding("device_shared", f"device:{v.device_hash}" + (_PACE if sure else ""),
                     f"{ids} different identities voted from one device on {v.cast_at:%Y-%m-%d} (UTC) "
                     f"(limit {t.device_voters_per_day - 1}; a family shares a phone between two or three), "
-                    f"through {networks} networks (a device people take turns on in one place shows one){pace_en}",
+                    f"through {networks} network{'' if networks == 1 else 's'} (a device people take turns on in one "
+                    f"place shows one){pace_en}",
                     f"{v.cast_at:%Y-%m-%d}（UTC）有 {ids} 个不同身份使用同一设备投票"
                     f"（上限 {t.device_voters_per_day - 1} 个；一家人共用手机通常只有两三个身份），"
                     f"经由 {networks} 个网段（在固定场所轮流使用的设备只有一个）{pace_zh}",
