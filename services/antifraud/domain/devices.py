@@ -59,14 +59,14 @@ def check(v: VoteSignal, ctx: Context) -> None:
         return
     backing = ctx.distinct.get((v.campaign_id, "device_entry_voters_day", f"{v.device_hash}|{entry_key(v.entry_id)}",
                                 v.window(DAY)), 0)
-    if backing < t.device_focus * ids or by_chance(v, ctx, ids, backing) > t.device_focus_chance:
+    if backing < t.device_focus * ids:
         return
     ten, start = max((ctx.distinct.get((v.campaign_id, "device_voters_ten", v.device_hash, s), 0), s)
                      for s in v.tens())
     fast = ten >= t.device_voters_fast
     networks = ctx.distinct.get((v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)), 0)
     placed = networks < t.device_networks
-    if placed and not fast:
+    if (placed and not fast) or by_chance(v, ctx, ids, backing) > t.device_focus_chance:
         return
     sure = fast and not placed
     pace_en = (f"; {ten} of them within the 10 minutes from {start:%H:%M}, faster than people "

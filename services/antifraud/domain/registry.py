@@ -33,7 +33,8 @@ class Thresholds:
     # Identities voting from one device in a day, held for a person to judge when they came through this many networks
     # (a farm's phone hopping addresses by proxy or airplane mode; a community centre's tablet and an office PC stay
     # on the line of the place they are in); as many within ten minutes, faster than people can hand a device over and
-    # each verify their own number, are invalidated on their own, on any network.
+    # each verify their own number, are invalidated on their own from that many networks, and only held on one
+    # (identical machines in an office send one fingerprint).
     device_voters_per_day: int = 5
     device_networks: int = 2
     device_voters_fast: int = 8
