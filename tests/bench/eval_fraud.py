@@ -37,6 +37,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = Path(__file__).resolve().parent
@@ -164,6 +165,10 @@ def grid(quick: bool = False) -> list[Cell]:
             cells.append(Cell(name, regime, 30, bg, pops, None, params))
         for name, params, attack in attacks:
             cells.append(Cell(name, regime, 30, bg, [], attack, params))
+        # The same people and farms where the page's fingerprint tells only a phone's model and system
+        for name, params, pops, attack in model_fingerprints(honest, attacks):
+            cells.append(Cell(f"{name} (model fp)", regime, 30, bg, pops, attack,
+                              f"{params}; fingerprints tell only the phone's model and system", "model"))
         cells.append(Cell("slow drip proxies 1 h", regime, 60, bg, [],
                           SlowDrip(150, Farm(ua="mix", verify="aged", jitter_s=40), interval_s=240),
                           "as slow drip proxies, over an hour (40 simulated minutes of drip, ten votes each)"))
@@ -174,6 +179,18 @@ def grid(quick: bool = False) -> list[Cell]:
                 "slow drip proxies"}
         cells = [c for c in cells if c.name in keep]
     return cells
+
+
+MODEL_FP_CELLS = ("background only", "campus L100 k8", "cgnat 2500", "popular entry peak", "assembly 1200/12",
+                  "office 300 imaged PCs", "shared dev 8/phone proxies", "shared dev 20/phone",
+                  "camouflage proxies rotated")
+
+
+def model_fingerprints(honest: list[tuple[str, str, list]], attacks: list[tuple[str, str, Any]]
+                       ) -> list[tuple[str, str, list, Any]]:
+    """The cells repeated with model fingerprints (`fraud_world`: a phone's model and system, too little entropy)."""
+    out = [(name, params, pops, None) for name, params, pops in honest if name in MODEL_FP_CELLS]
+    return out + [(name, params, [], attack) for name, params, attack in attacks if name in MODEL_FP_CELLS]
 
 
 # --------------------------------------------------------------------------------------------

@@ -68,6 +68,11 @@ Devices
     time; 2 % of people browse with fingerprinting protection, which gives the page a new fingerprint at every
     visit (requests more than two minutes apart). A farm's devices are its style: shared, spoofed (one per
     identity) or rotated (a new fingerprint every vote).
+    Some cells fingerprint with too little entropy ("model" fingerprints): what the page can read of a phone is
+    its model, system version, screen and language, so everyone with the same phone sends the same value. The
+    market has about 500 such combinations, their popularity falling as 1/rank^0.8: the commonest is about 8 %
+    of the phones, the tenth about 1 %, the hundredth 0.2 %. A farm's phones and emulators are phones too: each
+    sends the value of the model it is (or spoofs), drawn from the same market.
 
 Phone numbers
     Every identity verifies with its own mainland mobile number. People buy their SIMs one at a time, so
@@ -117,6 +122,9 @@ CARRIER_SEGMENTS = (["134", "135", "136", "137", "138", "139", "150", "151", "15
 VIRTUAL_SEGMENTS = ["170", "170", "171", "171", "162", "165", "167"]
 DATA_SEGMENTS = ["145", "146", "147", "148", "149"]
 RETAIL_VIRTUAL, RETAIL_DATA = 0.04, 0.005
+# Model fingerprints: phone model, system, screen and language combinations in the market, popularity 1/rank^0.8.
+MODELS = 500
+MODEL_WEIGHTS = [1 / (k + 1) ** 0.8 for k in range(MODELS)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,9 +313,10 @@ class Person:
 class Gen:
     """Shared state while one cell is generated: randomness per component, unique addresses, ids."""
 
-    def __init__(self, seed: int, regime: str, span_s: float) -> None:
+    def __init__(self, seed: int, regime: str, span_s: float, fingerprints: str = "own") -> None:
         assert regime in ("first_hour", "day3"), regime
-        self.seed, self.regime, self.span = seed, regime, span_s
+        assert fingerprints in ("own", "model"), fingerprints
+        self.seed, self.regime, self.span, self.fingerprints = seed, regime, span_s, fingerprints
         self.used_nets: set[str] = set()
         self.serial = 0
         self.votes: list[SimVote] = []
@@ -352,6 +361,13 @@ class Gen:
         return hosts
 
     # --- identities ------------------------------------------------------------------------
+    def fingerprint(self, *device: object) -> str:
+        """What a device's page sends: its own value, or (model fingerprints) its model's, from the market's shares
+        (its own random stream, so that the rest of the cell is the same whatever the fingerprints)."""
+        if self.fingerprints == "model":
+            return f"fp-model-{random.Random(digest('model', *device)).choices(range(MODELS), MODEL_WEIGHTS)[0]}"
+        return "fp-" + digest(*device, n=32)
+
     def phone(self, virtual: float = RETAIL_VIRTUAL, data: float = RETAIL_DATA,
               segment: str | None = None) -> str:
         """A number unique in the cell: its segment drawn by what sells numbers (own randomness, so the rest of
@@ -371,7 +387,7 @@ class Gen:
         # its own random stream, so that the rest of each cell is the same with or without it
         privacy = not attack and device is None and random.Random(f"privacy:{voter}").random() < PRIVACY_SHARE
         return Person(voter=voter, label=label, ip=ip, subnet=network_prefix(ip),
-                      device=device if device is not None else "fp-" + digest("device", voter, n=32),
+                      device=device if device is not None else self.fingerprint("device", voter),
                       ua=UA.pick(rng, mobile_only, desktop_bias) if ua is ... else ua,  # type: ignore[arg-type]
                       attack=attack, phone=phone, privacy=privacy)
 
@@ -504,7 +520,7 @@ class Ordinary:
             returning = rng.random() < g.returning_share()
             if rng.random() < self.family_share / 2.5 and i + 1 < len(arrivals):
                 size = min(rng.choice([2, 3]), len(arrivals) - i)
-                ip, device = g.residential(rng), "fp-" + digest("family", g.seed, i, n=32)
+                ip, device = g.residential(rng), g.fingerprint("family", g.seed, i)
                 ua = UA.pick(rng, mobile_only=True)
                 t = arrivals[i]
                 for _ in range(size):  # one after another on the same phone
@@ -697,7 +713,7 @@ class Attack:
             # a farm phone keeps its uplink; behind residential proxies every identity has its own address
             slot = i // shared if shared else i
             ip = pool[slot % len(pool)] if pool else g.residential(rng, ipv6_share=0.05)
-            device = "fp-" + digest("farm-device", g.seed, self.family, i // shared, n=32) if shared else None
+            device = g.fingerprint("farm-device", g.seed, self.family, i // shared) if shared else None
             ua = rng.choice(uas) if uas else UA.pick(rng, mobile_only=True)
             numbers = (f.numbers * 7 / 8, f.numbers / 8, None) if f.numbers else None
             out.append(g.person(rng, self.label(), ip, device=device, ua=ua, attack=True, numbers=numbers))
@@ -719,7 +735,7 @@ class Attack:
             p.page_t = p.verified_t + 0.5
 
     def cast(self, g: Gen, rng: random.Random, p: Person, t: float, entry: int, count: int) -> None:
-        device = ("fp-" + digest("rotated", g.seed, p.voter, t, n=32)) if self.farm.devices == "rotated" else ...
+        device = g.fingerprint("rotated", g.seed, p.voter, t) if self.farm.devices == "rotated" else ...
         g.vote(p, t + rng.uniform(0, self.farm.jitter_s), entry, count, device=device)
 
     def generate(self, g: Gen) -> None:
@@ -848,9 +864,10 @@ class Cell:
     populations: list[Population] = field(default_factory=list)
     attack: Attack | None = None
     params: str = ""
+    fingerprints: str = "own"  # "own" (a device's own value) | "model" (its model's: too little entropy)
 
     def generate(self, seed: int) -> World:
-        g = Gen(seed, self.regime, self.minutes * 60)
+        g = Gen(seed, self.regime, self.minutes * 60, self.fingerprints)
         Ordinary(self.background).generate(g)
         for population in self.populations:
             population.generate(g)

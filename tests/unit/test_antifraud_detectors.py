@@ -104,9 +104,20 @@ def test_one_identity_voting_faster_than_a_person_is_caught_with_every_vote_of_t
 
 
 def test_one_device_used_by_many_identities_in_a_minute_is_caught():
-    votes = [cast(f"v{i}", OTHERS[i % 3], T0 + timedelta(seconds=i), device="phone-farm-1", subnet=f"198.51.{i}.0/24")
+    votes = [cast(f"v{i}", OTHERS[i % 3], T0 + timedelta(seconds=i), device="phone-farm-1", subnet="198.51.7.0/24")
              for i in range(T.device_per_minute + 1)]
     assert run(votes)["velocity_device"] == ids(votes)
+
+
+def test_one_fingerprint_from_many_networks_in_a_minute_is_many_phones_not_one_device_voting_fast():
+    """A fingerprint with too little entropy (one phone model and system) is sent by many people at once, each on
+    their own network; a phone is on one network at a time."""
+    votes = [cast(f"v{i}", OTHERS[i % 3], T0 + timedelta(seconds=i), device="iphone15-ios17-zh", subnet=f"198.51.{i}.0/24")
+             for i in range(3 * T.device_per_minute)]
+    # … and later that day behind one carrier NAT, as many people on that phone within a minute
+    votes += [cast(f"m{i}", OTHERS[i % 3], T0 + timedelta(minutes=30, seconds=2 * i), device="iphone15-ios17-zh",
+                   subnet="117.136.8.0/24") for i in range(T.device_per_minute + 5)]
+    assert "velocity_device" not in run(votes)
 
 
 def test_a_device_shared_by_a_family_is_not_punished_but_a_device_farm_is():
@@ -153,6 +164,28 @@ def test_five_people_on_one_fingerprint_backing_the_favourite_are_not_a_farm_but
                  subnet=f"100.{i}.3.0/24") for i in range(T.device_voters_per_day)]
     found = run(people + alike + farm, per_batch=10)
     assert found["device_shared"] == ids(farm)
+
+
+def test_a_group_rallying_on_one_phone_model_s_fingerprint_is_many_phones_while_a_farm_phone_is_one_device():
+    # A WeChat group rallies for its entry: sixty people within five minutes, each on their own network, on one
+    # phone model and system that a fingerprint with too little entropy cannot tell apart; five more of them come
+    # one at a time over the next hour. Every few seconds the value comes through another network: many phones at
+    # once, never one device. A farm's phone with a fingerprint of its own serves eight identities in four minutes,
+    # a new address each.
+    rng = random.Random(8)
+    people = crowd(300, T0 - timedelta(hours=1))
+    group = [cast(f"group{i}", TARGET, T0 + timedelta(seconds=rng.uniform(0, 300)), 10, device="fp-mate60-hm4",
+                  subnet=f"36.{i}.{rng.randrange(256)}.0/24") for i in range(60)]
+    group += [cast(f"late{i}", TARGET, T0 + timedelta(minutes=20 + 10 * i), 10, device="fp-mate60-hm4",
+                   subnet=f"39.{i}.7.0/24") for i in range(5)]
+    phone = [cast(f"farm{i}", OTHERS[7], T0 + timedelta(seconds=30 * i), 10, device="farm-phone-4",
+                  subnet=f"100.{i}.6.0/24") for i in range(T.device_voters_fast)]
+    # The farm's phone is a common model too: six people on the same model send its value that day, each from their
+    # own network, voting for the entries they like. The farm's identities are the phone's, not theirs.
+    same_model = [cast(f"owner{i}", OTHERS[i % 4], T0 + timedelta(minutes=7 * i + 3), 10, device="farm-phone-4",
+                       subnet=f"27.{i}.5.0/24") for i in range(6)]
+    found = run(people + group + phone + same_model, per_batch=10)
+    assert found["device_shared"] == ids(phone)
 
 
 def test_a_campus_nat_voting_heavily_for_its_own_university_is_not_punished():

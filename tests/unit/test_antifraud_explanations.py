@@ -57,7 +57,7 @@ def crew(subnet: str, n: int) -> list[domain.VoteSignal]:
 SCENARIOS = {
     "velocity_voter": lambda: ([cast("bot", at=T0 + timedelta(seconds=i)) for i in range(T.voter_per_minute + 1)], 50),
     "velocity_device": lambda: ([cast(f"v{i}", OTHERS[i % 3], T0 + timedelta(seconds=i), device="farm",
-                                      subnet=f"198.51.{i}.0/24") for i in range(T.device_per_minute + 1)], 50),
+                                      subnet="198.51.7.0/24") for i in range(T.device_per_minute + 1)], 50),
     "velocity_ip": lambda: ([cast(f"v{i}", OTHERS[i % 10], T0 + timedelta(seconds=i * 0.1), ip="nat",
                                   subnet="100.64.0.0/24") for i in range(T.subnet_per_minute + 1)], 50),
     "velocity_subnet": lambda: ([cast(f"v{i}", OTHERS[i % 10], T0 + timedelta(seconds=i * 0.1), ip="nat",

@@ -7,7 +7,7 @@ import math
 from .context import Context
 from .findings import Finding, sel
 from .registry import Level
-from .signals import DAY, CounterKey, VoteSignal, entry_key
+from .signals import DAY, MINUTE, CounterKey, VoteSignal, entry_key
 
 _PACE = "|fast"  # the subject of the finding at a farm's pace: device:<hash>|fast
 
@@ -18,8 +18,37 @@ def case_level(subject: str) -> Level:
 
 
 def reads(v: VoteSignal) -> set[CounterKey]:
-    """The networks the vote's device voted from that day, read also for a vote that came without a network."""
-    return {(v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY))} if v.device_hash else set()
+    """The networks the vote's device voted from that day and in its minute, read also for a vote that came without
+    a network."""
+    if not v.device_hash:
+        return set()
+    return {(v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)),
+            (v.campaign_id, "device_networks_minute", v.device_hash, v.window(MINUTE))}
+
+
+def counter_reads(v: VoteSignal) -> set[CounterKey]:
+    """Whether the vote's fingerprint was seen as many phones' earlier that day (`crowd`)."""
+    return {(v.campaign_id, "device_class_day", v.device_hash, v.window(DAY))} if v.device_hash else set()
+
+
+def crowd(v: VoteSignal, ctx: Context) -> bool:
+    """The vote's fingerprint is sent by many phones alike, not by one device: it came through
+    `device_class_networks` networks or more within one minute that day (a phone is on one network at a time, and a
+    farm's phone hopping addresses between its identities changes them one identity at a time). A fingerprint with
+    too little entropy (one model and system) is sent by dozens of people at once in a busy campaign; its first such
+    minute marks it for the rest of the day (`Context.marks`), so its identities are not one device's in its quieter
+    minutes either."""
+    if not v.device_hash:
+        return False
+    c, day = v.campaign_id, v.window(DAY)
+    mark = (c, "device_class_day", v.device_hash, day)
+    if ctx.counts.get(mark, 0) or mark in ctx.marks:
+        return True
+    if ctx.distinct.get((c, "device_networks_minute", v.device_hash, v.window(MINUTE)), 0) \
+            < ctx.t.device_class_networks:
+        return False
+    ctx.marks[mark] = 1
+    return True
 
 
 def by_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> float:
@@ -50,8 +79,13 @@ def check(v: VoteSignal, ctx: Context) -> None:
     back it that often with a chance of `device_focus_chance` at most (`by_chance`): a farm's phone works for its
     target, a family's or a community centre's tablet for theirs, while the identities behind a fingerprint that many
     phones send alike (one model and system, fingerprinted with too little entropy) vote for the entries as everyone
-    does — four of five of them for the entry a third of everyone backs, one time in twenty."""
-    if not v.device_hash:
+    does — four of five of them for the entry a third of everyone backs, one time in twenty; and where fingerprints
+    tell only a phone's model, hundreds of values are each such a draw, so the chance must be small indeed. A value
+    seen as many phones' that day (`crowd`) is not read at all.
+    The finding covers the day's votes of the identities that voted for the entry from the device (their votes for
+    other entries too, and from other devices): not the people who merely send the same value from the same model
+    of phone, whose votes go elsewhere."""
+    if not v.device_hash or crowd(v, ctx):
         return
     t = ctx.t
     ids = ctx.distinct.get((v.campaign_id, "device_voters_day", v.device_hash, v.window(DAY)), 0)
@@ -84,4 +118,5 @@ def check(v: VoteSignal, ctx: Context) -> None:
                     f"经由 {networks} 个网段（在固定场所轮流使用的设备只有一个）{pace_zh}",
                     {"identities": ids, "limit": t.device_voters_per_day - 1, "networks": networks,
                      "within_ten_minutes": ten},
-                    sel(v, DAY, device_hash=v.device_hash), level="invalidate" if sure else "hold"))
+                    sel(v, DAY, device_hash=v.device_hash, entry_id=v.entry_id, voters_of_entry=True),
+                    level="invalidate" if sure else "hold"))

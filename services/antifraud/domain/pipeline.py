@@ -17,6 +17,7 @@ from .signals import (
     MINUTE,
     CounterKey,
     Earlier,
+    ShardedKey,
     VoterPast,
     VoteSignal,
     acquired_increments,
@@ -44,6 +45,7 @@ def past_reads(votes: Iterable[VoteSignal],
         its_counters, its_distinct = coordination.reads(v)
         counters |= its_counters | timing.reads(v)
         distinct |= its_distinct | devices.reads(v)
+        counters |= devices.counter_reads(v)
         mine = past.get(v.vote_id)
         if v.subnet and mine:
             day = v.window(DAY)
@@ -62,12 +64,14 @@ def judge(
     past: dict[uuid.UUID, VoterPast] | None = None,
     again: Iterable[VoteSignal] = (),
     early: dict[EarlyKey, VoteSignal] | None = None,
+    marks: dict[ShardedKey, int] | None = None,
 ) -> list[Finding]:
     """Every rule, read against the counters after the batch was added. One finding per subject and window.
 
     `again`: votes of earlier batches whose cohorts the coordination rule could not compare then (too few other
     identities in the campaign that day), judged by it again. `early` (the store's) keeps, for a later batch, each
-    vote of this batch (and of `again`) still waiting for that baseline."""
+    vote of this batch (and of `again`) still waiting for that baseline. `marks` receives the counters the rules
+    marked for later batches (`Context.marks`)."""
     votes, again = list(votes), list(again)
     ctx = Context(counts, distinct, history, t, past or {})
     # An identity's requests per minute, from its history (which holds the batch): the identity's votes may come
@@ -83,6 +87,9 @@ def judge(
         coordination.check(v, ctx)
     timing.check_batch(votes, ctx)
     coordination.check_batch(votes, ctx)
+    if marks is not None:
+        for mark, n in ctx.marks.items():
+            marks[(mark, 0)] = marks.get((mark, 0), 0) + n
     if early is not None:
         for v in again:
             early.pop(early_key(v), None)
@@ -141,10 +148,13 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     counts = await store.count_votes(votes, counter_reads, first,
                                      acquired_increments(votes, history, first, t))
     distinct = await store.count_identities(votes, past, distinct_reads)
-    findings = judge(votes, counts, distinct, history, t, past, again, store.early)
+    marks: dict[ShardedKey, int] = {}
+    findings = judge(votes, counts, distinct, history, t, past, again, store.early, marks)
     decisive = [f for f in findings if f.decisive]
-    if found := coordination.remembered(decisive):
-        await store.bump(found)
+    for k, n in coordination.remembered(decisive).items():
+        marks[k] = marks.get(k, 0) + n
+    if marks:
+        await store.bump(marks)
     covered = await store.select([f.selector for f in decisive]) if decisive else []
     covered = [coordination.odd_ballots(f, coordination.apart(f, vs, t), t)
                for f, vs in zip(decisive, covered, strict=True)]

@@ -161,6 +161,12 @@ def clean_key(value: str | None) -> str | None:
     return clean_client_value(value)
 
 
+def device_network(v: VoteSignal) -> str:
+    """The vote's device on the vote's network: a phone is on one network at a time, while a fingerprint that many
+    phones send alike (one model and system, fingerprinted with too little entropy) comes from many at once."""
+    return f"{v.device_hash}|{v.subnet or '-'}"
+
+
 def clean_subnet(value: str | None) -> str | None:
     """A /24 or /64 in canonical form; anything else (garbage, a single host, a whole /8) is unknown."""
     return None if value is None else _clean_subnet(value)
@@ -235,6 +241,9 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
     # An entry's coordination findings on habits alone that day, per the habits each named together ("dev=rot",
     # "rush=y", "delay=5-15min&page=n"); read for every combination of a vote's habits.
     "entry_found_day": (DAY, False),
+    # A fingerprint seen through `device_class_networks` networks within one minute that day: many phones send it
+    # alike (one model and system, fingerprinted with too little entropy), so it is not one device (`devices`).
+    "device_class_day": (DAY, False),
 }
 # entry_subnet_burst and entry_device_burst count identities too (each at its first vote for the entry in the 10 s).
 # Counters every instance adds to (per entry, per network: a carrier NAT is in every batch) are kept in one row
@@ -248,6 +257,7 @@ SHARDED = {d for d in DIMENSIONS
 DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_ten": TEN_MINUTES,
                                        "device_entry_voters_day": DAY,  # … of them that voted for the entry
                                        "device_networks_day": DAY,  # the networks (not identities) it voted from
+                                       "device_networks_minute": MINUTE,  # … within one minute
                                        "subnet_voters_day": DAY,
                                        "entry_subnet_voters_hour": HOUR, "fresh_entry_subnet": TEN_MINUTES,
                                        "fresh_subnet": TEN_MINUTES, "fresh_entry": TEN_MINUTES,
@@ -522,7 +532,7 @@ def _campaign_increments(v: VoteSignal, scopes: frozenset[str]) -> list[tuple[Sh
     if v.device_hash and "entry_burst" in scopes:
         keys.append((((c, "entry_device_burst", f"{e}|{v.device_hash}", burst), 0), 1))
     if v.device_hash:
-        keys.append((((c, "device_minute", v.device_hash, minute), 0), 1))
+        keys.append((((c, "device_minute", device_network(v), minute), 0), 1))
     return keys
 
 
@@ -606,6 +616,7 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
             out.add(((c, "device_entry_voters_day", f"{v.device_hash}|{e}", v.window(DAY)), voter))
             if subnet:
                 out.add(((c, "device_networks_day", v.device_hash, v.window(DAY)), subnet))
+                out.add(((c, "device_networks_minute", v.device_hash, v.window(MINUTE)), subnet))
         if v.fresh:
             out.add(((c, "fresh_entry", e, v.window(TEN_MINUTES)), voter))
         tens = v.tens()

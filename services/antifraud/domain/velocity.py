@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from . import devices
 from .context import Context
 from .findings import Finding, hm, sel
-from .signals import MINUTE, VoteSignal, ip_key
+from .signals import MINUTE, VoteSignal, device_network, ip_key
 
 
 def check(v: VoteSignal, ctx: Context) -> None:
@@ -16,13 +17,19 @@ def check(v: VoteSignal, ctx: Context) -> None:
                         f"(limit {t.voter_per_minute})",
                         f"同一身份在 {hm(minute)} 起的一分钟内发出 {n} 次投票请求（上限 {t.voter_per_minute} 次）",
                         {"requests": n, "limit": t.voter_per_minute}, sel(v, MINUTE, voter_id=v.voter_id)))
-    n = ctx.c(v, "device_minute", v.device_hash)
+    # Counted per network: a phone is on one at a time, while a fingerprint many phones send alike (one model and
+    # system, fingerprinted with too little entropy) comes from many networks in the same minute.
+    # A fingerprint seen as many phones' (`devices.crowd`) is not one device at all.
+    n = ctx.c(v, "device_minute", device_network(v)) if v.device_hash and not devices.crowd(v, ctx) else 0
     if n > t.device_per_minute:
-        ctx.put(Finding("velocity_device", f"device:{v.device_hash}",
-                        f"{n} vote requests from one device in the minute from {hm(minute)} "
+        where_en, where_zh = (f" through {v.subnet}", f"经由 {v.subnet} ") if v.subnet else ("", "")
+        ctx.put(Finding("velocity_device", f"device:{v.device_hash}|{v.subnet or '-'}",
+                        f"{n} vote requests from one device{where_en} in the minute from {hm(minute)} "
                         f"(limit {t.device_per_minute})",
-                        f"同一设备在 {hm(minute)} 起的一分钟内发出 {n} 次投票请求（上限 {t.device_per_minute} 次）",
-                        {"requests": n, "limit": t.device_per_minute}, sel(v, MINUTE, device_hash=v.device_hash)))
+                        f"同一设备{where_zh}在 {hm(minute)} 起的一分钟内发出 {n} 次投票请求"
+                        f"（上限 {t.device_per_minute} 次）",
+                        {"requests": n, "limit": t.device_per_minute},
+                        sel(v, MINUTE, device_hash=v.device_hash, subnet=v.subnet)))
     n = ctx.c(v, "ip_minute", ip_key(v))
     if n > t.ip_per_minute:
         ctx.put(Finding("velocity_ip", f"ip:{v.ip_hash}",
