@@ -135,6 +135,25 @@ async def test_the_postgres_windows_find_exactly_what_the_memory_windows_find(se
     assert set().union(*found_pg.values()) == farm
 
 
+async def test_a_fingerprint_seen_as_many_phones_stays_so_for_the_day_in_postgres_as_in_memory(service):
+    # One popular phone model's fingerprint (too little entropy): in the morning people on it vote from their own
+    # networks, three within ten seconds — many phones. At lunch 25 of them vote within a minute behind one carrier
+    # NAT: not one device voting faster than a person, as the shared windows remember from the morning. A farm's
+    # phone on its own fingerprint sends as many requests on one network in a minute, and is found — in PostgreSQL
+    # as in memory.
+    honest = [vote(f"h{i}", OTHER if i % 3 else THIRD, T0 + timedelta(seconds=5 * i), subnet=f"203.0.{i}.0/24")
+              for i in range(40)]
+    model = [vote(f"m{i}", [OTHER, THIRD, TARGET][i % 3], T0 + timedelta(seconds=100 + 3 * i),
+                  subnet=f"36.{i}.1.0/24", device="fp-mate60-hm4") for i in range(3)]
+    model += [vote(f"lunch{i}", [OTHER, THIRD, TARGET][i % 3], T0 + timedelta(hours=2, seconds=2 * i),
+                   subnet="117.136.8.0/24", device="fp-mate60-hm4") for i in range(25)]
+    farm = [vote(f"farm{i}", [OTHER, THIRD][i % 2], T0 + timedelta(hours=3, seconds=2 * i), subnet="100.64.3.0/24",
+                 device="farm-phone") for i in range(25)]
+    found_pg, found_mem = await _in_postgres_and_memory(service, honest + model + farm, CAMPAIGN, 3)
+    assert found_pg == found_mem
+    assert set().union(*found_pg.values()) == {e.vote_id for e in farm}
+
+
 def network_traffic() -> list[CastVote]:
     """A scripted crew on one network (one user agent, voting seconds after verifying, never loading the page)
     that votes for TARGET with most votes and camouflages with OTHER, a network whose identities vote for OTHER

@@ -166,25 +166,16 @@ def test_five_people_on_one_fingerprint_backing_the_favourite_are_not_a_farm_but
     assert found["device_shared"] == ids(farm)
 
 
-def test_a_group_rallying_on_one_phone_model_s_fingerprint_is_many_phones_while_a_farm_phone_is_one_device():
-    # A WeChat group rallies for its entry: sixty people within five minutes, each on their own network, on one
-    # phone model and system that a fingerprint with too little entropy cannot tell apart; five more of them come
-    # one at a time over the next hour. Every few seconds the value comes through another network: many phones at
-    # once, never one device. A farm's phone with a fingerprint of its own serves eight identities in four minutes,
-    # a new address each.
-    rng = random.Random(8)
+def test_a_farm_phone_s_case_takes_its_identities_not_the_people_whose_phones_send_the_same_value():
+    # A farm's phone serves eight identities in four minutes, a new address each, all for one entry. Its fingerprint
+    # tells only its model and system: six people on the same model send the same value that day, each from their
+    # own network, voting for the entries they like. The case holds the farm's identities, not theirs.
     people = crowd(300, T0 - timedelta(hours=1))
-    group = [cast(f"group{i}", TARGET, T0 + timedelta(seconds=rng.uniform(0, 300)), 10, device="fp-mate60-hm4",
-                  subnet=f"36.{i}.{rng.randrange(256)}.0/24") for i in range(60)]
-    group += [cast(f"late{i}", TARGET, T0 + timedelta(minutes=20 + 10 * i), 10, device="fp-mate60-hm4",
-                   subnet=f"39.{i}.7.0/24") for i in range(5)]
-    phone = [cast(f"farm{i}", OTHERS[7], T0 + timedelta(seconds=30 * i), 10, device="farm-phone-4",
+    phone = [cast(f"farm{i}", OTHERS[7], T0 + timedelta(seconds=30 * i), 10, device="fp-redmi-k70-hm",
                   subnet=f"100.{i}.6.0/24") for i in range(T.device_voters_fast)]
-    # The farm's phone is a common model too: six people on the same model send its value that day, each from their
-    # own network, voting for the entries they like. The farm's identities are the phone's, not theirs.
-    same_model = [cast(f"owner{i}", OTHERS[i % 4], T0 + timedelta(minutes=7 * i + 3), 10, device="farm-phone-4",
+    same_model = [cast(f"owner{i}", OTHERS[i % 4], T0 + timedelta(minutes=7 * i + 3), 10, device="fp-redmi-k70-hm",
                        subnet=f"27.{i}.5.0/24") for i in range(6)]
-    found = run(people + group + phone + same_model, per_batch=10)
+    found = run(people + phone + same_model, per_batch=10)
     assert found["device_shared"] == ids(phone)
 
 

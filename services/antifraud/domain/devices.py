@@ -7,7 +7,7 @@ import math
 from .context import Context
 from .findings import Finding, sel
 from .registry import Level
-from .signals import DAY, MINUTE, CounterKey, VoteSignal, entry_key
+from .signals import BURST, DAY, MINUTE, CounterKey, VoteSignal, entry_key
 
 _PACE = "|fast"  # the subject of the finding at a farm's pace: device:<hash>|fast
 
@@ -23,21 +23,27 @@ def reads(v: VoteSignal) -> set[CounterKey]:
     if not v.device_hash:
         return set()
     return {(v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)),
-            (v.campaign_id, "device_networks_minute", v.device_hash, v.window(MINUTE))}
+            (v.campaign_id, "device_networks_minute", v.device_hash, v.window(MINUTE)),
+            (v.campaign_id, "device_networks_burst", v.device_hash, v.window(BURST))}
 
 
 def counter_reads(v: VoteSignal) -> set[CounterKey]:
-    """Whether the vote's fingerprint was seen as many phones' earlier that day (`crowd`)."""
-    return {(v.campaign_id, "device_class_day", v.device_hash, v.window(DAY))} if v.device_hash else set()
+    """Whether the vote's fingerprint was seen as many phones' earlier that day (`crowd`), and whether
+    `device_shared` found the device earlier that day."""
+    if not v.device_hash:
+        return set()
+    return {(v.campaign_id, dimension, v.device_hash, v.window(DAY))
+            for dimension in ("device_class_day", "device_found_day")}
 
 
 def crowd(v: VoteSignal, ctx: Context) -> bool:
     """The vote's fingerprint is sent by many phones alike, not by one device: it came through
-    `device_class_networks` networks or more within one minute that day (a phone is on one network at a time, and a
-    farm's phone hopping addresses between its identities changes them one identity at a time). A fingerprint with
-    too little entropy (one model and system) is sent by dozens of people at once in a busy campaign; its first such
-    minute marks it for the rest of the day (`Context.marks`), so its identities are not one device's in its quieter
-    minutes either."""
+    `device_class_networks` networks or more within one minute that day, or `device_class_burst` within ten seconds
+    (a phone is on one network at a time, and a farm's phone hopping addresses between its identities changes them
+    one identity at a time, each verifying and voting first). A fingerprint with too little entropy (one model and
+    system) is sent by dozens of people at once in a busy campaign; the first such window marks it for the rest of
+    the day (`Context.marks`), so that its requests are not one device's pace in its quieter minutes either, behind
+    one carrier NAT (`velocity`)."""
     if not v.device_hash:
         return False
     c, day = v.campaign_id, v.window(DAY)
@@ -45,7 +51,9 @@ def crowd(v: VoteSignal, ctx: Context) -> bool:
     if ctx.counts.get(mark, 0) or mark in ctx.marks:
         return True
     if ctx.distinct.get((c, "device_networks_minute", v.device_hash, v.window(MINUTE)), 0) \
-            < ctx.t.device_class_networks:
+            < ctx.t.device_class_networks and \
+            ctx.distinct.get((c, "device_networks_burst", v.device_hash, v.window(BURST)), 0) \
+            < ctx.t.device_class_burst:
         return False
     ctx.marks[mark] = 1
     return True
@@ -81,11 +89,15 @@ def check(v: VoteSignal, ctx: Context) -> None:
     phones send alike (one model and system, fingerprinted with too little entropy) vote for the entries as everyone
     does — four of five of them for the entry a third of everyone backs, one time in twenty; and where fingerprints
     tell only a phone's model, hundreds of values are each such a draw, so the chance must be small indeed. A value
-    seen as many phones' that day (`crowd`) is not read at all.
+    found earlier that day is not asked again: its later identities are the same device's, though the entry's share
+    among the others may have grown since. A value
+    seen as many phones' that day (`crowd`) is still read here: its identities backing one entry beyond chance are a
+    group rallying on one popular phone, or a farm whose script sends one fingerprint through rotating proxies, and
+    which it is the device cannot tell.
     The finding covers the day's votes of the identities that voted for the entry from the device (their votes for
     other entries too, and from other devices): not the people who merely send the same value from the same model
     of phone, whose votes go elsewhere."""
-    if not v.device_hash or crowd(v, ctx):
+    if not v.device_hash:
         return
     t = ctx.t
     ids = ctx.distinct.get((v.campaign_id, "device_voters_day", v.device_hash, v.window(DAY)), 0)
@@ -100,8 +112,11 @@ def check(v: VoteSignal, ctx: Context) -> None:
     fast = ten >= t.device_voters_fast
     networks = ctx.distinct.get((v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)), 0)
     placed = networks < t.device_networks
-    if (placed and not fast) or by_chance(v, ctx, ids, backing) > t.device_focus_chance:
+    found = (v.campaign_id, "device_found_day", v.device_hash, v.window(DAY))
+    if (placed and not fast) or (not ctx.counts.get(found, 0) and found not in ctx.marks
+                                 and by_chance(v, ctx, ids, backing) > t.device_focus_chance):
         return
+    ctx.marks[found] = 1
     sure = fast and not placed
     pace_en = (f"; {ten} of them within the 10 minutes from {start:%H:%M}, faster than people "
                f"can pass a device on and each verify their own number (limit {t.device_voters_fast - 1})"

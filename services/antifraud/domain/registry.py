@@ -43,10 +43,11 @@ class Thresholds:
     # fingerprints tell only a phone's model, each of hundreds of values is such a draw every day)
     device_focus: float = 0.8
     device_focus_chance: float = 0.0001
-    # A fingerprint that came through this many networks within one minute is many phones' (one model and system,
-    # fingerprinted with too little entropy), not one device: the device rules leave it alone that day. A phone is on
-    # one network at a time; a farm's phone hopping addresses between identities shows a few in a minute.
+    # A fingerprint that came through this many networks within one minute, or `device_class_burst` within ten
+    # seconds, is many phones' (one model and system, fingerprinted with too little entropy): its requests are not one
+    # device's pace that day (`velocity_device`). A phone is on one network at a time.
     device_class_networks: int = 6
+    device_class_burst: int = 3
     focus_min_votes_minute: int = 40
     focus_min_votes_hour: int = 150
     focus_share: float = 0.9
@@ -175,14 +176,14 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("velocity_voter", "one identity voting faster than a person can", "同一身份投票速度超出常人",
          "invalidate", ("voter_per_minute",), "velocity"),
     Rule("velocity_device", "one device casting votes faster than a person can", "同一设备投票速度超出常人",
-         "hold", ("device_per_minute", "device_class_networks"), "velocity"),
+         "hold", ("device_per_minute", "device_class_networks", "device_class_burst"), "velocity"),
     Rule("velocity_ip", "many votes from one address (alert only: shared NAT is common)",
          "同一地址大量投票（仅提示：共享出口较为常见）", "alert", ("ip_per_minute",), "velocity"),
     Rule("velocity_subnet", "many votes from one network (alert only: campus and carrier NAT)",
          "同一网段大量投票（仅提示：校园网和运营商共享出口）", "alert", ("subnet_per_minute",), "velocity"),
     Rule("device_shared", "many identities voting from one device", "多个身份使用同一设备投票",
          "invalidate", ("device_voters_per_day", "device_networks", "device_voters_fast", "device_focus",
-          "device_focus_chance", "device_class_networks"),
+          "device_focus_chance"),
          "devices"),
     Rule("concentration_subnet",
          "one network giving almost all its votes to one entry (alert only: a campus votes for its own)",

@@ -244,13 +244,17 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
     # A fingerprint seen through `device_class_networks` networks within one minute that day: many phones send it
     # alike (one model and system, fingerprinted with too little entropy), so it is not one device (`devices`).
     "device_class_day": (DAY, False),
+    # A device `device_shared` found that day (its identities backed the entry beyond chance): its later identities
+    # are read without the chance test, which a popular target's growing share could otherwise loosen.
+    "device_found_day": (DAY, False),
 }
 # entry_subnet_burst and entry_device_burst count identities too (each at its first vote for the entry in the 10 s).
 # Counters every instance adds to (per entry, per network: a carrier NAT is in every batch) are kept in one row
 # per vote-topic partition, so instances owning different partitions never wait on each other's row locks;
 # a rule reads the sum over the partitions.
 SHARDED = {d for d in DIMENSIONS
-           if d.startswith(("entry_", "subnet_", "trait_", "ids_")) and d != "entry_device_burst"}
+           if d.startswith(("entry_", "subnet_", "trait_", "ids_")) and d != "entry_device_burst"} \
+    | {"device_class_day", "device_found_day"}  # marked once per batch that finds it, by whichever instance
 
 # Distinct identities per window: one busy voter must not look like many. The timer dimensions hold the
 # identities of a network that voted for an entry again after a timed gap (any gap; in one gap bucket).
@@ -258,6 +262,7 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_
                                        "device_entry_voters_day": DAY,  # … of them that voted for the entry
                                        "device_networks_day": DAY,  # the networks (not identities) it voted from
                                        "device_networks_minute": MINUTE,  # … within one minute
+                                       "device_networks_burst": BURST,  # … within ten seconds
                                        "subnet_voters_day": DAY,
                                        "entry_subnet_voters_hour": HOUR, "fresh_entry_subnet": TEN_MINUTES,
                                        "fresh_subnet": TEN_MINUTES, "fresh_entry": TEN_MINUTES,
@@ -617,6 +622,7 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
             if subnet:
                 out.add(((c, "device_networks_day", v.device_hash, v.window(DAY)), subnet))
                 out.add(((c, "device_networks_minute", v.device_hash, v.window(MINUTE)), subnet))
+                out.add(((c, "device_networks_burst", v.device_hash, v.window(BURST)), subnet))
         if v.fresh:
             out.add(((c, "fresh_entry", e, v.window(TEN_MINUTES)), voter))
         tens = v.tens()
