@@ -74,6 +74,18 @@ def by_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> float:
     return sum(math.comb(ids, j) * share ** j * (1 - share) ** (ids - j) for j in range(backing, ids + 1))
 
 
+def beyond_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> bool:
+    """The device's identities back the entry beyond chance (`by_chance`), or did earlier that day: then its later
+    identities are the same device's, though the entry's share among the others may have grown since. Marked for the
+    rest of the day when it does (`Context.marks`)."""
+    found = (v.campaign_id, "device_found_day", v.device_hash or "", v.window(DAY))
+    if not ctx.counts.get(found, 0) and found not in ctx.marks \
+            and by_chance(v, ctx, ids, backing) > ctx.t.device_focus_chance:
+        return False
+    ctx.marks[found] = 1
+    return True
+
+
 def check(v: VoteSignal, ctx: Context) -> None:
     """Held at `device_voters_per_day` identities in a day that came through `device_networks` networks or more, and
     invalidated at `device_voters_fast` within ten minutes (aligned, or starting halfway) (a separate finding, so the
@@ -88,10 +100,9 @@ def check(v: VoteSignal, ctx: Context) -> None:
     target, a family's or a community centre's tablet for theirs, while the identities behind a fingerprint that many
     phones send alike (one model and system, fingerprinted with too little entropy) vote for the entries as everyone
     does — four of five of them for the entry a third of everyone backs, one time in twenty; and where fingerprints
-    tell only a phone's model, hundreds of values are each such a draw, so the chance must be small indeed. A value
-    found earlier that day is not asked again: its later identities are the same device's, though the entry's share
-    among the others may have grown since. A value
-    seen as many phones' that day (`crowd`) is still read here: its identities backing one entry beyond chance are a
+    tell only a phone's model, hundreds of values are each such a draw, so the chance must be small indeed (a device
+    found earlier that day is not asked again: `beyond_chance`). A value seen as many phones' that day (`crowd`) is
+    still read here: its identities backing one entry beyond chance are a
     group rallying on one popular phone, or a farm whose script sends one fingerprint through rotating proxies, and
     which it is the device cannot tell.
     The finding covers the day's votes of the identities that voted for the entry from the device (their votes for
@@ -112,11 +123,8 @@ def check(v: VoteSignal, ctx: Context) -> None:
     fast = ten >= t.device_voters_fast
     networks = ctx.distinct.get((v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)), 0)
     placed = networks < t.device_networks
-    found = (v.campaign_id, "device_found_day", v.device_hash, v.window(DAY))
-    if (placed and not fast) or (not ctx.counts.get(found, 0) and found not in ctx.marks
-                                 and by_chance(v, ctx, ids, backing) > t.device_focus_chance):
+    if (placed and not fast) or not beyond_chance(v, ctx, ids, backing):
         return
-    ctx.marks[found] = 1
     sure = fast and not placed
     pace_en = (f"; {ten} of them within the 10 minutes from {start:%H:%M}, faster than people "
                f"can pass a device on and each verify their own number (limit {t.device_voters_fast - 1})"
