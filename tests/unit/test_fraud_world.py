@@ -147,6 +147,34 @@ def test_shared_devices_serve_the_stated_number_of_identities() -> None:
     assert len({v.subnet for v in w.votes if v.attack}) == 1
 
 
+def test_model_fingerprints_are_shared_by_everyone_on_the_same_phone_at_the_market_s_shares() -> None:
+    # Where the page tells only a phone's model: the commonest value on about 8 % of the phones, about 500 values in
+    # the market; a farm's phone sends its model's value too, one value for all its identities.
+    w = Cell("c", "day3", 20, 3000, [], SharedDevices(200, Farm(subnets=1, devices="shared:20")),
+             fingerprints="model").generate(1)
+    honest = {v.voter: v.device for v in w.votes if not v.attack and v.device and v.device.startswith("fp-model-")}
+    per_value = defaultdict(int)
+    for device in honest.values():
+        per_value[device] += 1
+    top = max(per_value.values()) / len(honest)
+    assert 0.05 < top < 0.11 and len(per_value) <= fw.MODELS
+    farm = defaultdict(set)
+    for v in w.votes:
+        if v.attack:
+            farm[v.device].add(v.voter)
+    assert all(d.startswith("fp-model-") for d in farm) and sum(len(x) for x in farm.values()) == 200
+    own = Cell("c", "day3", 20, 3000, []).generate(1)
+    assert max(len(ids) for ids in by_device(own.votes).values()) <= 3  # a family's phone at most
+
+
+def by_device(votes: list[SimVote]) -> dict[str | None, set[str]]:
+    out: dict[str | None, set[str]] = defaultdict(set)
+    for v in votes:
+        if v.device and v.device.startswith("fp-"):
+            out[v.device].add(v.voter)
+    return out
+
+
 def test_bursts_fire_within_seconds_in_waves() -> None:
     w = Cell("c", "day3", 20, 100, [], Burst(100, Farm(subnets=2, jitter_s=1), waves=3, wave_s=5, gap_s=180)
              ).generate(1)
