@@ -124,7 +124,7 @@ DATA_SEGMENTS = ["145", "146", "147", "148", "149"]
 RETAIL_VIRTUAL, RETAIL_DATA = 0.04, 0.005
 # Model fingerprints: phone model, system, screen and language combinations in the market, popularity 1/rank^0.8.
 MODELS = 500
-MODEL_WEIGHTS = [1 / (k + 1) ** 0.8 for k in range(MODELS)]
+MODEL_CUMULATIVE = list(itertools.accumulate(1 / (k + 1) ** 0.8 for k in range(MODELS)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,7 +365,7 @@ class Gen:
         """What a device's page sends: its own value, or (model fingerprints) its model's, from the market's shares
         (its own random stream, so that the rest of the cell is the same whatever the fingerprints)."""
         if self.fingerprints == "model":
-            return f"fp-model-{random.Random(digest('model', *device)).choices(range(MODELS), MODEL_WEIGHTS)[0]}"
+            return f"fp-model-{random.Random(digest('model', *device)).choices(range(MODELS), cum_weights=MODEL_CUMULATIVE)[0]}"
         return "fp-" + digest(*device, n=32)
 
     def phone(self, virtual: float = RETAIL_VIRTUAL, data: float = RETAIL_DATA,

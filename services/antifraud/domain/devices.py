@@ -102,9 +102,8 @@ def check(v: VoteSignal, ctx: Context) -> None:
     does — four of five of them for the entry a third of everyone backs, one time in twenty; and where fingerprints
     tell only a phone's model, hundreds of values are each such a draw, so the chance must be small indeed (a device
     found earlier that day is not asked again: `beyond_chance`). A value seen as many phones' that day (`crowd`) is
-    still read here: its identities backing one entry beyond chance are a
-    group rallying on one popular phone, or a farm whose script sends one fingerprint through rotating proxies, and
-    which it is the device cannot tell.
+    still read here: its identities backing one entry beyond chance are a group rallying on one popular phone, or a
+    farm whose script sends one fingerprint through rotating proxies, and which it is the device cannot tell.
     The finding covers the day's votes of the identities that voted for the entry from the device (their votes for
     other entries too, and from other devices): not the people who merely send the same value from the same model
     of phone, whose votes go elsewhere."""

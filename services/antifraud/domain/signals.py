@@ -241,8 +241,9 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
     # An entry's coordination findings on habits alone that day, per the habits each named together ("dev=rot",
     # "rush=y", "delay=5-15min&page=n"); read for every combination of a vote's habits.
     "entry_found_day": (DAY, False),
-    # A fingerprint seen through `device_class_networks` networks within one minute that day: many phones send it
-    # alike (one model and system, fingerprinted with too little entropy), so it is not one device (`devices`).
+    # A fingerprint seen through `device_class_networks` networks within one minute that day, or
+    # `device_class_burst` within ten seconds: many phones send it alike (one model and system, fingerprinted with
+    # too little entropy), so it is not one device (`devices.crowd`).
     "device_class_day": (DAY, False),
     # A device `device_shared` found that day (its identities backed the entry beyond chance): its later identities
     # are read without the chance test, which a popular target's growing share could otherwise loosen.

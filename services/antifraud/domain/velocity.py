@@ -18,12 +18,12 @@ def check(v: VoteSignal, ctx: Context) -> None:
                         f"同一身份在 {hm(minute)} 起的一分钟内发出 {n} 次投票请求（上限 {t.voter_per_minute} 次）",
                         {"requests": n, "limit": t.voter_per_minute}, sel(v, MINUTE, voter_id=v.voter_id)))
     # Counted per network: a phone is on one at a time, while a fingerprint many phones send alike (one model and
-    # system, fingerprinted with too little entropy) comes from many networks in the same minute.
-    # A fingerprint seen as many phones' (`devices.crowd`) is not one device at all.
+    # system, fingerprinted with too little entropy) comes from many networks in the same minute; once seen so that
+    # day (`devices.crowd`), it is not one device at all.
     n = ctx.c(v, "device_minute", device_network(v)) if v.device_hash and not devices.crowd(v, ctx) else 0
     if n > t.device_per_minute:
         where_en, where_zh = (f" through {v.subnet}", f"经由 {v.subnet} ") if v.subnet else ("", "")
-        ctx.put(Finding("velocity_device", f"device:{v.device_hash}|{v.subnet or '-'}",
+        ctx.put(Finding("velocity_device", f"device:{device_network(v)}",
                         f"{n} vote requests from one device{where_en} in the minute from {hm(minute)} "
                         f"(limit {t.device_per_minute})",
                         f"同一设备{where_zh}在 {hm(minute)} 起的一分钟内发出 {n} 次投票请求"
