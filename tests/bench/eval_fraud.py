@@ -56,11 +56,13 @@ from fraud_world import (  # noqa: E402
     Devoted,
     Farm,
     FreshSurge,
+    Livestream,
     Office,
     PopularPeak,
     SharedDevices,
     SimVote,
     SlowDrip,
+    Together,
     World,
 )
 
@@ -74,7 +76,8 @@ BATCH_MAX = 2000
 PRECISION = 0.95
 PRECISION_INVALIDATED = 0.99
 FP_MAX = 0.005
-RECALL = {"burst": 0.95, "shared_devices": 0.95, "camouflage": 0.8, "fresh_surge": 0.8, "slow_drip": None}
+RECALL = {"burst": 0.95, "shared_devices": 0.95, "camouflage": 0.8, "fresh_surge": 0.8, "slow_drip": None,
+          "together": 0.8}
 FIRST_FLAG_S = 60.0
 LOSS_MAX = 0.01
 
@@ -96,6 +99,10 @@ def grid(quick: bool = False) -> list[Cell]:
         honest.append((f"cgnat {users}", f"{users} mobile users behind {addresses} addresses in one /24",
                        [CarrierNat(users, addresses)]))
     honest.append(("popular entry peak", "TV mention: 1500 new voters, 85 % for one entry", [PopularPeak(1500)]))
+    for viewers in (400, 1500):
+        honest.append((f"livestream {viewers}", f"a host's live stream shows the QR code: {viewers} viewers scan it, "
+                       "vote in the app's browser within seconds of verifying, 85 % all ten for the host's entry",
+                       [Livestream(viewers)]))
     for staff in (60, 300):
         honest.append((f"office {staff}", f"{staff} staff behind one address, 85 % for their unit",
                        [Office(staff)]))
@@ -611,6 +618,13 @@ def opening(regime: str) -> list[Cell]:
         Cell("opening fresh surge", regime, 4, 300, [], FreshSurge(farm=Farm(), multiple=2.0, at=0.3, window_s=90),
              f"{few} + fresh surge 2× the entry's honest votes in 90 s from the second minute (own address + device "
              "each, UA mix, verify 2–12 s before voting, no page)"),
+        Cell("opening two farms", regime, 10, 1500, [],
+             Together(parts=(FreshSurge(farm=Farm(), multiple=3.0, at=0.03, window_s=280),
+                             Burst(120, Farm(subnets=3, per_subnet=6, ua="mix", jitter_s=20), waves=4, gap_s=90,
+                                   at=0.04, entry=11))),
+             "1500 ordinary voters over 10 minutes; from the first minute a fresh surge 3× its entry's honest votes in "
+             "5 minutes (own address + device each, UA mix, verify 2–12 s before voting, no page) and, for another "
+             "entry, 120 ids from 3 /24s × 6 addresses in 4 waves 90 s apart with the same habits"),
     ]
 
 

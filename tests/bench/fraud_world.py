@@ -38,6 +38,9 @@ Honest populations (label in brackets)
       carrier, mobile user agents, otherwise ordinary.
     * a popular entry at its peak [popular]: a TV mention brings a smooth surge (rise in minutes,
       decay over ten) of new ordinary people, 85 % of them for that entry.
+    * a live stream [livestream]: a host on a short-video app shows the campaign's QR code; viewers scan it
+      within a minute or two, open the page in the app's browser (its user agent: system, model, app version),
+      verify and vote in a hurry (code typed in ~25 s, vote ~8 s later), 85 % all ten for the host's entry.
     * a school assembly [assembly]: every class told at the same moment to vote for their school; each building
       on its own network carrying only its students; phones out within seconds, then human delays.
     * devoted fans [devoted]: people who come back whenever something reminds them (reminders at random,
@@ -60,6 +63,7 @@ Attack families (label "attack:<family>"; each targets one mid-ranked entry)
     * fresh_surge: freshly verified identities from an SMS farm, each on its own residential address
       and device, all voting for one entry within minutes; size = multiple of the entry's honest votes
       in the cell.
+    * together: farms striking at the same time, each for its own entry.
     * slow_drip: identities giving one vote every few minutes, under any rate limit (a fixed interval with
       jitter: the jitter is the farm's parameter).
 
@@ -281,6 +285,37 @@ class UserAgents:
 
 
 UA = UserAgents()
+
+
+class InAppAgents:
+    """User agents of a short-video app's in-app browser (a live stream's viewers open the page inside the app):
+    the phone's system and model, the app's version, the network; iPhones send few distinct strings, Android
+    phones one per model, system and build."""
+
+    VERSIONS: ClassVar[list[tuple[str, float]]] = [("28.9.0", 1), ("29.3.0", 2), ("29.6.0", 3), ("29.9.0", 4),
+                                                   ("30.1.0", 5)]
+    CHANNELS: ClassVar[dict[str, str]] = {"V": "vivo_1128_64", "P": "oppo_1128_64", "2": "xiaomi_1128_64",
+                                          "A": "huawei_1128_64", "N": "huawei_1128_64", "L": "huawei_1128_64",
+                                          "M": "xiaomi_1128_64", "R": "realme_1128_64", "S": "samsung_1128_64",
+                                          "H": "huawei_1128_64", "C": "oppo_1128_64"}
+
+    def pick(self, rng: random.Random) -> str:
+        version = rng.choices([v for v, _ in self.VERSIONS], [w for _, w in self.VERSIONS])[0]
+        net = rng.choices(["WIFI", "4G", "5G"], [4, 3, 3])[0]
+        if rng.random() < 0.45:
+            ios = rng.choices(UserAgents.IOS, [i + 1 for i in range(len(UserAgents.IOS))])[0]
+            return (f"Mozilla/5.0 (iPhone; CPU iPhone OS {ios} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                    f"Mobile/15E148 aweme_{version} JsSdk/2.0 NetType/{net} Channel/App Store ByteLocale/zh "
+                    "Region/CN AppTheme/light WKWebView/1 BytedanceWebview/d8a21c6")
+        android, model = rng.choice(UserAgents.ANDROID_MODELS)
+        chrome = rng.choice(UserAgents.CHROME[2:])
+        return (f"Mozilla/5.0 (Linux; Android {android}; {model} Build/TP1A.220624.014; wv) AppleWebKit/537.36 "
+                f"(KHTML, like Gecko) Version/4.0 Chrome/{chrome}.0.6099.193 Mobile Safari/537.36 aweme_{version} "
+                f"AppName/aweme app_version/{version} ByteLocale/zh-CN Region/CN AppSkin/white AppTheme/light "
+                f"BytedanceWebview/d8a21c6 NetType/{net} Channel/{self.CHANNELS.get(model[0], 'douyin_1128_64')}")
+
+
+IN_APP = InAppAgents()
 
 
 # --------------------------------------------------------------------------------------------
@@ -602,6 +637,38 @@ class PopularPeak:
             g.ordinary_day(rng, p, arrival, rng.random() < g.returning_share(0.3), favourite=fav)
 
 
+
+@dataclass
+class Livestream:
+    """A live stream on a short-video app: the host shows the campaign's QR code and asks the viewers to vote for
+    their entry. Viewers scan it within a minute or two (more when the host shows it again), open the page inside
+    the app's browser, verify and vote in a hurry (the stream goes on), most of them all ten for the host's entry.
+    Each on their own phone and mobile or home address."""
+
+    viewers: int
+    entry: int = 6
+    at: float = 0.3
+    scale_s: float = 40.0
+    loyalty: float = 0.85
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng("livestream")
+        for arrival in surge_arrivals(rng, self.viewers, g.span * self.at, 1.3, self.scale_s, g.span):
+            p = g.person(rng, "livestream", g.residential(rng, ipv6_share=0.3), ua=IN_APP.pick(rng))
+            if rng.random() < g.returning_share(0.3):  # voted on an earlier day: the ticket still holds
+                p.verified_t = -rng.uniform(1.0, 3.0) * DAY
+                p.page_t = p.verified_t + rng.uniform(2, 60)
+                t = arrival + lognormal(rng, 6, 0.6, 2, 120)
+            else:
+                p.verified_t = arrival + lognormal(rng, 25, 0.4, 8, 300)  # the code typed between the host's words
+                p.page_t = p.verified_t + rng.uniform(0.5, 2)               # scanned: the page is where they are
+                t = p.page_t + lognormal(rng, 6, 0.6, 1.5, 300)              # the host's entry, tapped
+            if rng.random() < self.loyalty:
+                g.session(rng, p, t, VOTES_PER_DAY, lambda: self.entry, all_to_one=rng.random() < 0.8)
+            else:
+                picks = lambda: self.entry if rng.random() < 0.5 else g.favourite(rng)  # noqa: E731
+                g.session(rng, p, t, rng.randint(1, VOTES_PER_DAY), picks, all_to_one=False)
+
 @dataclass
 class Assembly:
     """A school's assembly: the head teacher tells every class to vote for the school now. Each classroom building
@@ -846,11 +913,23 @@ class SlowDrip(Attack):
                 t += self.interval_s
 
 
+@dataclass
+class Together(Attack):
+    """Farms striking at the same time, each for its own entry (one operator's crews, or rival ones)."""
+
+    parts: tuple[Attack, ...] = ()
+    family = "together"
+
+    def generate(self, g: Gen) -> None:
+        for attack in self.parts:
+            attack.generate(g)
+
+
 # --------------------------------------------------------------------------------------------
 # A cell
 
 
-Population = Ordinary | Campus | CarrierNat | PopularPeak | Office | Devoted | Assembly
+Population = Ordinary | Campus | CarrierNat | PopularPeak | Office | Devoted | Assembly | Livestream
 
 
 @dataclass

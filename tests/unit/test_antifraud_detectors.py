@@ -478,6 +478,56 @@ def test_a_second_surge_in_a_rush_is_held_though_a_first_farm_in_a_rush_was_foun
     assert not held & ids(background)
 
 
+
+def test_two_surges_in_a_rush_at_a_campaign_s_opening_are_both_held_though_each_makes_the_rush_look_common():
+    # The campaign opens at 12:00 with three hundred people arriving over ten minutes. From its first minute two
+    # farms of one script strike at once, each for its own entry: fresh identities on their own addresses, in
+    # everyone's browsers, all ten ballots seconds after verifying without the page. Compared with all the others,
+    # each farm's rush is common (the other farm's identities are a fifth of them); without the other, it is not.
+    rng = random.Random(5)
+    background = crowd(300, T0, span_s=600, fresh=1.0)
+    first = rush_surge(rng, 80, T0 + timedelta(seconds=20), 4, 3)
+    second = [dataclasses.replace(v, voter_id=f"b-{v.voter_id}", vote_id=uuid.uuid4(), entry_id=OTHERS[1],
+                                  subnet=f"11.{i}.{i % 5}.0/24", cast_at=v.cast_at + timedelta(seconds=1.5),
+                                  verified_at=v.verified_at + timedelta(seconds=1.5) if v.verified_at else None,
+                                  _starts={})
+              for i, v in enumerate(rush_surge(rng, 80, T0 + timedelta(seconds=20), 4, 3))]
+    found = run(background + first + second, per_batch=10)
+    held = set().union(*found.values())
+    assert len(held & ids(first)) >= 0.95 * len(first)
+    assert len(held & ids(second)) >= 0.95 * len(second)
+    assert not held & ids(background)
+
+
+def in_app_viewers(rng: random.Random, n: int, start: datetime, page: bool = True,
+                   ua: Callable[[random.Random], str] | None = None) -> list[domain.VoteSignal]:
+    """A live stream's viewers scanning its QR code over three minutes: each on their own address, in the app's
+    browser (a string per phone model and system: 80 of them, the commonest on about a tenth of phones), all ten
+    ballots for the host's entry 2-15 s after verifying."""
+    strings = [f"in-app-{i}" for i in range(80)]
+    weights = [1 / (i + 1) ** 0.7 for i in range(80)]
+    out = []
+    for i in range(n):
+        at = start + timedelta(seconds=rng.uniform(0, 180))
+        agent = ua(rng) if ua else rng.choices(strings, weights)[0]
+        out.append(cast(f"viewer{i}", TARGET, at, 10, subnet=f"120.{i % 250}.{i // 250}.0/24", ua=agent,
+                        verified=at - timedelta(seconds=rng.lognormvariate(1.9, 0.5)), page=page))
+    return out
+
+
+def test_a_live_stream_s_viewers_voting_seconds_after_verifying_from_the_page_are_not_held_but_one_string_is():
+    # They are a surge of fresh identities far quicker than everyone, and each of the app's strings is commoner
+    # among them than elsewhere; but they loaded the page they vote on, and no string is a script's one. A farm
+    # that loads the page as a person would but sends one copied string is still held.
+    background = crowd(600, T0 - timedelta(hours=1))
+    viewers = in_app_viewers(random.Random(8), 250, T0 + timedelta(minutes=2))
+    held = set().union(*run(background + viewers).values())
+    assert not held & ids(background + viewers)
+    farm = in_app_viewers(random.Random(9), 120, T0 + timedelta(minutes=2), ua=lambda rng: "copied-in-app")
+    held = set().union(*run(background + farm).values())
+    assert len(held & ids(farm)) >= 0.95 * len(farm)
+    assert not held & ids(background)
+
 def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_with_it():
     # 150 fresh identities in 45 seconds, each on its own address in everyone's browsers, voting seconds
     # after verifying without the page: far above the entry's usual rate. In its seconds, fans of the entry verified

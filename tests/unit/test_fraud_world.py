@@ -24,6 +24,7 @@ from fraud_world import (
     Devoted,
     Farm,
     FreshSurge,
+    Livestream,
     Office,
     PopularPeak,
     SharedDevices,
@@ -207,6 +208,28 @@ def test_an_assembly_is_told_at_once_each_building_on_its_own_network() -> None:
     assert firsts[0] >= told and firsts[len(firsts) // 2] - told < 60  # half within a minute of being told
     assert all(votes[0].entry == 12 and sum(v.count for v in votes) == fw.VOTES_PER_DAY for votes in students.values())
 
+
+def test_a_live_stream_s_viewers_vote_in_a_hurry_from_the_app_s_browser_on_their_own_networks() -> None:
+    world = Cell("c", "first_hour", 20, 200, [Livestream(300, entry=6, at=0.3)]).generate(5)
+    viewers = by_voter([v for v in world.votes if v.label == "livestream"])
+    assert len(viewers) == 300
+    firsts = [min(vs, key=lambda v: v.t) for vs in viewers.values()]
+    # they scan the code the host shows: most within two minutes of it
+    shown = 20 * 60 * 0.3
+    assert sorted(v.t - shown for v in firsts)[150] < 120
+    # in a hurry: a few seconds from verifying to voting, with the page they scanned loaded
+    delays = sorted(v.t - v.verified_t for v in firsts)
+    assert 4 < delays[150] < 15 and delays[0] >= 2
+    assert all(v.page_t is not None and v.verified_t <= v.page_t <= v.t for v in firsts)
+    # the app's browser: one app token, many strings (system, model, version, network)
+    uas = [v.ua for v in firsts]
+    assert all(ua and "aweme_" in ua for ua in uas)
+    top = max(uas.count(ua) for ua in set(uas))
+    assert len(set(uas)) > 100 and top < 0.1 * len(uas)
+    # their own phones and networks; most give all ten to the host's entry
+    assert len({v.subnet for v in firsts}) == 300 and len({v.device for v in firsts}) == 300
+    loyal = sum(all(v.entry == 6 for v in vs) and sum(v.count for v in vs) == 10 for vs in viewers.values())
+    assert 0.75 < loyal / 300 < 0.92
 
 def test_a_few_people_get_a_new_fingerprint_at_every_visit_and_never_within_one() -> None:
     w = Cell("c", "day3", 60, 2000, [Devoted(1000, mean_gap_s=300)]).generate(4)

@@ -40,6 +40,10 @@ class Context:
     # Counters a rule marks for later batches (a fingerprint seen as many phones', a device found: `devices`), added
     # once per batch.
     marks: dict[CounterKey, int] = field(default_factory=dict)
+    # Per campaign: the entries the batch's votes are for. Another entry whose identities share a habit far more than
+    # the rest of the campaign's is left out of a cohort's baseline for that habit (`coordination.standout`).
+    entries: dict[str, frozenset[str]] = field(default_factory=dict)
+    standouts: dict[tuple[str, str, str, str], str | None] = field(default_factory=dict)
 
     def c(self, v: VoteSignal, dimension: str, key: str | None) -> int:
         """A counter in the vote's window of `dimension`."""

@@ -63,6 +63,7 @@ from .signals import (
     DAY,
     DELAY_BINS,
     DELAY_TEXT_ZH,
+    INSTANT_BIN,
     MAYBE_UNKNOWN,
     RUSH_BINS,
     TEN_MINUTES,
@@ -86,6 +87,9 @@ _LOOKBACK_S = 120
 # Traits a place gives everyone in it, not a script's behaviour: a unit's PCs share one browser build, an
 # employer's group plan one operator's numbers.
 _PLACE_TRAITS = frozenset({"ua", "num"})
+# A script's habits: their baseline leaves out another entry of the batch that stands out with the same one
+# (`standout`): two farms of one script, striking at once, would each make the other's habit look common.
+_TRIMMED = frozenset({"delay", "page", "rush", "dev", "clock"})
 _APART_PACE = 4.0  # a gap this many times an entry cohort's median gap (and `apart_s`) sets identities apart
 _EXPECTED = 5.0  # identities a trait value would have in the cohort by the others' share, before its rarity counts
 
@@ -170,10 +174,11 @@ def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
     return out, done
 
 
-def reads(v: VoteSignal) -> tuple[set[CounterKey], set[CounterKey]]:
+def reads(v: VoteSignal, entries: AbstractSet[str] = frozenset()) -> tuple[set[CounterKey], set[CounterKey]]:
     """Every trait counter the vote's judgement reads (the batch only adds to those of identities' first votes), and
     the distinct counts of identities already held or invalidated it reads: they are not the campaign's other voters
-    a cohort is compared with (`held_members`)."""
+    a cohort is compared with (`held_members`). With the batch's other `entries`, their counts of the vote's habits
+    (`standout`)."""
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
     out: set[CounterKey] = {(c, "ids_ten", "*", start) for start in v.tens()}
     out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(_habits(v.traits()))}
@@ -186,7 +191,20 @@ def reads(v: VoteSignal) -> tuple[set[CounterKey], set[CounterKey]]:
         held.add((c, "held_entry_trait_day", f"{e}|{x}", day))
         for cohort in mine:
             out.add((c, cohort.dimension, f"{cohort.prefix}{x}", cohort.start))
+    habits = [x for x in _values(v) if x == "*" or x.split("=", 1)[0] in _TRIMMED]
+    for other in entries:
+        if other != e:
+            out.update((c, "entry_trait_day", f"{other}|{x}", day) for x in habits)
+            held.update((c, "held_entry_trait_day", f"{other}|{x}", day) for x in habits)
     return out, held
+
+
+def batch_entries(votes: Iterable[VoteSignal]) -> dict[str, frozenset[str]]:
+    """Per campaign, the entries these votes are for."""
+    out: dict[str, set[str]] = {}
+    for v in votes:
+        out.setdefault(v.campaign_id, set()).add(entry_key(v.entry_id))
+    return {c: frozenset(es) for c, es in out.items()}
 
 
 _BIN_NAMES = [name for _, name in DELAY_BINS]
@@ -328,13 +346,14 @@ def check(v: VoteSignal, ctx: Context) -> None:
     t = ctx.t
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
 
-    def others(x: str) -> int:
+    def others(x: str, without: str | None = None) -> int:
         """Identities of the campaign today that did not vote for this entry, with trait value `x`, but those a
-        finding held or invalidated (for another entry)."""
+        finding held or invalidated (for another entry), and those of the entry `without` (`standout`)."""
         held = ctx.distinct.get((c, "held_trait_day", x, day), 0) \
             - ctx.distinct.get((c, "held_entry_trait_day", f"{e}|{x}", day), 0)
-        return max(ctx.counts.get((c, "trait_day", x, day), 0)
-                   - ctx.counts.get((c, "entry_trait_day", f"{e}|{x}", day), 0) - max(held, 0), 0)
+        n = max(ctx.counts.get((c, "trait_day", x, day), 0)
+                - ctx.counts.get((c, "entry_trait_day", f"{e}|{x}", day), 0) - max(held, 0), 0)
+        return n if without is None else max(n - _unheld(ctx, c, without, x, day), 0)
 
     n_others = others("*")
     if n_others < t.contrast_baseline_min:
@@ -357,7 +376,8 @@ def check(v: VoteSignal, ctx: Context) -> None:
             continue
         # rotating devices and coming back on a clock are counted for the campaign and the entry, not per network
         unweighed = _unweighed(v, ctx) | (ACQUIRED_NAMES if co.label == "network" else frozenset())
-        traits = _compare(v, t, co.label, n, n_others, cohort, others, unweighed)
+        traits = _compare(v, t, co.label, n, n_others, cohort, others, unweighed,
+                          lambda name, value: standout(v, ctx, name, value, others))
         chosen = {name for name, _, _ in traits.strong + traits.support}
         if co.label == "entry" and v.ua and "ua" not in chosen and (
                 few_user_agents(v, ctx, co, n) or ("rush" in chosen and few_user_agents(
@@ -430,31 +450,34 @@ def _placed(v: VoteSignal, ctx: Context, co: Cohort, n: int) -> bool:
 
 
 def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: Any, others: Any,
-             unweighed: frozenset[str] = frozenset()) -> _Comparison:
+             unweighed: frozenset[str] = frozenset(), trim: Any = lambda name, value: None) -> _Comparison:
     """Each of the identity's traits in the cohort against the others: likelihood ratios and what stands out.
     An identity in a rush (`VoteSignal.rush`) is weighed on that one trait when it stands out, instead of its
-    delay and its page habit apart (the same evidence, counted once); otherwise on those two."""
+    delay and its page habit apart (the same evidence, counted once); otherwise on those two. `trim(name, value)`
+    names another entry left out of the others for that trait (`standout`)."""
     out = _Comparison()
     read: dict[str, tuple[str, int, int, float, float, float]] = {}
     for name, value in v.traits():
         if value == "?" or name in unweighed:
             continue
+        without = trim(name, value)
         known = n - (cohort(f"{name}=?") if name in MAYBE_UNKNOWN else 0)
-        known_others = n_others - (others(f"{name}=?") if name in MAYBE_UNKNOWN else 0)
+        known_others = others("*", without) - (others(f"{name}=?", without) if name in MAYBE_UNKNOWN else 0)
         if name == "delay":
             known -= sum(cohort(f"delay={b}") for b in faster(value))
-            known_others -= sum(others(f"delay={b}") for b in faster(value))
+            known_others -= sum(others(f"delay={b}", without) for b in faster(value))
         if known <= 0 or known_others < t.contrast_baseline_min / 4:
             continue  # too few to compare (few identities verified lately, few user agents sent)
         k = cohort(f"{name}={value}")
-        p, ratio = contrast(k, known, others(f"{name}={value}"), known_others, t.contrast_prior, t.contrast_sigmas)
+        p, ratio = contrast(k, known, others(f"{name}={value}", without), known_others, t.contrast_prior,
+                            t.contrast_sigmas)
         read[name] = (value, k, known, p, ratio, (k + t.contrast_prior * p) / (known + t.contrast_prior) / p)
     rushed = read.get("rush")
     if rushed and rushed[0] == "y" and rushed[1] >= t.contrast_min_identities and rushed[4] >= t.contrast_support:
         read.pop("delay", None)
         read.pop("page", None)
     else:
-        if label == "entry" and v.unhurried and _rushing(t, n, n_others, cohort, others):
+        if label == "entry" and v.unhurried and _rushing(t, n, cohort, others, trim("rush", "y")):
             # The cohort's script is in a rush and this identity is not (it waited, looked, or verified on an
             # earlier day): never loading the page, which it may share with the script, is a few people's habit.
             out.contradicts.add("rush")
@@ -472,7 +495,9 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
                       f"{ratio:.1f}× as common)",
                       f"其中 {k} 个{zh}（占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}，为其 {ratio:.1f} 倍）")
         out.contributing.append(ev)
-        if k >= t.contrast_min_identities and ratio >= t.contrast_ratio:
+        if label == "entry" and name == "ua" and k < t.ua_min_share * known:
+            continue  # not a script's one string: a crowd from one app (`ua_min_share`)
+        if k >= t.contrast_min_identities and ratio >= t.contrast_ratio and not hurried(name, value, v):
             out.strong.append((name, value, ev))
             out.shares.append(p)
         elif k >= t.contrast_min_identities and ratio >= t.contrast_support:
@@ -481,14 +506,58 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
     return out
 
 
-def _rushing(t: Any, n: int, n_others: int, cohort: Any, others: Any) -> bool:
+def hurried(name: str, value: str, v: VoteSignal) -> bool:
+    """A delay of a few seconds from verifying to voting by an identity that loaded the page, but not faster than a
+    person can act on it (`INSTANT_BIN`): a person in a hurry (a live stream's viewers scan its QR code, type the
+    code and tap the host's entry while the host talks) as much as a script. Such a delay supports other evidence;
+    it is not a strong trait alone, however much commoner among the entry's voters: a crowd told at once is quicker
+    than everyone else, and a live stream's whole audience is quick."""
+    return name == "delay" and v.page and value in RUSH_BINS and value != INSTANT_BIN
+
+
+def _rushing(t: Any, n: int, cohort: Any, others: Any, without: str | None = None) -> bool:
     """The cohort's identities in a rush (`VoteSignal.rush`) stand out among its newcomers against the others'."""
     k = cohort("rush=y")
-    known, known_others = n - cohort("rush=?"), n_others - others("rush=?")
+    known, known_others = n - cohort("rush=?"), others("*", without) - others("rush=?", without)
     if k < t.contrast_min_identities or known <= 0 or known_others < t.contrast_baseline_min / 4:
         return False
-    ratio = contrast(k, known, others("rush=y"), known_others, t.contrast_prior, t.contrast_sigmas)[1]
+    ratio = contrast(k, known, others("rush=y", without), known_others, t.contrast_prior, t.contrast_sigmas)[1]
     return bool(ratio >= t.contrast_support)
+
+
+def _unheld(ctx: Context, c: str, entry: str, x: str, day: datetime) -> int:
+    """Identities that voted for `entry` today with trait value `x`, but those held or invalidated."""
+    return max(ctx.counts.get((c, "entry_trait_day", f"{entry}|{x}", day), 0)
+               - ctx.distinct.get((c, "held_entry_trait_day", f"{entry}|{x}", day), 0), 0)
+
+
+def standout(v: VoteSignal, ctx: Context, name: str, value: str, others: Any) -> str | None:
+    """Another entry of the batch most of whose identities today (and `contrast_ratio` times as large a share as
+    the rest of the campaign's) have this habit, with at least `contrast_min_identities` of them: a farm of the
+    same script striking at once, not yet held. It is left out of the vote's cohort's baseline for the habit: two
+    surges in a rush at a campaign's opening each made the other's rush look common, and neither was found."""
+    if name not in _TRIMMED:
+        return None
+    c, e, day, t = v.campaign_id, entry_key(v.entry_id), v.window(DAY), ctx.t
+    memo = (c, e, f"{name}={value}", day.isoformat())
+    if memo in ctx.standouts:
+        return ctx.standouts[memo]
+    best: tuple[float, str, int, int] | None = None
+    for other in ctx.entries.get(c, frozenset()) - {e}:
+        k = _unheld(ctx, c, other, f"{name}={value}", day)
+        known = _unheld(ctx, c, other, "*", day) - (_unheld(ctx, c, other, f"{name}=?", day)
+                                                     if name in MAYBE_UNKNOWN else 0)
+        if k >= t.contrast_min_identities and known > 0 and (best is None or k / known > best[0]):
+            best = (k / known, other, k, known)
+    found = None
+    if best is not None:
+        share, other, k, known = best
+        rest = others("*") - (others(f"{name}=?") if name in MAYBE_UNKNOWN else 0) - known
+        elsewhere = (others(f"{name}={value}") - k + 0.5) / (rest + 1)
+        if rest > 0 and share * 2 > 1 and share >= t.contrast_ratio * elsewhere:
+            found = other
+    ctx.standouts[memo] = found
+    return found
 
 
 def _beyond(v: VoteSignal, ctx: Context, co: Cohort, n: int,

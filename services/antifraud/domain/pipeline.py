@@ -41,8 +41,10 @@ def past_reads(votes: Iterable[VoteSignal],
     networks are read for its votes that came without one."""
     counters: set[CounterKey] = set()
     distinct: set[CounterKey] = set()
+    votes = list(votes)
+    entries = coordination.batch_entries(votes)
     for v in votes:
-        its_counters, its_distinct = coordination.reads(v)
+        its_counters, its_distinct = coordination.reads(v, entries.get(v.campaign_id, frozenset()))
         counters |= its_counters | timing.reads(v)
         distinct |= its_distinct | devices.reads(v)
         counters |= devices.counter_reads(v)
@@ -73,7 +75,7 @@ def judge(
     vote of this batch (and of `again`) still waiting for that baseline. `marks` receives the counters the rules
     marked for later batches (`Context.marks`)."""
     votes, again = list(votes), list(again)
-    ctx = Context(counts, distinct, history, t, past or {})
+    ctx = Context(counts, distinct, history, t, past or {}, entries=coordination.batch_entries(votes + again))
     # An identity's requests per minute, from its history (which holds the batch): the identity's votes may come
     # from several networks, and so from several instances.
     for campaign, voter in {(v.campaign_id, v.voter_id) for v in votes}:
@@ -141,8 +143,9 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     await store.remember(votes, past)
     counter_reads, distinct_reads = past_reads(votes, past)
     again = early_again(store, votes)
+    entries = coordination.batch_entries(votes + again)
     for v in again:
-        its_counters, its_distinct = coordination.reads(v)
+        its_counters, its_distinct = coordination.reads(v, entries.get(v.campaign_id, frozenset()))
         counter_reads |= its_counters
         distinct_reads |= {k for k, _ in distinct_members([v])} | its_distinct
     counts = await store.count_votes(votes, counter_reads, first,

@@ -111,6 +111,11 @@ class Thresholds:
     contrast_baseline_min: int = 20
     contrast_min_identities: int = 8  # identities sharing a trait before the trait is evidence
     contrast_ratio: float = 4.0  # how much more common in the cohort than elsewhere a strong trait is
+    # A user agent is a script's one string only when this share of an entry's voters in ten minutes send it. A crowd
+    # from one app (a live stream's viewers in its in-app browser) sends the app's strings, which name the phone's
+    # model and system: each is commoner among them than among everyone, but the commonest phone is under a tenth
+    # (a farm's pool of five strings shares its cohort among them).
+    ua_min_share: float = 0.15
     contrast_support: float = 2.5  # … and a supporting one (needs a strong trait beside it)
     single_trait_share: float = 0.05  # a lone trait selects an entry's voters only if rarer than this elsewhere
     network_share: float = 0.8  # a network whose identities that day back the entry this much supports a trait
@@ -226,7 +231,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "远超活动中其他投票者；突发、相对作品自身历史的激增或当天早些时候已在该作品上查获的同一习惯"
          "作为补充证据", "hold",
          ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
-          "contrast_support", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
+          "contrast_support", "ua_min_share", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
           "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "surge_min_identities",
           "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities", "odd_ballots_share"), "coordination"),
