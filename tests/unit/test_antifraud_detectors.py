@@ -499,6 +499,26 @@ def test_two_surges_in_a_rush_at_a_campaign_s_opening_are_both_held_though_each_
     assert not held & ids(background)
 
 
+
+def test_people_in_a_rush_on_their_own_networks_are_not_held_with_a_farm_in_a_rush_on_three_networks():
+    # Sixty fresh identities on three /24s vote for one entry seconds after verifying without the page, each giving
+    # its ten ballots in one to three requests as it pleases. In their minutes five of the entry's own fans, each on
+    # their own network, do the same from a deep link: nothing but the farm's networks tells them apart.
+    background = crowd(600, T0 - timedelta(hours=1))
+    rng = random.Random(12)
+    farm, fans = [], []
+    for i in range(60):
+        at = T0 + timedelta(seconds=rng.uniform(0, 240))
+        farm.append(cast(f"farm{i}", TARGET, at, rng.choice([10, 6, 4]), subnet=f"101.{i % 3}.7.0/24",
+                         ua=f"ua-{rng.randrange(25)}", verified=at - timedelta(seconds=rng.uniform(2, 6)), page=False))
+    for i in range(5):
+        at = T0 + timedelta(seconds=40 * i + 20)
+        fans.append(cast(f"fan{i}", TARGET, at, rng.choice([10, 6, 4]), subnet=f"198.51.{i}.0/24",
+                         verified=at - timedelta(seconds=8), page=False))
+    held = set().union(*run(background + farm + fans).values())
+    assert held >= ids(farm)
+    assert not held & ids(background + fans)
+
 def in_app_viewers(rng: random.Random, n: int, start: datetime, page: bool = True,
                    ua: Callable[[random.Random], str] | None = None) -> list[domain.VoteSignal]:
     """A live stream's viewers scanning its QR code over three minutes: each on their own address, in the app's

@@ -156,6 +156,9 @@ class Thresholds:
     # who gave another are not covered (`coordination.odd_ballots`), unless the finding is on three habits or more (a
     # rush is two): an identity with all of those is the farm's whatever its requests.
     odd_ballots_share: float = 0.05
+    # When all but this share of the identities an entry cohort's finding covers share their networks with others of
+    # them, the script runs on those networks: an identity alone on its own is not covered (`off_its_networks`).
+    alone_share: float = 0.2
 
     def __post_init__(self) -> None:
         negative = [f.name for f in fields(self) if getattr(self, f.name) < 0]
@@ -234,7 +237,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
           "contrast_support", "ua_min_share", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
           "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "surge_min_identities",
-          "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities", "odd_ballots_share"), "coordination"),
+          "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities", "odd_ballots_share", "alone_share"),
+         "coordination"),
 )}
 
 REASONS: dict[str, str] = {code: r.text for code, r in RULES.items()}
