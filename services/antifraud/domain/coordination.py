@@ -333,6 +333,7 @@ class _Comparison:
     contributing: list[Evidence] = field(default_factory=list)  # every trait making the identity likelier scripted
     contradicts: set[str] = field(default_factory=set)  # traits of this identity the cohort's script lacks
     shares: list[float] = field(default_factory=list)  # the others' share of each trait value that stood out
+    hurried: bool = False  # a hurried delay (`hurried`) stood out as a strong trait would, and only supports
     here: dict[str, float] = field(default_factory=dict)  # the cohort's share of each of the identity's values
     score: float = 0.0  # log odds from the traits
 
@@ -388,7 +389,9 @@ def check(v: VoteSignal, ctx: Context) -> None:
         # farm mixing a code platform's numbers with carriers' must not hide its carrier half that way), and so is
         # one sending the user agent most of the cohort sends, when it stands out, whatever its number; not one
         # sending a user agent the script does not.
-        mine = len(traits.strong) >= 2 or (traits.its_ua and traits.contradicts <= {"num"})
+        # A delay as quick as the script's, by an identity that loaded the page, counts here as one of them: beside
+        # the user agent most of the cohort sends it is the script's identity that loaded the page, not a person.
+        mine = len(traits.strong) + traits.hurried >= 2 or (traits.its_ua and traits.contradicts <= {"num"})
         if (traits.contradicts and (not mine or "ua" in traits.contradicts)) or not (traits.strong or traits.support):
             continue
         if _judge(v, ctx, co, n, traits) and co.label == "entry":
@@ -501,6 +504,7 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
             out.strong.append((name, value, ev))
             out.shares.append(p)
         elif k >= t.contrast_min_identities and ratio >= t.contrast_support:
+            out.hurried |= ratio >= t.contrast_ratio
             out.support.append((name, value, ev))
             out.shares.append(p)
     return out
@@ -798,8 +802,10 @@ def off_its_networks(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list
     when they are few: when all but `alone_share` of the identities it covers (at least `contrast_min_identities`)
     came through networks they share with others of them, the script runs on those few networks (a farm's /24s), and
     an identity on a network of its own is a person with the script's habits who backed the same entry in its
-    minutes (an outside run's farm on three /24s took 5.9 % of its entry's honest votes with it that way). A farm
-    behind residential proxies, one identity a network, loses nothing here, nor one with a larger part on them."""
+    minutes (an outside run's farm on three /24s took 5.9 % of its entry's honest votes with it that way). The
+    shared networks must be few: `contrast_min_identities` identities each on average (a pool of sixty proxy /24s,
+    five identities each, would lose its identities that came alone through one). A farm behind residential
+    proxies, one identity a network, loses nothing here, nor one with a larger part on them."""
     s = f.selector
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry":
         return votes
@@ -808,6 +814,8 @@ def off_its_networks(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list
         return votes
     per_network = Counter(v.subnet for v in first.values() if v.subnet)
     alone = {x for x, v in first.items() if not v.subnet or per_network[v.subnet] == 1}
-    if not alone or len(alone) > t.alone_share * len(first):
-        return votes
+    shared = [n for n in per_network.values() if n > 1]
+    if not alone or len(alone) > t.alone_share * len(first) \
+            or sum(shared) < t.contrast_min_identities * len(shared):
+        return votes  # (a pool of many proxy networks, a few identities each, is not a few networks)
     return [v for v in votes if v.voter_id not in alone]
