@@ -637,7 +637,6 @@ class PopularPeak:
             g.ordinary_day(rng, p, arrival, rng.random() < g.returning_share(0.3), favourite=fav)
 
 
-
 @dataclass
 class Livestream:
     """A live stream on a short-video app: the host shows the campaign's QR code and asks the viewers to vote for
