@@ -465,7 +465,8 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
             continue
         without = trim(name, value)
         known = n - (cohort(f"{name}=?") if name in MAYBE_UNKNOWN else 0)
-        known_others = others("*", without) - (others(f"{name}=?", without) if name in MAYBE_UNKNOWN else 0)
+        everyone = n_others if without is None else others("*", without)
+        known_others = everyone - (others(f"{name}=?", without) if name in MAYBE_UNKNOWN else 0)
         if name == "delay":
             known -= sum(cohort(f"delay={b}") for b in faster(value))
             known_others -= sum(others(f"delay={b}", without) for b in faster(value))
