@@ -141,8 +141,16 @@ def grid(quick: bool = False) -> list[Cell]:
     attacks.append(("fresh surge 2x humanlike", "2× honest votes, own address + device, UA mix, human verify "
                     "delay, faked page, 10 min", FreshSurge(farm=Farm(verify="human", page="faked", jitter_s=20),
                                                            multiple=2.0, window_s=600)))
+    # Workers on real phones behaving like people, each identity in one wave only, from four /24s: on SIM cards
+    # bought one by one, and on a code platform's numbers.
+    human_once = dict(subnets=4, per_subnet=20, ua="mix", verify="human", page="faked", jitter_s=15)
+    attacks.append(("burst 4x/24 human once", "300 ids, 4 /24s × 20 addr, spoofed devices, honest UA mix, human "
+                    "verify, faked page, each id all 10 in one of 3 waves (20 s)",
+                    Burst(300, Farm(**human_once), wave_s=5, once=True)))
     # The same farms with a code-receiving platform's numbers (mostly virtual-operator and data/IoT segments).
     platform = [
+        ("burst 4x/24 human once platform", "as burst 4x/24 human once, numbers from a code platform (80 %)",
+         Burst(300, Farm(**human_once, numbers=0.8), wave_s=5, once=True)),
         ("burst 10x/24 mixUA platform", "as burst 10x/24 mixUA, numbers from a code platform (80 % virtual/data)",
          Burst(300, Farm(subnets=10, ua="mix", verify="human", page="faked", jitter_s=10, numbers=0.8))),
         ("camouflage proxies rotated platform", "as camouflage proxies rotated, numbers from a code platform (80 %)",

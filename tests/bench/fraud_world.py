@@ -57,7 +57,8 @@ Attack families (label "attack:<family>"; each targets one mid-ranked entry)
     (scripted: seconds before the first vote; human-like; aged: verified on an earlier day — in the
     first hour, at the opening), page view (none, or faked a few seconds before voting) and timing
     jitter.
-    * burst: identities fire within seconds of each other in a few waves minutes apart.
+    * burst: identities fire within seconds of each other in a few waves minutes apart (each in every wave, or each
+      in one wave only, all ten at once).
     * shared_devices: each phone/emulator serves many identities one after another.
     * camouflage: farm identities also vote for popular entries to look normal.
     * fresh_surge: freshly verified identities from an SMS farm, each on its own residential address
@@ -810,11 +811,14 @@ class Attack:
 
 @dataclass
 class Burst(Attack):
-    """Coordinated bursts: many identities firing within seconds, in waves minutes apart."""
+    """Coordinated bursts: many identities firing within seconds, in waves minutes apart. Every identity fires in
+    every wave (a share of its ten each time), or, with `once`, in one wave only, all ten at once (a crew larger than
+    one wave, each identity used up when it fires)."""
 
     waves: int = 3
     wave_s: float = 5.0
     gap_s: float = 180.0
+    once: bool = False
     family = "burst"
 
     def generate(self, g: Gen) -> None:
@@ -822,6 +826,12 @@ class Burst(Attack):
         crew = self.crew(g, rng, self.identities)
         per_wave = split(rng, VOTES_PER_DAY, self.waves)
         start = g.span * self.at
+        if self.once:
+            for i, p in enumerate(crew):
+                at = start + (i % self.waves) * self.gap_s + rng.uniform(0, self.wave_s)
+                self.prepare(g, rng, p, at)
+                self.cast(g, rng, p, at, self.entry, VOTES_PER_DAY)
+            return
         for p in crew:
             self.prepare(g, rng, p, start)
         for w, count in enumerate(per_wave):

@@ -66,14 +66,17 @@ def background(rng: random.Random) -> list[domain.VoteSignal]:
     return people + fans
 
 
-def wave(rng: random.Random, n: int, *, kinds: list[str], one_network: bool, name: str) -> list[domain.VoteSignal]:
-    """`n` identities voting for the target within twenty seconds, with people's user agents, delays and page views."""
+def wave(rng: random.Random, n: int, *, kinds: list[str], one_network: bool, name: str,
+         people: bool = False) -> list[domain.VoteSignal]:
+    """`n` identities voting for the target within twenty seconds, with people's user agents, delays and page views
+    (delays of 30 s to 5 minutes; with `people`, spread like the crowd's, median a minute)."""
     out = []
     for i in range(n):
         at = T0 + timedelta(seconds=rng.uniform(0, 20))
         subnet = "203.0.113.0/24" if one_network else f"{100 + i % 50}.{i}.{rng.randrange(256)}.0/24"
+        delay = rng.lognormvariate(4.2, 0.6) if people else rng.uniform(30, 300)
         out.append(signal(f"{name}{i}", TARGET, at, subnet=subnet, kind=kinds[i % len(kinds)],
-                          ua=f"ua-{rng.randrange(25)}", delay_s=rng.uniform(30, 300)))
+                          ua=f"ua-{rng.randrange(25)}", delay_s=delay))
     return out
 
 
@@ -123,3 +126,37 @@ def test_a_script_mixing_code_platform_numbers_with_carriers_numbers_is_held_who
                            kind="mobile" if i % 4 == 0 else "virtual", ua="farm-ua", delay_s=1.5))
     held = set().union(*run(before + farm, per_batch=20).values())
     assert ids(farm) <= held and not held & ids(before)
+
+
+PLATFORM = ["virtual", "virtual", "virtual", "data", "mobile"]  # a code platform's stock beside a few carriers'
+
+
+def test_a_wave_on_one_network_with_a_code_platform_s_numbers_is_held_whole_and_a_group_plan_s_is_not() -> None:
+    # Sixty identities behind one network, voting for the entry within twenty seconds like people (their own user
+    # agents, delays, page views). With a group plan (one virtual operator's numbers for two in three) it is an
+    # office; with a platform's stock (virtual operators' numbers and data SIMs, a few carriers') it is a farm, and
+    # its carrier SIMs on the network it took over are held with the rest.
+    rng = random.Random(7)
+    before = background(rng)
+    office = wave(random.Random(9), 60, kinds=["virtual", "virtual", "mobile"], one_network=True, name="staff",
+                  people=True)
+    assert not set().union(*run(before + office, per_batch=20).values()) & ids(office)
+    farm = wave(random.Random(9), 60, kinds=PLATFORM, one_network=True, name="farm", people=True)
+    found = run(before + farm, per_batch=20)
+    assert set().union(*found.values()) & ids(before + farm) == ids(farm)
+    assert "coordinated_cohort" in found
+
+
+
+def test_a_finding_covers_the_votes_that_come_in_its_window_after_it_was_made() -> None:
+    # The platform farm's network found, a few of its carrier SIMs vote a minute later, after its last platform
+    # number: nothing of theirs makes the finding again (a carrier's number is no platform's), but the finding
+    # covers its network's voters of the entry that day, and so their votes.
+    rng = random.Random(7)
+    before = background(rng)
+    farm = wave(random.Random(9), 60, kinds=PLATFORM, one_network=True, name="farm", people=True)
+    others = crowd(40, T0 + timedelta(seconds=40), span_s=39, seed=3)  # in between: the late ones' batch is theirs
+    late = [signal(f"late{i}", TARGET, T0 + timedelta(seconds=80 + i), subnet="203.0.113.0/24", kind="mobile",
+                   ua=f"ua-{i}", delay_s=60 + 7 * i) for i in range(3)]
+    found = run(before + farm + others + late, per_batch=20)
+    assert ids(late) <= set().union(*found.values())

@@ -31,7 +31,9 @@ times fewer user agents than as many of the campaign's voters would (`few_user_a
 an identity whose user agent does not stand out among them is not the script's either, whatever habits it shares
 (a newcomer voting from a deep link seconds after verifying). A finding on the user agent most of the cohort
 sends covers the farm's identities on every kind of number (its carrier SIMs beside its platform's); the kind of
-number alone (one of three kinds, shared by a few in a hundred people) selects voters only inside a burst.
+number alone (one of three kinds, shared by a few in a hundred people) selects voters only inside a burst; but on a
+network whose voters of the entry mostly carry a code platform's kinds of number, data SIMs standing out among them,
+it is the platform's stock, weighed as behaviour, and a finding on a network so taken over covers every kind.
 An identity that voted within seconds of verifying without loading the page is in a rush: both habits, each a few
 honest people's in ten, are together a script's; when that stands out it is weighed instead of the two apart and
 counts as the two pieces they were. So does changing fingerprints from vote to vote when it stands out
@@ -87,6 +89,7 @@ _LOOKBACK_S = 120
 # Traits a place gives everyone in it, not a script's behaviour: a unit's PCs share one browser build, an
 # employer's group plan one operator's numbers.
 _PLACE_TRAITS = frozenset({"ua", "num"})
+_RESOLD = ("virtual", "data")  # the kinds of number a code-receiving platform stocks (`_platform`)
 # A script's habits: their baseline leaves out another entry of the batch that stands out with the same one
 # (`standout`): two farms of one script, striking at once, would each make the other's habit look common.
 _TRIMMED = frozenset({"delay", "page", "rush", "dev", "clock"})
@@ -131,9 +134,11 @@ def cohorts(v: VoteSignal) -> list[Cohort]:
 
 
 def _values(v: VoteSignal) -> list[str]:
-    """The trait values a vote's judgement compares (its own, the unknowns, a script's delay, a rush)."""
+    """The trait values a vote's judgement compares (its own, the unknowns, a script's delay, a rush, and for a
+    platform's kind of number every such kind: `_platform`)."""
     return ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
-            *(f"delay={b}" for b in faster(v.delay)), "rush=y"]
+            *(f"delay={b}" for b in faster(v.delay)), "rush=y",
+            *(f"num={kind}" for kind in _RESOLD if v.num in _RESOLD and kind != v.num)]
 
 
 def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
@@ -334,6 +339,9 @@ class _Comparison:
     contradicts: set[str] = field(default_factory=set)  # traits of this identity the cohort's script lacks
     shares: list[float] = field(default_factory=list)  # the others' share of each trait value that stood out
     hurried: bool = False  # a hurried delay (`hurried`) stood out as a strong trait would, and only supports
+    # (identities on a code platform's kinds of number, identities whose number is known) when most of the cohort's
+    # numbers are such and this one's too (`_platform`)
+    platform: tuple[int, int] | None = None
     here: dict[str, float] = field(default_factory=dict)  # the cohort's share of each of the identity's values
     score: float = 0.0  # log odds from the traits
 
@@ -376,9 +384,12 @@ def check(v: VoteSignal, ctx: Context) -> None:
         if n < t.contrast_cohort_min:
             continue
         # rotating devices and coming back on a clock are counted for the campaign and the entry, not per network
-        unweighed = _unweighed(v, ctx) | (ACQUIRED_NAMES if co.label == "network" else frozenset())
+        platform = _platform(v, t, co, n, cohort, others, n_others)
+        unweighed = _unweighed(v, ctx, platform is not None) \
+            | (ACQUIRED_NAMES if co.label == "network" else frozenset())
         traits = _compare(v, t, co.label, n, n_others, cohort, others, unweighed,
                           lambda name, value: standout(v, ctx, name, value, others))
+        traits.platform = platform
         chosen = {name for name, _, _ in traits.strong + traits.support}
         if co.label == "entry" and v.ua and "ua" not in chosen and (
                 few_user_agents(v, ctx, co, n) or ("rush" in chosen and few_user_agents(
@@ -429,13 +440,35 @@ def few_user_agents(v: VoteSignal, ctx: Context, co: Cohort, n: int, dimension: 
     return mine * ctx.t.contrast_support < drawn
 
 
-def _unweighed(v: VoteSignal, ctx: Context) -> frozenset[str]:
+def _unweighed(v: VoteSignal, ctx: Context, platform: bool = False) -> frozenset[str]:
     """Traits not weighed for this vote. The kind of phone number is a place's as much as a script's: an employer's
     group plan puts one virtual operator's numbers in many hands in one office, while a code platform's numbers
-    arrive from everywhere. So it is not weighed for a vote from a network where many identities back the entry."""
-    if v.num and _from_place(v, ctx):
+    arrive from everywhere. So it is not weighed for a vote from a network where many identities back the entry,
+    unless most of the cohort's numbers are a platform's kinds (`_platform`)."""
+    if v.num and not platform and _from_place(v, ctx):
         return frozenset({"num"})
     return frozenset()
+
+
+def _platform(v: VoteSignal, t: Thresholds, co: Cohort, n: int, cohort: Any, others: Any,
+              n_others: int) -> tuple[int, int] | None:
+    """On a network, most of the cohort's identities whose number is known verified with a virtual operator's or a
+    data SIM's number (`platform_share`), and so did this one, with data SIMs clearly commoner among them than among
+    the campaign's other voters (at least `platform_data_min`, `contrast_support` times as common, read cautiously):
+    a code-receiving platform's stock, not a place's. An employer's group plan is one operator's
+    numbers (a virtual operator's, say) in its staff's hands, beside their own carriers'; a platform's stock mixes
+    virtual operators' numbers with data and IoT SIMs that receive SMS, which one person in two hundred carries.
+    Returns (identities on those kinds, identities whose number is known)."""
+    if co.label != "network" or v.num not in _RESOLD:
+        return None
+    known = n - cohort("num=?")
+    resold = sum(cohort(f"num={kind}") for kind in _RESOLD)
+    data = cohort("num=data")
+    if data < t.platform_data_min or resold < t.platform_share * known:
+        return None
+    ratio = contrast(data, known, others("num=data"), n_others - others("num=?"), t.contrast_prior,
+                     t.contrast_sigmas)[1]
+    return (resold, known) if ratio >= t.contrast_support else None
 
 
 def _from_place(v: VoteSignal, ctx: Context) -> bool:
@@ -602,7 +635,10 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     score = traits.score + sum(math.log(min(x.ratio, _TIMING_CAP)) for x in extra)
     # A network taken over is concentration: it is a piece of evidence beside a behavioural trait, but beside a
     # place's trait alone (one user agent: a unit's PCs installed from one image) it only weighs.
-    behaviour = any(name not in _PLACE_TRAITS for name, _, _ in strong + support)
+    # A kind of number most of the cohort's identities share with this one, a code platform's (`_platform`), is its
+    # stock's, not a place's: it counts as behaviour.
+    platform = traits.platform if any(name == "num" for name, _, _ in strong) else None
+    behaviour = platform is not None or any(name not in _PLACE_TRAITS for name, _, _ in strong + support)
     # So is an entry's surge, seen from a network where many identities back the entry: a company rallying at
     # lunch surges for its unit, from its offices, on its imaged PCs.
     place = label == "network" or (not behaviour and any(x.signal == "surge" for x in extra)
@@ -635,9 +671,23 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
         # it, before enough identities send it to stand out: the script's one, which the finding keeps to (not the
         # entry's honest voters with the same habit in other browsers).
         chosen.append(("ua", v.ua or "?", ua))
-    _found(v, ctx, co, burst_only, n, chosen, traits.contributing + extra, score,
-           "invalidate" if sure else "hold", any_number=traits.its_ua or rotates)
+    # On a network taken over by a platform's numbers, the farm's carrier SIMs beside them are its own too.
+    _found(v, ctx, co, burst_only, n, chosen, traits.contributing + extra + _stocked(platform), score,
+           "invalidate" if sure else "hold", any_number=traits.its_ua or rotates or bool(platform and taken))
     return True
+
+
+def _stocked(platform: tuple[int, int] | None) -> list[Evidence]:
+    """The explanation of a platform's kinds of number (`_platform`), when they were evidence."""
+    if platform is None:
+        return []
+    resold, known = platform
+    return [Evidence("platform", 1.0,
+                     f"{resold} of the {known} whose number is known verified with a virtual operator's or a data "
+                     f"SIM's number ({resold / known:.0%}), the stock of code-receiving platforms; people buy "
+                     f"carriers' numbers nearly always",
+                     f"号码可知的 {known} 个身份中有 {resold} 个使用虚拟运营商或上网卡号码验证"
+                     f"（{resold / known:.0%}），这是接码平台的主要号源；普通人几乎都用基础运营商号码")]
 
 
 def takeover(v: VoteSignal, ctx: Context, n: int) -> Evidence | None:

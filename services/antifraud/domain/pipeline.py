@@ -10,7 +10,7 @@ from typing import Any
 
 from . import coordination, devices, networks, timing, velocity
 from .context import Context
-from .findings import Finding
+from .findings import Finding, Selector, matches
 from .registry import Thresholds
 from .signals import (
     DAY,
@@ -154,6 +154,7 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     marks: dict[ShardedKey, int] = {}
     findings = judge(votes, counts, distinct, history, t, past, again, store.early, marks)
     decisive = [f for f in findings if f.decisive]
+    decisive += standing(store.standing, votes, decisive)
     for k, n in coordination.remembered(decisive).items():
         marks[k] = marks.get(k, 0) + n
     if marks:
@@ -166,6 +167,53 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
         await store.bump_distinct(held)
         store.counted_held(identities)
     return [(f, vs) for f, vs in zip(decisive, covered, strict=True)] + [(f, []) for f in findings if not f.decisive]
+
+
+# Decisive findings an instance keeps while their windows are open (a vote may come this late after its window).
+_STANDING_MAX = 20_000
+_STANDING_LATE = timedelta(minutes=5)
+# … of the rules whose selector is a cohort (an entry's voters with a script's traits, on a network or anywhere):
+# not `device_shared`, whose device may be a phone model many people send alike, each judged anew.
+_STANDS = frozenset({"coordinated_cohort", "synchronised_networks"})
+
+
+def standing(kept: dict[tuple[str, str, str, datetime], Finding], votes: list[VoteSignal],
+             made: list[Finding]) -> list[Finding]:
+    """The decisive findings of earlier batches, still open, that a vote of this batch matches and this batch did not
+    make again: a finding covers its window whole, including the votes that come after it was made (a farm's
+    carrier SIMs on a network its platform numbers took over, say, or its stragglers once its traits no longer come
+    in new votes to make it again). `kept` (the store's) then keeps this batch's decisive findings too, and forgets
+    those whose windows closed. An instance keeps the findings it made (its networks' and the entries' they voted
+    for); a restart forgets them, and the next vote that makes a finding again covers its window again."""
+    earliest = min(v.cast_at for v in votes)
+    for k in [k for k, f in kept.items() if f.selector.end + _STANDING_LATE < earliest]:
+        del kept[k]
+    again = {f.identity for f in made}
+    index: dict[tuple[str, str, str], list[Finding]] = {}
+    for k, f in kept.items():
+        if k not in again:
+            index.setdefault(_narrowest(f.selector), []).append(f)
+    out: dict[tuple[str, str, str, datetime], Finding] = {}
+    for v in votes:
+        for key in ((v.campaign_id, "voter", v.voter_id), (v.campaign_id, "device", v.device_hash or ""),
+                    (v.campaign_id, "subnet", v.subnet or ""), (v.campaign_id, "entry", str(v.entry_id)),
+                    (v.campaign_id, "", "")):
+            for f in index.get(key, ()):
+                if f.identity not in out and matches(f.selector, v):
+                    out[f.identity] = f
+    for f in made:
+        if f.reason_code in _STANDS and (len(kept) < _STANDING_MAX or f.identity in kept):
+            kept[f.identity] = f
+    return list(out.values())
+
+
+def _narrowest(s: Selector) -> tuple[str, str, str]:
+    """The field a selector's votes are looked up by: its voter, device, network or entry, the first it has."""
+    for name, value in (("voter", s.voter_id), ("device", s.device_hash), ("subnet", s.subnet),
+                        ("entry", s.entry_id)):
+        if value is not None:
+            return s.campaign_id, name, str(value)
+    return s.campaign_id, "", ""
 
 
 def first_vote_delays(votes: list[VoteSignal], history: dict[tuple[str, str], list[Earlier]],

@@ -10,7 +10,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from .findings import Selector, matches, rotating_since
+from .findings import Finding, Selector, matches, rotating_since
 from .registry import Thresholds
 from .signals import (
     DAY,
@@ -37,6 +37,8 @@ class Counting:
     `early` holds, from batch to batch, votes whose cohorts wait for the campaign's baseline (`pipeline.judge`)."""
 
     early: dict[tuple[str, str, str], VoteSignal]
+    # Decisive findings of earlier batches whose windows are still open, by identity (`pipeline.standing`).
+    standing: dict[tuple[str, str, str, datetime], Finding]
     # Identities (campaign, voter, day, entry or "") whose held counts this store has added
     # (`coordination.held_members`): a farm's finding covers it again with every batch, and its thousands of rows
     # need not be sent again.
@@ -79,6 +81,7 @@ class MemoryWindows(Counting):
     index: dict[tuple[str, str, str], list[VoteSignal]] = field(default_factory=dict)
     by_voter: dict[tuple[str, str], list[Earlier]] = field(default_factory=dict)
     early: dict[tuple[str, str, str], VoteSignal] = field(default_factory=dict)
+    standing: dict[tuple[str, str, str, datetime], Finding] = field(default_factory=dict)
     held: set[tuple[str, str, datetime, str]] = field(default_factory=set)
 
     async def prepare(self, votes: list[VoteSignal]) -> None:
@@ -217,6 +220,8 @@ class NetworkState:
         self.dropped = 0
         # Votes whose cohorts wait for their campaign's baseline, judged again by a later batch (`pipeline.judge`).
         self.early: dict[tuple[str, str, str], VoteSignal] = {}
+        # Decisive findings whose windows are still open (`Counting.standing`).
+        self.standing: dict[tuple[str, str, str, datetime], Finding] = {}
         # Identities whose held counts a committed batch added (`Counting.held`).
         self.held: set[tuple[str, str, datetime, str]] = set()
 
