@@ -453,11 +453,12 @@ def _unweighed(v: VoteSignal, ctx: Context, platform: bool = False) -> frozenset
 def _platform(v: VoteSignal, t: Thresholds, co: Cohort, n: int, cohort: Any, others: Any,
               n_others: int) -> tuple[int, int] | None:
     """On a network, most of the cohort's identities whose number is known verified with a virtual operator's or a
-    data SIM's number (`platform_share`), and so did this one, with data SIMs clearly commoner among them than among
-    the campaign's other voters (at least `platform_data_min`, `contrast_support` times as common, read cautiously):
-    a code-receiving platform's stock, not a place's. An employer's group plan is one operator's
-    numbers (a virtual operator's, say) in its staff's hands, beside their own carriers'; a platform's stock mixes
-    virtual operators' numbers with data and IoT SIMs that receive SMS, which one person in two hundred carries.
+    data SIM's number (`platform_share`), and so did this one, with more data SIMs among them (at least
+    `platform_data_min`) than as many of the campaign's other voters would carry but with a chance of
+    `platform_data_chance` (their share read at its upper bound, `contrast_sigmas`): a code-receiving platform's
+    stock, not a place's. An employer's group plan is one operator's numbers (a virtual operator's, say) in its
+    staff's hands, beside their own carriers' (a large office's few data SIMs are its people's, one in two hundred);
+    a platform's stock mixes virtual operators' numbers with data and IoT SIMs that receive SMS.
     Returns (identities on those kinds, identities whose number is known)."""
     if co.label != "network" or v.num not in _RESOLD:
         return None
@@ -466,9 +467,10 @@ def _platform(v: VoteSignal, t: Thresholds, co: Cohort, n: int, cohort: Any, oth
     data = cohort("num=data")
     if data < t.platform_data_min or resold < t.platform_share * known:
         return None
-    ratio = contrast(data, known, others("num=data"), n_others - others("num=?"), t.contrast_prior,
-                     t.contrast_sigmas)[1]
-    return (resold, known) if ratio >= t.contrast_support else None
+    k, everyone = others("num=data"), max(n_others - others("num=?"), 0)
+    share = min((k + 1 + t.contrast_sigmas * math.sqrt(k + 1)) / (everyone + 1), 1.0)
+    below = sum(math.comb(known, j) * share ** j * (1 - share) ** (known - j) for j in range(data))
+    return (resold, known) if 1.0 - below <= t.platform_data_chance else None
 
 
 def _from_place(v: VoteSignal, ctx: Context) -> bool:

@@ -172,19 +172,22 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
 # Decisive findings an instance keeps while their windows are open (a vote may come this late after its window).
 _STANDING_MAX = 20_000
 _STANDING_LATE = timedelta(minutes=5)
-# … of the rules whose selector is a cohort (an entry's voters with a script's traits, on a network or anywhere):
-# not `device_shared`, whose device may be a phone model many people send alike, each judged anew.
+# … of the rules whose selector is a network's voters of an entry: not `device_shared`, whose device may be a phone
+# model many people send alike, each judged anew.
 _STANDS = frozenset({"coordinated_cohort", "synchronised_networks"})
 
 
 def standing(kept: dict[tuple[str, str, str, datetime], Finding], votes: list[VoteSignal],
              made: list[Finding]) -> list[Finding]:
-    """The decisive findings of earlier batches, still open, that a vote of this batch matches and this batch did not
-    make again: a finding covers its window whole, including the votes that come after it was made (a farm's
-    carrier SIMs on a network its platform numbers took over, say, or its stragglers once its traits no longer come
-    in new votes to make it again). `kept` (the store's) then keeps this batch's decisive findings too, and forgets
-    those whose windows closed. An instance keeps the findings it made (its networks' and the entries' they voted
-    for); a restart forgets them, and the next vote that makes a finding again covers its window again."""
+    """The decisive findings on a network's voters of an entry made by earlier batches, still open, that a vote of
+    this batch matches and this batch did not make again: such a finding covers its network's day whole, including
+    the votes that come after it was made (a farm's carrier SIMs on a network its platform numbers took over, or its
+    stragglers once its traits no longer come in new votes to make it again). Not a finding on an entry's voters
+    anywhere: those in its ten minutes after it was made are the entry's other voters as much as the script's, and
+    the finding's trims (`coordination.off_its_networks`) were read from the cohort it judged. `kept` (the store's)
+    then keeps this batch's such findings too, and forgets those whose windows closed. An instance keeps the
+    findings it made (those of its networks); a restart forgets them, and the next vote that makes a finding again
+    covers its window again."""
     earliest = min(v.cast_at for v in votes)
     for k in [k for k, f in kept.items() if f.selector.end + _STANDING_LATE < earliest]:
         del kept[k]
@@ -202,7 +205,7 @@ def standing(kept: dict[tuple[str, str, str, datetime], Finding], votes: list[Vo
                 if f.identity not in out and matches(f.selector, v):
                     out[f.identity] = f
     for f in made:
-        if f.reason_code in _STANDS and (len(kept) < _STANDING_MAX or f.identity in kept):
+        if f.reason_code in _STANDS and f.selector.subnet and (len(kept) < _STANDING_MAX or f.identity in kept):
             kept[f.identity] = f
     return list(out.values())
 

@@ -119,10 +119,12 @@ class Thresholds:
     contrast_support: float = 2.5  # … and a supporting one (needs a strong trait beside it)
     single_trait_share: float = 0.05  # a lone trait selects an entry's voters only if rarer than this elsewhere
     # A code platform's kinds of number (virtual operators', data SIMs') in this share of a network's identities
-    # backing an entry whose number is known, with at least `platform_data_min` data SIMs clearly commoner among them
-    # (`contrast_support`): its stock, not a place's (an employer's group plan is one operator's numbers).
+    # backing an entry whose number is known, with at least `platform_data_min` data SIMs among them, more than the
+    # campaign's other voters would carry but with this chance: its stock, not a place's (an employer's group plan is
+    # one operator's numbers).
     platform_share: float = 0.5
     platform_data_min: int = 3
+    platform_data_chance: float = 0.001
     network_share: float = 0.8  # a network whose identities that day back the entry this much supports a trait
     contrast_prior: float = 10.0  # pseudo-identities of the baseline added to a cohort (small cohorts shrink to it)
     contrast_sigmas: float = 1.5  # counts are read this many standard deviations towards "no difference"
@@ -240,7 +242,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "作为补充证据", "hold",
          ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
           "contrast_support", "ua_min_share", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
-          "platform_share", "platform_data_min",
+          "platform_share", "platform_data_min", "platform_data_chance",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
           "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "surge_min_identities",
           "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities", "odd_ballots_share", "alone_share"),
