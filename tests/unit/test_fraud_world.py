@@ -187,6 +187,18 @@ def test_bursts_fire_within_seconds_in_waves() -> None:
     assert len({v.subnet for v in w.votes if v.attack}) == 2
 
 
+def test_a_burst_of_identities_each_firing_once_gives_all_ten_in_one_wave() -> None:
+    w = Cell("c", "day3", 20, 100, [], Burst(90, Farm(subnets=3, per_subnet=20, verify="human", page="faked",
+                                                      jitter_s=15), waves=3, wave_s=5, gap_s=180, once=True)
+             ).generate(1)
+    crew = by_voter([v for v in w.votes if v.attack])
+    assert len(crew) == 90 and all(len(vs) == 1 and vs[0].count == 10 for vs in crew.values())
+    start = min(vs[0].t for vs in crew.values())
+    waves = [round((vs[0].t - start) / 180) for vs in crew.values()]
+    assert sorted(set(waves)) == [0, 1, 2] and min(waves.count(w) for w in (0, 1, 2)) == 30
+    assert all(vs[0].verified_t < vs[0].t for vs in crew.values())  # verified before its wave, as people do
+
+
 def test_rotated_devices_change_every_vote_and_slow_drip_keeps_its_pace() -> None:
     w = Cell("c", "day3", 30, 100, [], SlowDrip(20, Farm(devices="rotated", jitter_s=0), interval_s=300)).generate(1)
     drip = by_voter([v for v in w.votes if v.attack])
