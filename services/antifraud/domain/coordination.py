@@ -137,8 +137,12 @@ def _values(v: VoteSignal) -> list[str]:
     """The trait values a vote's judgement compares (its own, the unknowns, a script's delay, a rush, and for a
     platform's kind of number every such kind: `_platform`)."""
     return ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
-            *(f"delay={b}" for b in faster(v.delay)), "rush=y",
-            *(f"num={kind}" for kind in _RESOLD if v.num in _RESOLD and kind != v.num)]
+            *(f"delay={b}" for b in faster(v.delay)), "rush=y", *_other_kinds(v)]
+
+
+def _other_kinds(v: VoteSignal) -> list[str]:
+    """For a vote on a platform's kind of number, the other such kind (`_platform`, read on a network only)."""
+    return [f"num={kind}" for kind in _RESOLD if v.num in _RESOLD and kind != v.num]
 
 
 def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
@@ -189,13 +193,15 @@ def reads(v: VoteSignal, entries: AbstractSet[str] = frozenset()) -> tuple[set[C
     out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(_habits(v.traits()))}
     held: set[CounterKey] = set()
     mine = cohorts(v)
+    extra = _other_kinds(v)
     for x in _values(v):
         out.add((c, "trait_day", x, day))
         out.add((c, "entry_trait_day", f"{e}|{x}", day))
         held.add((c, "held_trait_day", x, day))
         held.add((c, "held_entry_trait_day", f"{e}|{x}", day))
         for cohort in mine:
-            out.add((c, cohort.dimension, f"{cohort.prefix}{x}", cohort.start))
+            if cohort.label == "network" or x not in extra:  # the other platform kind: a network's only
+                out.add((c, cohort.dimension, f"{cohort.prefix}{x}", cohort.start))
     habits = [x for x in _values(v) if x == "*" or x.split("=", 1)[0] in _TRIMMED]
     for other in entries:
         if other != e:
