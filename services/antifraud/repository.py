@@ -67,6 +67,7 @@ class PgWindows(Counting):
         self.conn = conn
         self.sharded = sharded
         self.early: dict[tuple[str, str, str], VoteSignal] = {}  # within this store's batch only
+        self.waves: dict[tuple[str, str, str], VoteSignal] = {}  # … and so are these
         self.standing: dict[tuple[str, str, str, datetime], Finding] = {}  # … and so are these
         self.held: set[tuple[str, str, datetime, str]] = set()
 
@@ -151,6 +152,7 @@ class HybridWindows(PgWindows):
         # The instance's kept votes (from batch to batch), changed by this batch in a copy that becomes the
         # instance's once the batch commits: a batch that fails and is tried again judges them again.
         self.early = dict(nets.early)
+        self.waves = dict(nets.waves)
         self.standing = dict(nets.standing)
         self.held = nets.held
         self.new_held: set[tuple[str, str, datetime, str]] = set()
@@ -245,6 +247,7 @@ class HybridWindows(PgWindows):
             self.nets.held.clear()  # sent again at worst: the counts are distinct
         self.nets.held |= self.new_held
         self.nets.early = self.early
+        self.nets.waves = self.waves
         self.nets.standing = self.standing
 
 

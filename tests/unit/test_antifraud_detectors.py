@@ -742,6 +742,59 @@ def test_a_network_carrying_many_others_is_not_taken_for_a_farm():
     assert "synchronised_networks" not in run(background + farm + neighbours, per_batch=20)
 
 
+def once_waves(networks: int, per_wave: int, start: datetime, gaps: tuple[int, ...] = (0, 180, 360),
+               spread_s: float = 15, seed: int = 5) -> list[domain.VoteSignal]:
+    """Workers on real phones behaving like people (own user agents, verified minutes before, the page loaded), on
+    a few /24s, each identity giving all ten ballots once, in waves on cue minutes apart."""
+    rng, out = random.Random(seed), []
+    for w, gap in enumerate(gaps):
+        for n in range(networks):
+            for i in range(per_wave):
+                at = start + timedelta(seconds=gap + rng.uniform(0, spread_s))
+                out.append(cast(f"worker{w}-{n}-{i}", TARGET, at, 10, subnet=f"192.{n}.88.0/24",
+                                verified=at - timedelta(seconds=rng.lognormvariate(4.2, 0.6)),
+                                ua=f"ua-{rng.randrange(25)}"))
+    return out
+
+
+def told_at_once(networks: int, per_network: int, start: datetime, seed: int = 6) -> list[domain.VoteSignal]:
+    """A school's buildings each on its own network, every student told at the same moment to vote for the school:
+    each hears it within seconds, then takes out a phone, opens the link, verifies (or, already verified, just
+    reads) and votes at their own pace."""
+    rng, out = random.Random(seed), []
+    for n in range(networks):
+        for i in range(per_network):
+            returning = rng.random() < 0.5
+            pace = rng.lognormvariate(3.2, 0.8) if returning else rng.lognormvariate(4.2, 0.7)
+            at = start + timedelta(seconds=rng.uniform(0, 15) + pace)
+            out.append(cast(f"pupil{n}-{i}", TARGET, at, 10, subnet=f"192.{n}.99.0/24",
+                            verified=None if returning else at - timedelta(seconds=pace * 0.6),
+                            ua=f"ua-{rng.randrange(25)}"))
+    return out
+
+
+def test_a_network_s_wave_on_cue_is_held_once_the_seconds_after_it_have_passed():
+    """Each identity fires once, so none comes back; nothing but the waves' timing tells them from people."""
+    background = crowd(1200, T0 - timedelta(minutes=40), span_s=3600)  # a batch every 15 s or so
+    farm = once_waves(4, 25, T0)
+    held_at: dict[uuid.UUID, datetime] = {}
+    found = run(background + farm, per_batch=5, held_at=held_at)
+    assert found["network_wave"] == ids(farm)
+    assert not set().union(*found.values()) & ids(background)
+    first = [v for v in farm if v.cast_at < T0 + timedelta(seconds=60)]
+    # judged once the 40 s after the wave's 30 s have passed, well before the next wave
+    assert all(T0 + timedelta(seconds=15 + 40) <= held_at[v.vote_id] <= T0 + timedelta(seconds=120) for v in first)
+
+
+def test_people_told_at_once_arrive_at_their_own_pace_and_are_not_held_as_a_wave():
+    background = crowd(400, T0 - timedelta(minutes=40), span_s=3600)
+    school = told_at_once(6, 100, T0)
+    assert "network_wave" not in run(background + school, per_batch=20)
+    # the same students, had they all voted within the same 15 s, would be
+    on_cue = [dataclasses.replace(v, cast_at=T0 + (v.cast_at - T0) / 20, _starts={}) for v in school]
+    assert run(background + on_cue, per_batch=20)["network_wave"] == ids(on_cue)
+
+
 def test_an_identity_comes_back_on_a_clock_from_its_fifth_even_visit_and_a_person_reminded_at_random_does_not():
     """Visits every four minutes with up to 40 s of jitter, each of two requests a few seconds apart: on a clock
     from the fifth visit, counted then for the campaign's day and the entry's; a person coming back when reminded

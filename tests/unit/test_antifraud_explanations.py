@@ -86,6 +86,11 @@ SCENARIOS = {
               subnet=f"198.51.{i % 250}.0/24") for i in range(100)]
         + [cast(f"w{n}-{i}", TARGET, T0 + timedelta(seconds=wave + i * 0.5), 3, subnet=f"192.{n}.77.0/24")
            for wave in (0, 180) for n in range(6) for i in range(12)], 20),
+    "network_wave": lambda: (
+        [cast(f"p{i}", OTHERS[i % 10], T0 + timedelta(seconds=5 * i), subnet=f"198.51.{i % 250}.0/24")
+         for i in range(60)]
+        + [cast(f"w{i}", TARGET, T0 + timedelta(seconds=100 + 0.5 * i), 10, subnet="192.0.2.0/24")
+           for i in range(T.wave_min_identities + 5)], 10),
     "coordinated_cohort": lambda: (
         [cast(f"p{i}", OTHERS[i % 10], T0 - timedelta(minutes=30) + timedelta(seconds=5 * i), ua=f"ua-{i % 20}",
               subnet=f"198.51.{i % 250}.0/24", verified=T0 - timedelta(minutes=30) + timedelta(seconds=5 * i - 90),

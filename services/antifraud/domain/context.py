@@ -37,6 +37,9 @@ class Context:
     # Votes whose cohorts the coordination rule could not compare yet: too few other identities in the campaign
     # that day (`coordination.check`); judged again in a later batch (`pipeline.detect`).
     early: list[VoteSignal] = field(default_factory=list)
+    # Votes that saw a network's wave for their entry start, judged once the seconds after it have passed
+    # (`timing.judge_waves`).
+    waves: list[VoteSignal] = field(default_factory=list)
     # Counters a rule marks for later batches (a fingerprint seen as many phones', a device found: `devices`), added
     # once per batch.
     marks: dict[CounterKey, int] = field(default_factory=dict)

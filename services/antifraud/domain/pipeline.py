@@ -67,14 +67,17 @@ def judge(
     again: Iterable[VoteSignal] = (),
     early: dict[EarlyKey, VoteSignal] | None = None,
     marks: dict[ShardedKey, int] | None = None,
+    due: Iterable[VoteSignal] = (),
+    waves: dict[timing.WaveKey, VoteSignal] | None = None,
 ) -> list[Finding]:
     """Every rule, read against the counters after the batch was added. One finding per subject and window.
 
     `again`: votes of earlier batches whose cohorts the coordination rule could not compare then (too few other
     identities in the campaign that day), judged by it again. `early` (the store's) keeps, for a later batch, each
     vote of this batch (and of `again`) still waiting for that baseline. `marks` receives the counters the rules
-    marked for later batches (`Context.marks`)."""
-    votes, again = list(votes), list(again)
+    marked for later batches (`Context.marks`). `due`: the waves kept by earlier batches whose seconds after have
+    passed, judged now (`timing.judge_waves`); `waves` (the store's) forgets them and keeps this batch's new ones."""
+    votes, again, due = list(votes), list(again), list(due)
     ctx = Context(counts, distinct, history, t, past or {}, entries=coordination.batch_entries(votes + again))
     # An identity's requests per minute, from its history (which holds the batch): the identity's votes may come
     # from several networks, and so from several instances.
@@ -87,6 +90,7 @@ def judge(
             family.check(v, ctx)
     for v in again:
         coordination.check(v, ctx)
+    timing.judge_waves(due, ctx)
     timing.check_batch(votes, ctx)
     coordination.check_batch(votes, ctx)
     if marks is not None:
@@ -98,6 +102,12 @@ def judge(
         for v in ctx.early:
             if len(early) < _EARLY_MAX or early_key(v) in early:
                 early[early_key(v)] = v
+    if waves is not None:
+        for v in due:
+            waves.pop(timing.wave_key(v), None)
+        for v in ctx.waves:
+            if len(waves) < timing.WAVES_MAX:
+                waves.setdefault(timing.wave_key(v), v)
     return list(ctx.found.values())
 
 
@@ -143,6 +153,9 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     await store.remember(votes, past)
     counter_reads, distinct_reads = past_reads(votes, past)
     again = early_again(store, votes)
+    due = [w for w in timing.waves_due(store.waves, votes) if store.holds(w)]
+    for w in due:
+        counter_reads |= timing.wave_reads(w)
     entries = coordination.batch_entries(votes + again)
     for v in again:
         its_counters, its_distinct = coordination.reads(v, entries.get(v.campaign_id, frozenset()))
@@ -152,7 +165,7 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
                                      acquired_increments(votes, history, first, t))
     distinct = await store.count_identities(votes, past, distinct_reads)
     marks: dict[ShardedKey, int] = {}
-    findings = judge(votes, counts, distinct, history, t, past, again, store.early, marks)
+    findings = judge(votes, counts, distinct, history, t, past, again, store.early, marks, due, store.waves)
     decisive = [f for f in findings if f.decisive]
     decisive += standing(store.standing, votes, decisive)
     for k, n in coordination.remembered(decisive).items():

@@ -69,6 +69,12 @@ class Thresholds:
     sync_min_identities: int = 10
     sync_share: float = 0.8  # … of the network's identities that voted for the entry today
     sync_others: float = 3.0  # identities from other networks in those 20 s, per identity of this one
+    # A network's wave: at least `wave_min_identities` identities voting for one entry within 30 s, and this share of
+    # its identities for the entry with the 40 s before and after. People told at once (an assembly, a class group)
+    # each find the page, verify and read at their own pace: their busiest half-minute holds at most about three in
+    # four of the two minutes around it, however sudden the notice. A farm's wave arrives on cue.
+    wave_min_identities: int = 15
+    wave_share: float = 0.8
     regular_min_votes: int = 6  # five gaps: reminders at random are that even (5 %) about once in 10,000
     regular_min_gap_s: float = 20.0
     regular_max_cv: float = 0.05
@@ -223,6 +229,11 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "most identities of a network backing one entry coming back to it in the same seconds as many from other "
          "networks", "同一网段为同一作品投票的身份大多与其他网段的大量身份在同一时刻再次为它投票", "hold",
          ("sync_min_identities", "sync_share", "sync_others", "network_share"), "timing"),
+    Rule("network_wave",
+         "identities of one network voting for one entry within half a minute, with hardly any in the minutes "
+         "around: a wave on cue, not a crowd finding the page at its own pace",
+         "同一网段的多个身份在半分钟内集中为同一作品投票，前后几分钟内几乎没有：按口令发出的一波，而不是各自找到页面的人群",
+         "hold", ("wave_min_identities", "wave_share"), "timing"),
     Rule("regular_gaps", "one identity voting at machine-regular intervals", "同一身份按机器般固定的间隔投票",
          "hold", ("regular_min_votes", "regular_min_gap_s", "regular_max_cv", "regular_slow_gap_s",
                   "regular_slow_min_votes", "regular_slow_max_cv"), "timing"),

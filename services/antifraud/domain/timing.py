@@ -23,18 +23,102 @@ def check(v: VoteSignal, ctx: Context) -> None:
     _lockstep(v, e, ctx, ctx.t)
     if v.subnet:
         _synchronised(v, e, ctx, ctx.t)
+        _wave_seen(v, e, ctx, ctx.t)
 
 
 _TEN_S = timedelta(seconds=BURST)
 
 
 def reads(v: VoteSignal) -> set[CounterKey]:
-    """The counters of the 10 s before the vote's, which the synchronised-networks rule reads with its own."""
+    """The counters of the 10 s before the vote's, which the synchronised-networks rule reads with its own, and the
+    network's identities for the entry in the 30 s up to the vote (`_wave_seen`)."""
     previous = v.window(BURST) - _TEN_S
     out: set[CounterKey] = {(v.campaign_id, "entry_return_burst", entry_key(v.entry_id), previous)}
     if v.subnet:
-        out.add((v.campaign_id, "entry_subnet_return_burst", pair(entry_key(v.entry_id), v.subnet), previous))
+        es = pair(entry_key(v.entry_id), v.subnet)
+        out |= {(v.campaign_id, "entry_subnet_return_burst", es, previous),
+                (v.campaign_id, "entry_subnet_burst", es, v.window(BURST)),
+                (v.campaign_id, "entry_subnet_burst", es, previous),
+                (v.campaign_id, "entry_subnet_burst", es, previous - _TEN_S)}
     return out
+
+
+# A network's wave (`network_wave`): the 10 s windows of its 30 s, of the 40 s read either side, and how far from
+# where it was first seen its start is looked for. A wave is judged once the last of those has passed.
+_WAVE = 3
+_AROUND = 4
+_SEARCH = 2
+WaveKey = tuple[str, str, str]  # campaign, entry, network
+WAVES_MAX = 10_000
+
+
+def wave_key(v: VoteSignal) -> WaveKey:
+    return v.campaign_id, str(v.entry_id), v.subnet or ""
+
+
+def _wave_start(v: VoteSignal) -> datetime:
+    return v.window(BURST) - (_WAVE - 1) * _TEN_S
+
+
+def _wave_bins(v: VoteSignal) -> list[datetime]:
+    start = _wave_start(v)
+    return [start + k * _TEN_S for k in range(-_SEARCH - _AROUND, _SEARCH + _WAVE + _AROUND)]
+
+
+def _wave_seen(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
+    """The 30 s up to this vote's hold `wave_min_identities` of the network's identities for the entry: kept to
+    judge as a wave once the 40 s after it have passed (`waves`)."""
+    es = pair(e, v.subnet or "")
+    bins = [ctx.counts.get((v.campaign_id, "entry_subnet_burst", es, at), 0)
+            for at in (v.window(BURST) - k * _TEN_S for k in range(_WAVE))]
+    if sum(bins) >= t.wave_min_identities:
+        ctx.waves.append(v)
+
+
+def wave_reads(v: VoteSignal) -> set[CounterKey]:
+    """The 10 s counters a kept wave is judged on."""
+    es = pair(entry_key(v.entry_id), v.subnet or "")
+    return {(v.campaign_id, "entry_subnet_burst", es, at) for at in _wave_bins(v)}
+
+
+def waves_due(kept: dict[WaveKey, VoteSignal], votes: list[VoteSignal]) -> list[VoteSignal]:
+    """The kept waves whose last 10 s read has passed by this batch's latest vote (and a few seconds more, for
+    votes that arrive a little out of order)."""
+    latest = max(v.cast_at for v in votes)
+    end = (_SEARCH + _WAVE + _AROUND) * _TEN_S + timedelta(seconds=5)
+    return [w for w in kept.values() if _wave_start(w) + end <= latest]
+
+
+def judge_waves(due: Iterable[VoteSignal], ctx: Context) -> None:
+    """A kept wave's network identities for the entry, in its sharpest 30 s near where it was seen, against those of
+    the 40 s either side as well (`network_wave`)."""
+    t = ctx.t
+    for w in due:
+        e, es = entry_key(w.entry_id), pair(entry_key(w.entry_id), w.subnet or "")
+        n = [ctx.counts.get((w.campaign_id, "entry_subnet_burst", es, at), 0) for at in _wave_bins(w)]
+        best = None
+        for i in range(_AROUND, _AROUND + 2 * _SEARCH + 1):
+            wave, around = sum(n[i:i + _WAVE]), sum(n[i - _AROUND:i + _WAVE + _AROUND])
+            if wave >= t.wave_min_identities and wave >= t.wave_share * around and (best is None or wave > best[0]):
+                best = (wave, around, i)
+        if best is not None:
+            _wave_found(w, e, _wave_bins(w)[best[2]], best[0], best[1], t, ctx)
+
+
+def _wave_found(w: VoteSignal, e: str, start: datetime, wave: int, around: int, t: Thresholds, ctx: Context) -> None:
+    before, after = start - _AROUND * _TEN_S, start + (_WAVE + _AROUND) * _TEN_S
+    ctx.put(Finding(
+        "network_wave", f"subnet:{w.subnet}|entry:{e}",
+        f"{wave} identities from {w.subnet} voted for this entry within the 30 s from {hm(start)}, of the {around} "
+        f"that did in the 40 s before and after as well. People told at once each find the page, verify and read at "
+        f"their own pace, and arrive over minutes; a farm's wave arrives on cue (limits {t.wave_min_identities} "
+        f"identities, {t.wave_share:.0%})",
+        f"{hm(start)} 起的 30 秒内，网段 {w.subnet} 有 {wave} 个身份为该作品投票，"
+        f"而连同前后各 40 秒也只有 {around} 个。"
+        f"同时得到通知的人各自打开页面、验证、阅读，会在几分钟内陆续到达；刷票团伙则按口令一齐投出"
+        f"（阈值 {t.wave_min_identities} 个身份、{t.wave_share:.0%}）",
+        {"identities": wave, "around": around, "share": round(wave / around, 3)},
+        Selector(w.campaign_id, before, after, entry_id=w.entry_id, subnet=w.subnet), entry_id=w.entry_id))
 
 
 def _synchronised(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
