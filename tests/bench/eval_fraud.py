@@ -665,6 +665,11 @@ def http_cells() -> list[Cell]:
                              numbers=0.8), wave_s=5, gap_s=90, once=True),
              "1500 ordinary + 150 ids on 2 /24s behaving like people (own user agents, human delays, page views), each "
              "all 10 in one of 3 waves 90 s apart, 80 % of the numbers from a code platform; 8 simulated minutes"),
+        Cell("http human waves on SIM cards", "first_hour", 8, 1500, [],
+             Burst(150, Farm(subnets=2, per_subnet=20, ua="mix", verify="human", page="faked", jitter_s=15),
+                   wave_s=5, gap_s=90, once=True),
+             "1500 ordinary + 150 ids on 2 /24s behaving like people (own user agents, human delays, page views), each "
+             "all 10 in one of 3 waves 90 s apart, on their own SIM cards; 8 simulated minutes"),
         Cell("http slow drip", "first_hour", 24, 300, [],
              SlowDrip(40, Farm(ua="mix", verify="human", page="faked", jitter_s=40), interval_s=240, at=0.1),
              "300 ordinary + 40 ids from residential proxies behaving like people (own user agents, human delays, page "

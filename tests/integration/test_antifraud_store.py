@@ -678,6 +678,22 @@ async def test_a_farm_striking_before_the_campaign_has_a_baseline_is_judged_late
     assert not held & {e.vote_id for e in people}
 
 
+async def test_a_network_s_wave_is_judged_in_a_later_batch_alike_in_postgres_and_memory(service):
+    """Twenty identities of one network, each with its own browser and the page loaded, all voting for one entry within
+    ten seconds and never again, among people voting over six minutes: the instance keeps the wave and judges it
+    once the 40 s after it have passed, in a later batch — in PostgreSQL as in memory."""
+    rng = random.Random(8)
+    people = [vote(f"p{i}", (OTHER, THIRD, TARGET)[i % 3], T0 + timedelta(seconds=rng.uniform(0, 360)),
+                   subnet=f"203.0.{i}.0/24") for i in range(150)]
+    wave = [vote(f"w{i}", TARGET, T0 + timedelta(seconds=120 + rng.uniform(0, 10)), count=10,
+                 subnet="100.7.9.0/24") for i in range(20)]
+    found_pg, found_mem = await _in_postgres_and_memory(service, people + wave, f"{CAMPAIGN}-wave", 4)
+    assert found_pg == found_mem
+    waves = {k: v for k, v in found_pg.items() if k[1] == "network_wave"}
+    assert set().union(*waves.values()) == {e.vote_id for e in wave}
+    assert not set().union(*found_pg.values()) & {e.vote_id for e in people}
+
+
 async def test_kept_votes_are_judged_again_when_a_batch_fails_and_is_tried_again(service):
     """The farm striking before the campaign has a baseline, with every batch failing once before it commits (the
     consumer tries a failed batch again): the kept votes the failed attempt judged are still there for the retry,
