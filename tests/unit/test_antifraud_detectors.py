@@ -786,6 +786,15 @@ def test_a_network_s_wave_on_cue_is_held_once_the_seconds_after_it_have_passed()
     assert all(T0 + timedelta(seconds=15 + 40) <= held_at[v.vote_id] <= T0 + timedelta(seconds=120) for v in first)
 
 
+def test_a_network_s_next_wave_seen_while_its_last_still_waits_is_judged_too():
+    """Two waves on one network 70 s apart, each within 4 s: the second comes before the first has been judged (its
+    40 s after end later), and nothing follows it on that network."""
+    background = crowd(1200, T0 - timedelta(minutes=40), span_s=3600)
+    farm = once_waves(1, 20, T0, gaps=(0, 70), spread_s=4)
+    found = run(background + farm, per_batch=5)
+    assert found["network_wave"] == ids(farm)
+
+
 def test_people_told_at_once_arrive_at_their_own_pace_and_are_not_held_as_a_wave():
     background = crowd(400, T0 - timedelta(minutes=40), span_s=3600)
     school = told_at_once(6, 100, T0)

@@ -106,8 +106,7 @@ def judge(
         for v in due:
             waves.pop(timing.wave_key(v), None)
         for v in ctx.waves:
-            if len(waves) < timing.WAVES_MAX:
-                waves.setdefault(timing.wave_key(v), v)
+            timing.keep_wave(waves, v)
     return list(ctx.found.values())
 
 

@@ -48,12 +48,21 @@ def reads(v: VoteSignal) -> set[CounterKey]:
 _WAVE = 3
 _AROUND = 4
 _SEARCH = 2
-WaveKey = tuple[str, str, str]  # campaign, entry, network
+WaveKey = tuple[str, str, str, datetime]  # campaign, entry, network, the start of the 30 s it was seen in
 WAVES_MAX = 10_000
 
 
 def wave_key(v: VoteSignal) -> WaveKey:
-    return v.campaign_id, str(v.entry_id), v.subnet or ""
+    return v.campaign_id, str(v.entry_id), v.subnet or "", _wave_start(v)
+
+
+def keep_wave(kept: dict[WaveKey, VoteSignal], v: VoteSignal) -> None:
+    """Keeps a vote that saw a wave, unless one kept already will look where this one would (the next wave of a
+    network, seen while the last is still waiting, is kept beside it)."""
+    c, e, s, start = wave_key(v)
+    if len(kept) >= WAVES_MAX or any((c, e, s, start + k * _TEN_S) in kept for k in range(-_SEARCH, _SEARCH + 1)):
+        return
+    kept[(c, e, s, start)] = v
 
 
 def _wave_start(v: VoteSignal) -> datetime:
@@ -111,11 +120,11 @@ def _wave_found(w: VoteSignal, e: str, start: datetime, wave: int, around: int, 
         "network_wave", f"subnet:{w.subnet}|entry:{e}",
         f"{wave} identities from {w.subnet} voted for this entry within the 30 s from {hm(start)}, of the {around} "
         f"that did in the 40 s before and after as well. People told at once each find the page, verify and read at "
-        f"their own pace, and arrive over minutes; a farm's wave arrives on cue (limits {t.wave_min_identities} "
-        f"identities, {t.wave_share:.0%})",
+        f"their own pace, and arrive over a minute or more; a farm's wave arrives on cue (limits "
+        f"{t.wave_min_identities} identities, {t.wave_share:.0%})",
         f"{hm(start)} 起的 30 秒内，网段 {w.subnet} 有 {wave} 个身份为该作品投票，"
         f"而连同前后各 40 秒也只有 {around} 个。"
-        f"同时得到通知的人各自打开页面、验证、阅读，会在几分钟内陆续到达；刷票团伙则按口令一齐投出"
+        f"同时得到通知的人各自打开页面、验证、阅读，会在一分钟或更长时间内陆续到达；刷票团伙则按口令一齐投出"
         f"（阈值 {t.wave_min_identities} 个身份、{t.wave_share:.0%}）",
         {"identities": wave, "around": around, "share": round(wave / around, 3)},
         Selector(w.campaign_id, before, after, entry_id=w.entry_id, subnet=w.subnet), entry_id=w.entry_id))
