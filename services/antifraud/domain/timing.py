@@ -118,8 +118,8 @@ def _wave_found(w: VoteSignal, e: str, start: datetime, wave: int, around: int, 
     before, after = start - _AROUND * _TEN_S, start + (_WAVE + _AROUND) * _TEN_S
     ctx.put(Finding(
         "network_wave", f"subnet:{w.subnet}|entry:{e}",
-        f"{wave} identities from {w.subnet} voted for this entry within the 30 s from {hm(start)}, of the {around} "
-        f"that did in the 40 s before and after as well. People told at once each find the page, verify and read at "
+        f"{wave} identities from {w.subnet} voted for this entry within the 30 s from {hm(start)}; with the 40 s "
+        f"before and after, {around} did. People told at once each find the page, verify and read at "
         f"their own pace, and arrive over a minute or more; a farm's wave arrives on cue (limits "
         f"{t.wave_min_identities} identities, {t.wave_share:.0%})",
         f"{hm(start)} 起的 30 秒内，网段 {w.subnet} 有 {wave} 个身份为该作品投票，"
