@@ -795,6 +795,23 @@ def test_a_network_s_next_wave_seen_while_its_last_still_waits_is_judged_too():
     assert found["network_wave"] == ids(farm)
 
 
+def test_a_kept_wave_on_a_network_the_instance_no_longer_holds_is_forgotten_when_due():
+    """The network went to another instance (or made room for others) while its wave waited: its counters are not
+    here to judge it, and it does not stay kept for ever, taking the room of later waves."""
+
+    class Moved(domain.MemoryWindows):
+        def holds(self, v: domain.VoteSignal) -> bool:
+            return v.subnet != "192.0.88.0/24"
+
+    store = Moved()
+    farm = once_waves(1, 20, T0, gaps=(0,), spread_s=4)
+    later = [cast(f"late{i}", OTHERS[0], T0 + timedelta(seconds=200 + i), subnet=f"198.51.{i}.0/24") for i in range(3)]
+    asyncio.run(domain.detect(farm, store, T))
+    assert len(store.waves) == 1
+    found = asyncio.run(domain.detect(later, store, T))
+    assert not store.waves and not [f for f, _ in found if f.reason_code == "network_wave"]
+
+
 def test_people_told_at_once_arrive_at_their_own_pace_and_are_not_held_as_a_wave():
     background = crowd(400, T0 - timedelta(minutes=40), span_s=3600)
     school = told_at_once(6, 100, T0)

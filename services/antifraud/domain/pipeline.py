@@ -152,7 +152,7 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     await store.remember(votes, past)
     counter_reads, distinct_reads = past_reads(votes, past)
     again = early_again(store, votes)
-    due = [w for w in timing.waves_due(store.waves, votes) if store.holds(w)]
+    due = timing.waves_due(store, votes)
     for w in due:
         counter_reads |= timing.wave_reads(w)
     entries = coordination.batch_entries(votes + again)

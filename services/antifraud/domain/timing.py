@@ -90,12 +90,18 @@ def wave_reads(v: VoteSignal) -> set[CounterKey]:
     return {(v.campaign_id, "entry_subnet_burst", es, at) for at in _wave_bins(v)}
 
 
-def waves_due(kept: dict[WaveKey, VoteSignal], votes: list[VoteSignal]) -> list[VoteSignal]:
-    """The kept waves whose last 10 s read has passed by this batch's latest vote (and a few seconds more, for
-    votes that arrive a little out of order)."""
+def waves_due(store: Any, votes: list[VoteSignal]) -> list[VoteSignal]:
+    """The waves kept in `store.waves` whose last 10 s read has passed by this batch's latest vote (and a few seconds
+    more, for votes that arrive a little out of order), on networks the store holds. Those on a network it no longer
+    holds (it went to another instance, or made room for others) are forgotten: their counters are not here."""
+    kept: dict[WaveKey, VoteSignal] = store.waves
     latest = max(v.cast_at for v in votes)
     end = (_SEARCH + _WAVE + _AROUND) * _TEN_S + timedelta(seconds=5)
-    return [w for w in kept.values() if _wave_start(w) + end <= latest]
+    due = [w for w in kept.values() if _wave_start(w) + end <= latest]
+    for w in due:
+        if not store.holds(w):
+            del kept[wave_key(w)]
+    return [w for w in due if store.holds(w)]
 
 
 def judge_waves(due: Iterable[VoteSignal], ctx: Context) -> None:
@@ -103,15 +109,16 @@ def judge_waves(due: Iterable[VoteSignal], ctx: Context) -> None:
     the 40 s either side as well (`network_wave`)."""
     t = ctx.t
     for w in due:
-        e, es = entry_key(w.entry_id), pair(entry_key(w.entry_id), w.subnet or "")
-        n = [ctx.counts.get((w.campaign_id, "entry_subnet_burst", es, at), 0) for at in _wave_bins(w)]
+        e = entry_key(w.entry_id)
+        es, bins = pair(e, w.subnet or ""), _wave_bins(w)
+        n = [ctx.counts.get((w.campaign_id, "entry_subnet_burst", es, at), 0) for at in bins]
         best = None
         for i in range(_AROUND, _AROUND + 2 * _SEARCH + 1):
             wave, around = sum(n[i:i + _WAVE]), sum(n[i - _AROUND:i + _WAVE + _AROUND])
             if wave >= t.wave_min_identities and wave >= t.wave_share * around and (best is None or wave > best[0]):
                 best = (wave, around, i)
         if best is not None:
-            _wave_found(w, e, _wave_bins(w)[best[2]], best[0], best[1], t, ctx)
+            _wave_found(w, e, bins[best[2]], best[0], best[1], t, ctx)
 
 
 def _wave_found(w: VoteSignal, e: str, start: datetime, wave: int, around: int, t: Thresholds, ctx: Context) -> None:
