@@ -306,10 +306,13 @@ ORDER BY idx LIMIT $5;
 SELECT day, seq, root, leaf_count, sealed_at FROM vote_log_seals WHERE campaign_id = $1 AND day = $2 AND seq = $3;
 
 -- name: vote_decisions
--- Every vote of the campaign a decision touched, with its state now and the reason's label (public: no voter).
+-- Every vote of a sealed day of the campaign a decision touched, with its state now and the reason's label (public:
+-- no voter). Votes of a day still open are left out: a farm holding its receipts would otherwise learn within
+-- seconds which of its identities were caught, and why.
 SELECT s.vote_id, s.state, s.reason_code, l.reason_text, l.reason_text_zh
 FROM vote_validity s
 JOIN votes v ON v.vote_id = s.vote_id
 LEFT JOIN reason_labels l ON l.campaign_id = v.campaign_id AND l.reason_code = s.reason_code
 WHERE v.campaign_id = $1
+  AND v.day IN (SELECT day FROM vote_log_seals WHERE campaign_id = $1)
 ORDER BY s.vote_id;

@@ -252,6 +252,7 @@ async def vote_log_leaves(
 
 @router.get("/campaigns/{campaign_id}/vote-log/decisions", response_model=VoteDecisions)
 async def vote_log_decisions(campaign_id: str, deps: Deps) -> dict[str, Any]:
-    """Every vote an anti-fraud decision touched, with its state now (held, invalidated, or counted again) and the
-    reason: what turns the sealed leaves into the standings."""
+    """Every vote of a sealed day an anti-fraud decision touched, with its state now (held, invalidated, or counted
+    again) and the reason: what turns the sealed leaves into the standings. Votes of a day not yet sealed are left
+    out, so that no one holding receipts learns within seconds which of them were caught."""
     return await seals.decisions(deps.rt.pool, campaign_id)

@@ -64,6 +64,9 @@ def test_votes_are_sealed_and_receipts_and_the_tally_check_out(system, browser) 
 
     held = 2 * len(farm)
     wait_for("the farm's votes held for review", lambda: (standing(entries[0]) or (0, 0, 0))[1] == held)
+    # while the day is open, no vote's decision is published: a farm holding its receipts learns nothing of which
+    # identities were caught (the standings give only each entry's held count and why)
+    assert api.call("GET", f"/api/voting/campaigns/{CAMPAIGN}/vote-log/decisions").json()["votes"] == []
 
     # --- voting closes; the day is sealed (by the service's own task or by `massline seal`, whichever first) ---
     api.phase(CAMPAIGN, "expert_review")
