@@ -13,7 +13,15 @@ import asyncpg
 
 from massline import audit
 from massline.consumer import Delivered
-from massline.contracts import Event, FraudAlertRaised, NominationApproved, VoteCast, VoteFlagged, VoteInvalidated
+from massline.contracts import (
+    CampaignLoaded,
+    Event,
+    FraudAlertRaised,
+    NominationApproved,
+    VoteCast,
+    VoteFlagged,
+    VoteInvalidated,
+)
 
 from . import domain, repository
 from .deps import AntifraudDeps
@@ -147,6 +155,13 @@ async def learn_entries(conn: asyncpg.Connection, batch: Sequence[Delivered]) ->
             for item in batch if isinstance(e := item.event, NominationApproved) and e.final]
     if rows:
         await repository.upsert_entries(conn, rows)
+
+
+async def learn_campaigns(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+    """Remember each campaign loaded, so that an operator's request naming no campaign is refused."""
+    rows = {e.campaign_id: e.version for item in batch if isinstance(e := item.event, CampaignLoaded)}
+    if rows:
+        await repository.learn_campaigns(conn, sorted(rows.items()))
 
 
 async def prune_windows(deps: AntifraudDeps) -> None:

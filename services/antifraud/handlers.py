@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from massline.consumer import Delivered
-from massline.contracts import NominationApproved, VoteCast, topics
+from massline.contracts import CampaignLoaded, NominationApproved, VoteCast, topics
 from massline.service import ServiceRuntime
 
 from . import detection
@@ -35,4 +35,6 @@ def register(deps: AntifraudDeps) -> None:
                  description="Score every accepted vote against the brushing detectors; flag or invalidate.")
     rt.subscribe(topics.NOMINATION, "entries", detection.learn_entries, events=[NominationApproved],
                  description="Learn which unit owns each entry, for the unit's view of its invalidations.")
+    rt.subscribe(topics.CAMPAIGN, "campaigns", detection.learn_campaigns, events=[CampaignLoaded],
+                 description="Learn which campaigns exist, so that a request naming none is refused.")
     rt.background(prune_windows)

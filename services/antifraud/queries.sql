@@ -318,3 +318,15 @@ SELECT category_id, entry_id,
                 WHEN NOT confirmed AND state <> 'counted' AND NOT held_elsewhere THEN count
                 ELSE 0 END)::bigint AS delta
 FROM per_vote GROUP BY category_id, entry_id;
+
+-- name: learn_campaign
+INSERT INTO campaigns (campaign_id, version)
+SELECT * FROM unnest($1::text[], $2::int[])
+ON CONFLICT (campaign_id) DO UPDATE SET version = greatest(campaigns.version, EXCLUDED.version), loaded_at = now();
+
+-- name: campaign_known
+-- A campaign anti-fraud has heard of: loaded, or with votes, entries or a policy from before it learned campaigns.
+SELECT EXISTS (SELECT 1 FROM campaigns WHERE campaign_id = $1)
+    OR EXISTS (SELECT 1 FROM votes WHERE campaign_id = $1)
+    OR EXISTS (SELECT 1 FROM entries WHERE campaign_id = $1)
+    OR EXISTS (SELECT 1 FROM policies WHERE campaign_id = $1);

@@ -395,6 +395,15 @@ async def list_alerts(conn: Connection, campaign_id: str) -> list[dict[str, Any]
     return [dict(r) for r in await conn.fetch(Q.list_alerts, campaign_id)]
 
 
+async def learn_campaigns(conn: Connection, rows: list[tuple[str, int]]) -> None:
+    """(campaign, version) per campaign loaded."""
+    await conn.execute(Q.learn_campaign, *_columns(rows))
+
+
+async def campaign_known(conn: Connection, campaign_id: str) -> bool:
+    return bool(await conn.fetchval(Q.campaign_known, campaign_id))
+
+
 async def upsert_entries(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """(entry, campaign, unit, unit name, entry name, category) per entry."""
     await conn.execute(Q.upsert_entry, *_columns(rows))

@@ -57,6 +57,7 @@ class PolicyChange(RequestBody):
 async def get_policy(campaign_id: CampaignId, deps: Deps, caller: CallerDep) -> dict[str, Any]:
     """What a case does in this campaign: auto, flag (hold for review) or invalidate at once."""
     _reviewer(caller)
+    await service.require_campaign(deps, campaign_id)
     return await service.get_policy(deps, campaign_id)
 
 
@@ -64,6 +65,7 @@ async def get_policy(campaign_id: CampaignId, deps: Deps, caller: CallerDep) -> 
 async def set_policy(campaign_id: CampaignId, body: PolicyChange, deps: Deps, caller: CallerDep) -> dict[str, Any]:
     """Set the campaign's policy and threshold overrides; applies to cases opened from now on (within seconds)."""
     _reviewer(caller)
+    await service.require_campaign(deps, campaign_id)
     return await service.set_policy(deps, campaign_id, body.policy, body.reason, body.thresholds, caller)
 
 
@@ -93,6 +95,7 @@ async def list_cases(
     page (null at the end).
     """
     _reviewer(caller)
+    await service.require_campaign(deps, campaign_id)
     return await service.list_cases(deps, campaign_id, status, reason, sort, limit, offset)
 
 
@@ -111,6 +114,7 @@ async def get_identity(campaign_id: CampaignId, voter_id: Annotated[str, Path(ma
     """One (pseudonymous) identity: its risk score, every case that holds its votes with the explanation naming
     each signal that contributed (zh and en), and its votes with their state."""
     _reviewer(caller)
+    await service.require_campaign(deps, campaign_id)
     return await service.get_identity(deps, campaign_id, voter_id)
 
 
@@ -145,6 +149,7 @@ async def decide_many(campaign_id: CampaignId, body: BulkDecision, deps: Deps, c
     skipped; any id that is not a case of this campaign refuses the whole request (404 `cases_not_found`, nothing
     changed)."""
     _reviewer(caller)
+    await service.require_campaign(deps, campaign_id)
     return await service.decide_cases(deps, campaign_id, body.case_ids, body.decision, body.reason, caller)
 
 
@@ -194,6 +199,7 @@ async def what_if(
     scenario: every held case released, or every held case confirmed), and which entries would move. The decisions
     are applied as the service would: a released case's vote counts again only if no other case still holds it."""
     _reviewer(caller)
+    await service.require_campaign(deps, campaign_id)
     return await service.what_if(deps, campaign_id, _ids(release, "release"), _ids(confirm, "confirm"), scenario)
 
 
@@ -201,6 +207,7 @@ async def what_if(
 async def what_if_post(campaign_id: CampaignId, body: WhatIf, deps: Deps, caller: CallerDep) -> dict[str, Any]:
     """The same as GET, with the case ids in the body (for long lists)."""
     _reviewer(caller)
+    await service.require_campaign(deps, campaign_id)
     return await service.what_if(deps, campaign_id, list(dict.fromkeys(body.release)),
                                  list(dict.fromkeys(body.confirm)), body.scenario)
 
@@ -209,6 +216,7 @@ async def what_if_post(campaign_id: CampaignId, body: WhatIf, deps: Deps, caller
 async def alerts(campaign_id: CampaignId, deps: Deps, caller: CallerDep) -> dict[str, Any]:
     """The latest alerts: what tripped, including the network signals that are never decisive alone."""
     _reviewer(caller)
+    await service.require_campaign(deps, campaign_id)
     return await service.alerts(deps, campaign_id)
 
 
@@ -256,6 +264,7 @@ class UnitInvalidations(BaseModel):
 async def invalidations(campaign_id: CampaignId, deps: Deps, caller: CallerDep) -> dict[str, Any]:
     """Per entry: how many votes no longer count or are held for review, and why (operators)."""
     _reviewer(caller)
+    await service.require_campaign(deps, campaign_id)
     return {"campaign_id": campaign_id, "entries": await service.invalidations_per_entry(deps, campaign_id, None)}
 
 

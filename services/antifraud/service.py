@@ -22,6 +22,14 @@ from .repository import LockedCase
 log = logging.getLogger(__name__)
 
 
+async def require_campaign(deps: AntifraudDeps, campaign_id: str) -> None:
+    """404 `campaign_not_found` for a campaign anti-fraud has never heard of (a typo, a campaign not yet loaded):
+    an empty answer would read as "no cases", and a policy stored for it would wait for a campaign that never comes."""
+    if not await repository.campaign_known(deps.rt.pool, campaign_id):
+        raise ApiError(404, "campaign_not_found", "反作弊服务没有这个活动", "Anti-fraud knows no such campaign",
+                       [{"field": "campaign_id", "code": "not_found", "message": campaign_id}])
+
+
 def case_not_found() -> ApiError:
     return ApiError(404, "case_not_found", "案件不存在", "No such case")
 

@@ -20,7 +20,9 @@ from antifraud_api import antifraud_api
 
 from massline import audit
 from massline.auth import Caller, issue_token
-from services.antifraud import domain
+from massline.consumer import Delivered
+from massline.contracts import CampaignLoaded, CategoryInfo, VoteRules, make_envelope, topics
+from services.antifraud import detection, domain
 
 pytestmark = pytest.mark.integration
 
@@ -400,3 +402,32 @@ async def test_operator_decisions_are_chained_in_the_campaigns_audit_trail_with_
     page = (await svc.client.get(f"/campaigns/{CAMPAIGN}/audit", headers=svc.headers,
                                  params={"after": 1, "limit": 1})).json()
     assert [r["seq"] for r in page["rows"]] == [2] and page["next_after"] == 2
+
+
+async def test_a_campaign_anti_fraud_never_heard_of_is_refused_and_a_loaded_one_is_answered(svc: Review):
+    """A typo in the campaign id is a 404 with a stable code on every operator route, and a policy for it is not
+    stored; once the campaign is loaded (CampaignLoaded), its empty queue and default policy are answered."""
+    unknown = "af-review-typo"
+    policy = {"policy": "invalidate", "reason": "typo in the campaign id"}
+    for method, path, body in (("GET", "cases", None), ("GET", "policy", None), ("PUT", "policy", policy),
+                               ("GET", "what-if", None), ("GET", "alerts", None), ("GET", "invalidations", None),
+                               ("POST", "cases/decisions", {"case_ids": [str(uuid.uuid4())], "decision": "confirm",
+                                                            "reason": "typo"})):
+        r = await svc.client.request(method, f"/campaigns/{unknown}/{path}", headers=svc.headers, json=body)
+        assert r.status_code == 404, (path, r.text)
+        assert r.json()["error"]["code"] == "campaign_not_found", path
+    assert await svc.pool.fetchval("SELECT count(*) FROM policies WHERE campaign_id = $1", unknown) == 0
+    # the role is checked first: a unit learns nothing about which campaigns exist
+    assert (await svc.client.get(f"/campaigns/{unknown}/cases", headers=svc.as_("u", "unit"))).status_code == 403
+
+    loaded = CampaignLoaded(campaign_id=unknown, version=1, title="典型案例征集评选", timezone="Asia/Shanghai",
+                            categories=[CategoryInfo(id="cases", name="典型案例", name_en="Cases")], phases=[],
+                            vote_rules=VoteRules())
+    env = make_envelope(loaded, campaign_id=unknown, producer="submission")
+    async with svc.pool.acquire() as conn:
+        await detection.learn_campaigns(conn, [Delivered(env, env.event(), topics.CAMPAIGN, 0, 0)])
+    r = await svc.client.get(f"/campaigns/{unknown}/cases", headers=svc.headers)
+    assert r.status_code == 200 and r.json()["cases"] == [] and r.json()["total"] == 0
+    r = await svc.client.put(f"/campaigns/{unknown}/policy", headers=svc.headers, json=policy)
+    assert r.status_code == 200, r.text
+    assert (await svc.client.get(f"/campaigns/{unknown}/policy", headers=svc.headers)).json()["policy"] == "invalidate"

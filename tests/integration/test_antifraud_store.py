@@ -17,7 +17,16 @@ from antifraud_api import antifraud_api
 from massline import audit
 from massline.auth import Caller, issue_token
 from massline.consumer import Delivered
-from massline.contracts import CastVote, NominationApproved, VoteCast, make_envelope, network_shard
+from massline.contracts import (
+    CampaignLoaded,
+    CastVote,
+    CategoryInfo,
+    NominationApproved,
+    VoteCast,
+    VoteRules,
+    make_envelope,
+    network_shard,
+)
 from services.antifraud import detection, domain
 from services.antifraud.repository import HybridWindows
 
@@ -86,7 +95,14 @@ class Service:
 @pytest.fixture
 async def service(database_url: str):
     async with antifraud_api(database_url) as (deps, pool, client):
-        yield Service(deps, pool, client)
+        service = Service(deps, pool, client)
+        # the campaign is loaded before anything else (operators set its policy before the first vote)
+        await service.deliver([CampaignLoaded(campaign_id=CAMPAIGN, version=1, title="典型案例征集评选",
+                                              timezone="Asia/Shanghai", phases=[], vote_rules=VoteRules(),
+                                              categories=[CategoryInfo(id="cases", name="典型案例",
+                                                                       name_en="Cases")])],
+                              handler=detection.learn_campaigns)
+        yield service
 
 
 async def score(pool: asyncpg.Pool, signals: list, nets: domain.NetworkState, t: domain.Thresholds, *,
