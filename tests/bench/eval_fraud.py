@@ -55,6 +55,7 @@ from fraud_world import (  # noqa: E402
     Cell,
     Devoted,
     Farm,
+    FreshDrip,
     FreshSurge,
     Livestream,
     Office,
@@ -172,6 +173,9 @@ def grid(quick: bool = False) -> list[Cell]:
     attacks.append(("slow drip humanlike", "150 ids, 1 vote / 4 min + 0–40 s, residential proxies, UA mix, human "
                     "verify, faked page", SlowDrip(150, Farm(ua="mix", verify="human", page="faked", jitter_s=40),
                                                    interval_s=240)))
+    attacks.append(("fresh drip one-UA", "12 fresh ids, one every 100 s ± 33 s, each all 10 at once, residential "
+                    "proxies, one copied UA, scripted verify, no page",
+                    FreshDrip(12, Farm(ua="one", verify="scripted", page="none"), every_s=100)))
 
     attacks += platform
     cells: list[Cell] = []

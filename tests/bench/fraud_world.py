@@ -923,6 +923,25 @@ class SlowDrip(Attack):
 
 
 @dataclass
+class FreshDrip(Attack):
+    """A script dripping fresh identities: one every `every_s` (give or take a third), each verifying and giving all
+    ten at once, too few in any ten minutes to look like a surge."""
+
+    every_s: float = 100.0
+    family = "slow_drip"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label() + ":fresh")
+        t = g.span * self.at
+        for p in self.crew(g, rng, self.identities):
+            if t >= g.span:
+                break
+            self.prepare(g, rng, p, t)
+            self.cast(g, rng, p, t, self.entry, VOTES_PER_DAY)
+            t += self.every_s * rng.uniform(2 / 3, 4 / 3)
+
+
+@dataclass
 class Together(Attack):
     """Farms striking at the same time, each for its own entry (one operator's crews, or rival ones)."""
 

@@ -882,6 +882,79 @@ def test_a_slow_drip_from_residential_addresses_is_held_whole_once_on_its_clock_
     assert "at nearly the same interval" in f.explanation and "如同定时器" in f.explanation_zh
 
 
+def scripted_drip(rng: random.Random, n: int, first: datetime, *, ua: Callable[[int], str],
+                  page: bool = False) -> list[domain.VoteSignal]:
+    """A script dripping one fresh identity every two to five minutes from its own address, each voting all ten for
+    the entry a second or two after the code (the page not loaded, unless `page`)."""
+    out, at = [], first
+    for i in range(n):
+        out.append(cast(f"drip{i}", TARGET, at, 10, subnet=f"100.{64 + i}.{i % 9}.0/24", ua=ua(i),
+                        verified=at - timedelta(seconds=rng.uniform(0.5, 3)), page=page))
+        at += timedelta(seconds=rng.uniform(120, 300))
+    return out
+
+
+def day_crowd(rng: random.Random, n: int, start: datetime, span_s: float) -> list[domain.VoteSignal]:
+    """The campaign's voters over hours: for the popular entries and now and then the target, each on their own
+    network with their own browser, most verified minutes before voting and looking at the page."""
+    out = []
+    for i in range(n):
+        at = start + timedelta(seconds=rng.uniform(0, span_s))
+        entry = TARGET if rng.random() < 0.05 else OTHERS[rng.randrange(10)]
+        linked = rng.random() < 0.05  # from a deep link: seconds after the code, without the page
+        delay = rng.uniform(1, 8) if linked else rng.lognormvariate(4.2, 0.6)
+        out.append(cast(f"day{i}", entry, at, rng.randint(1, 10), subnet=f"198.{rng.randrange(256)}.{i % 256}.0/24",
+                        ua=f"ua-{rng.randrange(400)}", verified=at - timedelta(seconds=delay),
+                        page=not linked and rng.random() < 0.85))
+    return out
+
+
+def test_a_script_dripping_fresh_identities_with_one_user_agent_is_held_over_its_day_and_a_deep_link_is_not():
+    """A script gives an entry one fresh identity every few minutes, each from its own address, all ten ballots a
+    second after the code without the page, and every one sends the browser string it copied: never eight in any
+    ten minutes, so no ten minutes can tell. Over the entry's day they are a script's signature, and every vote of
+    theirs that day is held, the first ones too. The entry's fans following its unit's deep link, as quick and as
+    page-less but each in their own browser, are not held; nor is a drip of people who loaded the page in one app's
+    browser (a live stream's string), nor the same script's identities when each sends a string of its own."""
+    rng = random.Random(31)
+    background = day_crowd(rng, 1500, T0 - timedelta(hours=1), 3 * 3600)
+    linked = []
+    for i in range(30):  # the unit's deep link, shared in its groups over the afternoon
+        at = T0 + timedelta(seconds=rng.uniform(0, 3 * 3600))
+        linked.append(cast(f"link{i}", TARGET, at, 10, subnet=f"172.{i % 200}.{i // 200}.0/24",
+                           ua=f"ua-{rng.randrange(400)}", verified=at - timedelta(seconds=rng.uniform(1, 6)),
+                           page=False))
+    drip = scripted_drip(rng, 24, T0 + timedelta(minutes=5), ua=lambda i: "copied-wechat-iphone")
+    found = run(background + linked + drip, per_batch=20)
+    held = set().union(*found.values())
+    assert ids(drip) <= found["coordinated_cohort"]
+    assert not held & ids(background + linked)
+    # people in one app's browser who loaded the page are no script, however quick
+    viewers = scripted_drip(rng, 24, T0 + timedelta(minutes=5), ua=lambda i: "in-app-1", page=True)
+    assert not set().union(*run(background + linked + viewers, per_batch=20).values()) & ids(viewers)
+    # and without a string of its own the drip is not told apart from the deep link's people (left to other rules)
+    own = scripted_drip(rng, 24, T0 + timedelta(minutes=5), ua=lambda i: f"ua-{rng.randrange(400)}")
+    assert not set().union(*run(background + linked + own, per_batch=20).values()) & ids(background + linked)
+
+
+def test_a_day_finding_explains_its_day_in_both_languages():
+    rng = random.Random(32)
+    votes = day_crowd(rng, 1500, T0 - timedelta(hours=1), 3 * 3600) \
+        + scripted_drip(rng, 20, T0 + timedelta(minutes=5), ua=lambda i: "copied-wechat-iphone")
+    store, cases = domain.MemoryWindows(), {}
+    everything = sorted(votes, key=lambda v: v.cast_at)
+    for i in range(0, len(everything), 20):
+        for f, _ in asyncio.run(domain.detect(everything[i:i + 20], store, T)):
+            if f.reason_code == "coordinated_cohort":
+                cases[f.identity] = f
+    assert len(cases) == 1
+    f = next(iter(cases.values()))
+    assert f.evidence["cohort"] == "day" and f.evidence["traits"]["ua"] == "copied-wechat-iphone"
+    assert f.selector.start == domain.window_start(T0, domain.DAY)
+    assert "every vote that day of those with the traits below is covered" in f.explanation
+    assert "当天的全部选票一并处理" in f.explanation_zh
+
+
 def test_a_second_drip_on_a_clock_is_held_though_a_first_was_held_whole_for_another_entry():
     """Two drips of 20 identities each, one vote every four minutes give or take 15 s, five visits: the first for
     TARGET, the second for another entry once the first is over. The first, held from its identities' first visits,

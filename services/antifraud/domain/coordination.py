@@ -9,7 +9,10 @@ that did not vote for the entry that day:
 - one entry's voters from one network over the day (a farm on a few subnets);
 - one entry's voters anywhere in ten minutes (a surge of fresh identities from thousands of addresses): in the
   aligned ten minutes and, when those find nothing, in the ten minutes starting halfway through them, so that a
-  surge of five minutes or less is judged whole wherever the clock puts it.
+  surge of five minutes or less is judged whole wherever the clock puts it;
+- one entry's voters in a rush over the day, when those ten minutes find nothing (`script_day`: a script dripping
+  one fresh identity every few minutes, too few in any ten minutes to compare): on its signature alone, one browser
+  string sent by most of them, far rarer in a rush among the campaign's others.
 
 For a vote, each of its traits gets a likelihood ratio: how much more common its value is in the cohort than
 among the others (the cohort's share shrunk towards the others' for small cohorts). Delays are compared among
@@ -74,6 +77,7 @@ from .signals import (
     VoteSignal,
     entry_key,
     pair,
+    scripted_key,
     trait_keys,
     window_start,
 )
@@ -136,8 +140,9 @@ def cohorts(v: VoteSignal) -> list[Cohort]:
 def _values(v: VoteSignal) -> list[str]:
     """The trait values a vote's judgement compares (its own, the unknowns, a script's delay, a rush, and for a
     platform's kind of number every such kind: `_platform`)."""
+    joint = scripted_key(v)
     return ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
-            *(f"delay={b}" for b in faster(v.delay)), "rush=y", *_other_kinds(v)]
+            *(f"delay={b}" for b in faster(v.delay)), "rush=y", *_other_kinds(v), *([joint] if joint else [])]
 
 
 def _other_kinds(v: VoteSignal) -> list[str]:
@@ -413,6 +418,42 @@ def check(v: VoteSignal, ctx: Context) -> None:
             continue
         if _judge(v, ctx, co, n, traits) and co.label == "entry":
             judged_entry = True
+    if not judged_entry:
+        script_day(v, ctx, others)
+
+
+def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
+    """An entry's identities in a rush that day, most of them (`drip_ua_share`) sending one browser string, which
+    in a rush is `hold_odds` times commoner among the entry's identities verified lately than among the campaign's
+    others (read cautiously, `contrast`): a script dripping fresh identities, one every few minutes from addresses of
+    their own, never enough in ten minutes to stand out there. Held, every vote that day of those identities.
+    People following a unit's deep link are in a rush too, but each in their own browser; a live stream's viewers
+    send one app's strings, but load the page they vote on."""
+    joint = scripted_key(v)
+    if joint is None:
+        return
+    t, c, e, day = ctx.t, v.campaign_id, entry_key(v.entry_id), v.window(DAY)
+
+    def cohort(x: str) -> int:
+        return ctx.counts.get((c, "entry_trait_day", f"{e}|{x}", day), 0)
+
+    k, rushed = cohort(joint), cohort("rush=y")
+    known, known_others = cohort("*") - cohort("rush=?"), others("*") - others("rush=?")
+    if k < t.contrast_min_identities or k < t.drip_ua_share * rushed or known <= 0 \
+            or known_others < t.contrast_baseline_min:
+        return
+    p, ratio = contrast(k, known, others(joint), known_others, t.contrast_prior, t.contrast_sigmas)
+    if ratio < t.hold_odds:
+        return
+    ev = Evidence("script", ratio,
+                  f"{k} of the {rushed} that voted for it in a rush that day ({_RUSH_EN}) sent one browser string "
+                  f"({k / known:.0%} of the {known} verified lately, against {p:.2%} of the campaign's other voters "
+                  f"in a rush with it: {ratio:.1f}× as common)",
+                  f"当天为其投票的身份中有 {rushed} 个{_RUSH_ZH}，其中 {k} 个使用同一浏览器标识（占近期验证的 {known} "
+                  f"个身份的 {k / known:.0%}，活动中其他投票者仅 {p:.2%}，为其 {ratio:.1f} 倍）")
+    co = Cohort("day", "entry_trait_day", f"{e}|", DAY, day)
+    _found(v, ctx, co, False, cohort("*"), [("ua", v.ua or "?", ev), ("rush", "y", ev)], [ev], math.log(ratio),
+           "hold")
 
 
 def check_batch(votes: list[VoteSignal], ctx: Context) -> None:
@@ -764,6 +805,10 @@ def _whom(v: VoteSignal, ctx: Context, co: Cohort, n: int, start: datetime,
     if co.label == "network":
         return (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)",
                 f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {n} 个身份")
+    if co.label == "day":
+        return (f"{n} identities that voted for this entry on {v.cast_at:%Y-%m-%d} (UTC) (every vote that day of "
+                f"those with the traits below is covered)",
+                f"{v.cast_at:%Y-%m-%d}（UTC）为该作品投票的 {n} 个身份（其中具有下列特征者当天的全部选票一并处理）")
     since, apart_s = hm(start), f"{ctx.t.apart_s:.0f}"
     covers = ("clock" if "clock" in traits else "" if start >= co.start
               else "before" if covered_whole(traits) else "apart")

@@ -172,6 +172,10 @@ class Thresholds:
     # When all but this share of the identities an entry cohort's finding covers share their networks with others of
     # them, the script runs on those networks: an identity alone on its own is not covered (`off_its_networks`).
     alone_share: float = 0.2
+    # A script dripping fresh identities, too few in any ten minutes to compare, still sends one browser string and
+    # votes in a rush: over the entry's day, when this share or more of its identities in a rush send one string, and
+    # that string in a rush is `hold_odds` times commoner among them than among the campaign's others, they are held.
+    drip_ua_share: float = 0.5
 
     def __post_init__(self) -> None:
         negative = [f.name for f in fields(self) if getattr(self, f.name) < 0]
@@ -256,7 +260,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
           "platform_share", "platform_data_min", "platform_data_chance",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
           "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "surge_min_identities",
-          "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities", "odd_ballots_share", "alone_share"),
+          "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities", "odd_ballots_share", "alone_share",
+          "drip_ua_share"),
          "coordination"),
 )}
 

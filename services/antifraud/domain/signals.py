@@ -464,9 +464,18 @@ def replay_firsts(votes: Iterable[VoteSignal]) -> dict[uuid.UUID, frozenset[str]
 
 def trait_keys(prefix: str, v: VoteSignal) -> list[str]:
     """The keys a vote's identity counts under in a trait dimension at its first vote there: each trait's value,
-    and "*" (all). Traits acquired partway through the day are counted apart, when the identity acquires them
-    (`acquired_increments`)."""
-    return [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits() if name not in ACQUIRED_NAMES)]
+    "*" (all), and its user agent in a rush (`scripted_key`). Traits acquired partway through the day are counted
+    apart, when the identity acquires them (`acquired_increments`)."""
+    out = [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits() if name not in ACQUIRED_NAMES)]
+    if (joint := scripted_key(v)) is not None:
+        out.append(f"{prefix}{joint}")
+    return out
+
+
+def scripted_key(v: VoteSignal) -> str | None:
+    """The browser string and the rush together ("ua=…&rush=y"), for an identity that voted in a rush: a script's
+    signature over an entry's day (`coordination.script_day`); None otherwise."""
+    return f"ua={v.ua}&rush=y" if v.ua and v.rush == "y" else None
 
 
 def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[CounterKey, int]] | None = None,
