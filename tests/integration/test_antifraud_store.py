@@ -710,6 +710,29 @@ async def test_a_network_s_wave_is_judged_in_a_later_batch_alike_in_postgres_and
     assert not set().union(*found_pg.values()) & {e.vote_id for e in people}
 
 
+async def test_a_script_dripping_identities_is_held_over_its_day_alike_in_postgres_and_memory(service):
+    """Twelve fresh identities, one every two minutes from addresses of their own, each a second after the code
+    without the page and with one copied browser string, among people voting over forty minutes (a twentieth of them
+    from a deep link, as quick and as page-less, each in their own browser): the user agent in a rush is counted in
+    the shared windows, and the drip is held over the entry's day in PostgreSQL as in memory, and no one else."""
+    rng = random.Random(12)
+    people = []
+    for i in range(600):
+        at = T0 + timedelta(seconds=rng.uniform(0, 2400))
+        linked = i % 20 == 0
+        people.append(vote(f"p{i}", (OTHER, THIRD, TARGET)[i % 3], at, subnet=f"203.{i % 7}.{i % 250}.0/24",
+                           ua=f"ua-{rng.randrange(300)}", page=not linked,
+                           verified=at - timedelta(seconds=rng.uniform(1, 6) if linked else rng.uniform(30, 300))))
+    drip = []
+    for i in range(12):
+        at = T0 + timedelta(seconds=600 + 120 * i + rng.uniform(0, 30))
+        drip.append(vote(f"d{i}", TARGET, at, count=10, subnet=f"100.{64 + i}.3.0/24", ua="copied-wechat-iphone",
+                         page=False, verified=at - timedelta(seconds=rng.uniform(0.5, 3))))
+    found_pg, found_mem = await _in_postgres_and_memory(service, people + drip, f"{CAMPAIGN}-drip", 20)
+    assert found_pg == found_mem
+    assert set().union(*found_pg.values()) == {e.vote_id for e in drip}
+
+
 async def test_kept_votes_are_judged_again_when_a_batch_fails_and_is_tried_again(service):
     """The farm striking before the campaign has a baseline, with every batch failing once before it commits (the
     consumer tries a failed batch again): the kept votes the failed attempt judged are still there for the retry,

@@ -423,12 +423,13 @@ def check(v: VoteSignal, ctx: Context) -> None:
 
 
 def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
-    """An entry's identities in a rush that day, most of them (`drip_ua_share`) sending one browser string, which
-    in a rush is `hold_odds` times commoner among the entry's identities verified lately than among the campaign's
-    others (read cautiously, `contrast`): a script dripping fresh identities, one every few minutes from addresses of
-    their own, never enough in ten minutes to stand out there. Held, every vote that day of those identities.
-    People following a unit's deep link are in a rush too, but each in their own browser; a live stream's viewers
-    send one app's strings, but load the page they vote on."""
+    """An entry's identities in a rush that day, most of them (`drip_ua_share`) sending one browser string, from
+    about as many networks (that share of them at least), a string `hold_odds` times commoner among them than among
+    the campaign's other voters (read cautiously, `contrast`): a script dripping fresh identities, one every few
+    minutes from addresses of their own, never enough in ten minutes to stand out there. Held, every vote that day
+    of those identities. People following a unit's deep link are in a rush too, but each in their own browser; a
+    live stream's viewers send one app's strings, but load the page they vote on; an office's PCs installed from one
+    image send one string, from the office's one or two networks."""
     joint = scripted_key(v)
     if joint is None:
         return
@@ -438,19 +439,20 @@ def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
         return ctx.counts.get((c, "entry_trait_day", f"{e}|{x}", day), 0)
 
     k, rushed = cohort(joint), cohort("rush=y")
-    known, known_others = cohort("*") - cohort("rush=?"), others("*") - others("rush=?")
-    if k < t.contrast_min_identities or k < t.drip_ua_share * rushed or known <= 0 \
+    networks = ctx.distinct.get((c, "entry_script_subnets_day", f"{e}|{joint}", day), 0)
+    known_others = others("*") - others("ua=?")
+    if k < t.contrast_min_identities or k < t.drip_ua_share * rushed or networks < t.drip_ua_share * k \
             or known_others < t.contrast_baseline_min:
         return
-    p, ratio = contrast(k, known, others(joint), known_others, t.contrast_prior, t.contrast_sigmas)
+    p, ratio = contrast(k, rushed, others(f"ua={v.ua}"), known_others, t.contrast_prior, t.contrast_sigmas)
     if ratio < t.hold_odds:
         return
     ev = Evidence("script", ratio,
-                  f"{k} of the {rushed} that voted for it in a rush that day ({_RUSH_EN}) sent one browser string "
-                  f"({k / known:.0%} of the {known} verified lately, against {p:.2%} of the campaign's other voters "
-                  f"in a rush with it: {ratio:.1f}× as common)",
-                  f"当天为其投票的身份中有 {rushed} 个{_RUSH_ZH}，其中 {k} 个使用同一浏览器标识（占近期验证的 {known} "
-                  f"个身份的 {k / known:.0%}，活动中其他投票者仅 {p:.2%}，为其 {ratio:.1f} 倍）")
+                  f"{k} of the {rushed} that voted for it in a rush that day ({_RUSH_EN}) sent one browser string, "
+                  f"from {networks} networks ({k / rushed:.0%}, against {p:.2%} of the campaign's other voters: "
+                  f"{ratio:.1f}× as common)",
+                  f"当天为其投票的身份中有 {rushed} 个{_RUSH_ZH}，其中 {k} 个经由 {networks} 个网段使用同一浏览器标识"
+                  f"（占 {k / rushed:.0%}，活动中其他投票者仅 {p:.2%}，为其 {ratio:.1f} 倍）")
     co = Cohort("day", "entry_trait_day", f"{e}|", DAY, day)
     _found(v, ctx, co, False, cohort("*"), [("ua", v.ua or "?", ev), ("rush", "y", ev)], [ev], math.log(ratio),
            "hold")

@@ -273,6 +273,9 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_
                                        "entry_uas_ten": TEN_MINUTES, "uas_ten": TEN_MINUTES,
                                        "entry_rush_uas_ten": TEN_MINUTES,  # … those of its voters in a rush
                                        "entry_subnets_ten": TEN_MINUTES,
+                                       # the networks an entry's identities in a rush with one string came from
+                                       # (`scripted_key`): a drip's each its own, an office's PCs one
+                                       "entry_script_subnets_day": DAY,
                                        # identities a finding held or invalidated, per trait value (as counted in
                                        # trait_day), for the campaign and per entry they voted for
                                        "held_trait_day": DAY, "held_entry_trait_day": DAY}
@@ -646,6 +649,8 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
             continue
         for ten in tens:
             out.add(((c, "entry_subnets_ten", e, ten), subnet))
+        if (joint := scripted_key(v)) is not None:
+            out.add(((c, "entry_script_subnets_day", f"{e}|{joint}", v.window(DAY)), subnet))
         es, day, hour = pair(e, subnet), v.window(DAY), v.window(HOUR)
         mine = [((c, "subnet_voters_day", subnet, day), voter), ((c, "entry_subnet_voters_hour", es, hour), voter),
                 ((c, "entry_subnet_voters_day", es, day), voter)]
