@@ -678,6 +678,11 @@ def http_cells() -> list[Cell]:
              SlowDrip(40, Farm(ua="mix", verify="human", page="faked", jitter_s=40), interval_s=240, at=0.1),
              "300 ordinary + 40 ids from residential proxies behaving like people (own user agents, human delays, page "
              "views), one vote each every 4 minutes + 0–40 s; 24 simulated minutes"),
+        Cell("http fresh drip one-UA", "first_hour", 18, 400, [],
+             FreshDrip(12, Farm(ua="one", verify="scripted", page="none"), every_s=80, at=0.1),
+             "400 ordinary + a script dripping 12 fresh identities, one every 80 s ± 27 s, each all 10 at once a few "
+             "seconds after the code without the page, one copied user agent, residential addresses; 18 simulated "
+             "minutes"),
     ]
 
 

@@ -140,9 +140,8 @@ def cohorts(v: VoteSignal) -> list[Cohort]:
 def _values(v: VoteSignal) -> list[str]:
     """The trait values a vote's judgement compares (its own, the unknowns, a script's delay, a rush, and for a
     platform's kind of number every such kind: `_platform`)."""
-    joint = scripted_key(v)
     return ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
-            *(f"delay={b}" for b in faster(v.delay)), "rush=y", *_other_kinds(v), *([joint] if joint else [])]
+            *(f"delay={b}" for b in faster(v.delay)), "rush=y", *_other_kinds(v)]
 
 
 def _other_kinds(v: VoteSignal) -> list[str]:
@@ -195,6 +194,8 @@ def reads(v: VoteSignal, entries: AbstractSet[str] = frozenset()) -> tuple[set[C
     (`standout`)."""
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
     out: set[CounterKey] = {(c, "ids_ten", "*", start) for start in v.tens()}
+    if (joint := scripted_key(v)) is not None:
+        out.add((c, "entry_trait_day", f"{e}|{joint}", day))  # `script_day`
     out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(_habits(v.traits()))}
     held: set[CounterKey] = set()
     mine = cohorts(v)

@@ -467,17 +467,14 @@ def replay_firsts(votes: Iterable[VoteSignal]) -> dict[uuid.UUID, frozenset[str]
 
 def trait_keys(prefix: str, v: VoteSignal) -> list[str]:
     """The keys a vote's identity counts under in a trait dimension at its first vote there: each trait's value,
-    "*" (all), and its user agent in a rush (`scripted_key`). Traits acquired partway through the day are counted
-    apart, when the identity acquires them (`acquired_increments`)."""
-    out = [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits() if name not in ACQUIRED_NAMES)]
-    if (joint := scripted_key(v)) is not None:
-        out.append(f"{prefix}{joint}")
-    return out
+    and "*" (all). Traits acquired partway through the day are counted apart, when the identity acquires them
+    (`acquired_increments`); its user agent in a rush only in its entry's day (`scripted_key`)."""
+    return [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits() if name not in ACQUIRED_NAMES)]
 
 
 def scripted_key(v: VoteSignal) -> str | None:
     """The browser string and the rush together ("ua=…&rush=y"), for an identity that voted in a rush: a script's
-    signature over an entry's day (`coordination.script_day`); None otherwise."""
+    signature over an entry's day (`coordination.script_day`), counted there only; None otherwise."""
     return f"ua={v.ua}&rush=y" if v.ua and v.rush == "y" else None
 
 
@@ -540,6 +537,8 @@ def _campaign_increments(v: VoteSignal, scopes: frozenset[str]) -> list[tuple[Sh
     if "entry_day" in scopes:
         day = v.window(DAY)
         keys += [(((c, "entry_trait_day", k, day), shard), 1) for k in trait_keys(f"{e}|", v)]
+        if (joint := scripted_key(v)) is not None:
+            keys.append((((c, "entry_trait_day", f"{e}|{joint}", day), shard), 1))
     if "entry_ten" in scopes:
         ten = v.window(TEN_MINUTES)
         keys += [(((c, "entry_trait_ten", k, ten), shard), 1) for k in trait_keys(f"{e}|", v)]
