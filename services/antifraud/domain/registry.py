@@ -173,8 +173,9 @@ class Thresholds:
     # them, the script runs on those networks: an identity alone on its own is not covered (`off_its_networks`).
     alone_share: float = 0.2
     # A script dripping fresh identities, too few in any ten minutes to compare, still sends one browser string and
-    # votes in a rush: over the entry's day, when this share or more of its identities in a rush send one string, and
-    # that string in a rush is `hold_odds` times commoner among them than among the campaign's others, they are held.
+    # votes in a rush: over the entry's day, when this share or more of its identities in a rush send one string,
+    # from this share of as many networks at least, and the string is `hold_odds` times commoner among them than among
+    # the campaign's others, they are held (`coordination.script_day`).
     drip_ua_share: float = 0.5
 
     def __post_init__(self) -> None:
