@@ -223,8 +223,13 @@ INSERT INTO alerts (campaign_id, reason_code, subject, window_start, alert_id, s
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING alert_id;
 
 -- name: list_alerts
+-- A page of the campaign's alerts, the latest first (of one reason, when $2 names one).
 SELECT alert_id, reason_code, subject, window_start, severity, explanation, explanation_zh, entry_id, raised_at
-FROM alerts WHERE campaign_id = $1 ORDER BY raised_at DESC LIMIT 200;
+FROM alerts WHERE campaign_id = $1 AND ($2::text IS NULL OR reason_code = $2)
+ORDER BY raised_at DESC, alert_id DESC LIMIT $3 OFFSET $4;
+
+-- name: count_alerts
+SELECT count(*) FROM alerts WHERE campaign_id = $1 AND ($2::text IS NULL OR reason_code = $2);
 
 -- name: prune_windows
 DELETE FROM windows WHERE window_start < $1;

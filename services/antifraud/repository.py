@@ -391,8 +391,11 @@ async def raise_alert(conn: Connection, f: Finding, severity: str) -> uuid.UUID 
     return alert_id
 
 
-async def list_alerts(conn: Connection, campaign_id: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(Q.list_alerts, campaign_id)]
+async def list_alerts(conn: Connection, campaign_id: str, reason: str | None, limit: int,
+                      offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the campaign's alerts, the latest first, and how many there are."""
+    rows = await conn.fetch(Q.list_alerts, campaign_id, reason, limit, offset)
+    return [dict(r) for r in rows], int(await conn.fetchval(Q.count_alerts, campaign_id, reason))
 
 
 async def learn_campaigns(conn: Connection, rows: list[tuple[str, int]]) -> None:

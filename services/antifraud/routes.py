@@ -84,7 +84,7 @@ async def list_cases(
         description="impact (default): cases whose decision would change a rank first, then by votes; newest: "
                     "the latest opened first.")] = "impact",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> dict[str, Any]:
     """The review queue, a page at a time: each case with its reason (`reason`, `reason_zh`), what an operator reads,
     how many votes it holds, and its `impact` on the ranks: {changes_rank, entries_moved, votes, alone}.
@@ -213,11 +213,17 @@ async def what_if_post(campaign_id: CampaignId, body: WhatIf, deps: Deps, caller
 
 
 @router.get("/campaigns/{campaign_id}/alerts")
-async def alerts(campaign_id: CampaignId, deps: Deps, caller: CallerDep) -> dict[str, Any]:
-    """The latest alerts: what tripped, including the network signals that are never decisive alone."""
+async def alerts(
+    campaign_id: CampaignId, deps: Deps, caller: CallerDep,
+    reason: Annotated[str | None, Query(max_length=64, description="Only this reason code.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> dict[str, Any]:
+    """The alerts, the latest first, a page at a time: what tripped, including the network signals that are never
+    decisive alone. `total` is the number matching; `next` the offset of the next page (null at the end)."""
     _reviewer(caller)
     await service.require_campaign(deps, campaign_id)
-    return await service.alerts(deps, campaign_id)
+    return await service.alerts(deps, campaign_id, reason, limit, offset)
 
 
 # --- never a silent change of counts ----------------------------------------------------------

@@ -249,10 +249,13 @@ async def what_if(deps: AntifraudDeps, campaign_id: str, release: list[uuid.UUID
             "categories": categories}
 
 
-async def alerts(deps: AntifraudDeps, campaign_id: str) -> dict[str, Any]:
-    """The latest alerts, each with its reason's texts."""
-    rows = await repository.list_alerts(deps.rt.pool, campaign_id)
-    return {"alerts": [{**r, **domain.reason_texts(r["reason_code"])} for r in rows]}
+async def alerts(deps: AntifraudDeps, campaign_id: str, reason: str | None, limit: int,
+                 offset: int) -> dict[str, Any]:
+    """A page of the alerts, the latest first, each with its reason's texts; `total` and the `next` page's offset."""
+    async with deps.rt.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        rows, total = await repository.list_alerts(conn, campaign_id, reason, limit, offset)
+    return {"alerts": [{**r, **domain.reason_texts(r["reason_code"])} for r in rows], "total": total,
+            "next": offset + len(rows) if offset + len(rows) < total else None}
 
 
 async def invalidations_per_entry(deps: AntifraudDeps, campaign_id: str, unit_id: str | None) -> list[dict[str, Any]]:

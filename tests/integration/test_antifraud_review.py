@@ -431,3 +431,31 @@ async def test_a_campaign_anti_fraud_never_heard_of_is_refused_and_a_loaded_one_
     r = await svc.client.put(f"/campaigns/{unknown}/policy", headers=svc.headers, json=policy)
     assert r.status_code == 200, r.text
     assert (await svc.client.get(f"/campaigns/{unknown}/policy", headers=svc.headers)).json()["policy"] == "invalidate"
+
+
+async def test_alerts_come_a_page_at_a_time_latest_first_with_a_total(svc: Review):
+    """250 alerts (more than one page ever held): each page the latest first, `total` and `next` say how many and
+    where the next page starts, a reason narrows them; nothing is cut off."""
+    await svc.votes(A, 1)
+    rows = [(CAMPAIGN, "velocity_subnet" if i % 5 else "fresh_identity_entry_surge", f"subnet:10.{i}.0.0/24",
+             T0 + timedelta(minutes=i), uuid.uuid4(), "info", f"alert {i}", f"提示 {i}", T0 + timedelta(minutes=i))
+            for i in range(250)]
+    await svc.pool.executemany(
+        "INSERT INTO alerts (campaign_id, reason_code, subject, window_start, alert_id, severity, explanation, "
+        "explanation_zh, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", rows)
+    seen: list[str] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = (await svc.client.get(f"/campaigns/{CAMPAIGN}/alerts", headers=svc.headers,
+                                     params={"limit": 100, "offset": offset})).json()
+        assert page["total"] == 250
+        seen += [a["explanation"] for a in page["alerts"]]
+        offset = page["next"]
+    assert seen == [f"alert {i}" for i in reversed(range(250))]
+    surges = (await svc.client.get(f"/campaigns/{CAMPAIGN}/alerts", headers=svc.headers,
+                                   params={"reason": "fresh_identity_entry_surge", "limit": 500})).json()
+    assert surges["total"] == 50 and surges["next"] is None and len(surges["alerts"]) == 50
+    assert {a["reason_code"] for a in surges["alerts"]} == {"fresh_identity_entry_surge"}
+    assert surges["alerts"][0]["reason_zh"]
+    r = await svc.client.get(f"/campaigns/{CAMPAIGN}/alerts", headers=svc.headers, params={"offset": 2**40})
+    assert r.status_code == 422
