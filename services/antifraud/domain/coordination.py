@@ -419,8 +419,10 @@ def check(v: VoteSignal, ctx: Context) -> None:
             continue
         if _judge(v, ctx, co, n, traits) and co.label == "entry":
             judged_entry = True
-    if not judged_entry:
-        script_day(v, ctx, others)
+    if not judged_entry and all(
+            ctx.counts.get((c, "entry_trait_ten", f"{e}|rush=y", start), 0) < t.contrast_min_identities
+            for start in v.tens()):
+        script_day(v, ctx, others)  # too few in a rush in these ten minutes for them to judge a rush
 
 
 def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
@@ -430,7 +432,11 @@ def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
     minutes from addresses of their own, never enough in ten minutes to stand out there. Held, every vote that day
     of those identities. People following a unit's deep link are in a rush too, but each in their own browser; a
     live stream's viewers send one app's strings, but load the page they vote on; an office's PCs installed from one
-    image send one string, from the office's one or two networks."""
+    image send one string, from the office's one or two networks. Judged (by `check`) only for a vote whose ten
+    minutes hold too few of the entry's identities in a rush for a rush to be judged there
+    (`contrast_min_identities`): where they hold enough, those minutes judge the script and trim the entry's own
+    people from their finding, which a day's finding cannot (a load tester's replay puts everyone in a rush, and
+    the entry's people sending a common string would be taken with the script's)."""
     joint = scripted_key(v)
     if joint is None:
         return
