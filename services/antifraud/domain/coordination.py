@@ -194,8 +194,9 @@ def reads(v: VoteSignal, entries: AbstractSet[str] = frozenset()) -> tuple[set[C
     (`standout`)."""
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
     out: set[CounterKey] = {(c, "ids_ten", "*", start) for start in v.tens()}
-    if (joint := scripted_key(v)) is not None:
-        out.add((c, "entry_trait_day", f"{e}|{joint}", day))  # `script_day`
+    if (joint := scripted_key(v)) is not None:  # `script_day`
+        out |= {(c, "entry_trait_day", f"{e}|{joint}", day),
+                *((c, "entry_trait_ten", f"{e}|{joint}", start) for start in v.tens())}
     out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(_habits(v.traits()))}
     held: set[CounterKey] = set()
     mine = cohorts(v)
@@ -419,10 +420,11 @@ def check(v: VoteSignal, ctx: Context) -> None:
             continue
         if _judge(v, ctx, co, n, traits) and co.label == "entry":
             judged_entry = True
-    if not judged_entry and all(
-            ctx.counts.get((c, "entry_trait_ten", f"{e}|rush=y", start), 0) < t.contrast_min_identities
+    joint = scripted_key(v)
+    if not judged_entry and joint is not None and all(
+            ctx.counts.get((c, "entry_trait_ten", f"{e}|{joint}", start), 0) < t.contrast_min_identities
             for start in v.tens()):
-        script_day(v, ctx, others)  # too few in a rush in these ten minutes for them to judge a rush
+        script_day(v, ctx, others)  # a drip: too few with its signature in any ten minutes to be judged there
 
 
 def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
@@ -433,10 +435,10 @@ def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
     of those identities. People following a unit's deep link are in a rush too, but each in their own browser; a
     live stream's viewers send one app's strings, but load the page they vote on; an office's PCs installed from one
     image send one string, from the office's one or two networks. Judged (by `check`) only for a vote whose ten
-    minutes hold too few of the entry's identities in a rush for a rush to be judged there
-    (`contrast_min_identities`): where they hold enough, those minutes judge the script and trim the entry's own
-    people from their finding, which a day's finding cannot (a load tester's replay puts everyone in a rush, and
-    the entry's people sending a common string would be taken with the script's)."""
+    minutes hold fewer than `contrast_min_identities` of the entry's identities in a rush with its string: where
+    they hold more, it is no drip, those minutes judge the script and trim the entry's own people from their
+    finding, which a day's finding cannot (a load tester's replay puts everyone in a rush, and the entry's people
+    sending a farm's common string would be taken with it)."""
     joint = scripted_key(v)
     if joint is None:
         return

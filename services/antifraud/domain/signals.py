@@ -468,13 +468,14 @@ def replay_firsts(votes: Iterable[VoteSignal]) -> dict[uuid.UUID, frozenset[str]
 def trait_keys(prefix: str, v: VoteSignal) -> list[str]:
     """The keys a vote's identity counts under in a trait dimension at its first vote there: each trait's value,
     and "*" (all). Traits acquired partway through the day are counted apart, when the identity acquires them
-    (`acquired_increments`); its user agent in a rush only in its entry's day (`scripted_key`)."""
+    (`acquired_increments`); its user agent in a rush only in its entry's day and ten minutes (`scripted_key`)."""
     return [f"{prefix}*", *(f"{prefix}{name}={value}" for name, value in v.traits() if name not in ACQUIRED_NAMES)]
 
 
 def scripted_key(v: VoteSignal) -> str | None:
     """The browser string and the rush together ("ua=…&rush=y"), for an identity that voted in a rush: a script's
-    signature over an entry's day (`coordination.script_day`), counted there only; None otherwise."""
+    signature over an entry's day (`coordination.script_day`), counted there and in the entry's ten minutes only;
+    None otherwise."""
     return f"ua={v.ua}&rush=y" if v.ua and v.rush == "y" else None
 
 
@@ -534,16 +535,21 @@ def _campaign_increments(v: VoteSignal, scopes: frozenset[str]) -> list[tuple[Sh
     half = v.halfway_ten()
     if half and "ten_half" in scopes:
         keys.append((((c, "ids_ten", "*", half), shard), 1))
+    joint = scripted_key(v)
     if "entry_day" in scopes:
         day = v.window(DAY)
         keys += [(((c, "entry_trait_day", k, day), shard), 1) for k in trait_keys(f"{e}|", v)]
-        if (joint := scripted_key(v)) is not None:
+        if joint is not None:
             keys.append((((c, "entry_trait_day", f"{e}|{joint}", day), shard), 1))
     if "entry_ten" in scopes:
         ten = v.window(TEN_MINUTES)
         keys += [(((c, "entry_trait_ten", k, ten), shard), 1) for k in trait_keys(f"{e}|", v)]
+        if joint is not None:
+            keys.append((((c, "entry_trait_ten", f"{e}|{joint}", ten), shard), 1))
     if half and "entry_ten_half" in scopes:
         keys += [(((c, "entry_trait_ten", k, half), shard), 1) for k in trait_keys(f"{e}|", v)]
+        if joint is not None:
+            keys.append((((c, "entry_trait_ten", f"{e}|{joint}", half), shard), 1))
     if "entry_return" in scopes:
         keys.append((((c, "entry_return_burst", e, burst), shard), 1))
     if v.device_hash and "entry_burst" in scopes:
