@@ -420,11 +420,8 @@ def check(v: VoteSignal, ctx: Context) -> None:
             continue
         if _judge(v, ctx, co, n, traits) and co.label == "entry":
             judged_entry = True
-    joint = scripted_key(v)
-    if not judged_entry and joint is not None and all(
-            ctx.counts.get((c, "entry_trait_ten", f"{e}|{joint}", start), 0) < t.contrast_min_identities
-            for start in v.tens()):
-        script_day(v, ctx, others)  # a drip: too few with its signature in any ten minutes to be judged there
+    if not judged_entry:
+        script_day(v, ctx, others)
 
 
 def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
@@ -434,15 +431,16 @@ def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
     minutes from addresses of their own, never enough in ten minutes to stand out there. Held, every vote that day
     of those identities. People following a unit's deep link are in a rush too, but each in their own browser; a
     live stream's viewers send one app's strings, but load the page they vote on; an office's PCs installed from one
-    image send one string, from the office's one or two networks. Judged (by `check`) only for a vote whose ten
+    image send one string, from the office's one or two networks. Judged only for a vote whose ten
     minutes hold fewer than `contrast_min_identities` of the entry's identities in a rush with its string: where
     they hold more, it is no drip, those minutes judge the script and trim the entry's own people from their
     finding, which a day's finding cannot (a load tester's replay puts everyone in a rush, and the entry's people
     sending a farm's common string would be taken with it)."""
     joint = scripted_key(v)
-    if joint is None:
-        return
     t, c, e, day = ctx.t, v.campaign_id, entry_key(v.entry_id), v.window(DAY)
+    if joint is None or any(ctx.counts.get((c, "entry_trait_ten", f"{e}|{joint}", start), 0)
+                            >= t.contrast_min_identities for start in v.tens()):
+        return  # no rush, or no drip: enough with its signature in these ten minutes to be judged there
 
     def cohort(x: str) -> int:
         return ctx.counts.get((c, "entry_trait_day", f"{e}|{x}", day), 0)
