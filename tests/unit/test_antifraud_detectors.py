@@ -94,6 +94,17 @@ def reasons(votes: list[domain.VoteSignal], per_batch: int = 50) -> set[str]:
     return out
 
 
+def cohort_cases(votes: list[domain.VoteSignal], per_batch: int = 20) -> dict[tuple, domain.Finding]:
+    """The coordination findings the votes make, in time order and batches, one per case (the latest of each)."""
+    store, cases = domain.MemoryWindows(), {}
+    everything = sorted(votes, key=lambda v: v.cast_at)
+    for i in range(0, len(everything), per_batch):
+        for f, _ in asyncio.run(domain.detect(everything[i:i + per_batch], store, T)):
+            if f.reason_code == "coordinated_cohort":
+                cases[f.identity] = f
+    return cases
+
+
 def ids(votes: list[domain.VoteSignal]) -> set[uuid.UUID]:
     return {v.vote_id for v in votes}
 
@@ -870,12 +881,7 @@ def test_a_slow_drip_from_residential_addresses_is_held_whole_once_on_its_clock_
     assert not held & ids(background + fans)
     assert "regular_gaps" not in found
     # one case for the entry's day, which says why in both languages
-    store, cases = domain.MemoryWindows(), {}
-    everything = sorted(background + fans + drip, key=lambda v: v.cast_at)
-    for i in range(0, len(everything), 20):
-        for f, _ in asyncio.run(domain.detect(everything[i:i + 20], store, T)):
-            if f.reason_code == "coordinated_cohort":
-                cases[f.identity] = f
+    cases = cohort_cases(background + fans + drip)
     assert len(cases) == 1
     f = next(iter(cases.values()))
     assert f.evidence["traits"] == {"clock": "y"} and f.selector.start == domain.window_start(T0, domain.DAY)
@@ -941,12 +947,7 @@ def test_a_day_finding_explains_its_day_in_both_languages():
     rng = random.Random(32)
     votes = day_crowd(rng, 1500, T0 - timedelta(hours=1), 3 * 3600) \
         + scripted_drip(rng, 20, T0 + timedelta(minutes=5), ua=lambda i: "copied-wechat-iphone")
-    store, cases = domain.MemoryWindows(), {}
-    everything = sorted(votes, key=lambda v: v.cast_at)
-    for i in range(0, len(everything), 20):
-        for f, _ in asyncio.run(domain.detect(everything[i:i + 20], store, T)):
-            if f.reason_code == "coordinated_cohort":
-                cases[f.identity] = f
+    cases = cohort_cases(votes)
     assert len(cases) == 1
     f = next(iter(cases.values()))
     assert f.evidence["cohort"] == "day" and f.evidence["traits"]["ua"] == "copied-wechat-iphone"
