@@ -943,6 +943,24 @@ def test_a_script_dripping_fresh_identities_with_one_user_agent_is_held_over_its
     assert not set().union(*run(background + linked + own, per_batch=20).values()) & ids(background + linked)
 
 
+def test_people_sending_a_held_farm_s_string_in_a_rush_later_that_day_are_not_taken_with_it():
+    """A farm in a rush with one copied string, forty identities in three minutes, is held by its ten minutes. Hours
+    later three of the entry's people send that same common string, in a rush as a load tester's replay would
+    have them: the farm is no drip, and its day is not read as one (it would take them with it)."""
+    rng = random.Random(33)
+    background = day_crowd(rng, 1500, T0 - timedelta(hours=1), 4 * 3600)
+    farm = [cast(f"farm{i}", TARGET, at, 10, subnet=f"100.{64 + i}.5.0/24", ua="copied-wechat-iphone",
+                 verified=at - timedelta(seconds=rng.uniform(0.5, 3)), page=False)
+            for i, at in enumerate(T0 + timedelta(seconds=rng.uniform(0, 180)) for _ in range(40))]
+    people = [cast(f"person{i}", TARGET, at, 10, subnet=f"61.{i}.8.0/24", ua="copied-wechat-iphone",
+                   verified=at - timedelta(seconds=rng.uniform(0.5, 3)), page=False)
+              for i, at in enumerate(T0 + timedelta(hours=2, minutes=20 * i) for i in range(3))]
+    found = run(background + farm + people, per_batch=20)
+    held = set().union(*found.values())
+    assert ids(farm) <= held
+    assert not held & ids(people + background)
+
+
 def test_a_day_finding_explains_its_day_in_both_languages():
     rng = random.Random(32)
     votes = day_crowd(rng, 1500, T0 - timedelta(hours=1), 3 * 3600) \

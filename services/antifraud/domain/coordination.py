@@ -178,7 +178,8 @@ def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
     for (c, voter), v in first.items():
         day = v.window(DAY)
         for e in {""} | entries[(c, voter)]:
-            for memo, keys in ((e, trait_keys("", v)), *((f"{e}#{x}", [x]) for x in sorted(later[(c, voter)]))):
+            joint = [x] if (x := scripted_key(v)) is not None else []
+            for memo, keys in ((e, trait_keys("", v) + joint), *((f"{e}#{x}", [x]) for x in sorted(later[(c, voter)]))):
                 if (c, voter, day, memo) in counted:
                     continue
                 done.add((c, voter, day, memo))
@@ -195,10 +196,10 @@ def reads(v: VoteSignal, entries: AbstractSet[str] = frozenset()) -> tuple[set[C
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
     out: set[CounterKey] = {(c, "ids_ten", "*", start) for start in v.tens()}
     if (joint := scripted_key(v)) is not None:  # `script_day`
-        out |= {(c, "entry_trait_day", f"{e}|{joint}", day),
+        out |= {(c, "entry_trait_day", f"{e}|{joint}", day), (c, "entry_found_day", f"{e}|{joint}", day),
                 *((c, "entry_trait_ten", f"{e}|{joint}", start) for start in v.tens())}
     out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(_habits(v.traits()))}
-    held: set[CounterKey] = set()
+    held: set[CounterKey] = {(c, "held_entry_trait_day", f"{e}|{joint}", day)} if joint is not None else set()
     mine = cohorts(v)
     extra = _other_kinds(v)
     for x in _values(v):
@@ -249,9 +250,17 @@ def remembered(findings: Iterable[Finding]) -> dict[ShardedKey, int]:
     day: the entry's later cohorts that day read them as the script found before (`_found_before`). Not a finding
     that also needed a user agent (or a network taken over): it found a script by the machines it runs on as much as
     by what it does, and its habits alone would be a wider net (a slow drip's delay, shared by people who loaded the
-    page). A kind of number may have been beside the habits: a platform farm's carrier SIMs share its habits."""
+    page). A kind of number may have been beside the habits: a platform farm's carrier SIMs share its habits. And
+    the string in a rush a day's finding named (`script_day`), for the drip's later identities that day."""
     out: dict[ShardedKey, int] = {}
     for f in findings:
+        if f.reason_code == "coordinated_cohort" and f.decisive and f.entry_id is not None \
+                and f.evidence["cohort"] == "day":  # `script_day`: its string in a rush, found for the entry
+            day = window_start(f.selector.end - timedelta(microseconds=1), DAY)
+            joint = f"ua={f.evidence['traits']['ua']}&rush=y"
+            k = ((f.selector.campaign_id, "entry_found_day", f"{entry_key(f.entry_id)}|{joint}", day), 0)
+            out[k] = out.get(k, 0) + 1
+            continue
         if f.reason_code != "coordinated_cohort" or not f.decisive or f.entry_id is None \
                 or f.evidence["cohort"] != "entry" or "ua" in f.evidence["traits"]:
             continue
@@ -448,8 +457,12 @@ def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
     k, rushed = cohort(joint), cohort("rush=y")
     networks = ctx.distinct.get((c, "entry_script_subnets_day", f"{e}|{joint}", day), 0)
     known_others = others("*") - others("ua=?")
+    # not yet found that day: judged on the identities no finding holds (a farm the entry's ten minutes found is no
+    # drip, and the entry's people who share its common string must not be taken with it over the whole day)
+    unheld = k - ctx.distinct.get((c, "held_entry_trait_day", f"{e}|{joint}", day), 0)
+    first = not ctx.counts.get((c, "entry_found_day", f"{e}|{joint}", day), 0)
     if k < t.contrast_min_identities or k < t.drip_ua_share * rushed or networks < t.drip_ua_share * k \
-            or known_others < t.contrast_baseline_min:
+            or known_others < t.contrast_baseline_min or (first and unheld < t.contrast_min_identities):
         return
     p, ratio = contrast(k, rushed, others(f"ua={v.ua}"), known_others, t.contrast_prior, t.contrast_sigmas)
     if ratio < t.hold_odds:
