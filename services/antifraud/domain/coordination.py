@@ -77,6 +77,7 @@ from .signals import (
     VoteSignal,
     entry_key,
     pair,
+    rushed_with,
     scripted_key,
     trait_keys,
     window_start,
@@ -178,8 +179,9 @@ def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
     for (c, voter), v in first.items():
         day = v.window(DAY)
         for e in {""} | entries[(c, voter)]:
-            joint = [x] if (x := scripted_key(v)) is not None else []
-            for memo, keys in ((e, trait_keys("", v) + joint), *((f"{e}#{x}", [x]) for x in sorted(later[(c, voter)]))):
+            rushed = [key] if (key := scripted_key(v)) is not None else []
+            for memo, keys in ((e, trait_keys("", v) + rushed),
+                               *((f"{e}#{x}", [x]) for x in sorted(later[(c, voter)]))):
                 if (c, voter, day, memo) in counted:
                     continue
                 done.add((c, voter, day, memo))
@@ -257,7 +259,7 @@ def remembered(findings: Iterable[Finding]) -> dict[ShardedKey, int]:
         if f.reason_code == "coordinated_cohort" and f.decisive and f.entry_id is not None \
                 and f.evidence["cohort"] == "day":  # `script_day`: its string in a rush, found for the entry
             day = window_start(f.selector.end - timedelta(microseconds=1), DAY)
-            joint = f"ua={f.evidence['traits']['ua']}&rush=y"
+            joint = rushed_with(f.evidence["traits"]["ua"])
             k = ((f.selector.campaign_id, "entry_found_day", f"{entry_key(f.entry_id)}|{joint}", day), 0)
             out[k] = out.get(k, 0) + 1
             continue

@@ -476,7 +476,12 @@ def scripted_key(v: VoteSignal) -> str | None:
     """The browser string and the rush together ("ua=…&rush=y"), for an identity that voted in a rush: a script's
     signature over an entry's day (`coordination.script_day`), counted there and in the entry's ten minutes only;
     None otherwise."""
-    return f"ua={v.ua}&rush=y" if v.ua and v.rush == "y" else None
+    return rushed_with(v.ua) if v.ua and v.rush == "y" else None
+
+
+def rushed_with(ua: str) -> str:
+    """The key of a browser string sent in a rush (`scripted_key`)."""
+    return f"ua={ua}&rush=y"
 
 
 def counter_increments(votes: Iterable[VoteSignal], networks: dict[NetKey, dict[CounterKey, int]] | None = None,

@@ -97,11 +97,13 @@ def waves_due(store: Any, votes: list[VoteSignal]) -> list[VoteSignal]:
     kept: dict[WaveKey, VoteSignal] = store.waves
     latest = max(v.cast_at for v in votes)
     end = (_SEARCH + _WAVE + _AROUND) * _TEN_S + timedelta(seconds=5)
-    due = [w for w in kept.values() if _wave_start(w) + end <= latest]
-    for w in due:
-        if not store.holds(w):
+    out = []
+    for w in [w for w in kept.values() if _wave_start(w) + end <= latest]:
+        if store.holds(w):
+            out.append(w)
+        else:
             del kept[wave_key(w)]
-    return [w for w in due if store.holds(w)]
+    return out
 
 
 def judge_waves(due: Iterable[VoteSignal], ctx: Context) -> None:
