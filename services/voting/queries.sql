@@ -207,8 +207,11 @@ RETURNING vote_id;
 SELECT pg_advisory_xact_lock(hashtext('standings:' || $1));
 
 -- name: ensure_sms_counts
--- The counters of the current windows ($1 keys, $2 window lengths, $3 window starts), created at zero where missing;
--- sorted input, so concurrent requests lock them in the same order.
+-- The counters of the current slices ($1 keys, $2 window lengths, $3 slice starts), created at zero where missing;
+-- sorted input, so concurrent requests lock them in the same order. sms_code_counts (0004_sms_code_limits.sql, whose
+-- comment still speaks of fixed windows) holds one row per key, window length (`window_s`: 3600, 86400) and slice of
+-- a twelfth of that window (`window_start`: the slice's start, aligned from the epoch); a row of the earlier fixed
+-- windows begins on a slice and reads as one.
 INSERT INTO sms_code_counts (key, window_s, window_start, codes)
 SELECT k, w, s, 0 FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u(k, w, s)
 ORDER BY k, w, s
@@ -221,13 +224,20 @@ FROM sms_code_counts c JOIN unnest($1::text[], $2::int[], $3::timestamptz[]) AS 
 ORDER BY c.key, c.window_s, c.window_start
 FOR UPDATE OF c;
 
+-- name: earlier_sms_counts
+-- The codes of each counter's earlier slices still counted ($1 keys, $2 window lengths, from $3 up to but not
+-- including the current slice $4). Read once the current slices are locked: only a current slice is added to.
+SELECT c.key, c.window_s, c.window_start, c.codes
+FROM sms_code_counts c JOIN unnest($1::text[], $2::int[], $3::timestamptz[], $4::timestamptz[]) AS u(k, w, f, s)
+  ON c.key = u.k AND c.window_s = u.w AND c.window_start >= u.f AND c.window_start < u.s;
+
 -- name: add_sms_code
 UPDATE sms_code_counts c SET codes = c.codes + 1
 FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u(k, w, s)
 WHERE c.key = u.k AND c.window_s = u.w AND c.window_start = u.s;
 
 -- name: prune_sms_counts
--- At most $2 counters of windows that began before $1, skipping rows another request holds.
+-- At most $2 counters of slices that began before $1 (no longer counted), skipping rows another request holds.
 DELETE FROM sms_code_counts WHERE ctid = ANY(ARRAY(
     SELECT ctid FROM sms_code_counts WHERE window_start < $1 LIMIT $2 FOR UPDATE SKIP LOCKED));
 

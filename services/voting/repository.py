@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from massline.queries import load_queries
 
 from .domain import AcceptedVote, EntryCounts, LoggedVote, TallyCounts
 from .domain.ballots import EntryQuotaKey, KeyOf, QuotaKey
+from .domain.sms_guard import DAY_S, counted_for
 from .domain.votelog import LoggedDay
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
@@ -135,26 +136,36 @@ async def used_today(db: Db, campaign_id: str, voter_id: str, day: date) -> int:
 
 # --- limits on SMS codes, captchas answered ---------------------------------------------------
 
-SmsWindow = tuple[str, int, datetime]  # counter key, window length (s), window start
+SmsSlice = tuple[str, int, datetime]  # counter key, window length (s), slice start
+SmsSpan = tuple[str, int, datetime, datetime]  # counter key, window length (s), first slice counted, current slice
 
 
-async def lock_sms_counts(conn: Conn, windows: list[SmsWindow]) -> dict[tuple[str, int], int]:
-    """Codes sent per (key, window length) in the given windows, their rows created at zero where missing and
-    locked in a fixed order until the transaction ends."""
-    k, w, st = _columns(sorted(windows))
+async def lock_sms_counts(conn: Conn, slices: list[SmsSlice]) -> dict[tuple[str, int], int]:
+    """Codes sent per (key, window length) in the given (current) slices, their rows created at zero where missing
+    and locked in a fixed order until the transaction ends."""
+    k, w, st = _columns(sorted(slices))
     await conn.execute(Q.ensure_sms_counts, k, w, st)
     return {(r["key"], r["window_s"]): r["codes"] for r in await conn.fetch(Q.lock_sms_counts, k, w, st)}
 
 
-async def add_sms_code(conn: Conn, windows: list[SmsWindow]) -> None:
-    """One more code in each of the (locked) windows."""
-    await conn.execute(Q.add_sms_code, *_columns(sorted(windows)))
+async def earlier_sms_counts(conn: Conn, spans: list[SmsSpan]) -> dict[tuple[str, int], dict[datetime, int]]:
+    """Codes per slice start of each (key, window length) in its slices from the first counted up to the current
+    one (not included); a slice without a row is not there."""
+    out: dict[tuple[str, int], dict[datetime, int]] = {}
+    for r in await conn.fetch(Q.earlier_sms_counts, *_columns(spans)):
+        out.setdefault((r["key"], r["window_s"]), {})[r["window_start"]] = r["codes"]
+    return out
+
+
+async def add_sms_code(conn: Conn, slices: list[SmsSlice]) -> None:
+    """One more code in each of the (locked) current slices."""
+    await conn.execute(Q.add_sms_code, *_columns(sorted(slices)))
 
 
 async def prune_sms_limits(conn: Conn, now: datetime, at_most: int = 50) -> None:
-    """Delete up to `at_most` counters of windows that ended (begun over a day ago: a day is the longest window) and
-    captchas that expired; rows other requests hold are skipped."""
-    await conn.execute(Q.prune_sms_counts, now - timedelta(days=1), at_most)
+    """Delete up to `at_most` counters of slices that began over 26 hours ago (a day and one of its slices: no
+    window counts them any more) and captchas that expired; rows other requests hold are skipped."""
+    await conn.execute(Q.prune_sms_counts, now - counted_for(DAY_S), at_most)
     await conn.execute(Q.prune_used_captchas, now, at_most)
 
 

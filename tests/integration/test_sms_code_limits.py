@@ -1,22 +1,23 @@
 """SMS codes through HTTP on the real PostgreSQL, with the limits as production runs them (the defaults): per phone,
-per client address and per network, each refusal a 429 with Retry-After; a captcha once a network was sent a few
-codes within the hour, each challenge good for one answer; refused requests change nothing."""
+per client address and per network over any rolling hour and day (counted in twelfths of the window), each refusal a
+429 with Retry-After; a captcha once a network was sent a few codes within the hour, each challenge good for one
+answer; refused requests change nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from massline.db import create_pool, migrate
+from services.voting import domain
 from services.voting.app import MIGRATIONS, create_app
-from services.voting.domain.sms_guard import HOUR_S, seconds_left
+from services.voting.domain.sms_guard import DAY_S, HOUR_S, stops_counting
 from services.voting.settings import VotingSettings
 
 pytestmark = pytest.mark.integration
@@ -46,17 +47,14 @@ class Voting:
         return await self.code(phone, address, captcha_id=captcha_id, captcha_answer=answer.lower())
 
     async def state(self) -> tuple[int, int, int]:
-        """Codes stored, the sum of the counters, captchas recorded as answered."""
+        """Codes stored, the sum of the counters (a code sent adds one to six: the current hour's and day's slice of
+        the phone, the address and the network), captchas recorded as answered."""
         return (await self.pool.fetchval("SELECT count(*) FROM verification_codes"),
                 await self.pool.fetchval("SELECT coalesce(sum(codes), 0) FROM sms_code_counts"),
                 await self.pool.fetchval("SELECT count(*) FROM used_captchas"))
 
 
 async def _voting(database_url: str, **settings: Any) -> AsyncIterator[Voting]:
-    # Counts are kept in fixed hours: a test does not start in the last half minute of one.
-    wait = seconds_left(datetime.now(UTC), HOUR_S)
-    if wait < 30:
-        await asyncio.sleep(wait + 0.1)
     schema = f"voting_{uuid.uuid4().hex[:8]}"
     await migrate(database_url, schema, MIGRATIONS)
     pool = await create_pool(database_url, schema)
@@ -89,7 +87,7 @@ async def test_a_network_is_asked_for_a_captcha_after_three_codes_and_each_chall
     for i in range(3):  # three neighbours of one /24 ask for codes: sent without a captcha
         r = await voting.code(f"1390000000{i}", f"203.0.113.{10 + i}")
         assert r.status_code == 202, r.text
-    assert await voting.state() == (3, 18, 0)  # three codes, each counted in six windows
+    assert await voting.state() == (3, 18, 0)  # three codes, each counted in six counters
 
     # The fourth from that network needs a captcha: refused, nothing stored; another network is not affected.
     _assert_refused(await voting.code("13900000003", "203.0.113.99"), 428, "captcha_required")
@@ -129,7 +127,8 @@ async def test_a_phone_gets_five_codes_an_hour(voting: Voting) -> None:
         await voting.pool.execute("UPDATE verification_codes SET sent_at = sent_at - interval '61 seconds'")
     error = _assert_refused(r := await voting.code(phone, "198.51.9.1"), 429, "sms_phone_limit")
     assert error["details"]["window"] == "hour" and error["details"]["limit"] == 5
-    assert int(r.headers["retry-after"]) == error["details"]["retry_after_s"] and 0 < error["details"]["retry_after_s"] <= 3600
+    # Its codes count until 65 minutes after their slice began: the wait is at most that.
+    assert int(r.headers["retry-after"]) == error["details"]["retry_after_s"] and 0 < error["details"]["retry_after_s"] <= 3900
     # The resend interval is a 429 with Retry-After too.
     assert (await voting.code("13700000002", "198.51.20.1")).status_code == 202
     r = await voting.code("13700000002", "198.51.20.1")
@@ -155,19 +154,84 @@ async def test_an_address_gets_a_hundred_codes_an_hour_and_a_network_three_hundr
 
 async def test_the_day_window_exempt_networks_and_old_rows(database_url: str) -> None:
     async for voting in _voting(database_url, sms_limits={"exempt_networks": "127.0.0.0/8"}):
-        # Counters of windows long over and captchas expired go as codes are sent.
-        await voting.pool.execute("INSERT INTO sms_code_counts VALUES ('phone:old', 3600, now() - interval '2 days', 4)")
+        # Counters of slices no window counts any more (begun over 26 hours ago) and captchas expired go as codes
+        # are sent; a day's slice begun 25 hours ago still counts and stays.
+        await voting.pool.execute("INSERT INTO sms_code_counts VALUES ('phone:old', 86400, now() - interval '27 hours', 4), "
+                                  "('phone:old-hour', 3600, now() - interval '2 days', 4), "
+                                  "('phone:kept', 86400, now() - interval '25 hours', 4)")
         await voting.pool.execute("INSERT INTO used_captchas VALUES ('old', now() - interval '1 minute')")
-        # A network that was sent its day's codes (counted earlier in the day) is refused until the day turns.
         assert (await voting.code("13500000001", "192.0.2.1")).status_code == 202
-        assert await voting.pool.fetchval("SELECT count(*) FROM sms_code_counts WHERE key = 'phone:old'") == 0
+        assert await voting.pool.fetchval("SELECT array_agg(key) FROM sms_code_counts "
+                                          "WHERE key IN ('phone:old', 'phone:old-hour', 'phone:kept')") == ["phone:kept"]
         assert await voting.pool.fetchval("SELECT count(*) FROM used_captchas") == 0
+        # A network that was sent its day's codes (counted in the current slice of the day) is refused until that
+        # slice stops counting: 26 hours after it began.
         await voting.pool.execute("UPDATE sms_code_counts SET codes = 2000 WHERE key LIKE 'network:%' "
                                   "AND window_s = 86400")
+        start = await voting.pool.fetchval("SELECT max(window_start) FROM sms_code_counts WHERE key LIKE 'network:%' "
+                                           "AND window_s = 86400")
         r = await voting.code("13500000002", "192.0.2.2")
         error = _assert_refused(r, 429, "sms_network_limit")
-        assert error["details"]["window"] == "day" and error["details"]["retry_after_s"] <= 86400
+        expected = (stops_counting(start, DAY_S) - datetime.now(UTC)).total_seconds()
+        assert error["details"]["window"] == "day" and abs(error["details"]["retry_after_s"] - expected) <= 2
+        assert error["details"]["retry_after_s"] <= 26 * 3600
         # Requests from an exempt network are held to the phone's limits only: no captcha, no address limit.
         for i in range(120):
             r = await voting.code(f"1350000{i + 100:04d}", "127.0.0.1")
             assert r.status_code == 202, r.text
+
+
+async def _slice_ago(voting: Voting, minutes: int) -> datetime:
+    """The start of the hour's 300-s slice that held the time `minutes` ago."""
+    start: datetime = await voting.pool.fetchval(
+        "SELECT to_timestamp(floor(extract(epoch FROM now() - make_interval(mins => $1)) / 300) * 300)", minutes)
+    return start
+
+
+async def test_codes_of_an_earlier_slice_count_for_an_hour_and_a_slice(voting: Voting) -> None:
+    # One code from an address, and 99 more counted in the slice that held the time half an hour ago: the address
+    # was sent its hundred within the hour, across any clock hour's turn.
+    assert (await voting.code("13400000001", "192.0.2.50")).status_code == 202
+    key = await voting.pool.fetchval("SELECT key FROM sms_code_counts WHERE key LIKE 'address:%'")
+    earlier = await _slice_ago(voting, 30)
+    await voting.pool.execute("INSERT INTO sms_code_counts VALUES ($1, 3600, $2, 99)", key, earlier)
+    r = await voting.code("13400000002", "192.0.2.50")
+    error = _assert_refused(r, 429, "sms_address_limit")
+    assert (error["details"]["window"], error["details"]["limit"]) == ("hour", 100)
+    # Refused until that slice stops counting, 65 minutes after it began: 30 to 35 minutes from now.
+    expected = (stops_counting(earlier, HOUR_S) - datetime.now(UTC)).total_seconds()
+    assert abs(error["details"]["retry_after_s"] - expected) <= 2 and 30 * 60 - 2 <= expected <= 35 * 60
+    assert r.headers["retry-after"] == str(error["details"]["retry_after_s"])
+    assert await voting.state() == (1, 6 + 99, 0)  # refused: nothing changed
+    # The same codes in a slice that began over 65 minutes ago no longer count: the address gets its code.
+    await voting.pool.execute("UPDATE sms_code_counts SET window_start = $2 WHERE key = $1 AND window_start = $3",
+                              key, await _slice_ago(voting, 70), earlier)
+    assert (await voting.code("13400000002", "192.0.2.50")).status_code == 202
+
+
+async def test_a_row_of_a_fixed_clock_hour_counts_as_one_slice(voting: Voting) -> None:
+    # A phone's five codes in a row kept as before, for the clock hour: read as one slice beginning on the hour.
+    assert (await voting.code("13400000011", "192.0.2.70")).status_code == 202
+    key = await voting.pool.fetchval("SELECT key FROM sms_code_counts WHERE key LIKE 'phone:%'")
+    await voting.pool.execute("DELETE FROM sms_code_counts")
+    hour = await voting.pool.fetchval("SELECT date_trunc('hour', now())")
+    await voting.pool.execute("INSERT INTO sms_code_counts VALUES ($1, 3600, $2, 5)", key, hour)
+    await voting.pool.execute("UPDATE verification_codes SET sent_at = sent_at - interval '61 seconds'")
+    error = _assert_refused(await voting.code("13400000011", "192.0.2.71"), 429, "sms_phone_limit")
+    expected = (stops_counting(hour, HOUR_S) - datetime.now(UTC)).total_seconds()
+    assert abs(error["details"]["retry_after_s"] - expected) <= 2 and expected > 5 * 60 - 2
+
+
+async def test_a_request_that_waited_past_the_turn_of_a_slice_counts_as_of_the_new_one(
+        voting: Voting, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The clock says 22:59:59.9 as the request begins and 23:00:00.2 once it holds its counters: it counts, and
+    # adds its code, in the slice of 23:00 (the one later requests lock and read), not in the one of 22:55.
+    before = datetime(2031, 5, 6, 22, 59, 59, 900_000, tzinfo=UTC)
+    after = before + timedelta(milliseconds=300)
+    clock = iter([before])
+    monkeypatch.setattr(domain, "utcnow", lambda: next(clock, after))
+    assert (await voting.code("13300000001", "192.0.2.60")).status_code == 202
+    rows = await voting.pool.fetch("SELECT window_s, window_start, codes FROM sms_code_counts WHERE key LIKE 'phone:%'")
+    assert sorted((r["window_s"], r["window_start"], r["codes"]) for r in rows) == [
+        (HOUR_S, datetime(2031, 5, 6, 22, 55, tzinfo=UTC), 0), (HOUR_S, datetime(2031, 5, 6, 23, tzinfo=UTC), 1),
+        (DAY_S, datetime(2031, 5, 6, 22, tzinfo=UTC), 1)]

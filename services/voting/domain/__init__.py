@@ -4,7 +4,8 @@
 - `rules`: a campaign's vote rules as a vote is checked against them;
 - `ballots`: how a micro-batch of votes is decided (quota, per-entry cap, repeated and reused keys);
 - `standings`: ranks, the public standings, how decisions move votes between counts;
-- `sms_guard`: how many SMS codes a phone, a client address and a network may ask for, and when a captcha is due;
+- `sms_guard`: how many SMS codes a phone, a client address and a network may ask for in any hour and day (counted
+  in twelfths of the window), and when a captcha is due;
 - `captcha`: captcha challenges as signed tokens, and checking an answer;
 - `errors`: the refusals, each with its stable code.
 """
@@ -54,7 +55,15 @@ from .errors import (
     WechatUnavailable,
 )
 from .rules import CampaignRules, closes_voting, daily_limit, entry_cap, phase_dates, phase_now
-from .sms_guard import SmsDecision, SmsLimits, client_network, exempt, sms_code_decision, window_start
+from .sms_guard import (
+    SmsDecision,
+    SmsLimits,
+    client_network,
+    exempt,
+    first_counted_slice,
+    slice_start,
+    sms_code_decision,
+)
 from .standings import (
     Decision,
     EntryCounts,
@@ -140,6 +149,7 @@ __all__ = [
     "device_hash",
     "entry_cap",
     "exempt",
+    "first_counted_slice",
     "issue_ticket",
     "keyed_hash",
     "moves_of",
@@ -154,6 +164,7 @@ __all__ = [
     "refused_keys",
     "repeat_of",
     "same_request",
+    "slice_start",
     "sms_code_decision",
     "stamp_page_view",
     "tally_hides_counts",
@@ -164,5 +175,4 @@ __all__ = [
     "vote_events",
     "voters_by_limit",
     "voting_day",
-    "window_start",
 ]

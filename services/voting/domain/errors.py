@@ -101,7 +101,8 @@ class NoCodeSent(VotingError):
 
 class SmsLimitReached(VotingError):
     """Codes asked for too often: `sms_phone_limit`, `sms_address_limit` or `sms_network_limit` by the scope whose
-    limit was reached; `window_s` the window (3600 or 86400), `retry_after_s` the wait until it ends."""
+    limit was reached; `window_s` the window (3600 or 86400), `retry_after_s` the wait until enough of the codes
+    counted against it have aged out (their slices stopped counting) for the count to fall below the limit."""
 
     def __init__(self, scope: str, window_s: int, limit: int, retry_after_s: int) -> None:
         super().__init__(scope, window_s, limit, retry_after_s)

@@ -1,10 +1,18 @@
 """Who may ask for an SMS code now: limits per phone, per client address and per network, and when a captcha is due.
 
-Codes sent are counted in fixed windows (an hour and a day, from the epoch: a day window turns at 00:00 UTC) per
-key: the phone, the client's address and its /24 (IPv4) or /64 (IPv6) network. `sms_code_decision` reads the
-counts of the current windows and the limits and says whether the request is refused (the scope and window whose
-limit it reached, and how long until that window ends) or needs a solved captcha. Only codes actually sent are
-counted: a refused request leaves the counts as they were.
+Each limit holds over any rolling interval of its window's length (an hour, a day), not over fixed clock windows:
+a fixed window lets twice its limit through around its turn (a limit just before it, another just after). Codes
+sent are counted per key (the phone, the client's address and its /24 (IPv4) or /64 (IPv6) network) and window in
+twelve slices of the window (an hour in 300-s slices, a day in 7,200-s slices, aligned from the epoch). A request
+counts the codes of the current slice and of the twelve before it: thirteen slices, which cover the whole interval
+of the window's length that ends now. So a code counts against a limit for between one window and one window and one
+slice after it was sent (an hour to 65 minutes; a day to 26 hours), and no interval of an hour (a day) ever holds
+more codes than the limit allows.
+
+`sms_code_decision` reads those counts (codes per slice start) and the limits and says whether the request is
+refused (the scope and window whose limit it reached, and how long until enough of its oldest slices have left the
+count) or needs a solved captcha. Only codes actually sent are counted: a refused request leaves the counts as they
+were.
 """
 
 from __future__ import annotations
@@ -32,8 +40,8 @@ UNKNOWN = "unknown"  # the address and network of a request whose address the ga
 
 @dataclass(frozen=True)
 class SmsLimits:
-    """How many codes may be sent per phone, per client address and per network in an hour and in a day, and after
-    how many codes from one network within the hour a captcha is asked for.
+    """How many codes may be sent per phone, per client address and per network in any hour and in any day (rolling,
+    not clock hours and days), and after how many codes from one network within the last hour a captcha is asked for.
 
     The phone's limits protect its owner from being flooded. The captcha makes sending many codes from one network
     cost a person's effort per code. The address and network limits bound what one place can ask for even with
@@ -63,7 +71,11 @@ class SmsLimits:
         return value
 
 
-Counts = Mapping[tuple[Scope, int], int]  # (scope, window length in seconds) -> codes sent in the current window
+SLICES_PER_WINDOW = 12  # a window is counted in twelfths
+COUNTED_SLICES = SLICES_PER_WINDOW + 1  # a request counts its current slice and the twelve before it
+
+# (scope, window length in seconds) -> codes sent per slice start (a slice that is not there holds none)
+Counts = Mapping[tuple[Scope, int], Mapping[datetime, int]]
 
 
 @dataclass(frozen=True)
@@ -74,16 +86,53 @@ class SmsDecision:
     captcha_needed: bool
 
 
-def window_start(now: datetime, window_s: int) -> datetime:
-    """The start of the fixed window of `window_s` seconds that holds `now`."""
+def slice_length(window_s: int) -> timedelta:
+    """How long one slice of a window of `window_s` seconds is: a twelfth (an hour: 300 s; a day: 7,200 s)."""
+    return timedelta(seconds=window_s // SLICES_PER_WINDOW)
+
+
+def slice_start(now: datetime, window_s: int) -> datetime:
+    """The start of the slice of the window of `window_s` seconds that holds `now`, slices aligned from the epoch."""
+    length = window_s // SLICES_PER_WINDOW
     elapsed = int((now - _EPOCH).total_seconds())
-    return _EPOCH + timedelta(seconds=elapsed - elapsed % window_s)
+    return _EPOCH + timedelta(seconds=elapsed - elapsed % length)
 
 
-def seconds_left(now: datetime, window_s: int) -> int:
-    """Whole seconds (at least 1) until the window holding `now` ends."""
-    end = window_start(now, window_s) + timedelta(seconds=window_s)
-    return max(1, math.ceil((end - now).total_seconds()))
+def first_counted_slice(now: datetime, window_s: int) -> datetime:
+    """The start of the oldest slice a request at `now` counts: twelve slices before the current one."""
+    return slice_start(now, window_s) - SLICES_PER_WINDOW * slice_length(window_s)
+
+
+def counted_for(window_s: int) -> timedelta:
+    """How long after its slice began a code counts against a window: thirteen slices (an hour's 65 minutes, a
+    day's 26 hours). A code sent at the end of its slice counts for one window, one sent as it begins for one window
+    and one slice."""
+    return COUNTED_SLICES * slice_length(window_s)
+
+
+def stops_counting(start: datetime, window_s: int) -> datetime:
+    """When the codes of the slice beginning at `start` stop counting."""
+    return start + counted_for(window_s)
+
+
+def codes_counted(slices: Mapping[datetime, int], now: datetime, window_s: int) -> int:
+    """The codes a request at `now` counts against a window: those of the slices that have not stopped counting."""
+    return sum(codes for start, codes in slices.items() if now < stops_counting(start, window_s))
+
+
+def wait_below(slices: Mapping[datetime, int], limit: int, now: datetime, window_s: int) -> int:
+    """For a count at or over `limit`: whole seconds (at least 1) until enough of the oldest counted slices have
+    stopped counting for it to fall below `limit`. A limit of 0 or less is never fallen below: the wait is then
+    until the current slice stops counting (thirteen slices)."""
+    counted = sorted((start, codes) for start, codes in slices.items() if now < stops_counting(start, window_s))
+    left = sum(codes for _, codes in counted)
+    until = stops_counting(slice_start(now, window_s), window_s)
+    for start, codes in counted:
+        left -= codes
+        if left < limit:
+            until = stops_counting(start, window_s)
+            break
+    return max(1, math.ceil((until - now).total_seconds()))
 
 
 def client_network(address: str | None) -> str:
@@ -117,21 +166,23 @@ def check_exempt_networks(networks: str) -> str:
 
 
 def sms_code_decision(counts: Counts, limits: SmsLimits, now: datetime, *, exempt: bool = False) -> SmsDecision:
-    """Whether one more code may be sent, given the codes already sent in the current windows.
+    """Whether one more code may be sent at `now`, given the codes already sent per slice of each window.
 
-    Every limit reached is a refusal; the one reported is the one with the longest wait (the phone's first when
-    waits are equal), so the time it gives is when a request can succeed. An exempt client is held to the phone's
-    limits only, and never asked for a captcha. Otherwise a captcha is needed once the network has been sent
-    `captcha_after` codes within the current hour.
+    A limit is reached when the slices a request counts (the current one and the twelve before it) hold as many
+    codes as it allows; its wait is until enough of the oldest of them have stopped counting. Every limit reached is
+    a refusal; the one reported is the one with the longest wait (the phone's first when waits are equal), so the
+    time it gives is when a request can succeed. An exempt client is held to the phone's limits only, and never
+    asked for a captcha. Otherwise a captcha is needed once the network's count over the rolling hour has reached
+    `captcha_after`.
     """
     scopes: tuple[Scope, ...] = ("phone",) if exempt else SCOPES
     refusal: SmsLimitReached | None = None
     for scope in scopes:
         for window_s in WINDOWS:
-            limit = limits.limit(scope, window_s)
-            if counts.get((scope, window_s), 0) >= limit:
-                wait = seconds_left(now, window_s)
+            limit, slices = limits.limit(scope, window_s), counts.get((scope, window_s), {})
+            if codes_counted(slices, now, window_s) >= limit:
+                wait = wait_below(slices, limit, now, window_s)
                 if refusal is None or wait > refusal.retry_after_s:
                     refusal = SmsLimitReached(scope, window_s, limit, wait)
-    needed = not exempt and counts.get(("network", HOUR_S), 0) >= limits.captcha_after
-    return SmsDecision(refusal, needed)
+    network_hour = codes_counted(counts.get(("network", HOUR_S), {}), now, HOUR_S)
+    return SmsDecision(refusal, not exempt and network_hour >= limits.captcha_after)

@@ -55,11 +55,30 @@ def _limit_keys(secret: str, phone_hash: str, address: str | None) -> dict[Scope
             "network": "network:" + domain.keyed_hash(secret, "network", domain.client_network(address))}
 
 
-async def _sent_so_far(conn: repo.Conn, keys: dict[Scope, str], now: datetime) -> tuple[Counts, list[repo.SmsWindow]]:
-    """Codes sent in the current windows per (scope, window), their counters locked; and those windows."""
-    windows = [(keys[scope], w, domain.window_start(now, w)) for scope in SCOPES for w in WINDOWS]
-    locked = await repo.lock_sms_counts(conn, windows)
-    return {(scope, w): locked.get((keys[scope], w), 0) for scope in SCOPES for w in WINDOWS}, windows
+async def _sent_so_far(conn: repo.Conn, keys: dict[Scope, str],
+                       now: datetime) -> tuple[Counts, list[repo.SmsSlice], datetime]:
+    """Codes sent per (scope, window) and slice, as of the time returned; the current slices, their counters locked.
+
+    The current slices' rows are locked (a code is only ever added to a current slice, so two requests on one key
+    are decided one after the other), then the earlier slices still counted are read. The clock is read again once
+    the locks are held: a request that waited for them past the turn of a slice locks the new slice's rows too and
+    counts as of then, so it does not add to a slice that later requests have already read. Left over: the one
+    request on a key that is committing its code in the old slice as it turns goes unseen by the first requests
+    after the turn (a plain read), so an interval may hold one code over a limit.
+    """
+    while True:
+        current = [(keys[scope], w, domain.slice_start(now, w)) for scope in SCOPES for w in WINDOWS]
+        locked = await repo.lock_sms_counts(conn, current)
+        later = domain.utcnow()
+        if all(domain.slice_start(later, w) == domain.slice_start(now, w) for w in WINDOWS):
+            break
+        now = later
+    earlier = await repo.earlier_sms_counts(
+        conn, [(key, w, domain.first_counted_slice(now, w), start) for key, w, start in current])
+    counts: Counts = {
+        (scope, w): {**earlier.get((keys[scope], w), {}), domain.slice_start(now, w): locked.get((keys[scope], w), 0)}
+        for scope in SCOPES for w in WINDOWS}
+    return counts, current, now
 
 
 async def _solved(deps: VotingDeps, conn: repo.Conn, captcha: CaptchaAnswer | None) -> None:
@@ -84,8 +103,8 @@ async def _admit_and_save(deps: VotingDeps, campaign_id: str, phone_hash: str, a
         prev = await repo.lock_code(uow.conn, campaign_id, phone_hash)
         if prev is not None and (now - prev.sent_at).total_seconds() < s.code_resend_interval_s:
             raise CodeRecentlySent(s.code_resend_interval_s - int((now - prev.sent_at).total_seconds()))
-        counts, windows = await _sent_so_far(uow.conn, _limit_keys(s.secret_key, phone_hash, address), now)
-        decision = domain.sms_code_decision(counts, s.sms_limits, now,
+        counts, slices, counted_at = await _sent_so_far(uow.conn, _limit_keys(s.secret_key, phone_hash, address), now)
+        decision = domain.sms_code_decision(counts, s.sms_limits, counted_at,
                                             exempt=domain.exempt(address, s.sms_limits.exempt_networks))
         if decision.refusal is not None:
             raise decision.refusal
@@ -94,7 +113,7 @@ async def _admit_and_save(deps: VotingDeps, campaign_id: str, phone_hash: str, a
         code = domain.new_code()
         await repo.save_code(uow.conn, campaign_id, phone_hash, _code_hash(s.secret_key, campaign_id, phone_hash, code),
                              now, now + timedelta(seconds=s.code_ttl_s))
-        await repo.add_sms_code(uow.conn, windows)
+        await repo.add_sms_code(uow.conn, slices)
         await repo.prune_sms_limits(uow.conn, now)
     return code
 
