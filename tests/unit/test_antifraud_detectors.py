@@ -177,6 +177,43 @@ def test_five_people_on_one_fingerprint_backing_the_favourite_are_not_a_farm_but
     assert found["device_shared"] == ids(farm)
 
 
+def test_where_fingerprints_tell_only_a_model_one_of_hundreds_of_values_backing_one_entry_is_chance_not_a_farm():
+    # A campaign whose page fingerprints tell only a phone's model: 200 values, five people each within 40 minutes,
+    # voting as everyone does. Later six people who happen to send one more such value all back the same entry (one
+    # in ten of everyone backs it): one value of two hundred drawn that lucky is no farm. A farm's phone serves eight
+    # identities in four minutes, a new address each, for another entry: beyond chance among the two hundred too.
+    rng = random.Random(17)
+
+    def people(device: Callable[[int], str]) -> list[domain.VoteSignal]:
+        return [cast(f"m{i}", OTHERS[rng.randrange(10)], T0 + timedelta(seconds=rng.uniform(0, 2400)),
+                     rng.randint(1, 10), device=device(i), subnet=f"117.{i % 250}.{i // 250}.0/24")
+                for i in range(1000)]
+    lucky = [cast(f"lucky{i}", OTHERS[3], T0 + timedelta(seconds=2500 + 200 * i), 10, device="fp-model-lucky",
+                  subnet=f"223.{i}.9.0/24") for i in range(6)]
+    farm = [cast(f"farm{i}", OTHERS[9], T0 + timedelta(seconds=2600 + 30 * i), 10, device="farm-phone",
+                 subnet=f"100.{i}.3.0/24") for i in range(T.device_voters_fast)]
+    assert run(people(lambda i: f"fp-model-{i % 200}") + lucky + farm, per_batch=20)["device_shared"] == ids(farm)
+    # Where every other phone sends its own value, the six on one value are the only such draw: beyond chance.
+    assert run(people(lambda i: f"own-{i}") + lucky + farm, per_batch=20)["device_shared"] == ids(lucky) | ids(farm)
+
+
+def test_a_farm_s_thirty_phones_are_each_beyond_chance_though_together_they_lift_their_target_s_share():
+    # Thirty phones serve eight fresh identities each, side by side, every one for the same entry in a rush with one
+    # browser string (held as a cohort within the minute). The target's share of the day's identities grows with
+    # every phone; read against the campaign's other voters, not the farm's identities already held, each phone's
+    # eight are beyond chance, and at a farm's pace through a new address each they are invalidated.
+    rng = random.Random(23)
+    farm = []
+    for phone in range(30):
+        for i in range(T.device_voters_fast):
+            at = T0 + timedelta(seconds=rng.uniform(0, 20) + 25 * i)
+            farm.append(cast(f"f{phone}-{i}", OTHERS[9], at, 10, device=f"phone{phone}",
+                             subnet=f"100.{phone}.{i}.0/24", ua="ua-farm", verified=at - timedelta(seconds=3),
+                             page=False))
+    found = run(crowd(600, T0 - timedelta(hours=1)) + farm, per_batch=20)
+    assert found["device_shared"] == found["coordinated_cohort"] == ids(farm)
+
+
 def test_a_farm_phone_s_case_takes_its_identities_not_the_people_whose_phones_send_the_same_value():
     # A farm's phone serves eight identities in four minutes, a new address each, all for one entry. Its fingerprint
     # tells only its model and system: six people on the same model send the same value that day, each from their

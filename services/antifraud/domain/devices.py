@@ -19,21 +19,41 @@ def case_level(subject: str) -> Level:
 
 def reads(v: VoteSignal) -> set[CounterKey]:
     """The networks the vote's device voted from that day and in its minute, read also for a vote that came without
-    a network."""
+    a network; and the identities a finding held that day, in the campaign and of the vote's entry (`by_chance`)."""
     if not v.device_hash:
         return set()
-    return {(v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)),
+    day = v.window(DAY)
+    return {(v.campaign_id, "device_networks_day", v.device_hash, day),
             (v.campaign_id, "device_networks_minute", v.device_hash, v.window(MINUTE)),
-            (v.campaign_id, "device_networks_burst", v.device_hash, v.window(BURST))}
+            (v.campaign_id, "device_networks_burst", v.device_hash, v.window(BURST)),
+            (v.campaign_id, "held_trait_day", "*", day),
+            (v.campaign_id, "held_entry_trait_day", f"{entry_key(v.entry_id)}|*", day)}
 
 
 def counter_reads(v: VoteSignal) -> set[CounterKey]:
-    """Whether the vote's fingerprint was seen as many phones' earlier that day (`crowd`), and whether
-    `device_shared` found the device earlier that day."""
+    """Whether the vote's fingerprint was seen as many phones' earlier that day (`crowd`), whether `device_shared`
+    found the device earlier that day, and whether it and how many fingerprints in the campaign reached its
+    identities that day (`draws`)."""
     if not v.device_hash:
         return set()
     return {(v.campaign_id, dimension, v.device_hash, v.window(DAY))
-            for dimension in ("device_class_day", "device_found_day")}
+            for dimension in ("device_class_day", "device_found_day", "device_tested_day")} \
+        | {(v.campaign_id, "devices_tested_day", "*", v.window(DAY))}
+
+
+def draws(v: VoteSignal, ctx: Context) -> int:
+    """How many fingerprints in the campaign reached `device_voters_per_day` identities that day, the vote's among
+    them (counted once each when it first does: `Context.marks`). Each is a draw of the chance test: where
+    fingerprints are worth their name a few families' and farms' phones are, where they tell only a phone's model
+    hundreds of values are, and one of hundreds of crowds backs its popular entry by a chance that would be
+    beyond it for one."""
+    c, day = v.campaign_id, v.window(DAY)
+    every = (c, "devices_tested_day", "*", day)
+    mine = (c, "device_tested_day", v.device_hash or "", day)
+    if not ctx.counts.get(mine, 0) and mine not in ctx.marks:
+        ctx.marks[mine] = 1
+        ctx.marks[every] = ctx.marks.get(every, 0) + 1
+    return max(1, ctx.counts.get(every, 0) + ctx.marks.get(every, 0))
 
 
 def crowd(v: VoteSignal, ctx: Context) -> bool:
@@ -63,10 +83,13 @@ def by_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> float:
     """The chance that `backing` or more of the device's `ids` identities would have voted for the vote's entry if they
     chose as the campaign's other identities did that day: the entry's share of those, read at its upper bound
     (`contrast_sigmas` standard deviations of a count). People who happen to send one fingerprint back the popular
-    entries as often as everyone; a farm's phone backs its target every time."""
-    c, day = v.campaign_id, v.window(DAY)
-    entry = ctx.counts.get((c, "entry_trait_day", f"{entry_key(v.entry_id)}|*", day), 0) - backing
-    everyone = ctx.counts.get((c, "trait_day", "*", day), 0) - ids
+    entries as often as everyone; a farm's phone backs its target every time. Identities a finding held that day are
+    not among the others: a farm's other phones would lift its target's share (and so its chance) phone by phone."""
+    c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
+    held = ctx.distinct.get((c, "held_entry_trait_day", f"{e}|*", day), 0)
+    entry = ctx.counts.get((c, "entry_trait_day", f"{e}|*", day), 0) - max(held, 0) - backing
+    everyone = ctx.counts.get((c, "trait_day", "*", day), 0) \
+        - max(ctx.distinct.get((c, "held_trait_day", "*", day), 0), 0) - ids
     k, n = max(entry, 0), max(everyone, 0)
     if n < ctx.t.contrast_baseline_min:
         return 0.0  # too few others to say how people vote (a campaign's first minutes): the focus alone decides
@@ -74,13 +97,14 @@ def by_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> float:
     return sum(math.comb(ids, j) * share ** j * (1 - share) ** (ids - j) for j in range(backing, ids + 1))
 
 
-def beyond_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> bool:
-    """The device's identities back the entry beyond chance (`by_chance`), or did earlier that day: then its later
-    identities are the same device's, though the entry's share among the others may have grown since. Marked for the
-    rest of the day when it does (`Context.marks`)."""
+def beyond_chance(v: VoteSignal, ctx: Context, ids: int, backing: int, tested: int) -> bool:
+    """The device's identities back the entry beyond chance (`by_chance`) among the `tested` fingerprints that could
+    have (`draws`: the chance that any of them would is at most their number times each one's), or did earlier that
+    day: then its later identities are the same device's, though the entry's share among the others may have grown
+    since. Marked for the rest of the day when it does (`Context.marks`)."""
     found = (v.campaign_id, "device_found_day", v.device_hash or "", v.window(DAY))
     if not ctx.counts.get(found, 0) and found not in ctx.marks \
-            and by_chance(v, ctx, ids, backing) > ctx.t.device_focus_chance:
+            and by_chance(v, ctx, ids, backing) * tested > ctx.t.device_focus_chance:
         return False
     ctx.marks[found] = 1
     return True
@@ -100,10 +124,11 @@ def check(v: VoteSignal, ctx: Context) -> None:
     target, a family's or a community centre's tablet for theirs, while the identities behind a fingerprint that many
     phones send alike (one model and system, fingerprinted with too little entropy) vote for the entries as everyone
     does — four of five of them for the entry a third of everyone backs, one time in twenty; and where fingerprints
-    tell only a phone's model, hundreds of values are each such a draw, so the chance must be small indeed (a device
-    found earlier that day is not asked again: `beyond_chance`). A value seen as many phones' that day (`crowd`) is
-    still read here: its identities backing one entry beyond chance are a group rallying on one popular phone, or a
-    farm whose script sends one fingerprint through rotating proxies, and which it is the device cannot tell.
+    tell only a phone's model, hundreds of values are each such a draw, so the chance is read against their number
+    (`draws`; a device found earlier that day is not asked again: `beyond_chance`). A value seen as many phones' that
+    day (`crowd`) is still read here: its identities backing one entry beyond chance are a group rallying on one
+    popular phone, or a farm whose script sends one fingerprint through rotating proxies, and which it is the device
+    cannot tell.
     The finding covers the day's votes of the identities that voted for the entry from the device (their votes for
     other entries too, and from other devices): not the people who merely send the same value from the same model
     of phone, whose votes go elsewhere."""
@@ -113,6 +138,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
     ids = ctx.distinct.get((v.campaign_id, "device_voters_day", v.device_hash, v.window(DAY)), 0)
     if ids < t.device_voters_per_day:
         return
+    tested = draws(v, ctx)
     backing = ctx.distinct.get((v.campaign_id, "device_entry_voters_day", f"{v.device_hash}|{entry_key(v.entry_id)}",
                                 v.window(DAY)), 0)
     if backing < t.device_focus * ids:
@@ -122,7 +148,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
     fast = ten >= t.device_voters_fast
     networks = ctx.distinct.get((v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)), 0)
     placed = networks < t.device_networks
-    if (placed and not fast) or not beyond_chance(v, ctx, ids, backing):
+    if (placed and not fast) or not beyond_chance(v, ctx, ids, backing, tested):
         return
     sure = fast and not placed
     pace_en = (f"; {ten} of them within the 10 minutes from {start:%H:%M}, faster than people "
