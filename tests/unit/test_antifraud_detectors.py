@@ -227,6 +227,27 @@ def test_a_farm_phone_s_case_takes_its_identities_not_the_people_whose_phones_se
     assert found["device_shared"] == ids(phone)
 
 
+def test_fresh_newcomers_are_an_alert_on_the_entry_they_jump_to_not_on_every_entry_of_a_busy_hour():
+    # An hour of people, then a busy half hour: sixty newcomers every ten minutes for each of ten entries, verified
+    # a minute or two before voting. In the last ten minutes a mention sends 180 to one of them.
+    rng = random.Random(31)
+    newcomers = []
+    for block in range(3):
+        for k, entry in enumerate(OTHERS):
+            for i in range(180 if block == 2 and k == 0 else 60):
+                at = T0 + timedelta(seconds=600 * block + rng.uniform(0, 590))
+                newcomers.append(cast(f"new{block}-{k}-{i}", entry, at, rng.randint(1, 10),
+                                      subnet=f"10.{rng.randrange(256)}.{rng.randrange(256)}.0/24",
+                                      verified=at - timedelta(seconds=rng.uniform(40, 200))))
+    store, alerted = domain.MemoryWindows(), set()
+    votes = sorted(crowd(600, T0 - timedelta(hours=1)) + newcomers, key=lambda v: v.cast_at)
+    for i in range(0, len(votes), 100):
+        for f, _ in asyncio.run(domain.detect(votes[i:i + 100], store, T)):
+            if f.reason_code == "fresh_identity_entry_surge":
+                alerted.add((f.entry_id, f.evidence.get("share_before") is not None))
+    assert alerted == {(OTHERS[0], True)}
+
+
 def test_a_campus_nat_voting_heavily_for_its_own_university_is_not_punished():
     # 600 students behind one address in one hour, 40 % for their own university, the rest elsewhere.
     votes = []

@@ -13,7 +13,7 @@ from typing import Any
 from .context import Context
 from .findings import WINDOW_ZH, Finding, hm, sel
 from .registry import Thresholds
-from .signals import DAY, HOUR, MINUTE, TEN_MINUTES, VoteSignal
+from .signals import DAY, HOUR, MINUTE, TEN_MINUTES, CounterKey, VoteSignal, entry_key
 
 
 def check(v: VoteSignal, ctx: Context) -> None:
@@ -27,7 +27,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
         mine = ctx.past.get(v.vote_id)
         for entry in (v.entry_id, *(mine.entries if mine else ())):
             _covoting(v, entry, ctx.c, ids, ctx.t, ctx.put)
-    _fresh(v, e, ctx.c, ids, ctx.t, ctx.put)
+    _fresh(v, e, ctx, ids)
 
 
 def takeover(v: VoteSignal, voters: int, ids: Any) -> float:
@@ -95,7 +95,8 @@ def _covoting(v: VoteSignal, entry: uuid.UUID, c: Any, ids: Any, t: Thresholds, 
                     sel(v, DAY, entry_id=entry, subnet=v.subnet, voters_of_entry=True), entry_id=entry))
 
 
-def _fresh(v: VoteSignal, e: str, c: Any, ids: Any, t: Thresholds, put: Any) -> None:
+def _fresh(v: VoteSignal, e: str, ctx: Context, ids: Any) -> None:
+    c, t, put = ctx.c, ctx.t, ctx.put
     if not v.fresh:
         return
     start = v.window(TEN_MINUTES)
@@ -120,9 +121,42 @@ def _fresh(v: VoteSignal, e: str, c: Any, ids: Any, t: Thresholds, put: Any) -> 
                      "focus": round(focus, 3), "network_share_of_identities": round(takeover(v, to_entry, ids), 3)},
                     sel(v, TEN_MINUTES, entry_id=v.entry_id, subnet=v.subnet, fresh_only=True), entry_id=v.entry_id))
     n = ids("fresh_entry", e)
-    if n >= t.fresh_entry_alert:
+    if n >= t.fresh_entry_alert and (shares := jump(v, ctx)) is not None:
+        now, before = shares
+        en = (f"{now:.0%} of the campaign's identities in those minutes against {before:.0%} earlier that day "
+              f"(limit {t.fresh_entry_jump:g}×)" if before is not None
+              else f"{now:.0%} of the campaign's identities in its first minutes")
+        zh = (f"占这段时间全部投票身份的 {now:.0%}，而当天此前为 {before:.0%}（阈值 {t.fresh_entry_jump:g} 倍）"
+              if before is not None else f"占活动开始最初几分钟全部投票身份的 {now:.0%}")
         put(Finding("fresh_identity_entry_surge", f"entry:{e}",
-                    f"{n} freshly verified identities voted for this entry in the 10 minutes from {hm(start)}",
-                    f"{hm(start)} 起的 10 分钟内，有 {n} 个新验证的身份为该作品投票",
-                    {"fresh_identities": n}, sel(v, TEN_MINUTES, entry_id=v.entry_id),
-                    entry_id=v.entry_id))
+                    f"{n} freshly verified identities voted for this entry in the 10 minutes from {hm(start)}, "
+                    f"{en} (limit {t.fresh_entry_alert} identities)",
+                    f"{hm(start)} 起的 10 分钟内，有 {n} 个新验证的身份为该作品投票，{zh}"
+                    f"（阈值 {t.fresh_entry_alert} 个身份）",
+                    {"fresh_identities": n, "share_now": round(now, 3),
+                     "share_before": None if before is None else round(before, 3)},
+                    sel(v, TEN_MINUTES, entry_id=v.entry_id), entry_id=v.entry_id))
+
+
+def reads(v: VoteSignal) -> set[CounterKey]:
+    """The entry's identities and the campaign's in the vote's ten minutes and day (`jump`)."""
+    c, e, day, start = v.campaign_id, entry_key(v.entry_id), v.window(DAY), v.window(TEN_MINUTES)
+    return {(c, "entry_trait_ten", f"{e}|*", start), (c, "ids_ten", "*", start), (c, "trait_day", "*", day),
+            (c, "entry_trait_day", f"{e}|*", day)}
+
+
+def jump(v: VoteSignal, ctx: Context) -> tuple[float, float | None] | None:
+    """The entry's share of the campaign's identities in the vote's (aligned) ten minutes, and earlier that day,
+    when the first is at least `fresh_entry_jump` times the second — or the campaign has too few identities
+    earlier that day to say (`contrast_baseline_min`; None for the share before); else None. In a busy hour every
+    entry gets its fifty newcomers as it always does; an entry that a mention, a share or a farm suddenly sends
+    them to jumps against its own history."""
+    e, day, start, t, counts = entry_key(v.entry_id), v.window(DAY), v.window(TEN_MINUTES), ctx.t, ctx.counts
+    mine = counts.get((v.campaign_id, "entry_trait_ten", f"{e}|*", start), 0)
+    everyone = counts.get((v.campaign_id, "ids_ten", "*", start), 0)
+    now = mine / everyone if everyone else 0.0
+    earlier = counts.get((v.campaign_id, "trait_day", "*", day), 0) - everyone
+    if earlier < t.contrast_baseline_min:
+        return now, None
+    before = (max(counts.get((v.campaign_id, "entry_trait_day", f"{e}|*", day), 0) - mine, 0) + 1) / (earlier + 1)
+    return (now, before) if now >= t.fresh_entry_jump * before else None

@@ -47,7 +47,7 @@ def past_reads(votes: Iterable[VoteSignal],
         its_counters, its_distinct = coordination.reads(v, entries.get(v.campaign_id, frozenset()))
         counters |= its_counters | timing.reads(v)
         distinct |= its_distinct | devices.reads(v)
-        counters |= devices.counter_reads(v)
+        counters |= devices.counter_reads(v) | networks.reads(v)
         mine = past.get(v.vote_id)
         if v.subnet and mine:
             day = v.window(DAY)
