@@ -197,6 +197,19 @@ def test_where_fingerprints_tell_only_a_model_one_of_hundreds_of_values_backing_
     assert run(people(lambda i: f"own-{i}") + lucky + farm, per_batch=20)["device_shared"] == ids(lucky) | ids(farm)
 
 
+def test_twenty_phones_of_one_farm_are_each_found_though_each_is_one_of_twenty_draws():
+    # Twenty phones serve nine identities each, side by side, a new address each, for the entry a tenth of everyone
+    # backs; nothing else about them stands out, and together they lift its share to a quarter. Each phone alone is
+    # about a chance in fifty thousand; read as one of twenty draws it would not be found, read as one of twenty such
+    # phones it is (Benjamini and Hochberg).
+    rng = random.Random(41)
+    farm = [cast(f"f{phone}-{i}", OTHERS[0], at, 10, device=f"phone{phone}", subnet=f"100.{phone}.{i}.0/24")
+            for phone in range(20) for i in range(9)
+            for at in [T0 + timedelta(seconds=rng.uniform(0, 20) + 25 * i)]]
+    found = run(crowd(1000, T0 - timedelta(hours=1)) + farm, per_batch=20)
+    assert found["device_shared"] == ids(farm)
+
+
 def test_a_farm_s_thirty_phones_are_each_beyond_chance_though_together_they_lift_their_target_s_share():
     # Thirty phones serve eight fresh identities each, side by side, every one for the same entry in a rush with one
     # browser string (held as a cohort within the minute). The target's share of the day's identities grows with

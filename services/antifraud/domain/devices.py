@@ -37,23 +37,26 @@ def counter_reads(v: VoteSignal) -> set[CounterKey]:
     if not v.device_hash:
         return set()
     return {(v.campaign_id, dimension, v.device_hash, v.window(DAY))
-            for dimension in ("device_class_day", "device_found_day", "device_tested_day")} \
-        | {(v.campaign_id, "devices_tested_day", "*", v.window(DAY))}
+            for dimension in ("device_class_day", "device_found_day", "device_tested_day", "device_beyond_day")} \
+        | {(v.campaign_id, dimension, "*", v.window(DAY)) for dimension in ("devices_tested_day", "devices_beyond_day")}
 
 
 def draws(v: VoteSignal, ctx: Context) -> int:
     """How many fingerprints in the campaign reached `device_voters_per_day` identities that day, the vote's among
     them (counted once each when it first does: `Context.marks`). Each is a draw of the chance test: where
     fingerprints are worth their name a few families' and farms' phones are, where they tell only a phone's model
-    hundreds of values are, and one of hundreds of crowds backs its popular entry by a chance that would be
-    beyond it for one."""
+    hundreds of values are, and one of hundreds of crowds backs its popular entry by a chance that would be beyond
+    it for one."""
     c, day = v.campaign_id, v.window(DAY)
-    every = (c, "devices_tested_day", "*", day)
-    mine = (c, "device_tested_day", v.device_hash or "", day)
-    if not ctx.counts.get(mine, 0) and mine not in ctx.marks:
-        ctx.marks[mine] = 1
-        ctx.marks[every] = ctx.marks.get(every, 0) + 1
-    return max(1, ctx.counts.get(every, 0) + ctx.marks.get(every, 0))
+    return max(1, _once(ctx, (c, "device_tested_day", v.device_hash or "", day), (c, "devices_tested_day", "*", day)))
+
+
+def _once(ctx: Context, mark: CounterKey, tally: CounterKey) -> int:
+    """Marks `mark` for the day and adds one to `tally` the first time; `tally`'s count, this batch's included."""
+    if not ctx.counts.get(mark, 0) and mark not in ctx.marks:
+        ctx.marks[mark] = 1
+        ctx.marks[tally] = ctx.marks.get(tally, 0) + 1
+    return ctx.counts.get(tally, 0) + ctx.marks.get(tally, 0)
 
 
 def crowd(v: VoteSignal, ctx: Context) -> bool:
@@ -98,13 +101,24 @@ def by_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> float:
 
 
 def beyond_chance(v: VoteSignal, ctx: Context, ids: int, backing: int, tested: int) -> bool:
-    """The device's identities back the entry beyond chance (`by_chance`) among the `tested` fingerprints that could
-    have (`draws`: the chance that any of them would is at most their number times each one's), or did earlier that
-    day: then its later identities are the same device's, though the entry's share among the others may have grown
-    since. Marked for the rest of the day when it does (`Context.marks`)."""
-    found = (v.campaign_id, "device_found_day", v.device_hash or "", v.window(DAY))
-    if not ctx.counts.get(found, 0) and found not in ctx.marks \
-            and by_chance(v, ctx, ids, backing) * tested > ctx.t.device_focus_chance:
+    """The device's identities back the entry beyond chance (`by_chance`), read among the `tested` fingerprints
+    that could have (`draws`), or did earlier that day: then its later identities are the same device's, though the
+    entry's share among the others may have grown since. Marked for the rest of the day when it does
+    (`Context.marks`).
+
+    Among the draws, as Benjamini and Hochberg read many tests at once: a value whose chance is at most
+    `device_focus_chance` on its own is one of `k` such values that day, and is found when its chance is also at
+    most k / tested of that. One lucky value among hundreds of models (k = 1) must be hundreds of times as unlikely;
+    the twenty phones of one farm, each as unlikely on its own, are found as if each were alone."""
+    c, day = v.campaign_id, v.window(DAY)
+    found = (c, "device_found_day", v.device_hash or "", day)
+    if ctx.counts.get(found, 0) or found in ctx.marks:
+        return True
+    chance = by_chance(v, ctx, ids, backing)
+    if chance > ctx.t.device_focus_chance:
+        return False
+    k = _once(ctx, (c, "device_beyond_day", v.device_hash or "", day), (c, "devices_beyond_day", "*", day))
+    if chance * tested > ctx.t.device_focus_chance * k:
         return False
     ctx.marks[found] = 1
     return True

@@ -39,9 +39,10 @@ class Thresholds:
     device_networks: int = 2
     device_voters_fast: int = 8
     # … and this share of them voted for one entry from it (a fingerprint many phones send alike is not one device),
-    # which identities voting as the campaign's others do would match only with this chance, times the number of
+    # which identities voting as the campaign's others do would match only with this chance, read among the
     # fingerprints that reached `device_voters_per_day` identities in the campaign that day (each is such a draw:
-    # a few families' and farms' phones, or hundreds of values where fingerprints tell only a phone's model)
+    # a few families' and farms' phones, or hundreds of values where fingerprints tell only a phone's model) as
+    # Benjamini and Hochberg read many tests (`devices.beyond_chance`)
     device_focus: float = 0.8
     device_focus_chance: float = 0.0001
     # A fingerprint that came through this many networks within one minute, or `device_class_burst` within ten

@@ -249,9 +249,12 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
     # are read without the chance test, which a popular target's growing share could otherwise loosen.
     "device_found_day": (DAY, False),
     # A fingerprint that reached `device_voters_per_day` identities that day (`device_tested_day`, per value), and
-    # how many did in the campaign ("*"): each is a draw of the chance test, which is read against their number.
+    # how many did in the campaign ("*"): each is a draw of the chance test; and those whose identities backed an
+    # entry beyond chance as one draw (`device_beyond_day`, and how many in the campaign): `devices.beyond_chance`.
     "device_tested_day": (DAY, False),
     "devices_tested_day": (DAY, False),
+    "device_beyond_day": (DAY, False),
+    "devices_beyond_day": (DAY, False),
 }
 # entry_subnet_burst and entry_device_burst count identities too (each at its first vote for the entry in the 10 s).
 # Counters every instance adds to (per entry, per network: a carrier NAT is in every batch) are kept in one row
@@ -259,8 +262,8 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
 # a rule reads the sum over the partitions.
 SHARDED = {d for d in DIMENSIONS
            if d.startswith(("entry_", "subnet_", "trait_", "ids_")) and d != "entry_device_burst"} \
-    | {"device_class_day", "device_found_day", "device_tested_day", "devices_tested_day"}  # marked once per batch
-    # that finds it, by whichever instance
+    | {"device_class_day", "device_found_day", "device_tested_day", "devices_tested_day", "device_beyond_day",
+       "devices_beyond_day"}  # (those marked once per batch that finds it, by whichever instance)
 
 # Distinct identities per window: one busy voter must not look like many. The timer dimensions hold the
 # identities of a network that voted for an entry again after a timed gap (any gap; in one gap bucket).
