@@ -200,6 +200,23 @@
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
 
+  // The browser's device id: a random value this browser keeps for the site (not derived from anything about the
+  // person or the phone), sent with each vote so that many identities voting from one browser can be told
+  // (docs/pages.md). A browser that keeps nothing (private mode, storage off) sends none, and is judged without.
+  var deviceKey = "massline-device";
+  function deviceId() {
+    try {
+      var id = localStorage.getItem(deviceKey);
+      if (!id) {
+        id = "web-" + newKey();
+        localStorage.setItem(deviceKey, id);
+      }
+      return id;
+    } catch (e) {
+      return undefined;
+    }
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll(".vote-form"), function (form) {
     var result = document.createElement("p");
     result.className = "notice";
@@ -218,8 +235,8 @@
       if (!(count >= 1)) count = 1;
       var button = form.querySelector("button");
       button.disabled = true;
-      request("POST", "/votes", { entry_id: form.getAttribute("data-entry"), count: count, idempotency_key: newKey() },
-              true).then(function (answer) {
+      request("POST", "/votes", { entry_id: form.getAttribute("data-entry"), count: count, idempotency_key: newKey(),
+                                  device: deviceId() }, true).then(function (answer) {
         say(result, fill(messages.voted, { count: answer.count }), "ok");
         if (answer.receipt) showReceipt(result, answer.receipt);
         if (answer.remaining_today !== undefined) showLeft(answer.remaining_today);
