@@ -378,7 +378,6 @@ class ServiceRuntime(Generic[SettingsT]):
             probe = consumer_client(self.settings, client_id=f"massline-{self.name}-probe", enable_auto_commit=False,
                                     auto_offset_reset="earliest")
             await asyncio.wait_for(probe.start(), 10)
-            probe.assign([TopicPartition(EPOCH_TOPIC, 0)])
             self._probe = probe
         return self._probe
 
@@ -388,6 +387,10 @@ class ServiceRuntime(Generic[SettingsT]):
         tp = TopicPartition(EPOCH_TOPIC, 0)
         if not exists and self.settings.creates_topics:
             await ensure_topics(self.settings, [EPOCH_TOPIC], dead_letters=False)
+        if tp not in probe.assignment():
+            # Assigned once the topic exists: a client assigned a topic the broker does not have yet logs an error
+            # at every metadata refresh until it does.
+            probe.assign([tp])
         for _ in range(2):
             await probe.seek_to_beginning(tp)
             batch = await probe.getmany(tp, timeout_ms=2000, max_records=1)
