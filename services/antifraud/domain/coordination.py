@@ -87,6 +87,13 @@ _MAX_RATIO = 1000.0
 _MIN_RATIO = 0.05
 _TIMING_CAP = 20.0
 _CONTRIBUTES = 1.5  # a trait this much commoner in the cohort is named in the explanation
+# How a trait's ratio reads: the shares it compares are counted from few identities, so the ratio is read
+# cautiously (`contrast_sigmas` towards "no difference"), well below the shares' own quotient.
+_CAUTIOUS_EN = "read cautiously from so few, at least"
+_CAUTIOUS_ZH = "按样本量保守估计至少为其"
+# Why a case past the invalidating odds is only held: its evidence is not two strong traits among three signals.
+_HELD_EN = ": held for a person, as fewer than two of its traits are strong enough to invalidate on their own"
+_HELD_ZH = "：本案显著特征不足两项，暂扣待人工核查"
 # A surge's first identities may have voted just before the ten minutes in which it stands out, when it is longer
 # than five minutes or first stood out in the later of two overlapping windows. An entry cohort's finding also
 # covers the identities with the script's traits that voted for the entry in the two minutes before its window.
@@ -471,10 +478,10 @@ def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
         return
     ev = Evidence("script", ratio,
                   f"{k} of the {rushed} that voted for it in a rush that day ({_RUSH_EN}) sent one browser string, "
-                  f"from {networks} networks ({k / rushed:.0%}, against {p:.2%} of the campaign's other voters: "
-                  f"{ratio:.1f}× as common)",
+                  f"from {networks} networks ({k / rushed:.0%}, against {p:.2%} of the campaign's other voters; "
+                  f"{_CAUTIOUS_EN} {ratio:.1f}× as common)",
                   f"当天为其投票的身份中有 {rushed} 个{_RUSH_ZH}，其中 {k} 个经由 {networks} 个网段使用同一浏览器标识"
-                  f"（占 {k / rushed:.0%}，活动中其他投票者仅 {p:.2%}，为其 {ratio:.1f} 倍）")
+                  f"（占 {k / rushed:.0%}，活动中其他投票者仅 {p:.2%}；{_CAUTIOUS_ZH} {ratio:.1f} 倍）")
     co = Cohort("day", "entry_trait_day", f"{e}|", DAY, day)
     _found(v, ctx, co, False, cohort("*"), [("ua", v.ua or "?", ev), ("rush", "y", ev)], [ev], math.log(ratio),
            "hold")
@@ -601,9 +608,10 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
             continue
         en, zh = _describe(name, value)
         ev = Evidence(name, ratio,
-                      f"{k} of them {en} ({k / known:.0%}, against {p:.1%} of the campaign's other voters: "
-                      f"{ratio:.1f}× as common)",
-                      f"其中 {k} 个{zh}（占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}，为其 {ratio:.1f} 倍）")
+                      f"{k} of them {en} ({k / known:.0%}, against {p:.1%} of the campaign's other voters; "
+                      f"{_CAUTIOUS_EN} {ratio:.1f}× as common)",
+                      f"其中 {k} 个{zh}（占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}；"
+                      f"{_CAUTIOUS_ZH} {ratio:.1f} 倍）")
         out.contributing.append(ev)
         if label == "entry" and name == "ua" and k < t.ua_min_share * known:
             continue  # not a script's one string: a crowd from one app (`ua_min_share`)
@@ -806,11 +814,12 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
         f"Of the {whom_en}: " + "; ".join(s.text for s in signals)
         + f". Together {odds:,.0f}× likelier under one script than among the campaign's other voters "
           f"(holds at {ctx.t.hold_odds:.0f}×; invalidates at {ctx.t.invalidate_odds:.0f}× with two strong traits among "
-          f"three signals).",
+          f"three signals)" + (_HELD_EN if level == "hold" and odds >= ctx.t.invalidate_odds else "") + ".",
         f"{whom_zh}中：" + "；".join(s.text_zh for s in signals)
         + f"。综合来看，出自同一脚本的可能性是活动中其他投票者的 {odds:,.0f} 倍"
           f"（{ctx.t.hold_odds:.0f} 倍起暂扣待核；"
-          f"三项信号中有两项显著特征且达 {ctx.t.invalidate_odds:.0f} 倍起自动作废）。",
+          f"三项信号中有两项显著特征且达 {ctx.t.invalidate_odds:.0f} 倍起自动作废）"
+        + (_HELD_ZH if level == "hold" and odds >= ctx.t.invalidate_odds else "") + "。",
         {"cohort": label, "identities": n, "odds": round(odds, 1), "score": round(score, 3),
          "signals": [{"signal": s.signal, "ratio": round(s.ratio, 2)} for s in signals], "traits": traits},
         Selector(v.campaign_id, start, end, entry_id=v.entry_id,
