@@ -237,9 +237,10 @@ FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u(k, w, s)
 WHERE c.key = u.k AND c.window_s = u.w AND c.window_start = u.s;
 
 -- name: prune_sms_counts
--- At most $2 counters of slices that began before $1 (no longer counted), skipping rows another request holds.
+-- At most $2 counters of the window $3 (its length in seconds) whose slices began before $1 (no longer counted),
+-- skipping rows another request holds.
 DELETE FROM sms_code_counts WHERE ctid = ANY(ARRAY(
-    SELECT ctid FROM sms_code_counts WHERE window_start < $1 LIMIT $2 FOR UPDATE SKIP LOCKED));
+    SELECT ctid FROM sms_code_counts WHERE window_s = $3 AND window_start < $1 LIMIT $2 FOR UPDATE SKIP LOCKED));
 
 -- name: use_captcha
 -- The challenge's id recorded as answered; no row back when it was answered before.

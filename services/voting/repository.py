@@ -20,7 +20,7 @@ from massline.queries import load_queries
 
 from .domain import AcceptedVote, EntryCounts, LoggedVote, TallyCounts
 from .domain.ballots import EntryQuotaKey, KeyOf, QuotaKey
-from .domain.sms_guard import DAY_S, counted_for
+from .domain.sms_guard import WINDOWS, counted_for
 from .domain.votelog import LoggedDay
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
@@ -163,9 +163,11 @@ async def add_sms_code(conn: Conn, slices: list[SmsSlice]) -> None:
 
 
 async def prune_sms_limits(conn: Conn, now: datetime, at_most: int = 50) -> None:
-    """Delete up to `at_most` counters of slices that began over 26 hours ago (a day and one of its slices: no
-    window counts them any more) and captchas that expired; rows other requests hold are skipped."""
-    await conn.execute(Q.prune_sms_counts, now - counted_for(DAY_S), at_most)
+    """Delete up to `at_most` counters of each window whose slices no longer count (an hour's begun over 65 minutes
+    ago, a day's over 26 hours ago: the window and one of its slices) and captchas that expired; rows other requests
+    hold are skipped."""
+    for window_s in WINDOWS:
+        await conn.execute(Q.prune_sms_counts, now - counted_for(window_s), at_most, window_s)
     await conn.execute(Q.prune_used_captchas, now, at_most)
 
 

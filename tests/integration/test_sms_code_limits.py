@@ -154,15 +154,20 @@ async def test_an_address_gets_a_hundred_codes_an_hour_and_a_network_three_hundr
 
 async def test_the_day_window_exempt_networks_and_old_rows(database_url: str) -> None:
     async for voting in _voting(database_url, sms_limits={"exempt_networks": "127.0.0.0/8"}):
-        # Counters of slices no window counts any more (begun over 26 hours ago) and captchas expired go as codes
-        # are sent; a day's slice begun 25 hours ago still counts and stays.
+        # Counters of slices no window counts any more (a day's begun over 26 hours ago, an hour's over 65 minutes
+        # ago) and captchas expired go as codes are sent; a day's slice begun 25 hours ago and an hour's begun 60
+        # minutes ago still count and stay.
         await voting.pool.execute("INSERT INTO sms_code_counts VALUES ('phone:old', 86400, now() - interval '27 hours', 4), "
                                   "('phone:old-hour', 3600, now() - interval '2 days', 4), "
+                                  "('phone:hour-over', 3600, now() - interval '70 minutes', 4), "
+                                  "('phone:hour-kept', 3600, now() - interval '60 minutes', 4), "
                                   "('phone:kept', 86400, now() - interval '25 hours', 4)")
         await voting.pool.execute("INSERT INTO used_captchas VALUES ('old', now() - interval '1 minute')")
         assert (await voting.code("13500000001", "192.0.2.1")).status_code == 202
-        assert await voting.pool.fetchval("SELECT array_agg(key) FROM sms_code_counts "
-                                          "WHERE key IN ('phone:old', 'phone:old-hour', 'phone:kept')") == ["phone:kept"]
+        assert await voting.pool.fetchval(
+            "SELECT array_agg(key ORDER BY key) FROM sms_code_counts WHERE key IN "
+            "('phone:old', 'phone:old-hour', 'phone:hour-over', 'phone:hour-kept', 'phone:kept')") \
+            == ["phone:hour-kept", "phone:kept"]
         assert await voting.pool.fetchval("SELECT count(*) FROM used_captchas") == 0
         # A network that was sent its day's codes (counted in the current slice of the day) is refused until that
         # slice stops counting: 26 hours after it began.
