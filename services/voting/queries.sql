@@ -237,10 +237,12 @@ FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u(k, w, s)
 WHERE c.key = u.k AND c.window_s = u.w AND c.window_start = u.s;
 
 -- name: prune_sms_counts
--- At most $2 counters of the window $3 (its length in seconds) whose slices began before $1 (no longer counted),
--- skipping rows another request holds.
+-- At most $2 counters per window ($3 window lengths in seconds) whose slices began before its cutoff ($1, the same
+-- order: no longer counted), skipping rows another request holds.
 DELETE FROM sms_code_counts WHERE ctid = ANY(ARRAY(
-    SELECT ctid FROM sms_code_counts WHERE window_s = $3 AND window_start < $1 LIMIT $2 FOR UPDATE SKIP LOCKED));
+    SELECT old.ctid FROM unnest($3::int[], $1::timestamptz[]) AS u(w, cutoff)
+    CROSS JOIN LATERAL (SELECT ctid FROM sms_code_counts WHERE window_s = u.w AND window_start < u.cutoff
+                        LIMIT $2 FOR UPDATE SKIP LOCKED) AS old));
 
 -- name: use_captcha
 -- The challenge's id recorded as answered; no row back when it was answered before.

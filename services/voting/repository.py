@@ -166,8 +166,7 @@ async def prune_sms_limits(conn: Conn, now: datetime, at_most: int = 50) -> None
     """Delete up to `at_most` counters of each window whose slices no longer count (an hour's begun over 65 minutes
     ago, a day's over 26 hours ago: the window and one of its slices) and captchas that expired; rows other requests
     hold are skipped."""
-    for window_s in WINDOWS:
-        await conn.execute(Q.prune_sms_counts, now - counted_for(window_s), at_most, window_s)
+    await conn.execute(Q.prune_sms_counts, [now - counted_for(w) for w in WINDOWS], at_most, list(WINDOWS))
     await conn.execute(Q.prune_used_captchas, now, at_most)
 
 

@@ -90,9 +90,9 @@ def by_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> float:
     not among the others: a farm's other phones would lift its target's share (and so its chance) phone by phone."""
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
     held = ctx.distinct.get((c, "held_entry_trait_day", f"{e}|*", day), 0)
-    entry = ctx.counts.get((c, "entry_trait_day", f"{e}|*", day), 0) - max(held, 0) - backing
-    everyone = ctx.counts.get((c, "trait_day", "*", day), 0) \
-        - max(ctx.distinct.get((c, "held_trait_day", "*", day), 0), 0) - ids
+    entry = ctx.counts.get((c, "entry_trait_day", f"{e}|*", day), 0) - held - backing
+    everyone = ctx.counts.get((c, "trait_day", "*", day), 0) - ctx.distinct.get((c, "held_trait_day", "*", day), 0) \
+        - ids
     k, n = max(entry, 0), max(everyone, 0)
     if n < ctx.t.contrast_baseline_min:
         return 0.0  # too few others to say how people vote (a campaign's first minutes): the focus alone decides
