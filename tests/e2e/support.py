@@ -25,6 +25,18 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
     raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
+def put_policy(api: Api, campaign: str, user: str, body: dict[str, Any]) -> httpx.Response:
+    """PUT a campaign's anti-fraud policy as an operator would, once anti-fraud has heard of the campaign: it learns
+    campaigns from the bus, seconds after the submission service loads one, and answers 404 `campaign_not_found`
+    until then."""
+    def put() -> httpx.Response | None:
+        r = api.call("PUT", f"/api/antifraud/campaigns/{campaign}/policy", user, json=body)
+        return None if r.status_code == 404 and r.json()["error"]["code"] == "campaign_not_found" else r
+
+    answer: httpx.Response = wait_for("anti-fraud to know the campaign", put)
+    return answer
+
+
 class Api:
     def __init__(self, base: str) -> None:
         self.base = base

@@ -87,8 +87,8 @@ def test_a_vote_farm_on_one_device_is_invalidated_and_an_operator_reinstates_it(
     # --- the operator tells anti-fraud to invalidate at once in this campaign (audited: who and why) ---
     assert api.call("PUT", f"/api/antifraud/campaigns/{CAMPAIGN}/policy", "af-unit",
                     json={"policy": "invalidate", "reason": "x" * 5}).status_code == 403
-    r = api.call("PUT", f"/api/antifraud/campaigns/{CAMPAIGN}/policy", "af-operator",
-                 json={"policy": "invalidate", "reason": "省网信办要求发现刷票立即剔除"})
+    r = support.put_policy(api, CAMPAIGN, "af-operator",
+                           {"policy": "invalidate", "reason": "省网信办要求发现刷票立即剔除"})
     assert r.status_code == 200 and r.json()["set_by"] == "af-operator", r.text
 
     assert api.call("POST", f"/api/submission/campaigns/{CAMPAIGN}/phase", "admin",

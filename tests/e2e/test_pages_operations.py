@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from support import PASSWORD, SCREENSHOTS, Api, open_voting, voter_ticket, wait_for
+from support import PASSWORD, SCREENSHOTS, Api, open_voting, put_policy, voter_ticket, wait_for
 
 from massline.contracts import topics
 from services.antifraud import domain
@@ -55,8 +55,7 @@ def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser)
         "username": "ops-operator", "display_name": "值班员", "password": PASSWORD, "role": "operator"})
     assert r.status_code == 200, r.text
     # Every finding is held for review in this campaign (by default a device farm is invalidated at once).
-    r = api.call("PUT", f"/api/antifraud/campaigns/{CAMPAIGN}/policy", "admin",
-                 json={"policy": "flag", "reason": "本活动的异常投票一律先人工核查"})
+    r = put_policy(api, CAMPAIGN, "admin", {"policy": "flag", "reason": "本活动的异常投票一律先人工核查"})
     assert r.status_code == 200, r.text
 
     def cast(phone: str, entry: str, count: int, key: str, device: str | None = None, address: str | None = None

@@ -37,8 +37,8 @@ def test_votes_are_sealed_and_receipts_and_the_tally_check_out(system, browser) 
         "role": "operator"})
     assert r.status_code == 200, r.text
     api.login("seal-operator", support.PASSWORD)
-    r = api.call("PUT", f"/api/antifraud/campaigns/{CAMPAIGN}/policy", "seal-operator",
-                 json={"policy": "flag", "reason": "held for review before any invalidation"})
+    r = support.put_policy(api, CAMPAIGN, "seal-operator",
+                           {"policy": "flag", "reason": "held for review before any invalidation"})
     assert r.status_code == 200, r.text
 
     def vote(phone: str, entry: str, count: int, key: str, device: str, address: str | None = None) -> dict:
