@@ -864,8 +864,21 @@ def test_a_network_s_wave_on_cue_is_held_once_the_seconds_after_it_have_passed()
     assert found["network_wave"] == ids(farm)
     assert not set().union(*found.values()) & ids(background)
     first = [v for v in farm if v.cast_at < T0 + timedelta(seconds=60)]
-    # judged once the 40 s after the wave's 30 s have passed, well before the next wave
-    assert all(T0 + timedelta(seconds=15 + 40) <= held_at[v.vote_id] <= T0 + timedelta(seconds=120) for v in first)
+    # nobody else around it: judged once the 20 s after the wave's 30 s have passed, within the minute
+    assert all(T0 + timedelta(seconds=15 + 20) <= held_at[v.vote_id] <= T0 + timedelta(seconds=60) for v in first)
+
+
+def test_a_wave_with_a_few_of_its_network_around_it_waits_for_the_40_s_after():
+    """Twenty on cue and three more of the network's identities a quarter of a minute later: nearly all, not all of
+    those seconds. The sooner look leaves it; the look on the 40 s either side holds the wave."""
+    background = crowd(1200, T0 - timedelta(minutes=40), span_s=3600)
+    farm = once_waves(1, 20, T0, gaps=(0,), spread_s=4)
+    late = [cast(f"late{i}", TARGET, T0 + timedelta(seconds=28 + i), 10, subnet="192.0.88.0/24",
+                 verified=T0 - timedelta(minutes=5), ua=f"ua-late{i}") for i in range(3)]
+    held_at: dict[uuid.UUID, datetime] = {}
+    found = run(background + farm + late, per_batch=2, held_at=held_at)
+    assert ids(farm) <= found["network_wave"]
+    assert all(held_at[v.vote_id] >= T0 + timedelta(seconds=60) for v in farm)
 
 
 def test_a_network_s_next_wave_seen_while_its_last_still_waits_is_judged_too():

@@ -67,8 +67,8 @@ def judge(
     again: Iterable[VoteSignal] = (),
     early: dict[EarlyKey, VoteSignal] | None = None,
     marks: dict[ShardedKey, int] | None = None,
-    due: Iterable[VoteSignal] = (),
-    waves: dict[timing.WaveKey, VoteSignal] | None = None,
+    due: Iterable[timing.DueWave] = (),
+    waves: dict[timing.WaveKey, timing.KeptWave] | None = None,
 ) -> list[Finding]:
     """Every rule, read against the counters after the batch was added. One finding per subject and window.
 
@@ -76,7 +76,8 @@ def judge(
     identities in the campaign that day), judged by it again. `early` (the store's) keeps, for a later batch, each
     vote of this batch (and of `again`) still waiting for that baseline. `marks` receives the counters the rules
     marked for later batches (`Context.marks`). `due`: the waves kept by earlier batches whose seconds after have
-    passed, judged now (`timing.judge_waves`); `waves` (the store's) forgets them and keeps this batch's new ones."""
+    passed, judged now (`timing.judge_waves`); `waves` (the store's) forgets them (marks those of the sooner look)
+    and keeps this batch's new ones."""
     votes, again, due = list(votes), list(again), list(due)
     ctx = Context(counts, distinct, history, t, past or {}, entries=coordination.batch_entries(votes + again))
     # An identity's requests per minute, from its history (which holds the batch): the identity's votes may come
@@ -103,8 +104,11 @@ def judge(
             if len(early) < _EARLY_MAX or early_key(v) in early:
                 early[early_key(v)] = v
     if waves is not None:
-        for v in due:
-            waves.pop(timing.wave_key(v), None)
+        for v, final in due:
+            if final:
+                waves.pop(timing.wave_key(v), None)
+            else:  # the sooner look: the one on the 40 s after is still to come
+                waves[timing.wave_key(v)] = timing.KeptWave(v, looked=True)
         for v in ctx.waves:
             timing.keep_wave(waves, v)
     return list(ctx.found.values())
@@ -153,7 +157,7 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     counter_reads, distinct_reads = past_reads(votes, past)
     again = early_again(store, votes)
     due = timing.waves_due(store, votes)
-    for w in due:
+    for w, _ in due:
         counter_reads |= timing.wave_reads(w)
     entries = coordination.batch_entries(votes + again)
     for v in again:

@@ -80,6 +80,10 @@ class Thresholds:
     # four of the two minutes around it, however sudden the notice. A farm's wave arrives on cue.
     wave_min_identities: int = 15
     wave_share: float = 0.8
+    # … judged sooner, once the 20 s after it have passed, when it is this share of the network's identities for the
+    # entry over those and the 40 s before: next to nobody around it. People told at once have come to at most about
+    # five in six of those seconds; a farm's wave fired on cue, all of them.
+    wave_share_soon: float = 0.95
     regular_min_votes: int = 6  # five gaps: reminders at random are that even (5 %) about once in 10,000
     regular_min_gap_s: float = 20.0
     regular_max_cv: float = 0.05
@@ -243,7 +247,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "identities of one network voting for one entry within half a minute, with hardly any in the minutes "
          "around: a wave on cue, not a crowd finding the page at its own pace",
          "同一网段的多个身份在半分钟内集中为同一作品投票，前后几分钟内几乎没有：按口令发出的一波，而不是各自找到页面的人群",
-         "hold", ("wave_min_identities", "wave_share"), "timing"),
+         "hold", ("wave_min_identities", "wave_share", "wave_share_soon"), "timing"),
     Rule("regular_gaps", "one identity voting at machine-regular intervals", "同一身份按机器般固定的间隔投票",
          "hold", ("regular_min_votes", "regular_min_gap_s", "regular_max_cv", "regular_slow_gap_s",
                   "regular_slow_min_votes", "regular_slow_max_cv"), "timing"),

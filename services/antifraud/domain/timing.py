@@ -7,7 +7,7 @@ import itertools
 import statistics
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from .context import Context, Evidence
 from .findings import BY_ZH, Finding, Selector, hm, sel
@@ -44,25 +44,43 @@ def reads(v: VoteSignal) -> set[CounterKey]:
 
 
 # A network's wave (`network_wave`): the 10 s windows of its 30 s, of the 40 s read either side, and how far from
-# where it was first seen its start is looked for. A wave is judged once the last of those has passed.
+# where it was first seen its start is looked for. A wave is judged once the last of those has passed; one with
+# next to nobody around it is judged sooner, on the 20 s after it (`wave_share_soon`), searched one window later
+# at most. Both looks read the same counters.
 _WAVE = 3
 _AROUND = 4
 _SEARCH = 2
+_AFTER_SOON = 2
+_SEARCH_SOON = 1
 WaveKey = tuple[str, str, str, datetime]  # campaign, entry, network, the start of the 30 s it was seen in
 WAVES_MAX = 10_000
+
+
+class KeptWave(NamedTuple):
+    """A vote that saw a wave, and whether the sooner look has judged it already."""
+
+    vote: VoteSignal
+    looked: bool = False
+
+
+class DueWave(NamedTuple):
+    """A kept wave judged by this batch: on the 40 s either side (`final`), or the sooner look."""
+
+    vote: VoteSignal
+    final: bool
 
 
 def wave_key(v: VoteSignal) -> WaveKey:
     return v.campaign_id, str(v.entry_id), v.subnet or "", _wave_start(v)
 
 
-def keep_wave(kept: dict[WaveKey, VoteSignal], v: VoteSignal) -> None:
+def keep_wave(kept: dict[WaveKey, KeptWave], v: VoteSignal) -> None:
     """Keeps a vote that saw a wave, unless one kept already will look where this one would (the next wave of a
     network, seen while the last is still waiting, is kept beside it)."""
     c, e, s, start = wave_key(v)
     if len(kept) >= WAVES_MAX or any((c, e, s, start + k * _TEN_S) in kept for k in range(-_SEARCH, _SEARCH + 1)):
         return
-    kept[(c, e, s, start)] = v
+    kept[(c, e, s, start)] = KeptWave(v)
 
 
 def _wave_start(v: VoteSignal) -> datetime:
@@ -76,7 +94,7 @@ def _wave_bins(v: VoteSignal) -> list[datetime]:
 
 def _wave_seen(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
     """The 30 s up to this vote's hold `wave_min_identities` of the network's identities for the entry: kept to
-    judge as a wave once the 40 s after it have passed (`waves`)."""
+    judge as a wave once the 20 s and the 40 s after it have passed (`waves`)."""
     es = pair(e, v.subnet or "")
     bins = [ctx.counts.get((v.campaign_id, "entry_subnet_burst", es, at), 0)
             for at in (v.window(BURST) - k * _TEN_S for k in range(_WAVE))]
@@ -90,51 +108,66 @@ def wave_reads(v: VoteSignal) -> set[CounterKey]:
     return {(v.campaign_id, "entry_subnet_burst", es, at) for at in _wave_bins(v)}
 
 
-def waves_due(store: Any, votes: list[VoteSignal]) -> list[VoteSignal]:
-    """The waves kept in `store.waves` whose last 10 s read has passed by this batch's latest vote (and a few seconds
-    more, for votes that arrive a little out of order), on networks the store holds. Those on a network it no longer
-    holds (it went to another instance, or made room for others) are forgotten: their counters are not here."""
-    kept: dict[WaveKey, VoteSignal] = store.waves
+_LATE = timedelta(seconds=5)  # … and a few seconds more, for votes that arrive a little out of order
+_FINAL_END = (_SEARCH + _WAVE + _AROUND) * _TEN_S + _LATE
+_SOON_END = (_SEARCH_SOON + _WAVE + _AFTER_SOON) * _TEN_S + _LATE
+
+
+def waves_due(store: Any, votes: list[VoteSignal]) -> list[DueWave]:
+    """The waves kept in `store.waves` whose last 10 s read has passed by this batch's latest vote, or, not looked
+    at yet, the last of the sooner look's, on networks the store holds. Those on a network it no longer holds (it
+    went to another instance, or made room for others) are forgotten: their counters are not here."""
+    kept: dict[WaveKey, KeptWave] = store.waves
     latest = max(v.cast_at for v in votes)
-    end = (_SEARCH + _WAVE + _AROUND) * _TEN_S + timedelta(seconds=5)
     out = []
-    for w in [w for w in kept.values() if _wave_start(w) + end <= latest]:
+    for key, (w, looked) in list(kept.items()):
+        start = _wave_start(w)
+        final = start + _FINAL_END <= latest
+        if not final and (looked or start + _SOON_END > latest):
+            continue
         if store.holds(w):
-            out.append(w)
+            out.append(DueWave(w, final))
         else:
-            del kept[wave_key(w)]
+            del kept[key]
     return out
 
 
-def judge_waves(due: Iterable[VoteSignal], ctx: Context) -> None:
+def judge_waves(due: Iterable[DueWave], ctx: Context) -> None:
     """A kept wave's network identities for the entry, in its sharpest 30 s near where it was seen, against those of
-    the 40 s either side as well (`network_wave`)."""
+    the 40 s either side as well (`network_wave`); at the sooner look, against the 40 s before and the 20 s after,
+    of which they must be nearly all (`wave_share_soon`)."""
     t = ctx.t
-    for w in due:
+    for w, final in due:
         e = entry_key(w.entry_id)
         es, bins = pair(e, w.subnet or ""), _wave_bins(w)
         n = [ctx.counts.get((w.campaign_id, "entry_subnet_burst", es, at), 0) for at in bins]
+        after, share, last = (_AROUND, t.wave_share, _SEARCH) if final \
+            else (_AFTER_SOON, t.wave_share_soon, _SEARCH_SOON)
         best = None
-        for i in range(_AROUND, _AROUND + 2 * _SEARCH + 1):
-            wave, around = sum(n[i:i + _WAVE]), sum(n[i - _AROUND:i + _WAVE + _AROUND])
-            if wave >= t.wave_min_identities and wave >= t.wave_share * around and (best is None or wave > best[0]):
+        for i in range(_AROUND, _AROUND + _SEARCH + last + 1):
+            wave, around = sum(n[i:i + _WAVE]), sum(n[i - _AROUND:i + _WAVE + after])
+            if wave >= t.wave_min_identities and wave >= share * around and (best is None or wave > best[0]):
                 best = (wave, around, i)
         if best is not None:
-            _wave_found(w, e, bins[best[2]], best[0], best[1], t, ctx)
+            _wave_found(w, e, bins[best[2]], best[0], best[1], after, t, ctx)
 
 
-def _wave_found(w: VoteSignal, e: str, start: datetime, wave: int, around: int, t: Thresholds, ctx: Context) -> None:
-    before, after = start - _AROUND * _TEN_S, start + (_WAVE + _AROUND) * _TEN_S
+def _wave_found(w: VoteSignal, e: str, start: datetime, wave: int, around: int, after_bins: int, t: Thresholds,
+                ctx: Context) -> None:
+    before, after = start - _AROUND * _TEN_S, start + (_WAVE + after_bins) * _TEN_S
+    share = t.wave_share if after_bins == _AROUND else t.wave_share_soon
+    around_en = "the 40 s before and after" if after_bins == _AROUND else "the 40 s before and the 20 s after"
+    around_zh = "前后各 40 秒" if after_bins == _AROUND else "前 40 秒和后 20 秒"
     ctx.put(Finding(
         "network_wave", f"subnet:{w.subnet}|entry:{e}",
-        f"{wave} identities from {w.subnet} voted for this entry within the 30 s from {hm(start)}; with the 40 s "
-        f"before and after, {around} did. People told at once each find the page, verify and read at "
+        f"{wave} identities from {w.subnet} voted for this entry within the 30 s from {hm(start)}; with "
+        f"{around_en}, {around} did. People told at once each find the page, verify and read at "
         f"their own pace, and arrive over a minute or more; a farm's wave arrives on cue (limits "
-        f"{t.wave_min_identities} identities, {t.wave_share:.0%})",
+        f"{t.wave_min_identities} identities, {share:.0%})",
         f"{hm(start)} 起的 30 秒内，网段 {w.subnet} 有 {wave} 个身份为该作品投票，"
-        f"而连同前后各 40 秒也只有 {around} 个。"
+        f"而连同{around_zh}也只有 {around} 个。"
         f"同时得到通知的人各自打开页面、验证、阅读，会在一分钟或更长时间内陆续到达；刷票团伙则按口令一齐投出"
-        f"（阈值 {t.wave_min_identities} 个身份、{t.wave_share:.0%}）",
+        f"（阈值 {t.wave_min_identities} 个身份、{share:.0%}）",
         {"identities": wave, "around": around, "share": round(wave / around, 3)},
         Selector(w.campaign_id, before, after, entry_id=w.entry_id, subnet=w.subnet), entry_id=w.entry_id))
 
