@@ -176,8 +176,9 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     if marks:
         await store.bump(marks)
     covered = await store.select([f.selector for f in decisive]) if decisive else []
-    covered = [coordination.off_its_networks(f, coordination.odd_ballots(f, coordination.apart(f, vs, t), t), t)
-               for f, vs in zip(decisive, covered, strict=True)]
+    covered = [devices.other_browsers(f, coordination.off_its_networks(
+        f, coordination.odd_ballots(f, coordination.apart(f, vs, t), t), t), t)
+        for f, vs in zip(decisive, covered, strict=True)]
     held, identities = coordination.held_members(zip(decisive, covered, strict=True), store.held)
     if held:
         await store.bump_distinct(held)
