@@ -241,17 +241,21 @@ def test_a_farm_phone_s_case_takes_its_identities_not_the_people_whose_phones_se
 
 
 def test_people_on_a_farm_phone_s_model_who_back_its_entry_browse_with_their_own_user_agents_and_are_left_out():
-    # The same farm phone, its eight identities through its one browser string; two people on the same model back
-    # the same entry that hour, each in their own browser. The case takes the phone's eight, not the two. A phone
+    # A farm phone like the one above, its twelve identities through its one browser string; three people on the same model back
+    # the same entry that hour, two in their own browsers, one through a client that sends none. The case takes the
+    # phone's twelve, not the three. A phone
     # whose script sends a new string for every identity has no string of its own: its case takes every identity on
     # the value that backed the entry, as before.
     people = crowd(300, T0 - timedelta(hours=1))
 
     def phone(ua: Callable[[int], str]) -> list[domain.VoteSignal]:
         return [cast(f"farm{i}", OTHERS[7], T0 + timedelta(seconds=30 * i), 10, device="fp-redmi-k70-hm",
-                     subnet=f"100.{i}.6.0/24", ua=ua(i)) for i in range(T.device_voters_fast)]
-    same_model = [cast(f"owner{i}", OTHERS[7], T0 + timedelta(seconds=45 + 60 * i), 10, device="fp-redmi-k70-hm",
+                     subnet=f"100.{i}.6.0/24", ua=ua(i)) for i in range(12)]
+    same_model = [cast(f"owner{i}", OTHERS[7], T0 + timedelta(seconds=200 + 130 * i), 10, device="fp-redmi-k70-hm",
                        subnet=f"27.{i}.5.0/24", ua=f"ua-owner{i}") for i in range(2)]
+    same_model.append(dataclasses.replace(  # a client that sends no user agent
+        cast("owner-bare", OTHERS[7], T0 + timedelta(seconds=345), 10, device="fp-redmi-k70-hm", subnet="27.9.5.0/24"),
+        ua=None))
     one_string = phone(lambda i: "ua-farm-phone")
     assert run(people + one_string + same_model, per_batch=10)["device_shared"] == ids(one_string)
     every_string = phone(lambda i: f"ua-spoofed{i}")

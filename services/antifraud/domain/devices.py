@@ -189,25 +189,25 @@ def other_browsers(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[V
     """The votes a `device_shared` finding covers, without those of identities browsing with another user agent than
     nearly all the others. One phone's identities go through its one browser (or its script's one string); where a
     fingerprint tells only a phone's model, a person who happens to own the same model and back the same entry
-    browses with their own. When all but `apart_max_identities` (or a fifth, if more) of the identities that voted
-    for the entry from the device and sent a user agent sent one, four times as many as the rest, those who sent
-    another are left out. A farm whose identities send many strings has no such one and loses nothing here; where a
-    fingerprint is worth its name (the page's own id for its browser) nobody else sends it to be left out. An identity
-    that sent none is kept: a missing string is never evidence either way."""
+    browses with their own, or with a client that sends none. When all but `apart_max_identities` (or a fifth, if
+    more) of the identities that voted for the entry from the device sent one user agent, four times as many as the
+    rest, those who sent another or none are left out. A farm whose identities send many strings, or leave most of
+    them out, has no such one and loses nothing here; where a fingerprint is worth its name (the page's own id for
+    its browser) nobody else sends it to be left out."""
     if f.reason_code != "device_shared":
         return votes
     s = f.selector
     first: dict[str, VoteSignal] = {}
     for v in votes:
-        if v.entry_id == s.entry_id and v.device_hash == s.device_hash and v.ua \
+        if v.entry_id == s.entry_id and v.device_hash == s.device_hash \
                 and (v.voter_id not in first or v.cast_at < first[v.voter_id].cast_at):
             first[v.voter_id] = v
-    sent = Counter(v.ua for v in first.values())
-    if len(sent) < 2:
+    sent = Counter(v.ua for v in first.values() if v.ua)
+    if not sent:
         return votes
     ua, m = sent.most_common(1)[0]
     odd = len(first) - m
-    if m < 4 * odd or odd > max(t.apart_max_identities, len(first) // 5):
+    if not odd or m < 4 * odd or odd > max(t.apart_max_identities, len(first) // 5):
         return votes
     out = {x for x, v in first.items() if v.ua != ua}
     return [v for v in votes if v.voter_id not in out]
