@@ -24,10 +24,16 @@ log = logging.getLogger(__name__)
 
 async def require_campaign(deps: AntifraudDeps, campaign_id: str) -> None:
     """404 `campaign_not_found` for a campaign anti-fraud has never heard of (a typo, a campaign not yet loaded):
-    an empty answer would read as "no cases", and a policy stored for it would wait for a campaign that never comes."""
+    an empty answer would read as "no cases", and a policy stored for it would wait for a campaign that never comes.
+    Anti-fraud learns a new campaign from the bus within seconds of its creation, so the answer says so and when to
+    try again (`Retry-After`)."""
     if not await repository.campaign_known(deps.rt.pool, campaign_id):
-        raise ApiError(404, "campaign_not_found", "反作弊服务没有这个活动", "Anti-fraud knows no such campaign",
-                       [{"field": "campaign_id", "code": "not_found", "message": campaign_id}])
+        raise ApiError(404, "campaign_not_found",
+                       "反作弊服务没有这个活动（新建的活动几秒内同步到反作弊服务，请稍后重试）",
+                       "Anti-fraud knows no such campaign (a campaign just created reaches it within seconds: "
+                       "try again shortly)",
+                       [{"field": "campaign_id", "code": "not_found", "message": campaign_id}],
+                       headers={"Retry-After": "5"})
 
 
 def case_not_found() -> ApiError:

@@ -416,6 +416,7 @@ async def test_a_campaign_anti_fraud_never_heard_of_is_refused_and_a_loaded_one_
         r = await svc.client.request(method, f"/campaigns/{unknown}/{path}", headers=svc.headers, json=body)
         assert r.status_code == 404, (path, r.text)
         assert r.json()["error"]["code"] == "campaign_not_found", path
+        assert r.headers["Retry-After"] == "5", path  # a campaign just created reaches anti-fraud within seconds
     assert await svc.pool.fetchval("SELECT count(*) FROM policies WHERE campaign_id = $1", unknown) == 0
     # the role is checked first: a unit learns nothing about which campaigns exist
     assert (await svc.client.get(f"/campaigns/{unknown}/cases", headers=svc.as_("u", "unit"))).status_code == 403
