@@ -1567,6 +1567,23 @@ def test_a_passer_by_with_the_office_s_common_browser_string_does_not_turn_the_o
     assert run(honest + staff + passers, per_batch=10) == {}
 
 
+def test_a_class_told_to_verify_now_and_vote_after_the_break_is_not_held_for_its_shared_wait():
+    # Sixty students on their school's network: at the start of a lesson the teacher has everyone verify (all in the
+    # same minute); after the break, three to five minutes later, they vote for their school at their own pace, each
+    # in their own browser, having loaded the page. Their waits between verifying and voting fall in one bin, as
+    # nobody else's do, and the network backs the school: the place's people told together, not a script.
+    rng = random.Random(12)
+    honest = crowd(900, T0 - timedelta(minutes=30), span_s=3600)
+    start = T0 + timedelta(minutes=5)
+    students = []
+    for i in range(60):
+        verified = T0 + timedelta(seconds=rng.uniform(0, 40))
+        at = start + timedelta(seconds=rng.lognormvariate(3.7, 0.8))
+        students.append(cast(f"student{i}", TARGET, at, 10, ip=f"school-ip{i % 2}", subnet="202.117.10.0/24",
+                             verified=verified, ua=f"ua-{rng.randrange(25)}"))
+    assert run(honest + students, per_batch=10) == {}
+
+
 def test_a_campus_that_mostly_votes_for_its_university_and_a_small_office_that_all_does_are_not_punished():
     # 200 students on one NAT: 85 % of them give their university about half their votes, the others vote elsewhere.
     campus, rng = [], random.Random(7)

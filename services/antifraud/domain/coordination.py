@@ -101,6 +101,15 @@ _LOOKBACK_S = 120
 # Traits a place gives everyone in it, not a script's behaviour: a unit's PCs share one browser build, an
 # employer's group plan one operator's numbers.
 _PLACE_TRAITS = frozenset({"ua", "num"})
+# … and, for a vote from a network where many identities back the entry, a wait of minutes between verifying and
+# voting: people in one room told together verify together and vote together ("verify now, we vote after the
+# break"). A script's delay is seconds; minutes shared there are the place's.
+_TOLD_TOGETHER = frozenset({"1-2min", "2-5min", "5-15min", "15-60min"})
+
+
+def _place_trait(name: str, value: str, from_place: bool) -> bool:
+    """A trait a place gives everyone in it (`_PLACE_TRAITS`; `_TOLD_TOGETHER` for a vote `from_place`)."""
+    return name in _PLACE_TRAITS or (from_place and name == "delay" and value in _TOLD_TOGETHER)
 _RESOLD = ("virtual", "data")  # the kinds of number a code-receiving platform stocks (`_platform`)
 # A script's habits: their baseline leaves out another entry of the batch that stands out with the same one
 # (`standout`): two farms of one script, striking at once, would each make the other's habit look common.
@@ -719,7 +728,8 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # A kind of number most of the cohort's identities share with this one, a code platform's (`_platform`), is its
     # stock's, not a place's: it counts as behaviour.
     platform = traits.platform if any(name == "num" for name, _, _ in strong) else None
-    behaviour = platform is not None or any(name not in _PLACE_TRAITS for name, _, _ in strong + support)
+    here = label == "network" or _from_place(v, ctx)
+    behaviour = platform is not None or any(not _place_trait(name, value, here) for name, value, _ in strong + support)
     # So is an entry's surge, seen from a network where many identities back the entry: a company rallying at
     # lunch surges for its unit, from its offices, on its imaged PCs.
     place = label == "network" or (not behaviour and any(x.signal == "surge" for x in extra)
