@@ -21,10 +21,11 @@ trait stands out is read cautiously (`contrast`). The identity's votes are held 
 strong and a second piece of evidence supports it (another trait, a burst, a surge against the entry's
 history, or a network taken over), or two traits each stand out, and the likelihood ratios multiply to
 `hold_odds`. A network taken over is a piece of evidence only beside a behavioural trait (delay, page, changing
-fingerprints): beside a place's trait alone (one user agent, one kind of number) it is a unit whose PCs were
-installed from one image, and only weighs; so does the entry's surge, for a vote from a network where many
-identities back the entry or when a third of the cohort shares its networks (the unit rallying at lunch from its
-offices, and a passer-by sending the same common browser string). With two strong traits, three pieces
+fingerprints): beside a place's trait alone (one user agent, one kind of number, and for a vote from a network
+many identities back a wait of minutes between verifying and voting: a room told together) it is a unit whose PCs
+were installed from one image, or a class, and only weighs; so does the entry's surge, for a vote from a network
+where many identities back the entry or when a third of the cohort shares its networks (the unit rallying at lunch
+from its offices, and a passer-by sending the same common browser string). With two strong traits, three pieces
 and `invalidate_odds`, they are invalidated on their own.
 Among an entry's voters anywhere, an identity one of whose traits is clearly rarer in the cohort than elsewhere
 is not the script's (an honest voter amid a farm) and is not held by it, unless two of its traits are the
