@@ -91,7 +91,7 @@ def judge(
             family.check(v, ctx)
     for v in again:
         coordination.check(v, ctx)
-    judged = timing.judge_waves(due, ctx)
+    timing.judge_waves(due, ctx)
     timing.check_batch(votes, ctx)
     coordination.check_batch(votes, ctx)
     if marks is not None:
@@ -105,9 +105,9 @@ def judge(
                 early[early_key(v)] = v
     if waves is not None:
         for v, final in due:
-            if final or timing.wave_key(v) in judged:
+            if final:
                 waves.pop(timing.wave_key(v), None)
-            else:  # the sooner look found nothing: the one on the 40 s after is still to come
+            else:  # the sooner look: the one on the 40 s after is still to come
                 waves[timing.wave_key(v)] = timing.KeptWave(v, looked=True)
         for v in ctx.waves:
             timing.keep_wave(waves, v)

@@ -132,12 +132,11 @@ def waves_due(store: Any, votes: list[VoteSignal]) -> list[DueWave]:
     return out
 
 
-def judge_waves(due: Iterable[DueWave], ctx: Context) -> set[WaveKey]:
+def judge_waves(due: Iterable[DueWave], ctx: Context) -> None:
     """A kept wave's network identities for the entry, in its sharpest 30 s near where it was seen, against those of
     the 40 s either side as well (`network_wave`); at the sooner look, against the 40 s before and the 20 s after,
-    of which they must be nearly all (`wave_share_soon`). The waves the sooner look found: judged, one case each."""
+    of which they must be nearly all (`wave_share_soon`)."""
     t = ctx.t
-    found: set[WaveKey] = set()
     for w, final in due:
         e = entry_key(w.entry_id)
         es, bins = pair(e, w.subnet or ""), _wave_bins(w)
@@ -151,8 +150,6 @@ def judge_waves(due: Iterable[DueWave], ctx: Context) -> set[WaveKey]:
                 best = (wave, around, i)
         if best is not None:
             _wave_found(w, e, bins[best[2]], best[0], best[1], after, t, ctx)
-            found |= set() if final else {wave_key(w)}
-    return found
 
 
 def _wave_found(w: VoteSignal, e: str, start: datetime, wave: int, around: int, after_bins: int, t: Thresholds,
