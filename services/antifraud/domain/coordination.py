@@ -61,7 +61,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from .context import Context, Evidence
-from .findings import Finding, Selector, hm, matches
+from .findings import Finding, Selector, first_votes, hm
 from .registry import Thresholds
 from .signals import (
     ACQUIRED_NAMES,
@@ -106,11 +106,6 @@ _PLACE_TRAITS = frozenset({"ua", "num"})
 # voting: people in one room told together verify together and vote together ("verify now, we vote after the
 # break"). A script's delay is seconds; minutes shared there are the place's.
 _TOLD_TOGETHER = frozenset({"1-2min", "2-5min", "5-15min", "15-60min"})
-
-
-def _place_trait(name: str, value: str, from_place: bool) -> bool:
-    """A trait a place gives everyone in it (`_PLACE_TRAITS`; `_TOLD_TOGETHER` for a vote `from_place`)."""
-    return name in _PLACE_TRAITS or (from_place and name == "delay" and value in _TOLD_TOGETHER)
 _RESOLD = ("virtual", "data")  # the kinds of number a code-receiving platform stocks (`_platform`)
 # A script's habits: their baseline leaves out another entry of the batch that stands out with the same one
 # (`standout`): two farms of one script, striking at once, would each make the other's habit look common.
@@ -711,6 +706,11 @@ def _beyond(v: VoteSignal, ctx: Context, co: Cohort, n: int,
     return extra, taken
 
 
+def _place_trait(name: str, value: str, from_place: bool) -> bool:
+    """A trait a place gives everyone in it (`_PLACE_TRAITS`; `_TOLD_TOGETHER` for a vote `from_place`)."""
+    return name in _PLACE_TRAITS or (from_place and name == "delay" and value in _TOLD_TOGETHER)
+
+
 def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison) -> bool:
     """With the evidence beyond the traits (timing, a surge, a network taken over): hold, invalidate or nothing.
     Whether a finding was made."""
@@ -873,16 +873,6 @@ def covered_whole(traits: dict[str, str]) -> bool:
     return len(traits) != 1 or traits.get("delay") not in (None, *RUSH_BINS) or "clock" in traits
 
 
-def _first_votes(s: Selector, votes: list[VoteSignal]) -> dict[str, VoteSignal]:
-    """Each identity's first vote for the selector's entry that the selector covers."""
-    first: dict[str, VoteSignal] = {}
-    for v in votes:
-        if v.entry_id == s.entry_id and matches(s, v) and (v.voter_id not in first
-                                                           or v.cast_at < first[v.voter_id].cast_at):
-            first[v.voter_id] = v
-    return first
-
-
 def apart(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal]:
     """The votes an entry cohort's finding on one trait covers, without those of the few identities that came apart
     from the rest. A script's identities arrive close together (a rush verifies and votes as one action; a farm's
@@ -900,7 +890,7 @@ def apart(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" or \
             covered_whole(f.evidence.get("traits", {})) or (s.end - s.start).total_seconds() <= BURST:
         return votes
-    first = _first_votes(s, votes)
+    first = first_votes(s, votes)
     order = sorted(first, key=lambda x: first[x].cast_at)
     if len(order) < 3:
         return votes
@@ -932,7 +922,7 @@ def odd_ballots(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[Vote
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" \
             or len(traits) + ("rush" in traits) >= 3:
         return votes
-    first = _first_votes(s, votes)
+    first = first_votes(s, votes)
     given = Counter(v.count for v in first.values())
     if len(given) < 2:
         return votes
@@ -957,7 +947,7 @@ def off_its_networks(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list
     s = f.selector
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry":
         return votes
-    first = _first_votes(s, votes)
+    first = first_votes(s, votes)
     if len(first) < t.contrast_min_identities:
         return votes
     per_network = Counter(v.subnet for v in first.values() if v.subnet)

@@ -6,7 +6,7 @@ import math
 from collections import Counter
 
 from .context import Context
-from .findings import Finding, sel
+from .findings import Finding, first_votes, sel
 from .registry import Level, Thresholds
 from .signals import BURST, DAY, MINUTE, CounterKey, VoteSignal, entry_key
 
@@ -196,12 +196,7 @@ def other_browsers(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[V
     its browser) nobody else sends it to be left out."""
     if f.reason_code != "device_shared":
         return votes
-    s = f.selector
-    first: dict[str, VoteSignal] = {}
-    for v in votes:
-        if v.entry_id == s.entry_id and v.device_hash == s.device_hash \
-                and (v.voter_id not in first or v.cast_at < first[v.voter_id].cast_at):
-            first[v.voter_id] = v
+    first = first_votes(f.selector, votes)
     sent = Counter(v.ua for v in first.values() if v.ua)
     if not sent:
         return votes

@@ -98,6 +98,16 @@ def matches(s: Selector, v: VoteSignal) -> bool:
             and (s.rush is None or (v.rush == "y") == s.rush) and (s.clock is None or v.clock == s.clock))
 
 
+def first_votes(s: Selector, votes: list[VoteSignal]) -> dict[str, VoteSignal]:
+    """Each identity's first vote for the selector's entry that the selector covers."""
+    first: dict[str, VoteSignal] = {}
+    for v in votes:
+        if v.entry_id == s.entry_id and matches(s, v) and (v.voter_id not in first
+                                                           or v.cast_at < first[v.voter_id].cast_at):
+            first[v.voter_id] = v
+    return first
+
+
 def rotating_since(s: Selector) -> datetime | None:
     """For a selector of rotating identities: the start of the day its window ends in (they rotated since)."""
     if not s.rot:

@@ -141,23 +141,24 @@ def judge_waves(due: Iterable[DueWave], ctx: Context) -> None:
         e = entry_key(w.entry_id)
         es, bins = pair(e, w.subnet or ""), _wave_bins(w)
         n = [ctx.counts.get((w.campaign_id, "entry_subnet_burst", es, at), 0) for at in bins]
-        after, share, last = (_AROUND, t.wave_share, _SEARCH) if final \
-            else (_AFTER_SOON, t.wave_share_soon, _SEARCH_SOON)
+        after, share = (_AROUND, t.wave_share) if final else (_AFTER_SOON, t.wave_share_soon)
+        last = _SEARCH if final else _SEARCH_SOON
         best = None
         for i in range(_AROUND, _AROUND + _SEARCH + last + 1):
             wave, around = sum(n[i:i + _WAVE]), sum(n[i - _AROUND:i + _WAVE + after])
             if wave >= t.wave_min_identities and wave >= share * around and (best is None or wave > best[0]):
                 best = (wave, around, i)
         if best is not None:
-            _wave_found(w, e, bins[best[2]], best[0], best[1], after, t, ctx)
+            _wave_found(w, e, bins[best[2]], best[0], best[1], final, t, ctx)
 
 
-def _wave_found(w: VoteSignal, e: str, start: datetime, wave: int, around: int, after_bins: int, t: Thresholds,
+def _wave_found(w: VoteSignal, e: str, start: datetime, wave: int, around: int, final: bool, t: Thresholds,
                 ctx: Context) -> None:
-    before, after = start - _AROUND * _TEN_S, start + (_WAVE + after_bins) * _TEN_S
-    share = t.wave_share if after_bins == _AROUND else t.wave_share_soon
-    around_en = "the 40 s before and after" if after_bins == _AROUND else "the 40 s before and the 20 s after"
-    around_zh = "前后各 40 秒" if after_bins == _AROUND else "前 40 秒和后 20 秒"
+    """The finding of a wave judged on the 40 s either side (`final`) or at the sooner look."""
+    before, after = start - _AROUND * _TEN_S, start + (_WAVE + (_AROUND if final else _AFTER_SOON)) * _TEN_S
+    share = t.wave_share if final else t.wave_share_soon
+    around_en = "the 40 s before and after" if final else "the 40 s before and the 20 s after"
+    around_zh = "前后各 40 秒" if final else "前 40 秒和后 20 秒"
     ctx.put(Finding(
         "network_wave", f"subnet:{w.subnet}|entry:{e}",
         f"{wave} identities from {w.subnet} voted for this entry within the 30 s from {hm(start)}; with "
