@@ -710,6 +710,22 @@ async def test_a_network_s_wave_is_judged_in_a_later_batch_alike_in_postgres_and
     assert not set().union(*found_pg.values()) & {e.vote_id for e in people}
 
 
+async def test_a_wave_spread_over_networks_is_added_up_in_the_shared_windows_alike_in_postgres_and_memory(service):
+    """Three networks, nine identities each (fewer than a network's wave), all voting for one entry within the same
+    ten seconds and never again, among people voting over six minutes: each network's wave is counted towards the
+    entry's in the shared windows, and the three are held as one cue — in PostgreSQL as in memory."""
+    rng = random.Random(9)
+    people = [vote(f"p{i}", (OTHER, THIRD, TARGET)[i % 3], T0 + timedelta(seconds=rng.uniform(0, 360)),
+                   subnet=f"203.0.{i}.0/24") for i in range(150)]
+    wave = [vote(f"w{n}-{i}", TARGET, T0 + timedelta(seconds=120 + rng.uniform(0, 10)), count=10,
+                 subnet=f"100.7.{n}.0/24") for n in range(3) for i in range(9)]
+    found_pg, found_mem = await _in_postgres_and_memory(service, people + wave, f"{CAMPAIGN}-xwave", 4)
+    assert found_pg == found_mem
+    waves = {k: v for k, v in found_pg.items() if k[1] == "network_wave"}
+    assert set().union(*waves.values()) == {e.vote_id for e in wave}
+    assert not set().union(*found_pg.values()) & {e.vote_id for e in people}
+
+
 async def test_a_script_dripping_identities_is_held_over_its_day_alike_in_postgres_and_memory(service):
     """Twelve fresh identities, one every two minutes from addresses of their own, each a second after the code
     without the page and with one copied browser string, among people voting over forty minutes (a twentieth of them

@@ -60,7 +60,7 @@ def rush_surge(rng: random.Random, n: int, first: datetime, every_s: float, jitt
 
 
 def run(votes: list[domain.VoteSignal], per_batch: int = 50,
-        held_at: dict[uuid.UUID, datetime] | None = None) -> dict[str, set[uuid.UUID]]:
+        held_at: dict[uuid.UUID, datetime] | None = None, t: domain.Thresholds = T) -> dict[str, set[uuid.UUID]]:
     """Feed votes in time order through the pipeline; the votes each reason covered (decisive findings only).
 
     held_at, when given, receives the time of the batch that first held each vote (its last vote's cast time).
@@ -72,7 +72,7 @@ def run(votes: list[domain.VoteSignal], per_batch: int = 50,
     async def go() -> None:
         for i in range(0, len(votes), per_batch):
             batch = votes[i:i + per_batch]
-            for finding, vs in await domain.detect(batch, store, T):
+            for finding, vs in await domain.detect(batch, store, t):
                 if finding.decisive:
                     covered.setdefault(finding.reason_code, set()).update(v.vote_id for v in vs)
                     for v in vs:
@@ -888,6 +888,31 @@ def test_a_network_s_wave_on_cue_is_held_once_the_seconds_after_it_have_passed()
     first = [v for v in farm if v.cast_at < T0 + timedelta(seconds=60)]
     # nobody else around it: judged once the 20 s after the wave's 30 s have passed, within the minute
     assert all(T0 + timedelta(seconds=15 + 20) <= held_at[v.vote_id] <= T0 + timedelta(seconds=60) for v in first)
+
+
+def test_a_wave_spread_over_networks_below_a_network_s_wave_is_held_as_one_cue():
+    """A farm spreading each wave over four /24s, ten identities each (fewer than a network's wave), in the same
+    15 s: the networks fired on one cue. Held: the first of them within the minute, each network at its own sooner
+    look (once two or more have been seen), or with the first that completes the wave; with the networks' waves not
+    added up (`wave_min_together` out of reach), nothing holds it."""
+    background = crowd(1200, T0 - timedelta(minutes=40), span_s=3600)
+    farm = once_waves(4, 10, T0)
+    held_at: dict[uuid.UUID, datetime] = {}
+    found = run(background + farm, per_batch=5, held_at=held_at)
+    assert found["network_wave"] == ids(farm)
+    assert not set().union(*found.values()) & ids(background)
+    first = [v for v in farm if v.cast_at < T0 + timedelta(seconds=60)]
+    assert min(held_at[v.vote_id] for v in first) <= T0 + timedelta(seconds=60)
+    assert max(held_at[v.vote_id] for v in first) <= T0 + timedelta(seconds=80)
+    apart = dataclasses.replace(T, wave_min_together=10_000)
+    assert "network_wave" not in run(background + farm, per_batch=5, t=apart)
+
+
+def test_small_rooms_told_at_once_on_several_networks_are_not_one_wave():
+    """Six classes, each on its own network, told at the same moment: twelve pupils a room, each at their own pace."""
+    background = crowd(400, T0 - timedelta(minutes=40), span_s=3600)
+    rooms = told_at_once(6, 12, T0)
+    assert "network_wave" not in run(background + rooms, per_batch=10)
 
 
 def test_a_wave_with_a_few_of_its_network_around_it_waits_for_the_40_s_after():

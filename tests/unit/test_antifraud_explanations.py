@@ -116,6 +116,21 @@ def test_each_reason_explains_itself_in_chinese_with_the_numbers_of_the_english(
         finding.explanation, finding.explanation_zh)
 
 
+def test_a_wave_across_networks_names_them_all_in_both_languages() -> None:
+    """Three networks, ten identities each, on one cue: each network's finding says how many networks and identities
+    the wave had, with the same figures in Chinese."""
+    votes = [cast(f"p{i}", OTHERS[i % 10], T0 + timedelta(seconds=5 * i), subnet=f"198.51.{i % 250}.0/24")
+             for i in range(60)]
+    votes += [cast(f"w{n}-{i}", TARGET, T0 + timedelta(seconds=100 + 0.5 * i), 10, subnet=f"192.0.{n}.0/24")
+              for n in range(3) for i in range(10)]
+    finding = findings(votes, 10)["network_wave"]
+    assert finding.evidence["together"] == 30 and finding.evidence["networks"] == 3
+    assert "3 networks began such a wave for the entry, 30 identities in all" in finding.explanation
+    assert "3 个网段" in finding.explanation_zh and "合计 30 个身份" in finding.explanation_zh
+    assert sorted(NUMBER.findall(finding.explanation_zh)) == sorted(NUMBER.findall(finding.explanation)), (
+        finding.explanation, finding.explanation_zh)
+
+
 def test_a_device_farm_reads_in_plain_chinese() -> None:
     votes, _ = SCENARIOS["device_shared"]()
     finding = findings(votes)["device_shared"]

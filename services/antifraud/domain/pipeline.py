@@ -91,7 +91,7 @@ def judge(
             family.check(v, ctx)
     for v in again:
         coordination.check(v, ctx)
-    timing.judge_waves(due, ctx)
+    counted = timing.judge_waves(due, ctx, waves)
     timing.check_batch(votes, ctx)
     coordination.check_batch(votes, ctx)
     if marks is not None:
@@ -104,11 +104,12 @@ def judge(
             if len(early) < _EARLY_MAX or early_key(v) in early:
                 early[early_key(v)] = v
     if waves is not None:
-        for v, final in due:
+        for v, final, _ in due:
+            key = timing.wave_key(v)
             if final:
-                waves.pop(timing.wave_key(v), None)
+                waves.pop(key, None)
             else:  # the sooner look: the one on the 40 s after is still to come
-                waves[timing.wave_key(v)] = timing.KeptWave(v, looked=True)
+                waves[key] = timing.KeptWave(v, looked=True, counted=counted.get(key))
         for v in ctx.waves:
             timing.keep_wave(waves, v)
     return list(ctx.found.values())
@@ -157,7 +158,7 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     counter_reads, distinct_reads = past_reads(votes, past)
     again = early_again(store, votes)
     due = timing.waves_due(store, votes)
-    for w, _ in due:
+    for w, *_ in due:
         counter_reads |= timing.wave_reads(w)
     entries = coordination.batch_entries(votes + again)
     for v in again:

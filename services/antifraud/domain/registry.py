@@ -84,6 +84,13 @@ class Thresholds:
     # entry over those and the 40 s before: next to nobody around it. People told at once have come to at most about
     # five in six of those seconds; a farm's wave fired on cue, all of them.
     wave_share_soon: float = 0.95
+    # A wave across networks: a farm spreading each wave over several /24s (fewer than `wave_min_identities` each)
+    # fires them on one cue. Networks whose busiest 30 s for the entry hold at least `wave_min_network` identities,
+    # nearly all of theirs around it (`wave_share_soon`), and start within 10 s of one another, are one wave when
+    # together they are at least `wave_min_together`. Rooms told at once on separate networks each arrive at their
+    # own pace: two or three of them doing so as one cue and nobody before or after is a script's.
+    wave_min_network: int = 8
+    wave_min_together: int = 20
     regular_min_votes: int = 6  # five gaps: reminders at random are that even (5 %) about once in 10,000
     regular_min_gap_s: float = 20.0
     regular_max_cv: float = 0.05
@@ -244,10 +251,12 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "networks", "同一网段为同一作品投票的身份大多与其他网段的大量身份在同一时刻再次为它投票", "hold",
          ("sync_min_identities", "sync_share", "sync_others", "network_share"), "timing"),
     Rule("network_wave",
-         "identities of one network voting for one entry within half a minute, with hardly any in the minutes "
-         "around: a wave on cue, not a crowd finding the page at its own pace",
-         "同一网段的多个身份在半分钟内集中为同一作品投票，前后几分钟内几乎没有：按口令发出的一波，而不是各自找到页面的人群",
-         "hold", ("wave_min_identities", "wave_share", "wave_share_soon"), "timing"),
+         "identities of one network, or of a few networks on one cue, voting for one entry within half a minute, "
+         "with hardly any in the minutes around: a wave on cue, not a crowd finding the page at its own pace",
+         "同一网段（或按同一口令行动的几个网段）的多个身份在半分钟内集中为同一作品投票，前后几分钟内几乎没有："
+         "按口令发出的一波，而不是各自找到页面的人群",
+         "hold", ("wave_min_identities", "wave_share", "wave_share_soon", "wave_min_network", "wave_min_together"),
+         "timing"),
     Rule("regular_gaps", "one identity voting at machine-regular intervals", "同一身份按机器般固定的间隔投票",
          "hold", ("regular_min_votes", "regular_min_gap_s", "regular_max_cv", "regular_slow_gap_s",
                   "regular_slow_min_votes", "regular_slow_max_cv"), "timing"),

@@ -226,6 +226,10 @@ DIMENSIONS: dict[str, tuple[int, bool]] = {
     "entry_requests_hour": (HOUR, False),
     "entry_subnet_burst": (BURST, False),
     "entry_device_burst": (BURST, False),
+    # Identities of networks' waves for the entry starting in the 10 s (each network's counted once, when its wave
+    # is judged: `timing.judge_waves`), and how many networks.
+    "entry_wave_burst": (BURST, False),
+    "entry_wave_nets_burst": (BURST, False),
     "fresh_entry_subnet_votes": (TEN_MINUTES, True),
     "fresh_subnet_votes": (TEN_MINUTES, True),
     "entry_subnet_day": (DAY, True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -56,11 +56,16 @@ WaveKey = tuple[str, str, str, datetime]  # campaign, entry, network, the start 
 WAVES_MAX = 10_000
 
 
+Counted = tuple[datetime, int, int]
+
+
 class KeptWave(NamedTuple):
-    """A vote that saw a wave, and whether the sooner look has judged it already."""
+    """A vote that saw a wave, whether the sooner look has judged it already, and the wave it counted then towards
+    the entry's waves across networks (its 30 s start, identities and identities around), if any."""
 
     vote: VoteSignal
     looked: bool = False
+    counted: Counted | None = None
 
 
 class DueWave(NamedTuple):
@@ -68,6 +73,7 @@ class DueWave(NamedTuple):
 
     vote: VoteSignal
     final: bool
+    counted: Counted | None = None
 
 
 def wave_key(v: VoteSignal) -> WaveKey:
@@ -98,14 +104,16 @@ def _wave_seen(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
     es = pair(e, v.subnet or "")
     bins = [ctx.counts.get((v.campaign_id, "entry_subnet_burst", es, at), 0)
             for at in (v.window(BURST) - k * _TEN_S for k in range(_WAVE))]
-    if sum(bins) >= t.wave_min_identities:
+    if sum(bins) >= max(min(t.wave_min_identities, t.wave_min_network), 1):
         ctx.waves.append(v)
 
 
 def wave_reads(v: VoteSignal) -> set[CounterKey]:
-    """The 10 s counters a kept wave is judged on."""
-    es = pair(entry_key(v.entry_id), v.subnet or "")
-    return {(v.campaign_id, "entry_subnet_burst", es, at) for at in _wave_bins(v)}
+    """The 10 s counters a kept wave is judged on: its network's, and the entry's waves across networks."""
+    e = entry_key(v.entry_id)
+    es = pair(e, v.subnet or "")
+    return {(v.campaign_id, dimension, key, at) for at in _wave_bins(v)
+            for dimension, key in (("entry_subnet_burst", es), ("entry_wave_burst", e), ("entry_wave_nets_burst", e))}
 
 
 _LATE = timedelta(seconds=5)  # … and a few seconds more, for votes that arrive a little out of order
@@ -120,56 +128,112 @@ def waves_due(store: Any, votes: list[VoteSignal]) -> list[DueWave]:
     kept: dict[WaveKey, KeptWave] = store.waves
     latest = max(v.cast_at for v in votes)
     out = []
-    for key, (w, looked) in list(kept.items()):
+    for key, (w, looked, counted) in list(kept.items()):
         start = _wave_start(w)
         final = start + _FINAL_END <= latest
         if not final and (looked or start + _SOON_END > latest):
             continue
         if store.holds(w):
-            out.append(DueWave(w, final))
+            out.append(DueWave(w, final, counted))
         else:
             del kept[key]
     return out
 
 
-def judge_waves(due: Iterable[DueWave], ctx: Context) -> None:
+def judge_waves(due: Iterable[DueWave], ctx: Context,
+                kept: Mapping[WaveKey, KeptWave] | None = None) -> dict[WaveKey, Counted]:
     """A kept wave's network identities for the entry, in its sharpest 30 s near where it was seen, against those of
     the 40 s either side as well (`network_wave`); at the sooner look, against the 40 s before and the 20 s after,
-    of which they must be nearly all (`wave_share_soon`)."""
+    of which they must be nearly all (`wave_share_soon`). At the sooner look a network's wave of
+    `wave_min_network` or more so judged also counts towards the entry's waves across networks (`ctx.marks`):
+    networks starting within 10 s of one another are one wave when together they reach `wave_min_together`, read
+    at either look; the other networks of such a wave `kept` still (by this instance) are found with it. Returns the
+    waves so counted, for the final look."""
     t = ctx.t
-    for w, final in due:
+    counted: dict[WaveKey, Counted] = {}
+    together: list[tuple[VoteSignal, Counted, bool]] = []
+    for w, final, was in due:
         e = entry_key(w.entry_id)
         es, bins = pair(e, w.subnet or ""), _wave_bins(w)
         n = [ctx.counts.get((w.campaign_id, "entry_subnet_burst", es, at), 0) for at in bins]
-        after, share = (_AROUND, t.wave_share) if final else (_AFTER_SOON, t.wave_share_soon)
-        last = _SEARCH if final else _SEARCH_SOON
-        best = None
-        for i in range(_AROUND, _AROUND + _SEARCH + last + 1):
-            wave, around = sum(n[i:i + _WAVE]), sum(n[i - _AROUND:i + _WAVE + after])
-            if wave >= t.wave_min_identities and wave >= share * around and (best is None or wave > best[0]):
-                best = (wave, around, i)
+        best = _sharpest(n, final, t.wave_min_identities, t)
         if best is not None:
             _wave_found(w, e, bins[best[2]], best[0], best[1], final, t, ctx)
+        if final:
+            if was is not None and best is None:
+                together.append((w, was, final))
+            continue
+        small = _sharpest(n, False, max(t.wave_min_network, 1), t)
+        if small is not None:
+            start, wave = bins[small[2]], small[0]
+            for dimension, added in (("entry_wave_burst", wave), ("entry_wave_nets_burst", 1)):
+                key = (w.campaign_id, dimension, e, start)
+                ctx.marks[key] = ctx.marks.get(key, 0) + added
+            counted[wave_key(w)] = (start, wave, small[1])
+            if best is None:
+                together.append((w, counted[wave_key(w)], final))
+    for w, (start, wave, around), final in together:
+        e = entry_key(w.entry_id)
+        total, nets = (sum(ctx.counts.get(k, 0) + ctx.marks.get(k, 0)
+                           for k in ((w.campaign_id, dimension, e, start + k * _TEN_S) for k in (-1, 0, 1)))
+                       for dimension in ("entry_wave_burst", "entry_wave_nets_burst"))
+        if nets < 2 or total < t.wave_min_together:
+            continue
+        _wave_found(w, e, start, wave, around, final, t, ctx, (total, nets))
+        for other, looked, was in (kept or {}).values():
+            if was is not None and looked and other.subnet != w.subnet and wave_key(other)[:2] == wave_key(w)[:2] \
+                    and abs(was[0] - start) <= _TEN_S:
+                _wave_found(other, e, was[0], was[1], was[2], False, t, ctx, (total, nets))
+    return counted
+
+
+def _sharpest(n: list[int], final: bool, least: int, t: Thresholds) -> tuple[int, int, int] | None:
+    """The network's busiest 30 s near where the wave was seen, of at least `least` identities and the look's share
+    of those around it: (identities, identities around, its first 10 s among the bins read)."""
+    after, share = (_AROUND, t.wave_share) if final else (_AFTER_SOON, t.wave_share_soon)
+    last = _SEARCH if final else _SEARCH_SOON
+    best = None
+    for i in range(_AROUND, _AROUND + _SEARCH + last + 1):
+        wave, around = sum(n[i:i + _WAVE]), sum(n[i - _AROUND:i + _WAVE + after])
+        if wave >= least and wave >= share * around and (best is None or wave > best[0]):
+            best = (wave, around, i)
+    return best
 
 
 def _wave_found(w: VoteSignal, e: str, start: datetime, wave: int, around: int, final: bool, t: Thresholds,
-                ctx: Context) -> None:
-    """The finding of a wave judged on the 40 s either side (`final`) or at the sooner look."""
+                ctx: Context, together: tuple[int, int] | None = None) -> None:
+    """The finding of a wave judged on the 40 s either side (`final`) or at the sooner look; `together`: the
+    identities and networks of the wave across networks it is part of."""
     before, after = start - _AROUND * _TEN_S, start + (_WAVE + (_AROUND if final else _AFTER_SOON)) * _TEN_S
     share = t.wave_share if final else t.wave_share_soon
     around_en = "the 40 s before and after" if final else "the 40 s before and the 20 s after"
     around_zh = "前后各 40 秒" if final else "前 40 秒和后 20 秒"
+    if together is None:
+        cue_en = (f"People told at once each find the page, verify and read at their own pace, and arrive over a "
+                  f"minute or more; a farm's wave arrives on cue (limits {t.wave_min_identities} identities, "
+                  f"{share:.0%})")
+        cue_zh = (f"同时得到通知的人各自打开页面、验证、阅读，会在一分钟或更长时间内陆续到达；刷票团伙则按口令一齐投出"
+                  f"（阈值 {t.wave_min_identities} 个身份、{share:.0%}）")
+    else:
+        total, nets = together
+        cue_en = (f"Within the same 10 s, {nets} networks began such a wave for the entry, {total} identities in "
+                  f"all: rooms told at once each arrive at their own pace, a farm spreading its wave over networks "
+                  f"fires them on one cue (limits {t.wave_min_network} identities a network, "
+                  f"{t.wave_share_soon:.0%} of those around, {t.wave_min_together} together)")
+        cue_zh = (f"同一 10 秒内共有 {nets} 个网段为该作品发出这样的一波，合计 {total} 个身份："
+                  f"同时得到通知的各处人群各按自己的节奏到达，把一波分散到多个网段的刷票团伙则按同一口令一齐投出"
+                  f"（阈值每个网段 {t.wave_min_network} 个身份、占前后的 {t.wave_share_soon:.0%}、"
+                  f"合计 {t.wave_min_together} 个）")
+    evidence: dict[str, Any] = {"identities": wave, "around": around, "share": round(wave / around, 3)}
+    if together is not None:
+        evidence |= {"together": together[0], "networks": together[1]}
     ctx.put(Finding(
         "network_wave", f"subnet:{w.subnet}|entry:{e}",
         f"{wave} identities from {w.subnet} voted for this entry within the 30 s from {hm(start)}; with "
-        f"{around_en}, {around} did. People told at once each find the page, verify and read at "
-        f"their own pace, and arrive over a minute or more; a farm's wave arrives on cue (limits "
-        f"{t.wave_min_identities} identities, {share:.0%})",
+        f"{around_en}, {around} did. {cue_en}",
         f"{hm(start)} 起的 30 秒内，网段 {w.subnet} 有 {wave} 个身份为该作品投票，"
-        f"而连同{around_zh}也只有 {around} 个。"
-        f"同时得到通知的人各自打开页面、验证、阅读，会在一分钟或更长时间内陆续到达；刷票团伙则按口令一齐投出"
-        f"（阈值 {t.wave_min_identities} 个身份、{share:.0%}）",
-        {"identities": wave, "around": around, "share": round(wave / around, 3)},
+        f"而连同{around_zh}也只有 {around} 个。{cue_zh}",
+        evidence,
         Selector(w.campaign_id, before, after, entry_id=w.entry_id, subnet=w.subnet), entry_id=w.entry_id))
 
 
