@@ -132,3 +132,18 @@ def test_a_vote_whose_connection_broke_without_an_answer_is_sent_again_but_nothi
     calls.clear()
     r = site.post("/api/submission/campaigns/c1/nominations", json={})
     assert r.status_code == 503 and calls == ["/campaigns/c1/nominations"]
+
+
+def test_a_repeated_query_parameter_reaches_the_service_with_every_value() -> None:
+    """An operator's what-if releasing three cases (`release=` repeated) asks the service about all three, not only
+    the last (which could answer "no rank change" for a brush that changes first place)."""
+    asked: list[list[tuple[str, str]]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(list(request.url.params.multi_items()))
+        return httpx.Response(200, json={})
+
+    r = _site(httpx.MockTransport(answer)).get("/api/antifraud/campaigns/c1/what-if?release=a&release=b&release=c"
+                                               "&limit=5")
+    assert r.status_code == 200
+    assert asked == [[("release", "a"), ("release", "b"), ("release", "c"), ("limit", "5")]]

@@ -191,7 +191,7 @@ async def proxy(service: str, path: str, request: Request, deps: Deps) -> Respon
         if request.method == "GET" and (answer := await service_docs(service, path, request, deps)):
             return answer
         headers = forwarded_headers(request, deps)
-        upstream = await _send(deps, request.method, f"{base}/{path}", request.query_params, headers,
+        upstream = await _send(deps, request.method, f"{base}/{path}", request.query_params.multi_items(), headers,
                                await request.body())
     except httpx.HTTPError as exc:
         counted.requests.labels(service, "503").inc()
