@@ -46,10 +46,13 @@ class PolicyChange(RequestBody):
                           "them. Applies to the votes scored from a few seconds on.",
         examples=[{"hold_odds": 50, "device_voters_per_day": 6}])
 
-    @field_validator("thresholds")
+    @field_validator("thresholds", mode="before")
     @classmethod
-    def _known(cls, value: dict[str, float] | None) -> dict[str, float] | None:
-        return None if value is None else domain.validate_overrides(value)
+    def _known(cls, value: Any) -> Any:
+        """Checked as sent: true, "5" or Infinity is no threshold (a number would otherwise be made of them)."""
+        if isinstance(value, dict):
+            domain.validate_overrides(value)
+        return value
 
 
 

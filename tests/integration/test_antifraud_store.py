@@ -422,6 +422,23 @@ async def test_a_campaign_tunes_its_own_thresholds_and_an_unknown_name_changes_n
     assert r.json()["thresholds"] == {"device_voters_per_day": 20}
 
 
+@pytest.mark.parametrize("thresholds", [
+    {"focus_share": 1.5}, {"device_voters_per_day": 0}, {"device_voters_per_day": 1}, {"device_voters_per_day": 2.5},
+    {"device_voters_per_day": True}, {"device_voters_per_day": "6"}, {"hold_odds": 5000, "invalidate_odds": 100},
+    {"hold_odds": 1e308}, {"hold_odds": float("inf")}, {"hold_odds": float("nan")}])
+async def test_a_threshold_that_means_nothing_is_refused_and_changes_nothing(service, thresholds):
+    """A share above one, a count of devices' identities that every device has, a fraction of an identity, true or
+    a string, holding above invalidating, or a number too large to mean anything: 422, the policy as it was."""
+    operator = service.as_("ops", "operator")
+    body = json.dumps({"policy": "invalidate", "reason": "试一试", "thresholds": thresholds}, allow_nan=True)
+    r = await service.client.put(f"/campaigns/{CAMPAIGN}/policy", headers={**operator, "content-type":
+                                                                            "application/json"}, content=body)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed", r.text
+    assert next(iter(thresholds)) in r.text
+    policy = (await service.client.get(f"/campaigns/{CAMPAIGN}/policy", headers=operator)).json()
+    assert policy["default"] is True and policy["policy"] != "invalidate"
+
+
 async def test_an_identity_s_risk_names_every_signal_behind_it_and_an_honest_one_has_none(service):
     events = network_traffic()
     for i in range(0, len(events), 20):

@@ -6,6 +6,7 @@ Adding a rule means an entry here, its check in the module of its signal family,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
@@ -288,23 +289,44 @@ REASONS: dict[str, str] = {code: r.text for code, r in RULES.items()}
 REASONS_ZH: dict[str, str] = {code: r.text_zh for code, r in RULES.items()}
 
 
-def validate_overrides(overrides: dict[str, float]) -> dict[str, float]:
-    """Threshold overrides by name: an unknown name or a value that is not a positive number is refused."""
+def validate_overrides(overrides: dict[str, float], base: Thresholds | None = None) -> dict[str, float]:
+    """Threshold overrides by name, each checked for what it means: a known name; a finite number, not true or
+    false; a whole number for a count, at least 1 (a device's identities at least 2: every device has one); a share
+    at most 1; `hold_odds` at least 1 and not above `invalidate_odds` (either as overridden, or `base`'s)."""
     known = set(threshold_names())
     for name, value in overrides.items():
         if name not in known:
             raise ValueError(f"unknown threshold {name!r}; known: {', '.join(sorted(known))}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ValueError(f"threshold {name!r} must be a number ≥ 0")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"threshold {name!r} must be a number ≥ 0 (finite)")
+        least = _AT_LEAST.get(name, 1 if name in _WHOLE else 0)
+        if value < least:
+            raise ValueError(f"threshold {name!r} must be a number ≥ {least:g}")
+        if name in _WHOLE and value != int(value):
+            raise ValueError(f"threshold {name!r} counts identities, votes or seconds: a whole number")
+        if name in _SHARES and value > 1:
+            raise ValueError(f"threshold {name!r} is a share: at most 1")
+        if value > _LARGEST:
+            raise ValueError(f"threshold {name!r} must be at most {_LARGEST:g}")
+    t = base or Thresholds()
+    hold, invalidate = (overrides.get(n, getattr(t, n)) for n in ("hold_odds", "invalidate_odds"))
+    if hold > invalidate:
+        raise ValueError(f"hold_odds ({hold:g}) must not be above invalidate_odds ({invalidate:g}): a finding "
+                         "strong enough to invalidate is strong enough to hold")
     return overrides
 
 
 def with_overrides(t: Thresholds, overrides: dict[str, float] | None) -> Thresholds:
     if not overrides:
         return t
-    validate_overrides(overrides)
-    changes: dict[str, Any] = {k: int(v) if k in _INTEGERS else float(v) for k, v in overrides.items()}
+    validate_overrides(overrides, t)
+    changes: dict[str, Any] = {k: int(v) if k in _WHOLE else float(v) for k, v in overrides.items()}
     return replace(t, **changes)
 
 
-_INTEGERS = frozenset(f.name for f in fields(Thresholds) if f.type in (int, "int"))
+_WHOLE = frozenset(f.name for f in fields(Thresholds) if f.type in (int, "int"))
+# Shares of identities, votes or chances (at most 1), and the least each other threshold may be.
+_SHARES = frozenset(n for n in threshold_names() if any(w in n for w in ("share", "focus", "chance", "tolerance")))
+_AT_LEAST: dict[str, float] = {"device_voters_per_day": 2, "device_voters_fast": 2, "hold_odds": 1,
+                               "invalidate_odds": 1, "apart_max_identities": 0}
+_LARGEST = 1e9
