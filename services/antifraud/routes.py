@@ -8,6 +8,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, field_validator
 
 from massline.auth import Caller, CallerDep, require_role
@@ -82,7 +83,8 @@ CaseStatus = Literal["flagged", "invalidated", "overturned"]
 async def list_cases(
     campaign_id: CampaignId, deps: Deps, caller: CallerDep,
     status: Annotated[CaseStatus | None, Query()] = None,
-    reason: Annotated[str | None, Query(max_length=64)] = None,
+    reason: Annotated[str | None, Query(max_length=64, description="only cases of this rule (a code of the "
+                                                                   "registry)")] = None,
     sort: Annotated[Literal["impact", "newest"], Query(
         description="impact (default): cases whose decision would change a rank first, then by votes; newest: "
                     "the latest opened first.")] = "impact",
@@ -98,6 +100,11 @@ async def list_cases(
     page (null at the end).
     """
     _reviewer(caller)
+    if reason is not None and reason not in domain.RULES:
+        # a typo must not read as "no cases"
+        raise RequestValidationError([{
+            "loc": ("query", "reason"), "type": "literal_error", "input": reason,
+            "msg": f"unknown reason code; known: {', '.join(sorted(domain.RULES))}"}])
     await service.require_campaign(deps, campaign_id)
     return await service.list_cases(deps, campaign_id, status, reason, sort, limit, offset)
 

@@ -144,6 +144,10 @@ async def test_a_small_case_that_flips_a_rank_comes_before_a_big_one_that_does_n
     # a unit may not read the queue; nonsense is refused
     assert (await svc.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=svc.as_("u", "unit"))).status_code == 403
     assert (await svc.client.get(f"/campaigns/{CAMPAIGN}/cases?sort=loudest", headers=svc.headers)).status_code == 422
+    # a mistyped reason is not "no cases"
+    r = await svc.client.get(f"/campaigns/{CAMPAIGN}/cases?reason=covoting_subnets", headers=svc.headers)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+    assert r.json()["error"]["details"][0]["field"] == "query.reason" and "covoting_subnet" in r.text
 
 
 async def test_a_tie_counts_as_a_change_of_rank_and_so_does_breaking_one(svc: Review):
