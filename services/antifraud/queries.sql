@@ -187,15 +187,17 @@ SELECT action, actor, actor_role, reason, reason_zh, votes_changed, decided_at F
 ORDER BY id;
 
 -- name: invalidations_per_entry
--- Per entry and reason: the votes no longer counted (invalidated) or held for review (flagged).
--- A vote held by two cases of one reason (a device's day and its farm's pace) counts once for that reason.
+-- Per entry and reason: the votes no longer counted (invalidated) or held for review (flagged). Each vote once,
+-- under one reason, so that an entry's reasons add up to its totals: that of the first case to put the vote in its
+-- state (the earliest of its cases in that state, as the public standings record it), whatever others hold it too.
 SELECT d.entry_id, e.entry_name, e.unit_id, e.unit_name, d.state, d.reason_code,
        count(*) AS requests, sum(d.count) AS votes
-FROM (SELECT DISTINCT v.vote_id, v.entry_id, v.state, v.count, c.reason_code
+FROM (SELECT DISTINCT ON (v.vote_id) v.vote_id, v.entry_id, v.state, v.count, c.reason_code
       FROM votes v
       JOIN case_votes cv ON cv.vote_id = v.vote_id
       JOIN cases c ON c.id = cv.case_id AND c.status <> 'overturned'
-      WHERE v.campaign_id = $1 AND v.state <> 'counted') d
+      WHERE v.campaign_id = $1 AND v.state <> 'counted'
+      ORDER BY v.vote_id, c.status = v.state DESC, c.created_at, c.id) d
 LEFT JOIN entries e ON e.entry_id = d.entry_id
 WHERE ($2::text IS NULL OR e.unit_id = $2)
 GROUP BY d.entry_id, e.entry_name, e.unit_id, e.unit_name, d.state, d.reason_code

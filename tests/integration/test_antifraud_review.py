@@ -464,3 +464,18 @@ async def test_alerts_come_a_page_at_a_time_latest_first_with_a_total(svc: Revie
     assert surges["alerts"][0]["reason_zh"]
     r = await svc.client.get(f"/campaigns/{CAMPAIGN}/alerts", headers=svc.headers, params={"offset": 2**40})
     assert r.status_code == 422
+
+
+async def test_votes_held_by_two_cases_are_counted_once_under_one_reason_so_the_reasons_add_up(svc: Review):
+    """A farm's 40 votes found by its wave and again by its cohort's traits, both invalidating; ten of them also by a
+    device, only holding: each vote appears once, under the reason of the first case that put it in its state."""
+    await svc.entry(A, "甲单位")
+    farm = await svc.votes(A, 40, count=10)
+    await svc.case("invalidated", farm, reason="network_wave")
+    await svc.case("invalidated", farm, reason="coordinated_cohort")
+    await svc.case("flagged", farm[:10], reason="device_shared")
+    r = await svc.client.get(f"/campaigns/{CAMPAIGN}/invalidations", headers=svc.headers)
+    entry = next(e for e in r.json()["entries"] if e["entry_id"] == str(A))
+    assert entry["invalidated_votes"] == 400 and entry["flagged_votes"] == 0
+    assert [(x["state"], x["reason_code"], x["votes"]) for x in entry["reasons"]] == [
+        ("invalidated", "network_wave", 400)]
