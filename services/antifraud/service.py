@@ -97,8 +97,9 @@ async def list_cases(deps: AntifraudDeps, campaign_id: str, status: str | None, 
         # One snapshot: the standings and the cases' votes agree with each other.
         total, page_ids, impacts = await _queue(conn, campaign_id, status, reason, sort == "newest", offset, limit)
         details = await repository.cases_by_id(conn, page_ids) if page_ids else {}
-    cases = [{**details[cid], **domain.reason_texts(details[cid]["reason_code"]), "impact": impacts[cid]}
-             for cid in page_ids if cid in details]
+    t = await _thresholds(deps, campaign_id)
+    cases = [{**domain.with_odds(details[cid], t), **domain.reason_texts(details[cid]["reason_code"]),
+              "impact": impacts[cid]} for cid in page_ids if cid in details]
     following = offset + limit
     return {"campaign_id": campaign_id, "sort": sort, "total": total, "limit": limit, "offset": offset,
             "next": following if following < total else None, "cases": cases}
@@ -112,7 +113,15 @@ async def get_case(deps: AntifraudDeps, case_id: uuid.UUID, votes: int) -> dict[
         raise case_not_found()
     sample = await repository.case_votes_sample(pool, case_id, votes)
     trail = await repository.case_decisions(pool, case_id)
-    return {**case, **domain.reason_texts(case["reason_code"]), "vote_sample": sample, "decisions": trail}
+    t = await _thresholds(deps, case["campaign_id"])
+    return {**domain.with_odds(case, t), **domain.reason_texts(case["reason_code"]), "vote_sample": sample,
+            "decisions": trail}
+
+
+async def _thresholds(deps: AntifraudDeps, campaign_id: str) -> domain.Thresholds:
+    """The campaign's thresholds: the service's, with its overrides."""
+    row = await repository.policy(deps.rt.pool, campaign_id)
+    return domain.with_overrides(deps.thresholds, row.thresholds if row else {})
 
 
 async def get_identity(deps: AntifraudDeps, campaign_id: str, voter_id: str) -> dict[str, Any]:
@@ -123,10 +132,10 @@ async def get_identity(deps: AntifraudDeps, campaign_id: str, voter_id: str) -> 
         raise ApiError(404, "identity_not_found", "该身份在本活动中没有投票",
                        "This identity cast no vote in this campaign")
     cases = await repository.identity_cases(pool, campaign_id, voter_id)
-    row = await repository.policy(pool, campaign_id)
-    t = domain.with_overrides(deps.thresholds, row.thresholds if row else {})
+    t = await _thresholds(deps, campaign_id)
     return {"campaign_id": campaign_id, "voter_id": voter_id, "risk": domain.identity_risk(cases, t),
-            "cases": [{**c, **domain.reason_texts(c["reason_code"])} for c in cases], "votes": votes}
+            "cases": [{**domain.with_odds(dict(c), t), **domain.reason_texts(c["reason_code"])} for c in cases],
+            "votes": votes}
 
 
 # --- decisions --------------------------------------------------------------------------------

@@ -550,7 +550,10 @@ UI: dict[str, tuple[str, str]] = {
     "no_cases": ("没有案件。", "No cases."),
     "case": ("案件", "Case"),
     "case_reason": ("原因", "Reason"),
-    "case_votes": ("涉及投票", "Votes held"),
+    "case_votes": ("涉及票数", "Votes in the case"),
+    "case_requests": ("{n} 次投票请求", "{n} vote requests"),
+    "evidence_figures": ("证据中的原始数值（供核对）", "The evidence's figures as recorded (to check against)"),
+    "case_odds": ("可能性为常人的 {odds} 倍", "{odds}× as likely as the campaign's other voters"),
     "case_opened": ("发现时间", "Opened"),
     "evidence": ("证据", "Evidence"),
     "vote_sample": ("涉及的投票（匿名标识）", "The votes (pseudonymous)"),
@@ -728,7 +731,7 @@ UI: dict[str, tuple[str, str]] = {
 
 CASE_STATUS: dict[str, tuple[str, str]] = {
     "flagged": ("待核查", "Held for review"),
-    "invalidated": ("已确认作废", "Confirmed: invalidated"),
+    "invalidated": ("已作废", "Invalidated"),
     "overturned": ("已推翻", "Overturned"),
 }
 

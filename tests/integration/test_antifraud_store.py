@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -277,6 +278,11 @@ async def test_invalidate_policy_emits_each_invalidation_once_and_an_operator_ov
     cases = (await service.client.get(f"/campaigns/{CAMPAIGN}/cases", headers=operator)).json()["cases"]
     assert [(c["reason_code"], c["status"], c["votes"], c["vote_count"]) for c in cases] == [
         ("device_shared", "invalidated", 12, 120)]
+    # a rule's case reads at the odds its level stands for, in the queue as on its own page, not as "risk 0"
+    sure = domain.Thresholds().invalidate_odds
+    assert (cases[0]["odds"], cases[0]["score"]) == (sure, round(math.log(sure), 3))
+    one = (await service.client.get(f"/cases/{cases[0]['id']}", headers=operator)).json()
+    assert (one["odds"], one["score"]) == (sure, round(math.log(sure), 3))
 
     # the unit sees its entry's invalidations and why; another unit sees nothing of them
     mine = (await service.client.get("/units/me/invalidations", headers=service.as_("ua", "unit", "unit-a"))).json()

@@ -33,6 +33,7 @@ from .review import (
     Policy,
     StandingRow,
     Standings,
+    case_odds,
     case_status,
     competition_ranks,
     decision_entry,
@@ -40,6 +41,7 @@ from .review import (
     impact,
     ranks_then,
     reason_texts,
+    with_odds,
 )
 from .signals import *  # noqa: F403  (the counters' vocabulary: dimensions, keys, VoteSignal)
 from .signals import (
@@ -116,6 +118,7 @@ __all__ = [
     "VoteSignal",
     "VoterPast",
     "burst_threshold",
+    "case_odds",
     "case_status",
     "clean_key",
     "clean_subnet",
@@ -148,5 +151,6 @@ __all__ = [
     "window_start",
     "with_batch",
     "with_extra",
+    "with_odds",
     "with_overrides",
 ]

@@ -166,22 +166,30 @@ def _moves(standings: Standings, deltas: list[tuple[CaseVotes, int]]) -> dict[st
     return {"changes_rank": moved > 0, "entries_moved": moved, "votes": votes}
 
 
+def case_odds(c: Any, t: Thresholds) -> float:
+    """How much likelier a case's votes are a script's than the campaign's other voters': a coordination case's own
+    weight of evidence (its `score`, log odds); for the other rules, the odds their level stands for (a device's
+    case at a person's pace holds, at a farm's is sure)."""
+    if c["score"]:
+        return float(math.exp(c["score"]))
+    level = RULES[c["reason_code"]].level if c["reason_code"] in RULES else "hold"
+    if c["reason_code"] == "device_shared":
+        level = devices.case_level(str(c.get("subject", "")))
+    return t.invalidate_odds if level == "invalidate" else t.hold_odds
+
+
+def with_odds(c: dict[str, Any], t: Thresholds) -> dict[str, Any]:
+    """A case as operators read it: its `odds` and their log (`score`), whichever rule found it."""
+    odds = case_odds(c, t)
+    return {**c, "odds": round(odds, 1), "score": round(math.log(odds), 3)}
+
+
 def identity_risk(cases: Iterable[Any], t: Thresholds) -> dict[str, Any]:
-    """An identity's risk: the strongest case holding its votes, as odds against the campaign's other voters (a
-    coordination case's own weight of evidence; for the other rules, the odds their level stands for). Overturned
-    cases do not count."""
-    odds = 1.0
-    for c in cases:
-        if c["status"] == "overturned":
-            continue
-        level = RULES[c["reason_code"]].level if c["reason_code"] in RULES else "hold"
-        if c["reason_code"] == "device_shared":
-            level = devices.case_level(str(c.get("subject", "")))  # held at a person's pace, sure at a farm's
-        floor = t.invalidate_odds if level == "invalidate" else t.hold_odds
-        odds = max(odds, math.exp(c["score"]) if c["score"] else floor)
+    """An identity's risk: the strongest case holding its votes, as odds against the campaign's other voters
+    (`case_odds`). Overturned cases do not count."""
+    odds = max([case_odds(c, t) for c in cases if c["status"] != "overturned"], default=1.0)
     return {"odds": round(odds, 1), "score": round(math.log(odds), 3),
             "level": "invalidate" if odds >= t.invalidate_odds else "hold" if odds >= t.hold_odds else "none"}
-
 
 
 def ranks_then(standings: Standings, deltas: Iterable[tuple[str, uuid.UUID, int]]) -> list[dict[str, Any]]:
