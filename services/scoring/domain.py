@@ -765,6 +765,13 @@ def may_read_counts(role: str | None) -> bool:
     return role in COUNT_READERS
 
 
+def has_counts(entries: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether a ranking's entries carry their vote counts (a tally sent while the campaign hides them has none; a
+    ranking without entries hides nothing)."""
+    votes = [((e.get("explanation") or {}).get("vote") or {}) for e in entries]
+    return not votes or any(isinstance(v, Mapping) and v.get("votes") is not None for v in votes)
+
+
 def without_counts(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The ranked entries with the vote counts left out (`explanation.vote.votes` and `no_votes` null).
 

@@ -263,7 +263,8 @@ def _ranking_body(row: Ranking, names: dict[str, dict[str, str]], units: dict[st
         "tally_as_of": row.tally_as_of.isoformat() if row.tally_as_of else None,
         "voting_closed": row.voting_closed,
         "warnings": row.warnings,
-        "counts_hidden": hidden,
+        # hidden from this caller, or from everyone: the tally itself came without counts while voting is open
+        "counts_hidden": hidden or not domain.has_counts(row.entries),
         "entries": [{**e, "unit_name": units.get(e["entry_id"], "")} for e in entries],
     }
 

@@ -352,6 +352,23 @@ async def test_a_rank_only_campaign_keeps_its_counts_from_the_public_while_votin
         assert sorted(v for v, _ in _vote_counts(after.json()["entries"]) if v) == [300, 520]
 
 
+async def test_a_tally_that_came_without_counts_says_so_even_to_those_who_may_read_them(scoring: Scoring):
+    """Voting's public tally of a rank-only campaign carries ranks only: the ranking built on it has no counts for
+    anyone, so it tells the committee as much instead of `counts_hidden: false` beside empty counts."""
+    await scoring.deliver(campaign_loaded(show_counts="rank_only"))
+    await scoring.deliver(approved(A, "陕西发布", "xa"), approved(B, "西安发布", "xian"))
+    await scoring.deliver(TallyUpdated(category_id=CATEGORY, as_of=T0, final=False,
+                                       standings=[EntryStanding(entry_id=B, rank=1), EntryStanding(entry_id=A, rank=2)]))
+    app = scoring_app.create_app(ScoringSettings(database_url="postgresql://unused@127.0.0.1:1/none"))
+    app.state.runtime._pool = scoring.pool
+    staff = {"authorization": "Bearer " + issue_token(app.state.runtime.settings.secret_key,
+                                                      Caller("committee1", "committee", None), 600)}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scoring") as client:
+        body = (await client.get(f"/campaigns/{CAMPAIGN}/rankings/{CATEGORY}", headers=staff)).json()
+    assert body["counts_hidden"] is True and [v for v, _ in _vote_counts(body["entries"])] == [None, None]
+    assert [e["entry_id"] for e in body["entries"]] == [str(B), str(A)]
+
+
 async def test_a_held_back_announcement_of_a_rank_only_campaign_leaves_the_counts_out_too(scoring: Scoring):
     scoring.deps.rt.settings.ranking_announce_interval_s = 3600
     await scoring.deliver(campaign_loaded(show_counts="hidden"))
