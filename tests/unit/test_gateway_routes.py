@@ -147,3 +147,24 @@ def test_a_repeated_query_parameter_reaches_the_service_with_every_value() -> No
                                                "&limit=5")
     assert r.status_code == 200
     assert asked == [[("release", "a"), ("release", "b"), ("release", "c"), ("limit", "5")]]
+
+
+def test_an_invalidated_case_s_page_counts_its_votes_as_the_queue_does_and_is_not_confirmed_by_nobody() -> None:
+    """A detector invalidated 40 requests of 10 votes on its own: the page says 400 votes (40 requests), the odds,
+    and "invalidated" — not "held", nor "confirmed" when no one confirmed it."""
+    case = {"id": NOMINATION, "campaign_id": "c1", "reason_code": "network_wave", "reason": "a wave",
+            "reason_zh": "一波", "status": "invalidated", "votes": 40, "vote_count": 400, "odds": 1000.0,
+            "score": 6.908, "explanation": "40 identities", "explanation_zh": "40 个身份", "evidence": {"identities": 40},
+            "vote_sample": [], "decisions": [{"action": "invalidate", "actor": "detector", "decided_at":
+                                              "2026-12-06T07:00:00+00:00", "reason": None}]}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=case if request.url.path.startswith("/cases/") else {"id": "c1"})
+
+    site = _site(httpx.MockTransport(answer))
+    site.cookies.set(STAFF_COOKIE, jwt.encode({"sub": "ops-1", "role": "operator"}, "k" * 32, algorithm="HS256"))
+    page = site.get(f"/console/cases/{NOMINATION}?lang=en")
+    assert page.status_code == 200, page.text
+    assert "Votes in the case 400" in page.text and "40 vote requests" in page.text
+    assert "1000.0× as likely" in page.text
+    assert "Invalidated" in page.text and "Confirmed" not in page.text.split("<h2")[0]
