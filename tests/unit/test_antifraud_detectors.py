@@ -1245,7 +1245,7 @@ def test_a_habit_found_earlier_supports_only_a_finding_with_all_of_its_habits():
     strong = [("delay", "5-15min", None), ("page", "n", None)]
     assert coordination._found_before(looked, ctx, strong[:1]) is None
     found = coordination._found_before(skipped, ctx, strong)
-    assert found is not None and "held earlier that day" in found.text
+    assert found is not None and "had already been held that day" in found.text
 
 
 @pytest.mark.parametrize("subnet", [None, "", "garbage", "999.1.1.0/24", "10.0.0.0/8", "unknown"])

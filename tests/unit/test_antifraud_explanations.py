@@ -158,6 +158,20 @@ def test_a_coordinated_cohort_names_every_signal_that_contributed_and_its_weight
     assert finding.evidence["odds"] >= T.hold_odds
 
 
+def test_a_share_of_fewer_than_the_cohort_says_of_how_many() -> None:
+    """A third of the farm verified on an earlier day: its rush is read among the others only, and the explanation
+    says "of the 13 compared on it" rather than a bare 100 % beside "Of the 20 identities"."""
+    votes = [cast(f"p{i}", OTHERS[i % 10], T0 - timedelta(minutes=30) + timedelta(seconds=5 * i), ua=f"ua-{i % 20}",
+                  subnet=f"198.51.{i % 250}.0/24", verified=T0 - timedelta(minutes=30) + timedelta(seconds=5 * i - 90),
+                  page=i % 7 > 0) for i in range(300)]
+    votes += [cast(f"sms{i}", TARGET, T0 + timedelta(seconds=i), count=10, subnet=f"10.{i}.0.0/24", ua="farm-ua",
+                   verified=None if i % 3 == 0 else T0 + timedelta(seconds=i - 3), page=False) for i in range(30)]
+    finding = findings(votes, 10)["coordinated_cohort"]
+    assert "Of the 20 identities" in finding.explanation
+    assert "(100% of the 13 compared on it," in finding.explanation and "在参与比较的 13 个中占 100%" in finding.explanation_zh
+    assert sorted(NUMBER.findall(finding.explanation_zh)) == sorted(NUMBER.findall(finding.explanation))
+
+
 def test_a_botnet_network_reads_as_a_network_in_chinese() -> None:
     votes, _ = SCENARIOS["concentration_subnet"]()
     text = findings(votes)["concentration_subnet"].explanation_zh

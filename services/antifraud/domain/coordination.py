@@ -297,8 +297,10 @@ def _found_before(v: VoteSignal, ctx: Context, chosen: list[Trait]) -> Evidence 
         return None
     described = [_describe(*habit.split("=", 1)) for habit in again.split("&")]
     return Evidence("found", ctx.t.surge_ratio,
-                    f"voters of this entry who {' and '.join(en for en, _ in described)} were held earlier that day",
-                    f"当天早些时候，该作品{'且'.join(zh for _, zh in described)}的投票者已被暂扣")
+                    f"voters of this entry who {' and '.join(en for en, _ in described)} had already been held that "
+                    f"day (by this case's earlier votes or another's: the same script still at work)",
+                    f"当天已有该作品{'且'.join(zh for _, zh in described)}的投票者被暂扣（本案较早的投票或其他案件："
+                    f"同一脚本仍在运行）")
 
 
 def faster(delay: str | None) -> list[str]:
@@ -612,10 +614,12 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
         if ratio < _CONTRIBUTES:
             continue
         en, zh = _describe(name, value)
+        # a share of those the trait is known or compared for, said so when they are not all of them
+        of_en, of_zh = ("", "") if known == n else (f" of the {known} compared on it", f"在参与比较的 {known} 个中")
         ev = Evidence(name, ratio,
-                      f"{k} of them {en} ({k / known:.0%}, against {p:.1%} of the campaign's other voters; "
+                      f"{k} of them {en} ({k / known:.0%}{of_en}, against {p:.1%} of the campaign's other voters; "
                       f"{_CAUTIOUS_EN} {ratio:.1f}× as common)",
-                      f"其中 {k} 个{zh}（占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}；"
+                      f"其中 {k} 个{zh}（{of_zh}占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}；"
                       f"{_CAUTIOUS_ZH} {ratio:.1f} 倍）")
         out.contributing.append(ev)
         if label == "entry" and name == "ua" and k < t.ua_min_share * known:
