@@ -114,10 +114,12 @@ async def apply_finding(conn: asyncpg.Connection, deps: AntifraudDeps, f: domain
         await repository.set_case_status(conn, case.id, "invalidated")
         linked = await repository.case_vote_ids(conn, case.id)
         invalidating = True
-    if not linked:
-        return None
-    changed = await (repository.invalidate_votes if invalidating else repository.flag_votes)(conn, linked)
+    changed = await (repository.invalidate_votes if invalidating else repository.flag_votes)(conn, linked) \
+        if linked else []
     if not changed:
+        if case.created:  # its votes were held by other cases already: its history still says who opened it
+            await repository.audit(conn, case.id, "invalidate" if invalidating else "flag", DETECTOR, "detector",
+                                   f.explanation, 0, f.explanation_zh)
         return None
     event_cls = VoteInvalidated if invalidating else VoteFlagged
     events: list[tuple[Event, str]] = [(event_cls(

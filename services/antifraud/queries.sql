@@ -102,14 +102,20 @@ RETURNING campaign_id, policy, set_by, reason, set_at, thresholds;
 SELECT policy, thresholds FROM policies WHERE campaign_id = $1;
 
 -- name: open_case
--- Returns the case (new or existing) for a tripped subject; an existing case keeps its status and evidence.
+-- Returns the case (new or existing) for a tripped subject; an existing case keeps its status. Its evidence,
+-- explanations and score go together: a finding at least as strong replaces them (a growing case reads its latest
+-- counts), a weaker one leaves those of the strongest, on which the case was decided.
 WITH ins AS (
     INSERT INTO cases (id, campaign_id, reason_code, subject, window_start, entry_id, explanation, evidence, status,
                        explanation_zh, score)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
     ON CONFLICT (campaign_id, reason_code, subject, window_start) DO UPDATE
-        SET evidence = EXCLUDED.evidence, explanation = EXCLUDED.explanation,
-            explanation_zh = EXCLUDED.explanation_zh, score = greatest(cases.score, EXCLUDED.score),
+        SET evidence = CASE WHEN EXCLUDED.score >= cases.score THEN EXCLUDED.evidence ELSE cases.evidence END,
+            explanation = CASE WHEN EXCLUDED.score >= cases.score THEN EXCLUDED.explanation
+                               ELSE cases.explanation END,
+            explanation_zh = CASE WHEN EXCLUDED.score >= cases.score THEN EXCLUDED.explanation_zh
+                                  ELSE cases.explanation_zh END,
+            score = greatest(cases.score, EXCLUDED.score),
             updated_at = now()
     RETURNING id, status, (xmax = 0) AS created
 )

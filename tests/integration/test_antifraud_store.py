@@ -469,9 +469,11 @@ async def test_a_held_case_whose_evidence_grows_sure_is_invalidated_whole_withou
     signals = [domain.VoteSignal.of(CAMPAIGN, e, t) for e in events]
     selector = domain.Selector(CAMPAIGN, T0, T0 + timedelta(minutes=10), entry_id=TARGET)
 
-    def finding(level: str) -> domain.Finding:
-        return domain.Finding("coordinated_cohort", f"entry:{TARGET}|ua=script", "script", "脚本", {"odds": 1.0},
-                              selector, level=level, entry_id=TARGET, score=3.0 if level == "hold" else 8.0)
+    def finding(level: str, score: float | None = None) -> domain.Finding:
+        score = score if score is not None else 3.0 if level == "hold" else 8.0
+        return domain.Finding("coordinated_cohort", f"entry:{TARGET}|ua=script", f"script at {score}",
+                              f"脚本 {score}", {"odds": round(math.exp(score), 1)}, selector, level=level,
+                              entry_id=TARGET, score=score)
 
     async with service.pool.acquire() as conn, conn.transaction():
         await detection.apply_finding(conn, service.deps, finding("hold"), signals[:4], "auto")
@@ -487,6 +489,36 @@ async def test_a_held_case_whose_evidence_grows_sure_is_invalidated_whole_withou
     async with service.pool.acquire() as conn, conn.transaction():
         await detection.apply_finding(conn, service.deps, finding("invalidate"), signals, "flag")
     assert len(await service.outbox("VoteInvalidated")) == 6
+    # a weaker reading later (its script's share thinning as people join) leaves the case as it was decided: its
+    # odds, evidence and explanation tell the same strength
+    async with service.pool.acquire() as conn, conn.transaction():
+        await detection.apply_finding(conn, service.deps, finding("hold", 5.0), signals, "auto")
+    case = (await service.client.get(f"/cases/{case['id']}", headers=service.as_("ops", "operator"))).json()
+    assert (case["status"], case["explanation"], case["odds"]) == ("invalidated", "script at 8.0",
+                                                                   round(math.exp(8.0), 1))
+    assert case["evidence"]["odds"] == case["odds"]
+
+
+async def test_a_case_opened_on_votes_other_cases_hold_already_still_says_who_opened_it(service):
+    """A network's wave found after its cohort's case held the same votes: no vote changes, and the new case's
+    history still names the detector's hold (with no vote changed), rather than being empty."""
+    t = domain.Thresholds()
+    events = [vote(f"w{i}", TARGET, T0 + timedelta(seconds=i), subnet="192.0.2.0/24", ua="script") for i in range(6)]
+    await service.deliver(events)
+    signals = [domain.VoteSignal.of(CAMPAIGN, e, t) for e in events]
+    selector = domain.Selector(CAMPAIGN, T0, T0 + timedelta(minutes=10), entry_id=TARGET)
+    first = domain.Finding("coordinated_cohort", f"entry:{TARGET}|ua=script", "script", "脚本", {}, selector,
+                           level="hold", entry_id=TARGET, score=3.0)
+    second = domain.Finding("network_wave", f"subnet:192.0.2.0/24|entry:{TARGET}", "wave", "一波", {}, selector,
+                            entry_id=TARGET)
+    for f in (first, second):
+        async with service.pool.acquire() as conn, conn.transaction():
+            await detection.apply_finding(conn, service.deps, f, signals, "auto")
+    assert len(await service.outbox("VoteFlagged")) == 6
+    operator = service.as_("ops", "operator")
+    cases = (await service.client.get(f"/campaigns/{CAMPAIGN}/cases?reason=network_wave", headers=operator)).json()
+    one = (await service.client.get(f"/cases/{cases['cases'][0]['id']}", headers=operator)).json()
+    assert [(d["action"], d["actor"], d["votes_changed"]) for d in one["decisions"]] == [("flag", detection.DETECTOR, 0)]
 
 
 async def test_a_wave_on_code_platform_numbers_is_found_alike_in_postgres_and_in_memory(service):
