@@ -39,7 +39,7 @@ from .domain import (
     rotating_since,
     with_extra,
 )
-from .domain.timing import KeptWave
+from .domain.timing import KeptWave, WaveKey
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
 
@@ -68,7 +68,7 @@ class PgWindows(Counting):
         self.conn = conn
         self.sharded = sharded
         self.early: dict[tuple[str, str, str], VoteSignal] = {}  # within this store's batch only
-        self.waves: dict[tuple[str, str, str, datetime], KeptWave] = {}  # … and so are these
+        self.waves: dict[WaveKey, KeptWave] = {}  # … and so are these
         self.standing: dict[tuple[str, str, str, datetime], Finding] = {}  # … and so are these
         self.held: set[tuple[str, str, datetime, str]] = set()
 

@@ -39,7 +39,7 @@ class Context:
     early: list[VoteSignal] = field(default_factory=list)
     # Votes that saw a network's wave for their entry start, judged once the seconds after it have passed
     # (`timing.judge_waves`).
-    waves: list[VoteSignal] = field(default_factory=list)
+    waves: list[tuple[VoteSignal, bool]] = field(default_factory=list)  # … and whether as a share across networks
     # Counters a rule marks for later batches (a fingerprint seen as many phones', a device found: `devices`), added
     # once per batch.
     marks: dict[CounterKey, int] = field(default_factory=dict)

@@ -104,14 +104,14 @@ def judge(
             if len(early) < _EARLY_MAX or early_key(v) in early:
                 early[early_key(v)] = v
     if waves is not None:
-        for v, final, _ in due:
-            key = timing.wave_key(v)
+        for v, final, _, small in due:
+            key = timing.wave_key(v, small)
             if final:
                 waves.pop(key, None)
             else:  # the sooner look: the one on the 40 s after is still to come
                 waves[key] = timing.KeptWave(v, looked=True, counted=counted.get(key))
-        for v in ctx.waves:
-            timing.keep_wave(waves, v)
+        for v, small in ctx.waves:
+            timing.keep_wave(waves, v, small)
     return list(ctx.found.values())
 
 

@@ -30,7 +30,7 @@ from .signals import (
     window_start,
     with_extra,
 )
-from .timing import KeptWave
+from .timing import KeptWave, WaveKey
 
 
 class Counting:
@@ -39,7 +39,7 @@ class Counting:
 
     early: dict[tuple[str, str, str], VoteSignal]
     # Votes that saw a network's wave for their entry start, judged in a later batch (`timing.judge_waves`).
-    waves: dict[tuple[str, str, str, datetime], KeptWave]
+    waves: dict[WaveKey, KeptWave]
     # Decisive findings of earlier batches whose windows are still open, by identity (`pipeline.standing`).
     standing: dict[tuple[str, str, str, datetime], Finding]
     # Identities (campaign, voter, day, entry or "") whose held counts this store has added
@@ -84,7 +84,7 @@ class MemoryWindows(Counting):
     index: dict[tuple[str, str, str], list[VoteSignal]] = field(default_factory=dict)
     by_voter: dict[tuple[str, str], list[Earlier]] = field(default_factory=dict)
     early: dict[tuple[str, str, str], VoteSignal] = field(default_factory=dict)
-    waves: dict[tuple[str, str, str, datetime], KeptWave] = field(default_factory=dict)
+    waves: dict[WaveKey, KeptWave] = field(default_factory=dict)
     standing: dict[tuple[str, str, str, datetime], Finding] = field(default_factory=dict)
     held: set[tuple[str, str, datetime, str]] = field(default_factory=set)
 
@@ -225,7 +225,7 @@ class NetworkState:
         # Votes whose cohorts wait for their campaign's baseline, judged again by a later batch (`pipeline.judge`).
         self.early: dict[tuple[str, str, str], VoteSignal] = {}
         # … and votes that saw a network's wave start, judged once its seconds after have passed.
-        self.waves: dict[tuple[str, str, str, datetime], KeptWave] = {}
+        self.waves: dict[WaveKey, KeptWave] = {}
         # Decisive findings whose windows are still open (`Counting.standing`).
         self.standing: dict[tuple[str, str, str, datetime], Finding] = {}
         # Identities whose held counts a committed batch added (`Counting.held`).

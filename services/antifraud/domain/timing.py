@@ -52,7 +52,9 @@ _AROUND = 4
 _SEARCH = 2
 _AFTER_SOON = 2
 _SEARCH_SOON = 1
-WaveKey = tuple[str, str, str, datetime]  # campaign, entry, network, the start of the 30 s it was seen in
+# campaign, entry, network, the start of the 30 s it was seen in, and whether it is kept as a network's share of a
+# wave across networks (`wave_min_network`; judged for that alone) or as a network's wave (`wave_min_identities`)
+WaveKey = tuple[str, str, str, datetime, bool]
 WAVES_MAX = 10_000
 
 
@@ -69,24 +71,27 @@ class KeptWave(NamedTuple):
 
 
 class DueWave(NamedTuple):
-    """A kept wave judged by this batch: on the 40 s either side (`final`), or the sooner look."""
+    """A kept wave judged by this batch: on the 40 s either side (`final`), or the sooner look; `small`: as a
+    network's share of a wave across networks."""
 
     vote: VoteSignal
     final: bool
     counted: Counted | None = None
+    small: bool = False
 
 
-def wave_key(v: VoteSignal) -> WaveKey:
-    return v.campaign_id, str(v.entry_id), v.subnet or "", _wave_start(v)
+def wave_key(v: VoteSignal, small: bool = False) -> WaveKey:
+    return v.campaign_id, str(v.entry_id), v.subnet or "", _wave_start(v), small
 
 
-def keep_wave(kept: dict[WaveKey, KeptWave], v: VoteSignal) -> None:
-    """Keeps a vote that saw a wave, unless one kept already will look where this one would (the next wave of a
-    network, seen while the last is still waiting, is kept beside it)."""
-    c, e, s, start = wave_key(v)
-    if len(kept) >= WAVES_MAX or any((c, e, s, start + k * _TEN_S) in kept for k in range(-_SEARCH, _SEARCH + 1)):
+def keep_wave(kept: dict[WaveKey, KeptWave], v: VoteSignal, small: bool = False) -> None:
+    """Keeps a vote that saw a wave, unless one kept already (of the same kind) will look where this one would (the
+    next wave of a network, seen while the last is still waiting, is kept beside it)."""
+    c, e, s, start, _ = wave_key(v, small)
+    if len(kept) >= WAVES_MAX or any((c, e, s, start + k * _TEN_S, small) in kept
+                                     for k in range(-_SEARCH, _SEARCH + 1)):
         return
-    kept[(c, e, s, start)] = KeptWave(v)
+    kept[(c, e, s, start, small)] = KeptWave(v)
 
 
 def _wave_start(v: VoteSignal) -> datetime:
@@ -100,12 +105,15 @@ def _wave_bins(v: VoteSignal) -> list[datetime]:
 
 def _wave_seen(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
     """The 30 s up to this vote's hold `wave_min_identities` of the network's identities for the entry: kept to
-    judge as a wave once the 20 s and the 40 s after it have passed (`waves`)."""
+    judge as a wave once the 20 s and the 40 s after it have passed (`waves`); `wave_min_network`: kept to judge as
+    a network's share of a wave across networks (apart, its own start where it reached that many)."""
     es = pair(e, v.subnet or "")
-    bins = [ctx.counts.get((v.campaign_id, "entry_subnet_burst", es, at), 0)
-            for at in (v.window(BURST) - k * _TEN_S for k in range(_WAVE))]
-    if sum(bins) >= max(min(t.wave_min_identities, t.wave_min_network), 1):
-        ctx.waves.append(v)
+    n = sum(ctx.counts.get((v.campaign_id, "entry_subnet_burst", es, at), 0)
+            for at in (v.window(BURST) - k * _TEN_S for k in range(_WAVE)))
+    if n >= t.wave_min_identities:
+        ctx.waves.append((v, False))
+    if n >= max(t.wave_min_network, 1):
+        ctx.waves.append((v, True))
 
 
 def wave_reads(v: VoteSignal) -> set[CounterKey]:
@@ -134,7 +142,7 @@ def waves_due(store: Any, votes: list[VoteSignal]) -> list[DueWave]:
         if not final and (looked or start + _SOON_END > latest):
             continue
         if store.holds(w):
-            out.append(DueWave(w, final, counted))
+            out.append(DueWave(w, final, counted, key[4]))
         else:
             del kept[key]
     return out
@@ -145,33 +153,34 @@ def judge_waves(due: Iterable[DueWave], ctx: Context,
     """A kept wave's network identities for the entry, in its sharpest 30 s near where it was seen, against those of
     the 40 s either side as well (`network_wave`); at the sooner look, against the 40 s before and the 20 s after,
     of which they must be nearly all (`wave_share_soon`). At the sooner look a network's wave of
-    `wave_min_network` or more so judged also counts towards the entry's waves across networks (`ctx.marks`):
-    networks starting within 10 s of one another are one wave when together they reach `wave_min_together`, read
-    at either look; the other networks of such a wave `kept` still (by this instance) are found with it. Returns the
-    waves so counted, for the final look."""
+    `wave_min_network` or more so judged (kept apart, `small`) counts towards the entry's waves across networks
+    (`ctx.marks`): networks starting within 10 s of one another are one wave when together they reach
+    `wave_min_together`, read at either look; the other networks of such a wave `kept` still (by this instance) are
+    found with it. Returns the waves so counted, for the final look."""
     t = ctx.t
     counted: dict[WaveKey, Counted] = {}
     together: list[tuple[VoteSignal, Counted, bool]] = []
-    for w, final, was in due:
+    for w, final, was, small in due:
         e = entry_key(w.entry_id)
         es, bins = pair(e, w.subnet or ""), _wave_bins(w)
         n = [ctx.counts.get((w.campaign_id, "entry_subnet_burst", es, at), 0) for at in bins]
-        best = _sharpest(n, final, t.wave_min_identities, t)
-        if best is not None:
-            _wave_found(w, e, bins[best[2]], best[0], best[1], final, t, ctx)
+        if not small:
+            best = _sharpest(n, final, t.wave_min_identities, t)
+            if best is not None:
+                _wave_found(w, e, bins[best[2]], best[0], best[1], final, t, ctx)
+            continue
         if final:
-            if was is not None and best is None:
+            if was is not None:
                 together.append((w, was, final))
             continue
-        small = _sharpest(n, False, max(t.wave_min_network, 1), t)
-        if small is not None:
-            start, wave = bins[small[2]], small[0]
+        share = _sharpest(n, False, max(t.wave_min_network, 1), t)
+        if share is not None:
+            start, wave = bins[share[2]], share[0]
             for dimension, added in (("entry_wave_burst", wave), ("entry_wave_nets_burst", 1)):
                 key = (w.campaign_id, dimension, e, start)
                 ctx.marks[key] = ctx.marks.get(key, 0) + added
-            counted[wave_key(w)] = (start, wave, small[1])
-            if best is None:
-                together.append((w, counted[wave_key(w)], final))
+            counted[wave_key(w, True)] = (start, wave, share[1])
+            together.append((w, counted[wave_key(w, True)], final))
     for w, (start, wave, around), final in together:
         e = entry_key(w.entry_id)
         total, nets = (sum(ctx.counts.get(k, 0) + ctx.marks.get(k, 0)
@@ -180,9 +189,9 @@ def judge_waves(due: Iterable[DueWave], ctx: Context,
         if nets < 2 or total < t.wave_min_together:
             continue
         _wave_found(w, e, start, wave, around, final, t, ctx, (total, nets))
-        for other, looked, was in (kept or {}).values():
-            if was is not None and looked and other.subnet != w.subnet and wave_key(other)[:2] == wave_key(w)[:2] \
-                    and abs(was[0] - start) <= _TEN_S:
+        for kept_key, (other, looked, was) in (kept or {}).items():
+            if kept_key[4] and was is not None and looked and other.subnet != w.subnet \
+                    and kept_key[:2] == wave_key(w)[:2] and abs(was[0] - start) <= _TEN_S:
                 _wave_found(other, e, was[0], was[1], was[2], False, t, ctx, (total, nets))
     return counted
 
