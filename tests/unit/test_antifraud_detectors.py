@@ -877,17 +877,23 @@ def told_at_once(networks: int, per_network: int, start: datetime, seed: int = 6
     return out
 
 
-def test_a_network_s_wave_on_cue_is_held_once_the_seconds_after_it_have_passed():
-    """Each identity fires once, so none comes back; nothing but the waves' timing tells them from people."""
-    background = crowd(1200, T0 - timedelta(minutes=40), span_s=3600)  # a batch every 15 s or so
-    farm = once_waves(4, 25, T0)
+def waves_held(networks: int, per_wave: int) -> list[datetime]:
+    """A farm's once-firing waves (`once_waves`) among 1,200 people over an hour (a batch every 15 s or so): all of
+    it held as `network_wave` and no one else; when each of its first wave's votes was held."""
+    background = crowd(1200, T0 - timedelta(minutes=40), span_s=3600)
+    farm = once_waves(networks, per_wave, T0)
     held_at: dict[uuid.UUID, datetime] = {}
     found = run(background + farm, per_batch=5, held_at=held_at)
     assert found["network_wave"] == ids(farm)
     assert not set().union(*found.values()) & ids(background)
-    first = [v for v in farm if v.cast_at < T0 + timedelta(seconds=60)]
+    return [held_at[v.vote_id] for v in farm if v.cast_at < T0 + timedelta(seconds=60)]
+
+
+def test_a_network_s_wave_on_cue_is_held_once_the_seconds_after_it_have_passed():
+    """Each identity fires once, so none comes back; nothing but the waves' timing tells them from people."""
+    first = waves_held(4, 25)
     # nobody else around it: judged once the 20 s after the wave's 30 s have passed, within the minute
-    assert all(T0 + timedelta(seconds=15 + 20) <= held_at[v.vote_id] <= T0 + timedelta(seconds=60) for v in first)
+    assert all(T0 + timedelta(seconds=15 + 20) <= at <= T0 + timedelta(seconds=60) for at in first)
 
 
 def test_a_wave_spread_over_networks_below_a_network_s_wave_is_held_as_one_cue():
@@ -895,17 +901,11 @@ def test_a_wave_spread_over_networks_below_a_network_s_wave_is_held_as_one_cue()
     15 s: the networks fired on one cue. Held: the first of them within the minute, each network at its own sooner
     look (once two or more have been seen), or with the first that completes the wave; with the networks' waves not
     added up (`wave_min_together` out of reach), nothing holds it."""
-    background = crowd(1200, T0 - timedelta(minutes=40), span_s=3600)
-    farm = once_waves(4, 10, T0)
-    held_at: dict[uuid.UUID, datetime] = {}
-    found = run(background + farm, per_batch=5, held_at=held_at)
-    assert found["network_wave"] == ids(farm)
-    assert not set().union(*found.values()) & ids(background)
-    first = [v for v in farm if v.cast_at < T0 + timedelta(seconds=60)]
-    assert min(held_at[v.vote_id] for v in first) <= T0 + timedelta(seconds=60)
-    assert max(held_at[v.vote_id] for v in first) <= T0 + timedelta(seconds=80)
+    first = waves_held(4, 10)
+    assert min(first) <= T0 + timedelta(seconds=60) and max(first) <= T0 + timedelta(seconds=80)
     apart = dataclasses.replace(T, wave_min_together=10_000)
-    assert "network_wave" not in run(background + farm, per_batch=5, t=apart)
+    background = crowd(1200, T0 - timedelta(minutes=40), span_s=3600)
+    assert "network_wave" not in run(background + once_waves(4, 10, T0), per_batch=5, t=apart)
 
 
 def test_small_rooms_told_at_once_on_several_networks_are_not_one_wave():
