@@ -174,8 +174,8 @@ SELECT * FROM cases WHERE id = $1 FOR UPDATE;
 -- The case, its vote requests and their votes.
 SELECT c.*, (SELECT count(*) FROM case_votes WHERE case_id = c.id) AS votes,
        (SELECT coalesce(sum(v.count), 0) FROM case_votes cv JOIN votes v ON v.vote_id = cv.vote_id
-        WHERE cv.case_id = c.id) AS vote_count
-FROM cases c WHERE c.id = $1;
+        WHERE cv.case_id = c.id) AS vote_count, e.entry_name, e.unit_name
+FROM cases c LEFT JOIN entries e ON e.entry_id = c.entry_id WHERE c.id = $1;
 
 -- name: identity_votes
 SELECT vote_id, entry_id, count, cast_at, subnet, state FROM votes
@@ -303,7 +303,9 @@ GROUP BY p.id, p.status, p.created_at, l.category_id, l.entry_id;
 -- The page's cases: what an operator reads, the vote requests each holds and their votes (each vote once).
 SELECT c.id, c.campaign_id, c.reason_code, c.subject, c.window_start, c.entry_id, c.explanation, c.explanation_zh,
        c.status, c.score, c.created_at, c.updated_at, count(cv.vote_id) AS votes,
-       coalesce(sum(v.count), 0) AS vote_count
+       coalesce(sum(v.count), 0) AS vote_count,
+       (SELECT e.entry_name FROM entries e WHERE e.entry_id = c.entry_id) AS entry_name,
+       (SELECT e.unit_name FROM entries e WHERE e.entry_id = c.entry_id) AS unit_name
 FROM cases c LEFT JOIN case_votes cv ON cv.case_id = c.id LEFT JOIN votes v ON v.vote_id = cv.vote_id
 WHERE c.id = ANY($1::uuid[])
 GROUP BY c.id;

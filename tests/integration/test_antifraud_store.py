@@ -503,6 +503,9 @@ async def test_a_case_opened_on_votes_other_cases_hold_already_still_says_who_op
     """A network's wave found after its cohort's case held the same votes: no vote changes, and the new case's
     history still names the detector's hold (with no vote changed), rather than being empty."""
     t = domain.Thresholds()
+    await service.deliver([NominationApproved(nomination_id=TARGET, unit_id="unit-a", unit_name="甲大学",
+                                              category_id="cases", entry_name="甲大学案例", step_id="office",
+                                              final=True)], handler=detection.learn_entries)
     events = [vote(f"w{i}", TARGET, T0 + timedelta(seconds=i), subnet="192.0.2.0/24", ua="script") for i in range(6)]
     await service.deliver(events)
     signals = [domain.VoteSignal.of(CAMPAIGN, e, t) for e in events]
@@ -519,6 +522,8 @@ async def test_a_case_opened_on_votes_other_cases_hold_already_still_says_who_op
     cases = (await service.client.get(f"/campaigns/{CAMPAIGN}/cases?reason=network_wave", headers=operator)).json()
     one = (await service.client.get(f"/cases/{cases['cases'][0]['id']}", headers=operator)).json()
     assert [(d["action"], d["actor"], d["votes_changed"]) for d in one["decisions"]] == [("flag", detection.DETECTOR, 0)]
+    # each case names its entry, in the queue as on its page
+    assert (cases["cases"][0]["entry_name"], one["entry_name"], one["unit_name"]) == ("甲大学案例", "甲大学案例", "甲大学")
 
 
 async def test_a_wave_on_code_platform_numbers_is_found_alike_in_postgres_and_in_memory(service):

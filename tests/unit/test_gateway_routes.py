@@ -155,6 +155,7 @@ def test_an_invalidated_case_s_page_counts_its_votes_as_the_queue_does_and_is_no
     case = {"id": NOMINATION, "campaign_id": "c1", "reason_code": "network_wave", "reason": "a wave",
             "reason_zh": "一波", "status": "invalidated", "votes": 40, "vote_count": 400, "odds": 1000.0,
             "score": 6.908, "explanation": "40 identities", "explanation_zh": "40 个身份", "evidence": {"identities": 40},
+            "entry_name": "示范理工大学", "unit_name": "理工大学",
             "vote_sample": [], "decisions": [{"action": "invalidate", "actor": "detector", "decided_at":
                                               "2026-12-06T07:00:00+00:00", "reason": None}]}
 
@@ -168,3 +169,4 @@ def test_an_invalidated_case_s_page_counts_its_votes_as_the_queue_does_and_is_no
     assert "Votes in the case 400" in page.text and "40 vote requests" in page.text
     assert "1000.0× as likely" in page.text
     assert "Invalidated" in page.text and "Confirmed" not in page.text.split("<h2")[0]
+    assert "<strong>示范理工大学</strong>（理工大学）" in page.text
