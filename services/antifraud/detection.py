@@ -88,7 +88,13 @@ async def campaign_policies(conn: asyncpg.Connection, deps: AntifraudDeps,
         for c in stale:
             r = found.get(c)
             policy = r.policy if r else deps.settings.policy
-            t = domain.with_overrides(default, r.thresholds) if r and r.thresholds else default
+            t = default
+            if r and r.thresholds:
+                try:
+                    t = domain.with_overrides(default, r.thresholds)
+                except ValueError as exc:  # stored before a check it fails was added: scored on the service's
+                    log.warning("campaign threshold overrides refused, scoring with the service's",
+                                extra={"campaign_id": c, "error": str(exc)})
             cache.keep(c, policy, t, now)
     return cache.of(campaigns)
 

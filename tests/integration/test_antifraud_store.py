@@ -445,6 +445,19 @@ async def test_a_threshold_that_means_nothing_is_refused_and_changes_nothing(ser
     assert policy["default"] is True and policy["policy"] != "invalidate"
 
 
+async def test_overrides_stored_before_a_check_refuses_them_leave_the_campaign_scored_on_the_service_s(service):
+    """A campaign's overrides written when a device's identities could be set to 1 (now refused): its votes are
+    still scored, on the service's thresholds — the farm's phone invalidated, no one else — not stopped."""
+    await service.pool.execute("INSERT INTO policies (campaign_id, policy, set_by, reason, thresholds) "
+                               "VALUES ($1, 'invalidate', 'ops', '旧设置', '{\"device_voters_per_day\": 1}')",
+                               CAMPAIGN)
+    events = traffic()
+    for i in range(0, len(events), 10):
+        await service.deliver(events[i:i + 10])
+    invalidated = {p["vote_id"] for p in await service.outbox("VoteInvalidated")}
+    assert invalidated == {str(e.vote_id) for e in events if e.voter_id.startswith("farm")}
+
+
 async def test_an_identity_s_risk_names_every_signal_behind_it_and_an_honest_one_has_none(service):
     events = network_traffic()
     for i in range(0, len(events), 20):
