@@ -299,6 +299,15 @@ SELECT p.id, p.status, p.created_at, l.category_id, l.entry_id,
 FROM picked p LEFT JOIN linked l ON l.case_id = p.id
 GROUP BY p.id, p.status, p.created_at, l.category_id, l.entry_id;
 
+-- name: overlapping_cases
+-- Per case of the page: how many other cases (not overturned) hold some of its votes.
+SELECT cv.case_id, count(DISTINCT other.case_id) AS overlapping
+FROM case_votes cv
+JOIN case_votes other ON other.vote_id = cv.vote_id AND other.case_id <> cv.case_id
+JOIN cases c ON c.id = other.case_id AND c.status <> 'overturned'
+WHERE cv.case_id = ANY($1::uuid[])
+GROUP BY cv.case_id;
+
 -- name: review_cases_by_id
 -- The page's cases: what an operator reads, the vote requests each holds and their votes (each vote once).
 SELECT c.id, c.campaign_id, c.reason_code, c.subject, c.window_start, c.entry_id, c.explanation, c.explanation_zh,

@@ -485,7 +485,10 @@ async def case_entries(conn: Connection, campaign_id: str, status: str | None, r
 
 
 async def cases_by_id(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    return {r["id"]: dict(r) for r in await conn.fetch(Q.review_cases_by_id, ids)}
+    """The page's cases, each with how many other cases (not overturned) hold some of its votes."""
+    overlapping = {r["case_id"]: r["overlapping"] for r in await conn.fetch(Q.overlapping_cases, ids)}
+    return {r["id"]: {**dict(r), "overlapping_cases": overlapping.get(r["id"], 0)}
+            for r in await conn.fetch(Q.review_cases_by_id, ids)}
 
 
 async def what_if_deltas(conn: Connection, campaign_id: str, release: list[uuid.UUID],

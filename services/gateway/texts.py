@@ -553,6 +553,8 @@ UI: dict[str, tuple[str, str]] = {
     "case_votes": ("涉及票数", "Votes in the case"),
     "case_requests": ("{n} 次投票请求", "{n} vote requests"),
     "case_entry": ("涉及作品", "Entry"),
+    "overlapping_cases": ("另有 {n} 个案件涉及其中部分选票，可一并选中处理",
+                          "{n} other cases hold some of its votes: select them together"),
     "evidence_figures": ("证据中的原始数值（供核对）", "The evidence's figures as recorded (to check against)"),
     "case_odds": ("可能性为常人的 {odds} 倍", "{odds}× as likely as the campaign's other voters"),
     "case_opened": ("发现时间", "Opened"),

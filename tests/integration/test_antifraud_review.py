@@ -479,3 +479,17 @@ async def test_votes_held_by_two_cases_are_counted_once_under_one_reason_so_the_
     assert entry["invalidated_votes"] == 400 and entry["flagged_votes"] == 0
     assert [(x["state"], x["reason_code"], x["votes"]) for x in entry["reasons"]] == [
         ("invalidated", "network_wave", 400)]
+
+
+async def test_each_case_in_the_queue_says_how_many_other_cases_hold_some_of_its_votes(svc: Review):
+    """A farm found by its wave and by its habits (two cases over the same votes) beside an unrelated device: the
+    two say one other case each, the device none; an overturned case is no longer counted."""
+    farm, other = await svc.votes(A, 20), await svc.votes(B, 5)
+    wave = await svc.case("flagged", farm, reason="network_wave")
+    habits = await svc.case("flagged", farm[:10], reason="coordinated_cohort")
+    device = await svc.case("flagged", other)
+    overlap = {c["id"]: c["overlapping_cases"] for c in (await svc.queue())["cases"]}
+    assert overlap == {wave: 1, habits: 1, device: 0}
+    await svc.pool.execute("UPDATE cases SET status = 'overturned' WHERE id = $1", uuid.UUID(habits))
+    overlap = {c["id"]: c["overlapping_cases"] for c in (await svc.queue())["cases"]}
+    assert overlap[wave] == 0
