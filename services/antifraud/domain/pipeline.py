@@ -158,8 +158,8 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     counter_reads, distinct_reads = past_reads(votes, past)
     again = early_again(store, votes)
     due = timing.waves_due(store, votes)
-    for w, *_ in due:
-        counter_reads |= timing.wave_reads(w)
+    for w, _, _, small in due:
+        counter_reads |= timing.wave_reads(w, small)
     entries = coordination.batch_entries(votes + again)
     for v in again:
         its_counters, its_distinct = coordination.reads(v, entries.get(v.campaign_id, frozenset()))

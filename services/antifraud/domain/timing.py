@@ -116,12 +116,13 @@ def _wave_seen(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
         ctx.waves.append((v, True))
 
 
-def wave_reads(v: VoteSignal) -> set[CounterKey]:
-    """The 10 s counters a kept wave is judged on: its network's, and the entry's waves across networks."""
+def wave_reads(v: VoteSignal, small: bool = False) -> set[CounterKey]:
+    """The 10 s counters a kept wave is judged on: its network's, and for a network's share of a wave across
+    networks (`small`) the entry's waves across networks (shared windows, read only for those)."""
     e = entry_key(v.entry_id)
     es = pair(e, v.subnet or "")
-    return {(v.campaign_id, dimension, key, at) for at in _wave_bins(v)
-            for dimension, key in (("entry_subnet_burst", es), ("entry_wave_burst", e), ("entry_wave_nets_burst", e))}
+    kinds = (("entry_subnet_burst", es),) + ((("entry_wave_burst", e), ("entry_wave_nets_burst", e)) if small else ())
+    return {(v.campaign_id, dimension, key, at) for at in _wave_bins(v) for dimension, key in kinds}
 
 
 _LATE = timedelta(seconds=5)  # … and a few seconds more, for votes that arrive a little out of order
