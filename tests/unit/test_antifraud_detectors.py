@@ -262,6 +262,25 @@ def test_people_on_a_farm_phone_s_model_who_back_its_entry_browse_with_their_own
     assert run(people + every_string + same_model, per_batch=10)["device_shared"] == ids(every_string + same_model)
 
 
+def test_people_on_a_farm_phone_s_model_who_back_its_entry_long_before_or_after_its_run_are_left_out():
+    # The phone with a new string for every identity, its ten identities in five minutes from 12:00 at its script's
+    # uneven pace; two people on the same model back the same entry that day, one at 11:40 and one at 13:05, each in
+    # their own browser. The case takes the phone's run, not them. A person on the model voting inside the run
+    # cannot be told from the phone's identities and goes with them; one eight minutes after its last stays too.
+    people = crowd(300, T0 - timedelta(hours=1))
+    rng = random.Random(5)
+    phone = [cast(f"farm{i}", OTHERS[7], T0 + timedelta(seconds=30 * i + rng.uniform(-10, 10)), 10,
+                 device="fp-redmi-k70-hm", subnet=f"100.{i}.6.0/24", ua=f"ua-spoofed{i}") for i in range(10)]
+
+    def owner(name: str, minutes: float) -> domain.VoteSignal:
+        return cast(name, OTHERS[7], T0 + timedelta(minutes=minutes), 10, device="fp-redmi-k70-hm",
+                    subnet=f"27.{len(name)}.5.0/24", ua=f"ua-{name}")
+    apart_ = [owner("early", -20), owner("late", 65)]
+    close = [owner("inside", 2.2), owner("soon-after", 12.5)]
+    found = run(people + phone + apart_ + close, per_batch=10)
+    assert found["device_shared"] == ids(phone + close)
+
+
 def test_fresh_newcomers_are_an_alert_on_the_entry_they_jump_to_not_on_every_entry_of_a_busy_hour():
     # An hour of people, then a busy half hour: sixty newcomers every ten minutes for each of ten entries, verified
     # a minute or two before voting. In the last ten minutes a mention sends 180 to one of them.

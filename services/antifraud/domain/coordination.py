@@ -889,23 +889,36 @@ def apart(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal
     identities a trait needs to stand out): too few to be a script's trait on their own, while a script's wave is
     larger. Kept whole: a finding on two traits or more (one user agent and a rush: a few honest people in a
     thousand share both, while a drip sent by the same script comes one identity at a time), one on a delay of more
-    than seconds (a slow drip's identities come as spread as the entry's own), a network's day, a burst's seconds."""
+    than seconds (a slow drip's identities come as spread as the entry's own), a network's day, a burst's seconds.
+
+    A `device_shared` finding likewise, beyond a gap of ten minutes at least (the span its pace is read in): a phone
+    serves its identities one after another, a farm's at its script's uneven pace, and where a fingerprint tells only
+    a phone's model the few people who own the same model and backed the same entry that day come at their own
+    times, one of them an hour after the phone's run (`device_voters_per_day` identities must be left)."""
     s = f.selector
+    if f.reason_code == "device_shared":
+        return _without_ends(votes, first_votes(s, votes), t, t.device_voters_per_day, TEN_MINUTES)
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" or \
             covered_whole(f.evidence.get("traits", {})) or (s.end - s.start).total_seconds() <= BURST:
         return votes
-    first = first_votes(s, votes)
+    return _without_ends(votes, first_votes(s, votes), t, t.contrast_min_identities // 2, t.apart_s)
+
+
+def _without_ends(votes: list[VoteSignal], first: dict[str, VoteSignal], t: Thresholds,
+                  least: int, gap_s: float) -> list[VoteSignal]:
+    """`votes` without those of the identities at either end of `first` that came apart from the rest (`apart`) by
+    `gap_s` at least, when the rest are `least` or more and twice as many."""
     order = sorted(first, key=lambda x: first[x].cast_at)
     if len(order) < 3:
         return votes
     at = [first[x].cast_at.timestamp() for x in order]
     gaps = [b - a for a, b in itertools.pairwise(at)]
-    far = max(t.apart_s, _APART_PACE * sorted(gaps)[len(gaps) // 2])
+    far = max(gap_s, _APART_PACE * sorted(gaps)[len(gaps) // 2])
     most = t.apart_max_identities
     head = max((i + 1 for i, g in enumerate(gaps[:most]) if g > far), default=0) if most else 0
     tail = max((i + 1 for i, g in enumerate(reversed(gaps[-most:])) if g > far), default=0) if most else 0
     rest = len(order) - head - tail
-    if head + tail == 0 or rest < max(t.contrast_min_identities // 2, 2 * (head + tail)):
+    if head + tail == 0 or rest < max(least, 2 * (head + tail)):
         return votes
     out = set(order[:head]) | set(order[len(order) - tail:])
     return [v for v in votes if v.voter_id not in out]
