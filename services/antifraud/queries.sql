@@ -177,6 +177,19 @@ SELECT c.*, (SELECT count(*) FROM case_votes WHERE case_id = c.id) AS votes,
         WHERE cv.case_id = c.id) AS vote_count, e.entry_name, e.unit_name
 FROM cases c LEFT JOIN entries e ON e.entry_id = c.entry_id WHERE c.id = $1;
 
+-- name: case_overlaps
+-- The other cases (not overturned) holding some of the case's votes, most shared ballots first.
+SELECT other.case_id AS id, c.reason_code, c.status, c.created_at, count(*) AS shared_requests,
+       coalesce(sum(v.count), 0)::bigint AS shared_votes
+FROM case_votes cv
+JOIN case_votes other ON other.vote_id = cv.vote_id AND other.case_id <> cv.case_id
+JOIN cases c ON c.id = other.case_id AND c.status <> 'overturned'
+JOIN votes v ON v.vote_id = cv.vote_id
+WHERE cv.case_id = $1
+GROUP BY other.case_id, c.reason_code, c.status, c.created_at
+ORDER BY shared_votes DESC, c.created_at, other.case_id
+LIMIT $2;
+
 -- name: identity_votes
 SELECT vote_id, entry_id, count, cast_at, subnet, state FROM votes
 WHERE campaign_id = $1 AND voter_id = $2 ORDER BY cast_at, vote_id LIMIT 1000;

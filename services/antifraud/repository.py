@@ -429,6 +429,10 @@ async def case_votes_sample(conn: Connection, case_id: uuid.UUID, limit: int) ->
     return [dict(r) for r in await conn.fetch(Q.case_votes_sample, case_id, limit)]
 
 
+async def case_overlaps(conn: Connection, case_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(Q.case_overlaps, case_id, limit)]
+
+
 async def case_decisions(conn: Connection, case_id: uuid.UUID) -> list[dict[str, Any]]:
     return [dict(r) for r in await conn.fetch(Q.case_decisions, case_id)]
 

@@ -20,7 +20,7 @@ from .deps import Deps
 router = APIRouter(tags=["antifraud"])
 
 REVIEWERS = ("operator", "admin")
-MAX_CASES = 500  # case ids in one bulk decision or one what-if list
+MAX_CASES = service.MAX_CASES
 
 
 # A campaign id as campaign definitions have them: anything else names no campaign, and a policy saved under a long

@@ -19,6 +19,8 @@ from . import domain, repository
 from .deps import AntifraudDeps, Metrics
 from .repository import LockedCase
 
+MAX_CASES = 500  # case ids in one bulk decision or one what-if list (a case and those overlapping it, too)
+
 log = logging.getLogger(__name__)
 
 
@@ -113,9 +115,11 @@ async def get_case(deps: AntifraudDeps, case_id: uuid.UUID, votes: int) -> dict[
         raise case_not_found()
     sample = await repository.case_votes_sample(pool, case_id, votes)
     trail = await repository.case_decisions(pool, case_id)
+    overlaps = await repository.case_overlaps(pool, case_id, MAX_CASES - 1)
     t = await _thresholds(deps, case["campaign_id"])
     return {**domain.with_odds(case, t), **domain.reason_texts(case["reason_code"]), "vote_sample": sample,
-            "decisions": trail}
+            "decisions": trail,
+            "overlapping_cases": [{**o, **domain.reason_texts(o["reason_code"])} for o in overlaps]}
 
 
 async def _thresholds(deps: AntifraudDeps, campaign_id: str) -> domain.Thresholds:

@@ -493,3 +493,18 @@ async def test_each_case_in_the_queue_says_how_many_other_cases_hold_some_of_its
     await svc.pool.execute("UPDATE cases SET status = 'overturned' WHERE id = $1", uuid.UUID(habits))
     overlap = {c["id"]: c["overlapping_cases"] for c in (await svc.queue())["cases"]}
     assert overlap[wave] == 0
+
+
+async def test_a_case_names_the_other_cases_holding_its_votes_most_shared_first(svc: Review):
+    """The wave's case names the habits' case (its 10 shared requests of 3 ballots) before the device's (2 shared),
+    with their reasons, and not a case over other votes nor one overturned: the operator decides them together."""
+    farm, other = await svc.votes(A, 20, count=3), await svc.votes(B, 5)
+    wave = await svc.case("flagged", farm, reason="network_wave")
+    habits = await svc.case("flagged", farm[:10], reason="coordinated_cohort")
+    device = await svc.case("flagged", farm[18:] + other)
+    await svc.case("flagged", other)
+    await svc.case("overturned", farm[:5], reason="device_shared")
+    got = (await svc.client.get(f"/cases/{wave}", headers=svc.headers)).json()["overlapping_cases"]
+    assert [(o["id"], o["reason_code"], o["status"], o["shared_requests"], o["shared_votes"]) for o in got] == [
+        (habits, "coordinated_cohort", "flagged", 10, 30), (device, "device_shared", "flagged", 2, 6)]
+    assert got[0]["reason_zh"] and got[0]["reason"]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+from typing import Any
+
 import httpx
 import jwt
 import pytest
@@ -170,3 +174,38 @@ def test_an_invalidated_case_s_page_counts_its_votes_as_the_queue_does_and_is_no
     assert "1000.0× as likely" in page.text
     assert "Invalidated" in page.text and "Confirmed" not in page.text.split("<h2")[0]
     assert "<strong>示范理工大学</strong>（理工大学）" in page.text
+
+
+def test_a_case_decided_with_its_overlapping_cases_decides_them_all_at_once() -> None:
+    """The case page lists the two other cases holding some of its votes; with the box ticked the decision goes to
+    the bulk route for the case and both (as the service lists them at that moment), with the operator's reason;
+    without it, to the one case only."""
+    others = [{"id": str(uuid.UUID(int=i)), "reason_code": "coordinated_cohort", "reason": "habits",
+               "reason_zh": "习惯", "status": "flagged", "shared_votes": 30 - i, "shared_requests": 10}
+              for i in (1, 2)]
+    case = {"id": NOMINATION, "campaign_id": "c1", "reason_code": "network_wave", "reason": "a wave",
+            "reason_zh": "一波", "status": "flagged", "votes": 20, "vote_count": 60, "explanation": "20 identities",
+            "explanation_zh": "20 个身份", "evidence": {}, "vote_sample": [], "decisions": [],
+            "overlapping_cases": others}
+    posted: list[tuple[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            posted.append((request.url.path, json.loads(request.content)))
+            return httpx.Response(200, json={"changed": 3, "skipped": 0})
+        return httpx.Response(200, json=case if request.url.path.startswith("/cases/") else {"id": "c1"})
+
+    site = _site(httpx.MockTransport(answer))
+    site.cookies.set(STAFF_COOKIE, jwt.encode({"sub": "ops-1", "role": "operator"}, "k" * 32, algorithm="HS256"))
+    page = site.get(f"/console/cases/{NOMINATION}?lang=en")
+    assert "2 other cases hold some of these votes" in page.text and "29 votes in common" in page.text
+    assert f'href="/console/cases/{others[0]["id"]}"' in page.text
+    form = {"decision": "confirm", "reason": "one farm, read together"}
+    r = site.post(f"/console/cases/{NOMINATION}/decision", data={**form, "with_overlapping": "1"},
+                  follow_redirects=False)
+    assert r.status_code == 303
+    r = site.post(f"/console/cases/{NOMINATION}/decision", data=form, follow_redirects=False)
+    assert r.status_code == 303
+    assert posted == [("/campaigns/c1/cases/decisions", {"case_ids": [str(NOMINATION)] + [o["id"] for o in others],
+                                                          **form}),
+                      (f"/cases/{NOMINATION}/decision", form)]

@@ -177,6 +177,17 @@ async def case(case_id: uuid.UUID, view: View, staff: StaffMember, services: Ser
     return await case_page(view, services, staff, case_id)
 
 
+async def decide_with_overlapping(services: Services, staff: Staff, case_id: uuid.UUID, decision: str,
+                                  reason: str) -> Upstream:
+    """The case and the other cases holding some of its votes (as the service lists them now), decided at once."""
+    r = await services.call("antifraud", "GET", f"/cases/{case_id}", token=staff.token, params={"votes": 0})
+    if not r.ok:
+        return r
+    ids = [str(case_id)] + [o["id"] for o in r.body.get("overlapping_cases", [])]
+    return await services.call("antifraud", "POST", f"/campaigns/{quote(r.body['campaign_id'])}/cases/decisions",
+                               token=staff.token, json={"case_ids": ids, "decision": decision, "reason": reason})
+
+
 @router.post("/console/cases/{case_id}/decision")
 async def decide(case_id: uuid.UUID, request: Request, view: View, staff: StaffMember,
                  services: ServiceClient) -> Response:
@@ -184,11 +195,15 @@ async def decide(case_id: uuid.UUID, request: Request, view: View, staff: StaffM
         return view.sign_in_again()
     form = await posted(request)
     decision, reason = form.get("decision", ""), form.get("reason", "").strip()
-    r = await services.call("antifraud", "POST", f"/cases/{case_id}/decision", token=staff.token,
-                            json={"decision": decision, "reason": reason})
+    if form.get("with_overlapping"):
+        r = await decide_with_overlapping(services, staff, case_id, decision, reason)
+    else:
+        r = await services.call("antifraud", "POST", f"/cases/{case_id}/decision", token=staff.token,
+                                json={"decision": decision, "reason": reason})
     if r.ok:
         return RedirectResponse(f"/console/cases/{case_id}?done=case_decided_ok", status_code=303)
     if r.error.get("code") in SIGN_IN_AGAIN:
         return view.sign_in_again()
     return await case_page(view, services, staff, case_id, status=422, kept={
-        "decision": decision, "reason": reason, "error": view.refusal(r.error)})
+        "decision": decision, "reason": reason, "with_overlapping": bool(form.get("with_overlapping")),
+        "error": view.refusal(r.error)})
