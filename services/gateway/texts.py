@@ -161,7 +161,9 @@ UI: dict[str, tuple[str, str]] = {
     "winner": ("入选", "Selected"),
     "published": ("发布时间", "Published"),
     "standings_hidden": ("本活动投票期间不公布排名。", "This campaign shows no standings while voting is open."),
-    "counts_hidden": ("投票期间只公布名次，不公布票数。", "While voting is open only ranks are shown, not vote counts."),
+    "counts_hidden": ("投票期间只公布名次，不公布票数；名次不含待核查和已作废的票，涉及的作品下注明原因。",
+                      "While voting is open only ranks are shown, not vote counts. Ranks leave out votes held for "
+                      "review and invalidated ones; an entry with such votes says so, and why."),
     "held_note": ("票数不含待核查和已作废的票。疑似异常的票先“待核查”，核查完成前不计入票数：核查确认有效的恢复计入，"
                   "确认无效的作废。",
                   "Vote counts leave out held and invalidated votes. Votes that look irregular are held for review "
@@ -170,6 +172,10 @@ UI: dict[str, tuple[str, str]] = {
     "held_n": ("待核查 {n} 票", "{n} held for review"),
     "invalidated_n": ("已作废 {n} 票", "{n} invalidated"),
     "counted_n": ("计入 {n} 票", "{n} counted"),
+    "held_some": ("部分选票待核查", "Some votes held for review"),
+    "invalidated_some": ("部分选票已作废", "Some votes invalidated"),
+    "reason_held_why": ("待核查：{reason}", "Held: {reason}"),
+    "reason_invalidated_why": ("已作废：{reason}", "Invalidated: {reason}"),
     "reason_held": ("待核查：{reason}（{n} 票）", "Held: {reason} ({n})"),
     "reason_invalidated": ("已作废：{reason}（{n} 票）", "Invalidated: {reason} ({n})"),
     "no_results": ("结果尚未公布，敬请关注。", "The results have not been published yet."),

@@ -100,9 +100,9 @@ def test_a_voter_verifies_votes_until_the_quota_and_reads_the_refusal(system, br
     page.goto(f"{system.gateway_url}/c/{CAMPAIGN}/standings")
     expect(page.locator("table.standings tbody tr")).to_have_count(2)
     expect(page.locator("table.standings tbody tr").first).to_contain_text("网页测试甲号")
-    expect(page.get_by_text("投票期间只公布名次，不公布票数。")).to_be_visible()
+    expect(page.get_by_text("投票期间只公布名次，不公布票数；")).to_be_visible()
     assert page.locator("th", has_text="票数").count() == 0
-    assert page.locator("#held-note").count() == 0 and page.locator(".vote-states").count() == 0  # no counts shown
+    assert page.locator("#held-note").count() == 0 and page.locator(".vote-states").count() == 0  # no counts shown, and no entry has held votes
     page.get_by_role("link", name="English").click()
     expect(page.get_by_role("heading", name="Live standings")).to_be_visible()
     assert page.locator("html").get_attribute("lang") == "en"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from massline.contracts import EntryStanding
-from services.voting.domain import TallyCounts, tally_standings
+from services.voting.domain import EntryCounts, TallyCounts, public_standings, tally_standings
 
 A, B = uuid.UUID(int=1), uuid.UUID(int=2)
 ROWS = [TallyCounts(A, 10, 4, 30, [
@@ -31,3 +31,23 @@ def test_while_counts_are_hidden_the_tally_carries_ranks_only() -> None:
     standings = [EntryStanding.model_validate(s) for s in tally_standings(ROWS, hidden=True)]
     assert [(s.rank, s.votes, s.held, s.invalidated, s.reasons) for s in standings] == [
         (1, None, None, None, None), (2, None, None, None, None)]
+
+
+def test_the_public_standings_say_whether_and_why_votes_are_held_where_only_ranks_show_never_how_many() -> None:
+    """A rank-only campaign while voting is open: each entry says whether some of its votes are held or invalidated
+    and why (its rank moved with them), never a number; a hidden one says nothing; after voting, every count."""
+    rows = [EntryCounts(r.entry_id, "甲号" if r.entry_id == A else "乙号", "单位", "gov", r.votes, r.held,
+                        r.invalidated, r.reasons) for r in ROWS]
+    ranked_only = {e["entry_id"]: e for e in public_standings("c1", "voting", "rank_only", rows)["categories"]["gov"]}
+    a, b = ranked_only[str(A)], ranked_only[str(B)]
+    assert (a["rank"], a["has_held"], a["has_invalidated"]) == (2, True, True)
+    assert a["reasons"]["invalidated"] == [{"reason_code": "burst", "reason": "a burst of new voters",
+                                            "reason_zh": "短时间内大量新身份投票"}]
+    assert [r["reason_code"] for r in a["reasons"]["held"]] == ["device_shared"]
+    assert (b["has_held"], b["has_invalidated"], b["reasons"]) == (False, False, {"held": [], "invalidated": []})
+    assert not {"votes", "held", "invalidated"} & (a.keys() | b.keys())
+    assert "30" not in str(a) and "4" not in str(a["reasons"])
+    hidden = public_standings("c1", "voting", "hidden", rows)["categories"]["gov"]
+    assert all(e.keys() == {"entry_id", "name", "unit_name"} for e in hidden)
+    after = {e["entry_id"]: e for e in public_standings("c1", "scoring", "rank_only", rows)["categories"]["gov"]}
+    assert (after[str(A)]["held"], after[str(A)]["invalidated"], after[str(A)]["has_held"]) == (4, 30, True)

@@ -69,19 +69,29 @@ def public_standings(campaign_id: str, phase: str | None, show_counts: str,
                 item["held"] = r.held
                 item["invalidated"] = r.invalidated
                 item["reasons"] = public_reasons(r.reasons)
+            if not voting_open or show_counts != "hidden":
+                # where ranks show, so does whether anti-fraud holds or invalidated some of the entry's votes, and why
+                # (the ranks move with it); the numbers only where counts show
+                item["has_held"] = r.held > 0
+                item["has_invalidated"] = r.invalidated > 0
+                if "reasons" not in item:
+                    item["reasons"] = public_reasons(r.reasons, counts=False)
             entries.append(item)
         out["categories"][cat] = entries
     out["counts_shown"] = not voting_open or show_counts == "always"
     return out
 
 
-def public_reasons(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Held and invalidated votes per reason, labelled in English and Chinese (the code where no label came)."""
+def public_reasons(rows: Iterable[dict[str, Any]], *, counts: bool = True) -> dict[str, list[dict[str, Any]]]:
+    """Held and invalidated votes per reason, labelled in English and Chinese (the code where no label came); the
+    number of votes per reason unless `counts` is false (a campaign showing ranks only)."""
     reasons: dict[str, list[dict[str, Any]]] = {HELD: [], INVALIDATED: []}
     for r in rows:
+        if not counts and not r["votes"]:
+            continue
         code = r["reason_code"]
         reasons[r["state"]].append({
-            "reason_code": code, "votes": r["votes"], "reason": r["reason_text"] or code,
+            "reason_code": code, **({"votes": r["votes"]} if counts else {}), "reason": r["reason_text"] or code,
             "reason_zh": r["reason_text_zh"] or code})
     return reasons
 
