@@ -31,7 +31,8 @@ from services.voting.settings import VotingSettings
 NOW = datetime(2026, 12, 3, 20, 45, 30, tzinfo=UTC)  # 30 s into an hour's slice (20:45) and 45m30s into a day's (20:00)
 HOUR_SLICE = datetime(2026, 12, 3, 20, 45, tzinfo=UTC)
 DAY_SLICE = datetime(2026, 12, 3, 20, tzinfo=UTC)
-LIMITS = SmsLimits()  # the defaults, as production runs them
+# A campaign's tighter place limits (the defaults sit higher: `test_the_defaults_…`), the rest the defaults
+LIMITS = SmsLimits(address_per_hour=100, address_per_day=500, network_per_hour=300, network_per_day=2000)
 # Codes in the current slice count until 13 slices after it began: the hour's until 21:50, the day's until 22:00
 # the next day.
 HOUR_WAIT, DAY_WAIT = 64 * 60 + 30, 25 * 3600 + 14 * 60 + 30
@@ -58,11 +59,26 @@ def test_windows_are_counted_in_twelve_slices_from_the_epoch() -> None:
 
 
 def test_the_defaults_protect_a_phone_an_address_and_a_network() -> None:
-    assert (LIMITS.phone_per_hour, LIMITS.phone_per_day) == (5, 10)
-    assert (LIMITS.address_per_hour, LIMITS.address_per_day) == (100, 500)
-    assert (LIMITS.network_per_hour, LIMITS.network_per_day) == (300, 2000)
-    assert LIMITS.captcha_after == 3 and LIMITS.exempt_networks == ""
-    assert VotingSettings().sms_limits == LIMITS
+    defaults = SmsLimits()
+    assert (defaults.phone_per_hour, defaults.phone_per_day) == (5, 10)
+    assert defaults.captcha_after == 3 and defaults.exempt_networks == ""
+    assert VotingSettings().sms_limits == defaults
+
+
+def test_the_defaults_let_a_campus_rally_and_a_carrier_nat_get_their_codes() -> None:
+    """1,200 students behind four NAT addresses of one /24, told in class to vote, ask for their codes within ten
+    minutes (each after a captcha); 2,500 subscribers of a carrier's NAT /24 over a day, 600 of them in its busiest
+    hour: every one gets a code. A script on one address asking for codes past a person's pace still stops."""
+    defaults = SmsLimits()
+    counts = {**_at(NOW, "address", HOUR_S, 299), **_at(NOW, "network", HOUR_S, 1199),
+              **_at(NOW, "address", DAY_S, 299), **_at(NOW, "network", DAY_S, 1199)}
+    decision = sms_code_decision(counts, defaults, NOW)
+    assert decision.refusal is None and decision.captcha_needed
+    carrier = {**_at(NOW, "network", HOUR_S, 599), **_at(NOW, "network", DAY_S, 2499)}
+    assert sms_code_decision(carrier, defaults, NOW).refusal is None
+    pumped = {**_at(NOW, "address", HOUR_S, defaults.address_per_hour)}
+    refusal = sms_code_decision(pumped, defaults, NOW).refusal
+    assert refusal is not None and refusal.code == "sms_address_limit"
 
 
 def test_a_first_code_is_sent_without_a_captcha() -> None:
