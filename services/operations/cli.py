@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import typer
@@ -22,6 +23,15 @@ from .users import users_app
 GATEWAY_URL_ENV = "MASSLINE_GATEWAY_URL"
 DEFAULT_URL = "http://127.0.0.1:8000"
 URL_HELP = "Entry URL of a running system (env MASSLINE_GATEWAY_URL; found from `massline run` here when unset)."
+
+LOOPBACK = "127.0.0.1/32,::1/128"
+
+
+def gateway_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """What `run` adds to the gateway's environment: it listens on loopback only, so whatever reaches it runs on this
+    machine, and a local proxy's or load generator's X-Forwarded-For is believed (each voter's own address reaches
+    anti-fraud and the SMS limits) unless MASSLINE_TRUSTED_PROXIES says otherwise (empty: the connecting address)."""
+    return {"MASSLINE_TRUSTED_PROXIES": environ.get("MASSLINE_TRUSTED_PROXIES", LOOPBACK)}
 
 app = typer.Typer(help="massline: public selection campaigns, from nomination to published results.",
                   no_args_is_help=True, add_completion=False)
@@ -242,6 +252,7 @@ def run(
         database_url=os.environ.get("MASSLINE_DATABASE_URL") or None,
         kafka_bootstrap=os.environ.get("MASSLINE_KAFKA_BOOTSTRAP_SERVERS") or None,
         progress=_say,
+        service_env={"gateway": gateway_env(os.environ)},
     )
     supervised = SupervisedStack(stack, _say)
     stopping = False

@@ -119,3 +119,16 @@ def test_an_address_with_a_port_as_some_proxies_write_it_is_the_address() -> Non
     assert voter_address("10.0.0.5", "[2001:db8::7]", LB) == "2001:db8::7"
     assert voter_address("10.0.0.5", "198.51.100.9:port", LB) == ""
     assert voter_address("10.0.0.5", "[not-an-address]:443", LB) == ""
+
+
+def test_make_run_believes_a_local_proxy_s_forwarded_address_unless_told_otherwise() -> None:
+    """`make run`'s gateway listens on loopback only: a load generator on the machine sending each voter's address
+    in X-Forwarded-For is believed, so anti-fraud and the SMS limits see the voters, not one shared 127.0.0.1; an
+    operator's own setting (empty: the connecting address) wins."""
+    from services.operations.cli import gateway_env
+
+    trusted = parse_networks(gateway_env({})["MASSLINE_TRUSTED_PROXIES"])
+    assert voter_address("127.0.0.1", "203.0.113.7", trusted) == "203.0.113.7"
+    assert voter_address("::1", "2001:db8::5", trusted) == "2001:db8::5"
+    assert voter_address("192.0.2.10", "203.0.113.7", trusted) == "192.0.2.10"
+    assert gateway_env({"MASSLINE_TRUSTED_PROXIES": ""}) == {"MASSLINE_TRUSTED_PROXIES": ""}
