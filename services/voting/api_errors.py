@@ -132,7 +132,9 @@ _FIXED: dict[type[VotingError], ApiError] = {
     TooManyAttempts: ApiError(429, "too_many_attempts", "尝试次数过多，请重新获取验证码",
                               "Too many attempts; request a new code"),
     CodeInvalid: ApiError(400, "code_invalid", "验证码不正确", "The code is not correct"),
-    CaptchaRequired: ApiError(428, "captcha_required", "请先输入图形验证码", "Solve the captcha first"),
+    CaptchaRequired: ApiError(428, "captcha_required", "请先输入图形验证码",
+                              "Solve the captcha first: POST …/voters/captcha for a challenge, then send its "
+                              "captcha_id and your captcha_answer with the phone"),
     CaptchaWrong: ApiError(422, "captcha_wrong", "图形验证码不正确或已失效，请重新输入",
                            "The captcha answer is wrong or the captcha expired; try a new one"),
     # 404, not 501: the method is not offered on this deployment, which is no server failure (nor an alert).
