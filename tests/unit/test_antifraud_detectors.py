@@ -1384,6 +1384,24 @@ def test_a_community_tablet_is_not_held_identical_office_pcs_not_invalidated_a_h
     assert levels(straddling)["invalidate"] == ids(straddling)
 
 
+def test_a_grid_worker_s_phone_carried_door_to_door_is_not_held_a_farm_phone_changing_address_is():
+    # A village grid worker helps eighteen elderly villagers vote on her phone over half an hour, a household every
+    # 90-120 s, nearly all for the village secretary's entry; her carrier changes her address twice in that time.
+    # One device among people, at people's pace, its address moving as a phone's does: not a farm's phone.
+    rng = random.Random(8)
+    at = T0
+    worker = []
+    for i in range(18):
+        at += timedelta(seconds=rng.uniform(90, 120))
+        worker.append(cast(f"villager{i}", TARGET if i % 9 else OTHERS[1], at, 10, device="worker-phone",
+                           subnet=f"39.149.{60 + i // 7}.0/24"))
+    assert levels(worker) == {}
+    # A farm's phone at the same pace, toggling airplane mode for a new carrier address before each identity: held.
+    phone = [dataclasses.replace(v, voter_id=f"farm{i}", device_hash="farm-phone-4", entry_id=TARGET,
+                                 subnet=f"39.{150 + i}.7.0/24") for i, v in enumerate(worker)]
+    assert levels(phone) == {"hold": ids(phone)}
+
+
 def test_a_scripted_crew_on_one_network_is_held_with_its_camouflage_votes():
     crew = camouflaged_crew("192.0.2.0/24", 20, T0, script=True)
     honest = crowd(300, T0 - timedelta(hours=1)) + [
@@ -1673,3 +1691,28 @@ def test_a_co_voting_finding_explains_itself_with_its_numbers():
     assert f"{T.covote_min_identities} of the {finding.evidence['network_identities']} identities" in \
         finding.explanation
     assert "192.0.2.0/24" in finding.explanation
+
+
+def test_two_groups_each_standing_out_on_one_trait_do_not_make_a_script_of_who_has_both():
+    # In the same ten minutes for one entry: a phone rack's sixty identities, one phone model's browser string, each
+    # voting 3 s after verifying from its own address, and a unit's thirty staff on PCs installed from one image
+    # (another string), who read the page and take a minute or two; one of them, quick with the code, votes 3 s after
+    # verifying. The rack's string and its delay stand out together; the office's string and the rack's delay each
+    # stand out among different identities, and the staffer with both is no script's.
+    rng = random.Random(12)
+    start = T0 + timedelta(minutes=1)
+    farm = []
+    for i in range(60):
+        at = start + timedelta(seconds=rng.uniform(0, 540))
+        farm.append(cast(f"farm{i}", TARGET, at, 10, subnet=f"100.{i}.9.0/24", verified=at - timedelta(seconds=3),
+                         ua="ua-rack-phone"))
+    office = []
+    for i in range(30):
+        at = start + timedelta(seconds=rng.uniform(0, 540))
+        wait = 3 if i == 7 else rng.uniform(60, 200)
+        office.append(cast(f"staff{i}", TARGET, at, 10, subnet="61.150.4.0/24", ip="office",
+                           verified=at - timedelta(seconds=wait), ua="ua-office-image"))
+    found = run(crowd(600, T0 - timedelta(hours=1)) + farm + office, per_batch=10)
+    held = set().union(*found.values())
+    assert ids(farm) <= held
+    assert not held & ids(office)

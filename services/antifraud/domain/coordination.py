@@ -924,6 +924,18 @@ def _without_ends(votes: list[VoteSignal], first: dict[str, VoteSignal], t: Thre
     return [v for v in votes if v.voter_id not in out]
 
 
+def too_few_together(f: Finding, votes: list[VoteSignal], t: Thresholds) -> bool:
+    """An entry cohort's finding on two traits or more whose identities with all of them (`votes`, as selected) are
+    fewer than `contrast_min_identities`: each trait stood out among other identities — a unit's imaged PCs' one
+    string and a farm's seconds from verifying to voting, for one entry in the same ten minutes — and the one or two
+    who happen to have both are no script's (an outside check's office worker was held alone that way). A script's
+    identities have its traits together."""
+    if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" \
+            or len(f.evidence.get("traits", {})) < 2:
+        return False
+    return len(first_votes(f.selector, votes)) < t.contrast_min_identities
+
+
 def odd_ballots(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal]:
     """The votes an entry cohort's finding covers, without those of the few identities whose first covered vote for
     the entry gave another number of ballots than nearly all the others' did. A script sends its identities' requests

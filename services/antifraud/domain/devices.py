@@ -131,7 +131,9 @@ def check(v: VoteSignal, ctx: Context) -> None:
     device's votes of the day go from held to invalidated when the pace shows). A device many people take turns on
     stays where it is used: a community centre's tablet on the centre's broadband, an office PC on the office's line
     (a family's phone, carried between home and mobile data, serves two or three); a farm's phone hops addresses
-    between its identities (proxies, airplane mode). On one network, a device is held only at a farm's pace, never
+    between its identities (proxies, airplane mode), about as many networks as identities (`device_hop_share`),
+    while a village grid worker carrying her phone door to door keeps her carrier's address for a while: placed.
+    On one network, a device is held only at a farm's pace, never
     invalidated on its own: identities sharing a fingerprint there may be people on identical machines (a unit's PCs
     installed from one image, at lunch), as fast as a script's phone on its server's network.
     Only when `device_focus` of them voted for this vote's entry, and people voting as the campaign's others did would
@@ -162,7 +164,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
                      for s in v.tens())
     fast = ten >= t.device_voters_fast
     networks = ctx.distinct.get((v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)), 0)
-    placed = networks < t.device_networks
+    placed = networks < max(t.device_networks, math.ceil(t.device_hop_share * ids))
     if (placed and not fast) or not beyond_chance(v, ctx, ids, backing, tested):
         return
     sure = fast and not placed

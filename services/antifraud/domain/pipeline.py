@@ -170,21 +170,29 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     distinct = await store.count_identities(votes, past, distinct_reads)
     marks: dict[ShardedKey, int] = {}
     findings = judge(votes, counts, distinct, history, t, past, again, store.early, marks, due, store.waves)
-    decisive = [f for f in findings if f.decisive]
-    decisive += standing(store.standing, votes, decisive)
+    kept = await selected(store, votes, [f for f in findings if f.decisive], t)
+    decisive = [f for f, _ in kept]
     for k, n in coordination.remembered(decisive).items():
         marks[k] = marks.get(k, 0) + n
     if marks:
         await store.bump(marks)
-    covered = await store.select([f.selector for f in decisive]) if decisive else []
     covered = [devices.other_browsers(f, coordination.off_its_networks(
-        f, coordination.odd_ballots(f, coordination.apart(f, vs, t), t), t), t)
-        for f, vs in zip(decisive, covered, strict=True)]
+        f, coordination.odd_ballots(f, coordination.apart(f, vs, t), t), t), t) for f, vs in kept]
     held, identities = coordination.held_members(zip(decisive, covered, strict=True), store.held)
     if held:
         await store.bump_distinct(held)
         store.counted_held(identities)
     return [(f, vs) for f, vs in zip(decisive, covered, strict=True)] + [(f, []) for f in findings if not f.decisive]
+
+
+async def selected(store: Any, votes: list[VoteSignal], decisive: list[Finding],
+                   t: Thresholds) -> list[tuple[Finding, list[VoteSignal]]]:
+    """The batch's decisive findings and those standing from earlier batches that its votes fall in, each with the
+    stored votes its selector covers; not an entry cohort's finding on traits fewer identities have together than
+    make a trait (`coordination.too_few_together`)."""
+    decisive = decisive + standing(store.standing, votes, decisive)
+    found = await store.select([f.selector for f in decisive]) if decisive else []
+    return [(f, vs) for f, vs in zip(decisive, found, strict=True) if not coordination.too_few_together(f, vs, t)]
 
 
 # Decisive findings an instance keeps while their windows are open (a vote may come this late after its window).

@@ -38,6 +38,10 @@ class Thresholds:
     # (identical machines in an office send one fingerprint).
     device_voters_per_day: int = 5
     device_networks: int = 2
+    # … and at least this share as many networks as identities: a farm's phone changes address between its
+    # identities (proxies, airplane mode), while a person carrying a phone among the people they help (a village grid
+    # worker going door to door) keeps their carrier's address for a while, one or two changes in an hour.
+    device_hop_share: float = 0.33
     device_voters_fast: int = 8
     # … and this share of them voted for one entry from it (a fingerprint many phones send alike is not one device),
     # which identities voting as the campaign's others do would match only with this chance, read among the
@@ -225,8 +229,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("velocity_subnet", "many votes from one network (alert only: campus and carrier NAT)",
          "同一网段大量投票（仅提示：校园网和运营商共享出口）", "alert", ("subnet_per_minute",), "velocity"),
     Rule("device_shared", "many identities voting from one device", "多个身份使用同一设备投票",
-         "invalidate", ("device_voters_per_day", "device_networks", "device_voters_fast", "device_focus",
-          "device_focus_chance"),
+         "invalidate", ("device_voters_per_day", "device_networks", "device_hop_share", "device_voters_fast",
+                        "device_focus", "device_focus_chance"),
          "devices"),
     Rule("concentration_subnet",
          "one network giving almost all its votes to one entry (alert only: a campus votes for its own)",
