@@ -188,7 +188,8 @@ class SupervisedStack:
         if s.gateway_port:
             alerts = {"MASSLINE_PROMETHEUS_URL": self.prometheus_url} if s.prometheus_port else {}
             programs.append(Program("gateway", s.service_command("gateway", s.gateway_port), priority=40,
-                                    autostart=False, startsecs=3, environment=alerts))
+                                    autostart=False, startsecs=3,
+                                    environment={**s.service_env.get("gateway", {}), **alerts}))
         if s.lag_exporter_port:
             programs.append(Program(LAG_EXPORTER, s.lag_exporter_command(s.lag_exporter_port), priority=50,
                                     autostart=False, startsecs=2))

@@ -132,3 +132,13 @@ def test_make_run_believes_a_local_proxy_s_forwarded_address_unless_told_otherwi
     assert voter_address("::1", "2001:db8::5", trusted) == "2001:db8::5"
     assert voter_address("192.0.2.10", "203.0.113.7", trusted) == "192.0.2.10"
     assert gateway_env({"MASSLINE_TRUSTED_PROXIES": ""}) == {"MASSLINE_TRUSTED_PROXIES": ""}
+    # … and supervisord starts the gateway with it (the services' own settings go to them likewise)
+    from pathlib import Path
+
+    from services.operations.devstack import SERVICES, Stack
+    from services.operations.supervision import SupervisedStack
+
+    stack = Stack(home=Path("/nonexistent"), gateway_port=18000, service_env={"gateway": gateway_env({})})
+    stack.service_ports.update({name: 1 for name in SERVICES})
+    gateway = next(p for p in SupervisedStack(stack, print).programs() if p.name == "gateway")
+    assert gateway.environment["MASSLINE_TRUSTED_PROXIES"] == "127.0.0.1/32,::1/128"
