@@ -122,7 +122,7 @@ class VoterQuota(BaseModel):
 
 class ReasonCount(BaseModel):
     reason_code: str
-    votes: int
+    votes: int | None = Field(None, description="Votes per reason; null where the campaign shows ranks only.")
     reason: str
     reason_zh: str
 
@@ -138,7 +138,11 @@ class EntryStandingView(BaseModel):
     held: int | None = None
     invalidated: int | None = None
     reasons: dict[str, list[ReasonCount]] | None = Field(
-        None, description="Held and invalidated votes per reason (`held`, `invalidated`).")
+        None, description="Held and invalidated votes per reason (`held`, `invalidated`); where the campaign shows "
+                          "ranks only, the reasons without their votes.")
+    has_held: bool | None = Field(
+        None, description="Some of the entry's votes are held for review (where ranks show; null where nothing does).")
+    has_invalidated: bool | None = Field(None, description="Some of the entry's votes are invalidated (likewise).")
 
 
 class Standings(BaseModel):

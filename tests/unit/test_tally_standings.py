@@ -7,6 +7,7 @@ import uuid
 
 from massline.contracts import EntryStanding
 from services.voting.domain import EntryCounts, TallyCounts, public_standings, tally_standings
+from services.voting.schemas import Standings
 
 A, B = uuid.UUID(int=1), uuid.UUID(int=2)
 ROWS = [TallyCounts(A, 10, 4, 30, [
@@ -47,6 +48,10 @@ def test_the_public_standings_say_whether_and_why_votes_are_held_where_only_rank
     assert (b["has_held"], b["has_invalidated"], b["reasons"]) == (False, False, {"held": [], "invalidated": []})
     assert not {"votes", "held", "invalidated"} & (a.keys() | b.keys())
     assert "30" not in str(a) and "4" not in str(a["reasons"])
+    # … as the route answers it (its response model), for the rank-only, hidden and after-voting answers alike
+    for show, phase in (("rank_only", "voting"), ("hidden", "voting"), ("rank_only", "scoring")):
+        answer = Standings.model_validate(public_standings("c1", phase, show, rows))
+        assert answer.categories["gov"][0].has_held is (None if show == "hidden" else False)
     hidden = public_standings("c1", "voting", "hidden", rows)["categories"]["gov"]
     assert all(e.keys() == {"entry_id", "name", "unit_name"} for e in hidden)
     after = {e["entry_id"]: e for e in public_standings("c1", "scoring", "rank_only", rows)["categories"]["gov"]}
