@@ -40,8 +40,10 @@ class Thresholds:
     device_networks: int = 2
     # … and at least this share as many networks as identities: a farm's phone changes address between its
     # identities (proxies, airplane mode), while a person carrying a phone among the people they help (a village grid
-    # worker going door to door) keeps their carrier's address for a while, one or two changes in an hour.
-    device_hop_share: float = 0.33
+    # worker going door to door) keeps their carrier's address for a while, one or two changes in an hour. Off (0)
+    # by default: at 0.33 the independent mix's human-paced phone farm on real SIM cards, which changes address as
+    # seldom, kept 10-15 % of its votes and moved ranks; a campaign whose helpers vote door to door sets it.
+    device_hop_share: float = 0.0
     device_voters_fast: int = 8
     # … and this share of them voted for one entry from it (a fingerprint many phones send alike is not one device),
     # which identities voting as the campaign's others do would match only with this chance, read among the
