@@ -140,6 +140,21 @@ def test_a_device_shared_by_a_family_is_not_punished_but_a_device_farm_is():
     assert found["device_shared"] == ids(farm)  # every farm vote of the day, the early ones too
 
 
+
+def test_a_devices_day_is_the_campaigns_day_not_utcs():
+    # A phone's identities either side of 08:00 Beijing time (00:00 UTC) are one campaign day's: held. Either side
+    # of midnight Beijing time they are two days', as the voters' ballots are: not a farm on either day alone.
+    half = (T.device_voters_per_day + 1) // 2
+
+    def phone(name: str, midnight: datetime) -> list[domain.VoteSignal]:
+        return [cast(f"{name}{i}", at=midnight + timedelta(minutes=(i - half) * 4 + 2), device=f"{name}-phone",
+                     subnet=f"100.{i}.9.0/24") for i in range(2 * half)]
+
+    morning = phone("morning", datetime(2026, 11, 21, 0, 0, tzinfo=UTC))
+    midnight = phone("night", datetime(2026, 11, 20, 16, 0, tzinfo=UTC))
+    assert half < T.device_voters_per_day <= 2 * half
+    assert run(morning + midnight)["device_shared"] == ids(morning)
+
 def test_a_fingerprint_many_phones_send_alike_is_not_one_device_but_a_farm_phone_backing_one_entry_is():
     # One model and system, fingerprinted with too little entropy: thirty people on their own networks send the same
     # value within the hour and vote for the entries as everyone does. A farm's phone serves twelve identities in
@@ -771,7 +786,7 @@ def test_a_small_surge_split_by_a_ten_minute_edge_is_judged_whole():
 
 def test_an_identity_counts_once_in_each_ten_minutes_its_votes_fall_in_aligned_or_halfway():
     # Three votes for one entry at 12:04, 12:07 and 12:08: one identity in 12:00–12:10, in 11:55–12:05 and in
-    # 12:05–12:15, never twice in one. Just after midnight only the aligned ten minutes count (the halfway ones
+    # 12:05–12:15, never twice in one. Just after the campaign's midnight only the aligned ten minutes count (the halfway ones
     # began the day before, whose voters the cohort is not compared with).
     fan = [cast("fan", TARGET, T0 + timedelta(minutes=m)) for m in (4, 7, 8)]
     added = domain.counter_increments(fan)
@@ -781,8 +796,11 @@ def test_an_identity_counts_once_in_each_ten_minutes_its_votes_fall_in_aligned_o
                    if dimension == "entry_trait_ten" and key.endswith("|*") and window == start)
 
     assert [identities(T0 + timedelta(minutes=m)) for m in (-5, 0, 5, 10)] == [1, 1, 1, 0]
-    midnight = cast("owl", TARGET, datetime(2026, 11, 21, 0, 2, tzinfo=UTC))
-    assert midnight.tens() == (datetime(2026, 11, 21, 0, 0, tzinfo=UTC),)
+    # The campaign's midnight, China Standard Time, is 16:00 UTC; 00:00 UTC is 08:00 in the morning.
+    midnight = cast("owl", TARGET, datetime(2026, 11, 20, 16, 2, tzinfo=UTC))
+    assert midnight.tens() == (datetime(2026, 11, 20, 16, 0, tzinfo=UTC),)
+    morning = cast("lark", TARGET, datetime(2026, 11, 21, 0, 2, tzinfo=UTC))
+    assert len(morning.tens()) == 2
 
 
 def test_machine_regular_gaps_are_caught_and_human_gaps_are_not():

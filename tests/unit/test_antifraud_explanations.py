@@ -134,11 +134,11 @@ def test_a_wave_across_networks_names_them_all_in_both_languages() -> None:
 def test_a_device_farm_reads_in_plain_chinese() -> None:
     votes, _ = SCENARIOS["device_shared"]()
     finding = findings(votes)["device_shared"]
-    # the day is the UTC day the windows are kept by, and says so (a Beijing morning is still the UTC day before)
-    assert finding.explanation == ("5 different identities voted from one device on 2026-11-20 (UTC) "
+    # the day is the campaign's day the windows are kept by (China Standard Time), and says so
+    assert finding.explanation == ("5 different identities voted from one device on 2026-11-20 (UTC+8) "
                                    "(limit 4; a family shares a phone between two or three), through 3 networks "
                                    "(a device people take turns on in one place shows one)")
-    assert finding.explanation_zh == ("2026-11-20（UTC）有 5 个不同身份使用同一设备投票（上限 4 个；一家人共用手机通常只有"
+    assert finding.explanation_zh == ("2026-11-20（UTC+8）有 5 个不同身份使用同一设备投票（上限 4 个；一家人共用手机通常只有"
                                       "两三个身份），经由 3 个网段（在固定场所轮流使用的设备只有一个）")
 
 
@@ -175,5 +175,5 @@ def test_a_share_of_fewer_than_the_cohort_says_of_how_many() -> None:
 def test_a_botnet_network_reads_as_a_network_in_chinese() -> None:
     votes, _ = SCENARIOS["concentration_subnet"]()
     text = findings(votes)["concentration_subnet"].explanation_zh
-    assert text.startswith("11-20 12:00:00 UTC 起的一分钟内，网段 192.0.2.0/24 向该作品投出 ")
+    assert text.startswith("11-20 20:00:00 UTC+8 起的一分钟内，网段 192.0.2.0/24 向该作品投出 ")
     assert "（阈值 90%、20%、50%，且不少于 40 票）" in text

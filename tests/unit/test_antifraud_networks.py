@@ -9,6 +9,7 @@ from services.antifraud import domain
 
 T = domain.Thresholds()
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+DAY0 = datetime(2026, 11, 19, 16, 0, tzinfo=UTC)  # T0's campaign day began at midnight, China Standard Time
 ENTRY = uuid.UUID(int=3)
 
 
@@ -29,7 +30,7 @@ def test_beyond_its_capacity_an_instance_keeps_the_networks_seen_most_recently()
         commit(nets, [vote(subnet, T0 + timedelta(seconds=i))], {0: (i, i)})
     assert list(nets.nets) == [("c", "10.0.1.0/24"), ("c", "10.0.3.0/24")] and nets.dropped == 1
     # a dropped network is missing again, to be rebuilt from the stored votes of its day
-    assert nets.missing([vote("10.0.2.0/24", T0)]) == {("c", "10.0.2.0/24"): (0, T0.replace(hour=0))}
+    assert nets.missing([vote("10.0.2.0/24", T0)]) == {("c", "10.0.2.0/24"): (0, DAY0)}
 
 
 def test_ended_windows_are_dropped_and_the_day_is_kept() -> None:
@@ -39,8 +40,8 @@ def test_ended_windows_are_dropped_and_the_day_is_kept() -> None:
     net = nets.nets[("c", "10.0.1.0/24")]
     kinds = {(k[1], k[3]) for k in net.counters}
     assert ("subnet_minute", T0) not in kinds  # ended more than ten minutes before the latest vote
-    assert ("subnet_votes_day", T0.replace(hour=0)) in kinds and ("subnet_votes_hour", T0) in kinds
-    assert net.counters[("c", "subnet_votes_day", "10.0.1.0/24", T0.replace(hour=0))] == 2
+    assert ("subnet_votes_day", DAY0) in kinds and ("subnet_votes_hour", T0) in kinds
+    assert net.counters[("c", "subnet_votes_day", "10.0.1.0/24", DAY0)] == 2
     # a vote cast the day before is older than what the network holds: it is rebuilt, not guessed
     assert ("c", "10.0.1.0/24") in nets.missing([vote("10.0.1.0/24", T0 - timedelta(days=1))])
 
@@ -63,5 +64,5 @@ def test_a_networks_identities_are_counted_once_each_however_many_it_holds() -> 
                               "10.0.1.0/24", "dev", None, False)
         commit(nets, [v], {0: (i, i)})
     net = nets.nets[("c", "10.0.1.0/24")]
-    day = ("c", "subnet_voters_day", "10.0.1.0/24", T0.replace(hour=0))
+    day = ("c", "subnet_voters_day", "10.0.1.0/24", DAY0)
     assert len(net.members[day]) == 20 and set(net.members[day]) == set(voters)

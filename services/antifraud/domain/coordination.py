@@ -76,6 +76,7 @@ from .signals import (
     CounterKey,
     ShardedKey,
     VoteSignal,
+    day_text,
     entry_key,
     pair,
     rushed_with,
@@ -851,12 +852,12 @@ def _whom(v: VoteSignal, ctx: Context, co: Cohort, n: int, start: datetime,
           traits: dict[str, str]) -> tuple[str, str]:
     """Whom a finding speaks of, and which of their votes it covers (en, zh)."""
     if co.label == "network":
-        return (f"{n} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC)",
-                f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {n} 个身份")
+        return (f"{n} identities that voted for this entry from {v.subnet} on {day_text(v.cast_at)}",
+                f"{day_text(v.cast_at, zh=True)}从网段 {v.subnet} 为该作品投票的 {n} 个身份")
     if co.label == "day":
-        return (f"{n} identities that voted for this entry on {v.cast_at:%Y-%m-%d} (UTC) (every vote that day of "
+        return (f"{n} identities that voted for this entry on {day_text(v.cast_at)} (every vote that day of "
                 f"those with the traits below is covered)",
-                f"{v.cast_at:%Y-%m-%d}（UTC）为该作品投票的 {n} 个身份（其中具有下列特征者当天的全部选票一并处理）")
+                f"{day_text(v.cast_at, zh=True)}为该作品投票的 {n} 个身份（其中具有下列特征者当天的全部选票一并处理）")
     since, apart_s = hm(start), f"{ctx.t.apart_s:.0f}"
     covers = ("clock" if "clock" in traits else "" if start >= co.start
               else "before" if covered_whole(traits) else "apart")

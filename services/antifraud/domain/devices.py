@@ -8,7 +8,7 @@ from collections import Counter
 from .context import Context
 from .findings import Finding, first_votes, sel
 from .registry import Level, Thresholds
-from .signals import BURST, DAY, MINUTE, CounterKey, VoteSignal, entry_key
+from .signals import BURST, DAY, MINUTE, CounterKey, VoteSignal, day_text, entry_key
 
 _PACE = "|fast"  # the subject of the finding at a farm's pace: device:<hash>|fast
 
@@ -174,11 +174,11 @@ def check(v: VoteSignal, ctx: Context) -> None:
     pace_zh = (f"；其中 {ten} 个在 {start:%H:%M} 起的 10 分钟内，快于多人轮流使用一台设备并各自验证"
                f"号码所需的时间（上限 {t.device_voters_fast - 1} 个）" if fast else "")
     ctx.put(Finding("device_shared", f"device:{v.device_hash}" + (_PACE if sure else ""),
-                    f"{ids} different identities voted from one device on {v.cast_at:%Y-%m-%d} (UTC) "
+                    f"{ids} different identities voted from one device on {day_text(v.cast_at)} "
                     f"(limit {t.device_voters_per_day - 1}; a family shares a phone between two or three), "
                     f"through {networks} network{'' if networks == 1 else 's'} (a device people take turns on in one "
                     f"place shows one){pace_en}",
-                    f"{v.cast_at:%Y-%m-%d}（UTC）有 {ids} 个不同身份使用同一设备投票"
+                    f"{day_text(v.cast_at, zh=True)}有 {ids} 个不同身份使用同一设备投票"
                     f"（上限 {t.device_voters_per_day - 1} 个；一家人共用手机通常只有两三个身份），"
                     f"经由 {networks} 个网段（在固定场所轮流使用的设备只有一个）{pace_zh}",
                     {"identities": ids, "limit": t.device_voters_per_day - 1, "networks": networks,

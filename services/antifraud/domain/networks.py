@@ -13,7 +13,7 @@ from typing import Any
 from .context import Context
 from .findings import WINDOW_ZH, Finding, hm, sel
 from .registry import Thresholds
-from .signals import DAY, HOUR, MINUTE, TEN_MINUTES, CounterKey, VoteSignal, entry_key
+from .signals import DAY, HOUR, MINUTE, TEN_MINUTES, CounterKey, VoteSignal, day_text, entry_key
 
 
 def check(v: VoteSignal, ctx: Context) -> None:
@@ -78,13 +78,13 @@ def _covoting(v: VoteSignal, entry: uuid.UUID, c: Any, ids: Any, t: Thresholds, 
     focus = to_entry / from_subnet if from_subnet else 0.0
     if share >= t.covote_share and focus >= t.covote_focus and to_entry >= t.covote_min_votes:
         put(Finding("covoting_subnet", f"subnet:{v.subnet}|entry:{e}",
-                    f"{voters} of the {population} identities that voted from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC) "
+                    f"{voters} of the {population} identities that voted from {v.subnet} on {day_text(v.cast_at)} "
                     f"({share:.0%}) voted for this entry, and it got {focus:.0%} of that network's votes "
                     f"({to_entry} of {from_subnet}); the people behind one network spread their votes, and even a "
                     f"campus voting for its own university does not all vote for it "
                     f"(limits {t.covote_share:.0%} of identities, {t.covote_focus:.0%} of votes, at least "
                     f"{t.covote_min_identities} identities and {t.covote_min_votes} votes)",
-                    f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 投票的 {population} 个身份中有 {voters} 个"
+                    f"{day_text(v.cast_at, zh=True)}从网段 {v.subnet} 投票的 {population} 个身份中有 {voters} 个"
                     f"（{share:.0%}）"
                     f"投给了该作品，该作品获得该网段 {focus:.0%} 的选票（{from_subnet} 票中的 {to_entry} 票）；"
                     f"同一网络背后的真实用户会分散投票，即使校园为本校投票，也不会人人都投给它"

@@ -27,6 +27,11 @@ TEN_MINUTES = 600
 HALF_TEN = timedelta(seconds=TEN_MINUTES // 2)
 HOUR = 3600
 DAY = 86400
+# A day window is a China Standard Time day (UTC+8, no daylight saving): the campaigns' zone, in which a voter's
+# ballot renews at midnight. A farm's night across midnight is two days' work, as it is two days' ballots; a
+# UTC day would start at 08:00, in the middle of a campaign's morning.
+DAY_OFFSET_S = 8 * 3600
+ZONE_LABEL = "UTC+8"
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,19 @@ def _clean_subnet(value: str) -> str | None:
 
 def window_start(at: datetime, length_s: int) -> datetime:
     ts = int(at.timestamp())
+    if length_s == DAY:
+        return _window_at(ts - (ts + DAY_OFFSET_S) % DAY)
     return _window_at(ts - ts % length_s)
+
+
+def local(at: datetime) -> datetime:
+    """The instant as the campaigns' clock shows it (`DAY_OFFSET_S`), for explanations."""
+    return at + timedelta(seconds=DAY_OFFSET_S)
+
+
+def day_text(at: datetime, zh: bool = False) -> str:
+    """The campaign day of an instant, named with its zone: "2026-12-01 (UTC+8)", "2026-12-01（UTC+8）"."""
+    return f"{local(at):%Y-%m-%d}（{ZONE_LABEL}）" if zh else f"{local(at):%Y-%m-%d} ({ZONE_LABEL})"
 
 
 def halfway_start(at: datetime) -> datetime:

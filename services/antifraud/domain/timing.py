@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from .context import Context, Evidence
 from .findings import BY_ZH, Finding, Selector, hm, sel
 from .registry import Thresholds
-from .signals import BURST, DAY, HOUR, MINUTE, CounterKey, Earlier, VoteSignal, entry_key, pair, window_start
+from .signals import BURST, DAY, HOUR, MINUTE, CounterKey, Earlier, VoteSignal, day_text, entry_key, pair, window_start
 
 
 def check(v: VoteSignal, ctx: Context) -> None:
@@ -272,13 +272,13 @@ def _synchronised(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
     day = v.window(DAY)
     ctx.put(Finding(
         "synchronised_networks", f"subnet:{v.subnet}|entry:{e}",
-        f"{mine} of the {backing} identities that voted for this entry from {v.subnet} on {v.cast_at:%Y-%m-%d} (UTC) "
+        f"{mine} of the {backing} identities that voted for this entry from {v.subnet} on {day_text(v.cast_at)} "
         f"came back to vote for it again within the 20 s from {hm(previous)}, together with {others} identities from "
         f"other networks; they are {backing} of the {population} identities the network showed that day. People "
         f"come back when each of them thinks of it; a script's waves bring them back together (limits "
         f"{t.sync_min_identities} identities, {t.sync_share:.0%} of the network's, {t.sync_others:g}× as many from "
         f"other networks)",
-        f"{v.cast_at:%Y-%m-%d}（UTC）从网段 {v.subnet} 为该作品投票的 {backing} 个身份中，有 {mine} 个在 "
+        f"{day_text(v.cast_at, zh=True)}从网段 {v.subnet} 为该作品投票的 {backing} 个身份中，有 {mine} 个在 "
         f"{hm(previous)} 起的 20 秒内再次为它投票，同时还有来自其他网段的 {others} 个身份；他们占该网段当天出现的 "
         f"{population} 个身份中的 {backing} 个。真人各自想起时才会回来投票，脚本的一波波投票则让他们同时回来"
         f"（阈值 {t.sync_min_identities} 个身份、占该网段的 {t.sync_share:.0%}、其他网段为其 {t.sync_others:g} 倍）",
@@ -298,11 +298,11 @@ def _timer(v: VoteSignal, e: str, gap: tuple[float, int], ids: Any, t: Threshold
     if same >= t.timer_min_identities and share >= t.timer_share:
         put(Finding("timer_subnet", f"subnet:{v.subnet}|entry:{e}",
                     f"{same} identities from {v.subnet} voted for this entry again after the same interval, about "
-                    f"{seconds:.0f} s (within {2 * t.timer_tolerance:.0%}), on {v.cast_at:%Y-%m-%d} (UTC): "
+                    f"{seconds:.0f} s (within {2 * t.timer_tolerance:.0%}), on {day_text(v.cast_at)}: "
                     f"{share:.0%} of "
                     f"the {repeating} identities of that network that voted for it again; people do not share a "
                     f"clock (limits {t.timer_min_identities} identities, {t.timer_share:.0%})",
-                    f"{v.cast_at:%Y-%m-%d}（UTC），网段 {v.subnet} 的 {same} 个身份相隔同样的时间"
+                    f"{day_text(v.cast_at, zh=True)}，网段 {v.subnet} 的 {same} 个身份相隔同样的时间"
                     f"（约 {seconds:.0f} 秒，"
                     f"误差 {2 * t.timer_tolerance:.0%} 以内）再次为该作品投票，占该网段再次为它投票的 {repeating} "
                     f"个身份的 {share:.0%}；真实用户不会共用一个时钟（阈值 {t.timer_min_identities} 个身份、"
