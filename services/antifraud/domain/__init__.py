@@ -13,7 +13,7 @@ more than the campaign's other voters — timing, and devices shared by many ide
 """
 
 from .context import Context, Evidence
-from .findings import BY_ZH, WINDOW_ZH, Finding, Selector, hm, matches, rotating_since, sel
+from .findings import BY_ZH, WINDOW_ZH, Finding, Selector, hm, hm_zh, matches, rotating_since, sel
 from .networks import takeover
 from .pipeline import FAMILIES, detect, judge, past_reads, with_batch
 from .registry import (
@@ -131,6 +131,7 @@ __all__ = [
     "firsts",
     "gap_bucket",
     "hm",
+    "hm_zh",
     "identity_risk",
     "impact",
     "judge",

@@ -61,7 +61,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from .context import Context, Evidence
-from .findings import Finding, Selector, first_votes, hm
+from .findings import Finding, Selector, first_votes, hm, hm_zh
 from .registry import Thresholds
 from .signals import (
     ACQUIRED_NAMES,
@@ -344,7 +344,7 @@ def surge(v: VoteSignal, ctx: Context, cohort: Cohort, least: float | None = Non
                     f"the entry drew {here} of the campaign's {everyone} identities in the 10 minutes from "
                     f"{hm(cohort.start)} ({here / everyone:.0%}), against {share_before:.1%} earlier that "
                     f"day: {ratio:.1f}× its own history",
-                    f"{hm(cohort.start)} 起的 10 分钟内，该作品获得活动 {everyone} 个身份中的 {here} 个"
+                    f"{hm_zh(cohort.start)} 起的 10 分钟内，该作品获得活动 {everyone} 个身份中的 {here} 个"
                     f"（{here / everyone:.0%}），当天此前仅 {share_before:.1%}：是其自身历史的 {ratio:.1f} 倍")
 
 
@@ -853,23 +853,23 @@ def _whom(v: VoteSignal, ctx: Context, co: Cohort, n: int, start: datetime,
     """Whom a finding speaks of, and which of their votes it covers (en, zh)."""
     if co.label == "network":
         return (f"{n} identities that voted for this entry from {v.subnet} on {day_text(v.cast_at)}",
-                f"{day_text(v.cast_at, zh=True)}从网段 {v.subnet} 为该作品投票的 {n} 个身份")
+                f"{day_text(v.cast_at, zh=True)} 从网段 {v.subnet} 为该作品投票的 {n} 个身份")
     if co.label == "day":
         return (f"{n} identities that voted for this entry on {day_text(v.cast_at)} (every vote that day of "
                 f"those with the traits below is covered)",
-                f"{day_text(v.cast_at, zh=True)}为该作品投票的 {n} 个身份（其中具有下列特征者当天的全部选票一并处理）")
-    since, apart_s = hm(start), f"{ctx.t.apart_s:.0f}"
+                f"{day_text(v.cast_at, zh=True)} 为该作品投票的 {n} 个身份（其中具有下列特征者当天的全部选票一并处理）")
+    since, since_zh, apart_s = hm(start), hm_zh(start), f"{ctx.t.apart_s:.0f}"
     covers = ("clock" if "clock" in traits else "" if start >= co.start
               else "before" if covered_whole(traits) else "apart")
     en = {"clock": f" (every vote from {since} that day of those that came back on a clock is covered)",
           "apart": f" (votes with the same traits from {since} are covered too, but not those of the few identities "
                    f"at either end that came apart from the rest by {apart_s} s or more)",
           "before": f" (votes with the same traits from {since} are covered too)", "": ""}[covers]
-    zh = {"clock": f"（其中按固定间隔回来投票的身份当天自 {since} 起的全部选票一并处理）",
-          "apart": f"（{since} 起具有相同特征的选票一并处理，首尾与其余相隔 {apart_s} 秒以上的少数身份除外）",
-          "before": f"（{since} 起具有相同特征的选票一并处理）", "": ""}[covers]
+    zh = {"clock": f"（其中按固定间隔回来投票的身份当天自 {since_zh} 起的全部选票一并处理）",
+          "apart": f"（{since_zh} 起具有相同特征的选票一并处理，首尾与其余相隔 {apart_s} 秒以上的少数身份除外）",
+          "before": f"（{since_zh} 起具有相同特征的选票一并处理）", "": ""}[covers]
     return (f"{n} identities that voted for this entry in the 10 minutes from {hm(co.start)}{en}",
-            f"{hm(co.start)} 起的 10 分钟内为该作品投票的 {n} 个身份{zh}")
+            f"{hm_zh(co.start)} 起的 10 分钟内为该作品投票的 {n} 个身份{zh}")
 
 
 def covered_whole(traits: dict[str, str]) -> bool:

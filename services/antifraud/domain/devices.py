@@ -178,7 +178,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
                     f"(limit {t.device_voters_per_day - 1}; a family shares a phone between two or three), "
                     f"through {networks} network{'' if networks == 1 else 's'} (a device people take turns on in one "
                     f"place shows one){pace_en}",
-                    f"{day_text(v.cast_at, zh=True)}有 {ids} 个不同身份使用同一设备投票"
+                    f"{day_text(v.cast_at, zh=True)} 有 {ids} 个不同身份使用同一设备投票"
                     f"（上限 {t.device_voters_per_day - 1} 个；一家人共用手机通常只有两三个身份），"
                     f"经由 {networks} 个网段（在固定场所轮流使用的设备只有一个）{pace_zh}",
                     {"identities": ids, "limit": t.device_voters_per_day - 1, "networks": networks,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .registry import RULES
-from .signals import DAY, ZONE_LABEL, VoteSignal, local, window_start
+from .signals import DAY, ZONE_LABEL, ZONE_ZH, VoteSignal, local, window_start
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,12 @@ BY_ZH = {"network": "网段", "device": "设备"}
 @functools.lru_cache(maxsize=4096)
 def hm(at: datetime) -> str:
     # Both sentences of every finding name its window's start, and the votes of a batch share a few windows.
-    return f"{local(at):%m-%d %H:%M:%S} {ZONE_LABEL}"
+    return f"{local(at):%m-%d %H:%M:%S} ({ZONE_LABEL})"
+
+
+@functools.lru_cache(maxsize=4096)
+def hm_zh(at: datetime) -> str:
+    return f"{ZONE_ZH} {local(at):%m-%d %H:%M:%S}"
 
 
 def sel(v: VoteSignal, length_s: int, **fields: Any) -> Selector:

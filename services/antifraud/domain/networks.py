@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from .context import Context
-from .findings import WINDOW_ZH, Finding, hm, sel
+from .findings import WINDOW_ZH, Finding, hm, hm_zh, sel
 from .registry import Thresholds
 from .signals import DAY, HOUR, MINUTE, TEN_MINUTES, CounterKey, VoteSignal, day_text, entry_key
 
@@ -56,7 +56,7 @@ def _focus(v: VoteSignal, e: str, c: Any, ids: Any, t: Thresholds, put: Any) -> 
                         f"of the entry's, from {voters} identities, {taken:.0%} of all the network showed today "
                         f"(limits {t.focus_share:.0%}, {t.entry_share:.0%}, {t.takeover_share:.0%}, "
                         f"at least {minimum} votes)",
-                        f"{hm(v.window(length))} 起的{WINDOW_ZH[suffix]}内，网段 {v.subnet} 向该作品投出 {to_entry} "
+                        f"{hm_zh(v.window(length))} 起的{WINDOW_ZH[suffix]}内，网段 {v.subnet} 向该作品投出 {to_entry} "
                         f"票，占该网段全部投票的 {focus:.0%}、该作品得票的 {share:.0%}，来自 {voters} 个身份，占该网段"
                         f"当天出现的全部身份的 {taken:.0%}（阈值 {t.focus_share:.0%}、{t.entry_share:.0%}、"
                         f"{t.takeover_share:.0%}，且不少于 {minimum} 票）",
@@ -84,7 +84,7 @@ def _covoting(v: VoteSignal, entry: uuid.UUID, c: Any, ids: Any, t: Thresholds, 
                     f"campus voting for its own university does not all vote for it "
                     f"(limits {t.covote_share:.0%} of identities, {t.covote_focus:.0%} of votes, at least "
                     f"{t.covote_min_identities} identities and {t.covote_min_votes} votes)",
-                    f"{day_text(v.cast_at, zh=True)}从网段 {v.subnet} 投票的 {population} 个身份中有 {voters} 个"
+                    f"{day_text(v.cast_at, zh=True)} 从网段 {v.subnet} 投票的 {population} 个身份中有 {voters} 个"
                     f"（{share:.0%}）"
                     f"投给了该作品，该作品获得该网段 {focus:.0%} 的选票（{from_subnet} 票中的 {to_entry} 票）；"
                     f"同一网络背后的真实用户会分散投票，即使校园为本校投票，也不会人人都投给它"
@@ -113,7 +113,7 @@ def _fresh(v: VoteSignal, e: str, ctx: Context, ids: Any) -> None:
                     f"that network's fresh votes; they are {takeover(v, to_entry, ids):.0%} of the identities it "
                     f"showed today "
                     f"(limits {t.fresh_min_votes} identities, {t.fresh_focus_share:.0%}, {t.takeover_share:.0%})",
-                    f"{hm(start)} 起的 10 分钟内，网段 {v.subnet} 有 {to_entry} 个投票前不到 "
+                    f"{hm_zh(start)} 起的 10 分钟内，网段 {v.subnet} 有 {to_entry} 个投票前不到 "
                     f"{t.fresh_window_s // 60} 分钟才完成验证的身份为该作品投票，占该网段新验证身份投票的 "
                     f"{focus:.0%}；这些身份占该网段当天出现的全部身份的 {takeover(v, to_entry, ids):.0%}"
                     f"（阈值 {t.fresh_min_votes} 个身份、{t.fresh_focus_share:.0%}、{t.takeover_share:.0%}）",
@@ -131,7 +131,7 @@ def _fresh(v: VoteSignal, e: str, ctx: Context, ids: Any) -> None:
         put(Finding("fresh_identity_entry_surge", f"entry:{e}",
                     f"{n} freshly verified identities voted for this entry in the 10 minutes from {hm(start)}, "
                     f"{en} (limit {t.fresh_entry_alert} identities)",
-                    f"{hm(start)} 起的 10 分钟内，有 {n} 个新验证的身份为该作品投票，{zh}"
+                    f"{hm_zh(start)} 起的 10 分钟内，有 {n} 个新验证的身份为该作品投票，{zh}"
                     f"（阈值 {t.fresh_entry_alert} 个身份）",
                     {"fresh_identities": n, "share_now": round(now, 3),
                      "share_before": None if before is None else round(before, 3)},

@@ -32,6 +32,7 @@ DAY = 86400
 # UTC day would start at 08:00, in the middle of a campaign's morning.
 DAY_OFFSET_S = 8 * 3600
 ZONE_LABEL = "UTC+8"
+ZONE_ZH = "北京时间"
 
 
 @dataclass(frozen=True)
@@ -206,8 +207,9 @@ def local(at: datetime) -> datetime:
 
 
 def day_text(at: datetime, zh: bool = False) -> str:
-    """The campaign day of an instant, named with its zone: "2026-12-01 (UTC+8)", "2026-12-01（UTC+8）"."""
-    return f"{local(at):%Y-%m-%d}（{ZONE_LABEL}）" if zh else f"{local(at):%Y-%m-%d} ({ZONE_LABEL})"
+    """The campaign day of an instant, with its clock said as the pages say it: "2026-12-01 (UTC+8)",
+    "北京时间 2026-12-01"."""
+    return f"{ZONE_ZH} {local(at):%Y-%m-%d}" if zh else f"{local(at):%Y-%m-%d} ({ZONE_LABEL})"
 
 
 def halfway_start(at: datetime) -> datetime:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from .context import Context, Evidence
-from .findings import BY_ZH, Finding, Selector, hm, sel
+from .findings import BY_ZH, Finding, Selector, hm, hm_zh, sel
 from .registry import Thresholds
 from .signals import BURST, DAY, HOUR, MINUTE, CounterKey, Earlier, VoteSignal, day_text, entry_key, pair, window_start
 
@@ -241,7 +241,7 @@ def _wave_found(w: VoteSignal, e: str, start: datetime, wave: int, around: int, 
         "network_wave", f"subnet:{w.subnet}|entry:{e}",
         f"{wave} identities from {w.subnet} voted for this entry within the 30 s from {hm(start)}; with "
         f"{around_en}, {around} did. {cue_en}",
-        f"{hm(start)} 起的 30 秒内，网段 {w.subnet} 有 {wave} 个身份为该作品投票，"
+        f"{hm_zh(start)} 起的 30 秒内，网段 {w.subnet} 有 {wave} 个身份为该作品投票，"
         f"而连同{around_zh}也只有 {around} 个。{cue_zh}",
         evidence,
         Selector(w.campaign_id, before, after, entry_id=w.entry_id, subnet=w.subnet), entry_id=w.entry_id))
@@ -278,8 +278,8 @@ def _synchronised(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
         f"come back when each of them thinks of it; a script's waves bring them back together (limits "
         f"{t.sync_min_identities} identities, {t.sync_share:.0%} of the network's, {t.sync_others:g}× as many from "
         f"other networks)",
-        f"{day_text(v.cast_at, zh=True)}从网段 {v.subnet} 为该作品投票的 {backing} 个身份中，有 {mine} 个在 "
-        f"{hm(previous)} 起的 20 秒内再次为它投票，同时还有来自其他网段的 {others} 个身份；他们占该网段当天出现的 "
+        f"{day_text(v.cast_at, zh=True)} 从网段 {v.subnet} 为该作品投票的 {backing} 个身份中，有 {mine} 个在 "
+        f"{hm_zh(previous)} 起的 20 秒内再次为它投票，同时还有来自其他网段的 {others} 个身份；他们占该网段当天出现的 "
         f"{population} 个身份中的 {backing} 个。真人各自想起时才会回来投票，脚本的一波波投票则让他们同时回来"
         f"（阈值 {t.sync_min_identities} 个身份、占该网段的 {t.sync_share:.0%}、其他网段为其 {t.sync_others:g} 倍）",
         {"identities": mine, "backing": backing, "network_identities": population, "others": others},
@@ -342,7 +342,7 @@ def _lockstep(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
             "burst", ratio,
             f"it came in a burst: {in_burst} requests for the entry in the 10 s from {hm(start)}, "
             f"{ratio:.0f}× its usual rate",
-            f"它在一次爆发中到达：{hm(start)} 起的 10 秒内该作品收到 {in_burst} 次投票请求，"
+            f"它在一次爆发中到达：{hm_zh(start)} 起的 10 秒内该作品收到 {in_burst} 次投票请求，"
             f"是平时速率的 {ratio:.0f} 倍"))
     for label, dimension, key, fields in (("network", "entry_subnet_burst", v.subnet, {"subnet": v.subnet}),
                                           ("device", "entry_device_burst", v.device_hash,
@@ -353,7 +353,8 @@ def _lockstep(v: VoteSignal, e: str, ctx: Context, t: Thresholds) -> None:
                             f"{shared} identities from one {label} voted for this entry within the 10 seconds from "
                             f"{hm(start)}, while the entry got {in_burst} requests in those seconds "
                             f"(usual rate gives {limit:.0f} at most)",
-                            f"{hm(start)} 起的 10 秒内，来自同一{BY_ZH[label]}的 {shared} 个身份为该作品投票，而该作品"
+                            f"{hm_zh(start)} 起的 10 秒内，来自同一{BY_ZH[label]}的 {shared} 个身份为该作品投票，"
+                            f"而该作品"
                             f"在这几秒内共收到 {in_burst} 次投票请求（按平时的速率至多 {limit:.0f} 次）",
                             {"identities": shared, "burst_requests": in_burst, "burst_limit": round(limit, 1),
                              "by": label},
@@ -397,7 +398,7 @@ def _regular(votes: Iterable[VoteSignal], history: dict[tuple[str, str], list[Ea
                     f"{len(times)} votes from one identity since {hm(first)} spaced {mean:.0f} s apart with a "
                     f"variation of {cv:.1%} (a person varies far more; limit {limit:.0%} for {len(times)} votes "
                     f"with gaps of that length)",
-                    f"同一身份自 {hm(first)} 起投票 {len(times)} 次，间隔均约 {mean:.0f} 秒，波动仅 {cv:.1%}"
+                    f"同一身份自 {hm_zh(first)} 起投票 {len(times)} 次，间隔均约 {mean:.0f} 秒，波动仅 {cv:.1%}"
                     f"（真人的间隔波动要大得多；{len(times)} 次、此类间隔的上限为 {limit:.0%}）",
                     {"votes": len(times), "mean_gap_s": round(mean, 1), "variation": round(cv, 4),
                      "limit": limit},
