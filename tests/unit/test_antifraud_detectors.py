@@ -1629,6 +1629,28 @@ def test_a_unit_rallying_from_its_office_on_one_pc_image_is_not_held_but_one_use
     assert run(farm + honest)["coordinated_cohort"] >= {v.vote_id for v in farm if v.ua == "unit-image-ua"}
 
 
+
+def test_an_office_on_one_pc_image_is_not_held_for_voting_inside_a_burst_another_farm_makes_for_its_entry():
+    # An outside check's office: 21 staff on the office NAT vote for their unit at their own pace, half on the PCs'
+    # image (one string), all having loaded the page, verified a minute or two before, as everyone; the last one's
+    # vote falls in the seconds when a script elsewhere sends the entry a burst of requests. The entry's burst is the
+    # script's: beside the office's own trait it says nothing of the office.
+    rng = random.Random(3)
+    honest = crowd(600, T0 - timedelta(minutes=30), span_s=3600)
+    fans = [cast(f"fan{i}", TARGET, T0 - timedelta(minutes=30) + timedelta(seconds=30 * i), 10,
+                 subnet=f"100.{i}.{i % 5}.0/24") for i in range(120)]  # the entry's own pace
+    burst = T0 + timedelta(minutes=16)
+    staff = [cast(f"staff{i}", TARGET, at, 10, ip="office-ip", subnet="198.18.7.0/24",
+                  ua="office-image" if i % 2 == 0 else f"ua-{rng.randrange(25)}",
+                  verified=at - timedelta(seconds=rng.lognormvariate(4.2, 0.6)))
+             for i, at in enumerate([T0 + timedelta(minutes=5, seconds=30 * i) for i in range(20)]
+                                    + [burst + timedelta(seconds=9.7)])]
+    script = [cast(f"bot{k}", TARGET, burst + timedelta(seconds=0.4 * k), 1, subnet=f"10.{k}.0.0/24",
+                   ua=f"ua-{rng.randrange(25)}") for k in range(24)]
+    found = run(honest + fans + staff + script, per_batch=10)
+    assert {reason: len(votes & ids(staff)) for reason, votes in found.items() if votes & ids(staff)} == {}
+
+
 def test_a_passer_by_with_the_office_s_common_browser_string_does_not_turn_the_office_s_rally_into_a_farm():
     # 120 staff rally for their unit from the office's address, 70 % on PCs sending one common Chrome string (5 % of
     # everyone sends it); meanwhile three people at home with that browser vote for the unit too. Their votes are

@@ -184,3 +184,16 @@ def test_a_botnet_network_reads_as_a_network_in_chinese() -> None:
     text = findings(votes)["concentration_subnet"].explanation_zh
     assert text.startswith("北京时间 11-20 20:00:00 起的一分钟内，网段 192.0.2.0/24 向该作品投出 ")
     assert "（阈值 90%、20%、50%，且不少于 40 票）" in text
+
+
+def test_a_network_s_case_says_it_covers_the_network_s_later_such_votes_of_the_day() -> None:
+    # 30 identities on one network, one string, never loading the page, all for the target, among 300 people: the
+    # finding stands for the network's day, and its case grows with the votes cast after it was made; it says so.
+    people = [cast(f"p{i}", OTHERS[i % len(OTHERS)], T0 - timedelta(minutes=30) + timedelta(seconds=6 * i), 5,
+                   subnet=f"198.{i % 250}.{i % 7}.0/24", ua=f"ua-{i % 25}") for i in range(300)]
+    farm = [cast(f"f{i}", TARGET, T0 + timedelta(seconds=40 * i), 10, subnet="198.18.9.0/24", ua="unit-image-ua",
+                 page=False) for i in range(30)]
+    finding = findings(people + farm, 10)["coordinated_cohort"]
+    assert finding.explanation.startswith("Of the ") and "from 198.18.9.0/24 on 2026-11-20 (UTC+8) (every vote from " \
+        "the network that day of those with the traits below is covered, those cast later too)" in finding.explanation
+    assert "（该网段当天具有下列特征者的全部选票一并处理，此后投出的也包括在内）" in finding.explanation_zh

@@ -746,8 +746,12 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # So is coming back on a clock far commoner here (`clock_ratio`): a few devoted fans in a hundred are ever that
     # even in a day, a slow drip's identities all are.
     clocks = any(name == "clock" and ev.ratio >= t.clock_ratio for name, _, ev in strong)
+    # A network's cohort with only its place's traits is not made a farm by the entry's burst either: the burst is
+    # of the entry's requests from everywhere (another farm's, say), and people told together at one place vote in
+    # the same seconds (an office at lunch).
+    together = ("surge", "burst") if label == "network" else ("surge",)
     pieces = len(strong) + len(support) + any(name == "rush" for name, _, _ in strong + support) + rotates + clocks \
-        + sum(behaviour or not (x.signal == "network" or (x.signal == "surge" and place)) for x in extra)
+        + sum(behaviour or not (x.signal == "network" or (x.signal in together and place)) for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
         return False
     sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)
@@ -852,8 +856,11 @@ def _whom(v: VoteSignal, ctx: Context, co: Cohort, n: int, start: datetime,
           traits: dict[str, str]) -> tuple[str, str]:
     """Whom a finding speaks of, and which of their votes it covers (en, zh)."""
     if co.label == "network":
-        return (f"{n} identities that voted for this entry from {v.subnet} on {day_text(v.cast_at)}",
-                f"{day_text(v.cast_at, zh=True)} 从网段 {v.subnet} 为该作品投票的 {n} 个身份")
+        # The finding stands for the network's day (`pipeline.standing`): its case grows with later such votes.
+        return (f"{n} identities that voted for this entry from {v.subnet} on {day_text(v.cast_at)} (every vote "
+                f"from the network that day of those with the traits below is covered, those cast later too)",
+                f"{day_text(v.cast_at, zh=True)} 从网段 {v.subnet} 为该作品投票的 {n} 个身份"
+                f"（该网段当天具有下列特征者的全部选票一并处理，此后投出的也包括在内）")
     if co.label == "day":
         return (f"{n} identities that voted for this entry on {day_text(v.cast_at)} (every vote that day of "
                 f"those with the traits below is covered)",
