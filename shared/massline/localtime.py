@@ -63,15 +63,16 @@ def utc_offset(offset: timedelta | None) -> str:
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
-FORMATS = {"datetime": "%Y-%m-%d %H:%M", "date": "%Y-%m-%d", "time": "%H:%M:%S"}
+FORMATS = {"datetime": "%Y-%m-%d %H:%M", "date": "%Y-%m-%d", "time": "%H:%M:%S", "moment": "%m-%d %H:%M:%S"}
 
 
 def local_time(value: Any, tz: str | None = None, lang: str = "zh", fmt: str = "datetime",
                with_zone: bool = True) -> str:
     """An instant as the campaign's people read it: `北京时间 2026-11-28 10:00`, `2026-11-28 10:00 (UTC+8)`.
 
-    `fmt` is `datetime` (to the minute), `date` or `time` (to the second); `with_zone=False` leaves the zone to
-    a heading that says it once. Nothing for no value; a text that is not a time is given as it came.
+    `fmt` is `datetime` (to the minute), `date`, `time` or `moment` (month and day, to the second);
+    `with_zone=False` leaves the zone to a heading that says it once. Nothing for no value; a text that is not a
+    time is given as it came.
     """
     if isinstance(value, date) and not isinstance(value, datetime):
         return value.isoformat()  # a calendar day has no zone

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from massline.localtime import local_time
+
 from .context import Context
 from .findings import Finding, first_votes, sel
 from .registry import Level, Thresholds
-from .signals import BURST, DAY, MINUTE, CounterKey, VoteSignal, day_text, entry_key, local
+from .signals import BURST, DAY, MINUTE, CounterKey, VoteSignal, day_text, entry_key
 
 _PACE = "|fast"  # the subject of the finding at a farm's pace: device:<hash>|fast
 
@@ -167,11 +169,11 @@ def check(v: VoteSignal, ctx: Context) -> None:
     placed = networks < max(t.device_networks, math.ceil(t.device_hop_share * ids))
     if (placed and not fast) or not beyond_chance(v, ctx, ids, backing, tested):
         return
-    sure = fast and not placed
-    pace_en = (f"; {ten} of them within the 10 minutes from {local(start):%H:%M}, faster than people "
+    sure, since = fast and not placed, local_time(start, fmt="time", with_zone=False)  # on the day's clock
+    pace_en = (f"; {ten} of them within the 10 minutes from {since}, faster than people "
                f"can pass a device on and each verify their own number (limit {t.device_voters_fast - 1})"
                if fast else "")
-    pace_zh = (f"；其中 {ten} 个在 {local(start):%H:%M} 起的 10 分钟内，快于多人轮流使用一台设备并各自验证"
+    pace_zh = (f"；其中 {ten} 个在 {since} 起的 10 分钟内，快于多人轮流使用一台设备并各自验证"
                f"号码所需的时间（上限 {t.device_voters_fast - 1} 个）" if fast else "")
     ctx.put(Finding("device_shared", f"device:{v.device_hash}" + (_PACE if sure else ""),
                     f"{ids} different identities voted from one device on {day_text(v.cast_at)} "

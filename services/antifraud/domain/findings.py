@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from massline.localtime import local_time
+
 from .registry import RULES
-from .signals import DAY, ZONE_LABEL, ZONE_ZH, VoteSignal, local, window_start
+from .signals import DAY, VoteSignal, window_start
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,12 @@ BY_ZH = {"network": "网段", "device": "设备"}
 @functools.lru_cache(maxsize=4096)
 def hm(at: datetime) -> str:
     # Both sentences of every finding name its window's start, and the votes of a batch share a few windows.
-    return f"{local(at):%m-%d %H:%M:%S} ({ZONE_LABEL})"
+    return local_time(at, lang="en", fmt="moment")
 
 
 @functools.lru_cache(maxsize=4096)
 def hm_zh(at: datetime) -> str:
-    return f"{ZONE_ZH} {local(at):%m-%d %H:%M:%S}"
+    return local_time(at, lang="zh", fmt="moment")
 
 
 def sel(v: VoteSignal, length_s: int, **fields: Any) -> Selector:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from massline.client_values import clean_client_value
+from massline.localtime import local_time
 
 from .registry import Thresholds
 
@@ -30,9 +31,7 @@ DAY = 86400
 # A day window is a China Standard Time day (UTC+8, no daylight saving): the campaigns' zone, in which a voter's
 # ballot renews at midnight. A farm's night across midnight is two days' work, as it is two days' ballots; a
 # UTC day would start at 08:00, in the middle of a campaign's morning.
-DAY_OFFSET_S = 8 * 3600
-ZONE_LABEL = "UTC+8"
-ZONE_ZH = "北京时间"
+DAY_OFFSET_S = 8 * 3600  # `massline.localtime.DEFAULT_ZONE`, in which the explanations give their times
 
 
 @dataclass(frozen=True)
@@ -201,15 +200,10 @@ def window_start(at: datetime, length_s: int) -> datetime:
     return _window_at(ts - ts % length_s)
 
 
-def local(at: datetime) -> datetime:
-    """The instant as the campaigns' clock shows it (`DAY_OFFSET_S`), for explanations."""
-    return at + timedelta(seconds=DAY_OFFSET_S)
-
-
 def day_text(at: datetime, zh: bool = False) -> str:
     """The campaign day of an instant, with its clock said as the pages say it: "2026-12-01 (UTC+8)",
     "北京时间 2026-12-01"."""
-    return f"{ZONE_ZH} {local(at):%Y-%m-%d}" if zh else f"{local(at):%Y-%m-%d} ({ZONE_LABEL})"
+    return local_time(at, lang="zh" if zh else "en", fmt="date")
 
 
 def halfway_start(at: datetime) -> datetime:
