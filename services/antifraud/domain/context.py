@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .findings import Finding
 from .registry import Thresholds
@@ -47,6 +47,8 @@ class Context:
     # the rest of the campaign's is left out of a cohort's baseline for that habit (`coordination.standout`).
     entries: dict[str, frozenset[str]] = field(default_factory=dict)
     standouts: dict[tuple[str, str, str, str], str | None] = field(default_factory=dict)
+    # A cohort's comparison for each set of traits its identities of the batch have (`coordination.check`).
+    comparisons: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def c(self, v: VoteSignal, dimension: str, key: str | None) -> int:
         """A counter in the vote's window of `dimension`."""

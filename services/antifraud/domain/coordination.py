@@ -56,7 +56,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -203,11 +203,27 @@ def held_members(covered: Iterable[tuple[Finding, list[VoteSignal]]],
     return out, done
 
 
-def reads(v: VoteSignal, entries: AbstractSet[str] = frozenset()) -> tuple[set[CounterKey], set[CounterKey]]:
+def reads(v: VoteSignal, memo: dict[tuple[Any, ...], Any] | None = None) -> tuple[set[CounterKey], set[CounterKey]]:
     """Every trait counter the vote's judgement reads (the batch only adds to those of identities' first votes), and
     the distinct counts of identities already held or invalidated it reads: they are not the campaign's other voters
-    a cohort is compared with (`held_members`). With the batch's other `entries`, their counts of the vote's habits
-    (`standout`)."""
+    a cohort is compared with (`held_members`). The other entries' counts of its habits: `other_entry_reads`.
+    Those of its entry are the same for the entry's votes with the same traits in the same ten minutes: built once
+    for them in `memo` (the caller's, for a batch)."""
+    key = (v.campaign_id, v.entry_id, v.tens(), v.traits())
+    made = memo.get(key) if memo is not None else None
+    if made is None:
+        made = _entry_reads(v)
+        if memo is not None:
+            memo[key] = made
+    out, held, values = made
+    if not v.subnet:
+        return out, held
+    network = cohorts(v)[0]
+    return out | {(v.campaign_id, network.dimension, f"{network.prefix}{x}", network.start) for x in values}, held
+
+
+def _entry_reads(v: VoteSignal) -> tuple[set[CounterKey], set[CounterKey], list[str]]:
+    """`reads` but the network's cohort's; and the trait values compared (`_values`)."""
     c, e, day = v.campaign_id, entry_key(v.entry_id), v.window(DAY)
     out: set[CounterKey] = {(c, "ids_ten", "*", start) for start in v.tens()}
     if (joint := scripted_key(v)) is not None:  # `script_day`
@@ -215,22 +231,34 @@ def reads(v: VoteSignal, entries: AbstractSet[str] = frozenset()) -> tuple[set[C
                 *((c, "entry_trait_ten", f"{e}|{joint}", start) for start in v.tens())}
     out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(_habits(v.traits()))}
     held: set[CounterKey] = {(c, "held_entry_trait_day", f"{e}|{joint}", day)} if joint is not None else set()
-    mine = cohorts(v)
+    mine = [co for co in cohorts(v) if co.label != "network"]
     extra = _other_kinds(v)
-    for x in _values(v):
+    values = _values(v)
+    for x in values:
         out.add((c, "trait_day", x, day))
         out.add((c, "entry_trait_day", f"{e}|{x}", day))
         held.add((c, "held_trait_day", x, day))
         held.add((c, "held_entry_trait_day", f"{e}|{x}", day))
-        for cohort in mine:
-            if cohort.label == "network" or x not in extra:  # the other platform kind: a network's only
-                out.add((c, cohort.dimension, f"{cohort.prefix}{x}", cohort.start))
-    habits = [x for x in _values(v) if x == "*" or x.split("=", 1)[0] in _TRIMMED]
-    for other in entries:
-        if other != e:
-            out.update((c, "entry_trait_day", f"{other}|{x}", day) for x in habits)
+        if x not in extra:  # the other platform kind: a network's only
+            out.update((c, cohort.dimension, f"{cohort.prefix}{x}", cohort.start) for cohort in mine)
+    return out, held, values
+
+
+def other_entry_reads(votes: Iterable[VoteSignal],
+                      entries: dict[str, frozenset[str]]) -> tuple[set[CounterKey], set[CounterKey]]:
+    """The counts of the votes' habits for every entry of the batch (`standout`), and of those held: built once for
+    the batch (its habits by campaign and day, times its entries), not for each vote."""
+    wanted: dict[tuple[str, datetime], set[str]] = {}
+    for v in votes:
+        wanted.setdefault((v.campaign_id, v.window(DAY)), set()).update(
+            x for x in _values(v) if x == "*" or x.split("=", 1)[0] in _TRIMMED)
+    counters: set[CounterKey] = set()
+    held: set[CounterKey] = set()
+    for (c, day), habits in wanted.items():
+        for other in entries.get(c, frozenset()):
+            counters.update((c, "entry_trait_day", f"{other}|{x}", day) for x in habits)
             held.update((c, "held_entry_trait_day", f"{other}|{x}", day) for x in habits)
-    return out, held
+    return counters, held
 
 
 def batch_entries(votes: Iterable[VoteSignal]) -> dict[str, frozenset[str]]:
@@ -384,6 +412,12 @@ class _Comparison:
     here: dict[str, float] = field(default_factory=dict)  # the cohort's share of each of the identity's values
     score: float = 0.0  # log odds from the traits
 
+    def copy(self) -> _Comparison:
+        """Its own lists and sets, to add to for one vote."""
+        return replace(self, strong=list(self.strong), support=list(self.support),
+                       contributing=list(self.contributing), contradicts=set(self.contradicts),
+                       shares=list(self.shares), here=dict(self.here))
+
     @property
     def its_ua(self) -> bool:
         """The identity sends the user agent most of the cohort sends, and it stands out: the script's."""
@@ -426,8 +460,12 @@ def check(v: VoteSignal, ctx: Context) -> None:
         platform = _platform(v, t, co, n, cohort, others, n_others)
         unweighed = _unweighed(v, ctx, platform is not None) \
             | (ACQUIRED_NAMES if co.label == "network" else frozenset())
-        traits = _compare(v, t, co.label, n, n_others, cohort, others, unweighed,
-                          lambda name, value: standout(v, ctx, name, value, others))
+        # the same comparison for every identity of the cohort with the same traits: made once per batch
+        memo = (c, co, day, v.traits(), unweighed, v.unhurried, v.page)
+        if (made := ctx.comparisons.get(memo)) is None:
+            made = ctx.comparisons[memo] = _compare(v, t, co.label, n, n_others, cohort, others, unweighed,
+                                                    lambda name, value: standout(v, ctx, name, value, others))
+        traits = made.copy()
         traits.platform = platform
         chosen = {name for name, _, _ in traits.strong + traits.support}
         if co.label == "entry" and v.ua and "ua" not in chosen and (

@@ -33,21 +33,21 @@ from .signals import (
 FAMILIES = (velocity, devices, networks, timing, coordination)
 
 
-def past_reads(votes: Iterable[VoteSignal],
-               past: dict[uuid.UUID, VoterPast]) -> tuple[set[CounterKey], set[CounterKey]]:
+def past_reads(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPast],
+               entries: dict[str, frozenset[str]] | None = None) -> tuple[set[CounterKey], set[CounterKey]]:
     """The counters and distinct counts read back without adding to them: co-voting is judged again, on each vote
     of an identity, for the entries it voted for earlier today from the same network; the coordination rule reads
-    every trait counter of the vote's cohorts (the batch adds only to those of identities' first votes); a device's
-    networks are read for its votes that came without one."""
-    counters: set[CounterKey] = set()
-    distinct: set[CounterKey] = set()
+    every trait counter of the vote's cohorts (the batch adds only to those of identities' first votes), and the
+    batch's `entries`' counts of its habits (by default the votes' own entries); a device's networks are read for
+    its votes that came without one."""
     votes = list(votes)
-    entries = coordination.batch_entries(votes)
+    counters, distinct = coordination.other_entry_reads(
+        votes, coordination.batch_entries(votes) if entries is None else entries)
+    memo: dict[tuple[Any, ...], Any] = {}
     for v in votes:
-        its_counters, its_distinct = coordination.reads(v, entries.get(v.campaign_id, frozenset()))
-        counters |= its_counters | timing.reads(v)
-        distinct |= its_distinct | devices.reads(v)
-        counters |= devices.counter_reads(v) | networks.reads(v)
+        its_counters, its_distinct = coordination.reads(v, memo)
+        counters.update(its_counters, timing.reads(v), devices.counter_reads(v), networks.reads(v))
+        distinct.update(its_distinct, devices.reads(v))
         mine = past.get(v.vote_id)
         if v.subnet and mine:
             day = v.window(DAY)
@@ -155,14 +155,18 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     past = voter_past(votes, history, t)
     first = firsts(votes, history)
     await store.remember(votes, past)
-    counter_reads, distinct_reads = past_reads(votes, past)
     again = early_again(store, votes)
+    entries = coordination.batch_entries(votes + again)
+    counter_reads, distinct_reads = past_reads(votes, past, entries)
     due = timing.waves_due(store, votes)
     for w, _, _, small in due:
         counter_reads |= timing.wave_reads(w, small)
-    entries = coordination.batch_entries(votes + again)
+    if again:
+        again_counters, again_held = coordination.other_entry_reads(again, entries)
+        counter_reads |= again_counters
+        distinct_reads |= again_held
     for v in again:
-        its_counters, its_distinct = coordination.reads(v, entries.get(v.campaign_id, frozenset()))
+        its_counters, its_distinct = coordination.reads(v)
         counter_reads |= its_counters
         distinct_reads |= {k for k, _ in distinct_members([v])} | its_distinct
     counts = await store.count_votes(votes, counter_reads, first,
