@@ -5,7 +5,9 @@ where many identities of one network back the entry (an employer's group plan)."
 from __future__ import annotations
 
 import random
+import re
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -14,6 +16,7 @@ from massline.contracts import CastVote
 from services.antifraud import domain
 from services.voting.domain import issue_ticket, number_kind, read_ticket, stamp_page_view
 from tests.unit.test_antifraud_detectors import OTHERS, T0, TARGET, T, crowd, ids, run
+from tests.unit.test_antifraud_explanations import figures, findings
 
 SECRET = "s" * 40
 
@@ -39,9 +42,10 @@ def test_the_ticket_carries_the_kind_and_never_the_number_and_keeps_it_when_the_
 
 
 def signal(voter: str, entry: uuid.UUID, at, *, subnet: str, kind: str | None, ua: str,
-           delay_s: float) -> domain.VoteSignal:
+           delay_s: float, ip: str | None = None) -> domain.VoteSignal:
+    """A person's vote: their own address (or `ip`, a NAT's), device, user agent, delay and page view."""
     vote = CastVote(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=1, cast_at=at,
-                    ip_hash=f"ip-{voter}", subnet=subnet, device_hash=f"dev-{voter}",
+                    ip_hash=ip or f"ip-{voter}", subnet=subnet, device_hash=f"dev-{voter}",
                     identity_verified_at=at - timedelta(seconds=delay_s), user_agent_hash=ua,
                     page_viewed_at=at - timedelta(seconds=min(delay_s / 2, 20)), number_kind=kind)
     return domain.VoteSignal.of("c", vote, T)
@@ -69,14 +73,15 @@ def background(rng: random.Random) -> list[domain.VoteSignal]:
 def wave(rng: random.Random, n: int, *, kinds: list[str], one_network: bool, name: str,
          people: bool = False) -> list[domain.VoteSignal]:
     """`n` identities voting for the target within twenty seconds, with people's user agents, delays and page views
-    (delays of 30 s to 5 minutes; with `people`, spread like the crowd's, median a minute)."""
+    (delays of 30 s to 5 minutes; with `people`, spread like the crowd's, median a minute); on `one_network`, through
+    its two NAT addresses (an office's), else each on its own network."""
     out = []
     for i in range(n):
         at = T0 + timedelta(seconds=rng.uniform(0, 20))
         subnet = "203.0.113.0/24" if one_network else f"{100 + i % 50}.{i}.{rng.randrange(256)}.0/24"
         delay = rng.lognormvariate(4.2, 0.6) if people else rng.uniform(30, 300)
         out.append(signal(f"{name}{i}", TARGET, at, subnet=subnet, kind=kinds[i % len(kinds)],
-                          ua=f"ua-{rng.randrange(25)}", delay_s=delay))
+                          ua=f"ua-{rng.randrange(25)}", delay_s=delay, ip=f"nat-{i % 2}" if one_network else None))
     return out
 
 
@@ -160,3 +165,61 @@ def test_a_finding_covers_the_votes_that_come_in_its_window_after_it_was_made() 
                    ua=f"ua-{i}", delay_s=60 + 7 * i) for i in range(3)]
     found = run(before + farm + others + late, per_batch=20)
     assert ids(late) <= set().union(*found.values())
+
+
+def cloud_phones(rng: random.Random, n: int, networks: int) -> list[domain.VoteSignal]:
+    """A cloud-phone farm: `n` phones in a data centre's networks, each with an address of its own (what such
+    services sell), half of them verified with numbers bought from code platforms (virtual operators'; no data
+    SIMs), the other half with carriers' SIMs; real phone models' user agents, people's delays and page views,
+    voting for the target over half an hour (no burst)."""
+    return [signal(f"cloud{i}", TARGET, T0 + timedelta(seconds=rng.uniform(0, 1800)),
+                   subnet=f"47.{92 + i % networks}.{17 * (i % networks)}.0/24",
+                   kind="virtual" if rng.random() < 0.5 else "mobile", ua=f"ua-{rng.randrange(25)}",
+                   delay_s=rng.lognormvariate(4.2, 0.6)) for i in range(n)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_cloud_phones_each_on_its_own_address_with_platform_numbers_are_held_whole(seed: int) -> None:
+    rng = random.Random(seed)
+    before = background(rng)
+    farm = cloud_phones(random.Random(100 + seed), 150, 3)
+    found = run(before + farm, per_batch=20)
+    assert set().union(*found.values()) == ids(farm)
+    assert set(found) == {"coordinated_cohort"}
+
+
+def place(rng: random.Random, n: int, addresses: int, kind: Callable[[random.Random], str], span_s: float,
+          name: str) -> list[domain.VoteSignal]:
+    """`n` people of one place (one /24) voting for their own entry over `span_s`, reaching the internet through
+    `addresses` addresses of it."""
+    return [signal(f"{name}{i}", TARGET, T0 + timedelta(seconds=rng.uniform(0, span_s)), subnet="61.150.12.0/24",
+                   kind=kind(rng), ua=f"ua-{rng.randrange(25)}", delay_s=rng.lognormvariate(4.2, 0.6),
+                   ip=f"ip-{name}-{rng.randrange(addresses)}") for i in range(n)]
+
+
+def group_plan(rng: random.Random) -> str:
+    """An employer's group plan with a virtual operator: two in three staff on its numbers."""
+    return "virtual" if rng.random() < 0.67 else "mobile"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_places_with_many_addresses_or_a_group_plan_are_not_a_platform_s_stock(seed: int) -> None:
+    # A village's households on one broadband /24, each with its own address; a county's audience behind a carrier's
+    # NAT pool of two hundred addresses (numbers in the market's mix); an office on a group plan behind a NAT pool of
+    # eight addresses, voting within ten minutes of the message.
+    rng = random.Random(seed)
+    before = background(rng)
+    for n, addresses, kind, span_s in ((60, 60, retail, 3600), (200, 200, retail, 1800), (60, 8, group_plan, 600)):
+        honest = place(random.Random(seed * 7), n, addresses, kind, span_s, "h")
+        assert not set().union(*run(before + honest, per_batch=20).values())
+
+
+def test_a_cloud_phone_farm_s_case_says_how_many_addresses_of_its_network_its_numbers_came_from() -> None:
+    rng = random.Random(1)
+    farm = cloud_phones(random.Random(101), 50, 1)
+    finding = findings(background(rng) + farm, per_batch=20)["coordinated_cohort"]
+    en, zh = finding.explanation, finding.explanation_zh
+    addresses = re.search(r"from (\d+) addresses of the one network", en)
+    assert addresses and f"来自同一网段的 {addresses.group(1)} 个不同地址" in zh
+    assert int(addresses.group(1)) >= T.platform_addresses_min
+    assert figures(en, zh)[0] == figures(en, zh)[1]

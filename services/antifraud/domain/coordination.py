@@ -408,7 +408,7 @@ class _Comparison:
     hurried: bool = False  # a hurried delay (`hurried`) stood out as a strong trait would, and only supports
     # (identities on a code platform's kinds of number, identities whose number is known) when most of the cohort's
     # numbers are such and this one's too (`_platform`)
-    platform: tuple[int, int] | None = None
+    platform: tuple[int, int, int] | None = None
     here: dict[str, float] = field(default_factory=dict)  # the cohort's share of each of the identity's values
     score: float = 0.0  # log odds from the traits
 
@@ -457,15 +457,11 @@ def check(v: VoteSignal, ctx: Context) -> None:
         if n < t.contrast_cohort_min:
             continue
         # rotating devices and coming back on a clock are counted for the campaign and the entry, not per network
-        platform = _platform(v, t, co, n, cohort, others, n_others)
+        platform = _platform(v, t, co, n, cohort, others, n_others,
+                             ctx.ids("entry_subnet_ips_day", f"{e}|{v.subnet}", v) if co.label == "network" else 0)
         unweighed = _unweighed(v, ctx, platform is not None) \
             | (ACQUIRED_NAMES if co.label == "network" else frozenset())
-        # the same comparison for every identity of the cohort with the same traits: made once per batch
-        memo = (c, co, day, v.traits(), unweighed, v.unhurried, v.page)
-        if (made := ctx.comparisons.get(memo)) is None:
-            made = ctx.comparisons[memo] = _compare(v, t, co.label, n, n_others, cohort, others, unweighed,
-                                                    lambda name, value: standout(v, ctx, name, value, others))
-        traits = made.copy()
+        traits = _compared(v, ctx, co, n, n_others, cohort, others, unweighed)
         traits.platform = platform
         chosen = {name for name, _, _ in traits.strong + traits.support}
         if co.label == "entry" and v.ua and "ua" not in chosen and (
@@ -486,6 +482,16 @@ def check(v: VoteSignal, ctx: Context) -> None:
             judged_entry = True
     if not judged_entry:
         script_day(v, ctx, others)
+
+
+def _compared(v: VoteSignal, ctx: Context, co: Cohort, n: int, n_others: int, cohort: Any, others: Any,
+              unweighed: frozenset[str]) -> _Comparison:
+    """`_compare`, made once per batch for the cohort's identities with the same traits (a copy of it each)."""
+    memo = (v.campaign_id, co, v.window(DAY), v.traits(), unweighed, v.unhurried, v.page)
+    if (made := ctx.comparisons.get(memo)) is None:
+        made = ctx.comparisons[memo] = _compare(v, ctx.t, co.label, n, n_others, cohort, others, unweighed,
+                                                lambda name, value: standout(v, ctx, name, value, others))
+    return made.copy()
 
 
 def script_day(v: VoteSignal, ctx: Context, others: Any) -> None:
@@ -574,27 +580,50 @@ def _unweighed(v: VoteSignal, ctx: Context, platform: bool = False) -> frozenset
     return frozenset()
 
 
-def _platform(v: VoteSignal, t: Thresholds, co: Cohort, n: int, cohort: Any, others: Any,
-              n_others: int) -> tuple[int, int] | None:
-    """On a network, most of the cohort's identities whose number is known verified with a virtual operator's or a
-    data SIM's number (`platform_share`), and so did this one, with more data SIMs among them (at least
-    `platform_data_min`) than as many of the campaign's other voters would carry but with a chance of
-    `platform_data_chance` (their share read at its upper bound, `contrast_sigmas`): a code-receiving platform's
-    stock, not a place's. An employer's group plan is one operator's numbers (a virtual operator's, say) in its
-    staff's hands, beside their own carriers' (a large office's few data SIMs are its people's, one in two hundred);
-    a platform's stock mixes virtual operators' numbers with data and IoT SIMs that receive SMS.
-    Returns (identities on those kinds, identities whose number is known)."""
+def _platform(v: VoteSignal, t: Thresholds, co: Cohort, n: int, cohort: Any, others: Any, n_others: int,
+              addresses: int = 0) -> tuple[int, int, int] | None:
+    """On a network, this identity verified with a virtual operator's or a data SIM's number, and either most of the
+    cohort's identities whose number is known did (`platform_share`) with more data SIMs among them (at least
+    `platform_data_min`), or their votes came from `platform_addresses_min` addresses or more of the network with
+    more of them on those kinds, than as many of the campaign's other voters would carry but with a chance of
+    `platform_data_chance` (the others' share read at its upper bound, `contrast_sigmas`): a code-receiving
+    platform's stock, not a place's (the kind is then weighed: it is evidence where it stands out, `_compare`). An
+    employer's group plan is one operator's numbers (a virtual operator's, say) in its staff's hands, beside their
+    own carriers' (a large office's few data SIMs are its people's, one in two hundred), and its staff reach the
+    internet through the office's one or few NAT addresses; a platform's stock mixes virtual operators' numbers
+    with data and IoT SIMs that receive SMS, and a cloud-phone farm gives each of its phones an address of its own
+    in a data centre's network.
+    Returns (identities on those kinds, identities whose number is known, the addresses when they decided, or 0)."""
     if co.label != "network" or v.num not in _RESOLD:
         return None
     known = n - cohort("num=?")
     resold = sum(cohort(f"num={kind}") for kind in _RESOLD)
+    everyone = max(n_others - others("num=?"), 0)
+
+    def beyond_chance(mine: int, kinds: tuple[str, ...]) -> bool:
+        k = sum(others(f"num={kind}") for kind in kinds)
+        share = min((k + 1 + t.contrast_sigmas * math.sqrt(k + 1)) / (everyone + 1), 1.0)
+        return binomial_tail(mine, known, share) <= t.platform_data_chance
+
     data = cohort("num=data")
-    if data < t.platform_data_min or resold < t.platform_share * known:
-        return None
-    k, everyone = others("num=data"), max(n_others - others("num=?"), 0)
-    share = min((k + 1 + t.contrast_sigmas * math.sqrt(k + 1)) / (everyone + 1), 1.0)
-    below = sum(math.comb(known, j) * share ** j * (1 - share) ** (known - j) for j in range(data))
-    return (resold, known) if 1.0 - below <= t.platform_data_chance else None
+    if data >= t.platform_data_min and resold >= t.platform_share * known and beyond_chance(data, ("data",)):
+        return resold, known, 0
+    if addresses >= t.platform_addresses_min and beyond_chance(resold, _RESOLD):
+        return resold, known, addresses
+    return None
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """The chance of `k` or more successes in `n` draws of chance `p` (in logs: `n` may be thousands)."""
+    if k <= 0:
+        return 1.0
+    if k > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    log_p, log_q, head = math.log(p), math.log1p(-p), math.lgamma(n + 1)
+    return min(sum(math.exp(head - math.lgamma(j + 1) - math.lgamma(n - j + 1) + j * log_p + (n - j) * log_q)
+                   for j in range(k, n + 1)), 1.0)
 
 
 def _from_place(v: VoteSignal, ctx: Context) -> bool:
@@ -764,14 +793,14 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # is never loading the page on a network taken over: people on one network differ from everyone in how fast
     # they vote when told together, not in whether they open the page they vote on.
     never_looked = taken is not None and [(name, value) for name, value, _ in support] == [("page", "n")]
-    if not (strong or len(support) >= 2 or never_looked):
+    # A kind of number the cohort shares with this one, a code platform's (`_platform`, a test of the whole cohort),
+    # is its stock's: behaviour, and enough alone (a cloud-phone farm's carrier SIMs dilute its share, not its weight).
+    platform = traits.platform if any(name == "num" for name, _, _ in strong + support) else None
+    if not (strong or len(support) >= 2 or never_looked or platform):
         return False
     score = traits.score + sum(math.log(min(x.ratio, _TIMING_CAP)) for x in extra)
     # A network taken over is concentration: it is a piece of evidence beside a behavioural trait, but beside a
     # place's trait alone (one user agent: a unit's PCs installed from one image) it only weighs.
-    # A kind of number most of the cohort's identities share with this one, a code platform's (`_platform`), is its
-    # stock's, not a place's: it counts as behaviour.
-    platform = traits.platform if any(name == "num" for name, _, _ in strong) else None
     here = label == "network" or _from_place(v, ctx)
     behaviour = platform is not None or any(not _place_trait(name, value, here) for name, value, _ in strong + support)
     # So is an entry's surge, seen from a network where many identities back the entry: a company rallying at
@@ -816,17 +845,20 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     return True
 
 
-def _stocked(platform: tuple[int, int] | None) -> list[Evidence]:
+def _stocked(platform: tuple[int, int, int] | None) -> list[Evidence]:
     """The explanation of a platform's kinds of number (`_platform`), when they were evidence."""
     if platform is None:
         return []
-    resold, known = platform
+    resold, known, addresses = platform
+    where_en = f", from {addresses} addresses of the one network (an office's people share its one or few)" \
+        if addresses else ""
+    where_zh = f"，来自同一网段的 {addresses} 个不同地址（单位员工共用一两个出口地址）" if addresses else ""
     return [Evidence("platform", 1.0,
                      f"{resold} of the {known} whose number is known verified with a virtual operator's or a data "
-                     f"SIM's number ({resold / known:.0%}), the stock of code-receiving platforms; people buy "
-                     f"carriers' numbers nearly always",
+                     f"SIM's number ({resold / known:.0%}){where_en}, the stock of code-receiving platforms; people "
+                     f"buy carriers' numbers nearly always",
                      f"号码可知的 {known} 个身份中有 {resold} 个使用虚拟运营商或上网卡号码验证"
-                     f"（{resold / known:.0%}），这是接码平台的主要号源；普通人几乎都用基础运营商号码")]
+                     f"（{resold / known:.0%}）{where_zh}，这是接码平台的主要号源；普通人几乎都用基础运营商号码")]
 
 
 def takeover(v: VoteSignal, ctx: Context, n: int) -> Evidence | None:

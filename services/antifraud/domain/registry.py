@@ -154,6 +154,11 @@ class Thresholds:
     platform_share: float = 0.5
     platform_data_min: int = 3
     platform_data_chance: float = 0.001
+    # … or, without data SIMs, with the cohort's votes from this many addresses of the network (a cloud-phone farm's
+    # phones each have one; an office's staff share its one or few NAT addresses, a campus's a pool of up to eight)
+    # and more of its identities on a platform's kinds than the campaign's other voters would carry but with that
+    # chance.
+    platform_addresses_min: int = 16
     network_share: float = 0.8  # a network whose identities that day back the entry this much supports a trait
     contrast_prior: float = 10.0  # pseudo-identities of the baseline added to a cohort (small cohorts shrink to it)
     contrast_sigmas: float = 1.5  # counts are read this many standard deviations towards "no difference"
@@ -283,7 +288,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "作为补充证据", "hold",
          ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
           "contrast_support", "ua_min_share", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
-          "platform_share", "platform_data_min", "platform_data_chance",
+          "platform_share", "platform_data_min", "platform_data_chance", "platform_addresses_min",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
           "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "surge_min_identities",
           "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities", "odd_ballots_share", "alone_share",

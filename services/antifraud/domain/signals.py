@@ -293,6 +293,8 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_
                                        "entry_subnet_voters_hour": HOUR, "fresh_entry_subnet": TEN_MINUTES,
                                        "fresh_subnet": TEN_MINUTES, "fresh_entry": TEN_MINUTES,
                                        "entry_subnet_voters_day": DAY, "timer_gapped_day": DAY,
+                                       # the addresses (not identities) an entry's votes came from in a network
+                                       "entry_subnet_ips_day": DAY,
                                        "timer_gap_day": DAY,
                                        # user agents (not identities) among an entry's voters, and the campaign's
                                        "entry_uas_ten": TEN_MINUTES, "uas_ten": TEN_MINUTES,
@@ -314,6 +316,7 @@ NETWORK_DIMENSIONS = {"ip_minute", "subnet_minute", "subnet_votes_minute", "subn
                       "entry_subnet_return_burst",
                       "fresh_entry_subnet_votes", "fresh_subnet_votes",
                       "subnet_voters_day", "entry_subnet_voters_hour", "entry_subnet_voters_day",
+                      "entry_subnet_ips_day",
                       "fresh_entry_subnet", "fresh_subnet", "timer_gapped_day", "timer_gap_day",
                       "entry_subnet_trait_day"}
 
@@ -689,6 +692,8 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
         es, day, hour = pair(e, subnet), v.window(DAY), v.window(HOUR)
         mine = [((c, "subnet_voters_day", subnet, day), voter), ((c, "entry_subnet_voters_hour", es, hour), voter),
                 ((c, "entry_subnet_voters_day", es, day), voter)]
+        if v.ip_hash:
+            mine.append(((c, "entry_subnet_ips_day", es, day), v.ip_hash))
         if v.fresh:
             ten = v.window(TEN_MINUTES)
             mine += [((c, "fresh_entry_subnet", es, ten), voter), ((c, "fresh_subnet", subnet, ten), voter)]
