@@ -155,10 +155,9 @@ class Thresholds:
     platform_data_min: int = 3
     platform_data_chance: float = 0.001
     # … or, without data SIMs, with the cohort's votes from this many addresses of the network (a cloud-phone farm's
-    # phones each have one; an office's staff share its one or few NAT addresses, a campus's a pool of up to eight)
-    # and more of its identities on a platform's kinds than the campaign's other voters would carry but with that
-    # chance.
-    platform_addresses_min: int = 16
+    # phones have one each, or one for a handful; an office's staff share its one or few NAT addresses) and more of
+    # its identities on a platform's kinds than the campaign's other voters would carry but with that chance.
+    platform_addresses_min: int = 8
     network_share: float = 0.8  # a network whose identities that day back the entry this much supports a trait
     contrast_prior: float = 10.0  # pseudo-identities of the baseline added to a cohort (small cohorts shrink to it)
     contrast_sigmas: float = 1.5  # counts are read this many standard deviations towards "no difference"
