@@ -831,18 +831,24 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
         if not any(x.signal == "burst" for x in extra):
             return False
         burst_only = True
-    chosen = strong + support
+    chosen = _with_its_ua(v, t, traits, strong + support)
+    # On a network taken over by a platform's stock with data SIMs, the farm's carrier SIMs are its own too; not on
+    # one found by its addresses (a carrier's NAT pool, a town's people beside a farm's exits, has many too).
+    _found(v, ctx, co, burst_only, n, chosen, traits.contributing + extra + _stocked(platform), score,
+           "invalidate" if sure else "hold", any_number=traits.its_ua or rotates or bool(
+               platform and taken and not platform[2]))
+    return True
+
+
+def _with_its_ua(v: VoteSignal, t: Thresholds, traits: _Comparison, chosen: list[Trait]) -> list[Trait]:
+    """The traits a finding keeps to, and the identity's user agent when it is clearly commoner in the cohort than
+    elsewhere, or most of the cohort sends it, before enough identities send it to stand out: the script's one (not
+    the entry's honest voters with the same habit in other browsers)."""
     ua = next((x for x in traits.contributing if x.signal == "ua"), None)
     if ua and (ua.ratio >= t.contrast_support or traits.here.get("ua", 0.0) >= 0.5) \
             and not any(name == "ua" for name, _, _ in chosen):
-        # The identity's user agent is clearly commoner in the cohort than elsewhere, or most of the cohort sends
-        # it, before enough identities send it to stand out: the script's one, which the finding keeps to (not the
-        # entry's honest voters with the same habit in other browsers).
         chosen.append(("ua", v.ua or "?", ua))
-    # On a network taken over by a platform's numbers, the farm's carrier SIMs beside them are its own too.
-    _found(v, ctx, co, burst_only, n, chosen, traits.contributing + extra + _stocked(platform), score,
-           "invalidate" if sure else "hold", any_number=traits.its_ua or rotates or bool(platform and taken))
-    return True
+    return chosen
 
 
 def _stocked(platform: tuple[int, int, int] | None) -> list[Evidence]:
