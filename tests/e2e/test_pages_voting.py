@@ -1,6 +1,6 @@
 """In a real browser on a phone-sized screen: the public finds a campaign, searches its entries, verifies a mobile
-number, votes until the day's quota is used up and reads why the next vote is refused; a voter on a network that
-asked for many codes solves a captcha first."""
+number, votes until the day's quota is used up and reads why the next vote is refused; a voter on a virtual
+operator's number, on a network that asked for codes, solves a captcha first."""
 
 from __future__ import annotations
 
@@ -112,7 +112,8 @@ def test_a_voter_verifies_votes_until_the_quota_and_reads_the_refusal(system, br
 
 
 def test_a_voter_on_a_busy_network_solves_the_captcha_before_the_code_is_sent(system, browser) -> None:
-    """With the service's default limits: a captcha once the voter's network was sent three codes within the hour."""
+    """With the service's default limits: a captcha for a virtual operator's number (what code platforms sell) once
+    the voter's network was sent three codes within the hour."""
     api = Api(system.gateway_url)
     campaign = "pages-captcha"
     open_voting(api, campaign, ["图形验证甲号"])
@@ -131,7 +132,7 @@ def test_a_voter_on_a_busy_network_solves_the_captcha_before_the_code_is_sent(sy
     expect(page.locator("#captcha-field")).to_be_hidden()
 
     # The code request is answered `captcha_required`: the page shows the picture and says why.
-    phone = "13912340019"
+    phone = "17012340019"
     page.get_by_label("手机号码").fill(phone)
     page.get_by_role("button", name="获取验证码").click()
     expect(page.locator("#vote-message")).to_have_text("请先输入图中的字符，再获取验证码。")

@@ -61,7 +61,7 @@ def test_windows_are_counted_in_twelve_slices_from_the_epoch() -> None:
 def test_the_defaults_protect_a_phone_an_address_and_a_network() -> None:
     defaults = SmsLimits()
     assert (defaults.phone_per_hour, defaults.phone_per_day) == (5, 10)
-    assert defaults.captcha_after == 3 and defaults.exempt_networks == ""
+    assert defaults.captcha_after == 3 and defaults.captcha_after_carrier == 200 and defaults.exempt_networks == ""
     assert VotingSettings().sms_limits == defaults
 
 
@@ -171,6 +171,17 @@ def test_a_captcha_is_needed_once_the_network_was_sent_a_few_codes_within_the_ro
     assert not sms_code_decision(across, LIMITS, datetime(2026, 12, 3, 21, 0, tzinfo=UTC)).captcha_needed
     tighter = SmsLimits(captcha_after=0)
     assert sms_code_decision({}, tighter, NOW).captcha_needed
+
+
+def test_a_carrier_s_number_is_asked_for_a_captcha_only_on_a_network_busy_with_codes() -> None:
+    """A county's audience on its carrier's NAT /24, told by the evening news: 150 of them have asked for codes in
+    the hour. The next on a carrier's number gets it without a captcha; the next on a virtual operator's number (what
+    code platforms sell) solves one first; at 200 within the hour everyone does."""
+    busy = _at(NOW, "network", HOUR_S, 150)
+    assert not sms_code_decision(busy, LIMITS, NOW, carrier=True).captcha_needed
+    assert sms_code_decision(busy, LIMITS, NOW).captcha_needed
+    assert sms_code_decision(_at(NOW, "network", HOUR_S, 200), LIMITS, NOW, carrier=True).captcha_needed
+    assert not sms_code_decision(_at(NOW, "network", HOUR_S, 2), LIMITS, NOW).captcha_needed
 
 
 def test_an_exempt_client_is_held_to_the_phone_limits_only() -> None:

@@ -44,11 +44,16 @@ class SmsLimits:
     not clock hours and days), and after how many codes from one network within the last hour a captcha is asked for.
 
     The phone's limits protect its owner from being flooded. The captcha makes sending many codes from one network
-    cost a person's effort per code. The address and network limits bound what one place can ask for even with
-    every captcha solved (the cost of pumping codes from one machine); they sit above the honest crowds one address
-    carries when a rally reaches them all at once: a university's students behind a few NAT addresses told in
-    class to vote (1,200 behind four: 300 an address within minutes, thousands in a day), a mobile carrier's shared
-    address and its /24 (hundreds to thousands of subscribers each). Refusing a code refuses a person their vote;
+    cost a person's effort per code: after `captcha_after` for a number that is not a carrier's (a virtual
+    operator's, a data SIM's, one from outside the mainland: what code-receiving platforms sell), after
+    `captcha_after_carrier` for a carrier's. A carrier's NAT /24 or a campus's carries hundreds of people asking for
+    codes within the hour when a rally reaches them, nearly all on carriers' numbers: asked for a captcha after three
+    codes, a county's TV audience solved one each (97 % of it, a fifth of them twice), while the farms it is meant to
+    slow solve theirs through a paid service for a fraction of a fen. The address and network limits bound what one
+    place can ask for even with every captcha solved (the cost of pumping codes from one machine); they sit above the
+    honest crowds one address carries when a rally reaches them all at once: a university's students behind a few
+    NAT addresses told in class to vote (1,200 behind four: 300 an address within minutes, thousands in a day), a
+    mobile carrier's shared address and its /24 (hundreds to thousands of subscribers each). Refusing a code refuses a person their vote;
     a farm on one place is the detectors' to find, and most farms come through many places anyway.
 
     The service's settings read this class as a nested model (`MASSLINE_SMS_LIMITS__PHONE_PER_HOUR=…`).
@@ -66,6 +71,7 @@ class SmsLimits:
     network_per_hour: int = 5000
     network_per_day: int = 30000
     captcha_after: int = 3
+    captcha_after_carrier: int = 200
     exempt_networks: str = ""
 
     def limit(self, scope: Scope, window_s: int) -> int:
@@ -168,7 +174,8 @@ def check_exempt_networks(networks: str) -> str:
     return networks
 
 
-def sms_code_decision(counts: Counts, limits: SmsLimits, now: datetime, *, exempt: bool = False) -> SmsDecision:
+def sms_code_decision(counts: Counts, limits: SmsLimits, now: datetime, *, exempt: bool = False,
+                      carrier: bool = False) -> SmsDecision:
     """Whether one more code may be sent at `now`, given the codes already sent per slice of each window.
 
     A limit is reached when the slices a request counts (the current one and the twelve before it) hold as many
@@ -176,7 +183,7 @@ def sms_code_decision(counts: Counts, limits: SmsLimits, now: datetime, *, exemp
     a refusal; the one reported is the one with the longest wait (the phone's first when waits are equal), so the
     time it gives is when a request can succeed. An exempt client is held to the phone's limits only, and never
     asked for a captcha. Otherwise a captcha is needed once the network's count over the rolling hour has reached
-    `captcha_after`.
+    `captcha_after`, or `captcha_after_carrier` for a `carrier`'s number.
     """
     scopes: tuple[Scope, ...] = ("phone",) if exempt else SCOPES
     refusal: SmsLimitReached | None = None
@@ -188,4 +195,5 @@ def sms_code_decision(counts: Counts, limits: SmsLimits, now: datetime, *, exemp
                 if refusal is None or wait > refusal.retry_after_s:
                     refusal = SmsLimitReached(scope, window_s, limit, wait)
     network_hour = codes_counted(counts.get(("network", HOUR_S), {}), now, HOUR_S)
-    return SmsDecision(refusal, not exempt and network_hour >= limits.captcha_after)
+    after = limits.captcha_after_carrier if carrier else limits.captcha_after
+    return SmsDecision(refusal, not exempt and network_hour >= after)

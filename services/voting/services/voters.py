@@ -95,7 +95,7 @@ async def _solved(deps: VotingDeps, conn: repo.Conn, captcha: CaptchaAnswer | No
 
 
 async def _admit_and_save(deps: VotingDeps, campaign_id: str, phone_hash: str, address: str | None,
-                          captcha: CaptchaAnswer | None) -> str:
+                          captcha: CaptchaAnswer | None, carrier: bool = False) -> str:
     """Within one transaction: the resend interval, the limits, the captcha when due; then the new code, counted."""
     s = deps.settings
     now = domain.utcnow()
@@ -104,7 +104,7 @@ async def _admit_and_save(deps: VotingDeps, campaign_id: str, phone_hash: str, a
         if prev is not None and (now - prev.sent_at).total_seconds() < s.code_resend_interval_s:
             raise CodeRecentlySent(s.code_resend_interval_s - int((now - prev.sent_at).total_seconds()))
         counts, slices, counted_at = await _sent_so_far(uow.conn, _limit_keys(s.secret_key, phone_hash, address), now)
-        decision = domain.sms_code_decision(counts, s.sms_limits, counted_at,
+        decision = domain.sms_code_decision(counts, s.sms_limits, counted_at, carrier=carrier,
                                             exempt=domain.exempt(address, s.sms_limits.exempt_networks))
         if decision.refusal is not None:
             raise decision.refusal
@@ -124,14 +124,15 @@ async def send_sms_code(deps: VotingDeps, campaign_id: str, phone: str, address:
 
     At most one per resend interval to a phone, and within the limits per phone, client address (`address`, as the
     gateway saw it) and network in the hour and the day (`settings.sms_limits`); once the network has been sent a
-    few codes within the hour, only with a solved captcha. A refused request changes nothing, except that a wrong
-    captcha answer uses its challenge up.
+    few codes within the hour (many, for a carrier's number), only with a solved captcha. A refused request changes
+    nothing, except that a wrong captcha answer uses its challenge up.
     """
     s = deps.settings
     await _campaign(deps, campaign_id)
     phone_hash = domain.keyed_hash(s.secret_key, "phone", phone)
     try:
-        code = await _admit_and_save(deps, campaign_id, phone_hash, address, captcha)
+        code = await _admit_and_save(deps, campaign_id, phone_hash, address, captcha,
+                                     carrier=domain.number_kind(phone) == "mobile")
     except CaptchaWrong as exc:
         if exc.spent is not None:
             await repo.use_captcha(deps.rt.pool, exc.spent[0], datetime.fromtimestamp(exc.spent[1], UTC))
