@@ -53,8 +53,8 @@ class SmsLimits:
     place can ask for even with every captcha solved (the cost of pumping codes from one machine); they sit above the
     honest crowds one address carries when a rally reaches them all at once: a university's students behind a few
     NAT addresses told in class to vote (1,200 behind four: 300 an address within minutes, thousands in a day), a
-    mobile carrier's shared address and its /24 (hundreds to thousands of subscribers each). Refusing a code refuses a person their vote;
-    a farm on one place is the detectors' to find, and most farms come through many places anyway.
+    mobile carrier's shared address and its /24 (hundreds to thousands of subscribers each). Refusing a code refuses
+    a person their vote; a farm on one place is the detectors' to find, and most farms come through many places.
 
     The service's settings read this class as a nested model (`MASSLINE_SMS_LIMITS__PHONE_PER_HOUR=…`).
     `exempt_networks`: comma-separated networks (e.g. `127.0.0.0/8`) whose requests skip the address and network
