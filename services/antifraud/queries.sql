@@ -171,10 +171,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7);
 SELECT * FROM cases WHERE id = $1 FOR UPDATE;
 
 -- name: get_case
--- The case, its vote requests and their votes.
+-- The case, its vote requests, their votes and the identities that cast them.
 SELECT c.*, (SELECT count(*) FROM case_votes WHERE case_id = c.id) AS votes,
        (SELECT coalesce(sum(v.count), 0) FROM case_votes cv JOIN votes v ON v.vote_id = cv.vote_id
-        WHERE cv.case_id = c.id) AS vote_count, e.entry_name, e.unit_name
+        WHERE cv.case_id = c.id) AS vote_count,
+       (SELECT count(DISTINCT v.voter_id) FROM case_votes cv JOIN votes v ON v.vote_id = cv.vote_id
+        WHERE cv.case_id = c.id) AS identities, e.entry_name, e.unit_name
 FROM cases c LEFT JOIN entries e ON e.entry_id = c.entry_id WHERE c.id = $1;
 
 -- name: case_overlaps
@@ -322,10 +324,11 @@ WHERE cv.case_id = ANY($1::uuid[])
 GROUP BY cv.case_id;
 
 -- name: review_cases_by_id
--- The page's cases: what an operator reads, the vote requests each holds and their votes (each vote once).
+-- The page's cases: what an operator reads, the vote requests each holds, their votes (each vote once) and the
+-- identities that cast them (an explanation's figures are of the cohort it judged, not of what the case holds).
 SELECT c.id, c.campaign_id, c.reason_code, c.subject, c.window_start, c.entry_id, c.explanation, c.explanation_zh,
        c.status, c.score, c.created_at, c.updated_at, count(cv.vote_id) AS votes,
-       coalesce(sum(v.count), 0) AS vote_count,
+       coalesce(sum(v.count), 0) AS vote_count, count(DISTINCT v.voter_id) AS identities,
        (SELECT e.entry_name FROM entries e WHERE e.entry_id = c.entry_id) AS entry_name,
        (SELECT e.unit_name FROM entries e WHERE e.entry_id = c.entry_id) AS unit_name
 FROM cases c LEFT JOIN case_votes cv ON cv.case_id = c.id LEFT JOIN votes v ON v.vote_id = cv.vote_id

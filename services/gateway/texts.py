@@ -558,6 +558,7 @@ UI: dict[str, tuple[str, str]] = {
     "case_reason": ("原因", "Reason"),
     "case_votes": ("涉及票数", "Votes in the case"),
     "case_requests": ("{n} 次投票请求", "{n} vote requests"),
+    "case_identities": ("{n} 个身份", "{n} identities"),
     "case_entry": ("涉及作品", "Entry"),
     "overlapping_cases": ("另有 {n} 个案件涉及其中部分选票，可一并选中处理",
                           "{n} other cases hold some of its votes: select them together"),

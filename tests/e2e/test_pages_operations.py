@@ -209,6 +209,7 @@ def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser)
     expect(page.locator("h1")).to_have_text(domain.REASONS_ZH["device_shared"])
     expect(page.locator("#case-explanation")).to_have_text(
         re.compile(r"^北京时间 \d{4}-\d{2}-\d{2} 有 6 个不同身份使用同一设备投票（上限 4 个"))
+    expect(page.locator("p", has=page.locator("#case-status"))).to_contain_text("，6 个身份）")  # what the case holds
     page.get_by_label("确认作废（这些票不计入）").check()
     page.get_by_role("button", name="提交处理决定").click()
     expect(page.get_by_role("alert")).to_be_visible()  # no reason: explained, the choice kept

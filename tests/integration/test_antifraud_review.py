@@ -42,13 +42,14 @@ class Review:
         return {"authorization": f"Bearer {issue_token(self.secret, Caller(username, role, None), 600)}"}
 
     async def votes(self, entry: uuid.UUID, n: int, *, count: int = 1, category: str = "cases",
-                    state: str = "counted", campaign: str = CAMPAIGN) -> list[uuid.UUID]:
+                    state: str = "counted", campaign: str = CAMPAIGN, voter: str | None = None) -> list[uuid.UUID]:
+        """`n` vote requests, each its own identity's (or all `voter`'s)."""
         ids = [uuid.uuid4() for _ in range(n)]
         await self.pool.executemany(
             "INSERT INTO votes (vote_id, campaign_id, voter_id, entry_id, category_id, count, cast_at, ip_hash, "
             "subnet, device_hash, fresh, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'ip', '198.51.100.0/24', 'dev', "
             "false, $8)",
-            [(i, campaign, f"voter-{i}", entry, category, count, T0, state) for i in ids])
+            [(i, campaign, voter or f"voter-{i}", entry, category, count, T0, state) for i in ids])
         return ids
 
     async def case(self, status: str, vote_ids: list[uuid.UUID], *, reason: str = "device_shared",
@@ -109,6 +110,16 @@ async def standings(s: Review) -> None:
     for entry, n, cat in ((A, 100, "cases"), (B, 95, "cases"), (C, 10, "cases"), (X, 50, "accounts"),
                           (Y, 40, "accounts")):
         await s.votes(entry, n, category=cat)
+
+
+async def test_a_case_says_how_many_identities_cast_its_votes(svc: Review):
+    # An explanation's figures are of the cohort the rule judged; the case says what it holds: five requests of
+    # three identities (one of them sent three).
+    await standings(svc)
+    case = await svc.case("flagged", await svc.votes(C, 3, voter="one-identity") + await svc.votes(C, 2))
+    [row] = [c for c in (await svc.queue())["cases"] if c["id"] == case]
+    detail = (await svc.client.get(f"/cases/{case}", headers=svc.headers)).json()
+    assert (row["votes"], row["identities"]) == (detail["votes"], detail["identities"]) == (5, 3)
 
 
 async def test_a_small_case_that_flips_a_rank_comes_before_a_big_one_that_does_not(svc: Review):
