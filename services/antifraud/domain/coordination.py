@@ -76,12 +76,14 @@ from .signals import (
     CounterKey,
     ShardedKey,
     VoteSignal,
+    binomial_tail,
     day_text,
     entry_key,
     pair,
     rushed_with,
     scripted_key,
     trait_keys,
+    upper_share,
     window_start,
 )
 
@@ -249,8 +251,12 @@ def other_entry_reads(votes: Iterable[VoteSignal],
     """The counts of the votes' habits for every entry of the batch (`standout`), and of those held: built once for
     the batch (its habits by campaign and day, times its entries), not for each vote."""
     wanted: dict[tuple[str, datetime], set[str]] = {}
+    seen: set[tuple[str, datetime, tuple[tuple[str, str], ...]]] = set()
     for v in votes:
-        wanted.setdefault((v.campaign_id, v.window(DAY)), set()).update(
+        if (look := (v.campaign_id, v.window(DAY), v.traits())) in seen:
+            continue  # the same habits as a vote before it (`_values` reads the traits only)
+        seen.add(look)
+        wanted.setdefault(look[:2], set()).update(
             x for x in _values(v) if x == "*" or x.split("=", 1)[0] in _TRIMMED)
     counters: set[CounterKey] = set()
     held: set[CounterKey] = set()
@@ -349,7 +355,7 @@ def contrast(k: int, known: int, k_others: int, known_others: int, prior: float,
     count each), and a small cohort shrunk towards the others by `prior` pseudo-identities. Chance rarely makes a
     trait look rarer elsewhere or commoner here than the counts can show."""
     p = (k_others + 0.5) / (known_others + 1.0)
-    p_high = min((k_others + 1 + sigmas * math.sqrt(k_others + 1)) / (known_others + 1.0), 1.0)
+    p_high = upper_share(k_others, known_others, sigmas)
     q_low = (max(k - sigmas * math.sqrt(k), 0.0) + prior * p_high) / (known + prior)
     return p, min(max(q_low / p_high, _MIN_RATIO), _MAX_RATIO)
 
@@ -601,8 +607,7 @@ def _platform(v: VoteSignal, t: Thresholds, co: Cohort, n: int, cohort: Any, oth
     everyone = max(n_others - others("num=?"), 0)
 
     def beyond_chance(mine: int, kinds: tuple[str, ...]) -> bool:
-        k = sum(others(f"num={kind}") for kind in kinds)
-        share = min((k + 1 + t.contrast_sigmas * math.sqrt(k + 1)) / (everyone + 1), 1.0)
+        share = upper_share(sum(others(f"num={kind}") for kind in kinds), everyone, t.contrast_sigmas)
         return binomial_tail(mine, known, share) <= t.platform_data_chance
 
     data = cohort("num=data")
@@ -611,19 +616,6 @@ def _platform(v: VoteSignal, t: Thresholds, co: Cohort, n: int, cohort: Any, oth
     if addresses >= t.platform_addresses_min and beyond_chance(resold, _RESOLD):
         return resold, known, addresses
     return None
-
-
-def binomial_tail(k: int, n: int, p: float) -> float:
-    """The chance of `k` or more successes in `n` draws of chance `p` (in logs: `n` may be thousands)."""
-    if k <= 0:
-        return 1.0
-    if k > n or p <= 0.0:
-        return 0.0
-    if p >= 1.0:
-        return 1.0
-    log_p, log_q, head = math.log(p), math.log1p(-p), math.lgamma(n + 1)
-    return min(sum(math.exp(head - math.lgamma(j + 1) - math.lgamma(n - j + 1) + j * log_p + (n - j) * log_q)
-                   for j in range(k, n + 1)), 1.0)
 
 
 def _from_place(v: VoteSignal, ctx: Context) -> bool:

@@ -10,7 +10,7 @@ from massline.localtime import local_time
 from .context import Context
 from .findings import Finding, first_votes, sel
 from .registry import Level, Thresholds
-from .signals import BURST, DAY, MINUTE, CounterKey, VoteSignal, day_text, entry_key
+from .signals import BURST, DAY, MINUTE, CounterKey, VoteSignal, binomial_tail, day_text, entry_key, upper_share
 
 _PACE = "|fast"  # the subject of the finding at a farm's pace: device:<hash>|fast
 
@@ -99,8 +99,7 @@ def by_chance(v: VoteSignal, ctx: Context, ids: int, backing: int) -> float:
     k, n = max(entry, 0), max(everyone, 0)
     if n < ctx.t.contrast_baseline_min:
         return 0.0  # too few others to say how people vote (a campaign's first minutes): the focus alone decides
-    share = min((k + 1 + ctx.t.contrast_sigmas * math.sqrt(k + 1)) / (n + 1), 1.0)
-    return sum(math.comb(ids, j) * share ** j * (1 - share) ** (ids - j) for j in range(backing, ids + 1))
+    return binomial_tail(backing, ids, upper_share(k, n, ctx.t.contrast_sigmas))
 
 
 def beyond_chance(v: VoteSignal, ctx: Context, ids: int, backing: int, tested: int) -> bool:

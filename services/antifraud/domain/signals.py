@@ -200,6 +200,25 @@ def window_start(at: datetime, length_s: int) -> datetime:
     return _window_at(ts - ts % length_s)
 
 
+def upper_share(k: int, n: int, sigmas: float) -> float:
+    """`k` of `n` read as a share at its upper bound: `sigmas` standard deviations of a count above it (rarely is a
+    value commoner than chance lets its count show)."""
+    return min((k + 1 + sigmas * math.sqrt(k + 1)) / (n + 1.0), 1.0)
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """The chance of `k` or more successes in `n` draws of chance `p` (in logs: `n` may be thousands)."""
+    if k <= 0:
+        return 1.0
+    if k > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    log_p, log_q, head = math.log(p), math.log1p(-p), math.lgamma(n + 1)
+    return min(sum(math.exp(head - math.lgamma(j + 1) - math.lgamma(n - j + 1) + j * log_p + (n - j) * log_q)
+                   for j in range(k, n + 1)), 1.0)
+
+
 def day_text(at: datetime, zh: bool = False) -> str:
     """The campaign day of an instant, with its clock said as the pages say it: "2026-12-01 (UTC+8)",
     "北京时间 2026-12-01"."""
