@@ -1,15 +1,17 @@
 -- name: remember_votes
 INSERT INTO votes (vote_id, campaign_id, voter_id, entry_id, category_id, count, cast_at, ip_hash, subnet,
-                   device_hash, fresh, gap_s, ua_hash, delay_bin, page_viewed, number_kind, rotating, on_clock)
+                   device_hash, fresh, gap_s, ua_hash, delay_bin, page_viewed, number_kind, rotating, on_clock,
+                   asked_at)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::timestamptz[],
                      $8::text[], $9::text[], $10::text[], $11::bool[], $12::float8[], $13::text[], $14::text[],
-                     $15::bool[], $16::text[], $17::bool[], $18::bool[])
+                     $15::bool[], $16::text[], $17::bool[], $18::bool[], $19::timestamptz[])
 ON CONFLICT (vote_id) DO NOTHING;
 
 -- name: network_votes
 -- What rebuilds a network's windows in memory: its stored votes since the start of a day, in the order scored.
 SELECT v.campaign_id, v.subnet, v.vote_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
-       v.device_hash, v.fresh, v.gap_s, v.ua_hash, v.delay_bin, v.page_viewed, v.number_kind, v.rotating, v.on_clock
+       v.device_hash, v.fresh, v.gap_s, v.ua_hash, v.delay_bin, v.page_viewed, v.number_kind, v.rotating, v.on_clock,
+       v.asked_at
 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(campaign_id, subnet, since)
 JOIN votes v ON v.campaign_id = t.campaign_id AND v.subnet = t.subnet AND v.cast_at >= t.since
 ORDER BY v.cast_at, v.vote_id;

@@ -5,6 +5,7 @@ decisions, alerts and the entries' owners."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +50,7 @@ def stored_signal(r: asyncpg.Record) -> VoteSignal:
     return VoteSignal(r["vote_id"], r["campaign_id"], r["voter_id"], r["entry_id"], r["category_id"], r["count"],
                       r["cast_at"], r["ip_hash"], r["subnet"], r["device_hash"], None, r["fresh"],
                       ua=r["ua_hash"], delay=r["delay_bin"], page=r["page_viewed"], num=r["number_kind"],
-                      rot=r["rotating"], clock=r["on_clock"])
+                      rot=r["rotating"], clock=r["on_clock"], asked=r.get("asked_at"))
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
@@ -80,7 +81,7 @@ class PgWindows(Counting):
         await self.conn.execute(Q.remember_votes, *_columns([
             (v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
              v.subnet, v.device_hash, v.fresh, gap[0] if (gap := getattr(past.get(v.vote_id), "gap", None)) else None,
-             v.ua, v.delay, v.page, v.num, v.rot, v.clock)
+             v.ua, v.delay, v.page, v.num, v.rot, v.clock, v.asked)
             for v in votes]))
 
     async def bump(self, increments: dict[ShardedKey, int],
@@ -187,6 +188,16 @@ class HybridWindows(PgWindows):
     def counted_held(self, identities: set[tuple[str, str, datetime, str]]) -> None:
         """Remembered once the batch's transaction committed (`committed`): a batch tried again adds them again."""
         self.new_held |= identities
+
+    def sittings(self, keys: set[CounterKey]) -> dict[CounterKey, Collection[str]]:
+        """A browser's sittings: its network's members held, and the batch's new ones."""
+        out: dict[CounterKey, Collection[str]] = {}
+        for k in keys:
+            net = self.nets.nets.get((k[0], network_of(k[1], k[2])))
+            have = net.members.get(k, ()) if net else ()
+            new = self.new_members.get(k)
+            out[k] = {*have, *new} if new else have
+        return out
 
     def holds(self, v: VoteSignal) -> bool:
         """A vote of an earlier batch is judged again only while this instance holds its network's windows."""

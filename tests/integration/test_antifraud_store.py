@@ -235,6 +235,38 @@ async def test_an_instance_that_starts_late_or_gets_a_partition_back_rebuilds_it
     assert b.rebuilt and a.dropped  # B rebuilt the networks it met; A dropped what it held when its offsets jumped
 
 
+async def test_one_browser_taking_identities_in_turn_is_found_alike_by_an_instance_that_rebuilt_its_network(service):
+    """Colleagues voted for in turn at one office PC (each sitting from asking for the code to the vote, the next
+    asked seconds after), beside the office's own people on their PCs: an instance that starts halfway rebuilds the
+    browser's sittings from the stored votes (`asked_at`) and holds the same identities as one memory that saw all."""
+    t = domain.Thresholds()
+    honest = [vote(f"n{i}", (OTHER, THIRD)[i % 2], T0 - timedelta(minutes=30) + timedelta(seconds=6 * i),
+                   subnet=f"203.0.{i % 250}.0/24") for i in range(200)]
+    ring, asked = [], T0
+    for i in range(20):
+        at = asked + timedelta(seconds=25 + i % 4)
+        ring.append(CastVote(vote_id=uuid.uuid4(), voter_id=f"colleague{i}", entry_id=TARGET, category_id="cases",
+                             count=10, cast_at=at, ip_hash="office-nat", subnet="1.85.60.0/24",
+                             identity_verified_at=at - timedelta(seconds=4), user_agent_hash="edge-109",
+                             page_viewed_at=at - timedelta(seconds=3), code_sent_at=asked))
+        asked = at + timedelta(seconds=12 + i % 5)
+    office = [vote(f"staff{i}", TARGET, T0 + timedelta(seconds=50 * i), subnet="1.85.60.0/24")
+              for i in range(12)]
+    events = sorted(honest + ring + office, key=lambda e: e.cast_at)
+    memory, a, b = domain.MemoryWindows(), domain.NetworkState(t), domain.NetworkState(t)
+    found: dict[tuple, set] = {}
+    expected: dict[tuple, set] = {}
+    half = next(i for i, e in enumerate(events) if e.voter_id == "colleague9") // 5 * 5
+    for i in range(0, len(events), 5):
+        signals = [domain.VoteSignal.of(f"{CAMPAIGN}-turns", e, t) for e in events[i:i + 5]]
+        _collect(found, await score(service.pool, signals, b if i >= half else a, t, offset=i))
+        _collect(expected, await domain.detect(signals, memory, t))
+    assert found == expected
+    turns = set().union(*(held for f, held in found.items() if f[1] == "browser_turns"))
+    assert turns == {e.vote_id for e in ring}
+    assert b.rebuilt
+
+
 async def test_a_batch_whose_transaction_failed_is_counted_once_when_tried_again(service):
     t = domain.Thresholds()
     events = network_traffic()

@@ -138,3 +138,30 @@ async def test_a_vote_carries_the_kind_of_number_its_voter_verified_with_and_nev
     votes = {str(v.vote_id): v for b in bodies for v in parse_envelope(b)[1].votes}  # type: ignore[union-attr]
     assert {kinds[k]: votes[k].number_kind for k in kinds} == {"17012345678": "virtual", "13912345678": "mobile"}
     assert not any(phone.encode() in b for b in bodies for phone in kinds.values())
+
+
+async def test_a_vote_carries_when_its_voter_s_code_was_sent(voting: Any) -> None:
+    """Where the voter's sitting began (asking for the code), so that anti-fraud can tell one browser taking many
+    identities in turn; a ticket verified otherwise (WeChat) carries none."""
+    deps, pool = voting
+    phone = "13912340001"
+    asked = datetime.now(UTC).replace(microsecond=0)
+    await voters.send_sms_code(deps, CAMPAIGN, phone, address="198.51.100.9")
+    await asyncio.sleep(1.1)  # the code read and typed
+    code = voters.last_code_sent(deps, phone)["code"]
+    ticket = (await voters.verify_sms_code(deps, CAMPAIGN, phone, code))["ticket"]
+    wechat = (await voters.verify_wechat(deps, CAMPAIGN, "open-id-1"))["ticket"]
+    transport = httpx.ASGITransport(app=VoteFastPath(_not_reached, deps))
+    sent = {}
+    async with httpx.AsyncClient(transport=transport, base_url="http://voting") as client:
+        for name, t in (("sms", ticket), ("wechat", wechat)):
+            r = await client.post(f"/campaigns/{CAMPAIGN}/votes", headers={"authorization": f"Bearer {t}"},
+                                  json={"entry_id": str(ENTRY), "count": 1, "idempotency_key": f"cs-{name}"})
+            assert r.status_code == 201, r.text
+            sent[name] = r.json()["vote_id"]
+    bodies = [bytes(r["body"]) for r in await pool.fetch("SELECT body FROM outbox WHERE event_type = 'VoteCast'")]
+    votes = {str(v.vote_id): v for b in bodies for v in parse_envelope(b)[1].votes}  # type: ignore[union-attr]
+    by_sms, by_wechat = votes[sent["sms"]], votes[sent["wechat"]]
+    assert by_sms.code_sent_at is not None and by_sms.identity_verified_at is not None
+    assert asked <= by_sms.code_sent_at < by_sms.identity_verified_at <= by_sms.cast_at
+    assert by_wechat.code_sent_at is None

@@ -97,6 +97,9 @@ SCENARIOS = {
          for i in range(60)]
         + [cast(f"w{i}", TARGET, T0 + timedelta(seconds=100 + 0.5 * i), 10, subnet="192.0.2.0/24")
            for i in range(T.wave_min_identities + 5)], 10),
+    "browser_turns": lambda: (
+        [cast(f"p{i}", OTHERS[i % 10], T0 + timedelta(seconds=5 * i), subnet=f"198.51.{i % 250}.0/24")
+         for i in range(60)] + [turn(i) for i in range(T.turns_min)], 5),
     "coordinated_cohort": lambda: (
         [cast(f"p{i}", OTHERS[i % 10], T0 - timedelta(minutes=30) + timedelta(seconds=5 * i), ua=f"ua-{i % 20}",
               subnet=f"198.51.{i % 250}.0/24", verified=T0 - timedelta(minutes=30) + timedelta(seconds=5 * i - 90),
@@ -104,6 +107,17 @@ SCENARIOS = {
         + [cast(f"sms{i}", TARGET, T0 + timedelta(seconds=i), count=10, subnet=f"10.{i}.0.0/24", ua="farm-ua",
                 verified=T0 + timedelta(seconds=i - 3), page=False) for i in range(30)], 10),
 }
+
+
+def turn(i: int) -> domain.VoteSignal:
+    """The i-th of colleagues voted for in turn at one office PC: asked 45 s apart, verified 25 s later, voted 5 s
+    after that, each in a new private window (no fingerprint)."""
+    asked = T0 + timedelta(seconds=45 * i)
+    vote = CastVote(vote_id=uuid.uuid4(), voter_id=f"colleague{i}", entry_id=TARGET, category_id="cases", count=10,
+                    cast_at=asked + timedelta(seconds=30), ip_hash="office-nat", subnet="192.0.2.0/24",
+                    identity_verified_at=asked + timedelta(seconds=25), user_agent_hash="edge",
+                    page_viewed_at=asked + timedelta(seconds=26), code_sent_at=asked)
+    return domain.VoteSignal.of("c", vote, T)
 
 
 def test_every_reason_code_has_a_scenario_and_a_chinese_name() -> None:

@@ -4,6 +4,7 @@ and where findings and timing evidence go."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -49,6 +50,10 @@ class Context:
     standouts: dict[tuple[str, str, str, str], str | None] = field(default_factory=dict)
     # A cohort's comparison for each set of traits its identities of the batch have (`coordination.check`).
     comparisons: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # The sittings on the batch's browsers (`turns`), as the store holds them after the batch; and, per browser, its
+    # runs of turns, found once per batch.
+    sittings: dict[CounterKey, Collection[str]] = field(default_factory=dict)
+    turns: dict[CounterKey, Any] = field(default_factory=dict)
 
     def c(self, v: VoteSignal, dimension: str, key: str | None) -> int:
         """A counter in the vote's window of `dimension`."""

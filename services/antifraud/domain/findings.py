@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +60,8 @@ class Finding:
     level: str = ""
     entry_id: uuid.UUID | None = None
     score: float = 0.0
+    # The identities it covers, where its selector cannot name them (a browser's run of turns: `turns.in_turn`).
+    voters: frozenset[str] = field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:
         if not self.level:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import coordination, devices, networks, timing, velocity
+from . import coordination, devices, networks, timing, turns, velocity
 from .context import Context
 from .findings import Finding, Selector, matches
 from .registry import Thresholds
@@ -30,7 +30,7 @@ from .signals import (
 )
 
 # The signal families, in the order they are read: timing before coordination, which weighs its bursts.
-FAMILIES = (velocity, devices, networks, timing, coordination)
+FAMILIES = (velocity, devices, networks, timing, turns, coordination)
 
 
 def past_reads(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPast],
@@ -69,6 +69,7 @@ def judge(
     marks: dict[ShardedKey, int] | None = None,
     due: Iterable[timing.DueWave] = (),
     waves: dict[timing.WaveKey, timing.KeptWave] | None = None,
+    sittings: dict[CounterKey, Collection[str]] | None = None,
 ) -> list[Finding]:
     """Every rule, read against the counters after the batch was added. One finding per subject and window.
 
@@ -77,9 +78,10 @@ def judge(
     vote of this batch (and of `again`) still waiting for that baseline. `marks` receives the counters the rules
     marked for later batches (`Context.marks`). `due`: the waves kept by earlier batches whose seconds after have
     passed, judged now (`timing.judge_waves`); `waves` (the store's) forgets them (marks those of the sooner look)
-    and keeps this batch's new ones."""
+    and keeps this batch's new ones. `sittings`: the members of the batch's browsers' sittings (`turns`)."""
     votes, again, due = list(votes), list(again), list(due)
-    ctx = Context(counts, distinct, history, t, past or {}, entries=coordination.batch_entries(votes + again))
+    ctx = Context(counts, distinct, history, t, past or {}, entries=coordination.batch_entries(votes + again),
+                  sittings=sittings or {})
     # An identity's requests per minute, from its history (which holds the batch): the identity's votes may come
     # from several networks, and so from several instances.
     for campaign, voter in {(v.campaign_id, v.voter_id) for v in votes}:
@@ -173,15 +175,16 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
                                      acquired_increments(votes, history, first, t))
     distinct = await store.count_identities(votes, past, distinct_reads)
     marks: dict[ShardedKey, int] = {}
-    findings = judge(votes, counts, distinct, history, t, past, again, store.early, marks, due, store.waves)
+    findings = judge(votes, counts, distinct, history, t, past, again, store.early, marks, due, store.waves,
+                     store.sittings(turns.keys(votes)))
     kept = await selected(store, votes, [f for f in findings if f.decisive], t)
     decisive = [f for f, _ in kept]
     for k, n in coordination.remembered(decisive).items():
         marks[k] = marks.get(k, 0) + n
     if marks:
         await store.bump(marks)
-    covered = [devices.other_browsers(f, coordination.off_its_networks(
-        f, coordination.odd_ballots(f, coordination.apart(f, vs, t), t), t), t) for f, vs in kept]
+    covered = [turns.in_turn(f, devices.other_browsers(f, coordination.off_its_networks(
+        f, coordination.odd_ballots(f, coordination.apart(f, vs, t), t), t), t)) for f, vs in kept]
     held, identities = coordination.held_members(zip(decisive, covered, strict=True), store.held)
     if held:
         await store.bump_distinct(held)

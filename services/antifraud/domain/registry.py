@@ -204,6 +204,17 @@ class Thresholds:
     # from this share of as many networks at least, and the string is `hold_odds` times commoner among them than among
     # the campaign's others, they are held (`coordination.script_day`).
     drip_ua_share: float = 0.5
+    # One browser, one identity after another (`turns`): someone typing colleagues' numbers in turn on one PC, a new
+    # private window for each (代投). A sitting runs from asking for the code to the identity's first vote from the
+    # browser (an address and a user agent); a turn follows the previous sitting within `turn_gap_s` without
+    # overlapping it. `turns_min` such sittings in a row, `turn_focus` of them for one entry, are held for review.
+    # People who merely share a browser string behind one address (an office's PCs of one image) overlap as soon as
+    # they come that often; a nurse station's PC passes between a shift's few. A sitting longer than
+    # `turn_sitting_max_s` (a code asked on another day) is no turn, and breaks none.
+    turns_min: int = 12
+    turn_gap_s: int = 60
+    turn_focus: float = 0.8
+    turn_sitting_max_s: int = 600
 
     def __post_init__(self) -> None:
         negative = [f.name for f in fields(self) if getattr(self, f.name) < 0]
@@ -275,6 +286,11 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "同一网段的多个身份按相同的机器间隔再次为同一作品投票", "hold",
          ("timer_min_identities", "timer_share", "timer_tolerance", "timer_min_gap_s", "timer_max_gap_s"),
          "timing"),
+    Rule("browser_turns",
+         "one browser voting for many identities one after another, each sitting starting as the last one voted "
+         "(someone voting for others in turn)",
+         "同一浏览器依次为多个身份投票，每个身份的验证都紧接在上一个身份投票之后开始（疑似代投）", "hold",
+         ("turns_min", "turn_gap_s", "turn_focus", "turn_sitting_max_s"), "turns"),
     Rule("coordinated_cohort",
          "identities backing one entry that share traits of a script (user agent, time from verifying to voting, "
          "never loading the page, the kind of phone number, changing device fingerprints, coming back on a clock) far "
@@ -338,5 +354,5 @@ _WHOLE = frozenset(f.name for f in fields(Thresholds) if f.type in (int, "int"))
 # Shares of identities, votes or chances (at most 1), and the least each other threshold may be.
 _SHARES = frozenset(n for n in threshold_names() if any(w in n for w in ("share", "focus", "chance", "tolerance")))
 _AT_LEAST: dict[str, float] = {"device_voters_per_day": 2, "device_voters_fast": 2, "hold_odds": 1,
-                               "invalidate_odds": 1, "apart_max_identities": 0}
+                               "invalidate_odds": 1, "apart_max_identities": 0, "turns_min": 2}
 _LARGEST = 1e9

@@ -58,6 +58,7 @@ class VoteSignal:
     num: str | None = None  # the kind of phone number it verified with (mobile, virtual, data), if known
     rot: bool = False  # the identity had voted from several devices that day by this vote (`rotate_devices`)
     clock: bool = False  # the identity had come back on a clock that day by this vote (`on_clock`)
+    asked: datetime | None = None  # when the identity's code was sent: its sitting began (`sitting`)
     # A vote's window starts, built once each: every rule reads the same few (minute, hour, day) many times.
     _starts: dict[int, datetime] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -91,11 +92,15 @@ class VoteSignal:
         since = (cast_at - verified).total_seconds() if verified is not None else None
         fresh = since is not None and 0 <= since <= thresholds.fresh_window_s
         viewed = getattr(e, "page_viewed_at", None)
+        asked = getattr(e, "code_sent_at", None)
+        asked = utc(asked) if asked is not None else None
+        if asked is not None and (asked > cast_at or (verified is not None and asked > verified)):
+            asked = None  # a sitting cannot begin after the identity verified, nor after it voted
         return cls(e.vote_id, campaign_id, e.voter_id, e.entry_id, e.category_id, e.count, cast_at,
                    clean_key(e.ip_hash), clean_subnet(e.subnet), clean_key(e.device_hash), verified, fresh, shard,
                    partition, clean_key(getattr(e, "user_agent_hash", None)),
                    delay_bin(since, thresholds.fresh_delay_max_s), viewed is not None and utc(viewed) <= cast_at,
-                   number_kind(getattr(e, "number_kind", None)))
+                   number_kind(getattr(e, "number_kind", None)), asked=asked)
 
     def traits(self) -> tuple[tuple[str, str], ...]:
         """The behaviour the coordination rule compares with the campaign's other voters: (trait, value).
@@ -324,7 +329,9 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_
                                        "entry_script_subnets_day": DAY,
                                        # identities a finding held or invalidated, per trait value (as counted in
                                        # trait_day), for the campaign and per entry they voted for
-                                       "held_trait_day": DAY, "held_entry_trait_day": DAY}
+                                       "held_trait_day": DAY, "held_entry_trait_day": DAY,
+                                       # a browser's sittings (not identities): who, from asking to voting, for what
+                                       "browser_sittings_day": DAY}
 
 
 # The windows of one network (its address's key starts with the network): the vote topic is keyed by network, so
@@ -337,7 +344,7 @@ NETWORK_DIMENSIONS = {"ip_minute", "subnet_minute", "subnet_votes_minute", "subn
                       "subnet_voters_day", "entry_subnet_voters_hour", "entry_subnet_voters_day",
                       "entry_subnet_ips_day",
                       "fresh_entry_subnet", "fresh_subnet", "timer_gapped_day", "timer_gap_day",
-                      "entry_subnet_trait_day"}
+                      "entry_subnet_trait_day", "browser_sittings_day"}
 
 
 def network_of(dimension: str, key: str) -> str:
@@ -345,6 +352,20 @@ def network_of(dimension: str, key: str) -> str:
     if dimension.startswith(("subnet_", "fresh_subnet")) or dimension == "ip_minute":
         return key.split("|", 1)[0]
     return key.split("|", 2)[1]  # entry|network[|gap bucket]
+
+
+def sitting_key(v: VoteSignal) -> CounterKey | None:
+    """The vote's browser that day (its user agent, network and address) whose sittings it adds to (`turns`), if
+    all three are known and the identity was verified by a code (its sitting's start is known)."""
+    if not (v.ua and v.subnet and v.ip_hash and v.asked):
+        return None
+    return v.campaign_id, "browser_sittings_day", f"{v.ua}|{v.subnet}|{v.ip_hash}", v.window(DAY)
+
+
+def sitting_member(v: VoteSignal) -> str:
+    """What a vote adds to its browser's sittings: its identity, when its code was sent, when it voted, for what."""
+    assert v.asked is not None
+    return f"{v.voter_id}|{int(v.asked.timestamp())}|{int(v.cast_at.timestamp())}|{entry_key(v.entry_id)}"
 
 
 def ip_key(v: VoteSignal) -> str | None:
@@ -713,6 +734,8 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
                 ((c, "entry_subnet_voters_day", es, day), voter)]
         if v.ip_hash:
             mine.append(((c, "entry_subnet_ips_day", es, day), v.ip_hash))
+        if (browser := sitting_key(v)) is not None:
+            mine.append((browser, sitting_member(v)))
         if v.fresh:
             ten = v.window(TEN_MINUTES)
             mine += [((c, "fresh_entry_subnet", es, ten), voter), ((c, "fresh_subnet", subnet, ten), voter)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -55,6 +55,10 @@ class Counting:
         """These identities' held counts were added (by the batch, once it commits)."""
         self.held |= identities
 
+    def sittings(self, keys: set[CounterKey]) -> dict[CounterKey, Collection[str]]:
+        """The members of these browsers' sittings (`turns`: network windows), the batch's own included."""
+        return {}
+
     async def bump(self, increments: dict[ShardedKey, int],
                    reads: AbstractSet[CounterKey] = frozenset()) -> dict[CounterKey, int]:
         """Add to the counters; their values and those of `reads` after the addition."""
@@ -90,6 +94,9 @@ class MemoryWindows(Counting):
 
     async def prepare(self, votes: list[VoteSignal]) -> None:
         """Nothing to load: every window is here."""
+
+    def sittings(self, keys: set[CounterKey]) -> dict[CounterKey, Collection[str]]:
+        return {k: self.members.get(k, set()) for k in keys}
 
     async def remember(self, votes: list[VoteSignal], past: dict[uuid.UUID, VoterPast]) -> None:
         for v in votes:

@@ -60,6 +60,7 @@ class Ballot:
     user_agent_hash: str | None = None
     page_viewed_at: datetime | None = None
     number_kind: str | None = None
+    code_sent_at: datetime | None = None  # when the voter's verification code was sent (ticket claim `cs`)
     log_voter: str = ""  # the voter as the sealed vote log names them (`votelog.log_voter`), for the receipt
 
 
@@ -244,5 +245,5 @@ def vote_events(accepted: Iterable[AcceptedVote]) -> list[tuple[VoteCast, str]]:
             vote_id=vote_id, voter_id=r.voter_id, entry_id=r.entry_id, category_id=r.category_id, count=r.count,
             cast_at=r.cast_at, ip_hash=r.ip_hash, subnet=r.subnet, device_hash=r.device_hash,
             identity_verified_at=r.identity_verified_at, user_agent_hash=r.user_agent_hash,
-            page_viewed_at=r.page_viewed_at, number_kind=r.number_kind))
+            page_viewed_at=r.page_viewed_at, number_kind=r.number_kind, code_sent_at=r.code_sent_at))
     return [(VoteCast(network_shard=shard, votes=votes), campaign) for (campaign, shard), votes in groups.items()]

@@ -31,6 +31,8 @@ TICKET_AUDIENCE = "massline-voter"
 #        without it (issued before, or never shown on the page) vote as before, `page_viewed_at` None.
 #   nk   optional: the kind of the verified phone number (`number_kind`: mobile, virtual, data); the number
 #        itself is never in the ticket. A vote carries it as `number_kind`.
+#   cs   optional: when the code it was verified with was sent (unix seconds): where the holder's sitting began
+#        (asking for a code). A vote carries it as `code_sent_at`.
 
 
 def keyed_hash(secret: str, purpose: str, value: str) -> str:
@@ -51,6 +53,7 @@ class VoterTicket:
     expires_at: int
     page_viewed_at: int | None = None  # claim `pv`: when the holder's page first loaded with this ticket (unix s)
     number_kind: str | None = None  # claim `nk`: the kind of the phone number verified (`number_kind`)
+    code_sent_at: int | None = None  # claim `cs`: when its code was sent (unix s)
 
 
 # Mainland mobile numbers by their first three digits (MIIT's allocation): numbers resold by virtual operators
@@ -79,13 +82,15 @@ def number_kind(phone: str) -> str | None:
 
 def issue_ticket(
     secret: str, *, voter_id: str, campaign_id: str, method: str, ttl_s: int, now: float | None = None,
-    number_kind: str | None = None,
+    number_kind: str | None = None, code_sent_at: int | None = None,
 ) -> str:
     now = int(now if now is not None else time.time())
     claims: dict[str, object] = {"sub": voter_id, "cid": campaign_id, "m": method, "iat": now, "exp": now + ttl_s,
                                  "aud": TICKET_AUDIENCE}
     if number_kind:
         claims["nk"] = number_kind
+    if code_sent_at is not None:
+        claims["cs"] = int(code_sent_at)
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -101,6 +106,8 @@ def stamp_page_view(secret: str, ticket: VoterTicket, now: float | None = None) 
         "exp": ticket.expires_at, "aud": TICKET_AUDIENCE, "pv": int(now if now is not None else time.time())}
     if ticket.number_kind:
         claims["nk"] = ticket.number_kind
+    if ticket.code_sent_at is not None:
+        claims["cs"] = ticket.code_sent_at
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -140,6 +147,9 @@ def read_ticket(secret: str, token: str, campaign_id: str, now: float | None = N
         pv = claims.get("pv")
         if pv is not None:
             pv = int(pv)
+        cs = claims.get("cs")
+        if cs is not None:
+            cs = int(cs)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise TicketError("ticket_invalid") from None
     if claims.get("aud") != TICKET_AUDIENCE or claims.get("cid") != campaign_id or not claims.get("sub"):
@@ -148,7 +158,7 @@ def read_ticket(secret: str, token: str, campaign_id: str, now: float | None = N
         raise TicketError("ticket_expired")
     kind = claims.get("nk")
     return VoterTicket(claims["sub"], claims["cid"], claims.get("m", ""), iat, exp, pv,
-                       kind if kind in ("mobile", "virtual", "data") else None)
+                       kind if kind in ("mobile", "virtual", "data") else None, cs)
 
 
 def voting_day(now: datetime, tz: str) -> date:

@@ -170,11 +170,12 @@ def captcha_answer(deps: VotingDeps, captcha_id: str) -> dict[str, Any]:
 
 
 async def _issue(deps: VotingDeps, campaign_id: str, voter_id: str, method: str,
-                 number_kind: str | None = None) -> dict[str, Any]:
+                 number_kind: str | None = None, code_sent_at: datetime | None = None) -> dict[str, Any]:
     s = deps.settings
     await repo.upsert_voter(deps.rt.pool, campaign_id, voter_id, method)
     ticket = domain.issue_ticket(s.secret_key, voter_id=voter_id, campaign_id=campaign_id, method=method,
-                                 ttl_s=s.ticket_ttl_s, number_kind=number_kind)
+                                 ttl_s=s.ticket_ttl_s, number_kind=number_kind,
+                                 code_sent_at=int(code_sent_at.timestamp()) if code_sent_at else None)
     return {"ticket": ticket, "expires_in_s": s.ticket_ttl_s, "voter": voter_id[:8]}
 
 
@@ -197,7 +198,7 @@ async def verify_sms_code(deps: VotingDeps, campaign_id: str, phone: str, code: 
     if wrong:
         raise CodeInvalid()
     return await _issue(deps, campaign_id, domain.keyed_hash(s.secret_key, "voter", phone_hash), "sms",
-                        domain.number_kind(phone))
+                        domain.number_kind(phone), row.sent_at)
 
 
 async def verify_wechat(deps: VotingDeps, campaign_id: str, open_id: str) -> dict[str, Any]:

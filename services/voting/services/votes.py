@@ -67,5 +67,6 @@ async def _ballot(
         page_viewed_at=(datetime.fromtimestamp(ticket.page_viewed_at, UTC)
                         if ticket.page_viewed_at is not None else None),
         number_kind=ticket.number_kind,
+        code_sent_at=(datetime.fromtimestamp(ticket.code_sent_at, UTC) if ticket.code_sent_at is not None else None),
         log_voter=log_voter(secret, campaign_id, ticket.voter_id),
     )

@@ -265,6 +265,9 @@ class CastVote(_Part):
         None, description="The kind of phone number the voter verified with, from its first three digits: a "
                           "carrier's `mobile` number, a `virtual` operator's (resold) number, or a `data`-only SIM; "
                           "absent when not known (WeChat, a number from outside the mainland). Never the number.")
+    code_sent_at: datetime | None = Field(
+        None, description="When the verification code the voter's identity was verified with was sent: where the "
+                          "voter's sitting began. Absent for other methods (WeChat) and older tickets.")
 
 
 def network_shard(subnet: str | None, ip_hash: str | None, voter_id: str) -> int:

@@ -1,0 +1,116 @@
+"""Turns: one browser voting for many identities one after another (代投: someone typing colleagues' numbers in turn
+on one PC, each in a new private window, so that no fingerprint repeats).
+
+A sitting runs from the moment an identity's code was sent (`VoteSignal.asked`) to its first vote from the browser
+(an address and a user agent, `browser_sittings_day`). One pair of hands at one browser has one sitting open at a
+time, and starts the next as soon as the last one voted; people who merely send the same browser string from behind
+one address (an office's PCs installed from one image, a café's) come at their own times, and their sittings overlap
+as soon as they come that often — while, coming sparsely, the gaps between them grow.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from massline.localtime import local_time
+
+from .context import Context
+from .findings import Finding, sel
+from .signals import DAY, CounterKey, VoteSignal, day_text, entry_key, sitting_key
+
+
+class Sitting(NamedTuple):
+    asked: int  # unix seconds: the identity's code was sent
+    voted: int  # … its first vote from the browser that day
+    voter: str
+    entry: str  # the entry of that vote
+
+
+def keys(votes: Collection[VoteSignal]) -> set[CounterKey]:
+    """The browsers whose sittings the batch's votes are judged on."""
+    return {k for v in votes if (k := sitting_key(v)) is not None}
+
+
+def sittings(members: Collection[str], longest_s: int) -> list[Sitting]:
+    """Each identity's sitting on the browser, in the order they began: from its code to its first vote there. One
+    that lasted longer than `longest_s` (a code asked on another day, the identity back later) is no sitting."""
+    first: dict[str, Sitting] = {}
+    for m in members:
+        voter, asked, voted, entry = m.split("|")
+        s = Sitting(int(asked), int(voted), voter, entry)
+        have = first.get(voter)
+        if have is None or s.voted < have.voted:
+            first[voter] = s
+    return sorted((s for s in first.values() if s.voted - s.asked <= longest_s), key=lambda s: (s.asked, s.voted))
+
+
+def runs(ordered: list[Sitting], gap_s: int) -> list[list[Sitting]]:
+    """The sittings in turns: each run's next one began after the last one voted, within `gap_s`. A sitting that
+    began before the last one voted (two people at once) or long after it ends the run and starts another."""
+    out: list[list[Sitting]] = []
+    for s in ordered:
+        if out and 0 <= s.asked - out[-1][-1].voted <= gap_s:
+            out[-1].append(s)
+        else:
+            out.append([s])
+    return out
+
+
+def check(v: VoteSignal, ctx: Context) -> None:
+    """Held (never invalidated: a community worker helping the elderly vote one by one looks the same) when the
+    identity's sitting is one of a run of `turns_min` or more on its browser, `turn_focus` of them voting for the
+    vote's entry. The finding covers the run's identities' votes from the browser's network that day (`in_turn`);
+    one case per browser and day."""
+    k = sitting_key(v)
+    if k is None:
+        return
+    t = ctx.t
+    found = ctx.turns.get(k)
+    if found is None:
+        ordered = sittings(ctx.sittings.get(k, ()), t.turn_sitting_max_s)
+        found = ctx.turns[k] = [r for r in runs(ordered, t.turn_gap_s) if len(r) >= t.turns_min]
+    for run in found:
+        if any(s.voter == v.voter_id for s in run):
+            _put(v, run, ctx)
+            return
+
+
+def _put(v: VoteSignal, run: list[Sitting], ctx: Context) -> None:
+    t, e = ctx.t, entry_key(v.entry_id)
+    backing = sum(s.entry == e for s in run)
+    if backing < t.turn_focus * len(run):
+        return
+    gaps = [b.asked - a.voted for a, b in itertools.pairwise(run)]
+    sitting = statistics.median(s.voted - s.asked for s in run)
+    start, end = (datetime.fromtimestamp(run[0].voted, UTC), datetime.fromtimestamp(run[-1].voted + 1, UTC))
+    since, until = (local_time(start, fmt="time", with_zone=False), local_time(end, fmt="time", with_zone=False))
+    gap = statistics.median(gaps)
+    voters = frozenset(s.voter for s in run)
+    ctx.put(Finding(
+        "browser_turns", f"browser:{v.ip_hash}|{v.ua}",
+        f"{len(run)} identities voted from one browser (one address, one user agent) on {day_text(v.cast_at)} one "
+        f"after another from {since} to {until}, {backing} of them for this entry: each asked for its code "
+        f"{gap:.0f} s (median) after the one before voted, never while another's was open, and voted "
+        f"{sitting:.0f} s after asking (limit {t.turns_min - 1} in a row; a shared PC passes between a few people, "
+        f"and people merely using the same browser behind one address come at their own times and overlap)",
+        f"{day_text(v.cast_at, zh=True)} {since} 至 {until}，同一浏览器（同一地址、同一浏览器标识）依次有 {len(run)} 个"
+        f"身份投票，其中 {backing} 个投给该作品：每个身份都在上一个身份投票后约 {gap:.0f} 秒（中位数）申请验证码，"
+        f"从不与其他身份的验证过程重叠，申请后约 {sitting:.0f} 秒投票（连续上限 {t.turns_min - 1} 个；"
+        f"共用电脑通常只在几个人之间传递，只是浏览器相同、共用出口的人各自投票，时间会彼此重叠）",
+        {"identities": len(run), "for_entry": backing, "limit": t.turns_min - 1, "median_gap_s": round(gap, 1),
+         "median_sitting_s": round(sitting, 1)},
+        sel(v, DAY, entry_id=v.entry_id, subnet=v.subnet, voters_of_entry=True),
+        entry_id=v.entry_id, voters=voters))
+
+
+def in_turn(f: Finding, votes: list[VoteSignal]) -> list[VoteSignal]:
+    """The votes a `browser_turns` finding covers: those of the run's identities (others of the network who voted
+    for the entry in those minutes are not in it)."""
+    if f.reason_code != "browser_turns" or not f.voters:
+        return votes
+    return [v for v in votes if v.voter_id in f.voters]
+

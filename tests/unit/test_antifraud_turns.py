@@ -1,0 +1,140 @@
+"""One browser voting for many identities in turn (代投): someone at an office PC types a colleague's number, the
+colleague reads the code out, the vote goes in, a new private window for the next. Against it, people who share a
+PC at a shift change, and people who merely send the same browser string from behind one address."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+
+from massline.contracts import CastVote
+from services.antifraud import domain
+from services.voting.domain import issue_ticket, read_ticket, stamp_page_view
+from tests.unit.test_antifraud_detectors import T0, TARGET, T, crowd, run
+from tests.unit.test_antifraud_explanations import findings
+
+OFFICE_NAT = "office-nat-1"
+OFFICE_NET = "1.85.60.0/24"
+EDGE = "ua-edge-109"
+CHROME = "ua-chrome-109"
+
+
+def sitting(voter: str, asked: datetime, code_s: float, vote_s: float, *, entry: uuid.UUID = TARGET,
+            ip: str = OFFICE_NAT, subnet: str = OFFICE_NET, ua: str = EDGE, device: str | None = None,
+            count: int = 10) -> domain.VoteSignal:
+    """One identity's sitting: its code sent at `asked`, typed `code_s` later, its vote `vote_s` after that."""
+    verified = asked + timedelta(seconds=code_s)
+    at = verified + timedelta(seconds=vote_s)
+    vote = CastVote(vote_id=uuid.uuid4(), voter_id=voter, entry_id=entry, category_id="cases", count=count, cast_at=at,
+                    ip_hash=ip, subnet=subnet, device_hash=device, identity_verified_at=verified,
+                    user_agent_hash=ua, page_viewed_at=verified + timedelta(seconds=1), code_sent_at=asked)
+    return domain.VoteSignal.of("c", vote, T)
+
+
+def insider(rng: random.Random, n: int, start: datetime, *, ua: str = EDGE) -> list[domain.VoteSignal]:
+    """`n` colleagues in turn at one PC: a new private window each (a new fingerprint, or none), the number typed
+    and the code read out (12–40 s), the vote (2–6 s); then the next window (4–15 s) and its page (3–10 s)."""
+    out, at = [], start
+    for i in range(n):
+        v = sitting(f"colleague{i}", at, rng.uniform(12, 40), rng.uniform(2, 6), ua=ua,
+                    device=f"private-{i}" if rng.random() < 0.5 else None)
+        out.append(v)
+        at = v.cast_at + timedelta(seconds=rng.uniform(4, 15) + rng.uniform(3, 10))
+    return out
+
+
+def own_times(rng: random.Random, n: int, start: datetime, span_s: float, *, ua: str,
+              ip: str = OFFICE_NAT, name: str = "staff") -> list[domain.VoteSignal]:
+    """`n` people behind one address sending one browser string (PCs installed from one image), each at their own
+    time within `span_s`: the code typed 12–120 s after asking, the vote 6 s to half an hour after verifying."""
+    return [sitting(f"{name}{i}", start + timedelta(seconds=rng.uniform(0, span_s)), rng.uniform(12, 120),
+                    min(rng.lognormvariate(3.5, 0.9), 1800), ua=ua, ip=ip, device=f"pc-{name}{i}", count=1)
+            for i in range(n)]
+
+
+def shift_change(rng: random.Random, pcs: int, per_pc: int, start: datetime) -> list[domain.VoteSignal]:
+    """A hospital's nurse stations at a shift change: on each PC (one image, one address for the hospital) the
+    outgoing and incoming shift's `per_pc` nurses take turns, 20–120 s apart, for their own hospital."""
+    out = []
+    for pc in range(pcs):
+        at = start + timedelta(seconds=rng.uniform(0, 600))
+        for j in range(per_pc):
+            v = sitting(f"nurse{pc}-{j}", at, rng.uniform(12, 40), rng.uniform(3, 20), ip="hospital-nat",
+                        subnet="1.85.70.0/24", ua=CHROME, device=f"station-{pc}", count=10)
+            out.append(v)
+            at = v.cast_at + timedelta(seconds=rng.uniform(20, 120))
+    return out
+
+
+def in_turns(votes: list[domain.VoteSignal]) -> set[uuid.UUID]:
+    """The votes `browser_turns` held. (Other rules judge these worlds too: an office of one image that votes
+    quicker than the campaign's crowd shares two traits the coordination rule weighs; see docs/antifraud.md.)"""
+    return run(votes).get("browser_turns", set())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_colleagues_voted_for_in_turn_at_one_browser_are_held_and_the_office_s_own_voters_are_not(seed: int) -> None:
+    rng = random.Random(seed)
+    ring = insider(rng, 35, T0)
+    office = own_times(rng, 30, T0 - timedelta(minutes=10), 1800, ua=CHROME)  # the same address, their own PCs
+    caught = in_turns(crowd(600, T0 - timedelta(hours=1), 7200, seed=seed) + ring + office)
+    assert {v.vote_id for v in ring} <= caught
+    assert not caught & {v.vote_id for v in office}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_shift_change_at_shared_nurse_stations_is_not_taken_for_turns(seed: int) -> None:
+    rng = random.Random(seed)
+    nurses = shift_change(rng, 8, 5, T0) + shift_change(rng, 8, 5, T0 + timedelta(hours=8))
+    assert not in_turns(crowd(600, T0 - timedelta(hours=1), 7200, seed=seed) + nurses) & {v.vote_id for v in nurses}
+
+
+@pytest.mark.parametrize(("people", "seed"), [(p, s) for p in (40, 90, 180, 400) for s in range(3)])
+def test_an_office_of_one_image_voting_for_its_own_entry_at_its_own_times_is_not_taken_for_turns(people: int, seed: int) -> None:
+    # From one every three minutes to one every 18 s over two hours: sparse ones leave gaps, dense ones overlap.
+    rng = random.Random(seed)
+    office = own_times(rng, people, T0, 7200, ua=CHROME)
+    assert not in_turns(crowd(300, T0, 7200, seed=seed) + office) & {v.vote_id for v in office}
+
+
+def test_turns_for_many_entries_are_not_held_and_a_code_asked_on_another_day_is_no_sitting() -> None:
+    rng = random.Random(7)
+    ring = insider(rng, 20, T0)
+    spread = [domain.VoteSignal.of("c", CastVote(
+        vote_id=v.vote_id, voter_id=v.voter_id, entry_id=uuid.UUID(int=i % 4 + 1), category_id="cases",
+        count=v.count, cast_at=v.cast_at, ip_hash=v.ip_hash, subnet=v.subnet, device_hash=v.device_hash,
+        identity_verified_at=v.verified_at, user_agent_hash=v.ua, code_sent_at=v.asked), T)
+        for i, v in enumerate(ring)]  # a library's PC, each reader for their own
+    assert not in_turns(crowd(300, T0 - timedelta(hours=1), 7200) + spread) & {v.vote_id for v in spread}
+    old = [sitting(f"back{i}", T0 - timedelta(days=1), 20, 86_400 + 40 * i) for i in range(20)]
+    assert not in_turns(crowd(300, T0 - timedelta(hours=1), 7200) + old) & {v.vote_id for v in old}
+
+
+def test_the_finding_says_how_many_took_turns_and_how_fast_in_both_languages() -> None:
+    ring = insider(random.Random(3), T.turns_min, T0)
+    f = findings(crowd(300, T0 - timedelta(hours=1), 7200) + ring, per_batch=10)["browser_turns"]
+    assert f.level == "hold" and f.evidence["identities"] == f.evidence["for_entry"] == T.turns_min == 12
+    assert "12 identities voted from one browser" in f.explanation and "never while another's was open" in f.explanation
+    assert "依次有 12 个身份投票" in f.explanation_zh and "从不与其他身份的验证过程重叠" in f.explanation_zh
+    assert len(ring) == 12 and not findings(crowd(300, T0 - timedelta(hours=1), 7200) + ring[:-1]).get("browser_turns")
+
+
+def test_the_ticket_carries_when_its_code_was_sent_and_keeps_it_when_the_page_is_stamped() -> None:
+    secret = "s" * 40
+    token = issue_ticket(secret, voter_id="v1", campaign_id="c", method="sms", ttl_s=600, code_sent_at=1_700_000_000)
+    ticket = read_ticket(secret, token, "c")
+    assert ticket.code_sent_at == 1_700_000_000
+    assert read_ticket(secret, stamp_page_view(secret, ticket), "c").code_sent_at == 1_700_000_000
+    assert read_ticket(secret, issue_ticket(secret, voter_id="v2", campaign_id="c", method="wechat", ttl_s=600),
+                       "c").code_sent_at is None
+
+
+def test_a_sitting_that_begins_after_its_vote_is_read_as_unknown() -> None:
+    v = sitting("x", T0, 20, 5)
+    late = CastVote(vote_id=uuid.uuid4(), voter_id="x", entry_id=TARGET, category_id="cases", count=1,
+                    cast_at=v.cast_at, ip_hash="a", subnet=OFFICE_NET, identity_verified_at=v.verified_at,
+                    user_agent_hash=EDGE, code_sent_at=v.cast_at + timedelta(seconds=5))
+    assert v.asked is not None and domain.VoteSignal.of("c", late, T).asked is None
