@@ -240,7 +240,8 @@ def cast_vote(v: SimVote, start: datetime):  # -> massline.contracts.CastVote
         device_hash=device_hash(EVAL_SECRET, v.device), identity_verified_at=at(v.verified_t),
         user_agent_hash=user_agent_hash(EVAL_SECRET, v.ua),
         page_viewed_at=at(v.page_t) if v.page_t is not None and v.page_t <= v.t else None,
-        number_kind=number_kind(v.phone) if v.phone else None)
+        number_kind=number_kind(v.phone) if v.phone else None,
+        code_sent_at=at(v.asked_t) if v.asked_t is not None else None)
 
 
 def batches(votes: Sequence[SimVote]) -> Iterable[list[SimVote]]:

@@ -153,6 +153,7 @@ class SimVote:
     ua: str | None          # User-Agent header as sent (hashed downstream)
     verified_t: float       # when the identity verified, seconds since the cell's start (negative: before)
     page_t: float | None    # when the identity first loaded the campaign page with its ticket, if ever
+    asked_t: float | None = None  # when its verification code was sent (the SMS arrives, is read and typed after)
     phone: str = ""         # the identity's phone number (for the HTTP mode's SMS verification)
 
 
@@ -193,6 +194,12 @@ def popularity(n: int = ENTRIES) -> list[float]:
 
 def lognormal(rng: random.Random, median: float, sigma: float, lo: float, hi: float) -> float:
     return min(hi, max(lo, median * math.exp(rng.gauss(0.0, sigma))))
+
+
+def code_wait(voter: str) -> float:
+    """From asking for a code to having typed it: the SMS arrives (a few seconds, sometimes a minute), is read and
+    typed. Drawn from the identity's own stream, so the rest of the world is the same with or without it."""
+    return lognormal(random.Random(digest("code-wait", voter)), 18, 0.6, 4, 300)
 
 
 def split(rng: random.Random, total: int, parts: int) -> list[int]:
@@ -451,7 +458,8 @@ class Gen:
             key=digest("vote", self.seed, self.regime, len(self.votes), p.voter, n=20), voter=p.voter, label=p.label,
             attack=p.attack, entry=entry, count=count, t=round(t, 3), ip=p.ip, subnet=p.subnet,
             device=p.device if device is ... else device, ua=p.ua, verified_t=round(p.verified_t, 3),  # type: ignore
-            page_t=None if p.page_t is None else round(p.page_t, 3), phone=p.phone))
+            page_t=None if p.page_t is None else round(p.page_t, 3), phone=p.phone,
+            asked_t=round(p.verified_t - code_wait(p.voter), 3)))
 
     # --- human behaviour -------------------------------------------------------------------
     def favourite(self, rng: random.Random) -> int:
