@@ -770,9 +770,12 @@ def _beyond(v: VoteSignal, ctx: Context, co: Cohort, n: int,
     return extra, taken
 
 
-def _place_trait(name: str, value: str, from_place: bool) -> bool:
-    """A trait a place gives everyone in it (`_PLACE_TRAITS`; `_TOLD_TOGETHER` for a vote `from_place`)."""
-    return name in _PLACE_TRAITS or (from_place and name == "delay" and value in _TOLD_TOGETHER)
+def _place_trait(name: str, value: str, from_place: bool, strong: bool = True) -> bool:
+    """A trait a place gives everyone in it (`_PLACE_TRAITS`; for a vote `from_place`, `_TOLD_TOGETHER`, and any
+    delay a person can take that only supports: people told which entry to back vote seconds after verifying, a
+    few times as often as the campaign's crowd, who first look around; a script's seconds stand out far more)."""
+    return name in _PLACE_TRAITS or (from_place and name == "delay" and (
+        value in _TOLD_TOGETHER or (not strong and value != INSTANT_BIN)))
 
 
 def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison) -> bool:
@@ -794,7 +797,8 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # A network taken over is concentration: it is a piece of evidence beside a behavioural trait, but beside a
     # place's trait alone (one user agent: a unit's PCs installed from one image) it only weighs.
     here = label == "network" or _from_place(v, ctx)
-    behaviour = platform is not None or any(not _place_trait(name, value, here) for name, value, _ in strong + support)
+    behaviour = platform is not None or any(not _place_trait(name, value, here) for name, value, _ in strong) \
+        or any(not _place_trait(name, value, here, strong=False) for name, value, _ in support)
     # So is an entry's surge, seen from a network where many identities back the entry: a company rallying at
     # lunch surges for its unit, from its offices, on its imaged PCs.
     place = label == "network" or (not behaviour and any(x.signal == "surge" for x in extra)
@@ -809,8 +813,10 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # of the entry's requests from everywhere (another farm's, say), and people told together at one place vote in
     # the same seconds (an office at lunch).
     together = ("surge", "burst") if label == "network" else ("surge",)
-    pieces = len(strong) + len(support) + any(name == "rush" for name, _, _ in strong + support) + rotates + clocks \
-        + sum(behaviour or not (x.signal == "network" or (x.signal in together and place)) for x in extra)
+    # From a place, its traits together are one piece, the place: a unit's imaged PCs and its people's quick votes.
+    seen = strong + support
+    pieces = (1 if here and not behaviour else len(seen)) + any(name == "rush" for name, _, _ in seen) + rotates \
+        + clocks + sum(behaviour or not (x.signal == "network" or (x.signal in together and place)) for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
         return False
     sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)
