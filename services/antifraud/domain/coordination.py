@@ -23,7 +23,9 @@ history, or a network taken over), or two traits each stand out, and the likelih
 `hold_odds`. A network taken over is a piece of evidence only beside a behavioural trait (delay, page, changing
 fingerprints): beside a place's trait alone (one user agent, one kind of number, and for a vote from a network
 many identities back a wait of minutes between verifying and voting: a room told together) it is a unit whose PCs
-were installed from one image, or a class, and only weighs; so does the entry's surge, for a vote from a network
+were installed from one image, or a class, and only weighs. From such a network a place's traits together are one
+piece, the place, and a delay a person can take that only supports is the place's (an office voting seconds after
+verifying for the entry it knows); so does the entry's surge, for a vote from a network
 where many identities back the entry or when a third of the cohort shares its networks (the unit rallying at lunch
 from its offices, and a passer-by sending the same common browser string). With two strong traits, three pieces
 and `invalidate_odds`, they are invalidated on their own.
