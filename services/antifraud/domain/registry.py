@@ -209,12 +209,11 @@ class Thresholds:
     # browser (an address and a user agent); a turn follows the previous sitting within `turn_gap_s` without
     # overlapping it. `turns_min` such sittings in a row, `turn_focus` of them for one entry, are held for review.
     # People who merely share a browser string behind one address (an office's PCs of one image) overlap as soon as
-    # they come that often; a nurse station's PC passes between a shift's few. A sitting longer than
-    # `turn_sitting_max_s` (a code asked on another day) is no turn, and breaks none.
+    # they come that often; a nurse station's PC passes between a shift's few. A sitting longer than ten minutes
+    # (`signals.SITTING_MAX_S`: a code asked on another day) is no turn, and breaks none.
     turns_min: int = 12
     turn_gap_s: int = 60
     turn_focus: float = 0.8
-    turn_sitting_max_s: int = 600
 
     def __post_init__(self) -> None:
         negative = [f.name for f in fields(self) if getattr(self, f.name) < 0]
@@ -290,7 +289,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "one browser voting for many identities one after another, each sitting starting as the last one voted "
          "(someone voting for others in turn)",
          "同一浏览器依次为多个身份投票，每个身份的验证都紧接在上一个身份投票之后开始（疑似代投）", "hold",
-         ("turns_min", "turn_gap_s", "turn_focus", "turn_sitting_max_s"), "turns"),
+         ("turns_min", "turn_gap_s", "turn_focus"), "turns"),
     Rule("coordinated_cohort",
          "identities backing one entry that share traits of a script (user agent, time from verifying to voting, "
          "never loading the page, the kind of phone number, changing device fingerprints, coming back on a clock) far "

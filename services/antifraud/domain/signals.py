@@ -354,10 +354,15 @@ def network_of(dimension: str, key: str) -> str:
     return key.split("|", 2)[1]  # entry|network[|gap bucket]
 
 
+# A vote cast longer than this after its identity's code was sent is no part of a sitting (`turns`): the identity
+# verified on another day, or came back later.
+SITTING_MAX_S = 600
+
+
 def sitting_key(v: VoteSignal) -> CounterKey | None:
     """The vote's browser that day (its user agent, network and address) whose sittings it adds to (`turns`), if
-    all three are known and the identity was verified by a code (its sitting's start is known)."""
-    if not (v.ua and v.subnet and v.ip_hash and v.asked):
+    all three are known and the identity was verified by a code within `SITTING_MAX_S` before the vote."""
+    if not (v.ua and v.subnet and v.ip_hash and v.asked) or (v.cast_at - v.asked).total_seconds() > SITTING_MAX_S:
         return None
     return v.campaign_id, "browser_sittings_day", f"{v.ua}|{v.subnet}|{v.ip_hash}", v.window(DAY)
 

@@ -35,9 +35,10 @@ def keys(votes: Collection[VoteSignal]) -> set[CounterKey]:
     return {k for v in votes if (k := sitting_key(v)) is not None}
 
 
-def sittings(members: Collection[str], longest_s: int) -> list[Sitting]:
-    """Each identity's sitting on the browser, in the order they began: from its code to its first vote there. One
-    that lasted longer than `longest_s` (a code asked on another day, the identity back later) is no sitting."""
+def sittings(members: Collection[str]) -> list[Sitting]:
+    """Each identity's sitting on the browser, in the order they began: from its code to its first vote there (only
+    votes within `SITTING_MAX_S` of the code are members: a code asked on another day, the identity back later, is
+    no sitting)."""
     first: dict[str, Sitting] = {}
     for m in members:
         voter, asked, voted, entry = m.split("|")
@@ -45,7 +46,7 @@ def sittings(members: Collection[str], longest_s: int) -> list[Sitting]:
         have = first.get(voter)
         if have is None or s.voted < have.voted:
             first[voter] = s
-    return sorted((s for s in first.values() if s.voted - s.asked <= longest_s), key=lambda s: (s.asked, s.voted))
+    return sorted(first.values(), key=lambda s: (s.asked, s.voted))
 
 
 def runs(ordered: list[Sitting], gap_s: int) -> list[list[Sitting]]:
@@ -71,7 +72,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
     t = ctx.t
     found = ctx.turns.get(k)
     if found is None:
-        ordered = sittings(ctx.sittings.get(k, ()), t.turn_sitting_max_s)
+        ordered = sittings(ctx.sittings.get(k, ()))
         found = ctx.turns[k] = [r for r in runs(ordered, t.turn_gap_s) if len(r) >= t.turns_min]
     for run in found:
         if any(s.voter == v.voter_id for s in run):
