@@ -61,9 +61,11 @@ from fraud_world import (  # noqa: E402
     Office,
     PopularPeak,
     SharedDevices,
+    SharedPcs,
     SimVote,
     SlowDrip,
     Together,
+    Turns,
     World,
 )
 
@@ -78,8 +80,11 @@ PRECISION = 0.95
 PRECISION_INVALIDATED = 0.99
 FP_MAX = 0.005
 RECALL = {"burst": 0.95, "shared_devices": 0.95, "camouflage": 0.8, "fresh_surge": 0.8, "slow_drip": None,
-          "together": 0.8}
+          "together": 0.8, "turns": 0.95}
 FIRST_FLAG_S = 60.0
+# Families that show themselves only one identity after another (a run of turns at one browser takes its first dozen
+# sittings, ten minutes or so, before anything tells it from a colleague voting alone): first flag reported, no target.
+PACED = {"turns"}
 LOSS_MAX = 0.01
 
 
@@ -117,6 +122,10 @@ def grid(quick: bool = False) -> list[Cell]:
                    "virtual operator's group plan", [Office(300, group_plan=0.4)]))
     honest.append(("office 300 imaged PCs", "300 staff behind one address, all for their unit only, 70 % on the "
                    "unit's PCs installed from one image (one user agent)", [Office(300, loyalty=1.0, imaged=0.7)]))
+    for pcs, per_pc in ((12, 6), (30, 10)):
+        honest.append((f"nurse stations {pcs}x{per_pc}", f"a hospital's {pcs} PCs of one image behind one address, "
+                       f"each passed between {per_pc} nurses at a shift change (20–120 s apart), 90 % for their "
+                       "hospital", [SharedPcs(pcs, per_pc)]))
 
     one_net = dict(ua="one", verify="scripted", page="none")
     attacks: list[tuple[str, str, fw.Attack]] = [
@@ -188,6 +197,12 @@ def grid(quick: bool = False) -> list[Cell]:
         for name, params, pops, attack in model_fingerprints(honest, attacks):
             cells.append(Cell(f"{name} (model fp)", regime, 30, bg, pops, attack,
                               f"{params}; fingerprints tell only the phone's model and system", "model"))
+        for same, words in ((False, "the PC's own browser"), (True, "the office PCs' one browser string")):
+            cells.append(Cell(f"insider turns 35{' on the image' if same else ''}", regime, 30, bg,
+                              [Office(300, loyalty=1.0, imaged=0.7)], Turns(35, entry=17, same_image=same),
+                              f"35 colleagues voted for in turn at one office PC ({words}; private windows: a new "
+                              "fingerprint or none), all ten for the unit; beside 300 staff of the office, all for "
+                              "the unit, 70 % on its imaged PCs"))
         cells.append(Cell("slow drip proxies 1 h", regime, 60, bg, [],
                           SlowDrip(150, Farm(ua="mix", verify="aged", jitter_s=40), interval_s=240),
                           "as slow drip proxies, over an hour (40 simulated minutes of drip, ten votes each)"))
@@ -428,7 +443,7 @@ def failures(cell: Cell, w: Metrics) -> list[str]:
     if target is not None:
         if any(r is None or r < target for r in (w.recall_ids, w.recall_votes)):
             out.append("recall")
-        if w.first_flag_s is None or w.first_flag_s > FIRST_FLAG_S:
+        if family not in PACED and (w.first_flag_s is None or w.first_flag_s > FIRST_FLAG_S):
             out.append("first flag")
     if not w.ranks_equal:
         out.append("ranks")
@@ -530,8 +545,9 @@ def summary(results: list[tuple[Cell, Metrics]]) -> str:
 TARGETS = (f"Targets (worst case over seeds): precision ≥ {PRECISION} by identity and by vote; invalidated precision "
            f"≥ {PRECISION_INVALIDATED}; FP ≤ {100 * FP_MAX:.1f} % in every honest population (identities and "
            f"votes); "
-           f"recall ≥ 0.95 (burst, shared devices), ≥ 0.8 (camouflage, fresh surge), none for slow drip; first "
-           f"flag ≤ {FIRST_FLAG_S:.0f} s after the attack's first vote; ranks equal to honest-only ranks; no entry "
+           f"recall ≥ 0.95 (burst, shared devices, one browser's turns), ≥ 0.8 (camouflage, fresh surge), none for "
+           f"slow drip; first flag ≤ {FIRST_FLAG_S:.0f} s after the attack's first vote (but for turns, one identity "
+           f"after another); ranks equal to honest-only ranks; no entry "
            f"loses > {100 * LOSS_MAX:.0f} % of its honest votes.")
 
 

@@ -344,6 +344,7 @@ class Person:
     page_t: float | None = None
     attack: bool = False
     phone: str = ""
+    asked_t: float | None = None  # when its code was sent, where known (else the SMS's wait before `verified_t`)
     used: int = 0  # votes given today
     privacy: bool = False  # a browser that gives the page a new fingerprint at every visit
     last_t: float | None = None  # the person's latest request
@@ -364,6 +365,7 @@ class Gen:
         self.serial = 0
         self.votes: list[SimVote] = []
         self.weights = popularity()
+        self.places: dict[str, str] = {}  # a population's address and browser string, for an attack among them
 
     def rng(self, component: str) -> random.Random:
         return random.Random(f"{self.seed}:{self.regime}:{component}")
@@ -459,7 +461,7 @@ class Gen:
             attack=p.attack, entry=entry, count=count, t=round(t, 3), ip=p.ip, subnet=p.subnet,
             device=p.device if device is ... else device, ua=p.ua, verified_t=round(p.verified_t, 3),  # type: ignore
             page_t=None if p.page_t is None else round(p.page_t, 3), phone=p.phone,
-            asked_t=round(p.verified_t - code_wait(p.voter), 3)))
+            asked_t=round(p.verified_t - code_wait(p.voter) if p.asked_t is None else p.asked_t, 3)))
 
     # --- human behaviour -------------------------------------------------------------------
     def favourite(self, rng: random.Random) -> int:
@@ -735,12 +737,42 @@ class Office:
         plan = random.Random(f"{g.seed}:{g.regime}:group-plan")
         image = random.Random(f"{g.seed}:{g.regime}:image")
         office_ua = UA.desktop(image)
+        g.places.update(office=address, office_ua=office_ua)
         for arrival in surge_arrivals(rng, self.staff, g.span * self.at, 1.5, self.scale_s, g.span):
             numbers = (1.0, 0.0, "170") if plan.random() < self.group_plan else None
             ua = office_ua if image.random() < self.imaged else ...
             p = g.person(rng, "office", address, desktop_bias=1.0, numbers=numbers, ua=ua)
             fav = self.entry if rng.random() < self.loyalty else None
             g.ordinary_day(rng, p, arrival, rng.random() < g.returning_share(), favourite=fav)
+
+
+@dataclass
+class SharedPcs:
+    """A hospital's nurse stations: PCs installed from one image behind its one address, each with its page's own
+    device id; at a shift change the nurses going off and coming on take turns on each PC, one after another (20 s
+    to two minutes apart), most for their hospital's entry."""
+
+    pcs: int
+    per_pc: int
+    entry: int = 23
+    loyalty: float = 0.9
+    at: float = 0.3
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng("shared-pcs")
+        [address] = g.pool(rng, 1, 1, first=61)
+        ua = UA.desktop(random.Random(f"{g.seed}:{g.regime}:ward-image"))
+        for pc in range(self.pcs):
+            t = g.span * self.at + rng.uniform(0, 900)
+            device = g.fingerprint("ward-pc", g.seed, pc)
+            for _ in range(self.per_pc):
+                p = g.person(rng, "nurses", address, device=device, ua=ua, desktop_bias=1.0)
+                p.asked_t = t
+                p.verified_t = t + lognormal(rng, 20, 0.5, 6, 120)    # the code on her own phone, typed
+                p.page_t = p.verified_t + rng.uniform(0.5, 3)
+                at = p.page_t + lognormal(rng, 8, 0.6, 2, 120)          # the entry found, tapped
+                g.vote(p, at, self.entry if rng.random() < self.loyalty else g.favourite(rng), VOTES_PER_DAY)
+                t = at + rng.uniform(20, 120)                           # the next one sits down
 
 
 # --------------------------------------------------------------------------------------------
@@ -950,6 +982,33 @@ class FreshDrip(Attack):
 
 
 @dataclass
+class Turns(Attack):
+    """Someone at one office PC voting for colleagues in turn (代投): types a colleague's number, the colleague
+    reads the code out, all ten go to the unit's entry, then a new private window for the next (a new fingerprint,
+    or none). From the office's address (`Gen.places`, when an office votes too), on the PC's own browser or, with
+    `same_image`, on the office PCs' one string."""
+
+    same_image: bool = False
+    family = "turns"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label())
+        address = g.places.get("office") or g.pool(rng, 1, 1, first=61)[0]
+        ua = g.places.get("office_ua", UA.desktop(rng)) if self.same_image else UA.desktop(rng)
+        t = g.span * self.at
+        for _ in range(self.identities):
+            p = g.person(rng, self.label(), address, ua=ua, attack=True, desktop_bias=1.0)
+            if rng.random() < 0.5:
+                p.device = None  # a private window the page could not fingerprint
+            p.asked_t = t
+            p.verified_t = t + lognormal(rng, 22, 0.4, 8, 90)         # the number typed, the code read out
+            p.page_t = p.verified_t + rng.uniform(0.5, 2)
+            at = p.page_t + rng.uniform(2, 8)
+            g.vote(p, at, self.entry, VOTES_PER_DAY)
+            t = at + rng.uniform(6, 30)                                # a new private window, the page
+
+
+@dataclass
 class Together(Attack):
     """Farms striking at the same time, each for its own entry (one operator's crews, or rival ones)."""
 
@@ -965,7 +1024,7 @@ class Together(Attack):
 # A cell
 
 
-Population = Ordinary | Campus | CarrierNat | PopularPeak | Office | Devoted | Assembly | Livestream
+Population = Ordinary | Campus | CarrierNat | PopularPeak | Office | Devoted | Assembly | Livestream | SharedPcs
 
 
 @dataclass
