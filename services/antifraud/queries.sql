@@ -377,3 +377,21 @@ SELECT EXISTS (SELECT 1 FROM campaigns WHERE campaign_id = $1)
     OR EXISTS (SELECT 1 FROM votes WHERE campaign_id = $1)
     OR EXISTS (SELECT 1 FROM entries WHERE campaign_id = $1)
     OR EXISTS (SELECT 1 FROM policies WHERE campaign_id = $1);
+
+-- name: entry_tens
+-- The campaign's identities per ten minutes (aligned, and starting halfway) since a time: per entry (the
+-- "<entry>|*" keys of entry_trait_ten) and in all (ids_ten), summed over the counter shards.
+SELECT dimension, key, window_start, sum(value)::int AS value
+FROM windows
+WHERE campaign_id = $1 AND window_start >= $2
+  AND ((dimension = 'entry_trait_ten' AND key LIKE '%|*') OR (dimension = 'ids_ten' AND key = '*'))
+GROUP BY dimension, key, window_start;
+
+-- name: window_states
+-- Per (entry, ten minutes from start_at): its votes by state, and the entry's name and unit.
+SELECT t.idx, t.entry_id, e.entry_name, e.unit_name, v.state, coalesce(sum(v.count), 0)::int AS votes
+FROM unnest($2::uuid[], $3::timestamptz[]) WITH ORDINALITY AS t(entry_id, start_at, idx)
+LEFT JOIN entries e ON e.entry_id = t.entry_id
+LEFT JOIN votes v ON v.campaign_id = $1 AND v.entry_id = t.entry_id AND v.cast_at >= t.start_at
+ AND v.cast_at < t.start_at + interval '10 minutes'
+GROUP BY t.idx, t.entry_id, e.entry_name, e.unit_name, v.state;

@@ -511,3 +511,12 @@ async def what_if_deltas(conn: Connection, campaign_id: str, release: list[uuid.
     """(category, entry, change of its counted votes) if `release` were overturned and `confirm` confirmed."""
     return [(r["category_id"], r["entry_id"], int(r["delta"]))
             for r in await conn.fetch(Q.review_what_if, campaign_id, release, confirm)]
+
+
+async def entry_tens(conn: Connection, campaign_id: str, since: datetime) -> list[asyncpg.Record]:
+    return list(await conn.fetch(Q.entry_tens, campaign_id, since))
+
+
+async def window_states(conn: Connection, campaign_id: str,
+                        windows: list[tuple[uuid.UUID, datetime]]) -> list[asyncpg.Record]:
+    return list(await conn.fetch(Q.window_states, campaign_id, [w[0] for w in windows], [w[1] for w in windows]))

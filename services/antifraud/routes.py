@@ -236,6 +236,20 @@ async def alerts(
     return await service.alerts(deps, campaign_id, reason, limit, offset)
 
 
+@router.get("/campaigns/{campaign_id}/jumps")
+async def jumps(
+    campaign_id: CampaignId, deps: Deps, caller: CallerDep,
+    hours: Annotated[int, Query(ge=1, le=168, description="How far back to look.")] = 24,
+) -> dict[str, Any]:
+    """The entries whose share of the campaign's identities jumped against their own history (each entry's
+    strongest ten minutes, as the coordination rule reads a surge), the strongest first, with the votes of those ten
+    minutes that count, are held and were invalidated. A jump nothing holds is a crowd — a mention, a share — or a
+    farm whose identities no rule told from people: for an operator to look at."""
+    _reviewer(caller)
+    await service.require_campaign(deps, campaign_id)
+    return await service.jumps(deps, campaign_id, hours)
+
+
 # --- never a silent change of counts ----------------------------------------------------------
 
 class ReasonCount(BaseModel):

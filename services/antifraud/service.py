@@ -1,11 +1,13 @@
 """Anti-fraud's use cases for operators and units: a campaign's policy, the review queue, one case, one identity,
-decisions on one case or many, what-if ranks, alerts, and the votes of each entry held or invalidated."""
+decisions on one case or many, what-if ranks, alerts, the votes of each entry held or invalidated, and the entries
+whose share jumped."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -275,6 +277,39 @@ async def alerts(deps: AntifraudDeps, campaign_id: str, reason: str | None, limi
         rows, total = await repository.list_alerts(conn, campaign_id, reason, limit, offset)
     return {"alerts": [{**r, **domain.reason_texts(r["reason_code"])} for r in rows], "total": total,
             "next": offset + len(rows) if offset + len(rows) < total else None}
+
+
+JUMPS_SHOWN = 20
+
+
+async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int = 24) -> dict[str, Any]:
+    """The entries whose share of the campaign's identities jumped against their own history within the last
+    `hours` (each entry's strongest ten minutes, `domain.jumps`, with the campaign's thresholds), and what of those
+    ten minutes' votes counts, is held and was invalidated: a jump nothing holds is a crowd, or a farm no rule told
+    from one, for a person to look at."""
+    row = await repository.policy(deps.rt.pool, campaign_id)
+    t = domain.with_overrides(deps.thresholds, row.thresholds if row else {})
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    entry_tens: dict[str, dict[datetime, int]] = {}
+    everyone: dict[datetime, int] = {}
+    async with deps.rt.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        for r in await repository.entry_tens(conn, campaign_id, since):
+            if r["dimension"] == "ids_ten":
+                everyone[r["window_start"]] = r["value"]
+            else:
+                entry_tens.setdefault(r["key"].rsplit("|", 1)[0], {})[r["window_start"]] = r["value"]
+        found = domain.jumps(entry_tens, everyone, t)[:JUMPS_SHOWN]
+        states = await repository.window_states(conn, campaign_id, [(uuid.UUID(j.entry_id), j.start) for j in found])
+    out = [{"entry_id": j.entry_id, "window_start": j.start, "window_end": j.start + timedelta(minutes=10),
+            "identities": j.identities, "campaign_identities": j.everyone, "share": j.identities / j.everyone,
+            "share_before": j.share_before, "ratio": round(j.ratio, 2), "counted_votes": 0, "flagged_votes": 0,
+            "invalidated_votes": 0} for j in found]
+    for r in states:
+        jump = out[r["idx"] - 1]
+        jump.update({k: r[k] for k in ("entry_name", "unit_name") if r[k] is not None})
+        if r["state"] is not None:
+            jump[f"{r['state']}_votes"] = r["votes"]
+    return {"campaign_id": campaign_id, "hours": hours, "jumps": out}
 
 
 async def invalidations_per_entry(deps: AntifraudDeps, campaign_id: str, unit_id: str | None) -> list[dict[str, Any]]:

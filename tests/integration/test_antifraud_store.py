@@ -877,3 +877,38 @@ async def test_kept_votes_are_judged_again_when_a_batch_fails_and_is_tried_again
     held = set().union(*found.values())
     assert held >= {e.vote_id for e in farm}
     assert not held & {e.vote_id for e in people}
+
+
+async def test_an_entry_whose_share_jumped_with_nothing_held_is_shown_to_operators(service):
+    """A crowd that behaves like everyone — each on their own network, browser and fingerprint, verified days ago,
+    looking at the page — gives one entry ten times its share of the campaign's identities for ten minutes. No rule
+    holds it; the operator's list of jumps names the entry, its ten minutes and their votes, all still counted."""
+    await service.deliver([NominationApproved(nomination_id=TARGET, unit_id="unit-a", unit_name="甲大学",
+                                              category_id="cases", entry_name="甲大学案例", step_id="office",
+                                              final=True)], handler=detection.learn_entries)
+    now = datetime.now(UTC)
+    # Within the last day, and with the surge and its history on one campaign day (an entry's history is its day's)
+    day = domain.window_start(now - timedelta(hours=3), domain.DAY)
+    start = domain.window_start(max(day + timedelta(minutes=10), now - timedelta(hours=20)), domain.TEN_MINUTES)
+    rng = random.Random(5)
+    events = [vote(f"p{i}", (OTHER, THIRD)[i % 2] if i % 20 else TARGET,
+                   start + timedelta(seconds=rng.uniform(0, 3600)), subnet=f"203.{i % 200}.{i // 200}.0/24",
+                   count=rng.randint(1, 10)) for i in range(600)]
+    surge_at = start + timedelta(hours=1, minutes=10)
+    crowd = [vote(f"c{i}", TARGET, surge_at + timedelta(seconds=rng.uniform(0, 590)), subnet=f"198.{i}.7.0/24",
+                  count=rng.randint(1, 10)) for i in range(120)]
+    events = sorted(events + crowd, key=lambda e: e.cast_at)
+    for i in range(0, len(events), 20):
+        await service.deliver(events[i:i + 20])
+    operator = service.as_("ops", "operator")
+    assert (await service.client.get(f"/campaigns/{CAMPAIGN}/jumps",
+                                     headers=service.as_("u", "unit", "unit-a"))).status_code == 403
+    r = await service.client.get(f"/campaigns/{CAMPAIGN}/jumps", headers=operator)
+    assert r.status_code == 200, r.text
+    [jump] = r.json()["jumps"]
+    assert (jump["entry_id"], jump["entry_name"], jump["unit_name"]) == (str(TARGET), "甲大学案例", "甲大学")
+    assert datetime.fromisoformat(jump["window_start"]) == surge_at
+    assert jump["identities"] >= 120 and jump["share_before"] < 0.1 and jump["ratio"] >= 4
+    window = [e for e in events if e.entry_id == TARGET and surge_at <= e.cast_at < surge_at + timedelta(minutes=10)]
+    assert (jump["counted_votes"], jump["flagged_votes"], jump["invalidated_votes"]) == (
+        sum(e.count for e in window), 0, 0)

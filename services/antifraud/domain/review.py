@@ -10,13 +10,16 @@ import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
 from massline import audit
 
 from . import devices
+from .coordination import contrast
 from .findings import Finding
 from .registry import REASONS, REASONS_ZH, RULES, Thresholds
+from .signals import DAY, TEN_MINUTES, window_start
 
 Policy = Literal["auto", "flag", "invalidate"]
 Decision = Literal["confirm", "overturn"]
@@ -215,3 +218,44 @@ def ranks_then(standings: Standings, deltas: Iterable[tuple[str, uuid.UUID, int]
         categories.append({"category_id": cat, "entries": entries,
                            "moved": [x["entry_id"] for x in entries if x["moved"]]})
     return categories
+
+
+class Jump(NamedTuple):
+    """An entry's ten minutes whose share of the campaign's identities jumped against its share earlier that day."""
+
+    entry_id: str
+    start: datetime
+    identities: int  # the entry's identities in the ten minutes
+    everyone: int  # the campaign's
+    share_before: float  # the entry's share earlier that day
+    ratio: float  # how many times its history, read cautiously (`coordination.contrast`)
+
+
+def jumps(entry_tens: dict[str, dict[datetime, int]], everyone_tens: dict[datetime, int],
+          t: Thresholds) -> list[Jump]:
+    """Per entry, its ten minutes (aligned, or starting halfway) that jumped most against its own history that day,
+    as the coordination rule reads an entry's surge: at least `surge_min_identities` identities and `surge_ratio`
+    times its share earlier that day (the aligned ten minutes that ended by then), once the campaign had
+    `contrast_baseline_min` identities before. The strongest first. Counts are of identities at their first vote in
+    each ten minutes (`entry_trait_ten`, `ids_ten`), so an identity back in a later ten minutes counts again in the
+    history, for the entry and for everyone alike."""
+    aligned = sorted(w for w in everyone_tens if window_start(w, TEN_MINUTES) == w)
+    out: list[Jump] = []
+    for entry, tens in entry_tens.items():
+        best: Jump | None = None
+        for w, here in tens.items():
+            everyone = everyone_tens.get(w, 0)
+            day = window_start(w, DAY)
+            earlier = [a for a in aligned[:bisect.bisect_right(aligned, w - timedelta(seconds=TEN_MINUTES))]
+                       if a >= day]
+            before, everyone_before = (sum(tens.get(a, 0) for a in earlier),
+                                       sum(everyone_tens[a] for a in earlier))
+            if here < t.surge_min_identities or everyone_before < t.contrast_baseline_min or everyone <= 0:
+                continue
+            share_before, ratio = contrast(here, everyone, before, everyone_before, t.contrast_prior,
+                                           t.contrast_sigmas)
+            if ratio >= t.surge_ratio and (best is None or ratio > best.ratio):
+                best = Jump(entry, w, here, everyone, share_before, ratio)
+        if best is not None:
+            out.append(best)
+    return sorted(out, key=lambda j: -j.ratio)
