@@ -618,6 +618,23 @@ UI: dict[str, tuple[str, str]] = {
     "what_if_moves": ("{n} 个作品名次会变化", "{n} entries would change rank"),
     "what_if_still": ("名次不变", "No rank changes"),
     "no_held": ("当前没有待核查的案件，名次不会因核查而变化。", "No case is held for review: no review can change a rank now."),
+    "jumps": ("份额突增的作品", "Entries whose share jumped"),
+    "jumps_scope": ("过去 24 小时内，每个作品获得的身份占全活动的份额相对其当天此前份额突增最多的 10 分钟"
+                    "（与异常投票监测判断“激增”的口径相同）。没有任何票被暂扣或作废的突增，可能是一次转发或报道带来的人群，"
+                    "也可能是规则未能识别的刷票：请人工查看。",
+                    "Over the last 24 hours, each entry's ten minutes in which its share of the campaign's identities "
+                    "jumped most against its share earlier that day (the surge the anti-fraud rules read). A jump "
+                    "of which nothing is held or invalidated is a crowd — a mention, a share — or brushing no rule "
+                    "told from one: for a person to look at."),
+    "jump_when": ("时段（10 分钟）", "Ten minutes from"),
+    "jump_share": ("身份份额", "Share of identities"),
+    "jump_share_n": ("{here} 个身份（{share}），此前 {before}：{ratio} 倍", "{here} identities ({share}), "
+                     "{before} before: {ratio}×"),
+    "jump_votes": ("这 10 分钟的票", "Its votes in those minutes"),
+    "jump_votes_n": ("计入 {counted} · 待核查 {held} · 已作废 {invalidated}",
+                     "{counted} counted · {held} held · {invalidated} invalidated"),
+    "jump_no_case": ("无案件覆盖", "No case covers it"),
+    "no_jumps": ("过去 24 小时内没有作品的份额突增。", "No entry's share jumped in the last 24 hours."),
     "what_if_unavailable": ("暂时无法推演名次。", "The what-if ranks are not available right now."),
     "scoring_console": ("专家评分", "Expert scoring"),
     # The account registry (docs/registry.md)

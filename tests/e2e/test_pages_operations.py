@@ -175,6 +175,8 @@ def test_an_operator_confirms_a_vote_farm_case_from_the_console(system, browser)
     expect(gao.locator('[data-scenario="released"] .badge')).to_have_text("第 1 名")
     expect(gao.locator('[data-scenario="released"]')).to_contain_text("12 票")
     expect(gao.locator('[data-scenario="confirmed"]')).to_contain_text("第 2 名")
+    # A dozen votes jump nowhere: the list of entries whose share jumped says there are none (the service answered).
+    expect(page.locator("#jumps")).to_contain_text("过去 24 小时内没有作品的份额突增。")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "operator-operations.png"), full_page=True)
     # The same page at a desktop width: the three health panels side by side, the chart wide.

@@ -50,17 +50,18 @@ def bulk_outcome(request: Request, done: str | None) -> dict[str, int] | None:
 
 
 async def case_queue(services: Services, sampler: ServiceMetrics, staff: Staff, campaign_id: str,
-                     params: dict[str, Any]) -> tuple[Upstream, Upstream, Upstream, Upstream, Sample]:
-    """The anti-fraud service's cases, invalidations per entry and both what-if scenarios, with a fresh sample."""
+                     params: dict[str, Any]) -> tuple[list[Upstream], Sample]:
+    """The anti-fraud service's cases, invalidations per entry, both what-if scenarios and the entries whose share
+    jumped, with a fresh sample."""
     base = f"/campaigns/{quote(campaign_id)}"
     calls = asyncio.gather(
         services.call("antifraud", "GET", f"{base}/cases", token=staff.token, params=params),
         services.call("antifraud", "GET", f"{base}/invalidations", token=staff.token),
         *(services.call("antifraud", "GET", f"{base}/what-if", token=staff.token, params={"scenario": scenario})
-          for scenario in ("all_held_released", "all_held_confirmed")))
+          for scenario in ("all_held_released", "all_held_confirmed")),
+        services.call("antifraud", "GET", f"{base}/jumps", token=staff.token))
     answers, now = await asyncio.gather(calls, sampler.sample())
-    cases, per_entry, released, confirmed = answers
-    return cases, per_entry, released, confirmed, now
+    return list(answers), now
 
 
 async def operations_page(view: PageView, deps: Deps, staff: Staff, campaign_id: str, status: str, sort: str,
@@ -72,7 +73,7 @@ async def operations_page(view: PageView, deps: Deps, staff: Staff, campaign_id:
     shown = status if status in CASE_STATUSES else ""
     order = sort if sort in QUEUE_ORDERS else "impact"
     params = {"sort": order, "limit": QUEUE_PAGE, "offset": max(offset, 0), **({"status": shown} if shown else {})}
-    (cases, per_entry, released, confirmed, now), alerting = await asyncio.gather(
+    ((cases, per_entry, released, confirmed, jumps), now), alerting = await asyncio.gather(
         case_queue(deps.services, deps.sampler, staff, campaign_id, params),
         read_alerting(deps.services.client, deps.settings.prometheus_url))
     if not cases.ok:
@@ -84,6 +85,7 @@ async def operations_page(view: PageView, deps: Deps, staff: Staff, campaign_id:
         "c": c.body, "cases": queue.get("cases", []), "shown": shown, "order": order,
         "pages": queue_pages(campaign_id, queue, shown, order), "offset": queue.get("offset", 0), "kept": kept or {},
         "per_entry": per_entry.body.get("entries", []) if per_entry.ok else None,
+        "jumps": jumps.body.get("jumps", []) if jumps.ok else None,
         "what_if": what_if_view(released.body if released.ok else None,
                                 confirmed.body if confirmed.ok else None, c.body),
         "rate": vote_rate_view(samples, campaign_id, c.body.get("timezone")),
