@@ -331,7 +331,7 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_
                                        # trait_day), for the campaign and per entry they voted for
                                        "held_trait_day": DAY, "held_entry_trait_day": DAY,
                                        # a browser's sittings (not identities): who, from asking to voting, for what
-                                       "browser_sittings_day": DAY}
+                                       "browser_sittings_hour": HOUR}
 
 
 # The windows of one network (its address's key starts with the network): the vote topic is keyed by network, so
@@ -344,7 +344,7 @@ NETWORK_DIMENSIONS = {"ip_minute", "subnet_minute", "subnet_votes_minute", "subn
                       "subnet_voters_day", "entry_subnet_voters_hour", "entry_subnet_voters_day",
                       "entry_subnet_ips_day",
                       "fresh_entry_subnet", "fresh_subnet", "timer_gapped_day", "timer_gap_day",
-                      "entry_subnet_trait_day", "browser_sittings_day"}
+                      "entry_subnet_trait_day", "browser_sittings_hour"}
 
 
 def network_of(dimension: str, key: str) -> str:
@@ -359,12 +359,14 @@ def network_of(dimension: str, key: str) -> str:
 SITTING_MAX_S = 600
 
 
-def sitting_key(v: VoteSignal) -> CounterKey | None:
-    """The vote's browser that day (its user agent, network and address) whose sittings it adds to (`turns`), if
-    all three are known and the identity was verified by a code within `SITTING_MAX_S` before the vote."""
+def sitting_key(v: VoteSignal, hours_before: int = 0) -> CounterKey | None:
+    """The vote's browser in its hour (its user agent, network and address) whose sittings it adds to (`turns`),
+    or in the hour `hours_before` that, if all three are known and the identity was verified by a code within
+    `SITTING_MAX_S` before the vote."""
     if not (v.ua and v.subnet and v.ip_hash and v.asked) or (v.cast_at - v.asked).total_seconds() > SITTING_MAX_S:
         return None
-    return v.campaign_id, "browser_sittings_day", f"{v.ua}|{v.subnet}|{v.ip_hash}", v.window(DAY)
+    return (v.campaign_id, "browser_sittings_hour", f"{v.ua}|{v.subnet}|{v.ip_hash}",
+            v.window(HOUR) - timedelta(seconds=HOUR * hours_before))
 
 
 def sitting_member(v: VoteSignal) -> str:

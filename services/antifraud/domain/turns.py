@@ -2,10 +2,11 @@
 on one PC, each in a new private window, so that no fingerprint repeats).
 
 A sitting runs from the moment an identity's code was sent (`VoteSignal.asked`) to its first vote from the browser
-(an address and a user agent, `browser_sittings_day`). One pair of hands at one browser has one sitting open at a
-time, and starts the next as soon as the last one voted; people who merely send the same browser string from behind
-one address (an office's PCs installed from one image, a café's) come at their own times, and their sittings overlap
-as soon as they come that often — while, coming sparsely, the gaps between them grow.
+(an address and a user agent, `browser_sittings_hour`: a run is judged on its vote's hour and the one before). One
+pair of hands at one browser has one sitting open at a time, and starts the next as soon as the last one voted;
+people who merely send the same browser string from behind one address (an office's PCs installed from one image, a
+café's) come at their own times, and their sittings overlap as soon as they come that often — while, coming
+sparsely, the gaps between them grow.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Sitting(NamedTuple):
 
 def keys(votes: Collection[VoteSignal]) -> set[CounterKey]:
     """The browsers whose sittings the batch's votes are judged on."""
-    return {k for v in votes if (k := sitting_key(v)) is not None}
+    return {k for v in votes for h in (0, 1) if (k := sitting_key(v, h)) is not None}
 
 
 def sittings(members: Collection[str]) -> list[Sitting]:
@@ -66,13 +67,13 @@ def check(v: VoteSignal, ctx: Context) -> None:
     identity's sitting is one of a run of `turns_min` or more on its browser, `turn_focus` of them voting for the
     vote's entry. The finding covers the run's identities' votes from the browser's network that day (`in_turn`);
     one case per browser and day."""
-    k = sitting_key(v)
-    if k is None:
+    k, before = sitting_key(v), sitting_key(v, 1)
+    if k is None or before is None:
         return
     t = ctx.t
     found = ctx.turns.get(k)
     if found is None:
-        ordered = sittings(ctx.sittings.get(k, ()))
+        ordered = sittings([*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())])
         found = ctx.turns[k] = [r for r in runs(ordered, t.turn_gap_s) if len(r) >= t.turns_min]
     for run in found:
         if any(s.voter == v.voter_id for s in run):
