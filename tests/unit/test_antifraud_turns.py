@@ -4,6 +4,7 @@ PC at a shift change, and people who merely send the same browser string from be
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from datetime import datetime, timedelta
@@ -143,3 +144,16 @@ def test_a_sitting_that_begins_after_its_vote_is_read_as_unknown() -> None:
                     cast_at=v.cast_at, ip_hash="a", subnet=OFFICE_NET, identity_verified_at=v.verified_at,
                     user_agent_hash=EDGE, code_sent_at=v.cast_at + timedelta(seconds=5))
     assert v.asked is not None and domain.VoteSignal.of("c", late, T).asked is None
+
+
+def test_a_colleague_whose_sitting_follows_a_pc_s_run_from_another_pc_is_not_in_its_turns() -> None:
+    # An outside check's insider on an office PC's normal browser (its fingerprint kept) sent the office image's
+    # browser string; a colleague at her own PC on the same image asked for her code 20 s after the run's last vote
+    # and was held with it. A run from one device leaves out the sittings from another.
+    rng = random.Random(11)
+    ring = [dataclasses.replace(v, device_hash="office-pc-1") for v in insider(rng, 14, T0, ua=CHROME)]
+    last = max(v.cast_at for v in ring)
+    colleague = sitting("staff-own-pc", last + timedelta(seconds=20), 25, 9, ua=CHROME, device="pc-staff", count=1)
+    found = held(crowd(600, T0 - timedelta(hours=1), 7200, seed=11) + ring + [colleague])
+    assert {v.vote_id for v in ring} <= found["browser_turns"]
+    assert colleague.vote_id not in every(found)

@@ -370,9 +370,11 @@ def sitting_key(v: VoteSignal, hours_before: int = 0) -> CounterKey | None:
 
 
 def sitting_member(v: VoteSignal) -> str:
-    """What a vote adds to its browser's sittings: its identity, when its code was sent, when it voted, for what."""
+    """What a vote adds to its browser's sittings: its identity, when its code was sent, when it voted, for what,
+    from which device (the page's fingerprint, if it sent one)."""
     assert v.asked is not None
-    return f"{v.voter_id}|{int(v.asked.timestamp())}|{int(v.cast_at.timestamp())}|{entry_key(v.entry_id)}"
+    return f"{v.voter_id}|{int(v.asked.timestamp())}|{int(v.cast_at.timestamp())}|{entry_key(v.entry_id)}|" \
+           f"{v.device_hash or ''}"
 
 
 def ip_key(v: VoteSignal) -> str | None:

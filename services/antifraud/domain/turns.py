@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from collections import Counter
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -29,6 +30,7 @@ class Sitting(NamedTuple):
     voted: int  # … its first vote from the browser that day
     voter: str
     entry: str  # the entry of that vote
+    device: str  # the page's fingerprint it sent ("" without one)
 
 
 def keys(votes: Collection[VoteSignal]) -> set[CounterKey]:
@@ -42,8 +44,8 @@ def sittings(members: Collection[str]) -> list[Sitting]:
     no sitting)."""
     first: dict[str, Sitting] = {}
     for m in members:
-        voter, asked, voted, entry = m.split("|")
-        s = Sitting(int(asked), int(voted), voter, entry)
+        voter, asked, voted, entry, *device = m.split("|")
+        s = Sitting(int(asked), int(voted), voter, entry, device[0] if device else "")
         have = first.get(voter)
         if have is None or s.voted < have.voted:
             first[voter] = s
@@ -81,8 +83,23 @@ def check(v: VoteSignal, ctx: Context) -> None:
             return
 
 
+def one_device(run: list[Sitting], share: float) -> list[Sitting]:
+    """A run most of whose sittings (`share`) came from one device (a PC's normal browser keeps its fingerprint)
+    without those from another: a colleague at their own PC on the office's one image, whose sitting fell just
+    before or after the run's, is not one of its turns. A run of private windows (a new fingerprint each, or none)
+    has no such device and keeps every sitting."""
+    sent = Counter(s.device for s in run if s.device)
+    if not sent:
+        return run
+    device, n = sent.most_common(1)[0]
+    return [s for s in run if s.device == device] if n >= share * len(run) else run
+
+
 def _put(v: VoteSignal, run: list[Sitting], ctx: Context) -> None:
     t, e = ctx.t, entry_key(v.entry_id)
+    run = one_device(run, t.turn_focus)
+    if len(run) < t.turns_min or not any(s.voter == v.voter_id for s in run):
+        return
     backing = sum(s.entry == e for s in run)
     if backing < t.turn_focus * len(run):
         return
