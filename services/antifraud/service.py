@@ -287,8 +287,7 @@ async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int = 24) -> dict[
     `hours` (each entry's strongest ten minutes, `domain.jumps`, with the campaign's thresholds), and what of those
     ten minutes' votes counts, is held and was invalidated: a jump nothing holds is a crowd, or a farm no rule told
     from one, for a person to look at."""
-    row = await repository.policy(deps.rt.pool, campaign_id)
-    t = domain.with_overrides(deps.thresholds, row.thresholds if row else {})
+    t = await _thresholds(deps, campaign_id)
     since = datetime.now(UTC) - timedelta(hours=hours)
     entry_tens: dict[str, dict[datetime, int]] = {}
     everyone: dict[datetime, int] = {}

@@ -240,16 +240,19 @@ def jumps(entry_tens: dict[str, dict[datetime, int]], everyone_tens: dict[dateti
     each ten minutes (`entry_trait_ten`, `ids_ten`), so an identity back in a later ten minutes counts again in the
     history, for the entry and for everyone alike."""
     aligned = sorted(w for w in everyone_tens if window_start(w, TEN_MINUTES) == w)
+    everyone_so_far = _day_sums(aligned, everyone_tens)
     out: list[Jump] = []
     for entry, tens in entry_tens.items():
+        if max(tens.values(), default=0) < t.surge_min_identities:
+            continue
+        so_far = _day_sums(aligned, tens)
         best: Jump | None = None
         for w, here in tens.items():
             everyone = everyone_tens.get(w, 0)
-            day = window_start(w, DAY)
-            earlier = [a for a in aligned[:bisect.bisect_right(aligned, w - timedelta(seconds=TEN_MINUTES))]
-                       if a >= day]
-            before, everyone_before = (sum(tens.get(a, 0) for a in earlier),
-                                       sum(everyone_tens[a] for a in earlier))
+            # the aligned ten minutes of w's day that ended by w
+            i = bisect.bisect_right(aligned, w - timedelta(seconds=TEN_MINUTES)) - 1
+            same_day = i >= 0 and window_start(aligned[i], DAY) == window_start(w, DAY)
+            before, everyone_before = (so_far[i], everyone_so_far[i]) if same_day else (0, 0)
             if here < t.surge_min_identities or everyone_before < t.contrast_baseline_min or everyone <= 0:
                 continue
             share_before, ratio = contrast(here, everyone, before, everyone_before, t.contrast_prior,
@@ -259,3 +262,12 @@ def jumps(entry_tens: dict[str, dict[datetime, int]], everyone_tens: dict[dateti
         if best is not None:
             out.append(best)
     return sorted(out, key=lambda j: -j.ratio)
+
+
+def _day_sums(aligned: list[datetime], counts: dict[datetime, int]) -> list[int]:
+    """For each of the aligned ten minutes (in order), the counts of its day up to it, itself included."""
+    out: list[int] = []
+    for i, w in enumerate(aligned):
+        carried = out[-1] if i and window_start(aligned[i - 1], DAY) == window_start(w, DAY) else 0
+        out.append(carried + counts.get(w, 0))
+    return out

@@ -73,14 +73,17 @@ def check(v: VoteSignal, ctx: Context) -> None:
     if k is None or before is None:
         return
     t = ctx.t
-    found = ctx.turns.get(k)
-    if found is None:
-        ordered = sittings([*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())])
-        found = ctx.turns[k] = [r for r in runs(ordered, t.turn_gap_s) if len(r) >= t.turns_min]
-    for run in found:
-        if any(s.voter == v.voter_id for s in run):
-            _put(v, run, ctx)
-            return
+    turns: dict[str, list[Sitting]] | None = ctx.turns.get(k)
+    if turns is None:  # the browser's runs, once per batch: each run's identities, to their run
+        turns = ctx.turns[k] = {}
+        for r in runs(sittings([*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())]), t.turn_gap_s):
+            kept = one_device(r, t.turn_focus) if len(r) >= t.turns_min else []
+            if len(kept) >= t.turns_min:
+                turns.update((s.voter, kept) for s in kept)
+    run = turns.get(v.voter_id)
+    subject = f"browser:{v.ip_hash}|{v.ua}"
+    if run is not None and (v.campaign_id, "browser_turns", subject, v.window(DAY)) not in ctx.found:
+        _put(v, run, subject, ctx)
 
 
 def one_device(run: list[Sitting], share: float) -> list[Sitting]:
@@ -95,11 +98,8 @@ def one_device(run: list[Sitting], share: float) -> list[Sitting]:
     return [s for s in run if s.device == device] if n >= share * len(run) else run
 
 
-def _put(v: VoteSignal, run: list[Sitting], ctx: Context) -> None:
+def _put(v: VoteSignal, run: list[Sitting], subject: str, ctx: Context) -> None:
     t, e = ctx.t, entry_key(v.entry_id)
-    run = one_device(run, t.turn_focus)
-    if len(run) < t.turns_min or not any(s.voter == v.voter_id for s in run):
-        return
     backing = sum(s.entry == e for s in run)
     if backing < t.turn_focus * len(run):
         return
@@ -110,7 +110,7 @@ def _put(v: VoteSignal, run: list[Sitting], ctx: Context) -> None:
     gap = statistics.median(gaps)
     voters = frozenset(s.voter for s in run)
     ctx.put(Finding(
-        "browser_turns", f"browser:{v.ip_hash}|{v.ua}",
+        "browser_turns", subject,
         f"{len(run)} identities voted from one browser (one address, one user agent) on {day_text(v.cast_at)} one "
         f"after another from {since} to {until}, {backing} of them for this entry: each asked for its code "
         f"{gap:.0f} s (median) after the one before voted, never while another's was open, and voted "
