@@ -395,3 +395,20 @@ LEFT JOIN entries e ON e.entry_id = t.entry_id
 LEFT JOIN votes v ON v.campaign_id = $1 AND v.entry_id = t.entry_id AND v.cast_at >= t.start_at
  AND v.cast_at < t.start_at + interval '10 minutes'
 GROUP BY t.idx, t.entry_id, e.entry_name, e.unit_name, v.state;
+
+-- name: hold_window_votes
+-- The votes for an entry cast in [$3, $4) that are not invalidated, each with its category and state; with $5 only
+-- those of identities whose first vote in the campaign falls in the window (they had voted for nothing before it).
+SELECT v.vote_id, v.voter_id, v.category_id, v.count, v.state
+FROM votes v
+WHERE v.campaign_id = $1 AND v.entry_id = $2 AND v.cast_at >= $3 AND v.cast_at < $4 AND v.state <> 'invalidated'
+  AND (NOT $5::boolean OR NOT EXISTS (SELECT 1 FROM votes o WHERE o.campaign_id = $1 AND o.voter_id = v.voter_id
+                                                               AND o.cast_at < $3))
+ORDER BY v.vote_id;
+
+-- name: entry_known
+SELECT EXISTS (SELECT 1 FROM entries WHERE campaign_id = $1 AND entry_id = $2)
+    OR EXISTS (SELECT 1 FROM votes WHERE campaign_id = $1 AND entry_id = $2);
+
+-- name: case_of_subject
+SELECT id, status FROM cases WHERE campaign_id = $1 AND reason_code = $2 AND subject = $3 AND window_start = $4;

@@ -10,13 +10,14 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
 from massline.queries import load_queries
 
 from .domain import (
+    MANUAL_HOLD,
     NETWORK_DIMENSIONS,
     RUSH_BINS,
     SHARDED,
@@ -520,3 +521,38 @@ async def entry_tens(conn: Connection, campaign_id: str, since: datetime) -> lis
 async def window_states(conn: Connection, campaign_id: str,
                         windows: list[tuple[uuid.UUID, datetime]]) -> list[asyncpg.Record]:
     return list(await conn.fetch(Q.window_states, campaign_id, [w[0] for w in windows], [w[1] for w in windows]))
+
+
+class WindowVote(NamedTuple):
+    vote_id: uuid.UUID
+    voter_id: str
+    category_id: str
+    count: int
+    state: str
+
+
+async def hold_window_votes(conn: Connection, campaign_id: str, entry_id: uuid.UUID, start: datetime, end: datetime,
+                            new_only: bool) -> list[WindowVote]:
+    """The entry's votes of [start, end) that are not invalidated (with `new_only`, only those of identities that
+    first voted in the campaign then)."""
+    return [WindowVote(*r) for r in await conn.fetch(Q.hold_window_votes, campaign_id, entry_id, start, end, new_only)]
+
+
+async def entry_known(conn: Connection, campaign_id: str, entry_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval(Q.entry_known, campaign_id, entry_id))
+
+
+async def open_manual_case(conn: Connection, campaign_id: str, subject: str, start: datetime, entry_id: uuid.UUID,
+                           explanation: tuple[str, str], evidence: dict[str, Any]) -> OpenedCase:
+    """An operator's case, held for review; the existing one when this subject and window have one already."""
+    r = await conn.fetchrow(Q.open_case, uuid.uuid4(), campaign_id, MANUAL_HOLD, subject, start, entry_id,
+                            explanation[0], evidence, "flagged", explanation[1], 0.0)
+    assert r is not None
+    return OpenedCase(r["id"], r["status"], r["created"])
+
+
+async def case_of_subject(conn: Connection, campaign_id: str, reason_code: str, subject: str,
+                          start: datetime) -> asyncpg.Record | None:
+    """The case opened for this subject and window, if any (its id and status)."""
+    return await conn.fetchrow(Q.case_of_subject, campaign_id, reason_code, subject, start)
+

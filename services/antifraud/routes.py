@@ -5,6 +5,7 @@ invalidated, and why."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -14,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from massline.auth import Caller, CallerDep, require_role
 from massline.errors import ApiError, RequestBody
 
-from . import domain, service
+from . import domain, holds, service
 from .deps import Deps
 
 router = APIRouter(tags=["antifraud"])
@@ -100,11 +101,11 @@ async def list_cases(
     page (null at the end).
     """
     _reviewer(caller)
-    if reason is not None and reason not in domain.RULES:
+    if reason is not None and reason not in domain.REASONS:
         # a typo must not read as "no cases"
         raise RequestValidationError([{
             "loc": ("query", "reason"), "type": "literal_error", "input": reason,
-            "msg": f"unknown reason code; known: {', '.join(sorted(domain.RULES))}"}])
+            "msg": f"unknown reason code; known: {', '.join(sorted(domain.REASONS))}"}])
     await service.require_campaign(deps, campaign_id)
     return await service.list_cases(deps, campaign_id, status, reason, sort, limit, offset)
 
@@ -240,14 +241,55 @@ async def alerts(
 async def jumps(
     campaign_id: CampaignId, deps: Deps, caller: CallerDep,
     hours: Annotated[int, Query(ge=1, le=168, description="How far back to look.")] = 24,
+    ratio: Annotated[float, Query(ge=1, le=1000, description="The least jump listed: how many times the entry's "
+                                  "share earlier that day, read cautiously.")] = service.JUMP_LIST_RATIO,
+    min_identities: Annotated[int, Query(ge=1, le=1_000_000, description="The least identities of the entry in "
+                                         "its ten minutes.")] = service.JUMP_LIST_MIN,
 ) -> dict[str, Any]:
     """The entries whose share of the campaign's identities jumped against their own history (each entry's
-    strongest ten minutes, as the coordination rule reads a surge), the strongest first, with the votes of those ten
-    minutes that count, are held and were invalidated. A jump nothing holds is a crowd — a mention, a share — or a
-    farm whose identities no rule told from people: for an operator to look at."""
+    strongest ten minutes, read as the coordination rule reads a surge, from `ratio` times on: softer than the rule,
+    which needs the campaign's `surge_ratio`), the strongest first, with the votes of those ten minutes that count,
+    are held and were invalidated, and whether the jump reaches the rule's `surge`. A jump nothing holds is a crowd
+    — a mention, a share — or a farm whose identities no rule told from people: for an operator to look at, and
+    hold by hand (`POST /campaigns/{id}/holds`) if it is bought."""
     _reviewer(caller)
     await service.require_campaign(deps, campaign_id)
-    return await service.jumps(deps, campaign_id, hours)
+    return await service.jumps(deps, campaign_id, hours, ratio, min_identities)
+
+
+class HoldRequest(RequestBody):
+    entry_id: uuid.UUID = Field(description="The entry whose votes to hold.")
+    start: datetime = Field(description="The window's start (with its UTC offset), e.g. a jump's `window_start`.")
+    end: datetime | None = Field(None, description="The window's end, not included; now when absent. At most 24 "
+                                                   "hours after `start`, and not in the future.")
+    identities: Literal["new", "all"] = Field(
+        "new", description="new: only the identities whose first vote in the campaign fell in the window (the crowd "
+                           "that arrived then; the entry's earlier supporters keep their votes); all: every vote "
+                           "for the entry in the window.")
+    reason: str = Field(min_length=2, max_length=1000, description="Why, for the audit trail and the events.")
+    preview: bool = Field(False, description="Only show what would be held and the ranks if it stopped counting; "
+                                             "change nothing.")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give the time with its UTC offset (e.g. 2026-12-06T14:00:00+08:00)")
+        return value
+
+
+@router.post("/campaigns/{campaign_id}/holds")
+async def hold(campaign_id: CampaignId, body: HoldRequest, deps: Deps, caller: CallerDep) -> dict[str, Any]:
+    """Hold an entry's votes of a time window out of the public count pending review, by hand: a case of reason
+    `manual_hold` in the review queue, confirmed or overturned there like any held case (audited with who and why;
+    a VoteFlagged event per vote held). With `preview`, only what it would hold — votes, requests, identities — and
+    each category's ranks if those votes stopped counting. Refused with nothing changed: an unknown entry (404
+    `entry_not_found`), a window that is empty, over a day or not over (422), nothing to hold (422
+    `nothing_to_hold`), a window held already (409 `hold_exists`)."""
+    _reviewer(caller)
+    await service.require_campaign(deps, campaign_id)
+    return await holds.hold(deps, campaign_id, body.entry_id, body.start, body.end, body.identities == "new",
+                            body.reason, caller, body.preview)
 
 
 # --- never a silent change of counts ----------------------------------------------------------

@@ -280,13 +280,19 @@ async def alerts(deps: AntifraudDeps, campaign_id: str, reason: str | None, limi
 
 
 JUMPS_SHOWN = 20
+# The operators' list is softer than the rule (`surge_ratio`, `surge_min_identities`): a paid crowd adding its half
+# again to an entry never reaches a rule's fourfold surge, and a person can look at what no rule may hold alone.
+JUMP_LIST_RATIO = 2.0
+JUMP_LIST_MIN = 20
 
 
-async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int = 24) -> dict[str, Any]:
+async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int = 24, ratio: float = JUMP_LIST_RATIO,
+                least: int = JUMP_LIST_MIN) -> dict[str, Any]:
     """The entries whose share of the campaign's identities jumped against their own history within the last
-    `hours` (each entry's strongest ten minutes, `domain.jumps`, with the campaign's thresholds), and what of those
-    ten minutes' votes counts, is held and was invalidated: a jump nothing holds is a crowd, or a farm no rule told
-    from one, for a person to look at."""
+    `hours` (each entry's strongest ten minutes, `domain.jumps`, from `ratio` times and `least` identities), and
+    what of those ten minutes' votes counts, is held and was invalidated: a jump nothing holds is a crowd, or a farm
+    no rule told from one, for a person to look at. `surge`: the jump is one the coordination rule reads as a
+    surge (with the campaign's thresholds); `excess`: its identities beyond the entry's share before."""
     t = await _thresholds(deps, campaign_id)
     since = datetime.now(UTC) - timedelta(hours=hours)
     entry_tens: dict[str, dict[datetime, int]] = {}
@@ -297,18 +303,20 @@ async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int = 24) -> dict[
                 everyone[r["window_start"]] = r["value"]
             else:
                 entry_tens.setdefault(r["key"].rsplit("|", 1)[0], {})[r["window_start"]] = r["value"]
-        found = domain.jumps(entry_tens, everyone, t)[:JUMPS_SHOWN]
+        found = domain.jumps(entry_tens, everyone, t, ratio=ratio, least=least)[:JUMPS_SHOWN]
         states = await repository.window_states(conn, campaign_id, [(uuid.UUID(j.entry_id), j.start) for j in found])
     out = [{"entry_id": j.entry_id, "window_start": j.start, "window_end": j.start + timedelta(minutes=10),
             "identities": j.identities, "campaign_identities": j.everyone, "share": j.identities / j.everyone,
-            "share_before": j.share_before, "ratio": round(j.ratio, 2), "counted_votes": 0, "flagged_votes": 0,
-            "invalidated_votes": 0} for j in found]
+            "share_before": j.share_before, "ratio": round(j.ratio, 2),
+            "excess": max(round(j.identities - j.share_before * j.everyone), 0),
+            "surge": j.ratio >= t.surge_ratio and j.identities >= t.surge_min_identities, "counted_votes": 0,
+            "flagged_votes": 0, "invalidated_votes": 0} for j in found]
     for r in states:
         jump = out[r["idx"] - 1]
         jump.update({k: r[k] for k in ("entry_name", "unit_name") if r[k] is not None})
         if r["state"] is not None:
             jump[f"{r['state']}_votes"] = r["votes"]
-    return {"campaign_id": campaign_id, "hours": hours, "jumps": out}
+    return {"campaign_id": campaign_id, "hours": hours, "ratio": ratio, "min_identities": least, "jumps": out}
 
 
 async def invalidations_per_entry(deps: AntifraudDeps, campaign_id: str, unit_id: str | None) -> list[dict[str, Any]]:

@@ -32,3 +32,14 @@ def test_no_jump_without_a_history_that_day_or_with_fewer_identities_than_a_surg
     # History is the day's: yesterday's quiet hours are not today's baseline.
     yesterday = DAY0 - timedelta(minutes=30)
     assert not domain.jumps({"e": {yesterday: 1, DAY0: 150}}, {yesterday: 300, DAY0: 200}, T)
+
+
+def test_the_operators_softer_list_shows_a_crowd_adding_its_half_again_that_the_rule_never_reads_as_a_surge() -> None:
+    # An entry drawing a tenth of everyone draws a third for ten minutes: a crowd bought on top of its supporters.
+    everyone = tens([300] * 8 + [400])
+    entry = tens([30] * 8 + [130])
+    assert not domain.jumps({"bought": entry}, everyone, T)
+    [jump] = domain.jumps({"bought": entry}, everyone, T, ratio=2.0, least=20)
+    assert jump.identities == 130 and 2.0 <= jump.ratio < T.surge_ratio
+    # … and a steady entry stays off it, however soft.
+    assert not domain.jumps({"steady": tens([30] * 9)}, tens([300] * 9), T, ratio=1.2, least=20)

@@ -17,6 +17,8 @@ from .findings import BY_ZH, WINDOW_ZH, Finding, Selector, hm, hm_zh, matches, r
 from .networks import takeover
 from .pipeline import FAMILIES, detect, judge, past_reads, with_batch
 from .registry import (
+    MANUAL_HOLD,
+    OPERATOR_REASONS,
     REASONS,
     REASONS_ZH,
     RULES,
@@ -87,9 +89,11 @@ __all__ = [
     "DISTINCT_DIMENSIONS",
     "FAMILIES",
     "HOUR",
+    "MANUAL_HOLD",
     "MINUTE",
     "NETWORK_DIMENSIONS",
     "NEVER",
+    "OPERATOR_REASONS",
     "REASONS",
     "REASONS_ZH",
     "RULES",

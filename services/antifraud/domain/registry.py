@@ -310,8 +310,17 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "coordination"),
 )}
 
-REASONS: dict[str, str] = {code: r.text for code, r in RULES.items()}
-REASONS_ZH: dict[str, str] = {code: r.text_zh for code, r in RULES.items()}
+# Reasons that are no rule's: an operator holding an entry's votes of a window by hand (a jump no rule explained).
+MANUAL_HOLD = "manual_hold"
+OPERATOR_REASONS: dict[str, tuple[str, str]] = {
+    MANUAL_HOLD: ("held by an operator: an entry's votes of a time window, pending review",
+                  "运营人员人工暂缓计入：某作品某时段的选票，待复核"),
+}
+
+REASONS: dict[str, str] = {code: r.text for code, r in RULES.items()} | {
+    code: en for code, (en, _) in OPERATOR_REASONS.items()}
+REASONS_ZH: dict[str, str] = {code: r.text_zh for code, r in RULES.items()} | {
+    code: zh for code, (_, zh) in OPERATOR_REASONS.items()}
 
 
 def validate_overrides(overrides: dict[str, float], base: Thresholds | None = None) -> dict[str, float]:

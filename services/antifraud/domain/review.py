@@ -231,19 +231,21 @@ class Jump(NamedTuple):
     ratio: float  # how many times its history, read cautiously (`coordination.contrast`)
 
 
-def jumps(entry_tens: dict[str, dict[datetime, int]], everyone_tens: dict[datetime, int],
-          t: Thresholds) -> list[Jump]:
+def jumps(entry_tens: dict[str, dict[datetime, int]], everyone_tens: dict[datetime, int], t: Thresholds, *,
+          ratio: float | None = None, least: int | None = None) -> list[Jump]:
     """Per entry, its ten minutes (aligned, or starting halfway) that jumped most against its own history that day,
-    as the coordination rule reads an entry's surge: at least `surge_min_identities` identities and `surge_ratio`
-    times its share earlier that day (the aligned ten minutes that ended by then), once the campaign had
-    `contrast_baseline_min` identities before. The strongest first. Counts are of identities at their first vote in
-    each ten minutes (`entry_trait_ten`, `ids_ten`), so an identity back in a later ten minutes counts again in the
-    history, for the entry and for everyone alike."""
+    read as the coordination rule reads an entry's surge: at least `least` identities (`surge_min_identities` by
+    default) and `ratio` (`surge_ratio`) times its share earlier that day (the aligned ten minutes that ended by
+    then), once the campaign had `contrast_baseline_min` identities before. The strongest first. Counts are of
+    identities at their first vote in each ten minutes (`entry_trait_ten`, `ids_ten`), so an identity back in a later
+    ten minutes counts again in the history, for the entry and for everyone alike."""
+    least = t.surge_min_identities if least is None else least
+    ratio = t.surge_ratio if ratio is None else ratio
     aligned = sorted(w for w in everyone_tens if window_start(w, TEN_MINUTES) == w)
     everyone_so_far = _day_sums(aligned, everyone_tens)
     out: list[Jump] = []
     for entry, tens in entry_tens.items():
-        if max(tens.values(), default=0) < t.surge_min_identities:
+        if max(tens.values(), default=0) < least:
             continue
         so_far = _day_sums(aligned, tens)
         best: Jump | None = None
@@ -253,12 +255,12 @@ def jumps(entry_tens: dict[str, dict[datetime, int]], everyone_tens: dict[dateti
             i = bisect.bisect_right(aligned, w - timedelta(seconds=TEN_MINUTES)) - 1
             same_day = i >= 0 and window_start(aligned[i], DAY) == window_start(w, DAY)
             before, everyone_before = (so_far[i], everyone_so_far[i]) if same_day else (0, 0)
-            if here < t.surge_min_identities or everyone_before < t.contrast_baseline_min or everyone <= 0:
+            if here < least or everyone_before < t.contrast_baseline_min or everyone <= 0:
                 continue
-            share_before, ratio = contrast(here, everyone, before, everyone_before, t.contrast_prior,
+            share_before, times = contrast(here, everyone, before, everyone_before, t.contrast_prior,
                                            t.contrast_sigmas)
-            if ratio >= t.surge_ratio and (best is None or ratio > best.ratio):
-                best = Jump(entry, w, here, everyone, share_before, ratio)
+            if times >= ratio and (best is None or times > best.ratio):
+                best = Jump(entry, w, here, everyone, share_before, times)
         if best is not None:
             out.append(best)
     return sorted(out, key=lambda j: -j.ratio)
