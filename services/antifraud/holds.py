@@ -31,8 +31,8 @@ def _refuse(code: str, zh: str, en: str, field: str, message: str, status: int =
 
 
 def _exists(case_id: uuid.UUID, status: str) -> ApiError:
-    return ApiError(409, "hold_exists", "这个时段已暂缓计入过（见该案件）", "This window is held already (see its case)",
-                    {"case_id": str(case_id), "status": status})
+    return ApiError(409, "hold_exists", "这个时段已暂缓计入过（见该案件）",
+                    "This window is held already (see its case)", {"case_id": str(case_id), "status": status})
 
 
 def check_window(start: datetime, end: datetime | None, now: datetime) -> datetime:

@@ -22,6 +22,7 @@ from .routes import (
     api,
     console,
     final_review,
+    holds,
     nominations,
     operations,
     public,
@@ -35,7 +36,7 @@ MIGRATIONS = None  # the gateway owns no data
 
 # In the order they are matched: a console route's path never shadows one registered after it.
 PAGE_ROUTERS = (public.router, console.router, nominations.router, review.router, scoring.router,
-                final_review.router, operations.router, registry.router, account_health.router)
+                final_review.router, operations.router, holds.router, registry.router, account_health.router)
 
 
 def open_client(settings: GatewaySettings) -> httpx.AsyncClient:

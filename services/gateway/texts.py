@@ -620,12 +620,41 @@ UI: dict[str, tuple[str, str]] = {
     "no_held": ("当前没有待核查的案件，名次不会因核查而变化。", "No case is held for review: no review can change a rank now."),
     "jumps": ("份额突增的作品", "Entries whose share jumped"),
     "jumps_scope": ("过去 24 小时内，每个作品获得的身份占全活动的份额相对其当天此前份额突增最多的 10 分钟"
-                    "（与异常投票监测判断“激增”的口径相同）。没有任何票被暂扣或作废的突增，可能是一次转发或报道带来的人群，"
-                    "也可能是规则未能识别的刷票：请人工查看。",
+                    "（两倍起列出；与异常投票监测判断“激增”的口径相同，规则要到四倍才视为激增）。没有任何票被暂扣或作废的突增，"
+                    "可能是一次转发或报道带来的人群，也可能是规则未能识别的刷票（如众包平台派单、发红包拉票）：请人工查看，"
+                    "确有证据时可人工暂缓计入这段时间新来的身份的票。",
                     "Over the last 24 hours, each entry's ten minutes in which its share of the campaign's identities "
-                    "jumped most against its share earlier that day (the surge the anti-fraud rules read). A jump "
-                    "of which nothing is held or invalidated is a crowd — a mention, a share — or brushing no rule "
-                    "told from one: for a person to look at."),
+                    "jumped most against its share earlier that day (listed from twice; read as the anti-fraud rules "
+                    "read a surge, which they need four times for). A jump of which nothing is held or invalidated is "
+                    "a crowd — a mention, a share — or brushing no rule told from one (paid tasks, red packets): for "
+                    "a person to look at, and, on evidence, to hold the votes of the identities new then."),
+    "jump_surge": ("规则视为激增", "A surge to the rules"),
+    "jump_excess": ("约多出 {n} 个身份", "about {n} identities beyond its share"),
+    "jump_hold": ("人工暂缓计入…", "Hold by hand…"),
+    "hold_title": ("人工暂缓计入", "Hold votes by hand"),
+    "hold_scope": ("把某作品一段时间内的选票暂缓计入公开票数，待复核：形成一个“人工暂缓”案件，进入核查队列，"
+                   "确认后作废，推翻后恢复计入。每一步都记录操作人和理由。",
+                   "Hold an entry's votes of a time window out of the public count pending review: one case of "
+                   "yours in the review queue, invalidated when confirmed, counted again when overturned. Who and "
+                   "why are recorded at every step."),
+    "hold_entry": ("作品", "Entry"),
+    "hold_start": ("开始（含）", "From (included)"),
+    "hold_end": ("结束（不含）", "To (not included)"),
+    "hold_time_hint": ("按活动所在时区（{zone}）填写；结束留空即为现在。",
+                       "In the campaign's time zone ({zone}); an empty end is now."),
+    "hold_identities": ("哪些身份的票", "Whose votes"),
+    "hold_new": ("仅此时段首次参与本活动投票的身份（推荐：作品原有的支持者不受影响）",
+                 "Only identities whose first vote in the campaign fell in the window (recommended: the entry's "
+                 "earlier supporters keep theirs)"),
+    "hold_all": ("此时段为该作品投票的所有身份", "Every identity that voted for the entry in the window"),
+    "hold_preview": ("预览影响", "Preview"),
+    "hold_submit": ("暂缓计入", "Hold these votes"),
+    "hold_would": ("将暂缓 {votes} 票（{requests} 次投票，{voters} 个身份）；另有 {already} 票已被其他案件暂扣。",
+                   "Would hold {votes} votes ({requests} requests, {voters} identities); {already} more are held by "
+                   "other cases already."),
+    "hold_ranks": ("若这些票不计入", "If these votes stopped counting"),
+    "hold_created": ("已暂缓计入，案件已进入核查队列。", "Held: the case is in the review queue."),
+    "hold_fields_missing": ("请填写作品和开始时间。", "Give the entry and the start."),
     "jump_when": ("时段（10 分钟）", "Ten minutes from"),
     "jump_share": ("身份份额", "Share of identities"),
     "jump_share_n": ("{here} 个身份（{share}），此前 {before}：{ratio} 倍", "{here} identities ({share}), "

@@ -187,7 +187,7 @@ async def test_an_operator_holds_the_new_identities_of_a_jump_and_the_entry_s_su
     ({"reason": ""}, "validation_failed", 422),
 ])
 async def test_a_refused_hold_says_why_and_changes_nothing(holds, change, code, status):
-    everyone, _, crowd, window = crowd_world(datetime.now(UTC))
+    everyone, _, _, window = crowd_world(datetime.now(UTC))
     await holds.deliver(everyone[:60])
     body = {"entry_id": str(TARGET), "start": window.isoformat(), "end": (window + timedelta(minutes=10)).isoformat()}
     now = datetime.now(UTC)

@@ -175,14 +175,16 @@ def test_a_case_that_changes_a_rank_only_together_with_others_says_so() -> None:
 
 def test_an_entry_whose_share_jumped_is_listed_with_its_votes_and_whether_any_case_covers_it() -> None:
     jump = {"entry_id": "e1", "entry_name": "甲大学案例", "unit_name": "甲大学", "window_start": "2026-12-05T12:10:00Z",
-            "identities": 150, "share": 0.75, "share_before": 0.0103, "ratio": 43.3, "counted_votes": 900,
-            "flagged_votes": 0, "invalidated_votes": 0}
-    held = {**jump, "entry_id": "e2", "entry_name": "乙大学案例", "ratio": 5.0, "counted_votes": 10,
+            "window_end": "2026-12-05T12:20:00Z", "identities": 150, "share": 0.75, "share_before": 0.0103,
+            "ratio": 43.3, "excess": 148, "surge": True, "counted_votes": 900, "flagged_votes": 0,
+            "invalidated_votes": 0}
+    held = {**jump, "entry_id": "e2", "entry_name": "乙大学案例", "ratio": 2.5, "surge": False, "counted_votes": 0,
             "flagged_votes": 300}
     for lang, words in (("zh", ("150 个身份（75%），此前 1.0%：43.3 倍", "计入 900 · 待核查 0 · 已作废 0", "无案件覆盖",
-                                "20:10")),
+                                "20:10", "约多出 148 个身份", "规则视为激增", "人工暂缓计入")),
                         ("en", ("150 identities (75%), 1.0% before: 43.3×", "900 counted · 0 held · 0 invalidated",
-                                "No case covers it", "20:10"))):
+                                "No case covers it", "20:10", "about 148 identities beyond", "A surge to the rules",
+                                "Hold by hand"))):
         page = render(lang, rate={"now": None, "refused": {}, "chart": None, "accepted": None},
                       pipeline={"groups": [], "outbox": [], "dead": {}, "unreachable": []},
                       errors={"services": [], "seconds": 0, "recent": False, "clean": True},
@@ -190,6 +192,10 @@ def test_an_entry_whose_share_jumped_is_listed_with_its_votes_and_whether_any_ca
         rows = page.split('<section aria-labelledby="jumps-title"')[1].split("</section>")[0].split("data-entry=")[1:]
         assert all(w in rows[0] for w in words), rows[0]
         assert words[2] not in rows[1] and ("待核查 300" if lang == "zh" else "300 held") in rows[1]
+        # The hold's form comes filled with the jump's entry and ten minutes; nothing counted, nothing to hold.
+        assert ('href="/console/c/c1/holds/new?entry_id=e1&amp;start=2026-12-05T12%3A10%3A00Z&amp;'
+                'end=2026-12-05T12%3A20%3A00Z"') in rows[0]
+        assert words[5] not in rows[1] and words[6] not in rows[1]
     assert "过去 24 小时内没有作品的份额突增" in render(
         "zh", rate={"now": None, "refused": {}, "chart": None, "accepted": None},
         pipeline={"groups": [], "outbox": [], "dead": {}, "unreachable": []},
