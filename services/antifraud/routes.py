@@ -5,7 +5,7 @@ invalidated, and why."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -273,9 +273,14 @@ class HoldRequest(RequestBody):
     @field_validator("start", "end")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return value
+        if value.tzinfo is None:
             raise ValueError("give the time with its UTC offset (e.g. 2026-12-06T14:00:00+08:00)")
-        return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # the first or last day a datetime holds, with an offset past it
+            raise ValueError("not a time votes can have been cast at") from None
 
 
 @router.post("/campaigns/{campaign_id}/holds")

@@ -27,7 +27,10 @@ def local_input(value: Any, tz: str | None) -> str:
     moment = instant(value)
     if moment is None:
         return ""
-    local = moment.astimezone(zone(tz)[0])
+    try:
+        local = moment.astimezone(zone(tz)[0])
+    except OverflowError:  # the last day a datetime holds, moved past it
+        return ""
     return local.strftime(LOCAL_INPUT + (":%S" if local.second else ""))
 
 
