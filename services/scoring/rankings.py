@@ -37,10 +37,28 @@ Touched = set[tuple[str, str]]  # (campaign_id, category_id) whose ranking may h
 
 # --- recomputation -------------------------------------------------------------------------
 
-def _lock_key(campaign_id: str, category_id: str) -> int:
-    """A stable signed 64-bit advisory-lock key per category, the same in every process."""
-    digest = hashlib.sha256(f"massline-scoring:{campaign_id}:{category_id}".encode()).digest()
+def _lock_key(campaign_id: str, category_id: str | None = None) -> int:
+    """A stable signed 64-bit advisory-lock key per category (or per campaign), the same in every process."""
+    name = f"massline-scoring:{campaign_id}" + (f":{category_id}" if category_id is not None else "")
+    digest = hashlib.sha256(name.encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def lock_campaigns(conn: asyncpg.Connection, campaign_ids: Iterable[str]) -> None:
+    """The campaigns' locks, in key order, before any category's: a campaign's consumer that has written its rules
+    and a nominations' consumer that has written its entries take it before reading the other's, so the one that
+    gets it second reads what the first committed (neither may read "no entries" and "no campaign" at once)."""
+    for key in sorted({_lock_key(c) for c in campaign_ids}):
+        await repository.lock_ranking(conn, key)
+
+
+async def lock_categories(conn: asyncpg.Connection, pairs: Iterable[tuple[str, str]]) -> None:
+    """The campaigns' locks, then the categories', each in key order (a transaction takes every one it needs at
+    once, or what it holds already: two never wait for each other)."""
+    pairs = list(pairs)
+    await lock_campaigns(conn, (c for c, _ in pairs))
+    for key in sorted({_lock_key(c, k) for c, k in pairs}):
+        await repository.lock_ranking(conn, key)
 
 
 async def recompute(
@@ -54,12 +72,12 @@ async def recompute(
 
     Campaign, nomination and tally consumers run side by side. Each takes the category's lock after
     writing its inputs and reads them after getting it, so whichever commits last computed from
-    everything committed before it: no ranking is left without an input. Locks are taken in key
-    order so two transactions never wait for each other.
+    everything committed before it: no ranking is left without an input. The campaign's lock comes first: a
+    campaign's rules and its first entries written side by side are read by whichever takes it second. Locks are
+    taken in key order so two transactions never wait for each other.
     """
     pairs = sorted(set(touched))
-    for key in sorted({_lock_key(c, k) for c, k in pairs}):
-        await repository.lock_ranking(conn, key)
+    await lock_categories(conn, pairs)
     campaigns: dict[str, Campaign | None] = {}
     announced = 0
     for campaign_id, category_id in pairs:
@@ -189,6 +207,7 @@ async def learn_campaigns(conn: asyncpg.Connection, batch: Sequence[Delivered], 
         if stored:
             loaded.add(e.campaign_id)
     touched: Touched = set()
+    await lock_campaigns(conn, loaded)
     for campaign_id in loaded:
         touched |= {(campaign_id, c) for c in await repository.campaign_categories(conn, campaign_id)}
     await recompute(conn, deps, touched)
@@ -242,6 +261,7 @@ async def learn_tallies(conn: asyncpg.Connection, batch: Sequence[Delivered], de
         await repository.upsert_tally(conn, item.envelope.campaign_id, e.category_id, e.as_of, e.final, standings)
         (final if e.final else open_).add((item.envelope.campaign_id, e.category_id))
     # A tally per vote batch would announce a ranking per batch: while voting is open they are throttled.
+    await lock_categories(conn, open_ | final)  # both rounds' locks at once, in order
     await recompute(conn, deps, open_ - final, throttle=True)
     await recompute(conn, deps, final)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -383,3 +384,31 @@ async def test_a_held_back_announcement_of_a_rank_only_campaign_leaves_the_count
     held = (await scoring.announced())[-1]
     assert held["counts_hidden"] is True and _vote_counts(held["entries"]) == [(None, None)] * 2
     assert [e["explanation"]["vote"]["vote_rank"] for e in held["entries"]] == [1, 2]
+
+
+async def test_a_campaign_and_its_entries_learned_at_the_same_moment_are_ranked(scoring: Scoring):
+    """The campaign's and the nominations' consumers run side by side. When the nominations' transaction has
+    written its entries but not committed, the campaign's must not read "no entries" and the nominations' "no
+    campaign": one of them waits for the other, and the ranking is there once both committed."""
+    entries = [approved(uuid.UUID(int=i), f"账号{i}", f"unit-{i}") for i in (1, 2)]
+
+    def batch(*events: Event) -> list[Delivered]:
+        out = []
+        for event in events:
+            scoring.offset += 1
+            out.append(Delivered(make_envelope(event, campaign_id=CAMPAIGN, producer="test"), event, event.topic, 0,
+                                 scoring.offset))
+        return out
+
+    async with scoring.pool.acquire() as first, scoring.pool.acquire() as second:
+        nominations = first.transaction()
+        await nominations.start()
+        await rankings.learn_nominations(first, batch(*entries), scoring.deps)  # written, not committed
+        async with second.transaction():
+            campaign = asyncio.create_task(rankings.learn_campaigns(second, batch(campaign_loaded()), scoring.deps))
+            await asyncio.sleep(0.5)  # the campaign's transaction gets as far as it can before the other commits
+            await nominations.commit()
+            await asyncio.wait_for(campaign, 10)
+    ranked = await scoring.ranking()
+    assert ranked is not None
+    assert sorted(e["entry_name"] for e in ranked["entries"]) == ["账号1", "账号2"]
