@@ -412,3 +412,14 @@ SELECT EXISTS (SELECT 1 FROM entries WHERE campaign_id = $1 AND entry_id = $2)
 
 -- name: case_of_subject
 SELECT id, status FROM cases WHERE campaign_id = $1 AND reason_code = $2 AND subject = $3 AND window_start = $4;
+
+-- name: window_newcomers
+-- Per (entry, ten minutes from start_at): the identities whose first vote in the campaign fell in those minutes, and
+-- their counted votes for the entry then (what a hold of the window's new identities would take out of the count).
+SELECT t.idx, count(DISTINCT v.voter_id)::int AS identities,
+       coalesce(sum(v.count) FILTER (WHERE v.state = 'counted'), 0)::int AS counted_votes
+FROM unnest($2::uuid[], $3::timestamptz[]) WITH ORDINALITY AS t(entry_id, start_at, idx)
+JOIN votes v ON v.campaign_id = $1 AND v.entry_id = t.entry_id AND v.cast_at >= t.start_at
+ AND v.cast_at < t.start_at + interval '10 minutes'
+WHERE NOT EXISTS (SELECT 1 FROM votes o WHERE o.campaign_id = $1 AND o.voter_id = v.voter_id AND o.cast_at < t.start_at)
+GROUP BY t.idx;

@@ -523,6 +523,11 @@ async def window_states(conn: Connection, campaign_id: str,
     return list(await conn.fetch(Q.window_states, campaign_id, [w[0] for w in windows], [w[1] for w in windows]))
 
 
+async def window_newcomers(conn: Connection, campaign_id: str,
+                           windows: list[tuple[uuid.UUID, datetime]]) -> list[asyncpg.Record]:
+    return list(await conn.fetch(Q.window_newcomers, campaign_id, [w[0] for w in windows], [w[1] for w in windows]))
+
+
 class WindowVote(NamedTuple):
     vote_id: uuid.UUID
     voter_id: str

@@ -292,7 +292,9 @@ async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int = 24, ratio: f
     `hours` (each entry's strongest ten minutes, `domain.jumps`, from `ratio` times and `least` identities), and
     what of those ten minutes' votes counts, is held and was invalidated: a jump nothing holds is a crowd, or a farm
     no rule told from one, for a person to look at. `surge`: the jump is one the coordination rule reads as a
-    surge (with the campaign's thresholds); `excess`: its identities beyond the entry's share before."""
+    surge (with the campaign's thresholds); `excess`: its identities beyond the entry's share before; `new_identities`
+    and `new_counted_votes`: the identities whose first vote in the campaign fell in those minutes and their votes
+    for the entry that count (what a hold of the window's new identities would take out)."""
     t = await _thresholds(deps, campaign_id)
     since = datetime.now(UTC) - timedelta(hours=hours)
     entry_tens: dict[str, dict[datetime, int]] = {}
@@ -304,13 +306,17 @@ async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int = 24, ratio: f
             else:
                 entry_tens.setdefault(r["key"].rsplit("|", 1)[0], {})[r["window_start"]] = r["value"]
         found = domain.jumps(entry_tens, everyone, t, ratio=ratio, least=least)[:JUMPS_SHOWN]
-        states = await repository.window_states(conn, campaign_id, [(uuid.UUID(j.entry_id), j.start) for j in found])
+        windows = [(uuid.UUID(j.entry_id), j.start) for j in found]
+        states = await repository.window_states(conn, campaign_id, windows)
+        newcomers = await repository.window_newcomers(conn, campaign_id, windows)
     out = [{"entry_id": j.entry_id, "window_start": j.start, "window_end": j.start + timedelta(minutes=10),
             "identities": j.identities, "campaign_identities": j.everyone, "share": j.identities / j.everyone,
             "share_before": j.share_before, "ratio": round(j.ratio, 2),
             "excess": max(round(j.identities - j.share_before * j.everyone), 0),
             "surge": j.ratio >= t.surge_ratio and j.identities >= t.surge_min_identities, "counted_votes": 0,
-            "flagged_votes": 0, "invalidated_votes": 0} for j in found]
+            "flagged_votes": 0, "invalidated_votes": 0, "new_identities": 0, "new_counted_votes": 0} for j in found]
+    for r in newcomers:
+        out[r["idx"] - 1].update(new_identities=r["identities"], new_counted_votes=r["counted_votes"])
     for r in states:
         jump = out[r["idx"] - 1]
         jump.update({k: r[k] for k in ("entry_name", "unit_name") if r[k] is not None})

@@ -631,6 +631,8 @@ UI: dict[str, tuple[str, str]] = {
     "jump_surge": ("规则视为激增", "A surge to the rules"),
     "jump_excess": ("约多出 {n} 个身份", "about {n} identities beyond its share"),
     "jump_hold": ("人工暂缓计入…", "Hold by hand…"),
+    "jump_new": ("其中 {n} 个身份此前从未投票（{votes} 票计入）", "{n} of them never voted before ({votes} votes "
+                 "counted)"),
     "hold_title": ("人工暂缓计入", "Hold votes by hand"),
     "hold_scope": ("把某作品一段时间内的选票暂缓计入公开票数，待复核：形成一个“人工暂缓”案件，进入核查队列，"
                    "确认后作废，推翻后恢复计入。每一步都记录操作人和理由。",

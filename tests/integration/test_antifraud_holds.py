@@ -129,6 +129,7 @@ async def test_an_operator_holds_the_new_identities_of_a_jump_and_the_entry_s_su
     r = await holds.client.get(f"/campaigns/{CAMPAIGN}/jumps", headers=holds.headers)
     [jump] = r.json()["jumps"]
     assert jump["entry_id"] == str(TARGET) and datetime.fromisoformat(jump["window_start"]) == window
+    assert (jump["new_identities"], jump["new_counted_votes"]) == (150, 1500)  # the crowd, not the supporters
     end = window + timedelta(minutes=10)
 
     before = await holds.snapshot()

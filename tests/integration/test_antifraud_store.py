@@ -910,6 +910,7 @@ async def test_an_entry_whose_share_jumped_with_nothing_held_is_shown_to_operato
     assert datetime.fromisoformat(jump["window_start"]) == surge_at
     assert jump["identities"] >= 120 and jump["share_before"] < 0.1 and jump["ratio"] >= 4 and jump["surge"] is True
     assert jump["excess"] >= 100  # beyond the entry's share before: about the crowd
+    assert jump["new_identities"] >= 120 and jump["new_counted_votes"] >= sum(e.count for e in crowd)
     window = [e for e in events if e.entry_id == TARGET and surge_at <= e.cast_at < surge_at + timedelta(minutes=10)]
     assert (jump["counted_votes"], jump["flagged_votes"], jump["invalidated_votes"]) == (
         sum(e.count for e in window), 0, 0)

@@ -177,14 +177,15 @@ def test_an_entry_whose_share_jumped_is_listed_with_its_votes_and_whether_any_ca
     jump = {"entry_id": "e1", "entry_name": "甲大学案例", "unit_name": "甲大学", "window_start": "2026-12-05T12:10:00Z",
             "window_end": "2026-12-05T12:20:00Z", "identities": 150, "share": 0.75, "share_before": 0.0103,
             "ratio": 43.3, "excess": 148, "surge": True, "counted_votes": 900, "flagged_votes": 0,
-            "invalidated_votes": 0}
+            "invalidated_votes": 0, "new_identities": 140, "new_counted_votes": 850}
     held = {**jump, "entry_id": "e2", "entry_name": "乙大学案例", "ratio": 2.5, "surge": False, "counted_votes": 0,
             "flagged_votes": 300}
     for lang, words in (("zh", ("150 个身份（75%），此前 1.0%：43.3 倍", "计入 900 · 待核查 0 · 已作废 0", "无案件覆盖",
-                                "20:10", "约多出 148 个身份", "规则视为激增", "人工暂缓计入")),
+                                "20:10", "约多出 148 个身份", "规则视为激增", "人工暂缓计入",
+                                "其中 140 个身份此前从未投票（850 票计入）")),
                         ("en", ("150 identities (75%), 1.0% before: 43.3×", "900 counted · 0 held · 0 invalidated",
                                 "No case covers it", "20:10", "about 148 identities beyond", "A surge to the rules",
-                                "Hold by hand"))):
+                                "Hold by hand", "140 of them never voted before (850 votes counted)"))):
         page = render(lang, rate={"now": None, "refused": {}, "chart": None, "accepted": None},
                       pipeline={"groups": [], "outbox": [], "dead": {}, "unreachable": []},
                       errors={"services": [], "seconds": 0, "recent": False, "clean": True},
