@@ -6,7 +6,7 @@ keep theirs."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -74,9 +74,13 @@ def test_an_operator_holds_a_crowd_of_new_identities_from_the_console(system, br
     page.get_by_label("用户名").fill("hold-operator")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    # As a jump of the last ten minutes links it: the window has not ended yet, so it is held up to now.
     page.goto(f"{system.gateway_url}/console/c/{CAMPAIGN}/holds/new?"
-              + urlencode({"entry_id": entry, "start": start.isoformat(), "end": datetime.now(UTC).isoformat()}))
+              + urlencode({"entry_id": entry, "start": start.isoformat(),
+                           "end": (datetime.now(UTC) + timedelta(minutes=8)).isoformat()}))
     expect = playwright.expect
+    expect(page.locator("#hold-end")).to_have_value("")
+    expect(page.locator("#hold-form")).to_contain_text("庚县发布")
     expect(page.locator("#hold-would")).to_contain_text("将暂缓 50 票（5 次投票，5 个身份）")
     expect(page.locator("#hold-preview")).to_contain_text("会改变名次")
     expect(page.locator(f'#hold-preview tr[data-entry="{entry}"] td[data-scenario="held"]')).to_contain_text("第 2 名")

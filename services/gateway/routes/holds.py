@@ -3,7 +3,7 @@ what it would hold and the ranks if those votes stopped counting, and the hold i
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -78,10 +78,24 @@ async def hold_page(view: PageView, deps: Deps, campaign_id: str, form: dict[str
         return view.problem(c.error, c.status)
     rows = ranks_rows(preview)
     entry = next((e for cat in rows for e in cat.get("entries", []) if e.get("entry_id") == form.get("entry_id")),
-                 None)
+                 None) or await entry_named(deps, campaign_id, form.get("entry_id", ""))
     return view.render("hold.html", {
         "c": c.body, "form": form, "preview": preview, "ranks": rows, "error": error, "entry": entry,
         "zone": zone_label(c.body.get("timezone"), view.lang)}, status=code)
+
+
+async def entry_named(deps: Deps, campaign_id: str, entry_id: str) -> dict[str, Any] | None:
+    """The entry's name and unit as the public list has them (when there is no preview to name it)."""
+    r = await deps.services.call("voting", "GET", f"/campaigns/{quote(campaign_id)}/entries")
+    found = next((e for e in (r.body.get("entries", []) if r.ok else []) if e.get("entry_id") == entry_id), None)
+    return {"entry_id": entry_id, "entry_name": found.get("name"), "unit_name": found.get("unit_name")} \
+        if found else None
+
+
+def still_open(value: str | None) -> bool:
+    """A window's end the clock has not reached (a jump of the last ten minutes)."""
+    moment = instant(value)
+    return moment is not None and moment > datetime.now(UTC)
 
 
 @router.get("/console/c/{campaign_id}/holds/new")
@@ -93,7 +107,9 @@ async def new_hold(campaign_id: str, request: Request, view: View, staff: StaffM
     tz = c.body.get("timezone") if c.ok else None
     q = request.query_params
     form = {"entry_id": q.get("entry_id", ""), "start": local_input(q.get("start"), tz),
-            "end": local_input(q.get("end"), tz), "identities": q.get("identities", "new"), "reason": ""}
+            # a window still open is held up to now (the field left empty): only votes cast can be held
+            "end": "" if still_open(q.get("end")) else local_input(q.get("end"), tz),
+            "identities": q.get("identities", "new"), "reason": ""}
     preview, error = None, None
     if form["entry_id"] and form["start"]:
         r = await call_hold(deps, staff, campaign_id, {**hold_body(form, tz), "reason": "preview"}, preview=True)
