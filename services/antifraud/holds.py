@@ -51,6 +51,22 @@ def check_window(start: datetime, end: datetime | None, now: datetime) -> dateti
     return end
 
 
+async def _what_it_holds(conn: Any, campaign_id: str, entry_id: uuid.UUID,
+                         votes: list[repository.WindowVote]) -> dict[str, Any]:
+    """The counted votes a hold would take out — votes, requests, identities —, those other cases hold already, and
+    each category's ranks if they stopped counting."""
+    counted = [v for v in votes if v.state == "counted"]
+    standings = domain.Standings.of(await repository.standings(conn, campaign_id))
+    deltas: dict[str, int] = {}
+    for v in counted:
+        deltas[v.category_id] = deltas.get(v.category_id, 0) - v.count
+    categories = domain.ranks_then(standings, [(c, entry_id, d) for c, d in deltas.items()])
+    return {"votes": sum(v.count for v in counted), "requests": len(counted),
+            "voters": len({v.voter_id for v in counted}),
+            "held_already": sum(v.count for v in votes if v.state == "flagged"),
+            "changes_rank": any(c["moved"] for c in categories), "categories": categories}
+
+
 def _texts(caller: Caller, reason: str, start: datetime, end: datetime, new_only: bool, identities: int,
            votes: int) -> tuple[str, str]:
     who_en = "identities that first voted in the campaign then" if new_only else "identities"
@@ -88,18 +104,9 @@ async def hold(deps: AntifraudDeps, campaign_id: str, entry_id: uuid.UUID, start
             raise _refuse("nothing_to_hold", "该时段没有可暂缓计入的选票（没有选票，或都已被暂缓或作废）",
                           "No vote of that window to hold (none, or all held or invalidated already)", "start",
                           f"{start.isoformat()} to {end.isoformat()}")
-        standings = domain.Standings.of(await repository.standings(conn, campaign_id))
-        deltas: dict[str, int] = {}
-        for v in counted:
-            deltas[v.category_id] = deltas.get(v.category_id, 0) - v.count
-        categories = domain.ranks_then(standings, [(c, entry_id, d) for c, d in deltas.items()])
-        out: dict[str, Any] = {
-            "campaign_id": campaign_id, "entry_id": str(entry_id), "start": start, "end": end,
-            "identities": "new" if new_only else "all", "preview": preview,
-            "votes": sum(v.count for v in counted), "requests": len(counted),
-            "voters": len({v.voter_id for v in counted}), "held_already": sum(v.count for v in votes
-                                                                               if v.state == "flagged"),
-            "changes_rank": any(c["moved"] for c in categories), "categories": categories}
+        out = {"campaign_id": campaign_id, "entry_id": str(entry_id), "start": start, "end": end,
+               "identities": "new" if new_only else "all", "preview": preview,
+               **await _what_it_holds(conn, campaign_id, entry_id, votes)}
         if preview:
             return out
         explanation = _texts(caller, reason, start, end, new_only, out["voters"], out["votes"])
@@ -117,8 +124,8 @@ async def hold(deps: AntifraudDeps, campaign_id: str, entry_id: uuid.UUID, start
             reason_text=texts["reason"], reason_text_zh=texts["reason_zh"], decision_id=case.id), r.campaign_id)
             for r in changed]
         await uow.record_many(events)
-        await repository.audit(conn, case.id, "flag", caller.username, caller.role, reason, len(changed), None)
-        await audit.append(conn, [domain.decision_entry(campaign_id, case.id, "flag",
+        await repository.audit(conn, case.id, "hold", caller.username, caller.role, reason, len(changed), None)
+        await audit.append(conn, [domain.decision_entry(campaign_id, case.id, "hold",
                                                         audit.staff(caller.role, caller.username),
                                                         domain.MANUAL_HOLD, (r.vote_id for r in changed), reason)])
     deps.metrics.cases.labels(domain.MANUAL_HOLD, "flagged").inc()

@@ -911,6 +911,7 @@ CASE_ACTIONS: dict[str, tuple[str, str]] = {
     "invalidate": ("自动作废", "Invalidated automatically"),
     "confirm": ("确认作废", "Confirmed"),
     "overturn": ("推翻", "Overturned"),
+    "hold": ("人工暂缓计入", "Held by hand"),
 }
 
 

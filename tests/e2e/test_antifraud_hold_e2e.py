@@ -89,6 +89,8 @@ def test_an_operator_holds_a_crowd_of_new_identities_from_the_console(system, br
     expect(page.locator(".notice.ok")).to_contain_text("已暂缓计入")
     expect(page.locator("#case-status")).to_have_text("待核查")
     expect(page.locator("#case-explanation")).to_contain_text("hold-operator")
+    expect(page.locator("ol.history")).to_contain_text("人工暂缓计入 · hold-operator")
+    expect(page.locator("main")).not_to_contain_text("可能性为常人的")  # no odds: a person's judgement
 
     wait_for("the public standings to hold the crowd's votes",
              lambda: standing(entry) == (30, 50) and standing(rival) == (40, 0))

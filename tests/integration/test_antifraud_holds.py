@@ -172,9 +172,14 @@ async def test_an_operator_holds_the_new_identities_of_a_jump_and_the_entry_s_su
                                 json={"decision": "confirm", "reason": "核实为有偿刷票"})
     assert r.status_code == 200, r.text
     assert await holds.states(crowd) == {"invalidated"} and await holds.states(again) == {"counted"}
-    actors = [r["actor"] for r in await holds.pool.fetch("SELECT actor FROM decisions WHERE case_id = $1 ORDER BY id",
-                                                          uuid.UUID(held["case_id"]))]
-    assert actors == ["ops-li", "ops-li"]
+    history = [tuple(r) for r in await holds.pool.fetch(
+        "SELECT action, actor, actor_role FROM decisions WHERE case_id = $1 ORDER BY id", uuid.UUID(held["case_id"]))]
+    assert history == [("hold", "ops-li", "operator"), ("confirm", "ops-li", "operator")]
+    trail = [r["action"] for r in await holds.pool.fetch(
+        "SELECT action FROM audit_log WHERE campaign_id = $1 ORDER BY seq", CAMPAIGN)]
+    assert trail[-2:] == ["fraud.hold", "fraud.confirm"]
+    r = await holds.client.get(f"/cases/{held['case_id']}", headers=holds.headers)
+    assert r.json()["odds"] is None  # a person's judgement, not a rule's weight of evidence
 
 
 @pytest.mark.parametrize("change, code, status", [

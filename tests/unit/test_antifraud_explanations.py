@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from massline.auth import Caller
 from massline.contracts import CastVote
 from services.antifraud import domain
+from services.antifraud.holds import _texts
 
 T = domain.Thresholds()
 T0 = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
@@ -121,8 +123,20 @@ def turn(i: int) -> domain.VoteSignal:
 
 
 def test_every_reason_code_has_a_scenario_and_a_chinese_name() -> None:
-    assert set(SCENARIOS) == set(domain.REASONS) == set(domain.REASONS_ZH)
+    # Every rule has a scenario; every reason — the rules' and an operator's hold — a name in both languages.
+    assert set(SCENARIOS) == set(domain.RULES)
+    assert set(domain.REASONS) == set(domain.REASONS_ZH) == set(domain.RULES) | set(domain.OPERATOR_REASONS)
     assert all(HAN.search(name) for name in domain.REASONS_ZH.values())
+    assert not any(HAN.search(name) for name in domain.REASONS.values())
+
+
+def test_an_operator_s_hold_explains_itself_in_both_languages_with_the_same_figures() -> None:
+    start = datetime(2026, 12, 6, 14, 0, tzinfo=UTC)
+    en, zh = _texts(Caller("ops-li", "operator", None), "任务截图", start, start + timedelta(minutes=10), True, 150,
+                    1500)
+    assert "ops-li" in en and "ops-li" in zh and "任务截图" in zh and "first voted in the campaign then" in en
+    assert not HAN.search(en.replace("任务截图", "")) and HAN.search(zh)
+    assert figures(en, zh)[0] == figures(en, zh)[1]
 
 
 @pytest.mark.parametrize("reason", sorted(SCENARIOS))

@@ -18,7 +18,7 @@ from massline import audit
 from . import devices
 from .coordination import contrast
 from .findings import Finding
-from .registry import REASONS, REASONS_ZH, RULES, Thresholds
+from .registry import OPERATOR_REASONS, REASONS, REASONS_ZH, RULES, Thresholds
 from .signals import DAY, TEN_MINUTES, window_start
 
 Policy = Literal["auto", "flag", "invalidate"]
@@ -182,7 +182,10 @@ def case_odds(c: Any, t: Thresholds) -> float:
 
 
 def with_odds(c: dict[str, Any], t: Thresholds) -> dict[str, Any]:
-    """A case as operators read it: its `odds` and their log (`score`), whichever rule found it."""
+    """A case as operators read it: its `odds` and their log (`score`), whichever rule found it; none for an
+    operator's own (a person's judgement on evidence the traffic does not carry has no odds to show)."""
+    if c.get("reason_code") in OPERATOR_REASONS:
+        return {**c, "odds": None, "score": None}
     odds = case_odds(c, t)
     return {**c, "odds": round(odds, 1), "score": round(math.log(odds), 3)}
 
