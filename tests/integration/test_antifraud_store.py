@@ -238,11 +238,12 @@ async def test_an_instance_that_starts_late_or_gets_a_partition_back_rebuilds_it
 async def test_one_browser_taking_identities_in_turn_is_found_alike_by_an_instance_that_rebuilt_its_network(service):
     """Colleagues voted for in turn at one office PC (each sitting from asking for the code to the vote, the next
     asked seconds after), beside the office's own people on their PCs: an instance that starts halfway rebuilds the
-    browser's sittings from the stored votes (`asked_at`) and holds the same identities as one memory that saw all."""
+    browser's sittings from the stored votes (`asked_at`) and holds the same identities as one memory that saw all.
+    The run goes on across the turn of the hour: the hour before stays readable however long the run goes on."""
     t = domain.Thresholds()
     honest = [vote(f"n{i}", (OTHER, THIRD)[i % 2], T0 - timedelta(minutes=30) + timedelta(seconds=6 * i),
                    subnet=f"203.0.{i % 250}.0/24") for i in range(200)]
-    ring, asked = [], T0
+    ring, asked = [], T0 - timedelta(minutes=6)  # T0 is on the hour: the run's last dozen sittings come after it
     for i in range(20):
         at = asked + timedelta(seconds=25 + i % 4)
         ring.append(CastVote(vote_id=uuid.uuid4(), voter_id=f"colleague{i}", entry_id=TARGET, category_id="cases",

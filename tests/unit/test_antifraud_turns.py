@@ -157,3 +157,14 @@ def test_a_colleague_whose_sitting_follows_a_pc_s_run_from_another_pc_is_not_in_
     found = held(crowd(600, T0 - timedelta(hours=1), 7200, seed=11) + ring + [colleague])
     assert {v.vote_id for v in ring} <= found["browser_turns"]
     assert colleague.vote_id not in every(found)
+
+
+@pytest.mark.parametrize("per_batch", [1, 7, 100])
+def test_a_run_across_the_turn_of_the_hour_is_held_whole_however_the_votes_are_batched(per_batch: int) -> None:
+    # T0 is on the hour: a run a dozen sittings long before it goes on for a dozen more after. Its later sittings
+    # are read with the hour before; one batch holding both hours' votes covers the whole run too (its earlier
+    # votes read a run of their hour alone).
+    ring = insider(random.Random(4), 40, T0 - timedelta(minutes=18))
+    assert sum(v.cast_at < T0 for v in ring) >= 12 and sum(v.cast_at >= T0 for v in ring) >= 12
+    covered = run(ring, per_batch=per_batch).get("browser_turns", set())
+    assert covered == {v.vote_id for v in ring}

@@ -332,6 +332,9 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_
                                        "held_trait_day": DAY, "held_entry_trait_day": DAY,
                                        # a browser's sittings (not identities): who, from asking to voting, for what
                                        "browser_sittings_hour": HOUR}
+# Windows a reader reads beside the vote's own, before it: a browser's run of turns is judged on the vote's hour and
+# the one before (`turns.keys`), so a network keeps that hour's sittings for as long as its next is being read.
+READ_BEFORE: dict[str, int] = {"browser_sittings_hour": 1}
 
 
 # The windows of one network (its address's key starts with the network): the vote topic is keyed by network, so

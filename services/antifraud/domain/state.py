@@ -17,6 +17,7 @@ from .signals import (
     DIMENSIONS,
     DISTINCT_DIMENSIONS,
     MINUTE,
+    READ_BEFORE,
     CounterKey,
     Earlier,
     Member,
@@ -190,14 +191,16 @@ class Net:
             self.prune()
 
     def prune(self) -> None:
-        """Windows that ended more than a minute before the network's latest vote are dropped; the network is
-        then complete from the start of its latest vote's day (a later vote for an earlier day reloads it)."""
+        """Windows that ended more than a minute before the network's latest vote are dropped (or, for a window read
+        beside a later one, `READ_BEFORE`, more than a minute before that one ended); the network is then complete
+        from the start of its latest vote's day (a later vote for an earlier day reloads it)."""
         self.pruned = self.latest
         edge = self.latest - _KEEP_ENDED
         self.counters = {k: n for k, n in self.counters.items()
                          if k[3] + timedelta(seconds=DIMENSIONS[k[1]][0]) >= edge}
         self.members = {k: m for k, m in self.members.items()
-                        if k[3] + timedelta(seconds=DISTINCT_DIMENSIONS[k[1]]) >= edge}
+                        if k[3] + timedelta(seconds=DISTINCT_DIMENSIONS[k[1]] * (1 + READ_BEFORE.get(k[1], 0)))
+                        >= edge}
         self.since = max(self.since, window_start(edge, DAY))
 
 

@@ -81,9 +81,16 @@ def check(v: VoteSignal, ctx: Context) -> None:
             if len(kept) >= t.turns_min:
                 turns.update((s.voter, kept) for s in kept)
     run = turns.get(v.voter_id)
+    if run is None:
+        return
     subject = f"browser:{v.ip_hash}|{v.ua}"
-    if run is not None and (v.campaign_id, "browser_turns", subject, v.window(DAY)) not in ctx.found:
-        _put(v, run, subject, ctx)
+    have = ctx.found.get((v.campaign_id, "browser_turns", subject, v.window(DAY)))
+    if have is None:
+        _put(v, run, subject, ctx, frozenset())
+    elif have.entry_id == v.entry_id and not (have.voters or frozenset()) >= {s.voter for s in run}:
+        # One finding per browser and day, covering every run of the batch's votes for its entry: a batch whose
+        # votes span the turn of the hour reads a longer run for its later ones.
+        _put(v, run, subject, ctx, have.voters or frozenset())
 
 
 def one_device(run: list[Sitting], share: float) -> list[Sitting]:
@@ -98,7 +105,7 @@ def one_device(run: list[Sitting], share: float) -> list[Sitting]:
     return [s for s in run if s.device == device] if n >= share * len(run) else run
 
 
-def _put(v: VoteSignal, run: list[Sitting], subject: str, ctx: Context) -> None:
+def _put(v: VoteSignal, run: list[Sitting], subject: str, ctx: Context, also: frozenset[str]) -> None:
     t, e = ctx.t, entry_key(v.entry_id)
     backing = sum(s.entry == e for s in run)
     if backing < t.turn_focus * len(run):
@@ -108,8 +115,8 @@ def _put(v: VoteSignal, run: list[Sitting], subject: str, ctx: Context) -> None:
     start, end = (datetime.fromtimestamp(run[0].voted, UTC), datetime.fromtimestamp(run[-1].voted + 1, UTC))
     since, until = (local_time(start, fmt="time", with_zone=False), local_time(end, fmt="time", with_zone=False))
     gap = statistics.median(gaps)
-    voters = frozenset(s.voter for s in run)
-    ctx.put(Finding(
+    voters = frozenset(s.voter for s in run) | also
+    ctx.found[(v.campaign_id, "browser_turns", subject, v.window(DAY))] = Finding(
         "browser_turns", subject,
         f"{len(run)} identities voted from one browser (one address, one user agent) on {day_text(v.cast_at)} one "
         f"after another from {since} to {until}, {backing} of them for this entry: each asked for its code "
@@ -123,7 +130,7 @@ def _put(v: VoteSignal, run: list[Sitting], subject: str, ctx: Context) -> None:
         {"identities": len(run), "for_entry": backing, "limit": t.turns_min - 1, "median_gap_s": round(gap, 1),
          "median_sitting_s": round(sitting, 1)},
         sel(v, DAY, entry_id=v.entry_id, subnet=v.subnet, voters_of_entry=True),
-        entry_id=v.entry_id, voters=voters))
+        entry_id=v.entry_id, voters=voters)
 
 
 def in_turn(f: Finding, votes: list[VoteSignal]) -> list[VoteSignal]:
