@@ -344,9 +344,15 @@ def _changed(rows: list[asyncpg.Record], with_state: bool = False) -> list[Chang
 
 async def open_case(conn: Connection, f: Finding, status: str) -> OpenedCase:
     """The finding's case: opened with `status`, or the existing one for its subject and window (evidence updated)."""
-    r = await conn.fetchrow(Q.open_case, uuid.uuid4(), f.selector.campaign_id, f.reason_code, f.subject,
-                            f.selector.start, f.entry_id, f.explanation, f.evidence, status, f.explanation_zh,
-                            f.score)
+    return await _open_case(conn, f.selector.campaign_id, f.reason_code, f.subject, f.selector.start, f.entry_id,
+                            (f.explanation, f.explanation_zh), f.evidence, status, f.score)
+
+
+async def _open_case(conn: Connection, campaign_id: str, reason_code: str, subject: str, start: datetime,
+                     entry_id: uuid.UUID | None, explanation: tuple[str, str], evidence: dict[str, Any], status: str,
+                     score: float) -> OpenedCase:
+    r = await conn.fetchrow(Q.open_case, uuid.uuid4(), campaign_id, reason_code, subject, start, entry_id,
+                            explanation[0], evidence, status, explanation[1], score)
     assert r is not None  # the upsert returns its row, inserted or updated
     return OpenedCase(r["id"], r["status"], r["created"])
 
@@ -550,14 +556,11 @@ async def entry_known(conn: Connection, campaign_id: str, entry_id: uuid.UUID) -
 async def open_manual_case(conn: Connection, campaign_id: str, subject: str, start: datetime, entry_id: uuid.UUID,
                            explanation: tuple[str, str], evidence: dict[str, Any]) -> OpenedCase:
     """An operator's case, held for review; the existing one when this subject and window have one already."""
-    r = await conn.fetchrow(Q.open_case, uuid.uuid4(), campaign_id, MANUAL_HOLD, subject, start, entry_id,
-                            explanation[0], evidence, "flagged", explanation[1], 0.0)
-    assert r is not None
-    return OpenedCase(r["id"], r["status"], r["created"])
+    return await _open_case(conn, campaign_id, MANUAL_HOLD, subject, start, entry_id, explanation, evidence,
+                            "flagged", 0.0)
 
 
 async def case_of_subject(conn: Connection, campaign_id: str, reason_code: str, subject: str,
                           start: datetime) -> asyncpg.Record | None:
     """The case opened for this subject and window, if any (its id and status)."""
     return await conn.fetchrow(Q.case_of_subject, campaign_id, reason_code, subject, start)
-

@@ -106,11 +106,15 @@ def open_voting(api: Api, campaign: str, entries: list[str], *, replace: dict[st
     return ids
 
 
-def voter_ticket(api: Api, campaign: str, phone: str) -> str:
-    r = api.call("POST", f"/api/voting/campaigns/{campaign}/voters/sms-code", json={"phone": phone})
+def voter_ticket(api: Api, campaign: str, phone: str, headers: dict[str, str] | None = None) -> str:
+    """A voter's ticket through the SMS code, every request with `headers` (a voter's own address and browser)."""
+    headers = headers or {}
+    r = api.call("POST", f"/api/voting/campaigns/{campaign}/voters/sms-code", json={"phone": phone},
+                 headers=dict(headers))
     assert r.status_code == 202, r.text
     code = api.call("GET", f"/api/voting/dev/sms-codes/{phone}").json()["code"]
-    r = api.call("POST", f"/api/voting/campaigns/{campaign}/voters/sms-verify", json={"phone": phone, "code": code})
+    r = api.call("POST", f"/api/voting/campaigns/{campaign}/voters/sms-verify", json={"phone": phone, "code": code},
+                 headers=dict(headers))
     assert r.status_code == 200, r.text
     return r.json()["ticket"]
 

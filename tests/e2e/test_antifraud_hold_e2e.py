@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from support import PASSWORD, Api, open_voting, wait_for
+from support import PASSWORD, Api, open_voting, voter_ticket, wait_for
 
 pytestmark = pytest.mark.e2e
 playwright = pytest.importorskip("playwright.sync_api")
@@ -23,13 +23,7 @@ def ticket(api: Api, phone: str, i: int) -> dict[str, str]:
     """A person on their own phone and network: the headers of their votes."""
     headers = {"X-Forwarded-For": f"36.{i}.9.{i + 1}",
                "User-Agent": f"Mozilla/5.0 (Linux; Android 14; Phone{i}) Mobile Safari/537.36"}
-    assert api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/voters/sms-code", json={"phone": phone},
-                    headers=headers).status_code == 202
-    code = api.call("GET", f"/api/voting/dev/sms-codes/{phone}").json()["code"]
-    r = api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/voters/sms-verify", headers=headers,
-                 json={"phone": phone, "code": code})
-    assert r.status_code == 200, r.text
-    return {**headers, "Authorization": f"Bearer {r.json()['ticket']}"}
+    return {**headers, "Authorization": f"Bearer {voter_ticket(api, CAMPAIGN, phone, headers)}"}
 
 
 def cast(api: Api, headers: dict[str, str], entry: str, count: int, key: str) -> None:

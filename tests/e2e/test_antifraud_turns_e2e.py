@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import PASSWORD, Api, open_voting, wait_for
+from support import PASSWORD, Api, open_voting, voter_ticket, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -21,14 +21,9 @@ EDGE = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, li
 def sitting(api: Api, phone: str, entry: str, key: str, address: str, ua: str) -> None:
     """One identity from asking for its code to its vote, all from one browser."""
     headers = {"X-Forwarded-For": address, "User-Agent": ua}
-    r = api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/voters/sms-code", json={"phone": phone}, headers=headers)
-    assert r.status_code == 202, r.text
-    code = api.call("GET", f"/api/voting/dev/sms-codes/{phone}").json()["code"]
-    r = api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/voters/sms-verify", headers=headers,
-                 json={"phone": phone, "code": code})
-    assert r.status_code == 200, r.text
+    ticket = voter_ticket(api, CAMPAIGN, phone, headers)
     r = api.call("POST", f"/api/voting/campaigns/{CAMPAIGN}/votes",
-                 headers={**headers, "Authorization": f"Bearer {r.json()['ticket']}"},
+                 headers={**headers, "Authorization": f"Bearer {ticket}"},
                  json={"entry_id": entry, "count": 10, "idempotency_key": key})
     assert r.status_code == 201, r.text
 

@@ -71,17 +71,14 @@ def ranks_rows(preview: dict[str, Any] | None) -> list[dict[str, Any]]:
             if c.get("moved") or any(e.get("entry_id") == entry for e in c.get("entries", []))]
 
 
-async def hold_page(view: PageView, deps: Deps, campaign_id: str, form: dict[str, str], *,
+async def hold_page(view: PageView, deps: Deps, campaign: dict[str, Any], form: dict[str, str], *,
                     preview: dict[str, Any] | None = None, error: str | None = None, code: int = 200) -> Response:
-    c = await deps.services.campaign(campaign_id)
-    if not c.ok:
-        return view.problem(c.error, c.status)
     rows = ranks_rows(preview)
     entry = next((e for cat in rows for e in cat.get("entries", []) if e.get("entry_id") == form.get("entry_id")),
-                 None) or await entry_named(deps, campaign_id, form.get("entry_id", ""))
+                 None) or await entry_named(deps, campaign["id"], form.get("entry_id", ""))
     return view.render("hold.html", {
-        "c": c.body, "form": form, "preview": preview, "ranks": rows, "error": error, "entry": entry,
-        "zone": zone_label(c.body.get("timezone"), view.lang)}, status=code)
+        "c": campaign, "form": form, "preview": preview, "ranks": rows, "error": error, "entry": entry,
+        "zone": zone_label(campaign.get("timezone"), view.lang)}, status=code)
 
 
 async def entry_named(deps: Deps, campaign_id: str, entry_id: str) -> dict[str, Any] | None:
@@ -104,7 +101,9 @@ async def new_hold(campaign_id: str, request: Request, view: View, staff: StaffM
     if staff is None:
         return view.sign_in_again()
     c = await deps.services.campaign(campaign_id)
-    tz = c.body.get("timezone") if c.ok else None
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    tz = c.body.get("timezone")
     q = request.query_params
     form = {"entry_id": q.get("entry_id", ""), "start": local_input(q.get("start"), tz),
             # a window still open is held up to now (the field left empty): only votes cast can be held
@@ -119,7 +118,7 @@ async def new_hold(campaign_id: str, request: Request, view: View, staff: StaffM
             return view.sign_in_again()
         else:
             error = view.refusal(r.error)
-    return await hold_page(view, deps, campaign_id, form, preview=preview, error=error)
+    return await hold_page(view, deps, c.body, form, preview=preview, error=error)
 
 
 async def call_hold(deps: Deps, staff: Staff, campaign_id: str, body: dict[str, Any], *, preview: bool) -> Any:
@@ -134,10 +133,11 @@ async def post_hold(campaign_id: str, request: Request, view: View, staff: Staff
         return view.sign_in_again()
     form = await posted(request)
     c = await deps.services.campaign(campaign_id)
-    tz = c.body.get("timezone") if c.ok else None
-    body = hold_body(form, tz)
+    if not c.ok:
+        return view.problem(c.error, c.status)
+    body = hold_body(form, c.body.get("timezone"))
     if not body["entry_id"] or not body["start"]:
-        return await hold_page(view, deps, campaign_id, form, code=422,
+        return await hold_page(view, deps, c.body, form, code=422,
                                error=texts.pick(texts.UI, "hold_fields_missing", view.lang))
     previewing = form.get("action") != "hold"
     if previewing:
@@ -146,7 +146,7 @@ async def post_hold(campaign_id: str, request: Request, view: View, staff: Staff
     if r.ok and not previewing:
         return RedirectResponse(f"/console/cases/{quote(r.body['case_id'])}?done=hold_created", status_code=303)
     if r.ok:
-        return await hold_page(view, deps, campaign_id, form, preview=r.body)
+        return await hold_page(view, deps, c.body, form, preview=r.body)
     if r.error.get("code") in SIGN_IN_AGAIN:
         return view.sign_in_again()
-    return await hold_page(view, deps, campaign_id, form, error=view.refusal(r.error), code=422)
+    return await hold_page(view, deps, c.body, form, error=view.refusal(r.error), code=422)
