@@ -1385,6 +1385,13 @@ def test_a_community_tablet_is_not_held_identical_office_pcs_not_invalidated_a_h
     tablet = [cast(f"resident{i}", TARGET if rng.random() < 0.9 else OTHERS[0], T0 + timedelta(seconds=180 * i),
                    10, device="centre-tablet", subnet="58.20.31.0/24", ip="centre") for i in range(40)]
     assert levels(tablet) == {}
+    # A hospital's nurse station PC at a shift change: each nurse sits down, types her own number, waits for the code,
+    # votes and gets up for the next, a minute to eighty seconds apart — nine of them in ten minutes.
+    ward = [cast(f"nurse{i}", TARGET, T0 + timedelta(seconds=sum(60 + 20 * (k % 2) for k in range(i))), 10,
+                 device="ward-pc", subnet="61.150.9.0/24", ip="hospital") for i in range(T.device_voters_placed + 2)]
+    assert max(sum(1 for v in ward if s <= v.cast_at < s + timedelta(minutes=10)) for s in (v.cast_at for v in ward)) \
+        == T.device_voters_placed - 1
+    assert levels(ward) == {}
     # A unit's staff at lunch on PCs installed from one image (one fingerprint), on the office's line: twelve in
     # five minutes, all for their unit — as fast as a script's phone on its server's network: held for a person to
     # judge, never invalidated on its own.

@@ -134,7 +134,8 @@ def check(v: VoteSignal, ctx: Context) -> None:
     (a family's phone, carried between home and mobile data, serves two or three); a farm's phone hops addresses
     between its identities (proxies, airplane mode), about as many networks as identities (`device_hop_share`),
     while a village grid worker carrying her phone door to door keeps her carrier's address for a while: placed.
-    On one network, a device is held only at a farm's pace, never
+    On one network, a device is held only at a farm's pace, `device_voters_placed` within ten minutes (people taking
+    turns there each type their own number and wait for its code: about a minute apart at the quickest), and never
     invalidated on its own: identities sharing a fingerprint there may be people on identical machines (a unit's PCs
     installed from one image, at lunch), as fast as a script's phone on its server's network.
     Only when `device_focus` of them voted for this vote's entry, and people voting as the campaign's others did would
@@ -163,17 +164,17 @@ def check(v: VoteSignal, ctx: Context) -> None:
         return
     ten, start = max((ctx.distinct.get((v.campaign_id, "device_voters_ten", v.device_hash, s), 0), s)
                      for s in v.tens())
-    fast = ten >= t.device_voters_fast
     networks = ctx.distinct.get((v.campaign_id, "device_networks_day", v.device_hash, v.window(DAY)), 0)
     placed = networks < max(t.device_networks, math.ceil(t.device_hop_share * ids))
+    pace = t.device_voters_placed if placed else t.device_voters_fast
+    fast = ten >= pace
     if (placed and not fast) or not beyond_chance(v, ctx, ids, backing, tested):
         return
     sure, since = fast and not placed, local_time(start, fmt="time", with_zone=False)  # on the day's clock
     pace_en = (f"; {ten} of them within the 10 minutes from {since}, faster than people "
-               f"can pass a device on and each verify their own number (limit {t.device_voters_fast - 1})"
-               if fast else "")
+               f"can pass a device on and each verify their own number (limit {pace - 1})" if fast else "")
     pace_zh = (f"；其中 {ten} 个在 {since} 起的 10 分钟内，快于多人轮流使用一台设备并各自验证"
-               f"号码所需的时间（上限 {t.device_voters_fast - 1} 个）" if fast else "")
+               f"号码所需的时间（上限 {pace - 1} 个）" if fast else "")
     ctx.put(Finding("device_shared", f"device:{v.device_hash}" + (_PACE if sure else ""),
                     f"{ids} different identities voted from one device on {day_text(v.cast_at)} "
                     f"(limit {t.device_voters_per_day - 1}; a family shares a phone between two or three), "

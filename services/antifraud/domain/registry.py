@@ -45,6 +45,11 @@ class Thresholds:
     # seldom, kept 10-15 % of its votes and moved ranks; a campaign whose helpers vote door to door sets it.
     device_hop_share: float = 0.0
     device_voters_fast: int = 8
+    # … and on one network (placed), held only at this many within ten minutes: people taking turns at one PC each sit
+    # down, type their own number, wait for the code, vote and stand up for the next, about a minute apart at the
+    # quickest (a hospital's nurses at a shift change reached eight in ten minutes on a few of thirty PCs); one
+    # person typing in numbers whose codes others read out, or a script, is faster.
+    device_voters_placed: int = 10
     # … and this share of them voted for one entry from it (a fingerprint many phones send alike is not one device),
     # which identities voting as the campaign's others do would match only with this chance, read among the
     # fingerprints that reached `device_voters_per_day` identities in the campaign that day (each is such a draw:
@@ -246,6 +251,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "同一网段大量投票（仅提示：校园网和运营商共享出口）", "alert", ("subnet_per_minute",), "velocity"),
     Rule("device_shared", "many identities voting from one device", "多个身份使用同一设备投票",
          "invalidate", ("device_voters_per_day", "device_networks", "device_hop_share", "device_voters_fast",
+                        "device_voters_placed",
                         "device_focus", "device_focus_chance"),
          "devices"),
     Rule("concentration_subnet",
@@ -361,6 +367,6 @@ def with_overrides(t: Thresholds, overrides: dict[str, float] | None) -> Thresho
 _WHOLE = frozenset(f.name for f in fields(Thresholds) if f.type in (int, "int"))
 # Shares of identities, votes or chances (at most 1), and the least each other threshold may be.
 _SHARES = frozenset(n for n in threshold_names() if any(w in n for w in ("share", "focus", "chance", "tolerance")))
-_AT_LEAST: dict[str, float] = {"device_voters_per_day": 2, "device_voters_fast": 2, "hold_odds": 1,
-                               "invalidate_odds": 1, "apart_max_identities": 0, "turns_min": 2}
+_AT_LEAST: dict[str, float] = {"device_voters_per_day": 2, "device_voters_fast": 2, "device_voters_placed": 2,
+                               "hold_odds": 1, "invalidate_odds": 1, "apart_max_identities": 0, "turns_min": 2}
 _LARGEST = 1e9
