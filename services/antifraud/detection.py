@@ -173,11 +173,14 @@ async def learn_campaigns(conn: asyncpg.Connection, batch: Sequence[Delivered]) 
 
 
 async def prune_windows(deps: AntifraudDeps) -> None:
-    """Old detector windows are dropped; cases and votes stay as the record of what was decided."""
+    """Old detector windows are dropped (the identities per ten minutes much later: the final review reads a whole
+    voting period's jumps); cases and votes stay as the record of what was decided."""
     while True:
-        cutoff = datetime.now(UTC) - timedelta(hours=deps.settings.window_retention_h)
+        now = datetime.now(UTC)
+        cutoff, tens_cutoff = (now - timedelta(hours=deps.settings.window_retention_h),
+                               now - timedelta(days=deps.settings.tens_retention_days))
         try:
-            await repository.prune_windows(deps.rt.pool, cutoff)
+            await repository.prune_windows(deps.rt.pool, cutoff, tens_cutoff)
         except (asyncpg.PostgresError, OSError):
             log.warning("pruning detector windows failed; will try again", exc_info=True)
         await asyncio.sleep(600)

@@ -261,7 +261,11 @@ ORDER BY raised_at DESC, alert_id DESC LIMIT $3 OFFSET $4;
 SELECT count(*) FROM alerts WHERE campaign_id = $1 AND ($2::text IS NULL OR reason_code = $2);
 
 -- name: prune_windows
-DELETE FROM windows WHERE window_start < $1;
+-- Detector windows before $1, but for the entries' and the campaign's identities per ten minutes, kept until $2:
+-- the jumps of a whole voting period, for the final review.
+DELETE FROM windows
+WHERE window_start < $2
+   OR (window_start < $1 AND NOT (dimension = 'ids_ten' OR (dimension = 'entry_trait_ten' AND key LIKE '%|*')));
 
 -- name: prune_members
 DELETE FROM window_members WHERE window_start < $1;

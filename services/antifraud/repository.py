@@ -431,8 +431,10 @@ async def upsert_entries(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     await conn.execute(Q.upsert_entry, *_columns(rows))
 
 
-async def prune_windows(conn: Connection, cutoff: datetime) -> None:
-    await conn.execute(Q.prune_windows, cutoff)
+async def prune_windows(conn: Connection, cutoff: datetime, tens_cutoff: datetime) -> None:
+    """Detector windows and members before `cutoff`; the identities per ten minutes (the jumps' counts) before
+    `tens_cutoff`."""
+    await conn.execute(Q.prune_windows, cutoff, min(cutoff, tens_cutoff))
     await conn.execute(Q.prune_members, cutoff)
 
 

@@ -21,6 +21,9 @@ from .deps import Deps
 router = APIRouter(tags=["antifraud"])
 
 REVIEWERS = ("operator", "admin")
+# The committee signs the results off and the supervisor oversees the campaign: both read the jumps of the voting
+# period (what no rule held), neither acts on them.
+JUMP_READERS = (*REVIEWERS, "committee", "supervisor")
 MAX_CASES = service.MAX_CASES
 
 
@@ -241,6 +244,8 @@ async def alerts(
 async def jumps(
     campaign_id: CampaignId, deps: Deps, caller: CallerDep,
     hours: Annotated[int, Query(ge=1, le=168, description="How far back to look.")] = 24,
+    whole_campaign: Annotated[bool, Query(description="Every ten minutes of the campaign kept (the voting period's "
+                                          "jumps, for the final review), instead of `hours`.")] = False,
     ratio: Annotated[float, Query(ge=1, le=1000, description="The least jump listed: how many times the entry's "
                                   "share earlier that day, read cautiously.")] = service.JUMP_LIST_RATIO,
     min_identities: Annotated[int, Query(ge=1, le=1_000_000, description="The least identities of the entry in "
@@ -251,10 +256,11 @@ async def jumps(
     which needs the campaign's `surge_ratio`), the strongest first, with the votes of those ten minutes that count,
     are held and were invalidated, and whether the jump reaches the rule's `surge`. A jump nothing holds is a crowd
     — a mention, a share — or a farm whose identities no rule told from people: for an operator to look at, and
-    hold by hand (`POST /campaigns/{id}/holds`) if it is bought."""
-    _reviewer(caller)
+    hold by hand (`POST /campaigns/{id}/holds`) if it is bought. The committee and the supervisor read it too (the
+    final review shows the voting period's, `whole_campaign`)."""
+    require_role(caller, *JUMP_READERS)
     await service.require_campaign(deps, campaign_id)
-    return await service.jumps(deps, campaign_id, hours, ratio, min_identities)
+    return await service.jumps(deps, campaign_id, None if whole_campaign else hours, ratio, min_identities)
 
 
 class HoldRequest(RequestBody):

@@ -286,17 +286,19 @@ JUMP_LIST_RATIO = 2.0
 JUMP_LIST_MIN = 20
 
 
-async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int = 24, ratio: float = JUMP_LIST_RATIO,
+async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int | None = 24, ratio: float = JUMP_LIST_RATIO,
                 least: int = JUMP_LIST_MIN) -> dict[str, Any]:
     """The entries whose share of the campaign's identities jumped against their own history within the last
-    `hours` (each entry's strongest ten minutes, `domain.jumps`, from `ratio` times and `least` identities), and
+    `hours` (None: all the campaign's ten minutes kept, `tens_retention_days`) (each entry's strongest ten minutes,
+    `domain.jumps`, from `ratio` times and `least` identities), and
     what of those ten minutes' votes counts, is held and was invalidated: a jump nothing holds is a crowd, or a farm
     no rule told from one, for a person to look at. `surge`: the jump is one the coordination rule reads as a
     surge (with the campaign's thresholds); `excess`: its identities beyond the entry's share before; `new_identities`
     and `new_counted_votes`: the identities whose first vote in the campaign fell in those minutes and their votes
     for the entry that count (what a hold of the window's new identities would take out)."""
     t = await _thresholds(deps, campaign_id)
-    since = datetime.now(UTC) - timedelta(hours=hours)
+    since = datetime.now(UTC) - (timedelta(hours=hours) if hours is not None
+                                 else timedelta(days=deps.settings.tens_retention_days))
     entry_tens: dict[str, dict[datetime, int]] = {}
     everyone: dict[datetime, int] = {}
     async with deps.rt.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
@@ -322,7 +324,8 @@ async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int = 24, ratio: f
         jump.update({k: r[k] for k in ("entry_name", "unit_name") if r[k] is not None})
         if r["state"] is not None:
             jump[f"{r['state']}_votes"] = r["votes"]
-    return {"campaign_id": campaign_id, "hours": hours, "ratio": ratio, "min_identities": least, "jumps": out}
+    return {"campaign_id": campaign_id, "hours": hours, "since": since, "ratio": ratio, "min_identities": least,
+            "jumps": out}
 
 
 async def invalidations_per_entry(deps: AntifraudDeps, campaign_id: str, unit_id: str | None) -> list[dict[str, Any]]:

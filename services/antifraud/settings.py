@@ -46,6 +46,9 @@ class AntifraudSettings(ServiceSettings):
         description="The older way to set thresholds, still read: JSON by name, e.g. "
                     "MASSLINE_FRAUD_THRESHOLDS='{\"device_voters_per_day\": 6}'; applies over MASSLINE_THRESHOLDS__*.")
     window_retention_h: int = Field(48, description="How long detector windows are kept.")
+    tens_retention_days: int = Field(
+        400, description="How long the entries' and the campaign's identities per ten minutes are kept (the jumps of "
+                         "a whole voting period, read at the final review); longer than the detector windows.")
 
     @field_validator("fraud_thresholds")
     @classmethod

@@ -666,6 +666,18 @@ UI: dict[str, tuple[str, str]] = {
                      "{counted} counted · {held} held · {invalidated} invalidated"),
     "jump_no_case": ("无案件覆盖", "No case covers it"),
     "no_jumps": ("过去 24 小时内没有作品的份额突增。", "No entry's share jumped in the last 24 hours."),
+    "final_jumps": ("投票期间份额突增的作品", "Entries whose share jumped while voting was open"),
+    "final_jumps_scope": ("整个投票期间，每个作品获得的身份占全活动的份额相对其当天此前份额突增最多的 10 分钟（两倍起列出）。"
+                          "“无案件覆盖”的突增没有任何票被暂扣或作废：可能是一次转发或报道带来的人群，也可能是规则未能识别的刷票"
+                          "（如众包平台派单、发红包拉票）。如有外部证据，可请运营人员人工暂缓计入这段时间新来的身份的票，再行审定。",
+                          "Over the whole voting period, each entry's ten minutes in which its share of the campaign's "
+                          "identities jumped most against its share earlier that day (listed from twice). A jump no "
+                          "case covers had nothing held or invalidated: a crowd — a mention, a share — or brushing no "
+                          "rule told from one (paid tasks, red packets). On evidence from outside the traffic, the "
+                          "operators can hold the votes of the identities new then before the results are approved."),
+    "final_jumps_uncovered": ("{n} 次份额突增无案件覆盖，请在审定前了解其来由。",
+                              "Jumps no case covers: {n}. Learn where they came from before approving."),
+    "final_no_jumps": ("投票期间没有作品的份额突增。", "No entry's share jumped while voting was open."),
     "what_if_unavailable": ("暂时无法推演名次。", "The what-if ranks are not available right now."),
     "scoring_console": ("专家评分", "Expert scoring"),
     # The account registry (docs/registry.md)

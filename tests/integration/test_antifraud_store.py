@@ -28,7 +28,7 @@ from massline.contracts import (
     make_envelope,
     network_shard,
 )
-from services.antifraud import detection, domain
+from services.antifraud import detection, domain, repository
 from services.antifraud.repository import HybridWindows
 
 pytestmark = pytest.mark.integration
@@ -880,17 +880,13 @@ async def test_kept_votes_are_judged_again_when_a_batch_fails_and_is_tried_again
     assert not held & {e.vote_id for e in people}
 
 
-async def test_an_entry_whose_share_jumped_with_nothing_held_is_shown_to_operators(service):
-    """A crowd that behaves like everyone — each on their own network, browser and fingerprint, verified days ago,
-    looking at the page — gives one entry ten times its share of the campaign's identities for ten minutes. No rule
-    holds it; the operator's list of jumps names the entry, its ten minutes and their votes, all still counted."""
+async def a_crowd_jumps(service, after: datetime) -> tuple[list, list, datetime]:
+    """600 people voting over an hour from the ten minutes of `after`, then a crowd of 120 giving the
+    target ten times its share for ten minutes: the events, the crowd's and when it came."""
     await service.deliver([NominationApproved(nomination_id=TARGET, unit_id="unit-a", unit_name="甲大学",
                                               category_id="cases", entry_name="甲大学案例", step_id="office",
                                               final=True)], handler=detection.learn_entries)
-    now = datetime.now(UTC)
-    # Within the last day, and with the surge and its history on one campaign day (an entry's history is its day's)
-    day = domain.window_start(now - timedelta(hours=3), domain.DAY)
-    start = domain.window_start(max(day + timedelta(minutes=10), now - timedelta(hours=20)), domain.TEN_MINUTES)
+    start = domain.window_start(after, domain.TEN_MINUTES)
     rng = random.Random(5)
     events = [vote(f"p{i}", (OTHER, THIRD)[i % 2] if i % 20 else TARGET,
                    start + timedelta(seconds=rng.uniform(0, 3600)), subnet=f"203.{i % 200}.{i // 200}.0/24",
@@ -901,6 +897,17 @@ async def test_an_entry_whose_share_jumped_with_nothing_held_is_shown_to_operato
     events = sorted(events + crowd, key=lambda e: e.cast_at)
     for i in range(0, len(events), 20):
         await service.deliver(events[i:i + 20])
+    return events, crowd, surge_at
+
+
+async def test_an_entry_whose_share_jumped_with_nothing_held_is_shown_to_operators(service):
+    """A crowd that behaves like everyone — each on their own network, browser and fingerprint, verified days ago,
+    looking at the page — gives one entry ten times its share of the campaign's identities for ten minutes. No rule
+    holds it; the operator's list of jumps names the entry, its ten minutes and their votes, all still counted."""
+    # Within the last day, and with the surge and its history on one campaign day (an entry's history is its day's)
+    day = domain.window_start(datetime.now(UTC) - timedelta(hours=3), domain.DAY)
+    events, crowd, surge_at = await a_crowd_jumps(service, max(day + timedelta(minutes=10),
+                                                               datetime.now(UTC) - timedelta(hours=20)))
     operator = service.as_("ops", "operator")
     assert (await service.client.get(f"/campaigns/{CAMPAIGN}/jumps",
                                      headers=service.as_("u", "unit", "unit-a"))).status_code == 403
@@ -915,3 +922,33 @@ async def test_an_entry_whose_share_jumped_with_nothing_held_is_shown_to_operato
     window = [e for e in events if e.entry_id == TARGET and surge_at <= e.cast_at < surge_at + timedelta(minutes=10)]
     assert (jump["counted_votes"], jump["flagged_votes"], jump["invalidated_votes"]) == (
         sum(e.count for e in window), 0, 0)
+
+
+async def test_the_jumps_of_a_whole_voting_period_outlive_the_detector_windows_for_the_final_review(service):
+    """A crowd jumped four days ago. The detector windows of that day are pruned after two days; the entries' and
+    the campaign's identities per ten minutes stay, so the committee and the supervisor, reading the whole campaign
+    at the final review, still see the jump (the operators' last day does not); units and experts read none."""
+    day = domain.window_start(datetime.now(UTC) - timedelta(days=4), domain.DAY)
+    _, crowd, surge_at = await a_crowd_jumps(service, day + timedelta(hours=2))
+    now = datetime.now(UTC)
+    async with service.pool.acquire() as conn:
+        await repository.prune_windows(conn, now - timedelta(hours=48), now - timedelta(days=400))
+    assert await service.pool.fetchval(
+        "SELECT count(*) FROM windows WHERE campaign_id = $1 AND dimension NOT IN ('ids_ten', 'entry_trait_ten')",
+        CAMPAIGN) == 0  # the detectors' own windows went
+    url = f"/campaigns/{CAMPAIGN}/jumps"
+    assert (await service.client.get(url, headers=service.as_("ops", "operator"))).json()["jumps"] == []
+    for who in (service.as_("c", "committee"), service.as_("s", "supervisor")):
+        r = await service.client.get(url, params={"whole_campaign": "true"}, headers=who)
+        assert r.status_code == 200, r.text
+        [jump] = r.json()["jumps"]
+        assert (jump["entry_id"], datetime.fromisoformat(jump["window_start"])) == (str(TARGET), surge_at)
+        assert jump["identities"] >= 120 and jump["new_identities"] >= 120
+        assert jump["counted_votes"] >= sum(e.count for e in crowd) and jump["flagged_votes"] == 0
+    for who in (service.as_("u", "unit", "unit-a"), service.as_("x", "expert")):
+        assert (await service.client.get(url, params={"whole_campaign": "true"}, headers=who)).status_code == 403
+    # … and once older than the retention of the ten minutes (`tens_retention_days`), they go too
+    async with service.pool.acquire() as conn:
+        await repository.prune_windows(conn, now - timedelta(hours=48), now - timedelta(days=2))
+    r = await service.client.get(url, params={"whole_campaign": "true"}, headers=service.as_("c", "committee"))
+    assert r.json()["jumps"] == []

@@ -47,13 +47,21 @@ FINAL = {"campaign_id": "c1", "title": "推选活动", "approval": None, "publis
                         {"category_id": "gov", "entry_id": B, "entry_name": "乙号", "held_votes": 450, "rank": 2,
                          "rank_if_reinstated": 1, "ranks_changed": [{"entry_id": B}], "could_change_rank": True,
                          "together_could_change_rank": True, "reasons": []}]}
+_JUMP = {"entry_id": B, "entry_name": "乙号", "unit_name": "乙号单位", "window_start": "2026-11-25T06:30:00+00:00",
+         "window_end": "2026-11-25T06:40:00+00:00", "identities": 403, "campaign_identities": 900, "share": 0.45,
+         "share_before": 0.2, "ratio": 1.9, "excess": 220, "surge": False, "counted_votes": 2681, "flagged_votes": 0,
+         "invalidated_votes": 0, "new_identities": 380, "new_counted_votes": 2600}
+JUMPS = {"jumps": [_JUMP, {**_JUMP, "entry_id": A, "entry_name": "甲号", "ratio": 6.0, "surge": True,
+                           "flagged_votes": 300, "counted_votes": 0}]}
 RESULTS = {"campaign_id": "c1", "version": 1, "published_at": "2026-11-28T00:00:00+00:00", "categories": {
     "gov": {"name": "政务账号", "entries": [{**_entry(A, "甲号", 1, 78.125, VOTE_A), "winner": True}]}}}
 
 
-async def _page(path: str, role: str | None = None) -> str:
+async def _page(path: str, role: str | None = None, *, antifraud: bool = True) -> str:
     def answer(request: httpx.Request) -> httpx.Response:
         bodies = {"/campaigns/c1": CAMPAIGN, "/campaigns/c1/final-review": FINAL, "/campaigns/c1/results": RESULTS}
+        if antifraud and request.url.params.get("whole_campaign") == "true":  # the voting period's, not the last day's
+            bodies["/campaigns/c1/jumps"] = JUMPS
         body = bodies.get(request.url.path)
         return httpx.Response(200, json=body) if body else httpx.Response(404, json={"error": {"code": "not_found"}})
 
@@ -86,6 +94,25 @@ async def test_the_final_review_writes_scores_as_its_explanations_do_and_keeps_f
     assert "mean(54.37, 54.38) = 54.38" in page and "<dd>54.38</dd>" in page
     assert "待提交的专家评分" not in page  # nothing is to come: the forfeited part is not pending
     assert 'id="forfeited-scores"' in page and "无需评分的专家评分：1 项" in page
+
+
+async def test_the_final_review_shows_the_committee_the_jumps_of_the_voting_period_no_case_covers() -> None:
+    page = await _page("/console/c/c1/final-review", "committee")
+    section = page.split('<section aria-labelledby="jumps-title" id="jumps">')[1].split("</section>")[0]
+    assert "投票期间份额突增的作品" in section and 'id="jumps-uncovered"' in section
+    assert "1 次份额突增无案件覆盖" in section
+    rows = {r.split('"')[1]: r for r in section.split("data-entry=")[1:]}
+    assert "无案件覆盖" in rows[B] and "其中 380 个身份此前从未投票（2600 票计入）" in rows[B]
+    assert "无案件覆盖" not in rows[A] and "规则视为激增" in rows[A]
+    assert "人工暂缓计入…" not in section  # the committee reads; the operators hold
+    admin = await _page("/console/c/c1/final-review", "admin")
+    assert f"/console/c/c1/holds/new?entry_id={B}" in admin
+    english = await _page("/console/c/c1/final-review?lang=en", "supervisor")
+    assert "Jumps no case covers: 1." in english
+    # the anti-fraud service out: the review still opens, the section says it cannot tell
+    out = await _page("/console/c/c1/final-review", "committee", antifraud=False)
+    part = out.split('<section aria-labelledby="jumps-title" id="jumps">')[1].split("</section>")[0]
+    assert '<p class="meta">—</p>' in part and '<strong class="total">78.13</strong>' in out
 
 
 async def test_public_results_show_votes_counted_held_and_invalidated_with_reasons() -> None:

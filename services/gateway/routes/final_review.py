@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -23,15 +24,20 @@ REOPEN_REASON_MIN = 2  # the scoring service's own minimum for a reopening's rea
 
 async def final_page(view: PageView, services: Services, staff: Staff, campaign_id: str, *, status: int = 200,
                      kept: dict[str, Any] | None = None) -> Response:
-    """The final review's page, with what a refused post typed kept in its form."""
+    """The final review's page, with what a refused post typed kept in its form, and the voting period's jumps of an
+    entry's share (what no rule held is for the committee to know of; None when the anti-fraud service is out)."""
     c = await services.campaign(campaign_id)
     if not c.ok:
         return view.problem(c.error, c.status)
-    r = await services.call("scoring", "GET", f"/campaigns/{quote(campaign_id)}/final-review", token=staff.token)
+    r, jumps = await asyncio.gather(
+        services.call("scoring", "GET", f"/campaigns/{quote(campaign_id)}/final-review", token=staff.token),
+        services.call("antifraud", "GET", f"/campaigns/{quote(campaign_id)}/jumps?whole_campaign=true",
+                      token=staff.token))
     if not r.ok:
         return view.problem(r.error, r.status)
-    return view.render("final_review.html", {"c": c.body, "f": r.body, "flash": view.done, "kept": kept or {},
-                                             "explain": explanation_lines}, status=status)
+    return view.render("final_review.html", {
+        "c": c.body, "f": r.body, "flash": view.done, "kept": kept or {}, "explain": explanation_lines,
+        "jumps": jumps.body.get("jumps", []) if jumps.ok else None}, status=status)
 
 
 @router.get("/console/c/{campaign_id}/final-review")
