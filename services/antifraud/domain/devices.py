@@ -134,10 +134,9 @@ def check(v: VoteSignal, ctx: Context) -> None:
     (a family's phone, carried between home and mobile data, serves two or three); a farm's phone hops addresses
     between its identities (proxies, airplane mode), about as many networks as identities (`device_hop_share`),
     while a village grid worker carrying her phone door to door keeps her carrier's address for a while: placed.
-    On one network, a device is held only at a farm's pace, `device_voters_placed` within ten minutes (people taking
-    turns there each type their own number and wait for its code: about a minute apart at the quickest), and never
-    invalidated on its own: identities sharing a fingerprint there may be people on identical machines (a unit's PCs
-    installed from one image, at lunch), as fast as a script's phone on its server's network.
+    On one network, a device is held only at `device_voters_placed` within ten minutes (people taking turns there
+    each wait for their own code: a minute apart at the quickest), never invalidated on its own: identities sharing a
+    fingerprint there may be people on identical machines (a unit's PCs of one image), as fast as a script's phone.
     Only when `device_focus` of them voted for this vote's entry, and people voting as the campaign's others did would
     back it that often with a chance of `device_focus_chance` at most (`by_chance`): a farm's phone works for its
     target, a family's or a community centre's tablet for theirs, while the identities behind a fingerprint that many
