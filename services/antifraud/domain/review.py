@@ -245,20 +245,23 @@ def jumps(entry_tens: dict[str, dict[datetime, int]], everyone_tens: dict[dateti
     least = t.surge_min_identities if least is None else least
     ratio = t.surge_ratio if ratio is None else ratio
     aligned = sorted(w for w in everyone_tens if window_start(w, TEN_MINUTES) == w)
-    everyone_so_far = _day_sums(aligned, everyone_tens)
+    days = [window_start(w, DAY) for w in aligned]  # once: a campaign's weeks are thousands of windows per entry
+    everyone_so_far = _day_sums(days, aligned, everyone_tens)
     out: list[Jump] = []
     for entry, tens in entry_tens.items():
         if max(tens.values(), default=0) < least:
             continue
-        so_far = _day_sums(aligned, tens)
+        so_far = _day_sums(days, aligned, tens)
         best: Jump | None = None
         for w, here in tens.items():
             everyone = everyone_tens.get(w, 0)
+            if here < least or everyone <= 0:
+                continue
             # the aligned ten minutes of w's day that ended by w
             i = bisect.bisect_right(aligned, w - timedelta(seconds=TEN_MINUTES)) - 1
-            same_day = i >= 0 and window_start(aligned[i], DAY) == window_start(w, DAY)
+            same_day = i >= 0 and days[i] == window_start(w, DAY)
             before, everyone_before = (so_far[i], everyone_so_far[i]) if same_day else (0, 0)
-            if here < least or everyone_before < t.contrast_baseline_min or everyone <= 0:
+            if everyone_before < t.contrast_baseline_min:
                 continue
             share_before, times = contrast(here, everyone, before, everyone_before, t.contrast_prior,
                                            t.contrast_sigmas)
@@ -269,10 +272,11 @@ def jumps(entry_tens: dict[str, dict[datetime, int]], everyone_tens: dict[dateti
     return sorted(out, key=lambda j: -j.ratio)
 
 
-def _day_sums(aligned: list[datetime], counts: dict[datetime, int]) -> list[int]:
-    """For each of the aligned ten minutes (in order), the counts of its day up to it, itself included."""
+def _day_sums(days: list[datetime], aligned: list[datetime], counts: dict[datetime, int]) -> list[int]:
+    """For each of the aligned ten minutes (in order, each of the day in `days`), the counts of its day up to it,
+    itself included."""
     out: list[int] = []
     for i, w in enumerate(aligned):
-        carried = out[-1] if i and window_start(aligned[i - 1], DAY) == window_start(w, DAY) else 0
+        carried = out[-1] if i and days[i - 1] == days[i] else 0
         out.append(carried + counts.get(w, 0))
     return out
