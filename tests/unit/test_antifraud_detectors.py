@@ -833,6 +833,19 @@ def test_fans_voting_once_an_hour_on_their_alarms_are_people_and_a_drip_every_tw
     assert domain.regular_gaps(drip, T) is not None and domain.on_clock(drip, T)
 
 
+def test_students_voting_on_the_hour_behind_their_campus_nat_share_the_wall_clock_not_a_timer():
+    """Thirty students behind the campus's four NAT addresses give their school one vote every hour on their alarms,
+    a minute and a half either side, eight times through the day: their intervals fall within a tolerance of one
+    another by chance, as a script's would on purpose. Half an hour and more apart is the wall clock's
+    (`timer_max_gap_s`)."""
+    rng = random.Random(5)
+    students = [cast(f"st{i}", TARGET, T0 - timedelta(hours=2, seconds=rng.uniform(-90, 90)) + timedelta(hours=k),
+                     ip=f"nat{i % 4}", subnet="202.117.8.0/24") for i in range(30) for k in range(8)]
+    everyone = crowd(600, T0 - timedelta(hours=3), span_s=36000)
+    assert run(everyone + students, per_batch=20, t=dataclasses.replace(T, timer_max_gap_s=3600)) != {}
+    assert run(everyone + students, per_batch=20) == {}
+
+
 def test_a_slow_drip_with_jitter_is_a_timer_and_a_reader_voting_entry_after_entry_is_not():
     """Eight votes every four minutes give or take 20 s are a timer's; one vote per entry read, 25–35 s apart, is a
     person's."""

@@ -130,9 +130,11 @@ class Thresholds:
     timer_share: float = 0.8
     timer_tolerance: float = 0.005
     # Gaps a person leaves between clicks in one sitting (mostly under a minute) are not compared: a timer that fast
-    # makes an identity trip regular_gaps within a few minutes anyway.
+    # makes an identity trip regular_gaps within a few minutes anyway. Nor gaps of half an hour and more: the wall
+    # clock's (students voting on the hour, on their alarms or at the bell, a minute or so either side, share
+    # intervals that close by chance; a network's thirty such held ten of them at an hour).
     timer_min_gap_s: float = 60.0
-    timer_max_gap_s: float = 3600.0
+    timer_max_gap_s: float = 1500.0
 
     # Coordination (cohort contrast): the identities of a cohort — one entry's voters from one network today, or
     # one entry's voters in ten minutes anywhere — are compared with the campaign's other identities today on how
