@@ -33,9 +33,9 @@ class Thresholds:
     subnet_per_minute: int = 300
     # Identities voting from one device in a day, held for a person to judge when they came through this many networks
     # (a farm's phone hopping addresses by proxy or airplane mode; a community centre's tablet and an office PC stay
-    # on the line of the place they are in); as many within ten minutes, faster than people can hand a device over and
-    # each verify their own number, are invalidated on their own from that many networks, and only held on one
-    # (identical machines in an office send one fingerprint).
+    # on the line of the place they are in); `device_voters_fast` within ten minutes, faster than people can hand a
+    # device over and each verify their own number, are invalidated on their own from that many networks, and on one
+    # only held, at `device_voters_placed` (identical machines in an office send one fingerprint).
     device_voters_per_day: int = 5
     device_networks: int = 2
     # … and at least this share as many networks as identities: a farm's phone changes address between its
@@ -258,8 +258,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "同一网段大量投票（仅提示：校园网和运营商共享出口）", "alert", ("subnet_per_minute",), "velocity"),
     Rule("device_shared", "many identities voting from one device", "多个身份使用同一设备投票",
          "invalidate", ("device_voters_per_day", "device_networks", "device_hop_share", "device_voters_fast",
-                        "device_voters_placed",
-                        "device_focus", "device_focus_chance"),
+                        "device_voters_placed", "device_focus", "device_focus_chance"),
          "devices"),
     Rule("concentration_subnet",
          "one network giving almost all its votes to one entry (alert only: a campus votes for its own)",
@@ -318,9 +317,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
           "platform_share", "platform_data_min", "platform_data_chance", "platform_addresses_min",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
           "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "clock_max_gap_s",
-          "surge_min_identities",
-          "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities", "odd_ballots_share", "alone_share",
-          "drip_ua_share"),
+          "surge_min_identities", "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities",
+          "odd_ballots_share", "alone_share", "drip_ua_share"),
          "coordination"),
 )}
 
