@@ -818,7 +818,7 @@ def test_machine_regular_gaps_are_caught_and_human_gaps_are_not():
 def test_fans_voting_once_an_hour_on_their_alarms_are_people_and_a_drip_every_twenty_minutes_is_a_timer():
     """A fan club tells its members to give the entry one vote an hour: twenty of them, each on their own phone,
     come back on their alarms a minute or two either side of the hour, ten times through the day, beside a day's
-    crowd. As even as a timer, but half an hour and more apart is a person's routine (`clock_max_gap_s`); a drip of
+    crowd. As even as a timer, but half an hour and more apart is a person's routine (`timer_max_gap_s`); a drip of
     one vote every twenty minutes give or take a minute still is a timer's."""
     rng = random.Random(4)
     fans = []
@@ -827,7 +827,7 @@ def test_fans_voting_once_an_hour_on_their_alarms_are_people_and_a_drip_every_tw
         fans += [cast(f"fan{i}", TARGET, start + timedelta(minutes=60 * k, seconds=rng.uniform(-90, 90)),
                       subnet=f"117.{i}.{rng.randrange(256)}.0/24") for k in range(10)]
     assert domain.regular_gaps([v.cast_at for v in fans if v.voter_id == "fan0"], dataclasses.replace(
-        T, clock_max_gap_s=1e9)) is not None  # as even as a timer's
+        T, timer_max_gap_s=1e9)) is not None  # as even as a timer's
     assert run(crowd(600, T0 - timedelta(hours=4), span_s=36000) + fans, per_batch=20) == {}
     drip = [T0 + timedelta(minutes=20 * k, seconds=rng.uniform(-60, 60)) for k in range(10)]
     assert domain.regular_gaps(drip, T) is not None and domain.on_clock(drip, T)

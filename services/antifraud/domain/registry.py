@@ -130,9 +130,11 @@ class Thresholds:
     timer_share: float = 0.8
     timer_tolerance: float = 0.005
     # Gaps a person leaves between clicks in one sitting (mostly under a minute) are not compared: a timer that fast
-    # makes an identity trip regular_gaps within a few minutes anyway. Nor gaps of half an hour and more: the wall
-    # clock's (students voting on the hour, on their alarms or at the bell, a minute or so either side, share
-    # intervals that close by chance; a network's thirty such held ten of them at an hour).
+    # makes an identity trip regular_gaps within a few minutes anyway. Nor gaps of half an hour and more, here or by
+    # any timer reading (`regular_gaps`, the clock trait): the wall clock's, a person's routine as even as a timer's —
+    # an alarm on the hour, a class's breaks (students voting on the hour, a minute or so either side, share intervals
+    # that close by chance: a network's thirty such had ten held at an hour; twenty fans on hourly alarms were all
+    # held as a drip), while a drip that slow takes a day for an identity's ten votes.
     timer_min_gap_s: float = 60.0
     timer_max_gap_s: float = 1500.0
 
@@ -188,11 +190,6 @@ class Thresholds:
     clock_min_gap_s: float = 60.0
     clock_max_cv: float = 0.12
     clock_ratio: float = 16.0
-    # … and only over a mean interval up to this: gaps of half an hour and more are a person's routine, as even as a
-    # timer's — an alarm on the hour, a class's breaks (fans told to vote once an hour all come back on their
-    # alarms, a minute or two either side), while a drip that slow takes a day for an identity's ten votes. For
-    # `regular_gaps` too.
-    clock_max_gap_s: float = 1500.0
     # A surge: an entry's share of the campaign's identities in ten minutes against its share earlier that day.
     surge_min_identities: int = 30
     surge_ratio: float = 4.0
@@ -292,7 +289,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "timing"),
     Rule("regular_gaps", "one identity voting at machine-regular intervals", "同一身份按机器般固定的间隔投票",
          "hold", ("regular_min_votes", "regular_min_gap_s", "regular_max_cv", "regular_slow_gap_s",
-                  "regular_slow_min_votes", "regular_slow_max_cv", "clock_max_gap_s"), "timing"),
+                  "regular_slow_min_votes", "regular_slow_max_cv", "timer_max_gap_s"), "timing"),
     Rule("timer_subnet", "identities of one network voting again for one entry after the same machine interval",
          "同一网段的多个身份按相同的机器间隔再次为同一作品投票", "hold",
          ("timer_min_identities", "timer_share", "timer_tolerance", "timer_min_gap_s", "timer_max_gap_s"),
@@ -316,7 +313,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
           "contrast_support", "ua_min_share", "contrast_prior", "contrast_sigmas", "hold_odds", "single_trait_share",
           "platform_share", "platform_data_min", "platform_data_chance", "platform_addresses_min",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
-          "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "clock_max_gap_s",
+          "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "timer_max_gap_s",
           "surge_min_identities", "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities",
           "odd_ballots_share", "alone_share", "drip_ua_share"),
          "coordination"),

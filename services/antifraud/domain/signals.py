@@ -521,7 +521,7 @@ def acquired_increments(votes: Iterable[VoteSignal], history: dict[tuple[str, st
 def on_clock(times: list[datetime], t: Thresholds) -> bool:
     """One identity's votes of a day (in time order) came back on a clock: `clock_visits` visits in a row (a visit
     is a run of requests less than `clock_min_gap_s` apart) whose gaps vary by no more than `clock_max_cv`, at most
-    `clock_max_gap_s` apart on average. People come back when something reminds them, at random, or on their own
+    `timer_max_gap_s` apart on average. People come back when something reminds them, at random, or on their own
     routine's half hours and hours (an alarm, a class's breaks); a slow drip's timer keeps its interval of minutes."""
     if len(times) < t.clock_visits:
         return False
@@ -531,7 +531,7 @@ def on_clock(times: list[datetime], t: Thresholds) -> bool:
     for i in range(k - 1, len(visits)):
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(visits[i - k + 1:i + 1])]
         mean = sum(gaps) / len(gaps)
-        if 0 < mean <= t.clock_max_gap_s \
+        if 0 < mean <= t.timer_max_gap_s \
                 and math.sqrt(sum((g - mean) ** 2 for g in gaps) / len(gaps)) <= t.clock_max_cv * mean:
             return True
     return False

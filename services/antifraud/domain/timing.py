@@ -370,13 +370,13 @@ def regular_limit(mean_gap_s: float, votes: int, t: Thresholds) -> float:
 
 def regular_gaps(times: list[datetime], t: Thresholds) -> tuple[float, float] | None:
     """(mean gap, coefficient of variation) when one identity's last votes are spaced like a timer, else None. Not
-    half an hour apart or more on average (`clock_max_gap_s`): a person's alarm on the hour is as even."""
+    half an hour apart or more on average (`timer_max_gap_s`): a person's alarm on the hour is as even."""
     times = sorted(times)[-t.regular_min_votes * 2:]
     if len(times) < t.regular_min_votes:
         return None
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     mean = statistics.fmean(gaps)
-    if mean < t.regular_min_gap_s or min(gaps) < t.regular_min_gap_s or mean > t.clock_max_gap_s:
+    if mean < t.regular_min_gap_s or min(gaps) < t.regular_min_gap_s or mean > t.timer_max_gap_s:
         return None
     cv = statistics.pstdev(gaps) / mean
     return (mean, cv) if cv <= regular_limit(mean, len(times), t) else None
