@@ -12,7 +12,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from massline.service import ServiceRuntime
 
-from .domain import NetworkState, Thresholds
+from .domain import NetworkState, Thresholds, hosting
 from .settings import AntifraudSettings
 
 POLICY_TTL_S = 5.0  # a campaign's policy is read again at most this often per instance
@@ -80,6 +80,7 @@ class AntifraudDeps:
     @classmethod
     def build(cls, rt: ServiceRuntime[AntifraudSettings]) -> AntifraudDeps:
         s = rt.settings
+        hosting.use(s.hosting())
         deps = cls(rt=rt, metrics=Metrics(rt), networks=NetworkState(s.thresholds, s.networks_held))
         nets = deps.networks
         deps.metrics.held.set_function(lambda: len(nets.nets))

@@ -1,17 +1,17 @@
 -- name: remember_votes
 INSERT INTO votes (vote_id, campaign_id, voter_id, entry_id, category_id, count, cast_at, ip_hash, subnet,
                    device_hash, fresh, gap_s, ua_hash, delay_bin, page_viewed, number_kind, rotating, on_clock,
-                   asked_at)
+                   asked_at, host)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::timestamptz[],
                      $8::text[], $9::text[], $10::text[], $11::bool[], $12::float8[], $13::text[], $14::text[],
-                     $15::bool[], $16::text[], $17::bool[], $18::bool[], $19::timestamptz[])
+                     $15::bool[], $16::text[], $17::bool[], $18::bool[], $19::timestamptz[], $20::bool[])
 ON CONFLICT (vote_id) DO NOTHING;
 
 -- name: network_votes
 -- What rebuilds a network's windows in memory: its stored votes since the start of a day, in the order scored.
 SELECT v.campaign_id, v.subnet, v.vote_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
        v.device_hash, v.fresh, v.gap_s, v.ua_hash, v.delay_bin, v.page_viewed, v.number_kind, v.rotating, v.on_clock,
-       v.asked_at
+       v.asked_at, v.host
 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(campaign_id, subnet, since)
 JOIN votes v ON v.campaign_id = t.campaign_id AND v.subnet = t.subnet AND v.cast_at >= t.since
 ORDER BY v.cast_at, v.vote_id;
@@ -52,13 +52,14 @@ GROUP BY v.campaign_id, v.voter_id;
 -- identities that cast a vote matching the selector in it (their camouflage votes for other entries too). Traits
 -- (user agent, delay bin, page viewed, number kind) restrict the matching votes when set; rotating_since, to the
 -- identities that had voted from changing fingerprints (a rotating vote) since then; rush, to the votes cast within
--- the delay bins $18 of verifying (with page_viewed false: in a rush); on_clock, to the votes cast on a clock.
+-- the delay bins $19 of verifying (with page_viewed false: in a rush); on_clock, to the votes cast on a clock; host,
+-- to the votes from a data centre's network.
 WITH t AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::uuid[], $6::text[],
                          $7::text[], $8::text[], $9::bool[], $10::bool[], $11::text[], $12::text[], $13::bool[],
-                         $14::text[], $15::timestamptz[], $16::bool[], $17::bool[])
+                         $14::text[], $15::timestamptz[], $16::bool[], $17::bool[], $18::bool[])
         AS t(idx, campaign_id, start_at, end_at, entry_id, subnet, device_hash, voter_id, fresh_only, voters_of_entry,
-             ua_hash, delay_bin, page_viewed, number_kind, rotating_since, rush, on_clock)
+             ua_hash, delay_bin, page_viewed, number_kind, rotating_since, rush, on_clock, host)
 ), hit AS (
     SELECT t.idx, t.voters_of_entry, t.subnet AS scope, v.*
     FROM t
@@ -69,19 +70,20 @@ WITH t AS (
      AND (t.delay_bin IS NULL OR v.delay_bin = t.delay_bin)
      AND (t.page_viewed IS NULL OR v.page_viewed = t.page_viewed)
      AND (t.number_kind IS NULL OR v.number_kind = t.number_kind)
-     AND (t.rush IS NULL OR (v.delay_bin IS NOT NULL AND v.delay_bin = ANY($18::text[])) = t.rush)
+     AND (t.rush IS NULL OR (v.delay_bin IS NOT NULL AND v.delay_bin = ANY($19::text[])) = t.rush)
      AND (t.rotating_since IS NULL OR EXISTS (
           SELECT 1 FROM votes r WHERE r.campaign_id = v.campaign_id AND r.voter_id = v.voter_id
            AND r.cast_at >= t.rotating_since AND r.rotating))
      AND (t.on_clock IS NULL OR v.on_clock = t.on_clock)
+     AND (t.host IS NULL OR v.host = t.host)
 )
 SELECT idx, vote_id, campaign_id, voter_id, entry_id, category_id, count, cast_at, ip_hash, subnet, device_hash,
-       fresh, ua_hash, delay_bin, page_viewed, number_kind, rotating, on_clock
+       fresh, ua_hash, delay_bin, page_viewed, number_kind, rotating, on_clock, host
 FROM hit WHERE NOT voters_of_entry
 UNION ALL
 SELECT t.idx, v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
        v.subnet, v.device_hash, v.fresh, v.ua_hash, v.delay_bin, v.page_viewed, v.number_kind, v.rotating,
-       v.on_clock
+       v.on_clock, v.host
 FROM t
 JOIN (SELECT DISTINCT idx, campaign_id, voter_id FROM hit WHERE voters_of_entry) w ON w.idx = t.idx
 JOIN votes v ON v.campaign_id = w.campaign_id AND v.voter_id = w.voter_id AND v.cast_at >= t.start_at

@@ -51,7 +51,7 @@ def stored_signal(r: asyncpg.Record) -> VoteSignal:
     return VoteSignal(r["vote_id"], r["campaign_id"], r["voter_id"], r["entry_id"], r["category_id"], r["count"],
                       r["cast_at"], r["ip_hash"], r["subnet"], r["device_hash"], None, r["fresh"],
                       ua=r["ua_hash"], delay=r["delay_bin"], page=r["page_viewed"], num=r["number_kind"],
-                      rot=r["rotating"], clock=r["on_clock"], asked=r.get("asked_at"))
+                      rot=r["rotating"], clock=r["on_clock"], asked=r.get("asked_at"), host=r["host"])
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
@@ -82,7 +82,7 @@ class PgWindows(Counting):
         await self.conn.execute(Q.remember_votes, *_columns([
             (v.vote_id, v.campaign_id, v.voter_id, v.entry_id, v.category_id, v.count, v.cast_at, v.ip_hash,
              v.subnet, v.device_hash, v.fresh, gap[0] if (gap := getattr(past.get(v.vote_id), "gap", None)) else None,
-             v.ua, v.delay, v.page, v.num, v.rot, v.clock, v.asked)
+             v.ua, v.delay, v.page, v.num, v.rot, v.clock, v.asked, v.host)
             for v in votes]))
 
     async def bump(self, increments: dict[ShardedKey, int],
@@ -134,7 +134,7 @@ class PgWindows(Counting):
             return out
         got = await self.conn.fetch(Q.select_votes, *_columns([
             (i, s.campaign_id, s.start, s.end, s.entry_id, s.subnet, s.device_hash, s.voter_id, s.fresh_only,
-             s.voters_of_entry, s.ua, s.delay, s.page, s.num, rotating_since(s), s.rush, s.clock)
+             s.voters_of_entry, s.ua, s.delay, s.page, s.num, rotating_since(s), s.rush, s.clock, s.host)
             for i, s in enumerate(selectors)]), sorted(RUSH_BINS))
         for r in got:
             out[r["idx"]].append(stored_signal(r))

@@ -1,5 +1,6 @@
 """Anti-fraud settings: detector thresholds and the default policy (a campaign's own policy overrides it)."""
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -8,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 from massline.settings import ServiceSettings
 
 from .domain import Thresholds, validate_overrides, with_overrides
+from .domain.hosting import SHIPPED, HostingNetworks
 
 
 class AntifraudSettings(ServiceSettings):
@@ -49,6 +51,27 @@ class AntifraudSettings(ServiceSettings):
     tens_retention_days: int = Field(
         400, description="How long the entries' and the campaign's identities per ten minutes are kept (the jumps of "
                          "a whole voting period, read at the final review); longer than the detector windows.")
+
+    hosting_networks_file: Path = Field(
+        SHIPPED, description="The data centres' address ranges (one CIDR a line, # comments): a vote from one of them "
+                             "came from a cloud server, not a home, a phone or an office line (the `host` trait). The "
+                             "shipped list holds the large clouds serving mainland China; replace it with an "
+                             "IP-intelligence provider's list of hosting (IDC) ranges.")
+    hosting_networks: list[str] = Field(
+        default_factory=list,
+        description="Ranges added to the file's, e.g. MASSLINE_HOSTING_NETWORKS='[\"203.0.113.0/24\"]'.")
+
+    def hosting(self) -> HostingNetworks:
+        """The ranges read from `hosting_networks_file` and `hosting_networks`."""
+        return HostingNetworks.read(self.hosting_networks_file, self.hosting_networks)
+
+    @model_validator(mode="after")
+    def _readable_hosting(self) -> "AntifraudSettings":
+        try:
+            self.hosting()
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"hosting networks ({self.hosting_networks_file}): {exc}") from exc
+        return self
 
     @field_validator("fraud_thresholds")
     @classmethod

@@ -53,6 +53,7 @@ from fraud_world import (  # noqa: E402
     Campus,
     CarrierNat,
     Cell,
+    CloudPhones,
     Devoted,
     Farm,
     FreshDrip,
@@ -80,7 +81,7 @@ PRECISION = 0.95
 PRECISION_INVALIDATED = 0.99
 FP_MAX = 0.005
 RECALL = {"burst": 0.95, "shared_devices": 0.95, "camouflage": 0.8, "fresh_surge": 0.8, "slow_drip": None,
-          "together": 0.8, "turns": 0.95}
+          "together": 0.8, "turns": 0.95, "cloud_phones": 0.8}
 FIRST_FLAG_S = 60.0
 # Families that show themselves only one identity after another (a run of turns at one browser takes its first dozen
 # sittings, ten minutes or so, before anything tells it from a colleague voting alone): first flag reported, no target.
@@ -120,6 +121,8 @@ def grid(quick: bool = False) -> list[Cell]:
                        "average, one or two votes each time", [Devoted(600, mean_gap_s=gap)]))
     honest.append(("office 300 group plan", "300 staff behind one address, 85 % for their unit, 40 % on one "
                    "virtual operator's group plan", [Office(300, group_plan=0.4)]))
+    honest.append(("office 120 cloud gateway", "120 staff whose internet goes out through a cloud NAT gateway's 2 "
+                   "addresses, 85 % for their unit", [Office(120, gateway=2)]))
     honest.append(("office 300 imaged PCs", "300 staff behind one address, all for their unit only, 70 % on the "
                    "unit's PCs installed from one image (one user agent)", [Office(300, loyalty=1.0, imaged=0.7)]))
     for pcs, per_pc in ((12, 6), (30, 10)):
@@ -182,6 +185,9 @@ def grid(quick: bool = False) -> list[Cell]:
     attacks.append(("slow drip humanlike", "150 ids, 1 vote / 4 min + 0–40 s, residential proxies, UA mix, human "
                     "verify, faked page", SlowDrip(150, Farm(ua="mix", verify="human", page="faked", jitter_s=40),
                                                    interval_s=240)))
+    attacks.append(("cloud phones", "150 cloud phones on 3 data-centre /24s × 10 addr (one in four a small IDC's), "
+                    "own fingerprints, in-app UAs, page loaded, human delays, half on platform numbers, batches of 25 "
+                    "every 200 s", CloudPhones(150)))
     attacks.append(("fresh drip one-UA", "12 fresh ids, one every 100 s ± 33 s, each all 10 at once, residential "
                     "proxies, one copied UA, scripted verify, no page",
                     FreshDrip(12, Farm(ua="one", verify="scripted", page="none"), every_s=100)))

@@ -47,7 +47,15 @@ Honest populations (label in brackets)
       minutes apart on average) and give one or two votes to their favourite each time, until their ten are spent.
     * an office [office]: dozens to hundreds of staff behind one address, mostly desktop browsers,
       voting after an internal notice for their own unit's entry (loyalty 85 %). Some units put the same
-      system image on every PC: their staff's browsers send one user agent string.
+      system image on every PC: their staff's browsers send one user agent string. Some companies' internet
+      goes out through a cloud NAT gateway: one or two addresses in a cloud's data centre.
+    * people on a VPN [ordinary]: 1 % of ordinary people browse through a VPN or an accelerator whose exits are
+      a few addresses in each of a few dozen data-centre networks, shared by all its users.
+
+Data centres
+    Homes, phones and offices get their addresses from carriers. Servers, cloud phones (云手机) and VPN exits sit in
+    data centres: the large clouds' ranges (Alibaba, Tencent, Huawei, Baidu, as they announce them) and small
+    hosting companies' and carriers' IDC rooms, whose ranges few lists know. No home or phone has an address there.
 
 Attack families (label "attack:<family>"; each targets one mid-ranked entry)
     Each family says *when* its identities vote and *for what*; a `Farm` style says what they look
@@ -61,6 +69,10 @@ Attack families (label "attack:<family>"; each targets one mid-ranked entry)
       in one wave only, all ten at once).
     * shared_devices: each phone/emulator serves many identities one after another.
     * camouflage: farm identities also vote for popular entries to look normal.
+    * cloud_phones: a cloud-phone service's phones (real Android images in a data centre, 云手机群控), each with
+      its own address there (about ten per /24, on three /24s, each a large cloud's or, one time in four, a small
+      IDC's), its own fingerprint and a real model's in-app user agent, the page loaded, human-like delays; half
+      on a code platform's numbers; started in batches of 25 minutes apart, every phone all ten for the target.
     * fresh_surge: freshly verified identities from an SMS farm, each on its own residential address
       and device, all voting for one entry within minutes; size = multiple of the entry's honest votes
       in the cell.
@@ -117,6 +129,17 @@ RESIDENTIAL_OCTETS = [27, 36, 39, 42, 49, 58, 59, 60, 61, 101, 106, 110, 111, 11
                       119, 120, 121, 122, 123, 124, 125, 171, 175, 180, 182, 183, 202, 210, 211, 218, 219, 220, 221,
                       222, 223]
 GARBAGE_SUBNETS = [None, "", "unknown", "999.1.1.0/24"]
+# Data centres: the large clouds' ranges (as announced) and small hosting companies' and carriers' IDC rooms.
+CLOUD_RANGES = ["47.92.0.0/14", "47.96.0.0/11", "39.96.0.0/13", "8.128.0.0/10", "120.24.0.0/14", "121.40.0.0/14",
+                "101.132.0.0/15", "106.14.0.0/15", "116.62.0.0/16", "118.178.0.0/16",  # Alibaba Cloud
+                "81.68.0.0/14", "49.232.0.0/14", "1.12.0.0/14", "175.24.0.0/14", "106.52.0.0/14", "124.220.0.0/14",
+                "42.192.0.0/15", "43.136.0.0/13",  # Tencent Cloud
+                "121.36.0.0/15", "124.70.0.0/15", "119.3.0.0/16", "139.9.0.0/16", "116.63.0.0/16",  # Huawei Cloud
+                "180.76.0.0/16", "106.12.0.0/15"]  # Baidu AI Cloud
+IDC_RANGES = ["110.42.0.0/16", "58.218.0.0/16", "61.160.0.0/16", "122.228.0.0/16", "103.45.0.0/16",
+              "43.248.0.0/16", "154.8.0.0/16"]
+_DATA_CENTRES = [ipaddress.ip_network(r) for r in CLOUD_RANGES + IDC_RANGES]
+VPN_SHARE = 0.01
 
 # Mainland number segments by what sells them (MIIT's allocation), with their weights within the group.
 CARRIER_SEGMENTS = (["134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159", "172", "178",
@@ -354,6 +377,11 @@ class Person:
         return VOTES_PER_DAY - self.used
 
 
+def in_data_centre(a: int, b: int, c: int) -> bool:
+    address = ipaddress.ip_address(f"{a}.{b}.{c}.0")
+    return any(address in net for net in _DATA_CENTRES)
+
+
 class Gen:
     """Shared state while one cell is generated: randomness per component, unique addresses, ids."""
 
@@ -376,9 +404,29 @@ class Gen:
             a = first if first is not None else rng.choice(RESIDENTIAL_OCTETS)
             b, c = rng.randrange(256), rng.randrange(256)
             net = f"{a}.{b}.{c}.0/24"
-            if net not in self.used_nets:
+            if net not in self.used_nets and not in_data_centre(a, b, c):
                 self.used_nets.add(net)
                 return a, b, c
+
+    def data_centre_net(self, rng: random.Random, ranges: list[str]) -> tuple[int, int, int]:
+        """A /24 of a data centre, in one of `ranges`, that nothing else in the cell uses."""
+        while True:
+            net = ipaddress.ip_network(rng.choice(ranges))
+            block = int(net.network_address) + (rng.randrange(net.num_addresses >> 8) << 8)
+            a, b, c, _ = (block >> 24) & 255, (block >> 16) & 255, (block >> 8) & 255, 0
+            if f"{a}.{b}.{c}.0/24" not in self.used_nets:
+                self.used_nets.add(f"{a}.{b}.{c}.0/24")
+                return a, b, c
+
+    def vpn_exit(self, voter: str) -> str:
+        """The address a VPN user's traffic leaves from: one of a few in each of the VPN's 30 data-centre /24s
+        (the same for every cell of a seed; its own random stream)."""
+        pick = random.Random(f"{self.seed}:{self.regime}:vpn:{voter}")
+        k = pick.randrange(30)
+        net = random.Random(f"{self.seed}:vpn-net:{k}")
+        exit_net = ipaddress.ip_network(net.choice(CLOUD_RANGES))
+        block = int(exit_net.network_address) + (net.randrange(exit_net.num_addresses >> 8) << 8)
+        return str(ipaddress.ip_address(block + 10 + pick.randrange(4)))
 
     def residential(self, rng: random.Random, ipv6_share: float = 0.15) -> str:
         """An address in a /24 (or /64) nobody else in the cell uses."""
@@ -576,6 +624,9 @@ class Ordinary:
                 i += size
                 continue
             p = g.person(rng, self.label, g.residential(rng))
+            if random.Random(f"vpn?:{p.voter}").random() < VPN_SHARE:  # its own stream: the rest is the same
+                p.ip = g.vpn_exit(p.voter)
+                p.subnet = network_prefix(p.ip)
             if rng.random() < self.garbled_share:
                 g.garble(rng, p)
             g.ordinary_day(rng, p, arrivals[i], returning)
@@ -730,10 +781,15 @@ class Office:
     scale_s: float = 300.0
     group_plan: float = 0.0  # share of the staff on the employer's group plan with one virtual operator
     imaged: float = 0.0  # share of the staff on the unit's PCs, installed from one image: one user agent string
+    gateway: int = 0  # addresses of a cloud NAT gateway its internet goes out through (0: its own line's one)
 
     def generate(self, g: Gen) -> None:
         rng = g.rng("office")
         [address] = g.pool(rng, 1, 1, first=61)
+        cloud = random.Random(f"{g.seed}:{g.regime}:gateway")
+        if self.gateway:
+            a, b, c = g.data_centre_net(cloud, CLOUD_RANGES)
+            gateway = [f"{a}.{b}.{c}.{20 + k}" for k in range(self.gateway)]
         plan = random.Random(f"{g.seed}:{g.regime}:group-plan")
         image = random.Random(f"{g.seed}:{g.regime}:image")
         office_ua = UA.desktop(image)
@@ -741,7 +797,8 @@ class Office:
         for arrival in surge_arrivals(rng, self.staff, g.span * self.at, 1.5, self.scale_s, g.span):
             numbers = (1.0, 0.0, "170") if plan.random() < self.group_plan else None
             ua = office_ua if image.random() < self.imaged else ...
-            p = g.person(rng, "office", address, desktop_bias=1.0, numbers=numbers, ua=ua)
+            p = g.person(rng, "office", cloud.choice(gateway) if self.gateway else address, desktop_bias=1.0,
+                         numbers=numbers, ua=ua)
             fav = self.entry if rng.random() < self.loyalty else None
             g.ordinary_day(rng, p, arrival, rng.random() < g.returning_share(), favourite=fav)
 
@@ -1006,6 +1063,42 @@ class Turns(Attack):
             at = p.page_t + rng.uniform(2, 8)
             g.vote(p, at, self.entry, VOTES_PER_DAY)
             t = at + rng.uniform(6, 30)                                # a new private window, the page
+
+
+@dataclass
+class CloudPhones(Attack):
+    """A cloud-phone service's phones (云手机群控): real Android images in a data centre, each with its own address and
+    fingerprint, a real model's in-app browser, the page loaded and human-like delays; started in batches."""
+
+    networks: int = 3
+    per_network: int = 10  # addresses per /24: one phone each, or a handful behind each
+    batch: int = 25
+    batch_gap_s: float = 200.0
+    idc_share: float = 0.25  # each /24 a small IDC's (on few lists) rather than a large cloud's, this often
+    platform: float = 0.5  # share of the phones on a code platform's numbers
+    family = "cloud_phones"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label())
+        nets = [g.data_centre_net(rng, IDC_RANGES if rng.random() < self.idc_share else CLOUD_RANGES)
+                for _ in range(self.networks)]
+        addresses = [f"{a}.{b}.{c}.{10 + k}" for k in range(self.per_network) for a, b, c in nets]
+        numbers = (self.platform * 7 / 8, self.platform / 8, None)
+        start = g.span * self.at
+        for i in range(self.identities):
+            p = g.person(rng, self.label(), addresses[i % len(addresses)], ua=UA.pick(rng, mobile_only=True),
+                         attack=True, numbers=numbers)
+            first = start + (i // self.batch) * self.batch_gap_s * rng.uniform(0.8, 1.2) + rng.uniform(0, 90)
+            if first >= g.span:
+                break
+            p.verified_t = first - lognormal(rng, 35, 0.9, 6, 600)
+            p.page_t = p.verified_t + rng.uniform(1, max(1.5, first - p.verified_t - 1))
+            t, left = first, VOTES_PER_DAY
+            while left:
+                count = left if rng.random() < 0.5 else rng.randint(1, left)
+                g.vote(p, t, self.entry, count)
+                left -= count
+                t += rng.uniform(2, 8)
 
 
 @dataclass

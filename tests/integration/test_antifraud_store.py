@@ -268,6 +268,35 @@ async def test_one_browser_taking_identities_in_turn_is_found_alike_by_an_instan
     assert b.rebuilt
 
 
+async def test_cloud_phones_are_held_on_their_data_centre_s_networks_by_an_instance_that_rebuilt_them(service):
+    """Sixty cloud phones on three of a large cloud's /24s (each phone its own address, carriers' numbers, people's
+    user agents, delays and page views) beside the campaign's people: the votes are stored with their data-centre
+    trait, a finding selects by it in PostgreSQL, and an instance that starts halfway rebuilds the networks from the
+    stored votes and holds the same votes as one memory that saw all: every phone's, and no one else's."""
+    t = domain.Thresholds()
+    campaign = f"{CAMPAIGN}-cloud"
+    honest = [vote(f"p{i}", (TARGET, OTHER, THIRD, THIRD, THIRD)[i % 5],
+                   T0 - timedelta(minutes=30) + timedelta(seconds=6 * i), subnet=f"203.0.{i % 250}.0/24",
+                   verified=T0 - timedelta(minutes=31) + timedelta(seconds=6 * i)) for i in range(300)]
+    phones = [vote(f"phone{i}", TARGET, T0 + timedelta(seconds=10 * i), count=10, subnet=f"47.108.{i % 3}.0/24",
+                   verified=T0 + timedelta(seconds=10 * i - 40 - 7 * (i % 9))) for i in range(60)]
+    events = sorted(honest + phones, key=lambda e: e.cast_at)
+    memory, a, b = domain.MemoryWindows(), domain.NetworkState(t), domain.NetworkState(t)
+    found: dict[tuple, set] = {}
+    expected: dict[tuple, set] = {}
+    half = next(i for i, e in enumerate(events) if e.voter_id == "phone30") // 5 * 5
+    for i in range(0, len(events), 5):
+        signals = [domain.VoteSignal.of(campaign, e, t) for e in events[i:i + 5]]
+        _collect(found, await score(service.pool, signals, b if i >= half else a, t, offset=i))
+        _collect(expected, await domain.detect(signals, memory, t))
+    assert found == expected
+    assert set().union(*found.values()) == {e.vote_id for e in phones}
+    assert {f[1] for f, held in found.items() if held} == {"coordinated_cohort"}
+    assert b.rebuilt
+    stored = await service.pool.fetch("SELECT voter_id, host FROM votes WHERE campaign_id = $1", campaign)
+    assert {r["voter_id"] for r in stored if r["host"]} == {e.voter_id for e in phones}
+
+
 async def test_a_batch_whose_transaction_failed_is_counted_once_when_tried_again(service):
     t = domain.Thresholds()
     events = network_traffic()

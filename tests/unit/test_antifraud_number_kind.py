@@ -8,6 +8,7 @@ import random
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -167,13 +168,16 @@ def test_a_finding_covers_the_votes_that_come_in_its_window_after_it_was_made() 
     assert ids(late) <= set().union(*found.values())
 
 
-def cloud_phones(rng: random.Random, n: int, networks: int, per_address: int = 1) -> list[domain.VoteSignal]:
-    """A cloud-phone farm: `n` phones in a data centre's networks, each with an address of its own (what such
-    services sell) or `per_address` behind each, half of them verified with numbers bought from code platforms
-    (virtual operators'; no data SIMs), the other half with carriers' SIMs; real phone models' user agents, people's
-    delays and page views, voting for the target over half an hour (no burst)."""
+def cloud_phones(rng: random.Random, n: int, networks: int, per_address: int = 1,
+                 first: str = "110.42") -> list[domain.VoteSignal]:
+    """A cloud-phone farm: `n` phones in a data centre's networks (under `first`: by default a small hosting
+    company's, on no list of hosting networks), each with an address of its own (what such services sell) or
+    `per_address` behind each, half of them verified with numbers bought from code platforms (virtual operators';
+    no data SIMs), the other half with carriers' SIMs; real phone models' user agents, people's delays and page
+    views, voting for the target over half an hour (no burst)."""
+    a, b = (int(x) for x in first.split("."))
     return [signal(f"cloud{i}", TARGET, T0 + timedelta(seconds=rng.uniform(0, 1800)),
-                   subnet=f"47.{92 + i % networks}.{17 * (i % networks)}.0/24",
+                   subnet=f"{a}.{b + i % networks}.{17 * (i % networks)}.0/24",
                    kind="virtual" if rng.random() < 0.5 else "mobile", ua=f"ua-{rng.randrange(25)}",
                    delay_s=rng.lognormvariate(4.2, 0.6), ip=f"dc-{i % networks}-{i // networks // per_address}")
             for i in range(n)]
@@ -182,15 +186,51 @@ def cloud_phones(rng: random.Random, n: int, networks: int, per_address: int = 1
 @pytest.mark.parametrize(("seed", "per_address"), [(1, 1), (2, 1), (3, 1), (1, 5), (2, 5)])
 def test_cloud_phones_on_addresses_of_their_own_are_held_on_their_platform_numbers(seed: int,
                                                                                   per_address: int) -> None:
-    # Every phone on a platform's number is held, and no one else: not the farm's phones on carriers' SIMs either,
-    # which look like the people of a carrier's NAT pool (found by its addresses, the network is not known to be a
-    # data centre's).
+    # In a data centre no list knows: every phone on a platform's number is held, and no one else: not the farm's
+    # phones on carriers' SIMs either, which look like the people of a carrier's NAT pool (found by its addresses).
     rng = random.Random(seed)
     before = background(rng)
     farm = cloud_phones(random.Random(100 + seed), 150, 3, per_address)
+    assert not any(v.host for v in farm)
     found = run(before + farm, per_batch=20)
     assert set().union(*found.values()) == ids([v for v in farm if v.num == "virtual"])
     assert set(found) == {"coordinated_cohort"}
+
+
+@pytest.mark.parametrize(("seed", "per_address", "platform"), [(1, 1, True), (2, 1, True), (3, 5, True),
+                                                                (1, 1, False), (2, 5, False)])
+def test_cloud_phones_in_a_known_data_centre_are_held_whatever_their_numbers(seed: int, per_address: int,
+                                                                             platform: bool) -> None:
+    # In a large cloud's ranges (the shipped list of hosting networks): every phone is held, its carrier SIMs too,
+    # and a farm on carriers' SIMs only; no one else (the target's own fans, the crowd).
+    rng = random.Random(seed)
+    before = background(rng)
+    farm = cloud_phones(random.Random(100 + seed), 150, 3, per_address, first="47.108")
+    if not platform:
+        farm = [replace(v, num="mobile") for v in farm]
+    assert all(v.host for v in farm)
+    found = run(before + farm, per_batch=20)
+    assert set().union(*found.values()) == ids(farm)
+    assert set(found) == {"coordinated_cohort"}
+    finding = findings(before + farm, per_batch=20)["coordinated_cohort"]
+    assert "data centre" in finding.explanation and "数据中心" in finding.explanation_zh
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_company_behind_a_cloud_gateway_and_people_on_vpns_are_not_held(seed: int) -> None:
+    # A company whose internet goes out through a cloud NAT gateway's two addresses, its staff voting for their own
+    # unit within ten minutes of the notice (a third on a virtual operator's group plan); and two in a hundred of
+    # the crowd voting through a VPN or an accelerator whose exits are a few addresses of a cloud's networks, for
+    # whatever they like (the target too).
+    rng = random.Random(seed)
+    before = background(rng)
+    exits = [f"47.{100 + k}.{3 * k}.0/24" for k in range(3)]
+    before = [replace(v, subnet=exits[i % 3], ip_hash=f"vpn-{i % 7}", host=True) if i % 50 == 0 else v
+              for i, v in enumerate(before)]
+    staff = [replace(v, subnet="47.110.9.0/24", host=True)
+             for v in place(random.Random(seed * 7), 80, 2, lambda r: "virtual" if r.random() < 0.33 else "mobile",
+                            600, "staff")]
+    assert not set().union(*run(before + staff, per_batch=20).values())
 
 
 def place(rng: random.Random, n: int, addresses: int, kind: Callable[[random.Random], str], span_s: float,

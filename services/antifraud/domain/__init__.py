@@ -12,6 +12,7 @@ of honest voters behind one address. What holds votes is coordination — identi
 more than the campaign's other voters — timing, and devices shared by many identities.
 """
 
+from . import hosting
 from .context import Context, Evidence
 from .findings import BY_ZH, WINDOW_ZH, Finding, Selector, hm, hm_zh, matches, rotating_since, sel
 from .networks import takeover
@@ -139,6 +140,7 @@ __all__ = [
     "gap_bucket",
     "hm",
     "hm_zh",
+    "hosting",
     "identity_risk",
     "impact",
     "judge",

@@ -111,6 +111,7 @@ _PLACE_TRAITS = frozenset({"ua", "num"})
 # voting: people in one room told together verify together and vote together ("verify now, we vote after the
 # break"). A script's delay is seconds; minutes shared there are the place's.
 _TOLD_TOGETHER = frozenset({"1-2min", "2-5min", "5-15min", "15-60min"})
+_HOST = frozenset({"host"})  # the data-centre trait, weighed last (`check`)
 _RESOLD = ("virtual", "data")  # the kinds of number a code-receiving platform stocks (`_platform`)
 # A script's habits: their baseline leaves out another entry of the batch that stands out with the same one
 # (`standout`): two farms of one script, striking at once, would each make the other's habit look common.
@@ -130,6 +131,8 @@ _DEV_EN = "changed device fingerprints between their votes that day"
 _DEV_ZH = "当天投票时多次更换设备指纹"
 _CLOCK_EN = "came back to vote again and again at nearly the same interval that day, like a timer"
 _CLOCK_ZH = "当天多次以几乎相同的间隔回来投票，如同定时器"
+_HOST_EN = "voted from a data centre's network (cloud servers, not a home, a phone or an office line)"
+_HOST_ZH = "从数据中心网段投票（云服务器，而非家庭宽带、手机或单位网络）"
 _NUM_ZH = {"virtual": "使用虚拟运营商号码（170/171/162/165/167）验证",
            "data": "使用上网卡/物联网卡号码（145–149）验证", "mobile": "使用基础运营商号码验证"}
 
@@ -393,6 +396,8 @@ def _describe(name: str, value: str) -> tuple[str, str]:
         return _DEV_EN, _DEV_ZH
     if name == "clock":
         return _CLOCK_EN, _CLOCK_ZH
+    if name == "host":
+        return _HOST_EN, _HOST_ZH
     if name == "rush":
         return _RUSH_EN, _RUSH_ZH
     if name == "delay":
@@ -469,27 +474,37 @@ def check(v: VoteSignal, ctx: Context) -> None:
                              ctx.ids("entry_subnet_ips_day", f"{e}|{v.subnet}", v) if co.label == "network" else 0)
         unweighed = _unweighed(v, ctx, platform is not None) \
             | (ACQUIRED_NAMES if co.label == "network" else frozenset())
-        traits = _compared(v, ctx, co, n, n_others, cohort, others, unweighed)
-        traits.platform = platform
-        chosen = {name for name, _, _ in traits.strong + traits.support}
-        if co.label == "entry" and v.ua and "ua" not in chosen and (
-                few_user_agents(v, ctx, co, n) or ("rush" in chosen and few_user_agents(
-                    v, ctx, co, cohort("rush=y"), "entry_rush_uas_ten"))):
-            # the script sends a few user agents (its voters do, or those in a rush), and this is not one of them
-            traits.contradicts.add("ua")
-        # An identity with two of the script's strong traits is the script's whatever its number or page habit (a
-        # farm mixing a code platform's numbers with carriers' must not hide its carrier half that way), and so is
-        # one sending the user agent most of the cohort sends, when it stands out, whatever its number; not one
-        # sending a user agent the script does not.
-        # A delay as quick as the script's, by an identity that loaded the page, counts here as one of them: beside
-        # the user agent most of the cohort sends it is the script's identity that loaded the page, not a person.
-        mine = len(traits.strong) + traits.hurried >= 2 or (traits.its_ua and traits.contradicts <= {"num"})
-        if (traits.contradicts and (not mine or "ua" in traits.contradicts)) or not (traits.strong or traits.support):
-            continue
-        if _judge(v, ctx, co, n, traits) and co.label == "entry":
-            judged_entry = True
+        # A data centre's network is weighed only when the rest finds nothing: a script found by its habits is
+        # found on every network it uses, not only on its data centres' (a fuller finding covers fewer).
+        for hosts in (_HOST, frozenset()) if v.host else (frozenset(),):
+            if _cohort_judged(v, ctx, co, n, n_others, cohort, others, unweighed | hosts, platform):
+                judged_entry |= co.label == "entry"
+                break
     if not judged_entry:
         script_day(v, ctx, others)
+
+
+def _cohort_judged(v: VoteSignal, ctx: Context, co: Cohort, n: int, n_others: int, cohort: Any, others: Any,
+                   unweighed: frozenset[str], platform: tuple[int, int, int] | None) -> bool:
+    """The vote's identity judged in one cohort, on its traits but the `unweighed`: whether a finding was made."""
+    traits = _compared(v, ctx, co, n, n_others, cohort, others, unweighed)
+    traits.platform = platform
+    chosen = {name for name, _, _ in traits.strong + traits.support}
+    if co.label == "entry" and v.ua and "ua" not in chosen and (
+            few_user_agents(v, ctx, co, n) or ("rush" in chosen and few_user_agents(
+                v, ctx, co, cohort("rush=y"), "entry_rush_uas_ten"))):
+        # the script sends a few user agents (its voters do, or those in a rush), and this is not one of them
+        traits.contradicts.add("ua")
+    # An identity with two of the script's strong traits is the script's whatever its number or page habit (a
+    # farm mixing a code platform's numbers with carriers' must not hide its carrier half that way), and so is
+    # one sending the user agent most of the cohort sends, when it stands out, whatever its number; not one
+    # sending a user agent the script does not.
+    # A delay as quick as the script's, by an identity that loaded the page, counts here as one of them: beside
+    # the user agent most of the cohort sends it is the script's identity that loaded the page, not a person.
+    mine = len(traits.strong) + traits.hurried >= 2 or (traits.its_ua and traits.contradicts <= {"num"})
+    if (traits.contradicts and (not mine or "ua" in traits.contradicts)) or not (traits.strong or traits.support):
+        return False
+    return _judge(v, ctx, co, n, traits)
 
 
 def _compared(v: VoteSignal, ctx: Context, co: Cohort, n: int, n_others: int, cohort: Any, others: Any,
@@ -772,11 +787,12 @@ def _beyond(v: VoteSignal, ctx: Context, co: Cohort, n: int,
     return extra, taken
 
 
-def _place_trait(name: str, value: str, from_place: bool, strong: bool = True) -> bool:
+def _place_trait(name: str, value: str, from_place: bool, strong: bool = True, spread: bool = False) -> bool:
     """A trait a place gives everyone in it (`_PLACE_TRAITS`; for a vote `from_place`, `_TOLD_TOGETHER`, and any
     delay a person can take that only supports: people told which entry to back vote seconds after verifying, a
-    few times as often as the campaign's crowd, who first look around; a script's seconds stand out far more)."""
-    return name in _PLACE_TRAITS or (from_place and name == "delay" and (
+    few times as often as the campaign's crowd, who first look around; a script's seconds stand out far more; a
+    data centre's network, unless its votes for the entry came from many of its addresses: `spread`)."""
+    return name in _PLACE_TRAITS or (name == "host" and not spread) or (from_place and name == "delay" and (
         value in _TOLD_TOGETHER or (not strong and value != INSTANT_BIN)))
 
 
@@ -799,8 +815,9 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # A network taken over is concentration: it is a piece of evidence beside a behavioural trait, but beside a
     # place's trait alone (one user agent: a unit's PCs installed from one image) it only weighs.
     here = label == "network" or _from_place(v, ctx)
-    behaviour = platform is not None or any(not _place_trait(name, value, here) for name, value, _ in strong) \
-        or any(not _place_trait(name, value, here, strong=False) for name, value, _ in support)
+    spread = _spread(v, ctx)
+    behaviour = platform is not None or any(not _place_trait(x, value, here, True, spread) for x, value, _ in strong) \
+        or any(not _place_trait(x, value, here, False, spread) for x, value, _ in support)
     # So is an entry's surge, seen from a network where many identities back the entry: a company rallying at
     # lunch surges for its unit, from its offices, on its imaged PCs.
     place = label == "network" or (not behaviour and any(x.signal == "surge" for x in extra)
@@ -808,9 +825,7 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # A rush is two habits at once (the delay and never loading the page): two pieces, as they were apart. So is
     # changing fingerprints far commoner here than among everyone (`rotation_ratio`): an anti-detect browser's.
     rotates = any(name == "dev" and ev.ratio >= t.rotation_ratio for name, _, ev in strong)
-    # So is coming back on a clock far commoner here (`clock_ratio`): a few devoted fans in a hundred are ever that
-    # even in a day, a slow drip's identities all are.
-    clocks = any(name == "clock" and ev.ratio >= t.clock_ratio for name, _, ev in strong)
+    # So are coming back on a clock and voting from data centres, far commoner here (`_clocked_or_hosted`).
     # A network's cohort with only its place's traits is not made a farm by the entry's burst either: the burst is
     # of the entry's requests from everywhere (another farm's, say), and people told together at one place vote in
     # the same seconds (an office at lunch).
@@ -818,7 +833,8 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # From a place, its traits together are one piece, the place: a unit's imaged PCs and its people's quick votes.
     seen = strong + support
     pieces = (1 if here and not behaviour else len(seen)) + any(name == "rush" for name, _, _ in seen) + rotates \
-        + clocks + sum(behaviour or not (x.signal == "network" or (x.signal in together and place)) for x in extra)
+        + _clocked_or_hosted(strong, t, spread) \
+        + sum(behaviour or not (x.signal == "network" or (x.signal in together and place)) for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
         return False
     sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)
@@ -838,6 +854,23 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
            "invalidate" if sure else "hold", any_number=traits.its_ua or rotates or bool(
                platform and taken and not platform[2]))
     return True
+
+
+def _clocked_or_hosted(strong: list[Trait], t: Thresholds, spread: bool) -> int:
+    """The further pieces of evidence (one each) of two habits standing out among the strong traits: coming back on
+    a clock (`clock_ratio`: a few devoted fans in a hundred are ever that even in a day, a slow drip's identities
+    all are), and voting from data centres (`host_ratio`), from many of its network's addresses (`spread`: a
+    cloud-phone farm's phones, each with its own; people on a VPN are a few in a hundred for every entry alike)."""
+    clocks = any(name == "clock" and ev.ratio >= t.clock_ratio for name, _, ev in strong)
+    hosted = spread and any(name == "host" and ev.ratio >= t.host_ratio for name, _, ev in strong)
+    return clocks + hosted
+
+
+def _spread(v: VoteSignal, ctx: Context) -> bool:
+    """A vote from a data centre's network whose votes for the entry that day came from `host_addresses_min` of its
+    addresses or more: phones or servers each with their own, not a company's cloud gateway."""
+    return v.host and ctx.ids("entry_subnet_ips_day", f"{entry_key(v.entry_id)}|{v.subnet}", v) \
+        >= ctx.t.host_addresses_min
 
 
 def _with_its_ua(v: VoteSignal, t: Thresholds, traits: _Comparison, chosen: list[Trait]) -> list[Trait]:
@@ -924,7 +957,8 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
                  page=False if "rush" in traits else None if "page" not in traits else traits["page"] == "y",
                  rush=True if "rush" in traits else None,
                  num=None if any_number else traits.get("num"),
-                 rot=True if "dev" in traits else None, clock=True if "clock" in traits else None),
+                 rot=True if "dev" in traits else None, clock=True if "clock" in traits else None,
+                 host=True if "host" in traits else None),
         level=level, entry_id=v.entry_id, score=score))
 
 

@@ -40,6 +40,8 @@ class Selector:
     rush: bool | None = None
     # Only votes cast on a clock (`VoteSignal.clock`: the identity had come back on a clock that day), when True.
     clock: bool | None = None
+    # Only votes from a data centre's network (`VoteSignal.host`), when True.
+    host: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,8 @@ def matches(s: Selector, v: VoteSignal) -> bool:
             and (s.voter_id is None or v.voter_id == s.voter_id) and (not s.fresh_only or v.fresh)
             and (s.ua is None or v.ua == s.ua) and (s.delay is None or v.delay == s.delay)
             and (s.page is None or v.page == s.page) and (s.num is None or v.num == s.num)
-            and (s.rush is None or (v.rush == "y") == s.rush) and (s.clock is None or v.clock == s.clock))
+            and (s.rush is None or (v.rush == "y") == s.rush) and (s.clock is None or v.clock == s.clock)
+            and (s.host is None or v.host == s.host))
 
 
 def first_votes(s: Selector, votes: list[VoteSignal]) -> dict[str, VoteSignal]:

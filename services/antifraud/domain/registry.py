@@ -167,6 +167,14 @@ class Thresholds:
     # phones have one each, or one for a handful; an office's staff share its one or few NAT addresses) and more of
     # its identities on a platform's kinds than the campaign's other voters would carry but with that chance.
     platform_addresses_min: int = 8
+    # Votes from a data centre's network (`hosting`: cloud servers, not a home, a phone or an office line). A few
+    # people vote through a VPN or an accelerator whose exits are there, for every entry alike; a cloud-phone farm's
+    # phones (云手机) each have an address there. Standing out `host_ratio` times among an entry's voters, from
+    # `host_addresses_min` addresses or more of the vote's network backing the entry that day, it is two pieces of
+    # evidence, like a rush; from fewer it is a place's (a company whose internet goes out through a cloud NAT
+    # gateway's one or two addresses) and weighs only.
+    host_ratio: float = 16.0
+    host_addresses_min: int = 4
     network_share: float = 0.8  # a network whose identities that day back the entry this much supports a trait
     contrast_prior: float = 10.0  # pseudo-identities of the baseline added to a cohort (small cohorts shrink to it)
     contrast_sigmas: float = 1.5  # counts are read this many standard deviations towards "no difference"
@@ -301,12 +309,12 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          ("turns_min", "turn_gap_s", "turn_focus"), "turns"),
     Rule("coordinated_cohort",
          "identities backing one entry that share traits of a script (user agent, time from verifying to voting, "
-         "never loading the page, the kind of phone number, changing device fingerprints, coming back on a clock) far "
-         "more than the "
+         "never loading the page, the kind of phone number, changing device fingerprints, coming back on a clock, "
+         "voting from a data centre) far more than the "
          "campaign's other voters, with bursts, a surge against the entry's own history or the same habit found for "
          "the entry earlier that day as further evidence",
          "为同一作品投票的一批身份在多项特征上高度一致（浏览器标识、验证到投票的时间、未打开活动页面、号码类型、"
-         "频繁更换设备指纹、按固定间隔反复回来投票），"
+         "频繁更换设备指纹、按固定间隔反复回来投票、从数据中心网段投票），"
          "远超活动中其他投票者；突发、相对作品自身历史的激增或当天早些时候已在该作品上查获的同一习惯"
          "作为补充证据", "hold",
          ("contrast_cohort_min", "contrast_baseline_min", "contrast_min_identities", "contrast_ratio",
@@ -314,6 +322,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
           "platform_share", "platform_data_min", "platform_data_chance", "platform_addresses_min",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
           "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "timer_max_gap_s",
+          "host_ratio", "host_addresses_min",
           "surge_min_identities", "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities",
           "odd_ballots_share", "alone_share", "drip_ua_share"),
          "coordination"),

@@ -20,6 +20,7 @@ from typing import Any
 from massline.client_values import clean_client_value
 from massline.localtime import local_time
 
+from .hosting import hosted
 from .registry import Thresholds
 
 MINUTE = 60
@@ -59,6 +60,7 @@ class VoteSignal:
     rot: bool = False  # the identity had voted from several devices that day by this vote (`rotate_devices`)
     clock: bool = False  # the identity had come back on a clock that day by this vote (`on_clock`)
     asked: datetime | None = None  # when the identity's code was sent: its sitting began (`sitting`)
+    host: bool = False  # it came from a data centre's network (`hosting.hosted`)
     # A vote's window starts, built once each: every rule reads the same few (minute, hour, day) many times.
     _starts: dict[int, datetime] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -96,20 +98,24 @@ class VoteSignal:
         asked = utc(asked) if asked is not None else None
         if asked is not None and (asked > cast_at or (verified is not None and asked > verified)):
             asked = None  # a sitting cannot begin after the identity verified, nor after it voted
+        subnet = clean_subnet(e.subnet)
         return cls(e.vote_id, campaign_id, e.voter_id, e.entry_id, e.category_id, e.count, cast_at,
-                   clean_key(e.ip_hash), clean_subnet(e.subnet), clean_key(e.device_hash), verified, fresh, shard,
+                   clean_key(e.ip_hash), subnet, clean_key(e.device_hash), verified, fresh, shard,
                    partition, clean_key(getattr(e, "user_agent_hash", None)),
                    delay_bin(since, thresholds.fresh_delay_max_s), viewed is not None and utc(viewed) <= cast_at,
-                   number_kind(getattr(e, "number_kind", None)), asked=asked)
+                   number_kind(getattr(e, "number_kind", None)), asked=asked, host=hosted(subnet))
 
     def traits(self) -> tuple[tuple[str, str], ...]:
         """The behaviour the coordination rule compares with the campaign's other voters: (trait, value).
         Unknown values are "?" (counted, never evidence). "dev" is "rot" once the identity's fingerprint has
         changed from vote to vote that day, "clock" is "y" once it has come back on a clock that day (each counted
-        when it becomes so, `acquired_increments`), "?" until then."""
-        return (("ua", self.ua or "?"), ("delay", self.delay or "?"), ("page", "y" if self.page else "n"),
-                ("num", self.num or "?"), ("dev", "rot" if self.rot else "?"), ("rush", self.rush),
-                ("clock", "y" if self.clock else "?"))
+        when it becomes so, `acquired_increments`), "?" until then. "host" is there only for a vote from a data
+        centre's network (counted, like the others, at the identity's first vote of a scope): the rest say nothing
+        of it, and cost no counter."""
+        traits = (("ua", self.ua or "?"), ("delay", self.delay or "?"), ("page", "y" if self.page else "n"),
+                  ("num", self.num or "?"), ("dev", "rot" if self.rot else "?"), ("rush", self.rush),
+                  ("clock", "y" if self.clock else "?"))
+        return (*traits, ("host", "y")) if self.host else traits
 
     @property
     def rush(self) -> str:
