@@ -202,17 +202,20 @@ def test_cloud_phones_on_addresses_of_their_own_are_held_on_their_platform_numbe
 def test_cloud_phones_in_a_known_data_centre_are_held_whatever_their_numbers(seed: int, per_address: int,
                                                                              platform: bool) -> None:
     # In a large cloud's ranges (the shipped list of hosting networks): every phone is held, its carrier SIMs too,
-    # and a farm on carriers' SIMs only; no one else (the target's own fans, the crowd).
+    # and a farm on carriers' SIMs only; no one else (the target's own fans, the crowd, and people voting for the
+    # target meanwhile through VPN exits of the same cloud, each alone on its network).
     rng = random.Random(seed)
     before = background(rng)
     farm = cloud_phones(random.Random(100 + seed), 150, 3, per_address, first="47.108")
     if not platform:
         farm = [replace(v, num="mobile") for v in farm]
-    assert all(v.host for v in farm)
-    found = run(before + farm, per_batch=20)
+    vpn = [signal(f"vpn{i}", TARGET, T0 + timedelta(seconds=150 * i + 20), subnet=f"47.120.{i}.0/24", kind="mobile",
+                  ua=f"ua-{i}", delay_s=90 + 11 * i) for i in range(12)]
+    assert all(v.host for v in farm + vpn)
+    found = run(before + farm + vpn, per_batch=20)
     assert set().union(*found.values()) == ids(farm)
     assert set(found) == {"coordinated_cohort"}
-    finding = findings(before + farm, per_batch=20)["coordinated_cohort"]
+    finding = findings(before + farm + vpn, per_batch=20)["coordinated_cohort"]
     assert "data centre" in finding.explanation and "数据中心" in finding.explanation_zh
 
 

@@ -1090,7 +1090,9 @@ def off_its_networks(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list
     minutes (an outside run's farm on three /24s took 5.9 % of its entry's honest votes with it that way). The
     shared networks must be few: `contrast_min_identities` identities each on average (a pool of sixty proxy /24s,
     five identities each, would lose its identities that came alone through one). A farm behind residential
-    proxies, one identity a network, loses nothing here, nor one with a larger part on them."""
+    proxies, one identity a network, loses nothing here, nor one with a larger part on them. A finding on voting
+    from data centres covers none alone on its network: its farm's phones share a data centre's networks, each with
+    its own address (`host_addresses_min`), while a person on a VPN exit votes alone there."""
     s = f.selector
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry":
         return votes
@@ -1100,7 +1102,7 @@ def off_its_networks(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list
     per_network = Counter(v.subnet for v in first.values() if v.subnet)
     alone = {x for x, v in first.items() if not v.subnet or per_network[v.subnet] == 1}
     shared = [n for n in per_network.values() if n > 1]
-    if not alone or len(alone) > t.alone_share * len(first) \
-            or sum(shared) < t.contrast_min_identities * len(shared):
+    if not alone or (not s.host and (len(alone) > t.alone_share * len(first)
+                                      or sum(shared) < t.contrast_min_identities * len(shared))):
         return votes  # (a pool of many proxy networks, a few identities each, is not a few networks)
     return [v for v in votes if v.voter_id not in alone]
