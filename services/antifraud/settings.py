@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from massline.settings import ServiceSettings
@@ -61,9 +61,13 @@ class AntifraudSettings(ServiceSettings):
         default_factory=list,
         description="Ranges added to the file's, e.g. MASSLINE_HOSTING_NETWORKS='[\"203.0.113.0/24\"]'.")
 
+    _hosting: HostingNetworks | None = PrivateAttr(default=None)
+
     def hosting(self) -> HostingNetworks:
-        """The ranges read from `hosting_networks_file` and `hosting_networks`."""
-        return HostingNetworks.read(self.hosting_networks_file, self.hosting_networks)
+        """The ranges read from `hosting_networks_file` and `hosting_networks` (once: checked at start, then used)."""
+        if self._hosting is None:
+            self._hosting = HostingNetworks.read(self.hosting_networks_file, self.hosting_networks)
+        return self._hosting
 
     @model_validator(mode="after")
     def _readable_hosting(self) -> "AntifraudSettings":

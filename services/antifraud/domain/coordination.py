@@ -471,7 +471,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
             continue
         # rotating devices and coming back on a clock are counted for the campaign and the entry, not per network
         platform = _platform(v, t, co, n, cohort, others, n_others,
-                             ctx.ids("entry_subnet_ips_day", f"{e}|{v.subnet}", v) if co.label == "network" else 0)
+                             _entry_addresses(v, ctx) if co.label == "network" else 0)
         unweighed = _unweighed(v, ctx, platform is not None) \
             | (ACQUIRED_NAMES if co.label == "network" else frozenset())
         # A data centre's network is weighed only when the rest finds nothing: a script found by its habits is
@@ -869,8 +869,12 @@ def _clocked_or_hosted(strong: list[Trait], t: Thresholds, spread: bool) -> int:
 def _spread(v: VoteSignal, ctx: Context) -> bool:
     """A vote from a data centre's network whose votes for the entry that day came from `host_addresses_min` of its
     addresses or more: phones or servers each with their own, not a company's cloud gateway."""
-    return v.host and ctx.ids("entry_subnet_ips_day", f"{entry_key(v.entry_id)}|{v.subnet}", v) \
-        >= ctx.t.host_addresses_min
+    return v.host and _entry_addresses(v, ctx) >= ctx.t.host_addresses_min
+
+
+def _entry_addresses(v: VoteSignal, ctx: Context) -> int:
+    """The addresses of the vote's network the entry's votes came from that day."""
+    return ctx.ids("entry_subnet_ips_day", f"{entry_key(v.entry_id)}|{v.subnet}", v)
 
 
 def _with_its_ua(v: VoteSignal, t: Thresholds, traits: _Comparison, chosen: list[Trait]) -> list[Trait]:
