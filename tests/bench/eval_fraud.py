@@ -154,6 +154,13 @@ def grid(quick: bool = False) -> list[Cell]:
     attacks.append(("fresh surge 2x humanlike", "2× honest votes, own address + device, UA mix, human verify "
                     "delay, faked page, 10 min", FreshSurge(farm=Farm(verify="human", page="faked", jitter_s=20),
                                                            multiple=2.0, window_s=600)))
+    # A headless browser's script: it verifies, its page loads with the new ticket, and it sleeps a random few
+    # seconds before voting (a sleep a person could take too, or one no person can: the script's choice).
+    for lo, hi in ((1, 3), (0.5, 5)):
+        attacks.append((f"fresh surge 2x headless {lo:g}–{hi:g} s", f"2× the entry's honest votes, own residential "
+                        f"address + device each, UA mix, headless: page loaded, votes {lo:g}–{hi:g} s after "
+                        "verifying, 5 min", FreshSurge(farm=Farm(verify="headless", sleep_s=(lo, hi), jitter_s=0),
+                                                       multiple=2.0)))
     # Workers on real phones behaving like people, each identity in one wave only, from four /24s: on SIM cards
     # bought one by one, and on a code platform's numbers.
     human_once = dict(subnets=4, per_subnet=20, ua="mix", verify="human", page="faked", jitter_s=15)
@@ -697,6 +704,11 @@ def http_cells() -> list[Cell]:
                    wave_s=5, gap_s=90, once=True),
              "1500 ordinary + 150 ids on 2 /24s behaving like people (own user agents, human delays, page views), each "
              "all 10 in one of 3 waves 90 s apart, on their own SIM cards; 8 simulated minutes"),
+        Cell("http headless 1–3 s", "first_hour", 6, 400, [],
+             FreshSurge(farm=Farm(verify="headless", sleep_s=(1, 3), jitter_s=0), multiple=4.0, window_s=180),
+             "400 ordinary + a headless browser's script: fresh identities 4× the entry's honest votes in 3 minutes, "
+             "each on its own residential address, UA mix, its page loaded with the new ticket, voting 1–3 s after "
+             "verifying; 6 simulated minutes"),
         Cell("http slow drip", "first_hour", 24, 300, [],
              SlowDrip(40, Farm(ua="mix", verify="human", page="faked", jitter_s=40), interval_s=240, at=0.1),
              "300 ordinary + 40 ids from residential proxies behaving like people (own user agents, human delays, page "

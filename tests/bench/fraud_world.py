@@ -63,8 +63,9 @@ Attack families (label "attack:<family>"; each targets one mid-ranked entry)
     a distinct residential /24 per identity), devices (shared by n identities, spoofed unique per
     identity, rotated per vote), user agent (one string, a pool of 5, or the honest mix), verification
     (scripted: seconds before the first vote; human-like; aged: verified on an earlier day — in the
-    first hour, at the opening), page view (none, or faked a few seconds before voting) and timing
-    jitter.
+    first hour, at the opening; headless: a headless browser verifies, the page loads with the new ticket, and it
+    waits a random few seconds, its sleep, before voting), page view (none, or faked a few seconds before
+    voting) and timing jitter.
     * burst: identities fire within seconds of each other in a few waves minutes apart (each in every wave, or each
       in one wave only, all ten at once).
     * shared_devices: each phone/emulator serves many identities one after another.
@@ -846,7 +847,8 @@ class Farm:
     # "rotated" (a new fingerprint every vote)
     ua: str = "mix"              # "one" | "pool" | "mix"
     verify: str = "scripted"     # "scripted" (seconds before voting) | "human" | "aged" (an earlier day; in the
-    # first hour: at the opening)
+    # first hour: at the opening) | "headless" (the page loads with the new ticket; voting `sleep_s` after verifying)
+    sleep_s: tuple[float, float] = (1.0, 3.0)  # a headless script's random sleep after verifying (uniform)
     page: str = "none"           # "none" | "faked" (loaded by the script a few seconds before the first vote)
     jitter_s: float = 2.0
     numbers: float = 0.0         # share of virtual-operator or data/IoT numbers beyond the retail mix: 0 for
@@ -889,6 +891,11 @@ class Attack:
         if f.verify == "aged":
             p.verified_t = (-rng.uniform(1.0, 5.0) * DAY if g.regime == "day3"
                             else rng.uniform(0, min(120.0, first_vote - 5)))
+        elif f.verify == "headless":
+            sleep = rng.uniform(*f.sleep_s)
+            p.verified_t = first_vote - sleep
+            p.page_t = p.verified_t + min(rng.uniform(0.2, 0.8), sleep / 2)  # the page's own request, new ticket
+            return
         elif f.verify == "human":
             p.verified_t = first_vote - lognormal(rng, 35, 0.9, 6, 1800)
         else:

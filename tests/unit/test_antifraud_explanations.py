@@ -207,6 +207,30 @@ def test_a_share_of_fewer_than_the_cohort_says_of_how_many() -> None:
     assert zh == en
 
 
+def test_a_script_s_identities_a_moment_slower_are_explained_by_the_instant_ones_beside_them() -> None:
+    """A headless script sleeping 1-3 s after verifying, its page loaded: the finding on its identities that voted
+    2-5 s after verifying names the ones that voted within 2 s beside them, in both languages, with the same figures."""
+    votes = [cast(f"p{i}", OTHERS[i % 10], T0 - timedelta(minutes=30) + timedelta(seconds=5 * i), ua=f"ua-{i % 20}",
+                  subnet=f"198.51.{i % 250}.0/24", verified=T0 - timedelta(minutes=30) + timedelta(seconds=5 * i - 90))
+             for i in range(300)]
+    votes += [cast(f"headless{i}", TARGET, T0 + timedelta(seconds=3 * i), count=10, subnet=f"10.{i}.0.0/24",
+                   ua=f"ua-{i % 20}", verified=T0 + timedelta(seconds=3 * i - (1.2 if i % 2 else 3.1)))
+              for i in range(40)]
+    store, slower = domain.MemoryWindows(), []
+
+    async def go() -> None:
+        for i in range(0, len(votes), 5):
+            slower.extend(f for f, _ in await domain.detect(votes[i:i + 5], store, T)
+                          if f.reason_code == "coordinated_cohort" and f.evidence["traits"].get("delay") == "2-5s")
+    asyncio.run(go())
+    finding = slower[0]
+    assert finding.level == "hold" and {s["signal"] for s in finding.evidence["signals"]} >= {"delay", "instant"}
+    assert "voted within 2 s of verifying, faster than a person can act on the page" in finding.explanation
+    assert "在验证后 2 秒内投票，快于常人在页面上的操作" in finding.explanation_zh
+    en, zh = figures(finding.explanation, finding.explanation_zh)
+    assert zh == en
+
+
 def test_a_botnet_network_reads_as_a_network_in_chinese() -> None:
     votes, _ = SCENARIOS["concentration_subnet"]()
     text = findings(votes)["concentration_subnet"].explanation_zh

@@ -336,3 +336,14 @@ def test_write_doc_replaces_its_own_part_only(tmp_path: Path) -> None:
     assert text.startswith("# A\n\nintro\n<!-- eval-fraud:start -->")
     assert text.endswith("<!-- eval-fraud:end -->\n\n## After\n")
     assert "memory two" in text and "http one" in text and "memory one" not in text and "old" not in text
+
+
+def test_a_headless_script_votes_its_sleep_after_verifying_with_the_page_loaded_with_the_new_ticket() -> None:
+    attack = FreshSurge(farm=Farm(verify="headless", sleep_s=(1.0, 3.0), jitter_s=0), multiple=2.0)
+    world = Cell("c", "first_hour", 30, 600, [], attack).generate(3)
+    firsts = [min(vs, key=lambda v: v.t) for vs in by_voter([v for v in world.votes if v.attack]).values()]
+    delays = [v.t - v.verified_t for v in firsts]
+    assert len(firsts) >= 20 and all(1.0 <= d <= 3.0 for d in delays)
+    # its sleep is uniform: about half of them vote within 2 s, half later
+    assert 0.3 < sum(d < 2 for d in delays) / len(delays) < 0.7
+    assert all(v.page_t is not None and v.verified_t < v.page_t < v.t for v in firsts)

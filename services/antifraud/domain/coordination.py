@@ -699,9 +699,16 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
                       f"其中 {k} 个{zh}（{of_zh}占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}；"
                       f"{_CAUTIOUS_ZH} {ratio:.1f} 倍）")
         out.contributing.append(ev)
-        if label == "entry" and name == "ua" and k < t.ua_min_share * known:
-            continue  # not a script's one string: a crowd from one app (`ua_min_share`)
-        if k >= t.contrast_min_identities and ratio >= t.contrast_ratio and not hurried(name, value, v):
+        if label == "entry" and name == "ua" and k - math.sqrt(k) < t.ua_min_share * known:
+            # not a script's one string: a crowd from one app (`ua_min_share`; its share read a count's standard
+            # deviation low: among a few dozen viewers the commonest phone's string comes out above it by chance)
+            continue
+        instant = _instant(t, label, n, cohort, others, trim(name, INSTANT_BIN)) \
+            if hurried(name, value, v) and value == _EDGE_BIN else None
+        if instant is not None:
+            out.contributing.append(instant)
+        if k >= t.contrast_min_identities and ratio >= t.contrast_ratio \
+                and (instant is not None or not hurried(name, value, v)):
             out.strong.append((name, value, ev))
             out.shares.append(p)
         elif k >= t.contrast_min_identities and ratio >= t.contrast_support:
@@ -718,6 +725,30 @@ def hurried(name: str, value: str, v: VoteSignal) -> bool:
     it is not a strong trait alone, however much commoner among the entry's voters: a crowd told at once is quicker
     than everyone else, and a live stream's whole audience is quick."""
     return name == "delay" and v.page and value in RUSH_BINS and value != INSTANT_BIN
+
+
+# The bin after the instant one: a script's random sleep of a second or three after verifying straddles the edge.
+_EDGE_BIN = "2-5s"
+
+
+def _instant(t: Any, label: str, n: int, cohort: Any, others: Any, without: str | None) -> Evidence | None:
+    """The entry cohort's identities that voted faster than a person can (`INSTANT_BIN`), when they stand out as a
+    strong trait does: a script is at work among them, and those of them that voted a moment later (`_EDGE_BIN`),
+    the page loaded, are its identities whose sleep came out longer, not people in a hurry."""
+    k = cohort(f"delay={INSTANT_BIN}")
+    known, known_others = n - cohort("delay=?"), others("*", without) - others("delay=?", without)
+    if label != "entry" or k < t.contrast_min_identities or known <= 0 or known_others < t.contrast_baseline_min / 4:
+        return None
+    p, ratio = contrast(k, known, others(f"delay={INSTANT_BIN}", without), known_others, t.contrast_prior,
+                        t.contrast_sigmas)
+    if ratio < t.contrast_ratio:
+        return None
+    return Evidence("instant", ratio,
+                    f"beside them, {k} voted within 2 s of verifying, faster than a person can act on the page "
+                    f"({k / known:.0%}, against {p:.1%} of the campaign's other voters; {_CAUTIOUS_EN} {ratio:.1f}× "
+                    f"as common): the same script, its sleep a little longer",
+                    f"与此同时有 {k} 个身份在验证后 2 秒内投票，快于常人在页面上的操作（占 {k / known:.0%}，活动中其他"
+                    f"投票者仅 {p:.1%}；{_CAUTIOUS_ZH} {ratio:.1f} 倍）：同一脚本，只是等待稍长")
 
 
 def _rushing(t: Any, n: int, cohort: Any, others: Any, without: str | None = None) -> bool:
@@ -825,7 +856,8 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # A rush is two habits at once (the delay and never loading the page): two pieces, as they were apart. So is
     # changing fingerprints far commoner here than among everyone (`rotation_ratio`): an anti-detect browser's.
     rotates = any(name == "dev" and ev.ratio >= t.rotation_ratio for name, _, ev in strong)
-    # So are coming back on a clock and voting from data centres, far commoner here (`_clocked_or_hosted`).
+    # So are coming back on a clock, voting from data centres and voting faster than a person can, far commoner here
+    # (`_far_commoner`).
     # A network's cohort with only its place's traits is not made a farm by the entry's burst either: the burst is
     # of the entry's requests from everywhere (another farm's, say), and people told together at one place vote in
     # the same seconds (an office at lunch).
@@ -833,7 +865,7 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # From a place, its traits together are one piece, the place: a unit's imaged PCs and its people's quick votes.
     seen = strong + support
     pieces = (1 if here and not behaviour else len(seen)) + any(name == "rush" for name, _, _ in seen) + rotates \
-        + _clocked_or_hosted(strong, t, spread) \
+        + _far_commoner(traits, t, spread) \
         + sum(behaviour or not (x.signal == "network" or (x.signal in together and place)) for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
         return False
@@ -856,14 +888,19 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     return True
 
 
-def _clocked_or_hosted(strong: list[Trait], t: Thresholds, spread: bool) -> int:
-    """The further pieces of evidence (one each) of two habits standing out among the strong traits: coming back on
+def _far_commoner(traits: _Comparison, t: Thresholds, spread: bool) -> int:
+    """The further pieces of evidence (one each) of habits standing out far among the strong traits: coming back on
     a clock (`clock_ratio`: a few devoted fans in a hundred are ever that even in a day, a slow drip's identities
-    all are), and voting from data centres (`host_ratio`), from many of its network's addresses (`spread`: a
-    cloud-phone farm's phones, each with its own; people on a VPN are a few in a hundred for every entry alike)."""
+    all are); voting from data centres (`host_ratio`), from many of its network's addresses (`spread`: a
+    cloud-phone farm's phones, each with its own; people on a VPN are a few in a hundred for every entry alike);
+    and voting faster than a person can (`instant_ratio`), or a moment later beside a cohort that does (`_instant`)."""
+    strong = traits.strong
     clocks = any(name == "clock" and ev.ratio >= t.clock_ratio for name, _, ev in strong)
     hosted = spread and any(name == "host" and ev.ratio >= t.host_ratio for name, _, ev in strong)
-    return clocks + hosted
+    instant = any(name == "delay" and value in (INSTANT_BIN, _EDGE_BIN) for name, value, _ in strong) and any(
+        ev.ratio >= t.instant_ratio for ev in (*(ev for name, value, ev in strong if value == INSTANT_BIN),
+                                               *(ev for ev in traits.contributing if ev.signal == "instant")))
+    return clocks + hosted + instant
 
 
 def _spread(v: VoteSignal, ctx: Context) -> bool:
