@@ -512,8 +512,9 @@ def _compared(v: VoteSignal, ctx: Context, co: Cohort, n: int, n_others: int, co
     """`_compare`, made once per batch for the cohort's identities with the same traits (a copy of it each)."""
     memo = (v.campaign_id, co, v.window(DAY), v.traits(), unweighed, v.unhurried, v.page)
     if (made := ctx.comparisons.get(memo)) is None:
+        varied = co.label == "entry" and v.ua is not None and not few_user_agents(v, ctx, co, n)
         made = ctx.comparisons[memo] = _compare(v, ctx.t, co.label, n, n_others, cohort, others, unweighed,
-                                                lambda name, value: standout(v, ctx, name, value, others))
+                                                lambda name, value: standout(v, ctx, name, value, others), varied)
     return made.copy()
 
 
@@ -650,11 +651,13 @@ def _placed(v: VoteSignal, ctx: Context, co: Cohort, n: int) -> bool:
 
 
 def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: Any, others: Any,
-             unweighed: frozenset[str] = frozenset(), trim: Any = lambda name, value: None) -> _Comparison:
+             unweighed: frozenset[str] = frozenset(), trim: Any = lambda name, value: None,
+             varied: bool = False) -> _Comparison:
     """Each of the identity's traits in the cohort against the others: likelihood ratios and what stands out.
     An identity in a rush (`VoteSignal.rush`) is weighed on that one trait when it stands out, instead of its
     delay and its page habit apart (the same evidence, counted once); otherwise on those two. `trim(name, value)`
-    names another entry left out of the others for that trait (`standout`)."""
+    names another entry left out of the others for that trait (`standout`); `varied`, the entry cohort sends as many
+    user agents as a crowd would (not `few_user_agents`)."""
     out = _Comparison()
     read: dict[str, tuple[str, int, int, float, float, float]] = {}
     for name, value in v.traits():
@@ -699,9 +702,10 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
                       f"其中 {k} 个{zh}（{of_zh}占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}；"
                       f"{_CAUTIOUS_ZH} {ratio:.1f} 倍）")
         out.contributing.append(ev)
-        if label == "entry" and name == "ua" and k - math.sqrt(k) < t.ua_min_share * known:
-            # not a script's one string: a crowd from one app (`ua_min_share`; its share read a count's standard
-            # deviation low: among a few dozen viewers the commonest phone's string comes out above it by chance)
+        if label == "entry" and name == "ua" and k - (math.sqrt(k) if varied else 0) < t.ua_min_share * known:
+            # not a script's one string: a crowd from one app (`ua_min_share`). Where the cohort sends as many
+            # strings as a crowd, its share is read a count's standard deviation low: among a few dozen viewers the
+            # commonest phone's string comes out above it by chance (a farm's pool of five sends few).
             continue
         instant = _instant(t, label, n, cohort, others, trim(name, INSTANT_BIN)) \
             if hurried(name, value, v) and value == _EDGE_BIN else None
