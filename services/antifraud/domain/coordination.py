@@ -736,16 +736,17 @@ _EDGE_BIN = "2-5s"
 
 
 def _instant(t: Any, label: str, n: int, cohort: Any, others: Any, without: str | None) -> Evidence | None:
-    """The entry cohort's identities that voted faster than a person can (`INSTANT_BIN`), when they stand out as a
-    strong trait does: a script is at work among them, and those of them that voted a moment later (`_EDGE_BIN`),
-    the page loaded, are its identities whose sleep came out longer, not people in a hurry."""
+    """The entry cohort's identities that voted faster than a person can (`INSTANT_BIN`), when they stand out far
+    (`instant_ratio`, not only as a strong trait does: a few people in a hundred may tap within two seconds where a
+    page puts the button under their thumb): a script is at work among them, and those of them that voted a moment
+    later (`_EDGE_BIN`), the page loaded, are its identities whose sleep came out longer, not people in a hurry."""
     k = cohort(f"delay={INSTANT_BIN}")
     known, known_others = n - cohort("delay=?"), others("*", without) - others("delay=?", without)
     if label != "entry" or k < t.contrast_min_identities or known <= 0 or known_others < t.contrast_baseline_min / 4:
         return None
     p, ratio = contrast(k, known, others(f"delay={INSTANT_BIN}", without), known_others, t.contrast_prior,
                         t.contrast_sigmas)
-    if ratio < t.contrast_ratio:
+    if ratio < t.instant_ratio:
         return None
     return Evidence("instant", ratio,
                     f"beside them, {k} voted within 2 s of verifying, faster than a person can act on the page "
@@ -901,9 +902,9 @@ def _far_commoner(traits: _Comparison, t: Thresholds, spread: bool) -> int:
     strong = traits.strong
     clocks = any(name == "clock" and ev.ratio >= t.clock_ratio for name, _, ev in strong)
     hosted = spread and any(name == "host" and ev.ratio >= t.host_ratio for name, _, ev in strong)
-    instant = any(name == "delay" and value in (INSTANT_BIN, _EDGE_BIN) for name, value, _ in strong) and any(
-        ev.ratio >= t.instant_ratio for ev in (*(ev for name, value, ev in strong if value == INSTANT_BIN),
-                                               *(ev for ev in traits.contributing if ev.signal == "instant")))
+    delays = {value: ev.ratio for name, value, ev in strong if name == "delay"}
+    instant = delays.get(INSTANT_BIN, 0.0) >= t.instant_ratio \
+        or (_EDGE_BIN in delays and any(ev.signal == "instant" for ev in traits.contributing))
     return clocks + hosted + instant
 
 
