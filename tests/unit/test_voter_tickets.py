@@ -20,6 +20,14 @@ def test_a_fresh_ticket_reads_back() -> None:
     assert (t.voter_id, t.campaign_id, t.method, t.verified_at, t.expires_at) == ("v1", "c1", "sms", 1_000, 1_060)
 
 
+def test_a_ticket_says_when_it_was_verified_to_the_millisecond_and_keeps_it_when_the_page_is_stamped() -> None:
+    token = issue_ticket(SECRET, voter_id="v1", campaign_id="c1", method="sms", ttl_s=60, now=1_000.734)
+    t = read_ticket(SECRET, token, "c1", now=1_030)
+    assert (t.verified_at, t.verified_at_s) == (1_000, 1_000.734)
+    stamped = read_ticket(SECRET, stamp_page_view(SECRET, t, now=1_002.5), "c1", now=1_030)
+    assert stamped.verified_at_s == 1_000.734 and stamped.page_viewed_at == 1_002
+
+
 def test_the_same_claims_verify_with_the_jwt_library_too() -> None:
     token = issue_ticket(SECRET, voter_id="v1", campaign_id="c1", method="sms", ttl_s=60)
     assert jwt.decode(token, SECRET, algorithms=["HS256"], audience="massline-voter")["sub"] == "v1"

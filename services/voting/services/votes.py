@@ -61,7 +61,7 @@ async def _ballot(
         ip_hash=domain.address_hash(secret, ip) if ip else None,
         subnet=domain.network_prefix(ip),
         device_hash=domain.device_hash(secret, body.device),
-        identity_verified_at=datetime.fromtimestamp(ticket.verified_at, UTC),
+        identity_verified_at=datetime.fromtimestamp(ticket.verified_at_s, UTC),
         user_agent_hash=domain.user_agent_hash(secret, user_agent),
         # From the ticket (claim `pv`, stamped when the public page loaded): no lookup on the vote path.
         page_viewed_at=(datetime.fromtimestamp(ticket.page_viewed_at, UTC)
