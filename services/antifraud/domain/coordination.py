@@ -44,7 +44,10 @@ An identity that voted within seconds of verifying without loading the page is i
 honest people's in ten, are together a script's; when that stands out it is weighed instead of the two apart and
 counts as the two pieces they were. So does changing fingerprints from vote to vote when it stands out
 `rotation_ratio` times among the entry's voters: a few people in a hundred browse with fingerprinting protection,
-everywhere alike; an anti-detect browser's identities back one entry (on every kind of number). Beside a strong
+everywhere alike; an anti-detect browser's identities back one entry (on every kind of number). So does voting
+faster than a person can act on the page (`INSTANT_BIN`) when it stands out `instant_ratio` times, and then, among
+the same entry's voters of those ten minutes, a vote a moment later with the page loaded (`_EDGE_BIN`): a script's
+random sleep straddles the two seconds. Beside a strong
 habit (not a place's trait) the entry's surge supports from `contrast_support`; and once a finding named a habit,
 the entry's later cohorts that day read that habit, standing out again, as the script found before
 (`entry_found_day`): a farm that keeps going becomes its entry's history, and its surge no longer shows.
