@@ -231,7 +231,9 @@ def test_a_live_stream_s_viewers_vote_in_a_hurry_from_the_app_s_browser_on_their
     assert sorted(v.t - shown for v in firsts)[150] < 120
     # in a hurry: a few seconds from verifying to voting, with the page they scanned loaded
     delays = sorted(v.t - v.verified_t for v in firsts)
-    assert 4 < delays[150] < 15 and delays[0] >= 2
+    assert 4 < delays[150] < 15
+    # one in ten picked the count before verifying and tapped the moment the code was accepted
+    assert 0.05 < sum(d < 2 for d in delays) / len(delays) < 0.16
     assert all(v.page_t is not None and v.verified_t <= v.page_t <= v.t for v in firsts)
     # the app's browser: one app token, many strings (system, model, version, network)
     uas = [v.ua for v in firsts]

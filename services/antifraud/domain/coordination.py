@@ -714,7 +714,9 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
             if hurried(name, value, v) and value == _EDGE_BIN else None
         if instant is not None:
             out.contributing.append(instant)
-        if k >= t.contrast_min_identities and ratio >= t.contrast_ratio \
+        # a tail of people tapping at once (`instant_min_share`) is a crowd's, however rare elsewhere
+        few_instant = name == "delay" and value == INSTANT_BIN and not _most_instant(t, k, known)
+        if k >= t.contrast_min_identities and ratio >= t.contrast_ratio and not few_instant \
                 and (instant is not None or not hurried(name, value, v)):
             out.strong.append((name, value, ev))
             out.shares.append(p)
@@ -745,7 +747,8 @@ def _instant(t: Any, label: str, n: int, cohort: Any, others: Any, without: str 
     later (`_EDGE_BIN`), the page loaded, are its identities whose sleep came out longer, not people in a hurry."""
     k = cohort(f"delay={INSTANT_BIN}")
     known, known_others = n - cohort("delay=?"), others("*", without) - others("delay=?", without)
-    if label != "entry" or k < t.contrast_min_identities or known <= 0 or known_others < t.contrast_baseline_min / 4:
+    if label != "entry" or k < t.contrast_min_identities or known <= 0 or known_others < t.contrast_baseline_min / 4 \
+            or not _most_instant(t, k, known):
         return None
     p, ratio = contrast(k, known, others(f"delay={INSTANT_BIN}", without), known_others, t.contrast_prior,
                         t.contrast_sigmas)
@@ -757,6 +760,14 @@ def _instant(t: Any, label: str, n: int, cohort: Any, others: Any, without: str 
                     f"as common): the same script, its sleep a little longer",
                     f"与此同时有 {k} 个身份在验证后 2 秒内投票，快于常人在页面上的操作（占 {k / known:.0%}，活动中其他"
                     f"投票者仅 {p:.1%}；{_CAUTIOUS_ZH} {ratio:.1f} 倍）：同一脚本，只是等待稍长")
+
+
+def _most_instant(t: Any, k: int, known: int) -> bool:
+    """`k` of the cohort's `known` newcomers voted within 2 s of verifying, a share of them no crowd has
+    (`instant_min_share`, read a count's standard deviation low): on the public page a person may pick the count
+    before verifying and tap the moment the code is accepted, a live stream's viewers one in ten; a script's sleep
+    puts a third or more of its identities there."""
+    return k - math.sqrt(k) >= t.instant_min_share * known
 
 
 def _rushing(t: Any, n: int, cohort: Any, others: Any, without: str | None = None) -> bool:

@@ -180,6 +180,10 @@ class Thresholds:
     # rush; and so it is for the cohort's identities that voted a moment later with the page loaded (a script's
     # random sleep straddles the two seconds).
     instant_ratio: float = 16.0
+    # … and a trait at all only when this share of the cohort's newcomers voted that fast: on the public page a
+    # person may pick the count before verifying and tap the moment the code is accepted (an outside check gave a
+    # live stream's viewers one in ten), while a script's random sleep puts a third or more of its identities there.
+    instant_min_share: float = 0.2
     network_share: float = 0.8  # a network whose identities that day back the entry this much supports a trait
     contrast_prior: float = 10.0  # pseudo-identities of the baseline added to a cohort (small cohorts shrink to it)
     contrast_sigmas: float = 1.5  # counts are read this many standard deviations towards "no difference"
@@ -327,7 +331,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
           "platform_share", "platform_data_min", "platform_data_chance", "platform_addresses_min",
           "network_share", "covote_min_identities", "invalidate_odds", "fresh_delay_max_s", "rotate_devices",
           "rotation_ratio", "clock_visits", "clock_min_gap_s", "clock_max_cv", "clock_ratio", "timer_max_gap_s",
-          "host_ratio", "host_addresses_min", "instant_ratio",
+          "host_ratio", "host_addresses_min", "instant_ratio", "instant_min_share",
           "surge_min_identities", "surge_ratio", "burst_ratio", "apart_s", "apart_max_identities",
           "odd_ballots_share", "alone_share", "drip_ua_share"),
          "coordination"),
