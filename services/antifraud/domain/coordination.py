@@ -767,7 +767,7 @@ def _most_instant(t: Any, k: int, known: int) -> bool:
     (`instant_min_share`, read a count's standard deviation low): on the public page a person may pick the count
     before verifying and tap the moment the code is accepted, a live stream's viewers one in ten; a script's sleep
     puts a third or more of its identities there."""
-    return k - math.sqrt(k) >= t.instant_min_share * known
+    return bool(k - math.sqrt(k) >= t.instant_min_share * known)
 
 
 def _rushing(t: Any, n: int, cohort: Any, others: Any, without: str | None = None) -> bool:
