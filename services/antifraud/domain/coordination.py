@@ -656,11 +656,9 @@ def _placed(v: VoteSignal, ctx: Context, co: Cohort, n: int) -> bool:
 def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: Any, others: Any,
              unweighed: frozenset[str] = frozenset(), trim: Any = lambda name, value: None,
              varied: bool = False) -> _Comparison:
-    """Each of the identity's traits in the cohort against the others: likelihood ratios and what stands out.
-    An identity in a rush (`VoteSignal.rush`) is weighed on that one trait when it stands out, instead of its
-    delay and its page habit apart (the same evidence, counted once); otherwise on those two. `trim(name, value)`
-    names another entry left out of the others for that trait (`standout`); `varied`, the entry cohort sends as many
-    user agents as a crowd would (not `few_user_agents`)."""
+    """Each of the identity's traits in the cohort against the others: likelihood ratios and what stands out. One in
+    a rush (`VoteSignal.rush`) is weighed on that one trait when it stands out, instead of its delay and page habit
+    apart. `trim(name, value)`: another entry left out of the others (`standout`); `varied`: not `few_user_agents`."""
     out = _Comparison()
     read: dict[str, tuple[str, int, int, float, float, float]] = {}
     for name, value in v.traits():
@@ -696,25 +694,15 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
         out.score += math.log(min(max(likely, _MIN_RATIO), _MAX_RATIO))
         if ratio < _CONTRIBUTES:
             continue
-        en, zh = _describe(name, value)
-        # a share of those the trait is known or compared for, said so when they are not all of them
-        of_en, of_zh = ("", "") if known == n else (f" of the {known} compared on it", f"在参与比较的 {known} 个中")
-        ev = Evidence(name, ratio,
-                      f"{k} of them {en} ({k / known:.0%}{of_en}, against {p:.1%} of the campaign's other voters; "
-                      f"{_CAUTIOUS_EN} {ratio:.1f}× as common)",
-                      f"其中 {k} 个{zh}（{of_zh}占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}；"
-                      f"{_CAUTIOUS_ZH} {ratio:.1f} 倍）")
+        ev = _trait_evidence(name, value, k, known, n, p, ratio)
         out.contributing.append(ev)
         if label == "entry" and name == "ua" and k - (math.sqrt(k) if varied else 0) < t.ua_min_share * known:
-            # not a script's one string: a crowd from one app (`ua_min_share`). Where the cohort sends as many
-            # strings as a crowd, its share is read a count's standard deviation low: among a few dozen viewers the
-            # commonest phone's string comes out above it by chance (a farm's pool of five sends few).
-            continue
+            continue  # a crowd from one app (`ua_min_share`; among a crowd's many strings, read a deviation low)
         instant = _instant(t, label, n, cohort, others, trim(name, INSTANT_BIN)) \
             if hurried(name, value, v) and value == _EDGE_BIN else None
         if instant is not None:
             out.contributing.append(instant)
-        # a tail of people tapping at once (`instant_min_share`) is a crowd's, however rare elsewhere
+        # a tail of people tapping at once (`instant_min_share`) is a crowd's, however rare elsewhere: it only supports
         few_instant = name == "delay" and value == INSTANT_BIN and not _most_instant(t, k, known)
         if k >= t.contrast_min_identities and ratio >= t.contrast_ratio and not few_instant \
                 and (instant is not None or not hurried(name, value, v)):
@@ -725,6 +713,18 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
             out.support.append((name, value, ev))
             out.shares.append(p)
     return out
+
+
+def _trait_evidence(name: str, value: str, k: int, known: int, n: int, p: float, ratio: float) -> Evidence:
+    """A trait's share in the cohort against the others', as the explanation says it (of those the trait is known or
+    compared for, said so when they are not all of the cohort)."""
+    en, zh = _describe(name, value)
+    of_en, of_zh = ("", "") if known == n else (f" of the {known} compared on it", f"在参与比较的 {known} 个中")
+    return Evidence(name, ratio,
+                    f"{k} of them {en} ({k / known:.0%}{of_en}, against {p:.1%} of the campaign's other voters; "
+                    f"{_CAUTIOUS_EN} {ratio:.1f}× as common)",
+                    f"其中 {k} 个{zh}（{of_zh}占 {k / known:.0%}，活动中其他投票者仅 {p:.1%}；"
+                    f"{_CAUTIOUS_ZH} {ratio:.1f} 倍）")
 
 
 def hurried(name: str, value: str, v: VoteSignal) -> bool:
