@@ -250,17 +250,22 @@ async def jumps(
                                   "share earlier that day, read cautiously.")] = service.JUMP_LIST_RATIO,
     min_identities: Annotated[int, Query(ge=1, le=1_000_000, description="The least identities of the entry in "
                                          "its ten minutes.")] = service.JUMP_LIST_MIN,
+    min_excess: Annotated[int, Query(ge=1, le=1_000_000, description="Also listed, whatever the ratio: this many "
+                                     "identities beyond the entry's share earlier that day, read cautiously (an "
+                                     "entry already drawing a third of everyone cannot double).")]
+    = service.JUMP_LIST_EXCESS,
 ) -> dict[str, Any]:
     """The entries whose share of the campaign's identities jumped against their own history (each entry's
     strongest ten minutes, read as the coordination rule reads a surge, from `ratio` times on: softer than the rule,
-    which needs the campaign's `surge_ratio`), the strongest first, with the votes of those ten minutes that count,
-    are held and were invalidated, and whether the jump reaches the rule's `surge`. A jump nothing holds is a crowd
-    — a mention, a share — or a farm whose identities no rule told from people: for an operator to look at, and
-    hold by hand (`POST /campaigns/{id}/holds`) if it is bought. The committee and the supervisor read it too (the
-    final review shows the voting period's, `whole_campaign`)."""
+    which needs the campaign's `surge_ratio`; or `min_excess` identities beyond its history), the strongest first,
+    with the votes of those ten minutes that count, are held and were invalidated, and whether the jump reaches the
+    rule's `surge`. A jump nothing holds is a crowd — a mention, a share — or a farm whose identities no rule told
+    from people: for an operator to look at, and hold by hand (`POST /campaigns/{id}/holds`) if it is bought. The
+    committee and the supervisor read it too (the final review shows the voting period's, `whole_campaign`)."""
     require_role(caller, *JUMP_READERS)
     await service.require_campaign(deps, campaign_id)
-    return await service.jumps(deps, campaign_id, None if whole_campaign else hours, ratio, min_identities)
+    return await service.jumps(deps, campaign_id, None if whole_campaign else hours, ratio, min_identities,
+                               min_excess)
 
 
 class HoldRequest(RequestBody):

@@ -284,13 +284,16 @@ JUMPS_SHOWN = 20
 # again to an entry never reaches a rule's fourfold surge, and a person can look at what no rule may hold alone.
 JUMP_LIST_RATIO = 2.0
 JUMP_LIST_MIN = 20
+# … and an entry already drawing a third of everyone cannot double: a farm adding a hundred identities beyond its
+# history in ten minutes (read cautiously) is listed whatever the ratio.
+JUMP_LIST_EXCESS = 100
 
 
 async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int | None = 24, ratio: float = JUMP_LIST_RATIO,
-                least: int = JUMP_LIST_MIN) -> dict[str, Any]:
+                least: int = JUMP_LIST_MIN, excess: int = JUMP_LIST_EXCESS) -> dict[str, Any]:
     """The entries whose share of the campaign's identities jumped against their own history within the last
     `hours` (None: all the campaign's ten minutes kept, `tens_retention_days`) (each entry's strongest ten minutes,
-    `domain.jumps`, from `ratio` times and `least` identities), and
+    `domain.jumps`, from `ratio` times and `least` identities, or `excess` identities beyond its history), and
     what of those ten minutes' votes counts, is held and was invalidated: a jump nothing holds is a crowd, or a farm
     no rule told from one, for a person to look at. `surge`: the jump is one the coordination rule reads as a
     surge (with the campaign's thresholds); `excess`: its identities beyond the entry's share before; `new_identities`
@@ -307,7 +310,7 @@ async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int | None = 24, r
                 everyone[r["window_start"]] = r["value"]
             else:
                 entry_tens.setdefault(r["key"].rsplit("|", 1)[0], {})[r["window_start"]] = r["value"]
-        found = domain.jumps(entry_tens, everyone, t, ratio=ratio, least=least)[:JUMPS_SHOWN]
+        found = domain.jumps(entry_tens, everyone, t, ratio=ratio, least=least, excess=excess)[:JUMPS_SHOWN]
         windows = [(uuid.UUID(j.entry_id), j.start) for j in found]
         states = await repository.window_states(conn, campaign_id, windows)
         newcomers = await repository.window_newcomers(conn, campaign_id, windows)
@@ -325,7 +328,7 @@ async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int | None = 24, r
         if r["state"] is not None:
             jump[f"{r['state']}_votes"] = r["votes"]
     return {"campaign_id": campaign_id, "hours": hours, "since": since, "ratio": ratio, "min_identities": least,
-            "jumps": out}
+            "min_excess": excess, "jumps": out}
 
 
 async def invalidations_per_entry(deps: AntifraudDeps, campaign_id: str, unit_id: str | None) -> list[dict[str, Any]]:

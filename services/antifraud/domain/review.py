@@ -19,7 +19,7 @@ from . import devices
 from .coordination import contrast
 from .findings import Finding
 from .registry import OPERATOR_REASONS, REASONS, REASONS_ZH, RULES, Thresholds
-from .signals import DAY, TEN_MINUTES, window_start
+from .signals import DAY, TEN_MINUTES, upper_share, window_start
 
 Policy = Literal["auto", "flag", "invalidate"]
 Decision = Literal["confirm", "overturn"]
@@ -235,11 +235,13 @@ class Jump(NamedTuple):
 
 
 def jumps(entry_tens: dict[str, dict[datetime, int]], everyone_tens: dict[datetime, int], t: Thresholds, *,
-          ratio: float | None = None, least: int | None = None) -> list[Jump]:
+          ratio: float | None = None, least: int | None = None, excess: int | None = None) -> list[Jump]:
     """Per entry, its ten minutes (aligned, or starting halfway) that jumped most against its own history that day,
     read as the coordination rule reads an entry's surge: at least `least` identities (`surge_min_identities` by
     default) and `ratio` (`surge_ratio`) times its share earlier that day (the aligned ten minutes that ended by
-    then), once the campaign had `contrast_baseline_min` identities before. The strongest first. Counts are of
+    then), once the campaign had `contrast_baseline_min` identities before; or, when `excess` is given, that many
+    identities beyond its share earlier that day, both read cautiously (`cautious_excess`): an entry already drawing
+    a third of everyone cannot double, but a farm can add hundreds to it. The strongest first. Counts are of
     identities at their first vote in each ten minutes (`entry_trait_ten`, `ids_ten`), so an identity back in a later
     ten minutes counts again in the history, for the entry and for everyone alike."""
     least = t.surge_min_identities if least is None else least
@@ -265,11 +267,19 @@ def jumps(entry_tens: dict[str, dict[datetime, int]], everyone_tens: dict[dateti
                 continue
             share_before, times = contrast(here, everyone, before, everyone_before, t.contrast_prior,
                                            t.contrast_sigmas)
-            if times >= ratio and (best is None or times > best.ratio):
+            beyond = excess is not None and cautious_excess(here, everyone, before, everyone_before,
+                                                            t.contrast_sigmas) >= excess
+            if (times >= ratio or beyond) and (best is None or times > best.ratio):
                 best = Jump(entry, w, here, everyone, share_before, times)
         if best is not None:
             out.append(best)
     return sorted(out, key=lambda j: -j.ratio)
+
+
+def cautious_excess(here: int, everyone: int, before: int, everyone_before: int, sigmas: float) -> float:
+    """The entry's identities in ten minutes beyond its share of everyone earlier that day, its count read `sigmas`
+    standard deviations low and the share at its upper bound (`upper_share`)."""
+    return here - sigmas * math.sqrt(here) - upper_share(before, everyone_before, sigmas) * everyone
 
 
 def _day_sums(days: list[datetime], aligned: list[datetime], counts: dict[datetime, int]) -> list[int]:
