@@ -284,9 +284,9 @@ JUMPS_SHOWN = 20
 # again to an entry never reaches a rule's fourfold surge, and a person can look at what no rule may hold alone.
 JUMP_LIST_RATIO = 2.0
 JUMP_LIST_MIN = 20
-# … and an entry already drawing a third of everyone cannot double: a farm adding a hundred identities beyond its
-# history in ten minutes (read cautiously) is listed whatever the ratio.
-JUMP_LIST_EXCESS = 100
+# … and an entry already drawing a third of everyone cannot double: a farm adding fifty identities or more beyond
+# its history in ten minutes (read cautiously) is listed whatever the ratio.
+JUMP_LIST_EXCESS = 50
 
 
 async def jumps(deps: AntifraudDeps, campaign_id: str, hours: int | None = 24, ratio: float = JUMP_LIST_RATIO,

@@ -620,11 +620,11 @@ UI: dict[str, tuple[str, str]] = {
     "no_held": ("当前没有待核查的案件，名次不会因核查而变化。", "No case is held for review: no review can change a rank now."),
     "jumps": ("份额突增的作品", "Entries whose share jumped"),
     "jumps_scope": ("过去 24 小时内，每个作品获得的身份占全活动的份额相对其当天此前份额突增最多的 10 分钟"
-                    "（两倍起，或比此前份额多出 100 个身份起列出；与异常投票监测判断“激增”的口径相同，规则要到四倍才视为激增）。没有任何票被暂扣或作废的突增，"
+                    "（两倍起，或比此前份额多出 50 个身份起列出；与异常投票监测判断“激增”的口径相同，规则要到四倍才视为激增）。没有任何票被暂扣或作废的突增，"
                     "可能是一次转发或报道带来的人群，也可能是规则未能识别的刷票（如众包平台派单、发红包拉票）：请人工查看，"
                     "确有证据时可人工暂缓计入这段时间新来的身份的票。",
                     "Over the last 24 hours, each entry's ten minutes in which its share of the campaign's identities "
-                    "jumped most against its share earlier that day (listed from twice, or from 100 identities "
+                    "jumped most against its share earlier that day (listed from twice, or from 50 identities "
                     "beyond it; read as the anti-fraud rules read a surge, which they need four times for). A jump of "
                     "which nothing is held or invalidated is "
                     "a crowd — a mention, a share — or brushing no rule told from one (paid tasks, red packets): for "
@@ -668,11 +668,11 @@ UI: dict[str, tuple[str, str]] = {
     "jump_no_case": ("无案件覆盖", "No case covers it"),
     "no_jumps": ("过去 24 小时内没有作品的份额突增。", "No entry's share jumped in the last 24 hours."),
     "final_jumps": ("投票期间份额突增的作品", "Entries whose share jumped while voting was open"),
-    "final_jumps_scope": ("整个投票期间，每个作品获得的身份占全活动的份额相对其当天此前份额突增最多的 10 分钟（两倍起，或多出 100 个身份起列出）。"
+    "final_jumps_scope": ("整个投票期间，每个作品获得的身份占全活动的份额相对其当天此前份额突增最多的 10 分钟（两倍起，或多出 50 个身份起列出）。"
                           "“无案件覆盖”的突增没有任何票被暂扣或作废：可能是一次转发或报道带来的人群，也可能是规则未能识别的刷票"
                           "（如众包平台派单、发红包拉票）。如有外部证据，可请运营人员人工暂缓计入这段时间新来的身份的票，再行审定。",
                           "Over the whole voting period, each entry's ten minutes in which its share of the campaign's "
-                          "identities jumped most against its share earlier that day (listed from twice, or from 100 "
+                          "identities jumped most against its share earlier that day (listed from twice, or from 50 "
                           "identities beyond it). A jump no "
                           "case covers had nothing held or invalidated: a crowd — a mention, a share — or brushing no "
                           "rule told from one (paid tasks, red packets). On evidence from outside the traffic, the "

@@ -13,7 +13,17 @@ from typing import Any
 from .context import Context
 from .findings import WINDOW_ZH, Finding, hm, hm_zh, sel
 from .registry import Thresholds
-from .signals import DAY, HOUR, MINUTE, TEN_MINUTES, CounterKey, VoteSignal, day_text, entry_key
+from .signals import (
+    DAY,
+    HOUR,
+    MINUTE,
+    TEN_MINUTES,
+    CounterKey,
+    VoteSignal,
+    cautious_excess,
+    day_text,
+    entry_key,
+)
 
 
 def check(v: VoteSignal, ctx: Context) -> None:
@@ -124,10 +134,11 @@ def _fresh(v: VoteSignal, e: str, ctx: Context, ids: Any) -> None:
     if n >= t.fresh_entry_alert and (shares := jump(v, ctx)) is not None:
         now, before = shares
         en = (f"{now:.0%} of the campaign's identities in those minutes against {before:.0%} earlier that day "
-              f"(limit {t.fresh_entry_jump:g}×)" if before is not None
+              f"(limit {t.fresh_entry_jump:g}×, or {t.fresh_entry_excess} identities beyond)" if before is not None
               else f"{now:.0%} of the campaign's identities in its first minutes")
-        zh = (f"占这段时间全部投票身份的 {now:.0%}，而当天此前为 {before:.0%}（阈值 {t.fresh_entry_jump:g} 倍）"
-              if before is not None else f"占活动开始最初几分钟全部投票身份的 {now:.0%}")
+        zh = (f"占这段时间全部投票身份的 {now:.0%}，而当天此前为 {before:.0%}"
+              f"（阈值 {t.fresh_entry_jump:g} 倍，或多出 {t.fresh_entry_excess} 个身份）" if before is not None
+              else f"占活动开始最初几分钟全部投票身份的 {now:.0%}")
         put(Finding("fresh_identity_entry_surge", f"entry:{e}",
                     f"{n} freshly verified identities voted for this entry in the 10 minutes from {hm(start)}, "
                     f"{en} (limit {t.fresh_entry_alert} identities)",
@@ -147,7 +158,8 @@ def reads(v: VoteSignal) -> set[CounterKey]:
 
 def jump(v: VoteSignal, ctx: Context) -> tuple[float, float | None] | None:
     """The entry's share of the campaign's identities in the vote's (aligned) ten minutes, and earlier that day,
-    when the first is at least `fresh_entry_jump` times the second — or the campaign has too few identities
+    when the first is at least `fresh_entry_jump` times the second, or `fresh_entry_excess` identities beyond it
+    (`cautious_excess`: an entry at a third of everyone cannot double) — or the campaign has too few identities
     earlier that day to say (`contrast_baseline_min`; None for the share before); else None. In a busy hour every
     entry gets its fifty newcomers as it always does; an entry that a mention, a share or a farm suddenly sends
     them to jumps against its own history."""
@@ -158,5 +170,7 @@ def jump(v: VoteSignal, ctx: Context) -> tuple[float, float | None] | None:
     earlier = counts.get((v.campaign_id, "trait_day", "*", day), 0) - everyone
     if earlier < t.contrast_baseline_min:
         return now, None
-    before = (max(counts.get((v.campaign_id, "entry_trait_day", f"{e}|*", day), 0) - mine, 0) + 1) / (earlier + 1)
-    return (now, before) if now >= t.fresh_entry_jump * before else None
+    mine_before = max(counts.get((v.campaign_id, "entry_trait_day", f"{e}|*", day), 0) - mine, 0)
+    before = (mine_before + 1) / (earlier + 1)
+    beyond = cautious_excess(mine, everyone, mine_before, earlier, t.contrast_sigmas) >= t.fresh_entry_excess
+    return (now, before) if now >= t.fresh_entry_jump * before or beyond else None

@@ -76,6 +76,9 @@ class Thresholds:
     # … when the entry's share of the campaign's identities in those ten minutes is this many times its share
     # earlier that day (in a busy hour every entry gets its newcomers; a mention, a share or a farm jumps)
     fresh_entry_jump: float = 2.0
+    # … or this many identities beyond that share, read cautiously (`cautious_excess`): an entry already drawing a
+    # third of everyone cannot double, but a farm can add hundreds to it
+    fresh_entry_excess: int = 50
     # Network findings need the entry's voters to be most of the identities the network showed today:
     # a campus rally of 40 among its 3,000 students is not a takeover, a botnet's own /24 is.
     takeover_share: float = 0.5
@@ -287,7 +290,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "同一网段新验证的身份集中为同一作品投票（仅提示）", "alert",
          ("fresh_window_s", "fresh_min_votes", "fresh_focus_share", "takeover_share"), "networks"),
     Rule("fresh_identity_entry_surge", "many freshly verified identities voting for one entry (alert only)",
-         "大量新验证的身份为同一作品投票（仅提示）", "alert", ("fresh_entry_alert", "fresh_entry_jump"), "networks"),
+         "大量新验证的身份为同一作品投票（仅提示）", "alert",
+         ("fresh_entry_alert", "fresh_entry_jump", "fresh_entry_excess"), "networks"),
     Rule("lockstep_group",
          "identities voting for one entry in the same seconds from a shared network or device (alert only; "
          "evidence for coordination)",

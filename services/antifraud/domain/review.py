@@ -19,7 +19,7 @@ from . import devices
 from .coordination import contrast
 from .findings import Finding
 from .registry import OPERATOR_REASONS, REASONS, REASONS_ZH, RULES, Thresholds
-from .signals import DAY, TEN_MINUTES, upper_share, window_start
+from .signals import DAY, TEN_MINUTES, cautious_excess, window_start
 
 Policy = Literal["auto", "flag", "invalidate"]
 Decision = Literal["confirm", "overturn"]
@@ -274,12 +274,6 @@ def jumps(entry_tens: dict[str, dict[datetime, int]], everyone_tens: dict[dateti
         if best is not None:
             out.append(best)
     return sorted(out, key=lambda j: -j.ratio)
-
-
-def cautious_excess(here: int, everyone: int, before: int, everyone_before: int, sigmas: float) -> float:
-    """The entry's identities in ten minutes beyond its share of everyone earlier that day, its count read `sigmas`
-    standard deviations low and the share at its upper bound (`upper_share`)."""
-    return here - sigmas * math.sqrt(here) - upper_share(before, everyone_before, sigmas) * everyone
 
 
 def _day_sums(days: list[datetime], aligned: list[datetime], counts: dict[datetime, int]) -> list[int]:

@@ -217,6 +217,12 @@ def upper_share(k: int, n: int, sigmas: float) -> float:
     return min((k + 1 + sigmas * math.sqrt(k + 1)) / (n + 1.0), 1.0)
 
 
+def cautious_excess(here: int, everyone: int, before: int, everyone_before: int, sigmas: float) -> float:
+    """An entry's identities in ten minutes beyond its share of everyone earlier that day, its count read `sigmas`
+    standard deviations low and the share at its upper bound (`upper_share`)."""
+    return here - sigmas * math.sqrt(here) - upper_share(before, everyone_before, sigmas) * everyone
+
+
 def binomial_tail(k: int, n: int, p: float) -> float:
     """The chance of `k` or more successes in `n` draws of chance `p` (in logs: `n` may be thousands)."""
     if k <= 0:
