@@ -317,6 +317,29 @@ def test_fresh_newcomers_are_an_alert_on_the_entry_they_jump_to_not_on_every_ent
     assert alerted == {(OTHERS[0], True)}
 
 
+@pytest.mark.parametrize("farm", [175, 0])
+def test_a_farm_adding_hundreds_to_an_entry_already_drawing_close_to_a_third_is_an_alert(farm: int) -> None:
+    # Newcomers all evening, 30 % of them for one entry; over the last ten minutes a farm's fresh identities add
+    # `farm` to it: its share goes from 30 % to 56 %, never twice its history, but far beyond it. Without the farm,
+    # that entry's ninety newcomers every ten minutes are no alert.
+    rng = random.Random(32)
+    newcomers = []
+    for block in range(4):
+        for i in range(300 + (farm if block == 3 else 0)):
+            at = T0 + timedelta(seconds=600 * block + rng.uniform(0, 590))
+            entry = TARGET if i < 90 or i >= 300 else OTHERS[i % len(OTHERS)]
+            newcomers.append(cast(f"new{block}-{i}", entry, at, rng.randint(1, 10),
+                                  subnet=f"10.{rng.randrange(256)}.{rng.randrange(256)}.0/24",
+                                  verified=at - timedelta(seconds=rng.uniform(40, 200))))
+    store, alerted = domain.MemoryWindows(), set()
+    votes = sorted(newcomers, key=lambda v: v.cast_at)
+    for i in range(0, len(votes), 100):
+        for f, _ in asyncio.run(domain.detect(votes[i:i + 100], store, T)):
+            if f.reason_code == "fresh_identity_entry_surge" and f.evidence.get("share_before") is not None:
+                alerted.add(f.entry_id)
+    assert alerted == ({TARGET} if farm else set())
+
+
 def test_a_campus_nat_voting_heavily_for_its_own_university_is_not_punished():
     # 600 students behind one address in one hour, 40 % for their own university, the rest elsewhere.
     votes = []
@@ -727,6 +750,28 @@ def test_a_script_sleeping_a_second_or_three_after_verifying_is_held_whole_and_a
     held = set().union(*run(background + viewers + script, per_batch=5).values())
     assert held >= ids(script)
     assert not held & ids(background + viewers)
+
+
+def test_a_script_sleeping_a_second_or_three_beside_a_popular_entry_s_own_people_is_held_and_they_are_not():
+    # An entry at its peak: 150 of its own people verify and vote in the same four minutes, taking their time (15 s
+    # to two minutes). Forty identities of a headless script vote for it too, sleeping 1-3 s after verifying: under
+    # a fifth of the entry's newcomers voted within 2 s, but most of those within 15 s did.
+    background = crowd(600, T0 - timedelta(hours=1))
+    rng = random.Random(7)
+    people, script = [], []
+    for i in range(150):
+        at = T0 + timedelta(seconds=rng.uniform(0, 240))
+        people.append(cast(f"fan{i}", TARGET, at, rng.randint(1, 10), subnet=f"121.{i}.{rng.randrange(256)}.0/24",
+                           ua=f"ua-{rng.randrange(25)}", verified=at - timedelta(seconds=rng.uniform(15, 120))))
+    for i in range(40):
+        at = T0 + timedelta(seconds=60 + 3 * i + rng.uniform(0, 2))
+        script.append(cast(f"headless{i}", TARGET, at, 10, subnet=f"36.{i}.{rng.randrange(256)}.0/24",
+                           ua=f"ua-{rng.randrange(25)}", verified=at - timedelta(seconds=rng.uniform(1, 3))))
+    instant = sum(v.delay == "0-2s" for v in script)
+    assert instant < T.instant_min_share * (instant + sum(v.delay not in ("0-2s",) for v in script) + len(people))
+    held = set().union(*run(background + people + script, per_batch=5).values())
+    assert held >= ids(script)
+    assert not held & ids(background + people)
 
 
 def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_with_it():

@@ -45,9 +45,10 @@ honest people's in ten, are together a script's; when that stands out it is weig
 counts as the two pieces they were. So does changing fingerprints from vote to vote when it stands out
 `rotation_ratio` times among the entry's voters: a few people in a hundred browse with fingerprinting protection,
 everywhere alike; an anti-detect browser's identities back one entry (on every kind of number). So does voting
-faster than a person can act on the page (`INSTANT_BIN`) when it stands out `instant_ratio` times, and then, among
-the same entry's voters of those ten minutes, a vote a moment later with the page loaded (`_EDGE_BIN`): a script's
-random sleep straddles the two seconds. Beside a strong
+within 2 s of verifying (`INSTANT_BIN`) when it stands out `instant_ratio` times (a few people in a hundred do,
+having picked the count first; a script with no sleep puts all its identities there), and then, among the same
+entry's voters of those ten minutes, a vote a moment later with the page loaded (`_EDGE_BIN`): a script's random
+sleep straddles the two seconds, and where the instant bin is a strong trait that vote is one too. Beside a strong
 habit (not a place's trait) the entry's surge supports from `contrast_support`; and once a finding named a habit,
 the entry's later cohorts that day read that habit, standing out again, as the script found before
 (`entry_found_day`): a farm that keeps going becomes its entry's history, and its surge no longer shows.
@@ -165,7 +166,15 @@ def _values(v: VoteSignal) -> list[str]:
     """The trait values a vote's judgement compares (its own, the unknowns, a script's delay, a rush, and for a
     platform's kind of number every such kind: `_platform`)."""
     return ["*", *(f"{name}={value}" for name, value in v.traits()), *(f"{name}=?" for name in MAYBE_UNKNOWN),
-            *(f"delay={b}" for b in faster(v.delay)), "rush=y", *_other_kinds(v)]
+            *(f"delay={b}" for b in faster(v.delay)), *_quick_bins(v), "rush=y", *_other_kinds(v)]
+
+
+def _quick_bins(v: VoteSignal) -> list[str]:
+    """For a vote within seconds of verifying, the other such delays than its own and faster ones: the newcomers a
+    script's instant share is read among (`_most_instant`)."""
+    if v.delay not in RUSH_BINS:
+        return []
+    return [f"delay={b}" for b in _QUICK_ORDER if b != v.delay and b not in faster(v.delay)]
 
 
 def _other_kinds(v: VoteSignal) -> list[str]:
@@ -703,7 +712,7 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
         if instant is not None:
             out.contributing.append(instant)
         # a tail of people tapping at once (`instant_min_share`) is a crowd's, however rare elsewhere: it only supports
-        few_instant = name == "delay" and value == INSTANT_BIN and not _most_instant(t, k, known)
+        few_instant = name == "delay" and value == INSTANT_BIN and not _most_instant(t, k, _quick(cohort))
         if k >= t.contrast_min_identities and ratio >= t.contrast_ratio and not few_instant \
                 and (instant is not None or not hurried(name, value, v)):
             out.strong.append((name, value, ev))
@@ -741,18 +750,20 @@ _EDGE_BIN = "2-5s"
 
 
 def _instant(t: Any, label: str, n: int, cohort: Any, others: Any, without: str | None) -> Evidence | None:
-    """The entry cohort's identities that voted faster than a person can (`INSTANT_BIN`), when they stand out far
-    (`instant_ratio`, not only as a strong trait does: a few people in a hundred may tap within two seconds where a
-    page puts the button under their thumb): a script is at work among them, and those of them that voted a moment
-    later (`_EDGE_BIN`), the page loaded, are its identities whose sleep came out longer, not people in a hurry."""
+    """The entry cohort's identities that voted within 2 s of verifying (`INSTANT_BIN`), when they stand out as a
+    strong trait does (`contrast_ratio`) and are a script's share of its quick newcomers (`_most_instant`): a script
+    is at work among them, and those of them that voted a moment later (`_EDGE_BIN`), the page loaded, are its
+    identities whose sleep came out longer, not people in a hurry. (A few people in a hundred tap within two seconds
+    everywhere, having picked the count before verifying: two pieces of evidence only `instant_ratio` times as
+    common, `_far_commoner`.)"""
     k = cohort(f"delay={INSTANT_BIN}")
     known, known_others = n - cohort("delay=?"), others("*", without) - others("delay=?", without)
     if label != "entry" or k < t.contrast_min_identities or known <= 0 or known_others < t.contrast_baseline_min / 4 \
-            or not _most_instant(t, k, known):
+            or not _most_instant(t, k, _quick(cohort)):
         return None
     p, ratio = contrast(k, known, others(f"delay={INSTANT_BIN}", without), known_others, t.contrast_prior,
                         t.contrast_sigmas)
-    if ratio < t.instant_ratio:
+    if ratio < t.contrast_ratio:
         return None
     return Evidence("instant", ratio,
                     f"beside them, {k} voted within 2 s of verifying, faster than a person can act on the page "
@@ -762,12 +773,22 @@ def _instant(t: Any, label: str, n: int, cohort: Any, others: Any, without: str 
                     f"投票者仅 {p:.1%}；{_CAUTIOUS_ZH} {ratio:.1f} 倍）：同一脚本，只是等待稍长")
 
 
-def _most_instant(t: Any, k: int, known: int) -> bool:
-    """`k` of the cohort's `known` newcomers voted within 2 s of verifying, a share of them no crowd has
-    (`instant_min_share`, read a count's standard deviation low): on the public page a person may pick the count
-    before verifying and tap the moment the code is accepted, a live stream's viewers one in ten; a script's sleep
-    puts a third or more of its identities there."""
-    return bool(k - math.sqrt(k) >= t.instant_min_share * known)
+def _most_instant(t: Any, k: int, quick: int) -> bool:
+    """`k` of the cohort's `quick` newcomers (those that voted within 15 s of verifying, `RUSH_BINS`) voted within
+    2 s, a share of them no crowd has (`instant_min_share`, read a count's standard deviation low): on the public
+    page a person may pick the count before verifying and tap the moment the code is accepted, a live stream's
+    viewers one in ten of its quick audience; a script's sleep puts a third or more of its identities there. Read
+    among the quick, not all the entry's newcomers: a script voting beside a popular entry's people, who take their
+    time, is not diluted by them."""
+    return bool(k - math.sqrt(k) >= t.instant_min_share * quick)
+
+
+_QUICK_ORDER = tuple(name for _, name in DELAY_BINS if name in RUSH_BINS)
+
+
+def _quick(cohort: Any) -> int:
+    """The cohort's newcomers that voted within 15 s of verifying (`RUSH_BINS`)."""
+    return sum(cohort(f"delay={b}") for b in _QUICK_ORDER)
 
 
 def _rushing(t: Any, n: int, cohort: Any, others: Any, without: str | None = None) -> bool:
@@ -918,7 +939,8 @@ def _far_commoner(traits: _Comparison, t: Thresholds, spread: bool) -> int:
     hosted = spread and any(name == "host" and ev.ratio >= t.host_ratio for name, _, ev in strong)
     delays = {value: ev.ratio for name, value, ev in strong if name == "delay"}
     instant = delays.get(INSTANT_BIN, 0.0) >= t.instant_ratio \
-        or (_EDGE_BIN in delays and any(ev.signal == "instant" for ev in traits.contributing))
+        or (_EDGE_BIN in delays and any(ev.signal == "instant" and ev.ratio >= t.instant_ratio
+                                        for ev in traits.contributing))
     return clocks + hosted + instant
 
 

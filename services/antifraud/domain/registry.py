@@ -178,14 +178,17 @@ class Thresholds:
     # gateway's one or two addresses) and weighs only.
     host_ratio: float = 16.0
     host_addresses_min: int = 4
-    # Voting within two seconds of verifying (`signals.INSTANT_BIN`), faster than a person can act on the page that
-    # just verified them: standing out this many times among an entry's voters it is two pieces of evidence, like a
-    # rush; and so it is for the cohort's identities that voted a moment later with the page loaded (a script's
-    # random sleep straddles the two seconds).
+    # Voting within two seconds of verifying (`signals.INSTANT_BIN`): a few people in a hundred do, having picked the
+    # count before verifying; a script's sleep puts a third or more of its identities there. Standing out this many
+    # times among an entry's voters it is two pieces of evidence, like a rush, and so it is for the cohort's
+    # identities that voted a moment later with the page loaded (a script's random sleep straddles the two seconds).
+    # Standing out as a strong trait does (`contrast_ratio`), it makes those a moment later strong, not hurried.
     instant_ratio: float = 16.0
-    # … and a trait at all only when this share of the cohort's newcomers voted that fast: on the public page a
-    # person may pick the count before verifying and tap the moment the code is accepted (an outside check gave a
-    # live stream's viewers one in ten), while a script's random sleep puts a third or more of its identities there.
+    # … and a strong trait at all only when this share of the cohort's quick newcomers (those voting within 15 s of
+    # verifying; the slower ones do not dilute a script beside a popular entry's people) voted that fast: on the
+    # public page a person may pick the count before verifying and tap the moment the code is accepted (an outside
+    # check gave a live stream's viewers one in ten), while a script's random sleep puts a third or more of its
+    # identities there.
     instant_min_share: float = 0.2
     network_share: float = 0.8  # a network whose identities that day back the entry this much supports a trait
     contrast_prior: float = 10.0  # pseudo-identities of the baseline added to a cohort (small cohorts shrink to it)
