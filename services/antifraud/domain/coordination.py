@@ -174,7 +174,7 @@ def _quick_bins(v: VoteSignal) -> list[str]:
     script's instant share is read among (`_most_instant`)."""
     if v.delay not in RUSH_BINS:
         return []
-    return [f"delay={b}" for b in _QUICK_ORDER if b != v.delay and b not in faster(v.delay)]
+    return [f"delay={b}" for b in sorted(RUSH_BINS) if b != v.delay and b not in faster(v.delay)]
 
 
 def _other_kinds(v: VoteSignal) -> list[str]:
@@ -783,12 +783,9 @@ def _most_instant(t: Any, k: int, quick: int) -> bool:
     return bool(k - math.sqrt(k) >= t.instant_min_share * quick)
 
 
-_QUICK_ORDER = tuple(name for _, name in DELAY_BINS if name in RUSH_BINS)
-
-
 def _quick(cohort: Any) -> int:
     """The cohort's newcomers that voted within 15 s of verifying (`RUSH_BINS`)."""
-    return sum(cohort(f"delay={b}") for b in _QUICK_ORDER)
+    return sum(cohort(f"delay={b}") for b in RUSH_BINS)
 
 
 def _rushing(t: Any, n: int, cohort: Any, others: Any, without: str | None = None) -> bool:
