@@ -677,12 +677,13 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
         known = n - (cohort(f"{name}=?") if name in MAYBE_UNKNOWN else 0)
         everyone = n_others if without is None else others("*", without)
         known_others = everyone - (others(f"{name}=?", without) if name in MAYBE_UNKNOWN else 0)
+        looked = _rushed_apart(v, cohort) if name == "delay" and value == INSTANT_BIN else 0
         if name == "delay":
-            known -= sum(cohort(f"delay={b}") for b in faster(value))
+            known -= sum(cohort(f"delay={b}") for b in faster(value)) + looked
             known_others -= sum(others(f"delay={b}", without) for b in faster(value))
         if known <= 0 or known_others < t.contrast_baseline_min / 4:
             continue  # too few to compare (few identities verified lately, few user agents sent)
-        k = cohort(f"{name}={value}")
+        k = max(cohort(f"{name}={value}") - looked, 0)
         p, ratio = contrast(k, known, others(f"{name}={value}", without), known_others, t.contrast_prior,
                             t.contrast_sigmas)
         read[name] = (value, k, known, p, ratio, (k + t.contrast_prior * p) / (known + t.contrast_prior) / p)
@@ -712,7 +713,8 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
         if instant is not None:
             out.contributing.append(instant)
         # a tail of people tapping at once (`instant_min_share`) is a crowd's, however rare elsewhere: it only supports
-        few_instant = name == "delay" and value == INSTANT_BIN and not _most_instant(t, k, _quick(cohort))
+        few_instant = name == "delay" and value == INSTANT_BIN \
+            and not _most_instant(t, k, max(_quick(cohort) - _rushed_apart(v, cohort), 0))
         if k >= t.contrast_min_identities and ratio >= t.contrast_ratio and not few_instant \
                 and (instant is not None or not hurried(name, value, v)):
             out.strong.append((name, value, ev))
@@ -756,10 +758,11 @@ def _instant(t: Any, label: str, n: int, cohort: Any, others: Any, without: str 
     identities whose sleep came out longer, not people in a hurry. (A few people in a hundred tap within two seconds
     everywhere, having picked the count before verifying: two pieces of evidence only `instant_ratio` times as
     common, `_far_commoner`.)"""
-    k = cohort(f"delay={INSTANT_BIN}")
-    known, known_others = n - cohort("delay=?"), others("*", without) - others("delay=?", without)
+    rushed = cohort("rush=y")  # (the vote loaded the page: read among the cohort's who did, `_rushed_apart`)
+    k = max(cohort(f"delay={INSTANT_BIN}") - rushed, 0)
+    known, known_others = n - cohort("delay=?") - rushed, others("*", without) - others("delay=?", without)
     if label != "entry" or k < t.contrast_min_identities or known <= 0 or known_others < t.contrast_baseline_min / 4 \
-            or not _most_instant(t, k, _quick(cohort)):
+            or not _most_instant(t, k, max(_quick(cohort) - rushed, 0)):
         return None
     p, ratio = contrast(k, known, others(f"delay={INSTANT_BIN}", without), known_others, t.contrast_prior,
                         t.contrast_sigmas)
@@ -781,6 +784,16 @@ def _most_instant(t: Any, k: int, quick: int) -> bool:
     among the quick, not all the entry's newcomers: a script voting beside a popular entry's people, who take their
     time, is not diluted by them."""
     return bool(k - math.sqrt(k) >= t.instant_min_share * quick)
+
+
+def _rushed_apart(v: VoteSignal, cohort: Any) -> int:
+    """For an identity that loaded the page, the cohort's identities in a rush (`VoteSignal.rush`: within 15 s of
+    verifying, without the page), left out of the newcomers its quick delay is read among: a one-string burst that
+    never loads the page, voting the instant it verifies, is a script of its own (found by its rush), and beside it
+    the entry's people who picked the count on the page and tapped the moment the code was accepted are a few in a
+    hundred of those who looked, as everywhere (an outside check's company staff were held with such a burst). A
+    script that loads the page has none in a rush; one of which half loads it is read on that half."""
+    return cohort("rush=y") if v.page else 0
 
 
 def _quick(cohort: Any) -> int:
