@@ -297,6 +297,25 @@ def test_people_on_a_farm_phone_s_model_who_back_its_entry_long_before_or_after_
     assert found["device_shared"] == ids(phone + close)
 
 
+def test_people_on_a_farm_phone_s_model_verified_days_before_are_left_out_of_a_run_of_identities_it_just_verified():
+    # The phone with a new string for every identity, its ten identities in five minutes, each verified a minute
+    # before it votes. Two people on the same model, verified on the campaign's first day, back the same entry
+    # inside its run, in their own browsers: they are no identities the phone verified, and the case leaves them out.
+    # A phone running identities it verified days before (aged stock) cannot be told from them and takes them along.
+    people = crowd(300, T0 - timedelta(hours=1))
+
+    def phone(verified_s: float) -> list[domain.VoteSignal]:
+        return [cast(f"farm{i}", OTHERS[7], at, 10, device="fp-redmi-k70-hm", subnet=f"100.{i}.6.0/24",
+                     ua=f"ua-spoofed{i}", verified=at - timedelta(seconds=verified_s))
+                for i in range(10) for at in [T0 + timedelta(seconds=30 * i)]]
+    owners = [cast(f"owner{i}", OTHERS[7], T0 + timedelta(seconds=100 + 90 * i), 10, device="fp-redmi-k70-hm",
+                   subnet=f"27.{i}.5.0/24", ua=f"ua-owner{i}") for i in range(2)]
+    fresh = phone(60)
+    assert run(people + fresh + owners, per_batch=10)["device_shared"] == ids(fresh)
+    aged = phone(3 * 86400)
+    assert run(people + aged + owners, per_batch=10)["device_shared"] == ids(aged + owners)
+
+
 def test_fresh_newcomers_are_an_alert_on_the_entry_they_jump_to_not_on_every_entry_of_a_busy_hour():
     # An hour of people, then a busy half hour: sixty newcomers every ten minutes for each of ten entries, verified
     # a minute or two before voting. In the last ten minutes a mention sends 180 to one of them.

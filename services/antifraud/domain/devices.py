@@ -209,3 +209,21 @@ def other_browsers(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[V
         return votes
     out = {x for x, v in first.items() if v.ua != ua}
     return [v for v in votes if v.voter_id not in out]
+
+
+def verified_before(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal]:
+    """The votes a `device_shared` finding covers, without those of identities verified long before (no delay from
+    verifying to voting is known for them: an earlier day, or over an hour before) when nearly all the others that
+    voted for the entry from the device verified just before voting. A farm's phone verifies each identity it runs,
+    one after another; where a fingerprint tells only a phone's model, a person who owns the same model, verified on
+    the campaign's first day and back to vote for the same entry, is not one of its identities. When all but
+    `apart_max_identities` (or a fifth, if more) of them verified lately, four times as many as the rest, those
+    verified long before are left out. A farm running aged identities has them all so, and loses nothing here."""
+    if f.reason_code != "device_shared":
+        return votes
+    first = first_votes(f.selector, votes)
+    lately = sum(v.delay is not None for v in first.values())
+    old = {x for x, v in first.items() if v.delay is None and v.verified_at is not None}
+    if not old or lately < 4 * len(old) or len(old) > max(t.apart_max_identities, len(first) // 5):
+        return votes
+    return [v for v in votes if v.voter_id not in old]

@@ -183,8 +183,8 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
         marks[k] = marks.get(k, 0) + n
     if marks:
         await store.bump(marks)
-    covered = [turns.in_turn(f, devices.other_browsers(f, coordination.off_its_networks(
-        f, coordination.odd_ballots(f, coordination.apart(f, vs, t), t), t), t)) for f, vs in kept]
+    covered = [turns.in_turn(f, devices.verified_before(f, devices.other_browsers(f, coordination.off_its_networks(
+        f, coordination.odd_ballots(f, coordination.apart(f, vs, t), t), t), t), t)) for f, vs in kept]
     held, identities = coordination.held_members(zip(decisive, covered, strict=True), store.held)
     if held:
         await store.bump_distinct(held)
