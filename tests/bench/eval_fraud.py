@@ -647,7 +647,8 @@ def write_doc(path: Path, body: str, part: str = "memory") -> None:
 def opening(regime: str) -> list[Cell]:
     """A campaign's opening minutes: a few hundred voters in four minutes, a campus or an office rallying at
     once, and a farm striking before the campaign has many voters to be compared with (a burst from two networks;
-    a surge of fresh identities, each on its own address, before the entry has any history to surge against)."""
+    a surge of fresh identities, each on its own address, before the entry has any history to surge against; a
+    headless script in the opening minutes of a campaign that goes on)."""
     few = "300 ordinary voters over 4 minutes"
     return [
         Cell("opening campus", regime, 4, 300, [Campus(80, 2, 1, 0.7, rally_scale_s=40)], None,
@@ -667,6 +668,12 @@ def opening(regime: str) -> list[Cell]:
              "1500 ordinary voters over 10 minutes; from the first minute a fresh surge 3× its entry's honest votes in "
              "5 minutes (own address + device each, UA mix, verify 2–12 s before voting, no page) and, for another "
              "entry, 120 ids from 3 /24s × 6 addresses in 4 waves 90 s apart with the same habits"),
+        Cell("opening headless", regime, 20, 1500, [],
+             FreshSurge(farm=Farm(verify="headless", sleep_s=(1, 3), jitter_s=0), multiple=2.0, at=0.15,
+                        window_s=120),
+             "1500 ordinary voters over 20 minutes; from the fourth minute a headless browser's script: fresh "
+             "identities 2× the entry's honest votes of the 20 minutes in 2 minutes, each on its own residential "
+             "address, UA mix, its page loaded with the new ticket, voting 1–3 s after verifying"),
     ]
 
 

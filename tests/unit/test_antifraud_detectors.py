@@ -827,6 +827,28 @@ def test_the_entry_s_own_people_tapping_at_once_are_not_held_with_a_one_string_b
     assert not held & ids(background + staff)
 
 
+def test_a_script_sleeping_a_second_or_three_in_a_campaign_s_opening_minutes_is_held_once_the_day_fills() -> None:
+    # A campaign opens: people arrive, each verifying a minute or so before voting, two in a hundred tapping the
+    # moment the code is accepted. Four minutes in, forty identities of a headless script vote for one entry in two
+    # minutes, sleeping 1-3 s after verifying, five times the entry's share of the people. Then there is no earlier
+    # history to tell a surge against: the script's quick votes stand out, alone. As the day fills, its minutes are
+    # read against the rest of it: its identities are held, the people (the entry's own among them) are not.
+    rng = random.Random(12)
+    people = crowd(1500, T0, span_s=1500, seed=3, fresh=1.0)
+    for i in range(30):
+        at = T0 + timedelta(seconds=rng.uniform(0, 1500))
+        people.append(cast(f"tap{i}", OTHERS[i % 10], at, 10, subnet=f"198.19.{i}.0/24",
+                           verified=at - timedelta(seconds=rng.uniform(0.5, 1.9))))
+    for i in range(15):
+        at = T0 + timedelta(seconds=rng.uniform(0, 1500))
+        people.append(cast(f"own{i}", TARGET, at, 10, subnet=f"121.{i}.{rng.randrange(256)}.0/24",
+                           ua=f"ua-{rng.randrange(25)}", verified=at - timedelta(seconds=rng.lognormvariate(4.2, 0.6))))
+    script = headless_script(rng, 40, T0 + timedelta(seconds=240), 3)
+    held = set().union(*run(people + script, per_batch=10).values())
+    assert held >= ids(script)
+    assert not held & ids(people)
+
+
 def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_with_it():
     # 150 fresh identities in 45 seconds, each on its own address in everyone's browsers, voting seconds
     # after verifying without the page: far above the entry's usual rate. In its seconds, fans of the entry verified

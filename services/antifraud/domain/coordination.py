@@ -53,6 +53,9 @@ habit (not a place's trait) the entry's surge supports from `contrast_support`; 
 the entry's later cohorts that day read that habit, standing out again, as the script found before
 (`entry_found_day`): a farm that keeps going becomes its entry's history, and its surge no longer shows.
 A trait that is missing is never evidence.
+In a campaign's opening minutes an entry has no history for a surge: a vote of an entry cohort with one of a
+script's habits commoner there, that made no finding while the day held less beyond the cohort's ten minutes than
+within them (`unwritten`), is kept and judged again as the day fills (`Context.pending`).
 """
 
 from __future__ import annotations
@@ -248,7 +251,7 @@ def _entry_reads(v: VoteSignal) -> tuple[set[CounterKey], set[CounterKey], list[
     if (joint := scripted_key(v)) is not None:  # `script_day`
         out |= {(c, "entry_trait_day", f"{e}|{joint}", day), (c, "entry_found_day", f"{e}|{joint}", day),
                 *((c, "entry_trait_ten", f"{e}|{joint}", start) for start in v.tens())}
-    out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(_habits(v.traits()))}
+    out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(habits(v.traits()))}
     held: set[CounterKey] = {(c, "held_entry_trait_day", f"{e}|{joint}", day)} if joint is not None else set()
     mine = [co for co in cohorts(v) if co.label != "network"]
     extra = _other_kinds(v)
@@ -300,7 +303,7 @@ _SCRIPT_BINS = [name for edge, name in DELAY_BINS if edge <= 5]  # within second
 _SCRIPT_VALUES = {"page": "n", "rush": "y", "dev": "rot", "clock": "y"}
 
 
-def _habits(traits: Iterable[tuple[str, str]]) -> list[str]:
+def habits(traits: Iterable[tuple[str, str]]) -> list[str]:
     """The script-like behavioural traits among these (not a place's), as counter keys."""
     return sorted(f"{name}={value}" for name, value in traits
                   if name not in _PLACE_TRAITS and value != "?" and _SCRIPT_VALUES.get(name, value) == value)
@@ -330,10 +333,10 @@ def remembered(findings: Iterable[Finding]) -> dict[ShardedKey, int]:
         if f.reason_code != "coordinated_cohort" or not f.decisive or f.entry_id is None \
                 or f.evidence["cohort"] != "entry" or "ua" in f.evidence["traits"]:
             continue
-        habits = _habits(f.evidence["traits"].items())
-        if habits:
+        named = habits(f.evidence["traits"].items())
+        if named:
             day = window_start(f.selector.end - timedelta(microseconds=1), DAY)
-            k = ((f.selector.campaign_id, "entry_found_day", f"{entry_key(f.entry_id)}|{'&'.join(habits)}", day), 0)
+            k = ((f.selector.campaign_id, "entry_found_day", f"{entry_key(f.entry_id)}|{'&'.join(named)}", day), 0)
             out[k] = out.get(k, 0) + 1
     return out
 
@@ -343,7 +346,7 @@ def _found_before(v: VoteSignal, ctx: Context, chosen: list[Trait]) -> Evidence 
     same script still at work (not a wider net: a finding on one of its habits alone would also take the people
     who share only that one). Its surge no longer shows once the entry's own history holds its earlier minutes."""
     e, day = entry_key(v.entry_id), v.window(DAY)
-    again = next((k for k in _combinations(_habits((name, value) for name, value, _ in chosen))
+    again = next((k for k in _combinations(habits((name, value) for name, value, _ in chosen))
                   if ctx.counts.get((v.campaign_id, "entry_found_day", f"{e}|{k}", day), 0)), None)
     if again is None:
         return None
@@ -397,6 +400,19 @@ def surge(v: VoteSignal, ctx: Context, cohort: Cohort, least: float | None = Non
                     f"day: {ratio:.1f}× its own history",
                     f"{hm_zh(cohort.start)} 起的 10 分钟内，该作品获得活动 {everyone} 个身份中的 {here} 个"
                     f"（{here / everyone:.0%}），当天此前仅 {share_before:.1%}：是其自身历史的 {ratio:.1f} 倍")
+
+
+def unwritten(v: VoteSignal, ctx: Context, co: Cohort) -> bool:
+    """The entry's history is still being written: the campaign's day holds fewer identities beyond the cohort's ten
+    minutes than within them (or than `contrast_baseline_min`), so whether the entry surged in them cannot be told
+    yet (`surge`). In a campaign's opening minutes a script's habit standing out among the entry's first voters has
+    nothing beside it; as the day fills, the entry's share in those minutes is read against the rest of it, and the
+    vote's identity is judged again (`Context.pending`, for up to `pipeline._EARLY_S`)."""
+    c, day = v.campaign_id, v.window(DAY)
+    here = ctx.counts.get((c, co.dimension, f"{entry_key(v.entry_id)}|*", co.start), 0)
+    everyone = ctx.counts.get((c, "ids_ten", "*", co.start), 0)
+    rest = ctx.counts.get((c, "trait_day", "*", day), 0) - everyone
+    return here >= ctx.t.surge_min_identities and rest < max(ctx.t.contrast_baseline_min, everyone)
 
 
 def _describe(name: str, value: str) -> tuple[str, str]:
@@ -514,9 +530,20 @@ def _cohort_judged(v: VoteSignal, ctx: Context, co: Cohort, n: int, n_others: in
     # A delay as quick as the script's, by an identity that loaded the page, counts here as one of them: beside
     # the user agent most of the cohort sends it is the script's identity that loaded the page, not a person.
     mine = len(traits.strong) + traits.hurried >= 2 or (traits.its_ua and traits.contradicts <= {"num"})
-    if (traits.contradicts and (not mine or "ua" in traits.contradicts)) or not (traits.strong or traits.support):
+    if (traits.contradicts and (not mine or "ua" in traits.contradicts)) or not (traits.strong or traits.support) \
+            or not _judge(v, ctx, co, n, traits):
+        if co.label == "entry" and _scripted(v, traits) and unwritten(v, ctx, co):
+            ctx.pending.append(v)
         return False
-    return _judge(v, ctx, co, n, traits)
+    return True
+
+
+def _scripted(v: VoteSignal, traits: _Comparison) -> bool:
+    """One of the identity's script-like habits (seconds from verifying to voting, never loading the page, a rush,
+    changing fingerprints, a clock, a data centre) is commoner in its cohort than elsewhere (`_CONTRIBUTES`)."""
+    mine = {name for name, value in v.traits() if name != "delay" or value in RUSH_BINS} \
+        & {habit.split("=", 1)[0] for habit in habits(v.traits())}
+    return any(e.signal in mine or (e.signal == "instant" and "delay" in mine) for e in traits.contributing)
 
 
 def _compared(v: VoteSignal, ctx: Context, co: Cohort, n: int, n_others: int, cohort: Any, others: Any,

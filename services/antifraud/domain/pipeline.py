@@ -102,9 +102,10 @@ def judge(
     if early is not None:
         for v in again:
             early.pop(early_key(v), None)
-        for v in ctx.early:
-            if len(early) < _EARLY_MAX or early_key(v) in early:
-                early[early_key(v)] = v
+            early.pop(pending_key(v), None)
+        for kept, v in [(early_key(v), v) for v in ctx.early] + [(pending_key(v), v) for v in ctx.pending]:
+            if len(early) < _EARLY_MAX or kept in early:
+                early[kept] = v
     if waves is not None:
         for v, final, _, small in due:
             key = timing.wave_key(v, small)
@@ -120,6 +121,7 @@ def judge(
 # A vote's entry and network: one vote each is kept to judge their cohorts again once the campaign has a baseline.
 EarlyKey = tuple[str, str, str]
 _EARLY_S = 900  # … for at most this long after it (of the batches' own time)
+_PENDING_S = 3600  # … and one kept for its entry's history to be written (`pending_key`): a slow opening fills late
 _EARLY_MAX = 10_000
 
 
@@ -127,13 +129,21 @@ def early_key(v: VoteSignal) -> EarlyKey:
     return v.campaign_id, str(v.entry_id), v.subnet or ""
 
 
+def pending_key(v: VoteSignal) -> EarlyKey:
+    """A vote kept for its entry's history to be written (`Context.pending`): one per entry and set of habits (the
+    finding one makes covers the cohort's identities with them)."""
+    return v.campaign_id, str(v.entry_id), "~" + "&".join(coordination.habits(v.traits()))
+
+
 def early_again(store: Any, votes: list[VoteSignal]) -> list[VoteSignal]:
     """The votes kept by earlier batches (`judge`, in `store.early`) to judge again with this batch: those of its
     campaigns whose network the store holds (an instance that no longer does reads none of it). Kept ones older
-    than `_EARLY_S` are forgotten: the cohort has been judged by its own later votes, or stayed small."""
+    than `_EARLY_S` are forgotten: the cohort has been judged by its own later votes, or stayed small; those kept
+    for an entry's history (`pending_key`) after `_PENDING_S`."""
     early: dict[EarlyKey, VoteSignal] = store.early
     latest = max(v.cast_at for v in votes)
-    for k in [k for k, v in early.items() if (latest - v.cast_at).total_seconds() > _EARLY_S]:
+    for k in [k for k, v in early.items()
+              if (latest - v.cast_at).total_seconds() > (_PENDING_S if k[2].startswith("~") else _EARLY_S)]:
         del early[k]
     campaigns = {v.campaign_id for v in votes}
     return [v for v in early.values() if v.campaign_id in campaigns and store.holds(v)]
