@@ -79,6 +79,7 @@ from .signals import (
     DELAY_BINS,
     DELAY_TEXT_ZH,
     INSTANT_BIN,
+    INSTANT_UNSEEN,
     MAYBE_UNKNOWN,
     RUSH_BINS,
     TEN_MINUTES,
@@ -254,6 +255,8 @@ def _entry_reads(v: VoteSignal) -> tuple[set[CounterKey], set[CounterKey], list[
     out |= {(c, "entry_found_day", f"{e}|{k}", day) for k in _combinations(habits(v.traits()))}
     held: set[CounterKey] = {(c, "held_entry_trait_day", f"{e}|{joint}", day)} if joint is not None else set()
     mine = [co for co in cohorts(v) if co.label != "network"]
+    if v.page and v.delay in RUSH_BINS:  # `_rushed_apart`
+        out |= {(c, co.dimension, f"{co.prefix}{INSTANT_UNSEEN}", co.start) for co in mine}
     extra = _other_kinds(v)
     values = _values(v)
     for x in values:
@@ -704,13 +707,13 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
         known = n - (cohort(f"{name}=?") if name in MAYBE_UNKNOWN else 0)
         everyone = n_others if without is None else others("*", without)
         known_others = everyone - (others(f"{name}=?", without) if name in MAYBE_UNKNOWN else 0)
-        looked = _rushed_apart(v, cohort) if name == "delay" and value == INSTANT_BIN else 0
+        unseen, apart = _rushed_apart(v, cohort) if name == "delay" and value == INSTANT_BIN else (0, 0)
         if name == "delay":
-            known -= sum(cohort(f"delay={b}") for b in faster(value)) + looked
+            known -= sum(cohort(f"delay={b}") for b in faster(value)) + apart
             known_others -= sum(others(f"delay={b}", without) for b in faster(value))
         if known <= 0 or known_others < t.contrast_baseline_min / 4:
             continue  # too few to compare (few identities verified lately, few user agents sent)
-        k = max(cohort(f"{name}={value}") - looked, 0)
+        k = max(cohort(f"{name}={value}") - unseen, 0)
         p, ratio = contrast(k, known, others(f"{name}={value}", without), known_others, t.contrast_prior,
                             t.contrast_sigmas)
         read[name] = (value, k, known, p, ratio, (k + t.contrast_prior * p) / (known + t.contrast_prior) / p)
@@ -741,7 +744,7 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
             out.contributing.append(instant)
         # a tail of people tapping at once (`instant_min_share`) is a crowd's, however rare elsewhere: it only supports
         few_instant = name == "delay" and value == INSTANT_BIN \
-            and not _most_instant(t, k, max(_quick(cohort) - _rushed_apart(v, cohort), 0))
+            and not _most_instant(t, k, max(_quick(cohort) - _rushed_apart(v, cohort)[1], 0))
         if k >= t.contrast_min_identities and ratio >= t.contrast_ratio and not few_instant \
                 and (instant is not None or not hurried(name, value, v)):
             out.strong.append((name, value, ev))
@@ -785,8 +788,8 @@ def _instant(t: Any, label: str, n: int, cohort: Any, others: Any, without: str 
     identities whose sleep came out longer, not people in a hurry. (A few people in a hundred tap within two seconds
     everywhere, having picked the count before verifying: two pieces of evidence only `instant_ratio` times as
     common, `_far_commoner`.)"""
-    rushed = cohort("rush=y")  # (the vote loaded the page: read among the cohort's who did, `_rushed_apart`)
-    k = max(cohort(f"delay={INSTANT_BIN}") - rushed, 0)
+    unseen, rushed = cohort(INSTANT_UNSEEN), cohort("rush=y")  # (the vote loaded the page: `_rushed_apart`)
+    k = max(cohort(f"delay={INSTANT_BIN}") - unseen, 0)
     known, known_others = n - cohort("delay=?") - rushed, others("*", without) - others("delay=?", without)
     if label != "entry" or k < t.contrast_min_identities or known <= 0 or known_others < t.contrast_baseline_min / 4 \
             or not _most_instant(t, k, max(_quick(cohort) - rushed, 0)):
@@ -813,14 +816,15 @@ def _most_instant(t: Any, k: int, quick: int) -> bool:
     return bool(k - math.sqrt(k) >= t.instant_min_share * quick)
 
 
-def _rushed_apart(v: VoteSignal, cohort: Any) -> int:
-    """For an identity that loaded the page, the cohort's identities in a rush (`VoteSignal.rush`: within 15 s of
-    verifying, without the page), left out of the newcomers its quick delay is read among: a one-string burst that
-    never loads the page, voting the instant it verifies, is a script of its own (found by its rush), and beside it
-    the entry's people who picked the count on the page and tapped the moment the code was accepted are a few in a
-    hundred of those who looked, as everywhere (an outside check's company staff were held with such a burst). A
-    script that loads the page has none in a rush; one of which half loads it is read on that half."""
-    return cohort("rush=y") if v.page else 0
+def _rushed_apart(v: VoteSignal, cohort: Any) -> tuple[int, int]:
+    """For an identity that loaded the page, the cohort's identities that voted within 2 s without it
+    (`signals.tapped_key`) and those in a rush (`VoteSignal.rush`: within 15 s, without the page), left out of the
+    instant voters and of the newcomers its quick delay is read among: a one-string burst that never loads the page,
+    voting the instant it verifies, is a script of its own (found by its rush), and beside it the entry's people who
+    picked the count on the page and tapped the moment the code was accepted are a few in a hundred of those who
+    looked, as everywhere (an outside check's company staff were held with such a burst). A script that loads the
+    page has none in a rush; one of which half loads it is read on that half. (0, 0) for one that did not."""
+    return (cohort(INSTANT_UNSEEN), cohort("rush=y")) if v.page else (0, 0)
 
 
 def _quick(cohort: Any) -> int:

@@ -154,6 +154,7 @@ RUSH_BINS = frozenset({"0-2s", "2-5s", "5-15s"})
 # Faster than a person can act on the page that just verified them (see the code's "verified", find the entry, tap):
 # a script's, whether or not it loaded the page (one request with the ticket, which costs it nothing).
 INSTANT_BIN = "0-2s"
+INSTANT_UNSEEN = f"delay={INSTANT_BIN}&page=n"  # within 2 s and without the page, in an entry's ten minutes
 DELAY_TEXT_ZH = {"0-2s": "0–2 秒", "2-5s": "2–5 秒", "5-15s": "5–15 秒", "15-30s": "15–30 秒", "30-60s": "30–60 秒",
                  "1-2min": "1–2 分钟", "2-5min": "2–5 分钟", "5-15min": "5–15 分钟", "15-60min": "15–60 分钟"}
 
@@ -573,6 +574,12 @@ def scripted_key(v: VoteSignal) -> str | None:
     return rushed_with(v.ua) if v.ua and v.rush == "y" else None
 
 
+def tapped_key(v: VoteSignal) -> str | None:
+    """"delay=0-2s&page=n" for a vote within 2 s of verifying without the page, counted in its entry's ten minutes
+    only: the instant voters an identity that loaded the page is not read among (`coordination._rushed_apart`)."""
+    return INSTANT_UNSEEN if v.delay == INSTANT_BIN and not v.page else None
+
+
 def rushed_with(ua: str) -> str:
     """The key of a browser string sent in a rush (`scripted_key`)."""
     return f"ua={ua}&rush=y"
@@ -635,6 +642,7 @@ def _campaign_increments(v: VoteSignal, scopes: frozenset[str]) -> list[tuple[Sh
     if half and "ten_half" in scopes:
         keys.append((((c, "ids_ten", "*", half), shard), 1))
     joint = scripted_key(v)
+    tapped = tapped_key(v)
     if "entry_day" in scopes:
         day = v.window(DAY)
         keys += [(((c, "entry_trait_day", k, day), shard), 1) for k in trait_keys(f"{e}|", v)]
@@ -645,10 +653,14 @@ def _campaign_increments(v: VoteSignal, scopes: frozenset[str]) -> list[tuple[Sh
         keys += [(((c, "entry_trait_ten", k, ten), shard), 1) for k in trait_keys(f"{e}|", v)]
         if joint is not None:
             keys.append((((c, "entry_trait_ten", f"{e}|{joint}", ten), shard), 1))
+        if tapped is not None:
+            keys.append((((c, "entry_trait_ten", f"{e}|{tapped}", ten), shard), 1))
     if half and "entry_ten_half" in scopes:
         keys += [(((c, "entry_trait_ten", k, half), shard), 1) for k in trait_keys(f"{e}|", v)]
         if joint is not None:
             keys.append((((c, "entry_trait_ten", f"{e}|{joint}", half), shard), 1))
+        if tapped is not None:
+            keys.append((((c, "entry_trait_ten", f"{e}|{tapped}", half), shard), 1))
     if "entry_return" in scopes:
         keys.append((((c, "entry_return_burst", e, burst), shard), 1))
     if v.device_hash and "entry_burst" in scopes:
