@@ -717,16 +717,7 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
         p, ratio = contrast(k, known, others(f"{name}={value}", without), known_others, t.contrast_prior,
                             t.contrast_sigmas)
         read[name] = (value, k, known, p, ratio, (k + t.contrast_prior * p) / (known + t.contrast_prior) / p)
-    rushed = read.get("rush")
-    if rushed and rushed[0] == "y" and rushed[1] >= t.contrast_min_identities and rushed[4] >= t.contrast_support:
-        read.pop("delay", None)
-        read.pop("page", None)
-    else:
-        if label == "entry" and v.unhurried and _rushing(t, n, cohort, others, trim("rush", "y")):
-            # The cohort's script is in a rush and this identity is not (it waited, looked, or verified on an
-            # earlier day): never loading the page, which it may share with the script, is a few people's habit.
-            out.contradicts.add("rush")
-        read.pop("rush", None)
+    _rush_or_apart(v, t, label, n, cohort, others, trim, read, out)
     for name, (value, k, known, p, ratio, likely) in read.items():
         out.here[name] = k / known
         if label == "entry" and name != "rush" and known * p >= _EXPECTED and likely < 1 / t.contrast_support:
@@ -754,6 +745,22 @@ def _compare(v: VoteSignal, t: Any, label: str, n: int, n_others: int, cohort: A
             out.support.append((name, value, ev))
             out.shares.append(p)
     return out
+
+
+def _rush_or_apart(v: VoteSignal, t: Any, label: str, n: int, cohort: Any, others: Any, trim: Any,
+                   read: dict[str, tuple[str, int, int, float, float, float]], out: _Comparison) -> None:
+    """A rush that stands out is weighed instead of the delay and the page habit apart (`read` loses them); else the
+    rush is not weighed, and an unhurried identity beside a cohort in a rush contradicts it."""
+    rushed = read.get("rush")
+    if rushed and rushed[0] == "y" and rushed[1] >= t.contrast_min_identities and rushed[4] >= t.contrast_support:
+        read.pop("delay", None)
+        read.pop("page", None)
+        return
+    if label == "entry" and v.unhurried and _rushing(t, n, cohort, others, trim("rush", "y")):
+        # The cohort's script is in a rush and this identity is not (it waited, looked, or verified on an
+        # earlier day): never loading the page, which it may share with the script, is a few people's habit.
+        out.contradicts.add("rush")
+    read.pop("rush", None)
 
 
 def _trait_evidence(name: str, value: str, k: int, known: int, n: int, p: float, ratio: float) -> Evidence:
