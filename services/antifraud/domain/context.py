@@ -38,9 +38,9 @@ class Context:
     # Votes whose cohorts the coordination rule could not compare yet: too few other identities in the campaign
     # that day (`coordination.check`); judged again in a later batch (`pipeline.detect`).
     early: list[VoteSignal] = field(default_factory=list)
-    # Votes whose entry cohort showed a strong habit and nothing beside it while the day held too little beyond the
-    # cohort's ten minutes to tell a surge against (a campaign's opening): judged again as the day fills
-    # (`coordination.unwritten`).
+    # Votes whose entry cohort showed a script's habit commoner than elsewhere and made no finding while the day held
+    # too little beyond the cohort's ten minutes to tell a surge against (a campaign's opening): judged again as the
+    # day fills (`coordination.unwritten`).
     pending: list[VoteSignal] = field(default_factory=list)
     # Votes that saw a network's wave for their entry start, judged once the seconds after it have passed
     # (`timing.judge_waves`).
