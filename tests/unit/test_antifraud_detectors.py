@@ -849,6 +849,32 @@ def test_a_script_sleeping_a_second_or_three_in_a_campaign_s_opening_minutes_is_
     assert not held & ids(people)
 
 
+def test_a_sim_pool_s_routers_each_with_its_own_string_are_held_beside_a_popular_entry_s_people() -> None:
+    # An outside check's SIM pool: four 4G routers, each sending one browser string, put a new number through every
+    # 15-40 s each, straight to the API (no page), voting 1-4 s after verifying, for an entry 250 of whose own
+    # people vote in the same minutes from the page in their own browsers. Each string is under a sixth of the
+    # entry's voters, none a script's one string; together they are the cohort's rush, and each router's identities
+    # are its script's. (People in a rush for the entry in its minutes would go with a finding on the rush alone.)
+    rng = random.Random(21)
+    background = crowd(900, T0 - timedelta(minutes=30), span_s=3600)
+    people = []
+    for i in range(250):
+        at = T0 + timedelta(seconds=rng.uniform(0, 900))
+        people.append(cast(f"own{i}", TARGET, at, 10, subnet=f"121.{i}.{rng.randrange(256)}.0/24",
+                           ua=f"ua-{rng.randrange(25)}", verified=at - timedelta(seconds=rng.uniform(5, 90))))
+    pool = []
+    for router in range(4):
+        at = T0 + timedelta(seconds=rng.uniform(0, 20))
+        while at < T0 + timedelta(seconds=900):
+            network = f"223.104.{100 + router * 20 + int((at - T0).total_seconds() // 200)}.0/24"
+            pool.append(cast(f"sim{len(pool)}", TARGET, at, 10, subnet=network, ua=f"router-{router}", page=False,
+                             verified=at - timedelta(seconds=rng.uniform(1, 4))))
+            at += timedelta(seconds=rng.uniform(15, 40))
+    held = set().union(*run(background + people + pool, per_batch=10).values())
+    assert held >= ids(pool)
+    assert not held & ids(background + people)
+
+
 def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_with_it():
     # 150 fresh identities in 45 seconds, each on its own address in everyone's browsers, voting seconds
     # after verifying without the page: far above the entry's usual rate. In its seconds, fans of the entry verified

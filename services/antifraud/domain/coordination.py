@@ -453,6 +453,9 @@ class _Comparison:
     # (identities on a code platform's kinds of number, identities whose number is known) when most of the cohort's
     # numbers are such and this one's too (`_platform`)
     platform: tuple[int, int, int] | None = None
+    # the identity in a rush sends one of the few strings the cohort's rush sends (`_one_of_few`): (its count, the
+    # rush's identities, their strings), for the finding to keep to that string
+    string: tuple[int, int, int] | None = None
     here: dict[str, float] = field(default_factory=dict)  # the cohort's share of each of the identity's values
     score: float = 0.0  # log odds from the traits
 
@@ -525,7 +528,9 @@ def _cohort_judged(v: VoteSignal, ctx: Context, co: Cohort, n: int, n_others: in
             few_user_agents(v, ctx, co, n) or ("rush" in chosen and few_user_agents(
                 v, ctx, co, cohort("rush=y"), "entry_rush_uas_ten"))):
         # the script sends a few user agents (its voters do, or those in a rush), and this is not one of them
-        traits.contradicts.add("ua")
+        traits.string = _one_of_few(v, ctx, co, cohort) if "rush" in chosen else None
+        if traits.string is None:
+            traits.contradicts.add("ua")
     # An identity with two of the script's strong traits is the script's whatever its number or page habit (a
     # farm mixing a code platform's numbers with carriers' must not hide its carrier half that way), and so is
     # one sending the user agent most of the cohort sends, when it stands out, whatever its number; not one
@@ -539,6 +544,19 @@ def _cohort_judged(v: VoteSignal, ctx: Context, co: Cohort, n: int, n_others: in
             ctx.pending.append(v)
         return False
     return True
+
+
+def _one_of_few(v: VoteSignal, ctx: Context, co: Cohort, cohort: Any) -> tuple[int, int, int] | None:
+    """The identity, in a rush, sends one of the few strings the cohort's identities in a rush send: at least half of
+    `contrast_min_identities` of them and half their average per string do. A SIM pool's routers each send their own
+    string, none of them `ua_min_share` of the whole cohort, yet each is its script's; a person in a rush beside it
+    sends their own. (The string's identities in a rush, those in a rush, their strings), or None."""
+    if v.rush != "y" or not v.ua:
+        return None
+    k, rushed = cohort(rushed_with(v.ua)), cohort("rush=y")
+    strings = ctx.distinct.get((v.campaign_id, "entry_rush_uas_ten", entry_key(v.entry_id), co.start), 0)
+    mine = strings > 0 and 2 * k >= ctx.t.contrast_min_identities and 2 * k * strings >= rushed
+    return (k, rushed, strings) if mine else None
 
 
 def _scripted(v: VoteSignal, traits: _Comparison) -> bool:
@@ -1007,6 +1025,12 @@ def _with_its_ua(v: VoteSignal, t: Thresholds, traits: _Comparison, chosen: list
     """The traits a finding keeps to, and the identity's user agent when it is clearly commoner in the cohort than
     elsewhere, or most of the cohort sends it, before enough identities send it to stand out: the script's one (not
     the entry's honest voters with the same habit in other browsers)."""
+    if traits.string is not None and not any(name == "ua" for name, _, _ in chosen):
+        k, rushed, strings = traits.string
+        chosen.append(("ua", v.ua or "?", Evidence(
+            "ua", 1.0, f"{k} of the {rushed} in a rush sent this browser string, one of the {strings} they send",
+            f"其中 {k} 个（共 {rushed} 个匆忙投票者）使用此浏览器标识，他们共使用 {strings} 种")))
+        return chosen
     ua = next((x for x in traits.contributing if x.signal == "ua"), None)
     if ua and (ua.ratio >= t.contrast_support or traits.here.get("ua", 0.0) >= 0.5) \
             and not any(name == "ua" for name, _, _ in chosen):
