@@ -410,7 +410,7 @@ def unwritten(v: VoteSignal, ctx: Context, co: Cohort) -> bool:
     minutes than within them (or than `contrast_baseline_min`), so whether the entry surged in them cannot be told
     yet (`surge`). In a campaign's opening minutes a script's habit standing out among the entry's first voters has
     nothing beside it; as the day fills, the entry's share in those minutes is read against the rest of it, and the
-    vote's identity is judged again (`Context.pending`, for up to `pipeline._EARLY_S`)."""
+    vote's identity is judged again (`Context.pending`, for up to `pipeline._PENDING_S`)."""
     c, day = v.campaign_id, v.window(DAY)
     here = ctx.counts.get((c, co.dimension, f"{entry_key(v.entry_id)}|*", co.start), 0)
     everyone = ctx.counts.get((c, "ids_ten", "*", co.start), 0)
