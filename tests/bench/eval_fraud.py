@@ -59,10 +59,12 @@ from fraud_world import (  # noqa: E402
     FreshDrip,
     FreshSurge,
     Livestream,
+    Mimic,
     Office,
     PopularPeak,
     SharedDevices,
     SharedPcs,
+    SimPool,
     SimVote,
     SlowDrip,
     Together,
@@ -81,7 +83,8 @@ PRECISION = 0.95
 PRECISION_INVALIDATED = 0.99
 FP_MAX = 0.005
 RECALL = {"burst": 0.95, "shared_devices": 0.95, "camouflage": 0.8, "fresh_surge": 0.8, "slow_drip": None,
-          "together": 0.8, "turns": 0.95, "cloud_phones": 0.8}
+          "together": 0.8, "turns": 0.95, "cloud_phones": 0.8, "mimic": None,
+          "sim_pool": 0.8}
 FIRST_FLAG_S = 60.0
 # Families that show themselves only one identity after another (a run of turns at one browser takes its first dozen
 # sittings, ten minutes or so, before anything tells it from a colleague voting alone): first flag reported, no target.
@@ -125,6 +128,9 @@ def grid(quick: bool = False) -> list[Cell]:
                    "addresses, 85 % for their unit", [Office(120, gateway=2)]))
     honest.append(("office 300 imaged PCs", "300 staff behind one address, all for their unit only, 70 % on the "
                    "unit's PCs installed from one image (one user agent)", [Office(300, loyalty=1.0, imaged=0.7)]))
+    honest.append(("company phones group plan 4G", "300 staff voting on their phones over 4G (each on the carrier's "
+                   "address of the moment), 85 % for their unit, 60 % on one virtual operator's group plan",
+                   [Office(300, group_plan=0.6, mobile=True)]))
     for pcs, per_pc in ((12, 6), (30, 10)):
         honest.append((f"nurse stations {pcs}x{per_pc}", f"a hospital's {pcs} PCs of one image behind one address, "
                        f"each passed between {per_pc} nurses at a shift change (20–120 s apart), 90 % for their "
@@ -198,6 +204,20 @@ def grid(quick: bool = False) -> list[Cell]:
     attacks.append(("fresh drip one-UA", "12 fresh ids, one every 100 s ± 33 s, each all 10 at once, residential "
                     "proxies, one copied UA, scripted verify, no page",
                     FreshDrip(12, Farm(ua="one", verify="scripted", page="none"), every_s=100)))
+
+    # Identities copying a person's whole session, a few at a time over 25 minutes: on numbers bought one by one they
+    # are people paid to vote, and nothing tells them apart; on a code platform's, only their numbers differ.
+    for share, words in ((0.0, "SIM cards bought one by one"), (1.0, "a code platform's numbers (7/8 virtual, 1/8 "
+                                                                      "data SIMs)"), (0.5, "half a platform's")):
+        attacks.append((f"mimic 0.5x{' platform' if share == 1 else ' half platform' if share else ''}",
+                        f"0.5× the entry's honest votes, each id a person's whole session copied (page, human delays), "
+                        f"own residential address + device, UA mix, evenly over 25 min, all 10 for the target; {words}",
+                        Mimic(farm=Farm(numbers=share), multiple=0.5, at=0.1)))
+
+    attacks.append(("SIM pool 4 routers", "120 ids from a SIM pool on 4 4G routers (60 % data SIMs), one card per "
+                    "router every 15–40 s from the fifth minute, all 10 1–4 s after the code, no page, a new address "
+                    "in the carrier's 12 /24s every 2–5 min, one WeChat string per router",
+                    SimPool(120, at=0.15)))
 
     attacks += platform
     cells: list[Cell] = []
@@ -725,6 +745,16 @@ def http_cells() -> list[Cell]:
              "400 ordinary + a script dripping 12 fresh identities, one every 80 s ± 27 s, each all 10 at once a few "
              "seconds after the code without the page, one copied user agent, residential addresses; 18 simulated "
              "minutes"),
+        Cell("http SIM pool", "first_hour", 8, 400, [], SimPool(60, at=0.15),
+             "400 ordinary + a SIM pool on 4 4G routers (60 % data SIMs), one card per router every 15–40 s, all 10 "
+             "1–4 s after the code through the API (no page, no device id), a new address in the carrier's /24s "
+             "every 2–5 min, one WeChat string per router; 8 simulated minutes"),
+        Cell("http opening headless", "first_hour", 20, 1500, [],
+             FreshSurge(farm=Farm(verify="headless", sleep_s=(1, 3), jitter_s=0), multiple=2.0, at=0.15,
+                        window_s=120),
+             "1500 ordinary over 20 minutes; from the fourth minute, before the entry has a history, a headless "
+             "browser's script: fresh identities 2× the entry's honest votes in 2 minutes, each on its own "
+             "residential address, UA mix, its page loaded with the new ticket, voting 1–3 s after verifying"),
     ]
 
 

@@ -50,6 +50,9 @@ Honest populations (label in brackets)
       voting after an internal notice for their own unit's entry (loyalty 85 %). Some units put the same
       system image on every PC: their staff's browsers send one user agent string. Some companies' internet
       goes out through a cloud NAT gateway: one or two addresses in a cloud's data centre.
+    * staff on the employer's phones [office]: a unit whose staff vote on their phones over 4G after an internal
+      notice, each on the carrier's address of the moment (their own /24), mobile browsers; a share of them carry
+      the employer's group plan with one virtual operator (one segment), the rest their own carriers' numbers.
     * people on a VPN [ordinary]: 1 % of ordinary people browse through a VPN or an accelerator whose exits are
       a few addresses in each of a few dozen data-centre networks, shared by all its users.
 
@@ -75,6 +78,13 @@ Attack families (label "attack:<family>"; each targets one mid-ranked entry)
       its own address there (about ten per /24, on three /24s, each a large cloud's or, one time in four, a small
       IDC's), its own fingerprint and a real model's in-app user agent, the page loaded, human-like delays; half
       on a code platform's numbers; started in batches of 25 minutes apart, every phone all ten for the target.
+    * mimic: identities copying a person's session whole (the page opened, the code typed, a look at the entries,
+      then all ten for the target), each on its own residential address and device, a few at a time over most of
+      the span: only their numbers (a code platform's) differ from people's.
+    * sim_pool: a SIM pool (猫池) on a few 4G routers, each a bank of SIM cards (data SIMs bought in batches, some
+      carriers' numbers): a script on each verifies one card after another through the API (no page), votes all
+      ten a second or few after the code, then the next card; the carrier gives a router a new address in its mobile
+      /24s every few minutes; each router's script sends one WeChat string of its own.
     * fresh_surge: freshly verified identities from an SMS farm, each on its own residential address
       and device, all voting for one entry within minutes; size = multiple of the entry's honest votes
       in the cell.
@@ -799,6 +809,7 @@ class Office:
     group_plan: float = 0.0  # share of the staff on the employer's group plan with one virtual operator
     imaged: float = 0.0  # share of the staff on the unit's PCs, installed from one image: one user agent string
     gateway: int = 0  # addresses of a cloud NAT gateway its internet goes out through (0: its own line's one)
+    mobile: bool = False  # the staff vote on their phones over 4G, each on the carrier's address of the moment
 
     def generate(self, g: Gen) -> None:
         rng = g.rng("office")
@@ -814,8 +825,10 @@ class Office:
         for arrival in surge_arrivals(rng, self.staff, g.span * self.at, 1.5, self.scale_s, g.span):
             numbers = (1.0, 0.0, "170") if plan.random() < self.group_plan else None
             ua = office_ua if image.random() < self.imaged else ...
-            p = g.person(rng, "office", cloud.choice(gateway) if self.gateway else address, desktop_bias=1.0,
-                         numbers=numbers, ua=ua)
+            where = g.residential(rng, ipv6_share=0.3) if self.mobile else cloud.choice(gateway) if self.gateway \
+                else address
+            p = g.person(rng, "office", where, desktop_bias=0.0 if self.mobile else 1.0, numbers=numbers,
+                         ua=ua, mobile_only=self.mobile)
             fav = self.entry if rng.random() < self.loyalty else None
             g.ordinary_day(rng, p, arrival, rng.random() < g.returning_share(), favourite=fav)
 
@@ -1021,6 +1034,61 @@ class FreshSurge(Attack):
             t = start + rng.uniform(0, self.window_s)
             self.prepare(g, rng, p, t)
             self.cast(g, rng, p, t, self.entry, VOTES_PER_DAY)
+
+
+@dataclass
+class Mimic(Attack):
+    """Identities copying a person's session whole (`Gen.onboard`: the page, the code, a look at the entries), each on
+    its own residential address and device, starting evenly over `window_s`, all ten for the target; as many as
+    give `multiple` times the entry's honest votes. Its farm's `numbers` say where the numbers came from; nothing
+    else differs from people."""
+
+    multiple: float = 0.5
+    window_s: float = 1500.0
+    family = "mimic"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label())
+        start = g.span * self.at
+        baseline = sum(v.count for v in g.votes if v.entry == self.entry and not v.attack)
+        for p in self.crew(g, rng, max(1, math.ceil(self.multiple * baseline / VOTES_PER_DAY))):
+            t = g.onboard(rng, p, start + rng.uniform(0, self.window_s), returning=False, page_share=1.0)
+            if t < g.span:
+                g.vote(p, t, self.entry, VOTES_PER_DAY)
+
+
+@dataclass
+class SimPool(Attack):
+    """A SIM pool on `routers` 4G routers: one card after another per router, every `every_s`, all ten 1–4 s after the
+    code, no page; a new address in the carrier's mobile /24s every `renew_s`; one WeChat string per router."""
+
+    routers: int = 4
+    every_s: tuple[float, float] = (15.0, 40.0)
+    renew_s: tuple[float, float] = (120.0, 300.0)
+    data: float = 0.6  # share of the cards that are data SIMs (the rest carriers' numbers)
+    family = "sim_pool"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label())
+        nets = [g.fresh_net(rng, first=223) for _ in range(12)]  # the carrier's mobile /24s
+
+        def address() -> str:
+            a, b, c = rng.choice(nets)
+            return f"{a}.{b}.{c}.{rng.randrange(2, 255)}"
+
+        routers = [[g.span * self.at + rng.uniform(0, 60), UA.wechat_android(rng), address(), 0.0]
+                   for _ in range(self.routers)]
+        for _ in range(self.identities):
+            router = min(routers, key=lambda r: r[0])
+            t, ua, ip, renewed = router
+            if t >= g.span:
+                break
+            if t - renewed > rng.uniform(*self.renew_s):
+                ip, renewed = address(), t
+            p = g.person(rng, self.label(), ip, ua=ua, attack=True, numbers=(0.0, self.data, None))
+            p.verified_t, p.page_t, p.device = t, None, None  # the API: no page, no device id
+            self.cast(g, rng, p, t + rng.uniform(1, 4), self.entry, VOTES_PER_DAY)
+            router[:] = [t + rng.uniform(*self.every_s), ua, ip, renewed]
 
 
 @dataclass

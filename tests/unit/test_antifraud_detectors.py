@@ -875,6 +875,35 @@ def test_a_sim_pool_s_routers_each_with_its_own_string_are_held_beside_a_popular
     assert not held & ids(background + people)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_people_in_a_rush_for_the_entry_in_a_sim_pool_s_minutes_are_not_held_with_its_first_finding(seed: int) -> None:
+    # From the fifth minute, the SIM pool's first identities are found in a rush before any router's string is many
+    # enough to stand out (a finding on the rush alone). In the minutes after, three of the entry's own people vote
+    # from a link a few seconds after verifying, without the page, each in their own browser: they share the rush,
+    # not the routers' strings.
+    rng = random.Random(seed)
+    background = crowd(900, T0 - timedelta(minutes=30), span_s=3600)
+    people = []
+    for i in range(60):
+        at = T0 + timedelta(seconds=rng.uniform(0, 900))
+        people.append(cast(f"own{i}", TARGET, at, 10, subnet=f"121.{i}.{rng.randrange(256)}.0/24",
+                           ua=f"ua-{rng.randrange(25)}", verified=at - timedelta(seconds=rng.uniform(5, 90))))
+    quick = [cast(f"quick{i}", TARGET, at, 10, subnet=f"122.{i}.9.0/24", ua=f"own-browser-{i}", page=False,
+                  verified=at - timedelta(seconds=rng.uniform(2, 8)))
+             for i, at in enumerate(T0 + timedelta(seconds=s) for s in (330, 420, 560))]
+    pool = []
+    for router in range(4):
+        at = T0 + timedelta(seconds=rng.uniform(280, 300))
+        while at < T0 + timedelta(seconds=900):
+            network = f"223.104.{100 + router * 20 + int((at - T0).total_seconds() // 200)}.0/24"
+            pool.append(cast(f"sim{len(pool)}", TARGET, at, 10, subnet=network, ua=f"router-{router}", page=False,
+                             verified=at - timedelta(seconds=rng.uniform(1, 4))))
+            at += timedelta(seconds=rng.uniform(15, 40))
+    held = set().union(*run(background + people + quick + pool, per_batch=10).values())
+    assert len(held & ids(pool)) >= 0.95 * len(pool)
+    assert not held & ids(background + people + quick)
+
+
 def test_a_returning_fan_without_the_page_amid_a_surge_in_a_rush_is_not_held_with_it():
     # 150 fresh identities in 45 seconds, each on its own address in everyone's browsers, voting seconds
     # after verifying without the page: far above the entry's usual rate. In its seconds, fans of the entry verified

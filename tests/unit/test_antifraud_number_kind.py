@@ -300,3 +300,39 @@ def test_a_farm_exiting_in_a_town_s_carrier_pool_does_not_take_the_town_s_people
     held = set().union(*run(background(random.Random(seed)) + town + exits, per_batch=20).values())
     assert not held & ids([v for v in town if v.num != "virtual"])
     assert len(held & ids(exits)) >= 0.75 * len(exits)
+
+
+def copied_sessions(rng: random.Random, n: int, kind: Callable[[random.Random], str], name: str,
+                    span_s: float = 1200) -> list[domain.VoteSignal]:
+    """`n` identities voting for the target over `span_s`, each on a network of its own, with people's user agents,
+    delays and page views: a person's session copied whole, or people."""
+    return [signal(f"{name}{i}", TARGET, T0 + timedelta(seconds=rng.uniform(0, span_s)),
+                   subnet=f"{100 + i % 50}.{i}.{rng.randrange(256)}.0/24", kind=kind(rng), ua=f"ua-{rng.randrange(25)}",
+                   delay_s=rng.lognormvariate(4.2, 0.6)) for i in range(n)]
+
+
+def stock(rng: random.Random) -> str:
+    """A code platform's numbers: seven in ten a virtual operator's, three in ten data SIMs."""
+    return "virtual" if rng.random() < 0.7 else "data"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_identities_copying_people_s_sessions_on_a_code_platform_s_numbers_are_held_and_a_group_plan_on_4g_is_not(
+        seed: int) -> None:
+    # Over twenty minutes, 120 identities for the target, each on its own network, with everything people have but
+    # their numbers: a code platform's, with data SIMs among them (one person in two hundred carries one). Beside
+    # them the entry's fans on carriers' numbers. Then the same sessions as a unit's staff on their phones over 4G,
+    # two in three on the employer's group plan with one virtual operator: one kind, no data SIMs.
+    rng = random.Random(seed)
+    before = background(rng)
+    fans = copied_sessions(random.Random(seed + 10), 60, lambda r: "mobile", "fan")
+    farm = copied_sessions(random.Random(seed + 20), 120, stock, "farm")
+    found = run(before + fans + farm, per_batch=20)
+    held = set().union(*found.values())
+    assert len(held & ids(farm)) >= 0.9 * len(farm)
+    assert not held & ids(before + fans)
+    finding = findings(before + fans + farm, per_batch=20)["coordinated_cohort"]
+    data = re.search(r"(\d+) of them data SIMs", finding.explanation)
+    assert data and f"其中 {data.group(1)} 个为上网卡号码" in finding.explanation_zh
+    staff = copied_sessions(random.Random(seed + 20), 120, group_plan, "staff")
+    assert not set().union(*run(before + fans + staff, per_batch=20).values())

@@ -139,14 +139,14 @@ def early_again(store: Any, votes: list[VoteSignal]) -> list[VoteSignal]:
     """The votes kept by earlier batches (`judge`, in `store.early`) to judge again with this batch: those of its
     campaigns whose network the store holds (an instance that no longer does reads none of it). Kept ones older
     than `_EARLY_S` are forgotten: the cohort has been judged by its own later votes, or stayed small; those kept
-    for an entry's history (`pending_key`) after `_PENDING_S`."""
+    for an entry's history (`pending_key`) after `_PENDING_S`. A vote kept under both keys is judged once."""
     early: dict[EarlyKey, VoteSignal] = store.early
     latest = max(v.cast_at for v in votes)
     for k in [k for k, v in early.items()
               if (latest - v.cast_at).total_seconds() > (_PENDING_S if k[2].startswith("~") else _EARLY_S)]:
         del early[k]
     campaigns = {v.campaign_id for v in votes}
-    return [v for v in early.values() if v.campaign_id in campaigns and store.holds(v)]
+    return list({v.vote_id: v for v in early.values() if v.campaign_id in campaigns and store.holds(v)}.values())
 
 
 async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tuple[Finding, list[VoteSignal]]]:
@@ -194,7 +194,8 @@ async def detect(votes: list[VoteSignal], store: Any, t: Thresholds) -> list[tup
     if marks:
         await store.bump(marks)
     covered = [turns.in_turn(f, devices.verified_before(f, devices.other_browsers(f, coordination.off_its_networks(
-        f, coordination.odd_ballots(f, coordination.apart(f, vs, t), t), t), t), t)) for f, vs in kept]
+        f, coordination.off_its_strings(f, coordination.odd_ballots(f, coordination.apart(f, vs, t), t), t), t), t),
+        t)) for f, vs in kept]
     held, identities = coordination.held_members(zip(decisive, covered, strict=True), store.held)
     if held:
         await store.bump_distinct(held)
