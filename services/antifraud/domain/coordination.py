@@ -182,7 +182,7 @@ def _quick_bins(v: VoteSignal) -> list[str]:
 
 
 def _other_kinds(v: VoteSignal) -> list[str]:
-    """For a vote on a platform's kind of number, the other such kind (`_platform`)."""
+    """For a vote on a platform's kind of number, the other such kind (`_platform`, read on a network only)."""
     return [f"num={kind}" for kind in _RESOLD if v.num in _RESOLD and kind != v.num]
 
 
@@ -257,13 +257,15 @@ def _entry_reads(v: VoteSignal) -> tuple[set[CounterKey], set[CounterKey], list[
     mine = [co for co in cohorts(v) if co.label != "network"]
     if v.page and v.delay in RUSH_BINS:  # `_rushed_apart`
         out |= {(c, co.dimension, f"{co.prefix}{INSTANT_UNSEEN}", co.start) for co in mine}
+    extra = _other_kinds(v)
     values = _values(v)
     for x in values:
         out.add((c, "trait_day", x, day))
         out.add((c, "entry_trait_day", f"{e}|{x}", day))
         held.add((c, "held_trait_day", x, day))
         held.add((c, "held_entry_trait_day", f"{e}|{x}", day))
-        out.update((c, cohort.dimension, f"{cohort.prefix}{x}", cohort.start) for cohort in mine)
+        if x not in extra:  # the other platform kind: a network's only
+            out.update((c, cohort.dimension, f"{cohort.prefix}{x}", cohort.start) for cohort in mine)
     return out, held, values
 
 
@@ -448,10 +450,9 @@ class _Comparison:
     contradicts: set[str] = field(default_factory=set)  # traits of this identity the cohort's script lacks
     shares: list[float] = field(default_factory=list)  # the others' share of each trait value that stood out
     hurried: bool = False  # a hurried delay (`hurried`) stood out as a strong trait would, and only supports
-    # (identities on a code platform's kinds of number, identities whose number is known, the addresses when they
-    # decided, the data SIMs when they did) when the cohort's numbers are a platform's stock and this one's too
-    # (`_platform`)
-    platform: tuple[int, int, int, int] | None = None
+    # (identities on a code platform's kinds of number, identities whose number is known) when most of the cohort's
+    # numbers are such and this one's too (`_platform`)
+    platform: tuple[int, int, int] | None = None
     # the identity in a rush sends one of the few strings the cohort's rush sends (`_one_of_few`): (its count, the
     # rush's identities, their strings), for the finding to keep to that string
     string: tuple[int, int, int] | None = None
@@ -518,7 +519,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
 
 
 def _cohort_judged(v: VoteSignal, ctx: Context, co: Cohort, n: int, n_others: int, cohort: Any, others: Any,
-                   unweighed: frozenset[str], platform: tuple[int, int, int, int] | None) -> bool:
+                   unweighed: frozenset[str], platform: tuple[int, int, int] | None) -> bool:
     """The vote's identity judged in one cohort, on its traits but the `unweighed`: whether a finding was made."""
     traits = _compared(v, ctx, co, n, n_others, cohort, others, unweighed)
     traits.platform = platform
@@ -664,7 +665,7 @@ def _unweighed(v: VoteSignal, ctx: Context, platform: bool = False) -> frozenset
 
 
 def _platform(v: VoteSignal, t: Thresholds, co: Cohort, n: int, cohort: Any, others: Any, n_others: int,
-              addresses: int = 0) -> tuple[int, int, int, int] | None:
+              addresses: int = 0) -> tuple[int, int, int] | None:
     """On a network, this identity verified with a virtual operator's or a data SIM's number, and either most of the
     cohort's identities whose number is known did (`platform_share`) with more data SIMs among them (at least
     `platform_data_min`), or their votes came from `platform_addresses_min` addresses or more of the network with
@@ -676,14 +677,8 @@ def _platform(v: VoteSignal, t: Thresholds, co: Cohort, n: int, cohort: Any, oth
     internet through the office's one or few NAT addresses; a platform's stock mixes virtual operators' numbers
     with data and IoT SIMs that receive SMS, and a cloud-phone farm gives each of its phones an address of its own
     in a data centre's network.
-    Among an entry's voters of ten minutes, from anywhere, it is the stock when its data SIMs (at least
-    `platform_data_min`) are more than chance would give, and its platform's kinds `hold_odds` times as many as
-    the rest of the cohort would carry (the others' share at its upper bound): an employer's group plan on its
-    staff's phones over 4G is one kind, a crowd's data SIMs are one in two hundred, and the entry's own people on
-    those kinds in those minutes, who are held with the stock, are then one in `hold_odds` of them.
-    Returns (identities on those kinds, identities whose number is known, the addresses when they decided, or 0,
-    the data SIMs among them)."""
-    if co.label not in ("network", "entry") or v.num not in _RESOLD:
+    Returns (identities on those kinds, identities whose number is known, the addresses when they decided, or 0)."""
+    if co.label != "network" or v.num not in _RESOLD:
         return None
     known = n - cohort("num=?")
     resold = sum(cohort(f"num={kind}") for kind in _RESOLD)
@@ -694,16 +689,10 @@ def _platform(v: VoteSignal, t: Thresholds, co: Cohort, n: int, cohort: Any, oth
         return binomial_tail(mine, known, share) <= t.platform_data_chance
 
     data = cohort("num=data")
-    if data < t.platform_data_min or not beyond_chance(data, ("data",)):
-        data = 0
-    if co.label == "entry":
-        share = upper_share(sum(others(f"num={kind}") for kind in _RESOLD), everyone, t.contrast_sigmas)
-        people = (known - resold) * share / max(1.0 - share, 1e-9)
-        return (resold, known, 0, data) if data and resold >= t.hold_odds * people else None
-    if data and resold >= t.platform_share * known:
-        return resold, known, 0, data
+    if data >= t.platform_data_min and resold >= t.platform_share * known and beyond_chance(data, ("data",)):
+        return resold, known, 0
     if addresses >= t.platform_addresses_min and beyond_chance(resold, _RESOLD):
-        return resold, known, addresses, data
+        return resold, known, addresses
     return None
 
 
@@ -981,18 +970,21 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     together = ("surge", "burst") if label == "network" else ("surge",)
     # From a place, its traits together are one piece, the place: a unit's imaged PCs and its people's quick votes.
     seen = strong + support
-    # Among an entry's voters from anywhere, a platform's stock is two pieces: its data SIMs and its other kinds, each
-    # beyond chance (`_platform`).
-    stock = platform is not None and label == "entry"
     pieces = (1 if here and not behaviour else len(seen)) + any(name == "rush" for name, _, _ in seen) + rotates \
-        + stock + _far_commoner(traits, t, spread) \
+        + _far_commoner(traits, t, spread) \
         + sum(behaviour or not (x.signal == "network" or (x.signal in together and place)) for x in extra)
     if pieces < 2 or score < math.log(t.hold_odds):
         return False
     sure = len(strong) >= 2 and pieces >= 3 and score >= math.log(t.invalidate_odds)
-    burst_only = label == "entry" and not stock and _lone(traits, t)
-    if burst_only and not any(x.signal == "burst" for x in extra):
-        return False
+    burst_only = False
+    lone = (strong + support)[0][0] if len(strong + support) == 1 else None
+    if label == "entry" and lone and (traits.shares[0] > t.single_trait_share or lone == "num"):
+        # One trait that many honest voters have too (never looking at the page, say) picks out a farm only
+        # inside its burst; across an entry's ten minutes it would take the entry's honest voters with it. So does
+        # the kind of number alone: one of three kinds, a virtual operator's shared by a few in a hundred people.
+        if not any(x.signal == "burst" for x in extra):
+            return False
+        burst_only = True
     chosen = _with_its_ua(v, t, traits, strong + support)
     # On a network taken over by a platform's stock with data SIMs, the farm's carrier SIMs are its own too; not on
     # one found by its addresses (a carrier's NAT pool, a town's people beside a farm's exits, has many too).
@@ -1000,15 +992,6 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
            "invalidate" if sure else "hold", any_number=traits.its_ua or rotates or bool(
                platform and taken and not platform[2]))
     return True
-
-
-def _lone(traits: _Comparison, t: Thresholds) -> bool:
-    """One trait alone that many honest voters have too (never looking at the page, say): it picks out a farm only
-    inside its burst; across an entry's ten minutes it would take the entry's honest voters with it. So does the kind
-    of number alone (one of three kinds, a virtual operator's shared by a few in a hundred people), unless the
-    cohort's numbers are a platform's stock (`_platform`)."""
-    seen = traits.strong + traits.support
-    return len(seen) == 1 and (traits.shares[0] > t.single_trait_share or seen[0][0] == "num")
 
 
 def _far_commoner(traits: _Comparison, t: Thresholds, spread: bool) -> int:
@@ -1055,15 +1038,14 @@ def _with_its_ua(v: VoteSignal, t: Thresholds, traits: _Comparison, chosen: list
     return chosen
 
 
-def _stocked(platform: tuple[int, int, int, int] | None) -> list[Evidence]:
+def _stocked(platform: tuple[int, int, int] | None) -> list[Evidence]:
     """The explanation of a platform's kinds of number (`_platform`), when they were evidence."""
     if platform is None:
         return []
-    resold, known, addresses, data = platform
+    resold, known, addresses = platform
     where_en = f", from {addresses} addresses of the one network (an office's people share its one or few)" \
-        if addresses else f", {data} of them data SIMs (one person in two hundred carries one)" if data else ""
-    where_zh = f"，来自同一网段的 {addresses} 个不同地址（单位员工共用一两个出口地址）" if addresses \
-        else f"，其中 {data} 个为上网卡号码（两百人中约一人使用）" if data else ""
+        if addresses else ""
+    where_zh = f"，来自同一网段的 {addresses} 个不同地址（单位员工共用一两个出口地址）" if addresses else ""
     return [Evidence("platform", 1.0,
                      f"{resold} of the {known} whose number is known verified with a virtual operator's or a data "
                      f"SIM's number ({resold / known:.0%}){where_en}, the stock of code-receiving platforms; people "
