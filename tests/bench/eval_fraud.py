@@ -131,6 +131,9 @@ def grid(quick: bool = False) -> list[Cell]:
     honest.append(("company phones group plan 4G", "300 staff voting on their phones over 4G (each on the carrier's "
                    "address of the moment), 85 % for their unit, 60 % on one virtual operator's group plan",
                    [Office(300, group_plan=0.6, mobile=True)]))
+    honest.append(("company phones one model 4G", "300 staff voting on their phones over 4G in their city (3 of the "
+                   "carrier's /16s), 85 % for their unit, 60 % on the phones the unit issued: one model, one WeChat "
+                   "version, one browser string", [Office(300, mobile=True, issued=0.6)]))
     for pcs, per_pc in ((12, 6), (30, 10)):
         honest.append((f"nurse stations {pcs}x{per_pc}", f"a hospital's {pcs} PCs of one image behind one address, "
                        f"each passed between {per_pc} nurses at a shift change (20–120 s apart), 90 % for their "
@@ -214,6 +217,13 @@ def grid(quick: bool = False) -> list[Cell]:
                         f"own residential address + device, UA mix, evenly over 25 min, all 10 for the target; {words}",
                         Mimic(farm=Farm(numbers=share), multiple=0.5, at=0.1)))
 
+    # A headless browser's drip through a residential proxy pool: a fresh identity every 30 s (or 9 s), each with a
+    # new nationwide address, one of a handful of spoofed strings, the page loaded, a sleep a person could take.
+    for n, every, strings, hi in ((60, 30, 8, 6), (175, 9, 30, 15)):
+        attacks.append((f"headless drip {strings} strings", f"{n} fresh ids, one every {every} s ± a third, each all 10 "
+                        f"at once, residential proxies, {strings} spoofed strings, headless: page loaded, votes 2–{hi} "
+                        "s after verifying", FreshDrip(n, Farm(verify="headless", sleep_s=(2, hi), ua="pool",
+                                                               ua_pool=strings, jitter_s=0), every_s=every, at=0.1)))
     attacks.append(("SIM pool 4 routers", "120 ids from a SIM pool on 4 4G routers (60 % data SIMs), one card per "
                     "router every 15–40 s from the fifth minute, all 10 1–4 s after the code, no page, a new address "
                     "in the carrier's 12 /24s every 2–5 min, one WeChat string per router",

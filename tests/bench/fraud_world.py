@@ -50,9 +50,11 @@ Honest populations (label in brackets)
       voting after an internal notice for their own unit's entry (loyalty 85 %). Some units put the same
       system image on every PC: their staff's browsers send one user agent string. Some companies' internet
       goes out through a cloud NAT gateway: one or two addresses in a cloud's data centre.
-    * staff on the employer's phones [office]: a unit whose staff vote on their phones over 4G after an internal
-      notice, each on the carrier's address of the moment (their own /24), mobile browsers; a share of them carry
-      the employer's group plan with one virtual operator (one segment), the rest their own carriers' numbers.
+    * staff on their phones [office]: a unit whose staff vote on their phones over 4G after an internal notice, each
+      on the carrier's address of the moment in the city (a /24 of the carrier's few /16s there), mobile browsers;
+      a share of them carry the employer's group plan with one virtual operator (one segment), the rest their own
+      carriers' numbers; a share of them carry the phones the unit issued, one model with one WeChat version: one
+      browser string.
     * people on a VPN [ordinary]: 1 % of ordinary people browse through a VPN or an accelerator whose exits are
       a few addresses in each of a few dozen data-centre networks, shared by all its users.
 
@@ -810,6 +812,7 @@ class Office:
     imaged: float = 0.0  # share of the staff on the unit's PCs, installed from one image: one user agent string
     gateway: int = 0  # addresses of a cloud NAT gateway its internet goes out through (0: its own line's one)
     mobile: bool = False  # the staff vote on their phones over 4G, each on the carrier's address of the moment
+    issued: float = 0.0  # share of the staff (mobile) on the phones the unit issued: one model, one WeChat version
 
     def generate(self, g: Gen) -> None:
         rng = g.rng("office")
@@ -822,11 +825,15 @@ class Office:
         image = random.Random(f"{g.seed}:{g.regime}:image")
         office_ua = UA.desktop(image)
         g.places.update(office=address, office_ua=office_ua)
+        city = random.Random(f"{g.seed}:{g.regime}:city")
+        carrier = [(city.choice(RESIDENTIAL_OCTETS), city.randrange(256)) for _ in range(3)]  # its /16s in the city
+        issued = UA.wechat_android(city)
         for arrival in surge_arrivals(rng, self.staff, g.span * self.at, 1.5, self.scale_s, g.span):
             numbers = (1.0, 0.0, "170") if plan.random() < self.group_plan else None
-            ua = office_ua if image.random() < self.imaged else ...
-            where = g.residential(rng, ipv6_share=0.3) if self.mobile else cloud.choice(gateway) if self.gateway \
-                else address
+            ua = office_ua if image.random() < self.imaged else issued if city.random() < self.issued else ...
+            a, b = city.choice(carrier)
+            where = f"{a}.{b}.{city.randrange(256)}.{city.randrange(2, 255)}" if self.mobile \
+                else cloud.choice(gateway) if self.gateway else address
             p = g.person(rng, "office", where, desktop_bias=0.0 if self.mobile else 1.0, numbers=numbers,
                          ua=ua, mobile_only=self.mobile)
             fav = self.entry if rng.random() < self.loyalty else None
@@ -874,12 +881,13 @@ class Farm:
     per_subnet: int = 4          # addresses per /24 when subnets > 0
     devices: str = "spoofed"     # "shared:<n identities per device>" | "spoofed" (unique per identity) |
     # "rotated" (a new fingerprint every vote)
-    ua: str = "mix"              # "one" | "pool" | "mix"
+    ua: str = "mix"              # "one" | "pool" (of `ua_pool` strings) | "mix"
     verify: str = "scripted"     # "scripted" (seconds before voting) | "human" | "aged" (an earlier day; in the
     # first hour: at the opening) | "headless" (the page loads with the new ticket; voting `sleep_s` after verifying)
     sleep_s: tuple[float, float] = (1.0, 3.0)  # a headless script's random sleep after verifying (uniform)
     page: str = "none"           # "none" | "faked" (loaded by the script a few seconds before the first vote)
     jitter_s: float = 2.0
+    ua_pool: int = 5             # strings in a "pool"
     numbers: float = 0.0         # share of virtual-operator or data/IoT numbers beyond the retail mix: 0 for
     # "retail" numbers (bought or rented one by one), e.g. 0.8 for a code-receiving platform's stock
 
@@ -901,7 +909,8 @@ class Attack:
     def crew(self, g: Gen, rng: random.Random, n: int) -> list[Person]:
         f = self.farm
         pool = g.pool(rng, f.subnets * f.per_subnet, f.subnets) if f.subnets else []
-        uas = {"one": [UA.wechat_android(rng)], "pool": [UA.pick(rng, mobile_only=True) for _ in range(5)]}.get(f.ua)
+        uas = {"one": [UA.wechat_android(rng)],
+               "pool": [UA.pick(rng, mobile_only=True) for _ in range(f.ua_pool)]}.get(f.ua)
         shared = int(f.devices.split(":")[1]) if f.devices.startswith("shared") else 0
         out = []
         for i in range(n):
