@@ -23,11 +23,14 @@ from fraud_world import (
     Cell,
     Devoted,
     Farm,
+    FreshDrip,
     FreshSurge,
     Livestream,
+    Mimic,
     Office,
     PopularPeak,
     SharedDevices,
+    SimPool,
     SimVote,
     SlowDrip,
 )
@@ -353,3 +356,45 @@ def test_a_headless_script_votes_its_sleep_after_verifying_with_the_page_loaded_
     # its sleep is uniform: about half of them vote within 2 s, half later
     assert 0.3 < sum(d < 2 for d in delays) / len(delays) < 0.7
     assert all(v.page_t is not None and v.verified_t < v.page_t < v.t for v in firsts)
+
+
+def test_a_sim_pool_s_routers_each_send_one_string_through_the_api_renewing_their_addresses() -> None:
+    world = Cell("c", "first_hour", 30, 300, [], SimPool(120, at=0.15)).generate(2)
+    attack = [v for v in world.votes if v.attack]
+    assert len(by_voter(attack)) == 120 and all(v.count == 10 and v.entry == world.target for v in attack)
+    assert len({v.ua for v in attack}) == 4 and all(v.page_t is None and v.device is None for v in attack)
+    assert all(1 <= v.t - v.verified_t <= 4 + Farm().jitter_s for v in attack)
+    assert len({v.subnet for v in attack}) <= 12 and len({v.ip for v in attack}) > 8  # renewed, in the carrier's /24s
+    data = sum(v.phone[:3] in fw.DATA_SEGMENTS for v in attack) / len(attack)
+    assert 0.45 < data < 0.75
+
+
+def test_a_unit_s_staff_on_4g_come_from_their_city_s_few_wide_networks_a_share_on_its_issued_phones() -> None:
+    world = Cell("c", "day3", 30, 300, [Office(300, mobile=True, issued=0.6, group_plan=0.6)]).generate(4)
+    staff = {v.voter: v for v in world.votes if v.label == "office"}.values()
+    assert len({v.ip.rsplit(".", 2)[0] for v in staff}) == 3  # the carrier's /16s in the city
+    assert len({v.subnet for v in staff}) > 100  # the address of the moment, in many /24s
+    issued = max(sum(v.ua == ua for v in staff) for ua in {v.ua for v in staff}) / len(staff)
+    assert 0.5 < issued < 0.7
+    plan = sum(v.phone.startswith("170") for v in staff) / len(staff)
+    assert 0.5 < plan < 0.7
+
+
+def test_a_drip_through_a_proxy_pool_sends_its_few_strings_from_a_new_network_each() -> None:
+    farm = Farm(verify="headless", sleep_s=(2, 6), ua="pool", ua_pool=8, jitter_s=0)
+    world = Cell("c", "day3", 30, 300, [], FreshDrip(60, farm, every_s=30, at=0.1)).generate(5)
+    attack = [v for v in world.votes if v.attack]
+    assert 45 <= len(attack) <= 60 and len({v.ua for v in attack}) <= 8
+    assert len({v.subnet for v in attack}) == len(attack)
+    assert all(2 <= v.t - v.verified_t <= 6 and v.page_t is not None for v in attack)
+
+
+def test_session_copies_behave_as_people_and_carry_the_numbers_they_were_given() -> None:
+    for share, lo, hi in ((0.0, 0.0, 0.15), (1.0, 0.9, 1.0)):
+        world = Cell("c", "day3", 30, 1500, [], Mimic(farm=Farm(numbers=share), multiple=0.5, at=0.1)).generate(6)
+        attack = [v for v in world.votes if v.attack]
+        baseline = sum(v.count for v in world.honest if v.entry == world.target)
+        assert 0.3 * baseline <= sum(v.count for v in attack) <= 0.5 * baseline + 10
+        assert all(v.page_t is not None and v.t - v.verified_t >= 0.5 for v in attack)
+        resold = sum(v.phone[:3] in fw.VIRTUAL_SEGMENTS + fw.DATA_SEGMENTS for v in attack) / len(attack)
+        assert lo <= resold <= hi
