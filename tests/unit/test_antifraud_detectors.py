@@ -849,6 +849,32 @@ def test_a_script_sleeping_a_second_or_three_in_a_campaign_s_opening_minutes_is_
     assert not held & ids(people)
 
 
+def own_people(rng: random.Random, n: int) -> list[domain.VoteSignal]:
+    """`n` of the entry's own people voting over fifteen minutes from the page, each in their own browser and network,
+    5–90 s after verifying."""
+    people = []
+    for i in range(n):
+        at = T0 + timedelta(seconds=rng.uniform(0, 900))
+        people.append(cast(f"own{i}", TARGET, at, 10, subnet=f"121.{i}.{rng.randrange(256)}.0/24",
+                           ua=f"ua-{rng.randrange(25)}", verified=at - timedelta(seconds=rng.uniform(5, 90))))
+    return people
+
+
+def sim_pool(rng: random.Random, start_s: float, by_s: float) -> list[domain.VoteSignal]:
+    """An outside check's SIM pool: four 4G routers, each sending one browser string, starting between `start_s` and
+    `by_s` and putting a new number through every 15–40 s each until the fifteenth minute, straight to the API (no
+    page), voting 1–4 s after verifying; each router's address moves to another /24 every 200 s."""
+    pool = []
+    for router in range(4):
+        at = T0 + timedelta(seconds=rng.uniform(start_s, by_s))
+        while at < T0 + timedelta(seconds=900):
+            network = f"223.104.{100 + router * 20 + int((at - T0).total_seconds() // 200)}.0/24"
+            pool.append(cast(f"sim{len(pool)}", TARGET, at, 10, subnet=network, ua=f"router-{router}", page=False,
+                             verified=at - timedelta(seconds=rng.uniform(1, 4))))
+            at += timedelta(seconds=rng.uniform(15, 40))
+    return pool
+
+
 def test_a_sim_pool_s_routers_each_with_its_own_string_are_held_beside_a_popular_entry_s_people() -> None:
     # An outside check's SIM pool: four 4G routers, each sending one browser string, put a new number through every
     # 15-40 s each, straight to the API (no page), voting 1-4 s after verifying, for an entry 250 of whose own
@@ -857,19 +883,8 @@ def test_a_sim_pool_s_routers_each_with_its_own_string_are_held_beside_a_popular
     # are its script's. (People in a rush for the entry in its minutes would go with a finding on the rush alone.)
     rng = random.Random(21)
     background = crowd(900, T0 - timedelta(minutes=30), span_s=3600)
-    people = []
-    for i in range(250):
-        at = T0 + timedelta(seconds=rng.uniform(0, 900))
-        people.append(cast(f"own{i}", TARGET, at, 10, subnet=f"121.{i}.{rng.randrange(256)}.0/24",
-                           ua=f"ua-{rng.randrange(25)}", verified=at - timedelta(seconds=rng.uniform(5, 90))))
-    pool = []
-    for router in range(4):
-        at = T0 + timedelta(seconds=rng.uniform(0, 20))
-        while at < T0 + timedelta(seconds=900):
-            network = f"223.104.{100 + router * 20 + int((at - T0).total_seconds() // 200)}.0/24"
-            pool.append(cast(f"sim{len(pool)}", TARGET, at, 10, subnet=network, ua=f"router-{router}", page=False,
-                             verified=at - timedelta(seconds=rng.uniform(1, 4))))
-            at += timedelta(seconds=rng.uniform(15, 40))
+    people = own_people(rng, 250)
+    pool = sim_pool(rng, 0, 20)
     held = set().union(*run(background + people + pool, per_batch=10).values())
     assert held >= ids(pool)
     assert not held & ids(background + people)
@@ -883,22 +898,11 @@ def test_people_in_a_rush_for_the_entry_in_a_sim_pool_s_minutes_are_not_held_wit
     # not the routers' strings.
     rng = random.Random(seed)
     background = crowd(900, T0 - timedelta(minutes=30), span_s=3600)
-    people = []
-    for i in range(60):
-        at = T0 + timedelta(seconds=rng.uniform(0, 900))
-        people.append(cast(f"own{i}", TARGET, at, 10, subnet=f"121.{i}.{rng.randrange(256)}.0/24",
-                           ua=f"ua-{rng.randrange(25)}", verified=at - timedelta(seconds=rng.uniform(5, 90))))
+    people = own_people(rng, 60)
     quick = [cast(f"quick{i}", TARGET, at, 10, subnet=f"122.{i}.9.0/24", ua=f"own-browser-{i}", page=False,
                   verified=at - timedelta(seconds=rng.uniform(2, 8)))
              for i, at in enumerate(T0 + timedelta(seconds=s) for s in (330, 420, 560))]
-    pool = []
-    for router in range(4):
-        at = T0 + timedelta(seconds=rng.uniform(280, 300))
-        while at < T0 + timedelta(seconds=900):
-            network = f"223.104.{100 + router * 20 + int((at - T0).total_seconds() // 200)}.0/24"
-            pool.append(cast(f"sim{len(pool)}", TARGET, at, 10, subnet=network, ua=f"router-{router}", page=False,
-                             verified=at - timedelta(seconds=rng.uniform(1, 4))))
-            at += timedelta(seconds=rng.uniform(15, 40))
+    pool = sim_pool(rng, 280, 300)
     held = set().union(*run(background + people + quick + pool, per_batch=10).values())
     assert len(held & ids(pool)) >= 0.95 * len(pool)
     assert not held & ids(background + people + quick)
