@@ -1228,9 +1228,7 @@ def odd_ballots(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[Vote
     if len(given) < 2:
         return votes
     most, m = given.most_common(1)[0]
-    odd = len(first) - m
-    if m < t.contrast_min_identities or m < 4 * odd \
-            or odd > max(t.apart_max_identities, t.odd_ballots_share * len(first)):
+    if not _few_odd(m, len(first) - m, len(first), t):
         return votes
     out = {x for x, v in first.items() if v.count != most}
     return [v for v in votes if v.voter_id not in out]
@@ -1252,10 +1250,17 @@ def off_its_strings(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[
     strings = Counter(v.ua for v in first.values() if v.ua)
     alone = {x for x, v in first.items() if v.ua and strings[v.ua] == 1}
     shared = sum(1 for v in first.values() if v.ua and strings[v.ua] > 1)
-    if not alone or shared < t.contrast_min_identities or shared < 4 * len(alone) \
-            or len(alone) > max(t.apart_max_identities, t.odd_ballots_share * len(first)):
+    if not _few_odd(shared, len(alone), len(first), t):
         return votes
     return [v for v in votes if v.voter_id not in alone]
+
+
+def _few_odd(alike: int, odd: int, identities: int, t: Thresholds) -> bool:
+    """Among a finding's `identities`, the `odd` ones are a few beside the `alike` (`odd_ballots`, `off_its_strings`):
+    some, at least `contrast_min_identities` alike and four times as many, and no more than `apart_max_identities`
+    (or `odd_ballots_share` of the identities, if more)."""
+    return 0 < odd <= max(t.apart_max_identities, t.odd_ballots_share * identities) \
+        and alike >= max(t.contrast_min_identities, 4 * odd)
 
 
 def off_its_networks(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list[VoteSignal]:
