@@ -113,6 +113,9 @@ def grid(quick: bool = False) -> list[Cell]:
         honest.append((f"livestream {viewers}", f"a host's live stream shows the QR code: {viewers} viewers scan it, "
                        "vote in the app's browser within seconds of verifying, 85 % all ten for the host's entry",
                        [Livestream(viewers)]))
+    honest.append(("livestream 1500 deep link", "as livestream 1500, the host's link opening the host's entry with the "
+                   "count picked: viewers tap vote about 4 s after verifying, one in ten within 2 s",
+                   [Livestream(1500, deep_link=True)]))
     for staff in (60, 300):
         honest.append((f"office {staff}", f"{staff} staff behind one address, 85 % for their unit",
                        [Office(staff)]))

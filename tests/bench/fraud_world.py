@@ -736,6 +736,9 @@ class Livestream:
     loyalty: float = 0.85
     # picked the count on the page before verifying and tap "vote" the moment the code is accepted, under a second
     quick: float = 0.1
+    # the host's link opens the host's entry with the count already picked: the viewer taps "vote" as soon as the
+    # page shows the code accepted, about four seconds after it (one in ten within two), nothing to find first
+    deep_link: bool = False
 
     def generate(self, g: Gen) -> None:
         rng = g.rng("livestream")
@@ -750,7 +753,10 @@ class Livestream:
                 p.page_t = p.verified_t + rng.uniform(0.5, 2)               # scanned: the page is where they are
                 t = p.page_t + lognormal(rng, 6, 0.6, 1.5, 300)              # the host's entry, tapped
                 thumb = random.Random(f"quick:{p.voter}")  # its own stream: the rest of the cell stays the same
-                if thumb.random() < self.quick:
+                if self.deep_link:  # the page they scanned shows the code accepted, the button under the thumb
+                    p.page_t = p.verified_t + thumb.uniform(0.2, 0.6)
+                    t = p.page_t + lognormal(thumb, 3.2, 0.6, 0.6, 300)
+                elif thumb.random() < self.quick:
                     p.page_t = p.verified_t + thumb.uniform(0.2, 0.5)
                     t = p.page_t + thumb.uniform(0.3, 1.2)
             if rng.random() < self.loyalty:

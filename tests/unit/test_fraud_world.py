@@ -398,3 +398,13 @@ def test_session_copies_behave_as_people_and_carry_the_numbers_they_were_given()
         assert all(v.page_t is not None and v.t - v.verified_t >= 0.5 for v in attack)
         resold = sum(v.phone[:3] in fw.VIRTUAL_SEGMENTS + fw.DATA_SEGMENTS for v in attack) / len(attack)
         assert lo <= resold <= hi
+
+
+def test_a_live_stream_s_deep_link_puts_the_host_s_entry_under_the_viewers_thumbs() -> None:
+    world = Cell("c", "first_hour", 20, 200, [Livestream(400, entry=6, at=0.3, deep_link=True)]).generate(5)
+    firsts = [min(vs, key=lambda v: v.t) for vs in by_voter([v for v in world.votes if v.label == "livestream"]).values()]
+    fresh = sorted(v.t - v.verified_t for v in firsts if v.verified_t > 0)
+    # about four seconds from the code to the vote, one in ten within two, nearly all within fifteen
+    assert 3 < fresh[len(fresh) // 2] < 5.5
+    assert 0.04 < sum(d < 2 for d in fresh) / len(fresh) < 0.2
+    assert sum(d < 15 for d in fresh) / len(fresh) > 0.95
