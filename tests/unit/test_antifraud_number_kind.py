@@ -321,3 +321,42 @@ def test_a_unit_s_staff_on_its_group_plan_voting_on_their_phones_over_4g_are_not
     fans = copied_sessions(random.Random(seed + 10), 60, lambda r: "mobile", "fan")
     staff = copied_sessions(random.Random(seed + 20), 120, group_plan, "staff")
     assert not set().union(*run(before + fans + staff, per_batch=20).values())
+
+
+def sim_pool_cards(rng: random.Random, start_s: float = 60, until_s: float = 1200) -> list[domain.VoteSignal]:
+    """A SIM pool: four 4G routers, each sending one browser string, putting a card through every 15–40 s, 60 % of
+    them data SIMs and the rest carriers', straight to the API (no page, no fingerprint), 1–4 s after the code; each
+    router's address renewed every 2–5 min into one of the carrier's twelve /24s."""
+    cards = []
+    for router in range(4):
+        at, renew, net = start_s + rng.uniform(0, 30), 0.0, 0
+        while at < until_s:
+            if at >= renew:
+                net, renew = rng.randrange(12), at + rng.uniform(120, 300)
+            vote = CastVote(vote_id=uuid.uuid4(), voter_id=f"card{len(cards)}", entry_id=TARGET, category_id="cases",
+                            count=10, cast_at=T0 + timedelta(seconds=at), ip_hash=f"r{router}-{renew:.0f}",
+                            subnet=f"223.104.{40 + net}.0/24", device_hash=None,
+                            identity_verified_at=T0 + timedelta(seconds=at - rng.uniform(1, 4)),
+                            user_agent_hash=f"router-{router}", page_viewed_at=None,
+                            number_kind="data" if rng.random() < 0.6 else "mobile")
+            cards.append(domain.VoteSignal.of("c", vote, T))
+            at += rng.uniform(15, 40)
+    return cards
+
+
+@pytest.mark.parametrize("seed, until_s", [(2, 700), (3, 700), (9, 700), (6, 820), (7, 940), (3, 820)])
+def test_a_sim_pool_s_carrier_cards_are_held_with_its_data_sims_also_alone_in_a_router_s_new_network(
+        seed: int, until_s: float) -> None:
+    # Each router's string in a rush is its script's, whatever SIM the card is: the carrier cards go with the data
+    # SIMs; a card that came first through a router's new /24 is no person alone on their network; and a router's
+    # last few cards in a later ten minutes are its own, once the day's findings held enough with its string. The
+    # pool stops at different moments of its ten minutes. The entry's own people (from the page, in their own
+    # browsers, taking their time) are not held.
+    rng = random.Random(seed)
+    people = [signal(f"own{i}", TARGET, T0 + timedelta(seconds=rng.uniform(0, 1200)), subnet=f"121.{i}.7.0/24",
+                     kind=retail(rng), ua=f"ua-{rng.randrange(25)}", delay_s=rng.lognormvariate(3.5, 0.8))
+              for i in range(150)]
+    cards = sim_pool_cards(rng, until_s=until_s)
+    held = set().union(*run(background(random.Random(seed)) + people + cards, per_batch=10).values())
+    assert held >= ids(cards)
+    assert not held & ids(people)

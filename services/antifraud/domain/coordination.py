@@ -344,6 +344,16 @@ def remembered(findings: Iterable[Finding]) -> dict[ShardedKey, int]:
     return out
 
 
+def _string_found() -> Evidence:
+    """Findings earlier that day held enough of the entry's identities in a rush with the identity's browser string
+    (`_held_with_string`): said in the explanation, and enough with few identities together (`too_few_together`);
+    not weighed again."""
+    return Evidence("found_string", 1.0,
+                    "voters of this entry in a rush with this browser string had already been held that day (the same "
+                    "script still at work, however few of its identities came in these ten minutes)",
+                    "当天已有该作品使用此浏览器标识匆忙投票的投票者被暂扣（同一脚本仍在运行，无论这十分钟里来了多少个）")
+
+
 def _found_before(v: VoteSignal, ctx: Context, chosen: list[Trait]) -> Evidence | None:
     """Every habit of a finding on the entry earlier that day stands out again among those of this identity: the
     same script still at work (not a wider net: a finding on one of its habits alone would also take the people
@@ -548,15 +558,26 @@ def _cohort_judged(v: VoteSignal, ctx: Context, co: Cohort, n: int, n_others: in
 
 def _one_of_few(v: VoteSignal, ctx: Context, co: Cohort, cohort: Any) -> tuple[int, int, int] | None:
     """The identity, in a rush, sends one of the few strings the cohort's identities in a rush send: at least half of
-    `contrast_min_identities` of them and half their average per string do. A SIM pool's routers each send their own
-    string, none of them `ua_min_share` of the whole cohort, yet each is its script's; a person in a rush beside it
-    sends their own. (The string's identities in a rush, those in a rush, their strings), or None."""
+    `contrast_min_identities` of them and half their average per string do, or findings earlier that day held that
+    many of the entry's identities in a rush with it (`_held_with_string`: a router's last cards in a new ten
+    minutes, too few there to stand out). A SIM pool's routers each send their own string, none of them
+    `ua_min_share` of the whole cohort, yet each is its script's; a person in a rush beside it sends their own. (The
+    string's identities in a rush, those in a rush, their strings), or None."""
     if v.rush != "y" or not v.ua:
         return None
     k, rushed = cohort(rushed_with(v.ua)), cohort("rush=y")
     strings = ctx.distinct.get((v.campaign_id, "entry_rush_uas_ten", entry_key(v.entry_id), co.start), 0)
     mine = strings > 0 and 2 * k >= ctx.t.contrast_min_identities and 2 * k * strings >= rushed
-    return (k, rushed, strings) if mine else None
+    return (k, rushed, strings) if mine or (strings > 0 and _held_with_string(v, ctx)) else None
+
+
+def _held_with_string(v: VoteSignal, ctx: Context) -> bool:
+    """Findings earlier that day held `contrast_min_identities` of the entry's identities in a rush with the vote's
+    browser string, the vote in a rush too: the same script still at work."""
+    joint = scripted_key(v)
+    return joint is not None and ctx.distinct.get(
+        (v.campaign_id, "held_entry_trait_day", f"{entry_key(v.entry_id)}|{joint}", v.window(DAY)), 0) \
+        >= ctx.t.contrast_min_identities
 
 
 def _scripted(v: VoteSignal, traits: _Comparison) -> bool:
@@ -987,11 +1008,19 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
         burst_only = True
     chosen = _with_its_ua(v, t, traits, strong + support)
     # On a network taken over by a platform's stock with data SIMs, the farm's carrier SIMs are its own too; not on
-    # one found by its addresses (a carrier's NAT pool, a town's people beside a farm's exits, has many too).
-    _found(v, ctx, co, burst_only, n, chosen, traits.contributing + extra + _stocked(platform), score,
-           "invalidate" if sure else "hold", any_number=traits.its_ua or rotates or bool(
-               platform and taken and not platform[2]))
+    # one found by its addresses (a carrier's NAT pool, a town's people beside a farm's exits, has many too). So are
+    # those sending the script's string in a rush (`_rush_string`), however few come in a later ten minutes once the
+    # day's findings held enough with it (`_string_found`).
+    again = [_string_found()] if _rush_string(chosen) and _held_with_string(v, ctx) else []
+    _found(v, ctx, co, burst_only, n, chosen, traits.contributing + extra + _stocked(platform) + again, score,
+           "invalidate" if sure else "hold", any_number=traits.its_ua or rotates or _rush_string(chosen)
+           or bool(platform and taken and not platform[2]))
     return True
+
+
+def _rush_string(chosen: list[Trait]) -> bool:
+    """A finding on a browser string in a rush (a SIM pool router's): its carrier SIMs send it as its data SIMs do."""
+    return {"ua", "rush"} <= {name for name, _, _ in chosen}
 
 
 def _far_commoner(traits: _Comparison, t: Thresholds, spread: bool) -> int:
@@ -1201,9 +1230,11 @@ def too_few_together(f: Finding, votes: list[VoteSignal], t: Thresholds) -> bool
     fewer than `contrast_min_identities`: each trait stood out among other identities — a unit's imaged PCs' one
     string and a farm's seconds from verifying to voting, for one entry in the same ten minutes — and the one or two
     who happen to have both are no script's (an outside check's office worker was held alone that way). A script's
-    identities have its traits together."""
+    identities have its traits together. Not one on a string in a rush with which findings earlier that day held
+    enough of the entry's identities (`_string_found`: a SIM pool router's last cards)."""
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" \
-            or len(f.evidence.get("traits", {})) < 2:
+            or len(f.evidence.get("traits", {})) < 2 \
+            or any(s["signal"] == "found_string" for s in f.evidence.get("signals", ())):
         return False
     return len(first_votes(f.selector, votes)) < t.contrast_min_identities
 
@@ -1273,9 +1304,11 @@ def off_its_networks(f: Finding, votes: list[VoteSignal], t: Thresholds) -> list
     five identities each, would lose its identities that came alone through one). A farm behind residential
     proxies, one identity a network, loses nothing here, nor one with a larger part on them. A finding on voting
     from data centres covers none alone on its network: its farm's phones share a data centre's networks, each with
-    its own address (`host_addresses_min`), while a person on a VPN exit votes alone there."""
+    its own address (`host_addresses_min`), while a person on a VPN exit votes alone there. Nor does one on the
+    script's browser string in a rush: a SIM pool's router renews its carrier address every few minutes, and its
+    card in a new /24 is alone there until the next (a person in a rush beside it sends a string of their own)."""
     s = f.selector
-    if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry":
+    if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" or (s.ua and s.rush):
         return votes
     first = first_votes(s, votes)
     if len(first) < t.contrast_min_identities:
