@@ -2035,3 +2035,35 @@ def test_two_groups_each_standing_out_on_one_trait_do_not_make_a_script_of_who_h
     held = set().union(*found.values())
     assert ids(farm) <= held
     assert not held & ids(office)
+
+
+def night_owls(rng: random.Random, n: int, start: datetime, rush: float) -> list[domain.VoteSignal]:
+    """People voting just after the day's ballot renews at midnight, over five minutes: most verify afresh (a few of
+    them, `rush`, straight from a deep link, seconds after the code, without the page), the rest on a ticket from
+    an earlier day."""
+    out = []
+    for i in range(n):
+        at = start + timedelta(seconds=rng.uniform(0, 300))
+        hurry = rng.random() < rush
+        verified = None if rng.random() < 0.25 else at - timedelta(
+            seconds=rng.uniform(3, 12) if hurry else rng.lognormvariate(4.2, 0.6))
+        out.append(cast(f"owl{i}", OTHERS[rng.randrange(10)], at, rng.randint(1, 10),
+                        subnet=f"183.{rng.randrange(256)}.{rng.randrange(256)}.0/24", verified=verified,
+                        page=not hurry and rng.random() < 0.9))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_surge_in_a_rush_just_after_midnight_is_held_as_the_morning_s_voters_come(seed: int) -> None:
+    # The day's ballot renews at midnight, and a farm strikes in its first minutes: 14 fresh identities in a rush for
+    # one entry, beside the night's few voters, a few of whom are in a rush too. Read cautiously against so few, the
+    # rush stands out only a little, and the farm is done before more voters come. As the morning's voters come, its
+    # identities are judged again against them, and held. No one else is.
+    midnight = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # 00:00 in the campaign's zone
+    rng = random.Random(seed)
+    night = night_owls(rng, 80, midnight, rush=0.08)
+    surge = rush_surge(rng, 14, midnight + timedelta(seconds=60), 6, 3)
+    morning = crowd(400, midnight + timedelta(minutes=6), span_s=1800, seed=seed + 40)
+    held = set().union(*run(night + surge + morning, per_batch=10).values())
+    assert held >= ids(surge)
+    assert not held & ids(night + morning)

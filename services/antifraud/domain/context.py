@@ -39,8 +39,9 @@ class Context:
     # that day (`coordination.check`); judged again in a later batch (`pipeline.detect`).
     early: list[VoteSignal] = field(default_factory=list)
     # Votes whose entry cohort showed a script's habit commoner than elsewhere and made no finding while the day held
-    # too little beyond the cohort's ten minutes to tell a surge against (a campaign's opening): judged again as the
-    # day fills (`coordination.unwritten`).
+    # too little beyond the cohort's ten minutes to tell a surge against (a campaign's opening), or too few newcomers
+    # to read a habit against but cautiously (the minutes after the day's ballot renews): judged again as the day
+    # fills (`coordination.unwritten`, `coordination._thin`).
     pending: list[VoteSignal] = field(default_factory=list)
     # Votes that saw a network's wave for their entry start, judged once the seconds after it have passed
     # (`timing.judge_waves`).

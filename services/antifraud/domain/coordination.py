@@ -428,6 +428,14 @@ def unwritten(v: VoteSignal, ctx: Context, co: Cohort) -> bool:
     return here >= ctx.t.surge_min_identities and rest < max(ctx.t.contrast_baseline_min, everyone)
 
 
+def _thin(t: Thresholds, others: Any) -> bool:
+    """The campaign's day holds few newcomers beyond the entry's (under ten times `contrast_baseline_min`): a
+    habit read against so few is read cautiously low (`contrast`), and a script's that stood out only a little is
+    judged again as the day fills (`Context.pending`). A farm striking in the first minutes after the day's quota
+    renews (at midnight) has only the night's few voters beside it."""
+    return bool(others("*") - others("delay=?") < 10 * t.contrast_baseline_min)
+
+
 def _describe(name: str, value: str) -> tuple[str, str]:
     if name == "page":
         return _PAGE_EN[value], _PAGE_ZH[value]
@@ -550,7 +558,7 @@ def _cohort_judged(v: VoteSignal, ctx: Context, co: Cohort, n: int, n_others: in
     mine = len(traits.strong) + traits.hurried >= 2 or (traits.its_ua and traits.contradicts <= {"num"})
     if (traits.contradicts and (not mine or "ua" in traits.contradicts)) or not (traits.strong or traits.support) \
             or not _judge(v, ctx, co, n, traits):
-        if co.label == "entry" and _scripted(v, traits) and unwritten(v, ctx, co):
+        if co.label == "entry" and _scripted(v, traits) and (unwritten(v, ctx, co) or _thin(ctx.t, others)):
             ctx.pending.append(v)
         return False
     return True
@@ -1009,11 +1017,9 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     chosen = _with_its_ua(v, t, traits, strong + support)
     # On a network taken over by a platform's stock with data SIMs, the farm's carrier SIMs are its own too; not on
     # one found by its addresses (a carrier's NAT pool, a town's people beside a farm's exits, has many too). So are
-    # those sending the script's string in a rush (`_rush_string`), however few come in a later ten minutes once the
-    # day's findings held enough with it (`_string_found`).
-    again = [_string_found()] if _rush_string(chosen) and _held_with_string(v, ctx) else []
-    _found(v, ctx, co, burst_only, n, chosen, traits.contributing + extra + _stocked(platform) + again, score,
-           "invalidate" if sure else "hold", any_number=traits.its_ua or rotates or _rush_string(chosen)
+    # those sending the script's string in a rush (`_rush_string`).
+    _found(v, ctx, co, burst_only, n, chosen, traits.contributing + extra + _stocked(platform) + _again(v, ctx, chosen),
+           score, "invalidate" if sure else "hold", any_number=traits.its_ua or rotates or _rush_string(chosen)
            or bool(platform and taken and not platform[2]))
     return True
 
@@ -1021,6 +1027,12 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
 def _rush_string(chosen: list[Trait]) -> bool:
     """A finding on a browser string in a rush (a SIM pool router's): its carrier SIMs send it as its data SIMs do."""
     return {"ua", "rush"} <= {name for name, _, _ in chosen}
+
+
+def _again(v: VoteSignal, ctx: Context, chosen: list[Trait]) -> list[Evidence]:
+    """`_string_found`, for a finding on a browser string in a rush with which the day's findings held enough of the
+    entry's identities: however few come in a later ten minutes, they are the same script's."""
+    return [_string_found()] if _rush_string(chosen) and _held_with_string(v, ctx) else []
 
 
 def _far_commoner(traits: _Comparison, t: Thresholds, spread: bool) -> int:
