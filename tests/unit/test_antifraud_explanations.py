@@ -249,3 +249,30 @@ def test_a_network_s_case_says_it_covers_the_network_s_later_such_votes_of_the_d
     assert finding.explanation.startswith("Of the ") and "from 198.18.9.0/24 on 2026-11-20 (UTC+8) (every vote from " \
         "the network that day of those with the traits below is covered, those cast later too)" in finding.explanation
     assert "（该网段当天具有下列特征者的全部选票一并处理，此后投出的也包括在内）" in finding.explanation_zh
+
+
+def test_a_case_held_at_odds_that_would_invalidate_says_why_in_both_languages() -> None:
+    """A headless browser's sprint from three cloud servers, one browser string: its string and its data centre's
+    network each stand out hundreds of times, yet both are traits a place's people share (a unit's imaged PCs, a
+    company's cloud gateway): one piece of evidence, held for a person. The case says so, not that it lacks two strong
+    traits."""
+    votes = [cast(f"p{i}", OTHERS[i % 10], T0 - timedelta(minutes=30) + timedelta(seconds=5 * i), ua=f"ua-{i % 20}",
+                  subnet=f"198.51.{i % 250}.0/24", verified=T0 - timedelta(minutes=30) + timedelta(seconds=5 * i - 90))
+             for i in range(300)]
+    votes += [cast(f"sprint{i}", TARGET, T0 + timedelta(seconds=6 * i), count=10, subnet=f"47.92.{i % 3}.0/24",
+                   ip=f"server-{i % 3}", ua="headless-ua", verified=T0 + timedelta(seconds=6 * i - 1 - (i % 5) / 2.5))
+              for i in range(30)]
+    store, held = domain.MemoryWindows(), []
+
+    async def go() -> None:
+        for i in range(0, len(votes), 5):
+            held.extend(f for f, _ in await domain.detect(votes[i:i + 5], store, T)
+                        if f.reason_code == "coordinated_cohort" and set(f.evidence["traits"]) == {"ua", "host"})
+    asyncio.run(go())
+    finding = held[0]
+    assert finding.level == "hold" and finding.evidence["odds"] >= T.invalidate_odds
+    assert "fewer than three independent pieces of evidence" in finding.explanation
+    assert "fewer than two of its traits" not in finding.explanation
+    assert "不足三项独立证据" in finding.explanation_zh and "显著特征不足两项" not in finding.explanation_zh
+    en, zh = figures(finding.explanation, finding.explanation_zh)
+    assert zh == en

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from pydantic import ValidationError
 
@@ -63,3 +65,15 @@ def test_an_identity_held_on_a_shared_device_at_a_person_s_pace_is_at_hold_risk_
     assert domain.identity_risk([case], t)["level"] == "hold"
     fast = {**case, "status": "invalidated", "subject": "device:phone|fast"}
     assert domain.identity_risk([case, fast], t)["level"] == "invalidate"
+
+
+def test_an_identity_whose_case_was_held_for_a_person_is_at_hold_risk_whatever_its_odds() -> None:
+    # Two strong traits that a place's people could share (one browser string, a data centre's few addresses) come to
+    # fewer pieces of evidence than invalidate: the case holds, however likely its odds. The identity's level says
+    # what was done with its votes, its odds how strong the evidence is.
+    t = domain.Thresholds()
+    held = {"reason_code": "coordinated_cohort", "status": "flagged", "score": math.log(2.4e7)}
+    risk = domain.identity_risk([held], t)
+    assert risk["level"] == "hold" and risk["odds"] > t.invalidate_odds
+    assert domain.identity_risk([{**held, "status": "invalidated"}], t)["level"] == "invalidate"
+    assert domain.identity_risk([{**held, "status": "overturned"}], t)["level"] == "none"

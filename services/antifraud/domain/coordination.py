@@ -108,6 +108,11 @@ _CAUTIOUS_ZH = "按样本量保守估计至少为其"
 # Why a case past the invalidating odds is only held: its evidence is not two strong traits among three signals.
 _HELD_EN = ": held for a person, as fewer than two of its traits are strong enough to invalidate on their own"
 _HELD_ZH = "：本案显著特征不足两项，暂扣待人工核查"
+_HELD_PIECES_EN = (": held for a person, as its traits come to fewer than three independent pieces of evidence (those "
+                   "a place's people share, such as one network, one browser string or a data centre's few addresses, "
+                   "count as one)")
+_HELD_PIECES_ZH = ("：本案特征合计不足三项独立证据（同一场所的人共有的特征，如同一网段、同一浏览器标识、"
+                   "数据中心的少数地址，只算一项），暂扣待人工核查")
 # A surge's first identities may have voted just before the ten minutes in which it stands out, when it is longer
 # than five minutes or first stood out in the later of two overlapping windows. An entry cohort's finding also
 # covers the identities with the script's traits that voted for the entry in the two minutes before its window.
@@ -1020,7 +1025,7 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # those sending the script's string in a rush (`_rush_string`).
     _found(v, ctx, co, burst_only, n, chosen, traits.contributing + extra + _stocked(platform) + _again(v, ctx, chosen),
            score, "invalidate" if sure else "hold", any_number=traits.its_ua or rotates or _rush_string(chosen)
-           or bool(platform and taken and not platform[2]))
+           or bool(platform and taken and not platform[2]), few_strong=len(strong) < 2)
     return True
 
 
@@ -1111,7 +1116,7 @@ def takeover(v: VoteSignal, ctx: Context, n: int) -> Evidence | None:
 
 def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
            evidence: list[tuple[str, str, Evidence]], signals: list[Evidence], score: float, level: str,
-           any_number: bool = False) -> None:
+           any_number: bool = False, few_strong: bool = True) -> None:
     """One finding per cohort, window and set of the script's traits. It covers the votes, in the cohort's windows,
     of the identities that voted for the entry (from the network) with every one of those traits, and their other
     votes of those windows too (camouflage). An entry cohort's ten minutes are covered from two minutes before they
@@ -1120,7 +1125,9 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
     only the burst's seconds are covered. When the script sends one user agent most of the cohort sends, or changes
     fingerprints as no crowd does (`any_number`), its identities on other kinds of number are covered too: the
     farm's carrier SIMs beside its code platform's.
-    The explanation names every signal that made the identities likelier to be scripted, strong or not."""
+    The explanation names every signal that made the identities likelier to be scripted, strong or not, and, when it
+    holds at odds that would invalidate, why (`few_strong`: fewer than two strong traits, else fewer than three
+    pieces of evidence)."""
     label = co.label
     if burst_only:
         start, end = v.window(BURST), v.window(BURST) + timedelta(seconds=BURST)
@@ -1138,12 +1145,14 @@ def _found(v: VoteSignal, ctx: Context, co: Cohort, burst_only: bool, n: int,
         f"Of the {whom_en}: " + "; ".join(s.text for s in signals)
         + f". Together {odds:,.0f}× likelier under one script than among the campaign's other voters "
           f"(holds at {ctx.t.hold_odds:.0f}×; invalidates at {ctx.t.invalidate_odds:.0f}× with two strong traits among "
-          f"three signals)" + (_HELD_EN if level == "hold" and odds >= ctx.t.invalidate_odds else "") + ".",
+          f"three signals)" + ((_HELD_EN if few_strong else _HELD_PIECES_EN)
+                               if level == "hold" and odds >= ctx.t.invalidate_odds else "") + ".",
         f"{whom_zh}中：" + "；".join(s.text_zh for s in signals)
         + f"。综合来看，出自同一脚本的可能性是活动中其他投票者的 {odds:,.0f} 倍"
           f"（{ctx.t.hold_odds:.0f} 倍起暂扣待核；"
           f"三项信号中有两项显著特征且达 {ctx.t.invalidate_odds:.0f} 倍起自动作废）"
-        + (_HELD_ZH if level == "hold" and odds >= ctx.t.invalidate_odds else "") + "。",
+        + ((_HELD_ZH if few_strong else _HELD_PIECES_ZH) if level == "hold" and odds >= ctx.t.invalidate_odds else "")
+        + "。",
         {"cohort": label, "identities": n, "odds": round(odds, 1), "score": round(score, 3),
          "signals": [{"signal": s.signal, "ratio": round(s.ratio, 2)} for s in signals], "traits": traits},
         Selector(v.campaign_id, start, end, entry_id=v.entry_id,

@@ -192,10 +192,14 @@ def with_odds(c: dict[str, Any], t: Thresholds) -> dict[str, Any]:
 
 def identity_risk(cases: Iterable[Any], t: Thresholds) -> dict[str, Any]:
     """An identity's risk: the strongest case holding its votes, as odds against the campaign's other voters
-    (`case_odds`). Overturned cases do not count."""
-    odds = max([case_odds(c, t) for c in cases if c["status"] != "overturned"], default=1.0)
-    return {"odds": round(odds, 1), "score": round(math.log(odds), 3),
-            "level": "invalidate" if odds >= t.invalidate_odds else "hold" if odds >= t.hold_odds else "none"}
+    (`case_odds`), and the strongest decision its cases took ("invalidate" only where a case invalidated its votes:
+    a case held for a person stays at "hold" whatever its odds, as it lacked the independent pieces of evidence that
+    invalidate). Overturned cases do not count."""
+    live = [c for c in cases if c["status"] != "overturned"]
+    odds = max([case_odds(c, t) for c in live], default=1.0)
+    level = "invalidate" if any(c["status"] == "invalidated" for c in live) \
+        else "hold" if live or odds >= t.hold_odds else "none"
+    return {"odds": round(odds, 1), "score": round(math.log(odds), 3), "level": level}
 
 
 def ranks_then(standings: Standings, deltas: Iterable[tuple[str, uuid.UUID, int]]) -> list[dict[str, Any]]:
