@@ -168,39 +168,3 @@ def test_a_run_across_the_turn_of_the_hour_is_held_whole_however_the_votes_are_b
     assert sum(v.cast_at < T0 for v in ring) >= 12 and sum(v.cast_at >= T0 for v in ring) >= 12
     covered = run(ring, per_batch=per_batch).get("browser_turns", set())
     assert covered == {v.vote_id for v in ring}
-
-
-def sim_drawer(rng: random.Random, phones: int, numbers: int, start: datetime) -> list[domain.VoteSignal]:
-    """A unit's publicity office voting its drawer of spare SIMs: `phones` office phones side by side on the office's
-    line, each its own WeChat string and fingerprint, swapping in the next SIM 60–130 s after the last vote (WeChat
-    restarted, the page reopened), the code read on the phone itself (5–12 s), the vote 3–8 s later."""
-    out = []
-    for phone in range(phones):
-        at = start + timedelta(seconds=rng.uniform(0, 120))
-        for j in range(numbers):
-            v = sitting(f"sim{phone}-{j}", at, rng.uniform(5, 12), rng.uniform(3, 8), ua=f"ua-wechat-{phone}",
-                        device=f"office-phone-{phone}")
-            out.append(v)
-            at = v.cast_at + timedelta(seconds=rng.uniform(60, 130))
-    return out
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_a_drawer_of_sims_voted_one_by_one_on_each_office_phone_is_held_and_a_clerk_helping_villagers_is_not(
-        seed: int) -> None:
-    # Each phone keeps its fingerprint while its SIMs change, a minute or two apart: one pair of hands taking numbers
-    # in turn, for the unit's entry. A village clerk's phone takes villagers one after another at the same pace, each
-    # voting for whom they choose: turns, but not for one entry.
-    rng = random.Random(seed)
-    drawer = sim_drawer(rng, 6, 16, T0)
-    clerk = []
-    at = T0
-    for j in range(20):
-        v = sitting(f"villager{j}", at, rng.uniform(20, 60), rng.uniform(5, 20), ip="village-office",
-                    subnet="36.40.8.0/24", ua="ua-clerk", device="clerk-phone",
-                    entry=TARGET if j % 2 else uuid.UUID(int=j % 3 + 1))
-        clerk.append(v)
-        at = v.cast_at + timedelta(seconds=rng.uniform(20, 130))
-    found = held(crowd(600, T0 - timedelta(hours=1), 7200, seed=seed) + drawer + clerk)
-    assert {v.vote_id for v in drawer} <= found.get("browser_turns", set())
-    assert not every(found) & {v.vote_id for v in clerk}

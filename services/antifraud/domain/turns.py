@@ -52,15 +52,12 @@ def sittings(members: Collection[str]) -> list[Sitting]:
     return sorted(first.values(), key=lambda s: (s.asked, s.voted))
 
 
-def runs(ordered: list[Sitting], gap_s: int, device_gap_s: int | None = None) -> list[list[Sitting]]:
-    """The sittings in turns: each run's next one began after the last one voted, within `gap_s`, or `device_gap_s`
-    from the same device (a phone whose SIM is swapped for the next number keeps its fingerprint). A sitting that
+def runs(ordered: list[Sitting], gap_s: int) -> list[list[Sitting]]:
+    """The sittings in turns: each run's next one began after the last one voted, within `gap_s`. A sitting that
     began before the last one voted (two people at once) or long after it ends the run and starts another."""
     out: list[list[Sitting]] = []
     for s in ordered:
-        last = out[-1][-1] if out else None
-        gap = device_gap_s if device_gap_s is not None and last and s.device and s.device == last.device else gap_s
-        if last and 0 <= s.asked - last.voted <= gap:
+        if out and 0 <= s.asked - out[-1][-1].voted <= gap_s:
             out[-1].append(s)
         else:
             out.append([s])
@@ -79,8 +76,7 @@ def check(v: VoteSignal, ctx: Context) -> None:
     turns: dict[str, list[Sitting]] | None = ctx.turns.get(k)
     if turns is None:  # the browser's runs, once per batch: each run's identities, to their run
         turns = ctx.turns[k] = {}
-        for r in runs(sittings([*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())]), t.turn_gap_s,
-                      t.turn_device_gap_s):
+        for r in runs(sittings([*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())]), t.turn_gap_s):
             kept = one_device(r, t.turn_focus) if len(r) >= t.turns_min else []
             if len(kept) >= t.turns_min:
                 turns.update((s.voter, kept) for s in kept)
