@@ -349,16 +349,6 @@ def remembered(findings: Iterable[Finding]) -> dict[ShardedKey, int]:
     return out
 
 
-def _string_found() -> Evidence:
-    """Findings earlier that day held enough of the entry's identities in a rush with the identity's browser string
-    (`_held_with_string`): said in the explanation, and enough with few identities together (`too_few_together`);
-    not weighed again."""
-    return Evidence("found_string", 1.0,
-                    "voters of this entry in a rush with this browser string had already been held that day (the same "
-                    "script still at work, however few of its identities came in these ten minutes)",
-                    "当天已有该作品使用此浏览器标识匆忙投票的投票者被暂扣（同一脚本仍在运行，无论这十分钟里来了多少个）")
-
-
 def _found_before(v: VoteSignal, ctx: Context, chosen: list[Trait]) -> Evidence | None:
     """Every habit of a finding on the entry earlier that day stands out again among those of this identity: the
     same script still at work (not a wider net: a finding on one of its habits alone would also take the people
@@ -1035,9 +1025,15 @@ def _rush_string(chosen: list[Trait]) -> bool:
 
 
 def _again(v: VoteSignal, ctx: Context, chosen: list[Trait]) -> list[Evidence]:
-    """`_string_found`, for a finding on a browser string in a rush with which the day's findings held enough of the
-    entry's identities: however few come in a later ten minutes, they are the same script's."""
-    return [_string_found()] if _rush_string(chosen) and _held_with_string(v, ctx) else []
+    """For a finding on a browser string in a rush with which the day's findings held enough of the entry's
+    identities (`_held_with_string`): the explanation says so, and few identities together are enough
+    (`too_few_together`); not weighed again. However few come in a later ten minutes, they are the same script's."""
+    if not (_rush_string(chosen) and _held_with_string(v, ctx)):
+        return []
+    return [Evidence("found_string", 1.0,
+                     "voters of this entry in a rush with this browser string had already been held that day (the "
+                     "same script still at work, however few of its identities came in these ten minutes)",
+                     "当天已有该作品使用此浏览器标识匆忙投票的投票者被暂扣（同一脚本仍在运行，无论这十分钟里来了多少个）")]
 
 
 def _far_commoner(traits: _Comparison, t: Thresholds, spread: bool) -> int:
@@ -1252,7 +1248,7 @@ def too_few_together(f: Finding, votes: list[VoteSignal], t: Thresholds) -> bool
     string and a farm's seconds from verifying to voting, for one entry in the same ten minutes — and the one or two
     who happen to have both are no script's (an outside check's office worker was held alone that way). A script's
     identities have its traits together. Not one on a string in a rush with which findings earlier that day held
-    enough of the entry's identities (`_string_found`: a SIM pool router's last cards)."""
+    enough of the entry's identities (`_again`: a SIM pool router's last cards)."""
     if f.reason_code != "coordinated_cohort" or f.evidence.get("cohort") != "entry" \
             or len(f.evidence.get("traits", {})) < 2 \
             or any(s["signal"] == "found_string" for s in f.evidence.get("signals", ())):
