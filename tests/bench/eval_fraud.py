@@ -55,6 +55,7 @@ from fraud_world import (  # noqa: E402
     Cell,
     CloudPhones,
     Devoted,
+    Drawer,
     Farm,
     FreshDrip,
     FreshSurge,
@@ -69,6 +70,7 @@ from fraud_world import (  # noqa: E402
     SlowDrip,
     Together,
     Turns,
+    VillageClerks,
     World,
 )
 
@@ -84,11 +86,11 @@ PRECISION_INVALIDATED = 0.99
 FP_MAX = 0.005
 RECALL = {"burst": 0.95, "shared_devices": 0.95, "camouflage": 0.8, "fresh_surge": 0.8, "slow_drip": None,
           "together": 0.8, "turns": 0.95, "cloud_phones": 0.8, "mimic": None,
-          "sim_pool": 0.8}
+          "sim_pool": 0.8, "sim_drawer": 0.95}
 FIRST_FLAG_S = 60.0
 # Families that show themselves only one identity after another (a run of turns at one browser takes its first dozen
 # sittings, ten minutes or so, before anything tells it from a colleague voting alone): first flag reported, no target.
-PACED = {"turns"}
+PACED = {"turns", "sim_drawer"}
 LOSS_MAX = 0.01
 
 
@@ -141,6 +143,10 @@ def grid(quick: bool = False) -> list[Cell]:
         honest.append((f"nurse stations {pcs}x{per_pc}", f"a hospital's {pcs} PCs of one image behind one address, "
                        f"each passed between {per_pc} nurses at a shift change (20–120 s apart), 90 % for their "
                        "hospital", [SharedPcs(pcs, per_pc)]))
+    for loyalty in (0.65, 1.0):
+        honest.append((f"village clerks L{int(loyalty * 100)}", "8 village offices, each clerk taking 10–22 "
+                       "villagers in turn on the clerk's phone (the code read off each villager's handset), "
+                       f"{loyalty:.0%} for their village's case", [VillageClerks(8, loyalty=loyalty)]))
 
     one_net = dict(ua="one", verify="scripted", page="none")
     attacks: list[tuple[str, str, fw.Attack]] = [
@@ -231,6 +237,10 @@ def grid(quick: bool = False) -> list[Cell]:
                     "router every 15–40 s from the fifth minute, all 10 1–4 s after the code, no page, a new address "
                     "in the carrier's 12 /24s every 2–5 min, one WeChat string per router",
                     SimPool(120, at=0.15)))
+
+    attacks.append(("SIM drawer 6 phones", "96 of a unit's spare group-plan SIMs voted one by one on 6 office "
+                    "phones on its line (a card swapped in a minute or two after the last vote, the code on the phone "
+                    "itself), all 10 for the unit", Drawer(96, at=0.1)))
 
     attacks += platform
     cells: list[Cell] = []

@@ -55,6 +55,10 @@ Honest populations (label in brackets)
       a share of them carry the employer's group plan with one virtual operator (one segment), the rest their own
       carriers' numbers; a share of them carry the phones the unit issued, one model with one WeChat version: one
       browser string.
+    * village clerks [villagers]: in a village office the clerk takes the villagers one after another on the
+      clerk's own phone (one browser, one fingerprint, the village's broadband line): types the villager's number,
+      the villager reads the code off an old handset, says whom to vote for; the next sits down a minute or so
+      later. A share of each village (its loyalty) votes for the village's own case.
     * people on a VPN [ordinary]: 1 % of ordinary people browse through a VPN or an accelerator whose exits are
       a few addresses in each of a few dozen data-centre networks, shared by all its users.
 
@@ -87,6 +91,10 @@ Attack families (label "attack:<family>"; each targets one mid-ranked entry)
       carriers' numbers): a script on each verifies one card after another through the API (no page), votes all
       ten a second or few after the code, then the next card; the carrier gives a router a new address in its mobile
       /24s every few minutes; each router's script sends one WeChat string of its own.
+    * sim_drawer: an insider's drawer of SIM cards (unused staff lines of the unit's group plan, numbers of one
+      carrier's segment): a few office phones of one purchase on the office's line, each swapping in the next card
+      (power off, swap, restart, WeChat and the link reopened: a minute or two), the code arriving on the phone
+      itself and typed at once, all ten for the unit's entry. The page keeps each phone's fingerprint across swaps.
     * fresh_surge: freshly verified identities from an SMS farm, each on its own residential address
       and device, all voting for one entry within minutes; size = multiple of the entry's honest votes
       in the cell.
@@ -875,6 +883,34 @@ class SharedPcs:
                 t = at + rng.uniform(20, 120)                           # the next one sits down
 
 
+@dataclass
+class VillageClerks:
+    """Village clerks helping villagers vote (村委会文书代为操作): in each village office the clerk takes the
+    villagers one after another on the clerk's own phone, over the village's line; each villager's code is read off
+    an old handset and typed; `loyalty` of them vote for their village's own case, the rest for whom they like."""
+
+    villages: int
+    villagers: tuple[int, int] = (10, 22)
+    loyalty: float = 0.65
+    at: float = 0.05
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng("village-clerks")
+        for k in range(self.villages):
+            [address] = g.pool(rng, 1, 1)
+            ua, device = UA.wechat_android(rng), g.fingerprint("clerk-phone", g.seed, k)
+            village = rng.randrange(ENTRIES)
+            t = g.span * self.at + rng.uniform(0, g.span * 0.3)
+            for _ in range(rng.randint(*self.villagers)):
+                p = g.person(rng, "villagers", address, device=device, ua=ua)
+                p.asked_t = t + rng.uniform(6, 15)                      # the number typed, the picture puzzle
+                p.verified_t = p.asked_t + lognormal(rng, 40, 0.5, 12, 180)  # read off the handset, typed
+                p.page_t = p.verified_t + rng.uniform(0.5, 3)
+                at = p.page_t + lognormal(rng, 12, 0.6, 3, 90)          # asked whom, the entry found
+                g.vote(p, at, village if rng.random() < self.loyalty else g.favourite(rng), VOTES_PER_DAY)
+                t = at + lognormal(rng, 45, 0.5, 15, 200)               # the next villager sits down
+
+
 # --------------------------------------------------------------------------------------------
 # Attacks
 
@@ -1169,6 +1205,34 @@ class Turns(Attack):
             at = p.page_t + rng.uniform(2, 8)
             g.vote(p, at, self.entry, VOTES_PER_DAY)
             t = at + rng.uniform(6, 30)                                # a new private window, the page
+
+
+@dataclass
+class Drawer(Attack):
+    """An insider's drawer of SIM cards (单位行业卡) voted one by one on `phones` office phones of one purchase, side by
+    side on the office's line: each phone swaps in the next card (power off, swap, restart, WeChat and the link
+    reopened), asks for the card's code, which arrives on the phone itself, and votes all ten for the unit."""
+
+    phones: int = 6
+    swap_s: tuple[float, float] = (55.0, 125.0)
+    family = "sim_drawer"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label())
+        address = g.places.get("office") or g.pool(rng, 1, 1, first=61)[0]
+        ua, segment = UA.wechat_android(rng), rng.choice(CARRIER_SEGMENTS)  # one purchase; the plan's carrier
+        for k in range(self.phones):
+            device = g.fingerprint("office-phone", g.seed, self.family, k)
+            t = g.span * self.at + rng.uniform(0, 120)
+            for _ in range(self.identities // self.phones):
+                p = g.person(rng, self.label(), address, device=device, ua=ua, attack=True,
+                             numbers=(0.0, 0.0, segment))
+                p.asked_t = t
+                p.verified_t = t + rng.uniform(4, 12)                   # the SMS on this phone, its code typed
+                p.page_t = p.verified_t + rng.uniform(0.5, 2)
+                at = p.page_t + rng.uniform(2, 8)
+                g.vote(p, at, self.entry, VOTES_PER_DAY)
+                t = at + rng.uniform(*self.swap_s) + rng.uniform(5, 10)  # the next card, the link reopened
 
 
 @dataclass

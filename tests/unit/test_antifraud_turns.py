@@ -168,3 +168,48 @@ def test_a_run_across_the_turn_of_the_hour_is_held_whole_however_the_votes_are_b
     assert sum(v.cast_at < T0 for v in ring) >= 12 and sum(v.cast_at >= T0 for v in ring) >= 12
     covered = run(ring, per_batch=per_batch).get("browser_turns", set())
     assert covered == {v.vote_id for v in ring}
+
+
+def sim_drawer(rng: random.Random, phones: int, numbers: int, start: datetime) -> list[domain.VoteSignal]:
+    """A unit's publicity office voting its drawer of spare SIMs: `phones` office phones side by side on the office's
+    line, each its own WeChat string and fingerprint, swapping in the next SIM 60–130 s after the last vote (WeChat
+    restarted, the page reopened), the code read on the phone itself (5–12 s), the vote 3–8 s later."""
+    out = []
+    for phone in range(phones):
+        at = start + timedelta(seconds=rng.uniform(0, 120))
+        for j in range(numbers):
+            v = sitting(f"sim{phone}-{j}", at, rng.uniform(5, 12), rng.uniform(3, 8), ua=f"ua-wechat-{phone}",
+                        device=f"office-phone-{phone}")
+            out.append(v)
+            at = v.cast_at + timedelta(seconds=rng.uniform(60, 130))
+    return out
+
+
+def village_clerk(rng: random.Random, villagers: int, start: datetime, village: int = 0) -> list[domain.VoteSignal]:
+    """A village clerk taking villagers one after another on the clerk's own phone (the village office's line), every
+    one of them for their village's case: the number typed, the code read off the villager's old handset (20–90 s),
+    the vote 5–20 s later, the next villager sitting down 15–150 s after."""
+    out, at = [], start
+    for j in range(villagers):
+        v = sitting(f"villager{village}-{j}", at, rng.uniform(20, 90), rng.uniform(5, 20), ip=f"village-{village}",
+                    subnet=f"36.40.{village}.0/24", ua=f"ua-clerk-{village}", device=f"clerk-phone-{village}")
+        out.append(v)
+        at = v.cast_at + timedelta(seconds=rng.uniform(15, 150))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_drawer_of_sims_voted_one_by_one_on_office_phones_is_held_and_clerks_helping_loyal_villagers_are_not(
+        seed: int) -> None:
+    # Each office phone keeps its fingerprint while its SIMs change a minute or two apart, each code arriving on the
+    # phone itself. A village clerk's phone takes villagers at the same pace, all for their village, but each code is
+    # read off another handset; a nurse station passes between a shift's nurses, each code on her own phone.
+    rng = random.Random(seed)
+    drawer = sim_drawer(rng, 6, 16, T0)
+    clerks = [v for k in range(6) for v in village_clerk(rng, 22, T0 + timedelta(seconds=rng.uniform(0, 900)), k)]
+    nurses = shift_change(rng, 4, 16, T0)
+    found = held(crowd(600, T0 - timedelta(hours=1), 7200, seed=seed) + drawer + clerks + nurses)
+    assert {v.vote_id for v in drawer} <= found.get("browser_turns", set())
+    assert not every(found) & {v.vote_id for v in clerks + nurses}
+    text = findings(drawer[:16])["browser_turns"].explanation
+    assert "16 identities voted from one browser" in text and "read on the device that asked for it" in text

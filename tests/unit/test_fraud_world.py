@@ -22,6 +22,7 @@ from fraud_world import (
     CarrierNat,
     Cell,
     Devoted,
+    Drawer,
     Farm,
     FreshDrip,
     FreshSurge,
@@ -33,6 +34,7 @@ from fraud_world import (
     SimPool,
     SimVote,
     SlowDrip,
+    VillageClerks,
 )
 
 
@@ -408,3 +410,21 @@ def test_a_live_stream_s_deep_link_puts_the_host_s_entry_under_the_viewers_thumb
     assert 3 < fresh[len(fresh) // 2] < 5.5
     assert 0.04 < sum(d < 2 for d in fresh) / len(fresh) < 0.2
     assert sum(d < 15 for d in fresh) / len(fresh) > 0.95
+
+
+def test_a_drawer_of_sims_swaps_cards_on_each_office_phone_and_village_clerks_take_villagers_in_turn() -> None:
+    world = Cell("c", "first_hour", 30, 200, [VillageClerks(3, villagers=(12, 12), loyalty=1.0)],
+                 Drawer(24, phones=3, at=0.1)).generate(2)
+    for label, apart, sitting in (("attack:sim_drawer", (60, 140), (6, 23)), ("villagers", (15, 240), (15, 300))):
+        mine = [v for v in world.votes if v.label == label]
+        phones = {v.device for v in mine}
+        assert len(phones) == 3 and len({v.ip for v in mine}) == 3 - 2 * (label != "villagers")
+        for device in phones:
+            turns = sorted((v for v in mine if v.device == device), key=lambda v: v.asked_t)
+            assert len(turns) in (8, 12) and len({v.voter for v in turns}) == len(turns)
+            # one after another: each asked after the last one voted, a card swap (or a villager) apart
+            assert all(apart[0] < b.asked_t - a.t < apart[1] for a, b in itertools.pairwise(turns))
+            assert all(sitting[0] < v.t - v.asked_t < sitting[1] for v in turns)
+            assert len({v.entry for v in turns}) == 1
+    drawer = [v for v in world.votes if v.label == "attack:sim_drawer"]
+    assert len({v.phone[:3] for v in drawer}) == 1 and all(v.count == 10 for v in drawer)

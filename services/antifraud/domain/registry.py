@@ -245,6 +245,11 @@ class Thresholds:
     # (`signals.SITTING_MAX_S`: a code asked on another day) is no turn, and breaks none.
     turns_min: int = 12
     turn_gap_s: int = 60
+    # … or, on one device whose sittings' median is `turn_own_code_s` or less (the code arriving on the phone that
+    # asked for it: a drawer of SIM cards swapped in one by one, the phone restarted), within `turn_device_gap_s`. A
+    # clerk taking villagers in turn on their own phone waits for each code to be read off the villager's handset.
+    turn_device_gap_s: int = 180
+    turn_own_code_s: int = 20
     turn_focus: float = 0.8
 
     def __post_init__(self) -> None:
@@ -322,7 +327,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "one browser voting for many identities one after another, each sitting starting as the last one voted "
          "(someone voting for others in turn)",
          "同一浏览器依次为多个身份投票，每个身份的验证都紧接在上一个身份投票之后开始（疑似代投）", "hold",
-         ("turns_min", "turn_gap_s", "turn_focus"), "turns"),
+         ("turns_min", "turn_gap_s", "turn_device_gap_s", "turn_own_code_s", "turn_focus"), "turns"),
     Rule("coordinated_cohort",
          "identities backing one entry that share traits of a script (user agent, time from verifying to voting, "
          "never loading the page, the kind of phone number, changing device fingerprints, coming back on a clock, "

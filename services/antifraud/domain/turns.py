@@ -7,6 +7,11 @@ pair of hands at one browser has one sitting open at a time, and starts the next
 people who merely send the same browser string from behind one address (an office's PCs installed from one image, a
 café's) come at their own times, and their sittings overlap as soon as they come that often — while, coming
 sparsely, the gaps between them grow.
+
+A drawer of SIM cards voted one by one on an office phone (单位行业卡) is slower: each card swapped in, the phone
+restarted, a minute or two between sittings. Its sittings are short, since the code arrives on the phone that asked
+for it; a clerk taking villagers in turn on their phone waits for each code to be read off the villager's handset.
+Such a phone's sittings are turns `turn_device_gap_s` apart when their median is `turn_own_code_s` or less.
 """
 
 from __future__ import annotations
@@ -64,6 +69,17 @@ def runs(ordered: list[Sitting], gap_s: int) -> list[list[Sitting]]:
     return out
 
 
+def own_code_runs(ordered: list[Sitting], gap_s: int, sitting_s: int) -> list[list[Sitting]]:
+    """Each device's runs of sittings `gap_s` apart whose median sitting is `sitting_s` or less: the code read on the
+    phone that asked for it, a SIM swapped in for each."""
+    by_device: dict[str, list[Sitting]] = {}
+    for s in ordered:
+        if s.device:
+            by_device.setdefault(s.device, []).append(s)
+    return [r for mine in by_device.values() for r in runs(mine, gap_s)
+            if statistics.median(s.voted - s.asked for s in r) <= sitting_s]
+
+
 def check(v: VoteSignal, ctx: Context) -> None:
     """Held (never invalidated: a community worker helping the elderly vote one by one looks the same) when the
     identity's sitting is one of a run of `turns_min` or more on its browser, `turn_focus` of them voting for the
@@ -76,10 +92,14 @@ def check(v: VoteSignal, ctx: Context) -> None:
     turns: dict[str, list[Sitting]] | None = ctx.turns.get(k)
     if turns is None:  # the browser's runs, once per batch: each run's identities, to their run
         turns = ctx.turns[k] = {}
-        for r in runs(sittings([*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())]), t.turn_gap_s):
+        ordered = sittings([*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())])
+        for r in runs(ordered, t.turn_gap_s):
             kept = one_device(r, t.turn_focus) if len(r) >= t.turns_min else []
             if len(kept) >= t.turns_min:
                 turns.update((s.voter, kept) for s in kept)
+        for r in own_code_runs(ordered, t.turn_device_gap_s, t.turn_own_code_s):
+            if len(r) >= t.turns_min:
+                turns.update((s.voter, r) for s in r if len(turns.get(s.voter, ())) < len(r))
     run = turns.get(v.voter_id)
     if run is None:
         return
@@ -115,17 +135,20 @@ def _put(v: VoteSignal, run: list[Sitting], subject: str, ctx: Context, also: fr
     start, end = (datetime.fromtimestamp(run[0].voted, UTC), datetime.fromtimestamp(run[-1].voted + 1, UTC))
     since, until = (local_time(start, fmt="time", with_zone=False), local_time(end, fmt="time", with_zone=False))
     gap = statistics.median(gaps)
+    swapped = gap > t.turn_gap_s  # a minute or more between sittings on one device: a card swapped in for each
+    swap_en = ", all on one device, each code read on the device that asked for it" if swapped else ""
+    swap_zh = "，均在同一设备上，验证码即由申请的设备本身读取" if swapped else ""
     voters = frozenset(s.voter for s in run) | also
     ctx.found[(v.campaign_id, "browser_turns", subject, v.window(DAY))] = Finding(
         "browser_turns", subject,
         f"{len(run)} identities voted from one browser (one address, one user agent) on {day_text(v.cast_at)} one "
         f"after another from {since} to {until}, {backing} of them for this entry: each asked for its code "
         f"{gap:.0f} s (median) after the one before voted, never while another's was open, and voted "
-        f"{sitting:.0f} s after asking (limit {t.turns_min - 1} in a row; a shared PC passes between a few people, "
-        f"and people merely using the same browser behind one address come at their own times and overlap)",
+        f"{sitting:.0f} s after asking{swap_en} (limit {t.turns_min - 1} in a row; a shared PC passes between a few "
+        f"people, and people merely using the same browser behind one address come at their own times and overlap)",
         f"{day_text(v.cast_at, zh=True)} {since} 至 {until}，同一浏览器（同一地址、同一浏览器标识）依次有 {len(run)} 个"
         f"身份投票，其中 {backing} 个投给该作品：每个身份都在上一个身份投票后约 {gap:.0f} 秒（中位数）申请验证码，"
-        f"从不与其他身份的验证过程重叠，申请后约 {sitting:.0f} 秒投票（连续上限 {t.turns_min - 1} 个；"
+        f"从不与其他身份的验证过程重叠，申请后约 {sitting:.0f} 秒投票{swap_zh}（连续上限 {t.turns_min - 1} 个；"
         f"共用电脑通常只在几个人之间传递，只是浏览器相同、共用出口的人各自投票，时间会彼此重叠）",
         {"identities": len(run), "for_entry": backing, "limit": t.turns_min - 1, "median_gap_s": round(gap, 1),
          "median_sitting_s": round(sitting, 1)},
