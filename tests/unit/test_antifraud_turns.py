@@ -213,3 +213,21 @@ def test_a_drawer_of_sims_voted_one_by_one_on_office_phones_is_held_and_clerks_h
     assert not every(found) & {v.vote_id for v in clerks + nurses}
     text = findings(drawer[:16])["browser_turns"].explanation
     assert "16 identities voted from one browser" in text and "read on the device that asked for it" in text
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_students_on_their_own_phones_autofilling_their_codes_one_after_another_behind_one_address_are_not_held(
+        seed: int) -> None:
+    # A campus's quiet hour: students on one phone model and WeChat version (one user agent string) behind the
+    # campus's address, each on their own phone, the code filled in from the SMS as it lands, the host's deep link
+    # putting their school's entry under the thumb: sittings as short as a drawer phone's, one after another a minute
+    # or two apart, all for the school. Each phone is its own device: no turns.
+    rng = random.Random(seed)
+    students, at = [], T0
+    for j in range(30):
+        v = sitting(f"student{j}", at, rng.uniform(5, 10), rng.uniform(2, 6), ip="campus-nat", subnet="1.85.90.0/24",
+                    ua="ua-wechat-ios", device=f"phone-{j}")
+        students.append(v)
+        at = v.cast_at + timedelta(seconds=rng.uniform(40, 170))
+    found = held(crowd(600, T0 - timedelta(hours=1), 7200, seed=seed) + students)
+    assert not every(found) & {v.vote_id for v in students}
