@@ -54,6 +54,7 @@ from fraud_world import (  # noqa: E402
     CarrierNat,
     Cell,
     CloudPhones,
+    CloudPhoneTurns,
     Devoted,
     Drawer,
     Farm,
@@ -213,6 +214,10 @@ def grid(quick: bool = False) -> list[Cell]:
     attacks.append(("cloud phones", "150 cloud phones on 3 data-centre /24s × 10 addr (one in four a small IDC's), "
                     "own fingerprints, in-app UAs, page loaded, human delays, half on platform numbers, batches of 25 "
                     "every 200 s", CloudPhones(150)))
+    attacks.append(("cloud phones in turns", "25 cloud phones, each on its own address in 3 small IDCs' /24s, "
+                    "running 10 numbers one after another (a new phone's id and string for each, the page, half a "
+                    "code platform's numbers, the code relayed, 20–60 s between), all 10 for the target",
+                    CloudPhoneTurns(250, at=0.15)))
     attacks.append(("fresh drip one-UA", "12 fresh ids, one every 100 s ± 33 s, each all 10 at once, residential "
                     "proxies, one copied UA, scripted verify, no page",
                     FreshDrip(12, Farm(ua="one", verify="scripted", page="none"), every_s=100)))

@@ -84,6 +84,9 @@ Attack families (label "attack:<family>"; each targets one mid-ranked entry)
       its own address there (about ten per /24, on three /24s, each a large cloud's or, one time in four, a small
       IDC's), its own fingerprint and a real model's in-app user agent, the page loaded, human-like delays; half
       on a code platform's numbers; started in batches of 25 minutes apart, every phone all ten for the target.
+    * cloud_phones, in turns: a few rented cloud phones, each on an address of its own in a data centre, running
+      numbers one after another: for each number a "new phone" (一键新机: a new model string, its browser's storage
+      wiped), the page, a code platform's number or a SIM card's, the code relayed, all ten for the target.
     * mimic: identities copying a person's session whole (the page opened, the code typed, a look at the entries,
       then all ten for the target), each on its own residential address and device, a few at a time over most of
       the span: only their numbers (a code platform's) differ from people's.
@@ -1269,6 +1272,40 @@ class CloudPhones(Attack):
                 g.vote(p, t, self.entry, count)
                 left -= count
                 t += rng.uniform(2, 8)
+
+
+@dataclass
+class CloudPhoneTurns(Attack):
+    """A few rented cloud phones (云手机), each on an address of its own in a data centre, running numbers one after
+    another: for each number the phone taps "new phone" (一键新机: a new model string, its browser's storage wiped),
+    opens the page, takes a number from a code platform (or a SIM card it is sent), solves the picture puzzle, waits
+    for the code to be relayed, votes all ten for the target, then the next number after a pause."""
+
+    phones: int = 25
+    networks: int = 3
+    idc_share: float = 1.0  # each /24 a small IDC's (on few lists) rather than a large cloud's, this often
+    platform: float = 0.5  # share of the numbers from a code platform (the rest the farm's SIM cards)
+    pause_s: tuple[float, float] = (20.0, 60.0)
+    family = "cloud_phones"
+
+    def generate(self, g: Gen) -> None:
+        rng = g.rng(self.label())
+        nets = [g.data_centre_net(rng, IDC_RANGES if rng.random() < self.idc_share else CLOUD_RANGES)
+                for _ in range(self.networks)]
+        numbers = (self.platform * 7 / 8, self.platform / 8, None)
+        for k in range(self.phones):
+            a, b, c = nets[k % len(nets)]
+            address = f"{a}.{b}.{c}.{rng.randrange(2, 254)}"
+            t = g.span * self.at + rng.uniform(0, 90)
+            for _ in range(self.identities // self.phones):
+                p = g.person(rng, self.label(), address, ua=UA.pick(rng, mobile_only=True), attack=True,
+                             numbers=numbers)                           # a new phone: its device id, its string
+                p.page_t = t
+                p.asked_t = t + rng.uniform(2, 4) + rng.uniform(3, 6)   # the number taken, the puzzle solved
+                p.verified_t = p.asked_t + lognormal(rng, 12, 0.6, 4, 90)  # the code relayed, typed in
+                at = p.verified_t + rng.uniform(2, 6)
+                g.vote(p, at, self.entry, VOTES_PER_DAY)
+                t = at + rng.uniform(*self.pause_s)
 
 
 @dataclass

@@ -102,6 +102,10 @@ SCENARIOS = {
     "browser_turns": lambda: (
         [cast(f"p{i}", OTHERS[i % 10], T0 + timedelta(seconds=5 * i), subnet=f"198.51.{i % 250}.0/24")
          for i in range(60)] + [turn(i) for i in range(T.turns_min)], 5),
+    "address_turns": lambda: (
+        [cast(f"p{i}", OTHERS[i % 10], T0 + timedelta(seconds=5 * i), subnet=f"198.51.{i % 250}.0/24")
+         for i in range(60)] + [turn(i, ua=f"model-{i}", device=f"new-phone-{i}") for i in range(T.address_turns_min)],
+        5),
     "coordinated_cohort": lambda: (
         [cast(f"p{i}", OTHERS[i % 10], T0 - timedelta(minutes=30) + timedelta(seconds=5 * i), ua=f"ua-{i % 20}",
               subnet=f"198.51.{i % 250}.0/24", verified=T0 - timedelta(minutes=30) + timedelta(seconds=5 * i - 90),
@@ -111,13 +115,14 @@ SCENARIOS = {
 }
 
 
-def turn(i: int) -> domain.VoteSignal:
+def turn(i: int, ua: str = "edge", device: str | None = None) -> domain.VoteSignal:
     """The i-th of colleagues voted for in turn at one office PC: asked 45 s apart, verified 25 s later, voted 5 s
-    after that, each in a new private window (no fingerprint)."""
+    after that, each in a new private window (no fingerprint); or, with a string and a device of its own, the i-th
+    number a cloud phone ran, a new phone for each."""
     asked = T0 + timedelta(seconds=45 * i)
     vote = CastVote(vote_id=uuid.uuid4(), voter_id=f"colleague{i}", entry_id=TARGET, category_id="cases", count=10,
                     cast_at=asked + timedelta(seconds=30), ip_hash="office-nat", subnet="192.0.2.0/24",
-                    identity_verified_at=asked + timedelta(seconds=25), user_agent_hash="edge",
+                    identity_verified_at=asked + timedelta(seconds=25), user_agent_hash=ua, device_hash=device,
                     page_viewed_at=asked + timedelta(seconds=26), code_sent_at=asked)
     return domain.VoteSignal.of("c", vote, T)
 

@@ -251,6 +251,11 @@ class Thresholds:
     turn_device_gap_s: int = 180
     turn_own_code_s: int = 20
     turn_focus: float = 0.8
+    # One address, whatever the browser (`address_turns`): `address_turns_min` sittings in a row, each following the
+    # last within `address_turn_gap_s` and none from a device another of them came from (a cloud phone given a new
+    # identity for each number, on an address of its own); `turn_focus` of them for one entry.
+    address_turns_min: int = 10
+    address_turn_gap_s: int = 90
 
     def __post_init__(self) -> None:
         negative = [f.name for f in fields(self) if getattr(self, f.name) < 0]
@@ -328,6 +333,11 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "(someone voting for others in turn)",
          "同一浏览器依次为多个身份投票，每个身份的验证都紧接在上一个身份投票之后开始（疑似代投）", "hold",
          ("turns_min", "turn_gap_s", "turn_device_gap_s", "turn_own_code_s", "turn_focus"), "turns"),
+    Rule("address_turns",
+         "one address voting for many identities one after another, each from a device none of the others came from "
+         "(a cloud phone given a new identity for each number)",
+         "同一地址依次为多个身份投票，每个身份使用互不相同的设备（疑似云手机逐个号码“一键新机”投票）", "hold",
+         ("address_turns_min", "address_turn_gap_s", "turn_focus"), "turns"),
     Rule("coordinated_cohort",
          "identities backing one entry that share traits of a script (user agent, time from verifying to voting, "
          "never loading the page, the kind of phone number, changing device fingerprints, coming back on a clock, "

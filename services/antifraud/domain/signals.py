@@ -344,10 +344,12 @@ DISTINCT_DIMENSIONS: dict[str, int] = {"device_voters_day": DAY, "device_voters_
                                        # trait_day), for the campaign and per entry they voted for
                                        "held_trait_day": DAY, "held_entry_trait_day": DAY,
                                        # a browser's sittings (not identities): who, from asking to voting, for what
-                                       "browser_sittings_hour": HOUR}
+                                       "browser_sittings_hour": HOUR,
+                                       # … and an address's, whatever the browser (`turns.address_runs`)
+                                       "address_sittings_hour": HOUR}
 # Windows a reader reads beside the vote's own, before it: a browser's run of turns is judged on the vote's hour and
 # the one before (`turns.keys`), so a network keeps that hour's sittings for as long as its next is being read.
-READ_BEFORE: dict[str, int] = {"browser_sittings_hour": 1}
+READ_BEFORE: dict[str, int] = {"browser_sittings_hour": 1, "address_sittings_hour": 1}
 
 
 # The windows of one network (its address's key starts with the network): the vote topic is keyed by network, so
@@ -360,7 +362,7 @@ NETWORK_DIMENSIONS = {"ip_minute", "subnet_minute", "subnet_votes_minute", "subn
                       "subnet_voters_day", "entry_subnet_voters_hour", "entry_subnet_voters_day",
                       "entry_subnet_ips_day",
                       "fresh_entry_subnet", "fresh_subnet", "timer_gapped_day", "timer_gap_day",
-                      "entry_subnet_trait_day", "browser_sittings_hour"}
+                      "entry_subnet_trait_day", "browser_sittings_hour", "address_sittings_hour"}
 
 
 def network_of(dimension: str, key: str) -> str:
@@ -375,14 +377,17 @@ def network_of(dimension: str, key: str) -> str:
 SITTING_MAX_S = 600
 
 
-def sitting_key(v: VoteSignal, hours_before: int = 0) -> CounterKey | None:
+def sitting_key(v: VoteSignal, hours_before: int = 0, browser: bool = True) -> CounterKey | None:
     """The vote's browser in its hour (its user agent, network and address) whose sittings it adds to (`turns`),
     or in the hour `hours_before` that, if all three are known and the identity was verified by a code within
-    `SITTING_MAX_S` before the vote."""
-    if not (v.ua and v.subnet and v.ip_hash and v.asked) or (v.cast_at - v.asked).total_seconds() > SITTING_MAX_S:
+    `SITTING_MAX_S` before the vote; without `browser`, its address's (whatever the user agent)."""
+    if not (v.subnet and v.ip_hash and v.asked and (v.ua or not browser)) \
+            or (v.cast_at - v.asked).total_seconds() > SITTING_MAX_S:
         return None
-    return (v.campaign_id, "browser_sittings_hour", f"{v.ua}|{v.subnet}|{v.ip_hash}",
-            v.window(HOUR) - timedelta(seconds=HOUR * hours_before))
+    hour = v.window(HOUR) - timedelta(seconds=HOUR * hours_before)
+    if browser:
+        return v.campaign_id, "browser_sittings_hour", f"{v.ua}|{v.subnet}|{v.ip_hash}", hour
+    return v.campaign_id, "address_sittings_hour", f"*|{v.subnet}|{v.ip_hash}", hour
 
 
 def sitting_member(v: VoteSignal) -> str:
@@ -772,8 +777,9 @@ def distinct_members(votes: Iterable[VoteSignal], past: dict[uuid.UUID, VoterPas
                 ((c, "entry_subnet_voters_day", es, day), voter)]
         if v.ip_hash:
             mine.append(((c, "entry_subnet_ips_day", es, day), v.ip_hash))
-        if (browser := sitting_key(v)) is not None:
-            mine.append((browser, sitting_member(v)))
+        for browser in (True, False):
+            if (sat := sitting_key(v, browser=browser)) is not None:
+                mine.append((sat, sitting_member(v)))
         if v.fresh:
             ten = v.window(TEN_MINUTES)
             mine += [((c, "fresh_entry_subnet", es, ten), voter), ((c, "fresh_subnet", subnet, ten), voter)]

@@ -27,6 +27,7 @@ from massline.localtime import local_time
 
 from .context import Context
 from .findings import Finding, sel
+from .registry import Thresholds
 from .signals import DAY, CounterKey, VoteSignal, day_text, entry_key, sitting_key
 
 
@@ -39,8 +40,8 @@ class Sitting(NamedTuple):
 
 
 def keys(votes: Collection[VoteSignal]) -> set[CounterKey]:
-    """The browsers whose sittings the batch's votes are judged on."""
-    return {k for v in votes for h in (0, 1) if (k := sitting_key(v, h)) is not None}
+    """The browsers and addresses whose sittings the batch's votes are judged on."""
+    return {k for v in votes for h in (0, 1) for b in (True, False) if (k := sitting_key(v, h, b)) is not None}
 
 
 def sittings(members: Collection[str]) -> list[Sitting]:
@@ -82,35 +83,58 @@ def own_code_runs(ordered: list[Sitting], gap_s: int, sitting_s: int) -> list[li
 
 def check(v: VoteSignal, ctx: Context) -> None:
     """Held (never invalidated: a community worker helping the elderly vote one by one looks the same) when the
-    identity's sitting is one of a run of `turns_min` or more on its browser, `turn_focus` of them voting for the
-    vote's entry. The finding covers the run's identities' votes from the browser's network that day (`in_turn`);
-    one case per browser and day."""
-    k, before = sitting_key(v), sitting_key(v, 1)
-    if k is None or before is None:
-        return
-    t = ctx.t
-    turns: dict[str, list[Sitting]] | None = ctx.turns.get(k)
-    if turns is None:  # the browser's runs, once per batch: each run's identities, to their run
-        turns = ctx.turns[k] = {}
-        ordered = sittings([*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())])
-        for r in runs(ordered, t.turn_gap_s):
-            kept = one_device(r, t.turn_focus) if len(r) >= t.turns_min else []
-            if len(kept) >= t.turns_min:
-                turns.update((s.voter, kept) for s in kept)
-        for r in own_code_runs(ordered, t.turn_device_gap_s, t.turn_own_code_s):
-            if len(r) >= t.turns_min:
-                turns.update((s.voter, r) for s in r if len(turns.get(s.voter, ())) < len(r))
-    run = turns.get(v.voter_id)
-    if run is None:
-        return
-    subject = f"browser:{v.ip_hash}|{v.ua}"
-    have = ctx.found.get((v.campaign_id, "browser_turns", subject, v.window(DAY)))
-    if have is None:
-        _put(v, run, subject, ctx, frozenset())
-    elif have.entry_id == v.entry_id and not (have.voters or frozenset()) >= {s.voter for s in run}:
-        # One finding per browser and day, covering every run of the batch's votes for its entry: a batch whose
-        # votes span the turn of the hour reads a longer run for its later ones.
-        _put(v, run, subject, ctx, have.voters or frozenset())
+    identity's sitting is one of a run of `turns_min` or more on its browser, or of `address_turns_min` or more on its
+    address each from a phone not seen in the run before (`address_runs`), `turn_focus` of them voting for the vote's
+    entry. The finding covers the run's identities' votes from the network that day (`in_turn`); one case per
+    browser (address) and day."""
+    for browser in (True, False):
+        k, before = sitting_key(v, browser=browser), sitting_key(v, 1, browser)
+        if k is None or before is None:
+            continue
+        turns: dict[str, list[Sitting]] | None = ctx.turns.get(k)
+        if turns is None:  # the browser's (address's) runs, once per batch: each run's identities, to their run
+            ordered = sittings([*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())])
+            turns = ctx.turns[k] = browser_runs(ordered, ctx.t) if browser else address_runs(ordered, ctx.t)
+        run = turns.get(v.voter_id)
+        if run is None:
+            continue
+        code, subject = ("browser_turns", f"browser:{v.ip_hash}|{v.ua}") if browser \
+            else ("address_turns", f"address:{v.ip_hash}")
+        have = ctx.found.get((v.campaign_id, code, subject, v.window(DAY)))
+        if have is None:
+            _put(v, run, code, subject, ctx, frozenset())
+        elif have.entry_id == v.entry_id and not (have.voters or frozenset()) >= {s.voter for s in run}:
+            # One finding per browser and day, covering every run of the batch's votes for its entry: a batch whose
+            # votes span the turn of the hour reads a longer run for its later ones.
+            _put(v, run, code, subject, ctx, have.voters or frozenset())
+
+
+def browser_runs(ordered: list[Sitting], t: Thresholds) -> dict[str, list[Sitting]]:
+    """A browser's runs of turns, each identity's: sittings `turn_gap_s` apart (those of one device when it sent most
+    of them), or on one device reading its own codes `turn_device_gap_s` apart."""
+    out: dict[str, list[Sitting]] = {}
+    for r in runs(ordered, t.turn_gap_s):
+        kept = one_device(r, t.turn_focus) if len(r) >= t.turns_min else []
+        if len(kept) >= t.turns_min:
+            out.update((s.voter, kept) for s in kept)
+    for r in own_code_runs(ordered, t.turn_device_gap_s, t.turn_own_code_s):
+        if len(r) >= t.turns_min:
+            out.update((s.voter, r) for s in r if len(out.get(s.voter, ())) < len(r))
+    return out
+
+
+def address_runs(ordered: list[Sitting], t: Thresholds) -> dict[str, list[Sitting]]:
+    """An address's runs of `address_turns_min` sittings or more, `address_turn_gap_s` apart, whatever the browser,
+    none from a device another of them came from: a cloud phone on its own address running numbers one after
+    another, a new phone (一键新机: a new model string, its storage wiped) for each. People behind one address come
+    on their own phones at their own times: coming that often, their sittings overlap. A device that came back is a
+    browser's (a clerk's phone, a shared PC: `browser_runs`)."""
+    out: dict[str, list[Sitting]] = {}
+    for r in runs(ordered, t.address_turn_gap_s):
+        known = [s.device for s in r if s.device]
+        if len(r) >= t.address_turns_min and len(set(known)) == len(known):
+            out.update((s.voter, r) for s in r)
+    return out
 
 
 def one_device(run: list[Sitting], share: float) -> list[Sitting]:
@@ -125,7 +149,7 @@ def one_device(run: list[Sitting], share: float) -> list[Sitting]:
     return [s for s in run if s.device == device] if n >= share * len(run) else run
 
 
-def _put(v: VoteSignal, run: list[Sitting], subject: str, ctx: Context, also: frozenset[str]) -> None:
+def _put(v: VoteSignal, run: list[Sitting], code: str, subject: str, ctx: Context, also: frozenset[str]) -> None:
     t, e = ctx.t, entry_key(v.entry_id)
     backing = sum(s.entry == e for s in run)
     if backing < t.turn_focus * len(run):
@@ -135,31 +159,45 @@ def _put(v: VoteSignal, run: list[Sitting], subject: str, ctx: Context, also: fr
     start, end = (datetime.fromtimestamp(run[0].voted, UTC), datetime.fromtimestamp(run[-1].voted + 1, UTC))
     since, until = (local_time(start, fmt="time", with_zone=False), local_time(end, fmt="time", with_zone=False))
     gap = statistics.median(gaps)
-    swapped = gap > t.turn_gap_s  # a minute or more between sittings on one device: a card swapped in for each
-    swap_en = ", all on one device, each code read on the device that asked for it" if swapped else ""
-    swap_zh = "，均在同一设备上，验证码即由申请的设备本身读取" if swapped else ""
-    voters = frozenset(s.voter for s in run) | also
-    ctx.found[(v.campaign_id, "browser_turns", subject, v.window(DAY))] = Finding(
-        "browser_turns", subject,
-        f"{len(run)} identities voted from one browser (one address, one user agent) on {day_text(v.cast_at)} one "
-        f"after another from {since} to {until}, {backing} of them for this entry: each asked for its code "
-        f"{gap:.0f} s (median) after the one before voted, never while another's was open, and voted "
-        f"{sitting:.0f} s after asking{swap_en} (limit {t.turns_min - 1} in a row; a shared PC passes between a few "
-        f"people, and people merely using the same browser behind one address come at their own times and overlap)",
-        f"{day_text(v.cast_at, zh=True)} {since} 至 {until}，同一浏览器（同一地址、同一浏览器标识）依次有 {len(run)} 个"
-        f"身份投票，其中 {backing} 个投给该作品：每个身份都在上一个身份投票后约 {gap:.0f} 秒（中位数）申请验证码，"
-        f"从不与其他身份的验证过程重叠，申请后约 {sitting:.0f} 秒投票{swap_zh}（连续上限 {t.turns_min - 1} 个；"
-        f"共用电脑通常只在几个人之间传递，只是浏览器相同、共用出口的人各自投票，时间会彼此重叠）",
-        {"identities": len(run), "for_entry": backing, "limit": t.turns_min - 1, "median_gap_s": round(gap, 1),
+    day, day_zh, n = day_text(v.cast_at), day_text(v.cast_at, zh=True), len(run)
+    if code == "address_turns":
+        limit = t.address_turns_min - 1
+        en = (f"{n} identities voted from one address on {day} one after another from {since} to {until}, {backing} "
+              f"of them for this entry, each from a device none of the others came from: each asked for its code "
+              f"{gap:.0f} s (median) after the one before voted, never while another's was open, and voted "
+              f"{sitting:.0f} s after asking (limit {limit} in a row; people behind one address, each on their own "
+              f"phone, come at their own times and overlap: a cloud phone given a new identity for each number "
+              f"comes one at a time)")
+        zh = (f"{day_zh} {since} 至 {until}，同一地址依次有 {n} 个身份投票，其中 {backing} 个投给该作品，且各自使用"
+              f"互不相同的设备：每个身份都在上一个身份投票后约 {gap:.0f} 秒（中位数）申请验证码，从不与其他身份的"
+              f"验证过程重叠，申请后约 {sitting:.0f} 秒投票（连续上限 {limit} 个；同一出口后的人各用自己的手机、"
+              f"各自投票，时间会彼此重叠；云手机每换一个号码就“一键新机”，才会逐个依次出现）")
+    else:
+        limit = t.turns_min - 1
+        swapped = gap > t.turn_gap_s  # a minute or more between sittings on one device: a card swapped in for each
+        swap_en = ", all on one device, each code read on the device that asked for it" if swapped else ""
+        swap_zh = "，均在同一设备上，验证码即由申请的设备本身读取" if swapped else ""
+        en = (f"{n} identities voted from one browser (one address, one user agent) on {day} one after another from "
+              f"{since} to {until}, {backing} of them for this entry: each asked for its code {gap:.0f} s (median) "
+              f"after the one before voted, never while another's was open, and voted {sitting:.0f} s after asking"
+              f"{swap_en} (limit {limit} in a row; a shared PC passes between a few people, and people merely using "
+              f"the same browser behind one address come at their own times and overlap)")
+        zh = (f"{day_zh} {since} 至 {until}，同一浏览器（同一地址、同一浏览器标识）依次有 {n} 个身份投票，其中 "
+              f"{backing} 个投给该作品：每个身份都在上一个身份投票后约 {gap:.0f} 秒（中位数）申请验证码，从不与其他"
+              f"身份的验证过程重叠，申请后约 {sitting:.0f} 秒投票{swap_zh}（连续上限 {limit} 个；共用电脑通常只在"
+              f"几个人之间传递，只是浏览器相同、共用出口的人各自投票，时间会彼此重叠）")
+    ctx.found[(v.campaign_id, code, subject, v.window(DAY))] = Finding(
+        code, subject, en, zh,
+        {"identities": n, "for_entry": backing, "limit": limit, "median_gap_s": round(gap, 1),
          "median_sitting_s": round(sitting, 1)},
         sel(v, DAY, entry_id=v.entry_id, subnet=v.subnet, voters_of_entry=True),
-        entry_id=v.entry_id, voters=voters)
+        entry_id=v.entry_id, voters=frozenset(s.voter for s in run) | also)
 
 
 def in_turn(f: Finding, votes: list[VoteSignal]) -> list[VoteSignal]:
-    """The votes a `browser_turns` finding covers: those of the run's identities (others of the network who voted
-    for the entry in those minutes are not in it)."""
-    if f.reason_code != "browser_turns" or not f.voters:
+    """The votes a turns finding covers: those of the run's identities (others of the network who voted for the entry
+    in those minutes are not in it)."""
+    if f.reason_code not in ("browser_turns", "address_turns") or not f.voters:
         return votes
     return [v for v in votes if v.voter_id in f.voters]
 
