@@ -231,3 +231,43 @@ def test_students_on_their_own_phones_autofilling_their_codes_one_after_another_
         at = v.cast_at + timedelta(seconds=rng.uniform(40, 170))
     found = held(crowd(600, T0 - timedelta(hours=1), 7200, seed=seed) + students)
     assert not every(found) & {v.vote_id for v in students}
+
+
+def cloud_phones(rng: random.Random, phones: int, numbers: int, start: datetime) -> list[domain.VoteSignal]:
+    """Rented cloud phones, each on an address of its own in a data centre, running `numbers` numbers one after
+    another: a new phone for each (一键新机: a new model string, its storage wiped), the code relayed by a platform
+    (8–30 s), the vote 2–6 s later, the next number 20–60 s after."""
+    out = []
+    for phone in range(phones):
+        at = start + timedelta(seconds=rng.uniform(0, 90))
+        for j in range(numbers):
+            v = sitting(f"cloud{phone}-{j}", at, rng.uniform(8, 30), rng.uniform(2, 6), ip=f"idc-{phone}",
+                        subnet=f"122.228.{160 + phone % 3}.0/24", ua=f"ua-model-{phone}-{j}",
+                        device=f"new-phone-{phone}-{j}")
+            out.append(v)
+            at = v.cast_at + timedelta(seconds=rng.uniform(20, 60))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cloud_phones_running_numbers_one_after_another_each_on_its_own_address_are_held(seed: int) -> None:
+    # Each number on a new phone's id and string, so no browser repeats: the address alone takes them in turn.
+    rng = random.Random(seed)
+    farm = cloud_phones(rng, 8, 12, T0)
+    found = held(crowd(600, T0 - timedelta(hours=1), 7200, seed=seed) + farm)
+    assert {v.vote_id for v in farm} <= found.get("address_turns", set())
+    text = findings(farm[:12])["address_turns"].explanation
+    assert "12 identities voted from one address" in text and "a device none of the others came from" in text
+
+
+@pytest.mark.parametrize(("people", "seed"), [(p, s) for p in (60, 150, 400) for s in range(3)])
+def test_a_campus_s_students_on_their_own_phones_behind_one_address_all_for_their_school_are_not_held(
+        people: int, seed: int) -> None:
+    # Students on their own phones (each its own device id and browser) behind the campus's one address, coming over
+    # an hour at their own times, every one for the school: never one at a time for long.
+    rng = random.Random(seed)
+    students = [sitting(f"student{i}", T0 + timedelta(seconds=rng.uniform(0, 3600)), rng.uniform(6, 60),
+                        min(rng.lognormvariate(3.0, 1.0), 600), ip="campus-nat", subnet="1.85.90.0/24",
+                        ua=f"ua-wechat-{i}", device=f"phone-{i}") for i in range(people)]
+    found = held(crowd(600, T0 - timedelta(hours=1), 7200, seed=seed) + students)
+    assert not every(found) & {v.vote_id for v in students}
