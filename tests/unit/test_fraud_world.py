@@ -21,6 +21,7 @@ from fraud_world import (
     Campus,
     CarrierNat,
     Cell,
+    CloudPhoneTurns,
     Devoted,
     Drawer,
     Farm,
@@ -428,3 +429,16 @@ def test_a_drawer_of_sims_swaps_cards_on_each_office_phone_and_village_clerks_ta
             assert len({v.entry for v in turns}) == 1
     drawer = [v for v in world.votes if v.label == "attack:sim_drawer"]
     assert len({v.phone[:3] for v in drawer}) == 1 and all(v.count == 10 for v in drawer)
+
+
+def test_cloud_phones_in_turns_run_numbers_one_after_another_each_on_its_own_data_centre_address() -> None:
+    world = Cell("c", "first_hour", 30, 200, [], CloudPhoneTurns(60, phones=6, at=0.1)).generate(3)
+    farm = [v for v in world.votes if v.label == "attack:cloud_phones"]
+    assert len({v.voter for v in farm}) == 60 and all(v.count == 10 for v in farm)
+    assert all(fw.in_data_centre(*map(int, v.ip.split(".")[:3])) for v in farm)
+    for ip in {v.ip for v in farm}:
+        turns = sorted((v for v in farm if v.ip == ip), key=lambda v: v.asked_t)
+        assert len(turns) == 10
+        assert len({v.device for v in turns}) == 10 and len({v.ua for v in turns}) >= 5  # a new phone each time
+        assert all(20 < b.asked_t - a.t < 75 for a, b in itertools.pairwise(turns))  # one at a time, a pause between
+        assert all(v.page_t is not None and v.page_t < v.asked_t < v.verified_t < v.t for v in turns)
