@@ -271,3 +271,17 @@ def test_a_campus_s_students_on_their_own_phones_behind_one_address_all_for_thei
                         ua=f"ua-wechat-{i}", device=f"phone-{i}") for i in range(people)]
     found = held(crowd(600, T0 - timedelta(hours=1), 7200, seed=seed) + students)
     assert not every(found) & {v.vote_id for v in students}
+
+
+def test_a_colleague_whose_sitting_was_open_with_an_insider_s_in_private_windows_is_not_in_its_turns() -> None:
+    # An insider in private windows (no fingerprint to tell the PC by) on the office image's browser string; a
+    # colleague at her own PC on that image asks for her code seconds after his thirteenth vote and is still typing
+    # it when he begins the next sitting. Two sittings open at once are two pairs of hands: neither is a turn.
+    rng = random.Random(5)
+    ring = [dataclasses.replace(v, device_hash=None) for v in insider(rng, 24, T0, ua=CHROME)]
+    colleague = sitting("staff-own-pc", ring[12].cast_at + timedelta(seconds=3), 40, 10, ua=CHROME,
+                        device="pc-staff", count=1)
+    assert ring[13].asked < colleague.cast_at  # his next began while hers was open
+    found = held(crowd(600, T0 - timedelta(hours=1), 7200, seed=5) + ring + [colleague])
+    assert colleague.vote_id not in every(found)
+    assert {v.vote_id for v in ring[:12]} <= found["browser_turns"]

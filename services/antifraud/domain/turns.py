@@ -60,14 +60,23 @@ def sittings(members: Collection[str]) -> list[Sitting]:
 
 def runs(ordered: list[Sitting], gap_s: int) -> list[list[Sitting]]:
     """The sittings in turns: each run's next one began after the last one voted, within `gap_s`. A sitting that
-    began before the last one voted (two people at once) or long after it ends the run and starts another."""
+    began before the last one voted (two people at once) or long after it ends the run and starts another. Two
+    sittings open at once are neither a turn (whose hands each was is not known: an insider's next sitting, a
+    colleague's at her own PC on the same image): the one that began first ends its run without it, the other begins
+    the next run only as the link to the sitting after it."""
     out: list[list[Sitting]] = []
+    heads: set[int] = set()  # runs begun by a sitting that began while the last one was open
+    tails: set[int] = set()  # runs whose last sitting was still open when the next one began
     for s in ordered:
-        if out and 0 <= s.asked - out[-1][-1].voted <= gap_s:
+        last = out[-1][-1] if out else None
+        if last and 0 <= s.asked - last.voted <= gap_s:
             out[-1].append(s)
-        else:
-            out.append([s])
-    return out
+            continue
+        if last and s.asked < last.voted:
+            tails.add(len(out) - 1)
+            heads.add(len(out))
+        out.append([s])
+    return [kept for i, r in enumerate(out) if (kept := r[i in heads:len(r) - (i in tails)])]
 
 
 def own_code_runs(ordered: list[Sitting], gap_s: int, sitting_s: int) -> list[list[Sitting]]:
