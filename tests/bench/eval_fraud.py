@@ -606,9 +606,10 @@ def summary(results: list[tuple[Cell, Metrics]]) -> str:
 TARGETS = (f"Targets (worst case over seeds): precision ≥ {PRECISION} by identity and by vote; invalidated precision "
            f"≥ {PRECISION_INVALIDATED}; FP ≤ {100 * FP_MAX:.1f} % in every honest population (identities and "
            f"votes); "
-           f"recall ≥ 0.95 (burst, shared devices, one browser's turns), ≥ 0.8 (camouflage, fresh surge), none for "
-           f"slow drip; first flag ≤ {FIRST_FLAG_S:.0f} s after the attack's first vote (but for turns, one identity "
-           f"after another); ranks equal to honest-only ranks; no entry "
+           f"recall ≥ 0.95 (burst, shared devices, one browser's turns, a drawer of SIMs), ≥ 0.8 (camouflage, fresh "
+           f"surge, cloud phones, SIM pool), none for slow drip or mimic; first flag ≤ {FIRST_FLAG_S:.0f} s after the "
+           f"attack's first vote (but for turns and a drawer of SIMs, one identity after another); ranks equal to "
+           f"honest-only ranks; no entry "
            f"loses > {100 * LOSS_MAX:.0f} % of its honest votes.")
 
 
