@@ -12,6 +12,10 @@ A drawer of SIM cards voted one by one on an office phone (单位行业卡) is s
 restarted, a minute or two between sittings. Its sittings are short, since the code arrives on the phone that asked
 for it; a clerk taking villagers in turn on their phone waits for each code to be read off the villager's handset.
 Such a phone's sittings are turns `turn_device_gap_s` apart when their median is `turn_own_code_s` or less.
+
+A cloud phone (云手机) on an address of its own, given a new identity for each number it runs (一键新机: a new model
+string, its browser's storage wiped), leaves no browser to read: its address takes the identities one at a time,
+each from a device none of the others came from (`address_runs`, `address_turns`).
 """
 
 from __future__ import annotations
