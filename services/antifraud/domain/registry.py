@@ -256,6 +256,9 @@ class Thresholds:
     # identity for each number, on an address of its own); `turn_focus` of them for one entry.
     address_turns_min: int = 10
     address_turn_gap_s: int = 90
+    # An address with more sittings than this in its two hours read (one every 20 s: a carrier NAT's, a campus's) is a
+    # crowd's: sittings open all the time there, and it is not read for turns (a cloud phone runs one a minute).
+    address_turns_crowd: int = 360
 
     def __post_init__(self) -> None:
         negative = [f.name for f in fields(self) if getattr(self, f.name) < 0]
@@ -337,7 +340,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "one address voting for many identities one after another, each from a device none of the others came from "
          "(a cloud phone given a new identity for each number)",
          "同一地址依次为多个身份投票，每个身份使用互不相同的设备（疑似云手机逐个号码“一键新机”投票）", "hold",
-         ("address_turns_min", "address_turn_gap_s", "turn_focus"), "turns"),
+         ("address_turns_min", "address_turn_gap_s", "address_turns_crowd", "turn_focus"), "turns"),
     Rule("coordinated_cohort",
          "identities backing one entry that share traits of a script (user agent, time from verifying to voting, "
          "never loading the page, the kind of phone number, changing device fingerprints, coming back on a clock, "

@@ -20,6 +20,7 @@ each from a device none of the others came from (`address_runs`, `address_turns`
 
 from __future__ import annotations
 
+import functools
 import itertools
 import statistics
 from collections import Counter
@@ -54,12 +55,18 @@ def sittings(members: Collection[str]) -> list[Sitting]:
     no sitting)."""
     first: dict[str, Sitting] = {}
     for m in members:
-        voter, asked, voted, entry, *device = m.split("|")
-        s = Sitting(int(asked), int(voted), voter, entry, device[0] if device else "")
-        have = first.get(voter)
+        s = _sitting(m)
+        have = first.get(s.voter)
         if have is None or s.voted < have.voted:
-            first[voter] = s
-    return sorted(first.values(), key=lambda s: (s.asked, s.voted))
+            first[s.voter] = s
+    return sorted(first.values())  # by when each began (then voted): a tuple's own order
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _sitting(member: str) -> Sitting:
+    """A member read once (a busy address's sittings are read again by each batch that votes there)."""
+    voter, asked, voted, entry, *device = member.split("|")
+    return Sitting(int(asked), int(voted), voter, entry, device[0] if device else "")
 
 
 def runs(ordered: list[Sitting], gap_s: int) -> list[list[Sitting]]:
@@ -83,14 +90,14 @@ def runs(ordered: list[Sitting], gap_s: int) -> list[list[Sitting]]:
     return [kept for i, r in enumerate(out) if (kept := r[i in heads:len(r) - (i in tails)])]
 
 
-def own_code_runs(ordered: list[Sitting], gap_s: int, sitting_s: int) -> list[list[Sitting]]:
-    """Each device's runs of sittings `gap_s` apart whose median sitting is `sitting_s` or less: the code read on the
-    phone that asked for it, a SIM swapped in for each."""
+def own_code_runs(ordered: list[Sitting], gap_s: int, sitting_s: int, fewest: int = 2) -> list[list[Sitting]]:
+    """Each device's runs of sittings `gap_s` apart whose median sitting is `sitting_s` or less (of devices with
+    `fewest` sittings or more): the code read on the phone that asked for it, a SIM swapped in for each."""
     by_device: dict[str, list[Sitting]] = {}
     for s in ordered:
         if s.device:
             by_device.setdefault(s.device, []).append(s)
-    return [r for mine in by_device.values() for r in runs(mine, gap_s)
+    return [r for mine in by_device.values() if len(mine) >= fewest for r in runs(mine, gap_s)
             if statistics.median(s.voted - s.asked for s in r) <= sitting_s]
 
 
@@ -106,7 +113,11 @@ def check(v: VoteSignal, ctx: Context) -> None:
             continue
         turns: dict[str, list[Sitting]] | None = ctx.turns.get(k)
         if turns is None:  # the browser's (address's) runs, once per batch: each run's identities, to their run
-            ordered = sittings([*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())])
+            members = [*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())]
+            fewest, most = (ctx.t.turns_min, len(members)) if browser \
+                else (ctx.t.address_turns_min, ctx.t.address_turns_crowd)
+            # most browsers and addresses see a person or two; a crowd's address has sittings open all the time
+            ordered = sittings(members) if fewest <= len(members) <= most else []
             turns = ctx.turns[k] = browser_runs(ordered, ctx.t) if browser else address_runs(ordered, ctx.t)
         run = turns.get(v.voter_id)
         if run is None:
@@ -130,7 +141,7 @@ def browser_runs(ordered: list[Sitting], t: Thresholds) -> dict[str, list[Sittin
         kept = one_device(r, t.turn_focus) if len(r) >= t.turns_min else []
         if len(kept) >= t.turns_min:
             out.update((s.voter, kept) for s in kept)
-    for r in own_code_runs(ordered, t.turn_device_gap_s, t.turn_own_code_s):
+    for r in own_code_runs(ordered, t.turn_device_gap_s, t.turn_own_code_s, t.turns_min):
         if len(r) >= t.turns_min:
             out.update((s.voter, r) for s in r if len(out.get(s.voter, ())) < len(r))
     return out
