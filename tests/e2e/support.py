@@ -25,6 +25,14 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
     raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
+def new_operator(api: Api, username: str, display_name: str = "值班员") -> None:
+    """An operator account made by the admin, logged in (its token kept under `username`)."""
+    r = api.call("PUT", "/api/submission/users", "admin", json={
+        "username": username, "display_name": display_name, "password": PASSWORD, "role": "operator"})
+    assert r.status_code == 200, r.text
+    api.login(username, PASSWORD)
+
+
 def put_policy(api: Api, campaign: str, user: str, body: dict[str, Any]) -> httpx.Response:
     """PUT a campaign's anti-fraud policy as an operator would, once anti-fraud has heard of the campaign: it learns
     campaigns from the bus, seconds after the submission service loads one, and answers 404 `campaign_not_found`

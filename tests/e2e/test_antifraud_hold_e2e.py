@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from support import PASSWORD, Api, open_voting, voter_ticket, wait_for
+from support import PASSWORD, Api, new_operator, open_voting, voter_ticket, wait_for
 
 pytestmark = pytest.mark.e2e
 playwright = pytest.importorskip("playwright.sync_api")
@@ -36,10 +36,7 @@ def test_an_operator_holds_a_crowd_of_new_identities_from_the_console(system, br
     api = Api(system.gateway_url)
     entry, rival = open_voting(api, CAMPAIGN, ["庚县发布", "辛县发布"],
                                replace={"show_counts: rank_only": "show_counts: always"})
-    r = api.call("PUT", "/api/submission/users", "admin", json={
-        "username": "hold-operator", "display_name": "值班员", "password": PASSWORD, "role": "operator"})
-    assert r.status_code == 200, r.text
-    api.login("hold-operator", PASSWORD)
+    new_operator(api, "hold-operator")
     supporters = [ticket(api, f"1380000{i:04d}", i) for i in range(3)]
     for i, headers in enumerate(supporters):
         cast(api, headers, entry, 5, f"early-{i}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import PASSWORD, Api, open_voting, voter_ticket, wait_for
+from support import Api, new_operator, open_voting, voter_ticket, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -29,14 +29,25 @@ def sitting(api: Api, phone: str, entry: str, key: str, address: str, ua: str, d
     assert r.status_code == 201, r.text
 
 
+def held_case(api: Api, campaign: str, operator: str, reason: str, entry: str, identities: int) -> dict[str, Any]:
+    """The case `reason` opened on `entry` once it holds all ten votes of `identities` identities, as the operator
+    reads it (flagged: held for review)."""
+    def case() -> dict[str, Any] | None:
+        cases = api.call("GET", f"/api/antifraud/campaigns/{campaign}/cases", operator).json().get("cases", [])
+        mine = [k for k in cases if k["reason_code"] == reason]
+        return mine[0] if mine and mine[0]["vote_count"] == identities * 10 else None
+
+    found = wait_for(f"anti-fraud to hold {identities} identities ({reason})", case)
+    assert found["status"] == "flagged" and found["entry_id"] == entry
+    detail: dict[str, Any] = api.call("GET", f"/api/antifraud/cases/{found['id']}", operator).json()
+    return detail
+
+
 def test_colleagues_voted_for_in_turn_at_one_pc_are_held_for_review(system) -> None:
     api = Api(system.gateway_url)
     entry, other = open_voting(api, CAMPAIGN, ["戊大学", "己大学"],
                                replace={"show_counts: rank_only": "show_counts: always"})
-    r = api.call("PUT", "/api/submission/users", "admin", json={
-        "username": "turns-operator", "display_name": "值班员", "password": PASSWORD, "role": "operator"})
-    assert r.status_code == 200, r.text
-    api.login("turns-operator", PASSWORD)
+    new_operator(api, "turns-operator")
     people = [(f"1390000{i:04d}", other if i % 3 else entry, f"36.{i}.8.{i % 200 + 1}",
                f"Mozilla/5.0 (Linux; Android 14; Phone{i % 7}) Mobile Safari/537.36") for i in range(6)]
     for i, (phone, e, address, ua) in enumerate(people):
@@ -44,14 +55,7 @@ def test_colleagues_voted_for_in_turn_at_one_pc_are_held_for_review(system) -> N
     for i in range(14):
         sitting(api, f"1391111{i:04d}", entry, f"turn-{i}", OFFICE, EDGE)
 
-    def case() -> dict[str, Any] | None:
-        cases = api.call("GET", f"/api/antifraud/campaigns/{CAMPAIGN}/cases", "turns-operator").json().get("cases", [])
-        turns = [k for k in cases if k["reason_code"] == "browser_turns"]
-        return turns[0] if turns and turns[0]["vote_count"] == 14 * 10 else None
-
-    found = wait_for("anti-fraud to hold the colleagues' run", case)
-    assert found["status"] == "flagged" and found["entry_id"] == entry
-    detail = api.call("GET", f"/api/antifraud/cases/{found['id']}", "turns-operator").json()
+    detail = held_case(api, CAMPAIGN, "turns-operator", "browser_turns", entry, 14)
     assert detail["identities"] == 14
     assert "14 identities voted from one browser" in detail["explanation"]
     assert "1391111" not in str(detail)  # pseudonymous identities only
@@ -73,10 +77,7 @@ def test_a_cloud_phone_running_numbers_one_after_another_as_a_new_phone_each_is_
     campaign = "e2e-cloud-phone"
     entry, other = open_voting(api, campaign, ["庚大学", "辛大学"],
                                replace={"show_counts: rank_only": "show_counts: always"})
-    r = api.call("PUT", "/api/submission/users", "admin", json={
-        "username": "cloud-operator", "display_name": "值班员乙", "password": PASSWORD, "role": "operator"})
-    assert r.status_code == 200, r.text
-    api.login("cloud-operator", PASSWORD)
+    new_operator(api, "cloud-operator", "值班员乙")
     for i in range(6):
         sitting(api, f"1370000{i:04d}", other, f"own-{i}", f"36.{i}.9.{i + 1}",
                 f"Mozilla/5.0 (Linux; Android 14; Phone{i}) Mobile Safari/537.36", f"own-phone-{i}", campaign)
@@ -85,14 +86,7 @@ def test_a_cloud_phone_running_numbers_one_after_another_as_a_new_phone_each_is_
                 f"Mozilla/5.0 (Linux; Android 10; Model{i} Build/QP1A.190711.020; wv) Mobile Safari/537.36",
                 f"new-phone-{i}", campaign)
 
-    def case() -> dict[str, Any] | None:
-        cases = api.call("GET", f"/api/antifraud/campaigns/{campaign}/cases", "cloud-operator").json().get("cases", [])
-        turns = [k for k in cases if k["reason_code"] == "address_turns"]
-        return turns[0] if turns and turns[0]["vote_count"] == 11 * 10 else None
-
-    found = wait_for("anti-fraud to hold the cloud phone's numbers", case)
-    assert found["status"] == "flagged" and found["entry_id"] == entry
-    detail = api.call("GET", f"/api/antifraud/cases/{found['id']}", "cloud-operator").json()
+    detail = held_case(api, campaign, "cloud-operator", "address_turns", entry, 11)
     assert detail["identities"] == 11
     assert "11 identities voted from one address" in detail["explanation"] and "同一地址" in detail["explanation_zh"]
     assert "1582222" not in str(detail) and "122.228.161.37" not in str(detail)
