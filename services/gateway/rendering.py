@@ -112,6 +112,11 @@ def detail_sentence(error: dict[str, Any], lang: str) -> str:
     return texts.error_sentence(error, lang)
 
 
+# Punctuation between a template's words: Chinese's full-width marks, or English's (`p.colon` and so on).
+PUNCTUATION = {"zh": {"colon": "：", "lp": "（", "rp": "）", "comma": "，"},
+               "en": {"colon": ": ", "lp": " (", "rp": ")", "comma": ", "}}
+
+
 def _words(lang: str) -> dict[str, Callable[..., str]]:
     """The template's functions that say a thing in the page's language."""
 
@@ -171,7 +176,7 @@ class PageView:
         zone = (campaign.get("timezone") if isinstance(campaign, dict) else None) or times.DEFAULT_ZONE
         other = "en" if lang == "zh" else "zh"
         page = self.templates.TemplateResponse(request, name, {
-            "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", **_words(lang),
+            "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", **_words(lang), "p": PUNCTUATION[lang],
             "time_zone": zone, "zone_note": lambda: times.zone_note(zone, lang),
             "platforms": [(k, v[1] if lang == "en" else v[0]) for k, v in texts.PLATFORMS.items()],
             "switch_url": f"{request.url.path}?{urlencode({**request.query_params, 'lang': other})}",

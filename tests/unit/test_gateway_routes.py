@@ -173,7 +173,7 @@ def test_an_invalidated_case_s_page_counts_its_votes_as_the_queue_does_and_is_no
     assert "Votes in the case 400" in page.text and "40 vote requests" in page.text
     assert "1000.0× as likely" in page.text
     assert "Invalidated" in page.text and "Confirmed" not in page.text.split("<h2")[0]
-    assert "<strong>示范理工大学</strong>（理工大学）" in page.text
+    assert "<strong>示范理工大学</strong> (理工大学)" in page.text  # English punctuation on the English page
 
 
 def test_a_case_decided_with_its_overlapping_cases_decides_them_all_at_once() -> None:
