@@ -112,13 +112,13 @@ def detail_sentence(error: dict[str, Any], lang: str) -> str:
     return texts.error_sentence(error, lang)
 
 
-# Punctuation between a template's words: Chinese's full-width marks, or English's (`p.colon` and so on).
+# Punctuation between a template's words: Chinese's full-width marks, or English's (`punct.colon` and so on).
 PUNCTUATION = {"zh": {"colon": "：", "lp": "（", "rp": "）", "comma": "，"},
                "en": {"colon": ": ", "lp": " (", "rp": ")", "comma": ", "}}
 
 
-def _words(lang: str) -> dict[str, Callable[..., str]]:
-    """The template's functions that say a thing in the page's language."""
+def _words(lang: str) -> dict[str, Any]:
+    """The template's functions that say a thing in the page's language, and its punctuation (`punct`)."""
 
     def t(key: str, **values: Any) -> str:
         return texts.fill(texts.pick(texts.UI, key, lang), values)
@@ -152,7 +152,7 @@ def _words(lang: str) -> dict[str, Callable[..., str]]:
             "vote_state": named(texts.VOTE_STATES), "case_action": named(texts.CASE_ACTIONS),
             "refusal_name": named(texts.REFUSALS), "topic_name": named(texts.TOPICS),
             "alert_state": named(texts.ALERT_STATES), "severity_name": named(texts.SEVERITIES),
-            "group_name": lambda group: texts.group_name(group, lang)}
+            "group_name": lambda group: texts.group_name(group, lang), "punct": PUNCTUATION[lang]}
 
 
 @dataclass
@@ -176,7 +176,7 @@ class PageView:
         zone = (campaign.get("timezone") if isinstance(campaign, dict) else None) or times.DEFAULT_ZONE
         other = "en" if lang == "zh" else "zh"
         page = self.templates.TemplateResponse(request, name, {
-            "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", **_words(lang), "p": PUNCTUATION[lang],
+            "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", **_words(lang),
             "time_zone": zone, "zone_note": lambda: times.zone_note(zone, lang),
             "platforms": [(k, v[1] if lang == "en" else v[0]) for k, v in texts.PLATFORMS.items()],
             "switch_url": f"{request.url.path}?{urlencode({**request.query_params, 'lang': other})}",
