@@ -90,7 +90,7 @@ def runs(ordered: list[Sitting], gap_s: int) -> list[list[Sitting]]:
     return [kept for i, r in enumerate(out) if (kept := r[i in heads:len(r) - (i in tails)])]
 
 
-def own_code_runs(ordered: list[Sitting], gap_s: int, sitting_s: int, fewest: int = 2) -> list[list[Sitting]]:
+def own_code_runs(ordered: list[Sitting], gap_s: int, sitting_s: int, fewest: int) -> list[list[Sitting]]:
     """Each device's runs of sittings `gap_s` apart whose median sitting is `sitting_s` or less (of devices with
     `fewest` sittings or more): the code read on the phone that asked for it, a SIM swapped in for each."""
     by_device: dict[str, list[Sitting]] = {}
@@ -113,11 +113,11 @@ def check(v: VoteSignal, ctx: Context) -> None:
             continue
         turns: dict[str, list[Sitting]] | None = ctx.turns.get(k)
         if turns is None:  # the browser's (address's) runs, once per batch: each run's identities, to their run
-            members = [*ctx.sittings.get(before, ()), *ctx.sittings.get(k, ())]
-            fewest, most = (ctx.t.turns_min, len(members)) if browser \
-                else (ctx.t.address_turns_min, ctx.t.address_turns_crowd)
+            earlier, now = ctx.sittings.get(before, ()), ctx.sittings.get(k, ())
+            n, t = len(earlier) + len(now), ctx.t
             # most browsers and addresses see a person or two; a crowd's address has sittings open all the time
-            ordered = sittings(members) if fewest <= len(members) <= most else []
+            read = n >= t.turns_min if browser else t.address_turns_min <= n <= t.address_turns_crowd
+            ordered = sittings([*earlier, *now]) if read else []
             turns = ctx.turns[k] = browser_runs(ordered, ctx.t) if browser else address_runs(ordered, ctx.t)
         run = turns.get(v.voter_id)
         if run is None:
