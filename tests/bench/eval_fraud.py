@@ -108,6 +108,15 @@ def grid(quick: bool = False) -> list[Cell]:
             honest.append((f"campus L{int(loyalty * 100)} k{k}",
                            f"400 students, {k} NAT address(es) in {subnets} /24, loyalty {loyalty:.0%}",
                            [Campus(400, k, subnets, loyalty)]))
+    # the students' own phones (`CampusPhones`: one string for each iPhone system and WeChat version, all on the
+    # campus Wi-Fi), the class group's link opening the school's entry with the count picked
+    for loyalty, k, subnets, deep_link in ((0.7, 2, 1, False), (1.0, 1, 1, True), (0.7, 4, 1, True), (1.0, 8, 3, True)):
+        honest.append((f"campus WeChat L{int(loyalty * 100)} k{k}" + (" deep link" if deep_link else ""),
+                       f"400 students on their own phones (55 % iPhones, current system and WeChat, campus Wi-Fi), "
+                       f"{k} NAT address(es) in {subnets} /24, loyalty {loyalty:.0%}"
+                       + (", the group's link opening the school's entry with the count picked: a vote ~4 s after "
+                          "the code" if deep_link else ""),
+                       [Campus(400, k, subnets, loyalty, phones=True, deep_link=deep_link)]))
     for users, addresses in ((300, 4), (2500, 8)):
         honest.append((f"cgnat {users}", f"{users} mobile users behind {addresses} addresses in one /24",
                        [CarrierNat(users, addresses)]))

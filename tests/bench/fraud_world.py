@@ -34,7 +34,10 @@ Honest populations (label in brackets)
     * a campus [campus]: N students behind k NAT addresses (1–8, in 1–3 /24s), own phones and human
       delays; a WeChat group message starts a rally (arrivals ramp up and decay over minutes,
       gamma-shaped); a share L (loyalty) of the students vote for their school, 60 % of those all 10;
-      the rest behave as ordinary voters throughout the span. On day 3 half are returning.
+      the rest behave as ordinary voters throughout the span. On day 3 half are returning. A campus on its
+      own phones (`CampusPhones`): 55 % iPhones kept on the current system and WeChat, all on the campus
+      Wi-Fi, so a fifth of the students send one string; with the class group's deep link the loyal ones
+      vote about 4 s after the code (one in five within 2 s), as a live stream's viewers on the host's link.
     * carrier-grade NAT [cgnat]: M mobile users behind a handful of addresses in one /24 of a mobile
       carrier, mobile user agents, otherwise ordinary.
     * a popular entry at its peak [popular]: a TV mention brings a smooth surge (rise in minutes,
@@ -374,6 +377,32 @@ class InAppAgents:
 IN_APP = InAppAgents()
 
 
+class CampusPhones:
+    """What students carry on a campus: more iPhones than the crowd, kept on the current system; WeChat updated as
+    soon as it asks; everyone on the campus Wi-Fi (the NAT's addresses are the Wi-Fi's). The class group's link
+    opens in WeChat. iPhones on one system and WeChat version send one string; WeChat on Android its own per
+    install. A few open it on a dorm PC."""
+
+    IOS: ClassVar[list[tuple[str, float]]] = [("18_2", 40), ("18_1_1", 25), ("18_0", 10), ("17_6_1", 15), ("17_5_1", 10)]
+    WECHAT: ClassVar[list[tuple[tuple[str, str], float]]] = [(("8.0.53", "0x18003531"), 70),
+                                                              (("8.0.50", "0x1800323d"), 20),
+                                                              (("8.0.49", "0x18003137"), 10)]
+
+    def pick(self, rng: random.Random, iphone: float = 0.55) -> str | None:
+        if rng.random() < 0.1:
+            return UA.pick(rng, desktop_bias=12.0)
+        if rng.random() < iphone:
+            ios = rng.choices([v for v, _ in self.IOS], [w for _, w in self.IOS])[0]
+            wx, code = rng.choices([v for v, _ in self.WECHAT], [w for _, w in self.WECHAT])[0]
+            return (f"Mozilla/5.0 (iPhone; CPU iPhone OS {ios} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+                    f"Gecko) Mobile/15E148 MicroMessenger/{wx}({code}) NetType/WIFI Language/zh_CN")
+        ua = UA.wechat_android(rng) if rng.random() < 0.85 else UA.other_android(rng)
+        return ua.replace("NetType/4G", "NetType/WIFI").replace("NetType/5G", "NetType/WIFI")
+
+
+CAMPUS_PHONES = CampusPhones()
+
+
 # --------------------------------------------------------------------------------------------
 # The generator's state for one cell
 
@@ -677,6 +706,10 @@ class Campus:
     entry: int = 11
     rally_at: float = 0.25        # share of the span when the WeChat group message goes out
     rally_scale_s: float = 150.0  # gamma scale of the ramp and decay
+    phones: bool = False          # the students' own phone mix (`CampusPhones`) instead of the crowd's
+    # the group's link opens the school's entry with the count picked: a loyal student taps "vote" about four seconds
+    # after the code is accepted (one in ten within two), as a live stream's viewers do with the host's link
+    deep_link: bool = False
 
     def generate(self, g: Gen) -> None:
         rng = g.rng("campus")
@@ -685,12 +718,17 @@ class Campus:
         rally = surge_arrivals(rng, loyal, g.span * self.rally_at, 2.0, self.rally_scale_s, g.span)
         others = rhythm_arrivals(rng, self.students - loyal, 0, g.span * 0.9, g.regime)
         for n, arrival in enumerate(rally + others):
-            p = g.person(rng, "campus", rng.choice(nat), mobile_only=rng.random() < 0.8)
+            p = g.person(rng, "campus", rng.choice(nat), mobile_only=rng.random() < 0.8,
+                         **({"ua": CAMPUS_PHONES.pick(rng)} if self.phones else {}))
             returning = rng.random() < g.returning_share(0.5)
             if n >= loyal:
                 g.ordinary_day(rng, p, arrival, returning)
                 continue
             t = g.onboard(rng, p, arrival, returning)
+            if self.deep_link and not returning:
+                thumb = random.Random(f"link:{p.voter}")  # its own stream: the rest of the cell stays the same
+                p.page_t = p.verified_t + thumb.uniform(0.2, 0.6)
+                t = p.page_t + lognormal(thumb, 3.2, 0.6, 0.6, 300)
             if rng.random() < 0.6:  # all ten for the school, in one to three taps
                 g.session(rng, p, t, VOTES_PER_DAY, lambda: self.entry, all_to_one=rng.random() < 0.6)
             else:

@@ -948,13 +948,19 @@ def _beyond(v: VoteSignal, ctx: Context, co: Cohort, n: int,
     return extra, taken
 
 
-def _place_trait(name: str, value: str, from_place: bool, strong: bool = True, spread: bool = False) -> bool:
+def _place_trait(name: str, value: str, from_place: bool, strong: Evidence | None, spread: bool = False,
+                 t: Thresholds | None = None) -> bool:
     """A trait a place gives everyone in it (`_PLACE_TRAITS`; for a vote `from_place`, `_TOLD_TOGETHER`, and any
-    delay a person can take that only supports: people told which entry to back vote seconds after verifying, a
-    few times as often as the campaign's crowd, who first look around; a script's seconds stand out far more; a
-    data centre's network, unless its votes for the entry came from many of its addresses: `spread`)."""
+    delay that only supports: people told which entry to back vote seconds after verifying, a few times as often as
+    the campaign's crowd, who first look around; a script's seconds stand out far more. So is voting within 2 s
+    (`INSTANT_BIN`) there unless it stands out as far as `instant_ratio`: a class group's link opening the school's
+    entry with the count picked puts the button under every thumb, and one student in five or so taps it the moment
+    the code is accepted, several times the crowd's share; a script's sleep puts half or all of its identities
+    there. A data centre's network, unless its votes for the entry came from many of its addresses: `spread`.
+    `strong`: the trait's evidence when it is a strong trait, None when it only supports)."""
     return name in _PLACE_TRAITS or (name == "host" and not spread) or (from_place and name == "delay" and (
-        value in _TOLD_TOGETHER or (not strong and value != INSTANT_BIN)))
+        value in _TOLD_TOGETHER or strong is None
+        or (value == INSTANT_BIN and t is not None and strong.ratio < t.instant_ratio)))
 
 
 def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison) -> bool:
@@ -977,8 +983,8 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # place's trait alone (one user agent: a unit's PCs installed from one image) it only weighs.
     here = label == "network" or _from_place(v, ctx)
     spread = _spread(v, ctx)
-    behaviour = platform is not None or any(not _place_trait(x, value, here, True, spread) for x, value, _ in strong) \
-        or any(not _place_trait(x, value, here, False, spread) for x, value, _ in support)
+    behaviour = platform is not None or any(not _place_trait(x, y, here, ev, spread, t) for x, y, ev in strong) \
+        or any(not _place_trait(x, value, here, None, spread) for x, value, _ in support)
     # So is an entry's surge, seen from a network where many identities back the entry: a company rallying at
     # lunch surges for its unit, from its offices, on its imaged PCs.
     place = label == "network" or (not behaviour and any(x.signal == "surge" for x in extra)
