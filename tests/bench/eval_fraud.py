@@ -743,6 +743,11 @@ def http_cells() -> list[Cell]:
              Burst(60, Farm(subnets=2, ua="one", verify="scripted", jitter_s=1), gap_s=60),
              "300 ordinary + 80 campus (k 2, L 70 %) + burst 60 ids from 2 /24s (3 waves, 60 s apart); arrivals over 4 "
              "simulated minutes"),
+        Cell("http campus deep link", "first_hour", 8, 400,
+             [Campus(200, 1, 1, 1.0, rally_scale_s=60, phones=True, deep_link=True)], None,
+             "400 ordinary + 200 students behind one campus address on their own phones (55 % iPhones, current system "
+             "and WeChat), all for their school from the class group's link (a vote ~4 s after the code, one in five "
+             "within 2 s); 8 simulated minutes"),
         Cell("http networks coming back", "first_hour", 10, 400, [],
              Burst(80, Farm(subnets=5, ua="mix", verify="human", page="faked", jitter_s=10), gap_s=180),
              "400 ordinary + 80 ids on 5 /24s behaving like people (own user agents, human delays, page views), 3 waves "
