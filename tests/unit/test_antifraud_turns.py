@@ -216,6 +216,27 @@ def test_a_drawer_of_sims_voted_one_by_one_on_office_phones_is_held_and_clerks_h
 
 
 @pytest.mark.parametrize("seed", range(3))
+def test_a_drawer_phone_is_held_by_its_sixth_card_and_quick_nurses_passing_their_pcs_are_not(seed: int) -> None:
+    # A drawer phone's cards are held as soon as six have voted in a row, not after twelve: no one else reads a string
+    # of codes on one device. A ward whose nurses type their codes quickly (off their own phones, 11–42 s a sitting,
+    # a quarter of them within 20 s) passes each of its 30 PCs between ten: read as it grows, a run of six or eight
+    # of them now and then has half its sittings that quick, never three in four.
+    rng = random.Random(seed)
+    drawer = sim_drawer(rng, 1, 6, T0)
+    nurses = []
+    for pc in range(30):
+        at = T0 + timedelta(seconds=rng.uniform(0, 1800))
+        for j in range(10):
+            v = sitting(f"nurse{pc}-{j}", at, rng.uniform(8, 30), rng.uniform(3, 12), ip="hospital-nat",
+                        subnet="1.85.70.0/24", ua=CHROME, device=f"station-{pc}", count=10)
+            nurses.append(v)
+            at = v.cast_at + timedelta(seconds=rng.uniform(20, 120))
+    found = held(crowd(600, T0 - timedelta(hours=1), 7200, seed=seed) + drawer + nurses)
+    assert {v.vote_id for v in drawer} <= found.get("browser_turns", set())
+    assert not every(found) & {v.vote_id for v in nurses}
+
+
+@pytest.mark.parametrize("seed", range(3))
 def test_students_on_their_own_phones_autofilling_their_codes_one_after_another_behind_one_address_are_not_held(
         seed: int) -> None:
     # A campus's quiet hour: students on one phone model and WeChat version (one user agent string) behind the

@@ -245,11 +245,15 @@ class Thresholds:
     # (`signals.SITTING_MAX_S`: a code asked on another day) is no turn, and breaks none.
     turns_min: int = 12
     turn_gap_s: int = 60
-    # … or, on one device whose sittings' median is `turn_own_code_s` or less (the code arriving on the phone that
-    # asked for it: a drawer of SIM cards swapped in one by one, the phone restarted), within `turn_device_gap_s`. A
-    # clerk taking villagers in turn on their own phone waits for each code to be read off the villager's handset.
+    # … or, `turn_own_code_min` in a row on one device, three in four of them `turn_own_code_s` or shorter (the code
+    # arriving on the phone that asked for it: a drawer of SIM cards swapped in one by one, the phone restarted),
+    # within `turn_device_gap_s`. A clerk taking villagers in turn on their own phone waits for each code to be read
+    # off the villager's handset; a nurse station's PC passes between nurses reading theirs off their own phones (half
+    # a minute a sitting). Fewer in a row than on a browser: no one but a drawer's keeper reads a string of codes on
+    # one device, so the run is read from its sixth card instead of its twelfth.
     turn_device_gap_s: int = 180
     turn_own_code_s: int = 20
+    turn_own_code_min: int = 6
     turn_focus: float = 0.8
     # One address, whatever the browser (`address_turns`): `address_turns_min` sittings in a row, each following the
     # last within `address_turn_gap_s` and none from a device another of them came from (a cloud phone given a new
@@ -335,7 +339,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "one browser voting for many identities one after another, each sitting starting as the last one voted "
          "(someone voting for others in turn)",
          "同一浏览器依次为多个身份投票，每个身份的验证都紧接在上一个身份投票之后开始（疑似代投）", "hold",
-         ("turns_min", "turn_gap_s", "turn_device_gap_s", "turn_own_code_s", "turn_focus"), "turns"),
+         ("turns_min", "turn_gap_s", "turn_device_gap_s", "turn_own_code_s", "turn_own_code_min", "turn_focus"),
+         "turns"),
     Rule("address_turns",
          "one address voting for many identities one after another, each from a device none of the others came from "
          "(a cloud phone given a new identity for each number)",
@@ -414,5 +419,6 @@ _WHOLE = frozenset(f.name for f in fields(Thresholds) if f.type in (int, "int"))
 # Shares of identities, votes or chances (at most 1), and the least each other threshold may be.
 _SHARES = frozenset(n for n in threshold_names() if any(w in n for w in ("share", "focus", "chance", "tolerance")))
 _AT_LEAST: dict[str, float] = {"device_voters_per_day": 2, "device_voters_fast": 2, "device_voters_placed": 2,
-                               "hold_odds": 1, "invalidate_odds": 1, "apart_max_identities": 0, "turns_min": 2}
+                               "hold_odds": 1, "invalidate_odds": 1, "apart_max_identities": 0, "turns_min": 2,
+                               "turn_own_code_min": 2}
 _LARGEST = 1e9
