@@ -43,6 +43,18 @@ def held_case(api: Api, campaign: str, operator: str, reason: str, entry: str, i
     return detail
 
 
+def opened_with_own_voters(api: Api, campaign: str, names: list[str], operator: tuple[str, str], prefix: str,
+                           n: int) -> str:
+    """A campaign of two entries showing its counts, an operator for it, and `n` people voting for the second entry
+    on their own phones from their own addresses. The first entry's id."""
+    entry, other = open_voting(api, campaign, names, replace={"show_counts: rank_only": "show_counts: always"})
+    new_operator(api, *operator)
+    for i in range(n):
+        sitting(api, f"{prefix}{i:04d}", other, f"own-{i}", f"36.{i}.9.{i + 1}",
+                f"Mozilla/5.0 (Linux; Android 14; Phone{i}) Mobile Safari/537.36", f"own-phone-{i}", campaign)
+    return entry
+
+
 def test_colleagues_voted_for_in_turn_at_one_pc_are_held_for_review(system) -> None:
     api = Api(system.gateway_url)
     entry, other = open_voting(api, CAMPAIGN, ["戊大学", "己大学"],
@@ -75,12 +87,7 @@ def test_a_cloud_phone_running_numbers_one_after_another_as_a_new_phone_each_is_
     # the address takes the identities one at a time.
     api = Api(system.gateway_url)
     campaign = "e2e-cloud-phone"
-    entry, other = open_voting(api, campaign, ["庚大学", "辛大学"],
-                               replace={"show_counts: rank_only": "show_counts: always"})
-    new_operator(api, "cloud-operator", "值班员乙")
-    for i in range(6):
-        sitting(api, f"1370000{i:04d}", other, f"own-{i}", f"36.{i}.9.{i + 1}",
-                f"Mozilla/5.0 (Linux; Android 14; Phone{i}) Mobile Safari/537.36", f"own-phone-{i}", campaign)
+    entry = opened_with_own_voters(api, campaign, ["庚大学", "辛大学"], ("cloud-operator", "值班员乙"), "1370000", 6)
     for i in range(11):
         sitting(api, f"1582222{i:04d}", entry, f"cloud-{i}", "122.228.161.37",
                 f"Mozilla/5.0 (Linux; Android 10; Model{i} Build/QP1A.190711.020; wv) Mobile Safari/537.36",
@@ -96,3 +103,20 @@ def test_a_cloud_phone_running_numbers_one_after_another_as_a_new_phone_each_is_
         return next((e.get("held") for e in cats.get("institutional", []) if e["entry_id"] == entry), None)
 
     wait_for("the standings to hold the cloud phone's votes", lambda: held() == 110)
+
+
+def test_a_drawer_of_sim_cards_voted_on_one_office_phone_is_held_from_its_sixth_card(system) -> None:
+    # An office phone keeps its page's device id while the cards in it change: each card's code arrives on the phone
+    # itself and is read there. Six such sittings in a row on one device are a drawer's, not a shared PC's (whose
+    # people read their codes off their own phones), and are held though twelve would be needed without the device.
+    api = Api(system.gateway_url)
+    campaign = "e2e-sim-drawer"
+    entry = opened_with_own_voters(api, campaign, ["壬大学", "癸大学"], ("drawer-operator", "值班员丙"), "1360000", 4)
+    phone_ua = ("Mozilla/5.0 (Linux; Android 12; NOH-AN00 Build/HUAWEINOH-AN00; wv) AppleWebKit/537.36 (KHTML, like "
+                "Gecko) Version/4.0 Chrome/122.0.6261.120 Mobile Safari/537.36 MicroMessenger/8.0.49.2600")
+    for i in range(6):
+        sitting(api, f"1389180{i:04d}", entry, f"card-{i}", "202.117.88.41", phone_ua, "office-phone-1", campaign)
+
+    detail = held_case(api, campaign, "drawer-operator", "browser_turns", entry, 6)
+    assert detail["identities"] == 6 and "6 identities voted from one browser" in detail["explanation"]
+    assert "1389180" not in str(detail) and "202.117.88.41" not in str(detail)
