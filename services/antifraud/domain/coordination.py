@@ -956,11 +956,26 @@ def _place_trait(name: str, value: str, from_place: bool, strong: Evidence | Non
     (`INSTANT_BIN`) there unless it stands out as far as `instant_ratio`: a class group's link opening the school's
     entry with the count picked puts the button under every thumb, and one student in five or so taps it the moment
     the code is accepted, several times the crowd's share; a script's sleep puts half or all of its identities
-    there. A data centre's network, unless its votes for the entry came from many of its addresses: `spread`.
-    `strong`: the trait's evidence when it is a strong trait, None when it only supports)."""
-    return name in _PLACE_TRAITS or (name == "host" and not spread) or (from_place and name == "delay" and (
-        value in _TOLD_TOGETHER or strong is None
-        or (value == INSTANT_BIN and t is not None and strong.ratio < t.instant_ratio)))
+    there; not from a data centre (`t` None: no class sits there, and a headless browser's hosts, ten identities
+    each, stand out less than that from so few). A data centre's network, unless its votes for the entry came from
+    many of its addresses: `spread`. `strong`: the trait's evidence when it is a strong trait, None when it only
+    supports)."""
+    if name in _PLACE_TRAITS or (name == "host" and not spread):
+        return True
+    if not from_place or name != "delay":
+        return False
+    if value == INSTANT_BIN:
+        return t is not None and (strong is None or strong.ratio < t.instant_ratio)
+    return value in _TOLD_TOGETHER or strong is None
+
+
+def _behaviour(v: VoteSignal, t: Thresholds, here: bool, spread: bool, strong: list[Trait], support: list[Trait]
+               ) -> bool:
+    """Whether any of the cohort's traits is a script's habit rather than its place's (`_place_trait`; the quick taps
+    of people told together at a place are not read so on a data centre's network)."""
+    lenient = None if v.host else t
+    return any(not _place_trait(x, y, here, ev, spread, lenient) for x, y, ev in strong) \
+        or any(not _place_trait(x, y, here, None, spread, lenient) for x, y, _ in support)
 
 
 def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison) -> bool:
@@ -983,8 +998,7 @@ def _judge(v: VoteSignal, ctx: Context, co: Cohort, n: int, traits: _Comparison)
     # place's trait alone (one user agent: a unit's PCs installed from one image) it only weighs.
     here = label == "network" or _from_place(v, ctx)
     spread = _spread(v, ctx)
-    behaviour = platform is not None or any(not _place_trait(x, y, here, ev, spread, t) for x, y, ev in strong) \
-        or any(not _place_trait(x, value, here, None, spread) for x, value, _ in support)
+    behaviour = platform is not None or _behaviour(v, t, here, spread, strong, support)
     # So is an entry's surge, seen from a network where many identities back the entry: a company rallying at
     # lunch surges for its unit, from its offices, on its imaged PCs.
     place = label == "network" or (not behaviour and any(x.signal == "surge" for x in extra)
