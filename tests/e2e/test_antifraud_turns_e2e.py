@@ -119,4 +119,5 @@ def test_a_drawer_of_sim_cards_voted_on_one_office_phone_is_held_from_its_sixth_
 
     detail = held_case(api, campaign, "drawer-operator", "browser_turns", entry, 6)
     assert detail["identities"] == 6 and "6 identities voted from one browser" in detail["explanation"]
+    assert "limit 5 in a row on one device reading its own codes" in detail["explanation"]
     assert "1389180" not in str(detail) and "202.117.88.41" not in str(detail)

@@ -90,6 +90,17 @@ def runs(ordered: list[Sitting], gap_s: int) -> list[list[Sitting]]:
     return [kept for i, r in enumerate(out) if (kept := r[i in heads:len(r) - (i in tails)])]
 
 
+def own_code(run: list[Sitting], t: Thresholds) -> bool:
+    """A run of one device's sittings that reads as a device reading its own codes (`own_code_runs`)."""
+    return len(run) >= t.turn_own_code_min and len({s.device for s in run}) == 1 and bool(run[0].device) \
+        and _quick(run, t.turn_own_code_s)
+
+
+def _quick(run: list[Sitting], sitting_s: int) -> bool:
+    """Three in four of the run's sittings took `sitting_s` or less (their upper quartile)."""
+    return statistics.quantiles([s.voted - s.asked for s in run], n=4)[2] <= sitting_s
+
+
 def own_code_runs(ordered: list[Sitting], gap_s: int, sitting_s: int, fewest: int) -> list[list[Sitting]]:
     """Each device's runs of `fewest` sittings or more, `gap_s` apart, three in four of them `sitting_s` or shorter
     (their upper quartile): the code read on the phone that asked for it, a SIM swapped in for each. (Not their
@@ -100,7 +111,7 @@ def own_code_runs(ordered: list[Sitting], gap_s: int, sitting_s: int, fewest: in
         if s.device:
             by_device.setdefault(s.device, []).append(s)
     return [r for mine in by_device.values() if len(mine) >= fewest for r in runs(mine, gap_s)
-            if len(r) >= fewest and statistics.quantiles([s.voted - s.asked for s in r], n=4)[2] <= sitting_s]
+            if len(r) >= fewest and _quick(r, sitting_s)]
 
 
 def check(v: VoteSignal, ctx: Context) -> None:
@@ -200,19 +211,20 @@ def _put(v: VoteSignal, run: list[Sitting], code: str, subject: str, ctx: Contex
               f"验证过程重叠，申请后约 {sitting:.0f} 秒投票（连续上限 {limit} 个；同一出口后的人各用自己的手机、"
               f"各自投票，时间会彼此重叠；云手机每换一个号码就“一键新机”，才会逐个依次出现）")
     else:
-        limit = t.turns_min - 1
-        swapped = gap > t.turn_gap_s  # a minute or more between sittings on one device: a card swapped in for each
-        swap_en = ", all on one device, each code read on the device that asked for it" if swapped else ""
-        swap_zh = "，均在同一设备上，验证码即由申请的设备本身读取" if swapped else ""
+        own = own_code(run, t)  # one device reading its own codes: a card swapped in for each
+        limit = (t.turn_own_code_min if own else t.turns_min) - 1
+        swap_en = ", all on one device, each code read on the device that asked for it" if own else ""
+        swap_zh = "，均在同一设备上，验证码即由申请的设备本身读取" if own else ""
+        where_en, where_zh = (" on one device reading its own codes", "（同一设备读取自身验证码）") if own else ("", "")
         en = (f"{n} identities voted from one browser (one address, one user agent) on {day} one after another from "
               f"{since} to {until}, {backing} of them for this entry: each asked for its code {gap:.0f} s (median) "
               f"after the one before voted, never while another's was open, and voted {sitting:.0f} s after asking"
-              f"{swap_en} (limit {limit} in a row; a shared PC passes between a few people, and people merely using "
-              f"the same browser behind one address come at their own times and overlap)")
+              f"{swap_en} (limit {limit} in a row{where_en}; a shared PC passes between a few people, and people "
+              f"merely using the same browser behind one address come at their own times and overlap)")
         zh = (f"{day_zh} {since} 至 {until}，同一浏览器（同一地址、同一浏览器标识）依次有 {n} 个身份投票，其中 "
               f"{backing} 个投给该作品：每个身份都在上一个身份投票后约 {gap:.0f} 秒（中位数）申请验证码，从不与其他"
-              f"身份的验证过程重叠，申请后约 {sitting:.0f} 秒投票{swap_zh}（连续上限 {limit} 个；共用电脑通常只在"
-              f"几个人之间传递，只是浏览器相同、共用出口的人各自投票，时间会彼此重叠）")
+              f"身份的验证过程重叠，申请后约 {sitting:.0f} 秒投票{swap_zh}（连续上限 {limit} 个{where_zh}；共用电脑"
+              f"通常只在几个人之间传递，只是浏览器相同、共用出口的人各自投票，时间会彼此重叠）")
     ctx.found[(v.campaign_id, code, subject, v.window(DAY))] = Finding(
         code, subject, en, zh,
         {"identities": n, "for_entry": backing, "limit": limit, "median_gap_s": round(gap, 1),
