@@ -236,7 +236,7 @@ def test_a_drawer_phone_is_held_by_its_sixth_card_and_quick_nurses_passing_their
     assert not every(found) & {v.vote_id for v in nurses}
     case = findings(drawer)["browser_turns"]  # the limit it names is the one it was held by, not a browser's twelve
     assert "(limit 5 in a row on one device reading its own codes;" in case.explanation
-    assert "连续上限 5 个（同一设备读取自身验证码）" in case.explanation_zh
+    assert "（同一设备读取自身验证码时连续上限 5 个；" in case.explanation_zh
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -215,7 +215,7 @@ def _put(v: VoteSignal, run: list[Sitting], code: str, subject: str, ctx: Contex
         limit = (t.turn_own_code_min if own else t.turns_min) - 1
         swap_en = ", all on one device, each code read on the device that asked for it" if own else ""
         swap_zh = "，均在同一设备上，验证码即由申请的设备本身读取" if own else ""
-        where_en, where_zh = (" on one device reading its own codes", "（同一设备读取自身验证码）") if own else ("", "")
+        where_en, where_zh = (" on one device reading its own codes", "同一设备读取自身验证码时") if own else ("", "")
         en = (f"{n} identities voted from one browser (one address, one user agent) on {day} one after another from "
               f"{since} to {until}, {backing} of them for this entry: each asked for its code {gap:.0f} s (median) "
               f"after the one before voted, never while another's was open, and voted {sitting:.0f} s after asking"
@@ -223,7 +223,7 @@ def _put(v: VoteSignal, run: list[Sitting], code: str, subject: str, ctx: Contex
               f"merely using the same browser behind one address come at their own times and overlap)")
         zh = (f"{day_zh} {since} 至 {until}，同一浏览器（同一地址、同一浏览器标识）依次有 {n} 个身份投票，其中 "
               f"{backing} 个投给该作品：每个身份都在上一个身份投票后约 {gap:.0f} 秒（中位数）申请验证码，从不与其他"
-              f"身份的验证过程重叠，申请后约 {sitting:.0f} 秒投票{swap_zh}（连续上限 {limit} 个{where_zh}；共用电脑"
+              f"身份的验证过程重叠，申请后约 {sitting:.0f} 秒投票{swap_zh}（{where_zh}连续上限 {limit} 个；共用电脑"
               f"通常只在几个人之间传递，只是浏览器相同、共用出口的人各自投票，时间会彼此重叠）")
     ctx.found[(v.campaign_id, code, subject, v.window(DAY))] = Finding(
         code, subject, en, zh,
